@@ -1,0 +1,18 @@
+// Command tokenkeeper keeps an OAuth 2.0 access token and its refresh token alive
+// on disk, so that cron jobs, scripts and Go programs always get a valid bearer
+// token. See README.md.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+
+	"github.com/tokenkeeper/tokenkeeper/credentials"
+	"github.com/tokenkeeper/tokenkeeper/refresh"
+)
+
+// Messages go to stderr as "tokenkeeper: …" (age's style), lower case, no trailing
+// period, with "tokenkeeper: hint: …" lines that say what to do. With
+// --log-format json they are slog records instead. Every line passes through
+// redact: no secret the process knows ever reaches the terminal or a log.
+
+func (a *app) addSecrets(s ...string) {
+	for _, v := range s {
+		if len(v) >= 4 {
+			a.secrets = append(a.secrets, v)
+		}
+	}
+}
+
+func (a *app) redact(s string) string {
+	for _, v := range a.secrets {
+		s = strings.ReplaceAll(s, v, "[redacted]")
+	}
+	return s
+}
+
+func (a *app) message(level, msg string, hints ...string) {
+	msg = a.redact(msg)
+	if a.g.logFormat == "json" && a.log != nil {
+		args := []any{}
+		for _, h := range hints {
+			if h != "" {
+				args = append(args, "hint", a.redact(h))
+			}
+		}
+		switch level {
+		case "error":
+			a.log.Error(msg, args...)
+		default:
+			a.log.Warn(msg, args...)
+		}
+		return
+	}
+	prefix := "tokenkeeper: "
+	if level == "warning" {
+		prefix += "warning: "
+	}
+	for _, line := range strings.Split(msg, "\n") {
+		fmt.Fprintf(a.stderr, "%s%s\n", prefix, line)
+	}
+	for _, h := range hints {
+		if h != "" {
+			fmt.Fprintf(a.stderr, "tokenkeeper: hint: %s\n", a.redact(h))
+		}
+	}
+}
+
+func (a *app) info(format string, args ...any) { a.message("info", fmt.Sprintf(format, args...)) }
+func (a *app) warn(msg string, hints ...string) { a.message("warning", msg, hints...) }
+
+func (a *app) warnAll(warns []string) {
+	for _, w := range warns {
+		a.warn(w)
+	}
+}
+
+func (a *app) usageError(msg, hint string) int {
+	a.message("error", msg, hint)
+	return exitUsage
+}
+
+// fail reports err with its hint and returns the exit code that tells a cron
+// wrapper what to do: retry (75), re-authorise (77) or fix credentials (78).
+func (a *app) fail(err error) int {
+	code, hint := classify(err)
+	a.message("error", strings.TrimPrefix(err.Error(), "tokenkeeper: "), hint)
+	return code
+}
+
+func classify(err error) (int, string) {
+	var syn *credentials.SyntaxError
+	var inv *credentials.InvalidError
+	switch {
+	case errors.As(err, &syn):
+		return exitConfig, fmt.Sprintf("fix the JSON at line %d, column %d of %s; tokenkeeper never overwrites a file it cannot read", syn.Line, syn.Col, syn.Path)
+	case errors.As(err, &inv):
+		return exitConfig, fmt.Sprintf("edit %s and fill in or correct the fields above", inv.Path)
+	case errors.Is(err, credentials.ErrEmpty):
+		return exitConfig, "fill the file in, or delete it and run tokenkeeper init for a template"
+	case errors.Is(err, fs.ErrNotExist) && strings.Contains(err.Error(), "credentials"):
+		return exitConfig, "run tokenkeeper init (or tokenkeeper setup) and fill in the file"
+	}
+	switch refresh.KindOf(err) {
+	case refresh.KindTemporary:
+		return exitTemp, refresh.HintOf(err)
+	case refresh.KindNeedsHuman:
+		return exitNeedsHuman, refresh.HintOf(err)
+	case refresh.KindCredentials:
+		return exitConfig, refresh.HintOf(err)
+	}
+	return exitError, refresh.HintOf(err)
+}

@@ -1,0 +1,102 @@
+package refresh
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/tokenkeeper/tokenkeeper/credentials"
+	"github.com/tokenkeeper/tokenkeeper/storage"
+)
+
+// classify turns a failed exchange into an *Error that says what to do. bootstrap
+// tells whether the refused grant came from credentials.json (a refusal then needs a
+// human) or was a refresh (handled by the caller before it gets here).
+func (m *Manager) classify(err error, bootstrap bool) error {
+	var ee *EndpointError
+	var te *TransientError
+	path := m.creds().Path
+	switch {
+	case errors.As(err, &te):
+		return &Error{Kind: KindTemporary, Err: err, Msg: err.Error(),
+			Hint: "the token endpoint is unreachable or failing; run again later (a cron job will)"}
+	case errors.Is(err, context.Canceled):
+		return &Error{Kind: KindTemporary, Err: err, Msg: "refresh: interrupted"}
+	case errors.As(err, &ee):
+		return m.classifyRefusal(ee, bootstrap, path)
+	}
+	var ce *Error
+	if errors.As(err, &ce) {
+		return err
+	}
+	return &Error{Kind: KindUnexpected, Err: err, Msg: err.Error()}
+}
+
+func (m *Manager) classifyRefusal(ee *EndpointError, bootstrap bool, path string) error {
+	advice := ConcurAdvice(ee.ConcurCode)
+	switch {
+	case isClientRefusal(ee) || ee.ConcurCode == 53 || ee.ConcurCode == 59 || ee.ConcurCode == 107:
+		return &Error{Kind: KindCredentials, Err: ee, Msg: ee.Error(),
+			Hint: firstNonEmpty(advice, fmt.Sprintf("the client was refused: check appID and clientSecret (and authStyle) in %s", path))}
+	case ee.ConcurCode == 120:
+		return &Error{Kind: KindCredentials, Err: ee, Msg: ee.Error(), Hint: fmt.Sprintf("%s (%s)", advice, path)}
+	case ee.Code == "invalid_grant" || ee.ConcurCode == 14 || ee.ConcurCode == 5 || ee.ConcurCode == 19 || ee.ConcurCode == 64:
+		return &Error{Kind: KindNeedsHuman, Err: ee, Msg: ee.Error(), Hint: m.grantRefusedHint(ee, path)}
+	case ee.Code == "invalid_scope":
+		return &Error{Kind: KindCredentials, Err: ee, Msg: ee.Error(), Hint: fmt.Sprintf("check scope in %s", path)}
+	case ee.Code == "unsupported_grant_type":
+		return &Error{Kind: KindCredentials, Err: ee, Msg: ee.Error(), Hint: fmt.Sprintf("this endpoint does not take grantType %q: check grantType in %s", m.creds().GrantType, path)}
+	case ee.Status == http.StatusNotFound || ee.Status == http.StatusMethodNotAllowed || (ee.Status >= 300 && ee.Status < 400) || ee.Status == 0:
+		return &Error{Kind: KindCredentials, Err: ee, Msg: ee.Error(), Hint: fmt.Sprintf("check tokenURL in %s", path)}
+	}
+	return &Error{Kind: KindCredentials, Err: ee, Msg: ee.Error(),
+		Hint: firstNonEmpty(advice, fmt.Sprintf("the token endpoint refused the request; check the fields of %s", path))}
+}
+
+// grantRefusedHint says what a human must do when the grant in credentials.json is
+// refused: for Concur, a new company request token.
+func (m *Manager) grantRefusedHint(ee *EndpointError, path string) string {
+	if ee.ConcurCode == 14 {
+		return ConcurAdvice(14)
+	}
+	switch m.creds().GrantType {
+	case credentials.GrantPassword:
+		return fmt.Sprintf("generate a new company request token in Concur's Company Request Token screen and put it in %s (companyRequestToken), then run tokenkeeper refresh", path)
+	case credentials.GrantRefreshToken:
+		return fmt.Sprintf("get a new refresh token from the provider, put it in %s (refreshToken), then run tokenkeeper refresh", path)
+	}
+	return fmt.Sprintf("the provider refused the client-credentials grant; check the client's grants with the provider and %s", path)
+}
+
+// isClientRefusal is a refusal of the client's own credentials (RFC 6749 §5.2).
+func isClientRefusal(err error) bool {
+	var ee *EndpointError
+	if !errors.As(err, &ee) {
+		return false
+	}
+	return ee.Code == "invalid_client" || ee.Code == "unauthorized_client" || (ee.Code == "" && ee.Status == http.StatusUnauthorized)
+}
+
+func describeRefusal(ee *EndpointError) string {
+	s := ee.Code
+	if d := firstNonEmpty(ee.Description, ee.Message); d != "" {
+		s += ": " + truncate(oneLine(d), 120)
+	}
+	if ee.ConcurCode != 0 {
+		s += fmt.Sprintf(" (code %d)", ee.ConcurCode)
+	}
+	return s
+}
+
+func lockError(err error) error {
+	var lb *storage.LockBusyError
+	if errors.As(err, &lb) {
+		return &Error{Kind: KindTemporary, Err: err, Msg: err.Error(),
+			Hint: "another tokenkeeper is renewing this profile; run again shortly, or raise --lock-timeout"}
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return &Error{Kind: KindTemporary, Err: err, Msg: "refresh: interrupted while waiting for the lock"}
+	}
+	return &Error{Kind: KindUnexpected, Err: err, Msg: err.Error(), Hint: "check that the state directory is writable by this user"}
+}

@@ -1,0 +1,316 @@
+package refresh
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// MaxResponseBody caps what is read of any token endpoint answer, as x/oauth2 does.
+const MaxResponseBody = 1 << 20
+
+// Defaults for the client's time bounds.
+const (
+	DefaultTimeout        = 30 * time.Second // all attempts of one exchange
+	DefaultRequestTimeout = 15 * time.Second // one attempt
+	baseBackoff           = 250 * time.Millisecond
+	maxBackoff            = 5 * time.Second
+)
+
+// Clock tells the time; tests inject a fake one.
+type Clock interface{ Now() time.Time }
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+
+// SystemClock is the real clock.
+var SystemClock Clock = systemClock{}
+
+// Client talks to token endpoints. It is the only part of tokenkeeper that does.
+//
+// It does not use x/oauth2's own token round trip: that one stamps the expiry with
+// the response's arrival time from the global clock, cannot send Concur's credtype
+// with the password grant, keeps no unknown fields, and knows nothing of Concur's
+// geolocation and numeric codes. Errors still wrap *oauth2.RetrieveError.
+type Client struct {
+	HTTP           *http.Client  // nil: a client that follows redirects only on the same host
+	Clock          Clock         // nil: SystemClock
+	Timeout        time.Duration // bound on all attempts; 0: DefaultTimeout
+	RequestTimeout time.Duration // bound on one attempt; 0: DefaultRequestTimeout
+	UserAgent      string
+
+	// Sleep waits between attempts; nil waits on a real timer. Tests replace it.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// OnRetry, when set, is told of each failed attempt before the wait.
+	OnRetry func(attempt int, wait time.Duration, err error)
+}
+
+// Request is one exchange at a token endpoint.
+type Request struct {
+	URL          string
+	Form         url.Values // grant_type and grant parameters, without client credentials
+	ClientID     string
+	ClientSecret string
+	AuthStyle    string // "params" or "header"
+}
+
+// Exchange sends req, retrying transient failures with exponential backoff and
+// jitter (honouring Retry-After) until Timeout runs out. It returns the parsed token,
+// an *EndpointError for a refusal, or a *TransientError when retries ran out.
+func (c *Client) Exchange(ctx context.Context, req Request) (*Token, error) {
+	timeout := c.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for attempt := 1; ; attempt++ {
+		tok, err := c.once(ctx, req)
+		var te *TransientError
+		if err == nil || !errors.As(err, &te) {
+			return tok, err
+		}
+		wait := backoff(attempt)
+		if te.RetryAfter > wait {
+			wait = te.RetryAfter
+		}
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+			return nil, err
+		}
+		if c.OnRetry != nil {
+			c.OnRetry(attempt, wait, err)
+		}
+		if c.sleep(ctx, wait) != nil {
+			return nil, err
+		}
+	}
+}
+
+// backoff is exponential with "equal jitter": half fixed, half random, so that many
+// cron jobs failing together do not come back together.
+func backoff(attempt int) time.Duration {
+	d := baseBackoff << min(attempt-1, 10)
+	if d > maxBackoff {
+		d = maxBackoff
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+func (c *Client) sleep(ctx context.Context, d time.Duration) error {
+	if c.Sleep != nil {
+		return c.Sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (c *Client) now() time.Time {
+	if c.Clock == nil {
+		return time.Now()
+	}
+	return c.Clock.Now()
+}
+
+func (c *Client) httpClient() *http.Client {
+	if c.HTTP != nil {
+		return c.HTTP
+	}
+	return &http.Client{CheckRedirect: sameHostRedirect}
+}
+
+var errRedirect = errors.New("redirect refused")
+
+// sameHostRedirect follows a redirect only on the same scheme and host: client
+// credentials go in the body, and must not be replayed to another server.
+func sameHostRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 3 {
+		return fmt.Errorf("%w: too many", errRedirect)
+	}
+	first := via[0].URL
+	if req.URL.Scheme != first.Scheme || req.URL.Host != first.Host {
+		return fmt.Errorf("%w to another host (%s)", errRedirect, req.URL.Host)
+	}
+	return nil
+}
+
+// once makes one attempt.
+func (c *Client) once(ctx context.Context, req Request) (*Token, error) {
+	rt := c.RequestTimeout
+	if rt <= 0 {
+		rt = DefaultRequestTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, rt)
+	defer cancel()
+
+	hreq, err := c.newRequest(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	start := c.now()
+	resp, err := c.httpClient().Do(hreq)
+	if err != nil {
+		return nil, classifyTransport(req.URL, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBody+1))
+	if err != nil {
+		return nil, &TransientError{URL: req.URL, Status: resp.StatusCode, Err: fmt.Errorf("reading the answer: %w", scrubURLError(err))}
+	}
+	if len(body) > MaxResponseBody {
+		return nil, &TransientError{URL: req.URL, Status: resp.StatusCode, Err: errors.New("answer larger than 1 MiB, not a token")}
+	}
+	return handleResponse(req.URL, resp, body, start)
+}
+
+func (c *Client) newRequest(ctx context.Context, req Request) (*http.Request, error) {
+	form := url.Values{}
+	for k, v := range req.Form {
+		form[k] = v
+	}
+	if req.AuthStyle != "header" {
+		form.Set("client_id", req.ClientID)
+		if req.ClientSecret != "" {
+			form.Set("client_secret", req.ClientSecret)
+		}
+	}
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, req.URL, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, fmt.Errorf("refresh: token URL %s: %w", req.URL, err)
+	}
+	// Concur asks for the media type without a charset parameter.
+	hreq.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	hreq.Header.Set("Accept", "application/json")
+	if c.UserAgent != "" {
+		hreq.Header.Set("User-Agent", c.UserAgent)
+	}
+	if req.AuthStyle == "header" {
+		// RFC 6749 §2.3.1: form-encode each part before Basic encoding, as x/oauth2 does.
+		hreq.SetBasicAuth(url.QueryEscape(req.ClientID), url.QueryEscape(req.ClientSecret))
+	}
+	return hreq, nil
+}
+
+func handleResponse(u string, resp *http.Response, body []byte, start time.Time) (*Token, error) {
+	status := resp.StatusCode
+	switch {
+	case status == http.StatusTooManyRequests || status >= 500:
+		return nil, &TransientError{URL: u, Status: status, RetryAfter: retryAfter(resp.Header, time.Now()), Err: errors.New(bodySummary(resp, body))}
+	case status >= 300 && status < 400:
+		return nil, &EndpointError{URL: u, Status: status, Description: "redirect to " + resp.Header.Get("Location") + " not followed", Retrieve: retrieveError(resp, body, "", "", "")}
+	case status >= 400:
+		return nil, endpointError(u, resp, body)
+	}
+	tok, err := ParseResponse(body, resp.Header.Get("Content-Type"), start)
+	if err == nil {
+		return tok, nil
+	}
+	// Some servers answer 200 with an RFC 6749 error body.
+	if e := endpointError(u, resp, body); e.Code != "" {
+		return nil, e
+	}
+	// A 200 that is not a token — most often an HTML page from a proxy — is transient.
+	return nil, &TransientError{URL: u, Status: status, Err: fmt.Errorf("not a token (%s)", strings.TrimPrefix(err.Error(), "refresh: "))}
+}
+
+// endpointError reads a refusal: RFC 6749 fields, Concur's code and geolocation,
+// or KORE's {"code","message"}.
+func endpointError(u string, resp *http.Response, body []byte) *EndpointError {
+	e := &EndpointError{URL: u, Status: resp.StatusCode, CorrelationID: resp.Header.Get("concur-correlationid")}
+	var raw map[string]json.RawMessage
+	if json.Unmarshal(bytes.TrimSpace(body), &raw) == nil {
+		_ = stringField(raw, "error", &e.Code)
+		_ = stringField(raw, "error_description", &e.Description)
+		_ = stringField(raw, "error_uri", &e.URI)
+		_ = stringField(raw, "message", &e.Message)
+		_ = stringField(raw, "geolocation", &e.Geolocation)
+		if f, ok, _ := number(raw, "code"); ok && f > 0 && f < 1e6 {
+			e.ConcurCode = int(f)
+		}
+	} else if e.Code == "" {
+		e.Description = bodySummary(resp, body)
+	}
+	e.Retrieve = retrieveError(resp, body, e.Code, e.Description, e.URI)
+	return e
+}
+
+func retrieveError(resp *http.Response, body []byte, code, desc, uri string) *oauth2.RetrieveError {
+	return &oauth2.RetrieveError{Response: resp, Body: body, ErrorCode: code, ErrorDescription: desc, ErrorURI: uri}
+}
+
+// bodySummary describes a body for a message without echoing it: only its type,
+// size and, for short plain texts, the text itself.
+func bodySummary(resp *http.Response, body []byte) string {
+	ct := resp.Header.Get("Content-Type")
+	if ct == "" {
+		ct = http.DetectContentType(body)
+	}
+	if strings.Contains(ct, "html") {
+		return fmt.Sprintf("an HTML page (%d bytes), not a token: a proxy or a wrong tokenURL?", len(body))
+	}
+	return fmt.Sprintf("%s body of %d bytes", ct, len(body))
+}
+
+// retryAfter reads Retry-After as seconds or an HTTP date; 0 when absent or bad.
+func retryAfter(h http.Header, now time.Time) time.Duration {
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(v); err == nil {
+		if s < 0 {
+			return 0
+		}
+		return time.Duration(min(s, 3600)) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return min(t.Sub(now), time.Hour)
+	}
+	return 0
+}
+
+// classifyTransport turns a failed round trip into a transient error whose text
+// carries no URL query (the form is in the body, but be careful anyway).
+func classifyTransport(u string, err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.DeadlineExceeded) {
+		return &TransientError{URL: u, Err: errors.New("no answer in time (timeout)")}
+	}
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
+	if errors.Is(err, errRedirect) {
+		return &EndpointError{URL: u, Description: err.Error() + "; set tokenURL to the final address"}
+	}
+	return &TransientError{URL: u, Err: err}
+}
+
+func scrubURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}

@@ -1,0 +1,476 @@
+package refresh
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tokenkeeper/tokenkeeper/credentials"
+	"github.com/tokenkeeper/tokenkeeper/storage"
+)
+
+// Defaults of the lifecycle's knobs (SPEC §2).
+const (
+	DefaultMargin      = 60 * time.Second
+	DefaultLockTimeout = 60 * time.Second
+	DefaultWarnBefore  = 7 * 24 * time.Hour
+	reserveBytes       = 64 << 10
+)
+
+// Actions a run can end in.
+const (
+	ActionValid        = "valid"        // the stored access token was good enough
+	ActionRefreshed    = "refreshed"    // renewed with the refresh grant
+	ActionBootstrapped = "bootstrapped" // a new grant from credentials.json
+	ActionKept         = "kept"         // renewal failed for now, the stored token is still valid
+)
+
+// Manager runs the token lifecycle of one profile: read, check, renew, save. It is
+// safe for concurrent use: callers in one process share one request (a mutex), and
+// processes share one through the profile's lock file.
+type Manager struct {
+	// Creds are the profile's credentials. When nil, LoadCredentials is called
+	// the first time they are needed: a valid token on disk needs none.
+	Creds           *credentials.Credentials
+	LoadCredentials func() (*credentials.Credentials, error)
+	Paths           storage.Paths
+	Client          *Client
+	Clock           Clock         // nil: SystemClock
+	Margin          time.Duration // renew when less than this is left; 0: DefaultMargin
+	LockTimeout     time.Duration // 0: DefaultLockTimeout
+	WarnBefore      time.Duration // warn when the refresh token dies within this; 0: DefaultWarnBefore
+	Holder          string        // names this process in the lock file, e.g. "tokenkeeper token"
+	Log             *slog.Logger  // nil: silent
+
+	mu     sync.Mutex
+	loaded atomic.Pointer[credentials.Credentials] // what LoadCredentials gave
+}
+
+// Options change one run.
+type Options struct {
+	Force    bool          // renew even if valid (unless another caller renewed since this one was asked)
+	MinValid time.Duration // the token must stay valid this long (raises the margin)
+}
+
+// Result is what a run did.
+type Result struct {
+	Token    *Token
+	Action   string
+	Warnings []string // for stderr: e.g. the refresh token expires soon
+}
+
+// Token returns a valid access token, renewing it first when needed.
+func (m *Manager) Token(ctx context.Context) (*Token, error) {
+	r, err := m.Ensure(ctx, Options{})
+	if err != nil {
+		return nil, err
+	}
+	return r.Token, nil
+}
+
+// Ensure runs the lifecycle once (SPEC §2 steps 2–8). A valid token on disk is
+// returned after one read and no lock: files are only ever replaced by rename.
+func (m *Manager) Ensure(ctx context.Context, o Options) (*Result, error) {
+	asked := m.now()
+	margin := max(m.margin(), o.MinValid)
+	if !o.Force {
+		if tok, err := m.Load(); err == nil && m.usable(tok) && tok.Valid(asked, margin) {
+			return m.result(tok, ActionValid, nil), nil
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.loadCreds(); err != nil {
+		return nil, err
+	}
+	lock, err := storage.AcquireLock(ctx, m.Paths.LockFile, m.lockTimeout(), m.holder())
+	if err != nil {
+		return nil, lockError(err)
+	}
+	defer lock.Unlock()
+	return m.locked(ctx, o, asked, margin)
+}
+
+// locked is the lifecycle under the profile lock.
+func (m *Manager) locked(ctx context.Context, o Options, asked time.Time, margin time.Duration) (*Result, error) {
+	var warns []string
+	tok, err := m.Load()
+	if err != nil {
+		if tok, warns, err = m.setAside(err); err != nil {
+			return nil, err
+		}
+	}
+	if tok != nil && !m.usable(tok) {
+		warns = append(warns, fmt.Sprintf("%s was issued by %s, not by the tokenURL in %s; getting a new grant", m.Paths.TokenFile, tok.TokenURL, m.creds().Path))
+		tok = nil
+	}
+	now := m.now()
+	renewedSinceAsked := tok != nil && !tok.ObtainedAt.Before(asked)
+	if tok.Valid(now, margin) && (!o.Force || renewedSinceAsked) {
+		return m.result(tok, ActionValid, warns), nil
+	}
+	if err := m.checkSavable(); err != nil {
+		return nil, err
+	}
+	if tok.RefreshUsable(now) {
+		r, err := m.refreshGrant(ctx, tok, warns)
+		if !errors.Is(err, errInvalidGrant) {
+			return r, err
+		}
+		if r != nil {
+			warns = r.Warnings
+		}
+	}
+	return m.bootstrap(ctx, tok, warns)
+}
+
+// errInvalidGrant marks a refused refresh token: the caller bootstraps.
+var errInvalidGrant = errors.New("invalid_grant")
+
+func (m *Manager) refreshGrant(ctx context.Context, tok *Token, warns []string) (*Result, error) {
+	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}}
+	if m.creds().Scope != "" {
+		form.Set("scope", m.creds().Scope)
+	}
+	req := m.request(m.refreshURL(tok, &warns), form, m.refreshStyle(tok))
+	m.debug("refresh grant", "url", req.URL)
+	nt, err := m.exchange(ctx, req)
+	var ee *EndpointError
+	switch {
+	case err == nil:
+		nt.merge(tok)
+		nt.TokenURL = firstNonEmpty(tok.TokenURL, m.creds().TokenURL)
+		return m.save(nt, ActionRefreshed, warns)
+	case errors.As(err, &ee) && ee.Code == "invalid_grant":
+		// A lost race with a process that ignores our lock: use what it saved.
+		if disk, lerr := m.Load(); lerr == nil && disk.RefreshToken != tok.RefreshToken && disk.Valid(m.now(), 0) {
+			return m.result(disk, ActionValid, warns), nil
+		}
+		warns = append(warns, fmt.Sprintf("the refresh token was refused (%s); getting a new grant from %s", describeRefusal(ee), m.creds().Path))
+		return &Result{Warnings: warns}, errInvalidGrant
+	}
+	return m.keepOrFail(tok, err, warns)
+}
+
+// keepOrFail ends a failed renewal: if it failed for now and the stored access
+// token is still valid, warn and hand it out; otherwise report.
+func (m *Manager) keepOrFail(tok *Token, err error, warns []string) (*Result, error) {
+	var te *TransientError
+	if errors.As(err, &te) && tok.Valid(m.now(), 0) {
+		warns = append(warns, fmt.Sprintf("could not renew (%v); the current access token is valid until %s", err, tok.Expiry.Format(time.RFC3339)))
+		return m.result(tok, ActionKept, warns), nil
+	}
+	return &Result{Warnings: warns}, m.classify(err, false)
+}
+
+func (m *Manager) bootstrap(ctx context.Context, old *Token, warns []string) (*Result, error) {
+	c := m.creds()
+	form := url.Values{"grant_type": {c.GrantType}}
+	var seed string
+	switch c.GrantType {
+	case credentials.GrantPassword:
+		form.Set("username", c.CompanyUUID)
+		form.Set("password", c.CompanyRequestToken)
+		if c.CredentialType != "" {
+			form.Set("credtype", c.CredentialType)
+		}
+	case credentials.GrantRefreshToken:
+		seed = fingerprint(c.RefreshToken)
+		if old != nil && (old.SeedFingerprint == seed || old.RefreshToken == c.RefreshToken) {
+			return &Result{Warnings: warns}, &Error{Kind: KindNeedsHuman,
+				Msg:  fmt.Sprintf("the refresh token is no longer accepted and the refreshToken in %s was already used", c.Path),
+				Hint: fmt.Sprintf("get a new refresh token from the provider, put it in %s (refreshToken), then run tokenkeeper refresh", c.Path)}
+		}
+		form.Set("refresh_token", c.RefreshToken)
+	}
+	if c.Scope != "" {
+		form.Set("scope", c.Scope)
+	}
+	m.debug("bootstrap", "grant", c.GrantType, "url", c.TokenURL)
+	nt, err := m.probe(ctx, form)
+	if err != nil {
+		var te *TransientError
+		if errors.As(err, &te) && old.Valid(m.now(), 0) {
+			return m.keepOrFail(old, err, warns)
+		}
+		return &Result{Warnings: warns}, m.classify(err, true)
+	}
+	nt.carryUnknown(old)
+	nt.TokenURL = c.TokenURL
+	nt.SeedFingerprint = seed
+	if c.GrantType == credentials.GrantPassword {
+		nt.CompanyUUID = c.CompanyUUID
+	}
+	return m.save(nt, ActionBootstrapped, warns)
+}
+
+// probe sends the bootstrap grant. With authStyle auto it tries the tutorial's way
+// (credentials in the form) and then HTTP Basic, and records what worked. It never
+// probes with a refresh token: that may be single-use.
+func (m *Manager) probe(ctx context.Context, form url.Values) (*Token, error) {
+	style := m.creds().AuthStyle
+	if style != credentials.AuthAuto || m.creds().GrantType == credentials.GrantRefreshToken {
+		return m.exchange(ctx, m.request(m.creds().TokenURL, form, concreteStyle(style)))
+	}
+	tok, err := m.exchange(ctx, m.request(m.creds().TokenURL, form, credentials.AuthParams))
+	if isClientRefusal(err) {
+		m.debug("client refused with credentials in the form; trying HTTP Basic")
+		tok, err = m.exchange(ctx, m.request(m.creds().TokenURL, form, credentials.AuthHeader))
+		if err == nil {
+			tok.AuthStyle = credentials.AuthHeader
+		}
+	} else if err == nil {
+		tok.AuthStyle = credentials.AuthParams
+	}
+	return tok, err
+}
+
+// exchange is Client.Exchange plus Concur's code 16: the user lives in another data
+// centre, named in the answer; ask there once.
+func (m *Manager) exchange(ctx context.Context, req Request) (*Token, error) {
+	tok, err := m.Client.Exchange(ctx, req)
+	var ee *EndpointError
+	if errors.As(err, &ee) && ee.ConcurCode == 16 && ee.Geolocation != "" {
+		geo, gerr := geoTokenURL(ee.Geolocation)
+		if gerr != nil || geo == req.URL {
+			return nil, err
+		}
+		m.debug("concur code 16: retrying at the user's geolocation", "url", geo)
+		req.URL = geo
+		tok, err = m.Client.Exchange(ctx, req)
+		if err == nil && tok.Geolocation == "" {
+			tok.Geolocation = ee.Geolocation
+		}
+	}
+	return tok, err
+}
+
+func (m *Manager) request(u string, form url.Values, style string) Request {
+	return Request{URL: u, Form: form, ClientID: m.creds().AppID, ClientSecret: m.creds().ClientSecret, AuthStyle: style}
+}
+
+// refreshURL is where a refresh goes: Concur's geolocation when the token has one
+// (refresh requests go to the user's data centre), else the endpoint that issued it.
+func (m *Manager) refreshURL(tok *Token, warns *[]string) string {
+	if tok.Geolocation != "" {
+		u, err := geoTokenURL(tok.Geolocation)
+		if err == nil {
+			return u
+		}
+		*warns = append(*warns, fmt.Sprintf("ignoring geolocation in %s: %v", m.Paths.TokenFile, err))
+	}
+	return firstNonEmpty(tok.TokenURL, m.creds().TokenURL)
+}
+
+// geoTokenURL makes Concur's token URL at a geolocation, which must be https (or
+// http on loopback, for tests and the demo).
+func geoTokenURL(geo string) (string, error) {
+	u, err := url.Parse(strings.TrimRight(geo, "/"))
+	if err != nil || u.Host == "" {
+		return "", fmt.Errorf("geolocation %q is not a URL", truncate(geo, 80))
+	}
+	if err := credentials.CheckTokenURL(u.String()); err != nil {
+		return "", err
+	}
+	u.Path = strings.TrimRight(u.Path, "/") + "/oauth2/v0/token"
+	u.RawQuery, u.Fragment = "", ""
+	return u.String(), nil
+}
+
+func (m *Manager) refreshStyle(tok *Token) string {
+	if tok.AuthStyle != "" {
+		return tok.AuthStyle
+	}
+	return concreteStyle(m.creds().AuthStyle)
+}
+
+func concreteStyle(s string) string {
+	if s == credentials.AuthHeader {
+		return s
+	}
+	return credentials.AuthParams
+}
+
+// creds returns the credentials, given or loaded; nil before they are needed.
+func (m *Manager) creds() *credentials.Credentials {
+	if m.Creds != nil {
+		return m.Creds
+	}
+	return m.loaded.Load()
+}
+
+func (m *Manager) loadCreds() error {
+	if m.creds() != nil {
+		return nil
+	}
+	if m.LoadCredentials == nil {
+		return &Error{Kind: KindCredentials, Msg: "refresh: no credentials given to the manager"}
+	}
+	c, err := m.LoadCredentials()
+	if err != nil {
+		return err
+	}
+	m.loaded.Store(c)
+	return nil
+}
+
+// usable is false for a token issued by another endpoint than the one configured:
+// the user changed tokenURL, and the old grant is not theirs to use any more.
+func (m *Manager) usable(tok *Token) bool {
+	return tok == nil || m.creds() == nil || tok.TokenURL == "" || tok.TokenURL == m.creds().TokenURL
+}
+
+// Load reads the token file without the lock. A missing file is (nil, nil).
+func (m *Manager) Load() (*Token, error) {
+	data, err := os.ReadFile(m.Paths.TokenFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("refresh: read %s: %w", m.Paths.TokenFile, err)
+	}
+	tok, err := ParseFile(data)
+	if err != nil {
+		return nil, &FileError{Path: m.Paths.TokenFile, Err: err}
+	}
+	return tok, nil
+}
+
+// FileError is a token file that cannot be read as one.
+type FileError struct {
+	Path string
+	Err  error
+}
+
+func (e *FileError) Error() string { return fmt.Sprintf("refresh: %s: %v", e.Path, e.Err) }
+func (e *FileError) Unwrap() error { return e.Err }
+
+// setAside moves an unparseable token file out of the way (it is never overwritten:
+// a human may want to look at it) and carries on without a token.
+func (m *Manager) setAside(err error) (*Token, []string, error) {
+	var fe *FileError
+	if !errors.As(err, &fe) {
+		return nil, nil, &Error{Kind: KindTemporary, Err: err, Msg: err.Error(),
+			Hint: "check that the file is readable by this user"}
+	}
+	moved, merr := storage.MoveAside(fe.Path, m.now())
+	if merr != nil {
+		return nil, nil, &Error{Kind: KindUnexpected, Err: merr, Msg: fmt.Sprintf("%v; and moving it aside failed: %v", err, merr),
+			Hint: fmt.Sprintf("move %s away by hand, then run again", fe.Path)}
+	}
+	return nil, []string{fmt.Sprintf("%s is not a valid token file (%v); moved it to %s and getting a new grant", fe.Path, fe.Err, moved)}, nil
+}
+
+// checkSavable proves, before a refresh token is spent, that its successor can be
+// written: a refresh token that rotates and whose successor is lost is a lost grant.
+func (m *Manager) checkSavable() error {
+	if err := storage.CheckSavable(m.Paths.TokenFile, reserveBytes); err != nil {
+		return &Error{Kind: KindTemporary, Err: err,
+			Msg:  fmt.Sprintf("cannot save a new token: %v", err),
+			Hint: "free some disk space or make the directory writable, then run again; the refresh token was not used"}
+	}
+	return nil
+}
+
+func (m *Manager) save(tok *Token, action string, warns []string) (*Result, error) {
+	data, err := tok.MarshalFile()
+	if err == nil {
+		err = storage.WriteFile(m.Paths.TokenFile, data)
+	}
+	if err != nil {
+		return &Result{Warnings: warns}, &Error{Kind: KindTemporary, Err: err,
+			Msg:  fmt.Sprintf("got a new token but could not save it: %v", err),
+			Hint: "fix the problem and run again; if the next run exits 77, the old refresh token was spent and you must re-authorise"}
+	}
+	m.debug("saved", "path", m.Paths.TokenFile, "action", action)
+	return m.result(tok, action, warns), nil
+}
+
+func (m *Manager) result(tok *Token, action string, warns []string) *Result {
+	now := m.now()
+	if tok.RefreshToken != "" && !tok.RefreshExpiry.IsZero() && tok.RefreshExpiry.Sub(now) < m.warnBefore() {
+		warns = append(warns, fmt.Sprintf("the refresh token expires at %s (%s); %s",
+			tok.RefreshExpiry.Format(time.RFC3339), Until(now, tok.RefreshExpiry), m.reauthAdvice()))
+	}
+	return &Result{Token: tok, Action: action, Warnings: warns}
+}
+
+// reauthAdvice says what a human must do for a new grant, by grant type.
+func (m *Manager) reauthAdvice() string {
+	if m.creds() == nil {
+		return "run tokenkeeper status to see what to do before then"
+	}
+	switch m.creds().GrantType {
+	case credentials.GrantPassword:
+		return fmt.Sprintf("before then, generate a new company request token in Concur's Company Request Token screen and put it in %s (companyRequestToken)", m.creds().Path)
+	case credentials.GrantRefreshToken:
+		return fmt.Sprintf("before then, get a new refresh token from the provider and put it in %s (refreshToken)", m.creds().Path)
+	}
+	return "tokenkeeper will get a new grant with the client credentials"
+}
+
+func (m *Manager) now() time.Time {
+	if m.Clock == nil {
+		return time.Now()
+	}
+	return m.Clock.Now()
+}
+
+func (m *Manager) margin() time.Duration      { return orDefault(m.Margin, DefaultMargin) }
+func (m *Manager) lockTimeout() time.Duration { return orDefault(m.LockTimeout, DefaultLockTimeout) }
+func (m *Manager) warnBefore() time.Duration  { return orDefault(m.WarnBefore, DefaultWarnBefore) }
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
+func (m *Manager) holder() string {
+	return fmt.Sprintf("pid=%d cmd=%s since=%s", os.Getpid(), firstNonEmpty(m.Holder, "tokenkeeper"), time.Now().UTC().Format(time.RFC3339))
+}
+
+func (m *Manager) debug(msg string, args ...any) {
+	if m.Log != nil {
+		m.Log.Debug(msg, args...)
+	}
+}
+
+// fingerprint identifies a secret without revealing it.
+func fingerprint(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:8])
+}
+
+// Until says how far t is from now, for people: "in 42m", "3d4h ago".
+func Until(now, t time.Time) string {
+	d := t.Sub(now)
+	s := roughDuration(d.Abs())
+	if d < 0 {
+		return s + " ago"
+	}
+	return "in " + s
+}
+
+func roughDuration(d time.Duration) string {
+	switch {
+	case d >= 48*time.Hour:
+		return fmt.Sprintf("%dd%dh", d/(24*time.Hour), d%(24*time.Hour)/time.Hour)
+	case d >= time.Hour:
+		return fmt.Sprintf("%dh%dm", d/time.Hour, d%time.Hour/time.Minute)
+	case d >= time.Minute:
+		return fmt.Sprintf("%dm", d/time.Minute)
+	}
+	return fmt.Sprintf("%ds", d/time.Second)
+}

@@ -1,0 +1,188 @@
+package storage
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/adrg/xdg"
+)
+
+// File names of a profile, as the SAP Concur tutorial names them, so a
+// tutorial user's files work unchanged.
+const (
+	CredentialsFileName = "credentials.json"
+	TokenFileName       = "refreshTokenObjectFile.json"
+	// LockSuffix is appended to the token file's name to form the lock file.
+	LockSuffix = ".lock"
+	// DefaultProfile is the profile used when none is given.
+	DefaultProfile = "default"
+	// appDir is the sub-directory of the XDG base directories we own.
+	appDir = "tokenkeeper"
+	// maxProfileLen keeps a profile name well inside NAME_MAX (255) once
+	// suffixes such as ".corrupt-…" are added to files inside it.
+	maxProfileLen = 128
+)
+
+// Options are the location settings, already merged by the caller from flags
+// and TOKENKEEPER_* environment variables. Dir wins over ConfigDir and
+// StateDir when set.
+type Options struct {
+	Profile   string // profile name; empty means DefaultProfile
+	Dir       string // both files directly in Dir (the tutorial's layout)
+	ConfigDir string // root holding one sub-directory per profile for credentials.json
+	StateDir  string // root holding one sub-directory per profile for the token file
+}
+
+// Paths are the resolved, absolute locations of one profile's files.
+type Paths struct {
+	Profile string
+	// ConfigDir and StateDir are the profile's own directories (with the
+	// profile sub-directory already appended, unless Options.Dir was used).
+	ConfigDir, StateDir                  string
+	CredentialsFile, TokenFile, LockFile string
+	// ConfigSource and StateSource say, for humans, why these directories
+	// were chosen: "--dir flag", "$XDG_CONFIG_HOME", "XDG default ($HOME/.config)"…
+	ConfigSource, StateSource string
+}
+
+// Resolve computes a profile's file locations. sources maps the option names
+// "profile", "dir", "config-dir" and "state-dir" to where their value came
+// from (e.g. "--dir flag", "TOKENKEEPER_DIR"); missing entries get a generic
+// text. Without Dir, ConfigDir/StateDir (or the XDG base directories plus
+// "tokenkeeper") get a sub-directory per profile.
+func Resolve(o Options, sources map[string]string) (Paths, error) {
+	p := Paths{Profile: o.Profile}
+	if p.Profile == "" {
+		p.Profile = DefaultProfile
+	}
+	if err := checkProfile(p.Profile); err != nil {
+		if src := sources["profile"]; src != "" {
+			return Paths{}, fmt.Errorf("%w (from %s)", err, src)
+		}
+		return Paths{}, err
+	}
+	var err error
+	if o.Dir != "" {
+		if p.ConfigDir, err = absDir(o.Dir); err != nil {
+			return Paths{}, err
+		}
+		p.StateDir = p.ConfigDir
+		p.ConfigSource = sourceOr(sources, "dir", "--dir")
+		p.StateSource = p.ConfigSource
+	} else {
+		p.ConfigDir, p.ConfigSource, err = profileDir(o.ConfigDir, p.Profile,
+			sourceOr(sources, "config-dir", "--config-dir"), xdg.ConfigHome, "XDG_CONFIG_HOME", ".config")
+		if err != nil {
+			return Paths{}, err
+		}
+		p.StateDir, p.StateSource, err = profileDir(o.StateDir, p.Profile,
+			sourceOr(sources, "state-dir", "--state-dir"), xdg.StateHome, "XDG_STATE_HOME", filepath.Join(".local", "state"))
+		if err != nil {
+			return Paths{}, err
+		}
+	}
+	p.CredentialsFile = filepath.Join(p.ConfigDir, CredentialsFileName)
+	p.TokenFile = filepath.Join(p.StateDir, TokenFileName)
+	p.LockFile = p.TokenFile + LockSuffix
+	return p, nil
+}
+
+// profileDir returns root/profile, or xdgBase/tokenkeeper/profile when root
+// is empty, with the reason for the choice.
+func profileDir(root, profile, rootSource, xdgBase, xdgEnv, xdgRel string) (dir, source string, err error) {
+	if root != "" {
+		dir, err = absDir(root)
+		return filepath.Join(dir, profile), rootSource, err
+	}
+	dir, err = absDir(filepath.Join(xdgBase, appDir))
+	return filepath.Join(dir, profile), xdgSource(xdgEnv, xdgRel), err
+}
+
+// xdgSource explains where an XDG base directory came from. Cron and systemd
+// run with a bare environment, so the text says whether the variable was
+// used, ignored, or absent, and whether HOME was missing too.
+func xdgSource(env, rel string) string {
+	def := "XDG default ($HOME/" + rel + ")"
+	if os.Getenv("HOME") == "" {
+		def = "XDG default (/" + rel + ", because $HOME is unset)"
+	}
+	v := os.Getenv(env)
+	switch {
+	case v == "":
+		return def
+	case filepath.IsAbs(v) || strings.HasPrefix(v, "~") || strings.HasPrefix(v, "$HOME"):
+		return "$" + env
+	default:
+		// adrg/xdg, like the XDG spec, ignores relative values.
+		return fmt.Sprintf("%s; $%s=%q ignored, not an absolute path", def, env, v)
+	}
+}
+
+func absDir(dir string) (string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("storage: resolve directory %s: %w", dir, err)
+	}
+	return abs, nil
+}
+
+func sourceOr(sources map[string]string, key, def string) string {
+	if s := sources[key]; s != "" {
+		return s
+	}
+	return def
+}
+
+// checkProfile accepts [A-Za-z0-9][A-Za-z0-9._-]*: the name becomes a path
+// component, so it must not be empty, hidden, "." or "..", or contain a
+// separator.
+func checkProfile(name string) error {
+	if name == "" || len(name) > maxProfileLen || !isAlnum(name[0]) {
+		return profileError(name)
+	}
+	for i := 1; i < len(name); i++ {
+		if c := name[i]; !isAlnum(c) && c != '.' && c != '_' && c != '-' {
+			return profileError(name)
+		}
+	}
+	return nil
+}
+
+func profileError(name string) error {
+	return fmt.Errorf("storage: invalid profile name %q: want letters, digits, '.', '_' or '-', "+
+		"starting with a letter or digit, at most %d characters", name, maxProfileLen)
+}
+
+func isAlnum(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+}
+
+// ListProfiles returns the sorted names of root's sub-directories that are
+// valid profile names (symbolic links to directories included). A missing
+// root is an empty list, not an error: no profile has been created yet.
+func ListProfiles(root string) ([]string, error) {
+	entries, err := os.ReadDir(root)
+	if os.IsNotExist(err) {
+		return []string{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("storage: list profiles in %s: %w", root, err)
+	}
+	names := []string{} // os.ReadDir sorts by name already
+	for _, e := range entries {
+		if checkProfile(e.Name()) != nil {
+			continue
+		}
+		isDir := e.IsDir()
+		if e.Type()&os.ModeSymlink != 0 {
+			fi, err := os.Stat(filepath.Join(root, e.Name()))
+			isDir = err == nil && fi.IsDir()
+		}
+		if isDir {
+			names = append(names, e.Name())
+		}
+	}
+	return names, nil
+}

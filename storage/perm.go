@@ -1,0 +1,71 @@
+package storage
+
+import (
+	"fmt"
+	"os"
+	"strings"
+)
+
+// PermissionWarning returns "" when the file at path is missing or private
+// to its owner, and otherwise a one-line warning with the chmod that fixes
+// it, e.g. "/x/credentials.json is readable by group and others (mode 0644);
+// run: chmod 600 /x/credentials.json". The file holds secrets; the caller
+// decides whether to warn or refuse.
+func PermissionWarning(path string) string {
+	return permWarning(path, "600")
+}
+
+// DirPermissionWarning is PermissionWarning for a directory: anything but
+// owner-only access lets others list, or reach by name, the files inside.
+func DirPermissionWarning(dir string) string {
+	return permWarning(dir, "700")
+}
+
+func permWarning(path, want string) string {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "" // missing or unreadable: the load error will say so
+	}
+	perm := fi.Mode().Perm()
+	if perm&0o077 == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s is %s by %s (mode %04o); run: chmod %s %s",
+		path, access(perm), audience(perm), perm, want, shellQuote(path))
+}
+
+// access says the worst thing that group or others can do.
+func access(perm os.FileMode) string {
+	switch {
+	case perm&0o044 != 0:
+		return "readable"
+	case perm&0o022 != 0:
+		return "writable"
+	default:
+		return "accessible"
+	}
+}
+
+func audience(perm os.FileMode) string {
+	switch g, o := perm&0o070 != 0, perm&0o007 != 0; {
+	case g && o:
+		return "group and others"
+	case g:
+		return "group"
+	default:
+		return "others"
+	}
+}
+
+// shellQuote quotes path for the suggested command only when it needs it, so
+// the common case stays readable and the odd one can still be pasted.
+func shellQuote(s string) string {
+	safe := s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' ||
+			strings.ContainsRune("/._-+=:,@%", r))
+	}) < 0
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

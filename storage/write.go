@@ -1,0 +1,160 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/google/renameio/v2"
+)
+
+const (
+	fileMode os.FileMode = 0o600
+	dirMode  os.FileMode = 0o700
+)
+
+// WriteFile replaces the file at path with data, atomically: a temporary file
+// in the same directory (mode 0600) is written, fsynced and renamed over path,
+// then the directory is fsynced so the rename itself survives a crash. A
+// reader, or a crash at any instant, sees the old content or the new, never a
+// torn file. Missing parent directories are created with mode 0700. When path
+// is a symbolic link, its target is replaced and the link kept.
+func WriteFile(path string, data []byte) error {
+	target, err := writeTarget(path)
+	if err != nil {
+		return fmt.Errorf("storage: save %s: %w", path, err)
+	}
+	if err := writeAtomic(target, data); err != nil {
+		return fmt.Errorf("storage: save %s: %w", target, err)
+	}
+	return nil
+}
+
+// writeTarget makes path absolute and follows a symbolic link, so that a
+// credentials file linked from a dotfiles repository stays a link.
+func writeTarget(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	if fi, err := os.Lstat(abs); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		return abs, nil
+	}
+	return filepath.EvalSymlinks(abs)
+}
+
+func writeAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, dirMode); err != nil {
+		return err
+	}
+	// WithTempDir keeps the temporary file beside path: renameio would
+	// otherwise probe os.TempDir, which is extra work and may be another
+	// file system.
+	t, err := renameio.NewPendingFile(path, renameio.WithTempDir(dir),
+		renameio.WithStaticPermissions(fileMode))
+	if err != nil {
+		return err
+	}
+	defer t.Cleanup() // removes the temporary file unless replaced
+	if _, err := t.Write(data); err != nil {
+		return err
+	}
+	if err := t.CloseAtomicallyReplace(); err != nil {
+		return err
+	}
+	// renameio fsyncs the file but not the directory holding the new name.
+	return syncDir(dir)
+}
+
+// syncDir makes a rename in dir durable. File systems that cannot fsync a
+// directory (EINVAL, ENOTSUP) are not an error: the rename has happened.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOTSUP) {
+		err = nil
+	}
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// CheckSavable proves, before a refresh token that may rotate is spent, that
+// a file of size bytes can be saved at path: it creates the directory if
+// needed, then writes, fsyncs and removes a temporary file of that size
+// beside path. A read-only file system, missing permission, full disk or
+// file-size limit shows up here instead of after the old token is gone.
+func CheckSavable(path string, size int) error {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return fmt.Errorf("storage: cannot save %s: %w", path, err)
+	}
+	dir := filepath.Dir(abs)
+	if err := checkDir(dir, abs, size); err != nil {
+		return fmt.Errorf("storage: cannot save in %s: %w", dir, err)
+	}
+	return nil
+}
+
+func checkDir(dir, path string, size int) (err error) {
+	if err := os.MkdirAll(dir, dirMode); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".check-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if rerr := os.Remove(f.Name()); err == nil {
+			err = rerr
+		}
+	}()
+	// Zeros are enough: the point is that the blocks get allocated, which
+	// the fsync forces even on file systems that allocate lazily.
+	if _, err := f.Write(make([]byte, max(size, 1))); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// MoveAside renames a file that cannot be used (e.g. an unparseable token
+// file) to path+".corrupt-"+UTC timestamp, adding "-1", "-2"… if that name is
+// taken, and returns the new path. The content is kept for a human to
+// inspect. Callers should hold the profile lock: the free-name check and the
+// rename are two steps.
+func MoveAside(path string, now time.Time) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", fmt.Errorf("storage: move aside %s: %w", path, err)
+	}
+	base := abs + ".corrupt-" + now.UTC().Format("20060102T150405Z")
+	dest := base
+	for i := 1; ; i++ {
+		if _, err := os.Lstat(dest); os.IsNotExist(err) {
+			break
+		}
+		if i > 1000 {
+			return "", fmt.Errorf("storage: move aside %s: too many files named %s-N", abs, base)
+		}
+		dest = base + "-" + strconv.Itoa(i)
+	}
+	if err := os.Rename(abs, dest); err != nil {
+		return "", fmt.Errorf("storage: move aside %s: %w", abs, err)
+	}
+	_ = syncDir(filepath.Dir(abs)) // best effort: the move itself succeeded
+	return dest, nil
+}
