@@ -1,0 +1,96 @@
+package credentials
+
+import "strings"
+
+// aliases maps normalised names people use for a field (other tools' and
+// OAuth's own vocabulary) to the canonical name, for did-you-mean warnings
+// only: they are not accepted as synonyms.
+var aliases = map[string]string{
+	"clientid":                "appID",
+	"secret":                  "clientSecret",
+	"uuid":                    "companyUUID",
+	"companyid":               "companyUUID",
+	"requesttoken":            "companyRequestToken",
+	"companytoken":            "companyRequestToken",
+	"credtype":                "credentialType",
+	"tokenendpoint":           "tokenURL",
+	"tokenuri":                "tokenURL",
+	"url":                     "tokenURL",
+	"endpoint":                "tokenURL",
+	"grant":                   "grantType",
+	"scopes":                  "scope",
+	"authmethod":              "authStyle",
+	"tokenendpointauthmethod": "authStyle",
+}
+
+// suggest returns the canonical field name that key most likely means, or
+// "". Names are compared after normalisation (case, '_', '-', '.', spaces),
+// then by edit distance, so "appId", "client_secret" and "grantTyp" are
+// caught.
+func suggest(key string) string {
+	k := normalise(key)
+	if k == "" {
+		return ""
+	}
+	if name, ok := aliases[k]; ok {
+		return name
+	}
+	best, bestDist := "", -1
+	consider := func(candidate, name string) {
+		d := distance(k, normalise(candidate))
+		if d <= maxDistance(len(k)) && (bestDist < 0 || d < bestDist) {
+			best, bestDist = name, d
+		}
+	}
+	for _, name := range fieldNames {
+		consider(name, name)
+	}
+	for _, syn := range synonymOrder {
+		consider(syn, synonyms[syn])
+	}
+	return best
+}
+
+// maxDistance is how many edits still count as a typo: short names allow
+// fewer, or "url" would match "uuid".
+func maxDistance(n int) int {
+	switch {
+	case n <= 3:
+		return 0
+	case n <= 6:
+		return 1
+	}
+	return 2
+}
+
+func normalise(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case '_', '-', '.', ' ':
+			return -1
+		}
+		return r
+	}, strings.ToLower(s))
+}
+
+// distance is the Levenshtein distance between a and b, in bytes (field
+// names are ASCII; anything else is far from all of them anyway).
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

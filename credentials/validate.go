@@ -1,0 +1,184 @@
+package credentials
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"net/url"
+	"strings"
+)
+
+var (
+	grantTypes = []string{GrantPassword, GrantClientCredentials, GrantRefreshToken}
+	authStyles = []string{AuthParams, AuthHeader, AuthAuto}
+)
+
+// Validate checks c and returns nil or an *InvalidError naming every
+// problem at once, in template order. It matches ErrIncomplete when a
+// required field is not set. Empty tokenURL, grantType and authStyle mean
+// their defaults, as in Parse. Messages never contain a secret.
+func (c *Credentials) Validate() error {
+	if ps := c.problems(); len(ps) > 0 {
+		return &InvalidError{Path: c.Path, Problems: ps}
+	}
+	return nil
+}
+
+// Missing returns the names of the fields that the grant type requires and
+// that are empty, in template order. An unknown grant type requires appID
+// only.
+func (c *Credentials) Missing() []string {
+	var out []string
+	for _, name := range required(c.grant()) {
+		if strings.TrimSpace(*c.field(name)) == "" {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+func (c *Credentials) grant() string {
+	if c.GrantType == "" {
+		return GrantPassword
+	}
+	return c.GrantType
+}
+
+// required lists the fields a grant cannot do without. clientSecret is
+// optional for refresh_token: public clients have none.
+func required(grant string) []string {
+	switch grant {
+	case GrantPassword:
+		return []string{"appID", "clientSecret", "companyUUID", "companyRequestToken"}
+	case GrantClientCredentials:
+		return []string{"appID", "clientSecret"}
+	case GrantRefreshToken:
+		return []string{"appID", "refreshToken"}
+	}
+	return []string{"appID"}
+}
+
+func (c *Credentials) problems() []Problem {
+	missing := make(map[string]bool)
+	for _, name := range c.Missing() {
+		missing[name] = true
+	}
+	var ps []Problem
+	for _, name := range fieldNames {
+		v := *c.field(name)
+		switch {
+		case missing[name]:
+			ps = append(ps, Problem{Field: name, Msg: c.missingMsg(name), missing: true})
+		case hasControl(v):
+			ps = append(ps, Problem{Field: name, Msg: "contains a line break or other control character"})
+		default:
+			if msg := c.check(name, v); msg != "" {
+				ps = append(ps, Problem{Field: name, Msg: msg})
+			}
+		}
+	}
+	return ps
+}
+
+func (c *Credentials) missingMsg(name string) string {
+	msg := "required, not set"
+	if name != "appID" {
+		msg = fmt.Sprintf("required for grantType %q, not set", c.grant())
+	}
+	if key, ok := c.hints[name]; ok {
+		msg += fmt.Sprintf(" (the file has an unknown field %q: rename it to %q)", key, name)
+	}
+	return msg
+}
+
+// check applies the rules for the value of one field; "" means fine.
+func (c *Credentials) check(name, v string) string {
+	switch name {
+	case "tokenURL":
+		if v == "" {
+			return ""
+		}
+		return checkTokenURL(v)
+	case "grantType":
+		return oneOf("grant type", c.grant(), grantTypes)
+	case "authStyle":
+		if v == "" {
+			return ""
+		}
+		return oneOf("auth style", v, authStyles)
+	}
+	return ""
+}
+
+func oneOf(what, v string, allowed []string) string {
+	for _, a := range allowed {
+		if v == a {
+			return ""
+		}
+	}
+	msg := fmt.Sprintf("unknown %s %s; want one of %s", what, quoteShort(v), strings.Join(allowed, ", "))
+	for _, a := range allowed {
+		if normalise(v) == normalise(a) {
+			msg += fmt.Sprintf(" (did you mean %q?)", a)
+		}
+	}
+	return msg
+}
+
+// quoteShort quotes a non-secret value, unless it is long enough to be a
+// secret pasted into the wrong field.
+func quoteShort(v string) string {
+	if s := short(v); s != v {
+		return s
+	}
+	return fmt.Sprintf("%q", v)
+}
+
+func hasControl(s string) bool {
+	return strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f })
+}
+
+// checkTokenURL enforces an absolute https URL, or http on a loopback host
+// (a local test endpoint), without credentials or a fragment. The URL shown
+// in messages has no user info and no query, either of which may hold a
+// secret.
+func checkTokenURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			return "not a valid URL: " + uerr.Err.Error()
+		}
+		return "not a valid URL"
+	}
+	shown := fmt.Sprintf("%q", display(u))
+	switch {
+	case u.User != nil:
+		return "must not contain a user name or password; put the client's in appID and clientSecret"
+	case !u.IsAbs() || u.Hostname() == "":
+		return fmt.Sprintf("%s is not an absolute URL; want one like %q", shown, DefaultTokenURL)
+	case strings.Contains(raw, "#"):
+		return shown + " must not contain a fragment (#…)"
+	case u.Scheme == "https":
+		return ""
+	case u.Scheme == "http" && isLoopback(u.Hostname()):
+		return ""
+	case u.Scheme == "http":
+		return shown + " uses http:// to a host that is not loopback (127.0.0.0/8, ::1, localhost): secrets would travel in clear text; use https://"
+	}
+	return fmt.Sprintf("%s: scheme %q not supported; use https://", shown, u.Scheme)
+}
+
+func display(u *url.URL) string {
+	v := *u
+	v.User, v.RawQuery, v.ForceQuery, v.Fragment, v.RawFragment = nil, "", false, "", ""
+	return v.String()
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(strings.TrimSuffix(host, "."), "localhost") {
+		return true
+	}
+	addr, err := netip.ParseAddr(host)
+	return err == nil && addr.Unmap().IsLoopback()
+}
