@@ -46,6 +46,9 @@ func scriptParams(dir string) testscript.Params {
 			h.start(env.Setenv, fakeserver.Options{})
 			env.Values["fake"] = h
 			env.Defer(h.close)
+			// The race runtime sleeps 1 s at exit by default: every command would
+			// take a second, and short-lived tokens would expire between steps.
+			env.Setenv("GORACE", "atexit_sleep_ms=0 "+os.Getenv("GORACE"))
 			env.Setenv("CLIENT_SECRET", fakeClientSecret)
 			env.Setenv("REQUEST_TOKEN", fakeRequestToken)
 			return nil

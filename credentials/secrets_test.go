@@ -41,9 +41,9 @@ func TestSecretsNeverInErrors(t *testing.T) {
 				t.Fatal(err)
 			}
 			var shown []string
-			c, err := Load(path)
+			_, err := Load(path)
 			shown = append(shown, describe(err)...)
-			c, err = Parse(path, []byte(data))
+			c, err := Parse(path, []byte(data))
 			shown = append(shown, describe(err)...)
 			if c != nil {
 				shown = append(shown, describe(c.Validate())...)
