@@ -77,7 +77,7 @@ func (a *app) cmdStatus(args []string) int {
 }
 
 func (a *app) status(p storage.Paths, now time.Time) *statusReport {
-	r := &statusReport{Profile: p.Profile, Files: statusFiles{
+	r := &statusReport{Profile: p.Profile, Warnings: []string{}, Files: statusFiles{
 		Credentials: p.CredentialsFile, CredentialsSource: p.ConfigSource,
 		Token: p.TokenFile, TokenSource: p.StateSource, Lock: p.LockFile,
 	}}

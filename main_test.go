@@ -210,6 +210,7 @@ func writeCreds(ts *testscript.TestScript, h *fakeHolder, args []string) {
 	path := ts.MkAbs(args[0])
 	ts.Check(os.MkdirAll(dirOf(path), 0o700))
 	ts.Check(os.WriteFile(path, data, 0o600))
+	ts.Check(os.Chmod(path, 0o600)) // WriteFile keeps the mode of an existing file
 }
 
 func dirOf(p string) string {

@@ -87,7 +87,12 @@ func classify(err error) (int, string) {
 	var syn *credentials.SyntaxError
 	var inv *credentials.InvalidError
 	switch {
+	case errors.As(err, &syn) && syn.Line == 0:
+		return exitConfig, "fill the file in, or delete it and run tokenkeeper init for a template"
 	case errors.As(err, &syn):
+		if syn.Hint != "" {
+			return exitConfig, fmt.Sprintf("%s (line %d, column %d of %s); tokenkeeper never overwrites a file it cannot read", syn.Hint, syn.Line, syn.Col, syn.Path)
+		}
 		return exitConfig, fmt.Sprintf("fix the JSON at line %d, column %d of %s; tokenkeeper never overwrites a file it cannot read", syn.Line, syn.Col, syn.Path)
 	case errors.As(err, &inv):
 		return exitConfig, fmt.Sprintf("edit %s and fill in or correct the fields above", inv.Path)
