@@ -61,7 +61,7 @@ func (a *app) message(level, msg string, hints ...string) {
 	}
 }
 
-func (a *app) info(format string, args ...any) { a.message("info", fmt.Sprintf(format, args...)) }
+func (a *app) info(format string, args ...any)  { a.message("info", fmt.Sprintf(format, args...)) }
 func (a *app) warn(msg string, hints ...string) { a.message("warning", msg, hints...) }
 
 func (a *app) warnAll(warns []string) {
