@@ -103,6 +103,11 @@ func (a *app) ensure(m *refresh.Manager, o refresh.Options) (*refresh.Result, in
 		return nil, exitConfig
 	}
 	if err != nil {
+		// The error may quote what the endpoint echoed: make sure the stored
+		// tokens are among the secrets redacted from it.
+		if tok, _ := m.Load(); tok != nil {
+			a.addSecrets(tok.AccessToken, tok.RefreshToken)
+		}
 		return nil, a.fail(err)
 	}
 	return r, -1
