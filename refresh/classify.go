@@ -38,7 +38,7 @@ func (m *Manager) classifyRefusal(ee *EndpointError, bootstrap bool, path string
 	switch {
 	case isClientRefusal(ee) || ee.ConcurCode == 53 || ee.ConcurCode == 59 || ee.ConcurCode == 107:
 		return &Error{Kind: KindCredentials, Err: ee, Msg: ee.Error(),
-			Hint: firstNonEmpty(advice, fmt.Sprintf("the client was refused: check appID and clientSecret (and authStyle) in %s", path))}
+			Hint: withPath(advice, fmt.Sprintf("the client was refused: check appID and clientSecret (and authStyle) in %s", path), path)}
 	case ee.ConcurCode == 120:
 		return &Error{Kind: KindCredentials, Err: ee, Msg: ee.Error(), Hint: fmt.Sprintf("%s (%s)", advice, path)}
 	case ee.Code == "invalid_grant" || ee.ConcurCode == 14 || ee.ConcurCode == 5 || ee.ConcurCode == 19 || ee.ConcurCode == 64:
@@ -51,7 +51,16 @@ func (m *Manager) classifyRefusal(ee *EndpointError, bootstrap bool, path string
 		return &Error{Kind: KindCredentials, Err: ee, Msg: ee.Error(), Hint: fmt.Sprintf("check tokenURL in %s", path)}
 	}
 	return &Error{Kind: KindCredentials, Err: ee, Msg: ee.Error(),
-		Hint: firstNonEmpty(advice, fmt.Sprintf("the token endpoint refused the request; check the fields of %s", path))}
+		Hint: withPath(advice, fmt.Sprintf("the token endpoint refused the request; check the fields of %s", path), path)}
+}
+
+// withPath is Concur's advice for a code with the resolved credentials path (cron
+// users need the whole path), or def when there is no advice.
+func withPath(advice, def, path string) string {
+	if advice == "" {
+		return def
+	}
+	return fmt.Sprintf("%s (%s)", advice, path)
 }
 
 // grantRefusedHint says what a human must do when the grant in credentials.json is

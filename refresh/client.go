@@ -80,7 +80,7 @@ func (c *Client) Exchange(ctx context.Context, req Request) (*Token, error) {
 	for attempt := 1; ; attempt++ {
 		tok, err := c.once(ctx, req)
 		var te *TransientError
-		if err == nil || !errors.As(err, &te) {
+		if err == nil || !errors.As(err, &te) || te.Final {
 			return tok, err
 		}
 		wait := backoff(attempt)
@@ -178,7 +178,26 @@ func (c *Client) once(ctx context.Context, req Request) (*Token, error) {
 	if len(body) > MaxResponseBody {
 		return nil, &TransientError{URL: req.URL, Status: resp.StatusCode, Err: errors.New("answer larger than 1 MiB, not a token")}
 	}
-	return handleResponse(req.URL, resp, body, start)
+	tok, err := handleResponse(req.URL, resp, body, start)
+	var ee *EndpointError
+	if errors.As(err, &ee) {
+		ee.scrub(req.ClientSecret, req.Form.Get("refresh_token"), req.Form.Get("password"))
+	}
+	return tok, err
+}
+
+// scrub masks secrets of the request that the endpoint echoed in its error (Spring
+// Security answers "Invalid refresh token: <the token>"). Retrieve.Body keeps the
+// raw body for callers who ask for it.
+func (e *EndpointError) scrub(secrets ...string) {
+	for _, s := range secrets {
+		if len(s) < 4 {
+			continue
+		}
+		e.Description = strings.ReplaceAll(e.Description, s, "[redacted]")
+		e.Message = strings.ReplaceAll(e.Message, s, "[redacted]")
+		e.URI = strings.ReplaceAll(e.URI, s, "[redacted]")
+	}
 }
 
 func (c *Client) newRequest(ctx context.Context, req Request) (*http.Request, error) {
@@ -213,6 +232,7 @@ func handleResponse(u string, resp *http.Response, body []byte, start time.Time)
 	status := resp.StatusCode
 	switch {
 	case status == http.StatusTooManyRequests || status >= 500:
+		// Retry-After is read against the real clock: it is about real waiting.
 		return nil, &TransientError{URL: u, Status: status, RetryAfter: retryAfter(resp.Header, time.Now()), Err: errors.New(bodySummary(resp, body))}
 	case status >= 300 && status < 400:
 		return nil, &EndpointError{URL: u, Status: status, Description: "redirect to " + resp.Header.Get("Location") + " not followed", Retrieve: retrieveError(resp, body, "", "", "")}
@@ -227,8 +247,12 @@ func handleResponse(u string, resp *http.Response, body []byte, start time.Time)
 	if e := endpointError(u, resp, body); e.Code != "" {
 		return nil, e
 	}
-	// A 200 that is not a token — most often an HTML page from a proxy — is transient.
-	return nil, &TransientError{URL: u, Status: status, Err: fmt.Errorf("not a token (%s)", strings.TrimPrefix(err.Error(), "refresh: "))}
+	// A 200 that is not a token — most often an HTML page from a proxy — is
+	// transient. But a JSON object is the server's own answer: it may have spent
+	// the refresh token already, and sending it again would replay it. Such an
+	// answer ends this run (exit 75) without a retry.
+	final := json.Valid(bytes.TrimSpace(body)) && bytes.HasPrefix(bytes.TrimSpace(body), []byte("{"))
+	return nil, &TransientError{URL: u, Status: status, Final: final, Err: fmt.Errorf("not a token (%s)", strings.TrimPrefix(err.Error(), "refresh: "))}
 }
 
 // endpointError reads a refusal: RFC 6749 fields, Concur's code and geolocation,
@@ -242,7 +266,9 @@ func endpointError(u string, resp *http.Response, body []byte) *EndpointError {
 		_ = stringField(raw, "error_uri", &e.URI)
 		_ = stringField(raw, "message", &e.Message)
 		_ = stringField(raw, "geolocation", &e.Geolocation)
-		if f, ok, _ := number(raw, "code"); ok && f > 0 && f < 1e6 {
+		// Concur's codes are its own; KORE's {"code":400,"message":…} repeats
+		// the HTTP status, which is no Concur code.
+		if f, ok, _ := number(raw, "code"); ok && f > 0 && f < 1e6 && !(int(f) == e.Status && e.Code == "") {
 			e.ConcurCode = int(f)
 		}
 	} else if e.Code == "" {

@@ -52,6 +52,9 @@ type Manager struct {
 	Holder          string        // names this process in the lock file, e.g. "tokenkeeper token"
 	Log             *slog.Logger  // nil: silent
 
+	initOnce sync.Once
+	client   *Client // Client, or a default one, with the Manager's clock
+
 	mu     sync.Mutex
 	loaded atomic.Pointer[credentials.Credentials] // what LoadCredentials gave
 }
@@ -90,6 +93,7 @@ func (m *Manager) Ensure(ctx context.Context, o Options) (*Result, error) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.initOnce.Do(m.initClient)
 	if err := m.loadCreds(); err != nil {
 		return nil, err
 	}
@@ -110,6 +114,7 @@ func (m *Manager) locked(ctx context.Context, o Options, asked time.Time, margin
 			return nil, err
 		}
 	}
+	carry := tok // its unknown fields survive even a new grant
 	if tok != nil && !m.usable(tok) {
 		warns = append(warns, fmt.Sprintf("%s was issued by %s, not by the tokenURL in %s; getting a new grant", m.Paths.TokenFile, tok.TokenURL, m.creds().Path))
 		tok = nil
@@ -131,7 +136,7 @@ func (m *Manager) locked(ctx context.Context, o Options, asked time.Time, margin
 			warns = r.Warnings
 		}
 	}
-	return m.bootstrap(ctx, tok, warns)
+	return m.bootstrap(ctx, tok, carry, warns)
 }
 
 // errInvalidGrant marks a refused refresh token: the caller bootstraps.
@@ -173,7 +178,10 @@ func (m *Manager) keepOrFail(tok *Token, err error, warns []string) (*Result, er
 	return &Result{Warnings: warns}, m.classify(err, false)
 }
 
-func (m *Manager) bootstrap(ctx context.Context, old *Token, warns []string) (*Result, error) {
+// bootstrap gets a new grant with credentials.json. old is the stored token still
+// in force (for the spent-seed check, and to hand out if this fails for now);
+// carry is the file's token whose unknown fields are kept.
+func (m *Manager) bootstrap(ctx context.Context, old, carry *Token, warns []string) (*Result, error) {
 	c := m.creds()
 	form := url.Values{"grant_type": {c.GrantType}}
 	var seed string
@@ -205,7 +213,7 @@ func (m *Manager) bootstrap(ctx context.Context, old *Token, warns []string) (*R
 		}
 		return &Result{Warnings: warns}, m.classify(err, true)
 	}
-	nt.carryUnknown(old)
+	nt.carryUnknown(carry)
 	nt.TokenURL = c.TokenURL
 	nt.SeedFingerprint = seed
 	if c.GrantType == credentials.GrantPassword {
@@ -238,7 +246,7 @@ func (m *Manager) probe(ctx context.Context, form url.Values) (*Token, error) {
 // exchange is Client.Exchange plus Concur's code 16: the user lives in another data
 // centre, named in the answer; ask there once.
 func (m *Manager) exchange(ctx context.Context, req Request) (*Token, error) {
-	tok, err := m.Client.Exchange(ctx, req)
+	tok, err := m.client.Exchange(ctx, req)
 	var ee *EndpointError
 	if errors.As(err, &ee) && ee.ConcurCode == 16 && ee.Geolocation != "" {
 		geo, gerr := geoTokenURL(ee.Geolocation)
@@ -247,7 +255,7 @@ func (m *Manager) exchange(ctx context.Context, req Request) (*Token, error) {
 		}
 		m.debug("concur code 16: retrying at the user's geolocation", "url", geo)
 		req.URL = geo
-		tok, err = m.Client.Exchange(ctx, req)
+		tok, err = m.client.Exchange(ctx, req)
 		if err == nil && tok.Geolocation == "" {
 			tok.Geolocation = ee.Geolocation
 		}
@@ -299,6 +307,20 @@ func concreteStyle(s string) string {
 		return s
 	}
 	return credentials.AuthParams
+}
+
+// initClient settles the client: Client, or a default one; either way it reads
+// the Manager's clock when it has none, so that times in the file come from the
+// injected clock.
+func (m *Manager) initClient() {
+	c := Client{}
+	if m.Client != nil {
+		c = *m.Client
+	}
+	if c.Clock == nil {
+		c.Clock = m.Clock
+	}
+	m.client = &c
 }
 
 // creds returns the credentials, given or loaded; nil before they are needed.

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // epochThreshold separates the two meanings of refresh_expires_in: Concur sends an
@@ -23,6 +24,9 @@ const epochThreshold = 1_000_000_000
 // maxLifetime caps a lifetime read from outside, so that absurd values neither
 // overflow time arithmetic nor make a token look valid for centuries.
 const maxLifetime = 100 * 365 * 24 * time.Hour
+
+// maxFileTime is the last instant RFC 3339 can write.
+var maxFileTime = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
 
 // maxEpoch (year 5138) caps an absolute time read from outside.
 const maxEpoch = 1e11
@@ -93,8 +97,10 @@ func (t *Token) Valid(now time.Time, margin time.Duration) bool {
 		return false
 	}
 	if !t.ObtainedAt.IsZero() {
+		// max: an expiry before obtained_at (a clock set back, a hand-edited
+		// file) must not turn into a negative margin.
 		if half := t.Expiry.Sub(t.ObtainedAt) / 2; margin > half {
-			margin = half
+			margin = max(half, 0)
 		}
 	}
 	return now.Add(margin).Before(t.Expiry)
@@ -223,7 +229,17 @@ func (t *Token) MarshalFile() ([]byte, error) {
 			delete(out, key)
 			return
 		}
+		if v.After(maxFileTime) { // RFC 3339 has four-digit years
+			v = maxFileTime
+		}
 		setString(key, v.UTC().Format(layout))
+	}
+	// Fields set in code (a geolocation learnt from Concur's code 16) are
+	// written; empty ones leave what the server sent, e.g. "scope": "".
+	for key, v := range map[string]string{"token_type": t.TokenType, "scope": t.Scope, "geolocation": t.Geolocation} {
+		if v != "" {
+			setString(key, v)
+		}
 	}
 	setString("access_token", t.AccessToken)
 	setString("refresh_token", t.RefreshToken)
@@ -304,6 +320,9 @@ func (t *Token) merge(old *Token) {
 	}
 	if t.Scope == "" {
 		t.Scope = old.Scope
+	}
+	if t.TokenType == "" {
+		t.TokenType = old.TokenType
 	}
 	if t.Geolocation == "" {
 		t.Geolocation = old.Geolocation
@@ -514,17 +533,10 @@ func describeJSONError(data []byte, err error) error {
 }
 
 func lineCol(data []byte, off int64) (int, int) {
-	if off > int64(len(data)) {
-		off = int64(len(data))
-	}
-	line, col := 1, 1
-	for _, c := range data[:off] {
-		if c == '\n' {
-			line++
-			col = 1
-		} else {
-			col++
-		}
-	}
-	return line, col
+	// encoding/json's offsets point just past the offending byte.
+	pos := int(min(max(off-1, 0), int64(len(data))))
+	before := data[:pos]
+	line := 1 + bytes.Count(before, []byte("\n"))
+	start := bytes.LastIndexByte(before, '\n') + 1
+	return line, utf8.RuneCount(before[start:]) + 1
 }
