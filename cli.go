@@ -101,6 +101,7 @@ func commands() map[string]command {
 	return map[string]command{
 		"":        (*app).cmdRun,
 		"init":    (*app).cmdInit,
+		"setup":   (*app).cmdSetup,
 		"refresh": (*app).cmdRefresh,
 		"token":   (*app).cmdToken,
 		"status":  (*app).cmdStatus,
