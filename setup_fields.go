@@ -138,7 +138,7 @@ func splitKeycloakURL(tokenURL string) (base, realm string, ok bool) {
 // setup starts where the user left off.
 func presetOf(c *credentials.Credentials) string {
 	switch u := c.TokenURL; {
-	case concurRegionOf(u) != "" || strings.Contains(u, ".concursolutions.com/") || strings.Contains(u, ".concurcdc.cn/"):
+	case concurRegionOf(u) != "" || strings.HasSuffix(u, concurTokenPath):
 		return "concur"
 	case strings.HasSuffix(u, thingparkTokenPath):
 		return "thingpark"

@@ -178,6 +178,9 @@ func (w *wizard) grant(allowed []string) error {
 // generic endpoint may want (credtype).
 func (w *wizard) grantFields(full bool) error {
 	qs := []q{{"appID", "client ID (appID)"}, {"clientSecret", "client secret"}}
+	if w.c.GrantType != credentials.GrantPassword {
+		w.c.CredentialType = "" // credtype belongs to the password grant
+	}
 	switch w.c.GrantType {
 	case credentials.GrantPassword:
 		qs = append(qs, q{"companyUUID", "username (companyUUID)"}, q{"companyRequestToken", "password (companyRequestToken)"})
