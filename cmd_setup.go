@@ -228,6 +228,9 @@ func (a *app) checkComplete(c *credentials.Credentials, o *setupOpts) int {
 func (a *app) setupFinish(c *credentials.Credentials, existed bool, before credentials.Credentials) int {
 	changed := !existed || !sameFields(c, &before)
 	if changed {
+		for _, w := range c.Warnings { // Save writes the known fields only
+			a.warn(fmt.Sprintf("%s: %s; it is not kept when setup saves the file", c.Path, w))
+		}
 		if err := c.Save(a.paths.CredentialsFile); err != nil {
 			return a.fail(&refresh.Error{Kind: refresh.KindUnexpected, Err: err, Msg: err.Error(),
 				Hint: "check that the directory is writable, or choose another with --dir or --config-dir"})
