@@ -38,7 +38,7 @@ print its status.
 
 Commands:
     init            write the credentials.json template (never overwrites)
-    setup           interactive first-run wizard (--wait: watch the template until filled)
+    setup           first-run wizard: asks on a terminal, else takes flags (--preset, --no-input, --wait)
     refresh         the lifecycle once: the cron entry point (--quiet, --force, --min-valid, --all)
     token           print a valid access token (--header: as an Authorization header)
     status          show files, expiries and warnings (--json; --all)
@@ -101,6 +101,7 @@ func commands() map[string]command {
 	return map[string]command{
 		"":        (*app).cmdRun,
 		"init":    (*app).cmdInit,
+		"setup":   (*app).cmdSetup,
 		"refresh": (*app).cmdRefresh,
 		"token":   (*app).cmdToken,
 		"status":  (*app).cmdStatus,

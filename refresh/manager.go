@@ -63,6 +63,9 @@ type Manager struct {
 type Options struct {
 	Force    bool          // renew even if valid (unless another caller renewed since this one was asked)
 	MinValid time.Duration // the token must stay valid this long (raises the margin)
+	// Regrant gets a new grant from the credentials even when the stored
+	// tokens are good: setup uses it to prove credentials it just changed.
+	Regrant bool
 }
 
 // Result is what a run did.
@@ -86,7 +89,7 @@ func (m *Manager) Token(ctx context.Context) (*Token, error) {
 func (m *Manager) Ensure(ctx context.Context, o Options) (*Result, error) {
 	asked := m.now()
 	margin := max(m.margin(), o.MinValid)
-	if !o.Force {
+	if !o.Force && !o.Regrant {
 		if tok, err := m.Load(); err == nil && m.usable(tok) && tok.Valid(asked, margin) {
 			return m.result(tok, ActionValid, nil), nil
 		}
@@ -121,13 +124,13 @@ func (m *Manager) locked(ctx context.Context, o Options, asked time.Time, margin
 	}
 	now := m.now()
 	renewedSinceAsked := tok != nil && !tok.ObtainedAt.Before(asked)
-	if tok.Valid(now, margin) && (!o.Force || renewedSinceAsked) {
+	if tok.Valid(now, margin) && !o.Regrant && (!o.Force || renewedSinceAsked) {
 		return m.result(tok, ActionValid, warns), nil
 	}
 	if err := m.checkSavable(); err != nil {
 		return nil, err
 	}
-	if tok.RefreshUsable(now) {
+	if tok.RefreshUsable(now) && !o.Regrant {
 		r, err := m.refreshGrant(ctx, tok, warns)
 		if !errors.Is(err, errInvalidGrant) {
 			return r, err
