@@ -119,6 +119,7 @@ func (m *Manager) locked(ctx context.Context, o Options, asked time.Time, margin
 	if tok.Valid(now, margin) && (!o.Force || renewedSinceAsked) {
 		return m.result(tok, ActionValid, warns), nil
 	}
+	m.removeTemps()
 	if err := m.checkSavable(); err != nil {
 		return nil, err
 	}
@@ -369,6 +370,19 @@ func (m *Manager) setAside(err error) (*Token, []string, error) {
 			Hint: fmt.Sprintf("move %s away by hand, then run again", fe.Path)}
 	}
 	return nil, []string{fmt.Sprintf("%s is not a valid token file (%v); moved it to %s and getting a new grant", fe.Path, fe.Err, moved)}, nil
+}
+
+// removeTemps clears what a writer killed mid-save left beside the token file. We
+// hold the lock that every writer holds, so none of those files is still in use.
+// A failure is not worth stopping for: the save check that follows tells.
+func (m *Manager) removeTemps() {
+	removed, err := storage.RemoveTemps(m.Paths.TokenFile)
+	for _, p := range removed {
+		m.debug("removed a temporary file left by an interrupted run", "path", p)
+	}
+	if err != nil {
+		m.debug("cleaning up", "err", err)
+	}
 }
 
 // checkSavable proves, before a refresh token is spent, that its successor can be
