@@ -1,0 +1,115 @@
+package main
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tokenkeeper/tokenkeeper/internal/fakeserver"
+)
+
+// stampede is how many processes run at once (SPEC §5: fifty).
+const stampede = 50
+
+// slowFirst delays the next token request, so that the processes of a
+// stampede pile up on the lock while the first one is at the endpoint rather
+// than, on a slow machine, arriving one after the other.
+func slowFirst(p *profile) { p.srv.Fail(fakeserver.Fault{Delay: 300 * time.Millisecond}) }
+
+// testStampede: fifty concurrent `tokenkeeper token` on an expired access
+// token against an endpoint whose refresh tokens are single-use. All exit 0,
+// all print the same token, and the endpoint saw exactly one refresh request —
+// a second one would have replayed a spent refresh token (invalid_grant) and
+// fallen back to a bootstrap.
+func testStampede(t *testing.T, bin string) {
+	if testing.Short() {
+		t.Skip("starts hundreds of processes")
+	}
+	p := newProfile(t, bin, t.TempDir(), fakeserver.Options{Rotate: true})
+	p.mustRun("refresh")
+	for round := 1; round <= 3; round++ {
+		p.expire()
+		slowFirst(p)
+		cmds := make([]*exec.Cmd, stampede)
+		for i := range cmds {
+			cmds[i] = p.command("token")
+		}
+		start := time.Now()
+		outs := runAll(t, cmds)
+		t.Logf("round %d: %v", round, time.Since(start))
+
+		tok, _ := p.load()
+		for i, o := range outs {
+			if o.code != 0 || o.stderr != "" {
+				t.Errorf("round %d, process %d: %s", round, i, o)
+			}
+			if o.stdout != tok.AccessToken+"\n" {
+				t.Errorf("round %d, process %d printed another token than the one saved (values hidden)", round, i)
+			}
+		}
+		if got := p.srv.Count("refresh_token"); got != round {
+			t.Errorf("round %d: endpoint saw %d refresh requests in all, want %d (one per round)", round, got, round)
+		}
+		if got := p.srv.Count("password"); got != 1 {
+			t.Errorf("round %d: endpoint saw %d password grants, want 1 (the first bootstrap only)", round, got)
+		}
+		if !p.srv.ValidAccessToken(tok.AccessToken) || !p.srv.ValidRefreshToken(tok.RefreshToken) {
+			t.Errorf("round %d: the saved tokens are not the endpoint's live ones", round)
+		}
+	}
+	if extra := p.leftovers(); len(extra) > 0 {
+		t.Errorf("left in %s: %q", p.dir, extra)
+	}
+}
+
+// testStampedeMixed: `token`, `refresh` and `refresh --force` at once. --force
+// renews unless the token on disk was obtained after that caller was asked,
+// so several force callers may each renew in turn; what must never happen is
+// a refresh token sent twice (the endpoint would refuse it, and tokenkeeper
+// would fall back to a bootstrap) or a caller left without a token.
+func testStampedeMixed(t *testing.T, bin string) {
+	if testing.Short() {
+		t.Skip("starts fifty processes")
+	}
+	p := newProfile(t, bin, t.TempDir(), fakeserver.Options{Rotate: true})
+	p.mustRun("refresh")
+	p.expire()
+	slowFirst(p)
+	kinds := [][]string{{"token"}, {"refresh"}, {"refresh", "--force"}}
+	cmds := make([]*exec.Cmd, stampede)
+	forced := 0
+	for i := range cmds {
+		args := kinds[i%len(kinds)]
+		if len(args) == 2 {
+			forced++
+		}
+		cmds[i] = p.command(args...)
+	}
+	outs := runAll(t, cmds)
+
+	for i, o := range outs {
+		args := strings.Join(kinds[i%len(kinds)], " ")
+		if o.code != 0 {
+			t.Errorf("process %d (%s): %s", i, args, o)
+		}
+		if strings.Contains(o.stderr, "refused") || strings.Contains(o.stderr, "bootstrapped") {
+			t.Errorf("process %d (%s) saw a refusal or bootstrapped:\n%s", i, args, o.stderr)
+		}
+		if args == "token" && !p.srv.ValidAccessToken(strings.TrimSpace(o.stdout)) {
+			t.Errorf("process %d (token) printed a token the endpoint does not know (value hidden)", i)
+		}
+	}
+	refreshes := p.srv.Count("refresh_token")
+	if refreshes < 1 || refreshes > forced+1 {
+		t.Errorf("endpoint saw %d refresh requests, want 1 to %d (one, plus at most one per --force caller)", refreshes, forced+1)
+	}
+	if got := p.srv.Count("password"); got != 1 {
+		t.Errorf("endpoint saw %d password grants, want 1 (the first bootstrap only)", got)
+	}
+	tok, _ := p.load()
+	if !p.srv.ValidRefreshToken(tok.RefreshToken) {
+		t.Errorf("the saved refresh token is not the endpoint's live one: the chain of rotations broke")
+	}
+	t.Logf("%d processes (%d with --force): %d refresh requests", stampede, forced, refreshes)
+}
