@@ -124,7 +124,7 @@ func (m *Manager) locked(ctx context.Context, o Options, asked time.Time, margin
 		return nil, err
 	}
 	if tok.RefreshUsable(now) {
-		r, err := m.refreshGrant(ctx, tok, warns)
+		r, err := m.refreshGrant(ctx, tok, warns, true)
 		if !errors.Is(err, errInvalidGrant) {
 			return r, err
 		}
@@ -138,7 +138,9 @@ func (m *Manager) locked(ctx context.Context, o Options, asked time.Time, margin
 // errInvalidGrant marks a refused refresh token: the caller bootstraps.
 var errInvalidGrant = errors.New("invalid_grant")
 
-func (m *Manager) refreshGrant(ctx context.Context, tok *Token, warns []string) (*Result, error) {
+// refreshGrant renews with tok's refresh token. retry allows one more refresh
+// after a lost race, with the refresh token the winner saved.
+func (m *Manager) refreshGrant(ctx context.Context, tok *Token, warns []string, retry bool) (*Result, error) {
 	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}}
 	if m.creds().Scope != "" {
 		form.Set("scope", m.creds().Scope)
@@ -153,9 +155,18 @@ func (m *Manager) refreshGrant(ctx context.Context, tok *Token, warns []string) 
 		nt.TokenURL = firstNonEmpty(tok.TokenURL, m.creds().TokenURL)
 		return m.save(nt, ActionRefreshed, warns)
 	case errors.As(err, &ee) && ee.Code == "invalid_grant":
-		// A lost race with a process that ignores our lock: use what it saved.
-		if disk, lerr := m.Load(); lerr == nil && disk.RefreshToken != tok.RefreshToken && disk.Valid(m.now(), 0) {
-			return m.result(disk, ActionValid, warns), nil
+		// A lost race with a process that ignores our lock: use what it saved. If
+		// it saved no access token we can trust (the tutorial's format has no
+		// expiry), its refresh token is one we never sent: renewing with it is no
+		// replay, and spares a bootstrap — or a human, for grantType refresh_token.
+		if disk, lerr := m.Load(); lerr == nil && disk != nil && m.usable(disk) && disk.RefreshToken != tok.RefreshToken {
+			if disk.Valid(m.now(), 0) {
+				return m.result(disk, ActionValid, warns), nil
+			}
+			if retry && disk.RefreshUsable(m.now()) {
+				m.debug("refresh token refused, but another process saved a new one; renewing with that")
+				return m.refreshGrant(ctx, disk, warns, false)
+			}
 		}
 		warns = append(warns, fmt.Sprintf("the refresh token was refused (%s); getting a new grant from %s", describeRefusal(ee), m.creds().Path))
 		return &Result{Warnings: warns}, errInvalidGrant
