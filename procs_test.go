@@ -42,6 +42,7 @@ func TestProcesses(t *testing.T) {
 	}{
 		{"Stampede", testStampede},
 		{"StampedeMixed", testStampedeMixed},
+		{"CorruptStampede", testCorruptStampede},
 		{"KillAnywhere", testKillAnywhere},
 		{"Unsavable", testUnsavable},
 		{"LeftoversFreed", testLeftoversFreed},

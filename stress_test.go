@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bytes"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tokenkeeper/tokenkeeper/internal/fakeserver"
+	"github.com/tokenkeeper/tokenkeeper/storage"
 )
 
 // stampede is how many processes run at once (SPEC §5: fifty).
@@ -112,4 +115,49 @@ func testStampedeMixed(t *testing.T, bin string) {
 		t.Errorf("the saved refresh token is not the endpoint's live one: the chain of rotations broke")
 	}
 	t.Logf("%d processes (%d with --force): %d refresh requests", stampede, forced, refreshes)
+}
+
+// testCorruptStampede: fifty `tokenkeeper token` find a torn token file at
+// once (as an editor or another tool may leave one). Exactly one of them moves
+// it aside — kept for a human to look at — and bootstraps; the others wait on
+// the lock and take its token.
+func testCorruptStampede(t *testing.T, bin string) {
+	if testing.Short() {
+		t.Skip("starts fifty processes")
+	}
+	p := newProfile(t, bin, t.TempDir(), fakeserver.Options{Rotate: true})
+	torn := []byte(`{"access_token": "at-torn", "refresh_tok`)
+	if err := os.WriteFile(p.tokenFile(), torn, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	slowFirst(p)
+	cmds := make([]*exec.Cmd, stampede)
+	for i := range cmds {
+		cmds[i] = p.command("token")
+	}
+	outs := runAll(t, cmds)
+
+	tok, _ := p.load()
+	warned := 0
+	for i, o := range outs {
+		if o.code != 0 || o.stdout != tok.AccessToken+"\n" {
+			t.Errorf("process %d: %s(stdout: the saved token: %v)", i, o, o.stdout == tok.AccessToken+"\n")
+		}
+		if strings.Contains(o.stderr, "is not a valid token file") {
+			warned++
+		}
+	}
+	if warned != 1 {
+		t.Errorf("%d processes warned about the torn file, want 1", warned)
+	}
+	if got := p.srv.Count(""); got != 1 {
+		t.Errorf("endpoint saw %d requests, want 1 bootstrap", got)
+	}
+	extra := p.leftovers()
+	if len(extra) != 1 || !strings.HasPrefix(extra[0], storage.TokenFileName+".corrupt-") {
+		t.Fatalf("left in %s: %q; want one %s.corrupt-* file", p.dir, extra, storage.TokenFileName)
+	}
+	if got, _ := os.ReadFile(p.path(extra[0])); !bytes.Equal(got, torn) {
+		t.Errorf("%s: got %q, want the torn file as it was", extra[0], got)
+	}
 }
