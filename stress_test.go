@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -159,5 +160,48 @@ func testCorruptStampede(t *testing.T, bin string) {
 	}
 	if got, _ := os.ReadFile(p.path(extra[0])); !bytes.Equal(got, torn) {
 		t.Errorf("%s: got %q, want the torn file as it was", extra[0], got)
+	}
+}
+
+// BenchmarkStampede is the wall time of N concurrent `tokenkeeper token` on
+// an expired access token (one refresh, the other N-1 wait on the lock or find
+// the new token), against one caller doing the same refresh alone, and
+// against N callers that find a valid token (no lock, no request: the cost of
+// starting N processes on this machine):
+//
+//	go test -run '^$' -bench Stampede -benchtime 20x -count 5
+func BenchmarkStampede(b *testing.B) {
+	bin := buildTokenkeeper(b)
+	for _, bc := range []struct {
+		n       int
+		expired bool
+	}{{1, true}, {stampede, true}, {stampede, false}} {
+		b.Run(fmt.Sprintf("callers=%d/expired=%v", bc.n, bc.expired), func(b *testing.B) {
+			p := newProfile(b, bin, b.TempDir(), fakeserver.Options{Rotate: true})
+			p.mustRun("refresh")
+			for b.Loop() {
+				b.StopTimer()
+				if bc.expired {
+					p.expire()
+				}
+				cmds := make([]*exec.Cmd, bc.n)
+				for i := range cmds {
+					cmds[i] = p.command("token")
+				}
+				b.StartTimer()
+				for i, o := range runAll(b, cmds) {
+					if o.code != 0 {
+						b.Fatalf("process %d: %s", i, o)
+					}
+				}
+			}
+			want := 0
+			if bc.expired {
+				want = b.N
+			}
+			if got := p.srv.Count("refresh_token"); got != want {
+				b.Errorf("%d refresh requests, want %d", got, want)
+			}
+		})
 	}
 }
