@@ -93,12 +93,45 @@ func (m *Manager) Ensure(ctx context.Context, o Options) (*Result, error) {
 	if err := m.loadCreds(); err != nil {
 		return nil, err
 	}
-	lock, err := storage.AcquireLock(ctx, m.Paths.LockFile, m.lockTimeout(), m.holder())
+	lock, tok, err := m.acquire(ctx, o, asked, margin)
 	if err != nil {
 		return nil, lockError(err)
 	}
+	if tok != nil {
+		return m.result(tok, ActionValid, nil), nil
+	}
 	defer lock.Unlock()
 	return m.locked(ctx, o, asked, margin)
+}
+
+// lockPoll is how long one wait for the lock lasts before the token file is
+// read again.
+const lockPoll = 10 * time.Millisecond
+
+// acquire takes the profile lock, waiting at most the lock timeout. While
+// another process holds it — renewing, most likely — it reads the token file
+// between attempts, and when the holder has saved a token this caller can use,
+// returns that instead, without taking the lock: in a stampede, the waiters
+// leave as soon as the file is renewed instead of passing the lock along one
+// by one.
+func (m *Manager) acquire(ctx context.Context, o Options, asked time.Time, margin time.Duration) (*storage.Lock, *Token, error) {
+	start := time.Now()
+	deadline := start.Add(m.lockTimeout())
+	for {
+		lock, err := storage.AcquireLock(ctx, m.Paths.LockFile, min(time.Until(deadline), lockPoll), m.holder())
+		var busy *storage.LockBusyError
+		if !errors.As(err, &busy) {
+			return lock, nil, err
+		}
+		if !time.Now().Before(deadline) {
+			busy.Waited = time.Since(start)
+			return nil, nil, err
+		}
+		tok, lerr := m.Load()
+		if lerr == nil && m.usable(tok) && tok.Valid(m.now(), margin) && (!o.Force || !tok.ObtainedAt.Before(asked)) {
+			return nil, tok, nil
+		}
+	}
 }
 
 // locked is the lifecycle under the profile lock.
