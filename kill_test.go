@@ -106,3 +106,42 @@ func (p *profile) unexpectedLeftovers() []string {
 	}
 	return extra
 }
+
+// testSignalMidRefresh: SIGTERM (systemd stopping a unit) or SIGINT (Ctrl-C)
+// arriving after a refresh request was sent does not throw its answer away:
+// the endpoint has already rotated the refresh token, and the answer holds the
+// only copy of its successor. The run finishes the exchange, saves, exits 0,
+// and the next run needs no bootstrap.
+func testSignalMidRefresh(t *testing.T, bin string) {
+	p := newProfile(t, bin, t.TempDir(), fakeserver.Options{Rotate: true})
+	p.mustRun("refresh")
+	p.slowAnswer.Store(true)
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		sent := p.srv.Count("refresh_token")
+		cmd := p.command("refresh", "--force")
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(10 * time.Second); p.srv.Count("refresh_token") == sent; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("no refresh request after 10s")
+			}
+		}
+		_ = cmd.Process.Signal(sig)
+		o := wait(cmd, &stdout, &stderr)
+		p.settle()
+		if o.code != 0 {
+			t.Errorf("%v after the request was sent: %s; want the exchange finished and exit 0", sig, o)
+		}
+		if tok, _ := p.load(); !p.srv.ValidRefreshToken(tok.RefreshToken) {
+			t.Errorf("%v: the saved refresh token is dead: the rotated one was lost", sig)
+		}
+	}
+	p.slowAnswer.Store(false)
+	p.mustRun("refresh", "--force")
+	if got := p.srv.Count("password"); got != 1 {
+		t.Errorf("endpoint saw %d password grants, want 1 (no bootstrap after a signal)", got)
+	}
+}

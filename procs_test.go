@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -47,6 +48,7 @@ func TestProcesses(t *testing.T) {
 		{"Unsavable", testUnsavable},
 		{"LeftoversFreed", testLeftoversFreed},
 		{"LockBusy", testLockBusy},
+		{"SignalMidRefresh", testSignalMidRefresh},
 	} {
 		t.Run(tt.name, func(t *testing.T) { tt.test(t, bin) })
 	}
@@ -76,6 +78,9 @@ type profile struct {
 	dir      string
 	srv      *fakeserver.Server
 	inFlight atomic.Int64 // token requests the endpoint is still handling
+	// slowAnswer makes the endpoint rotate a refresh token at once but send
+	// its answer a second later, as a slow network would.
+	slowAnswer atomic.Bool
 }
 
 // serve starts the fake endpoint behind a handler that counts requests in
@@ -86,7 +91,16 @@ func (p *profile) serve(o fakeserver.Options) {
 	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.inFlight.Add(1)
 		defer p.inFlight.Add(-1)
-		srv.ServeHTTP(w, r)
+		if !p.slowAnswer.Load() {
+			srv.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, r)
+		time.Sleep(time.Second)
+		maps.Copy(w.Header(), rec.Header())
+		w.WriteHeader(rec.Code)
+		w.Write(rec.Body.Bytes())
 	}))
 	o.BaseURL = "http://" + ts.Listener.Addr().String()
 	srv = fakeserver.NewHandler(o)

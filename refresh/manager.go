@@ -180,7 +180,7 @@ func (m *Manager) refreshGrant(ctx context.Context, tok *Token, warns []string, 
 	}
 	req := m.request(m.refreshURL(tok, &warns), form, m.refreshStyle(tok))
 	m.debug("refresh grant", "url", req.URL)
-	nt, err := m.exchange(ctx, req)
+	nt, err := m.exchange(spendContext(ctx), req)
 	var ee *EndpointError
 	switch {
 	case err == nil:
@@ -205,6 +205,15 @@ func (m *Manager) refreshGrant(ctx context.Context, tok *Token, warns []string, 
 		return &Result{Warnings: warns}, errInvalidGrant
 	}
 	return m.keepOrFail(tok, err, warns)
+}
+
+// spendContext is the context for an exchange that spends a refresh token. Once
+// sent, the token may be dead at the endpoint and the answer the only copy of its
+// successor, so a cancellation (Ctrl-C, systemd stopping the unit) must not throw
+// the answer away: the exchange runs to its end, still bounded by the client's
+// Timeout (--timeout). The CLI lets a second signal kill the process outright.
+func spendContext(ctx context.Context) context.Context {
+	return context.WithoutCancel(ctx)
 }
 
 // keepOrFail ends a failed renewal: if it failed for now and the stored access
@@ -242,6 +251,9 @@ func (m *Manager) bootstrap(ctx context.Context, old *Token, warns []string) (*R
 		form.Set("scope", c.Scope)
 	}
 	m.debug("bootstrap", "grant", c.GrantType, "url", c.TokenURL)
+	if seed != "" {
+		ctx = spendContext(ctx) // the seed refresh token may rotate too
+	}
 	nt, err := m.probe(ctx, form)
 	if err != nil {
 		var te *TransientError
