@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -203,5 +205,49 @@ func BenchmarkStampede(b *testing.B) {
 				b.Errorf("%d refresh requests, want %d", got, want)
 			}
 		})
+	}
+}
+
+// testLockBusy: while another process holds the profile's lock, a renewal
+// waits --lock-timeout, then exits 75 naming the lock file and its holder,
+// with a hint, and sends nothing; the lock file stays. A valid token is
+// still handed out meanwhile: that path takes no lock.
+func testLockBusy(t *testing.T, bin string) {
+	p := newProfile(t, bin, t.TempDir(), fakeserver.Options{Rotate: true})
+	p.mustRun("refresh")
+	holder := fmt.Sprintf("pid=%d cmd=stress-test-holder since=%s", os.Getpid(), time.Now().UTC().Format(time.RFC3339))
+	lock, err := storage.AcquireLock(context.Background(), p.lockFile(), 0, holder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Unlock()
+
+	if o := p.mustRun("token"); o.stderr != "" {
+		t.Errorf("token with a valid token on disk, lock held: stderr %q, want none", o.stderr)
+	}
+	sent := p.srv.Count("")
+	o := p.run(p.command("--lock-timeout", "300ms", "refresh", "--force"))
+	if o.code != 75 {
+		t.Errorf("refresh --force with the lock held: %s; want exit 75", o)
+	}
+	msg := regexp.MustCompile(`(?m)^tokenkeeper: storage: lock busy: ` + regexp.QuoteMeta(p.lockFile()) +
+		` held by pid=\d+ cmd=stress-test-holder since=\S+ \(waited \d+ms\)$`)
+	hint := "tokenkeeper: hint: another tokenkeeper is renewing this profile; run again shortly, or raise --lock-timeout\n"
+	if !msg.MatchString(o.stderr) || !strings.Contains(o.stderr, hint) {
+		t.Errorf("stderr:\n%s\nwant to match %s\nand %q", o.stderr, msg, hint)
+	}
+	if got := p.srv.Count(""); got != sent {
+		t.Errorf("the endpoint saw %d requests while the lock was held, want none", got-sent)
+	}
+	if _, err := os.Stat(p.lockFile()); err != nil {
+		t.Errorf("lock file: %v; want it kept", err)
+	}
+
+	if err := lock.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	p.mustRun("--lock-timeout", "300ms", "refresh", "--force")
+	if got := p.srv.Count("refresh_token"); got != 1 {
+		t.Errorf("after the lock was released: %d refresh requests, want 1", got)
 	}
 }
