@@ -123,7 +123,9 @@ func (m *Manager) acquire(ctx context.Context, o Options, asked time.Time, margi
 		if !errors.As(err, &busy) {
 			return lock, nil, err
 		}
-		if !time.Now().Before(deadline) {
+		// A caller's deadline that has passed makes AcquireLock report busy at
+		// once, for ever: stop here rather than spin until ours.
+		if !time.Now().Before(deadline) || ctx.Err() != nil {
 			busy.Waited = time.Since(start)
 			return nil, nil, err
 		}

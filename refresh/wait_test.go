@@ -2,6 +2,7 @@ package refresh_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"testing"
 	"time"
@@ -76,5 +77,33 @@ func expireFile(t *testing.T, path string) {
 	}
 	if tok, err := refresh.ParseFile(data); err != nil || tok.Valid(time.Now(), 0) {
 		t.Fatalf("expired token file: still valid, or %v", err)
+	}
+}
+
+// TestWaitEndsWithContext: a caller's context deadline ends the wait for the
+// lock even when the lock timeout is far away.
+func TestWaitEndsWithContext(t *testing.T) {
+	lr := newLostRace(t)
+	m := lr.manager()
+	m.LockTimeout = time.Hour
+	lock, err := storage.AcquireLock(context.Background(), m.Paths.LockFile, 0, "pid=1 cmd=holder")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := m.Ensure(ctx, refresh.Options{})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, storage.ErrLockBusy) || refresh.KindOf(err) != refresh.KindTemporary {
+			t.Errorf("got %v; want lock busy, temporary", err)
+		}
+	case <-time.After(30 * time.Second): // a bound on a hang, not a timing assertion
+		t.Fatal("Ensure still waiting for the lock 30s after its context's deadline")
 	}
 }
