@@ -107,5 +107,9 @@ func lockError(err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return &Error{Kind: KindTemporary, Err: err, Msg: "refresh: interrupted while waiting for the lock"}
 	}
-	return &Error{Kind: KindUnexpected, Err: err, Msg: err.Error(), Hint: "check that the state directory is writable by this user"}
+	// The lock file cannot be opened or locked: a read-only or full file system, or
+	// a directory this user may not write. Nothing was sent, and nothing could be
+	// saved either, so this is a failure for now, like a failed save check.
+	return &Error{Kind: KindTemporary, Err: err, Msg: err.Error(),
+		Hint: "make the state directory writable by this user (or free some disk space), then run again; the refresh token was not used"}
 }

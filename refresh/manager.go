@@ -100,12 +100,47 @@ func (m *Manager) Ensure(ctx context.Context, o Options) (*Result, error) {
 	if err := m.loadCreds(); err != nil {
 		return nil, err
 	}
-	lock, err := storage.AcquireLock(ctx, m.Paths.LockFile, m.lockTimeout(), m.holder())
+	lock, tok, err := m.acquire(ctx, o, asked, margin)
 	if err != nil {
 		return nil, lockError(err)
 	}
+	if tok != nil {
+		return m.result(tok, ActionValid, nil), nil
+	}
 	defer lock.Unlock()
 	return m.locked(ctx, o, asked, margin)
+}
+
+// lockPoll is how long one wait for the lock lasts before the token file is
+// read again.
+const lockPoll = 10 * time.Millisecond
+
+// acquire takes the profile lock, waiting at most the lock timeout. While
+// another process holds it — renewing, most likely — it reads the token file
+// between attempts, and when the holder has saved a token this caller can use,
+// returns that instead, without taking the lock: in a stampede, the waiters
+// leave as soon as the file is renewed instead of passing the lock along one
+// by one.
+func (m *Manager) acquire(ctx context.Context, o Options, asked time.Time, margin time.Duration) (*storage.Lock, *Token, error) {
+	start := time.Now()
+	deadline := start.Add(m.lockTimeout())
+	for {
+		lock, err := storage.AcquireLock(ctx, m.Paths.LockFile, min(time.Until(deadline), lockPoll), m.holder())
+		var busy *storage.LockBusyError
+		if !errors.As(err, &busy) {
+			return lock, nil, err
+		}
+		// A caller's deadline that has passed makes AcquireLock report busy at
+		// once, for ever: stop here rather than spin until ours.
+		if !time.Now().Before(deadline) || ctx.Err() != nil {
+			busy.Waited = time.Since(start)
+			return nil, nil, err
+		}
+		tok, lerr := m.Load()
+		if lerr == nil && m.usable(tok) && tok.Valid(m.now(), margin) && (!o.Force || !tok.ObtainedAt.Before(asked)) {
+			return nil, tok, nil
+		}
+	}
 }
 
 // locked is the lifecycle under the profile lock.
@@ -127,11 +162,12 @@ func (m *Manager) locked(ctx context.Context, o Options, asked time.Time, margin
 	if tok.Valid(now, margin) && !o.Regrant && (!o.Force || renewedSinceAsked) {
 		return m.result(tok, ActionValid, warns), nil
 	}
+	m.removeTemps()
 	if err := m.checkSavable(); err != nil {
 		return nil, err
 	}
 	if tok.RefreshUsable(now) && !o.Regrant {
-		r, err := m.refreshGrant(ctx, tok, warns)
+		r, err := m.refreshGrant(ctx, tok, warns, true)
 		if !errors.Is(err, errInvalidGrant) {
 			return r, err
 		}
@@ -145,14 +181,16 @@ func (m *Manager) locked(ctx context.Context, o Options, asked time.Time, margin
 // errInvalidGrant marks a refused refresh token: the caller bootstraps.
 var errInvalidGrant = errors.New("invalid_grant")
 
-func (m *Manager) refreshGrant(ctx context.Context, tok *Token, warns []string) (*Result, error) {
+// refreshGrant renews with tok's refresh token. retry allows one more refresh
+// after a lost race, with the refresh token the winner saved.
+func (m *Manager) refreshGrant(ctx context.Context, tok *Token, warns []string, retry bool) (*Result, error) {
 	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}}
 	if m.creds().Scope != "" {
 		form.Set("scope", m.creds().Scope)
 	}
 	req := m.request(m.refreshURL(tok, &warns), form, m.refreshStyle(tok))
 	m.debug("refresh grant", "url", req.URL)
-	nt, err := m.exchange(ctx, req)
+	nt, err := m.exchange(spendContext(ctx), req)
 	var ee *EndpointError
 	switch {
 	case err == nil:
@@ -160,14 +198,32 @@ func (m *Manager) refreshGrant(ctx context.Context, tok *Token, warns []string) 
 		nt.TokenURL = firstNonEmpty(tok.TokenURL, m.creds().TokenURL)
 		return m.save(nt, ActionRefreshed, warns)
 	case errors.As(err, &ee) && ee.Code == "invalid_grant":
-		// A lost race with a process that ignores our lock: use what it saved.
-		if disk, lerr := m.Load(); lerr == nil && disk.RefreshToken != tok.RefreshToken && disk.Valid(m.now(), 0) {
-			return m.result(disk, ActionValid, warns), nil
+		// A lost race with a process that ignores our lock: use what it saved. If
+		// it saved no access token we can trust (the tutorial's format has no
+		// expiry), its refresh token is one we never sent: renewing with it is no
+		// replay, and spares a bootstrap — or a human, for grantType refresh_token.
+		if disk, lerr := m.Load(); lerr == nil && disk != nil && m.usable(disk) && disk.RefreshToken != tok.RefreshToken {
+			if disk.Valid(m.now(), 0) {
+				return m.result(disk, ActionValid, warns), nil
+			}
+			if retry && disk.RefreshUsable(m.now()) {
+				m.debug("refresh token refused, but another process saved a new one; renewing with that")
+				return m.refreshGrant(ctx, disk, warns, false)
+			}
 		}
 		warns = append(warns, fmt.Sprintf("the refresh token was refused (%s); getting a new grant from %s", describeRefusal(ee), m.creds().Path))
 		return &Result{Warnings: warns}, errInvalidGrant
 	}
 	return m.keepOrFail(tok, err, warns)
+}
+
+// spendContext is the context for an exchange that spends a refresh token. Once
+// sent, the token may be dead at the endpoint and the answer the only copy of its
+// successor, so a cancellation (Ctrl-C, systemd stopping the unit) must not throw
+// the answer away: the exchange runs to its end, still bounded by the client's
+// Timeout (--timeout). The CLI lets a second signal kill the process outright.
+func spendContext(ctx context.Context) context.Context {
+	return context.WithoutCancel(ctx)
 }
 
 // keepOrFail ends a failed renewal: if it failed for now and the stored access
@@ -208,6 +264,9 @@ func (m *Manager) bootstrap(ctx context.Context, old, carry *Token, warns []stri
 		form.Set("scope", c.Scope)
 	}
 	m.debug("bootstrap", "grant", c.GrantType, "url", c.TokenURL)
+	if seed != "" {
+		ctx = spendContext(ctx) // the seed refresh token may rotate too
+	}
 	nt, err := m.probe(ctx, form)
 	if err != nil {
 		var te *TransientError
@@ -394,6 +453,19 @@ func (m *Manager) setAside(err error) (*Token, []string, error) {
 			Hint: fmt.Sprintf("move %s away by hand, then run again", fe.Path)}
 	}
 	return nil, []string{fmt.Sprintf("%s is not a valid token file (%v); moved it to %s and getting a new grant", fe.Path, fe.Err, moved)}, nil
+}
+
+// removeTemps clears what a writer killed mid-save left beside the token file. We
+// hold the lock that every writer holds, so none of those files is still in use.
+// A failure is not worth stopping for: the save check that follows tells.
+func (m *Manager) removeTemps() {
+	removed, err := storage.RemoveTemps(m.Paths.TokenFile)
+	for _, p := range removed {
+		m.debug("removed a temporary file left by an interrupted run", "path", p)
+	}
+	if err != nil {
+		m.debug("cleaning up", "err", err)
+	}
 }
 
 // checkSavable proves, before a refresh token is spent, that its successor can be

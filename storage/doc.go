@@ -34,6 +34,11 @@
 // missing permission is found before a refresh token (which may be single-use
 // and rotate) is spent, not after.
 //
+// A kill -9 during WriteFile or CheckSavable leaves a dot-file beside the
+// target ("." + name + digits, or + ".check-" + digits); nothing reads them.
+// RemoveTemps, called by the holder of the lock that every writer holds,
+// clears them, which matters on a nearly full disk.
+//
 // # Locking
 //
 // AcquireLock takes flock(2) (github.com/gofrs/flock) on a dedicated lock

@@ -3,9 +3,11 @@ package storage
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -157,4 +159,60 @@ func MoveAside(path string, now time.Time) (string, error) {
 	}
 	_ = syncDir(filepath.Dir(abs)) // best effort: the move itself succeeded
 	return dest, nil
+}
+
+// RemoveTemps removes the temporary files that a process killed while saving
+// path, or while checking that it could (CheckSavable), left beside it: "."
+// plus path's name plus digits, or plus ".check-" and digits. Nothing reads
+// them, but each may hold up to a CheckSavable's worth of blocks, and on a
+// nearly full disk those are the blocks the next save needs.
+//
+// Call it only while holding the lock that every writer of path holds: a
+// temporary file of a writer that is still alive would otherwise be pulled
+// from under it. It returns the names it removed; it fails only if the
+// directory cannot be read or a file found cannot be removed.
+func RemoveTemps(path string) ([]string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("storage: clean up beside %s: %w", path, err)
+	}
+	dir, base := filepath.Split(abs)
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("storage: clean up %s: %w", dir, err)
+	}
+	var removed []string
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !isTemp(e.Name(), base) {
+			continue
+		}
+		p := filepath.Join(dir, e.Name())
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return removed, fmt.Errorf("storage: clean up %s: %w", p, err)
+		}
+		removed = append(removed, p)
+	}
+	return removed, nil
+}
+
+// isTemp reports whether name is one of the temporary files of base: renameio
+// names them "."+base+digits, CheckSavable "."+base+".check-"+digits.
+func isTemp(name, base string) bool {
+	rest, ok := strings.CutPrefix(name, "."+base)
+	if !ok {
+		return false
+	}
+	rest = strings.TrimPrefix(rest, ".check-")
+	if rest == "" {
+		return false
+	}
+	for _, r := range rest {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }
