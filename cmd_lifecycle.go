@@ -103,9 +103,28 @@ func (a *app) ensure(m *refresh.Manager, o refresh.Options) (*refresh.Result, in
 		return nil, exitConfig
 	}
 	if err != nil {
+		// The endpoint may have echoed the stored tokens in its refusal.
+		if tok, _ := m.Load(); tok != nil {
+			a.addSecrets(tok.AccessToken, tok.RefreshToken)
+		}
+		a.warnTokenFileMode()
 		return nil, a.fail(err)
 	}
+	// Not on the fast path of token (no credentials read, a valid token handed
+	// out): that is one read and one parse, and stays so.
+	if m.Creds != nil || r.Action != refresh.ActionValid {
+		a.warnTokenFileMode()
+	}
 	return r, -1
+}
+
+// warnTokenFileMode warns when the token file is readable by others. It runs
+// after the lifecycle: a save rewrites the file 0600, and a warning then would
+// ask for a chmod already done.
+func (a *app) warnTokenFileMode() {
+	if w := storage.PermissionWarning(a.paths.TokenFile); w != "" {
+		a.warn(w, "the file holds the access and refresh tokens; tokenkeeper writes it 0600 on the next renewal")
+	}
 }
 
 // cmdRun is the tutorial's program: template on first run, then the lifecycle

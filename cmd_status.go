@@ -232,5 +232,3 @@ func deref(t *time.Time) time.Time {
 	}
 	return *t
 }
-
-

@@ -165,20 +165,24 @@ func (c *Client) once(ctx context.Context, req Request) (*Token, error) {
 	if err != nil {
 		return nil, err
 	}
+	u := displayURL(req.URL)
 	start := c.now()
 	resp, err := c.httpClient().Do(hreq)
 	if err != nil {
-		return nil, classifyTransport(req.URL, err)
+		return nil, scrubSecrets(classifyTransport(u, err), req)
 	}
 	defer resp.Body.Close()
+	// Never more than the cap is read, whatever Content-Length says: a hostile or
+	// broken endpoint cannot make this process hold more than 1 MiB.
 	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBody+1))
 	if err != nil {
-		return nil, &TransientError{URL: req.URL, Status: resp.StatusCode, Err: fmt.Errorf("reading the answer: %w", scrubURLError(err))}
+		return nil, &TransientError{URL: u, Status: resp.StatusCode, Err: fmt.Errorf("reading the answer: %w", scrubURLError(err))}
 	}
 	if len(body) > MaxResponseBody {
-		return nil, &TransientError{URL: req.URL, Status: resp.StatusCode, Err: errors.New("answer larger than 1 MiB, not a token")}
+		return nil, &TransientError{URL: u, Status: resp.StatusCode, Err: errors.New("answer larger than 1 MiB, not a token")}
 	}
-	return handleResponse(req.URL, resp, body, start)
+	tok, err := handleResponse(u, resp, body, start)
+	return tok, scrubSecrets(err, req)
 }
 
 func (c *Client) newRequest(ctx context.Context, req Request) (*http.Request, error) {
@@ -213,9 +217,10 @@ func handleResponse(u string, resp *http.Response, body []byte, start time.Time)
 	status := resp.StatusCode
 	switch {
 	case status == http.StatusTooManyRequests || status >= 500:
-		return nil, &TransientError{URL: u, Status: status, RetryAfter: retryAfter(resp.Header, time.Now()), Err: errors.New(bodySummary(resp, body))}
+		return nil, &TransientError{URL: u, Status: status, RetryAfter: retryAfter(resp.Header, time.Now()), Err: errors.New(transientSummary(u, resp, body))}
 	case status >= 300 && status < 400:
-		return nil, &EndpointError{URL: u, Status: status, Description: "redirect to " + resp.Header.Get("Location") + " not followed", Retrieve: retrieveError(resp, body, "", "", "")}
+		loc := clean(resp.Header.Get("Location"), 200)
+		return nil, &EndpointError{URL: u, Status: status, Description: "redirect to " + loc + " not followed", Retrieve: retrieveError(resp, body, "", "", "")}
 	case status >= 400:
 		return nil, endpointError(u, resp, body)
 	}
@@ -234,7 +239,7 @@ func handleResponse(u string, resp *http.Response, body []byte, start time.Time)
 // endpointError reads a refusal: RFC 6749 fields, Concur's code and geolocation,
 // or KORE's {"code","message"}.
 func endpointError(u string, resp *http.Response, body []byte) *EndpointError {
-	e := &EndpointError{URL: u, Status: resp.StatusCode, CorrelationID: resp.Header.Get("concur-correlationid")}
+	e := &EndpointError{URL: u, Status: resp.StatusCode, CorrelationID: clean(resp.Header.Get("concur-correlationid"), 100)}
 	var raw map[string]json.RawMessage
 	if json.Unmarshal(bytes.TrimSpace(body), &raw) == nil {
 		_ = stringField(raw, "error", &e.Code)
@@ -248,8 +253,30 @@ func endpointError(u string, resp *http.Response, body []byte) *EndpointError {
 	} else if e.Code == "" {
 		e.Description = bodySummary(resp, body)
 	}
+	// Everything here is the endpoint's text and ends up on a terminal or in a
+	// log: no control characters (escape sequences), no unbounded lengths.
+	e.Code = clean(e.Code, 64)
+	e.Description = clean(e.Description, 300)
+	e.URI = clean(e.URI, 200)
+	e.Message = clean(e.Message, 300)
+	e.Geolocation = clean(e.Geolocation, 200)
 	e.Retrieve = retrieveError(resp, body, e.Code, e.Description, e.URI)
 	return e
+}
+
+// transientSummary describes a 5xx or 429 answer: the endpoint's own words when it
+// sent an error body (Concur's 5xx carry a message, and a correlation id worth
+// quoting to its support), else the body's type and size.
+func transientSummary(u string, resp *http.Response, body []byte) string {
+	e := endpointError(u, resp, body)
+	s := describeRefusal(e)
+	if s == "" || e.Code == "" && e.Description == "" && e.Message == "" {
+		s = bodySummary(resp, body)
+	}
+	if e.CorrelationID != "" {
+		s += " [concur-correlationid " + e.CorrelationID + "]"
+	}
+	return s
 }
 
 func retrieveError(resp *http.Response, body []byte, code, desc, uri string) *oauth2.RetrieveError {
@@ -302,7 +329,7 @@ func classifyTransport(u string, err error) error {
 		return err
 	}
 	if errors.Is(err, errRedirect) {
-		return &EndpointError{URL: u, Description: err.Error() + "; set tokenURL to the final address"}
+		return &EndpointError{URL: u, Description: clean(err.Error(), 300) + "; set tokenURL to the final address"}
 	}
 	return &TransientError{URL: u, Err: err}
 }

@@ -151,7 +151,7 @@ func (m *Manager) refreshGrant(ctx context.Context, tok *Token, warns []string) 
 		nt.merge(tok)
 		nt.TokenURL = firstNonEmpty(tok.TokenURL, m.creds().TokenURL)
 		return m.save(nt, ActionRefreshed, warns)
-	case errors.As(err, &ee) && ee.Code == "invalid_grant":
+	case errors.As(err, &ee) && isGrantRefusal(ee):
 		// A lost race with a process that ignores our lock: use what it saved.
 		if disk, lerr := m.Load(); lerr == nil && disk.RefreshToken != tok.RefreshToken && disk.Valid(m.now(), 0) {
 			return m.result(disk, ActionValid, warns), nil
