@@ -68,7 +68,12 @@ func (m *Manager) grantRefusedHint(ee *EndpointError, path string) string {
 	}
 	switch m.creds().GrantType {
 	case credentials.GrantPassword:
-		return fmt.Sprintf("generate a new company request token in Concur's Company Request Token screen and put it in %s (companyRequestToken), then run tokenkeeper refresh", path)
+		why := map[int]string{
+			5:  "the company UUID or company request token was refused; ",
+			19: "the company request token was refused; ",
+			64: "the company request token has expired or was used up; ",
+		}[ee.ConcurCode]
+		return fmt.Sprintf("%sgenerate a new company request token in Concur's Company Request Token screen and put it in %s (companyRequestToken), then run tokenkeeper refresh", why, path)
 	case credentials.GrantRefreshToken:
 		return fmt.Sprintf("get a new refresh token from the provider, put it in %s (refreshToken), then run tokenkeeper refresh", path)
 	}

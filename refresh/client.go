@@ -166,6 +166,7 @@ func (c *Client) once(ctx context.Context, req Request) (*Token, error) {
 		return nil, err
 	}
 	u := displayURL(req.URL)
+	secrets := requestSecrets(req)
 	start := c.now()
 	resp, err := c.httpClient().Do(hreq)
 	if err != nil {
@@ -181,7 +182,7 @@ func (c *Client) once(ctx context.Context, req Request) (*Token, error) {
 	if len(body) > MaxResponseBody {
 		return nil, &TransientError{URL: u, Status: resp.StatusCode, Err: errors.New("answer larger than 1 MiB, not a token")}
 	}
-	tok, err := handleResponse(u, resp, body, start)
+	tok, err := handleResponse(u, resp, body, start, secrets)
 	return tok, scrubSecrets(err, req)
 }
 
@@ -213,23 +214,25 @@ func (c *Client) newRequest(ctx context.Context, req Request) (*http.Request, er
 	return hreq, nil
 }
 
-func handleResponse(u string, resp *http.Response, body []byte, start time.Time) (*Token, error) {
+// handleResponse reads an answer. secrets are the request's: an endpoint may echo
+// them, and they are cut out of its text before anything else is done with it.
+func handleResponse(u string, resp *http.Response, body []byte, start time.Time, secrets []string) (*Token, error) {
 	status := resp.StatusCode
 	switch {
 	case status == http.StatusTooManyRequests || status >= 500:
-		return nil, &TransientError{URL: u, Status: status, RetryAfter: retryAfter(resp.Header, time.Now()), Err: errors.New(transientSummary(u, resp, body))}
+		return nil, &TransientError{URL: u, Status: status, RetryAfter: retryAfter(resp.Header, time.Now()), Err: errors.New(transientSummary(u, resp, body, secrets))}
 	case status >= 300 && status < 400:
 		loc := clean(resp.Header.Get("Location"), 200)
 		return nil, &EndpointError{URL: u, Status: status, Description: "redirect to " + loc + " not followed", Retrieve: retrieveError(resp, body, "", "", "")}
 	case status >= 400:
-		return nil, endpointError(u, resp, body)
+		return nil, endpointError(u, resp, body, secrets)
 	}
 	tok, err := ParseResponse(body, resp.Header.Get("Content-Type"), start)
 	if err == nil {
 		return tok, nil
 	}
 	// Some servers answer 200 with an RFC 6749 error body.
-	if e := endpointError(u, resp, body); e.Code != "" {
+	if e := endpointError(u, resp, body, secrets); e.Code != "" {
 		return nil, e
 	}
 	// A 200 that is not a token — most often an HTML page from a proxy — is transient.
@@ -238,7 +241,7 @@ func handleResponse(u string, resp *http.Response, body []byte, start time.Time)
 
 // endpointError reads a refusal: RFC 6749 fields, Concur's code and geolocation,
 // or KORE's {"code","message"}.
-func endpointError(u string, resp *http.Response, body []byte) *EndpointError {
+func endpointError(u string, resp *http.Response, body []byte, secrets []string) *EndpointError {
 	e := &EndpointError{URL: u, Status: resp.StatusCode, CorrelationID: clean(resp.Header.Get("concur-correlationid"), 100)}
 	var raw map[string]json.RawMessage
 	if json.Unmarshal(bytes.TrimSpace(body), &raw) == nil {
@@ -254,11 +257,12 @@ func endpointError(u string, resp *http.Response, body []byte) *EndpointError {
 		e.Description = bodySummary(resp, body)
 	}
 	// Everything here is the endpoint's text and ends up on a terminal or in a
-	// log: no control characters (escape sequences), no unbounded lengths.
-	e.Code = clean(e.Code, 64)
-	e.Description = clean(e.Description, 300)
-	e.URI = clean(e.URI, 200)
-	e.Message = clean(e.Message, 300)
+	// log: no secret it echoes, no control characters (escape sequences), no
+	// unbounded lengths. Secrets go first, so that a cut never leaves half of one.
+	e.Code = clean(redactAll(e.Code, secrets), 64)
+	e.Description = clean(redactAll(e.Description, secrets), 300)
+	e.URI = clean(redactAll(e.URI, secrets), 200)
+	e.Message = clean(redactAll(e.Message, secrets), 300)
 	e.Geolocation = clean(e.Geolocation, 200)
 	e.Retrieve = retrieveError(resp, body, e.Code, e.Description, e.URI)
 	return e
@@ -267,8 +271,8 @@ func endpointError(u string, resp *http.Response, body []byte) *EndpointError {
 // transientSummary describes a 5xx or 429 answer: the endpoint's own words when it
 // sent an error body (Concur's 5xx carry a message, and a correlation id worth
 // quoting to its support), else the body's type and size.
-func transientSummary(u string, resp *http.Response, body []byte) string {
-	e := endpointError(u, resp, body)
+func transientSummary(u string, resp *http.Response, body []byte, secrets []string) string {
+	e := endpointError(u, resp, body, secrets)
 	s := describeRefusal(e)
 	if s == "" || e.Code == "" && e.Description == "" && e.Message == "" {
 		s = bodySummary(resp, body)
@@ -286,7 +290,7 @@ func retrieveError(resp *http.Response, body []byte, code, desc, uri string) *oa
 // bodySummary describes a body for a message without echoing it: only its type,
 // size and, for short plain texts, the text itself.
 func bodySummary(resp *http.Response, body []byte) string {
-	ct := resp.Header.Get("Content-Type")
+	ct := clean(resp.Header.Get("Content-Type"), 80)
 	if ct == "" {
 		ct = http.DetectContentType(body)
 	}

@@ -78,8 +78,8 @@ func redactAll(s string, secrets []string) string {
 	return s
 }
 
-// scrubSecrets removes the request's secrets from the text of err, when the
-// endpoint put them there. The raw body stays in the wrapped *oauth2.RetrieveError,
+// scrubSecrets removes the request's secrets from the text of err: a last guard,
+// behind endpointError's, for text that did not come through it. The raw body stays in the wrapped *oauth2.RetrieveError,
 // as x/oauth2 keeps it, for callers that want it; Error() never shows it.
 func scrubSecrets(err error, req Request) error {
 	secrets := requestSecrets(req)
