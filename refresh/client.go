@@ -24,7 +24,7 @@ const MaxResponseBody = 1 << 20
 // Defaults for the client's time bounds.
 const (
 	DefaultTimeout        = 30 * time.Second // all attempts of one exchange
-	DefaultRequestTimeout = 15 * time.Second // one attempt
+	DefaultRequestTimeout = 15 * time.Second // one attempt, at most half of Timeout
 	baseBackoff           = 250 * time.Millisecond
 	maxBackoff            = 5 * time.Second
 )
@@ -49,7 +49,7 @@ type Client struct {
 	HTTP           *http.Client  // nil: a client that follows redirects only on the same host
 	Clock          Clock         // nil: SystemClock
 	Timeout        time.Duration // bound on all attempts; 0: DefaultTimeout
-	RequestTimeout time.Duration // bound on one attempt; 0: DefaultRequestTimeout
+	RequestTimeout time.Duration // bound on one attempt; 0: DefaultRequestTimeout or half of Timeout, if less
 	UserAgent      string
 
 	// Sleep waits between attempts; nil waits on a real timer. Tests replace it.
@@ -75,10 +75,16 @@ func (c *Client) Exchange(ctx context.Context, req Request) (*Token, error) {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
+	// One hung attempt must leave time for another: a hang is most often one
+	// bad connection or one bad backend behind a load balancer.
+	rt := c.RequestTimeout
+	if rt <= 0 {
+		rt = min(DefaultRequestTimeout, timeout/2)
+	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	for attempt := 1; ; attempt++ {
-		tok, err := c.once(ctx, req)
+		tok, err := c.once(ctx, req, rt)
 		var te *TransientError
 		if err == nil || !errors.As(err, &te) {
 			return tok, err
@@ -152,12 +158,8 @@ func sameHostRedirect(req *http.Request, via []*http.Request) error {
 	return nil
 }
 
-// once makes one attempt.
-func (c *Client) once(ctx context.Context, req Request) (*Token, error) {
-	rt := c.RequestTimeout
-	if rt <= 0 {
-		rt = DefaultRequestTimeout
-	}
+// once makes one attempt, bounded by rt.
+func (c *Client) once(ctx context.Context, req Request, rt time.Duration) (*Token, error) {
 	ctx, cancel := context.WithTimeout(ctx, rt)
 	defer cancel()
 
@@ -236,6 +238,9 @@ func handleResponse(u string, resp *http.Response, body []byte, start time.Time,
 		return nil, e
 	}
 	// A 200 that is not a token — most often an HTML page from a proxy — is transient.
+	if sum := bodySummary(resp, body); strings.HasPrefix(sum, "an HTML page") {
+		return nil, &TransientError{URL: u, Status: status, Err: errors.New(sum)}
+	}
 	return nil, &TransientError{URL: u, Status: status, Err: fmt.Errorf("not a token (%s)", strings.TrimPrefix(err.Error(), "refresh: "))}
 }
 
@@ -287,8 +292,9 @@ func retrieveError(resp *http.Response, body []byte, code, desc, uri string) *oa
 	return &oauth2.RetrieveError{Response: resp, Body: body, ErrorCode: code, ErrorDescription: desc, ErrorURI: uri}
 }
 
-// bodySummary describes a body for a message without echoing it: only its type,
-// size and, for short plain texts, the text itself.
+// bodySummary describes a body for a message without echoing it, only its type
+// and size: a body that is not a known error format may hold anything, secrets
+// the endpoint echoes included.
 func bodySummary(resp *http.Response, body []byte) string {
 	ct := clean(resp.Header.Get("Content-Type"), 80)
 	if ct == "" {
