@@ -65,6 +65,7 @@ func (a *app) manager(holder string, eager, writeTemplate bool) (*refresh.Manage
 		WarnBefore:  a.g.warnBefore,
 		Holder:      holder,
 		Log:         a.log,
+		Secrets:     a.addSecrets,
 		LoadCredentials: func() (*credentials.Credentials, error) {
 			return a.loadCreds(writeTemplate)
 		},
@@ -103,10 +104,6 @@ func (a *app) ensure(m *refresh.Manager, o refresh.Options) (*refresh.Result, in
 		return nil, exitConfig
 	}
 	if err != nil {
-		// The endpoint may have echoed the stored tokens in its refusal.
-		if tok, _ := m.Load(); tok != nil {
-			a.addSecrets(tok.AccessToken, tok.RefreshToken)
-		}
 		a.warnTokenFileMode()
 		return nil, a.fail(err)
 	}

@@ -51,6 +51,11 @@ type Manager struct {
 	WarnBefore      time.Duration // warn when the refresh token dies within this; 0: DefaultWarnBefore
 	Holder          string        // names this process in the lock file, e.g. "tokenkeeper token"
 	Log             *slog.Logger  // nil: silent
+	// Secrets, when set, is told every token value the manager reads or
+	// receives, before any message that could quote it: an endpoint may echo a
+	// token in an error, and only the caller knows where messages go. It may be
+	// called from several goroutines at once.
+	Secrets func(values ...string)
 
 	mu     sync.Mutex
 	loaded atomic.Pointer[credentials.Credentials] // what LoadCredentials gave
@@ -343,7 +348,14 @@ func (m *Manager) Load() (*Token, error) {
 	if err != nil {
 		return nil, &FileError{Path: m.Paths.TokenFile, Err: err}
 	}
+	m.noteSecrets(tok)
 	return tok, nil
+}
+
+func (m *Manager) noteSecrets(tok *Token) {
+	if m.Secrets != nil && tok != nil {
+		m.Secrets(tok.AccessToken, tok.RefreshToken)
+	}
 }
 
 // FileError is a token file that cannot be read as one.
@@ -383,6 +395,7 @@ func (m *Manager) checkSavable() error {
 }
 
 func (m *Manager) save(tok *Token, action string, warns []string) (*Result, error) {
+	m.noteSecrets(tok)
 	data, err := tok.MarshalFile()
 	if err == nil {
 		err = storage.WriteFile(m.Paths.TokenFile, data)
