@@ -35,7 +35,8 @@ func (m *Manager) classify(err error, bootstrap bool) error {
 }
 
 func (m *Manager) classifyRefusal(ee *EndpointError, bootstrap bool, path string) error {
-	advice := ConcurAdvice(ee.ConcurCode)
+	// The advice names "credentials.json"; a cron job's reader needs the path.
+	advice := strings.ReplaceAll(ConcurAdvice(ee.ConcurCode), "credentials.json", path)
 	switch {
 	case ee.ConcurCode == 16:
 		// Still "lives elsewhere" after the one retry, or no usable geolocation.
@@ -46,7 +47,7 @@ func (m *Manager) classifyRefusal(ee *EndpointError, bootstrap bool, path string
 		return &Error{Kind: KindCredentials, Err: ee, Msg: ee.Error(),
 			Hint: firstNonEmpty(advice, fmt.Sprintf("the client was refused: check appID and clientSecret (and authStyle) in %s", path))}
 	case ee.ConcurCode == 120:
-		return &Error{Kind: KindCredentials, Err: ee, Msg: ee.Error(), Hint: fmt.Sprintf("%s (%s)", advice, path)}
+		return &Error{Kind: KindCredentials, Err: ee, Msg: ee.Error(), Hint: advice}
 	case isGrantRefusal(ee) || ee.ConcurCode == 14 || ee.ConcurCode == 5 || ee.ConcurCode == 19 || ee.ConcurCode == 64:
 		return &Error{Kind: KindNeedsHuman, Err: ee, Msg: ee.Error(), Hint: m.grantRefusedHint(ee, path)}
 	case ee.Code == "invalid_scope":

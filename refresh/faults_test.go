@@ -484,7 +484,7 @@ func TestFaultRefusals(t *testing.T) {
 		16:  {400, "invalid_request", KindCredentials, []string{"another Concur data centre", "tokenURL"}},
 		19:  {400, "invalid_grant", KindNeedsHuman, []string{"Company Request Token screen", "companyRequestToken"}},
 		53:  {401, "unauthorized_client", KindCredentials, []string{"administrator", "enable"}},
-		59:  {401, "invalid_client", KindCredentials, []string{"appID", "clientSecret"}},
+		59:  {401, "invalid_client", KindCredentials, []string{"appID", "clientSecret", "credentials.json and"}},
 		64:  {400, "invalid_grant", KindNeedsHuman, []string{"Company Request Token screen", "expired"}},
 		106: {400, "invalid_request", KindUnexpected, []string{"bug", "report"}},
 		107: {400, "unauthorized_client", KindCredentials, []string{"grant settings"}},
@@ -525,6 +525,9 @@ func TestFaultRefusals(t *testing.T) {
 				t.Errorf("kind %v, want %v (error %v)", KindOf(err), tt.kind, err)
 			}
 			hint := HintOf(err)
+			if strings.Contains(hint, "credentials.json") && !strings.Contains(hint, m.Creds.Path) {
+				t.Errorf("hint %q names credentials.json without its path", hint)
+			}
 			for _, want := range tt.hint {
 				if !strings.Contains(hint, want) {
 					t.Errorf("hint %q, want it to contain %q", hint, want)
@@ -568,6 +571,19 @@ func TestFaultConcurCode16(t *testing.T) {
 		// Refreshes go to the user's data centre from now on.
 		if _, err := m.Ensure(t.Context(), Options{Force: true}); err != nil || home.Count("refresh_token") != 1 {
 			t.Errorf("refresh: %v, %d refresh requests at the geolocation; want 1", err, home.Count("refresh_token"))
+		}
+	})
+	t.Run("geolocation stored when the answer has none", func(t *testing.T) {
+		homeURL, _ := ftScripted(t, nil) // its tokens carry no geolocation
+		home := strings.TrimSuffix(homeURL, "/oauth2/v0/token")
+		u, _ := ftScripted(t, elsewhere(home))
+		m := ftManager(t, u, credentials.GrantPassword, &ftSleeper{limit: 3}, nil)
+		if _, err := m.Ensure(t.Context(), Options{}); err != nil {
+			t.Fatalf("Ensure: %v", err)
+		}
+		stored, err := m.Load()
+		if err != nil || stored.Geolocation != home {
+			t.Errorf("stored geolocation %q (%v), want %q", stored.Geolocation, err, home)
 		}
 	})
 	t.Run("only once", func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -254,7 +255,9 @@ func (m *Manager) exchange(ctx context.Context, req Request) (*Token, error) {
 		req.URL = geo
 		tok, err = m.Client.Exchange(ctx, req)
 		if err == nil && tok.Geolocation == "" {
+			// Kept in the file too: later refreshes must go to the same place.
 			tok.Geolocation = ee.Geolocation
+			tok.raw["geolocation"], _ = json.Marshal(ee.Geolocation)
 		}
 	}
 	return tok, err
