@@ -110,8 +110,9 @@ func commands() map[string]command {
 	}
 }
 
-func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	a := &app{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
+	defer a.recoverPanic(&code)
 	return a.main(args)
 }
 
@@ -129,7 +130,7 @@ func (a *app) main(args []string) int {
 	if err := a.g.applyEnv(fs, a.getenv); err != nil {
 		return a.usageError(err.Error(), "fix the TOKENKEEPER_* variable, or unset it")
 	}
-	a.log = newLogger(a.stderr, a.g.logFormat, a.g.verbose)
+	a.log = slog.New(redactHandler{newLogger(a.stderr, a.g.logFormat, a.g.verbose).Handler(), a.redact})
 	name, rest := fs.Arg(0), []string{}
 	if fs.NArg() > 1 {
 		rest = fs.Args()[1:]

@@ -65,6 +65,7 @@ func (a *app) manager(holder string, eager, writeTemplate bool) (*refresh.Manage
 		WarnBefore:  a.g.warnBefore,
 		Holder:      holder,
 		Log:         a.log,
+		Secrets:     a.addSecrets,
 		LoadCredentials: func() (*credentials.Credentials, error) {
 			return a.loadCreds(writeTemplate)
 		},
@@ -103,14 +104,24 @@ func (a *app) ensure(m *refresh.Manager, o refresh.Options) (*refresh.Result, in
 		return nil, exitConfig
 	}
 	if err != nil {
-		// The error may quote what the endpoint echoed: make sure the stored
-		// tokens are among the secrets redacted from it.
-		if tok, _ := m.Load(); tok != nil {
-			a.addSecrets(tok.AccessToken, tok.RefreshToken)
-		}
+		a.warnTokenFileMode()
 		return nil, a.fail(err)
 	}
+	// Not on the fast path of token (no credentials read, a valid token handed
+	// out): that is one read and one parse, and stays so.
+	if m.Creds != nil || r.Action != refresh.ActionValid {
+		a.warnTokenFileMode()
+	}
 	return r, -1
+}
+
+// warnTokenFileMode warns when the token file is readable by others. It runs
+// after the lifecycle: a save rewrites the file 0600, and a warning then would
+// ask for a chmod already done.
+func (a *app) warnTokenFileMode() {
+	if w := storage.PermissionWarning(a.paths.TokenFile); w != "" {
+		a.warn(w, "the file holds the access and refresh tokens; tokenkeeper writes it 0600 on the next renewal")
+	}
 }
 
 // cmdRun is the tutorial's program: template on first run, then the lifecycle

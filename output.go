@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"runtime/debug"
+	"slices"
 	"strings"
 
 	"github.com/tokenkeeper/tokenkeeper/credentials"
@@ -17,10 +19,13 @@ import (
 
 func (a *app) addSecrets(s ...string) {
 	for _, v := range s {
-		if len(v) >= 4 {
+		if len(v) >= 4 && !slices.Contains(a.secrets, v) {
 			a.secrets = append(a.secrets, v)
 		}
 	}
+	// Longest first: a secret that contains another must be redacted whole, not
+	// around the shorter one.
+	slices.SortStableFunc(a.secrets, func(x, y string) int { return len(y) - len(x) })
 }
 
 func (a *app) redact(s string) string {
@@ -110,4 +115,18 @@ func classify(err error) (int, string) {
 		return exitConfig, refresh.HintOf(err)
 	}
 	return exitError, refresh.HintOf(err)
+}
+
+// recoverPanic turns a panic into exit 1 with a redacted message: a bug must not
+// print a secret the process holds. The stack shows functions and addresses only,
+// never string contents, and is what a bug report needs.
+func (a *app) recoverPanic(code *int) {
+	p := recover()
+	if p == nil {
+		return
+	}
+	a.message("error", fmt.Sprintf("internal error: %v", p),
+		"this is a bug in tokenkeeper; please report it with the lines below (they hold no secrets)")
+	fmt.Fprintf(a.stderr, "%s", debug.Stack())
+	*code = exitError
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/tokenkeeper/tokenkeeper/credentials"
 	"github.com/tokenkeeper/tokenkeeper/storage"
@@ -34,14 +35,20 @@ func (m *Manager) classify(err error, bootstrap bool) error {
 }
 
 func (m *Manager) classifyRefusal(ee *EndpointError, bootstrap bool, path string) error {
-	advice := ConcurAdvice(ee.ConcurCode)
+	// The advice names "credentials.json"; a cron job's reader needs the path.
+	advice := strings.ReplaceAll(ConcurAdvice(ee.ConcurCode), "credentials.json", path)
 	switch {
+	case ee.ConcurCode == 16:
+		// Still "lives elsewhere" after the one retry, or no usable geolocation.
+		return &Error{Kind: KindCredentials, Err: ee, Msg: ee.Error(), Hint: m.geolocationHint(ee, path)}
+	case ee.ConcurCode == 106:
+		return &Error{Kind: KindUnexpected, Err: ee, Msg: ee.Error(), Hint: advice}
 	case isClientRefusal(ee) || ee.ConcurCode == 53 || ee.ConcurCode == 59 || ee.ConcurCode == 107:
 		return &Error{Kind: KindCredentials, Err: ee, Msg: ee.Error(),
 			Hint: withPath(advice, fmt.Sprintf("the client was refused: check appID and clientSecret (and authStyle) in %s", path), path)}
 	case ee.ConcurCode == 120:
-		return &Error{Kind: KindCredentials, Err: ee, Msg: ee.Error(), Hint: fmt.Sprintf("%s (%s)", advice, path)}
-	case ee.Code == "invalid_grant" || ee.ConcurCode == 14 || ee.ConcurCode == 5 || ee.ConcurCode == 19 || ee.ConcurCode == 64:
+		return &Error{Kind: KindCredentials, Err: ee, Msg: ee.Error(), Hint: advice}
+	case isGrantRefusal(ee) || ee.ConcurCode == 14 || ee.ConcurCode == 5 || ee.ConcurCode == 19 || ee.ConcurCode == 64:
 		return &Error{Kind: KindNeedsHuman, Err: ee, Msg: ee.Error(), Hint: m.grantRefusedHint(ee, path)}
 	case ee.Code == "invalid_scope":
 		return &Error{Kind: KindCredentials, Err: ee, Msg: ee.Error(), Hint: fmt.Sprintf("check scope in %s", path)}
@@ -71,11 +78,31 @@ func (m *Manager) grantRefusedHint(ee *EndpointError, path string) string {
 	}
 	switch m.creds().GrantType {
 	case credentials.GrantPassword:
-		return fmt.Sprintf("generate a new company request token in Concur's Company Request Token screen and put it in %s (companyRequestToken), then run tokenkeeper refresh", path)
+		why := map[int]string{
+			5:  "the company UUID or company request token was refused; ",
+			19: "the company request token was refused; ",
+			64: "the company request token has expired or was used up; ",
+		}[ee.ConcurCode]
+		return fmt.Sprintf("%sgenerate a new company request token in Concur's Company Request Token screen and put it in %s (companyRequestToken), then run tokenkeeper refresh", why, path)
 	case credentials.GrantRefreshToken:
 		return fmt.Sprintf("get a new refresh token from the provider, put it in %s (refreshToken), then run tokenkeeper refresh", path)
 	}
 	return fmt.Sprintf("the provider refused the client-credentials grant; check the client's grants with the provider and %s", path)
+}
+
+// geolocationHint is for Concur's code 16 when the retry at the user's data centre
+// was not possible or did not help: the tokenURL must name that data centre.
+func (m *Manager) geolocationHint(ee *EndpointError, path string) string {
+	if geo, err := geoTokenURL(ee.Geolocation); err == nil {
+		return fmt.Sprintf("the user lives in another Concur data centre: set tokenURL in %s to %s", path, geo)
+	}
+	return fmt.Sprintf("the user lives in another Concur data centre, and the answer named none tokenkeeper can use; set tokenURL in %s to your data centre's token URL", path)
+}
+
+// isGrantRefusal is a refused grant: RFC 6749's invalid_grant, or Concur's code 108
+// (bad or expired refresh token) whatever "error" came with it.
+func isGrantRefusal(ee *EndpointError) bool {
+	return ee.Code == "invalid_grant" || ee.ConcurCode == 108
 }
 
 // isClientRefusal is a refusal of the client's own credentials (RFC 6749 §5.2).
@@ -88,12 +115,16 @@ func isClientRefusal(err error) bool {
 }
 
 func describeRefusal(ee *EndpointError) string {
-	s := ee.Code
-	if d := firstNonEmpty(ee.Description, ee.Message); d != "" {
-		s += ": " + truncate(oneLine(d), 120)
+	var parts []string
+	if ee.Code != "" {
+		parts = append(parts, ee.Code)
 	}
+	if d := firstNonEmpty(ee.Description, ee.Message); d != "" {
+		parts = append(parts, clean(d, 120))
+	}
+	s := strings.Join(parts, ": ")
 	if ee.ConcurCode != 0 {
-		s += fmt.Sprintf(" (code %d)", ee.ConcurCode)
+		s = strings.TrimSpace(s + fmt.Sprintf(" (code %d)", ee.ConcurCode))
 	}
 	return s
 }

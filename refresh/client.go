@@ -24,7 +24,7 @@ const MaxResponseBody = 1 << 20
 // Defaults for the client's time bounds.
 const (
 	DefaultTimeout        = 30 * time.Second // all attempts of one exchange
-	DefaultRequestTimeout = 15 * time.Second // one attempt
+	DefaultRequestTimeout = 15 * time.Second // one attempt, at most half of Timeout
 	baseBackoff           = 250 * time.Millisecond
 	maxBackoff            = 5 * time.Second
 )
@@ -49,7 +49,7 @@ type Client struct {
 	HTTP           *http.Client  // nil: a client that follows redirects only on the same host
 	Clock          Clock         // nil: SystemClock
 	Timeout        time.Duration // bound on all attempts; 0: DefaultTimeout
-	RequestTimeout time.Duration // bound on one attempt; 0: DefaultRequestTimeout
+	RequestTimeout time.Duration // bound on one attempt; 0: DefaultRequestTimeout or half of Timeout, if less
 	UserAgent      string
 
 	// Sleep waits between attempts; nil waits on a real timer. Tests replace it.
@@ -75,12 +75,18 @@ func (c *Client) Exchange(ctx context.Context, req Request) (*Token, error) {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
+	// One hung attempt must leave time for another: a hang is most often one
+	// bad connection or one bad backend behind a load balancer.
+	rt := c.RequestTimeout
+	if rt <= 0 {
+		rt = min(DefaultRequestTimeout, timeout/2)
+	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	for attempt := 1; ; attempt++ {
-		tok, err := c.once(ctx, req)
+		tok, err := c.once(ctx, req, rt)
 		var te *TransientError
-		if err == nil || !errors.As(err, &te) || te.Final {
+		if err == nil || !errors.As(err, &te) {
 			return tok, err
 		}
 		wait := backoff(attempt)
@@ -152,12 +158,8 @@ func sameHostRedirect(req *http.Request, via []*http.Request) error {
 	return nil
 }
 
-// once makes one attempt.
-func (c *Client) once(ctx context.Context, req Request) (*Token, error) {
-	rt := c.RequestTimeout
-	if rt <= 0 {
-		rt = DefaultRequestTimeout
-	}
+// once makes one attempt, bounded by rt.
+func (c *Client) once(ctx context.Context, req Request, rt time.Duration) (*Token, error) {
 	ctx, cancel := context.WithTimeout(ctx, rt)
 	defer cancel()
 
@@ -165,39 +167,25 @@ func (c *Client) once(ctx context.Context, req Request) (*Token, error) {
 	if err != nil {
 		return nil, err
 	}
+	u := displayURL(req.URL)
+	secrets := requestSecrets(req)
 	start := c.now()
 	resp, err := c.httpClient().Do(hreq)
 	if err != nil {
-		return nil, classifyTransport(req.URL, err)
+		return nil, scrubSecrets(classifyTransport(u, err), req)
 	}
 	defer resp.Body.Close()
+	// Never more than the cap is read, whatever Content-Length says: a hostile or
+	// broken endpoint cannot make this process hold more than 1 MiB.
 	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBody+1))
 	if err != nil {
-		return nil, &TransientError{URL: req.URL, Status: resp.StatusCode, Err: fmt.Errorf("reading the answer: %w", scrubURLError(err))}
+		return nil, &TransientError{URL: u, Status: resp.StatusCode, Err: fmt.Errorf("reading the answer: %w", scrubURLError(err))}
 	}
 	if len(body) > MaxResponseBody {
-		return nil, &TransientError{URL: req.URL, Status: resp.StatusCode, Err: errors.New("answer larger than 1 MiB, not a token")}
+		return nil, &TransientError{URL: u, Status: resp.StatusCode, Err: errors.New("answer larger than 1 MiB, not a token")}
 	}
-	tok, err := handleResponse(req.URL, resp, body, start)
-	var ee *EndpointError
-	if errors.As(err, &ee) {
-		ee.scrub(req.ClientSecret, req.Form.Get("refresh_token"), req.Form.Get("password"))
-	}
-	return tok, err
-}
-
-// scrub masks secrets of the request that the endpoint echoed in its error (Spring
-// Security answers "Invalid refresh token: <the token>"). Retrieve.Body keeps the
-// raw body for callers who ask for it.
-func (e *EndpointError) scrub(secrets ...string) {
-	for _, s := range secrets {
-		if len(s) < 4 {
-			continue
-		}
-		e.Description = strings.ReplaceAll(e.Description, s, "[redacted]")
-		e.Message = strings.ReplaceAll(e.Message, s, "[redacted]")
-		e.URI = strings.ReplaceAll(e.URI, s, "[redacted]")
-	}
+	tok, err := handleResponse(u, resp, body, start, secrets)
+	return tok, scrubSecrets(err, req)
 }
 
 func (c *Client) newRequest(ctx context.Context, req Request) (*http.Request, error) {
@@ -228,37 +216,39 @@ func (c *Client) newRequest(ctx context.Context, req Request) (*http.Request, er
 	return hreq, nil
 }
 
-func handleResponse(u string, resp *http.Response, body []byte, start time.Time) (*Token, error) {
+// handleResponse reads an answer. secrets are the request's: an endpoint may echo
+// them, and they are cut out of its text before anything else is done with it.
+func handleResponse(u string, resp *http.Response, body []byte, start time.Time, secrets []string) (*Token, error) {
 	status := resp.StatusCode
 	switch {
 	case status == http.StatusTooManyRequests || status >= 500:
 		// Retry-After is read against the real clock: it is about real waiting.
-		return nil, &TransientError{URL: u, Status: status, RetryAfter: retryAfter(resp.Header, time.Now()), Err: errors.New(bodySummary(resp, body))}
+		return nil, &TransientError{URL: u, Status: status, RetryAfter: retryAfter(resp.Header, time.Now()), Err: errors.New(transientSummary(u, resp, body, secrets))}
 	case status >= 300 && status < 400:
-		return nil, &EndpointError{URL: u, Status: status, Description: "redirect to " + resp.Header.Get("Location") + " not followed", Retrieve: retrieveError(resp, body, "", "", "")}
+		loc := clean(resp.Header.Get("Location"), 200)
+		return nil, &EndpointError{URL: u, Status: status, Description: "redirect to " + loc + " not followed", Retrieve: retrieveError(resp, body, "", "", "")}
 	case status >= 400:
-		return nil, endpointError(u, resp, body)
+		return nil, endpointError(u, resp, body, secrets)
 	}
 	tok, err := ParseResponse(body, resp.Header.Get("Content-Type"), start)
 	if err == nil {
 		return tok, nil
 	}
 	// Some servers answer 200 with an RFC 6749 error body.
-	if e := endpointError(u, resp, body); e.Code != "" {
+	if e := endpointError(u, resp, body, secrets); e.Code != "" {
 		return nil, e
 	}
-	// A 200 that is not a token — most often an HTML page from a proxy — is
-	// transient. But a JSON object is the server's own answer: it may have spent
-	// the refresh token already, and sending it again would replay it. Such an
-	// answer ends this run (exit 75) without a retry.
-	final := json.Valid(bytes.TrimSpace(body)) && bytes.HasPrefix(bytes.TrimSpace(body), []byte("{"))
-	return nil, &TransientError{URL: u, Status: status, Final: final, Err: fmt.Errorf("not a token (%s)", strings.TrimPrefix(err.Error(), "refresh: "))}
+	// A 200 that is not a token — most often an HTML page from a proxy — is transient.
+	if sum := bodySummary(resp, body); strings.HasPrefix(sum, "an HTML page") {
+		return nil, &TransientError{URL: u, Status: status, Err: errors.New(sum)}
+	}
+	return nil, &TransientError{URL: u, Status: status, Err: fmt.Errorf("not a token (%s)", strings.TrimPrefix(err.Error(), "refresh: "))}
 }
 
 // endpointError reads a refusal: RFC 6749 fields, Concur's code and geolocation,
 // or KORE's {"code","message"}.
-func endpointError(u string, resp *http.Response, body []byte) *EndpointError {
-	e := &EndpointError{URL: u, Status: resp.StatusCode, CorrelationID: resp.Header.Get("concur-correlationid")}
+func endpointError(u string, resp *http.Response, body []byte, secrets []string) *EndpointError {
+	e := &EndpointError{URL: u, Status: resp.StatusCode, CorrelationID: clean(resp.Header.Get("concur-correlationid"), 100)}
 	var raw map[string]json.RawMessage
 	if json.Unmarshal(bytes.TrimSpace(body), &raw) == nil {
 		_ = stringField(raw, "error", &e.Code)
@@ -274,18 +264,42 @@ func endpointError(u string, resp *http.Response, body []byte) *EndpointError {
 	} else if e.Code == "" {
 		e.Description = bodySummary(resp, body)
 	}
+	// Everything here is the endpoint's text and ends up on a terminal or in a
+	// log: no secret it echoes, no control characters (escape sequences), no
+	// unbounded lengths. Secrets go first, so that a cut never leaves half of one.
+	e.Code = clean(redactAll(e.Code, secrets), 64)
+	e.Description = clean(redactAll(e.Description, secrets), 300)
+	e.URI = clean(redactAll(e.URI, secrets), 200)
+	e.Message = clean(redactAll(e.Message, secrets), 300)
+	e.Geolocation = clean(e.Geolocation, 200)
 	e.Retrieve = retrieveError(resp, body, e.Code, e.Description, e.URI)
 	return e
+}
+
+// transientSummary describes a 5xx or 429 answer: the endpoint's own words when it
+// sent an error body (Concur's 5xx carry a message, and a correlation id worth
+// quoting to its support), else the body's type and size.
+func transientSummary(u string, resp *http.Response, body []byte, secrets []string) string {
+	e := endpointError(u, resp, body, secrets)
+	s := describeRefusal(e)
+	if s == "" || e.Code == "" && e.Description == "" && e.Message == "" {
+		s = bodySummary(resp, body)
+	}
+	if e.CorrelationID != "" {
+		s += " [concur-correlationid " + e.CorrelationID + "]"
+	}
+	return s
 }
 
 func retrieveError(resp *http.Response, body []byte, code, desc, uri string) *oauth2.RetrieveError {
 	return &oauth2.RetrieveError{Response: resp, Body: body, ErrorCode: code, ErrorDescription: desc, ErrorURI: uri}
 }
 
-// bodySummary describes a body for a message without echoing it: only its type,
-// size and, for short plain texts, the text itself.
+// bodySummary describes a body for a message without echoing it, only its type
+// and size: a body that is not a known error format may hold anything, secrets
+// the endpoint echoes included.
 func bodySummary(resp *http.Response, body []byte) string {
-	ct := resp.Header.Get("Content-Type")
+	ct := clean(resp.Header.Get("Content-Type"), 80)
 	if ct == "" {
 		ct = http.DetectContentType(body)
 	}
@@ -328,7 +342,7 @@ func classifyTransport(u string, err error) error {
 		return err
 	}
 	if errors.Is(err, errRedirect) {
-		return &EndpointError{URL: u, Description: err.Error() + "; set tokenURL to the final address"}
+		return &EndpointError{URL: u, Description: clean(err.Error(), 300) + "; set tokenURL to the final address"}
 	}
 	return &TransientError{URL: u, Err: err}
 }

@@ -120,7 +120,6 @@ type TransientError struct {
 	URL        string
 	Status     int // 0 when there was no HTTP answer
 	RetryAfter time.Duration
-	Final      bool // not worth retrying in this run (see handleResponse)
 	Err        error
 }
 

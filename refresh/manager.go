@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -51,6 +52,11 @@ type Manager struct {
 	WarnBefore      time.Duration // warn when the refresh token dies within this; 0: DefaultWarnBefore
 	Holder          string        // names this process in the lock file, e.g. "tokenkeeper token"
 	Log             *slog.Logger  // nil: silent
+	// Secrets, when set, is told every token value the manager reads or
+	// receives, before any message that could quote it: an endpoint may echo a
+	// token in an error, and only the caller knows where messages go. It may be
+	// called from several goroutines at once.
+	Secrets func(values ...string)
 
 	initOnce sync.Once
 	client   *Client // Client, or a default one, with the Manager's clock
@@ -197,7 +203,7 @@ func (m *Manager) refreshGrant(ctx context.Context, tok *Token, warns []string, 
 		nt.merge(tok)
 		nt.TokenURL = firstNonEmpty(tok.TokenURL, m.creds().TokenURL)
 		return m.save(nt, ActionRefreshed, warns)
-	case errors.As(err, &ee) && ee.Code == "invalid_grant":
+	case errors.As(err, &ee) && isGrantRefusal(ee):
 		// A lost race with a process that ignores our lock: use what it saved. If
 		// it saved no access token we can trust (the tutorial's format has no
 		// expiry), its refresh token is one we never sent: renewing with it is no
@@ -319,7 +325,9 @@ func (m *Manager) exchange(ctx context.Context, req Request) (*Token, error) {
 		req.URL = geo
 		tok, err = m.client.Exchange(ctx, req)
 		if err == nil && tok.Geolocation == "" {
+			// Kept in the file too: later refreshes must go to the same place.
 			tok.Geolocation = ee.Geolocation
+			tok.raw["geolocation"], _ = json.Marshal(ee.Geolocation)
 		}
 	}
 	return tok, err
@@ -427,7 +435,14 @@ func (m *Manager) Load() (*Token, error) {
 	if err != nil {
 		return nil, &FileError{Path: m.Paths.TokenFile, Err: err}
 	}
+	m.noteSecrets(tok)
 	return tok, nil
+}
+
+func (m *Manager) noteSecrets(tok *Token) {
+	if m.Secrets != nil && tok != nil {
+		m.Secrets(tok.AccessToken, tok.RefreshToken)
+	}
 }
 
 // FileError is a token file that cannot be read as one.
@@ -480,6 +495,7 @@ func (m *Manager) checkSavable() error {
 }
 
 func (m *Manager) save(tok *Token, action string, warns []string) (*Result, error) {
+	m.noteSecrets(tok)
 	data, err := tok.MarshalFile()
 	if err == nil {
 		err = storage.WriteFile(m.Paths.TokenFile, data)

@@ -1,0 +1,108 @@
+package refresh
+
+import (
+	"errors"
+	"net/url"
+	"sort"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// The token endpoint's answers are outside input: a proxy, a misconfigured server
+// or a hostile one decides their text. What of it reaches a message is cleaned here.
+
+// clean makes endpoint text safe for one line of a terminal or a log: invalid UTF-8
+// and control characters (escape sequences could rewrite the terminal) become
+// spaces, runs of white space one space, and the result is cut at n bytes on a rune
+// boundary.
+func clean(s string, n int) string {
+	if s == "" {
+		return ""
+	}
+	var b strings.Builder
+	space := false
+	for _, r := range strings.ToValidUTF8(s, " ") {
+		if unicode.IsSpace(r) || !unicode.IsPrint(r) {
+			space = b.Len() > 0
+			continue
+		}
+		if space {
+			b.WriteByte(' ')
+			space = false
+		}
+		if b.Len()+utf8.RuneLen(r) > n {
+			b.WriteString("…")
+			break
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// displayURL is the token URL as messages show it: without user info, query or
+// fragment, which may carry credentials in a URL someone pasted.
+func displayURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return clean(raw, 200)
+	}
+	u.User, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = nil, "", false, "", ""
+	return u.String()
+}
+
+// requestSecrets are the values in a request that must never be shown: an
+// endpoint may echo what it was sent ("invalid refresh token abc…").
+func requestSecrets(req Request) []string {
+	var s []string
+	add := func(v string) {
+		if len(v) >= 4 { // shorter values would mangle ordinary words
+			s = append(s, v)
+		}
+	}
+	add(req.ClientSecret)
+	for _, k := range []string{"client_secret", "refresh_token", "password", "code", "assertion"} {
+		for _, v := range req.Form[k] {
+			add(v)
+		}
+	}
+	// Longest first: a secret that contains another must go whole.
+	sort.Slice(s, func(i, j int) bool { return len(s[i]) > len(s[j]) })
+	return s
+}
+
+func redactAll(s string, secrets []string) string {
+	for _, v := range secrets {
+		s = strings.ReplaceAll(s, v, "[redacted]")
+	}
+	return s
+}
+
+// scrubSecrets removes the request's secrets from the text of err: a last guard,
+// behind endpointError's, for text that did not come through it. The raw body stays in the wrapped *oauth2.RetrieveError,
+// as x/oauth2 keeps it, for callers that want it; Error() never shows it.
+func scrubSecrets(err error, req Request) error {
+	secrets := requestSecrets(req)
+	if err == nil || len(secrets) == 0 {
+		return err
+	}
+	var ee *EndpointError
+	var te *TransientError
+	switch {
+	case errors.As(err, &ee):
+		ee.Code = redactAll(ee.Code, secrets)
+		ee.Description = redactAll(ee.Description, secrets)
+		ee.Message = redactAll(ee.Message, secrets)
+		ee.URI = redactAll(ee.URI, secrets)
+		if ee.Retrieve != nil {
+			ee.Retrieve.ErrorCode = ee.Code
+			ee.Retrieve.ErrorDescription = ee.Description
+			ee.Retrieve.ErrorURI = ee.URI
+		}
+	case errors.As(err, &te) && te.Err != nil:
+		if msg := te.Err.Error(); redactAll(msg, secrets) != msg {
+			te.Err = errors.New(redactAll(msg, secrets))
+		}
+	}
+	return err
+}
