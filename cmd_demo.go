@@ -143,7 +143,9 @@ func (d *demo) refreshToken() string {
 }
 
 // indent writes each line of the inner commands' output indented under its "$".
-type indent struct{ w interface{ Write([]byte) (int, error) } }
+type indent struct {
+	w interface{ Write([]byte) (int, error) }
+}
 
 func (i indent) Write(p []byte) (int, error) {
 	s := strings.TrimSuffix(string(p), "\n")
