@@ -61,7 +61,7 @@ func (a *app) message(level, msg string, hints ...string) {
 	}
 }
 
-func (a *app) info(format string, args ...any) { a.message("info", fmt.Sprintf(format, args...)) }
+func (a *app) info(format string, args ...any)  { a.message("info", fmt.Sprintf(format, args...)) }
 func (a *app) warn(msg string, hints ...string) { a.message("warning", msg, hints...) }
 
 func (a *app) warnAll(warns []string) {
@@ -79,6 +79,9 @@ func (a *app) usageError(msg, hint string) int {
 // wrapper what to do: retry (75), re-authorise (77) or fix credentials (78).
 func (a *app) fail(err error) int {
 	code, hint := classify(err)
+	if a.onFail != nil {
+		a.onFail(code, hint)
+	}
 	a.message("error", strings.TrimPrefix(err.Error(), "tokenkeeper: "), hint)
 	return code
 }
