@@ -4,6 +4,8 @@
 //	fleet make -root DIR -n N -url TOKEN_URL
 //	    write DIR/config/pNNNNN/credentials.json for N profiles that the bench
 //	    token endpoint (bench/fakeendpoint) accepts
+//	fleet counts -url BASE_URL
+//	    print the number of token requests bench/fakeendpoint has received
 //	fleet writefloor -root DIR -n N -concurrency C
 //	    the floor of `refresh --all`: only the atomic writes, for N files in N
 //	    directories under DIR, C at a time: a temporary file beside the target,
@@ -16,6 +18,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -34,10 +37,12 @@ func main() {
 	url := fs.String("url", "", "token URL")
 	conc := fs.Int("concurrency", 8, "writes at once")
 	fs.Parse(os.Args[2:])
-	if *root == "" {
+	if *root == "" && os.Args[1] != "counts" {
 		fail(fmt.Errorf("-root is required"))
 	}
 	switch os.Args[1] {
+	case "counts":
+		fail(printCounts(*url))
 	case "make":
 		fail(makeFleet(*root, *n, *url))
 	case "writefloor":
@@ -48,6 +53,20 @@ func main() {
 	default:
 		fail(fmt.Errorf("unknown subcommand %q", os.Args[1]))
 	}
+}
+
+func printCounts(base string) error {
+	resp, err := http.Get(base + "/_counts")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var c map[string]int
+	if err := json.NewDecoder(resp.Body).Decode(&c); err != nil {
+		return err
+	}
+	fmt.Println(c["all"])
+	return nil
 }
 
 func fail(err error) {
