@@ -83,6 +83,9 @@ type app struct {
 	paths   storage.Paths
 	secrets []string
 	log     *slog.Logger
+	// onFail, when set, is told of each failure fail reports: refresh --all
+	// groups its profiles' failures by exit code and hint.
+	onFail func(code int, hint string)
 }
 
 type globals struct {
@@ -99,14 +102,15 @@ type command func(a *app, args []string) int
 // A function, not a variable: demo runs commands, which would make a cycle.
 func commands() map[string]command {
 	return map[string]command{
-		"":        (*app).cmdRun,
-		"init":    (*app).cmdInit,
-		"setup":   (*app).cmdSetup,
-		"refresh": (*app).cmdRefresh,
-		"token":   (*app).cmdToken,
-		"status":  (*app).cmdStatus,
-		"demo":    (*app).cmdDemo,
-		"version": (*app).cmdVersion,
+		"":         (*app).cmdRun,
+		"init":     (*app).cmdInit,
+		"setup":    (*app).cmdSetup,
+		"refresh":  (*app).cmdRefresh,
+		"token":    (*app).cmdToken,
+		"status":   (*app).cmdStatus,
+		"demo":     (*app).cmdDemo,
+		"profiles": (*app).cmdProfiles,
+		"version":  (*app).cmdVersion,
 	}
 }
 

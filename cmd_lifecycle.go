@@ -203,10 +203,17 @@ func (a *app) cmdRefresh(args []string) int {
 	force := fs.Bool("force", false, "")
 	var minValid time.Duration
 	fs.Var(durationFlag{&minValid}, "min-valid", "")
+	all, concurrency := fleetFlags(fs)
 	if code := a.parseFlags(fs, args, 0); code >= 0 {
 		return code
 	}
 	o := refresh.Options{Force: *force, MinValid: minValid}
+	if *all {
+		if code := a.checkConcurrency(*concurrency); code >= 0 {
+			return code
+		}
+		return a.refreshAll(o, *quiet, *concurrency)
+	}
 	m, err := a.manager("tokenkeeper refresh", true, true)
 	if errors.Is(err, errTemplateWritten) {
 		return exitConfig

@@ -60,8 +60,15 @@ type statusToken struct {
 func (a *app) cmdStatus(args []string) int {
 	fs := newFlags("status")
 	asJSON := fs.Bool("json", false, "")
+	all, concurrency := fleetFlags(fs)
 	if code := a.parseFlags(fs, args, 0); code >= 0 {
 		return code
+	}
+	if *all {
+		if code := a.checkConcurrency(*concurrency); code >= 0 {
+			return code
+		}
+		return a.statusAll(*asJSON, *concurrency)
 	}
 	r := a.status(a.paths, time.Now())
 	if *asJSON {

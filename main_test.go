@@ -54,9 +54,11 @@ func scriptParams(dir string) testscript.Params {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"fake":       cmdFake,
-			"tokenfield": cmdTokenField,
-			"exits":      cmdExits,
+			"fake":        cmdFake,
+			"tokenfield":  cmdTokenField,
+			"exits":       cmdExits,
+			"mkprofiles":  cmdMkProfiles,
+			"unavailable": cmdUnavailable,
 			"sleep": func(ts *testscript.TestScript, neg bool, args []string) {
 				d, err := time.ParseDuration(args[0])
 				ts.Check(err)

@@ -84,6 +84,9 @@ func (a *app) usageError(msg, hint string) int {
 // wrapper what to do: retry (75), re-authorise (77) or fix credentials (78).
 func (a *app) fail(err error) int {
 	code, hint := classify(err)
+	if a.onFail != nil {
+		a.onFail(code, hint)
+	}
 	a.message("error", strings.TrimPrefix(err.Error(), "tokenkeeper: "), hint)
 	return code
 }

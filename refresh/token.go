@@ -169,18 +169,26 @@ func ParseFile(data []byte) (*Token, error) {
 	if err := t.readResponseFields(); err != nil {
 		return nil, err
 	}
-	for key, dst := range map[string]*string{
-		keyCompanyUUID: &t.CompanyUUID, keyTokenURL: &t.TokenURL,
-		keyAuthStyle: &t.AuthStyle, keySeedFingerprint: &t.SeedFingerprint,
+	// Slices, not map literals: this is the hot path of `tokenkeeper token`,
+	// and a map literal is built anew on every call.
+	for _, f := range [...]struct {
+		key string
+		dst *string
+	}{
+		{keyCompanyUUID, &t.CompanyUUID}, {keyTokenURL, &t.TokenURL},
+		{keyAuthStyle, &t.AuthStyle}, {keySeedFingerprint, &t.SeedFingerprint},
 	} {
-		if err := stringField(raw, key, dst); err != nil {
+		if err := stringField(raw, f.key, f.dst); err != nil {
 			return nil, err
 		}
 	}
-	for key, dst := range map[string]*time.Time{
-		keyObtainedAt: &t.ObtainedAt, keyExpiresAt: &t.Expiry, keyRefreshExpires: &t.RefreshExpiry,
+	for _, f := range [...]struct {
+		key string
+		dst *time.Time
+	}{
+		{keyObtainedAt, &t.ObtainedAt}, {keyExpiresAt, &t.Expiry}, {keyRefreshExpires, &t.RefreshExpiry},
 	} {
-		if err := timeField(raw, key, dst); err != nil {
+		if err := timeField(raw, f.key, f.dst); err != nil {
 			return nil, err
 		}
 	}
@@ -197,11 +205,14 @@ func ParseFile(data []byte) (*Token, error) {
 
 // readResponseFields fills the string fields every response and file share.
 func (t *Token) readResponseFields() error {
-	for key, dst := range map[string]*string{
-		"access_token": &t.AccessToken, "token_type": &t.TokenType,
-		"refresh_token": &t.RefreshToken, "scope": &t.Scope, "geolocation": &t.Geolocation,
+	for _, f := range [...]struct {
+		key string
+		dst *string
+	}{
+		{"access_token", &t.AccessToken}, {"token_type", &t.TokenType},
+		{"refresh_token", &t.RefreshToken}, {"scope", &t.Scope}, {"geolocation", &t.Geolocation},
 	} {
-		if err := stringField(t.raw, key, dst); err != nil {
+		if err := stringField(t.raw, f.key, f.dst); err != nil {
 			return err
 		}
 	}
@@ -380,6 +391,13 @@ func decodeForm(body []byte) (map[string]json.RawMessage, error) {
 func stringField(raw map[string]json.RawMessage, key string, dst *string) error {
 	v, ok := raw[key]
 	if !ok || isNull(v) {
+		return nil
+	}
+	// Most values are plain strings: no escapes, valid UTF-8. v is already
+	// known to be valid JSON (it came out of a decoded object), so such a
+	// string is its bytes between the quotes; that saves a decoder per field.
+	if n := len(v); n >= 2 && v[0] == '"' && v[n-1] == '"' && bytes.IndexByte(v, '\\') < 0 && utf8.Valid(v) {
+		*dst = string(v[1 : n-1])
 		return nil
 	}
 	if err := json.Unmarshal(v, dst); err != nil {

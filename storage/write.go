@@ -120,6 +120,10 @@ func checkDir(dir, path string, size int) (err error) {
 			err = rerr
 		}
 	}()
+	if done, err := preallocate(f, max(size, 1)); done || err != nil {
+		f.Close()
+		return err
+	}
 	// Zeros are enough: the point is that the blocks get allocated, which
 	// the fsync forces even on file systems that allocate lazily.
 	if _, err := f.Write(make([]byte, max(size, 1))); err != nil {
