@@ -8,15 +8,14 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/tokenkeeper/tokenkeeper/internal/fakeserver"
+	"github.com/tokenkeeper/tokenkeeper/internal/testfs"
 	"github.com/tokenkeeper/tokenkeeper/storage"
 )
 
@@ -36,7 +35,7 @@ func testUnsavable(t *testing.T, bin string) {
 	}{
 		{name: "file size limit", dir: func(t *testing.T) string { return t.TempDir() },
 			wrap: fileSizeLimit0, oserr: "file too large"},
-		{name: "disk full", dir: tinyFS, breakIt: func(t *testing.T, p *profile) { fillFS(t, p.dir) },
+		{name: "disk full", dir: tinyFS, breakIt: func(t *testing.T, p *profile) { testfs.Fill(t, p.dir) },
 			oserr: "no space left on device"},
 		{name: "read-only", dir: tinyFS, breakIt: func(t *testing.T, p *profile) {
 			if err := unix.Mount("", p.dir, "", unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
@@ -96,47 +95,15 @@ func (p *profile) assertNotSpent(t *testing.T, wrap func(*exec.Cmd), want, oserr
 	}
 }
 
+// tinyFS is a 256 KiB tmpfs: room for the files and the 64 KiB save check.
+func tinyFS(t *testing.T) string { return testfs.Tmpfs(t, "256k") }
+
 // fileSizeLimit0 runs cmd with RLIMIT_FSIZE 0, so that every write that would
 // grow a file fails. SIGXFSZ is ignored, as a Go program does anyway, so
 // that the write fails with EFBIG rather than killing the process.
 func fileSizeLimit0(cmd *exec.Cmd) {
 	args := append([]string{"sh", "-c", `ulimit -f 0 && trap '' XFSZ && exec "$0" "$@"`}, cmd.Args...)
 	cmd.Path, cmd.Args = "/bin/sh", args
-}
-
-// tinyFS mounts a 256 KiB tmpfs (room for the files and the 64 KiB save check) for the profile. It needs CAP_SYS_ADMIN (root
-// in most containers); elsewhere the test is skipped.
-func tinyFS(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size=256k,mode=0700"); err != nil {
-		t.Skipf("cannot mount tmpfs: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := unix.Unmount(dir, unix.MNT_DETACH); err != nil {
-			t.Errorf("unmount %s: %v", dir, err)
-		}
-	})
-	return dir
-}
-
-// fillFS writes a filler file until the file system is full.
-func fillFS(t *testing.T, dir string) {
-	t.Helper()
-	f, err := os.Create(filepath.Join(dir, "filler"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	buf := make([]byte, 1024)
-	for {
-		if _, err := f.Write(buf); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatalf("filling: %v", err)
-			}
-			return
-		}
-	}
 }
 
 // testLeftoversFreed: a run killed during its save check leaves a 64 KiB
@@ -150,7 +117,7 @@ func testLeftoversFreed(t *testing.T, bin string) {
 	if err := os.WriteFile(leftover, make([]byte, 64<<10), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	fillFS(t, p.dir)
+	testfs.Fill(t, p.dir)
 	p.mustRun("refresh", "--force")
 	if _, err := os.Stat(leftover); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("leftover %s: %v; want it removed", leftover, err)

@@ -10,43 +10,9 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/tokenkeeper/tokenkeeper/internal/testfs"
 	"golang.org/x/sys/unix"
 )
-
-// smallFS mounts a 64 KiB tmpfs on a temporary directory. It needs
-// CAP_SYS_ADMIN (root in most containers); elsewhere the test is skipped.
-func smallFS(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size=64k,mode=0700"); err != nil {
-		t.Skipf("cannot mount tmpfs: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := unix.Unmount(dir, 0); err != nil {
-			t.Errorf("unmount %s: %v", dir, err)
-		}
-	})
-	return dir
-}
-
-// fill writes to a filler file until the file system is full.
-func fill(t *testing.T, dir string) {
-	t.Helper()
-	f, err := os.Create(filepath.Join(dir, "filler"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	buf := make([]byte, 1024)
-	for {
-		if _, err := f.Write(buf); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatalf("filling: %v", err)
-			}
-			return
-		}
-	}
-}
 
 // TestSaveFaults: a full disk or a read-only mount at save time leaves the
 // old file intact and no temporary file behind, and CheckSavable sees it
@@ -57,7 +23,7 @@ func TestSaveFaults(t *testing.T) {
 		breakFS func(t *testing.T, dir string)
 		want    error
 	}{
-		{"disk full", fill, syscall.ENOSPC},
+		{"disk full", testfs.Fill, syscall.ENOSPC},
 		{"read-only", func(t *testing.T, dir string) {
 			if err := unix.Mount("", dir, "", unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
 				t.Fatalf("remount read-only: %v", err)
@@ -66,7 +32,7 @@ func TestSaveFaults(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := smallFS(t)
+			dir := testfs.Tmpfs(t, "64k")
 			path := filepath.Join(dir, TokenFileName)
 			if err := WriteFile(path, []byte("old")); err != nil {
 				t.Fatal(err)
