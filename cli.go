@@ -104,6 +104,8 @@ func commands() map[string]command {
 		"refresh": (*app).cmdRefresh,
 		"token":   (*app).cmdToken,
 		"status":  (*app).cmdStatus,
+		"watch":   (*app).cmdWatch,
+		"exec":    (*app).cmdExec,
 		"demo":    (*app).cmdDemo,
 		"version": (*app).cmdVersion,
 	}

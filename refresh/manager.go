@@ -60,6 +60,10 @@ type Manager struct {
 type Options struct {
 	Force    bool          // renew even if valid (unless another caller renewed since this one was asked)
 	MinValid time.Duration // the token must stay valid this long (raises the margin)
+	// Stale, with Force, is the access token the caller wants replaced (an API
+	// refused it, or a timer was set for it). If the stored token is another, valid
+	// one, someone renewed already and it is returned: fifty 401s, one renewal.
+	Stale string
 }
 
 // Result is what a run did.
@@ -115,7 +119,7 @@ func (m *Manager) locked(ctx context.Context, o Options, asked time.Time, margin
 		tok = nil
 	}
 	now := m.now()
-	renewedSinceAsked := tok != nil && !tok.ObtainedAt.Before(asked)
+	renewedSinceAsked := tok != nil && (!tok.ObtainedAt.Before(asked) || (o.Stale != "" && tok.AccessToken != o.Stale))
 	if tok.Valid(now, margin) && (!o.Force || renewedSinceAsked) {
 		return m.result(tok, ActionValid, warns), nil
 	}
@@ -307,6 +311,20 @@ func (m *Manager) creds() *credentials.Credentials {
 		return m.Creds
 	}
 	return m.loaded.Load()
+}
+
+// ReloadCredentials reads credentials.json again through LoadCredentials (watch
+// calls it when the file changes), so the next renewal uses what is on disk now.
+// On error the old credentials are dropped too: the file is the truth, and the
+// next renewal reports the same problem. Creds set by the caller are kept.
+func (m *Manager) ReloadCredentials() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.loaded.Store(nil)
+	if m.Creds != nil || m.LoadCredentials == nil {
+		return nil
+	}
+	return m.loadCreds()
 }
 
 func (m *Manager) loadCreds() error {
