@@ -251,7 +251,7 @@ func (a *app) logWatchEvent(profile string, ev refresh.WatchEvent) {
 	case r.Action == refresh.ActionKept:
 		what = "could not renew; kept the stored access token"
 	case ev.Cause == refresh.CauseStart:
-		what = "watching; the stored access token is valid"
+		what = "watching"
 	case ev.Changed:
 		what = "picked up a token renewed by another process"
 	case ev.Cause == refresh.CauseCredentials || ev.Cause == refresh.CauseReload:

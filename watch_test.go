@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -270,4 +271,101 @@ func waitExit(t *testing.T, cmd *exec.Cmd, stderrDone <-chan struct{}, want int)
 	case <-time.After(hangBound):
 		t.Fatalf("%s did not exit within %v", cmd.Path, hangBound)
 	}
+}
+
+// TestWatchIdle measures an idle `watch` (a one-hour token, nothing to do): the
+// context switches of all its threads over a quiet period, and its resident
+// memory. It takes a while, so it runs only with TOKENKEEPER_MEASURE_IDLE set to
+// the period (e.g. 60s); the figures are in README.md.
+func TestWatchIdle(t *testing.T) {
+	period, err := time.ParseDuration(os.Getenv("TOKENKEEPER_MEASURE_IDLE"))
+	if err != nil {
+		t.Skip("set TOKENKEEPER_MEASURE_IDLE=60s to measure an idle watch")
+	}
+	bin := buildBinary(t)
+	srv := newFake(t, fakeserver.Options{AccessTTL: time.Hour})
+	dir := t.TempDir()
+	writeCredsFile(t, filepath.Join(dir, "credentials.json"), srv.TokenURL(), nil)
+	p := startWatch(t, bin, "--dir", dir, "--log-format", "json", "watch")
+	p.waitFor(t, "bootstrapped", isAction("bootstrapped"), nil)
+	time.Sleep(3 * time.Second) // let start-up settle (the debounced event of our own save)
+	pid := p.cmd.Process.Pid
+	before, threads := contextSwitches(t, pid)
+	time.Sleep(period)
+	after, _ := contextSwitches(t, pid)
+	t.Logf("idle watch over %v: %d context switches (all %d threads), VmRSS %s", period, after-before, threads, procField(t, pid, "VmRSS"))
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	waitExit(t, p.cmd, p.done, 0)
+}
+
+// contextSwitches sums voluntary and involuntary switches over a process's threads
+// (/proc/PID/status alone counts the main thread only).
+func contextSwitches(t *testing.T, pid int) (total, threads int) {
+	t.Helper()
+	tasks, err := filepath.Glob(filepath.Join("/proc", strconv.Itoa(pid), "task", "*", "status"))
+	if err != nil || len(tasks) == 0 {
+		t.Skipf("no /proc/%d/task: %v", pid, err)
+	}
+	for _, f := range tasks {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue // a thread that just ended
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			k, v, _ := strings.Cut(line, ":")
+			if k == "voluntary_ctxt_switches" || k == "nonvoluntary_ctxt_switches" {
+				n, _ := strconv.Atoi(strings.TrimSpace(v))
+				total += n
+			}
+		}
+	}
+	return total, len(tasks)
+}
+
+func procField(t *testing.T, pid int, key string) string {
+	data, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && k == key {
+			return strings.Join(strings.Fields(v), " ")
+		}
+	}
+	return "?"
+}
+
+// TestWatchAll watches every profile under the config root in one process; SIGHUP
+// picks up a profile created since.
+func TestWatchAll(t *testing.T) {
+	bin := buildBinary(t)
+	srv := newFake(t, fakeserver.Options{})
+	cfg, state := t.TempDir(), t.TempDir()
+	for _, name := range []string{"alpha", "beta"} {
+		writeCredsFile(t, filepath.Join(cfg, name, "credentials.json"), srv.TokenURL(), nil)
+	}
+	p := startWatch(t, bin, "--config-dir", cfg, "--state-dir", state, "--log-format", "json", "watch", "--all")
+	bootstrapped := map[string]bool{}
+	note := func(r map[string]any) {
+		if r["action"] == "bootstrapped" {
+			bootstrapped[r["profile"].(string)] = true
+		}
+	}
+	p.waitFor(t, "both profiles bootstrapped", func(map[string]any) bool { return bootstrapped["alpha"] && bootstrapped["beta"] }, note)
+
+	writeCredsFile(t, filepath.Join(cfg, "gamma", "credentials.json"), srv.TokenURL(), nil)
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	p.waitFor(t, "the new profile bootstrapped", func(map[string]any) bool { return bootstrapped["gamma"] }, note)
+	if got := srv.Count("password"); got != 3 {
+		t.Errorf("token endpoint saw %d password grants, want 3 (one per profile; the restart reuses the tokens)", got)
+	}
+	for _, name := range []string{"alpha", "beta", "gamma"} {
+		if _, err := os.Stat(filepath.Join(state, name, "refreshTokenObjectFile.json")); err != nil {
+			t.Errorf("profile %s: %v", name, err)
+		}
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	waitExit(t, p.cmd, p.done, 0)
 }
