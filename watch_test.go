@@ -173,7 +173,7 @@ func cleanEnv() []string {
 // picks up a token file written by another process and an edited
 // credentials.json; and ends with exit 0 and a whole token file on SIGTERM.
 func TestWatchBinary(t *testing.T) {
-	const ttl = 3 * time.Second
+	const ttl = 4 * time.Second
 	bin := buildBinary(t)
 	srv := newFake(t, fakeserver.Options{AccessTTL: ttl, Rotate: true})
 	dir := t.TempDir()
