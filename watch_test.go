@@ -234,7 +234,7 @@ func TestWatchBinary(t *testing.T) {
 	if err != nil || json.Unmarshal(data, &tok) != nil || tok["access_token"] == "" {
 		t.Fatalf("token file after SIGTERM is not a whole token file (err %v)", err)
 	}
-	if os.Getenv("WATCH_LOG") != "" {
+	if os.Getenv("WATCH_LOG") != "" { // to see what watch logged when the test passes
 		t.Log(p.output())
 	}
 	for _, secret := range []string{fakeClientSecret, fakeRequestToken, tok["access_token"].(string), tok["refresh_token"].(string)} {
