@@ -43,7 +43,7 @@ Commands:
     token           print a valid access token (--header: as an Authorization header)
     status          show files, expiries and warnings (--json; --all)
     exec -- CMD     run CMD with TOKENKEEPER_ACCESS_TOKEN in its environment
-    watch           stay running and renew shortly before expiry
+    watch           stay running and renew shortly before expiry (--all: every profile)
     profiles        list the profiles under the config and state roots
     demo            the whole lifecycle against a built-in token endpoint
     version         print version and build information
@@ -108,8 +108,10 @@ func commands() map[string]command {
 		"refresh":  (*app).cmdRefresh,
 		"token":    (*app).cmdToken,
 		"status":   (*app).cmdStatus,
-		"demo":     (*app).cmdDemo,
+		"exec":     (*app).cmdExec,
+		"watch":    (*app).cmdWatch,
 		"profiles": (*app).cmdProfiles,
+		"demo":     (*app).cmdDemo,
 		"version":  (*app).cmdVersion,
 	}
 }

@@ -72,6 +72,24 @@ type Options struct {
 	// Regrant gets a new grant from the credentials even when the stored
 	// tokens are good: setup uses it to prove credentials it just changed.
 	Regrant bool
+	// Stale, with Force, is the access token the caller wants replaced (an API
+	// refused it, or a timer was set for it). If the stored token is another, valid
+	// one, someone renewed already and it is returned: fifty 401s, one renewal.
+	Stale string
+}
+
+// satisfiedBy reports whether a valid tok is what a call made at asked wants:
+// any valid token for a plain call; for Force, one obtained since the call was
+// made, or another than the Stale one (someone renewed already); never for
+// Regrant.
+func (o Options) satisfiedBy(tok *Token, asked time.Time) bool {
+	switch {
+	case o.Regrant:
+		return false
+	case !o.Force:
+		return true
+	}
+	return !tok.ObtainedAt.Before(asked) || (o.Stale != "" && tok.AccessToken != o.Stale)
 }
 
 // Result is what a run did.
@@ -143,7 +161,7 @@ func (m *Manager) acquire(ctx context.Context, o Options, asked time.Time, margi
 			return nil, nil, err
 		}
 		tok, lerr := m.Load()
-		if lerr == nil && m.usable(tok) && tok.Valid(m.now(), margin) && (!o.Force || !tok.ObtainedAt.Before(asked)) {
+		if lerr == nil && m.usable(tok) && tok.Valid(m.now(), margin) && o.satisfiedBy(tok, asked) {
 			return nil, tok, nil
 		}
 	}
@@ -164,8 +182,7 @@ func (m *Manager) locked(ctx context.Context, o Options, asked time.Time, margin
 		tok = nil
 	}
 	now := m.now()
-	renewedSinceAsked := tok != nil && !tok.ObtainedAt.Before(asked)
-	if tok.Valid(now, margin) && !o.Regrant && (!o.Force || renewedSinceAsked) {
+	if tok.Valid(now, margin) && o.satisfiedBy(tok, asked) {
 		return m.result(tok, ActionValid, warns), nil
 	}
 	m.removeTemps()
@@ -399,6 +416,20 @@ func (m *Manager) creds() *credentials.Credentials {
 		return m.Creds
 	}
 	return m.loaded.Load()
+}
+
+// ReloadCredentials reads credentials.json again through LoadCredentials (watch
+// calls it when the file changes), so the next renewal uses what is on disk now.
+// On error the old credentials are dropped too: the file is the truth, and the
+// next renewal reports the same problem. Creds set by the caller are kept.
+func (m *Manager) ReloadCredentials() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.loaded.Store(nil)
+	if m.Creds != nil || m.LoadCredentials == nil {
+		return nil
+	}
+	return m.loadCreds()
 }
 
 func (m *Manager) loadCreds() error {
