@@ -105,8 +105,8 @@ func TestLockCrossProcess(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("child: %v", err)
 	}
-	if data, _ := os.ReadFile(path); string(data) != "pid=0 cmd=parent\n" {
-		t.Errorf("lock file: got %q, want the new holder", data)
+	if got := readHolder(path); got != "pid=0 cmd=parent" {
+		t.Errorf("lock file holder: got %q, want the new holder", got)
 	}
 }
 
@@ -160,12 +160,11 @@ func TestLockBusyInProcess(t *testing.T) {
 	if err := l.Unlock(); err != nil {
 		t.Errorf("second Unlock: %v", err)
 	}
-	data, err := os.ReadFile(path)
-	if err != nil {
+	if _, err := os.Stat(path); err != nil {
 		t.Fatalf("lock file after Unlock: %v (it must never be deleted)", err)
 	}
-	if len(data) != 0 {
-		t.Errorf("holder after Unlock: got %q, want it cleared", data)
+	if got := readHolder(path); got != "" {
+		t.Errorf("holder after Unlock: got %q, want it cleared", got)
 	}
 	l2, err := AcquireLock(ctx, path, 0, "third")
 	if err != nil {
@@ -304,4 +303,30 @@ func FuzzReadHolder(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestHolderWrittenInPlace: the holder record is written over the old one, never
+// by truncating the lock file (see writeHolder), and is cut to its fixed size.
+func TestHolderWrittenInPlace(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f.lock")
+	ctx := context.Background()
+	for _, holder := range []string{"pid=1 cmd=a long holder name " + strings.Repeat("x", 300), "pid=2 cmd=b"} {
+		l, err := AcquireLock(ctx, path, 0, holder)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := holder
+		if len(want) > holderSize-1 {
+			want = want[:holderSize-1]
+		}
+		if got := readHolder(path); got != want {
+			t.Errorf("holder: got %q, want %q", got, want)
+		}
+		if fi, err := os.Stat(path); err != nil || fi.Size() != holderSize {
+			t.Errorf("lock file size: got %v (%v), want %d", fi.Size(), err, holderSize)
+		}
+		if err := l.Unlock(); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
