@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/tokenkeeper/tokenkeeper/credentials"
+	"github.com/tokenkeeper/tokenkeeper/internal/fakeclock"
 	"github.com/tokenkeeper/tokenkeeper/internal/fakeserver"
 	"github.com/tokenkeeper/tokenkeeper/storage"
 )
@@ -292,16 +293,7 @@ func newFtEndpoint(t *testing.T, o fakeserver.Options) *ftEndpoint {
 	return e
 }
 
-// ftClock is a settable clock shared by the manager and its client.
-type ftClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *ftClock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *ftClock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-
-func ftManager(t *testing.T, tokenURL, grant string, s *ftSleeper, clock *ftClock) *Manager {
+func ftManager(t *testing.T, tokenURL, grant string, s *ftSleeper, clock *fakeclock.Clock) *Manager {
 	t.Helper()
 	dir := t.TempDir()
 	c := &credentials.Credentials{
@@ -342,7 +334,7 @@ func TestFaultOutage(t *testing.T) {
 	for _, expired := range []bool{false, true} {
 		t.Run(fmt.Sprintf("expired=%v", expired), func(t *testing.T) {
 			ep := newFtEndpoint(t, fakeserver.Options{})
-			clock := &ftClock{t: time.Now()}
+			clock := fakeclock.New(time.Now())
 			s := &ftSleeper{limit: 3}
 			m := ftManager(t, ep.TokenURL(), credentials.GrantPassword, s, clock)
 			if _, err := m.Ensure(t.Context(), Options{}); err != nil {
@@ -352,7 +344,7 @@ func TestFaultOutage(t *testing.T) {
 			ep.down.Store(true)
 			o := Options{Force: true}
 			if expired {
-				clock.add(2 * time.Hour) // past the fake's one-hour access token
+				clock.Add(2 * time.Hour) // past the fake's one-hour access token
 				o = Options{}
 			}
 			seen := ep.seen.Load()

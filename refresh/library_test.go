@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tokenkeeper/tokenkeeper/credentials"
+	"github.com/tokenkeeper/tokenkeeper/internal/fakeclock"
 	"github.com/tokenkeeper/tokenkeeper/internal/fakeserver"
 	"github.com/tokenkeeper/tokenkeeper/refresh"
 	"github.com/tokenkeeper/tokenkeeper/storage"
@@ -20,23 +21,6 @@ const (
 	testClientID     = "lib-app"
 	testClientSecret = "lib-secret-71c2"
 )
-
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 func newServer(t *testing.T, o fakeserver.Options) *fakeserver.Server {
 	o.ClientID, o.ClientSecret = testClientID, testClientSecret
@@ -73,7 +57,7 @@ func newManager(t *testing.T, srv *fakeserver.Server, dir string, clock refresh.
 func TestTokenStampede(t *testing.T) {
 	srv := newServer(t, fakeserver.Options{Rotate: true})
 	dir := t.TempDir()
-	clock := &fakeClock{t: time.Now()}
+	clock := fakeclock.New(time.Now())
 	var ms []*refresh.Manager
 	for range 4 {
 		ms = append(ms, newManager(t, srv, dir, clock))

@@ -13,33 +13,15 @@ import (
 	"time"
 
 	"github.com/tokenkeeper/tokenkeeper/credentials"
+	"github.com/tokenkeeper/tokenkeeper/internal/fakeclock"
 	"github.com/tokenkeeper/tokenkeeper/internal/fakeserver"
 	"github.com/tokenkeeper/tokenkeeper/storage"
 )
 
-// fakeClock is shared by the Manager, its Client and the fake server, so that
-// all three agree on what time it is.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // env is one profile in a temporary directory, served by a fake endpoint.
 type env struct {
 	fs     *fakeserver.Server
-	clock  *fakeClock
+	clock  *fakeclock.Clock
 	paths  storage.Paths
 	creds  *credentials.Credentials
 	m      *Manager
@@ -50,7 +32,7 @@ type env struct {
 // the credentials before the manager is built.
 func newEnv(t *testing.T, o fakeserver.Options, edit func(*credentials.Credentials)) *env {
 	t.Helper()
-	e := &env{clock: &fakeClock{t: start}, sleeps: &sleeps{limit: 3}}
+	e := &env{clock: fakeclock.New(start), sleeps: &sleeps{limit: 3}}
 	o.Now = e.clock.Now
 	e.fs = newFake(t, o)
 	paths, err := storage.Resolve(storage.Options{Dir: t.TempDir()}, nil)

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"testing"
 
+	"github.com/tokenkeeper/tokenkeeper/internal/fakeclock"
 	"github.com/tokenkeeper/tokenkeeper/internal/fakeserver"
 )
 
@@ -125,7 +126,7 @@ func TestAuthStyles(t *testing.T) {
 }
 
 func TestBasicAuthUnescapesSecret(t *testing.T) {
-	c := &clock{t: epoch}
+	c := fakeclock.New(epoch)
 	s := fakeserver.New(fakeserver.Options{ClientID: "id:with/odd", ClientSecret: "se+cr et%", Now: c.Now})
 	defer s.Close()
 	form := url.Values{"grant_type": {"client_credentials"}}

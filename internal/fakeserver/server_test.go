@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokenkeeper/tokenkeeper/internal/fakeclock"
 	"github.com/tokenkeeper/tokenkeeper/internal/fakeserver"
 )
 
@@ -23,23 +24,10 @@ const (
 
 var epoch = time.Date(2026, 11, 21, 23, 0, 0, 0, time.UTC)
 
-// clock is a settable fake clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // newServer starts a server with the test's credentials and a fake clock.
-func newServer(t *testing.T, o fakeserver.Options) (*fakeserver.Server, *clock) {
+func newServer(t *testing.T, o fakeserver.Options) (*fakeserver.Server, *fakeclock.Clock) {
 	t.Helper()
-	c := &clock{t: epoch}
+	c := fakeclock.New(epoch)
 	o.ClientID, o.ClientSecret = clientID, clientSecret
 	o.CompanyUUID, o.RequestToken = companyUUID, requestToken
 	o.Now = c.Now
