@@ -36,7 +36,7 @@ type statusFiles struct {
 }
 
 type statusCredentials struct {
-	State     string            `json:"state"` // ok, missing, invalid
+	State     string            `json:"state"` // ok, missing, incomplete, invalid
 	Problems  []string          `json:"problems,omitempty"`
 	TokenURL  string            `json:"token_url,omitempty"`
 	GrantType string            `json:"grant_type,omitempty"`
@@ -108,6 +108,9 @@ func (a *app) statusCredentials(r *statusReport, p storage.Paths) *credentials.C
 		return nil
 	case errors.As(err, &inv):
 		r.Credentials.State = "invalid"
+		if errors.Is(err, credentials.ErrIncomplete) {
+			r.Credentials.State = "incomplete"
+		}
 		for _, pr := range inv.Problems {
 			r.Credentials.Problems = append(r.Credentials.Problems, pr.String())
 		}
@@ -186,7 +189,7 @@ func (a *app) printStatus(w io.Writer, r *statusReport, now time.Time) {
 		row("token endpoint", r.Credentials.TokenURL)
 		row("grant", fmt.Sprintf("%s, client %s", r.Credentials.GrantType, r.Credentials.Fields["appID"]))
 	default:
-		row("credentials", r.Credentials.State)
+		row("  state", r.Credentials.State)
 		for _, p := range r.Credentials.Problems {
 			row("  problem", p)
 		}
