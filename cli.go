@@ -276,8 +276,14 @@ func (a *app) parseFlags(fs *flag.FlagSet, args []string, maxArgs int) int {
 	return -1
 }
 
+// newLogger makes the -v log (text) or, with --log-format json, the log that
+// carries every message: there, informational messages are INFO records, as
+// the text mode prints them too.
 func newLogger(w io.Writer, format string, verbose bool) *slog.Logger {
 	level := slog.LevelWarn
+	if format == "json" {
+		level = slog.LevelInfo
+	}
 	if verbose {
 		level = slog.LevelDebug
 	}

@@ -32,7 +32,7 @@ func (a *app) cmdWatch(args []string) int {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	a.stderr = &lockedWriter{w: a.stderr}
-	a.log = newLogger(a.stderr, a.g.logFormat, a.g.verbose)
+	a.log = slog.New(redactHandler{newLogger(a.stderr, a.g.logFormat, a.g.verbose).Handler(), a.redact})
 	if *all {
 		if a.g.dir != "" {
 			return a.usageError("watch --all: --dir holds a single profile", "use --config-dir and --state-dir (or the XDG defaults) for several profiles")
@@ -197,6 +197,13 @@ func (a *app) watcher(p storage.Paths, changes <-chan string, reload <-chan stru
 			mu.Lock()
 			defer mu.Unlock()
 			return b.loadCreds(false)
+		},
+		// Every token the manager reads or receives is redacted from this
+		// profile's messages, as in the other commands.
+		Secrets: func(v ...string) {
+			mu.Lock()
+			defer mu.Unlock()
+			b.addSecrets(v...)
 		},
 	}
 	profile := ""

@@ -47,6 +47,8 @@ func (a *app) message(level, msg string, hints ...string) {
 		switch level {
 		case "error":
 			a.log.Error(msg, args...)
+		case "info":
+			a.log.Info(msg, args...)
 		default:
 			a.log.Warn(msg, args...)
 		}

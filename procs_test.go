@@ -64,7 +64,10 @@ func buildTokenkeeper(tb testing.TB) string {
 	bin := filepath.Join(tb.TempDir(), "tokenkeeper")
 	cmd := exec.Command(gobin, "build", "-o", bin, ".")
 	// A race build only if asked for by GOFLAGS; see above.
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	cmd.Env = os.Environ()
+	if !strings.Contains(os.Getenv("GOFLAGS"), "-race") { // -race needs cgo
+		cmd.Env = append(cmd.Env, "CGO_ENABLED=0")
+	}
 	if out, err := cmd.CombinedOutput(); err != nil {
 		tb.Fatalf("go build: %v\n%s", err, out)
 	}
