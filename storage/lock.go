@@ -159,6 +159,11 @@ func readHolder(path string) string {
 	}
 	defer f.Close()
 	b, _ := io.ReadAll(io.LimitReader(f, maxHolderLen))
+	return cleanHolder(b)
+}
+
+// cleanHolder makes a lock file's content one line of printable characters.
+func cleanHolder(b []byte) string {
 	return strings.Map(func(r rune) rune {
 		if r < ' ' || r == 0x7f {
 			return ' '
