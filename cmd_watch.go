@@ -273,41 +273,17 @@ func (a *app) logWatchEvent(profile string, ev refresh.WatchEvent) {
 		"action", r.Action, "cause", ev.Cause, "expires_at", r.Token.Expiry, "next_at", ev.Next)
 }
 
-// watchLog writes one record: a "tokenkeeper: …" line (and a hint line) in text,
-// a JSON object with attrs with --log-format json. Renewals are logged at INFO
-// whatever -v says: a long-running process should say what it did.
+// watchLog writes one record through app.record, with the watch's attributes;
+// in text, a failure also says when the next attempt comes. Renewals are INFO
+// records: with --log-format json they are logged whatever -v says.
 func (a *app) watchLog(level slog.Level, profile, msg, hint string, attrs ...any) {
-	msg = a.redact(msg)
-	hint = a.redact(hint)
-	if a.g.logFormat == "json" {
-		if profile != "" {
-			attrs = append(attrs, "profile", profile)
-		}
-		if hint != "" {
-			attrs = append(attrs, "hint", hint)
-		}
-		slog.New(slog.NewJSONHandler(a.stderr, nil)).Log(context.Background(), level, msg, attrs...)
+	a.record(level, profile, msg, []string{hint}, attrs...)
+	if a.g.logFormat == "json" || level != slog.LevelError {
 		return
 	}
-	prefix := "tokenkeeper: "
-	if profile != "" {
-		prefix += profile + ": "
-	}
-	switch level {
-	case slog.LevelWarn:
-		prefix += "warning: "
-	}
-	for _, line := range strings.Split(msg, "\n") {
-		fmt.Fprintf(a.stderr, "%s%s\n", prefix, line)
-	}
-	if hint != "" {
-		fmt.Fprintf(a.stderr, "tokenkeeper: hint: %s\n", hint)
-	}
-	if level == slog.LevelError {
-		for i := 0; i+1 < len(attrs); i += 2 {
-			if attrs[i] == "next" {
-				fmt.Fprintf(a.stderr, "tokenkeeper: %s\n", attrs[i+1])
-			}
+	for i := 0; i+1 < len(attrs); i += 2 {
+		if attrs[i] == "next" {
+			fmt.Fprintf(a.stderr, "tokenkeeper: %s\n", attrs[i+1])
 		}
 	}
 }

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -36,26 +38,38 @@ func (a *app) redact(s string) string {
 }
 
 func (a *app) message(level, msg string, hints ...string) {
+	l := slog.LevelWarn
+	switch level {
+	case "error":
+		l = slog.LevelError
+	case "info":
+		l = slog.LevelInfo
+	}
+	a.record(l, "", msg, hints)
+}
+
+// record writes one message: "tokenkeeper: [profile: ][warning: ]…" lines and
+// "tokenkeeper: hint: …" lines in text, or one slog record (with the hints and
+// attrs as attributes) with --log-format json. Every string is redacted.
+func (a *app) record(level slog.Level, profile, msg string, hints []string, attrs ...any) {
 	msg = a.redact(msg)
 	if a.g.logFormat == "json" && a.log != nil {
-		args := []any{}
+		if profile != "" {
+			attrs = append(attrs, "profile", profile)
+		}
 		for _, h := range hints {
 			if h != "" {
-				args = append(args, "hint", a.redact(h))
+				attrs = append(attrs, "hint", a.redact(h))
 			}
 		}
-		switch level {
-		case "error":
-			a.log.Error(msg, args...)
-		case "info":
-			a.log.Info(msg, args...)
-		default:
-			a.log.Warn(msg, args...)
-		}
+		a.log.Log(context.Background(), level, msg, attrs...)
 		return
 	}
 	prefix := "tokenkeeper: "
-	if level == "warning" {
+	if profile != "" {
+		prefix += profile + ": "
+	}
+	if level == slog.LevelWarn {
 		prefix += "warning: "
 	}
 	for _, line := range strings.Split(msg, "\n") {
