@@ -78,14 +78,7 @@ func FuzzParseFile(f *testing.F) {
 
 func checkFileRoundTrip(t *testing.T, tok *Token) {
 	t.Helper()
-	first, err := tok.MarshalFile()
-	if err != nil {
-		t.Fatalf("MarshalFile of a parsed token: %v", err)
-	}
-	back, err := ParseFile(first)
-	if err != nil {
-		t.Fatalf("ParseFile(MarshalFile()): %v", err)
-	}
+	back, first := roundTrip(t, tok)
 	assertSameToken(t, back, tok)
 	second, err := back.MarshalFile()
 	if err != nil {
