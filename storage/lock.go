@@ -172,9 +172,6 @@ func cleanHolder(b []byte) string {
 	}, strings.TrimSpace(string(b)))
 }
 
-// Path returns the lock file's absolute path.
-func (l *Lock) Path() string { return l.path }
-
 // Unlock releases the lock. The holder text is cleared first so that a
 // waiter does not blame a process that has gone; the file itself stays (see
 // AcquireLock). Calling Unlock again, or on a nil *Lock, does nothing.

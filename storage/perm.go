@@ -15,12 +15,6 @@ func PermissionWarning(path string) string {
 	return permWarning(path, "600")
 }
 
-// DirPermissionWarning is PermissionWarning for a directory: anything but
-// owner-only access lets others list, or reach by name, the files inside.
-func DirPermissionWarning(dir string) string {
-	return permWarning(dir, "700")
-}
-
 func permWarning(path, want string) string {
 	fi, err := os.Stat(path)
 	if err != nil {

@@ -46,23 +46,6 @@ func TestPermissionWarning(t *testing.T) {
 	}
 }
 
-func TestDirPermissionWarning(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "d")
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if got := DirPermissionWarning(dir); got != "" {
-		t.Errorf("0700: got %q, want empty", got)
-	}
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	want := dir + " is readable by group and others (mode 0755); run: chmod 700 " + dir
-	if got := DirPermissionWarning(dir); got != want {
-		t.Errorf("0755: got %q, want %q", got, want)
-	}
-}
-
 func TestShellQuote(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"/home/u/.config/tokenkeeper/default/credentials.json", "/home/u/.config/tokenkeeper/default/credentials.json"},
