@@ -1,0 +1,156 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/tokenkeeper/tokenkeeper/credentials"
+	"github.com/tokenkeeper/tokenkeeper/internal/fakeserver"
+	"github.com/tokenkeeper/tokenkeeper/refresh"
+)
+
+// demoTTL is the life of the demo endpoint's access tokens: short enough to watch
+// one expire, long enough that the margin (capped at half of it) leaves room.
+const demoTTL = 4 * time.Second
+
+// cmdDemo runs the whole lifecycle against an in-process token endpoint in a
+// temporary directory, through the same code as the real commands, narrating.
+func (a *app) cmdDemo(args []string) int {
+	fs := newFlags("demo")
+	keep := fs.Bool("keep", false, "")
+	if code := a.parseFlags(fs, args, 0); code >= 0 {
+		return code
+	}
+	dir, err := os.MkdirTemp("", "tokenkeeper-demo-")
+	if err != nil {
+		return a.fail(err)
+	}
+	if !*keep {
+		defer os.RemoveAll(dir)
+	}
+	srv := fakeserver.New(fakeserver.Options{
+		ClientID: "demo-app-id", ClientSecret: "demo-client-secret",
+		CompanyUUID: "demo-company-uuid", RequestToken: "demo-request-token-1",
+		AccessTTL: demoTTL, Rotate: true,
+	})
+	defer srv.Close()
+	d := &demo{a: a, dir: dir, srv: srv}
+	code := d.script()
+	fmt.Fprintf(a.stdout, "\nThe demo token endpoint saw %d requests: %d password grants, %d refresh grants.\n",
+		srv.Count(""), srv.Count("password"), srv.Count("refresh_token"))
+	if *keep {
+		fmt.Fprintf(a.stdout, "The files are kept in %s\n", dir)
+	}
+	return code
+}
+
+type demo struct {
+	a   *app
+	dir string
+	srv *fakeserver.Server
+}
+
+func (d *demo) script() int {
+	w := d.a.stdout
+	fmt.Fprintf(w, "tokenkeeper demo: a token endpoint runs at %s (in this process),\nand the files live in %s.\n", d.srv.URL(), d.dir)
+
+	d.step("1. First run: there is no credentials.json yet, so tokenkeeper writes a template and exits 78.")
+	if !d.expect(exitConfig) {
+		return exitError
+	}
+	d.step("2. You fill in credentials.json (the demo does it for you; secrets are masked here).")
+	if err := d.fillCredentials(); err != nil {
+		return d.a.fail(err)
+	}
+	d.step("3. The next run has no token: it bootstraps with the company request token (grant_type=password).")
+	if !d.expect(exitOK, "refresh") {
+		return exitError
+	}
+	d.step("4. Scripts ask for the token; it is valid, so this is one read of one file and no request.")
+	if !d.expect(exitOK, "token") {
+		return exitError
+	}
+	before := d.refreshToken()
+	wait := demoTTL/2 + 500*time.Millisecond
+	d.step(fmt.Sprintf("5. Waiting %s: the demo endpoint's access tokens live %s, and tokenkeeper renews with at most half the lifetime left.", wait, demoTTL))
+	time.Sleep(wait)
+	if !d.expect(exitOK, "token") {
+		return exitError
+	}
+	after := d.refreshToken()
+	fmt.Fprintf(w, "   The refresh grant rotated the refresh token: %s → %s (stored, as Concur asks).\n", maskToken(before), maskToken(after))
+
+	d.step("6. The provider revokes the refresh token. The next renewal is refused (invalid_grant) and tokenkeeper gets a new grant.")
+	d.srv.RevokeRefreshTokens()
+	if !d.expect(exitOK, "refresh", "--force") {
+		return exitError
+	}
+	d.step("7. status shows where everything is and what to do; secrets are masked.")
+	d.expect(exitOK, "status")
+	d.step("8. The company request token goes stale too: now only a human can help, and the exit code (77) says so.")
+	d.srv.SetRequestToken("demo-request-token-2")
+	d.srv.RevokeRefreshTokens()
+	if !d.expect(exitNeedsHuman, "refresh", "--force") {
+		return exitError
+	}
+	fmt.Fprintf(w, "\nThat is the lifecycle. For your own endpoint: tokenkeeper setup (or tokenkeeper init), then a cron line:\n    */30 * * * * tokenkeeper refresh --quiet\n")
+	return exitOK
+}
+
+func (d *demo) step(s string) { fmt.Fprintf(d.a.stdout, "\n%s\n", s) }
+
+// expect runs tokenkeeper --dir DIR ARGS… through the real command code and
+// checks its exit code.
+func (d *demo) expect(want int, args ...string) bool {
+	fmt.Fprintf(d.a.stdout, "$ %s\n", strings.Join(append([]string{"tokenkeeper"}, args...), " "))
+	argv := append([]string{"--dir", d.dir}, args...)
+	got := run(d.a.ctx, argv, strings.NewReader(""), indent{d.a.stdout}, indent{d.a.stdout})
+	fmt.Fprintf(d.a.stdout, "   (exit %d)\n", got)
+	if got != want {
+		d.a.message("error", fmt.Sprintf("demo: step exited %d, want %d", got, want), "this is a bug: please report it with the output above")
+		return false
+	}
+	return true
+}
+
+func (d *demo) fillCredentials() error {
+	path := filepath.Join(d.dir, credentials.FileName)
+	c := &credentials.Credentials{
+		TokenURL: d.srv.TokenURL(), GrantType: credentials.GrantPassword,
+		AppID: "demo-app-id", ClientSecret: "demo-client-secret",
+		CompanyUUID: "demo-company-uuid", CompanyRequestToken: "demo-request-token-1",
+		CredentialType: "authtoken", AuthStyle: credentials.AuthParams,
+	}
+	if err := c.Save(path); err != nil {
+		return err
+	}
+	for _, k := range []string{"tokenURL", "appID", "clientSecret", "companyUUID", "companyRequestToken"} {
+		fmt.Fprintf(d.a.stdout, "   %-20s %s\n", k, c.Redacted()[k])
+	}
+	return nil
+}
+
+func (d *demo) refreshToken() string {
+	m := &refresh.Manager{}
+	m.Paths.TokenFile = filepath.Join(d.dir, "refreshTokenObjectFile.json")
+	if tok, err := m.Load(); err == nil && tok != nil {
+		return tok.RefreshToken
+	}
+	return ""
+}
+
+// indent writes each line of the inner commands' output indented under its "$".
+type indent struct {
+	w interface{ Write([]byte) (int, error) }
+}
+
+func (i indent) Write(p []byte) (int, error) {
+	s := strings.TrimSuffix(string(p), "\n")
+	for _, line := range strings.Split(s, "\n") {
+		fmt.Fprintf(i.w, "   %s\n", line)
+	}
+	return len(p), nil
+}

@@ -1,0 +1,129 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/tokenkeeper/tokenkeeper/refresh"
+)
+
+// Exit codes of exec when the command cannot be run, as shells use them.
+const (
+	exitCannotExecute = 126
+	exitNotFound      = 127
+)
+
+// forwarded are the signals exec passes on to the child.
+var forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2}
+
+// cmdExec renews the token if needed and runs a command with it in the
+// environment — never in argv, where ps and /proc/PID/cmdline show it to every
+// user. The child's exit code becomes ours (128+N when signal N killed it).
+func (a *app) cmdExec(args []string) int {
+	fs := newFlags("exec")
+	var minValid time.Duration
+	fs.Var(durationFlag{&minValid}, "min-valid", "")
+	if code := a.parseFlags(fs, args, math.MaxInt); code >= 0 {
+		return code
+	}
+	if fs.NArg() == 0 {
+		return a.usageError("exec: no command given", "tokenkeeper exec -- CMD ARGS…")
+	}
+	m, err := a.manager("tokenkeeper exec", false, true)
+	if err != nil {
+		return a.fail(err)
+	}
+	r, code := a.ensure(m, refresh.Options{MinValid: minValid})
+	if code >= 0 {
+		return code
+	}
+	cmd := exec.Command(fs.Arg(0), fs.Args()[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = a.stdin, a.stdout, a.stderr
+	cmd.Env = childEnv(os.Environ(), r.Token)
+	return a.runChild(cmd)
+}
+
+// childEnv is env without any inherited TOKENKEEPER_ACCESS_TOKEN or
+// TOKENKEEPER_API_BASE (from an outer exec of another profile, say), plus this
+// token's: the API base only where the token names one (Concur's geolocation).
+func childEnv(env []string, tok *refresh.Token) []string {
+	out := make([]string, 0, len(env)+2)
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "TOKENKEEPER_ACCESS_TOKEN=") && !strings.HasPrefix(kv, "TOKENKEEPER_API_BASE=") {
+			out = append(out, kv)
+		}
+	}
+	out = append(out, "TOKENKEEPER_ACCESS_TOKEN="+tok.AccessToken)
+	if tok.Geolocation != "" {
+		out = append(out, "TOKENKEEPER_API_BASE="+strings.TrimRight(tok.Geolocation, "/"))
+	}
+	return out
+}
+
+func (a *app) runChild(cmd *exec.Cmd) int {
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, forwarded...)
+	defer signal.Stop(sigs)
+	if err := cmd.Start(); err != nil {
+		return a.startFailed(cmd.Path, err)
+	}
+	fromTTY := inForegroundOfTTY()
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case s := <-sigs:
+				// Ctrl-C and Ctrl-\ at a terminal reach the whole foreground process
+				// group, the child included: passing them on would deliver them twice.
+				if fromTTY && (s == syscall.SIGINT || s == syscall.SIGQUIT) {
+					continue
+				}
+				cmd.Process.Signal(s)
+			case <-done:
+				return
+			}
+		}
+	}()
+	err := cmd.Wait()
+	close(done)
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &ee):
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return 128 + int(ws.Signal())
+		}
+		return ee.ExitCode()
+	}
+	a.message("error", fmt.Sprintf("exec: %s: %v", cmd.Path, err))
+	return exitError
+}
+
+// startFailed reports a command that could not be started with the shells' codes:
+// 127 not found, 126 found but not executable.
+func (a *app) startFailed(name string, err error) int {
+	if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
+		a.message("error", fmt.Sprintf("exec: %s: command not found", name),
+			"give the full path of the command, or check $PATH")
+		return exitNotFound
+	}
+	a.message("error", fmt.Sprintf("exec: %s: %v", name, err), "check that the file is executable (chmod +x)")
+	return exitCannotExecute
+}
+
+// inForegroundOfTTY reports whether stdin is a terminal whose foreground process
+// group is ours (and so the child's).
+func inForegroundOfTTY() bool {
+	pgrp, err := unix.IoctlGetInt(int(os.Stdin.Fd()), unix.TIOCGPGRP)
+	return err == nil && pgrp == unix.Getpgrp()
+}

@@ -1,0 +1,204 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/tokenkeeper/tokenkeeper/refresh"
+)
+
+// profileEntry is one profile in `profiles --json`: the gist of its status.
+type profileEntry struct {
+	Profile          string     `json:"profile"`
+	Credentials      string     `json:"credentials"` // ok, missing, invalid
+	Token            string     `json:"token"`       // ok, missing, corrupt
+	AccessValid      bool       `json:"access_valid"`
+	AccessExpiresAt  *time.Time `json:"access_expires_at,omitempty"`
+	RefreshUsable    bool       `json:"refresh_usable"`
+	RefreshExpiresAt *time.Time `json:"refresh_expires_at,omitempty"`
+	Verdict          string     `json:"verdict"`
+	ExitCode         int        `json:"exit_code"`
+}
+
+// profileStatus is a profile's status with the app copy that knows its secrets.
+type profileStatus struct {
+	p *app
+	r *statusReport
+}
+
+// fleetStatus computes the status of every profile with n workers and hands
+// them to emit in name order. It returns the fleet's exit code: the worst.
+// begin, when set, is called with the names first. listed is false when the
+// profiles could not be listed; code is then the exit code.
+func (a *app) fleetStatus(what string, n int, begin func(names []string), emit func(name string, s profileStatus)) (code int, listed bool) {
+	configRoot, stateRoot, code := a.fleetRoots(what)
+	if code >= 0 {
+		return code, false
+	}
+	names, err := a.fleetNames(configRoot, stateRoot)
+	if err != nil {
+		return a.fail(err), false
+	}
+	if len(names) == 0 {
+		a.warn(fmt.Sprintf("no profiles in %s or %s", configRoot, stateRoot),
+			"a profile is a sub-directory: tokenkeeper --config-dir "+configRoot+" --profile NAME init")
+	}
+	if begin != nil {
+		begin(names)
+	}
+	now := time.Now()
+	worst := exitOK
+	mapOrdered(a.ctx, names, n, func(name string) profileStatus {
+		p, _, err := a.forProfile(name)
+		if err != nil { // names come from the directory listing: valid ones
+			return profileStatus{p, &statusReport{Profile: name, Verdict: err.Error(), ExitCode: exitError}}
+		}
+		return profileStatus{p, p.status(p.paths, now)}
+	}, func(name string, s profileStatus) {
+		worst = worse(worst, s.r.ExitCode)
+		emit(name, s)
+	})
+	if err := a.ctx.Err(); err != nil {
+		return worse(worst, exitTemp), true
+	}
+	return worst, true
+}
+
+// cmdProfiles lists the profiles, one line each: expiries and verdict.
+func (a *app) cmdProfiles(args []string) int {
+	fs := newFlags("profiles")
+	asJSON := fs.Bool("json", false, "")
+	concurrency := fs.Int("concurrency", defaultConcurrency(), "")
+	if code := a.parseFlags(fs, args, 0); code >= 0 {
+		return code
+	}
+	if code := a.checkConcurrency(*concurrency); code >= 0 {
+		return code
+	}
+	now := time.Now()
+	arr := &jsonArray{w: a.stdout}
+	width := len("PROFILE")
+	header := func(names []string) {
+		for _, n := range names {
+			width = max(width, len(n))
+		}
+		if !*asJSON {
+			fmt.Fprintf(a.stdout, "%-*s  %-26s  %-22s  %s\n", width, "PROFILE", "ACCESS TOKEN", "REFRESH TOKEN", "VERDICT")
+		}
+	}
+	code, listed := a.fleetStatus("profiles", *concurrency, header, func(name string, s profileStatus) {
+		if *asJSON {
+			arr.add(entryOf(s.r))
+			return
+		}
+		// Fixed widths rather than a tabwriter, which would hold every line.
+		fmt.Fprintf(a.stdout, "%-*s  %-26s  %-22s  %s\n", width, name, accessColumn(s.r, now), refreshColumn(s.r, now), s.p.redact(s.r.Verdict))
+	})
+	if *asJSON {
+		arr.close()
+	}
+	if !listed || a.ctx.Err() != nil {
+		return code
+	}
+	return exitOK // a listing: the verdicts are in it; status --all exits by them
+}
+
+// statusAll is `status --all`: every profile's status, in name order, then a
+// count by verdict on stderr; the exit code is the worst profile's.
+func (a *app) statusAll(asJSON bool, n int) int {
+	arr := &jsonArray{w: a.stdout}
+	now := time.Now()
+	counts := map[int]int{}
+	total := 0
+	code, listed := a.fleetStatus("status --all", n, nil, func(name string, s profileStatus) {
+		counts[s.r.ExitCode]++
+		total++
+		if asJSON {
+			arr.add(s.r)
+			return
+		}
+		if total > 1 {
+			fmt.Fprintln(a.stdout)
+		}
+		s.p.printStatus(a.stdout, s.r, now)
+	})
+	if !listed {
+		return code
+	}
+	if asJSON {
+		arr.close()
+	}
+	line := fmt.Sprintf("status --all: %d profiles: %d ok", total, counts[exitOK])
+	for _, c := range []int{exitNeedsHuman, exitConfig, exitError} {
+		if counts[c] > 0 {
+			line += fmt.Sprintf(", %d %s (%d)", counts[c], exitMeaning[c], c)
+		}
+	}
+	a.info("%s", line)
+	return code
+}
+
+func entryOf(r *statusReport) profileEntry {
+	return profileEntry{
+		Profile: r.Profile, Credentials: r.Credentials.State, Token: r.Token.State,
+		AccessValid: r.Token.AccessValid, AccessExpiresAt: r.Token.AccessExpiresAt,
+		RefreshUsable: r.Token.RefreshUsable, RefreshExpiresAt: r.Token.RefreshExpiresAt,
+		Verdict: r.Verdict, ExitCode: r.ExitCode,
+	}
+}
+
+func accessColumn(r *statusReport, now time.Time) string {
+	switch {
+	case r.Token.State != "ok":
+		return r.Token.State
+	case r.Token.AccessExpiresAt == nil:
+		return "unknown expiry"
+	case r.Token.AccessValid:
+		return "valid, expires " + refresh.Until(now, *r.Token.AccessExpiresAt)
+	}
+	return "expired " + refresh.Until(now, *r.Token.AccessExpiresAt)
+}
+
+func refreshColumn(r *statusReport, now time.Time) string {
+	switch {
+	case r.Token.State != "ok":
+		return r.Token.State
+	case r.Token.RefreshToken == "":
+		return "none"
+	case r.Token.RefreshExpiresAt == nil:
+		return "no expiry advertised"
+	case r.Token.RefreshUsable:
+		return "expires " + refresh.Until(now, *r.Token.RefreshExpiresAt)
+	}
+	return "expired " + refresh.Until(now, *r.Token.RefreshExpiresAt)
+}
+
+// jsonArray writes a JSON array one element at a time, so that a listing of
+// any length is never held whole in memory.
+type jsonArray struct {
+	w io.Writer
+	n int
+}
+
+func (j *jsonArray) add(v any) {
+	b, err := json.MarshalIndent(v, "  ", "  ")
+	if err != nil {
+		b = []byte(fmt.Sprintf("{%q: %q}", "error", err.Error()))
+	}
+	sep := ",\n  "
+	if j.n == 0 {
+		sep = "[\n  "
+	}
+	j.n++
+	fmt.Fprintf(j.w, "%s%s", sep, b)
+}
+
+func (j *jsonArray) close() {
+	if j.n == 0 {
+		fmt.Fprint(j.w, "[]\n")
+		return
+	}
+	fmt.Fprint(j.w, "\n]\n")
+}

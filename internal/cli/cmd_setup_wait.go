@@ -1,0 +1,94 @@
+package cli
+
+import (
+	"errors"
+	"io/fs"
+	"strings"
+
+	"github.com/tokenkeeper/tokenkeeper/credentials"
+	"github.com/tokenkeeper/tokenkeeper/storage"
+)
+
+// setupWait is setup --wait: write the file if there is none (with any preset
+// and flags applied), then watch it and re-check it on every save until it is
+// complete, then do the first exchange. The directory is watched, not the
+// file, so an editor that saves by rename is seen. Ctrl-C leaves the file as
+// it is.
+func (a *app) setupWait(c *credentials.Credentials, existed bool, before credentials.Credentials) int {
+	path := a.paths.CredentialsFile
+	if !existed || !sameFields(c, &before) {
+		if err := c.Save(path); err != nil {
+			return a.fail(err)
+		}
+		a.info("wrote %s", path)
+	}
+	events, err := storage.WatchFiles(a.ctx, []string{path}, storage.DefaultDebounce)
+	if err != nil {
+		return a.fail(err)
+	}
+	a.info("waiting for %s to be filled in (Ctrl-C to stop; the file stays as it is)", path)
+	// The first check comes after the watch is in place, so that no save can
+	// fall between the two unseen.
+	for {
+		done, err := a.waitCheck(path)
+		if err != nil {
+			return a.fail(err)
+		}
+		if done != nil {
+			a.info("%s is complete", path)
+			changed := !existed || !sameFields(done, &before)
+			return a.firstExchange(done, firstExchangeOptions(done, &before, existed, changed))
+		}
+		if _, ok := <-events; !ok {
+			a.message("error", "stopped waiting; "+path+" is as you left it",
+				"run tokenkeeper setup --wait again, or tokenkeeper refresh once the file is complete")
+			return exitError
+		}
+	}
+}
+
+// waitCheck loads the file and says what is still missing or wrong; it
+// returns the credentials once they are complete and valid. Only an error
+// that waiting cannot cure (an unreadable file) ends the wait.
+func (a *app) waitCheck(path string) (*credentials.Credentials, error) {
+	c, err := credentials.Load(path)
+	var inv *credentials.InvalidError
+	var syn *credentials.SyntaxError
+	switch {
+	case err == nil:
+		a.addSecrets(c.ClientSecret, c.CompanyRequestToken, c.RefreshToken)
+		return c, nil
+	case errors.Is(err, fs.ErrNotExist):
+		a.info("%s is gone; waiting for it to come back", path)
+	case errors.As(err, &inv) && errors.Is(err, credentials.ErrIncomplete):
+		a.info("still to fill in: %s", strings.Join(missingNames(inv), ", "))
+		for _, p := range inv.Problems {
+			if !isMissing(p) {
+				a.info("  %s", p)
+			}
+		}
+	case errors.As(err, &syn):
+		a.message("info", strings.TrimPrefix(err.Error(), "credentials: "), syn.Hint)
+	case errors.As(err, &inv):
+		a.info("%s", strings.TrimPrefix(err.Error(), "credentials: "))
+	default:
+		return nil, err
+	}
+	return nil, nil
+}
+
+func missingNames(inv *credentials.InvalidError) []string {
+	var out []string
+	for _, p := range inv.Problems {
+		if isMissing(p) {
+			out = append(out, p.Field)
+		}
+	}
+	return out
+}
+
+// isMissing tells a field that is not set from a wrong value. Problem keeps
+// its own mark private; "required…" is how its message starts.
+func isMissing(p credentials.Problem) bool {
+	return strings.HasPrefix(p.Msg, "required")
+}

@@ -1,0 +1,289 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/tokenkeeper/tokenkeeper/credentials"
+	"github.com/tokenkeeper/tokenkeeper/refresh"
+	"github.com/tokenkeeper/tokenkeeper/storage"
+)
+
+// cmdWatch stays running and keeps the token renewed (refresh.Watcher): SIGINT and
+// SIGTERM end it with exit 0 (main cancels a.ctx), SIGHUP reloads credentials.json
+// and, with --all, the list of profiles.
+func (a *app) cmdWatch(args []string) int {
+	fs := newFlags("watch")
+	all := fs.Bool("all", false, "")
+	if code := a.parseFlags(fs, args, 0); code >= 0 {
+		return code
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	a.stderr = &lockedWriter{w: a.stderr}
+	a.log = slog.New(redactHandler{newLogger(a.stderr, a.g.logFormat, a.g.verbose).Handler(), a.redact})
+	if *all {
+		if a.g.dir != "" {
+			return a.usageError("watch --all: --dir holds a single profile", "use --config-dir and --state-dir (or the XDG defaults) for several profiles")
+		}
+		return a.watchAll(hup)
+	}
+	reload := make(chan struct{}, 1)
+	go fanOut(a.ctx, hup, []chan struct{}{reload})
+	return a.watchProfiles(a.ctx, []storage.Paths{a.paths}, []chan struct{}{reload}, false)
+}
+
+// watchAll watches every profile under the config root. SIGHUP re-reads the list:
+// when it changed, the watchers are stopped (each finishing a renewal under way)
+// and started again for the new list; otherwise each reloads its credentials.
+func (a *app) watchAll(hup <-chan os.Signal) int {
+	root := filepath.Dir(a.paths.ConfigDir)
+	for {
+		names, err := storage.ListProfiles(root)
+		if err != nil {
+			return a.fail(err)
+		}
+		if len(names) == 0 {
+			a.message("error", fmt.Sprintf("no profiles under %s", root),
+				"create one with tokenkeeper --profile NAME init, or choose the root with --config-dir")
+			return exitConfig
+		}
+		paths, code := a.profilePaths(names)
+		if code != exitOK {
+			return code
+		}
+		ctx, stop := context.WithCancel(a.ctx)
+		reloads := make([]chan struct{}, len(paths))
+		for i := range reloads {
+			reloads[i] = make(chan struct{}, 1)
+		}
+		done := make(chan int, 1)
+		go func() { done <- a.watchProfiles(ctx, paths, reloads, true) }()
+		code, again := a.waitHUP(hup, root, names, reloads, done)
+		stop()
+		if !again {
+			return code
+		}
+		<-done
+	}
+}
+
+// waitHUP relays SIGHUPs to the watchers until they end (again false) or the list
+// of profiles changes (again true).
+func (a *app) waitHUP(hup <-chan os.Signal, root string, names []string, reloads []chan struct{}, done <-chan int) (code int, again bool) {
+	for {
+		select {
+		case code := <-done:
+			return code, false
+		case <-hup:
+			now, err := storage.ListProfiles(root)
+			if err == nil && !slices.Equal(now, names) {
+				a.watchLog(slog.LevelInfo, "", "profiles changed; restarting the watchers", "", "profiles", len(now))
+				return 0, true
+			}
+			for _, r := range reloads {
+				poke(r)
+			}
+		}
+	}
+}
+
+func (a *app) profilePaths(names []string) ([]storage.Paths, int) {
+	var out []storage.Paths
+	for _, n := range names {
+		saved := a.g.profile
+		a.g.profile = n
+		code := a.resolvePaths()
+		p := a.paths
+		a.g.profile = saved
+		if code != exitOK {
+			return nil, code
+		}
+		out = append(out, p)
+	}
+	return out, exitOK
+}
+
+// watchProfiles runs one Watcher per profile, sharing one file watch (one inotify
+// instance, whatever the number of profiles), until ctx ends.
+func (a *app) watchProfiles(ctx context.Context, paths []storage.Paths, reloads []chan struct{}, named bool) int {
+	var files []string
+	route := map[string]chan string{}
+	for _, p := range paths {
+		ch := make(chan string, 4)
+		for _, f := range []string{p.CredentialsFile, p.TokenFile} {
+			files = append(files, f)
+			route[f] = ch
+		}
+	}
+	changes, err := storage.WatchFiles(ctx, files, 0)
+	if err != nil {
+		a.message("error", err.Error(), "on Linux, raise fs.inotify.max_user_instances or max_user_watches (sysctl)")
+		return exitError
+	}
+	go dispatch(ctx, changes, route)
+	var wg sync.WaitGroup
+	for i, p := range paths {
+		w := a.watcher(p, route[p.CredentialsFile], reloads[i], named)
+		wg.Go(func() { w.Run(ctx) })
+	}
+	wg.Wait()
+	return exitOK
+}
+
+// dispatch routes each changed path to its profile's Watcher; when ctx ends it
+// closes their channels, which ends them.
+func dispatch(ctx context.Context, changes <-chan string, route map[string]chan string) {
+	defer func() {
+		closed := map[chan string]bool{}
+		for _, ch := range route {
+			if !closed[ch] {
+				close(ch)
+				closed[ch] = true
+			}
+		}
+	}()
+	for p := range changes {
+		select {
+		case route[p] <- p:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+func fanOut(ctx context.Context, in <-chan os.Signal, outs []chan struct{}) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-in:
+			for _, o := range outs {
+				poke(o)
+			}
+		}
+	}
+}
+
+// poke sends without blocking: one pending reload is as good as several.
+func poke(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// watcher builds the Watcher of one profile. Its messages go through a copy of the
+// app with that profile's paths and its own list of secrets to redact.
+func (a *app) watcher(p storage.Paths, changes <-chan string, reload <-chan struct{}, named bool) *refresh.Watcher {
+	b := *a
+	b.paths, b.secrets = p, slices.Clone(a.secrets)
+	var mu sync.Mutex // LoadCredentials runs under the Manager's lock, Notify in Run: both touch b
+	m := &refresh.Manager{
+		Paths: p, Client: b.client(), Margin: a.g.margin, LockTimeout: a.g.lockTimeout,
+		WarnBefore: a.g.warnBefore, Holder: "tokenkeeper watch", Log: a.log,
+		LoadCredentials: func() (*credentials.Credentials, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			return b.loadCreds(false)
+		},
+		// Every token the manager reads or receives is redacted from this
+		// profile's messages, as in the other commands.
+		Secrets: func(v ...string) {
+			mu.Lock()
+			defer mu.Unlock()
+			b.addSecrets(v...)
+		},
+	}
+	profile := ""
+	if named {
+		profile = p.Profile
+	}
+	return &refresh.Watcher{Manager: m, Changes: changes, Reload: reload,
+		Notify: func(ev refresh.WatchEvent) {
+			mu.Lock()
+			defer mu.Unlock()
+			b.logWatchEvent(profile, ev)
+		}}
+}
+
+// lockedWriter serialises writes from the watchers of several profiles.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// logWatchEvent logs what a check did: renewals, tokens from other processes,
+// failures with their hint and when the next attempt comes. A check that found
+// nothing new (our own save seen on disk) is not logged.
+func (a *app) logWatchEvent(profile string, ev refresh.WatchEvent) {
+	now := time.Now()
+	if ev.Result != nil {
+		for _, w := range ev.Result.Warnings {
+			a.watchLog(slog.LevelWarn, profile, w, "")
+		}
+	}
+	next := "waiting for " + a.paths.CredentialsFile + " to change (or SIGHUP)"
+	if !ev.Next.IsZero() {
+		next = "next attempt " + refresh.Until(now, ev.Next)
+	}
+	if ev.Err != nil {
+		code, hint := classify(ev.Err)
+		a.watchLog(slog.LevelError, profile, strings.TrimPrefix(ev.Err.Error(), "tokenkeeper: "), hint,
+			"cause", ev.Cause, "exit_code", code, "next", next)
+		return
+	}
+	r := ev.Result
+	var what string
+	switch {
+	case r.Action == refresh.ActionRefreshed || r.Action == refresh.ActionBootstrapped:
+		what = r.Action
+	case r.Action == refresh.ActionKept:
+		what = "could not renew; kept the stored access token"
+	case ev.Cause == refresh.CauseStart:
+		what = "watching"
+	case ev.Changed:
+		what = "picked up a token renewed by another process"
+	case ev.Cause == refresh.CauseCredentials || ev.Cause == refresh.CauseReload:
+		what = "reloaded " + a.paths.CredentialsFile
+	default:
+		return
+	}
+	if r.Action != refresh.ActionKept {
+		next = "next renewal " + refresh.Until(now, ev.Next)
+	}
+	a.watchLog(slog.LevelInfo, profile, fmt.Sprintf("%s: access token %s; %s", what, describeExpiry(now, r.Token.Expiry, "with unknown expiry"), next), "",
+		"action", r.Action, "cause", ev.Cause, "expires_at", r.Token.Expiry, "next_at", ev.Next)
+}
+
+// watchLog writes one record through app.record, with the watch's attributes;
+// in text, a failure also says when the next attempt comes. Renewals are INFO
+// records: with --log-format json they are logged whatever -v says.
+func (a *app) watchLog(level slog.Level, profile, msg, hint string, attrs ...any) {
+	a.record(level, profile, msg, []string{hint}, attrs...)
+	if a.g.logFormat == "json" || level != slog.LevelError {
+		return
+	}
+	for i := 0; i+1 < len(attrs); i += 2 {
+		if attrs[i] == "next" {
+			fmt.Fprintf(a.stderr, "tokenkeeper: %s\n", attrs[i+1])
+		}
+	}
+}

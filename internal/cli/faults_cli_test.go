@@ -1,0 +1,273 @@
+package cli
+
+// Faults that the scripts in testdata/script cannot stage (a second server, a
+// closed port, file modes), through the real binary: testscript.Main put it in
+// $PATH as "tokenkeeper" (a copy of this test binary that runs main).
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/tokenkeeper/tokenkeeper/internal/fakeserver"
+)
+
+const (
+	ftClientID     = "cli-fault-app"
+	ftClientSecret = "cli-fault-client-secret-Q7x9"
+	ftCompanyUUID  = "cli-fault-company"
+	ftRequestToken = "cli-fault-request-token-W3k2"
+)
+
+// ftRun runs the binary with a clean environment (no TOKENKEEPER_* from the
+// caller) plus env, and returns its output and exit code.
+func ftRun(t *testing.T, env []string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	bin, err := exec.LookPath("tokenkeeper")
+	if err != nil {
+		t.Fatalf("tokenkeeper not in $PATH (testscript.Main puts it there): %v", err)
+	}
+	cmd := exec.Command(bin, args...)
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "TOKENKEEPER_") && !strings.HasPrefix(kv, "GORACE=") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, "GORACE=atexit_sleep_ms=0")
+	cmd.Env = append(cmd.Env, env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err = cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		code = ee.ExitCode()
+	case err != nil:
+		t.Fatalf("run tokenkeeper: %v", err)
+	}
+	return out.String(), errb.String(), code
+}
+
+func ftFake(t *testing.T) *fakeserver.Server {
+	t.Helper()
+	s := fakeserver.New(fakeserver.Options{ClientID: ftClientID, ClientSecret: ftClientSecret,
+		CompanyUUID: ftCompanyUUID, RequestToken: ftRequestToken})
+	t.Cleanup(s.Close)
+	return s
+}
+
+// ftCreds writes a credentials.json for tokenURL in dir, with overrides.
+func ftCreds(t *testing.T, dir, tokenURL string, over map[string]string) {
+	t.Helper()
+	c := map[string]string{
+		"tokenURL": tokenURL, "grantType": "password", "appID": ftClientID, "clientSecret": ftClientSecret,
+		"companyUUID": ftCompanyUUID, "companyRequestToken": ftRequestToken, "credentialType": "authtoken",
+	}
+	for k, v := range over {
+		if v == "" {
+			delete(c, k)
+		} else {
+			c[k] = v
+		}
+	}
+	data, _ := json.Marshal(c)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "credentials.json"), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func ftWant(t *testing.T, what string, code, want int, stderr string) {
+	t.Helper()
+	if code != want {
+		t.Fatalf("%s exited %d, want %d; stderr:\n%s", what, code, want, ftMask(stderr))
+	}
+}
+
+// ftMask hides the test's secrets in output shown on failure.
+func ftMask(s string) string {
+	for _, v := range []string{ftClientSecret, ftRequestToken} {
+		s = strings.ReplaceAll(s, v, "[secret]")
+	}
+	return s
+}
+
+// TestFaultCLIRedirectOtherHost: a token endpoint redirecting to another
+// host:port gets nothing replayed there; the run ends in 78 naming tokenURL.
+func TestFaultCLIRedirectOtherHost(t *testing.T) {
+	var other atomic.Int64
+	second := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		other.Add(1)
+		io.WriteString(w, `{"access_token":"stolen","expires_in":3600}`)
+	}))
+	defer second.Close()
+	first := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, second.URL+"/oauth2/v0/token", http.StatusTemporaryRedirect)
+	}))
+	defer first.Close()
+	dir := t.TempDir()
+	ftCreds(t, dir, first.URL+"/oauth2/v0/token", nil)
+	_, stderr, code := ftRun(t, nil, "--dir", dir, "refresh")
+	ftWant(t, "refresh", code, exitConfig, stderr)
+	if n := other.Load(); n != 0 {
+		t.Errorf("the other host got %d requests, want 0", n)
+	}
+	for _, want := range []string{"redirect refused to another host", "hint: check tokenURL in " + filepath.Join(dir, "credentials.json")} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, ftMask(stderr))
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "refreshTokenObjectFile.json")); err == nil {
+		t.Error("a token file was written")
+	}
+}
+
+// TestFaultCLIConnectionRefused: nothing listens at the token URL. Retries run
+// within --timeout; then 0 with a warning while the stored token is valid, 75
+// when there is none.
+func TestFaultCLIConnectionRefused(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "http://" + l.Addr().String() + "/oauth2/v0/token"
+	l.Close()
+
+	t.Run("no token", func(t *testing.T) {
+		dir := t.TempDir()
+		ftCreds(t, dir, dead, nil)
+		stdout, stderr, code := ftRun(t, nil, "--dir", dir, "--timeout", "2s", "-v", "token")
+		ftWant(t, "token", code, exitTemp, stderr)
+		if stdout != "" {
+			t.Errorf("stdout %q, want nothing", stdout)
+		}
+		for _, want := range []string{"connection refused", "attempt=1", "hint: the token endpoint is unreachable or failing; run again later"} {
+			if !strings.Contains(stderr, want) {
+				t.Errorf("stderr lacks %q:\n%s", want, ftMask(stderr))
+			}
+		}
+	})
+	t.Run("valid token", func(t *testing.T) {
+		fs := ftFake(t)
+		dir := t.TempDir()
+		ftCreds(t, dir, fs.TokenURL(), nil)
+		_, stderr, code := ftRun(t, nil, "--dir", dir, "refresh")
+		ftWant(t, "first refresh", code, exitOK, stderr)
+		before, _ := os.ReadFile(filepath.Join(dir, "refreshTokenObjectFile.json"))
+		fs.Close() // the endpoint goes away; the port is closed
+		_, stderr, code = ftRun(t, nil, "--dir", dir, "--timeout", "2s", "refresh", "--force")
+		ftWant(t, "refresh during the outage", code, exitOK, stderr)
+		if !strings.Contains(stderr, "warning: could not renew") || !strings.Contains(stderr, "kept:") {
+			t.Errorf("stderr lacks the warning and the kept token:\n%s", ftMask(stderr))
+		}
+		after, _ := os.ReadFile(filepath.Join(dir, "refreshTokenObjectFile.json"))
+		if !bytes.Equal(before, after) {
+			t.Error("the token file changed")
+		}
+	})
+}
+
+// TestFaultCLIConcurGeolocation: Concur's code 16 names the user's data centre;
+// the bootstrap is sent there once and the token remembers it.
+func TestFaultCLIConcurGeolocation(t *testing.T) {
+	home := ftFake(t)
+	var first atomic.Int64
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		first.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		json.NewEncoder(w).Encode(map[string]any{"error": "invalid_request", "error_description": "user lives elsewhere", "code": 16, "geolocation": home.URL()})
+	}))
+	defer front.Close()
+	dir := t.TempDir()
+	ftCreds(t, dir, front.URL+"/oauth2/v0/token", nil)
+	_, stderr, code := ftRun(t, nil, "--dir", dir, "-v", "refresh")
+	ftWant(t, "refresh", code, exitOK, stderr)
+	if first.Load() != 1 || home.Count("password") != 1 {
+		t.Errorf("requests: %d to tokenURL, %d at the geolocation; want 1, 1", first.Load(), home.Count("password"))
+	}
+	if !strings.Contains(stderr, "retrying at the user's geolocation") {
+		t.Errorf("-v does not say the request went to the geolocation:\n%s", ftMask(stderr))
+	}
+	data, _ := os.ReadFile(filepath.Join(dir, "refreshTokenObjectFile.json"))
+	var tok map[string]any
+	if json.Unmarshal(data, &tok) != nil || tok["geolocation"] != home.URL() {
+		t.Errorf("stored geolocation %v, want %s", tok["geolocation"], home.URL())
+	}
+	// The next renewal goes straight to the data centre.
+	_, stderr, code = ftRun(t, nil, "--dir", dir, "refresh", "--force")
+	ftWant(t, "refresh --force", code, exitOK, stderr)
+	if first.Load() != 1 || home.Count("refresh_token") != 1 {
+		t.Errorf("refresh: %d more to tokenURL, %d at the geolocation; want 0, 1", first.Load()-1, home.Count("refresh_token"))
+	}
+}
+
+// TestFaultCLIFileModes: what tokenkeeper creates is 0600 in 0700 directories,
+// in both layouts (--dir, and the XDG directories a cron job gets).
+func TestFaultCLIFileModes(t *testing.T) {
+	fs := ftFake(t)
+	root := t.TempDir()
+	layouts := map[string]struct {
+		env        []string
+		args       []string
+		cfg, state string // the profile's directories
+		made       []string
+	}{
+		"dir": {nil, []string{"--dir", filepath.Join(root, "d", "app")},
+			filepath.Join(root, "d", "app"), filepath.Join(root, "d", "app"), []string{filepath.Join(root, "d", "app")}},
+		"xdg": {[]string{"XDG_CONFIG_HOME=" + filepath.Join(root, "x", "config"), "XDG_STATE_HOME=" + filepath.Join(root, "x", "state")}, nil,
+			filepath.Join(root, "x", "config", "tokenkeeper", "default"), filepath.Join(root, "x", "state", "tokenkeeper", "default"),
+			[]string{filepath.Join(root, "x", "config", "tokenkeeper"), filepath.Join(root, "x", "state", "tokenkeeper")}},
+	}
+	for name, l := range layouts {
+		t.Run(name, func(t *testing.T) {
+			_, stderr, code := ftRun(t, l.env, append(l.args, "refresh")...)
+			ftWant(t, "first run (template)", code, exitConfig, stderr)
+			ftCreds(t, l.cfg, fs.TokenURL(), nil)
+			_, stderr, code = ftRun(t, l.env, append(l.args, "refresh")...)
+			ftWant(t, "refresh", code, exitOK, stderr)
+			dirs := append([]string{l.cfg, l.state}, l.made...)
+			for _, d := range dirs {
+				ftMode(t, d, 0o700)
+			}
+			for _, f := range []string{filepath.Join(l.state, "refreshTokenObjectFile.json"), filepath.Join(l.state, "refreshTokenObjectFile.json.lock")} {
+				ftMode(t, f, 0o600)
+			}
+			leftovers, _ := filepath.Glob(filepath.Join(l.state, ".*"))
+			if len(leftovers) != 0 {
+				t.Errorf("temporary files left: %v", leftovers)
+			}
+		})
+	}
+	t.Run("template", func(t *testing.T) {
+		dir := filepath.Join(root, "t", "new")
+		_, stderr, code := ftRun(t, nil, "--dir", dir, "init")
+		ftWant(t, "init", code, exitOK, stderr)
+		ftMode(t, dir, 0o700)
+		ftMode(t, filepath.Join(dir, "credentials.json"), 0o600)
+	})
+}
+
+func ftMode(t *testing.T, path string, want os.FileMode) {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	if got := fi.Mode().Perm(); got != want {
+		t.Errorf("%s has mode %04o, want %04o", path, got, want)
+	}
+}

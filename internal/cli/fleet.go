@@ -1,0 +1,200 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+	"runtime"
+	"sync"
+
+	"github.com/tokenkeeper/tokenkeeper/storage"
+)
+
+// A fleet is every profile under the config and state roots, walked with bounded
+// concurrency by `refresh --all`, `status --all` and `profiles`. Each profile runs
+// through the same code as a single-profile command, in its own copy of the app
+// (paths, secrets and messages are per profile). Memory does not grow with the
+// number of profiles: only their names are listed up front; results are streamed
+// and reduced to counters, and failure details are printed, not kept.
+
+// defaultConcurrency is how many profiles are worked on at once. A renewal waits
+// on the network and on fsync, not on the CPU, so more workers than cores pay
+// off; on a loopback endpoint throughput stops growing at about 8 on 2 cores
+// (BENCHMARKS.md), and a real endpoint's latency favours more.
+func defaultConcurrency() int { return max(8, 4*runtime.GOMAXPROCS(0)) }
+
+// maxConcurrency bounds --concurrency: each worker holds a file descriptor or
+// two and perhaps a connection.
+const maxConcurrency = 256
+
+// fleetFlags adds --all and --concurrency to a command's flags.
+func fleetFlags(fs *flag.FlagSet) (all *bool, concurrency *int) {
+	return fs.Bool("all", false, ""), fs.Int("concurrency", defaultConcurrency(), "")
+}
+
+func (a *app) checkConcurrency(n int) int {
+	if n < 1 || n > maxConcurrency {
+		return a.usageError(fmt.Sprintf("--concurrency %d: want 1 to %d", n, maxConcurrency), "leave it out for the default")
+	}
+	return -1
+}
+
+// fleetRoots returns the roots that hold one directory per profile, or a usage
+// error when --dir makes a single profile of one directory.
+func (a *app) fleetRoots(what string) (configRoot, stateRoot string, code int) {
+	if a.g.dir != "" {
+		return "", "", a.usageError(fmt.Sprintf("%s: --dir %s holds a single profile (from %s), not a set of profiles", what, a.g.dir, a.g.sources["dir"]),
+			"drop --dir (or unset TOKENKEEPER_DIR) and use --config-dir and --state-dir, whose sub-directories are the profiles")
+	}
+	if src := a.g.sources["profile"]; src == "--profile flag" {
+		return "", "", a.usageError(what+": --profile picks one profile; this works on all of them",
+			"drop --profile, or drop --all to work on that profile alone")
+	}
+	return filepath.Dir(a.paths.ConfigDir), filepath.Dir(a.paths.StateDir), -1
+}
+
+// fleetNames is the sorted union of the profile directories of both roots: a
+// profile may have only credentials so far, or only a token file.
+func (a *app) fleetNames(configRoot, stateRoot string) ([]string, error) {
+	c, err := storage.ListProfiles(configRoot)
+	if err != nil {
+		return nil, err
+	}
+	if stateRoot == configRoot {
+		return c, nil
+	}
+	s, err := storage.ListProfiles(stateRoot)
+	if err != nil {
+		return nil, err
+	}
+	return mergeSorted(c, s), nil
+}
+
+func mergeSorted(a, b []string) []string {
+	out := make([]string, 0, max(len(a), len(b)))
+	for len(a) > 0 || len(b) > 0 {
+		switch {
+		case len(b) == 0 || (len(a) > 0 && a[0] < b[0]):
+			out, a = append(out, a[0]), a[1:]
+		case len(a) == 0 || b[0] < a[0]:
+			out, b = append(out, b[0]), b[1:]
+		default:
+			out, a, b = append(out, a[0]), a[1:], b[1:]
+		}
+	}
+	return out
+}
+
+// forProfile is a copy of the app for one profile: its own paths, its own
+// secrets to redact, and its messages in a buffer of its own, so that workers
+// never interleave lines on the terminal.
+func (a *app) forProfile(name string) (*app, *bytes.Buffer, error) {
+	p := *a
+	p.g.profile = name
+	p.secrets = append([]string(nil), a.secrets...)
+	buf := &bytes.Buffer{}
+	p.stderr, p.stdout = buf, io.Discard
+	p.log = newLogger(buf, p.g.logFormat, p.g.verbose).With("profile", name)
+	var err error
+	p.paths, err = storage.Resolve(storage.Options{
+		Profile: name, ConfigDir: a.g.configDir, StateDir: a.g.stateDir,
+	}, map[string]string{"config-dir": a.g.sources["config-dir"], "state-dir": a.g.sources["state-dir"]})
+	return &p, buf, err
+}
+
+// forEach calls fn for every name with n workers, in no particular order. It
+// stops handing out names when ctx ends and returns how many were handed out.
+func forEach(ctx context.Context, names []string, n int, fn func(name string)) int {
+	jobs := make(chan string)
+	var wg sync.WaitGroup
+	for range min(n, len(names)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for name := range jobs {
+				fn(name)
+			}
+		}()
+	}
+	started := 0
+feed:
+	for _, name := range names {
+		select {
+		case jobs <- name:
+			started++
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	return started
+}
+
+// mapOrdered calls fn for every name with n workers and emit with the results
+// in the order of names. At most 2n results wait to be emitted, whatever the
+// number of names. It stops handing out names when ctx ends.
+func mapOrdered[T any](ctx context.Context, names []string, n int, fn func(name string) T, emit func(name string, v T)) {
+	type job struct {
+		name string
+		out  chan T
+	}
+	jobs := make(chan job, n)
+	order := make(chan job, n)
+	go func() {
+		defer close(order)
+		defer close(jobs)
+		for _, name := range names {
+			j := job{name, make(chan T, 1)}
+			select {
+			case order <- j:
+			case <-ctx.Done():
+				return
+			}
+			jobs <- j
+		}
+	}()
+	var wg sync.WaitGroup
+	for range min(n, len(names)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				j.out <- fn(j.name)
+			}
+		}()
+	}
+	for j := range order {
+		emit(j.name, <-j.out)
+	}
+	wg.Wait()
+}
+
+// worse orders exit codes by what they ask of a human, for a fleet's exit code:
+// 78 (fix credentials) over 77 (re-authorise) over 1 (look into it) over 75
+// (retry later) over 0. 78 comes first because broken credentials also hide
+// whether the grant behind them is alive.
+func worse(a, b int) int {
+	rank := func(c int) int {
+		switch c {
+		case exitOK:
+			return 0
+		case exitTemp:
+			return 1
+		case exitError:
+			return 2
+		case exitNeedsHuman:
+			return 3
+		case exitConfig:
+			return 4
+		}
+		return 2
+	}
+	if rank(b) > rank(a) {
+		return b
+	}
+	return a
+}

@@ -1,0 +1,278 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/tokenkeeper/tokenkeeper/internal/fakeserver"
+)
+
+// TestMain lets testscript run the real binary: "tokenkeeper" in a script is this
+// test executable re-executed as the command.
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){"tokenkeeper": func() { os.Exit(Main()) }})
+}
+
+// Fake client credentials known to every script. The scripts check that none of
+// them ever appears in output.
+const (
+	fakeClientID     = "script-app-id"
+	fakeClientSecret = "script-client-secret-6d1f"
+	fakeCompanyUUID  = "script-company-uuid"
+	fakeRequestToken = "script-request-token-93ab"
+)
+
+// TestScripts runs the CLI scripts in testdata/script: each gets a fresh fake
+// token endpoint (the `fake` command drives it) and $TOKEN_URL.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, scriptParams("../../testdata/script"))
+}
+
+func scriptParams(dir string) testscript.Params {
+	return testscript.Params{
+		Dir: dir,
+		Setup: func(env *testscript.Env) error {
+			h := &fakeHolder{}
+			h.start(env.Setenv, fakeserver.Options{})
+			env.Values["fake"] = h
+			env.Defer(h.close)
+			// The race runtime sleeps 1 s at exit by default: every command would
+			// take a second, and short-lived tokens would expire between steps.
+			env.Setenv("GORACE", "atexit_sleep_ms=0 "+os.Getenv("GORACE"))
+			env.Setenv("CLIENT_SECRET", fakeClientSecret)
+			env.Setenv("REQUEST_TOKEN", fakeRequestToken)
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"fake":        cmdFake,
+			"tokenfield":  cmdTokenField,
+			"exits":       cmdExits,
+			"mkprofiles":  cmdMkProfiles,
+			"unavailable": cmdUnavailable,
+			"sleep": func(ts *testscript.TestScript, neg bool, args []string) {
+				d, err := time.ParseDuration(args[0])
+				ts.Check(err)
+				time.Sleep(d)
+			},
+		},
+		RequireExplicitExec: false,
+	}
+}
+
+type fakeHolder struct{ srv *fakeserver.Server }
+
+func (h *fakeHolder) start(setenv func(k, v string), o fakeserver.Options) {
+	h.close()
+	o.ClientID, o.ClientSecret = fakeClientID, fakeClientSecret
+	o.CompanyUUID, o.RequestToken = fakeCompanyUUID, fakeRequestToken
+	h.srv = fakeserver.New(o)
+	setenv("TOKEN_URL", h.srv.TokenURL())
+	setenv("FAKE_URL", h.srv.URL())
+}
+
+func (h *fakeHolder) close() {
+	if h.srv != nil {
+		h.srv.Close()
+	}
+}
+
+// cmdFake drives the script's fake token endpoint:
+//
+//	fake start [ttl=DUR] [refresh-ttl=DUR|none] [style=concur|keycloak] [rotate] [auth=params|header] [jwt] [no-expires-in]
+//	fake creds PATH [field=value…]   write credentials.json for this endpoint
+//	fake count GRANT|all N           assert how many requests it received
+//	fake revoke                      revoke every refresh token
+//	fake request-token VALUE         change the company request token it accepts
+//	fake fail STATUS [BODY] [retry-after=S]  queue one fault
+//	fake hang | fake reset | fake huge BYTES  queue one such fault
+func cmdFake(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! fake")
+	}
+	if len(args) == 0 {
+		ts.Fatalf("usage: fake start|creds|count|revoke|request-token|fail|hang|reset|huge")
+	}
+	h := ts.Value("fake").(*fakeHolder)
+	switch args[0] {
+	case "start":
+		h.start(ts.Setenv, fakeOptions(ts, args[1:]))
+	case "creds":
+		writeCreds(ts, h, args[1:])
+	case "count":
+		if len(args) != 3 {
+			ts.Fatalf("usage: fake count GRANT|all N")
+		}
+		grant := args[1]
+		if grant == "all" {
+			grant = ""
+		}
+		want, _ := strconv.Atoi(args[2])
+		if got := h.srv.Count(grant); got != want {
+			ts.Fatalf("token endpoint saw %d %s requests, want %d", got, args[1], want)
+		}
+	case "revoke":
+		h.srv.RevokeRefreshTokens()
+	case "request-token":
+		h.srv.SetRequestToken(args[1])
+	case "fail":
+		h.srv.Fail(fakeFault(ts, args[1:]))
+	case "hang":
+		h.srv.Fail(fakeserver.Fault{Hang: true})
+	case "reset":
+		h.srv.Fail(fakeserver.Fault{Reset: true})
+	case "huge":
+		n, _ := strconv.Atoi(args[1])
+		h.srv.Fail(fakeserver.Fault{HugeBody: n})
+	default:
+		ts.Fatalf("fake: unknown subcommand %q", args[0])
+	}
+}
+
+func fakeOptions(ts *testscript.TestScript, args []string) fakeserver.Options {
+	var o fakeserver.Options
+	for _, a := range args {
+		k, v, _ := strings.Cut(a, "=")
+		var err error
+		switch k {
+		case "ttl":
+			o.AccessTTL, err = time.ParseDuration(v)
+		case "refresh-ttl":
+			if v == "none" {
+				o.RefreshTTL = fakeserver.NoRefreshExpiry
+			} else {
+				o.RefreshTTL, err = time.ParseDuration(v)
+			}
+		case "style":
+			o.Style = v
+		case "rotate":
+			o.Rotate = true
+		case "auth":
+			o.AuthStyle = v
+		case "jwt":
+			o.JWTAccessTokens = true
+		case "no-expires-in":
+			o.OmitExpiresIn = true
+		default:
+			ts.Fatalf("fake start: unknown option %q", a)
+		}
+		ts.Check(err)
+	}
+	return o
+}
+
+func fakeFault(ts *testscript.TestScript, args []string) fakeserver.Fault {
+	if len(args) == 0 {
+		ts.Fatalf("usage: fake fail STATUS [BODY] [retry-after=S]")
+	}
+	status, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	f := fakeserver.Fault{Status: status}
+	for _, a := range args[1:] {
+		if v, ok := strings.CutPrefix(a, "retry-after="); ok {
+			f.Header = http.Header{"Retry-After": {v}}
+			continue
+		}
+		f.Body = a
+	}
+	return f
+}
+
+// writeCreds writes a credentials.json that works with the fake endpoint, with
+// field=value overrides (field=- removes the field).
+func writeCreds(ts *testscript.TestScript, h *fakeHolder, args []string) {
+	if len(args) == 0 {
+		ts.Fatalf("usage: fake creds PATH [field=value…]")
+	}
+	c := map[string]string{
+		"tokenURL": h.srv.TokenURL(), "grantType": "password",
+		"appID": fakeClientID, "clientSecret": fakeClientSecret,
+		"companyUUID": fakeCompanyUUID, "companyRequestToken": fakeRequestToken,
+		"credentialType": "authtoken", "authStyle": "params",
+	}
+	for _, a := range args[1:] {
+		k, v, _ := strings.Cut(a, "=")
+		if v == "-" {
+			delete(c, k)
+		} else {
+			c[k] = v
+		}
+	}
+	data, err := json.MarshalIndent(c, "", "  ")
+	ts.Check(err)
+	path := ts.MkAbs(args[0])
+	ts.Check(os.MkdirAll(dirOf(path), 0o700))
+	ts.Check(os.WriteFile(path, data, 0o600))
+	ts.Check(os.Chmod(path, 0o600)) // WriteFile keeps the mode of an existing file
+}
+
+func dirOf(p string) string {
+	if i := strings.LastIndex(p, "/"); i > 0 {
+		return p[:i]
+	}
+	return "."
+}
+
+// cmdTokenField compares a field of a token file with a value or another file's:
+//
+//	tokenfield FILE KEY == VALUE        tokenfield FILE KEY != OTHERFILE:KEY
+//	tokenfield FILE KEY present
+func cmdTokenField(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 3 {
+		ts.Fatalf("usage: tokenfield FILE KEY present | == VALUE | != FILE:KEY")
+	}
+	got := readTokenField(ts, args[0], args[1])
+	var ok bool
+	switch args[2] {
+	case "present":
+		ok = got != ""
+	case "==", "!=":
+		want := args[3]
+		if f, k, found := strings.Cut(want, ":"); found && !strings.Contains(f, "/") && strings.HasSuffix(f, ".json") {
+			want = readTokenField(ts, f, k)
+		}
+		ok = (got == want) == (args[2] == "==")
+	}
+	if ok == neg {
+		ts.Fatalf("tokenfield %s: condition not met (value hidden: it may be a secret)", strings.Join(args, " "))
+	}
+}
+
+func readTokenField(ts *testscript.TestScript, file, key string) string {
+	var m map[string]any
+	ts.Check(json.Unmarshal([]byte(ts.ReadFile(file)), &m))
+	if v, ok := m[key]; ok && v != nil {
+		return fmt.Sprint(v)
+	}
+	return ""
+}
+
+// cmdExits runs a command and asserts its exit code, which is the contract with
+// cron wrappers: exits N CMD ARGS… (stdout and stderr are then checked as usual).
+func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: exits N CMD [ARGS…]")
+	}
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	got := 0
+	if err := ts.Exec(args[1], args[2:]...); err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			ts.Fatalf("%s: %v", args[1], err)
+		}
+		got = ee.ExitCode()
+	}
+	if got != want {
+		ts.Fatalf("%s exited %d, want %d", strings.Join(args[1:], " "), got, want)
+	}
+}

@@ -1,0 +1,278 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tokenkeeper/tokenkeeper/internal/fakeserver"
+	"github.com/tokenkeeper/tokenkeeper/refresh"
+	"github.com/tokenkeeper/tokenkeeper/storage"
+)
+
+// Helpers for tests that run the real tokenkeeper binary as many processes at
+// once: the cross-process lock, kill -9 and unsavable results can only be
+// proved with real processes.
+//
+// The binary is a plain build, not a race build, even under go test -race:
+// what these tests check is between processes (flock, rename, the endpoint's
+// counts), which the race detector cannot see, and fifty race-instrumented
+// processes would make the tests slow on a small machine without adding
+// anything. In-process concurrency is covered by the refresh package's tests.
+
+// TestProcesses runs the tests that need the binary as real processes, as
+// subtests sharing one build (go test -run TestProcesses/Stampede runs one).
+// The heavy ones are skipped with -short.
+func TestProcesses(t *testing.T) {
+	bin := buildTokenkeeper(t)
+	for _, tt := range []struct {
+		name string
+		test func(t *testing.T, bin string)
+	}{
+		{"Stampede", testStampede},
+		{"StampedeMixed", testStampedeMixed},
+		{"CorruptStampede", testCorruptStampede},
+		{"KillAnywhere", testKillAnywhere},
+		{"Unsavable", testUnsavable},
+		{"LeftoversFreed", testLeftoversFreed},
+		{"LockBusy", testLockBusy},
+		{"SignalMidRefresh", testSignalMidRefresh},
+	} {
+		t.Run(tt.name, func(t *testing.T) { tt.test(t, bin) })
+	}
+}
+
+// buildTokenkeeper builds this package into a temporary directory.
+func buildTokenkeeper(tb testing.TB) string {
+	tb.Helper()
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		tb.Skipf("no go command to build the binary: %v", err)
+	}
+	bin := filepath.Join(tb.TempDir(), "tokenkeeper")
+	cmd := exec.Command(gobin, "build", "-o", bin, "github.com/tokenkeeper/tokenkeeper")
+	// A race build only if asked for by GOFLAGS; see above.
+	cmd.Env = os.Environ()
+	if !strings.Contains(os.Getenv("GOFLAGS"), "-race") { // -race needs cgo
+		cmd.Env = append(cmd.Env, "CGO_ENABLED=0")
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// profile is one --dir profile with credentials for a fake endpoint.
+type profile struct {
+	tb       testing.TB
+	bin      string
+	dir      string
+	srv      *fakeserver.Server
+	inFlight atomic.Int64 // token requests the endpoint is still handling
+	// slowAnswer makes the endpoint rotate a refresh token at once but send
+	// its answer a second later, as a slow network would.
+	slowAnswer atomic.Bool
+}
+
+// serve starts the fake endpoint behind a handler that counts requests in
+// flight: a killed client does not stop the endpoint, which may rotate a
+// refresh token after its client is gone.
+func (p *profile) serve(o fakeserver.Options) {
+	var srv *fakeserver.Server
+	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.inFlight.Add(1)
+		defer p.inFlight.Add(-1)
+		if !p.slowAnswer.Load() {
+			srv.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, r)
+		time.Sleep(time.Second)
+		maps.Copy(w.Header(), rec.Header())
+		w.WriteHeader(rec.Code)
+		w.Write(rec.Body.Bytes())
+	}))
+	o.BaseURL = "http://" + ts.Listener.Addr().String()
+	srv = fakeserver.NewHandler(o)
+	p.srv = srv
+	ts.Start()
+	p.tb.Cleanup(func() {
+		srv.Close() // ends delays first, so that ts.Close does not wait for them
+		ts.Close()
+	})
+}
+
+// settle waits until the endpoint has finished every request it received.
+func (p *profile) settle() {
+	p.tb.Helper()
+	for deadline := time.Now().Add(10 * time.Second); p.inFlight.Load() > 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			p.tb.Fatal("the token endpoint is still handling a request after 10s")
+		}
+	}
+}
+
+func newProfile(tb testing.TB, bin, dir string, o fakeserver.Options) *profile {
+	tb.Helper()
+	o.ClientID, o.ClientSecret = fakeClientID, fakeClientSecret
+	o.CompanyUUID, o.RequestToken = fakeCompanyUUID, fakeRequestToken
+	p := &profile{tb: tb, bin: bin, dir: dir}
+	p.serve(o)
+	creds := map[string]string{
+		"tokenURL": p.srv.TokenURL(), "grantType": "password",
+		"appID": fakeClientID, "clientSecret": fakeClientSecret,
+		"companyUUID": fakeCompanyUUID, "companyRequestToken": fakeRequestToken,
+		"credentialType": "authtoken", "authStyle": "params",
+	}
+	data, err := json.MarshalIndent(creds, "", "  ")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.WriteFile(p.path("credentials.json"), data, 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	return p
+}
+
+func (p *profile) path(name string) string { return filepath.Join(p.dir, name) }
+func (p *profile) tokenFile() string       { return p.path(storage.TokenFileName) }
+func (p *profile) lockFile() string        { return p.tokenFile() + ".lock" }
+
+// command is tokenkeeper with args in a bare environment that points at the
+// profile, as cron would run it.
+func (p *profile) command(args ...string) *exec.Cmd {
+	cmd := exec.Command(p.bin, args...)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + p.dir, "TOKENKEEPER_DIR=" + p.dir}
+	return cmd
+}
+
+// outcome is how one process ended.
+type outcome struct {
+	code           int
+	stdout, stderr string
+}
+
+func (o outcome) String() string {
+	return fmt.Sprintf("exit %d; stderr:\n%s", o.code, o.stderr)
+}
+
+// wait waits for a started command whose output goes to the given buffers.
+func wait(cmd *exec.Cmd, stdout, stderr *bytes.Buffer) outcome {
+	err := cmd.Wait()
+	o := outcome{stdout: stdout.String(), stderr: stderr.String()}
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		o.code = ee.ExitCode()
+	case err != nil:
+		o.code, o.stderr = -1, err.Error()
+	}
+	return o
+}
+
+// run runs one command to its end.
+func (p *profile) run(cmd *exec.Cmd) outcome {
+	p.tb.Helper()
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		p.tb.Fatal(err)
+	}
+	return wait(cmd, &stdout, &stderr)
+}
+
+// mustRun runs tokenkeeper with args and fails unless it exits 0.
+func (p *profile) mustRun(args ...string) outcome {
+	p.tb.Helper()
+	o := p.run(p.command(args...))
+	if o.code != 0 {
+		p.tb.Fatalf("tokenkeeper %s: %s", strings.Join(args, " "), o)
+	}
+	return o
+}
+
+// runAll starts every command before waiting for any, so that they overlap.
+func runAll(tb testing.TB, cmds []*exec.Cmd) []outcome {
+	tb.Helper()
+	outs := make([]outcome, len(cmds))
+	bufs := make([][2]bytes.Buffer, len(cmds))
+	for i, cmd := range cmds {
+		cmd.Stdout, cmd.Stderr = &bufs[i][0], &bufs[i][1]
+		if err := cmd.Start(); err != nil {
+			tb.Fatalf("start %d: %v", i, err)
+		}
+	}
+	var wg sync.WaitGroup
+	for i, cmd := range cmds {
+		wg.Go(func() { outs[i] = wait(cmd, &bufs[i][0], &bufs[i][1]) })
+	}
+	wg.Wait()
+	return outs
+}
+
+// load reads and parses the token file; a torn or missing file fails the test.
+func (p *profile) load() (*refresh.Token, []byte) {
+	p.tb.Helper()
+	data, err := os.ReadFile(p.tokenFile())
+	if err != nil {
+		p.tb.Fatalf("token file: %v", err)
+	}
+	tok, err := refresh.ParseFile(data)
+	if err != nil {
+		p.tb.Fatalf("token file %s does not parse: %v\n%q", p.tokenFile(), err, data)
+	}
+	return tok, data
+}
+
+// expire rewrites the token file as if its access token had run out an hour
+// ago, keeping the refresh token, as a writer holding the lock would.
+func (p *profile) expire() {
+	p.tb.Helper()
+	_, data := p.load()
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		p.tb.Fatal(err)
+	}
+	now := time.Now().UTC()
+	m["obtained_at"] = now.Add(-2 * time.Hour).Format(time.RFC3339)
+	m["expires_at"] = now.Add(-time.Hour).Format(time.RFC3339)
+	out, err := json.Marshal(m)
+	if err != nil {
+		p.tb.Fatal(err)
+	}
+	if err := storage.WriteFile(p.tokenFile(), out); err != nil {
+		p.tb.Fatal(err)
+	}
+}
+
+// leftovers lists what is in the profile directory besides the three files
+// that belong there.
+func (p *profile) leftovers() []string {
+	p.tb.Helper()
+	entries, err := os.ReadDir(p.dir)
+	if err != nil {
+		p.tb.Fatal(err)
+	}
+	var extra []string
+	for _, e := range entries {
+		switch e.Name() {
+		case "credentials.json", storage.TokenFileName, storage.TokenFileName + ".lock":
+		default:
+			extra = append(extra, e.Name())
+		}
+	}
+	return extra
+}

@@ -1,0 +1,92 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestRedactLongestFirst: a secret that contains another is redacted whole, not
+// around the shorter one (which would leave the rest of the longer on screen).
+func TestRedactLongestFirst(t *testing.T) {
+	a := &app{}
+	a.addSecrets("abcd", "xxabcdyy-long-refresh", "abcd") // duplicate, and short first
+	got := a.redact("token xxabcdyy-long-refresh and abcd")
+	if want := "token [redacted] and [redacted]"; got != want {
+		t.Errorf("redact = %q, want %q", got, want)
+	}
+	a.addSecrets("abc") // too short to redact without mangling words
+	if got := a.redact("abc"); got != "abc" {
+		t.Errorf("redact(abc) = %q, want it left alone", got)
+	}
+}
+
+// TestRedactLogHandler: every record, in text and JSON, has secrets cut from its
+// message, string and error attributes, values of other types and groups, and
+// attributes added with With; secrets learned after the logger was made count.
+func TestRedactLogHandler(t *testing.T) {
+	for _, format := range []string{"text", "json"} {
+		t.Run(format, func(t *testing.T) {
+			var buf bytes.Buffer
+			a := &app{}
+			log := slog.New(redactHandler{newLogger(&buf, format, true).Handler(), a.redact})
+			a.addSecrets("s3cret-one")
+			with := log.With("early", "s3cret-one")
+			a.addSecrets("s3cret-two") // learned later
+			with.Debug("msg s3cret-two",
+				"str", "s3cret-two",
+				"err", errors.New("failed with s3cret-one"),
+				"any", struct{ V string }{"s3cret-two"},
+				slog.Group("g", "inner", "s3cret-one"),
+				"n", 42)
+			out := buf.String()
+			if strings.Contains(out, "s3cret") {
+				t.Errorf("log holds a secret:\n%s", out)
+			}
+			if strings.Count(out, "[redacted]") < 6 || !strings.Contains(out, "42") {
+				t.Errorf("want six redactions and the number kept:\n%s", out)
+			}
+		})
+	}
+}
+
+// panicWriter panics with what it is asked to write, as a buggy writer might.
+type panicWriter struct{}
+
+func (panicWriter) Write(p []byte) (int, error) { panic(fmt.Sprintf("cannot write %q", p)) }
+
+// TestPanicRedacted: a panic ends in exit 1 with an internal-error message in
+// which the secret it carries is redacted, and a stack for the bug report.
+func TestPanicRedacted(t *testing.T) {
+	fs := ftFake(t)
+	dir := t.TempDir()
+	ftCreds(t, dir, fs.TokenURL(), nil)
+	var stderr bytes.Buffer
+	if code := run(context.Background(), []string{"--dir", dir, "refresh"}, nil, io.Discard, &stderr); code != exitOK {
+		t.Fatalf("refresh exited %d: %s", code, ftMask(stderr.String()))
+	}
+	data, _ := os.ReadFile(filepath.Join(dir, "refreshTokenObjectFile.json"))
+	stderr.Reset()
+	code := run(context.Background(), []string{"--dir", dir, "token"}, nil, panicWriter{}, &stderr)
+	if code != exitError {
+		t.Errorf("exit %d, want %d", code, exitError)
+	}
+	out := stderr.String()
+	if !strings.Contains(out, `tokenkeeper: internal error: cannot write "[redacted]\n"`) || !strings.Contains(out, "goroutine") {
+		t.Errorf("stderr lacks the internal error and the stack:\n%s", ftMask(out))
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if k, v, ok := strings.Cut(line, ": "); ok && strings.Contains(k, "access_token") {
+			if tok := strings.Trim(v, `",`); strings.Contains(out, tok) {
+				t.Error("the panic message holds the access token")
+			}
+		}
+	}
+}

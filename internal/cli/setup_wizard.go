@@ -1,0 +1,238 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/tokenkeeper/tokenkeeper/credentials"
+	"github.com/tokenkeeper/tokenkeeper/internal/prompt"
+)
+
+// wizard asks for every field the chosen provider needs, one at a time, each
+// with its current value (Enter keeps it) and checked on the spot. It changes
+// c only; saving is the caller's.
+type wizard struct {
+	ctx context.Context
+	p   *prompt.Prompter
+	c   *credentials.Credentials
+}
+
+var presetChoices = []prompt.Choice{
+	{Name: "concur", Help: "SAP Concur (company request token, the tutorial's flow)"},
+	{Name: "keycloak", Help: "Keycloak: base URL and realm"},
+	{Name: "thingpark", Help: "ThingPark (Keycloak's users-auth realm)"},
+	{Name: "kore", Help: "KORE Wireless (client credentials)"},
+	{Name: "generic", Help: "any RFC 6749 token endpoint, any grant"},
+}
+
+func (a *app) wizard(c *credentials.Credentials, o *setupOpts, tty *os.File, existed bool) error {
+	w := &wizard{ctx: a.ctx, c: c, p: &prompt.Prompter{In: tty, Out: a.stderr, TTY: tty}}
+	if existed {
+		fmt.Fprintf(a.stderr, "editing %s: Enter keeps the value in [brackets], - clears an optional one\n", c.Path)
+	} else {
+		fmt.Fprintf(a.stderr, "setting up %s: Enter takes the value in [brackets]\n", a.paths.CredentialsFile)
+	}
+	preset := o.preset
+	if preset == "" {
+		var err error
+		if preset, err = w.p.Choose(w.ctx, "provider", presetChoices, presetOf(c)); err != nil {
+			return err
+		}
+		if err := applyPreset(c, preset, ""); err != nil {
+			return err
+		}
+	}
+	steps := map[string]func() error{
+		"concur": w.concur, "keycloak": w.keycloak, "thingpark": w.thingpark,
+		"kore": w.kore, "generic": w.generic,
+	}
+	return steps[preset]()
+}
+
+func (w *wizard) concur() error {
+	region := concurRegionOf(w.c.TokenURL)
+	if region == "" {
+		region = w.c.TokenURL
+	}
+	answer, err := w.p.Ask(w.ctx, fmt.Sprintf("region (%s, or a full token URL)", concurRegionNames()), region,
+		func(a string) string {
+			if _, ok := concurTokenURL(a); ok {
+				return ""
+			}
+			if strings.Contains(a, "://") {
+				return checkField(w.c, "tokenURL", a)
+			}
+			return fmt.Sprintf("unknown region %q; want one of %s, or a token URL", a, concurRegionNames())
+		})
+	if err != nil {
+		return err
+	}
+	if u, ok := concurTokenURL(answer); ok {
+		answer = u
+	}
+	w.c.TokenURL, w.c.GrantType, w.c.CredentialType = answer, credentials.GrantPassword, "authtoken"
+	return w.fields(
+		q{"appID", "App ID (client_id)"},
+		q{"clientSecret", "client secret"},
+		q{"companyUUID", "company UUID (from the Company Request Token screen)"},
+		q{"companyRequestToken", "company request token"},
+	)
+}
+
+func (w *wizard) keycloak() error {
+	base, realm, ok := splitKeycloakURL(w.c.TokenURL)
+	if !ok {
+		base, realm = "", ""
+	}
+	u, err := w.p.Ask(w.ctx, "Keycloak base URL (like https://auth.example.com), or the full token URL", base, w.urlCheck)
+	if err != nil {
+		return err
+	}
+	if !strings.HasSuffix(strings.TrimRight(u, "/"), keycloakTokenPath) {
+		realm, err = w.p.Ask(w.ctx, "realm", realm, required)
+		if err != nil {
+			return err
+		}
+	}
+	w.c.TokenURL = keycloakURL(u, realm)
+	return w.keycloakGrant()
+}
+
+func (w *wizard) thingpark() error {
+	base := strings.TrimSuffix(w.c.TokenURL, thingparkTokenPath)
+	if base == w.c.TokenURL {
+		base = ""
+	}
+	u, err := w.p.Ask(w.ctx, "ThingPark platform URL (like https://community.thingpark.io), or the full token URL", base, w.urlCheck)
+	if err != nil {
+		return err
+	}
+	if u = strings.TrimRight(u, "/"); !strings.HasSuffix(u, keycloakTokenPath) {
+		u += thingparkTokenPath
+	}
+	w.c.TokenURL = u
+	return w.keycloakGrant()
+}
+
+// keycloakGrant asks what Keycloak and ThingPark share: client credentials,
+// or a refresh token obtained elsewhere (an offline token).
+func (w *wizard) keycloakGrant() error {
+	if err := w.grant([]string{credentials.GrantClientCredentials, credentials.GrantRefreshToken}); err != nil {
+		return err
+	}
+	return w.grantFields(false)
+}
+
+func (w *wizard) kore() error {
+	u, err := w.p.Ask(w.ctx, "token URL", w.c.TokenURL, w.urlCheck)
+	if err != nil {
+		return err
+	}
+	w.c.TokenURL, w.c.GrantType = u, credentials.GrantClientCredentials
+	return w.fields(q{"appID", "client ID"}, q{"clientSecret", "client secret"})
+}
+
+func (w *wizard) generic() error {
+	u, err := w.p.Ask(w.ctx, "token URL", w.c.TokenURL, w.urlCheck)
+	if err != nil {
+		return err
+	}
+	w.c.TokenURL = u
+	if err := w.grant([]string{credentials.GrantPassword, credentials.GrantClientCredentials, credentials.GrantRefreshToken}); err != nil {
+		return err
+	}
+	if err := w.grantFields(true); err != nil {
+		return err
+	}
+	style, err := w.p.Choose(w.ctx, "client authentication (authStyle)", []prompt.Choice{
+		{Name: credentials.AuthParams, Help: "client_id and client_secret in the form body"},
+		{Name: credentials.AuthHeader, Help: "HTTP Basic"},
+		{Name: credentials.AuthAuto, Help: "try the form, then Basic, and remember what worked"},
+	}, w.c.AuthStyle)
+	w.c.AuthStyle = style
+	return err
+}
+
+func (w *wizard) grant(allowed []string) error {
+	var choices []prompt.Choice
+	help := map[string]string{
+		credentials.GrantPassword:          "username and password (Concur: company UUID and request token)",
+		credentials.GrantClientCredentials: "client ID and secret only",
+		credentials.GrantRefreshToken:      "a refresh token you were given",
+	}
+	def := ""
+	for _, g := range allowed {
+		choices = append(choices, prompt.Choice{Name: g, Help: help[g]})
+		if g == w.c.GrantType {
+			def = g
+		}
+	}
+	g, err := w.p.Choose(w.ctx, "grant type", choices, def)
+	w.c.GrantType = g
+	return err
+}
+
+// grantFields asks for what the grant type needs; full adds the fields only a
+// generic endpoint may want (credtype).
+func (w *wizard) grantFields(full bool) error {
+	qs := []q{{"appID", "client ID (appID)"}, {"clientSecret", "client secret"}}
+	if w.c.GrantType != credentials.GrantPassword {
+		w.c.CredentialType = "" // credtype belongs to the password grant
+	}
+	switch w.c.GrantType {
+	case credentials.GrantPassword:
+		qs = append(qs, q{"companyUUID", "username (companyUUID)"}, q{"companyRequestToken", "password (companyRequestToken)"})
+		if full {
+			qs = append(qs, q{"credentialType", "credtype, optional (Concur: authtoken)"})
+		}
+	case credentials.GrantRefreshToken:
+		qs = append(qs, q{"refreshToken", "refresh token"})
+	}
+	return w.fields(append(qs, q{"scope", "scope, optional (space-separated)"})...)
+}
+
+// q is one question about one field.
+type q struct{ field, label string }
+
+func (w *wizard) fields(qs ...q) error {
+	for _, q := range qs {
+		f := fieldByName(q.field)
+		ptr := f.ptr(w.c)
+		check := func(a string) string { return checkField(w.c, q.field, a) }
+		var v string
+		var err error
+		if f.secret {
+			v, err = w.p.Secret(w.ctx, q.label, *ptr, func(a string) string {
+				return check(clearDash(a))
+			})
+		} else {
+			v, err = w.p.Ask(w.ctx, q.label, *ptr, func(a string) string {
+				return check(clearDash(a))
+			})
+		}
+		if err != nil {
+			return err
+		}
+		*ptr = clearDash(v)
+	}
+	return nil
+}
+
+// clearDash: "-" empties an optional field, which Enter alone cannot.
+func clearDash(v string) string {
+	if v == "-" {
+		return ""
+	}
+	return v
+}
+
+func (w *wizard) urlCheck(a string) string { return checkField(w.c, "tokenURL", strings.TrimSpace(a)) }
+
+func required(a string) string {
+	if a == "" {
+		return "required"
+	}
+	return ""
+}

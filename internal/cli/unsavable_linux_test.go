@@ -1,0 +1,128 @@
+//go:build linux
+
+package cli
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/tokenkeeper/tokenkeeper/internal/fakeserver"
+	"github.com/tokenkeeper/tokenkeeper/internal/testfs"
+	"github.com/tokenkeeper/tokenkeeper/storage"
+)
+
+// testUnsavable: when the new token could not be saved — a file-size limit, a
+// full disk, a read-only mount — tokenkeeper says so before it spends the
+// refresh token: exit 75, no request at all, the token file byte for byte as
+// it was, a message naming the directory and the OS error, and a hint that
+// the refresh token was not used.
+func testUnsavable(t *testing.T, bin string) {
+	tests := []struct {
+		name    string
+		dir     func(t *testing.T) string
+		breakIt func(t *testing.T, p *profile) // after the first bootstrap
+		wrap    func(cmd *exec.Cmd)
+		lock    bool // fails at opening the lock file, before the save check
+		oserr   string
+	}{
+		{name: "file size limit", dir: func(t *testing.T) string { return t.TempDir() },
+			wrap: fileSizeLimit0, oserr: "file too large"},
+		{name: "disk full", dir: tinyFS, breakIt: func(t *testing.T, p *profile) { testfs.Fill(t, p.dir) },
+			oserr: "no space left on device"},
+		{name: "read-only", dir: tinyFS, breakIt: func(t *testing.T, p *profile) {
+			if err := unix.Mount("", p.dir, "", unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
+				t.Fatalf("remount read-only: %v", err)
+			}
+		}, lock: true, oserr: "read-only file system"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newProfile(t, bin, tt.dir(t), fakeserver.Options{Rotate: true})
+			p.mustRun("refresh")
+			p.expire()
+			if tt.breakIt != nil {
+				tt.breakIt(t, p)
+			}
+			for _, args := range [][]string{{"token"}, {"refresh"}, {"refresh", "--force"}} {
+				want := fmt.Sprintf("tokenkeeper: cannot save a new token: storage: cannot save in %s: ", p.dir)
+				if tt.lock {
+					want = fmt.Sprintf("tokenkeeper: storage: lock %s: ", p.lockFile())
+				}
+				p.assertNotSpent(t, tt.wrap, want, tt.oserr, args...)
+			}
+		})
+	}
+}
+
+// assertNotSpent runs tokenkeeper with args and checks that it ended in exit
+// 75 without sending anything and without touching the token file.
+func (p *profile) assertNotSpent(t *testing.T, wrap func(*exec.Cmd), want, oserr string, args ...string) {
+	t.Helper()
+	_, before := p.load()
+	listing := p.leftovers()
+	sent := p.srv.Count("")
+	cmd := p.command(args...)
+	if wrap != nil {
+		wrap(cmd)
+	}
+	o := p.run(cmd)
+	what := strings.Join(args, " ")
+	if o.code != 75 {
+		t.Errorf("%s: %s; want exit 75", what, o)
+	}
+	if !strings.Contains(o.stderr, want) || !strings.Contains(o.stderr, oserr) {
+		t.Errorf("%s: stderr:\n%s\nwant %q and %q", what, o.stderr, want, oserr)
+	}
+	if !strings.Contains(o.stderr, "tokenkeeper: hint: ") || !strings.Contains(o.stderr, "the refresh token was not used") {
+		t.Errorf("%s: stderr:\n%s\nwant a hint that the refresh token was not used", what, o.stderr)
+	}
+	if got := p.srv.Count(""); got != sent {
+		t.Errorf("%s: the endpoint saw %d requests, want none", what, got-sent)
+	}
+	if _, after := p.load(); !bytes.Equal(after, before) {
+		t.Errorf("%s: the token file changed", what)
+	}
+	if got := p.leftovers(); !slices.Equal(got, listing) {
+		t.Errorf("%s: in %s besides the profile's files: got %q, want %q", what, p.dir, got, listing)
+	}
+}
+
+// tinyFS is a 256 KiB tmpfs: room for the files and the 64 KiB save check.
+func tinyFS(t *testing.T) string { return testfs.Tmpfs(t, "256k") }
+
+// fileSizeLimit0 runs cmd with RLIMIT_FSIZE 0, so that every write that would
+// grow a file fails. SIGXFSZ is ignored, as a Go program does anyway, so
+// that the write fails with EFBIG rather than killing the process.
+func fileSizeLimit0(cmd *exec.Cmd) {
+	args := append([]string{"sh", "-c", `ulimit -f 0 && trap '' XFSZ && exec "$0" "$@"`}, cmd.Args...)
+	cmd.Path, cmd.Args = "/bin/sh", args
+}
+
+// testLeftoversFreed: a run killed during its save check leaves a 64 KiB
+// temporary file; on a nearly full disk those are the blocks the next run's
+// check needs. The next run, holding the lock, removes the leftover first and
+// so renews instead of failing for ever.
+func testLeftoversFreed(t *testing.T, bin string) {
+	p := newProfile(t, bin, tinyFS(t), fakeserver.Options{Rotate: true})
+	p.mustRun("refresh")
+	leftover := p.path("." + storage.TokenFileName + ".check-1234567")
+	if err := os.WriteFile(leftover, make([]byte, 64<<10), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	testfs.Fill(t, p.dir)
+	p.mustRun("refresh", "--force")
+	if _, err := os.Stat(leftover); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("leftover %s: %v; want it removed", leftover, err)
+	}
+	if got := p.srv.Count("refresh_token"); got != 1 {
+		t.Errorf("endpoint saw %d refresh requests, want 1", got)
+	}
+}

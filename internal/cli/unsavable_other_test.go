@@ -1,0 +1,10 @@
+//go:build !linux
+
+package cli
+
+import "testing"
+
+// The unsavable-result tests need Linux: tmpfs mounts and RLIMIT_FSIZE via sh.
+
+func testUnsavable(t *testing.T, _ string)      { t.Skip("needs Linux") }
+func testLeftoversFreed(t *testing.T, _ string) { t.Skip("needs Linux") }

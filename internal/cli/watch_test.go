@@ -1,0 +1,340 @@
+package cli
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tokenkeeper/tokenkeeper/internal/fakeserver"
+)
+
+// hangBound (setup_pty_test.go) bounds every wait of these tests too: reaching it
+// means a hang, not slowness.
+
+// writeCredsFile writes a credentials.json for the fake endpoint, with overrides
+// (an empty value removes the field).
+func writeCredsFile(t *testing.T, path, tokenURL string, overrides map[string]string) {
+	t.Helper()
+	c := map[string]string{
+		"tokenURL": tokenURL, "grantType": "password",
+		"appID": fakeClientID, "clientSecret": fakeClientSecret,
+		"companyUUID": fakeCompanyUUID, "companyRequestToken": fakeRequestToken,
+		"credentialType": "authtoken", "authStyle": "params",
+	}
+	for k, v := range overrides {
+		if v == "" {
+			delete(c, k)
+		} else {
+			c[k] = v
+		}
+	}
+	data, _ := json.MarshalIndent(c, "", "  ")
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// watchProc is a running `tokenkeeper --log-format json watch`, its log records
+// delivered one by one.
+type watchProc struct {
+	cmd     *exec.Cmd
+	records chan map[string]any
+	mu      sync.Mutex
+	log     strings.Builder // everything it wrote, for failure messages
+	done    chan struct{}   // closed when its stderr is closed
+}
+
+func startWatch(t *testing.T, bin string, args ...string) *watchProc {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = cleanEnv()
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &watchProc{cmd: cmd, records: make(chan map[string]any, 1000), done: make(chan struct{})}
+	go p.read(stderr)
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	return p
+}
+
+func (p *watchProc) read(r io.Reader) {
+	defer close(p.done)
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		p.mu.Lock()
+		p.log.WriteString(sc.Text() + "\n")
+		p.mu.Unlock()
+		var rec map[string]any
+		if json.Unmarshal(sc.Bytes(), &rec) == nil {
+			p.records <- rec
+		}
+	}
+}
+
+func (p *watchProc) output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.log.String()
+}
+
+// waitFor returns the next record for which match is true; records before it are
+// passed to seen (when not nil).
+func (p *watchProc) waitFor(t *testing.T, what string, match func(map[string]any) bool, seen func(map[string]any)) map[string]any {
+	t.Helper()
+	deadline := time.After(hangBound)
+	for {
+		select {
+		case rec := <-p.records:
+			if seen != nil {
+				seen(rec)
+			}
+			if match(rec) {
+				return rec
+			}
+		case <-deadline:
+			t.Fatalf("watch: no record %s after %v; its log:\n%s", what, hangBound, p.output())
+		}
+	}
+}
+
+func isAction(action string) func(map[string]any) bool {
+	return func(r map[string]any) bool { return r["action"] == action && r["level"] == "INFO" }
+}
+
+func msgContains(s string) func(map[string]any) bool {
+	return func(r map[string]any) bool { m, _ := r["msg"].(string); return strings.Contains(m, s) }
+}
+
+func recordTime(t *testing.T, rec map[string]any, key string) time.Time {
+	t.Helper()
+	s, _ := rec[key].(string)
+	ts, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		t.Fatalf("record %v: %s: %v", rec, key, err)
+	}
+	return ts
+}
+
+// TestWatchBinary runs `watch` for several token lifetimes against the fake
+// endpoint: it renews before expiry and not much earlier, with nobody asking;
+// picks up a token file written by another process and an edited
+// credentials.json; and ends with exit 0 and a whole token file on SIGTERM.
+func TestWatchBinary(t *testing.T) {
+	const ttl = 4 * time.Second
+	bin := buildTokenkeeper(t)
+	srv := newFake(t, fakeserver.Options{AccessTTL: ttl, Rotate: true})
+	dir := t.TempDir()
+	creds := filepath.Join(dir, "credentials.json")
+	writeCredsFile(t, creds, srv.TokenURL(), nil)
+	p := startWatch(t, bin, "--dir", dir, "--log-format", "json", "watch")
+
+	// Several lifetimes: each renewal starts before the previous token expires,
+	// but no earlier than the margin (half the lifetime here) plus its jitter.
+	last := recordTime(t, p.waitFor(t, "bootstrapped", isAction("bootstrapped"), nil), "expires_at")
+	for i := 0; i < 4; i++ {
+		exp := recordTime(t, p.waitFor(t, "refreshed", isAction("refreshed"), nil), "expires_at")
+		started := exp.Add(-ttl) // expires_at = request start + expires_in
+		if !started.Before(last) {
+			t.Errorf("renewal %d started at %v, after the previous token expired at %v", i+1, started, last)
+		}
+		if earliest := last.Add(-ttl/2 - ttl/20 - 50*time.Millisecond); started.Before(earliest) {
+			t.Errorf("renewal %d started at %v, %v before expiry: earlier than the margin and jitter allow", i+1, started, last.Sub(started))
+		}
+		last = exp
+	}
+	if got, want := srv.Count("refresh_token"), 4; got < want {
+		t.Errorf("token endpoint saw %d refresh grants, want at least %d", got, want)
+	}
+
+	// Another process renews: watch picks its token up, and goes on from it (with
+	// rotation, renewing from the old refresh token would fail and bootstrap).
+	out, err := exec.Command(bin, "--dir", dir, "refresh", "--force", "--quiet").CombinedOutput()
+	if err != nil {
+		t.Fatalf("refresh --force: %v\n%s", err, out)
+	}
+	p.waitFor(t, "picking up the other process's token", msgContains("picked up a token renewed by another process"), nil)
+	p.waitFor(t, "refreshed after the pick-up", isAction("refreshed"), nil)
+	if got := srv.Count("password"); got != 1 {
+		t.Errorf("token endpoint saw %d password grants, want 1 (no bootstrap after the other process's renewal)", got)
+	}
+
+	// A broken credentials.json is reported, and its repair is picked up: a new
+	// tokenURL means a new grant from it.
+	writeCredsFile(t, creds, srv.TokenURL(), map[string]string{"appID": ""})
+	rec := p.waitFor(t, "reporting the broken credentials", msgContains("appID"), nil)
+	if next, _ := rec["next"].(string); !strings.Contains(next, "waiting for "+creds) {
+		t.Errorf("after broken credentials: next = %q, want it to wait for %s", next, creds)
+	}
+	writeCredsFile(t, creds, srv.URL()+fakeserver.ShortTokenPath, nil)
+	p.waitFor(t, "bootstrapped from the edited credentials", isAction("bootstrapped"), nil)
+	if got := srv.Last().Path; got != fakeserver.ShortTokenPath {
+		t.Errorf("last token request went to %s, want %s (the edited tokenURL)", got, fakeserver.ShortTokenPath)
+	}
+
+	// SIGTERM: exit 0, a whole token file.
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	waitExit(t, p.cmd, p.done, 0)
+	var tok map[string]any
+	data, err := os.ReadFile(filepath.Join(dir, "refreshTokenObjectFile.json"))
+	if err != nil || json.Unmarshal(data, &tok) != nil || tok["access_token"] == "" {
+		t.Fatalf("token file after SIGTERM is not a whole token file (err %v)", err)
+	}
+	if os.Getenv("WATCH_LOG") != "" { // to see what watch logged when the test passes
+		t.Log(p.output())
+	}
+	for _, secret := range []string{fakeClientSecret, fakeRequestToken, tok["access_token"].(string), tok["refresh_token"].(string)} {
+		if strings.Contains(p.output(), secret) {
+			t.Errorf("watch's log contains a secret")
+		}
+	}
+}
+
+// waitExit waits, within hangBound, for cmd to end with the wanted exit code.
+func waitExit(t *testing.T, cmd *exec.Cmd, stderrDone <-chan struct{}, want int) {
+	t.Helper()
+	if stderrDone != nil {
+		select {
+		case <-stderrDone:
+		case <-time.After(hangBound):
+			t.Fatalf("%s did not exit within %v", cmd.Path, hangBound)
+		}
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- cmd.Wait() }()
+	select {
+	case err := <-errc:
+		got := 0
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			got = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Fatalf("%s exited %d, want %d", cmd.Path, got, want)
+		}
+	case <-time.After(hangBound):
+		t.Fatalf("%s did not exit within %v", cmd.Path, hangBound)
+	}
+}
+
+// TestWatchIdle measures an idle `watch` (a one-hour token, nothing to do): the
+// context switches of all its threads over a quiet period, and its resident
+// memory. It takes a while, so it runs only with TOKENKEEPER_MEASURE_IDLE set to
+// the period (e.g. 60s); the figures are in README.md.
+func TestWatchIdle(t *testing.T) {
+	period, err := time.ParseDuration(os.Getenv("TOKENKEEPER_MEASURE_IDLE"))
+	if err != nil {
+		t.Skip("set TOKENKEEPER_MEASURE_IDLE=60s to measure an idle watch")
+	}
+	bin := buildTokenkeeper(t)
+	srv := newFake(t, fakeserver.Options{AccessTTL: time.Hour})
+	dir := t.TempDir()
+	writeCredsFile(t, filepath.Join(dir, "credentials.json"), srv.TokenURL(), nil)
+	p := startWatch(t, bin, "--dir", dir, "--log-format", "json", "watch")
+	p.waitFor(t, "bootstrapped", isAction("bootstrapped"), nil)
+	time.Sleep(3 * time.Second) // let start-up settle (the debounced event of our own save)
+	pid := p.cmd.Process.Pid
+	before, threads := contextSwitches(t, pid)
+	time.Sleep(period)
+	after, _ := contextSwitches(t, pid)
+	t.Logf("idle watch over %v: %d context switches (all %d threads), VmRSS %s", period, after-before, threads, procField(t, pid, "VmRSS"))
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	waitExit(t, p.cmd, p.done, 0)
+}
+
+// contextSwitches sums voluntary and involuntary switches over a process's threads
+// (/proc/PID/status alone counts the main thread only).
+func contextSwitches(t *testing.T, pid int) (total, threads int) {
+	t.Helper()
+	tasks, err := filepath.Glob(filepath.Join("/proc", strconv.Itoa(pid), "task", "*", "status"))
+	if err != nil || len(tasks) == 0 {
+		t.Skipf("no /proc/%d/task: %v", pid, err)
+	}
+	for _, f := range tasks {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue // a thread that just ended
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			k, v, _ := strings.Cut(line, ":")
+			if k == "voluntary_ctxt_switches" || k == "nonvoluntary_ctxt_switches" {
+				n, _ := strconv.Atoi(strings.TrimSpace(v))
+				total += n
+			}
+		}
+	}
+	return total, len(tasks)
+}
+
+func procField(t *testing.T, pid int, key string) string {
+	data, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && k == key {
+			return strings.Join(strings.Fields(v), " ")
+		}
+	}
+	return "?"
+}
+
+// TestWatchAll watches every profile under the config root in one process; SIGHUP
+// picks up a profile created since.
+func TestWatchAll(t *testing.T) {
+	bin := buildTokenkeeper(t)
+	srv := newFake(t, fakeserver.Options{})
+	cfg, state := t.TempDir(), t.TempDir()
+	for _, name := range []string{"alpha", "beta"} {
+		writeCredsFile(t, filepath.Join(cfg, name, "credentials.json"), srv.TokenURL(), nil)
+	}
+	p := startWatch(t, bin, "--config-dir", cfg, "--state-dir", state, "--log-format", "json", "watch", "--all")
+	bootstrapped := map[string]bool{}
+	note := func(r map[string]any) {
+		if r["action"] == "bootstrapped" {
+			bootstrapped[r["profile"].(string)] = true
+		}
+	}
+	p.waitFor(t, "both profiles bootstrapped", func(map[string]any) bool { return bootstrapped["alpha"] && bootstrapped["beta"] }, note)
+
+	writeCredsFile(t, filepath.Join(cfg, "gamma", "credentials.json"), srv.TokenURL(), nil)
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	p.waitFor(t, "the new profile bootstrapped", func(map[string]any) bool { return bootstrapped["gamma"] }, note)
+	if got := srv.Count("password"); got != 3 {
+		t.Errorf("token endpoint saw %d password grants, want 3 (one per profile; the restart reuses the tokens)", got)
+	}
+	for _, name := range []string{"alpha", "beta", "gamma"} {
+		if _, err := os.Stat(filepath.Join(state, name, "refreshTokenObjectFile.json")); err != nil {
+			t.Errorf("profile %s: %v", name, err)
+		}
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	waitExit(t, p.cmd, p.done, 0)
+}
