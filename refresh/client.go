@@ -229,7 +229,7 @@ func handleResponse(u string, resp *http.Response, body []byte, start time.Time,
 		return nil, &TransientError{URL: u, Status: status, RetryAfter: retryAfter(resp.Header, time.Now()), Err: errors.New(transientSummary(u, resp, body, secrets))}
 	case status >= 300 && status < 400:
 		loc := clean(redactAll(redact.URL(resp.Header.Get("Location")), secrets), 200)
-		return nil, &EndpointError{URL: u, Status: status, Description: "redirect to " + loc + " not followed", Retrieve: retrieveError(resp, body, "", "", "")}
+		return nil, &EndpointError{URL: u, Status: status, Description: "redirect to " + loc + " not followed", Retrieve: retrieveError(resp, body, secrets, "", "", "")}
 	case status >= 400:
 		return nil, endpointError(u, resp, body, secrets)
 	}
@@ -272,10 +272,10 @@ func endpointError(u string, resp *http.Response, body []byte, secrets []string)
 	// unbounded lengths. Secrets go first, so that a cut never leaves half of one.
 	e.Code = clean(redactAll(e.Code, secrets), 64)
 	e.Description = clean(redactAll(e.Description, secrets), 300)
-	e.URI = clean(redactAll(e.URI, secrets), 200)
+	e.URI = clean(redactAll(redact.URL(e.URI), secrets), 200)
 	e.Message = clean(redactAll(e.Message, secrets), 300)
 	e.Geolocation = clean(e.Geolocation, 200)
-	e.Retrieve = retrieveError(resp, body, e.Code, e.Description, e.URI)
+	e.Retrieve = retrieveError(resp, body, secrets, e.Code, e.Description, e.URI)
 	return e
 }
 
@@ -294,7 +294,14 @@ func transientSummary(u string, resp *http.Response, body []byte, secrets []stri
 	return s
 }
 
-func retrieveError(resp *http.Response, body []byte, code, desc, uri string) *oauth2.RetrieveError {
+// retrieveError is what x/oauth2 users expect in the chain. Its Body is the
+// answer with the request's secrets redacted: RetrieveError.Error() prints the
+// body whole when there is no error code (KORE's {"code","message"}, an HTML
+// page), and a caller who logs it must not log what the endpoint echoed.
+func retrieveError(resp *http.Response, body []byte, secrets []string, code, desc, uri string) *oauth2.RetrieveError {
+	if r := redactAll(string(body), secrets); r != string(body) {
+		body = []byte(r)
+	}
 	return &oauth2.RetrieveError{Response: resp, Body: body, ErrorCode: code, ErrorDescription: desc, ErrorURI: uri}
 }
 

@@ -56,8 +56,9 @@ func requestSecrets(req Request) []string {
 func redactAll(s string, secrets []string) string { return redact.Text(s, secrets) }
 
 // scrubSecrets removes the request's secrets from the text of err: a last guard,
-// behind endpointError's, for text that did not come through it. The raw body stays in the wrapped *oauth2.RetrieveError,
-// as x/oauth2 keeps it, for callers that want it; Error() never shows it.
+// behind endpointError's, for text that did not come through it. The body stays
+// in the wrapped *oauth2.RetrieveError, as x/oauth2 keeps it, for callers that
+// want it — with the request's secrets redacted (retrieveError).
 func scrubSecrets(err error, req Request) error {
 	secrets := requestSecrets(req)
 	if err == nil || len(secrets) == 0 {

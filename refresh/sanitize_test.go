@@ -17,7 +17,8 @@ import (
 // TestClientRedactsSentEncodings: an endpoint that echoes the Authorization
 // header and the form body it received — in its description, error_uri,
 // message and the correlation id header, for a refusal and a 5xx — gets none
-// of the secrets shown in any encoding they were sent in.
+// of the secrets shown in any encoding they were sent in, nor kept in the
+// body of the wrapped *oauth2.RetrieveError, which its Error() may print.
 func TestClientRedactsSentEncodings(t *testing.T) {
 	const id, secret, rt = "app id", "sec+ret/with=odd&chars", "rt+with/odd=chars&x"
 	forms := []string{secret, rt, url.QueryEscape(secret), url.QueryEscape(rt)}
@@ -43,6 +44,11 @@ func TestClientRedactsSentEncodings(t *testing.T) {
 			text := err.Error()
 			if errors.As(err, &ee) {
 				text += " " + ee.Description + " " + ee.Message + " " + ee.URI + " " + ee.CorrelationID
+				if ee.Retrieve != nil {
+					// x/oauth2 prints the body when there is no error code.
+					ee.Retrieve.ErrorCode = ""
+					text += " " + ee.Retrieve.Error()
+				}
 			}
 			for _, f := range forms {
 				if strings.Contains(text, f) {

@@ -201,12 +201,22 @@ func Add(list []string, values ...string) []string {
 }
 
 // Text returns s with every value of secrets (a list made by Add) replaced by
-// Mark, by the rules of the package doc.
+// Mark, by the rules of the package doc. Text in which no escaped secret hides
+// keeps its escapes: a JSON body stays JSON.
 func Text(s string, secrets []string) string {
 	if s == "" || len(secrets) == 0 {
 		return s
 	}
-	s = unescape(s)
+	s = replace(s, secrets)
+	if u := unescape(s); u != s {
+		if r := replace(u, secrets); r != u {
+			s = r
+		}
+	}
+	return s
+}
+
+func replace(s string, secrets []string) string {
 	for _, v := range secrets {
 		if v == "" || !strings.Contains(s, v) {
 			continue
