@@ -11,7 +11,7 @@
 //   - Secrets: a secret is hidden in every encoding in which tokenkeeper sends it
 //     or an endpoint may echo it back: as is, form-encoded (url.QueryEscape, as
 //     in the request body; and path-escaped; upper- and lower-case hex),
-//     JSON-escaped, and the HTTP Basic value base64(id:secret) in the standard
+//     JSON- and HTML-escaped, and the HTTP Basic value base64(id:secret) in the standard
 //     and the URL-safe alphabet (Forms, Basic). Before matching, `\uXXXX` and
 //     `\/` escapes in the text are decoded, so a secret that another JSON encoder
 //     escaped (.NET writes `+` as `\u002B`) is still found.
@@ -35,6 +35,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"html"
 	"net/url"
 	"slices"
 	"strconv"
@@ -121,7 +122,7 @@ func isKey(k string) bool {
 
 // Forms returns secret and the encodings in which it may be sent or echoed:
 // form-encoded (as in a request body) and path-escaped, each with upper- and
-// lower-case hex, and JSON-escaped. Empty for an empty secret.
+// lower-case hex, JSON-escaped, and HTML-escaped. Empty for an empty secret.
 func Forms(secret string) []string {
 	if secret == "" {
 		return nil
@@ -136,10 +137,11 @@ func Forms(secret string) []string {
 		add(e)
 		add(lowerHex(e))
 	}
-	for _, html := range []bool{false, true} {
+	add(html.EscapeString(secret)) // an endpoint that answers in HTML or XML
+	for _, escapeHTML := range []bool{false, true} {
 		var b bytes.Buffer
 		enc := json.NewEncoder(&b)
-		enc.SetEscapeHTML(html)
+		enc.SetEscapeHTML(escapeHTML)
 		if enc.Encode(secret) == nil {
 			add(strings.TrimSuffix(strings.TrimSpace(b.String()), `"`)[1:])
 		}

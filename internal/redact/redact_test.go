@@ -43,6 +43,7 @@ func TestTextEncodings(t *testing.T) {
 		"basic plain":    base64.StdEncoding.EncodeToString([]byte(id + ":" + secret)),
 		"json":           `{"s":"s3cr+t\/with=odd\u0026chars \u00e9"}`,
 		".NET json":      `s3cr\u002Bt/with\u003Dodd\u0026chars \u00E9`,
+		"html":           "<p>s3cr+t/with=odd&amp;chars é</p>",
 	} {
 		got := Text("echo: "+echo+" end", list)
 		if !strings.Contains(got, Mark) || strings.Contains(got, "s3cr") || strings.Contains(got, sent[:12]) {
