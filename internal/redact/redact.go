@@ -11,10 +11,11 @@
 //   - Secrets: a secret is hidden in every encoding in which tokenkeeper sends it
 //     or an endpoint may echo it back: as is, form-encoded (url.QueryEscape, as
 //     in the request body; and path-escaped; upper- and lower-case hex),
-//     JSON- and HTML-escaped, and the HTTP Basic value base64(id:secret) in the standard
-//     and the URL-safe alphabet (Forms, Basic). Before matching, `\uXXXX` and
-//     `\/` escapes in the text are decoded, so a secret that another JSON encoder
-//     escaped (.NET writes `+` as `\u002B`) is still found.
+//     JSON- and HTML-escaped, and the HTTP Basic value base64(id:secret) in the
+//     standard and the URL-safe alphabet (Forms, Basic). Before matching,
+//     `\uXXXX` and `\/` escapes in the text are decoded, so a secret that
+//     another JSON encoder escaped (.NET writes `+` as `\u002B`) is still found;
+//     text in which no escaped secret hides keeps its escapes.
 //
 // Short secrets. A value of fewer than MinAnywhere bytes is redacted only where
 // it stands as a whole token — not preceded or followed by a letter, digit or
@@ -26,8 +27,8 @@
 //
 // Caveat: matching is on exact encodings. A secret split across lines, or
 // encoded in a way not listed above (base64 of the secret alone, double
-// form-encoding), is not recognised; endpoint text is also shortened and
-// stripped of control characters by its readers, which keeps such echoes rare.
+// form-encoding), or cut short before it reaches Text, is not recognised:
+// readers of endpoint text redact first and cut after.
 package redact
 
 import (
