@@ -7,12 +7,13 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/google/renameio/v2"
+
+	"github.com/tokenkeeper/tokenkeeper/internal/redact"
 )
 
 // FileName is the name of the credentials file inside a profile directory.
@@ -244,11 +245,12 @@ func absPath(path string) string {
 
 // Redacted returns every field by its JSON name for display (`status`), with
 // clientSecret, companyRequestToken and refreshToken replaced by
-// "set (N chars)" or "not set", tokenURL without user info, query or fragment,
+// "set (N chars)" or "not set", tokenURL with query values, fragment and user
+// info masked (redact.URL),
 // and grantType and authStyle hidden when too long to be a keyword.
 func (c *Credentials) Redacted() map[string]string {
 	return map[string]string{
-		"tokenURL":            redactURL(c.TokenURL),
+		"tokenURL":            redact.URL(c.TokenURL),
 		"grantType":           short(c.GrantType),
 		"appID":               c.AppID,
 		"clientSecret":        mask(c.ClientSecret),
@@ -259,23 +261,6 @@ func (c *Credentials) Redacted() map[string]string {
 		"refreshToken":        mask(c.RefreshToken),
 		"authStyle":           short(c.AuthStyle),
 	}
-}
-
-// redactURL drops what may hold a secret from a URL: user info, and the
-// query and fragment, shown as "?…" and "#…".
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return fmt.Sprintf("(not a URL, %d characters)", len(raw))
-	}
-	s := display(u)
-	if u.RawQuery != "" || u.ForceQuery {
-		s += "?…"
-	}
-	if strings.Contains(raw, "#") {
-		s += "#…"
-	}
-	return s
 }
 
 // short shows a field that should hold a short keyword, unless it is long

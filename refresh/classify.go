@@ -93,7 +93,9 @@ func (m *Manager) grantRefusedHint(ee *EndpointError, path string) string {
 // geolocationHint is for Concur's code 16 when the retry at the user's data centre
 // was not possible or did not help: the tokenURL must name that data centre.
 func (m *Manager) geolocationHint(ee *EndpointError, path string) string {
-	if geo, err := geoTokenURL(ee.Geolocation); err == nil {
+	// Only a geolocation tokenkeeper would follow is suggested: any other is the
+	// endpoint's word for where the client secret should go.
+	if geo, err := m.geoTokenURL(m.creds().TokenURL, ee.Geolocation); err == nil {
 		return fmt.Sprintf("the user lives in another Concur data centre: set tokenURL in %s to %s", path, geo)
 	}
 	return fmt.Sprintf("the user lives in another Concur data centre, and the answer named none tokenkeeper can use; set tokenURL in %s to your data centre's token URL", path)

@@ -31,6 +31,20 @@ var setupFields = []setupField{
 	{"authStyle", "auth-style", "", false, func(c *credentials.Credentials) *string { return &c.AuthStyle }},
 }
 
+// secretEnv lists the environment variables that carry a secret to
+// tokenkeeper (setup reads them instead of argv): exec strips them from its
+// child's environment. Derived from setupFields, so a field added there is
+// stripped too.
+func secretEnv() []string {
+	var names []string
+	for _, f := range setupFields {
+		if f.secret && f.env != "" {
+			names = append(names, f.env)
+		}
+	}
+	return names
+}
+
 func fieldByName(name string) setupField {
 	for _, f := range setupFields {
 		if f.name == name {
