@@ -10,6 +10,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -212,4 +214,96 @@ func TestRespSpentAnswerNotRetried(t *testing.T) {
 	e.fs.Fail(fakeserver.Fault{Status: 200, Body: `{"refresh_token":42}`})
 	e.mustEnsure(t, Options{}, ActionBootstrapped)
 	e.wantCounts(t, 2, 0)
+}
+
+// TestRespMarshalFileWithin: a record larger than the space reserved for it is cut
+// down to the lifecycle's fields, group by group while they fit; the refresh token
+// is always kept (issue 10 item 2, SPEC §2 step 6).
+func TestRespMarshalFileWithin(t *testing.T) {
+	full := func() *Token {
+		tok := mustParseResponse(t, fixture(t, "responses/concur_password.json"), start)
+		tok.TokenURL, tok.CompanyUUID, tok.AuthStyle, tok.SeedFingerprint = "https://us.api.concursolutions.com/oauth2/v0/token", "company", "header", "0123456789abcdef"
+		return tok
+	}
+	big := func(n int) json.RawMessage { return respString(strings.Repeat("x", n)) }
+	tests := []struct {
+		name        string
+		edit        func(tok *Token)
+		wantDropped []string
+		fits        bool // the result is within the limit
+	}{
+		{"fits whole", func(*Token) {}, nil, true},
+		{"150 KB id_token", func(tok *Token) { tok.raw["id_token"] = big(150_000) }, []string{"id_token"}, true},
+		{"big unknown fields", func(tok *Token) { tok.raw["x-a"], tok.raw["x-b"] = big(40_000), big(40_000) }, []string{"id_token", "x-a", "x-b"}, true},
+		{"huge scope", func(tok *Token) { tok.Scope = strings.Repeat("s", 70_000); tok.raw["scope"] = respString(tok.Scope) }, []string{"id_token", "scope"}, true},
+		{"refresh token alone over the limit: kept all the same", func(tok *Token) { tok.RefreshToken = strings.Repeat("r", 70_000) },
+			[]string{"access_token", "auth_style", "companyUUID", "expires_at", "expires_in", "geolocation", "id_token", "obtained_at", "scope", "seed_fingerprint", "token_type", "token_url"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tok := full()
+			tt.edit(tok)
+			data, dropped, err := tok.MarshalFileWithin(reserveBytes)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(dropped, tt.wantDropped) {
+				t.Errorf("dropped %q, want %q", dropped, tt.wantDropped)
+			}
+			if tt.fits != (len(data) <= reserveBytes) {
+				t.Errorf("%d bytes; within %d: %v, want %v", len(data), reserveBytes, !tt.fits, tt.fits)
+			}
+			back, err := ParseFile(data)
+			if err != nil {
+				t.Fatalf("the record saved does not read back: %v", err)
+			}
+			if back.RefreshToken != tok.RefreshToken || !back.RefreshExpiry.Equal(tok.RefreshExpiry) {
+				t.Error("the refresh token or its expiry was lost")
+			}
+			if !tt.fits {
+				return
+			}
+			for _, f := range []struct {
+				name      string
+				got, want any
+			}{
+				{"AccessToken", back.AccessToken, tok.AccessToken}, {"Expiry", back.Expiry, tok.Expiry},
+				{"ObtainedAt", back.ObtainedAt, tok.ObtainedAt.Truncate(time.Millisecond)},
+				{"TokenType", back.TokenType, tok.TokenType}, {"TokenURL", back.TokenURL, tok.TokenURL},
+				{"Geolocation", back.Geolocation, tok.Geolocation}, {"CompanyUUID", back.CompanyUUID, tok.CompanyUUID},
+				{"AuthStyle", back.AuthStyle, tok.AuthStyle}, {"SeedFingerprint", back.SeedFingerprint, tok.SeedFingerprint},
+			} {
+				if !reflect.DeepEqual(f.got, f.want) {
+					t.Errorf("%s lost in the cut", f.name)
+				}
+			}
+			if !slices.Contains(dropped, "scope") && back.Scope != tok.Scope {
+				t.Error("Scope lost in the cut")
+			}
+		})
+	}
+}
+
+// TestRespLargeAnswerSavedCutDown: the manager saves an answer larger than the
+// reservation cut down, says what it dropped, and the saved refresh token renews.
+func TestRespLargeAnswerSavedCutDown(t *testing.T) {
+	e := newEnv(t, fakeserver.Options{Rotate: true}, nil)
+	e.mustEnsure(t, Options{}, ActionBootstrapped)
+	e.clock.Add(2 * time.Hour)
+	e.fs.Fail(fakeserver.Fault{Fields: respField{"id_token": respString(strings.Repeat("i", 150_000))}})
+	r := e.mustEnsure(t, Options{}, ActionRefreshed)
+	data := ftReadFile(t, e.paths.TokenFile)
+	if len(data) > reserveBytes {
+		t.Errorf("token file is %d bytes, more than the %d reserved", len(data), reserveBytes)
+	}
+	saved := e.stored(t)
+	if saved.AccessToken != r.Token.AccessToken || !e.fs.ValidRefreshToken(saved.RefreshToken) {
+		t.Error("want the answer's access token and its live refresh token saved and handed out")
+	}
+	if !hasWarning(r, "does not fit in the 64 KiB reserved", e.paths.TokenFile, "without id_token") {
+		t.Errorf("warnings %q, want one naming the dropped id_token", r.Warnings)
+	}
+	e.clock.Add(2 * time.Hour)
+	e.mustEnsure(t, Options{}, ActionRefreshed)
+	e.wantCounts(t, 1, 2)
 }
