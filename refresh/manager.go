@@ -534,7 +534,7 @@ func (m *Manager) checkSavable() error {
 // the saved refresh token renews on the next run.
 func (m *Manager) saveAnswer(nt *Token, access, action string, warns []string) (*Result, error) {
 	for _, d := range nt.Dropped() {
-		warns = append(warns, "the token endpoint's answer had a malformed field, left out: "+d)
+		warns = append(warns, "left out of the token endpoint's answer: "+d)
 	}
 	r, err := m.save(nt, action, warns)
 	if err != nil || (access != "" && r.Token.AccessToken == access) {
@@ -546,7 +546,7 @@ func (m *Manager) saveAnswer(nt *Token, access, action string, warns []string) (
 		return r, nil
 	}
 	return &Result{Warnings: r.Warnings}, &Error{Kind: KindTemporary,
-		Msg:  fmt.Sprintf("refresh: the token endpoint sent no usable access token; its refresh token was saved in %s", m.Paths.TokenFile),
+		Msg:  fmt.Sprintf("the token endpoint sent no usable access token; its refresh token was saved in %s", m.Paths.TokenFile),
 		Hint: "run again later: the next run renews with the saved refresh token; if this goes on, the endpoint's answers are at fault (see the warnings)"}
 }
 

@@ -106,7 +106,7 @@ func TestRespRotatedRefreshTokenNeverDropped(t *testing.T) {
 					t.Errorf("warnings %q, want one saying the access token was unusable", r.Warnings)
 				}
 			}
-			if tt.warn != "" && !hasWarning(r, "malformed field", tt.warn) {
+			if tt.warn != "" && !hasWarning(r, "left out of the token endpoint's answer", tt.warn) {
 				t.Errorf("warnings %q, want one naming %s", r.Warnings, tt.warn)
 			}
 			// The next run renews with what was saved: the grant is not lost.
