@@ -555,12 +555,10 @@ func (m *Manager) saveAnswer(nt *Token, access, action string, warns []string) (
 // holds the token as saved.
 func (m *Manager) save(tok *Token, action string, warns []string) (*Result, error) {
 	m.noteSecrets(tok)
-	data, dropped, err := tok.MarshalFileWithin(reserveBytes)
-	if err == nil && dropped != nil {
-		if tok, err = ParseFile(data); err == nil {
-			warns = append(warns, fmt.Sprintf("the token endpoint's answer does not fit in the %d KiB reserved for it; saved %s without %s",
-				reserveBytes>>10, m.Paths.TokenFile, strings.Join(dropped, ", ")))
-		}
+	data, tok, dropped, err := tok.record(reserveBytes)
+	if dropped != nil {
+		warns = append(warns, fmt.Sprintf("the token endpoint's answer does not fit in the %d KiB reserved for it; saved %s without %s",
+			reserveBytes>>10, m.Paths.TokenFile, strings.Join(dropped, ", ")))
 	}
 	if err == nil {
 		err = storage.WriteFile(m.Paths.TokenFile, data)

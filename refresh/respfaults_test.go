@@ -243,7 +243,7 @@ func TestRespMarshalFileWithin(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			tok := full()
 			tt.edit(tok)
-			data, dropped, err := tok.MarshalFileWithin(reserveBytes)
+			data, dropped, err := tok.marshalFileWithin(reserveBytes)
 			if err != nil {
 				t.Fatal(err)
 			}

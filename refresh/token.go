@@ -352,14 +352,14 @@ var essentialFields = [][]string{
 	{"geolocation"}, {"scope"},
 }
 
-// MarshalFileWithin is MarshalFile for a record that must fit in limit bytes: when
+// marshalFileWithin is MarshalFile for a record that must fit in limit bytes: when
 // the whole record does not (a 150 KB id_token), it is cut down to essentialFields,
 // group by group while they fit, and dropped names the fields left out (nil when
 // none was). The refresh token is kept even if it alone exceeds limit: no real
 // endpoint sends one that long (they are at most a few KB), and losing it would lose
 // the grant; the access token is at most maxAccessToken, so with the other
 // essential fields it fits in 64 KiB.
-func (t *Token) MarshalFileWithin(limit int) (data []byte, dropped []string, err error) {
+func (t *Token) marshalFileWithin(limit int) (data []byte, dropped []string, err error) {
 	all := t.fileFields()
 	if data, err = marshalOrdered(all); err != nil || len(data) <= limit {
 		return data, nil, err
@@ -387,6 +387,20 @@ func (t *Token) MarshalFileWithin(limit int) (data []byte, dropped []string, err
 	}
 	sort.Strings(dropped)
 	return data, dropped, nil
+}
+
+// record is what saving t writes, within limit bytes (marshalFileWithin), and the
+// token as it will read back: when fields were dropped, the token the run hands
+// out is the one saved. On error, saved is nil.
+func (t *Token) record(limit int) (data []byte, saved *Token, dropped []string, err error) {
+	data, dropped, err = t.marshalFileWithin(limit)
+	if err != nil || dropped == nil {
+		return data, t, nil, err
+	}
+	if saved, err = ParseFile(data); err != nil {
+		return nil, nil, nil, fmt.Errorf("refresh: the record cut down does not read back: %w", err)
+	}
+	return data, saved, dropped, nil
 }
 
 // fileFields are the fields of the token file: every field as received, then the
@@ -546,17 +560,21 @@ func firstNonEmpty(a, b string) string {
 	return b
 }
 
+// decodeResponse reads an answer as a JSON object or, GitHub style, a form. A body
+// that is a JSON object is read as one whatever its Content-Type says (a JSON answer
+// labelled as a form must not lose its refresh token); a UTF-8 BOM is skipped, as
+// in every JSON file tokenkeeper reads.
 func decodeResponse(body []byte, contentType string) (map[string]json.RawMessage, error) {
 	mt, _, _ := mime.ParseMediaType(contentType)
-	trimmed := bytes.TrimSpace(body)
-	if mt == "application/x-www-form-urlencoded" || (len(trimmed) > 0 && trimmed[0] != '{' && bytes.Contains(trimmed, []byte("access_token="))) {
+	trimmed := bytes.TrimSpace(bytes.TrimPrefix(bytes.TrimSpace(body), []byte("\xef\xbb\xbf")))
+	raw := map[string]json.RawMessage{}
+	if len(trimmed) > 0 && trimmed[0] == '{' && json.Unmarshal(trimmed, &raw) == nil && raw != nil {
+		return raw, nil
+	}
+	if mt == "application/x-www-form-urlencoded" || bytes.Contains(trimmed, []byte("access_token=")) || bytes.Contains(trimmed, []byte("refresh_token=")) {
 		return decodeForm(trimmed)
 	}
-	raw := map[string]json.RawMessage{}
-	if err := json.Unmarshal(trimmed, &raw); err != nil || raw == nil {
-		return nil, fmt.Errorf("refresh: token response is not a JSON object (content type %q)", contentType)
-	}
-	return raw, nil
+	return nil, fmt.Errorf("refresh: token response is not a JSON object (content type %q)", contentType)
 }
 
 func decodeForm(body []byte) (map[string]json.RawMessage, error) {

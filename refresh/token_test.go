@@ -746,3 +746,18 @@ func TestValidClockSetBack(t *testing.T) {
 		}
 	}
 }
+
+// TestParseResponseJSONLabelledForm: a JSON answer labelled as a form, or with a
+// UTF-8 BOM, is read as JSON: its refresh token must not be lost to the label.
+func TestParseResponseJSONLabelledForm(t *testing.T) {
+	for _, tt := range []struct{ body, contentType string }{
+		{`{"access_token":"at","refresh_token":"rt"}`, "application/x-www-form-urlencoded"},
+		{"\ufeff" + `{"access_token":"at","refresh_token":"rt"}`, "application/json"},
+		{"refresh_token=rt&access_token=at", ""},
+	} {
+		tok, err := ParseResponse([]byte(tt.body), tt.contentType, start)
+		if err != nil || tok.RefreshToken != "rt" || tok.AccessToken != "at" {
+			t.Errorf("ParseResponse(%q, %q): err %v; want the tokens read", tt.body, tt.contentType, err)
+		}
+	}
+}
