@@ -537,10 +537,21 @@ func (m *Manager) saveAnswer(nt *Token, access, action string, warns []string) (
 		warns = append(warns, "left out of the token endpoint's answer: "+d)
 	}
 	r, err := m.save(nt, action, warns)
-	if err != nil || (access != "" && r.Token.AccessToken == access) {
+	if err != nil {
 		return r, err
 	}
-	if r.Token.Valid(m.now(), 0) {
+	now := m.now()
+	if access != "" && r.Token.AccessToken == access {
+		// Its expiry unknown, it is handed out this once (SPEC §1); known and
+		// past already (a lifetime shorter than the request took), it is not.
+		if r.Token.Expiry.IsZero() || r.Token.Valid(now, 0) {
+			return r, nil
+		}
+		return &Result{Warnings: r.Warnings}, &Error{Kind: KindTemporary,
+			Msg:  fmt.Sprintf("the token endpoint sent an access token that expired before it arrived (at %s); its refresh token was saved in %s", r.Token.Expiry.Format(time.RFC3339), m.Paths.TokenFile),
+			Hint: "check this host's clock; run again later: the next run renews with the saved refresh token"}
+	}
+	if r.Token.Valid(now, 0) {
 		r.Action = ActionKept
 		r.Warnings = append(r.Warnings, fmt.Sprintf("the token endpoint sent no usable access token; saved its refresh token, and the current access token is valid until %s", r.Token.Expiry.Format(time.RFC3339)))
 		return r, nil

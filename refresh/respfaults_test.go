@@ -10,6 +10,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"slices"
 	"strings"
@@ -66,6 +68,7 @@ var respCases = []struct {
 	{"access_token empty", respField{"access_token": respString("")}, "previous", ""},
 	{"access_token absent", respField{"access_token": nil}, "previous", ""},
 	{"access_token too long", respField{"access_token": respString(strings.Repeat("a", maxAccessToken+1))}, "previous", "bytes long"},
+	{"expires_in 1e-300: no time at all", respField{"expires_in": json.RawMessage(`1e-300`)}, "previous", "expired on arrival (expires_in 1e-300)"},
 	{"JWT access token expired on arrival", respField{"expires_in": nil, "access_token": respString(respJWT(start.Add(-time.Hour)))}, "previous", "JWT exp"},
 }
 
@@ -306,4 +309,57 @@ func TestRespLargeAnswerSavedCutDown(t *testing.T) {
 	e.clock.Add(2 * time.Hour)
 	e.mustEnsure(t, Options{}, ActionRefreshed)
 	e.wantCounts(t, 1, 2)
+}
+
+// TestRespExpiredByArrival: an access token whose lifetime ran out while the
+// answer travelled (expires_in 1, a request of 2 s) is not handed out: exit 75;
+// its refresh token is saved and renews the next run.
+func TestRespExpiredByArrival(t *testing.T) {
+	e := newEnv(t, fakeserver.Options{Rotate: true}, nil)
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e.clock.Add(2 * time.Second) // the request takes 2 s, on the shared clock
+		e.fs.ServeHTTP(w, r)
+	}))
+	t.Cleanup(slow.Close)
+	e.creds.TokenURL = slow.URL + fakeserver.TokenPath
+	e.fs.SetGeolocation(slow.URL) // refreshes go to the geolocation
+	e.mustEnsure(t, Options{}, ActionBootstrapped)
+	e.clock.Add(2 * time.Hour)
+	e.fs.Fail(fakeserver.Fault{Fields: respField{"expires_in": json.RawMessage(`1`)}})
+	r, err := e.ensure(t, Options{})
+	if KindOf(err) != KindTemporary || !strings.Contains(err.Error(), "expired before it arrived") {
+		t.Fatalf("Ensure: %v (kind %v), action %v, warnings %q; want KindTemporary: expired before it arrived", err, KindOf(err), r.Action, r.Warnings)
+	}
+	if r != nil && r.Token != nil {
+		t.Error("a token was handed out")
+	}
+	if !e.fs.ValidRefreshToken(e.stored(t).RefreshToken) {
+		t.Fatal("the rotated refresh token was not saved")
+	}
+	e.mustEnsure(t, Options{}, ActionRefreshed)
+	e.wantCounts(t, 1, 2)
+}
+
+// TestRespStoredBadAccessTokenRenewed: a token file whose access token is not
+// usable (written before that check, or by hand) is renewed, not handed out or
+// refused until it expires.
+func TestRespStoredBadAccessTokenRenewed(t *testing.T) {
+	e := newEnv(t, fakeserver.Options{Rotate: true}, nil)
+	first := e.mustEnsure(t, Options{}, ActionBootstrapped)
+	bad := clone(t, first.Token)
+	bad.AccessToken = "at-bad\nline"
+	e.writeToken(t, bad)
+	e.mustEnsure(t, Options{}, ActionRefreshed)
+	e.wantCounts(t, 1, 1)
+}
+
+// TestRespJWTExpiryCapped: a JWT exp far in the future is capped like expires_in.
+func TestRespJWTExpiryCapped(t *testing.T) {
+	tok, err := ParseResponse([]byte(`{"access_token":"`+respJWT(time.Date(5000, 1, 1, 0, 0, 0, 0, time.UTC))+`"}`), "", start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := start.Add(maxLifetime); !tok.Expiry.Equal(want) {
+		t.Errorf("Expiry = %v, want %v", tok.Expiry, want)
+	}
 }

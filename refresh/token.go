@@ -102,9 +102,11 @@ const clockSkew = 2 * time.Minute
 // The clock is not trusted blindly (SPEC §2 "Clock"): a token obtained more than
 // clockSkew after now (the clock was set back since) is not valid, nor is one whose
 // expiry does not follow its obtained_at. Validity thus never exceeds the token's
-// own lifetime (expires_at − obtained_at) by more than the skew.
+// own lifetime (expires_at − obtained_at) by more than the skew. An access token
+// that is not usable (checkAccessToken: a file written before that check, or by
+// hand) is not valid either: it is renewed rather than handed out.
 func (t *Token) Valid(now time.Time, margin time.Duration) bool {
-	if t == nil || t.AccessToken == "" || t.Expiry.IsZero() {
+	if t == nil || t.AccessToken == "" || t.Expiry.IsZero() || checkAccessToken(t.AccessToken) != "" {
 		return false
 	}
 	if !t.ObtainedAt.IsZero() {
@@ -221,7 +223,11 @@ func (t *Token) readExpiry(drop func(key, why string)) {
 		return
 	}
 	if ok && f > 0 {
-		t.Expiry = t.ObtainedAt.Add(clampSeconds(f))
+		if t.Expiry = t.ObtainedAt.Add(clampSeconds(f)); !t.Expiry.After(t.ObtainedAt) && t.AccessToken != "" {
+			// 1e-300 seconds: no time at all.
+			t.AccessToken, t.Expiry = "", time.Time{}
+			drop("access_token", fmt.Sprintf("the access token expired on arrival (expires_in %g)", f))
+		}
 		return
 	}
 	if exp, ok := jwtExpiry(t.AccessToken); ok {
@@ -230,8 +236,16 @@ func (t *Token) readExpiry(drop func(key, why string)) {
 			drop("access_token", "the access token expired on arrival (its JWT exp claim is "+exp.Format(time.RFC3339)+")")
 			return
 		}
-		t.Expiry = exp
+		// Capped as expires_in is: exp may say year 5000.
+		t.Expiry = minTime(exp, t.ObtainedAt.Add(maxLifetime))
 	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 // maxAccessToken bounds an access token: with its refresh token and the other
