@@ -533,7 +533,7 @@ func (m *Manager) checkSavable() error {
 // previous access token while it is valid, and otherwise fails for now (exit 75):
 // the saved refresh token renews on the next run.
 func (m *Manager) saveAnswer(nt *Token, access, action string, warns []string) (*Result, error) {
-	for _, d := range nt.Dropped() {
+	for _, d := range nt.dropped {
 		warns = append(warns, "left out of the token endpoint's answer: "+d)
 	}
 	r, err := m.save(nt, action, warns)

@@ -88,7 +88,7 @@ type Token struct {
 	SeedFingerprint string
 
 	raw     map[string]json.RawMessage
-	dropped []string // an answer's malformed fields, left out (ParseResponse)
+	dropped []string // why an answer's fields were left out (ParseResponse); never values
 }
 
 // clockSkew is how far in the future obtained_at may lie and the token still be
@@ -140,9 +140,10 @@ func (t *Token) Raw(key string) (json.RawMessage, bool) {
 //
 // A malformed field does not throw the answer away: the answer may carry a rotated
 // refresh token, the only copy of the grant (SPEC §2, "A rotated refresh token is
-// never dropped"). The field is left out of the token and Dropped says why; an
-// unreadable expires_in leaves the expiry unknown, so the next run renews. An
-// access token that is not usable (see checkAccessToken) is dropped the same way.
+// never dropped"). The field is left out of the token, which lists why (names and
+// reasons, never values); an unreadable expires_in leaves the expiry unknown, so
+// the next run renews. An access token that is not usable (see checkAccessToken)
+// is dropped the same way.
 // The body is a token when it still has an access token or a refresh token (a
 // non-empty string); one with only a refresh token has AccessToken "", and the
 // caller keeps the access token it had beside it (merge).
@@ -162,11 +163,6 @@ func ParseResponse(body []byte, contentType string, start time.Time) (*Token, er
 	}
 	return t, nil
 }
-
-// Dropped says which fields of the answer were malformed and left out, and why; nil
-// for a token read from a file or an answer without fault. It names fields, never
-// their values.
-func (t *Token) Dropped() []string { return t.dropped }
 
 // readAnswer fills the token from an answer's fields, dropping (from the token and
 // from what will be saved) each one that is malformed, so that the record saved
