@@ -96,6 +96,16 @@ func (t *Token) Valid(now time.Time, margin time.Duration) bool {
 	if t == nil || t.AccessToken == "" || t.Expiry.IsZero() {
 		return false
 	}
+	return now.Before(t.RenewAt(margin))
+}
+
+// RenewAt is the instant from which Valid(now, margin) is false: the expiry less
+// the margin, the margin capped at half the token's lifetime. Tools that cache a
+// token (kubectl, git) are told to ask again then. Zero for an unknown expiry.
+func (t *Token) RenewAt(margin time.Duration) time.Time {
+	if t == nil || t.Expiry.IsZero() {
+		return time.Time{}
+	}
 	if !t.ObtainedAt.IsZero() {
 		// max: an expiry before obtained_at (a clock set back, a hand-edited
 		// file) must not turn into a negative margin.
@@ -103,7 +113,7 @@ func (t *Token) Valid(now time.Time, margin time.Duration) bool {
 			margin = max(half, 0)
 		}
 	}
-	return now.Add(margin).Before(t.Expiry)
+	return t.Expiry.Add(-margin)
 }
 
 // RefreshUsable reports whether the refresh token is worth sending at now: present
