@@ -56,15 +56,15 @@ func (a *app) cmdExec(args []string) int {
 // TOKENKEEPER_API_BASE (from an outer exec of another profile, say), plus this
 // token's: the API base only where the token names one (Concur's geolocation).
 func childEnv(env []string, tok *refresh.Token) []string {
-	out := make([]string, 0, len(env)+2)
+	out := make([]string, 0, len(env)+4)
 	for _, kv := range env {
-		if !strings.HasPrefix(kv, "TOKENKEEPER_ACCESS_TOKEN=") && !strings.HasPrefix(kv, "TOKENKEEPER_API_BASE=") {
+		if !strings.HasPrefix(kv, envAccessToken+"=") && !strings.HasPrefix(kv, envAPIBase+"=") &&
+			!strings.HasPrefix(kv, envTokenType+"=") && !strings.HasPrefix(kv, envExpiresAt+"=") {
 			out = append(out, kv)
 		}
 	}
-	out = append(out, "TOKENKEEPER_ACCESS_TOKEN="+tok.AccessToken)
-	if tok.Geolocation != "" {
-		out = append(out, "TOKENKEEPER_API_BASE="+strings.TrimRight(tok.Geolocation, "/"))
+	for _, kv := range tokenEnv(tok) {
+		out = append(out, kv[0]+"="+kv[1])
 	}
 	return out
 }
