@@ -9,15 +9,19 @@ import (
 	"io"
 	"io/fs"
 	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/tokenkeeper/tokenkeeper/credentials"
 	"github.com/tokenkeeper/tokenkeeper/refresh"
 	"github.com/tokenkeeper/tokenkeeper/storage"
 )
@@ -88,14 +92,38 @@ func (a *app) serve(o serveOptions) int {
 		return exitError
 	}
 	defer cleanup()
-	h := &tokenHandler{a: a, secret: secret}
-	m, err := a.manager("tokenkeeper serve", false, false)
+	h, err := a.newTokenHandler(secret)
 	if err != nil {
 		return a.fail(err)
 	}
-	m.Secrets = h.addSecrets // handlers run at once; the app's list is not safe for that
-	h.m = m
 	return a.runServer(h, ln, where)
+}
+
+// newTokenHandler makes the handler and its Manager. Requests run at once, and
+// the app's messages and list of secrets are not made for that: every use of
+// them goes through the handler's mutex, and the log, which the library writes
+// from any goroutine, redacts with a copy of the list published under it.
+func (a *app) newTokenHandler(secret string) (*tokenHandler, error) {
+	h := &tokenHandler{a: a, secret: secret}
+	a.stderr = &lockedWriter{w: a.stderr}
+	a.log = slog.New(redactHandler{newLogger(a.stderr, a.g.logFormat, a.g.verbose).Handler(), h.redact})
+	h.publish()
+	m, err := a.manager("tokenkeeper serve", false, false)
+	if err != nil {
+		return nil, err
+	}
+	m.Secrets = h.addSecrets
+	m.LoadCredentials = func() (*credentials.Credentials, error) {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		defer h.publish()
+		return a.loadCreds(false)
+	}
+	m.Client.OnRetry = func(attempt int, wait time.Duration, err error) {
+		a.log.Debug("token endpoint failed; retrying", "attempt", attempt, "wait", wait, "err", err)
+	}
+	h.m = m
+	return h, nil
 }
 
 // runServer serves until a signal, then shuts down cleanly.
@@ -209,6 +237,23 @@ type tokenHandler struct {
 	m      *refresh.Manager
 	secret string // "" on a unix socket
 	mu     sync.Mutex
+	known  atomic.Pointer[[]string] // a copy of a.secrets, for the log
+}
+
+// publish makes the log redact what the app knows now; called under mu (or
+// before serving).
+func (h *tokenHandler) publish() {
+	s := slices.Clone(h.a.secrets)
+	h.known.Store(&s)
+}
+
+func (h *tokenHandler) redact(s string) string {
+	if p := h.known.Load(); p != nil {
+		for _, v := range *p {
+			s = strings.ReplaceAll(s, v, "[redacted]")
+		}
+	}
+	return s
 }
 
 func (h *tokenHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -290,6 +335,7 @@ func (h *tokenHandler) addSecrets(v ...string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.a.addSecrets(v...)
+	h.publish()
 }
 
 func (h *tokenHandler) info(format string, args ...any) {
