@@ -143,9 +143,22 @@ func testGitCredentialFill(t *testing.T, bin string) {
 	requireTool(t, "git")
 	p, tok := newIntegrationProfile(t, bin)
 	env := gitEnv(p, bin)
-	if o := p.git(env, "", "config", "--global", "credential.https://git.example.test.helper", "!tokenkeeper --dir "+p.dir+" git-credential"); o.code != 0 {
-		t.Fatalf("git config: %s", o)
+	// The README's lines, with --dir for --profile; a store helper configured
+	// before them must not be asked (nor keep the token).
+	for _, args := range [][]string{
+		{"credential.helper", "store --file " + p.path("git-credentials")},
+		{"credential.https://git.example.test.helper", ""},
+		{"credential.https://git.example.test.helper", "!tokenkeeper --dir " + p.dir + " git-credential"},
+	} {
+		if o := p.git(env, "", "config", "--global", "--add", args[0], args[1]); o.code != 0 {
+			t.Fatalf("git config: %s", o)
+		}
 	}
+	t.Cleanup(func() {
+		if data, err := os.ReadFile(p.path("git-credentials")); err == nil && len(data) > 0 {
+			t.Errorf("the store helper was asked and kept a credential (%d bytes)", len(data))
+		}
+	})
 	fill := func(host string) outcome {
 		return p.git(env, "protocol=https\nhost="+host+"\npath=org/repo.git\n\n", "credential", "fill")
 	}
