@@ -102,28 +102,3 @@ func BenchmarkReuseTokenSourceValid(b *testing.B) {
 		}
 	}
 }
-
-// BenchmarkTokenSourceValidParallel and BenchmarkReuseTokenSourceValidParallel
-// are the same from every CPU at once: ReuseTokenSource takes a mutex per call,
-// TokenSource one atomic load.
-func BenchmarkTokenSourceValidParallel(b *testing.B) {
-	ts := benchTokenSource(b)
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			ts.Token()
-		}
-	})
-}
-
-func BenchmarkReuseTokenSourceValidParallel(b *testing.B) {
-	ts := oauth2.ReuseTokenSource(nil, oauth2.StaticTokenSource(&oauth2.Token{
-		AccessToken: "x", TokenType: "Bearer", Expiry: time.Date(2099, 11, 22, 0, 0, 0, 0, time.UTC),
-	}))
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			ts.Token()
-		}
-	})
-}

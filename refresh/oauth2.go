@@ -33,7 +33,10 @@ import (
 // Client's Timeout and the Manager's LockTimeout. There is no need to wrap it
 // in oauth2.ReuseTokenSource: it already is one, that also sees renewals made
 // by other processes.
-func (m *Manager) TokenSource() oauth2.TokenSource { return tokenSource{m} }
+func (m *Manager) TokenSource() oauth2.TokenSource {
+	m.tokens.use()
+	return tokenSource{m}
+}
 
 type tokenSource struct{ m *Manager }
 
@@ -59,6 +62,7 @@ func (m *Manager) accessToken(ctx context.Context) (string, error) {
 	if c := m.tokens.fresh(m.now()); c != nil {
 		return c.access, nil
 	}
+	m.tokens.use()
 	t, err := m.Token(ctx)
 	if err != nil {
 		return "", err
@@ -80,7 +84,19 @@ func (t *Token) OAuth2() *oauth2.Token {
 // may be handed out again without looking at the file. It only ever holds a
 // token that a run of the lifecycle returned (Manager.result offers each), so
 // it decides nothing: it replays that decision until the margin is reached.
-type tokenCache struct{ p atomic.Pointer[cachedToken] }
+//
+// It is filled only once a TokenSource or Transport is in use: a process that
+// calls Token once (the CLI) is spared building an *oauth2.Token it never reads.
+type tokenCache struct {
+	p    atomic.Pointer[cachedToken]
+	used atomic.Bool
+}
+
+func (c *tokenCache) use() {
+	if !c.used.Load() {
+		c.used.Store(true)
+	}
+}
 
 // cachedToken is immutable once published; tok is what callers get, and the
 // other fields are our own copy of it, to notice a caller writing to tok.
@@ -103,7 +119,7 @@ func (c *tokenCache) fresh(now time.Time) *cachedToken {
 // offer caches t, a token a run just returned; the last offer wins. A token
 // already cached (and intact) is kept as it is: no allocation per file read.
 func (c *tokenCache) offer(t *Token, margin time.Duration) {
-	if t == nil || t.AccessToken == "" {
+	if t == nil || t.AccessToken == "" || !c.used.Load() {
 		return
 	}
 	if e := c.p.Load(); e != nil && e.access == t.AccessToken && e.expiry.Equal(t.Expiry) && e.intact() {
