@@ -238,6 +238,7 @@ type tokenHandler struct {
 	secret string // "" on a unix socket
 	mu     sync.Mutex
 	known  atomic.Pointer[[]string] // a copy of a.secrets, for the log
+	reload atomic.Bool              // read credentials.json again before the next request
 }
 
 // publish makes the log redact what the app knows now; called under mu (or
@@ -277,11 +278,19 @@ func (h *tokenHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *tokenHandler) serveToken(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), h.requestTimeout())
 	defer cancel()
+	if h.reload.CompareAndSwap(true, false) {
+		// serve outlives edits of credentials.json: after a refusal, the next
+		// request reads what the file holds then (a human's fix, say).
+		h.m.ReloadCredentials()
+	}
 	res, err := h.m.Ensure(ctx, refresh.Options{})
 	if err == nil {
 		err = checkPrintable(res.Token.AccessToken)
 	}
 	if err != nil {
+		if refresh.KindOf(err) != refresh.KindTemporary {
+			h.reload.Store(true)
+		}
 		h.mu.Lock()
 		code, hint := classify(err)
 		msg := h.a.redact(strings.TrimPrefix(err.Error(), "tokenkeeper: "))

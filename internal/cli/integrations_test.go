@@ -42,6 +42,7 @@ func TestIntegrations(t *testing.T) {
 		{"ServeUnixCurl", testServeUnixCurl},
 		{"ServeStampede", testServeStampede},
 		{"ServeLoopback", testServeLoopback},
+		{"ServeErrors", testServeErrors},
 		{"NoFormatLeaks", testNoFormatLeaks},
 	} {
 		t.Run(tt.name, func(t *testing.T) { tt.test(t, bin) })
@@ -563,5 +564,57 @@ func testNoFormatLeaks(t *testing.T, bin string) {
 		if i := slices.IndexFunc(outputs, func(out string) bool { return strings.Contains(out, s) }); i >= 0 {
 			t.Errorf("output %d holds a secret (%d chars):\n%s", i, len(s), strings.ReplaceAll(outputs[i], s, "[SECRET]"))
 		}
+	}
+}
+
+// testServeErrors: when no token can be had, the answer is a JSON error whose
+// kind says what to do, as the exit codes do: retry (503, Retry-After) for an
+// endpoint that is down, reauth when the grant is dead, credentials when
+// credentials.json is gone (read again after a refusal: serve outlives edits).
+func testServeErrors(t *testing.T, bin string) {
+	p, _ := newIntegrationProfile(t, bin)
+	sock := p.path("tk.sock")
+	_, stop := startServe(t, p, "--timeout", "1s", "serve", "--socket", sock)
+	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+	}}}
+	get := func() (int, http.Header, serveError) {
+		t.Helper()
+		resp, err := client.Get("http://x/token")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var e serveError
+		if err := json.NewDecoder(resp.Body).Decode(&e); err != nil {
+			t.Fatalf("answer is not JSON: %v", err)
+		}
+		return resp.StatusCode, resp.Header, e
+	}
+
+	p.expire()
+	for range 20 {
+		p.srv.Fail(fakeserver.Fault{Status: 503})
+	}
+	status, h, e := get()
+	if status != 503 || h.Get("Retry-After") == "" || e.Kind != "retry" || e.Error == "" {
+		t.Errorf("endpoint down: %d %v, want 503 with Retry-After and kind retry", status, e)
+	}
+	p.srv.RevokeRefreshTokens()
+	p.srv.SetRequestToken("changed-by-the-admin")
+	p.expire()
+	for n := p.srv.PendingFaults(); n > 0; n = p.srv.PendingFaults() {
+		get() // use up the 503s still queued
+	}
+	if status, _, e := get(); status != 500 || e.Kind != "reauth" || e.Hint == "" {
+		t.Errorf("grant dead: %d %+v, want 500 and kind reauth with a hint", status, e)
+	}
+
+	os.Remove(p.path("credentials.json"))
+	if status, _, e := get(); status != 500 || e.Kind != "credentials" {
+		t.Errorf("credentials.json gone: %d %+v, want 500 and kind credentials", status, e)
+	}
+	if o := stop(); o.code != 0 {
+		t.Errorf("serve: %s", o)
 	}
 }
