@@ -156,3 +156,40 @@ func TestTokenSourceCallerWrites(t *testing.T) {
 		tok = got
 	}
 }
+
+// TestRenewAt: the instant Valid turns false, which tools that cache a token
+// are given (kubectl's expirationTimestamp, git's password_expiry_utc).
+func TestRenewAt(t *testing.T) {
+	obtained := time.Date(2026, 11, 21, 23, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		name   string
+		life   time.Duration
+		margin time.Duration
+		want   time.Duration // after obtained; -1: zero time
+	}{
+		{"margin within half the lifetime", time.Hour, time.Minute, 59 * time.Minute},
+		{"margin capped at half a 30s token", 30 * time.Second, time.Minute, 15 * time.Second},
+		{"no margin", time.Hour, 0, time.Hour},
+		{"unknown expiry", 0, time.Minute, -1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tok := &refresh.Token{AccessToken: "a", ObtainedAt: obtained}
+			if c.life > 0 {
+				tok.Expiry = obtained.Add(c.life)
+			}
+			got := tok.RenewAt(c.margin)
+			if c.want < 0 {
+				if !got.IsZero() {
+					t.Fatalf("RenewAt = %v, want zero", got)
+				}
+				return
+			}
+			if want := obtained.Add(c.want); !got.Equal(want) {
+				t.Fatalf("RenewAt = %v, want %v", got, want)
+			}
+			if !tok.Valid(got.Add(-time.Nanosecond), c.margin) || tok.Valid(got, c.margin) {
+				t.Errorf("Valid disagrees with RenewAt: want valid 1 ns before, not at")
+			}
+		})
+	}
+}
