@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/tokenkeeper/tokenkeeper/credentials"
 	"github.com/tokenkeeper/tokenkeeper/refresh"
@@ -78,7 +79,7 @@ func (a *app) gitGet(req map[string]string) int {
 	fmt.Fprintf(&b, "password=%s\n", tok.AccessToken)
 	// When git (2.41 and later) and caching helpers stop using it: when
 	// tokenkeeper would renew it.
-	fmt.Fprintf(&b, "password_expiry_utc=%d\n", tok.RenewAt(a.g.margin).Unix())
+	fmt.Fprintf(&b, "password_expiry_utc=%d\n", cacheUntil(tok, a.g.margin, time.Now()).Unix())
 	if _, err := io.WriteString(a.stdout, b.String()); err != nil {
 		return a.fail(err)
 	}

@@ -121,11 +121,22 @@ func writeToken(w io.Writer, format string, tok *refresh.Token, margin time.Dura
 			Kind:       "ExecCredential",
 			Status: execCredentialStatus{
 				Token:               tok.AccessToken,
-				ExpirationTimestamp: tok.RenewAt(margin).UTC().Format(time.RFC3339),
+				ExpirationTimestamp: cacheUntil(tok, margin, time.Now()).UTC().Format(time.RFC3339),
 			},
 		})
 	}
 	return fmt.Errorf("unknown output format %q", format) // parsing refused it already
+}
+
+// cacheUntil is how long a tool may cache tok: until tokenkeeper would renew
+// it; or, for a token handed out because its renewal failed for now (already
+// within the margin), until its expiry, so that the tool does not call again on
+// every request.
+func cacheUntil(tok *refresh.Token, margin time.Duration, now time.Time) time.Time {
+	if t := tok.RenewAt(margin); t.After(now) {
+		return t
+	}
+	return tok.Expiry
 }
 
 // checkPrintable refuses an access token that would break the line-based
