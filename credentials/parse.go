@@ -13,6 +13,7 @@ import (
 var fieldNames = []string{
 	"tokenURL", "grantType", "appID", "clientSecret", "companyUUID",
 	"companyRequestToken", "credentialType", "scope", "refreshToken", "authStyle",
+	"gitUsername",
 }
 
 // synonyms maps an accepted alternative name to its canonical name.
@@ -49,6 +50,8 @@ func (c *Credentials) field(name string) *string {
 		return &c.RefreshToken
 	case "authStyle":
 		return &c.AuthStyle
+	case "gitUsername":
+		return &c.GitUsername
 	}
 	return nil
 }

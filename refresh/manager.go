@@ -68,6 +68,8 @@ type Manager struct {
 
 	mu     sync.Mutex
 	loaded atomic.Pointer[credentials.Credentials] // what LoadCredentials gave
+
+	tokens tokenCache // the last token handed out (TokenSource, Transport)
 }
 
 // Options change one run.
@@ -423,6 +425,7 @@ func (m *Manager) ReloadCredentials() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.loaded.Store(nil)
+	m.tokens.forget()
 	if m.Creds != nil || m.LoadCredentials == nil {
 		return nil
 	}
@@ -585,6 +588,7 @@ func (m *Manager) result(tok *Token, action string, warns []string) *Result {
 		warns = append(warns, fmt.Sprintf("the refresh token expires at %s (%s); %s",
 			tok.RefreshExpiry.Format(time.RFC3339), Until(now, tok.RefreshExpiry), m.reauthAdvice()))
 	}
+	m.tokens.offer(tok, m.margin())
 	return &Result{Token: tok, Action: action, Warnings: warns}
 }
 

@@ -109,14 +109,27 @@ func (t *Token) Valid(now time.Time, margin time.Duration) bool {
 	if t == nil || t.AccessToken == "" || t.Expiry.IsZero() || checkAccessToken(t.AccessToken) != "" {
 		return false
 	}
-	if !t.ObtainedAt.IsZero() {
-		life := t.Expiry.Sub(t.ObtainedAt)
-		if life <= 0 || t.ObtainedAt.After(now.Add(clockSkew)) {
-			return false
-		}
-		margin = min(margin, life/2)
+	if !t.ObtainedAt.IsZero() && (!t.Expiry.After(t.ObtainedAt) || t.ObtainedAt.After(now.Add(clockSkew))) {
+		return false
 	}
-	return now.Add(margin).Before(t.Expiry)
+	return now.Before(t.RenewAt(margin))
+}
+
+// RenewAt is the instant from which Valid(now, margin) is false: the expiry less
+// the margin, the margin capped at half the token's lifetime. Tools that cache a
+// token (kubectl, git) are told to ask again then. Zero for an unknown expiry.
+func (t *Token) RenewAt(margin time.Duration) time.Time {
+	if t == nil || t.Expiry.IsZero() {
+		return time.Time{}
+	}
+	if !t.ObtainedAt.IsZero() {
+		// max: an expiry before obtained_at (a clock set back, a hand-edited
+		// file) must not turn into a negative margin.
+		if half := t.Expiry.Sub(t.ObtainedAt) / 2; margin > half {
+			margin = max(half, 0)
+		}
+	}
+	return t.Expiry.Add(-margin)
 }
 
 // RefreshUsable reports whether the refresh token is worth sending at now: present
