@@ -27,7 +27,16 @@ const (
 	GrantPassword          = "password"
 	GrantClientCredentials = "client_credentials"
 	GrantRefreshToken      = "refresh_token"
+	// A person starts these grants with tokenkeeper login (SPEC §7).
+	GrantAuthorizationCode = "authorization_code"
+	GrantDeviceCode        = "device_code"
 )
+
+// Interactive reports whether grant is started by a person (tokenkeeper
+// login) rather than from a secret in the file.
+func Interactive(grant string) bool {
+	return grant == GrantAuthorizationCode || grant == GrantDeviceCode
+}
 
 // Auth styles: where the client credentials go in a token request.
 const (
@@ -54,6 +63,15 @@ type Credentials struct {
 	RefreshToken        string `json:"refreshToken"`
 	AuthStyle           string `json:"authStyle"`
 
+	// SPEC §7: a grant started by a person. omitempty keeps the tutorial's
+	// template as it is.
+	Issuer        string            `json:"issuer,omitempty"`
+	AuthURL       string            `json:"authURL,omitempty"`
+	DeviceAuthURL string            `json:"deviceAuthURL,omitempty"`
+	RevocationURL string            `json:"revocationURL,omitempty"`
+	RedirectURL   string            `json:"redirectURL,omitempty"`
+	AuthParams    map[string]string `json:"authParams,omitempty"`
+
 	Path     string   `json:"-"` // resolved absolute path loaded from or saved to
 	Warnings []string `json:"-"` // e.g. unknown field "appId" (did you mean "appID"?)
 
@@ -74,7 +92,7 @@ func Template() []byte {
 	return c.marshal()
 }
 
-// marshal encodes all ten fields in template order. HTML escaping is off so
+// marshal encodes the fields in template order. HTML escaping is off so
 // that a token URL with a query keeps its "&" readable.
 func (c *Credentials) marshal() []byte {
 	var b bytes.Buffer
@@ -82,7 +100,7 @@ func (c *Credentials) marshal() []byte {
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(c); err != nil {
-		panic("credentials: encode: " + err.Error()) // ten strings cannot fail
+		panic("credentials: encode: " + err.Error()) // strings cannot fail
 	}
 	return b.Bytes()
 }
@@ -258,12 +276,20 @@ func (c *Credentials) Redacted() map[string]string {
 		"scope":               c.Scope,
 		"refreshToken":        mask(c.RefreshToken),
 		"authStyle":           short(c.AuthStyle),
+		"issuer":              redactURL(c.Issuer),
+		"authURL":             redactURL(c.AuthURL),
+		"deviceAuthURL":       redactURL(c.DeviceAuthURL),
+		"revocationURL":       redactURL(c.RevocationURL),
+		"redirectURL":         redactURL(c.RedirectURL),
 	}
 }
 
 // redactURL drops what may hold a secret from a URL: user info, and the
 // query and fragment, shown as "?…" and "#…".
 func redactURL(raw string) string {
+	if raw == "" {
+		return ""
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		return fmt.Sprintf("(not a URL, %d characters)", len(raw))
