@@ -61,7 +61,7 @@ func requestSecrets(req Request) []string {
 		}
 	}
 	add(req.ClientSecret)
-	for _, k := range []string{"client_secret", "refresh_token", "password", "code", "assertion"} {
+	for _, k := range []string{"client_secret", "refresh_token", "password", "code", "assertion", "code_verifier", "device_code", "token"} {
 		for _, v := range req.Form[k] {
 			add(v)
 		}
