@@ -262,6 +262,11 @@ func testLogout(t *testing.T, bin string) {
 	if o.code != exitNeedsHuman || !strings.Contains(o.stderr, "login") {
 		t.Fatalf("token after logout: %s, want 77 with the login hint", o)
 	}
+	// status says the same, without a request.
+	o = lp.run("", "status")
+	if o.code != exitNeedsHuman || !strings.Contains(o.stdout+o.stderr, "run tokenkeeper --dir "+lp.dir+" login") {
+		t.Errorf("status after logout: %s\n%s", o, o.stdout)
+	}
 	if o := lp.run("", "logout"); o.code != 0 || !strings.Contains(o.stderr, "nothing to revoke") {
 		t.Errorf("a second logout: %s", o)
 	}
