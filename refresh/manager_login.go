@@ -148,16 +148,17 @@ func (m *Manager) loginError(err error, device bool) error {
 		// The code or device code was refused when redeemed: expired, or the
 		// verifier did not match. A new login gets a new one.
 		return &Error{Kind: KindNeedsHuman, Err: err, Msg: err.Error(), Hint: fmt.Sprintf("run %s again", again)}
-	case errors.As(err, &ee) || errors.Is(err, context.Canceled):
+	case errors.As(err, &ee):
 		return m.classify(err, true)
+	}
+	var te *TransientError
+	if errors.As(err, &te) || errors.Is(err, context.Canceled) {
+		return &Error{Kind: KindTemporary, Err: err, Msg: err.Error(),
+			Hint: fmt.Sprintf("the provider did not answer; nothing was saved: run %s again later", again)}
 	}
 	var ce *Error
 	if errors.As(err, &ce) {
 		return err
-	}
-	var te *TransientError
-	if errors.As(err, &te) {
-		return m.classify(err, true)
 	}
 	return &Error{Kind: KindCredentials, Err: err, Msg: err.Error(), Hint: fmt.Sprintf("check the fields of %s", m.creds().Path)}
 }

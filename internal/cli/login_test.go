@@ -101,6 +101,20 @@ func TestLogin(t *testing.T) {
 	t.Run("Headless", func(t *testing.T) { testLoginHeadless(t, bin) })
 	t.Run("RevokedGrant", func(t *testing.T) { testLoginRevokedGrant(t, bin) })
 	t.Run("Logout", func(t *testing.T) { testLogout(t, bin) })
+	t.Run("SetupPreset", func(t *testing.T) { testLoginSetupPreset(t, bin) })
+}
+
+// setup with a login preset saves the file and ends with the login.
+func testLoginSetupPreset(t *testing.T, bin string) {
+	lp := newLoginProfile(t, bin, "authorization_code")
+	os.Remove(filepath.Join(lp.dir, "credentials.json"))
+	o := lp.run("allow", "setup", "--no-input", "--preset", "oidc", "--issuer", lp.p.Issuer, "--app-id", lp.p.ClientID)
+	if o.code != 0 || !strings.Contains(o.stderr, "logged in") {
+		t.Fatalf("setup --preset oidc: %s", o)
+	}
+	if lp.token().RefreshToken == "" {
+		t.Error("no refresh token saved")
+	}
 }
 
 func testLoginAuthorizationCode(t *testing.T, bin string) {
