@@ -1,6 +1,7 @@
 package refresh
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -66,7 +67,7 @@ func (c *Client) Discover(ctx context.Context, issuer string) (*Endpoints, error
 	}
 	var last error
 	for _, u := range urls {
-		md, err := c.fetchMetadata(ctx, u)
+		body, err := c.fetchMetadata(ctx, u)
 		var ee *EndpointError
 		if errors.As(err, &ee) && ee.Status == http.StatusNotFound {
 			last = err
@@ -75,12 +76,21 @@ func (c *Client) Discover(ctx context.Context, issuer string) (*Endpoints, error
 		if err != nil {
 			return nil, err
 		}
-		return md.endpoints(u, issuer)
+		return parseMetadata(body, u, issuer)
 	}
 	return nil, last
 }
 
-func (c *Client) fetchMetadata(ctx context.Context, u string) (*metadata, error) {
+// parseMetadata reads a discovery document fetched from from for issuer.
+func parseMetadata(body []byte, from, issuer string) (*Endpoints, error) {
+	var md metadata
+	if err := json.Unmarshal(bytes.TrimPrefix(body, []byte("\uFEFF")), &md); err != nil {
+		return nil, &EndpointError{URL: from, Status: http.StatusOK, Description: "not a discovery document (not a JSON object with string fields)"}
+	}
+	return md.endpoints(from, issuer)
+}
+
+func (c *Client) fetchMetadata(ctx context.Context, u string) ([]byte, error) {
 	timeout := c.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
@@ -112,11 +122,7 @@ func (c *Client) fetchMetadata(ctx context.Context, u string) (*metadata, error)
 	case len(body) > MaxResponseBody:
 		return nil, &EndpointError{URL: u, Status: st, Description: "discovery document larger than 1 MiB"}
 	}
-	var md metadata
-	if err := json.Unmarshal(body, &md); err != nil {
-		return nil, &EndpointError{URL: u, Status: resp.StatusCode, Description: "not a discovery document (" + bodySummary(resp, body) + ")"}
-	}
-	return &md, nil
+	return body, nil
 }
 
 func (md *metadata) endpoints(from, issuer string) (*Endpoints, error) {
