@@ -102,6 +102,36 @@ func TestLogin(t *testing.T) {
 	t.Run("RevokedGrant", func(t *testing.T) { testLoginRevokedGrant(t, bin) })
 	t.Run("Logout", func(t *testing.T) { testLogout(t, bin) })
 	t.Run("SetupPreset", func(t *testing.T) { testLoginSetupPreset(t, bin) })
+	t.Run("Interrupted", func(t *testing.T) { testLoginInterrupted(t, bin) })
+}
+
+// Ctrl-C during login (--no-browser: only the URL is printed) saves nothing and
+// exits 75: run it again.
+func testLoginInterrupted(t *testing.T, bin string) {
+	lp := newLoginProfile(t, bin, "authorization_code")
+	cmd := lp.command("", "login", "--no-browser")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var all strings.Builder
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		all.WriteString(sc.Text() + "\n")
+		if strings.Contains(sc.Text(), "code_challenge=") {
+			cmd.Process.Signal(os.Interrupt)
+		}
+	}
+	err = cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != exitTemp || !strings.Contains(all.String(), "interrupted; nothing was saved") {
+		t.Fatalf("exit %d (%v), want 75 saying it was interrupted:\n%s", code, err, all.String())
+	}
+	if _, err := os.Stat(filepath.Join(lp.dir, "refreshTokenObjectFile.json")); err == nil {
+		t.Error("an interrupted login wrote a token file")
+	}
 }
 
 // setup with a login preset saves the file and ends with the login.
