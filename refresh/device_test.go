@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -90,5 +92,54 @@ func TestDeviceExpired(t *testing.T) {
 	var le *refresh.LoginError
 	if !errors.As(err, &le) || le.Code != "expired_token" {
 		t.Fatalf("got %v, want expired_token", err)
+	}
+}
+
+// RFC 9207: a callback whose iss is not the issuer's ends the login (a mix-up
+// attack sends the person's code to another provider's client); the right iss
+// is accepted and the code redeemed with the verifier.
+func TestLoginIssuerParameter(t *testing.T) {
+	for _, tt := range []struct {
+		iss  string
+		want string // "" for success
+	}{
+		{"https://evil.example", "RFC 9207"},
+		{"https://id.example.com", ""},
+		{"", ""},
+	} {
+		t.Run(tt.iss, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				r.ParseForm()
+				if r.Form.Get("code") != "the-code" || len(r.Form.Get("code_verifier")) != 43 || r.Header.Get("Accept") != "application/json" {
+					t.Errorf("token request: %v", r.Form)
+				}
+				w.Header().Set("Content-Type", "application/json")
+				w.Write([]byte(`{"access_token":"at","expires_in":60,"refresh_token":"rt"}`))
+			}))
+			defer srv.Close()
+			cfg := refresh.LoginConfig{ClientID: "app", Wait: 10 * time.Second,
+				Endpoints: refresh.Endpoints{Issuer: "https://id.example.com", Authorization: "https://id.example.com/auth", Token: srv.URL},
+				Open: func(authURL string) error {
+					u, _ := url.Parse(authURL)
+					q := url.Values{"code": {"the-code"}, "state": {u.Query().Get("state")}}
+					if tt.iss != "" {
+						q.Set("iss", tt.iss)
+					}
+					go func() {
+						resp, err := http.Get(u.Query().Get("redirect_uri") + "?" + q.Encode())
+						if err == nil {
+							resp.Body.Close()
+						}
+					}()
+					return nil
+				}}
+			tok, err := (&refresh.Client{}).AuthorizationCode(context.Background(), cfg)
+			switch {
+			case tt.want == "" && (err != nil || tok.RefreshToken != "rt"):
+				t.Fatalf("got %+v, %v", tok, err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Fatalf("got %v, want %q", err, tt.want)
+			}
+		})
 	}
 }
