@@ -321,3 +321,69 @@ func nonLoopbackIPs() []string {
 	}
 	return out
 }
+
+// A provider without a revocation endpoint (GitHub, Entra): logout forgets the
+// token and says the grant is still live; later runs need a login.
+func TestLogoutWithoutRevocation(t *testing.T) {
+	p := oidcprovider.Start(t, oidcprovider.Options{})
+	ep, err := (&refresh.Client{}).Discover(context.Background(), p.Issuer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := loginManager(t, p, credentials.GrantAuthorizationCode)
+	m.Creds.Issuer, m.Creds.TokenURL, m.Creds.AuthURL = "", ep.Token, ep.Authorization
+	var lines []string
+	r, err := m.Login(context.Background(), browser(t, p, "allow", &lines))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := m.Logout(context.Background())
+	if err != nil || res.Revoked || res.MovedTo == "" || res.RevocationURL != "" {
+		t.Fatalf("Logout: %+v, %v; want forgotten, not revoked", res, err)
+	}
+	if !p.RefreshTokenLive(r.Token.RefreshToken) {
+		t.Error("the grant should still be live at the provider")
+	}
+	if _, err := m.Ensure(context.Background(), refresh.Options{}); refresh.KindOf(err) != refresh.KindNeedsHuman {
+		t.Fatalf("after logout: %v, want a login needed", err)
+	}
+}
+
+// watch waits for a login: a Watcher on a profile nobody has logged in to
+// does not retry, and renews from the token file once login writes it.
+func TestWatchWaitsForLogin(t *testing.T) {
+	p := oidcprovider.Start(t, oidcprovider.Options{})
+	m := loginManager(t, p, credentials.GrantAuthorizationCode)
+	creds := m.Creds
+	m.Creds, m.LoadCredentials = nil, func() (*credentials.Credentials, error) { return creds, nil }
+	events := make(chan refresh.WatchEvent, 100)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w := &refresh.Watcher{Manager: m, Notify: func(e refresh.WatchEvent) { events <- e }}
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	first := <-events
+	if first.Err == nil || refresh.KindOf(first.Err) != refresh.KindNeedsHuman {
+		t.Fatalf("first event %+v, want a login needed", first)
+	}
+	// Another process logs in (same files, another Manager).
+	other := loginManager(t, p, credentials.GrantAuthorizationCode)
+	other.Creds, other.Paths = creds, m.Paths
+	var lines []string
+	if _, err := other.Login(context.Background(), browser(t, p, "allow", &lines)); err != nil {
+		t.Fatal(err)
+	}
+	timeout := time.After(20 * time.Second)
+	for {
+		select {
+		case e := <-events:
+			if e.Err == nil && e.Result != nil && e.Result.Token.AccessToken != "" {
+				cancel()
+				<-done
+				return
+			}
+		case <-timeout:
+			t.Fatal("the watcher did not pick up the login")
+		}
+	}
+}

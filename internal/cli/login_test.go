@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -103,6 +104,38 @@ func TestLogin(t *testing.T) {
 	t.Run("Logout", func(t *testing.T) { testLogout(t, bin) })
 	t.Run("SetupPreset", func(t *testing.T) { testLoginSetupPreset(t, bin) })
 	t.Run("Interrupted", func(t *testing.T) { testLoginInterrupted(t, bin) })
+	t.Run("LogoutWithoutRevocation", func(t *testing.T) { testLogoutWithoutRevocation(t, bin) })
+}
+
+// Without a revocation endpoint, logout forgets, says the grant is still live,
+// and exits 0.
+func testLogoutWithoutRevocation(t *testing.T, bin string) {
+	lp := newLoginProfile(t, bin, "authorization_code")
+	ep, err := (&refresh.Client{}).Discover(context.Background(), lp.p.Issuer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds := map[string]string{"tokenURL": ep.Token, "authURL": ep.Authorization, "grantType": "authorization_code",
+		"appID": lp.p.ClientID, "scope": "openid offline_access"}
+	data, _ := json.Marshal(creds)
+	if err := os.WriteFile(filepath.Join(lp.dir, "credentials.json"), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if o := lp.run("allow", "login"); o.code != 0 {
+		t.Fatalf("login: %s", o)
+	}
+	rt := lp.token().RefreshToken
+	o := lp.run("", "logout")
+	if o.code != 0 || !strings.Contains(o.stderr, "warning: the provider has no revocation endpoint: the grant is still live there") ||
+		!strings.Contains(o.stderr, "hint: revoke it") {
+		t.Fatalf("logout: %s", o)
+	}
+	if !lp.p.RefreshTokenLive(rt) {
+		t.Error("the grant was revoked, but there is no revocation endpoint to do it")
+	}
+	if o := lp.run("", "token"); o.code != exitNeedsHuman {
+		t.Errorf("token after logout: %s, want 77", o)
+	}
 }
 
 // Ctrl-C during login (--no-browser: only the URL is printed) saves nothing and
