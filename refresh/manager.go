@@ -58,6 +58,9 @@ type Manager struct {
 	// token in an error, and only the caller knows where messages go. It may be
 	// called from several goroutines at once.
 	Secrets func(values ...string)
+	// LoginCommand is how the user runs tokenkeeper login, with their flags, for
+	// hints ("tokenkeeper --profile work login"); "": "tokenkeeper login".
+	LoginCommand string
 
 	// concurHost, when set, replaces isConcurHost: tests only, so that loopback
 	// fakes can stand for Concur's data centres (geolocation.go says why).
@@ -66,8 +69,9 @@ type Manager struct {
 	initOnce sync.Once
 	client   *Client // Client, or a default one, with the Manager's clock
 
-	mu     sync.Mutex
-	loaded atomic.Pointer[credentials.Credentials] // what LoadCredentials gave
+	mu        sync.Mutex
+	loaded    atomic.Pointer[credentials.Credentials] // what LoadCredentials gave
+	endpoints atomic.Pointer[Endpoints]               // resolved (discovered) once
 
 	tokens tokenCache // the last token handed out (TokenSource, Transport)
 }
@@ -242,7 +246,11 @@ func (m *Manager) refreshGrant(ctx context.Context, tok *Token, warns []string, 
 				return m.refreshGrant(ctx, disk, warns, false)
 			}
 		}
-		warns = append(warns, fmt.Sprintf("the refresh token was refused (%s); getting a new grant from %s", describeRefusal(ee), m.creds().Path))
+		if credentials.Interactive(m.creds().GrantType) {
+			warns = append(warns, fmt.Sprintf("the refresh token was refused (%s)", describeRefusal(ee)))
+		} else {
+			warns = append(warns, fmt.Sprintf("the refresh token was refused (%s); getting a new grant from %s", describeRefusal(ee), m.creds().Path))
+		}
 		return &Result{Warnings: warns}, errInvalidGrant
 	}
 	return m.keepOrFail(tok, err, warns)
@@ -273,6 +281,17 @@ func (m *Manager) keepOrFail(tok *Token, err error, warns []string) (*Result, er
 // carry is the file's token whose unknown fields are kept.
 func (m *Manager) bootstrap(ctx context.Context, old, carry *Token, warns []string) (*Result, error) {
 	c := m.creds()
+	if credentials.Interactive(c.GrantType) {
+		return &Result{Warnings: warns}, m.needsLogin()
+	}
+	tokenURL := c.TokenURL
+	if tokenURL == "" { // an issuer: the token endpoint is discovered
+		ep, err := m.resolveEndpoints(ctx)
+		if err != nil {
+			return &Result{Warnings: warns}, err
+		}
+		tokenURL = ep.Token
+	}
 	form := url.Values{"grant_type": {c.GrantType}}
 	var seed string
 	switch c.GrantType {
@@ -294,11 +313,11 @@ func (m *Manager) bootstrap(ctx context.Context, old, carry *Token, warns []stri
 	if c.Scope != "" {
 		form.Set("scope", c.Scope)
 	}
-	m.debug("bootstrap", "grant", c.GrantType, "url", redact.URL(c.TokenURL))
+	m.debug("bootstrap", "grant", c.GrantType, "url", redact.URL(tokenURL))
 	if seed != "" {
 		ctx = spendContext(ctx) // the seed refresh token may rotate too
 	}
-	nt, err := m.probe(ctx, form)
+	nt, err := m.probe(ctx, tokenURL, form)
 	if err != nil {
 		var te *TransientError
 		if errors.As(err, &te) && old.Valid(m.now(), 0) {
@@ -307,7 +326,7 @@ func (m *Manager) bootstrap(ctx context.Context, old, carry *Token, warns []stri
 		return &Result{Warnings: warns}, m.classify(err, true)
 	}
 	nt.carryUnknown(carry)
-	nt.TokenURL = c.TokenURL
+	nt.TokenURL = tokenURL
 	nt.SeedFingerprint = seed
 	if c.GrantType == credentials.GrantPassword {
 		nt.CompanyUUID = c.CompanyUUID
@@ -318,15 +337,15 @@ func (m *Manager) bootstrap(ctx context.Context, old, carry *Token, warns []stri
 // probe sends the bootstrap grant. With authStyle auto it tries the tutorial's way
 // (credentials in the form) and then HTTP Basic, and records what worked. It never
 // probes with a refresh token: that may be single-use.
-func (m *Manager) probe(ctx context.Context, form url.Values) (*Token, error) {
+func (m *Manager) probe(ctx context.Context, tokenURL string, form url.Values) (*Token, error) {
 	style := m.creds().AuthStyle
 	if style != credentials.AuthAuto || m.creds().GrantType == credentials.GrantRefreshToken {
-		return m.exchange(ctx, m.request(m.creds().TokenURL, form, concreteStyle(style)))
+		return m.exchange(ctx, m.request(tokenURL, form, concreteStyle(style)))
 	}
-	tok, err := m.exchange(ctx, m.request(m.creds().TokenURL, form, credentials.AuthParams))
+	tok, err := m.exchange(ctx, m.request(tokenURL, form, credentials.AuthParams))
 	if isClientRefusal(err) {
 		m.debug("client refused with credentials in the form; trying HTTP Basic")
-		tok, err = m.exchange(ctx, m.request(m.creds().TokenURL, form, credentials.AuthHeader))
+		tok, err = m.exchange(ctx, m.request(tokenURL, form, credentials.AuthHeader))
 		if err == nil {
 			tok.AuthStyle = credentials.AuthHeader
 		}
@@ -450,7 +469,18 @@ func (m *Manager) loadCreds() error {
 // usable is false for a token issued by another endpoint than the one configured:
 // the user changed tokenURL, and the old grant is not theirs to use any more.
 func (m *Manager) usable(tok *Token) bool {
-	return tok == nil || m.creds() == nil || tok.TokenURL == "" || tok.TokenURL == m.creds().TokenURL
+	if tok == nil || m.creds() == nil || tok.TokenURL == "" {
+		return true
+	}
+	want := m.creds().TokenURL
+	if want == "" { // an issuer's: compare with what discovery found, once it has run
+		ep := m.endpoints.Load()
+		if ep == nil {
+			return true
+		}
+		want = ep.Token
+	}
+	return tok.TokenURL == want
 }
 
 // Load reads the token file without the lock. A missing file is (nil, nil).
@@ -602,6 +632,8 @@ func (m *Manager) reauthAdvice() string {
 		return fmt.Sprintf("before then, generate a new company request token in Concur's Company Request Token screen and put it in %s (companyRequestToken)", m.creds().Path)
 	case credentials.GrantRefreshToken:
 		return fmt.Sprintf("before then, get a new refresh token from the provider and put it in %s (refreshToken)", m.creds().Path)
+	case credentials.GrantAuthorizationCode, credentials.GrantDeviceCode:
+		return fmt.Sprintf("before then, run %s", m.loginCommand())
 	}
 	return "tokenkeeper will get a new grant with the client credentials"
 }

@@ -184,7 +184,7 @@ func (a *app) verdict(r *statusReport, c *credentials.Credentials, tok *refresh.
 	switch {
 	case c == nil:
 		r.ExitCode, r.Verdict = exitConfig, "credentials "+r.Credentials.State+": fix "+r.Files.Credentials
-	case tok != nil && tok.TokenURL != "" && tok.TokenURL != c.TokenURL:
+	case tok != nil && tok.TokenURL != "" && c.TokenURL != "" && tok.TokenURL != c.TokenURL:
 		r.Renewable, r.ExitCode, r.Verdict = true, exitOK, "the stored token is from another tokenURL; the next run gets a new grant"
 	case tok != nil && tok.Valid(now, 0):
 		r.Renewable, r.ExitCode, r.Verdict = true, exitOK, "ok: the access token is valid"
@@ -192,6 +192,8 @@ func (a *app) verdict(r *statusReport, c *credentials.Credentials, tok *refresh.
 		r.Renewable, r.ExitCode, r.Verdict = true, exitOK, "ok: the next run renews with the refresh token"
 	case c.GrantType == credentials.GrantRefreshToken && tok != nil && tok.RefreshToken == c.RefreshToken:
 		r.ExitCode, r.Verdict = exitNeedsHuman, "the refresh token has expired: put a new one in "+r.Files.Credentials+" (refreshToken)"
+	case credentials.Interactive(c.GrantType):
+		r.ExitCode, r.Verdict = exitNeedsHuman, "no usable refresh token: a person must log in: run "+a.commandLine("login")
 	default:
 		r.Renewable, r.ExitCode, r.Verdict = true, exitOK, "ok: the next run gets a new grant with "+c.GrantType
 	}
@@ -204,7 +206,11 @@ func (a *app) printStatus(w io.Writer, r *statusReport, now time.Time) {
 	row("token file", fmt.Sprintf("%s (%s)", r.Files.Token, r.Files.TokenSource))
 	switch r.Credentials.State {
 	case "ok":
-		row("token endpoint", r.Credentials.TokenURL)
+		if ep := r.Credentials.TokenURL; ep != "" || r.Credentials.Fields["issuer"] == "" {
+			row("token endpoint", ep)
+		} else {
+			row("issuer", r.Credentials.Fields["issuer"]+" (endpoints by discovery)")
+		}
 		row("grant", fmt.Sprintf("%s, client %s", r.Credentials.GrantType, r.Credentials.Fields["appID"]))
 	default:
 		row("  state", r.Credentials.State)

@@ -29,6 +29,11 @@ var setupFields = []setupField{
 	{"scope", "scope", "", false, func(c *credentials.Credentials) *string { return &c.Scope }},
 	{"refreshToken", "refresh-token", "TOKENKEEPER_REFRESH_TOKEN", true, func(c *credentials.Credentials) *string { return &c.RefreshToken }},
 	{"authStyle", "auth-style", "", false, func(c *credentials.Credentials) *string { return &c.AuthStyle }},
+	{"issuer", "issuer", "", false, func(c *credentials.Credentials) *string { return &c.Issuer }},
+	{"authURL", "auth-url", "", false, func(c *credentials.Credentials) *string { return &c.AuthURL }},
+	{"deviceAuthURL", "device-auth-url", "", false, func(c *credentials.Credentials) *string { return &c.DeviceAuthURL }},
+	{"revocationURL", "revocation-url", "", false, func(c *credentials.Credentials) *string { return &c.RevocationURL }},
+	{"redirectURL", "redirect-url", "", false, func(c *credentials.Credentials) *string { return &c.RedirectURL }},
 }
 
 // secretEnv lists the environment variables that carry a secret to
@@ -151,6 +156,9 @@ func splitKeycloakURL(tokenURL string) (base, realm string, ok bool) {
 // presetOf guesses the preset of existing credentials, so that re-running
 // setup starts where the user left off.
 func presetOf(c *credentials.Credentials) string {
+	if p := loginPresetOf(c); p != "" {
+		return p
+	}
 	switch u := c.TokenURL; {
 	case concurRegionOf(u) != "" || strings.HasSuffix(u, concurTokenPath):
 		return "concur"
@@ -164,7 +172,7 @@ func presetOf(c *credentials.Credentials) string {
 	return "generic"
 }
 
-var presetNames = []string{"concur", "keycloak", "thingpark", "kore", "generic"}
+var presetNames = []string{"concur", "keycloak", "thingpark", "kore", "generic", "okta", "auth0", "entra", "google", "github", "oidc"}
 
 // applyPreset sets what a preset fixes, non-interactively. region applies to
 // concur only.
@@ -184,7 +192,7 @@ func applyPreset(c *credentials.Credentials, preset, region string) error {
 			c.TokenURL = u
 		}
 	case "keycloak", "thingpark":
-		if c.GrantType == credentials.GrantPassword {
+		if c.GrantType == credentials.GrantPassword || c.GrantType == "" {
 			c.GrantType = credentials.GrantClientCredentials
 		}
 		c.CredentialType = ""
@@ -195,7 +203,11 @@ func applyPreset(c *credentials.Credentials, preset, region string) error {
 			c.TokenURL = koreTokenURL
 		}
 	default:
-		return fmt.Errorf("unknown preset %q; want one of %s", preset, strings.Join(presetNames, ", "))
+		p := findLoginPreset(preset)
+		if p == nil {
+			return fmt.Errorf("unknown preset %q; want one of %s", preset, strings.Join(presetNames, ", "))
+		}
+		p.defaults(c)
 	}
 	if region != "" && preset != "concur" {
 		return fmt.Errorf("--region is for --preset concur")

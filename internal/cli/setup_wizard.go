@@ -27,6 +27,13 @@ var presetChoices = []prompt.Choice{
 	{Name: "generic", Help: "any RFC 6749 token endpoint, any grant"},
 }
 
+func init() {
+	// The login presets (setup_login.go) follow, from their table.
+	for _, p := range loginPresets {
+		presetChoices = append(presetChoices, prompt.Choice{Name: p.name, Help: p.help + "; ends with tokenkeeper login"})
+	}
+}
+
 func (a *app) wizard(c *credentials.Credentials, o *setupOpts, tty *os.File, existed bool) error {
 	w := &wizard{ctx: a.ctx, c: c, p: &prompt.Prompter{In: tty, Out: a.stderr, TTY: tty}}
 	if existed {
@@ -47,6 +54,9 @@ func (a *app) wizard(c *credentials.Credentials, o *setupOpts, tty *os.File, exi
 	steps := map[string]func() error{
 		"concur": w.concur, "keycloak": w.keycloak, "thingpark": w.thingpark,
 		"kore": w.kore, "generic": w.generic,
+	}
+	for i := range loginPresets {
+		steps[loginPresets[i].name] = w.loginStep(&loginPresets[i])
 	}
 	return steps[preset]()
 }
@@ -97,7 +107,17 @@ func (w *wizard) keycloak() error {
 		}
 	}
 	w.c.TokenURL = keycloakURL(u, realm)
-	return w.keycloakGrant()
+	if err := w.grant([]string{credentials.GrantClientCredentials, credentials.GrantRefreshToken,
+		credentials.GrantAuthorizationCode, credentials.GrantDeviceCode}); err != nil {
+		return err
+	}
+	if credentials.Interactive(w.c.GrantType) { // a person logs in: the realm's issuer
+		w.c.Issuer, w.c.TokenURL = keycloakIssuer(w.c.TokenURL, ""), ""
+		if w.c.Scope == "" {
+			w.c.Scope = "openid offline_access"
+		}
+	}
+	return w.grantFields(false)
 }
 
 func (w *wizard) thingpark() error {
@@ -161,6 +181,8 @@ func (w *wizard) grant(allowed []string) error {
 		credentials.GrantPassword:          "username and password (Concur: company UUID and request token)",
 		credentials.GrantClientCredentials: "client ID and secret only",
 		credentials.GrantRefreshToken:      "a refresh token you were given",
+		credentials.GrantAuthorizationCode: "you log in in a browser (tokenkeeper login)",
+		credentials.GrantDeviceCode:        "you log in on any device with a code (tokenkeeper login --device)",
 	}
 	def := ""
 	for _, g := range allowed {
