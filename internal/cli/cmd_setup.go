@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io/fs"
 	"os"
@@ -13,6 +12,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/spf13/pflag"
 	"github.com/tokenkeeper/tokenkeeper/credentials"
 	"github.com/tokenkeeper/tokenkeeper/internal/prompt"
 	"github.com/tokenkeeper/tokenkeeper/refresh"
@@ -28,39 +28,63 @@ type setupOpts struct {
 	stdinUsed             bool     // a secret was read from stdin: no prompting after that
 }
 
-func (a *app) setupFlags(args []string) (*setupOpts, int) {
-	o := &setupOpts{values: map[string]string{}}
-	fs := newFlags("setup")
-	fs.StringVar(&o.preset, "preset", "", "")
-	fs.StringVar(&o.region, "region", "", "")
-	fs.StringVar(&o.realm, "realm", "", "")
-	fs.BoolVar(&o.noInput, "no-input", false, "")
-	fs.BoolVar(&o.wait, "wait", false, "")
-	raw := map[string]*string{}
-	for _, f := range setupFields {
-		raw[f.name] = fs.String(f.flag, "", "")
+func setupCommand() *command {
+	return &command{
+		name: "setup", args: "[options]", summary: "first-run wizard: asks on a terminal, else takes flags",
+		long: `Set up credentials.json and do the first token exchange. On a terminal, setup
+asks for each field in turn (secrets without echo), checks each answer, saves
+the file 0600 and shows the result and a cron line. Without a terminal, or with
+--no-input, it never asks: every field is a flag, and whatever is missing ends
+the run with exit 78 and the flags that would fill it. Keep secrets out of argv:
+give them in TOKENKEEPER_CLIENT_SECRET, TOKENKEEPER_COMPANY_REQUEST_TOKEN or
+TOKENKEEPER_REFRESH_TOKEN, or "-" to read one from stdin.`,
+		example: `tokenkeeper setup
+tokenkeeper setup --preset keycloak --token-url https://sso.example.com --realm iot
+tokenkeeper setup --wait
+vault read -field=token secret/concur | tokenkeeper setup --no-input --preset concur \
+    --region eu --app-id 0a1b… --company-uuid 4e5f… --company-request-token -`,
+		flags: func(fs *pflag.FlagSet) func(*app, []string) int {
+			o := &setupOpts{values: map[string]string{}}
+			fs.StringVar(&o.preset, "preset", "", "provider: concur, keycloak, thingpark, kore or generic")
+			fs.StringVar(&o.region, "region", "", "Concur region (us, eu, cn, us-impl, eu-impl, usg) or a full token URL")
+			fs.StringVar(&o.realm, "realm", "", "Keycloak realm; --token-url is then the server's base URL")
+			fs.BoolVar(&o.noInput, "no-input", false, "never ask, even on a terminal")
+			fs.BoolVar(&o.wait, "wait", false, "write the template, then wait until the file is filled in")
+			raw := map[string]*string{}
+			for _, f := range setupFields {
+				raw[f.name] = fs.String(f.flag, "", f.usage())
+			}
+			return func(a *app, args []string) int {
+				if code := a.setupValues(o, fs, raw); code >= 0 {
+					return code
+				}
+				return a.cmdSetup(o)
+			}
+		},
 	}
-	if code := a.parseFlags(fs, args, 0); code >= 0 {
-		return nil, code
-	}
+}
+
+// setupValues takes the fields from their flags, or their environment
+// variables, or stdin.
+func (a *app) setupValues(o *setupOpts, fs *pflag.FlagSet, raw map[string]*string) int {
 	given := map[string]bool{}
 	dashes := 0
-	fs.Visit(func(f *flag.Flag) {
+	fs.Visit(func(f *pflag.Flag) {
 		given[f.Name] = true
 		if f.Value.String() == "-" {
 			dashes++
 		}
 	})
 	if dashes > 1 {
-		return nil, a.usageError("setup: only one value can be read from stdin (-)",
+		return a.usageError("setup: only one value can be read from stdin (-)",
 			"give the other secrets in TOKENKEEPER_CLIENT_SECRET, TOKENKEEPER_COMPANY_REQUEST_TOKEN or TOKENKEEPER_REFRESH_TOKEN")
 	}
 	for _, f := range setupFields {
 		if code := a.setupValue(o, f, *raw[f.name], given[f.flag]); code >= 0 {
-			return nil, code
+			return code
 		}
 	}
-	return o, -1
+	return -1
 }
 
 // setupValue takes one field from its flag, or for a secret from its
@@ -103,11 +127,7 @@ func secretValues(o *setupOpts, f setupField) []string {
 // cmdSetup is the first-run wizard: on a terminal it asks for each field;
 // otherwise it takes them from flags and never prompts. Then it saves
 // credentials.json and does the first token exchange.
-func (a *app) cmdSetup(args []string) int {
-	o, code := a.setupFlags(args)
-	if code >= 0 {
-		return code
-	}
+func (a *app) cmdSetup(o *setupOpts) int {
 	for _, f := range o.fromArgv {
 		a.warn(fmt.Sprintf("--%s was given on the command line, where other users can see it (ps)", f),
 			fmt.Sprintf("use %s=… or --%s - (read from stdin) instead", fieldFlagEnv(f), f))

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"time"
 
+	"github.com/spf13/pflag"
 	"github.com/tokenkeeper/tokenkeeper/credentials"
 	"github.com/tokenkeeper/tokenkeeper/refresh"
 	"github.com/tokenkeeper/tokenkeeper/storage"
@@ -57,21 +58,40 @@ type statusToken struct {
 	Geolocation      string     `json:"geolocation,omitempty"`
 }
 
-func (a *app) cmdStatus(args []string) int {
-	fs := newFlags("status")
-	asJSON := fs.Bool("json", false, "")
-	all, concurrency := fleetFlags(fs)
-	if code := a.parseFlags(fs, args, 0); code >= 0 {
-		return code
+type statusOpts struct {
+	json  bool
+	fleet fleetOpts
+}
+
+func statusCommand() *command {
+	return &command{
+		name: "status", args: "[options]", summary: "show files, expiries, warnings and what the next run will do",
+		long: `Show the profile's files and why they are there (flag, environment, XDG
+default), the access and refresh tokens' expiries, the last renewal, warnings,
+and what the next run will do. Secrets are masked and no request is sent. Exits
+0 when the next run can get a token without a human, else with the code that
+run would end with (75, 77, 78).`,
+		example: `tokenkeeper status
+tokenkeeper --profile eu status --json | jq .decision
+tokenkeeper status --all`,
+		flags: func(fs *pflag.FlagSet) func(*app, []string) int {
+			o := &statusOpts{}
+			fs.BoolVar(&o.json, "json", false, "print JSON, for scripts")
+			o.fleet.register(fs, "every profile under the config and state roots")
+			return func(a *app, args []string) int { return a.cmdStatus(o) }
+		},
 	}
-	if *all {
-		if code := a.checkConcurrency(*concurrency); code >= 0 {
+}
+
+func (a *app) cmdStatus(o *statusOpts) int {
+	if o.fleet.all {
+		if code := a.checkConcurrency(o.fleet.concurrency); code >= 0 {
 			return code
 		}
-		return a.statusAll(*asJSON, *concurrency)
+		return a.statusAll(o.json, o.fleet.concurrency)
 	}
 	r := a.status(a.paths, time.Now())
-	if *asJSON {
+	if o.json {
 		enc := json.NewEncoder(a.stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(r); err != nil {

@@ -3,13 +3,13 @@ package cli
 import (
 	"bytes"
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
 	"runtime"
 	"sync"
 
+	"github.com/spf13/pflag"
 	"github.com/tokenkeeper/tokenkeeper/storage"
 )
 
@@ -30,9 +30,17 @@ func defaultConcurrency() int { return max(8, 4*runtime.GOMAXPROCS(0)) }
 // two and perhaps a connection.
 const maxConcurrency = 256
 
-// fleetFlags adds --all and --concurrency to a command's flags.
-func fleetFlags(fs *flag.FlagSet) (all *bool, concurrency *int) {
-	return fs.Bool("all", false, ""), fs.Int("concurrency", defaultConcurrency(), "")
+// fleetOpts are --all and --concurrency, which refresh, status and profiles share.
+type fleetOpts struct {
+	all         bool
+	concurrency int
+}
+
+func (o *fleetOpts) register(fs *pflag.FlagSet, all string) {
+	if all != "" {
+		fs.BoolVar(&o.all, "all", false, all)
+	}
+	fs.IntVar(&o.concurrency, "concurrency", defaultConcurrency(), fmt.Sprintf("profiles worked on at once (1 to %d)", maxConcurrency))
 }
 
 func (a *app) checkConcurrency(n int) int {

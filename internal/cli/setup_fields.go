@@ -31,6 +31,14 @@ var setupFields = []setupField{
 	{"authStyle", "auth-style", "", false, func(c *credentials.Credentials) *string { return &c.AuthStyle }},
 }
 
+// usage is the field's line in setup's help.
+func (f setupField) usage() string {
+	if f.env != "" {
+		return fmt.Sprintf("%s (secret: better from %s, or - for stdin)", f.name, f.env)
+	}
+	return f.name
+}
+
 func fieldByName(name string) setupField {
 	for _, f := range setupFields {
 		if f.name == name {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"strings"
 	"time"
 
 	"github.com/tokenkeeper/tokenkeeper/credentials"
@@ -124,28 +123,6 @@ func (a *app) warnTokenFileMode() {
 	}
 }
 
-// cmdRun is the tutorial's program: template on first run, then the lifecycle
-// once and a short status.
-func (a *app) cmdRun(args []string) int {
-	fs := newFlags("tokenkeeper")
-	if code := a.parseFlags(fs, args, 0); code >= 0 {
-		return code
-	}
-	m, err := a.manager("tokenkeeper", true, true)
-	if errors.Is(err, errTemplateWritten) {
-		return exitConfig
-	}
-	if err != nil {
-		return a.fail(err)
-	}
-	r, code := a.ensure(m, refresh.Options{})
-	if code >= 0 {
-		return code
-	}
-	a.printSummary(r)
-	return exitOK
-}
-
 func (a *app) printSummary(r *refresh.Result) {
 	now := time.Now()
 	t := r.Token
@@ -174,88 +151,4 @@ func describeExpiry(now, t time.Time, zero string) string {
 		verb = "expired at"
 	}
 	return fmt.Sprintf("%s %s (%s)", verb, t.Local().Format(time.RFC3339), refresh.Until(now, t))
-}
-
-func (a *app) cmdInit(args []string) int {
-	fs := newFlags("init")
-	if code := a.parseFlags(fs, args, 0); code >= 0 {
-		return code
-	}
-	path := a.paths.CredentialsFile
-	created, err := credentials.WriteTemplate(path)
-	if err != nil {
-		return a.fail(&refresh.Error{Kind: refresh.KindUnexpected, Err: err, Msg: err.Error(),
-			Hint: "check that the directory is writable, or choose another with --dir or --config-dir"})
-	}
-	if !created {
-		a.info("%s already exists; not overwriting it", path)
-		return exitOK
-	}
-	a.info("wrote a credentials template to %s", path)
-	a.message("info", "fill in: appID, clientSecret, companyUUID, companyRequestToken (or set grantType for other providers)",
-		"then run tokenkeeper refresh")
-	return exitOK
-}
-
-func (a *app) cmdRefresh(args []string) int {
-	fs := newFlags("refresh")
-	quiet := fs.Bool("quiet", false, "")
-	force := fs.Bool("force", false, "")
-	var minValid time.Duration
-	fs.Var(durationFlag{&minValid}, "min-valid", "")
-	all, concurrency := fleetFlags(fs)
-	if code := a.parseFlags(fs, args, 0); code >= 0 {
-		return code
-	}
-	o := refresh.Options{Force: *force, MinValid: minValid}
-	if *all {
-		if code := a.checkConcurrency(*concurrency); code >= 0 {
-			return code
-		}
-		return a.refreshAll(o, *quiet, *concurrency)
-	}
-	m, err := a.manager("tokenkeeper refresh", true, true)
-	if errors.Is(err, errTemplateWritten) {
-		return exitConfig
-	}
-	if err != nil {
-		return a.fail(err)
-	}
-	r, code := a.ensure(m, o)
-	if code >= 0 {
-		return code
-	}
-	if !*quiet {
-		a.info("%s: access token %s", r.Action, describeExpiry(time.Now(), r.Token.Expiry, "with unknown expiry"))
-	}
-	return exitOK
-}
-
-func (a *app) cmdToken(args []string) int {
-	fs := newFlags("token")
-	header := fs.Bool("header", false, "")
-	var minValid time.Duration
-	fs.Var(durationFlag{&minValid}, "min-valid", "")
-	if code := a.parseFlags(fs, args, 0); code >= 0 {
-		return code
-	}
-	m, err := a.manager("tokenkeeper token", false, true)
-	if err != nil {
-		return a.fail(err)
-	}
-	r, code := a.ensure(m, refresh.Options{MinValid: minValid})
-	if code >= 0 {
-		return code
-	}
-	tok := r.Token.AccessToken
-	if strings.ContainsAny(tok, "\r\n") {
-		return a.fail(&refresh.Error{Kind: refresh.KindTemporary, Msg: "the access token contains a line break; refusing to print it",
-			Hint: "the token endpoint answered something odd: run tokenkeeper refresh --force -v"})
-	}
-	if *header {
-		fmt.Fprintf(a.stdout, "Authorization: Bearer %s\n", tok)
-	} else {
-		fmt.Fprintf(a.stdout, "%s\n", tok)
-	}
-	return exitOK
 }
