@@ -191,24 +191,35 @@ func (a *app) resolvePaths() int {
 	return exitOK
 }
 
-// pathFlags are the global flags that choose the profile's files: every hint
-// that names a command repeats those the user gave.
-var pathFlags = []string{"profile", "dir", "config-dir", "state-dir"}
-
 // cmdLine is "tokenkeeper [the profile and directory flags the user gave] CMD",
-// a command the user can paste as is. Flags that came from TOKENKEEPER_*
-// variables are left out: the same shell has them still.
+// a command the user can paste as is: every hint that names a command is made
+// here. Values that came from TOKENKEEPER_* variables are left out: the same
+// shell has them still.
 func (a *app) cmdLine(cmd string) string {
 	parts := []string{"tokenkeeper"}
-	for _, name := range pathFlags {
-		if strings.HasPrefix(a.g.sources[name], "--") {
-			parts = append(parts, "--"+name, shellQuote(a.g.flags.Lookup(name).Value.String()))
+	for _, f := range []struct{ name, value string }{
+		{"profile", a.g.profile}, {"dir", a.g.dir}, {"config-dir", a.g.configDir}, {"state-dir", a.g.stateDir},
+	} {
+		if a.flagGiven(f.name) {
+			parts = append(parts, "--"+f.name, shellQuote(f.value))
 		}
 	}
 	if cmd != "" {
 		parts = append(parts, cmd)
 	}
 	return strings.Join(parts, " ")
+}
+
+// flagGiven tells whether the user gave a global flag on the command line.
+func (a *app) flagGiven(name string) bool {
+	if a.g.sources != nil {
+		return strings.HasPrefix(a.g.sources[name], "--")
+	}
+	if a.g.flags == nil { // the flags were not parsed
+		return false
+	}
+	f := a.g.flags.Lookup(name)
+	return f != nil && f.Changed
 }
 
 // newLogger makes the -v log (text) or, with --log-format json, the log that

@@ -44,7 +44,7 @@ func (a *app) fleetStatus(what string, n int, begin func(names []string), emit f
 	}
 	if len(names) == 0 {
 		a.warn(fmt.Sprintf("no profiles in %s or %s", configRoot, stateRoot),
-			"a profile is a sub-directory: tokenkeeper --config-dir "+configRoot+" --profile NAME init")
+			"a profile is a sub-directory: "+a.cmdLine("--config-dir "+shellQuote(configRoot)+" --profile NAME init"))
 	}
 	if begin != nil {
 		begin(names)

@@ -106,7 +106,7 @@ func (a *app) setupValue(o *setupOpts, f setupField, v string, given bool) int {
 		}
 		line, err := read(a.ctx)
 		if err != nil {
-			return a.usageError(fmt.Sprintf("setup: --%s -: read stdin: %v", f.flag, err), "pipe the value into tokenkeeper setup")
+			return a.usageError(fmt.Sprintf("setup: --%s -: read stdin: %v", f.flag, err), "pipe the value into "+a.cmdLine("setup"))
 		}
 		v, o.stdinUsed = line, true
 	} else if f.secret && a.getenv(f.env) != v {
@@ -139,7 +139,7 @@ func (a *app) cmdSetup(o *setupOpts) int {
 	}
 	before := *c
 	if err := applyPreset(c, o.preset, o.region); err != nil {
-		return a.usageError("setup: "+err.Error(), "run tokenkeeper -h")
+		return a.usageError("setup: "+err.Error(), "run tokenkeeper help setup for the presets and regions")
 	}
 	o.apply(c)
 	if o.wait {
@@ -235,10 +235,10 @@ func (a *app) checkComplete(c *credentials.Credentials, o *setupOpts) int {
 			flags = append(flags, "--"+f.flag)
 		}
 	}
-	hints := []string{"fix the values given, or run tokenkeeper setup on a terminal"}
+	hints := []string{"fix the values given, or run " + a.cmdLine("setup") + " on a terminal"}
 	if len(flags) > 0 {
 		hints = []string{"give " + strings.Join(flags, ", "),
-			"or run tokenkeeper setup on a terminal to be asked, or tokenkeeper setup --wait and edit " + a.paths.CredentialsFile}
+			"or run " + a.cmdLine("setup") + " on a terminal to be asked, or " + a.cmdLine("setup --wait") + " and edit " + a.paths.CredentialsFile}
 	}
 	a.message("error", strings.TrimPrefix(err.Error(), "credentials: "), hints...)
 	return exitConfig
@@ -297,7 +297,7 @@ func (a *app) firstExchange(c *credentials.Credentials, o refresh.Options) int {
 	r, code := a.ensure(m, o)
 	if code >= 0 {
 		a.message("error", "the first token exchange failed; "+c.Path+" is saved",
-			"fix what the message above says, then run tokenkeeper setup again (it keeps your answers)")
+			"fix what the message above says, then run "+a.cmdLine("setup")+" again (it keeps your answers)")
 		return code
 	}
 	a.printSummary(r)
@@ -324,7 +324,7 @@ func (a *app) printNext(t *refresh.Token) {
 	fmt.Fprintf(a.stdout, "\nnext: keep it renewed from cron (crontab -e):\n")
 	fmt.Fprintf(a.stdout, "*/30 * * * * %s %s%s refresh --quiet\n", env, shellQuote(exe), profile)
 	if life := t.Expiry.Sub(t.ObtainedAt); !t.Expiry.IsZero() && life < 30*time.Minute {
-		fmt.Fprintf(a.stdout, "(the access token lasts only %s: cron keeps the grant alive, and tokenkeeper token renews the access token on demand)\n", life.Round(time.Second))
+		fmt.Fprintf(a.stdout, "(the access token lasts only %s: cron keeps the grant alive, and %s renews the access token on demand)\n", life.Round(time.Second), a.cmdLine("token"))
 	}
 }
 

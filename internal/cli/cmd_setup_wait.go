@@ -41,7 +41,7 @@ func (a *app) setupWait(c *credentials.Credentials, existed bool, before credent
 		}
 		if _, ok := <-events; !ok {
 			a.message("error", "stopped waiting; "+path+" is as you left it",
-				"run tokenkeeper setup --wait again, or tokenkeeper refresh once the file is complete")
+				"run "+a.cmdLine("setup --wait")+" again, or "+a.cmdLine("refresh")+" once the file is complete")
 			return exitError
 		}
 	}

@@ -70,7 +70,7 @@ func (a *app) watchAll(hup <-chan os.Signal) int {
 		}
 		if len(names) == 0 {
 			a.message("error", fmt.Sprintf("no profiles under %s", root),
-				"create one with tokenkeeper --profile NAME init, or choose the root with --config-dir")
+				"create one with "+a.cmdLine("--profile NAME init")+", or choose the root with --config-dir")
 			return exitConfig
 		}
 		paths, code := a.profilePaths(names)
@@ -259,7 +259,7 @@ func (a *app) logWatchEvent(profile string, ev refresh.WatchEvent) {
 		next = "next attempt " + refresh.Until(now, ev.Next)
 	}
 	if ev.Err != nil {
-		code, hint := classify(ev.Err)
+		code, hint := a.classifyThen(ev.Err, "") // watch tries again when the files change
 		a.watchLog(slog.LevelError, profile, strings.TrimPrefix(ev.Err.Error(), "tokenkeeper: "), hint,
 			"cause", ev.Cause, "exit_code", code, "next", next)
 		return

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
 	"runtime"
 	"sync"
@@ -102,6 +103,9 @@ func mergeSorted(a, b []string) []string {
 func (a *app) forProfile(name string) (*app, *bytes.Buffer, error) {
 	p := *a
 	p.g.profile = name
+	// Its hints name the profile, as if the user had given --profile NAME.
+	p.g.sources = maps.Clone(a.g.sources)
+	p.g.sources["profile"] = "--profile flag"
 	p.secrets = append([]string(nil), a.secrets...)
 	buf := &bytes.Buffer{}
 	p.stderr, p.stdout = buf, io.Discard

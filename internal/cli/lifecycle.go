@@ -47,8 +47,8 @@ func (a *app) writeTemplate(path string) error {
 	}
 	a.info("wrote a credentials template to %s", path)
 	a.message("info", "fill in: appID, clientSecret, companyUUID, companyRequestToken (grantType password, the tutorial's)",
-		"for other providers set tokenURL and grantType (client_credentials, or refresh_token with refreshToken); then run tokenkeeper again",
-		"or run tokenkeeper setup for a guided first run")
+		"for other providers set tokenURL and grantType (client_credentials, or refresh_token with refreshToken); then run "+a.cmdLine("refresh"),
+		"or run "+a.cmdLine("setup")+" for a guided first run")
 	return errTemplateWritten
 }
 
