@@ -92,7 +92,7 @@ tokenkeeper --config-dir /etc/tokenkeeper profiles --json`,
 
 func (a *app) cmdProfiles(o *profilesOpts) int {
 	asJSON, concurrency := &o.json, &o.fleet.concurrency
-	if code := a.checkConcurrency(*concurrency); code >= 0 {
+	if code := a.checkConcurrency(&o.fleet); code >= 0 {
 		return code
 	}
 	now := time.Now()

@@ -40,7 +40,7 @@ tokenkeeper --config-dir /etc/tokenkeeper refresh --all --quiet`,
 func (a *app) cmdRefresh(o *refreshOpts) int {
 	ro := refresh.Options{Force: o.force, MinValid: o.minValid}
 	if o.fleet.all {
-		if code := a.checkConcurrency(o.fleet.concurrency); code >= 0 {
+		if code := a.checkConcurrency(&o.fleet); code >= 0 {
 			return code
 		}
 		return a.refreshAll(ro, o.quiet, o.fleet.concurrency)

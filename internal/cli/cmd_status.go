@@ -85,7 +85,7 @@ tokenkeeper status --all`,
 
 func (a *app) cmdStatus(o *statusOpts) int {
 	if o.fleet.all {
-		if code := a.checkConcurrency(o.fleet.concurrency); code >= 0 {
+		if code := a.checkConcurrency(&o.fleet); code >= 0 {
 			return code
 		}
 		return a.statusAll(o.json, o.fleet.concurrency)

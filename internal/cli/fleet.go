@@ -35,17 +35,25 @@ const maxConcurrency = 256
 type fleetOpts struct {
 	all         bool
 	concurrency int
+	given       *pflag.Flag // --concurrency, to know whether it was given
 }
 
 func (o *fleetOpts) register(fs *pflag.FlagSet, all string) {
 	if all != "" {
 		fs.BoolVar(&o.all, "all", false, all)
 	}
-	fs.IntVar(&o.concurrency, "concurrency", defaultConcurrency(), fmt.Sprintf("profiles worked on at once (1 to %d)", maxConcurrency))
+	// The default depends on the machine, so help (and the man page) names the
+	// rule, and checkConcurrency applies it.
+	fs.IntVar(&o.concurrency, "concurrency", 0, fmt.Sprintf("profiles worked on at once, 1 to %d (default 4 per CPU, at least 8)", maxConcurrency))
+	o.given = fs.Lookup("concurrency")
 }
 
-func (a *app) checkConcurrency(n int) int {
-	if n < 1 || n > maxConcurrency {
+// checkConcurrency checks --concurrency, and sets the default when it was not given.
+func (a *app) checkConcurrency(o *fleetOpts) int {
+	if !o.given.Changed {
+		o.concurrency = defaultConcurrency()
+	}
+	if n := o.concurrency; n < 1 || n > maxConcurrency {
 		return a.usageError(fmt.Sprintf("--concurrency %d: want 1 to %d", n, maxConcurrency), "leave it out for the default")
 	}
 	return -1
