@@ -206,17 +206,24 @@ func (a *app) terminal() *os.File {
 	return nil
 }
 
+// setupAborted ends a wizard the user left: Ctrl-C, or Ctrl-D (the input
+// ended; setup asks only on a terminal, so that is a person too). Both save
+// nothing and exit 1 (not 78: the credentials may be fine, the user stopped).
+// The message starts on a line of its own: the question is still on the line.
 func (a *app) setupAborted(err error) int {
-	if errors.Is(err, context.Canceled) {
-		a.message("error", "setup interrupted; nothing was saved", "run tokenkeeper setup again to start where you left off")
-		return exitError
+	var what string
+	switch {
+	case errors.Is(err, context.Canceled):
+		what = "setup interrupted"
+	case errors.Is(err, prompt.ErrNoInput):
+		what = "setup: the input ended (Ctrl-D) before all questions were answered"
+	default:
+		return a.fail(err)
 	}
-	if errors.Is(err, prompt.ErrNoInput) {
-		a.message("error", "setup: the input ended before all questions were answered; nothing was saved",
-			"run tokenkeeper setup on a terminal, or give every field as a flag with --no-input")
-		return exitConfig
-	}
-	return a.fail(err)
+	newLine(a.stderr)
+	a.message("error", what+"; nothing was saved",
+		"run "+a.cmdLine("setup")+" to start again, or give every field as a flag with --no-input")
+	return exitError
 }
 
 // checkComplete ends a non-interactive setup whose fields are not all there

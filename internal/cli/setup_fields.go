@@ -172,10 +172,14 @@ func applyPreset(c *credentials.Credentials, preset, region string) error {
 		}
 		if region != "" {
 			u, ok := concurTokenURL(region)
-			if !ok {
-				return fmt.Errorf("unknown Concur region %q; want one of %s", region, concurRegionNames())
+			switch {
+			case ok:
+				c.TokenURL = u
+			case strings.Contains(region, "://"): // a full token URL, as the wizard takes it
+				c.TokenURL = region
+			default:
+				return fmt.Errorf("unknown Concur region %q; want one of %s, or a full token URL", region, concurRegionNames())
 			}
-			c.TokenURL = u
 		}
 	case "keycloak", "thingpark":
 		if c.GrantType == credentials.GrantPassword {
