@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -203,16 +204,16 @@ func (a *app) printStatus(w io.Writer, r *statusReport, now time.Time) {
 	row := func(k, v string) { fmt.Fprintf(w, "%-15s %s\n", k+":", a.redact(v)) }
 	row("profile", r.Profile)
 	row("credentials", fmt.Sprintf("%s (%s)", r.Files.Credentials, r.Files.CredentialsSource))
-	row("token file", fmt.Sprintf("%s (%s)", r.Files.Token, r.Files.TokenSource))
-	switch r.Credentials.State {
-	case "ok":
-		row("token endpoint", r.Credentials.TokenURL)
-		row("grant", fmt.Sprintf("%s, client %s", r.Credentials.GrantType, r.Credentials.Fields["appID"]))
-	default:
+	if r.Credentials.State != "ok" { // under the credentials row they are about
 		row("  state", r.Credentials.State)
 		for _, p := range r.Credentials.Problems {
 			row("  problem", p)
 		}
+	}
+	row("token file", fmt.Sprintf("%s (%s)", r.Files.Token, r.Files.TokenSource))
+	if r.Credentials.State == "ok" {
+		row("token endpoint", r.Credentials.TokenURL)
+		row("grant", fmt.Sprintf("%s, client %s", r.Credentials.GrantType, r.Credentials.Fields["appID"]))
 	}
 	t := r.Token
 	switch t.State {
@@ -230,7 +231,10 @@ func (a *app) printStatus(w io.Writer, r *statusReport, now time.Time) {
 			row("geolocation", t.Geolocation)
 		}
 	default:
-		row("token", t.State+" "+t.Problem)
+		row("token", t.State) // missing or corrupt
+		if t.Problem != "" {
+			row("  problem", strings.TrimPrefix(t.Problem, "refresh: "))
+		}
 	}
 	for _, wn := range r.Warnings {
 		row("warning", wn)
