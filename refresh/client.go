@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/oauth2"
 )
@@ -261,8 +262,9 @@ func endpointError(u string, resp *http.Response, body []byte, secrets []string)
 		if f, ok, _ := number(raw, "code"); ok && f > 0 && f < 1e6 && !(int(f) == e.Status && e.Code == "") {
 			e.ConcurCode = int(f)
 		}
-	} else if e.Code == "" {
-		e.Description = bodySummary(resp, body)
+	}
+	if e.Code == "" && e.Description == "" && e.Message == "" {
+		e.Description = errorBodySummary(resp, body, secrets)
 	}
 	// Everything here is the endpoint's text and ends up on a terminal or in a
 	// log: no secret it echoes, no control characters (escape sequences), no
@@ -282,8 +284,8 @@ func endpointError(u string, resp *http.Response, body []byte, secrets []string)
 func transientSummary(u string, resp *http.Response, body []byte, secrets []string) string {
 	e := endpointError(u, resp, body, secrets)
 	s := describeRefusal(e)
-	if s == "" || e.Code == "" && e.Description == "" && e.Message == "" {
-		s = bodySummary(resp, body)
+	if s == "" {
+		s = errorBodySummary(resp, body, secrets)
 	}
 	if e.CorrelationID != "" {
 		s += " [concur-correlationid " + e.CorrelationID + "]"
@@ -307,6 +309,23 @@ func bodySummary(resp *http.Response, body []byte) string {
 		return fmt.Sprintf("an HTML page (%d bytes), not a token: a proxy or a wrong tokenURL?", len(body))
 	}
 	return fmt.Sprintf("%s body of %d bytes", ct, len(body))
+}
+
+// errorBodySummary describes the body of an error answer (4xx, 5xx) in no
+// format tokenkeeper knows — a 404 page, a gateway's "no such route" — with
+// its text: what the endpoint says is what tells a wrong tokenURL from a down
+// one. The request's secrets are cut out first, then control characters and
+// all but 200 characters: a cut never leaves half a secret. HTML pages and
+// binary bodies are described by type and size only.
+func errorBodySummary(resp *http.Response, body []byte, secrets []string) string {
+	sum := bodySummary(resp, body)
+	if resp.StatusCode < 400 || strings.HasPrefix(sum, "an HTML page") || !utf8.Valid(body) {
+		return sum
+	}
+	if text := clean(redactAll(string(body), secrets), 200); text != "" {
+		return sum + ": " + text
+	}
+	return sum
 }
 
 // retryAfter reads Retry-After as seconds or an HTTP date; 0 when absent or bad.
