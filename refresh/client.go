@@ -84,12 +84,16 @@ func (c *Client) Exchange(ctx context.Context, req Request) (*Token, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	start := time.Now()
 	for attempt := 1; ; attempt++ {
 		tok, err := c.once(ctx, req, rt)
 		var te *TransientError
 		if err == nil || !errors.As(err, &te) {
 			return tok, err
 		}
+		// A run that gives up says how hard it tried: 30 s of silent retries
+		// otherwise read like one slow failure.
+		te.Attempts, te.Took = attempt, time.Since(start)
 		wait := backoff(attempt)
 		if te.RetryAfter > wait {
 			wait = te.RetryAfter

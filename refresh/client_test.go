@@ -713,3 +713,27 @@ func TestEndpointErrorShowsBody(t *testing.T) {
 		})
 	}
 }
+
+// TestExchangeGivingUpSaysAttempts: when retries run out, the error says how
+// many attempts were made, and over how long (issue 12: a silent 30-second
+// retry read like one failure).
+func TestExchangeGivingUpSaysAttempts(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	var retries int
+	c := &Client{Timeout: time.Second, OnRetry: func(int, time.Duration, error) { retries++ }}
+	_, err := c.Exchange(t.Context(), passwordRequest(srv.URL+"/token", "params"))
+	var te *TransientError
+	if !errors.As(err, &te) {
+		t.Fatalf("Exchange: %v, want a *TransientError", err)
+	}
+	if te.Attempts != retries+1 || te.Attempts < 2 {
+		t.Errorf("Attempts = %d after %d retries, want retries+1 and at least 2", te.Attempts, retries)
+	}
+	want := fmt.Sprintf("(gave up after %d attempts in ", te.Attempts)
+	if !strings.Contains(err.Error(), want) {
+		t.Errorf("Error() = %q, want it to hold %q", err.Error(), want)
+	}
+}
