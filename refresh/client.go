@@ -93,19 +93,22 @@ func (c *Client) Exchange(ctx context.Context, req Request) (*Token, error) {
 		}
 		// A run that gives up says how hard it tried: 30 s of silent retries
 		// otherwise read like one slow failure.
-		te.Attempts, te.Took = attempt, time.Since(start)
+		giveUp := func() (*Token, error) {
+			te.Attempts, te.Took = attempt, time.Since(start)
+			return nil, err
+		}
 		wait := backoff(attempt)
 		if te.RetryAfter > wait {
 			wait = te.RetryAfter
 		}
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
-			return nil, err
+			return giveUp()
 		}
 		if c.OnRetry != nil {
 			c.OnRetry(attempt, wait, err)
 		}
 		if c.sleep(ctx, wait) != nil {
-			return nil, err
+			return giveUp()
 		}
 	}
 }

@@ -233,9 +233,8 @@ func newLogger(w io.Writer, format string, verbose bool) *slog.Logger {
 	if verbose {
 		level = slog.LevelDebug
 	}
-	opts := &slog.HandlerOptions{Level: level}
 	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(&lineHandler{w: w, level: level})
 }

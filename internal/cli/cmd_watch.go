@@ -153,6 +153,9 @@ func (a *app) watchProfiles(ctx context.Context, paths []storage.Paths, reloads 
 		wg.Go(func() { w.Run(ctx) })
 	}
 	wg.Wait()
+	if a.ctx.Err() != nil { // SIGINT or SIGTERM, not a restart for a new list of profiles
+		a.watchLog(slog.LevelInfo, "", "stopped by a signal; no renewal was cut short", "")
+	}
 	return exitOK
 }
 
@@ -297,7 +300,7 @@ func (a *app) watchLog(level slog.Level, profile, msg, hint string, attrs ...any
 	}
 	for i := 0; i+1 < len(attrs); i += 2 {
 		if attrs[i] == "next" {
-			fmt.Fprintf(a.stderr, "tokenkeeper: %s\n", attrs[i+1])
+			a.record(slog.LevelInfo, profile, fmt.Sprint(attrs[i+1]), nil)
 		}
 	}
 }

@@ -258,7 +258,7 @@ func TestSetupWizardGeneric(t *testing.T) {
 	s := startPTY(t, []string{"TOKENKEEPER_DIR=" + dir}, "setup")
 	s.answer("choose [concur]: ", "5")
 	s.answer("token URL [https://us.api.concursolutions.com/oauth2/v0/token]: ", "auth.example.com/token")
-	s.expect("is not an absolute URL")
+	s.expect("has no scheme; want \"https://auth.example.com/token\"")
 	s.answer("token URL [https://us.api.concursolutions.com/oauth2/v0/token]: ", srv.TokenURL())
 	s.expect("grant type:")
 	s.answer("choose [password]: ", "implicit")
