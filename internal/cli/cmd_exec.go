@@ -60,6 +60,7 @@ func (a *app) cmdExec(minValid time.Duration, args []string) int {
 	if code >= 0 {
 		return code
 	}
+	a.warnMinValid(minValid, r.Token)
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = a.stdin, a.stdout, a.stderr
 	cmd.Env = childEnv(os.Environ(), r.Token)

@@ -56,6 +56,7 @@ func (a *app) cmdRefresh(o *refreshOpts) int {
 	if code >= 0 {
 		return code
 	}
+	a.warnMinValid(o.minValid, r.Token)
 	if !o.quiet {
 		a.info("%s: access token %s", r.Action, describeExpiry(time.Now(), r.Token.Expiry, "with unknown expiry"))
 	}

@@ -42,6 +42,7 @@ func (a *app) cmdToken(o *tokenOpts) int {
 	if code >= 0 {
 		return code
 	}
+	a.warnMinValid(o.minValid, r.Token)
 	tok := r.Token.AccessToken
 	if strings.ContainsAny(tok, "\r\n") {
 		return a.fail(&refresh.Error{Kind: refresh.KindTemporary, Msg: "the access token contains a line break; refusing to print it",

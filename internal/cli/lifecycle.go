@@ -152,3 +152,21 @@ func describeExpiry(now, t time.Time, zero string) string {
 	}
 	return fmt.Sprintf("%s %s (%s)", verb, t.Local().Format(time.RFC3339), refresh.Until(now, t))
 }
+
+// warnMinValid warns when the token handed out is valid for less than
+// --min-valid asked. Tokens that last less than asked, or a margin capped at
+// half a token's lifetime (SPEC §2 step 4), make that happen. A warning, not
+// an error: the token is still the best there is, and a script that fails
+// for good on a provider's token lifetime cannot be fixed from the client.
+func (a *app) warnMinValid(minValid time.Duration, t *refresh.Token) {
+	now := time.Now()
+	if minValid <= 0 || t == nil || t.Expiry.IsZero() || t.Expiry.Sub(now) >= minValid {
+		return
+	}
+	why := "tokenkeeper renews no earlier than half a token's lifetime before it expires"
+	if life := t.Expiry.Sub(t.ObtainedAt); !t.ObtainedAt.IsZero() && life < minValid {
+		why = fmt.Sprintf("this endpoint's access tokens last %s", life.Round(time.Second))
+	}
+	a.warn(fmt.Sprintf("--min-valid %s: the access token is valid for only %s; %s", minValid, t.Expiry.Sub(now).Truncate(time.Second), why),
+		"ask for no more than the token can give, or use the token within its expiry")
+}
