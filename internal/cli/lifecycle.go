@@ -165,7 +165,13 @@ func (a *app) warnMinValid(minValid time.Duration, t *refresh.Token) {
 	}
 	why := "tokenkeeper renews no earlier than half a token's lifetime before it expires"
 	if life := t.Expiry.Sub(t.ObtainedAt); !t.ObtainedAt.IsZero() && life < minValid {
-		why = fmt.Sprintf("this endpoint's access tokens last %s", life.Round(time.Second))
+		// Read back from the file, the two times may straddle a second boundary:
+		// "59m59s" for an hour's token reads as a mistake.
+		unit := time.Second
+		if life >= 10*time.Minute {
+			unit = time.Minute
+		}
+		why = fmt.Sprintf("this endpoint's access tokens last %s", life.Round(unit))
 	}
 	a.warn(fmt.Sprintf("--min-valid %s: the access token is valid for only %s; %s", minValid, t.Expiry.Sub(now).Truncate(time.Second), why),
 		"ask for no more than the token can give, or use the token within its expiry")
