@@ -125,9 +125,9 @@ func (a *app) classifyThen(err error, then string) (int, string) {
 		return exitConfig, "fill the file in, or delete it and run " + a.cmdLine("init") + " for a template"
 	case errors.As(err, &syn):
 		if syn.Hint != "" {
-			return exitConfig, fmt.Sprintf("%s (line %d, column %d of %s); tokenkeeper never overwrites a file it cannot read", syn.Hint, syn.Line, syn.Col, syn.Path)
+			return exitConfig, fmt.Sprintf("%s (line %d, column %d of %s)%s; tokenkeeper never overwrites a file it cannot read", syn.Hint, syn.Line, syn.Col, syn.Path, then)
 		}
-		return exitConfig, fmt.Sprintf("fix the JSON at line %d, column %d of %s; tokenkeeper never overwrites a file it cannot read", syn.Line, syn.Col, syn.Path)
+		return exitConfig, fmt.Sprintf("fix the JSON at line %d, column %d of %s%s; tokenkeeper never overwrites a file it cannot read", syn.Line, syn.Col, syn.Path, then)
 	case errors.As(err, &inv):
 		return exitConfig, fmt.Sprintf("edit %s and fill in or correct the fields above%s", inv.Path, then)
 	case errors.Is(err, credentials.ErrEmpty):
