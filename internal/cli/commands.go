@@ -105,6 +105,9 @@ func (a *app) newRoot(args []string) *cobra.Command {
 		root.AddCommand(cc)
 	}
 	_ = root.RegisterFlagCompletionFunc("profile", a.completeProfiles)
+	for _, dir := range []string{"dir", "config-dir", "state-dir"} {
+		_ = root.MarkPersistentFlagDirname(dir) // the shell completes directories
+	}
 	root.SetArgs(args)
 	root.SetIn(a.stdin)
 	root.SetOut(a.stdout)
