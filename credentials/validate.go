@@ -180,6 +180,9 @@ func hasControl(s string) bool {
 // in messages has no user info and no query, either of which may hold a
 // secret.
 func checkTokenURL(raw string) string {
+	if msg := checkScheme(raw); msg != "" {
+		return msg
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		var uerr *url.Error
@@ -212,4 +215,23 @@ func isLoopback(host string) bool {
 	}
 	addr, err := netip.ParseAddr(host)
 	return err == nil && addr.Unmap().IsLoopback()
+}
+
+// checkScheme catches a URL written without its scheme ("host/path",
+// "127.0.0.1:8080/token"), which url.Parse either refuses with a parser error
+// or reads as a scheme named after the host, and says what to write instead.
+func checkScheme(raw string) string {
+	lower := strings.ToLower(raw)
+	if raw == "" || strings.Contains(raw, "://") || strings.HasPrefix(raw, "/") ||
+		strings.HasPrefix(lower, "https:") || strings.HasPrefix(lower, "http:") {
+		return ""
+	}
+	shown := raw
+	if i := strings.IndexAny(shown, "?#"); i >= 0 { // a query may hold a secret
+		shown = shown[:i]
+	}
+	if strings.Contains(shown, "@") { // so may user info
+		return "has no scheme (https://); want one like " + fmt.Sprintf("%q", DefaultTokenURL)
+	}
+	return fmt.Sprintf("%q has no scheme; want %q (http:// only for a loopback host)", shown, "https://"+shown)
 }

@@ -83,9 +83,9 @@ func (m *Manager) grantRefusedHint(ee *EndpointError, path string) string {
 			19: "the company request token was refused; ",
 			64: "the company request token has expired or was used up; ",
 		}[ee.ConcurCode]
-		return fmt.Sprintf("%sgenerate a new company request token in Concur's Company Request Token screen and put it in %s (companyRequestToken), then run tokenkeeper refresh", why, path)
+		return fmt.Sprintf("%sgenerate a new company request token in Concur's Company Request Token screen and put it in %s (companyRequestToken)", why, path)
 	case credentials.GrantRefreshToken:
-		return fmt.Sprintf("get a new refresh token from the provider, put it in %s (refreshToken), then run tokenkeeper refresh", path)
+		return fmt.Sprintf("get a new refresh token from the provider, put it in %s (refreshToken)", path)
 	}
 	return fmt.Sprintf("the provider refused the client-credentials grant; check the client's grants with the provider and %s", path)
 }

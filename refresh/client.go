@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/oauth2"
 
@@ -88,31 +89,38 @@ func (c *Client) Exchange(ctx context.Context, req Request) (*Token, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	start := time.Now()
 	for attempt := 1; ; attempt++ {
 		tok, err := c.once(ctx, req, rt)
 		var te *TransientError
 		if err == nil || !errors.As(err, &te) || req.Once {
 			return tok, err
 		}
+		// A run that gives up says how hard it tried: 30 s of silent retries
+		// otherwise read like one slow failure.
+		giveUp := func() (*Token, error) {
+			te.Attempts, te.Took = attempt, time.Since(start)
+			return nil, err
+		}
 		if te.rotated && req.Form.Get("refresh_token") != "" {
 			// SPEC §2: an answer is never retried with a refresh token it may
 			// have spent. The next run sends it again only because it is then
 			// the one refresh token there is.
 			te.Err = fmt.Errorf("%w; not sent again: the endpoint may have spent the refresh token", te.Err)
-			return nil, err
+			return giveUp()
 		}
 		wait := backoff(attempt)
 		if te.RetryAfter > wait {
 			wait = te.RetryAfter
 		}
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
-			return nil, err
+			return giveUp()
 		}
 		if c.OnRetry != nil {
 			c.OnRetry(attempt, wait, err)
 		}
 		if c.sleep(ctx, wait) != nil {
-			return nil, err
+			return giveUp()
 		}
 	}
 }
@@ -279,8 +287,9 @@ func endpointError(u string, resp *http.Response, body []byte, secrets []string)
 		if f, ok, _ := number(raw, "code"); ok && f > 0 && f < 1e6 && !(int(f) == e.Status && e.Code == "") {
 			e.ConcurCode = int(f)
 		}
-	} else if e.Code == "" {
-		e.Description = bodySummary(resp, body)
+	}
+	if e.Code == "" && e.Description == "" && e.Message == "" {
+		e.Description = errorBodySummary(resp, body, secrets)
 	}
 	// Everything here is the endpoint's text and ends up on a terminal or in a
 	// log: no secret it echoes, no control characters (escape sequences), no
@@ -300,8 +309,8 @@ func endpointError(u string, resp *http.Response, body []byte, secrets []string)
 func transientSummary(u string, resp *http.Response, body []byte, secrets []string) string {
 	e := endpointError(u, resp, body, secrets)
 	s := describeRefusal(e)
-	if s == "" || e.Code == "" && e.Description == "" && e.Message == "" {
-		s = bodySummary(resp, body)
+	if s == "" {
+		s = errorBodySummary(resp, body, secrets)
 	}
 	if e.CorrelationID != "" {
 		s += " [concur-correlationid " + e.CorrelationID + "]"
@@ -332,6 +341,23 @@ func bodySummary(resp *http.Response, body []byte) string {
 		return fmt.Sprintf("an HTML page (%d bytes), not a token: a proxy or a wrong tokenURL?", len(body))
 	}
 	return fmt.Sprintf("%s body of %d bytes", ct, len(body))
+}
+
+// errorBodySummary describes the body of an error answer (4xx, 5xx) in no
+// format tokenkeeper knows — a 404 page, a gateway's "no such route" — with
+// its text: what the endpoint says is what tells a wrong tokenURL from a down
+// one. The request's secrets are cut out first, then control characters and
+// all but 200 characters: a cut never leaves half a secret. HTML pages and
+// binary bodies are described by type and size only.
+func errorBodySummary(resp *http.Response, body []byte, secrets []string) string {
+	sum := bodySummary(resp, body)
+	if resp.StatusCode < 400 || strings.HasPrefix(sum, "an HTML page") || !utf8.Valid(body) {
+		return sum
+	}
+	if text := clean(redactAll(string(body), secrets), 200); text != "" {
+		return sum + ": " + text
+	}
+	return sum
 }
 
 // retryAfter reads Retry-After as seconds or an HTTP date; 0 when absent or bad.

@@ -133,15 +133,21 @@ type TransientError struct {
 	Status     int // 0 when there was no HTTP answer
 	RetryAfter time.Duration
 	Err        error
+	Attempts   int           // attempts made before giving up (Client.Exchange)
+	Took       time.Duration // from the first attempt to giving up
 
 	rotated bool // a 2xx naming a refresh_token that could not be read
 }
 
 func (e *TransientError) Error() string {
-	if e.Status != 0 {
-		return fmt.Sprintf("refresh: token endpoint %s answered %d: %v", e.URL, e.Status, e.Err)
+	tries := ""
+	if e.Attempts > 1 {
+		tries = fmt.Sprintf(" (gave up after %d attempts in %s)", e.Attempts, e.Took.Round(100*time.Millisecond))
 	}
-	return fmt.Sprintf("refresh: token endpoint %s: %v", e.URL, e.Err)
+	if e.Status != 0 {
+		return fmt.Sprintf("refresh: token endpoint %s answered %d: %v%s", e.URL, e.Status, e.Err, tries)
+	}
+	return fmt.Sprintf("refresh: token endpoint %s: %v%s", e.URL, e.Err, tries)
 }
 
 func (e *TransientError) Unwrap() error { return e.Err }

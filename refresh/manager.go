@@ -306,7 +306,7 @@ func (m *Manager) bootstrap(ctx context.Context, old, carry *Token, warns []stri
 		if old != nil && (old.SeedFingerprint == seed || old.RefreshToken == c.RefreshToken) {
 			return &Result{Warnings: warns}, &Error{Kind: KindNeedsHuman,
 				Msg:  fmt.Sprintf("the refresh token is no longer accepted and the refreshToken in %s was already used", c.Path),
-				Hint: fmt.Sprintf("get a new refresh token from the provider, put it in %s (refreshToken), then run tokenkeeper refresh", c.Path)}
+				Hint: fmt.Sprintf("get a new refresh token from the provider, put it in %s (refreshToken)", c.Path)}
 		}
 		form.Set("refresh_token", c.RefreshToken)
 	}

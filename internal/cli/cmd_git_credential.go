@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/spf13/pflag"
 	"io"
 	"net/url"
 	"strings"
@@ -16,16 +17,28 @@ import (
 
 // cmdGitCredential is git's credential helper (gitcredentials(7)): git runs
 // `tokenkeeper … git-credential get|store|erase` with key=value lines on stdin.
-func (a *app) cmdGitCredential(args []string) int {
-	fs := newFlags("git-credential")
-	if code := a.parseFlags(fs, args, 1); code >= 0 {
-		return code
+func gitCredentialCommand() *command {
+	return &command{
+		name: "git-credential", args: "get|store|erase", summary: "git's credential helper: the access token as the password",
+		long: `git's credential-helper protocol (gitcredentials(7)): get answers username
+(gitUsername in credentials.json, else the provider's convention, else oauth2),
+password=<access token> and password_expiry_utc; erase, which git sends after a
+401, renews the token if the erased password is the stored one; store does
+nothing. Only for https.`,
+		example: `git config --global credential.https://github.com.helper ''
+git config --global --add credential.https://github.com.helper '!tokenkeeper --profile github git-credential'`,
+		maxArgs:   1,
+		validArgs: func(*app) []string { return []string{"get", "store", "erase"} },
+		flags: func(fs *pflag.FlagSet) func(*app, []string) int {
+			return func(a *app, args []string) int {
+				if len(args) != 1 {
+					return a.usageError("git-credential: want one action: get, store or erase",
+						"git runs it: git config --global credential.https://HOST.helper '!tokenkeeper git-credential'")
+				}
+				return a.gitCredential(args[0])
+			}
+		},
 	}
-	if fs.NArg() != 1 {
-		return a.usageError("git-credential: want one action: get, store or erase",
-			"git runs it: git config --global credential.https://HOST.helper '!tokenkeeper git-credential'")
-	}
-	return a.gitCredential(fs.Arg(0))
 }
 
 // gitCredential answers one action of git's protocol.

@@ -4,8 +4,9 @@ import (
 	"errors"
 	"os/exec"
 	"runtime"
-	"strings"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/tokenkeeper/tokenkeeper/credentials"
 	"github.com/tokenkeeper/tokenkeeper/refresh"
@@ -18,16 +19,31 @@ type loginOptions struct {
 	wait      time.Duration // how long the person has; 0: the grant's default
 }
 
-func (a *app) cmdLogin(args []string) int {
-	fs := newFlags("login")
-	var o loginOptions
-	fs.BoolVar(&o.noBrowser, "no-browser", false, "")
-	fs.BoolVar(&o.device, "device", false, "")
-	fs.Var(durationFlag{&o.wait}, "wait", "")
-	if code := a.parseFlags(fs, args, 0); code >= 0 {
-		return code
+func loginCommand() *command {
+	return &command{
+		name: "login", args: "[options]", summary: "log in at the provider: authorization code in a browser, or the device grant",
+		long: `Start a grant with a person (SPEC §7) and save it as a bootstrap does. With
+grantType authorization_code: PKCE, a one-shot listener on 127.0.0.1, the
+authorization URL opened with $BROWSER (else the platform's opener) and always
+printed on stderr. With grantType device_code, or --device: the verification URL
+and user code on stderr, polled at the provider's interval; nothing is opened.
+login reads nothing from stdin and needs no terminal.
+
+Exit codes: 0 logged in, 77 refused (access_denied), 75 not finished
+(expired_token, timed out, interrupted: run it again), 78 the provider refused
+the client or the request, 2 no browser on this host (use --device or
+--no-browser).`,
+		example: `tokenkeeper --profile keycloak login
+tokenkeeper --profile github login --device
+ssh -L 8400:127.0.0.1:8400 host tokenkeeper login --no-browser`,
+		flags: func(fs *pflag.FlagSet) func(*app, []string) int {
+			var o loginOptions
+			fs.BoolVar(&o.noBrowser, "no-browser", false, "print the authorization URL, open nothing")
+			fs.BoolVar(&o.device, "device", false, "use the device grant (RFC 8628) whatever grantType says")
+			fs.Var(durationFlag{&o.wait}, "wait", "how long the person has to finish (`DUR`; default: the grant's)")
+			return func(a *app, _ []string) int { return a.login(o) }
+		},
 	}
-	return a.login(o)
 }
 
 // login runs the profile's interactive grant (SPEC §7). It reads nothing from
@@ -44,8 +60,8 @@ func (a *app) login(o loginOptions) int {
 		open, ok := a.opener()
 		if !ok {
 			a.message("error", "no browser on this host (neither DISPLAY, WAYLAND_DISPLAY nor BROWSER is set)",
-				"use the device grant, where the provider has one: "+a.commandLine("login --device"),
-				"or print the URL only and open it on this host's browser some other way (an SSH tunnel to the loopback port): "+a.commandLine("login --no-browser"))
+				"use the device grant, where the provider has one: "+a.cmdLine("login --device"),
+				"or print the URL only and open it on this host's browser some other way (an SSH tunnel to the loopback port): "+a.cmdLine("login --no-browser"))
 			return exitUsage
 		}
 		lo.Open = open
@@ -104,19 +120,4 @@ func startBrowser(name string, args ...string) func(string) error {
 		go cmd.Wait()
 		return nil
 	}
-}
-
-// commandLine is "tokenkeeper" with the global options that chose this profile
-// and its files, then cmd: what a hint tells the user to paste.
-func (a *app) commandLine(cmd string) string {
-	var b strings.Builder
-	b.WriteString("tokenkeeper")
-	for _, f := range []struct{ name, v string }{
-		{"profile", a.g.profile}, {"dir", a.g.dir}, {"config-dir", a.g.configDir}, {"state-dir", a.g.stateDir},
-	} {
-		if f.v != "" {
-			b.WriteString(" --" + f.name + " " + shellQuote(f.v))
-		}
-	}
-	return b.String() + " " + cmd
 }

@@ -1,13 +1,24 @@
 package cli
 
-import "github.com/tokenkeeper/tokenkeeper/refresh"
+import (
+	"github.com/spf13/pflag"
 
-func (a *app) cmdLogout(args []string) int {
-	fs := newFlags("logout")
-	if code := a.parseFlags(fs, args, 0); code >= 0 {
-		return code
+	"github.com/tokenkeeper/tokenkeeper/refresh"
+)
+
+func logoutCommand() *command {
+	return &command{
+		name: "logout", args: "", summary: "revoke the refresh token at the provider and forget it",
+		long: `Revoke the refresh token at the provider's revocation endpoint (RFC 7009), then
+set the token record aside; later runs exit 77 until tokenkeeper login. Where the
+provider has no revocation endpoint (GitHub, Entra), the token is forgotten here
+and logout says that the grant is still live at the provider and where to revoke
+it.`,
+		example: `tokenkeeper --profile keycloak logout`,
+		flags: func(fs *pflag.FlagSet) func(*app, []string) int {
+			return func(a *app, _ []string) int { return a.logout() }
+		},
 	}
-	return a.logout()
 }
 
 // logout revokes the refresh token at the provider (RFC 7009) and sets the
@@ -38,6 +49,6 @@ func (a *app) logout() int {
 		}
 		a.warn("the provider has no revocation endpoint: the grant is still live there", where)
 	}
-	a.message("info", "logged out: moved the token record to "+res.MovedTo, "to log in again, run "+a.commandLine("login"))
+	a.message("info", "logged out: moved the token record to "+res.MovedTo, "to log in again, run "+a.cmdLine("login"))
 	return exitOK
 }

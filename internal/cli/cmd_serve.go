@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
+	"github.com/spf13/pflag"
 	"io"
 	"io/fs"
 	"log"
@@ -44,16 +45,27 @@ const (
 	serveSecretName     = "serve.secret"   // default --secret-file, in the profile's state directory
 )
 
-func (a *app) cmdServe(args []string) int {
-	fs := newFlags("serve")
-	var o serveOptions
-	fs.StringVar(&o.socket, "socket", "", "")
-	fs.StringVar(&o.listen, "listen", "", "")
-	fs.StringVar(&o.secretFile, "secret-file", "", "")
-	if code := a.parseFlags(fs, args, 0); code >= 0 {
-		return code
+func serveCommand() *command {
+	return &command{
+		name: "serve", args: "--socket PATH | --listen 127.0.0.1:PORT", summary: "answer GET /token on a unix socket or a loopback port",
+		long: `A token endpoint for containers and sidecars: GET /token answers the JSON of
+token -o json (access_token, token_type, expires_at, scope; never the refresh
+token), renewing first when needed, one renewal for many callers. The unix
+socket is created 0600 (its directory decides who may connect); --listen takes
+a loopback address only and wants the bearer secret written 0600 to
+--secret-file. SIGINT or SIGTERM: requests in flight finish, the socket and the
+secret file are removed, exit 0.`,
+		example: `tokenkeeper serve --socket /run/tokenkeeper/token.sock
+curl --unix-socket /run/tokenkeeper/token.sock http://localhost/token
+tokenkeeper serve --listen 127.0.0.1:8181 --secret-file /run/tokenkeeper/secret`,
+		flags: func(fs *pflag.FlagSet) func(*app, []string) int {
+			var o serveOptions
+			fs.StringVar(&o.socket, "socket", "", "serve on a unix socket at `PATH` (created 0600)")
+			fs.StringVar(&o.listen, "listen", "", "serve on a loopback `ADDR` (127.0.0.1:PORT) with a bearer secret")
+			fs.StringVar(&o.secretFile, "secret-file", "", "where --listen writes its bearer secret (`FILE`; default serve.secret in the profile's state directory)")
+			return func(a *app, _ []string) int { return a.serve(o) }
+		},
 	}
-	return a.serve(o)
 }
 
 // serve answers GET /token with the JSON of `token -o json` on a unix socket
@@ -292,7 +304,7 @@ func (h *tokenHandler) serveToken(w http.ResponseWriter, r *http.Request) {
 			h.reload.Store(true)
 		}
 		h.mu.Lock()
-		code, hint := classify(err)
+		code, hint := h.a.classify(err)
 		msg := h.a.redact(strings.TrimPrefix(err.Error(), "tokenkeeper: "))
 		hint = h.a.redact(hint)
 		h.a.message("error", msg, hint)

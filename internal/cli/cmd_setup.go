@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io/fs"
 	"os"
@@ -13,6 +12,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/spf13/pflag"
 	"github.com/tokenkeeper/tokenkeeper/credentials"
 	"github.com/tokenkeeper/tokenkeeper/internal/prompt"
 	"github.com/tokenkeeper/tokenkeeper/refresh"
@@ -29,41 +29,66 @@ type setupOpts struct {
 	stdinUsed             bool     // a secret was read from stdin: no prompting after that
 }
 
-func (a *app) setupFlags(args []string) (*setupOpts, int) {
-	o := &setupOpts{values: map[string]string{}}
-	fs := newFlags("setup")
-	fs.StringVar(&o.preset, "preset", "", "")
-	fs.StringVar(&o.region, "region", "", "")
-	fs.StringVar(&o.realm, "realm", "", "")
-	fs.StringVar(&o.domain, "domain", "", "")
-	fs.StringVar(&o.tenant, "tenant", "", "")
-	fs.BoolVar(&o.noInput, "no-input", false, "")
-	fs.BoolVar(&o.wait, "wait", false, "")
-	raw := map[string]*string{}
-	for _, f := range setupFields {
-		raw[f.name] = fs.String(f.flag, "", "")
+func setupCommand() *command {
+	return &command{
+		name: "setup", args: "[options]", summary: "first-run wizard: asks on a terminal, else takes flags",
+		long: `Set up credentials.json and do the first token exchange. On a terminal, setup
+asks for each field in turn (secrets without echo), checks each answer, saves
+the file 0600 and shows the result and a cron line. Without a terminal, or with
+--no-input, it never asks: every field is a flag, and whatever is missing ends
+the run with exit 78 and the flags that would fill it. Keep secrets out of argv:
+give them in TOKENKEEPER_CLIENT_SECRET, TOKENKEEPER_COMPANY_REQUEST_TOKEN or
+TOKENKEEPER_REFRESH_TOKEN, or "-" to read one from stdin.`,
+		example: `tokenkeeper setup
+tokenkeeper setup --preset keycloak --token-url https://sso.example.com --realm iot
+tokenkeeper setup --wait
+tokenkeeper --profile okta setup --no-input --preset okta --domain dev-123.okta.com --app-id 0oa1…
+vault read -field=token secret/concur | tokenkeeper setup --no-input --preset concur \
+    --region eu --app-id 0a1b… --company-uuid 4e5f… --company-request-token -`,
+		flags: func(fs *pflag.FlagSet) func(*app, []string) int {
+			o := &setupOpts{values: map[string]string{}}
+			fs.StringVar(&o.preset, "preset", "", "provider: "+strings.Join(presetNames, ", "))
+			fs.StringVar(&o.region, "region", "", "Concur region (us, eu, cn, us-impl, eu-impl, usg) or a full token URL")
+			fs.StringVar(&o.realm, "realm", "", "Keycloak realm; --token-url is then the server's base URL")
+			fs.StringVar(&o.domain, "domain", "", "Okta or Auth0 domain, e.g. dev-123.okta.com")
+			fs.StringVar(&o.tenant, "tenant", "", "Microsoft Entra ID tenant (ID or domain)")
+			fs.BoolVar(&o.noInput, "no-input", false, "never ask, even on a terminal")
+			fs.BoolVar(&o.wait, "wait", false, "write the template, then wait until the file is filled in")
+			raw := map[string]*string{}
+			for _, f := range setupFields {
+				raw[f.name] = fs.String(f.flag, "", f.usage())
+			}
+			return func(a *app, args []string) int {
+				if code := a.setupValues(o, fs, raw); code >= 0 {
+					return code
+				}
+				return a.cmdSetup(o)
+			}
+		},
 	}
-	if code := a.parseFlags(fs, args, 0); code >= 0 {
-		return nil, code
-	}
+}
+
+// setupValues takes the fields from their flags, or their environment
+// variables, or stdin.
+func (a *app) setupValues(o *setupOpts, fs *pflag.FlagSet, raw map[string]*string) int {
 	given := map[string]bool{}
 	dashes := 0
-	fs.Visit(func(f *flag.Flag) {
+	fs.Visit(func(f *pflag.Flag) {
 		given[f.Name] = true
 		if f.Value.String() == "-" {
 			dashes++
 		}
 	})
 	if dashes > 1 {
-		return nil, a.usageError("setup: only one value can be read from stdin (-)",
+		return a.usageError("setup: only one value can be read from stdin (-)",
 			"give the other secrets in TOKENKEEPER_CLIENT_SECRET, TOKENKEEPER_COMPANY_REQUEST_TOKEN or TOKENKEEPER_REFRESH_TOKEN")
 	}
 	for _, f := range setupFields {
 		if code := a.setupValue(o, f, *raw[f.name], given[f.flag]); code >= 0 {
-			return nil, code
+			return code
 		}
 	}
-	return o, -1
+	return -1
 }
 
 // setupValue takes one field from its flag, or for a secret from its
@@ -85,7 +110,7 @@ func (a *app) setupValue(o *setupOpts, f setupField, v string, given bool) int {
 		}
 		line, err := read(a.ctx)
 		if err != nil {
-			return a.usageError(fmt.Sprintf("setup: --%s -: read stdin: %v", f.flag, err), "pipe the value into tokenkeeper setup")
+			return a.usageError(fmt.Sprintf("setup: --%s -: read stdin: %v", f.flag, err), "pipe the value into "+a.cmdLine("setup"))
 		}
 		v, o.stdinUsed = line, true
 	} else if f.secret && a.getenv(f.env) != v {
@@ -106,11 +131,7 @@ func secretValues(o *setupOpts, f setupField) []string {
 // cmdSetup is the first-run wizard: on a terminal it asks for each field;
 // otherwise it takes them from flags and never prompts. Then it saves
 // credentials.json and does the first token exchange.
-func (a *app) cmdSetup(args []string) int {
-	o, code := a.setupFlags(args)
-	if code >= 0 {
-		return code
-	}
+func (a *app) cmdSetup(o *setupOpts) int {
 	for _, f := range o.fromArgv {
 		a.warn(fmt.Sprintf("--%s was given on the command line, where other users can see it (ps)", f),
 			fmt.Sprintf("use %s=… or --%s - (read from stdin) instead", fieldFlagEnv(f), f))
@@ -122,7 +143,7 @@ func (a *app) cmdSetup(args []string) int {
 	}
 	before := *c
 	if err := applyPreset(c, o.preset, o.region); err != nil {
-		return a.usageError("setup: "+err.Error(), "run tokenkeeper -h")
+		return a.usageError("setup: "+err.Error(), "run tokenkeeper help setup for the presets and regions")
 	}
 	o.apply(c)
 	if o.wait {
@@ -201,17 +222,24 @@ func (a *app) terminal() *os.File {
 	return nil
 }
 
+// setupAborted ends a wizard the user left: Ctrl-C, or Ctrl-D (the input
+// ended; setup asks only on a terminal, so that is a person too). Both save
+// nothing and exit 1 (not 78: the credentials may be fine, the user stopped).
+// The message starts on a line of its own: the question is still on the line.
 func (a *app) setupAborted(err error) int {
-	if errors.Is(err, context.Canceled) {
-		a.message("error", "setup interrupted; nothing was saved", "run tokenkeeper setup again to start where you left off")
-		return exitError
+	var what string
+	switch {
+	case errors.Is(err, context.Canceled):
+		what = "setup interrupted"
+	case errors.Is(err, prompt.ErrNoInput):
+		what = "setup: the input ended (Ctrl-D) before all questions were answered"
+	default:
+		return a.fail(err)
 	}
-	if errors.Is(err, prompt.ErrNoInput) {
-		a.message("error", "setup: the input ended before all questions were answered; nothing was saved",
-			"run tokenkeeper setup on a terminal, or give every field as a flag with --no-input")
-		return exitConfig
-	}
-	return a.fail(err)
+	newLine(a.stderr)
+	a.message("error", what+"; nothing was saved",
+		"run "+a.cmdLine("setup")+" to start again, or give every field as a flag with --no-input")
+	return exitError
 }
 
 // checkComplete ends a non-interactive setup whose fields are not all there
@@ -230,13 +258,13 @@ func (a *app) checkComplete(c *credentials.Credentials, o *setupOpts) int {
 			flags = append(flags, "--"+f.flag)
 		}
 	}
-	hints := []string{"fix the values given, or run tokenkeeper setup on a terminal"}
+	hints := []string{"fix the values given, or run " + a.cmdLine("setup") + " on a terminal"}
 	if p := findLoginPreset(o.preset); p != nil && p.arg != "" && c.Issuer == "" && c.AuthURL == "" {
 		hints = append([]string{fmt.Sprintf("give --%s (the %s)", p.arg, p.ask)}, hints...)
 	}
 	if len(flags) > 0 {
 		hints = []string{"give " + strings.Join(flags, ", "),
-			"or run tokenkeeper setup on a terminal to be asked, or tokenkeeper setup --wait and edit " + a.paths.CredentialsFile}
+			"or run " + a.cmdLine("setup") + " on a terminal to be asked, or " + a.cmdLine("setup --wait") + " and edit " + a.paths.CredentialsFile}
 	}
 	a.message("error", strings.TrimPrefix(err.Error(), "credentials: "), hints...)
 	return exitConfig
@@ -304,7 +332,7 @@ func (a *app) firstExchange(c *credentials.Credentials, o refresh.Options) int {
 	r, code := a.ensure(m, o)
 	if code >= 0 {
 		a.message("error", "the first token exchange failed; "+c.Path+" is saved",
-			"fix what the message above says, then run tokenkeeper setup again (it keeps your answers)")
+			"fix what the message above says, then run "+a.cmdLine("setup")+" again (it keeps your answers)")
 		return code
 	}
 	a.printSummary(r)
@@ -331,7 +359,7 @@ func (a *app) printNext(t *refresh.Token) {
 	fmt.Fprintf(a.stdout, "\nnext: keep it renewed from cron (crontab -e):\n")
 	fmt.Fprintf(a.stdout, "*/30 * * * * %s %s%s refresh --quiet\n", env, shellQuote(exe), profile)
 	if life := t.Expiry.Sub(t.ObtainedAt); !t.Expiry.IsZero() && life < 30*time.Minute {
-		fmt.Fprintf(a.stdout, "(the access token lasts only %s: cron keeps the grant alive, and tokenkeeper token renews the access token on demand)\n", life.Round(time.Second))
+		fmt.Fprintf(a.stdout, "(the access token lasts only %s: cron keeps the grant alive, and %s renews the access token on demand)\n", life.Round(time.Second), a.cmdLine("token"))
 	}
 }
 

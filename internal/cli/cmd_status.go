@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"strings"
 	"time"
 
+	"github.com/spf13/pflag"
 	"github.com/tokenkeeper/tokenkeeper/credentials"
 	"github.com/tokenkeeper/tokenkeeper/internal/redact"
 	"github.com/tokenkeeper/tokenkeeper/refresh"
@@ -58,21 +60,40 @@ type statusToken struct {
 	Geolocation      string     `json:"geolocation,omitempty"`
 }
 
-func (a *app) cmdStatus(args []string) int {
-	fs := newFlags("status")
-	asJSON := fs.Bool("json", false, "")
-	all, concurrency := fleetFlags(fs)
-	if code := a.parseFlags(fs, args, 0); code >= 0 {
-		return code
+type statusOpts struct {
+	json  bool
+	fleet fleetOpts
+}
+
+func statusCommand() *command {
+	return &command{
+		name: "status", args: "[options]", summary: "show files, expiries, warnings and what the next run will do",
+		long: `Show the profile's files and why they are there (flag, environment, XDG
+default), the access and refresh tokens' expiries, the last renewal, warnings,
+and what the next run will do. Secrets are masked and no request is sent. Exits
+0 when the next run can get a token without a human, else with the code that
+run would end with (75, 77, 78).`,
+		example: `tokenkeeper status
+tokenkeeper --profile eu status --json | jq .decision
+tokenkeeper status --all`,
+		flags: func(fs *pflag.FlagSet) func(*app, []string) int {
+			o := &statusOpts{}
+			fs.BoolVar(&o.json, "json", false, "print JSON, for scripts")
+			o.fleet.register(fs, "every profile under the config and state roots")
+			return func(a *app, args []string) int { return a.cmdStatus(o) }
+		},
 	}
-	if *all {
-		if code := a.checkConcurrency(*concurrency); code >= 0 {
+}
+
+func (a *app) cmdStatus(o *statusOpts) int {
+	if o.fleet.all {
+		if code := a.checkConcurrency(&o.fleet); code >= 0 {
 			return code
 		}
-		return a.statusAll(*asJSON, *concurrency)
+		return a.statusAll(o.json, o.fleet.concurrency)
 	}
 	r := a.status(a.paths, time.Now())
-	if *asJSON {
+	if o.json {
 		enc := json.NewEncoder(a.stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(r); err != nil {
@@ -193,7 +214,7 @@ func (a *app) verdict(r *statusReport, c *credentials.Credentials, tok *refresh.
 	case c.GrantType == credentials.GrantRefreshToken && tok != nil && tok.RefreshToken == c.RefreshToken:
 		r.ExitCode, r.Verdict = exitNeedsHuman, "the refresh token has expired: put a new one in "+r.Files.Credentials+" (refreshToken)"
 	case credentials.Interactive(c.GrantType):
-		r.ExitCode, r.Verdict = exitNeedsHuman, "no usable refresh token: a person must log in: run "+a.commandLine("login")
+		r.ExitCode, r.Verdict = exitNeedsHuman, "no usable refresh token: a person must log in: run "+a.cmdLine("login")
 	default:
 		r.Renewable, r.ExitCode, r.Verdict = true, exitOK, "ok: the next run gets a new grant with "+c.GrantType
 	}
@@ -203,20 +224,20 @@ func (a *app) printStatus(w io.Writer, r *statusReport, now time.Time) {
 	row := func(k, v string) { fmt.Fprintf(w, "%-15s %s\n", k+":", a.redact(v)) }
 	row("profile", r.Profile)
 	row("credentials", fmt.Sprintf("%s (%s)", r.Files.Credentials, r.Files.CredentialsSource))
+	if r.Credentials.State != "ok" { // under the credentials row they are about
+		row("  state", r.Credentials.State)
+		for _, p := range r.Credentials.Problems {
+			row("  problem", p)
+		}
+	}
 	row("token file", fmt.Sprintf("%s (%s)", r.Files.Token, r.Files.TokenSource))
-	switch r.Credentials.State {
-	case "ok":
+	if r.Credentials.State == "ok" {
 		if ep := r.Credentials.TokenURL; ep != "" || r.Credentials.Fields["issuer"] == "" {
 			row("token endpoint", ep)
 		} else {
 			row("issuer", r.Credentials.Fields["issuer"]+" (endpoints by discovery)")
 		}
 		row("grant", fmt.Sprintf("%s, client %s", r.Credentials.GrantType, r.Credentials.Fields["appID"]))
-	default:
-		row("  state", r.Credentials.State)
-		for _, p := range r.Credentials.Problems {
-			row("  problem", p)
-		}
 	}
 	t := r.Token
 	switch t.State {
@@ -234,7 +255,10 @@ func (a *app) printStatus(w io.Writer, r *statusReport, now time.Time) {
 			row("geolocation", t.Geolocation)
 		}
 	default:
-		row("token", t.State+" "+t.Problem)
+		row("token", t.State) // missing or corrupt
+		if t.Problem != "" {
+			row("  problem", strings.TrimPrefix(t.Problem, "refresh: "))
+		}
 	}
 	for _, wn := range r.Warnings {
 		row("warning", wn)

@@ -2,8 +2,8 @@ package cli
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
+	"github.com/spf13/pflag"
 	"io"
 	"strings"
 	"time"
@@ -171,11 +171,8 @@ func singleQuote(s string) string {
 }
 
 // outputFlag registers -o and its long form --output on fs.
-func outputFlag(fs *flag.FlagSet) *string {
-	format := new(string)
-	fs.StringVar(format, "o", formatRaw, "")
-	fs.StringVar(format, "output", formatRaw, "")
-	return format
+func outputFlag(fs *pflag.FlagSet) *string {
+	return fs.StringP("output", "o", formatRaw, "print the token as `FORMAT`: "+strings.Join(tokenFormats, ", "))
 }
 
 // checkFormat checks -o, and folds --header into it; -1 means go on.

@@ -50,6 +50,14 @@ func secretEnv() []string {
 	return names
 }
 
+// usage is the field's line in setup's help.
+func (f setupField) usage() string {
+	if f.env != "" {
+		return fmt.Sprintf("%s (secret: better from %s, or - for stdin)", f.name, f.env)
+	}
+	return f.name
+}
+
 func fieldByName(name string) setupField {
 	for _, f := range setupFields {
 		if f.name == name {
@@ -186,10 +194,14 @@ func applyPreset(c *credentials.Credentials, preset, region string) error {
 		}
 		if region != "" {
 			u, ok := concurTokenURL(region)
-			if !ok {
-				return fmt.Errorf("unknown Concur region %q; want one of %s", region, concurRegionNames())
+			switch {
+			case ok:
+				c.TokenURL = u
+			case strings.Contains(region, "://"): // a full token URL, as the wizard takes it
+				c.TokenURL = region
+			default:
+				return fmt.Errorf("unknown Concur region %q; want one of %s, or a full token URL", region, concurRegionNames())
 			}
-			c.TokenURL = u
 		}
 	case "keycloak", "thingpark":
 		if c.GrantType == credentials.GrantPassword || c.GrantType == "" {

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -17,6 +18,27 @@ type wizard struct {
 	ctx context.Context
 	p   *prompt.Prompter
 	c   *credentials.Credentials
+}
+
+// lineEnd remembers whether what was written last ended a line: a question
+// left on the terminal when the user pressed Ctrl-C or Ctrl-D does not.
+type lineEnd struct {
+	w       io.Writer
+	atStart bool
+}
+
+func (l *lineEnd) Write(p []byte) (int, error) {
+	if len(p) > 0 {
+		l.atStart = p[len(p)-1] == '\n'
+	}
+	return l.w.Write(p)
+}
+
+// newLine ends the line a question left open.
+func newLine(w io.Writer) {
+	if l, ok := w.(*lineEnd); ok && !l.atStart {
+		fmt.Fprintln(l)
+	}
 }
 
 var presetChoices = []prompt.Choice{
@@ -35,6 +57,8 @@ func init() {
 }
 
 func (a *app) wizard(c *credentials.Credentials, o *setupOpts, tty *os.File, existed bool) error {
+	// Messages after the wizard start on a line of their own (lineEnd).
+	a.stderr = &lineEnd{w: a.stderr, atStart: true}
 	w := &wizard{ctx: a.ctx, c: c, p: &prompt.Prompter{In: tty, Out: a.stderr, TTY: tty}}
 	if existed {
 		fmt.Fprintf(a.stderr, "editing %s: Enter keeps the value in [brackets], - clears an optional one\n", c.Path)
