@@ -156,7 +156,7 @@ func checkTokenURL(raw string) string {
 	case u.User != nil:
 		return "must not contain a user name or password; put the client's in appID and clientSecret"
 	case !u.IsAbs() || u.Hostname() == "":
-		return fmt.Sprintf("%s is not an absolute URL; want one like %q", shown, DefaultTokenURL)
+		return fmt.Sprintf("%s is not an absolute URL; want one like %q", shown, "https://auth.example.com/oauth2/token")
 	case strings.Contains(raw, "#"):
 		return shown + " must not contain a fragment (#…)"
 	case u.Scheme == "https":

@@ -118,6 +118,7 @@ func (a *app) cmdSetup(args []string) int {
 		return a.fail(err)
 	}
 	before := *c
+	fromTemplate(c, existed, o.preset)
 	if err := applyPreset(c, o.preset, o.region); err != nil {
 		return a.usageError("setup: "+err.Error(), "run tokenkeeper -h")
 	}
@@ -203,10 +204,14 @@ func (a *app) setupAborted(err error) int {
 // with exit 78 and the flags that would fill them.
 func (a *app) checkComplete(c *credentials.Credentials, o *setupOpts) int {
 	err := c.Validate()
+	var flags []string
+	if c.TokenURL == "" && o.preset != "" && o.preset != concur.Name {
+		err = errors.Join(err, fmt.Errorf("tokenURL: required for --preset %s, not set", o.preset))
+		flags = append(flags, "--token-url")
+	}
 	if err == nil {
 		return -1
 	}
-	var flags []string
 	for _, name := range c.Missing() {
 		f := fieldByName(name)
 		if f.env != "" {

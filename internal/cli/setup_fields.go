@@ -57,52 +57,19 @@ func checkField(c *credentials.Credentials, name, value string) string {
 	return ""
 }
 
-// Concur's token endpoints by region (PROVIDERS.md).
-var concurRegions = []struct{ name, host, help string }{
-	{"us", "us.api.concursolutions.com", "United States"},
-	{"eu", "emea.api.concursolutions.com", "Europe (EMEA)"},
-	{"cn", "cn.api.concurcdc.cn", "China"},
-	{"us-impl", "us-impl.api.concursolutions.com", "US implementation (test) site"},
-	{"eu-impl", "emea-impl.api.concursolutions.com", "EU implementation (test) site"},
-	{"usg", "usg.api.concursolutions.com", "US public sector"},
-}
-
-const concurTokenPath = "/oauth2/v0/token"
-
-// concurTokenURL maps a region name (or "emea") to its token URL.
-func concurTokenURL(region string) (string, bool) {
-	r := strings.ToLower(strings.TrimSpace(region))
-	r = strings.Replace(r, "emea", "eu", 1)
-	for _, c := range concurRegions {
-		if r == c.name {
-			return "https://" + c.host + concurTokenPath, true
-		}
+// preset returns a provider of the one table (credentials.Presets).
+func preset(name string) *credentials.Preset {
+	p, ok := credentials.PresetNamed(name)
+	if !ok {
+		panic("setup: unknown preset " + name)
 	}
-	return "", false
+	return p
 }
 
-func concurRegionNames() string {
-	var names []string
-	for _, r := range concurRegions {
-		names = append(names, r.name)
-	}
-	return strings.Join(names, ", ")
-}
-
-// concurRegionOf is the region of a Concur token URL, "" for another URL.
-func concurRegionOf(tokenURL string) string {
-	for _, r := range concurRegions {
-		if tokenURL == "https://"+r.host+concurTokenPath {
-			return r.name
-		}
-	}
-	return ""
-}
-
-const (
-	keycloakTokenPath  = "/protocol/openid-connect/token"
-	thingparkTokenPath = "/users-auth" + keycloakTokenPath
-	koreTokenURL       = "https://api.korewireless.com/api-services/v1/auth/token"
+var (
+	concur             = preset("concur")
+	keycloakTokenPath  = preset("keycloak").TokenPath
+	thingparkTokenPath = preset("thingpark").TokenPath
 )
 
 // keycloakURL builds a realm's token endpoint from the server's base URL. A
@@ -136,55 +103,36 @@ func splitKeycloakURL(tokenURL string) (base, realm string, ok bool) {
 
 // presetOf guesses the preset of existing credentials, so that re-running
 // setup starts where the user left off.
+// An empty tokenURL is Concur's (the tutorial's default endpoint).
 func presetOf(c *credentials.Credentials) string {
-	switch u := c.TokenURL; {
-	case concurRegionOf(u) != "" || strings.HasSuffix(u, concurTokenPath):
-		return "concur"
-	case strings.HasSuffix(u, thingparkTokenPath):
-		return "thingpark"
-	case strings.HasSuffix(u, keycloakTokenPath):
-		return "keycloak"
-	case strings.Contains(u, "korewireless.com/"):
-		return "kore"
+	if c.TokenURL == "" {
+		return concur.Name
 	}
-	return "generic"
+	return credentials.PresetOf(c.TokenURL).Name
 }
 
-var presetNames = []string{"concur", "keycloak", "thingpark", "kore", "generic"}
+// fromTemplate empties credentials that hold only the template's values (a
+// new file) before another provider than Concur is applied: the template is
+// Concur's, and a generic endpoint must not inherit its token URL or credtype.
+func fromTemplate(c *credentials.Credentials, existed bool, preset string) {
+	if existed || preset == "" || preset == concur.Name {
+		return
+	}
+	*c = credentials.Credentials{Path: c.Path, AuthStyle: credentials.AuthParams}
+}
 
-// applyPreset sets what a preset fixes, non-interactively. region applies to
-// concur only.
-func applyPreset(c *credentials.Credentials, preset, region string) error {
-	switch preset {
-	case "", "generic":
-	case "concur":
-		c.GrantType = credentials.GrantPassword
-		if c.CredentialType == "" {
-			c.CredentialType = "authtoken"
-		}
+// applyPreset sets what a preset fixes, non-interactively. "" is no preset:
+// the file's values stay. region applies to a preset with regions (concur).
+func applyPreset(c *credentials.Credentials, name, region string) error {
+	if name == "" {
 		if region != "" {
-			u, ok := concurTokenURL(region)
-			if !ok {
-				return fmt.Errorf("unknown Concur region %q; want one of %s", region, concurRegionNames())
-			}
-			c.TokenURL = u
+			return fmt.Errorf("--region is for --preset concur")
 		}
-	case "keycloak", "thingpark":
-		if c.GrantType == credentials.GrantPassword {
-			c.GrantType = credentials.GrantClientCredentials
-		}
-		c.CredentialType = ""
-	case "kore":
-		c.GrantType = credentials.GrantClientCredentials
-		c.CredentialType = ""
-		if presetOf(c) != "kore" {
-			c.TokenURL = koreTokenURL
-		}
-	default:
-		return fmt.Errorf("unknown preset %q; want one of %s", preset, strings.Join(presetNames, ", "))
+		return nil
 	}
-	if region != "" && preset != "concur" {
-		return fmt.Errorf("--region is for --preset concur")
+	p, ok := credentials.PresetNamed(name)
+	if !ok {
+		return fmt.Errorf("unknown preset %q; want one of %s", name, credentials.PresetNames())
 	}
-	return nil
+	return p.Apply(c, region)
 }

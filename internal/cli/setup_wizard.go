@@ -19,12 +19,13 @@ type wizard struct {
 	c   *credentials.Credentials
 }
 
-var presetChoices = []prompt.Choice{
-	{Name: "concur", Help: "SAP Concur (company request token, the tutorial's flow)"},
-	{Name: "keycloak", Help: "Keycloak: base URL and realm"},
-	{Name: "thingpark", Help: "ThingPark (Keycloak's users-auth realm)"},
-	{Name: "kore", Help: "KORE Wireless (client credentials)"},
-	{Name: "generic", Help: "any RFC 6749 token endpoint, any grant"},
+// presetChoices is the provider menu, from the one table of providers.
+func presetChoices() []prompt.Choice {
+	var cs []prompt.Choice
+	for _, p := range credentials.Presets {
+		cs = append(cs, prompt.Choice{Name: p.Name, Help: p.Help})
+	}
+	return cs
 }
 
 func (a *app) wizard(c *credentials.Credentials, o *setupOpts, tty *os.File, existed bool) error {
@@ -37,9 +38,10 @@ func (a *app) wizard(c *credentials.Credentials, o *setupOpts, tty *os.File, exi
 	preset := o.preset
 	if preset == "" {
 		var err error
-		if preset, err = w.p.Choose(w.ctx, "provider", presetChoices, presetOf(c)); err != nil {
+		if preset, err = w.p.Choose(w.ctx, "provider", presetChoices(), presetOf(c)); err != nil {
 			return err
 		}
+		fromTemplate(c, existed, preset)
 		if err := applyPreset(c, preset, ""); err != nil {
 			return err
 		}
@@ -52,27 +54,30 @@ func (a *app) wizard(c *credentials.Credentials, o *setupOpts, tty *os.File, exi
 }
 
 func (w *wizard) concur() error {
-	region := concurRegionOf(w.c.TokenURL)
+	region := concur.RegionOf(w.c.TokenURL)
 	if region == "" {
 		region = w.c.TokenURL
 	}
-	answer, err := w.p.Ask(w.ctx, fmt.Sprintf("region (%s, or a full token URL)", concurRegionNames()), region,
+	answer, err := w.p.Ask(w.ctx, fmt.Sprintf("region (%s, or a full token URL)", concur.RegionNames()), region,
 		func(a string) string {
-			if _, ok := concurTokenURL(a); ok {
+			if _, ok := concur.RegionURL(a); ok {
 				return ""
 			}
 			if strings.Contains(a, "://") {
 				return checkField(w.c, "tokenURL", a)
 			}
-			return fmt.Sprintf("unknown region %q; want one of %s, or a token URL", a, concurRegionNames())
+			return fmt.Sprintf("unknown region %q; want one of %s, or a token URL", a, concur.RegionNames())
 		})
 	if err != nil {
 		return err
 	}
-	if u, ok := concurTokenURL(answer); ok {
+	if u, ok := concur.RegionURL(answer); ok {
 		answer = u
 	}
-	w.c.TokenURL, w.c.GrantType, w.c.CredentialType = answer, credentials.GrantPassword, "authtoken"
+	w.c.TokenURL = answer
+	if err := concur.Apply(w.c, ""); err != nil {
+		return err
+	}
 	return w.fields(
 		q{"appID", "App ID (client_id)"},
 		q{"clientSecret", "client secret"},
@@ -158,7 +163,7 @@ func (w *wizard) generic() error {
 func (w *wizard) grant(allowed []string) error {
 	var choices []prompt.Choice
 	help := map[string]string{
-		credentials.GrantPassword:          "username and password (Concur: company UUID and request token)",
+		credentials.GrantPassword:          "username and password (companyUUID and companyRequestToken)",
 		credentials.GrantClientCredentials: "client ID and secret only",
 		credentials.GrantRefreshToken:      "a refresh token you were given",
 	}
@@ -185,7 +190,7 @@ func (w *wizard) grantFields(full bool) error {
 	case credentials.GrantPassword:
 		qs = append(qs, q{"companyUUID", "username (companyUUID)"}, q{"companyRequestToken", "password (companyRequestToken)"})
 		if full {
-			qs = append(qs, q{"credentialType", "credtype, optional (Concur: authtoken)"})
+			qs = append(qs, q{"credentialType", "credtype, optional"})
 		}
 	case credentials.GrantRefreshToken:
 		qs = append(qs, q{"refreshToken", "refresh token"})
@@ -228,7 +233,13 @@ func clearDash(v string) string {
 	return v
 }
 
-func (w *wizard) urlCheck(a string) string { return checkField(w.c, "tokenURL", strings.TrimSpace(a)) }
+// urlCheck requires a token URL: only Concur's preset has a default.
+func (w *wizard) urlCheck(a string) string {
+	if strings.TrimSpace(a) == "" {
+		return "required"
+	}
+	return checkField(w.c, "tokenURL", strings.TrimSpace(a))
+}
 
 func required(a string) string {
 	if a == "" {
