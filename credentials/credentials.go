@@ -161,15 +161,15 @@ func mergeProblems(parsed, validated []Problem) []Problem {
 func readFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("credentials: %w", err) // *PathError names path
+		return nil, &FileError{Path: path, Err: err}
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("credentials: read %s: %w", path, err)
+		return nil, &FileError{Path: path, Err: fmt.Errorf("read %s: %w", path, err)}
 	}
 	if len(data) > maxFileSize {
-		return nil, fmt.Errorf("credentials: %s: file is larger than %d bytes; is it the right file?", path, maxFileSize)
+		return nil, &FileError{Path: path, Err: fmt.Errorf("%s: file is larger than %d bytes; is it the right file?", path, maxFileSize)}
 	}
 	return data, nil
 }

@@ -356,8 +356,8 @@ func TestFaultOutage(t *testing.T) {
 				if KindOf(err) != KindTemporary {
 					t.Fatalf("Ensure: %v (kind %v), want KindTemporary", err, KindOf(err))
 				}
-				if !strings.Contains(HintOf(err), "run again later") {
-					t.Errorf("hint %q, want it to say run again later", HintOf(err))
+				if ThenOf(err) != ThenLater {
+					t.Errorf("then %v, want ThenLater (run again later)", ThenOf(err))
 				}
 			} else {
 				if err != nil || r.Action != ActionKept {

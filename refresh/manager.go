@@ -257,7 +257,7 @@ func (m *Manager) keepOrFail(tok *Token, err error, warns []string) (*Result, er
 		warns = append(warns, fmt.Sprintf("could not renew (%v); the current access token is valid until %s", err, tok.Expiry.Format(time.RFC3339)))
 		return m.result(tok, ActionKept, warns), nil
 	}
-	return &Result{Warnings: warns}, m.classify(err, false)
+	return &Result{Warnings: warns}, m.classify(err)
 }
 
 // bootstrap gets a new grant with credentials.json. old is the stored token still
@@ -279,7 +279,7 @@ func (m *Manager) bootstrap(ctx context.Context, old, carry *Token, warns []stri
 		if old != nil && (old.SeedFingerprint == seed || old.RefreshToken == c.RefreshToken) {
 			return &Result{Warnings: warns}, &Error{Kind: KindNeedsHuman,
 				Msg:  fmt.Sprintf("the refresh token is no longer accepted and the refreshToken in %s was already used", c.Path),
-				Hint: fmt.Sprintf("get a new refresh token from the provider, put it in %s (refreshToken), then run tokenkeeper refresh", c.Path)}
+				Hint: fmt.Sprintf("get a new refresh token from the provider and put it in %s (refreshToken)", c.Path), Then: ThenRun}
 		}
 		form.Set("refresh_token", c.RefreshToken)
 	}
@@ -296,7 +296,7 @@ func (m *Manager) bootstrap(ctx context.Context, old, carry *Token, warns []stri
 		if errors.As(err, &te) && old.Valid(m.now(), 0) {
 			return m.keepOrFail(old, err, warns)
 		}
-		return &Result{Warnings: warns}, m.classify(err, true)
+		return &Result{Warnings: warns}, m.classify(err)
 	}
 	nt.carryUnknown(carry)
 	nt.TokenURL = c.TokenURL
@@ -491,12 +491,12 @@ func (m *Manager) setAside(err error) (*Token, []string, error) {
 	var fe *FileError
 	if !errors.As(err, &fe) {
 		return nil, nil, &Error{Kind: KindTemporary, Err: err, Msg: err.Error(),
-			Hint: "check that the file is readable by this user"}
+			Hint: "check that the file is readable by this user", Then: ThenRun}
 	}
 	moved, merr := storage.MoveAside(fe.Path, m.now())
 	if merr != nil {
 		return nil, nil, &Error{Kind: KindUnexpected, Err: merr, Msg: fmt.Sprintf("%v; and moving it aside failed: %v", err, merr),
-			Hint: fmt.Sprintf("move %s away by hand, then run again", fe.Path)}
+			Hint: fmt.Sprintf("move %s away by hand", fe.Path), Then: ThenRun}
 	}
 	return nil, []string{fmt.Sprintf("%s is not a valid token file (%v); moved it to %s and getting a new grant", fe.Path, fe.Err, moved)}, nil
 }
@@ -520,7 +520,7 @@ func (m *Manager) checkSavable() error {
 	if err := storage.CheckSavable(m.Paths.TokenFile, reserveBytes); err != nil {
 		return &Error{Kind: KindTemporary, Err: err,
 			Msg:  fmt.Sprintf("cannot save a new token: %v", err),
-			Hint: "free some disk space or make the directory writable, then run again; the refresh token was not used"}
+			Hint: "free some disk space or make the directory writable; the refresh token was not used", Then: ThenRun}
 	}
 	return nil
 }
@@ -534,7 +534,7 @@ func (m *Manager) save(tok *Token, action string, warns []string) (*Result, erro
 	if err != nil {
 		return &Result{Warnings: warns}, &Error{Kind: KindTemporary, Err: err,
 			Msg:  fmt.Sprintf("got a new token but could not save it: %v", err),
-			Hint: "fix the problem and run again; if the next run exits 77, the old refresh token was spent and you must re-authorise"}
+			Hint: "fix the problem; if the next run asks for a new grant, the old refresh token was spent", Then: ThenRun}
 	}
 	m.debug("saved", "path", m.Paths.TokenFile, "action", action)
 	return m.result(tok, action, warns), nil

@@ -48,7 +48,7 @@ func (a *app) writeTemplate(path string) error {
 	}
 	a.info("wrote a credentials template to %s", path)
 	a.message("info", "fill in: appID, clientSecret, companyUUID, companyRequestToken (grantType password, the tutorial's)",
-		"for other providers set tokenURL and grantType (client_credentials, or refresh_token with refreshToken); then run tokenkeeper again",
+		"for other providers set tokenURL and grantType (client_credentials, or refresh_token with refreshToken); then run "+strings.TrimSpace(a.command("")),
 		"or run tokenkeeper setup for a guided first run")
 	return errTemplateWritten
 }
@@ -193,7 +193,7 @@ func (a *app) cmdInit(args []string) int {
 	}
 	a.info("wrote a credentials template to %s", path)
 	a.message("info", "fill in: appID, clientSecret, companyUUID, companyRequestToken (or set grantType for other providers)",
-		"then run tokenkeeper refresh")
+		"then run "+a.command("refresh"))
 	return exitOK
 }
 

@@ -282,7 +282,7 @@ func (a *app) firstExchange(c *credentials.Credentials, o refresh.Options) int {
 	r, code := a.ensure(m, o)
 	if code >= 0 {
 		a.message("error", "the first token exchange failed; "+c.Path+" is saved",
-			"fix what the message above says, then run tokenkeeper setup again (it keeps your answers)")
+			"fix what the message above says, then run "+a.command("setup")+" again (it keeps your answers)")
 		return code
 	}
 	a.printSummary(r)

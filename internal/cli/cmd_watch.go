@@ -245,7 +245,7 @@ func (a *app) logWatchEvent(profile string, ev refresh.WatchEvent) {
 		next = "next attempt " + refresh.Until(now, ev.Next)
 	}
 	if ev.Err != nil {
-		code, hint := classify(ev.Err)
+		code, hint := a.exitOf(ev.Err)
 		a.watchLog(slog.LevelError, profile, strings.TrimPrefix(ev.Err.Error(), "tokenkeeper: "), hint,
 			"cause", ev.Cause, "exit_code", code, "next", next)
 		return

@@ -2,16 +2,11 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"runtime/debug"
 	"slices"
 	"strings"
-
-	"github.com/tokenkeeper/tokenkeeper/credentials"
-	"github.com/tokenkeeper/tokenkeeper/refresh"
 )
 
 // Messages go to stderr as "tokenkeeper: …" (age's style), lower case, no trailing
@@ -99,41 +94,12 @@ func (a *app) usageError(msg, hint string) int {
 // fail reports err with its hint and returns the exit code that tells a cron
 // wrapper what to do: retry (75), re-authorise (77) or fix credentials (78).
 func (a *app) fail(err error) int {
-	code, hint := classify(err)
+	code, hint := a.exitOf(err)
 	if a.onFail != nil {
 		a.onFail(code, hint)
 	}
 	a.message("error", strings.TrimPrefix(err.Error(), "tokenkeeper: "), hint)
 	return code
-}
-
-func classify(err error) (int, string) {
-	var syn *credentials.SyntaxError
-	var inv *credentials.InvalidError
-	switch {
-	case errors.As(err, &syn) && syn.Line == 0:
-		return exitConfig, "fill the file in, or delete it and run tokenkeeper init for a template"
-	case errors.As(err, &syn):
-		if syn.Hint != "" {
-			return exitConfig, fmt.Sprintf("%s (line %d, column %d of %s); tokenkeeper never overwrites a file it cannot read", syn.Hint, syn.Line, syn.Col, syn.Path)
-		}
-		return exitConfig, fmt.Sprintf("fix the JSON at line %d, column %d of %s; tokenkeeper never overwrites a file it cannot read", syn.Line, syn.Col, syn.Path)
-	case errors.As(err, &inv):
-		return exitConfig, fmt.Sprintf("edit %s and fill in or correct the fields above", inv.Path)
-	case errors.Is(err, credentials.ErrEmpty):
-		return exitConfig, "fill the file in, or delete it and run tokenkeeper init for a template"
-	case errors.Is(err, fs.ErrNotExist) && strings.Contains(err.Error(), "credentials"):
-		return exitConfig, "run tokenkeeper init (or tokenkeeper setup) and fill in the file"
-	}
-	switch refresh.KindOf(err) {
-	case refresh.KindTemporary:
-		return exitTemp, refresh.HintOf(err)
-	case refresh.KindNeedsHuman:
-		return exitNeedsHuman, refresh.HintOf(err)
-	case refresh.KindCredentials:
-		return exitConfig, refresh.HintOf(err)
-	}
-	return exitError, refresh.HintOf(err)
 }
 
 // recoverPanic turns a panic into exit 1 with a redacted message: a bug must not
