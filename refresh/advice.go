@@ -34,12 +34,12 @@ var concurCodes = map[int]advice{
 	64:  {KindNeedsHuman, "the company request token has expired or was used up; " + newRequestToken},
 	106: {KindUnexpected, "the refresh token was not sent, which is a bug: please report it"},
 	107: {KindCredentials, "this app is not allowed the refresh grant; check the app's grant settings with SAP Concur"},
-	108: {KindNeedsHuman, "the refresh token is invalid or expired; " + newRequestToken},
+	108: {KindNeedsHuman, ""}, // a refused grant: grantRefused
 	120: {KindCredentials, "credentialType is not accepted; set it to \"authtoken\" in {file}"},
 }
 
-// oauthCodes are RFC 6749 §5.2's error codes, for any endpoint. invalid_grant's
-// advice depends on the grant: grantRefused.
+// oauthCodes are RFC 6749 §5.2's error codes, for any endpoint. A row without
+// advice is a refused grant, whose advice depends on the grant: grantRefused.
 var oauthCodes = map[string]advice{
 	"invalid_grant":          {KindNeedsHuman, ""},
 	"invalid_client":         {KindCredentials, clientRefused},
@@ -61,20 +61,21 @@ var grantRefused = map[string]string{
 // refusalAdvice looks a refusal up in the tables. concur says the endpoint is SAP
 // Concur's: its codes mean something only there (KORE sends a "code" too).
 func refusalAdvice(ee *EndpointError, c *credentials.Credentials, concur bool) advice {
-	if a, ok := concurCodes[ee.ConcurCode]; ok && concur {
-		return a
-	}
 	code := ee.Code
 	if code == "" && ee.Status == http.StatusUnauthorized {
 		code = "invalid_client"
 	}
-	if a, ok := oauthCodes[code]; ok {
-		if code == "invalid_grant" {
-			a.Do = grantRefused[c.GrantType]
-			if concur && c.GrantType == credentials.GrantPassword {
-				a.Do = "the company UUID or company request token was refused; " + newRequestToken
-			}
+	a, ok := concurCodes[ee.ConcurCode]
+	if !ok || !concur {
+		a, ok = oauthCodes[code]
+	}
+	if ok && a.Do == "" {
+		a.Do = grantRefused[c.GrantType]
+		if concur && c.GrantType == credentials.GrantPassword {
+			a.Do = "the company UUID or company request token was refused; " + newRequestToken
 		}
+	}
+	if ok {
 		return a
 	}
 	switch s := ee.Status; {

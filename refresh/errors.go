@@ -44,11 +44,11 @@ type Error struct {
 type Then int
 
 const (
-	ThenNothing Then = iota
-	ThenRun          // run the lifecycle again: the fix takes effect at once
-	ThenLater        // nothing to fix here: run again later (a scheduled run will)
-	ThenLockWait     // another process holds the lock: run again shortly, or wait longer for it
-	ThenReport       // a bug: report it
+	ThenNothing  Then = iota
+	ThenRun           // run the lifecycle again: the fix takes effect at once
+	ThenLater         // nothing to fix here: run again later (a scheduled run will)
+	ThenLockWait      // another process holds the lock: run again shortly, or wait longer for it
+	ThenReport        // a bug: report it
 )
 
 // ThenOf returns the Then of the first *Error in err's chain.
