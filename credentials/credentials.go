@@ -247,18 +247,20 @@ func absPath(path string) string {
 // "set (N chars)" or "not set", tokenURL without user info, query or fragment,
 // and grantType and authStyle hidden when too long to be a keyword.
 func (c *Credentials) Redacted() map[string]string {
-	return map[string]string{
-		"tokenURL":            redactURL(c.TokenURL),
-		"grantType":           short(c.GrantType),
-		"appID":               c.AppID,
-		"clientSecret":        mask(c.ClientSecret),
-		"companyUUID":         c.CompanyUUID,
-		"companyRequestToken": mask(c.CompanyRequestToken),
-		"credentialType":      c.CredentialType,
-		"scope":               c.Scope,
-		"refreshToken":        mask(c.RefreshToken),
-		"authStyle":           short(c.AuthStyle),
+	out := make(map[string]string, len(Fields))
+	for _, f := range Fields {
+		v := *f.get(c)
+		switch {
+		case f.Secret:
+			v = mask(v)
+		case f.Show == showURL:
+			v = redactURL(v)
+		case f.Show == showKeyword:
+			v = short(v)
+		}
+		out[f.Name] = v
 	}
+	return out
 }
 
 // redactURL drops what may hold a secret from a URL: user info, and the
@@ -300,11 +302,11 @@ func (c Credentials) String() string {
 	r := c.Redacted()
 	var b strings.Builder
 	b.WriteString("{")
-	for i, name := range fieldNames {
+	for i, f := range Fields {
 		if i > 0 {
 			b.WriteString(" ")
 		}
-		fmt.Fprintf(&b, "%s:%q", name, r[name])
+		fmt.Fprintf(&b, "%s:%q", f.Name, r[f.Name])
 	}
 	b.WriteString("}")
 	return b.String()

@@ -32,7 +32,7 @@ func (a *app) loadCreds(writeTemplate bool) (*credentials.Credentials, error) {
 	for _, w := range c.Warnings {
 		a.warn(fmt.Sprintf("%s: %s", path, w))
 	}
-	a.addSecrets(c.ClientSecret, c.CompanyRequestToken, c.RefreshToken)
+	a.addSecrets(c.Secrets()...)
 	return c, nil
 }
 

@@ -37,8 +37,8 @@ func (a *app) setupFlags(args []string) (*setupOpts, int) {
 	fs.BoolVar(&o.noInput, "no-input", false, "")
 	fs.BoolVar(&o.wait, "wait", false, "")
 	raw := map[string]*string{}
-	for _, f := range setupFields {
-		raw[f.name] = fs.String(f.flag, "", "")
+	for _, f := range setupFields() {
+		raw[f.Name] = fs.String(f.Flag, "", "")
 	}
 	if code := a.parseFlags(fs, args, 0); code >= 0 {
 		return nil, code
@@ -53,10 +53,10 @@ func (a *app) setupFlags(args []string) (*setupOpts, int) {
 	})
 	if dashes > 1 {
 		return nil, a.usageError("setup: only one value can be read from stdin (-)",
-			"give the other secrets in TOKENKEEPER_CLIENT_SECRET, TOKENKEEPER_COMPANY_REQUEST_TOKEN or TOKENKEEPER_REFRESH_TOKEN")
+			"give the other secrets in "+strings.Join(credentials.SecretEnv(), ", "))
 	}
-	for _, f := range setupFields {
-		if code := a.setupValue(o, f, *raw[f.name], given[f.flag]); code >= 0 {
+	for _, f := range setupFields() {
+		if code := a.setupValue(o, f, *raw[f.Name], given[f.Flag]); code >= 0 {
 			return nil, code
 		}
 	}
@@ -67,8 +67,8 @@ func (a *app) setupFlags(args []string) (*setupOpts, int) {
 // environment variable; "-" reads the value from stdin, so that a
 // provisioning script need not put a secret in argv.
 func (a *app) setupValue(o *setupOpts, f setupField, v string, given bool) int {
-	if !given && f.env != "" {
-		v = a.getenv(f.env)
+	if !given && f.Env != "" {
+		v = a.getenv(f.Env)
 		given = v != ""
 	}
 	if !given {
@@ -78,24 +78,24 @@ func (a *app) setupValue(o *setupOpts, f setupField, v string, given bool) int {
 		p := &prompt.Prompter{In: a.stdin, Out: a.stderr, TTY: a.terminal()}
 		read := p.Line
 		if p.TTY != nil { // typed, not piped: no echo
-			read = func(ctx context.Context) (string, error) { return p.Secret(ctx, f.name, "", nil) }
+			read = func(ctx context.Context) (string, error) { return p.Secret(ctx, f.Name, "", nil) }
 		}
 		line, err := read(a.ctx)
 		if err != nil {
-			return a.usageError(fmt.Sprintf("setup: --%s -: read stdin: %v", f.flag, err), "pipe the value into tokenkeeper setup")
+			return a.usageError(fmt.Sprintf("setup: --%s -: read stdin: %v", f.Flag, err), "pipe the value into tokenkeeper setup")
 		}
 		v, o.stdinUsed = line, true
-	} else if f.secret && a.getenv(f.env) != v {
-		o.fromArgv = append(o.fromArgv, f.flag)
+	} else if f.Secret && a.getenv(f.Env) != v {
+		o.fromArgv = append(o.fromArgv, f.Flag)
 	}
-	o.values[f.name] = strings.TrimSpace(v)
+	o.values[f.Name] = strings.TrimSpace(v)
 	a.addSecrets(secretValues(o, f)...)
 	return -1
 }
 
 func secretValues(o *setupOpts, f setupField) []string {
-	if f.secret {
-		return []string{o.values[f.name]}
+	if f.Secret {
+		return []string{o.values[f.Name]}
 	}
 	return nil
 }
@@ -142,9 +142,9 @@ func (a *app) cmdSetup(args []string) int {
 }
 
 func fieldFlagEnv(flagName string) string {
-	for _, f := range setupFields {
-		if f.flag == flagName {
-			return f.env
+	for _, f := range setupFields() {
+		if f.Flag == flagName {
+			return f.Env
 		}
 	}
 	return ""
@@ -154,7 +154,7 @@ func fieldFlagEnv(flagName string) string {
 // the realm's token URL.
 func (o *setupOpts) apply(c *credentials.Credentials) {
 	for name, v := range o.values {
-		*fieldByName(name).ptr(c) = v
+		*fieldByName(name).Ptr(c) = v
 	}
 	if o.realm != "" && (o.preset == "keycloak" || o.preset == "") {
 		c.TokenURL = keycloakURL(c.TokenURL, o.realm)
@@ -214,10 +214,10 @@ func (a *app) checkComplete(c *credentials.Credentials, o *setupOpts) int {
 	}
 	for _, name := range c.Missing() {
 		f := fieldByName(name)
-		if f.env != "" {
-			flags = append(flags, fmt.Sprintf("%s=… (or --%s -)", f.env, f.flag))
+		if f.Env != "" {
+			flags = append(flags, fmt.Sprintf("%s=… (or --%s -)", f.Env, f.Flag))
 		} else {
-			flags = append(flags, "--"+f.flag)
+			flags = append(flags, "--"+f.Flag)
 		}
 	}
 	hints := []string{"fix the values given, or run tokenkeeper setup on a terminal"}
@@ -244,7 +244,7 @@ func (a *app) setupFinish(c *credentials.Credentials, existed bool, before crede
 	} else {
 		fmt.Fprintf(a.stdout, "%s is unchanged\n", a.paths.CredentialsFile)
 	}
-	a.addSecrets(c.ClientSecret, c.CompanyRequestToken, c.RefreshToken)
+	a.addSecrets(c.Secrets()...)
 	return a.firstExchange(c, firstExchangeOptions(c, &before, existed, changed))
 }
 
@@ -265,8 +265,8 @@ func firstExchangeOptions(c, before *credentials.Credentials, existed, changed b
 }
 
 func sameFields(x, y *credentials.Credentials) bool {
-	for _, f := range setupFields {
-		if *f.ptr(x) != *f.ptr(y) {
+	for _, f := range setupFields() {
+		if *f.Ptr(x) != *f.Ptr(y) {
 			return false
 		}
 	}

@@ -120,7 +120,7 @@ func (a *app) statusCredentials(r *statusReport, p storage.Paths) *credentials.C
 		r.Credentials.Problems = []string{a.redact(err.Error())}
 		return nil
 	}
-	a.addSecrets(c.ClientSecret, c.CompanyRequestToken, c.RefreshToken)
+	a.addSecrets(c.Secrets()...)
 	r.Credentials.State = "ok"
 	r.Credentials.TokenURL = c.TokenURL
 	r.Credentials.GrantType = c.GrantType

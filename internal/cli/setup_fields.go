@@ -9,35 +9,25 @@ import (
 	"github.com/tokenkeeper/tokenkeeper/credentials"
 )
 
-// setupField is one field of credentials.json as setup sees it: its flag, the
-// environment variable a secret may come from instead of argv, and how to
-// reach it in a Credentials.
-type setupField struct {
-	name, flag, env string
-	secret          bool
-	ptr             func(*credentials.Credentials) *string
-}
-
-var setupFields = []setupField{
-	{"tokenURL", "token-url", "", false, func(c *credentials.Credentials) *string { return &c.TokenURL }},
-	{"grantType", "grant-type", "", false, func(c *credentials.Credentials) *string { return &c.GrantType }},
-	{"appID", "app-id", "", false, func(c *credentials.Credentials) *string { return &c.AppID }},
-	{"clientSecret", "client-secret", "TOKENKEEPER_CLIENT_SECRET", true, func(c *credentials.Credentials) *string { return &c.ClientSecret }},
-	{"companyUUID", "company-uuid", "", false, func(c *credentials.Credentials) *string { return &c.CompanyUUID }},
-	{"companyRequestToken", "company-request-token", "TOKENKEEPER_COMPANY_REQUEST_TOKEN", true, func(c *credentials.Credentials) *string { return &c.CompanyRequestToken }},
-	{"credentialType", "credential-type", "", false, func(c *credentials.Credentials) *string { return &c.CredentialType }},
-	{"scope", "scope", "", false, func(c *credentials.Credentials) *string { return &c.Scope }},
-	{"refreshToken", "refresh-token", "TOKENKEEPER_REFRESH_TOKEN", true, func(c *credentials.Credentials) *string { return &c.RefreshToken }},
-	{"authStyle", "auth-style", "", false, func(c *credentials.Credentials) *string { return &c.AuthStyle }},
-}
+// setupField is one field of credentials.json as setup sees it: a row of the
+// one field table (credentials.Fields).
+type setupField = *credentials.Field
 
 func fieldByName(name string) setupField {
-	for _, f := range setupFields {
-		if f.name == name {
-			return f
-		}
+	f := credentials.FieldNamed(name)
+	if f == nil {
+		panic("setup: unknown field " + name)
 	}
-	panic("setup: unknown field " + name)
+	return f
+}
+
+// setupFields are the table's rows, in template order.
+func setupFields() []setupField {
+	out := make([]setupField, len(credentials.Fields))
+	for i := range credentials.Fields {
+		out[i] = &credentials.Fields[i]
+	}
+	return out
 }
 
 // checkField judges value for one field with the same rules as loading the
@@ -45,7 +35,7 @@ func fieldByName(name string) setupField {
 // An empty optional field is fine; an empty required one is not.
 func checkField(c *credentials.Credentials, name, value string) string {
 	cp := *c
-	*fieldByName(name).ptr(&cp) = value
+	*fieldByName(name).Ptr(&cp) = value
 	var inv *credentials.InvalidError
 	if err := cp.Validate(); errors.As(err, &inv) {
 		for _, p := range inv.Problems {

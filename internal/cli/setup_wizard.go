@@ -204,11 +204,11 @@ type q struct{ field, label string }
 func (w *wizard) fields(qs ...q) error {
 	for _, q := range qs {
 		f := fieldByName(q.field)
-		ptr := f.ptr(w.c)
+		ptr := f.Ptr(w.c)
 		check := func(a string) string { return checkField(w.c, q.field, a) }
 		var v string
 		var err error
-		if f.secret {
+		if f.Secret {
 			v, err = w.p.Secret(w.ctx, q.label, *ptr, func(a string) string {
 				return check(clearDash(a))
 			})
