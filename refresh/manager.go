@@ -114,8 +114,10 @@ func (m *Manager) Ensure(ctx context.Context, o Options) (*Result, error) {
 	asked := m.now()
 	margin := max(m.margin(), o.MinValid)
 	if !o.Force && !o.Regrant {
-		if tok, err := m.Load(); err == nil && m.usable(tok) && tok.Valid(asked, margin) {
-			return m.result(tok, ActionValid, nil), nil
+		if tok, err := m.Load(); err == nil {
+			if p := m.decide(tok, nil, o, asked, margin); p.Step == StepNothing {
+				return m.result(p.Token, ActionValid, nil), nil
+			}
 		}
 	}
 	m.mu.Lock()
@@ -161,44 +163,104 @@ func (m *Manager) acquire(ctx context.Context, o Options, asked time.Time, margi
 			return nil, nil, err
 		}
 		tok, lerr := m.Load()
-		if lerr == nil && m.usable(tok) && tok.Valid(m.now(), margin) && o.satisfiedBy(tok, asked) {
-			return nil, tok, nil
+		if lerr != nil {
+			continue
+		}
+		if p := m.decide(tok, nil, o, asked, margin); p.Step == StepNothing {
+			return nil, p.Token, nil
 		}
 	}
 }
 
-// locked is the lifecycle under the profile lock.
-func (m *Manager) locked(ctx context.Context, o Options, asked time.Time, margin time.Duration) (*Result, error) {
-	var warns []string
+// decide is Decide on the manager's credentials and clock.
+func (m *Manager) decide(tok *Token, tokErr error, o Options, asked time.Time, margin time.Duration) Plan {
+	return Decide(State{Creds: m.creds(), Token: tok, TokenErr: tokErr, TokenFile: m.Paths.TokenFile, Now: m.now()},
+		Policy{Options: o, Margin: margin, WarnBefore: m.warnBefore(), Asked: asked})
+}
+
+// Plan is the decision for the next run, without a lock and without a request:
+// what status reports. Credentials are loaded when needed.
+func (m *Manager) Plan(o Options) Plan {
 	tok, err := m.Load()
-	if err != nil {
-		if tok, warns, err = m.setAside(err); err != nil {
+	s := State{Token: tok, TokenErr: err, TokenFile: m.Paths.TokenFile, Now: m.now()}
+	if cerr := m.loadCreds(); cerr != nil {
+		s.CredsErr = cerr
+	}
+	s.Creds = m.creds()
+	return Decide(s, Policy{Options: o, Margin: max(m.margin(), o.MinValid), WarnBefore: m.warnBefore(), Asked: s.Now})
+}
+
+// locked is the lifecycle under the profile lock: it executes the plan.
+func (m *Manager) locked(ctx context.Context, o Options, asked time.Time, margin time.Duration) (*Result, error) {
+	tok, err := m.Load()
+	p := m.decide(tok, err, o, asked, margin)
+	warns := p.Warnings
+	if p.SetAside {
+		_, moved, err := m.setAside(err)
+		if err != nil {
 			return nil, err
 		}
+		warns = append(moved, warns...)
 	}
 	carry := tok // its unknown fields survive even a new grant
-	if tok != nil && !m.usable(tok) {
-		warns = append(warns, fmt.Sprintf("%s was issued by %s, not by the tokenURL in %s; getting a new grant", m.Paths.TokenFile, tok.TokenURL, m.creds().Path))
-		tok = nil
-	}
-	now := m.now()
-	if tok.Valid(now, margin) && o.satisfiedBy(tok, asked) {
-		return m.result(tok, ActionValid, warns), nil
+	switch p.Step {
+	case StepNothing:
+		return m.result(p.Token, ActionValid, warns), nil
+	case StepHuman:
+		return &Result{Warnings: warns}, p.Err
 	}
 	m.removeTemps()
 	if err := m.checkSavable(); err != nil {
 		return nil, err
 	}
-	if tok.RefreshUsable(now) && !o.Regrant {
-		r, err := m.refreshGrant(ctx, tok, warns, true)
+	if p.Step == StepRefresh {
+		r, err := m.refreshGrant(ctx, p.Token, warns, true)
 		if !errors.Is(err, errInvalidGrant) {
 			return r, err
 		}
-		if r != nil {
-			warns = r.Warnings
+		warns = r.Warnings
+		// The refresh token is dead: remember it, and decide again without it.
+		refused := *p.Token
+		refused.Refusal = &Refusal{At: m.now().UTC(), Refresh: fingerprint(refused.RefreshToken)}
+		m.remember(&refused, carry)
+		if p = m.decide(&refused, nil, o, asked, margin); p.Step == StepHuman {
+			return &Result{Warnings: warns}, p.Err
 		}
 	}
-	return m.bootstrap(ctx, tok, carry, warns)
+	return m.bootstrap(ctx, p.Token, carry, warns)
+}
+
+// rememberBootstrap remembers a refused grant from the credentials, beside the
+// token still in force (whose refresh token may be dead already).
+func (m *Manager) rememberBootstrap(old, carry *Token, ee *EndpointError) {
+	rec := &Token{TokenURL: m.creds().TokenURL}
+	if old != nil {
+		c := *old
+		rec = &c
+	}
+	r := &Refusal{}
+	if rec.Refusal != nil {
+		*r = *rec.Refusal
+	}
+	r.At, r.Bootstrap, r.Credentials = m.now().UTC(), answerOf(ee), CredentialsFingerprint(m.creds())
+	rec.Refusal = r
+	m.remember(rec, carry)
+}
+
+// remember saves the record with its refusal, so that the next runs know without
+// asking. A failure to save is only logged: the run fails anyway.
+func (m *Manager) remember(tok, carry *Token) {
+	if tok.raw == nil {
+		tok.raw = map[string]json.RawMessage{}
+		tok.carryUnknown(carry)
+	}
+	data, err := tok.MarshalFile()
+	if err == nil {
+		err = storage.WriteFile(m.Paths.TokenFile, data)
+	}
+	if err != nil {
+		m.debug("could not remember the refusal", "err", err)
+	}
 }
 
 // errInvalidGrant marks a refused refresh token: the caller bootstraps.
@@ -218,6 +280,7 @@ func (m *Manager) refreshGrant(ctx context.Context, tok *Token, warns []string, 
 	switch {
 	case err == nil:
 		nt.merge(tok)
+		nt.RefreshFixed = !nt.RefreshExpiry.IsZero() && !nt.RefreshExpiry.After(tok.RefreshExpiry)
 		nt.TokenURL = firstNonEmpty(tok.TokenURL, m.creds().TokenURL)
 		return m.save(nt, ActionRefreshed, warns)
 	case errors.As(err, &ee) && isGrantRefusal(ee):
@@ -275,12 +338,7 @@ func (m *Manager) bootstrap(ctx context.Context, old, carry *Token, warns []stri
 			form.Set("credtype", c.CredentialType)
 		}
 	case credentials.GrantRefreshToken:
-		seed = fingerprint(c.RefreshToken)
-		if old != nil && (old.SeedFingerprint == seed || old.RefreshToken == c.RefreshToken) {
-			return &Result{Warnings: warns}, &Error{Kind: KindNeedsHuman,
-				Msg:  fmt.Sprintf("the refresh token is no longer accepted and the refreshToken in %s was already used", c.Path),
-				Hint: fmt.Sprintf("get a new refresh token from the provider and put it in %s (refreshToken)", c.Path), Then: ThenRun}
-		}
+		seed = fingerprint(c.RefreshToken) // Decide saw it is not spent
 		form.Set("refresh_token", c.RefreshToken)
 	}
 	if c.Scope != "" {
@@ -296,7 +354,12 @@ func (m *Manager) bootstrap(ctx context.Context, old, carry *Token, warns []stri
 		if errors.As(err, &te) && old.Valid(m.now(), 0) {
 			return m.keepOrFail(old, err, warns)
 		}
-		return &Result{Warnings: warns}, m.classify(err)
+		ferr := m.classify(err)
+		var ee *EndpointError
+		if k := KindOf(ferr); errors.As(err, &ee) && (k == KindNeedsHuman || k == KindCredentials) {
+			m.rememberBootstrap(old, carry, ee)
+		}
+		return &Result{Warnings: warns}, ferr
 	}
 	nt.carryUnknown(carry)
 	nt.TokenURL = c.TokenURL
@@ -540,27 +603,14 @@ func (m *Manager) save(tok *Token, action string, warns []string) (*Result, erro
 	return m.result(tok, action, warns), nil
 }
 
+// result is a run's outcome. The refresh token's expiry is warned about once per
+// renewal (not on every run that finds a valid token: cron would mail it every
+// half hour), about the token just saved.
 func (m *Manager) result(tok *Token, action string, warns []string) *Result {
-	now := m.now()
-	if tok.RefreshToken != "" && !tok.RefreshExpiry.IsZero() && tok.RefreshExpiry.Sub(now) < m.warnBefore() {
-		warns = append(warns, fmt.Sprintf("the refresh token expires at %s (%s); %s",
-			tok.RefreshExpiry.Format(time.RFC3339), Until(now, tok.RefreshExpiry), m.reauthAdvice()))
+	if action == ActionRefreshed || action == ActionBootstrapped {
+		warns = append(warns, RefreshWarnings(m.creds(), tok, m.now(), m.warnBefore())...)
 	}
 	return &Result{Token: tok, Action: action, Warnings: warns}
-}
-
-// reauthAdvice says what a human must do for a new grant, by grant type.
-func (m *Manager) reauthAdvice() string {
-	if m.creds() == nil {
-		return "run tokenkeeper status to see what to do before then"
-	}
-	switch m.creds().GrantType {
-	case credentials.GrantPassword:
-		return fmt.Sprintf("before then, generate a new company request token in Concur's Company Request Token screen and put it in %s (companyRequestToken)", m.creds().Path)
-	case credentials.GrantRefreshToken:
-		return fmt.Sprintf("before then, get a new refresh token from the provider and put it in %s (refreshToken)", m.creds().Path)
-	}
-	return "tokenkeeper will get a new grant with the client credentials"
 }
 
 func (m *Manager) now() time.Time {

@@ -40,6 +40,7 @@ const (
 	keyCompanyUUID     = "companyUUID"
 	keyAuthStyle       = "auth_style"
 	keySeedFingerprint = "seed_fingerprint"
+	keyRefreshFixed    = "refresh_expiry_fixed"
 )
 
 // responseKeys are the fields a token endpoint answers with that belong to one
@@ -50,7 +51,7 @@ var responseKeys = map[string]bool{
 	"refresh_expires_in": true, "scope": true, "id_token": true, "geolocation": true,
 	"session_state": true, "not-before-policy": true,
 	keyObtainedAt: true, keyExpiresAt: true, keyRefreshExpires: true, keyTokenURL: true,
-	keyAuthStyle: true, keySeedFingerprint: true,
+	keyAuthStyle: true, keySeedFingerprint: true, keyRefreshFixed: true, keyRefusal: true,
 }
 
 // fileKeyOrder is the order fields are written in, so that the file reads like the
@@ -58,7 +59,7 @@ var responseKeys = map[string]bool{
 var fileKeyOrder = []string{
 	"access_token", "token_type", "expires_in", "refresh_token", "refresh_expires_in",
 	"scope", "id_token", "geolocation", keyCompanyUUID, keyObtainedAt, keyExpiresAt,
-	keyRefreshExpires, keyTokenURL, keyAuthStyle, keySeedFingerprint,
+	keyRefreshExpires, keyTokenURL, keyAuthStyle, keySeedFingerprint, keyRefreshFixed, keyRefusal,
 }
 
 // Token is one stored grant: the token endpoint's response, field by field as it was
@@ -85,6 +86,14 @@ type Token struct {
 	// SeedFingerprint identifies the credentials.json refreshToken that started this
 	// grant (refresh_token grant only), so that a spent seed is never sent again.
 	SeedFingerprint string
+
+	// RefreshFixed: the last refresh left the refresh token's expiry where it
+	// was (Concur's absolute expiry), so renewals do not keep it alive. False
+	// after a new grant (nothing known yet) or a refresh that moved it later
+	// (a rotating or sliding refresh token, Keycloak's).
+	RefreshFixed bool
+	// Refusal remembers a refused grant (refusal.go); nil when none.
+	Refusal *Refusal
 
 	raw map[string]json.RawMessage
 }
@@ -192,6 +201,13 @@ func ParseFile(data []byte) (*Token, error) {
 			return nil, err
 		}
 	}
+	if v, ok := raw[keyRefreshFixed]; ok && string(bytes.TrimSpace(v)) == "true" {
+		t.RefreshFixed = true
+	}
+	var err error
+	if t.Refusal, err = readRefusal(raw); err != nil {
+		return nil, fmt.Errorf("refusal: %w", err)
+	}
 	if _, ok := raw[keyRefreshExpires]; !ok {
 		// A file without normalised times (the tutorial's): only an absolute
 		// refresh_expires_in can be placed in time without knowing when it was issued.
@@ -261,6 +277,14 @@ func (t *Token) MarshalFile() ([]byte, error) {
 	setTime(keyObtainedAt, "2006-01-02T15:04:05.000Z07:00", t.ObtainedAt)
 	setTime(keyExpiresAt, time.RFC3339, t.Expiry)
 	setTime(keyRefreshExpires, time.RFC3339, t.RefreshExpiry)
+	delete(out, keyRefreshFixed)
+	if t.RefreshFixed {
+		out[keyRefreshFixed] = json.RawMessage("true")
+	}
+	delete(out, keyRefusal)
+	if t.Refusal != nil {
+		out[keyRefusal], _ = json.Marshal(t.Refusal)
+	}
 	return marshalOrdered(out)
 }
 
@@ -316,8 +340,8 @@ func (t *Token) merge(old *Token) {
 	}
 	for k := range old.raw {
 		switch k {
-		case "expires_in", keyExpiresAt, keyObtainedAt:
-			continue
+		case "expires_in", keyExpiresAt, keyObtainedAt, keyRefusal, keyRefreshFixed:
+			continue // a renewal that worked ends a refusal; extension is the new answer's
 		case "refresh_expires_in", keyRefreshExpires:
 			if t.RefreshToken != "" {
 				continue

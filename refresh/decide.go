@@ -1,0 +1,227 @@
+package refresh
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/tokenkeeper/tokenkeeper/credentials"
+)
+
+// The one decision (SPEC §2, "One decision"): what the next run does with a
+// profile, and why. The lifecycle executes it; status, profiles and watch report
+// it. Nothing else decides whether a stored token is usable.
+
+// Step is what a run does next.
+type Step int
+
+const (
+	StepNothing   Step = iota // the stored access token is good: hand it out
+	StepRefresh               // renew with the stored refresh token (and bootstrap if it is refused)
+	StepBootstrap             // a new grant from the credentials
+	StepHuman                 // only a person can help: Plan.Err says what to do
+)
+
+func (s Step) String() string {
+	return [...]string{"nothing", "refresh", "bootstrap", "human"}[s]
+}
+
+// State is what the decision looks at. It is read, never changed.
+type State struct {
+	// Creds are the profile's credentials; nil when CredsErr says why, or when
+	// they were not loaded (a plan other than StepNothing is then provisional:
+	// the lifecycle loads them and decides again).
+	Creds    *credentials.Credentials
+	CredsErr error
+	// Token is the stored record; nil when there is none or TokenErr says why
+	// it cannot be read. A *FileError is a record that does not parse.
+	Token     *Token
+	TokenErr  error
+	TokenFile string
+	Now       time.Time
+}
+
+// Policy is how demanding the run is.
+type Policy struct {
+	Options
+	Margin     time.Duration // renew when less than this is left (raised by MinValid)
+	WarnBefore time.Duration // warn when the refresh token dies within this
+	// Asked is when the caller asked, for Options.Force: a token obtained since
+	// satisfies a forced call.
+	Asked time.Time
+}
+
+// Plan is the decision: what the next run does, and why.
+type Plan struct {
+	Step Step
+	Why  string // for people: "the access token is valid", …
+	// Err, for StepHuman, is the failure the run ends with: its Kind gives the
+	// exit code, its Msg and Hint the message. A remembered refusal gives the
+	// same Err as the refusal did.
+	Err *Error
+	// Token is the stored token the plan keeps, or renews from (nil when a new
+	// grant is needed).
+	Token *Token
+	// SetAside: the record does not parse; it is moved aside first.
+	SetAside bool
+	// Remembered: Err is a refusal remembered in the record; no request is sent.
+	Remembered bool
+	Warnings   []string
+	// RefreshWarnings are about the stored refresh token dying: status shows
+	// them; the lifecycle warns once per renewal, about the token it saved.
+	RefreshWarnings []string
+}
+
+// maxClockSkew is how far in the future a token's obtained_at may lie before the
+// token is distrusted: this host's clock was set back.
+const maxClockSkew = 2 * time.Minute
+
+// Decide makes the decision. It is pure: no file, no clock, no network.
+func Decide(s State, p Policy) Plan {
+	var warns []string
+	plan := Plan{}
+	if s.TokenErr != nil {
+		var fe *FileError
+		if !errors.As(s.TokenErr, &fe) {
+			return Plan{Step: StepHuman, Err: unreadableRecord(s.TokenErr, s.TokenFile),
+				Why: "the token file cannot be read"}
+		}
+		plan.SetAside = true // the lifecycle warns with where it went
+	}
+	if s.CredsErr != nil {
+		return Plan{Step: StepHuman, Err: credentialsError(s.CredsErr), Why: "the credentials cannot be used", Warnings: warns}
+	}
+	tok := s.Token
+	if tok != nil && s.Creds != nil && tok.TokenURL != "" && tok.TokenURL != s.Creds.TokenURL {
+		warns = append(warns, fmt.Sprintf("%s was issued by %s, not by the tokenURL in %s; a new grant is needed", s.TokenFile, displayURL(tok.TokenURL), s.Creds.Path))
+		tok = nil
+	}
+	if tok != nil && !tok.ObtainedAt.IsZero() && tok.ObtainedAt.After(s.Now.Add(maxClockSkew)) {
+		warns = append(warns, fmt.Sprintf("the token in %s was obtained at %s, in the future: this host's clock was set back; it is not trusted", s.TokenFile, tok.ObtainedAt.Format(time.RFC3339)))
+		tok = tok.distrusted()
+	}
+	plan.Token, plan.Warnings = tok, warns
+	plan.RefreshWarnings = RefreshWarnings(s.Creds, tok, s.Now, p.WarnBefore)
+	// A remembered refusal stands until the credentials change: no request, the
+	// same answer. Force does not get past it; a new grant started by a person
+	// (Regrant: setup) does.
+	if r := tok.refusal(); r != nil && r.Bootstrap != nil && !p.Regrant && s.Creds != nil && r.Credentials == CredentialsFingerprint(s.Creds) {
+		plan.Step, plan.Err, plan.Remembered = StepHuman, refusalError(r.Bootstrap.endpointError(), s.Creds), true
+		plan.Why = fmt.Sprintf("the grant was refused at %s; nothing is sent until the credentials file changes", r.At.Format(time.RFC3339))
+		return plan
+	}
+	switch {
+	case p.Regrant:
+		plan.Step, plan.Why = StepBootstrap, "a new grant is asked for"
+		return plan
+	case tok.Valid(s.Now, p.Margin) && p.satisfiedBy(tok, p.Asked):
+		plan.Step, plan.Why = StepNothing, "the access token is valid"
+		return plan
+	case s.Creds == nil:
+		plan.Step, plan.Why = StepBootstrap, "the credentials are needed" // provisional
+		return plan
+	case tok.RefreshUsable(s.Now) && !tok.refreshRefused():
+		plan.Step, plan.Why = StepRefresh, "the next run renews with the refresh token"
+		return plan
+	}
+	if err := spentSeed(s.Creds, tok); err != nil {
+		plan.Step, plan.Err, plan.Why = StepHuman, err, "the refresh token is dead and the one in the credentials file was already used"
+		plan.Remembered = tok.refreshRefused()
+		return plan
+	}
+	plan.Step, plan.Why = StepBootstrap, "the next run gets a new grant with "+s.Creds.GrantType
+	if r := tok.refusal(); r != nil && r.Bootstrap != nil {
+		plan.Why = "the credentials changed since the grant was refused; the next run tries them once"
+	}
+	return plan
+}
+
+// spentSeed is the failure of a refresh_token grant whose pasted refresh token
+// was already used: it must not be sent again, and only a person can get another.
+func spentSeed(c *credentials.Credentials, tok *Token) *Error {
+	if c.GrantType != credentials.GrantRefreshToken || tok == nil {
+		return nil
+	}
+	if tok.SeedFingerprint != fingerprint(c.RefreshToken) && tok.RefreshToken != c.RefreshToken {
+		return nil
+	}
+	return &Error{Kind: KindNeedsHuman, Then: ThenRun,
+		Msg:  fmt.Sprintf("the refresh token is no longer accepted and the refreshToken in %s was already used", c.Path),
+		Hint: fmt.Sprintf("get a new refresh token from the provider and put it in %s (refreshToken)", c.Path)}
+}
+
+// unreadableRecord is a token file that exists but cannot be read as a file: a
+// directory, no permission. Waiting does not help; a person must look.
+func unreadableRecord(err error, path string) *Error {
+	if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EISDIR) {
+		return &Error{Kind: KindUnexpected, Err: err, Msg: err.Error(), Then: ThenRun,
+			Hint: fmt.Sprintf("%s must be a regular file this user can read and write: move it away or fix its owner and mode", path)}
+	}
+	return &Error{Kind: KindTemporary, Err: err, Msg: err.Error(), Then: ThenLater,
+		Hint: fmt.Sprintf("check that %s is a regular file this user can read", path)}
+}
+
+// credentialsError gives a credentials failure its kind, keeping its text.
+func credentialsError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return &Error{Kind: KindOf(err), Err: err, Msg: err.Error()}
+}
+
+// RefreshWarnings warns when the refresh token will really die before a renewal
+// can extend it: it dies before the access token needs renewing at all, or its
+// expiry is within warnBefore and the last refresh did not move it (an absolute
+// expiry, as Concur's). A refresh token renewed on each refresh (Keycloak's
+// rotating ones) is not dying, nor is one no refresh has shown fixed yet. A grant
+// that needs no person to renew (client credentials) is never warned about.
+func RefreshWarnings(c *credentials.Credentials, tok *Token, now time.Time, warnBefore time.Duration) []string {
+	if tok == nil || tok.RefreshToken == "" || tok.RefreshExpiry.IsZero() || tok.refreshRefused() {
+		return nil
+	}
+	if c != nil && c.GrantType == credentials.GrantClientCredentials {
+		return nil
+	}
+	left := tok.RefreshExpiry.Sub(now)
+	dying := !tok.Expiry.IsZero() && tok.RefreshExpiry.Before(tok.Expiry) ||
+		left < warnBefore && tok.RefreshFixed
+	if !dying {
+		return nil
+	}
+	return []string{fmt.Sprintf("the refresh token expires at %s (%s) and renewals do not extend it; %s",
+		tok.RefreshExpiry.Format(time.RFC3339), Until(now, tok.RefreshExpiry), reauthAdvice(c))}
+}
+
+// reauthAdvice says what a person must do before the refresh token dies, in the
+// provider's words.
+func reauthAdvice(c *credentials.Credentials) string {
+	if c == nil {
+		return "before then, make sure the credentials file can get a new grant"
+	}
+	switch c.GrantType {
+	case credentials.GrantPassword:
+		if credentials.IsConcur(c.TokenURL) {
+			return "before then, " + strings.ReplaceAll(newRequestToken, "{file}", c.Path)
+		}
+		return fmt.Sprintf("before then, make sure the username and password in %s (companyUUID, companyRequestToken) are still accepted", c.Path)
+	case credentials.GrantRefreshToken:
+		return fmt.Sprintf("before then, get a new refresh token from the provider and put it in %s (refreshToken)", c.Path)
+	}
+	return fmt.Sprintf("before then, make sure the credentials in %s can get a new grant", c.Path)
+}
+
+// CredentialsFingerprint identifies the credentials a refusal was given to,
+// without revealing any of them: a change to any field changes it.
+func CredentialsFingerprint(c *credentials.Credentials) string {
+	h := sha256.New()
+	for _, f := range credentials.Fields {
+		fmt.Fprintf(h, "%s=%q\n", f.Name, *f.Ptr(c))
+	}
+	return hex.EncodeToString(h.Sum(nil)[:8])
+}
