@@ -75,6 +75,10 @@ type Plan struct {
 	// RefreshWarnings are about the stored refresh token dying: status shows
 	// them; the lifecycle warns once per renewal, about the token it saved.
 	RefreshWarnings []string
+	// AccessValid: the stored access token is trusted and not expired (it may
+	// still be within the margin). RefreshUsable: the stored refresh token is
+	// worth sending: not expired, not refused.
+	AccessValid, RefreshUsable bool
 }
 
 // maxClockSkew is how far in the future a token's obtained_at may lie before the
@@ -93,9 +97,6 @@ func Decide(s State, p Policy) Plan {
 		}
 		plan.SetAside = true // the lifecycle warns with where it went
 	}
-	if s.CredsErr != nil {
-		return Plan{Step: StepHuman, Err: credentialsError(s.CredsErr), Why: "the credentials cannot be used", Warnings: warns}
-	}
 	tok := s.Token
 	if tok != nil && s.Creds != nil && tok.TokenURL != "" && tok.TokenURL != s.Creds.TokenURL {
 		warns = append(warns, fmt.Sprintf("%s was issued by %s, not by the tokenURL in %s; a new grant is needed", s.TokenFile, displayURL(tok.TokenURL), s.Creds.Path))
@@ -107,12 +108,26 @@ func Decide(s State, p Policy) Plan {
 	}
 	plan.Token, plan.Warnings = tok, warns
 	plan.RefreshWarnings = RefreshWarnings(s.Creds, tok, s.Now, p.WarnBefore)
+	plan.AccessValid = tok.Valid(s.Now, 0)
+	plan.RefreshUsable = tok.RefreshUsable(s.Now) && !tok.refreshRefused()
+	if s.CredsErr != nil { // 78 even while the token is valid: its renewal would fail
+		plan.Step, plan.Err, plan.Why = StepHuman, credentialsError(s.CredsErr), credentialsWhy(s.CredsErr)
+		return plan
+	}
 	// A remembered refusal stands until the credentials change: no request, the
 	// same answer. Force does not get past it; a new grant started by a person
 	// (Regrant: setup) does.
 	if r := tok.refusal(); r != nil && r.Bootstrap != nil && !p.Regrant && s.Creds != nil && r.Credentials == CredentialsFingerprint(s.Creds) {
-		plan.Step, plan.Err, plan.Remembered = StepHuman, refusalError(r.Bootstrap.endpointError(), s.Creds), true
-		plan.Why = fmt.Sprintf("the grant was refused at %s; nothing is sent until the credentials file changes", r.At.Format(time.RFC3339))
+		err := refusalError(r.Bootstrap.endpointError(), s.Creds)
+		refused := fmt.Sprintf("the grant was refused at %s; nothing is sent until the credentials file changes", r.At.Format(time.RFC3339))
+		if tok.Valid(s.Now, p.Margin) && !p.Force {
+			// The access token still serves; say now what will be needed.
+			plan.Step, plan.Why = StepNothing, "the access token is valid"
+			plan.Warnings = append(plan.Warnings, fmt.Sprintf("%s; when the access token expires at %s, a person must act: %s",
+				refused, tok.Expiry.Format(time.RFC3339), err.Hint))
+			return plan
+		}
+		plan.Step, plan.Err, plan.Remembered, plan.Why = StepHuman, err, true, refused
 		return plan
 	}
 	switch {
@@ -125,7 +140,7 @@ func Decide(s State, p Policy) Plan {
 	case s.Creds == nil:
 		plan.Step, plan.Why = StepBootstrap, "the credentials are needed" // provisional
 		return plan
-	case tok.RefreshUsable(s.Now) && !tok.refreshRefused():
+	case plan.RefreshUsable:
 		plan.Step, plan.Why = StepRefresh, "the next run renews with the refresh token"
 		return plan
 	}
@@ -224,4 +239,14 @@ func CredentialsFingerprint(c *credentials.Credentials) string {
 		fmt.Fprintf(h, "%s=%q\n", f.Name, *f.Ptr(c))
 	}
 	return hex.EncodeToString(h.Sum(nil)[:8])
+}
+
+func credentialsWhy(err error) string {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "credentials missing"
+	case errors.Is(err, credentials.ErrIncomplete):
+		return "credentials incomplete"
+	}
+	return "credentials invalid"
 }

@@ -230,9 +230,9 @@ func (m *Manager) locked(ctx context.Context, o Options, asked time.Time, margin
 	return m.bootstrap(ctx, p.Token, carry, warns)
 }
 
-// rememberBootstrap remembers a refused grant from the credentials, beside the
-// token still in force (whose refresh token may be dead already).
-func (m *Manager) rememberBootstrap(old, carry *Token, ee *EndpointError) {
+// rememberRefusal remembers a refusal of these credentials, beside the token
+// still in force (whose refresh token may be dead already).
+func (m *Manager) rememberRefusal(old, carry *Token, ee *EndpointError) {
 	rec := &Token{TokenURL: m.creds().TokenURL}
 	if old != nil {
 		c := *old
@@ -320,7 +320,19 @@ func (m *Manager) keepOrFail(tok *Token, err error, warns []string) (*Result, er
 		warns = append(warns, fmt.Sprintf("could not renew (%v); the current access token is valid until %s", err, tok.Expiry.Format(time.RFC3339)))
 		return m.result(tok, ActionKept, warns), nil
 	}
-	return &Result{Warnings: warns}, m.classify(err)
+	return &Result{Warnings: warns}, m.refused(tok, tok, err)
+}
+
+// refused classifies a failed exchange; a refusal that only a person can answer
+// (a wrong client, a refused grant) is remembered in the record, so that the
+// next runs do not ask again with the same credentials.
+func (m *Manager) refused(old, carry *Token, err error) error {
+	ferr := m.classify(err)
+	var ee *EndpointError
+	if k := KindOf(ferr); errors.As(err, &ee) && (k == KindNeedsHuman || k == KindCredentials) {
+		m.rememberRefusal(old, carry, ee)
+	}
+	return ferr
 }
 
 // bootstrap gets a new grant with credentials.json. old is the stored token still
@@ -354,12 +366,7 @@ func (m *Manager) bootstrap(ctx context.Context, old, carry *Token, warns []stri
 		if errors.As(err, &te) && old.Valid(m.now(), 0) {
 			return m.keepOrFail(old, err, warns)
 		}
-		ferr := m.classify(err)
-		var ee *EndpointError
-		if k := KindOf(ferr); errors.As(err, &ee) && (k == KindNeedsHuman || k == KindCredentials) {
-			m.rememberBootstrap(old, carry, ee)
-		}
-		return &Result{Warnings: warns}, ferr
+		return &Result{Warnings: warns}, m.refused(old, carry, err)
 	}
 	nt.carryUnknown(carry)
 	nt.TokenURL = c.TokenURL
