@@ -6,11 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/tokenkeeper/tokenkeeper/internal/redact"
 	"github.com/tokenkeeper/tokenkeeper/storage"
 )
 
@@ -189,7 +189,8 @@ func absPath(path string) string {
 
 // Redacted returns every field by its JSON name for display (`status`), with
 // clientSecret, companyRequestToken and refreshToken replaced by
-// "set (N chars)" or "not set", tokenURL without user info, query or fragment,
+// "set (N chars)" or "not set", tokenURL with query values, fragment and user
+// info masked (redact.URL),
 // and grantType and authStyle hidden when too long to be a keyword.
 func (c *Credentials) Redacted() map[string]string {
 	out := make(map[string]string, len(Fields))
@@ -199,30 +200,13 @@ func (c *Credentials) Redacted() map[string]string {
 		case f.Secret:
 			v = mask(v)
 		case f.Show == showURL:
-			v = redactURL(v)
+			v = redact.URL(v)
 		case f.Show == showKeyword:
 			v = short(v)
 		}
 		out[f.Name] = v
 	}
 	return out
-}
-
-// redactURL drops what may hold a secret from a URL: user info, and the
-// query and fragment, shown as "?…" and "#…".
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return fmt.Sprintf("(not a URL, %d characters)", len(raw))
-	}
-	s := display(u)
-	if u.RawQuery != "" || u.ForceQuery {
-		s += "?…"
-	}
-	if strings.Contains(raw, "#") {
-		s += "#…"
-	}
-	return s
 }
 
 // short shows a field that should hold a short keyword, unless it is long

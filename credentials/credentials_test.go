@@ -390,9 +390,9 @@ func TestRedacted(t *testing.T) {
 		}
 	}
 	urls := map[string]string{
-		"https://me:pw@auth.example.com/t?client_secret=x#f": "https://auth.example.com/t?…#…",
+		"https://me:pw@auth.example.com/t?client_secret=x#f": "https://[redacted]@auth.example.com/t?client_secret=[redacted]#[redacted]",
 		"https://auth.example.com/t":                         "https://auth.example.com/t",
-		"https://auth.example.com/t?":                        "https://auth.example.com/t?…",
+		"https://auth.example.com/t?":                        "https://auth.example.com/t?",
 		"://bad":                                             "(not a URL, 6 characters)",
 	}
 	for in, want := range urls {

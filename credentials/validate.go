@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+
+	"github.com/tokenkeeper/tokenkeeper/internal/redact"
 )
 
 var (
@@ -137,7 +139,7 @@ func checkTokenURL(raw string) string {
 		}
 		return "not a valid URL"
 	}
-	shown := fmt.Sprintf("%q", display(u))
+	shown := fmt.Sprintf("%q", redact.URL(raw))
 	switch {
 	case u.User != nil:
 		return "must not contain a user name or password; put the client's in appID and clientSecret"
@@ -153,12 +155,6 @@ func checkTokenURL(raw string) string {
 		return shown + " uses http:// to a host that is not loopback (127.0.0.0/8, ::1, localhost): secrets would travel in clear text; use https://"
 	}
 	return fmt.Sprintf("%s: scheme %q not supported; use https://", shown, u.Scheme)
-}
-
-func display(u *url.URL) string {
-	v := *u
-	v.User, v.RawQuery, v.ForceQuery, v.Fragment, v.RawFragment = nil, "", false, "", ""
-	return v.String()
 }
 
 func isLoopback(host string) bool {

@@ -54,7 +54,7 @@ func TestValidateTokenURL(t *testing.T) {
 		{"https:opaque", "is not an absolute URL"},
 		{"https://:443/token", "is not an absolute URL"},
 		{"https://user:SECRET-pw@example.com/token", "must not contain a user name or password"},
-		{"https://example.com/token#frag", `"https://example.com/token" must not contain a fragment`},
+		{"https://example.com/token#frag", `"https://example.com/token#[redacted]" must not contain a fragment`},
 		{"https://example.com/token#", "must not contain a fragment"},
 		{"https://example.com:port/token", "not a valid URL: invalid port"},
 		{"https://exa mple.com/token", "not a valid URL"},

@@ -85,13 +85,14 @@ func refusalAdvice(ee *EndpointError, c *credentials.Credentials, concur bool) a
 	return advice{KindCredentials, "the token endpoint refused the request; check the fields of {file}"}
 }
 
-// refusalError is the *Error for a refusal of the grant in c.
-func refusalError(ee *EndpointError, c *credentials.Credentials) *Error {
+// refusalError is the *Error for a refusal of the grant in c. follow is the rule
+// for a Concur geolocation (geolocation.go), for code 16's advice.
+func refusalError(ee *EndpointError, c *credentials.Credentials, follow func(tokenURL, geo string) (string, error)) *Error {
 	concur := credentials.IsConcur(c.TokenURL) || (ee.ConcurCode != 0 && ee.Code != "")
 	a := refusalAdvice(ee, c, concur)
 	hint := strings.NewReplacer("{file}", c.Path, "{grant}", c.GrantType).Replace(a.Do)
 	if concur && ee.ConcurCode == 16 {
-		hint = geolocationHint(ee, c.Path)
+		hint = geolocationHint(ee, c, follow)
 	}
 	then := ThenRun
 	if a.Kind == KindUnexpected {
@@ -102,9 +103,11 @@ func refusalError(ee *EndpointError, c *credentials.Credentials) *Error {
 
 // geolocationHint is for Concur's code 16 when the retry at the user's data centre
 // was not possible or did not help: the tokenURL must name that data centre.
-func geolocationHint(ee *EndpointError, path string) string {
-	if geo, err := geoTokenURL(ee.Geolocation); err == nil {
-		return fmt.Sprintf("the user lives in another Concur data centre: set tokenURL in %s to %s", path, geo)
+func geolocationHint(ee *EndpointError, c *credentials.Credentials, follow func(tokenURL, geo string) (string, error)) string {
+	// Only a geolocation that would be followed is suggested: any other is the
+	// endpoint's word for where the client secret should go.
+	if geo, err := follow(c.TokenURL, ee.Geolocation); err == nil {
+		return fmt.Sprintf("the user lives in another Concur data centre: set tokenURL in %s to %s", c.Path, geo)
 	}
-	return fmt.Sprintf("the user lives in another Concur data centre, and the answer named none that can be used; set tokenURL in %s to your data centre's token URL", path)
+	return fmt.Sprintf("the user lives in another Concur data centre, and the answer named none that can be used; set tokenURL in %s to your data centre's token URL", c.Path)
 }

@@ -35,7 +35,7 @@ func TestRefusalError(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := &credentials.Credentials{TokenURL: tt.url, GrantType: tt.grant, Path: "/x/credentials.json"}
-			e := refusalError(&tt.ee, c)
+			e := refusalError(&tt.ee, c, (&Manager{}).geoTokenURL)
 			if e.Kind != tt.kind {
 				t.Errorf("kind %v, want %v", e.Kind, tt.kind)
 			}

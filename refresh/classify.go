@@ -22,7 +22,7 @@ func (m *Manager) classify(err error) error {
 	case errors.Is(err, context.Canceled):
 		return &Error{Kind: KindTemporary, Err: err, Msg: "refresh: interrupted", Then: ThenLater}
 	case errors.As(err, &ee):
-		return refusalError(ee, m.creds())
+		return refusalError(ee, m.creds(), m.geoTokenURL)
 	}
 	var ce *Error
 	if errors.As(err, &ce) {

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/tokenkeeper/tokenkeeper/internal/redact"
 )
 
 // MaxResponseBody caps what is read of any token endpoint answer, as x/oauth2 does.
@@ -167,7 +169,7 @@ func (c *Client) once(ctx context.Context, req Request, rt time.Duration) (*Toke
 	if err != nil {
 		return nil, err
 	}
-	u := displayURL(req.URL)
+	u := redact.URL(req.URL)
 	secrets := requestSecrets(req)
 	start := c.now()
 	resp, err := c.httpClient().Do(hreq)
@@ -201,7 +203,8 @@ func (c *Client) newRequest(ctx context.Context, req Request) (*http.Request, er
 	}
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, req.URL, strings.NewReader(form.Encode()))
 	if err != nil {
-		return nil, fmt.Errorf("refresh: token URL %s: %w", req.URL, err)
+		// Not wrapped: a *url.Error would show the URL whole, query and all.
+		return nil, fmt.Errorf("refresh: token URL %s: %v", redact.URL(req.URL), scrubURLError(err))
 	}
 	// Concur asks for the media type without a charset parameter.
 	hreq.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -225,8 +228,8 @@ func handleResponse(u string, resp *http.Response, body []byte, start time.Time,
 		// Retry-After is read against the real clock: it is about real waiting.
 		return nil, &TransientError{URL: u, Status: status, RetryAfter: retryAfter(resp.Header, time.Now()), Err: errors.New(transientSummary(u, resp, body, secrets))}
 	case status >= 300 && status < 400:
-		loc := clean(resp.Header.Get("Location"), 200)
-		return nil, &EndpointError{URL: u, Status: status, Description: "redirect to " + loc + " not followed", Retrieve: retrieveError(resp, body, "", "", "")}
+		loc := clean(redactAll(redact.URL(resp.Header.Get("Location")), secrets), 200)
+		return nil, &EndpointError{URL: u, Status: status, Description: "redirect to " + loc + " not followed", Retrieve: retrieveError(resp, body, secrets, "", "", "")}
 	case status >= 400:
 		return nil, endpointError(u, resp, body, secrets)
 	}
@@ -248,7 +251,7 @@ func handleResponse(u string, resp *http.Response, body []byte, start time.Time,
 // endpointError reads a refusal: RFC 6749 fields, Concur's code and geolocation,
 // or KORE's {"code","message"}.
 func endpointError(u string, resp *http.Response, body []byte, secrets []string) *EndpointError {
-	e := &EndpointError{URL: u, Status: resp.StatusCode, CorrelationID: clean(resp.Header.Get("concur-correlationid"), 100)}
+	e := &EndpointError{URL: u, Status: resp.StatusCode, CorrelationID: clean(redactAll(resp.Header.Get("concur-correlationid"), secrets), 100)}
 	var raw map[string]json.RawMessage
 	if json.Unmarshal(bytes.TrimSpace(body), &raw) == nil {
 		_ = stringField(raw, "error", &e.Code)
@@ -269,10 +272,10 @@ func endpointError(u string, resp *http.Response, body []byte, secrets []string)
 	// unbounded lengths. Secrets go first, so that a cut never leaves half of one.
 	e.Code = clean(redactAll(e.Code, secrets), 64)
 	e.Description = clean(redactAll(e.Description, secrets), 300)
-	e.URI = clean(redactAll(e.URI, secrets), 200)
+	e.URI = clean(redactAll(redact.URL(e.URI), secrets), 200)
 	e.Message = clean(redactAll(e.Message, secrets), 300)
 	e.Geolocation = clean(e.Geolocation, 200)
-	e.Retrieve = retrieveError(resp, body, e.Code, e.Description, e.URI)
+	e.Retrieve = retrieveError(resp, body, secrets, e.Code, e.Description, e.URI)
 	return e
 }
 
@@ -291,7 +294,14 @@ func transientSummary(u string, resp *http.Response, body []byte, secrets []stri
 	return s
 }
 
-func retrieveError(resp *http.Response, body []byte, code, desc, uri string) *oauth2.RetrieveError {
+// retrieveError is what x/oauth2 users expect in the chain. Its Body is the
+// answer with the request's secrets redacted: RetrieveError.Error() prints the
+// body whole when there is no error code (KORE's {"code","message"}, an HTML
+// page), and a caller who logs it must not log what the endpoint echoed.
+func retrieveError(resp *http.Response, body []byte, secrets []string, code, desc, uri string) *oauth2.RetrieveError {
+	if r := redactAll(string(body), secrets); r != string(body) {
+		body = []byte(r)
+	}
 	return &oauth2.RetrieveError{Response: resp, Body: body, ErrorCode: code, ErrorDescription: desc, ErrorURI: uri}
 }
 

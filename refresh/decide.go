@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tokenkeeper/tokenkeeper/credentials"
+	"github.com/tokenkeeper/tokenkeeper/internal/redact"
 )
 
 // The one decision (SPEC §2, "One decision"): what the next run does with a
@@ -99,7 +100,7 @@ func Decide(s State, p Policy) Plan {
 	}
 	tok := s.Token
 	if tok != nil && s.Creds != nil && tok.TokenURL != "" && tok.TokenURL != s.Creds.TokenURL {
-		warns = append(warns, fmt.Sprintf("%s was issued by %s, not by the tokenURL in %s; a new grant is needed", s.TokenFile, displayURL(tok.TokenURL), s.Creds.Path))
+		warns = append(warns, fmt.Sprintf("%s was issued by %s, not by the tokenURL in %s; a new grant is needed", s.TokenFile, redact.URL(tok.TokenURL), s.Creds.Path))
 		tok = nil
 	}
 	if tok != nil && !tok.ObtainedAt.IsZero() && tok.ObtainedAt.After(s.Now.Add(maxClockSkew)) {
@@ -118,7 +119,7 @@ func Decide(s State, p Policy) Plan {
 	// same answer. Force does not get past it; a new grant started by a person
 	// (Regrant: setup) does.
 	if r := tok.refusal(); r != nil && r.Bootstrap != nil && !p.Regrant && s.Creds != nil && r.Credentials == CredentialsFingerprint(s.Creds) {
-		err := refusalError(r.Bootstrap.endpointError(), s.Creds)
+		err := refusalError(r.Bootstrap.endpointError(), s.Creds, (&Manager{}).geoTokenURL)
 		refused := fmt.Sprintf("the grant was refused at %s; nothing is sent until the credentials file changes", r.At.Format(time.RFC3339))
 		if tok.Valid(s.Now, p.Margin) && !p.Force {
 			// The access token still serves; say now what will be needed.

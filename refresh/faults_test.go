@@ -308,9 +308,10 @@ func ftManager(t *testing.T, tokenURL, grant string, s *ftSleeper, clock *fakecl
 	}
 	cl := ftClient(s)
 	m := &Manager{
-		Creds:  c,
-		Paths:  storage.Paths{Profile: "default", TokenFile: filepath.Join(dir, "refreshTokenObjectFile.json"), LockFile: filepath.Join(dir, "refreshTokenObjectFile.json.lock")},
-		Client: cl,
+		Creds:      c,
+		Paths:      storage.Paths{Profile: "default", TokenFile: filepath.Join(dir, "refreshTokenObjectFile.json"), LockFile: filepath.Join(dir, "refreshTokenObjectFile.json.lock")},
+		Client:     cl,
+		concurHost: loopbackConcur,
 	}
 	if clock != nil {
 		m.Clock, cl.Clock = clock, clock

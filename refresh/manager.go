@@ -11,12 +11,12 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/tokenkeeper/tokenkeeper/credentials"
+	"github.com/tokenkeeper/tokenkeeper/internal/redact"
 	"github.com/tokenkeeper/tokenkeeper/storage"
 )
 
@@ -57,6 +57,10 @@ type Manager struct {
 	// token in an error, and only the caller knows where messages go. It may be
 	// called from several goroutines at once.
 	Secrets func(values ...string)
+
+	// concurHost, when set, replaces isConcurHost: tests only, so that loopback
+	// fakes can stand for Concur's data centres (geolocation.go says why).
+	concurHost func(*url.URL) bool
 
 	initOnce sync.Once
 	client   *Client // Client, or a default one, with the Manager's clock
@@ -274,7 +278,7 @@ func (m *Manager) refreshGrant(ctx context.Context, tok *Token, warns []string, 
 		form.Set("scope", m.creds().Scope)
 	}
 	req := m.request(m.refreshURL(tok, &warns), form, m.refreshStyle(tok))
-	m.debug("refresh grant", "url", req.URL)
+	m.debug("refresh grant", "url", redact.URL(req.URL))
 	nt, err := m.exchange(spendContext(ctx), req)
 	var ee *EndpointError
 	switch {
@@ -356,7 +360,7 @@ func (m *Manager) bootstrap(ctx context.Context, old, carry *Token, warns []stri
 	if c.Scope != "" {
 		form.Set("scope", c.Scope)
 	}
-	m.debug("bootstrap", "grant", c.GrantType, "url", c.TokenURL)
+	m.debug("bootstrap", "grant", c.GrantType, "url", redact.URL(c.TokenURL))
 	if seed != "" {
 		ctx = spendContext(ctx) // the seed refresh token may rotate too
 	}
@@ -404,11 +408,11 @@ func (m *Manager) exchange(ctx context.Context, req Request) (*Token, error) {
 	tok, err := m.client.Exchange(ctx, req)
 	var ee *EndpointError
 	if errors.As(err, &ee) && ee.ConcurCode == 16 && ee.Geolocation != "" {
-		geo, gerr := geoTokenURL(ee.Geolocation)
+		geo, gerr := m.geoTokenURL(req.URL, ee.Geolocation)
 		if gerr != nil || geo == req.URL {
 			return nil, err
 		}
-		m.debug("concur code 16: retrying at the user's geolocation", "url", geo)
+		m.debug("concur code 16: retrying at the user's geolocation", "url", redact.URL(geo))
 		req.URL = geo
 		tok, err = m.client.Exchange(ctx, req)
 		if err == nil && tok.Geolocation == "" {
@@ -425,31 +429,22 @@ func (m *Manager) request(u string, form url.Values, style string) Request {
 }
 
 // refreshURL is where a refresh goes: Concur's geolocation when the token has one
-// (refresh requests go to the user's data centre), else the endpoint that issued it.
+// that may be followed (geolocation.go; refresh requests go to the user's data
+// centre), else the endpoint that issued it.
 func (m *Manager) refreshURL(tok *Token, warns *[]string) string {
+	issuer := firstNonEmpty(tok.TokenURL, m.creds().TokenURL)
 	if tok.Geolocation != "" {
-		u, err := geoTokenURL(tok.Geolocation)
-		if err == nil {
+		u, err := m.geoTokenURL(issuer, tok.Geolocation)
+		switch {
+		case err == nil:
 			return u
+		case errors.Is(err, errNotConcur):
+			m.debug("geolocation kept in the token file, not followed: the token URL is not Concur's")
+		default:
+			*warns = append(*warns, fmt.Sprintf("ignoring geolocation in %s: %v", m.Paths.TokenFile, err))
 		}
-		*warns = append(*warns, fmt.Sprintf("ignoring geolocation in %s: %v", m.Paths.TokenFile, err))
 	}
-	return firstNonEmpty(tok.TokenURL, m.creds().TokenURL)
-}
-
-// geoTokenURL makes Concur's token URL at a geolocation, which must be https (or
-// http on loopback, for tests and the demo).
-func geoTokenURL(geo string) (string, error) {
-	u, err := url.Parse(strings.TrimRight(geo, "/"))
-	if err != nil || u.Host == "" {
-		return "", fmt.Errorf("geolocation %q is not a URL", truncate(geo, 80))
-	}
-	if err := credentials.CheckTokenURL(u.String()); err != nil {
-		return "", err
-	}
-	u.Path = strings.TrimRight(u.Path, "/") + "/oauth2/v0/token"
-	u.RawQuery, u.Fragment = "", ""
-	return u.String(), nil
+	return issuer
 }
 
 func (m *Manager) refreshStyle(tok *Token) string {

@@ -52,7 +52,8 @@ func newEnv(t *testing.T, o fakeserver.Options, edit func(*credentials.Credentia
 	}
 	e.m = &Manager{
 		Creds: e.creds, Paths: paths, Clock: e.clock, LockTimeout: 10 * time.Second,
-		Client: &Client{Clock: e.clock, Sleep: e.sleeps.sleep, Timeout: 10 * time.Second, RequestTimeout: 2 * time.Second},
+		Client:     &Client{Clock: e.clock, Sleep: e.sleeps.sleep, Timeout: 10 * time.Second, RequestTimeout: 2 * time.Second},
+		concurHost: loopbackConcur,
 	}
 	return e
 }

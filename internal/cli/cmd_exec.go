@@ -7,12 +7,14 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/tokenkeeper/tokenkeeper/credentials"
 	"github.com/tokenkeeper/tokenkeeper/refresh"
 )
 
@@ -53,12 +55,16 @@ func (a *app) cmdExec(args []string) int {
 }
 
 // childEnv is env without any inherited TOKENKEEPER_ACCESS_TOKEN or
-// TOKENKEEPER_API_BASE (from an outer exec of another profile, say), plus this
-// token's: the API base only where the token names one (Concur's geolocation).
+// TOKENKEEPER_API_BASE (from an outer exec of another profile, say), and
+// without the variables that carry a secret to tokenkeeper (secretEnv: the
+// child gets the access token, never what makes one), plus this token's: the
+// API base only where the token names one (Concur's geolocation).
 func childEnv(env []string, tok *refresh.Token) []string {
+	drop := append([]string{"TOKENKEEPER_ACCESS_TOKEN", "TOKENKEEPER_API_BASE"}, credentials.SecretEnv()...)
 	out := make([]string, 0, len(env)+2)
 	for _, kv := range env {
-		if !strings.HasPrefix(kv, "TOKENKEEPER_ACCESS_TOKEN=") && !strings.HasPrefix(kv, "TOKENKEEPER_API_BASE=") {
+		name, _, _ := strings.Cut(kv, "=")
+		if !slices.Contains(drop, name) {
 			out = append(out, kv)
 		}
 	}

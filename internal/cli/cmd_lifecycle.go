@@ -32,7 +32,7 @@ func (a *app) loadCreds(writeTemplate bool) (*credentials.Credentials, error) {
 	for _, w := range c.Warnings {
 		a.warn(fmt.Sprintf("%s: %s", path, w))
 	}
-	a.addSecrets(c.Secrets()...)
+	a.addCredentials(c)
 	return c, nil
 }
 

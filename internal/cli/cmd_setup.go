@@ -244,7 +244,7 @@ func (a *app) setupFinish(c *credentials.Credentials, existed bool, before crede
 	} else {
 		fmt.Fprintf(a.stdout, "%s is unchanged\n", a.paths.CredentialsFile)
 	}
-	a.addSecrets(c.Secrets()...)
+	a.addCredentials(c)
 	return a.firstExchange(c, firstExchangeOptions(c, &before, existed, changed))
 }
 

@@ -56,7 +56,7 @@ func (a *app) waitCheck(path string) (*credentials.Credentials, error) {
 	var syn *credentials.SyntaxError
 	switch {
 	case err == nil:
-		a.addSecrets(c.Secrets()...)
+		a.addCredentials(c)
 		return c, nil
 	case errors.Is(err, fs.ErrNotExist):
 		a.info("%s is gone; waiting for it to come back", path)

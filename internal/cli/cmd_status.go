@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tokenkeeper/tokenkeeper/credentials"
+	"github.com/tokenkeeper/tokenkeeper/internal/redact"
 	"github.com/tokenkeeper/tokenkeeper/refresh"
 	"github.com/tokenkeeper/tokenkeeper/storage"
 )
@@ -109,7 +110,24 @@ func (a *app) status(p storage.Paths, now time.Time) *statusReport {
 		r.ExitCode, r.Hint = a.exitOf(plan.Err)
 		r.Verdict = plan.Why + ": " + a.redact(plan.Err.Error())
 	}
+	a.redactReport(r)
 	return r
+}
+
+// redactReport hides every known secret in the report's text, once, for all
+// its readers: status, status --json, the --all listings and profiles.
+func (a *app) redactReport(r *statusReport) {
+	for _, list := range [][]string{r.Credentials.Problems, r.Warnings} {
+		for i := range list {
+			list[i] = a.redact(list[i])
+		}
+	}
+	for k, v := range r.Credentials.Fields {
+		r.Credentials.Fields[k] = a.redact(v)
+	}
+	for _, p := range []*string{&r.Verdict, &r.Token.Problem, &r.Credentials.TokenURL, &r.Token.TokenURL, &r.Token.Geolocation} {
+		*p = a.redact(*p)
+	}
 }
 
 func (a *app) statusCredentials(r *statusReport, p storage.Paths) (*credentials.Credentials, error) {
@@ -133,9 +151,9 @@ func (a *app) statusCredentials(r *statusReport, p storage.Paths) (*credentials.
 		r.Credentials.Problems = []string{a.redact(err.Error())}
 		return nil, err
 	}
-	a.addSecrets(c.Secrets()...)
+	a.addCredentials(c)
 	r.Credentials.State = "ok"
-	r.Credentials.TokenURL = c.TokenURL
+	r.Credentials.TokenURL = redact.URL(c.TokenURL)
 	r.Credentials.GrantType = c.GrantType
 	r.Credentials.Fields = c.Redacted()
 	r.Warnings = append(r.Warnings, c.Warnings...)
@@ -166,8 +184,8 @@ func (a *app) statusToken(r *statusReport, tok *refresh.Token, err error, plan r
 	st.AccessExpiresAt = timePtr(tok.Expiry)
 	st.RefreshExpiresAt = timePtr(tok.RefreshExpiry)
 	st.ObtainedAt = timePtr(tok.ObtainedAt)
-	st.TokenURL = tok.TokenURL
-	st.Geolocation = tok.Geolocation
+	st.TokenURL = redact.URL(tok.TokenURL)
+	st.Geolocation = redact.URL(tok.Geolocation)
 }
 
 func (a *app) printStatus(w io.Writer, r *statusReport, now time.Time) {

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
-	"slices"
 	"strings"
+
+	"github.com/tokenkeeper/tokenkeeper/credentials"
+	"github.com/tokenkeeper/tokenkeeper/internal/redact"
 )
 
 // Messages go to stderr as "tokenkeeper: …" (age's style), lower case, no trailing
@@ -14,23 +16,22 @@ import (
 // --log-format json they are slog records instead. Every line passes through
 // redact: no secret the process knows ever reaches the terminal or a log.
 
-func (a *app) addSecrets(s ...string) {
-	for _, v := range s {
-		if len(v) >= 4 && !slices.Contains(a.secrets, v) {
-			a.secrets = append(a.secrets, v)
-		}
-	}
-	// Longest first: a secret that contains another must be redacted whole, not
-	// around the shorter one.
-	slices.SortStableFunc(a.secrets, func(x, y string) int { return len(y) - len(x) })
+// addSecrets learns secrets to redact, in every encoding internal/redact
+// knows (form-encoded, JSON-escaped), longest first.
+func (a *app) addSecrets(s ...string) { a.secrets = redact.Add(a.secrets, s...) }
+
+// addCredentials learns the secrets of c: its secret fields (the field table
+// says which), and the HTTP Basic value that authStyle header sends, made of
+// appID and clientSecret.
+func (a *app) addCredentials(c *credentials.Credentials) {
+	a.addSecrets(c.Secrets()...)
+	a.addSecrets(redact.Basic(c.AppID, c.ClientSecret)...)
 }
 
-func (a *app) redact(s string) string {
-	for _, v := range a.secrets {
-		s = strings.ReplaceAll(s, v, "[redacted]")
-	}
-	return s
-}
+// redact hides every known secret in s; a secret shorter than
+// redact.MinAnywhere only where it stands as a whole token, so that a short
+// one does not cut into flag names ("prof" in "--profile").
+func (a *app) redact(s string) string { return redact.Text(s, a.secrets) }
 
 func (a *app) message(level, msg string, hints ...string) {
 	l := slog.LevelWarn
