@@ -292,11 +292,11 @@ func (m *Manager) refreshGrant(ctx context.Context, tok *Token, warns []string, 
 		// it saved no access token we can trust (the tutorial's format has no
 		// expiry), its refresh token is one we never sent: renewing with it is no
 		// replay, and spares a bootstrap — or a human, for grantType refresh_token.
-		if disk, lerr := m.Load(); lerr == nil && disk != nil && m.usable(disk) && disk.RefreshToken != tok.RefreshToken {
-			if disk.Valid(m.now(), 0) {
+		if disk, lerr := m.Load(); lerr == nil && disk != nil && disk.RefreshToken != tok.RefreshToken {
+			switch p := m.decide(disk, nil, Options{}, m.now(), 0); {
+			case p.Step == StepNothing:
 				return m.result(disk, ActionValid, warns), nil
-			}
-			if retry && disk.RefreshUsable(m.now()) {
+			case p.Step == StepRefresh && retry:
 				m.debug("refresh token refused, but another process saved a new one; renewing with that")
 				return m.refreshGrant(ctx, disk, warns, false)
 			}
@@ -320,7 +320,7 @@ func spendContext(ctx context.Context) context.Context {
 // token is still valid, warn and hand it out; otherwise report.
 func (m *Manager) keepOrFail(tok *Token, err error, warns []string) (*Result, error) {
 	var te *TransientError
-	if errors.As(err, &te) && tok.Valid(m.now(), 0) {
+	if errors.As(err, &te) && m.servable(tok) {
 		warns = append(warns, fmt.Sprintf("could not renew (%v); the current access token is valid until %s", err, tok.Expiry.Format(time.RFC3339)))
 		return m.result(tok, ActionKept, warns), nil
 	}
@@ -367,7 +367,7 @@ func (m *Manager) bootstrap(ctx context.Context, old, carry *Token, warns []stri
 	nt, err := m.probe(ctx, form)
 	if err != nil {
 		var te *TransientError
-		if errors.As(err, &te) && old.Valid(m.now(), 0) {
+		if errors.As(err, &te) && m.servable(old) {
 			return m.keepOrFail(old, err, warns)
 		}
 		return &Result{Warnings: warns}, m.refused(old, carry, err)
@@ -512,10 +512,10 @@ func (m *Manager) loadCreds() error {
 	return nil
 }
 
-// usable is false for a token issued by another endpoint than the one configured:
-// the user changed tokenURL, and the old grant is not theirs to use any more.
-func (m *Manager) usable(tok *Token) bool {
-	return tok == nil || m.creds() == nil || tok.TokenURL == "" || tok.TokenURL == m.creds().TokenURL
+// servable reports whether tok can still be handed out, not renewed: the
+// decision with no margin, for a renewal that failed for now.
+func (m *Manager) servable(tok *Token) bool {
+	return tok != nil && m.decide(tok, nil, Options{}, m.now(), 0).Step == StepNothing
 }
 
 // Load reads the token file without the lock. A missing file is (nil, nil).
