@@ -12,6 +12,7 @@ import (
 
 	"github.com/tokenkeeper/tokenkeeper/credentials"
 	"github.com/tokenkeeper/tokenkeeper/internal/redact"
+	"github.com/tokenkeeper/tokenkeeper/storage"
 )
 
 // The one decision (SPEC §2, "One decision"): what the next run does with a
@@ -171,9 +172,15 @@ func spentSeed(c *credentials.Credentials, tok *Token) *Error {
 		Hint: fmt.Sprintf("get a new refresh token from the provider and put it in %s (refreshToken)", c.Path)}
 }
 
-// unreadableRecord is a token file that exists but cannot be read as a file: a
-// directory, no permission. Waiting does not help; a person must look.
+// unreadableRecord is a token record that exists but cannot be read as one: a
+// directory, a FIFO, no permission, another user's (storage.RecordError). It is
+// not set aside, and waiting does not help: a person must look (exit 1). Any
+// other read error may pass (75).
 func unreadableRecord(err error, path string) *Error {
+	var re *storage.RecordError
+	if errors.As(err, &re) {
+		return &Error{Kind: KindUnexpected, Err: err, Msg: err.Error(), Hint: re.Hint, Then: ThenRun}
+	}
 	if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EISDIR) {
 		return &Error{Kind: KindUnexpected, Err: err, Msg: err.Error(), Then: ThenRun,
 			Hint: fmt.Sprintf("%s must be a regular file this user can read and write: move it away or fix its owner and mode", path)}
