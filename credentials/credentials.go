@@ -52,6 +52,10 @@ type Credentials struct {
 	Scope               string `json:"scope"`
 	RefreshToken        string `json:"refreshToken"`
 	AuthStyle           string `json:"authStyle"`
+	// GitUsername is the username `tokenkeeper git-credential` gives git with
+	// the access token as password; empty: the provider's convention. Not in
+	// the template, and saved only when set.
+	GitUsername string `json:"gitUsername,omitempty"`
 
 	Path     string   `json:"-"` // resolved absolute path loaded from or saved to
 	Warnings []string `json:"-"` // e.g. unknown field "appId" (did you mean "appID"?)

@@ -277,7 +277,7 @@ func TestSave(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "new", "dir", FileName)
 	c := &Credentials{
 		TokenURL: "https://auth.example.com/token?tenant=a&x=b", GrantType: GrantClientCredentials,
-		AppID: "app", ClientSecret: "SECRET-save",
+		AppID: "app", ClientSecret: "SECRET-save", GitUsername: "x-access-token",
 	}
 	if err := c.Save(path); err != nil {
 		t.Fatalf("Save: %v", err)
@@ -300,7 +300,7 @@ func TestSave(t *testing.T) {
 		t.Fatalf("Load after Save: %v", err)
 	}
 	c.AuthStyle = AuthParams // default applied on load
-	if got.TokenURL != c.TokenURL || got.ClientSecret != c.ClientSecret || got.AuthStyle != c.AuthStyle {
+	if got.TokenURL != c.TokenURL || got.ClientSecret != c.ClientSecret || got.AuthStyle != c.AuthStyle || got.GitUsername != c.GitUsername {
 		t.Errorf("round trip: got %v, want %v", got, c)
 	}
 }

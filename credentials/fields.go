@@ -48,6 +48,7 @@ var Fields = []Field{
 	{Name: "refreshToken", Flag: "refresh-token", Env: "TOKENKEEPER_REFRESH_TOKEN", Secret: true,
 		RequiredFor: []string{GrantRefreshToken}, get: func(c *Credentials) *string { return &c.RefreshToken }},
 	{Name: "authStyle", Flag: "auth-style", Show: showKeyword, get: func(c *Credentials) *string { return &c.AuthStyle }},
+	{Name: "gitUsername", Flag: "git-username", get: func(c *Credentials) *string { return &c.GitUsername }},
 }
 
 // Ptr is the field's value in c, to read or set.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -22,7 +23,7 @@ func TestFieldTableMatchesStruct(t *testing.T) {
 	var tags []string
 	typ := reflect.TypeFor[Credentials]()
 	for i := range typ.NumField() {
-		if tag := typ.Field(i).Tag.Get("json"); tag != "" && tag != "-" {
+		if tag, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ","); tag != "" && tag != "-" {
 			tags = append(tags, tag)
 		}
 	}

@@ -91,6 +91,13 @@ func (c *Client) Exchange(ctx context.Context, req Request) (*Token, error) {
 		if err == nil || !errors.As(err, &te) {
 			return tok, err
 		}
+		if te.rotated && req.Form.Get("refresh_token") != "" {
+			// SPEC §2: an answer is never retried with a refresh token it may
+			// have spent. The next run sends it again only because it is then
+			// the one refresh token there is.
+			te.Err = fmt.Errorf("%w; not sent again: the endpoint may have spent the refresh token", te.Err)
+			return nil, err
+		}
 		wait := backoff(attempt)
 		if te.RetryAfter > wait {
 			wait = te.RetryAfter
@@ -245,7 +252,12 @@ func handleResponse(u string, resp *http.Response, body []byte, start time.Time,
 	if sum := bodySummary(resp, body); strings.HasPrefix(sum, "an HTML page") {
 		return nil, &TransientError{URL: u, Status: status, Err: errors.New(sum)}
 	}
-	return nil, &TransientError{URL: u, Status: status, Err: fmt.Errorf("not a token (%s)", strings.TrimPrefix(err.Error(), "refresh: "))}
+	// An answer that names a refresh_token, even one that cannot be read, may
+	// have rotated the refresh token sent (see Exchange).
+	raw, derr := decodeResponse(body, resp.Header.Get("Content-Type"))
+	_, rotated := raw["refresh_token"]
+	return nil, &TransientError{URL: u, Status: status, rotated: derr == nil && rotated,
+		Err: fmt.Errorf("not a token (%s)", strings.TrimPrefix(err.Error(), "refresh: "))}
 }
 
 // endpointError reads a refusal: RFC 6749 fields, Concur's code and geolocation,

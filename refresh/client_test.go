@@ -595,7 +595,7 @@ func TestEndpointErrorNeverHoldsSecrets(t *testing.T) {
 		{status: 400, body: `<html>` + testClientSecret + `</html>`, header: http.Header{"Content-Type": {"text/html"}}},
 		{status: 200, body: `{"error":"access_denied","access_token_hint":"` + rt + `"}`},
 		{status: 503, body: `{"echo":"` + testClientSecret + `"}`},
-		{status: 200, body: `{"access_token":"` + rt + `","expires_in":"never"}`},
+		{status: 200, body: `{"access_token":"` + rt + "\\u0000" + `","expires_in":"never"}`},
 	}
 	for i, b := range bodies {
 		t.Run(fmt.Sprint(i, " ", b.status), func(t *testing.T) {

@@ -83,10 +83,6 @@ type Plan struct {
 	AccessValid, RefreshUsable bool
 }
 
-// maxClockSkew is how far in the future a token's obtained_at may lie before the
-// token is distrusted: this host's clock was set back.
-const maxClockSkew = 2 * time.Minute
-
 // Decide makes the decision. It is pure: no file, no clock, no network.
 func Decide(s State, p Policy) Plan {
 	var warns []string
@@ -104,9 +100,9 @@ func Decide(s State, p Policy) Plan {
 		warns = append(warns, fmt.Sprintf("%s was issued by %s, not by the tokenURL in %s; a new grant is needed", s.TokenFile, redact.URL(tok.TokenURL), s.Creds.Path))
 		tok = nil
 	}
-	if tok != nil && !tok.ObtainedAt.IsZero() && tok.ObtainedAt.After(s.Now.Add(maxClockSkew)) {
-		warns = append(warns, fmt.Sprintf("the token in %s was obtained at %s, in the future: this host's clock was set back; it is not trusted", s.TokenFile, tok.ObtainedAt.Format(time.RFC3339)))
-		tok = tok.distrusted()
+	if tok != nil && !tok.ObtainedAt.IsZero() && tok.ObtainedAt.After(s.Now.Add(clockSkew)) {
+		// Token.Valid distrusts it; say why it is renewed.
+		warns = append(warns, fmt.Sprintf("the token in %s was obtained at %s, in the future: this host's clock was set back; it is renewed", s.TokenFile, tok.ObtainedAt.Format(time.RFC3339)))
 	}
 	plan.Token, plan.Warnings = tok, warns
 	plan.RefreshWarnings = RefreshWarnings(s.Creds, tok, s.Now, p.WarnBefore)

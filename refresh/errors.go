@@ -153,11 +153,25 @@ func (e *EndpointError) Unwrap() error {
 
 // TransientError is a failure worth retrying: no answer, a timeout, 5xx, 429, or a
 // 200 that is not a token (an HTML page from a proxy).
+//
+// Which of them are retried with the refresh token that was sent (SPEC §2 step 7 and
+// "an answer is never retried with a refresh token it may have spent"): no answer,
+// a timeout, a reset, 5xx and 429 are — a refresh that did not complete leaves the
+// token unspent, and if it did complete, its answer is lost with the successor
+// either way, so sending it again loses nothing and often works. A 200 that is not a
+// JSON token (a proxy's HTML page, an object without access_token) is too: RFC 6749
+// §6 has an endpoint that rotates send the new refresh token, so an answer without
+// one spent nothing. A 2xx that names a refresh_token it cannot be read from (a
+// number, an object, "") is not retried: the endpoint rotated, to a token we cannot
+// read. (A 2xx with a string refresh_token is no failure at all: it is saved,
+// whatever else is wrong with it.)
 type TransientError struct {
 	URL        string
 	Status     int // 0 when there was no HTTP answer
 	RetryAfter time.Duration
 	Err        error
+
+	rotated bool // a 2xx naming a refresh_token that could not be read
 }
 
 func (e *TransientError) Error() string {

@@ -110,7 +110,7 @@ func TestFaultTransientRetried(t *testing.T) {
 		{"html with 200", []fakeserver.Fault{html}, 0},
 		{"200 without access_token", []fakeserver.Fault{{Status: 200, Body: `{"token_type":"Bearer","expires_in":3600}`}}, 0},
 		{"200 access_token a number", []fakeserver.Fault{{Status: 200, Body: `{"access_token":12345,"expires_in":3600}`}}, 0},
-		{"200 expires_in not a number", []fakeserver.Fault{{Status: 200, Body: `{"access_token":"x-fake","expires_in":"soon"}`}}, 0},
+		{"200 access_token with a space", []fakeserver.Fault{{Status: 200, Body: `{"access_token":"x fake","expires_in":3600}`}}, 0},
 		{"200 empty", []fakeserver.Fault{{Status: 200, Body: " ", ContentType: "application/json"}}, 0},
 		{"10 MB body", []fakeserver.Fault{{HugeBody: 10 << 20}}, 0},
 	}

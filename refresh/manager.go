@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -67,6 +68,8 @@ type Manager struct {
 
 	mu     sync.Mutex
 	loaded atomic.Pointer[credentials.Credentials] // what LoadCredentials gave
+
+	tokens tokenCache // the last token handed out (TokenSource, Transport)
 }
 
 // Options change one run.
@@ -283,10 +286,11 @@ func (m *Manager) refreshGrant(ctx context.Context, tok *Token, warns []string, 
 	var ee *EndpointError
 	switch {
 	case err == nil:
+		access := nt.AccessToken
 		nt.merge(tok)
 		nt.RefreshFixed = !nt.RefreshExpiry.IsZero() && !nt.RefreshExpiry.After(tok.RefreshExpiry)
 		nt.TokenURL = firstNonEmpty(tok.TokenURL, m.creds().TokenURL)
-		return m.save(nt, ActionRefreshed, warns)
+		return m.saveAnswer(nt, access, ActionRefreshed, warns)
 	case errors.As(err, &ee) && isGrantRefusal(ee):
 		// A lost race with a process that ignores our lock: use what it saved. If
 		// it saved no access token we can trust (the tutorial's format has no
@@ -378,7 +382,7 @@ func (m *Manager) bootstrap(ctx context.Context, old, carry *Token, warns []stri
 	if c.GrantType == credentials.GrantPassword {
 		nt.CompanyUUID = c.CompanyUUID
 	}
-	return m.save(nt, ActionBootstrapped, warns)
+	return m.saveAnswer(nt, nt.AccessToken, ActionBootstrapped, warns)
 }
 
 // probe sends the bootstrap grant. With authStyle auto it tries the tutorial's way
@@ -491,6 +495,7 @@ func (m *Manager) ReloadCredentials() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.loaded.Store(nil)
+	m.tokens.forget()
 	if m.Creds != nil || m.LoadCredentials == nil {
 		return nil
 	}
@@ -590,9 +595,51 @@ func (m *Manager) checkSavable() error {
 	return nil
 }
 
+// saveAnswer saves the token a grant produced and says what the run ends in. access
+// is the access token of the answer itself ("" when it had none that could be
+// used: merge then kept the previous one beside the new refresh token). An answer
+// without a usable access token still renews the grant; the run then hands out the
+// previous access token while it is valid, and otherwise fails for now (exit 75):
+// the saved refresh token renews on the next run.
+func (m *Manager) saveAnswer(nt *Token, access, action string, warns []string) (*Result, error) {
+	for _, d := range nt.dropped {
+		warns = append(warns, "left out of the token endpoint's answer: "+d)
+	}
+	r, err := m.save(nt, action, warns)
+	if err != nil {
+		return r, err
+	}
+	now := m.now()
+	if access != "" && r.Token.AccessToken == access {
+		// Its expiry unknown, it is handed out this once (SPEC §1); known and
+		// past already (a lifetime shorter than the request took), it is not.
+		if r.Token.Expiry.IsZero() || r.Token.Valid(now, 0) {
+			return r, nil
+		}
+		return &Result{Warnings: r.Warnings}, &Error{Kind: KindTemporary,
+			Msg:  fmt.Sprintf("the token endpoint sent an access token that expired before it arrived (at %s); its refresh token was saved in %s", r.Token.Expiry.Format(time.RFC3339), m.Paths.TokenFile),
+			Hint: "check this host's clock; run again later: the next run renews with the saved refresh token"}
+	}
+	if r.Token.Valid(now, 0) {
+		r.Action = ActionKept
+		r.Warnings = append(r.Warnings, fmt.Sprintf("the token endpoint sent no usable access token; saved its refresh token, and the current access token is valid until %s", r.Token.Expiry.Format(time.RFC3339)))
+		return r, nil
+	}
+	return &Result{Warnings: r.Warnings}, &Error{Kind: KindTemporary,
+		Msg:  fmt.Sprintf("the token endpoint sent no usable access token; its refresh token was saved in %s", m.Paths.TokenFile),
+		Hint: "run again later: the next run renews with the saved refresh token; if this goes on, the endpoint's answers are at fault (see the warnings)"}
+}
+
+// save writes tok, cut down to what the lifecycle needs when the whole record does
+// not fit in the space reserved before the refresh (SPEC §2 step 6). The result
+// holds the token as saved.
 func (m *Manager) save(tok *Token, action string, warns []string) (*Result, error) {
 	m.noteSecrets(tok)
-	data, err := tok.MarshalFile()
+	data, tok, dropped, err := tok.record(reserveBytes)
+	if dropped != nil {
+		warns = append(warns, fmt.Sprintf("the token endpoint's answer does not fit in the %d KiB reserved for it; saved %s without %s",
+			reserveBytes>>10, m.Paths.TokenFile, strings.Join(dropped, ", ")))
+	}
 	if err == nil {
 		err = storage.WriteFile(m.Paths.TokenFile, data)
 	}
@@ -612,6 +659,7 @@ func (m *Manager) result(tok *Token, action string, warns []string) *Result {
 	if action == ActionRefreshed || action == ActionBootstrapped {
 		warns = append(warns, RefreshWarnings(m.creds(), tok, m.now(), m.warnBefore())...)
 	}
+	m.tokens.offer(tok, m.margin())
 	return &Result{Token: tok, Action: action, Warnings: warns}
 }
 

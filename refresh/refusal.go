@@ -57,14 +57,6 @@ func (t *Token) refreshRefused() bool {
 	return r != nil && r.Refresh != "" && t.RefreshToken != "" && r.Refresh == fingerprint(t.RefreshToken)
 }
 
-// distrusted is a copy of t whose access token is not trusted (its times are
-// from a clock that was set back): it is renewed, its refresh token kept.
-func (t *Token) distrusted() *Token {
-	c := *t
-	c.Expiry = time.Time{}
-	return &c
-}
-
 func readRefusal(raw map[string]json.RawMessage) (*Refusal, error) {
 	v, ok := raw[keyRefusal]
 	if !ok || isNull(v) {

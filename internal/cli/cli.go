@@ -29,7 +29,9 @@ Commands:
     init            write the credentials.json template (never overwrites)
     setup           first-run wizard: asks on a terminal, else takes flags (--preset, --no-input, --wait)
     refresh         the lifecycle once: the cron entry point (--quiet, --force, --min-valid, --all)
-    token           print a valid access token (--header: as an Authorization header)
+    token           print a valid access token (-o raw|header|json|env|exec-credential; --header: -o header)
+    git-credential  git's credential helper: the access token as password (get, store, erase)
+    serve           answer GET /token on a unix socket (--socket) or loopback port (--listen)
     status          show files, expiries and warnings (--json; --all)
     exec -- CMD     run CMD with TOKENKEEPER_ACCESS_TOKEN in its environment
     watch           stay running and renew shortly before expiry (--all: every profile)
@@ -102,6 +104,9 @@ func commands() map[string]command {
 		"profiles": (*app).cmdProfiles,
 		"demo":     (*app).cmdDemo,
 		"version":  (*app).cmdVersion,
+
+		"git-credential": (*app).cmdGitCredential,
+		"serve":          (*app).cmdServe,
 	}
 }
 

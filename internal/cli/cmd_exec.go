@@ -60,17 +60,16 @@ func (a *app) cmdExec(args []string) int {
 // child gets the access token, never what makes one), plus this token's: the
 // API base only where the token names one (Concur's geolocation).
 func childEnv(env []string, tok *refresh.Token) []string {
-	drop := append([]string{"TOKENKEEPER_ACCESS_TOKEN", "TOKENKEEPER_API_BASE"}, credentials.SecretEnv()...)
-	out := make([]string, 0, len(env)+2)
+	drop := append([]string{envAccessToken, envAPIBase, envTokenType, envExpiresAt}, credentials.SecretEnv()...)
+	out := make([]string, 0, len(env)+4)
 	for _, kv := range env {
 		name, _, _ := strings.Cut(kv, "=")
 		if !slices.Contains(drop, name) {
 			out = append(out, kv)
 		}
 	}
-	out = append(out, "TOKENKEEPER_ACCESS_TOKEN="+tok.AccessToken)
-	if tok.Geolocation != "" {
-		out = append(out, "TOKENKEEPER_API_BASE="+strings.TrimRight(tok.Geolocation, "/"))
+	for _, kv := range tokenEnv(tok) {
+		out = append(out, kv[0]+"="+kv[1])
 	}
 	return out
 }

@@ -236,7 +236,11 @@ func (a *app) cmdToken(args []string) int {
 	header := fs.Bool("header", false, "")
 	var minValid time.Duration
 	fs.Var(durationFlag{&minValid}, "min-valid", "")
+	format := outputFlag(fs)
 	if code := a.parseFlags(fs, args, 0); code >= 0 {
+		return code
+	}
+	if code := a.checkFormat(format, *header); code >= 0 {
 		return code
 	}
 	m, err := a.manager("tokenkeeper token", false, true)
@@ -247,15 +251,5 @@ func (a *app) cmdToken(args []string) int {
 	if code >= 0 {
 		return code
 	}
-	tok := r.Token.AccessToken
-	if strings.ContainsAny(tok, "\r\n") {
-		return a.fail(&refresh.Error{Kind: refresh.KindTemporary, Msg: "the access token contains a line break; refusing to print it",
-			Hint: "the token endpoint answered something odd: run tokenkeeper refresh --force -v"})
-	}
-	if *header {
-		fmt.Fprintf(a.stdout, "Authorization: Bearer %s\n", tok)
-	} else {
-		fmt.Fprintf(a.stdout, "%s\n", tok)
-	}
-	return exitOK
+	return a.printToken(*format, r.Token)
 }

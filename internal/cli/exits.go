@@ -29,16 +29,17 @@ type exitRow struct {
 	kind    refresh.Kind
 	meaning string
 	rank    int
+	name    string // for clients that get no exit code (serve's "kind")
 }
 
 // exitTable is the one place that maps a kind of failure to an exit code.
 var exitTable = []exitRow{
-	{exitOK, -1, "ok", 0},
-	{exitTemp, refresh.KindTemporary, "temporary failure, retry later", 1},
-	{exitError, refresh.KindUnexpected, "unexpected error", 2},
-	{exitUsage, -1, "usage", 2},
-	{exitNeedsHuman, refresh.KindNeedsHuman, "a human must re-authorise", 3},
-	{exitConfig, refresh.KindCredentials, "credentials missing, incomplete or invalid", 4},
+	{exitOK, -1, "ok", 0, "ok"},
+	{exitTemp, refresh.KindTemporary, "temporary failure, retry later", 1, "retry"},
+	{exitError, refresh.KindUnexpected, "unexpected error", 2, "unexpected"},
+	{exitUsage, -1, "usage", 2, "usage"},
+	{exitNeedsHuman, refresh.KindNeedsHuman, "a human must re-authorise", 3, "reauth"},
+	{exitConfig, refresh.KindCredentials, "credentials missing, incomplete or invalid", 4, "credentials"},
 }
 
 func exitRowOf(code int) exitRow {
@@ -61,6 +62,8 @@ func exitCode(k refresh.Kind) int {
 }
 
 func exitMeaning(code int) string { return exitRowOf(code).meaning }
+
+func exitName(code int) string { return exitRowOf(code).name }
 
 // worse is the exit code of the two that asks more of a human.
 func worse(a, b int) int {
