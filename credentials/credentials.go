@@ -26,7 +26,16 @@ const (
 	GrantPassword          = "password"
 	GrantClientCredentials = "client_credentials"
 	GrantRefreshToken      = "refresh_token"
+	// A person starts these grants with tokenkeeper login (SPEC §7).
+	GrantAuthorizationCode = "authorization_code"
+	GrantDeviceCode        = "device_code"
 )
+
+// Interactive reports whether grant is started by a person (tokenkeeper
+// login) rather than from a secret in the file.
+func Interactive(grant string) bool {
+	return grant == GrantAuthorizationCode || grant == GrantDeviceCode
+}
 
 // Auth styles: where the client credentials go in a token request.
 const (
@@ -57,6 +66,15 @@ type Credentials struct {
 	// the template, and saved only when set.
 	GitUsername string `json:"gitUsername,omitempty"`
 
+	// SPEC §7: a grant started by a person. omitempty keeps the tutorial's
+	// template as it is.
+	Issuer        string            `json:"issuer,omitempty"`
+	AuthURL       string            `json:"authURL,omitempty"`
+	DeviceAuthURL string            `json:"deviceAuthURL,omitempty"`
+	RevocationURL string            `json:"revocationURL,omitempty"`
+	RedirectURL   string            `json:"redirectURL,omitempty"`
+	AuthParams    map[string]string `json:"authParams,omitempty"`
+
 	Path     string   `json:"-"` // resolved absolute path loaded from or saved to
 	Warnings []string `json:"-"` // e.g. unknown field "appId" (did you mean "appID"?)
 
@@ -77,7 +95,7 @@ func Template() []byte {
 	return c.marshal()
 }
 
-// marshal encodes all ten fields in template order. HTML escaping is off so
+// marshal encodes the fields in template order. HTML escaping is off so
 // that a token URL with a query keeps its "&" readable.
 func (c *Credentials) marshal() []byte {
 	var b bytes.Buffer
@@ -85,7 +103,7 @@ func (c *Credentials) marshal() []byte {
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(c); err != nil {
-		panic("credentials: encode: " + err.Error()) // ten strings cannot fail
+		panic("credentials: encode: " + err.Error()) // strings cannot fail
 	}
 	return b.Bytes()
 }

@@ -49,6 +49,11 @@ var Fields = []Field{
 		RequiredFor: []string{GrantRefreshToken}, get: func(c *Credentials) *string { return &c.RefreshToken }},
 	{Name: "authStyle", Flag: "auth-style", Show: showKeyword, get: func(c *Credentials) *string { return &c.AuthStyle }},
 	{Name: "gitUsername", Flag: "git-username", get: func(c *Credentials) *string { return &c.GitUsername }},
+	{Name: "issuer", Flag: "issuer", Show: showURL, get: func(c *Credentials) *string { return &c.Issuer }},
+	{Name: "authURL", Flag: "auth-url", Show: showURL, get: func(c *Credentials) *string { return &c.AuthURL }},
+	{Name: "deviceAuthURL", Flag: "device-auth-url", Show: showURL, get: func(c *Credentials) *string { return &c.DeviceAuthURL }},
+	{Name: "revocationURL", Flag: "revocation-url", Show: showURL, get: func(c *Credentials) *string { return &c.RevocationURL }},
+	{Name: "redirectURL", Flag: "redirect-url", Show: showURL, get: func(c *Credentials) *string { return &c.RedirectURL }},
 }
 
 // Ptr is the field's value in c, to read or set.

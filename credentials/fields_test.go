@@ -17,13 +17,15 @@ var fieldNames = func() []string {
 	return out
 }()
 
-// TestFieldTableMatchesStruct: the table names every JSON field of
+// TestFieldTableMatchesStruct: the table names every JSON string field of
 // Credentials, in the struct's (the template's) order, and points at it.
 func TestFieldTableMatchesStruct(t *testing.T) {
 	var tags []string
 	typ := reflect.TypeFor[Credentials]()
 	for i := range typ.NumField() {
-		if tag, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ","); tag != "" && tag != "-" {
+		// authParams, an object, is the one field that is no string: parse.go
+		// reads it on its own.
+		if tag, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ","); tag != "" && tag != "-" && typ.Field(i).Type.Kind() == reflect.String {
 			tags = append(tags, tag)
 		}
 	}

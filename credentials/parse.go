@@ -9,6 +9,10 @@ import (
 	"unicode/utf8"
 )
 
+// keyAuthParams is the one field that is not a string: an object of extra
+// authorization-request parameters (Google's access_type, Auth0's audience).
+const keyAuthParams = "authParams"
+
 // Parse decodes data, the content of the file at path (used in messages and
 // made absolute in c.Path). It reports syntax errors (*SyntaxError, with
 // line:column), and fields that are not JSON strings, synonyms that
@@ -170,6 +174,12 @@ func (c *Credentials) collect(members []member) (map[string]string, []Problem) {
 	values := make(map[string]string)
 	var problems []Problem
 	for _, key := range order {
+		if key == keyAuthParams {
+			if p, ok := c.collectAuthParams(last[key]); !ok {
+				problems = append(problems, p)
+			}
+			continue
+		}
 		if canonical(key) == "" {
 			c.warnUnknown(key)
 			continue
@@ -186,6 +196,26 @@ func (c *Credentials) collect(members []member) (map[string]string, []Problem) {
 		}
 	}
 	return values, problems
+}
+
+// collectAuthParams reads authParams: an object whose values are strings.
+func (c *Credentials) collectAuthParams(raw json.RawMessage) (Problem, bool) {
+	if k := kind(raw); k == "null" {
+		return Problem{}, true
+	} else if k != "object" {
+		return Problem{Field: keyAuthParams, Msg: "want an object of strings like {\"prompt\": \"consent\"}, got " + k}, false
+	}
+	var m map[string]json.RawMessage
+	json.Unmarshal(raw, &m) // a valid object token cannot fail
+	c.AuthParams = make(map[string]string, len(m))
+	for k, v := range m {
+		var s string
+		if kind(v) != "string" || json.Unmarshal(v, &s) != nil {
+			return Problem{Field: keyAuthParams, Msg: fmt.Sprintf("%.64q: %s", k, wrongType(kind(v)))}, false
+		}
+		c.AuthParams[k] = strings.TrimSpace(s)
+	}
+	return Problem{}, true
 }
 
 func wrongType(kind string) string {
@@ -234,7 +264,7 @@ func (c *Credentials) assign(values map[string]string) []Problem {
 }
 
 func (c *Credentials) applyDefaults() {
-	if c.TokenURL == "" {
+	if c.TokenURL == "" && c.Issuer == "" { // with an issuer, discovery finds it
 		c.TokenURL = DefaultTokenURL
 	}
 	if c.GrantType == "" {

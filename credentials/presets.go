@@ -49,12 +49,12 @@ var Presets = []Preset{
 	},
 	{
 		Name: "keycloak", Help: "Keycloak: base URL and realm",
-		Grants:    []string{GrantClientCredentials, GrantRefreshToken},
+		Grants:    []string{GrantClientCredentials, GrantRefreshToken, GrantAuthorizationCode, GrantDeviceCode},
 		TokenPath: "/protocol/openid-connect/token",
 	},
 	{
 		Name: "thingpark", Help: "ThingPark (Keycloak's users-auth realm)",
-		Grants:    []string{GrantClientCredentials, GrantRefreshToken},
+		Grants:    []string{GrantClientCredentials, GrantRefreshToken, GrantAuthorizationCode, GrantDeviceCode},
 		TokenPath: "/users-auth/protocol/openid-connect/token",
 	},
 	{

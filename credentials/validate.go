@@ -11,7 +11,7 @@ import (
 )
 
 var (
-	grantTypes = []string{GrantPassword, GrantClientCredentials, GrantRefreshToken}
+	grantTypes = []string{GrantPassword, GrantClientCredentials, GrantRefreshToken, GrantAuthorizationCode, GrantDeviceCode}
 	authStyles = []string{AuthParams, AuthHeader, AuthAuto}
 )
 
@@ -82,11 +82,21 @@ func (c *Credentials) missingMsg(name string) string {
 // check applies the rules for the value of one field; "" means fine.
 func (c *Credentials) check(name, v string) string {
 	switch name {
-	case "tokenURL":
+	case "tokenURL", "issuer", "revocationURL":
 		if v == "" {
 			return ""
 		}
 		return checkTokenURL(v)
+	case "authURL", "deviceAuthURL":
+		if v == "" {
+			return c.endpointNeeded(name)
+		}
+		return checkTokenURL(v)
+	case "redirectURL":
+		if v == "" {
+			return ""
+		}
+		return checkRedirectURL(v)
 	case "grantType":
 		return oneOf("grant type", c.grant(), grantTypes)
 	case "authStyle":
@@ -94,6 +104,31 @@ func (c *Credentials) check(name, v string) string {
 			return ""
 		}
 		return oneOf("auth style", v, authStyles)
+	}
+	return ""
+}
+
+// endpointNeeded reports an interactive grant with neither its endpoint nor
+// an issuer to discover it from.
+func (c *Credentials) endpointNeeded(name string) string {
+	if c.Issuer != "" {
+		return ""
+	}
+	if (name == "authURL" && c.grant() == GrantAuthorizationCode) || (name == "deviceAuthURL" && c.grant() == GrantDeviceCode) {
+		return fmt.Sprintf("required for grantType %q unless issuer is set, not set", c.grant())
+	}
+	return ""
+}
+
+// checkRedirectURL: the loopback listener only ever binds a loopback
+// address, over http (RFC 8252 §7.3).
+func checkRedirectURL(raw string) string {
+	if msg := checkTokenURL(raw); msg != "" {
+		return msg
+	}
+	u, _ := url.Parse(raw)
+	if u.Scheme != "http" || !isLoopback(u.Hostname()) {
+		return fmt.Sprintf("%q: want a loopback address like \"http://127.0.0.1:8400/callback\" (tokenkeeper listens there for the browser)", redact.URL(raw))
 	}
 	return ""
 }

@@ -67,6 +67,9 @@ type Request struct {
 	ClientID     string
 	ClientSecret string
 	AuthStyle    string // "params" or "header"
+	// Once sends the request a single time, never retried: an authorization code
+	// is single-use, and a retry after an answer that was lost would replay it.
+	Once bool
 }
 
 // Exchange sends req, retrying transient failures with exponential backoff and
@@ -88,7 +91,7 @@ func (c *Client) Exchange(ctx context.Context, req Request) (*Token, error) {
 	for attempt := 1; ; attempt++ {
 		tok, err := c.once(ctx, req, rt)
 		var te *TransientError
-		if err == nil || !errors.As(err, &te) {
+		if err == nil || !errors.As(err, &te) || req.Once {
 			return tok, err
 		}
 		if te.rotated && req.Form.Get("refresh_token") != "" {

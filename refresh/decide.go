@@ -45,7 +45,10 @@ type State struct {
 	Token     *Token
 	TokenErr  error
 	TokenFile string
-	Now       time.Time
+	// Discovered is the token endpoint found from the credentials' issuer, when
+	// they name no tokenURL and discovery has run ("" otherwise).
+	Discovered string
+	Now        time.Time
 }
 
 // Policy is how demanding the run is.
@@ -56,6 +59,10 @@ type Policy struct {
 	// Asked is when the caller asked, for Options.Force: a token obtained since
 	// satisfies a forced call.
 	Asked time.Time
+	// Login is how a person starts a new grant that needs them (authorization
+	// code, device grant), for the message that asks them to: the caller's
+	// command, e.g. "tokenkeeper --profile x login".
+	Login string
 }
 
 // Plan is the decision: what the next run does, and why.
@@ -96,7 +103,7 @@ func Decide(s State, p Policy) Plan {
 		plan.SetAside = true // the lifecycle warns with where it went
 	}
 	tok := s.Token
-	if tok != nil && s.Creds != nil && tok.TokenURL != "" && tok.TokenURL != s.Creds.TokenURL {
+	if want := s.tokenURL(); tok != nil && want != "" && tok.TokenURL != "" && tok.TokenURL != want {
 		warns = append(warns, fmt.Sprintf("%s was issued by %s, not by the tokenURL in %s; a new grant is needed", s.TokenFile, redact.URL(tok.TokenURL), s.Creds.Path))
 		tok = nil
 	}
@@ -105,7 +112,7 @@ func Decide(s State, p Policy) Plan {
 		warns = append(warns, fmt.Sprintf("the token in %s was obtained at %s, in the future: this host's clock was set back; it is renewed", s.TokenFile, tok.ObtainedAt.Format(time.RFC3339)))
 	}
 	plan.Token, plan.Warnings = tok, warns
-	plan.RefreshWarnings = RefreshWarnings(s.Creds, tok, s.Now, p.WarnBefore)
+	plan.RefreshWarnings = RefreshWarnings(s.Creds, tok, s.Now, p.WarnBefore, p.Login)
 	plan.AccessValid = tok.Valid(s.Now, 0)
 	plan.RefreshUsable = tok.RefreshUsable(s.Now) && !tok.refreshRefused()
 	if s.CredsErr != nil { // 78 even while the token is valid: its renewal would fail
@@ -140,6 +147,10 @@ func Decide(s State, p Policy) Plan {
 		return plan
 	case plan.RefreshUsable:
 		plan.Step, plan.Why = StepRefresh, "the next run renews with the refresh token"
+		return plan
+	}
+	if credentials.Interactive(s.Creds.GrantType) {
+		plan.Step, plan.Err, plan.Why = StepHuman, needsLogin(s.Creds, s.TokenFile, p.Login), "a person must log in"
 		return plan
 	}
 	if err := spentSeed(s.Creds, tok); err != nil {
@@ -200,7 +211,7 @@ func credentialsError(err error) *Error {
 // expiry, as Concur's). A refresh token renewed on each refresh (Keycloak's
 // rotating ones) is not dying, nor is one no refresh has shown fixed yet. A grant
 // that needs no person to renew (client credentials) is never warned about.
-func RefreshWarnings(c *credentials.Credentials, tok *Token, now time.Time, warnBefore time.Duration) []string {
+func RefreshWarnings(c *credentials.Credentials, tok *Token, now time.Time, warnBefore time.Duration, login string) []string {
 	if tok == nil || tok.RefreshToken == "" || tok.RefreshExpiry.IsZero() || tok.refreshRefused() {
 		return nil
 	}
@@ -214,12 +225,12 @@ func RefreshWarnings(c *credentials.Credentials, tok *Token, now time.Time, warn
 		return nil
 	}
 	return []string{fmt.Sprintf("the refresh token expires at %s (%s) and renewals do not extend it; %s",
-		tok.RefreshExpiry.Format(time.RFC3339), Until(now, tok.RefreshExpiry), reauthAdvice(c))}
+		tok.RefreshExpiry.Format(time.RFC3339), Until(now, tok.RefreshExpiry), reauthAdvice(c, login))}
 }
 
 // reauthAdvice says what a person must do before the refresh token dies, in the
 // provider's words.
-func reauthAdvice(c *credentials.Credentials) string {
+func reauthAdvice(c *credentials.Credentials, login string) string {
 	if c == nil {
 		return "before then, make sure the credentials file can get a new grant"
 	}
@@ -231,6 +242,8 @@ func reauthAdvice(c *credentials.Credentials) string {
 		return fmt.Sprintf("before then, make sure the username and password in %s (companyUUID, companyRequestToken) are still accepted", c.Path)
 	case credentials.GrantRefreshToken:
 		return fmt.Sprintf("before then, get a new refresh token from the provider and put it in %s (refreshToken)", c.Path)
+	case credentials.GrantAuthorizationCode, credentials.GrantDeviceCode:
+		return "before then, run " + firstNonEmpty(login, "the login again")
 	}
 	return fmt.Sprintf("before then, make sure the credentials in %s can get a new grant", c.Path)
 }
@@ -253,4 +266,21 @@ func credentialsWhy(err error) string {
 		return "credentials incomplete"
 	}
 	return "credentials invalid"
+}
+
+// tokenURL is the token endpoint the credentials name, or the one discovered
+// from their issuer; "" when not known yet.
+func (s State) tokenURL() string {
+	if s.Creds == nil {
+		return ""
+	}
+	return firstNonEmpty(s.Creds.TokenURL, s.Discovered)
+}
+
+// needsLogin is the failure of a grant only a person can start.
+func needsLogin(c *credentials.Credentials, tokenFile, login string) *Error {
+	login = firstNonEmpty(login, "the login")
+	return &Error{Kind: KindNeedsHuman,
+		Msg:  fmt.Sprintf("no usable refresh token in %s: grantType %s needs a person to log in", tokenFile, c.GrantType),
+		Hint: fmt.Sprintf("run %s (on a host without a browser: %s --device, or --no-browser)", login, login)}
 }

@@ -58,6 +58,9 @@ type Manager struct {
 	// token in an error, and only the caller knows where messages go. It may be
 	// called from several goroutines at once.
 	Secrets func(values ...string)
+	// LoginCommand is how the user runs tokenkeeper login, with their flags, for
+	// hints ("tokenkeeper --profile work login"); "": "tokenkeeper login".
+	LoginCommand string
 
 	// concurHost, when set, replaces isConcurHost: tests only, so that loopback
 	// fakes can stand for Concur's data centres (geolocation.go says why).
@@ -66,8 +69,9 @@ type Manager struct {
 	initOnce sync.Once
 	client   *Client // Client, or a default one, with the Manager's clock
 
-	mu     sync.Mutex
-	loaded atomic.Pointer[credentials.Credentials] // what LoadCredentials gave
+	mu        sync.Mutex
+	loaded    atomic.Pointer[credentials.Credentials] // what LoadCredentials gave
+	endpoints atomic.Pointer[Endpoints]               // resolved (discovered) once
 
 	tokens tokenCache // the last token handed out (TokenSource, Transport)
 }
@@ -181,20 +185,28 @@ func (m *Manager) acquire(ctx context.Context, o Options, asked time.Time, margi
 
 // decide is Decide on the manager's credentials and clock.
 func (m *Manager) decide(tok *Token, tokErr error, o Options, asked time.Time, margin time.Duration) Plan {
-	return Decide(State{Creds: m.creds(), Token: tok, TokenErr: tokErr, TokenFile: m.Paths.TokenFile, Now: m.now()},
-		Policy{Options: o, Margin: margin, WarnBefore: m.warnBefore(), Asked: asked})
+	return Decide(State{Creds: m.creds(), Token: tok, TokenErr: tokErr, TokenFile: m.Paths.TokenFile, Now: m.now(), Discovered: m.discovered()},
+		Policy{Options: o, Margin: margin, WarnBefore: m.warnBefore(), Asked: asked, Login: m.loginCommand()})
+}
+
+// discovered is the token endpoint discovery found, or "".
+func (m *Manager) discovered() string {
+	if ep := m.endpoints.Load(); ep != nil {
+		return ep.Token
+	}
+	return ""
 }
 
 // Plan is the decision for the next run, without a lock and without a request:
 // what status reports. Credentials are loaded when needed.
 func (m *Manager) Plan(o Options) Plan {
 	tok, err := m.Load()
-	s := State{Token: tok, TokenErr: err, TokenFile: m.Paths.TokenFile, Now: m.now()}
+	s := State{Token: tok, TokenErr: err, TokenFile: m.Paths.TokenFile, Now: m.now(), Discovered: m.discovered()}
 	if cerr := m.loadCreds(); cerr != nil {
 		s.CredsErr = cerr
 	}
 	s.Creds = m.creds()
-	return Decide(s, Policy{Options: o, Margin: max(m.margin(), o.MinValid), WarnBefore: m.warnBefore(), Asked: s.Now})
+	return Decide(s, Policy{Options: o, Margin: max(m.margin(), o.MinValid), WarnBefore: m.warnBefore(), Asked: s.Now, Login: m.loginCommand()})
 }
 
 // locked is the lifecycle under the profile lock: it executes the plan.
@@ -305,7 +317,11 @@ func (m *Manager) refreshGrant(ctx context.Context, tok *Token, warns []string, 
 				return m.refreshGrant(ctx, disk, warns, false)
 			}
 		}
-		warns = append(warns, fmt.Sprintf("the refresh token was refused (%s); getting a new grant from %s", describeRefusal(ee), m.creds().Path))
+		if credentials.Interactive(m.creds().GrantType) {
+			warns = append(warns, fmt.Sprintf("the refresh token was refused (%s)", describeRefusal(ee)))
+		} else {
+			warns = append(warns, fmt.Sprintf("the refresh token was refused (%s); getting a new grant from %s", describeRefusal(ee), m.creds().Path))
+		}
 		return &Result{Warnings: warns}, errInvalidGrant
 	}
 	return m.keepOrFail(tok, err, warns)
@@ -348,6 +364,14 @@ func (m *Manager) refused(old, carry *Token, err error) error {
 // carry is the file's token whose unknown fields are kept.
 func (m *Manager) bootstrap(ctx context.Context, old, carry *Token, warns []string) (*Result, error) {
 	c := m.creds()
+	tokenURL := c.TokenURL
+	if tokenURL == "" { // an issuer: the token endpoint is discovered
+		ep, err := m.resolveEndpoints(ctx)
+		if err != nil {
+			return &Result{Warnings: warns}, err
+		}
+		tokenURL = ep.Token
+	}
 	form := url.Values{"grant_type": {c.GrantType}}
 	var seed string
 	switch c.GrantType {
@@ -364,11 +388,11 @@ func (m *Manager) bootstrap(ctx context.Context, old, carry *Token, warns []stri
 	if c.Scope != "" {
 		form.Set("scope", c.Scope)
 	}
-	m.debug("bootstrap", "grant", c.GrantType, "url", redact.URL(c.TokenURL))
+	m.debug("bootstrap", "grant", c.GrantType, "url", redact.URL(tokenURL))
 	if seed != "" {
 		ctx = spendContext(ctx) // the seed refresh token may rotate too
 	}
-	nt, err := m.probe(ctx, form)
+	nt, err := m.probe(ctx, tokenURL, form)
 	if err != nil {
 		var te *TransientError
 		if errors.As(err, &te) && m.servable(old) {
@@ -377,7 +401,7 @@ func (m *Manager) bootstrap(ctx context.Context, old, carry *Token, warns []stri
 		return &Result{Warnings: warns}, m.refused(old, carry, err)
 	}
 	nt.carryUnknown(carry)
-	nt.TokenURL = c.TokenURL
+	nt.TokenURL = tokenURL
 	nt.SeedFingerprint = seed
 	if c.GrantType == credentials.GrantPassword {
 		nt.CompanyUUID = c.CompanyUUID
@@ -388,15 +412,15 @@ func (m *Manager) bootstrap(ctx context.Context, old, carry *Token, warns []stri
 // probe sends the bootstrap grant. With authStyle auto it tries the tutorial's way
 // (credentials in the form) and then HTTP Basic, and records what worked. It never
 // probes with a refresh token: that may be single-use.
-func (m *Manager) probe(ctx context.Context, form url.Values) (*Token, error) {
+func (m *Manager) probe(ctx context.Context, tokenURL string, form url.Values) (*Token, error) {
 	style := m.creds().AuthStyle
 	if style != credentials.AuthAuto || m.creds().GrantType == credentials.GrantRefreshToken {
-		return m.exchange(ctx, m.request(m.creds().TokenURL, form, concreteStyle(style)))
+		return m.exchange(ctx, m.request(tokenURL, form, concreteStyle(style)))
 	}
-	tok, err := m.exchange(ctx, m.request(m.creds().TokenURL, form, credentials.AuthParams))
+	tok, err := m.exchange(ctx, m.request(tokenURL, form, credentials.AuthParams))
 	if isClientRefusal(err) {
 		m.debug("client refused with credentials in the form; trying HTTP Basic")
-		tok, err = m.exchange(ctx, m.request(m.creds().TokenURL, form, credentials.AuthHeader))
+		tok, err = m.exchange(ctx, m.request(tokenURL, form, credentials.AuthHeader))
 		if err == nil {
 			tok.AuthStyle = credentials.AuthHeader
 		}
@@ -657,7 +681,7 @@ func (m *Manager) save(tok *Token, action string, warns []string) (*Result, erro
 // half hour), about the token just saved.
 func (m *Manager) result(tok *Token, action string, warns []string) *Result {
 	if action == ActionRefreshed || action == ActionBootstrapped {
-		warns = append(warns, RefreshWarnings(m.creds(), tok, m.now(), m.warnBefore())...)
+		warns = append(warns, RefreshWarnings(m.creds(), tok, m.now(), m.warnBefore(), m.loginCommand())...)
 	}
 	m.tokens.offer(tok, m.margin())
 	return &Result{Token: tok, Action: action, Warnings: warns}

@@ -47,7 +47,7 @@ func clean(s string, n int) string {
 // encodings and the rule for short values.
 func requestSecrets(req Request) []string {
 	s := redact.Add(nil, req.ClientSecret)
-	for _, k := range []string{"client_secret", "refresh_token", "password", "code", "assertion", "code_verifier"} {
+	for _, k := range []string{"client_secret", "refresh_token", "password", "code", "assertion", "code_verifier", "device_code", "token"} {
 		s = redact.Add(s, req.Form[k]...)
 	}
 	return redact.Add(s, redact.Basic(req.ClientID, req.ClientSecret)...)

@@ -700,6 +700,16 @@ func number(raw map[string]json.RawMessage, key string) (float64, bool, error) {
 	return f, true, nil
 }
 
+// lifetime reads a number of seconds (a number or a numeric string), clamped to
+// [0, maxLifetime].
+func lifetime(raw map[string]json.RawMessage, key string) (time.Duration, bool, error) {
+	f, ok, err := number(raw, key)
+	if err != nil || !ok {
+		return 0, ok, err
+	}
+	return clampSeconds(f), true, nil
+}
+
 func clampSeconds(f float64) time.Duration {
 	if f <= 0 {
 		return 0

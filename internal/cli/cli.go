@@ -28,6 +28,8 @@ print its status.
 Commands:
     init            write the credentials.json template (never overwrites)
     setup           first-run wizard: asks on a terminal, else takes flags (--preset, --no-input, --wait)
+    login           log in at the provider in a browser (--no-browser: print the URL only; --device)
+    logout          revoke the refresh token at the provider and forget it
     refresh         the lifecycle once: the cron entry point (--quiet, --force, --min-valid, --all)
     token           print a valid access token (-o raw|header|json|env|exec-credential; --header: -o header)
     git-credential  git's credential helper: the access token as password (get, store, erase)
@@ -54,6 +56,8 @@ Global options (before the command; each also read from TOKENKEEPER_<NAME>):
 Exit codes:
     0 ok, 1 unexpected error, 2 usage, 75 temporary failure (retry later),
     77 a human must re-authorise, 78 credentials missing, incomplete or invalid
+    login: 77 refused (access_denied), 75 not finished (expired_token, timed out,
+    interrupted): run it again, 78 the provider refused the client or the request
 
 Example:
     $ tokenkeeper            # first run: writes credentials.json, exits 78
@@ -96,6 +100,8 @@ func commands() map[string]command {
 		"":         (*app).cmdRun,
 		"init":     (*app).cmdInit,
 		"setup":    (*app).cmdSetup,
+		"login":    (*app).cmdLogin,
+		"logout":   (*app).cmdLogout,
 		"refresh":  (*app).cmdRefresh,
 		"token":    (*app).cmdToken,
 		"status":   (*app).cmdStatus,

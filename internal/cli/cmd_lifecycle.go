@@ -66,6 +66,8 @@ func (a *app) manager(holder string, eager, writeTemplate bool) (*refresh.Manage
 		Holder:      holder,
 		Log:         a.log,
 		Secrets:     a.addSecrets,
+		// The hint of a grant only a person can renew, with the user's flags.
+		LoginCommand: a.commandLine("login"),
 		LoadCredentials: func() (*credentials.Credentials, error) {
 			return a.loadCreds(writeTemplate)
 		},

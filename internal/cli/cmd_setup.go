@@ -22,6 +22,7 @@ import (
 // environment or stdin, by canonical name.
 type setupOpts struct {
 	preset, region, realm string
+	domain, tenant        string // the login presets' one answer (okta, auth0; entra)
 	noInput, wait         bool
 	values                map[string]string
 	fromArgv              []string // secret flags given a value in argv, for a warning
@@ -34,6 +35,8 @@ func (a *app) setupFlags(args []string) (*setupOpts, int) {
 	fs.StringVar(&o.preset, "preset", "", "")
 	fs.StringVar(&o.region, "region", "", "")
 	fs.StringVar(&o.realm, "realm", "", "")
+	fs.StringVar(&o.domain, "domain", "", "")
+	fs.StringVar(&o.tenant, "tenant", "", "")
 	fs.BoolVar(&o.noInput, "no-input", false, "")
 	fs.BoolVar(&o.wait, "wait", false, "")
 	raw := map[string]*string{}
@@ -156,8 +159,20 @@ func (o *setupOpts) apply(c *credentials.Credentials) {
 	for name, v := range o.values {
 		*fieldByName(name).Ptr(c) = v
 	}
-	if o.realm != "" && (o.preset == "keycloak" || o.preset == "") {
+	switch {
+	case o.realm != "" && (o.preset == "keycloak" || o.preset == "") && credentials.Interactive(c.GrantType):
+		c.Issuer, c.TokenURL = keycloakIssuer(c.TokenURL, o.realm), ""
+		if c.Scope == "" {
+			c.Scope = "openid offline_access"
+		}
+	case o.realm != "" && (o.preset == "keycloak" || o.preset == ""):
 		c.TokenURL = keycloakURL(c.TokenURL, o.realm)
+	}
+	if p := findLoginPreset(o.preset); p != nil && p.arg != "" {
+		v := map[string]string{"domain": o.domain, "tenant": o.tenant, "issuer": o.values["issuer"]}[p.arg]
+		if v != "" {
+			p.endpoints(c, v)
+		}
 	}
 }
 
@@ -205,7 +220,7 @@ func (a *app) setupAborted(err error) int {
 func (a *app) checkComplete(c *credentials.Credentials, o *setupOpts) int {
 	err := c.Validate()
 	var flags []string
-	if c.TokenURL == "" && o.preset != "" && o.preset != concur.Name {
+	if c.TokenURL == "" && c.Issuer == "" && o.preset != "" && o.preset != concur.Name {
 		err = errors.Join(err, fmt.Errorf("tokenURL: required for --preset %s, not set", o.preset))
 		flags = append(flags, "--token-url")
 	}
@@ -221,6 +236,9 @@ func (a *app) checkComplete(c *credentials.Credentials, o *setupOpts) int {
 		}
 	}
 	hints := []string{"fix the values given, or run tokenkeeper setup on a terminal"}
+	if p := findLoginPreset(o.preset); p != nil && p.arg != "" && c.Issuer == "" && c.AuthURL == "" {
+		hints = append([]string{fmt.Sprintf("give --%s (the %s)", p.arg, p.ask)}, hints...)
+	}
 	if len(flags) > 0 {
 		hints = []string{"give " + strings.Join(flags, ", "),
 			"or run tokenkeeper setup on a terminal to be asked, or tokenkeeper setup --wait and edit " + a.paths.CredentialsFile}
@@ -279,6 +297,15 @@ func (a *app) firstExchange(c *credentials.Credentials, o refresh.Options) int {
 		return a.fail(err)
 	}
 	m.Creds = c
+	if credentials.Interactive(c.GrantType) {
+		// A grant a person starts: setup ends with login, unless nothing
+		// changed and the stored grant still works.
+		if r, err := m.Ensure(a.ctx, refresh.Options{}); err == nil && !o.Regrant {
+			a.printSummary(r)
+			return exitOK
+		}
+		return a.login(loginOptions{})
+	}
 	r, code := a.ensure(m, o)
 	if code >= 0 {
 		a.message("error", "the first token exchange failed; "+c.Path+" is saved",

@@ -97,7 +97,7 @@ func (a *app) status(p storage.Paths, now time.Time) *statusReport {
 	tok, terr := (&refresh.Manager{Paths: p}).Load()
 	// The one decision, as the next run would make it; nothing here re-derives it.
 	plan := refresh.Decide(refresh.State{Creds: c, CredsErr: cerr, Token: tok, TokenErr: terr, TokenFile: p.TokenFile, Now: now},
-		refresh.Policy{Margin: a.g.margin, WarnBefore: a.g.warnBefore, Asked: now})
+		refresh.Policy{Margin: a.g.margin, WarnBefore: a.g.warnBefore, Asked: now, Login: a.commandLine("login")})
 	a.statusToken(r, tok, terr, plan)
 	for _, path := range []string{p.CredentialsFile, p.TokenFile} {
 		if w := storage.PermissionWarning(path); w != "" {
@@ -195,7 +195,11 @@ func (a *app) printStatus(w io.Writer, r *statusReport, now time.Time) {
 	row("token file", fmt.Sprintf("%s (%s)", r.Files.Token, r.Files.TokenSource))
 	switch r.Credentials.State {
 	case "ok":
-		row("token endpoint", r.Credentials.TokenURL)
+		if ep := r.Credentials.TokenURL; ep != "" || r.Credentials.Fields["issuer"] == "" {
+			row("token endpoint", ep)
+		} else {
+			row("issuer", r.Credentials.Fields["issuer"]+" (endpoints by discovery)")
+		}
 		row("grant", fmt.Sprintf("%s, client %s", r.Credentials.GrantType, r.Credentials.Fields["appID"]))
 	default:
 		row("  state", r.Credentials.State)

@@ -20,6 +20,11 @@ import (
 // TestMain lets testscript run the real binary: "tokenkeeper" in a script is this
 // test executable re-executed as the command.
 func TestMain(m *testing.M) {
+	// The login tests set $BROWSER to this test binary: it then plays a person
+	// at the in-process OpenID provider (see login_test.go).
+	if action := os.Getenv(browserActionEnv); action != "" {
+		os.Exit(scriptedBrowser(action))
+	}
 	testscript.Main(m, map[string]func(){"tokenkeeper": func() { os.Exit(Main()) }})
 }
 

@@ -95,6 +95,9 @@ func splitKeycloakURL(tokenURL string) (base, realm string, ok bool) {
 // setup starts where the user left off.
 // An empty tokenURL is Concur's (the tutorial's default endpoint).
 func presetOf(c *credentials.Credentials) string {
+	if p := loginPresetOf(c); p != "" {
+		return p
+	}
 	if c.TokenURL == "" {
 		return concur.Name
 	}
@@ -122,7 +125,24 @@ func applyPreset(c *credentials.Credentials, name, region string) error {
 	}
 	p, ok := credentials.PresetNamed(name)
 	if !ok {
-		return fmt.Errorf("unknown preset %q; want one of %s", name, credentials.PresetNames())
+		lp := findLoginPreset(name)
+		if lp == nil {
+			return fmt.Errorf("unknown preset %q; want one of %s", name, presetNames())
+		}
+		if region != "" {
+			return fmt.Errorf("--region is for --preset concur")
+		}
+		lp.defaults(c)
+		return nil
 	}
 	return p.Apply(c, region)
+}
+
+// presetNames lists every preset, for messages.
+func presetNames() string {
+	names := []string{credentials.PresetNames()}
+	for _, p := range loginPresets {
+		names = append(names, p.name)
+	}
+	return strings.Join(names, ", ")
 }

@@ -19,11 +19,15 @@ type wizard struct {
 	c   *credentials.Credentials
 }
 
-// presetChoices is the provider menu, from the one table of providers.
+// presetChoices is the provider menu: the table of providers, then the login
+// presets (setup_login.go).
 func presetChoices() []prompt.Choice {
 	var cs []prompt.Choice
 	for _, p := range credentials.Presets {
 		cs = append(cs, prompt.Choice{Name: p.Name, Help: p.Help})
+	}
+	for _, p := range loginPresets {
+		cs = append(cs, prompt.Choice{Name: p.name, Help: p.help + "; ends with tokenkeeper login"})
 	}
 	return cs
 }
@@ -49,6 +53,9 @@ func (a *app) wizard(c *credentials.Credentials, o *setupOpts, tty *os.File, exi
 	steps := map[string]func() error{
 		"concur": w.concur, "keycloak": w.keycloak, "thingpark": w.thingpark,
 		"kore": w.kore, "generic": w.generic,
+	}
+	for i := range loginPresets {
+		steps[loginPresets[i].name] = w.loginStep(&loginPresets[i])
 	}
 	return steps[preset]()
 }
@@ -102,7 +109,17 @@ func (w *wizard) keycloak() error {
 		}
 	}
 	w.c.TokenURL = keycloakURL(u, realm)
-	return w.keycloakGrant()
+	if err := w.grant([]string{credentials.GrantClientCredentials, credentials.GrantRefreshToken,
+		credentials.GrantAuthorizationCode, credentials.GrantDeviceCode}); err != nil {
+		return err
+	}
+	if credentials.Interactive(w.c.GrantType) { // a person logs in: the realm's issuer
+		w.c.Issuer, w.c.TokenURL = keycloakIssuer(w.c.TokenURL, ""), ""
+		if w.c.Scope == "" {
+			w.c.Scope = "openid offline_access"
+		}
+	}
+	return w.grantFields(false)
 }
 
 func (w *wizard) thingpark() error {
@@ -166,6 +183,8 @@ func (w *wizard) grant(allowed []string) error {
 		credentials.GrantPassword:          "username and password (companyUUID and companyRequestToken)",
 		credentials.GrantClientCredentials: "client ID and secret only",
 		credentials.GrantRefreshToken:      "a refresh token you were given",
+		credentials.GrantAuthorizationCode: "you log in in a browser (tokenkeeper login)",
+		credentials.GrantDeviceCode:        "you log in on any device with a code (tokenkeeper login --device)",
 	}
 	def := ""
 	for _, g := range allowed {
