@@ -125,7 +125,7 @@ type EndpointError struct {
 func (e *EndpointError) Error() string {
 	var b strings.Builder
 	if e.Status == 0 { // no answer of its own: a redirect that was not followed
-		fmt.Fprintf(&b, "refresh: token endpoint %s was not asked", e.URL)
+		fmt.Fprintf(&b, "refresh: token endpoint %s", e.URL)
 	} else {
 		fmt.Fprintf(&b, "refresh: token endpoint %s answered %d", e.URL, e.Status)
 	}
