@@ -25,6 +25,20 @@ type Preset struct {
 	// the domain suffixes of its token hosts. Either identifies the provider.
 	TokenPath string
 	Hosts     []string
+
+	// A login preset (SPEC §7): the first refresh token comes from a person;
+	// setup writes the endpoints, grant and scope, then runs login. Arg is the
+	// one thing setup must be told (its flag of that name; "" for none) and Ask
+	// the question for it; SetEndpoints makes the endpoints from its value.
+	Login        bool
+	Arg, Ask     string
+	Scope        string
+	AuthParams   map[string]string
+	Issuer       string // a fixed issuer (Google)
+	SetEndpoints func(c *Credentials, v string)
+	// match recognises credentials of the preset by their issuer or endpoints,
+	// before the token URL rules (login presets, and Keycloak's issuer).
+	match func(c *Credentials) bool
 }
 
 // Region is one of a provider's token endpoints, by a short name.
@@ -51,6 +65,7 @@ var Presets = []Preset{
 		Name: "keycloak", Help: "Keycloak: base URL and realm",
 		Grants:    []string{GrantClientCredentials, GrantRefreshToken, GrantAuthorizationCode, GrantDeviceCode},
 		TokenPath: "/protocol/openid-connect/token",
+		match:     func(c *Credentials) bool { return strings.Contains(c.Issuer, "/realms/") },
 	},
 	{
 		Name: "thingpark", Help: "ThingPark (Keycloak's users-auth realm)",
@@ -67,6 +82,63 @@ var Presets = []Preset{
 	{
 		Name: "generic", Help: "any RFC 6749 token endpoint, any grant",
 	},
+	// The login presets (PROVIDERS.md, the providers' own documentation).
+	{Name: "okta", Help: "Okta (your Okta domain, the default authorization server)", Login: true,
+		Arg: "domain", Ask: "Okta domain (like dev-123456.okta.com)",
+		Grants: []string{GrantAuthorizationCode}, Scope: "openid offline_access",
+		SetEndpoints: func(c *Credentials, v string) { c.Issuer = "https://" + hostOf(v) + "/oauth2/default" },
+		match:        func(c *Credentials) bool { return strings.Contains(c.Issuer, ".okta.com/") }},
+	{Name: "auth0", Help: "Auth0 (your tenant's domain)", Login: true,
+		Arg: "domain", Ask: "Auth0 domain (like example.eu.auth0.com)",
+		Grants: []string{GrantAuthorizationCode}, Scope: "openid offline_access",
+		SetEndpoints: func(c *Credentials, v string) { c.Issuer = "https://" + hostOf(v) + "/" },
+		match:        func(c *Credentials) bool { return strings.Contains(c.Issuer, ".auth0.com") }},
+	// Entra's discovery document names the tenant's ID as issuer whatever the
+	// tenant was called by (a domain, "organizations"), so the endpoints are
+	// written out rather than discovered. It has no revocation endpoint.
+	{Name: "entra", Help: "Microsoft Entra ID (tenant)", Login: true,
+		Arg: "tenant", Ask: "tenant (its ID, a domain like contoso.onmicrosoft.com, or organizations)",
+		Grants: []string{GrantAuthorizationCode}, Scope: "openid offline_access",
+		SetEndpoints: func(c *Credentials, v string) {
+			base := "https://login.microsoftonline.com/" + url.PathEscape(strings.TrimSpace(v)) + "/oauth2/v2.0/"
+			c.AuthURL, c.TokenURL, c.DeviceAuthURL = base+"authorize", base+"token", base+"devicecode"
+		},
+		match: func(c *Credentials) bool { return strings.Contains(c.TokenURL, "login.microsoftonline.com/") }},
+	{Name: "google", Help: "Google (a Desktop app client; it has a client secret)", Login: true,
+		Grants: []string{GrantAuthorizationCode}, Scope: "openid email", Issuer: "https://accounts.google.com",
+		AuthParams: map[string]string{"access_type": "offline", "prompt": "consent"},
+		match:      func(c *Credentials) bool { return c.Issuer == "https://accounts.google.com" }},
+	{Name: "github", Help: "GitHub App with expiring user tokens (device flow)", Login: true,
+		Grants: []string{GrantDeviceCode},
+		SetEndpoints: func(c *Credentials, _ string) {
+			c.AuthURL, c.DeviceAuthURL = "https://github.com/login/oauth/authorize", "https://github.com/login/device/code"
+			c.TokenURL = "https://github.com/login/oauth/access_token"
+		},
+		match: func(c *Credentials) bool { return strings.HasPrefix(c.TokenURL, "https://github.com/") }},
+	{Name: "oidc", Help: "any OpenID provider, by its issuer URL", Login: true, Arg: "issuer", Ask: "issuer URL",
+		Grants: []string{GrantAuthorizationCode}, Scope: "openid offline_access",
+		SetEndpoints: func(c *Credentials, v string) { c.Issuer = strings.TrimSpace(v) },
+		match:        func(c *Credentials) bool { return c.Issuer != "" }},
+}
+
+// hostOf takes a domain given with or without https:// and a path.
+func hostOf(v string) string {
+	v = strings.TrimSpace(v)
+	if u, err := url.Parse(v); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return strings.TrimRight(v, "/")
+}
+
+// PresetFor recognises the provider of credentials: by their issuer or
+// endpoints first (login presets, Keycloak's issuer), else by the token URL.
+func PresetFor(c *Credentials) *Preset {
+	for i := range Presets {
+		if p := &Presets[i]; p.match != nil && p.match(c) {
+			return p
+		}
+	}
+	return PresetOf(c.TokenURL)
 }
 
 // PresetNamed returns the preset of that name.
@@ -92,7 +164,7 @@ func PresetNames() string {
 // path (a test endpoint on loopback with Concur's path is taken for Concur);
 // "generic" when none.
 func PresetOf(tokenURL string) *Preset {
-	found := &Presets[len(Presets)-1]
+	found, _ := PresetNamed("generic")
 	u, err := url.Parse(tokenURL)
 	if err != nil {
 		return found
@@ -158,6 +230,13 @@ func (p *Preset) RegionNames() string {
 // takes), its credtype (cleared for every other provider), its one token URL.
 // region picks a token URL of a preset with regions.
 func (p *Preset) Apply(c *Credentials, region string) error {
+	if p.Login {
+		if region != "" {
+			return fmt.Errorf("--region is for a provider with regions (concur), not %s", p.Name)
+		}
+		p.applyLogin(c)
+		return nil
+	}
 	if len(p.Grants) > 0 && !contains(p.Grants, c.GrantType) {
 		c.GrantType = p.Grants[0]
 	}
@@ -191,4 +270,29 @@ func contains(list []string, v string) bool {
 		}
 	}
 	return false
+}
+
+// applyLogin sets what a login preset fixes: the grant, the scope when none is
+// set, authParams, and the endpoints that need no answer. The Concur values of
+// the template go: these providers' endpoints come from their issuer.
+func (p *Preset) applyLogin(c *Credentials) {
+	if c.GrantType == "" || !Interactive(c.GrantType) {
+		c.GrantType = p.Grants[0]
+	}
+	if c.TokenURL == DefaultTokenURL {
+		c.TokenURL = ""
+	}
+	c.CredentialType, c.CompanyUUID, c.CompanyRequestToken = "", "", ""
+	if c.Scope == "" {
+		c.Scope = p.Scope
+	}
+	if p.AuthParams != nil {
+		c.AuthParams = p.AuthParams
+	}
+	if p.Issuer != "" {
+		c.Issuer = p.Issuer
+	}
+	if p.Arg == "" && p.SetEndpoints != nil {
+		p.SetEndpoints(c, "")
+	}
 }

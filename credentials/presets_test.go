@@ -65,3 +65,43 @@ func TestGenericSpeaksNoConcur(t *testing.T) {
 		t.Error("generic preset took a region")
 	}
 }
+
+// TestPresetFor: credentials are recognised by their issuer or endpoints (the
+// login presets, a Keycloak realm's issuer) before their token URL, and every
+// login preset applied to the Concur template is recognised as itself.
+func TestPresetFor(t *testing.T) {
+	tests := []struct {
+		c    Credentials
+		want string
+	}{
+		{Credentials{Issuer: "https://dev-1.okta.com/oauth2/default"}, "okta"},
+		{Credentials{Issuer: "https://x.eu.auth0.com/"}, "auth0"},
+		{Credentials{TokenURL: "https://login.microsoftonline.com/t/oauth2/v2.0/token"}, "entra"},
+		{Credentials{Issuer: "https://accounts.google.com"}, "google"},
+		{Credentials{TokenURL: "https://github.com/login/oauth/access_token"}, "github"},
+		{Credentials{Issuer: "https://auth.example.com/realms/acme"}, "keycloak"},
+		{Credentials{Issuer: "https://id.example.com"}, "oidc"},
+		{Credentials{TokenURL: DefaultTokenURL}, "concur"},
+		{Credentials{TokenURL: "https://auth.example.com/token"}, "generic"},
+	}
+	for _, tt := range tests {
+		if got := PresetFor(&tt.c).Name; got != tt.want {
+			t.Errorf("PresetFor(%+v) = %q, want %q", tt.c, got, tt.want)
+		}
+	}
+	for _, p := range Presets {
+		if !p.Login {
+			continue
+		}
+		c, _ := Parse("c.json", Template())
+		if err := p.Apply(c, ""); err != nil {
+			t.Fatal(err)
+		}
+		if p.Arg != "" {
+			p.SetEndpoints(c, "example.com")
+		}
+		if got := PresetFor(c).Name; got != p.Name || c.TokenURL == DefaultTokenURL || c.CredentialType != "" {
+			t.Errorf("%s applied: recognised as %q, tokenURL %q, credentialType %q", p.Name, got, c.TokenURL, c.CredentialType)
+		}
+	}
+}

@@ -168,10 +168,10 @@ func (o *setupOpts) apply(c *credentials.Credentials) {
 	case o.realm != "" && (o.preset == "keycloak" || o.preset == ""):
 		c.TokenURL = keycloakURL(c.TokenURL, o.realm)
 	}
-	if p := findLoginPreset(o.preset); p != nil && p.arg != "" {
-		v := map[string]string{"domain": o.domain, "tenant": o.tenant, "issuer": o.values["issuer"]}[p.arg]
+	if p := loginPreset(o.preset); p != nil && p.Arg != "" {
+		v := map[string]string{"domain": o.domain, "tenant": o.tenant, "issuer": o.values["issuer"]}[p.Arg]
 		if v != "" {
-			p.endpoints(c, v)
+			p.SetEndpoints(c, v)
 		}
 	}
 }
@@ -236,8 +236,8 @@ func (a *app) checkComplete(c *credentials.Credentials, o *setupOpts) int {
 		}
 	}
 	hints := []string{"fix the values given, or run tokenkeeper setup on a terminal"}
-	if p := findLoginPreset(o.preset); p != nil && p.arg != "" && c.Issuer == "" && c.AuthURL == "" {
-		hints = append([]string{fmt.Sprintf("give --%s (the %s)", p.arg, p.ask)}, hints...)
+	if p := loginPreset(o.preset); p != nil && p.Arg != "" && c.Issuer == "" && c.AuthURL == "" {
+		hints = append([]string{fmt.Sprintf("give --%s (the %s)", p.Arg, p.Ask)}, hints...)
 	}
 	if len(flags) > 0 {
 		hints = []string{"give " + strings.Join(flags, ", "),

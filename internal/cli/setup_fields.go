@@ -95,13 +95,10 @@ func splitKeycloakURL(tokenURL string) (base, realm string, ok bool) {
 // setup starts where the user left off.
 // An empty tokenURL is Concur's (the tutorial's default endpoint).
 func presetOf(c *credentials.Credentials) string {
-	if p := loginPresetOf(c); p != "" {
-		return p
-	}
-	if c.TokenURL == "" {
+	if c.TokenURL == "" && c.Issuer == "" {
 		return concur.Name
 	}
-	return credentials.PresetOf(c.TokenURL).Name
+	return credentials.PresetFor(c).Name
 }
 
 // fromTemplate empties credentials that hold only the template's values (a
@@ -125,24 +122,7 @@ func applyPreset(c *credentials.Credentials, name, region string) error {
 	}
 	p, ok := credentials.PresetNamed(name)
 	if !ok {
-		lp := findLoginPreset(name)
-		if lp == nil {
-			return fmt.Errorf("unknown preset %q; want one of %s", name, presetNames())
-		}
-		if region != "" {
-			return fmt.Errorf("--region is for --preset concur")
-		}
-		lp.defaults(c)
-		return nil
+		return fmt.Errorf("unknown preset %q; want one of %s", name, credentials.PresetNames())
 	}
 	return p.Apply(c, region)
-}
-
-// presetNames lists every preset, for messages.
-func presetNames() string {
-	names := []string{credentials.PresetNames()}
-	for _, p := range loginPresets {
-		names = append(names, p.name)
-	}
-	return strings.Join(names, ", ")
 }

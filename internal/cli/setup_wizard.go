@@ -19,15 +19,15 @@ type wizard struct {
 	c   *credentials.Credentials
 }
 
-// presetChoices is the provider menu: the table of providers, then the login
-// presets (setup_login.go).
+// presetChoices is the provider menu, from the one table of providers.
 func presetChoices() []prompt.Choice {
 	var cs []prompt.Choice
 	for _, p := range credentials.Presets {
-		cs = append(cs, prompt.Choice{Name: p.Name, Help: p.Help})
-	}
-	for _, p := range loginPresets {
-		cs = append(cs, prompt.Choice{Name: p.name, Help: p.help + "; ends with tokenkeeper login"})
+		help := p.Help
+		if p.Login {
+			help += "; ends with tokenkeeper login"
+		}
+		cs = append(cs, prompt.Choice{Name: p.Name, Help: help})
 	}
 	return cs
 }
@@ -54,8 +54,10 @@ func (a *app) wizard(c *credentials.Credentials, o *setupOpts, tty *os.File, exi
 		"concur": w.concur, "keycloak": w.keycloak, "thingpark": w.thingpark,
 		"kore": w.kore, "generic": w.generic,
 	}
-	for i := range loginPresets {
-		steps[loginPresets[i].name] = w.loginStep(&loginPresets[i])
+	for i := range credentials.Presets {
+		if p := &credentials.Presets[i]; p.Login {
+			steps[p.Name] = w.loginStep(p)
+		}
 	}
 	return steps[preset]()
 }
