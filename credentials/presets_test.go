@@ -98,7 +98,8 @@ func TestPresetFor(t *testing.T) {
 			t.Fatal(err)
 		}
 		if p.Arg != "" {
-			p.SetEndpoints(c, "example.com")
+			answer := map[string]string{"okta": "dev-1.okta.com", "auth0": "x.eu.auth0.com", "entra": "contoso.onmicrosoft.com", "oidc": "https://id.example.com"}[p.Name]
+			p.SetEndpoints(c, answer)
 		}
 		if got := PresetFor(c).Name; got != p.Name || c.TokenURL == DefaultTokenURL || c.CredentialType != "" {
 			t.Errorf("%s applied: recognised as %q, tokenURL %q, credentialType %q", p.Name, got, c.TokenURL, c.CredentialType)
