@@ -86,11 +86,10 @@ type Credentials struct {
 // Template returns the file written on first run: SPEC §1's template,
 // indented by two spaces, with a trailing newline.
 func Template() []byte {
-	c := &Credentials{
-		TokenURL:       DefaultTokenURL,
-		GrantType:      GrantPassword,
-		CredentialType: "authtoken",
-		AuthStyle:      AuthParams,
+	c := &Credentials{TokenURL: DefaultTokenURL, AuthStyle: AuthParams}
+	concur, _ := PresetNamed("concur") // the tutorial's provider
+	if err := concur.Apply(c, ""); err != nil {
+		panic("credentials: template: " + err.Error())
 	}
 	return c.marshal()
 }
