@@ -159,6 +159,9 @@ func Decide(s State, p Policy) Plan {
 		return plan
 	}
 	plan.Step, plan.Why = StepBootstrap, "the next run gets a new grant with "+s.Creds.GrantType
+	if plan.SetAside {
+		plan.Why = "the token file is not valid: the next run moves it aside and gets a new grant with " + s.Creds.GrantType
+	}
 	if r := tok.refusal(); r != nil && r.Bootstrap != nil {
 		plan.Why = "the credentials changed since the grant was refused; the next run tries them once"
 	}

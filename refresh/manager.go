@@ -554,7 +554,7 @@ func (m *Manager) Load() (*Token, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("refresh: read %s: %w", m.Paths.TokenFile, err)
+		return nil, fmt.Errorf("refresh: %w", err) // a *PathError names the file
 	}
 	tok, err := ParseFile(data)
 	if err != nil {

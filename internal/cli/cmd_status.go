@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"strings"
 	"time"
 
 	"github.com/tokenkeeper/tokenkeeper/credentials"
@@ -49,7 +50,7 @@ type statusCredentials struct {
 }
 
 type statusToken struct {
-	State            string     `json:"state"` // ok, missing, corrupt, refused
+	State            string     `json:"state"` // ok, missing, corrupt, unreadable, refused
 	Problem          string     `json:"problem,omitempty"`
 	AccessToken      string     `json:"access_token,omitempty"` // masked
 	AccessValid      bool       `json:"access_valid"`
@@ -164,8 +165,12 @@ func (a *app) statusCredentials(r *statusReport, p storage.Paths) (*credentials.
 func (a *app) statusToken(r *statusReport, tok *refresh.Token, err error, plan refresh.Plan) {
 	switch {
 	case err != nil:
-		r.Token.State = "corrupt"
-		r.Token.Problem = err.Error()
+		r.Token.State = "unreadable" // not a file it can read: a person must look
+		var fe *refresh.FileError
+		if errors.As(err, &fe) {
+			r.Token.State = "corrupt" // set aside by the next run
+		}
+		r.Token.Problem = strings.TrimPrefix(err.Error(), "refresh: ")
 		return
 	case tok == nil:
 		r.Token.State = "missing"
@@ -223,7 +228,11 @@ func (a *app) printStatus(w io.Writer, r *statusReport, now time.Time) {
 			row("geolocation", t.Geolocation)
 		}
 	default:
-		row("token", t.State+" "+t.Problem)
+		if t.Problem == "" {
+			row("token", t.State)
+		} else {
+			row("token", t.State+": "+t.Problem)
+		}
 	}
 	for _, wn := range r.Warnings {
 		row("warning", wn)
