@@ -136,6 +136,10 @@ func Decide(s State, p Policy) Plan {
 		return plan
 	}
 	switch {
+	case p.Regrant && s.Creds != nil && spentSeed(s.Creds, tok) != nil:
+		// Even a person's new start never sends a pasted refresh token twice.
+		plan.Step, plan.Err, plan.Why = StepHuman, spentSeed(s.Creds, tok), "the refresh token in the credentials file was already used"
+		return plan
 	case p.Regrant:
 		plan.Step, plan.Why = StepBootstrap, "a new grant is asked for"
 		return plan

@@ -81,6 +81,7 @@ func TestDecide(t *testing.T) {
 		{"clock within the skew", State{Creds: password, Token: tok(func(t *Token) { t.ObtainedAt, t.Expiry = now.Add(time.Minute), now.Add(time.Hour) })}, Options{}, StepNothing, 0, "valid", false},
 		{"issued by another token URL", State{Creds: creds(credentials.GrantPassword, func(c *credentials.Credentials) { c.TokenURL = "https://other.example.com/token" }), Token: tok()}, Options{}, StepBootstrap, 0, "new grant", false},
 		{"a new setup while valid", State{Creds: password, Token: tok()}, Options{Regrant: true}, StepBootstrap, 0, "new grant is asked", false},
+		{"a new setup with a spent seed", State{Creds: seeded, Token: tok(expired, refusedRefresh, func(t *Token) { t.SeedFingerprint = fingerprint("fake-seed") })}, Options{Regrant: true}, StepHuman, KindNeedsHuman, "already used", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -29,16 +29,17 @@ type refusedAnswer struct {
 	Message     string `json:"message,omitempty"`
 	ConcurCode  int    `json:"code,omitempty"`
 	Geolocation string `json:"geolocation,omitempty"`
+	Correlation string `json:"concur_correlationid,omitempty"`
 }
 
 func answerOf(ee *EndpointError) *refusedAnswer {
 	return &refusedAnswer{URL: ee.URL, Status: ee.Status, Code: ee.Code, Description: ee.Description,
-		Message: ee.Message, ConcurCode: ee.ConcurCode, Geolocation: ee.Geolocation}
+		Message: ee.Message, ConcurCode: ee.ConcurCode, Geolocation: ee.Geolocation, Correlation: ee.CorrelationID}
 }
 
 func (a *refusedAnswer) endpointError() *EndpointError {
 	return &EndpointError{URL: a.URL, Status: a.Status, Code: a.Code, Description: a.Description,
-		Message: a.Message, ConcurCode: a.ConcurCode, Geolocation: a.Geolocation}
+		Message: a.Message, ConcurCode: a.ConcurCode, Geolocation: a.Geolocation, CorrelationID: a.Correlation}
 }
 
 const keyRefusal = "refusal"

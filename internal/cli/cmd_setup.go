@@ -306,6 +306,11 @@ func (a *app) firstExchange(c *credentials.Credentials, o refresh.Options) int {
 		}
 		return a.login(loginOptions{})
 	}
+	if tok, err := m.Load(); err == nil && tok != nil && tok.Refusal != nil && !o.Force {
+		// A remembered refusal stops every run until credentials.json changes;
+		// a person running setup again asks for one more try.
+		o.Regrant = true
+	}
 	r, code := a.ensure(m, o)
 	if code >= 0 {
 		a.message("error", "the first token exchange failed; "+c.Path+" is saved",
