@@ -197,18 +197,6 @@ func (m *Manager) discovered() string {
 	return ""
 }
 
-// Plan is the decision for the next run, without a lock and without a request:
-// what status reports. Credentials are loaded when needed.
-func (m *Manager) Plan(o Options) Plan {
-	tok, err := m.Load()
-	s := State{Token: tok, TokenErr: err, TokenFile: m.Paths.TokenFile, Now: m.now(), Discovered: m.discovered()}
-	if cerr := m.loadCreds(); cerr != nil {
-		s.CredsErr = cerr
-	}
-	s.Creds = m.creds()
-	return Decide(s, Policy{Options: o, Margin: max(m.margin(), o.MinValid), WarnBefore: m.warnBefore(), Asked: s.Now, Login: m.loginCommand()})
-}
-
 // locked is the lifecycle under the profile lock: it executes the plan.
 func (m *Manager) locked(ctx context.Context, o Options, asked time.Time, margin time.Duration) (*Result, error) {
 	tok, err := m.Load()
