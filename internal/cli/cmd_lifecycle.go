@@ -47,7 +47,7 @@ func (a *app) writeTemplate(path string) error {
 		return err
 	}
 	a.info("wrote a credentials template to %s", path)
-	a.message("info", "fill in: appID, clientSecret, companyUUID, companyRequestToken (grantType password, the tutorial's)",
+	a.message("info", "fill in: "+templateMissing()+" (grantType password, the tutorial's)",
 		"for other providers set tokenURL and grantType (client_credentials, or refresh_token with refreshToken); then run "+strings.TrimSpace(a.command("")),
 		"or run tokenkeeper setup for a guided first run")
 	return errTemplateWritten
@@ -194,7 +194,7 @@ func (a *app) cmdInit(args []string) int {
 		return exitOK
 	}
 	a.info("wrote a credentials template to %s", path)
-	a.message("info", "fill in: appID, clientSecret, companyUUID, companyRequestToken (or set grantType for other providers)",
+	a.message("info", "fill in: "+templateMissing()+" (or set grantType for other providers)",
 		"then run "+a.command("refresh"))
 	return exitOK
 }
@@ -254,4 +254,14 @@ func (a *app) cmdToken(args []string) int {
 		return code
 	}
 	return a.printToken(*format, r.Token)
+}
+
+// templateMissing names the fields the template leaves to fill in, from the
+// field table.
+func templateMissing() string {
+	c, err := credentials.Parse("", credentials.Template())
+	if err != nil {
+		panic("the template does not parse: " + err.Error())
+	}
+	return strings.Join(c.Missing(), ", ")
 }
