@@ -6,14 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 
-	"github.com/google/renameio/v2"
-
 	"github.com/tokenkeeper/tokenkeeper/internal/redact"
+	"github.com/tokenkeeper/tokenkeeper/storage"
 )
 
 // FileName is the name of the credentials file inside a profile directory.
@@ -88,11 +86,10 @@ type Credentials struct {
 // Template returns the file written on first run: SPEC §1's template,
 // indented by two spaces, with a trailing newline.
 func Template() []byte {
-	c := &Credentials{
-		TokenURL:       DefaultTokenURL,
-		GrantType:      GrantPassword,
-		CredentialType: "authtoken",
-		AuthStyle:      AuthParams,
+	c := &Credentials{TokenURL: DefaultTokenURL, AuthStyle: AuthParams}
+	concur, _ := PresetNamed("concur") // the tutorial's provider
+	if err := concur.Apply(c, ""); err != nil {
+		panic("credentials: template: " + err.Error())
 	}
 	return c.marshal()
 }
@@ -116,32 +113,11 @@ func (c *Credentials) marshal() []byte {
 // created=false with a nil error; O_EXCL makes this hold against a concurrent
 // writer too.
 func WriteTemplate(path string) (created bool, err error) {
-	path = absPath(path)
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return false, fmt.Errorf("credentials: write template: %w", err)
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		return false, nil
-	}
+	created, err = storage.CreateFile(absPath(path), Template())
 	if err != nil {
 		return false, fmt.Errorf("credentials: write template: %w", err)
 	}
-	_, err = f.Write(Template())
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		// The file is ours (O_EXCL): remove it rather than leave a torn
-		// template that would later be refused as unparseable.
-		os.Remove(path)
-		return false, fmt.Errorf("credentials: write template %s: %w", path, err)
-	}
-	syncDir(filepath.Dir(path))
-	return true, nil
+	return created, nil
 }
 
 // Load reads, parses and validates the file at path. A missing file gives an
@@ -184,21 +160,21 @@ func mergeProblems(parsed, validated []Problem) []Problem {
 func readFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("credentials: %w", err) // *PathError names path
+		return nil, &FileError{Path: path, Err: err}
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("credentials: read %s: %w", path, err)
+		return nil, &FileError{Path: path, Err: fmt.Errorf("read %s: %w", path, err)}
 	}
 	if len(data) > maxFileSize {
-		return nil, fmt.Errorf("credentials: %s: file is larger than %d bytes; is it the right file?", path, maxFileSize)
+		return nil, &FileError{Path: path, Err: fmt.Errorf("%s: file is larger than %d bytes; is it the right file?", path, maxFileSize)}
 	}
 	return data, nil
 }
 
 // Save writes all ten fields, indented, in template order, atomically
-// (renameio: a temporary file in the same directory, fsync, rename), mode
+// (storage.WriteFile: a temporary file in the same directory, fsync, rename), mode
 // 0600 whatever the old file's mode was, creating the directory 0700. A
 // symbolic link at path is followed, so a file kept elsewhere (a dotfiles
 // repository) is updated in place rather than replaced by a regular file.
@@ -212,47 +188,14 @@ func (c *Credentials) Save(path string) error {
 		return errors.New("credentials: save: no path")
 	}
 	path = absPath(path)
-	if fi, err := os.Lstat(path); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
-		if target, err := filepath.EvalSymlinks(path); err == nil {
-			path = target
-		}
+	if err := storage.WriteFile(path, c.marshal()); err != nil {
+		return fmt.Errorf("credentials: %w", err)
 	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("credentials: save: %w", err)
+	if target, err := filepath.EvalSymlinks(path); err == nil {
+		path = target // storage replaced the link's target
 	}
-	if err := writeAtomic(path, c.marshal()); err != nil {
-		return fmt.Errorf("credentials: save %s: %w", path, err)
-	}
-	syncDir(dir)
 	c.Path = path
 	return nil
-}
-
-// writeAtomic is renameio.WriteFile without WithExistingPermissions (a
-// credentials file is 0600 even if it was 0644 before) and with the temporary
-// file in the target's directory, never in a shared $TMPDIR.
-func writeAtomic(path string, data []byte) error {
-	t, err := renameio.NewPendingFile(path,
-		renameio.WithTempDir(filepath.Dir(path)),
-		renameio.WithStaticPermissions(0o600))
-	if err != nil {
-		return err
-	}
-	defer t.Cleanup()
-	if _, err := t.Write(data); err != nil {
-		return err
-	}
-	return t.CloseAtomicallyReplace()
-}
-
-// syncDir makes a new directory entry durable. Best effort: some file
-// systems refuse fsync on a directory, and the data is already safe.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
 }
 
 func absPath(path string) string {
@@ -271,24 +214,20 @@ func absPath(path string) string {
 // info masked (redact.URL),
 // and grantType and authStyle hidden when too long to be a keyword.
 func (c *Credentials) Redacted() map[string]string {
-	return map[string]string{
-		"tokenURL":            redact.URL(c.TokenURL),
-		"grantType":           short(c.GrantType),
-		"appID":               c.AppID,
-		"clientSecret":        mask(c.ClientSecret),
-		"companyUUID":         c.CompanyUUID,
-		"companyRequestToken": mask(c.CompanyRequestToken),
-		"credentialType":      c.CredentialType,
-		"scope":               c.Scope,
-		"refreshToken":        mask(c.RefreshToken),
-		"authStyle":           short(c.AuthStyle),
-		"gitUsername":         c.GitUsername,
-		"issuer":              redact.URL(c.Issuer),
-		"authURL":             redact.URL(c.AuthURL),
-		"deviceAuthURL":       redact.URL(c.DeviceAuthURL),
-		"revocationURL":       redact.URL(c.RevocationURL),
-		"redirectURL":         redact.URL(c.RedirectURL),
+	out := make(map[string]string, len(Fields))
+	for _, f := range Fields {
+		v := *f.get(c)
+		switch {
+		case f.Secret:
+			v = mask(v)
+		case f.Show == showURL:
+			v = redact.URL(v)
+		case f.Show == showKeyword:
+			v = short(v)
+		}
+		out[f.Name] = v
 	}
+	return out
 }
 
 // short shows a field that should hold a short keyword, unless it is long
@@ -313,11 +252,11 @@ func (c Credentials) String() string {
 	r := c.Redacted()
 	var b strings.Builder
 	b.WriteString("{")
-	for i, name := range fieldNames {
+	for i, f := range Fields {
 		if i > 0 {
 			b.WriteString(" ")
 		}
-		fmt.Fprintf(&b, "%s:%q", name, r[name])
+		fmt.Fprintf(&b, "%s:%q", f.Name, r[f.Name])
 	}
 	b.WriteString("}")
 	return b.String()

@@ -100,3 +100,13 @@ func (e *InvalidError) Is(target error) bool {
 	}
 	return false
 }
+
+// FileError is a credentials file that cannot be read: missing (errors.Is
+// fs.ErrNotExist), not a file, unreadable, or too large to be one.
+type FileError struct {
+	Path string
+	Err  error // a *fs.PathError names the path itself
+}
+
+func (e *FileError) Error() string { return "credentials: " + e.Err.Error() }
+func (e *FileError) Unwrap() error { return e.Err }

@@ -31,9 +31,9 @@ func (c *Credentials) Validate() error {
 // only.
 func (c *Credentials) Missing() []string {
 	var out []string
-	for _, name := range required(c.grant()) {
-		if strings.TrimSpace(*c.field(name)) == "" {
-			out = append(out, name)
+	for _, f := range Fields {
+		if f.Required(c.grant()) && strings.TrimSpace(*f.get(c)) == "" {
+			out = append(out, f.Name)
 		}
 	}
 	return out
@@ -46,28 +46,14 @@ func (c *Credentials) grant() string {
 	return c.GrantType
 }
 
-// required lists the fields a grant cannot do without. clientSecret is
-// optional for refresh_token: public clients have none.
-func required(grant string) []string {
-	switch grant {
-	case GrantPassword:
-		return []string{"appID", "clientSecret", "companyUUID", "companyRequestToken"}
-	case GrantClientCredentials:
-		return []string{"appID", "clientSecret"}
-	case GrantRefreshToken:
-		return []string{"appID", "refreshToken"}
-	}
-	return []string{"appID"}
-}
-
 func (c *Credentials) problems() []Problem {
 	missing := make(map[string]bool)
 	for _, name := range c.Missing() {
 		missing[name] = true
 	}
 	var ps []Problem
-	for _, name := range fieldNames {
-		v := *c.field(name)
+	for _, f := range Fields {
+		name, v := f.Name, *f.get(c)
 		switch {
 		case missing[name]:
 			ps = append(ps, Problem{Field: name, Msg: c.missingMsg(name), missing: true})
@@ -196,7 +182,7 @@ func checkTokenURL(raw string) string {
 	case u.User != nil:
 		return "must not contain a user name or password; put the client's in appID and clientSecret"
 	case !u.IsAbs() || u.Hostname() == "":
-		return fmt.Sprintf("%s is not an absolute URL; want one like %q", shown, DefaultTokenURL)
+		return fmt.Sprintf("%s is not an absolute URL; want one like %q", shown, "https://auth.example.com/oauth2/token")
 	case strings.Contains(raw, "#"):
 		return shown + " must not contain a fragment (#…)"
 	case u.Scheme == "https":

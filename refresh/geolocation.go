@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/tokenkeeper/tokenkeeper/credentials"
 	"github.com/tokenkeeper/tokenkeeper/internal/redact"
 )
 
@@ -27,8 +28,16 @@ import (
 // request to loopback or anywhere outside Concur's domains.
 
 // concurDomains are the domains of Concur's token hosts and data centres
-// (PROVIDERS.md): us.api.concursolutions.com, cn.api.concurcdc.cn, ….
-var concurDomains = []string{"concursolutions.com", "concurcdc.cn"}
+// (PROVIDERS.md): us.api.concursolutions.com, cn.api.concurcdc.cn, …, from the
+// one table of providers.
+var concurDomains = func() []string {
+	p, _ := credentials.PresetNamed("concur")
+	var out []string
+	for _, h := range p.Hosts {
+		out = append(out, strings.TrimPrefix(h, "."))
+	}
+	return out
+}()
 
 // isConcurHost reports whether u is https to a host under Concur's domains, on
 // the default port, without user info.

@@ -125,8 +125,10 @@ func (m *Manager) Ensure(ctx context.Context, o Options) (*Result, error) {
 	asked := m.now()
 	margin := max(m.margin(), o.MinValid)
 	if !o.Force && !o.Regrant {
-		if tok, err := m.Load(); err == nil && m.usable(tok) && tok.Valid(asked, margin) {
-			return m.result(tok, ActionValid, nil), nil
+		if tok, err := m.Load(); err == nil {
+			if p := m.decide(tok, nil, o, asked, margin); p.Step == StepNothing {
+				return m.result(p.Token, ActionValid, nil), nil
+			}
 		}
 	}
 	m.mu.Lock()
@@ -172,44 +174,100 @@ func (m *Manager) acquire(ctx context.Context, o Options, asked time.Time, margi
 			return nil, nil, err
 		}
 		tok, lerr := m.Load()
-		if lerr == nil && m.usable(tok) && tok.Valid(m.now(), margin) && o.satisfiedBy(tok, asked) {
-			return nil, tok, nil
+		if lerr != nil {
+			continue
+		}
+		if p := m.decide(tok, nil, o, asked, margin); p.Step == StepNothing {
+			return nil, p.Token, nil
 		}
 	}
 }
 
-// locked is the lifecycle under the profile lock.
+// decide is Decide on the manager's credentials and clock.
+func (m *Manager) decide(tok *Token, tokErr error, o Options, asked time.Time, margin time.Duration) Plan {
+	return Decide(State{Creds: m.creds(), Token: tok, TokenErr: tokErr, TokenFile: m.Paths.TokenFile, Now: m.now(), Discovered: m.discovered()},
+		Policy{Options: o, Margin: margin, WarnBefore: m.warnBefore(), Asked: asked, Login: m.loginCommand()})
+}
+
+// discovered is the token endpoint discovery found, or "".
+func (m *Manager) discovered() string {
+	if ep := m.endpoints.Load(); ep != nil {
+		return ep.Token
+	}
+	return ""
+}
+
+// locked is the lifecycle under the profile lock: it executes the plan.
 func (m *Manager) locked(ctx context.Context, o Options, asked time.Time, margin time.Duration) (*Result, error) {
-	var warns []string
 	tok, err := m.Load()
-	if err != nil {
-		if tok, warns, err = m.setAside(err); err != nil {
+	p := m.decide(tok, err, o, asked, margin)
+	warns := p.Warnings
+	if p.SetAside {
+		_, moved, err := m.setAside(err)
+		if err != nil {
 			return nil, err
 		}
+		warns = append(moved, warns...)
 	}
 	carry := tok // its unknown fields survive even a new grant
-	if tok != nil && !m.usable(tok) {
-		warns = append(warns, fmt.Sprintf("%s was issued by %s, not by the tokenURL in %s; getting a new grant", m.Paths.TokenFile, redact.URL(tok.TokenURL), m.creds().Path))
-		tok = nil
-	}
-	now := m.now()
-	if tok.Valid(now, margin) && o.satisfiedBy(tok, asked) {
-		return m.result(tok, ActionValid, warns), nil
+	switch p.Step {
+	case StepNothing:
+		return m.result(p.Token, ActionValid, warns), nil
+	case StepHuman:
+		return &Result{Warnings: warns}, p.Err
 	}
 	m.removeTemps()
 	if err := m.checkSavable(); err != nil {
 		return nil, err
 	}
-	if tok.RefreshUsable(now) && !o.Regrant {
-		r, err := m.refreshGrant(ctx, tok, warns, true)
+	if p.Step == StepRefresh {
+		r, err := m.refreshGrant(ctx, p.Token, warns, true)
 		if !errors.Is(err, errInvalidGrant) {
 			return r, err
 		}
-		if r != nil {
-			warns = r.Warnings
+		warns = r.Warnings
+		// The refresh token is dead: remember it, and decide again without it.
+		refused := *p.Token
+		refused.Refusal = &Refusal{At: m.now().UTC(), Refresh: fingerprint(refused.RefreshToken)}
+		m.remember(&refused, carry)
+		if p = m.decide(&refused, nil, o, asked, margin); p.Step == StepHuman {
+			return &Result{Warnings: warns}, p.Err
 		}
 	}
-	return m.bootstrap(ctx, tok, carry, warns)
+	return m.bootstrap(ctx, p.Token, carry, warns)
+}
+
+// rememberRefusal remembers a refusal of these credentials, beside the token
+// still in force (whose refresh token may be dead already).
+func (m *Manager) rememberRefusal(old, carry *Token, ee *EndpointError) {
+	rec := &Token{TokenURL: m.creds().TokenURL}
+	if old != nil {
+		c := *old
+		rec = &c
+	}
+	r := &Refusal{}
+	if rec.Refusal != nil {
+		*r = *rec.Refusal
+	}
+	r.At, r.Bootstrap, r.Credentials = m.now().UTC(), answerOf(ee), CredentialsFingerprint(m.creds())
+	rec.Refusal = r
+	m.remember(rec, carry)
+}
+
+// remember saves the record with its refusal, so that the next runs know without
+// asking. A failure to save is only logged: the run fails anyway.
+func (m *Manager) remember(tok, carry *Token) {
+	if tok.raw == nil {
+		tok.raw = map[string]json.RawMessage{}
+		tok.carryUnknown(carry)
+	}
+	data, err := tok.MarshalFile()
+	if err == nil {
+		err = storage.WriteFile(m.Paths.TokenFile, data)
+	}
+	if err != nil {
+		m.debug("could not remember the refusal", "err", err)
+	}
 }
 
 // errInvalidGrant marks a refused refresh token: the caller bootstraps.
@@ -230,6 +288,7 @@ func (m *Manager) refreshGrant(ctx context.Context, tok *Token, warns []string, 
 	case err == nil:
 		access := nt.AccessToken
 		nt.merge(tok)
+		nt.RefreshFixed = !nt.RefreshExpiry.IsZero() && !nt.RefreshExpiry.After(tok.RefreshExpiry)
 		nt.TokenURL = firstNonEmpty(tok.TokenURL, m.creds().TokenURL)
 		return m.saveAnswer(nt, access, ActionRefreshed, warns)
 	case errors.As(err, &ee) && isGrantRefusal(ee):
@@ -237,11 +296,11 @@ func (m *Manager) refreshGrant(ctx context.Context, tok *Token, warns []string, 
 		// it saved no access token we can trust (the tutorial's format has no
 		// expiry), its refresh token is one we never sent: renewing with it is no
 		// replay, and spares a bootstrap — or a human, for grantType refresh_token.
-		if disk, lerr := m.Load(); lerr == nil && disk != nil && m.usable(disk) && disk.RefreshToken != tok.RefreshToken {
-			if disk.Valid(m.now(), 0) {
+		if disk, lerr := m.Load(); lerr == nil && disk != nil && disk.RefreshToken != tok.RefreshToken {
+			switch p := m.decide(disk, nil, Options{}, m.now(), 0); {
+			case p.Step == StepNothing:
 				return m.result(disk, ActionValid, warns), nil
-			}
-			if retry && disk.RefreshUsable(m.now()) {
+			case p.Step == StepRefresh && retry:
 				m.debug("refresh token refused, but another process saved a new one; renewing with that")
 				return m.refreshGrant(ctx, disk, warns, false)
 			}
@@ -269,11 +328,23 @@ func spendContext(ctx context.Context) context.Context {
 // token is still valid, warn and hand it out; otherwise report.
 func (m *Manager) keepOrFail(tok *Token, err error, warns []string) (*Result, error) {
 	var te *TransientError
-	if errors.As(err, &te) && tok.Valid(m.now(), 0) {
+	if errors.As(err, &te) && m.servable(tok) {
 		warns = append(warns, fmt.Sprintf("could not renew (%v); the current access token is valid until %s", err, tok.Expiry.Format(time.RFC3339)))
 		return m.result(tok, ActionKept, warns), nil
 	}
-	return &Result{Warnings: warns}, m.classify(err, false)
+	return &Result{Warnings: warns}, m.refused(tok, tok, err)
+}
+
+// refused classifies a failed exchange; a refusal that only a person can answer
+// (a wrong client, a refused grant) is remembered in the record, so that the
+// next runs do not ask again with the same credentials.
+func (m *Manager) refused(old, carry *Token, err error) error {
+	ferr := m.classify(err)
+	var ee *EndpointError
+	if k := KindOf(ferr); errors.As(err, &ee) && (k == KindNeedsHuman || k == KindCredentials) {
+		m.rememberRefusal(old, carry, ee)
+	}
+	return ferr
 }
 
 // bootstrap gets a new grant with credentials.json. old is the stored token still
@@ -281,9 +352,6 @@ func (m *Manager) keepOrFail(tok *Token, err error, warns []string) (*Result, er
 // carry is the file's token whose unknown fields are kept.
 func (m *Manager) bootstrap(ctx context.Context, old, carry *Token, warns []string) (*Result, error) {
 	c := m.creds()
-	if credentials.Interactive(c.GrantType) {
-		return &Result{Warnings: warns}, m.needsLogin()
-	}
 	tokenURL := c.TokenURL
 	if tokenURL == "" { // an issuer: the token endpoint is discovered
 		ep, err := m.resolveEndpoints(ctx)
@@ -302,12 +370,7 @@ func (m *Manager) bootstrap(ctx context.Context, old, carry *Token, warns []stri
 			form.Set("credtype", c.CredentialType)
 		}
 	case credentials.GrantRefreshToken:
-		seed = fingerprint(c.RefreshToken)
-		if old != nil && (old.SeedFingerprint == seed || old.RefreshToken == c.RefreshToken) {
-			return &Result{Warnings: warns}, &Error{Kind: KindNeedsHuman,
-				Msg:  fmt.Sprintf("the refresh token is no longer accepted and the refreshToken in %s was already used", c.Path),
-				Hint: fmt.Sprintf("get a new refresh token from the provider, put it in %s (refreshToken)", c.Path)}
-		}
+		seed = fingerprint(c.RefreshToken) // Decide saw it is not spent
 		form.Set("refresh_token", c.RefreshToken)
 	}
 	if c.Scope != "" {
@@ -320,10 +383,10 @@ func (m *Manager) bootstrap(ctx context.Context, old, carry *Token, warns []stri
 	nt, err := m.probe(ctx, tokenURL, form)
 	if err != nil {
 		var te *TransientError
-		if errors.As(err, &te) && old.Valid(m.now(), 0) {
+		if errors.As(err, &te) && m.servable(old) {
 			return m.keepOrFail(old, err, warns)
 		}
-		return &Result{Warnings: warns}, m.classify(err, true)
+		return &Result{Warnings: warns}, m.refused(old, carry, err)
 	}
 	nt.carryUnknown(carry)
 	nt.TokenURL = tokenURL
@@ -466,21 +529,10 @@ func (m *Manager) loadCreds() error {
 	return nil
 }
 
-// usable is false for a token issued by another endpoint than the one configured:
-// the user changed tokenURL, and the old grant is not theirs to use any more.
-func (m *Manager) usable(tok *Token) bool {
-	if tok == nil || m.creds() == nil || tok.TokenURL == "" {
-		return true
-	}
-	want := m.creds().TokenURL
-	if want == "" { // an issuer's: compare with what discovery found, once it has run
-		ep := m.endpoints.Load()
-		if ep == nil {
-			return true
-		}
-		want = ep.Token
-	}
-	return tok.TokenURL == want
+// servable reports whether tok can still be handed out, not renewed: the
+// decision with no margin, for a renewal that failed for now.
+func (m *Manager) servable(tok *Token) bool {
+	return tok != nil && m.decide(tok, nil, Options{}, m.now(), 0).Step == StepNothing
 }
 
 // Load reads the token file without the lock. A missing file is (nil, nil).
@@ -490,7 +542,7 @@ func (m *Manager) Load() (*Token, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("refresh: read %s: %w", m.Paths.TokenFile, err)
+		return nil, fmt.Errorf("refresh: %w", err) // a *PathError names the file
 	}
 	tok, err := ParseFile(data)
 	if err != nil {
@@ -521,12 +573,12 @@ func (m *Manager) setAside(err error) (*Token, []string, error) {
 	var fe *FileError
 	if !errors.As(err, &fe) {
 		return nil, nil, &Error{Kind: KindTemporary, Err: err, Msg: err.Error(),
-			Hint: "check that the file is readable by this user"}
+			Hint: "check that the file is readable by this user", Then: ThenRun}
 	}
 	moved, merr := storage.MoveAside(fe.Path, m.now())
 	if merr != nil {
 		return nil, nil, &Error{Kind: KindUnexpected, Err: merr, Msg: fmt.Sprintf("%v; and moving it aside failed: %v", err, merr),
-			Hint: fmt.Sprintf("move %s away by hand, then run again", fe.Path)}
+			Hint: fmt.Sprintf("move %s away by hand", fe.Path), Then: ThenRun}
 	}
 	return nil, []string{fmt.Sprintf("%s is not a valid token file (%v); moved it to %s and getting a new grant", fe.Path, fe.Err, moved)}, nil
 }
@@ -550,7 +602,7 @@ func (m *Manager) checkSavable() error {
 	if err := storage.CheckSavable(m.Paths.TokenFile, reserveBytes); err != nil {
 		return &Error{Kind: KindTemporary, Err: err,
 			Msg:  fmt.Sprintf("cannot save a new token: %v", err),
-			Hint: "free some disk space or make the directory writable, then run again; the refresh token was not used"}
+			Hint: "free some disk space or make the directory writable; the refresh token was not used", Then: ThenRun}
 	}
 	return nil
 }
@@ -606,36 +658,21 @@ func (m *Manager) save(tok *Token, action string, warns []string) (*Result, erro
 	if err != nil {
 		return &Result{Warnings: warns}, &Error{Kind: KindTemporary, Err: err,
 			Msg:  fmt.Sprintf("got a new token but could not save it: %v", err),
-			Hint: "fix the problem and run again; if the next run exits 77, the old refresh token was spent and you must re-authorise"}
+			Hint: "fix the problem; if the next run asks for a new grant, the old refresh token was spent", Then: ThenRun}
 	}
 	m.debug("saved", "path", m.Paths.TokenFile, "action", action)
 	return m.result(tok, action, warns), nil
 }
 
+// result is a run's outcome. The refresh token's expiry is warned about once per
+// renewal (not on every run that finds a valid token: cron would mail it every
+// half hour), about the token just saved.
 func (m *Manager) result(tok *Token, action string, warns []string) *Result {
-	now := m.now()
-	if tok.RefreshToken != "" && !tok.RefreshExpiry.IsZero() && tok.RefreshExpiry.Sub(now) < m.warnBefore() {
-		warns = append(warns, fmt.Sprintf("the refresh token expires at %s (%s); %s",
-			tok.RefreshExpiry.Format(time.RFC3339), Until(now, tok.RefreshExpiry), m.reauthAdvice()))
+	if action == ActionRefreshed || action == ActionBootstrapped {
+		warns = append(warns, RefreshWarnings(m.creds(), tok, m.now(), m.warnBefore(), m.loginCommand())...)
 	}
 	m.tokens.offer(tok, m.margin())
 	return &Result{Token: tok, Action: action, Warnings: warns}
-}
-
-// reauthAdvice says what a human must do for a new grant, by grant type.
-func (m *Manager) reauthAdvice() string {
-	if m.creds() == nil {
-		return "run tokenkeeper status to see what to do before then"
-	}
-	switch m.creds().GrantType {
-	case credentials.GrantPassword:
-		return fmt.Sprintf("before then, generate a new company request token in Concur's Company Request Token screen and put it in %s (companyRequestToken)", m.creds().Path)
-	case credentials.GrantRefreshToken:
-		return fmt.Sprintf("before then, get a new refresh token from the provider and put it in %s (refreshToken)", m.creds().Path)
-	case credentials.GrantAuthorizationCode, credentials.GrantDeviceCode:
-		return fmt.Sprintf("before then, run %s", m.loginCommand())
-	}
-	return "tokenkeeper will get a new grant with the client credentials"
 }
 
 func (m *Manager) now() time.Time {

@@ -149,7 +149,7 @@ func (m *Manager) loginError(err error, device bool) error {
 		// verifier did not match. A new login gets a new one.
 		return &Error{Kind: KindNeedsHuman, Err: err, Msg: err.Error(), Hint: fmt.Sprintf("run %s again", again)}
 	case errors.As(err, &ee):
-		return m.classify(err, true)
+		return m.classify(err)
 	}
 	var te *TransientError
 	if errors.As(err, &te) || errors.Is(err, context.Canceled) {
@@ -166,13 +166,6 @@ func (m *Manager) loginError(err error, device bool) error {
 // loginCommand is how the user runs login, for hints.
 func (m *Manager) loginCommand() string {
 	return firstNonEmpty(m.LoginCommand, "tokenkeeper login")
-}
-
-// needsLogin is the bootstrap of a grant only a person can start.
-func (m *Manager) needsLogin() error {
-	return &Error{Kind: KindNeedsHuman,
-		Msg:  fmt.Sprintf("no usable refresh token in %s: grantType %s needs a person to log in", m.Paths.TokenFile, m.creds().GrantType),
-		Hint: fmt.Sprintf("run %s (on a host without a browser: %s --device, or --no-browser)", m.loginCommand(), m.loginCommand())}
 }
 
 // LogoutResult is what Logout did.

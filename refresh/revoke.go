@@ -5,12 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/tokenkeeper/tokenkeeper/internal/redact"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/tokenkeeper/tokenkeeper/internal/redact"
 )
 
 // Revoke asks the revocation endpoint (RFC 7009) to revoke token, a refresh

@@ -41,6 +41,7 @@ const (
 	keyCompanyUUID     = "companyUUID"
 	keyAuthStyle       = "auth_style"
 	keySeedFingerprint = "seed_fingerprint"
+	keyRefreshFixed    = "refresh_expiry_fixed"
 )
 
 // responseKeys are the fields a token endpoint answers with that belong to one
@@ -51,7 +52,7 @@ var responseKeys = map[string]bool{
 	"refresh_expires_in": true, "scope": true, "id_token": true, "geolocation": true,
 	"session_state": true, "not-before-policy": true,
 	keyObtainedAt: true, keyExpiresAt: true, keyRefreshExpires: true, keyTokenURL: true,
-	keyAuthStyle: true, keySeedFingerprint: true,
+	keyAuthStyle: true, keySeedFingerprint: true, keyRefreshFixed: true, keyRefusal: true,
 }
 
 // fileKeyOrder is the order fields are written in, so that the file reads like the
@@ -59,7 +60,7 @@ var responseKeys = map[string]bool{
 var fileKeyOrder = []string{
 	"access_token", "token_type", "expires_in", "refresh_token", "refresh_expires_in",
 	"scope", "id_token", "geolocation", keyCompanyUUID, keyObtainedAt, keyExpiresAt,
-	keyRefreshExpires, keyTokenURL, keyAuthStyle, keySeedFingerprint,
+	keyRefreshExpires, keyTokenURL, keyAuthStyle, keySeedFingerprint, keyRefreshFixed, keyRefusal,
 }
 
 // Token is one stored grant: the token endpoint's response, field by field as it was
@@ -86,6 +87,14 @@ type Token struct {
 	// SeedFingerprint identifies the credentials.json refreshToken that started this
 	// grant (refresh_token grant only), so that a spent seed is never sent again.
 	SeedFingerprint string
+
+	// RefreshFixed: the last refresh left the refresh token's expiry where it
+	// was (Concur's absolute expiry), so renewals do not keep it alive. False
+	// after a new grant (nothing known yet) or a refresh that moved it later
+	// (a rotating or sliding refresh token, Keycloak's).
+	RefreshFixed bool
+	// Refusal remembers a refused grant (refusal.go); nil when none.
+	Refusal *Refusal
 
 	raw     map[string]json.RawMessage
 	dropped []string // why an answer's fields were left out (ParseResponse); never values
@@ -329,6 +338,13 @@ func ParseFile(data []byte) (*Token, error) {
 			return nil, err
 		}
 	}
+	if v, ok := raw[keyRefreshFixed]; ok && string(bytes.TrimSpace(v)) == "true" {
+		t.RefreshFixed = true
+	}
+	var err error
+	if t.Refusal, err = readRefusal(raw); err != nil {
+		return nil, fmt.Errorf("refusal: %w", err)
+	}
 	if _, ok := raw[keyRefreshExpires]; !ok {
 		// A file without normalised times (the tutorial's): only an absolute
 		// refresh_expires_in can be placed in time without knowing when it was issued.
@@ -370,7 +386,7 @@ func (t *Token) MarshalFile() ([]byte, error) {
 // scope. Refusal data, when the record keeps it, belongs beside the token URL.
 var essentialFields = [][]string{
 	{"refresh_token", "refresh_expires_in", keyRefreshExpires},
-	{keyTokenURL}, {keyAuthStyle}, {keySeedFingerprint}, {keyCompanyUUID},
+	{keyTokenURL, keyRefusal}, {keyAuthStyle}, {keySeedFingerprint}, {keyCompanyUUID}, {keyRefreshFixed},
 	{"access_token", "expires_in", keyExpiresAt, keyObtainedAt, "token_type"},
 	{"geolocation"}, {"scope"},
 }
@@ -468,6 +484,14 @@ func (t *Token) fileFields() map[string]json.RawMessage {
 	setTime(keyObtainedAt, "2006-01-02T15:04:05.000Z07:00", t.ObtainedAt)
 	setTime(keyExpiresAt, time.RFC3339, t.Expiry)
 	setTime(keyRefreshExpires, time.RFC3339, t.RefreshExpiry)
+	delete(out, keyRefreshFixed)
+	if t.RefreshFixed {
+		out[keyRefreshFixed] = json.RawMessage("true")
+	}
+	delete(out, keyRefusal)
+	if t.Refusal != nil {
+		out[keyRefusal], _ = json.Marshal(t.Refusal)
+	}
 	return out
 }
 
@@ -534,6 +558,8 @@ func (t *Token) merge(old *Token) {
 	}
 	for k := range old.raw {
 		switch k {
+		case keyRefusal, keyRefreshFixed:
+			continue // a renewal that worked ends a refusal; the new answer says if it extends
 		case "expires_in", keyExpiresAt, keyObtainedAt:
 			if !keepAccess {
 				continue

@@ -18,17 +18,6 @@ import (
 	"github.com/tokenkeeper/tokenkeeper/storage"
 )
 
-// Exit codes (SPEC §3). 75, 77 and 78 are sysexits.h's EX_TEMPFAIL, EX_NOPERM and
-// EX_CONFIG, which cron wrappers and systemd already know.
-const (
-	exitOK         = 0
-	exitError      = 1
-	exitUsage      = 2
-	exitTemp       = 75
-	exitNeedsHuman = 77
-	exitConfig     = 78
-)
-
 // app is one invocation: its streams, environment and global settings.
 type app struct {
 	ctx            context.Context

@@ -192,13 +192,6 @@ func prefixLines(out []byte, name string) string {
 	return b.String()
 }
 
-var exitMeaning = map[int]string{
-	exitError:      "unexpected error",
-	exitTemp:       "temporary failure, retry later",
-	exitNeedsHuman: "a human must re-authorise",
-	exitConfig:     "credentials missing, incomplete or invalid",
-}
-
 func (a *app) refreshSummary(t *fleetTally, total, started int, took time.Duration, quiet bool) int {
 	code := t.worst
 	if started < total {
@@ -227,7 +220,7 @@ func (a *app) refreshSummary(t *fleetTally, total, started int, took time.Durati
 		if g.count > len(g.names) {
 			names += fmt.Sprintf(" and %d more", g.count-len(g.names))
 		}
-		a.message("error", fmt.Sprintf("%d failed with exit %d (%s): %s", g.count, g.code, exitMeaning[g.code], names), g.hint)
+		a.message("error", fmt.Sprintf("%d failed with exit %d (%s): %s", g.count, g.code, exitMeaning(g.code), names), g.hint)
 	}
 	return code
 }

@@ -14,6 +14,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/spf13/pflag"
+
+	"github.com/tokenkeeper/tokenkeeper/credentials"
 	"github.com/tokenkeeper/tokenkeeper/refresh"
 )
 
@@ -74,7 +76,7 @@ func (a *app) cmdExec(minValid time.Duration, args []string) int {
 // child gets the access token, never what makes one), plus this token's: the
 // API base only where the token names one (Concur's geolocation).
 func childEnv(env []string, tok *refresh.Token) []string {
-	drop := append([]string{envAccessToken, envAPIBase, envTokenType, envExpiresAt}, secretEnv()...)
+	drop := append([]string{envAccessToken, envAPIBase, envTokenType, envExpiresAt}, credentials.SecretEnv()...)
 	out := make([]string, 0, len(env)+4)
 	for _, kv := range env {
 		name, _, _ := strings.Cut(kv, "=")

@@ -32,7 +32,7 @@ func (a *app) cmdInit(args []string) int {
 		return exitOK
 	}
 	a.info("wrote a credentials template to %s", path)
-	a.message("info", "fill in: appID, clientSecret, companyUUID, companyRequestToken (or set grantType for other providers)",
+	a.message("info", "fill in: "+templateMissing()+" (or set grantType for other providers)",
 		"then run "+a.cmdLine("refresh"))
 	return exitOK
 }

@@ -151,7 +151,7 @@ func (a *app) statusAll(asJSON bool, n int) int {
 	line := fmt.Sprintf("status --all: %d profiles: %d ok", total, counts[exitOK])
 	for _, c := range []int{exitNeedsHuman, exitConfig, exitError} {
 		if counts[c] > 0 {
-			line += fmt.Sprintf(", %d %s (%d)", counts[c], exitMeaning[c], c)
+			line += fmt.Sprintf(", %d %s (%d)", counts[c], exitMeaning(c), c)
 		}
 	}
 	a.info("%s", line)

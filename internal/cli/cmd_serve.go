@@ -304,7 +304,7 @@ func (h *tokenHandler) serveToken(w http.ResponseWriter, r *http.Request) {
 			h.reload.Store(true)
 		}
 		h.mu.Lock()
-		code, hint := h.a.classify(err)
+		code, hint := h.a.exitOf(err)
 		msg := h.a.redact(strings.TrimPrefix(err.Error(), "tokenkeeper: "))
 		hint = h.a.redact(hint)
 		h.a.message("error", msg, hint)
@@ -314,7 +314,7 @@ func (h *tokenHandler) serveToken(w http.ResponseWriter, r *http.Request) {
 			status = http.StatusServiceUnavailable
 			w.Header().Set("Retry-After", "30")
 		}
-		h.writeError(w, status, exitKinds[code], msg, hint)
+		h.writeError(w, status, exitName(code), msg, hint)
 		return
 	}
 	if res.Action != refresh.ActionValid {
@@ -325,14 +325,6 @@ func (h *tokenHandler) serveToken(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	writeJSON(w, newTokenJSON(res.Token))
-}
-
-// exitKinds names the exit codes for serve's clients, which get no exit code.
-var exitKinds = map[int]string{
-	exitError:      "unexpected",
-	exitTemp:       "retry",
-	exitNeedsHuman: "reauth",
-	exitConfig:     "credentials",
 }
 
 // serveError is the body of every answer but a token.

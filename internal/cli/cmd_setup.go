@@ -37,8 +37,8 @@ asks for each field in turn (secrets without echo), checks each answer, saves
 the file 0600 and shows the result and a cron line. Without a terminal, or with
 --no-input, it never asks: every field is a flag, and whatever is missing ends
 the run with exit 78 and the flags that would fill it. Keep secrets out of argv:
-give them in TOKENKEEPER_CLIENT_SECRET, TOKENKEEPER_COMPANY_REQUEST_TOKEN or
-TOKENKEEPER_REFRESH_TOKEN, or "-" to read one from stdin.`,
+give them in their environment variables (TOKENKEEPER_CLIENT_SECRET, …: see
+each flag), or "-" to read one from stdin.`,
 		example: `tokenkeeper setup
 tokenkeeper setup --preset keycloak --token-url https://sso.example.com --realm iot
 tokenkeeper setup --wait
@@ -47,7 +47,7 @@ vault read -field=token secret/concur | tokenkeeper setup --no-input --preset co
     --region eu --app-id 0a1b… --company-uuid 4e5f… --company-request-token -`,
 		flags: func(fs *pflag.FlagSet) func(*app, []string) int {
 			o := &setupOpts{values: map[string]string{}}
-			fs.StringVar(&o.preset, "preset", "", "provider: "+strings.Join(presetNames, ", "))
+			fs.StringVar(&o.preset, "preset", "", "provider: "+credentials.PresetNames())
 			fs.StringVar(&o.region, "region", "", "Concur region (us, eu, cn, us-impl, eu-impl, usg) or a full token URL")
 			fs.StringVar(&o.realm, "realm", "", "Keycloak realm; --token-url is then the server's base URL")
 			fs.StringVar(&o.domain, "domain", "", "Okta or Auth0 domain, e.g. dev-123.okta.com")
@@ -55,8 +55,8 @@ vault read -field=token secret/concur | tokenkeeper setup --no-input --preset co
 			fs.BoolVar(&o.noInput, "no-input", false, "never ask, even on a terminal")
 			fs.BoolVar(&o.wait, "wait", false, "write the template, then wait until the file is filled in")
 			raw := map[string]*string{}
-			for _, f := range setupFields {
-				raw[f.name] = fs.String(f.flag, "", f.usage())
+			for _, f := range setupFields() {
+				raw[f.Name] = fs.String(f.Flag, "", fieldUsage(f))
 			}
 			return func(a *app, args []string) int {
 				if code := a.setupValues(o, fs, raw); code >= 0 {
@@ -81,10 +81,10 @@ func (a *app) setupValues(o *setupOpts, fs *pflag.FlagSet, raw map[string]*strin
 	})
 	if dashes > 1 {
 		return a.usageError("setup: only one value can be read from stdin (-)",
-			"give the other secrets in TOKENKEEPER_CLIENT_SECRET, TOKENKEEPER_COMPANY_REQUEST_TOKEN or TOKENKEEPER_REFRESH_TOKEN")
+			"give the other secrets in "+strings.Join(credentials.SecretEnv(), ", "))
 	}
-	for _, f := range setupFields {
-		if code := a.setupValue(o, f, *raw[f.name], given[f.flag]); code >= 0 {
+	for _, f := range setupFields() {
+		if code := a.setupValue(o, f, *raw[f.Name], given[f.Flag]); code >= 0 {
 			return code
 		}
 	}
@@ -95,8 +95,8 @@ func (a *app) setupValues(o *setupOpts, fs *pflag.FlagSet, raw map[string]*strin
 // environment variable; "-" reads the value from stdin, so that a
 // provisioning script need not put a secret in argv.
 func (a *app) setupValue(o *setupOpts, f setupField, v string, given bool) int {
-	if !given && f.env != "" {
-		v = a.getenv(f.env)
+	if !given && f.Env != "" {
+		v = a.getenv(f.Env)
 		given = v != ""
 	}
 	if !given {
@@ -106,24 +106,24 @@ func (a *app) setupValue(o *setupOpts, f setupField, v string, given bool) int {
 		p := &prompt.Prompter{In: a.stdin, Out: a.stderr, TTY: a.terminal()}
 		read := p.Line
 		if p.TTY != nil { // typed, not piped: no echo
-			read = func(ctx context.Context) (string, error) { return p.Secret(ctx, f.name, "", nil) }
+			read = func(ctx context.Context) (string, error) { return p.Secret(ctx, f.Name, "", nil) }
 		}
 		line, err := read(a.ctx)
 		if err != nil {
-			return a.usageError(fmt.Sprintf("setup: --%s -: read stdin: %v", f.flag, err), "pipe the value into "+a.cmdLine("setup"))
+			return a.usageError(fmt.Sprintf("setup: --%s -: read stdin: %v", f.Flag, err), "pipe the value into "+a.cmdLine("setup"))
 		}
 		v, o.stdinUsed = line, true
-	} else if f.secret && a.getenv(f.env) != v {
-		o.fromArgv = append(o.fromArgv, f.flag)
+	} else if f.Secret && a.getenv(f.Env) != v {
+		o.fromArgv = append(o.fromArgv, f.Flag)
 	}
-	o.values[f.name] = strings.TrimSpace(v)
+	o.values[f.Name] = strings.TrimSpace(v)
 	a.addSecrets(secretValues(o, f)...)
 	return -1
 }
 
 func secretValues(o *setupOpts, f setupField) []string {
-	if f.secret {
-		return []string{o.values[f.name]}
+	if f.Secret {
+		return []string{o.values[f.Name]}
 	}
 	return nil
 }
@@ -142,6 +142,7 @@ func (a *app) cmdSetup(o *setupOpts) int {
 		return a.fail(err)
 	}
 	before := *c
+	fromTemplate(c, existed, o.preset)
 	if err := applyPreset(c, o.preset, o.region); err != nil {
 		return a.usageError("setup: "+err.Error(), "run tokenkeeper help setup for the presets and regions")
 	}
@@ -165,9 +166,9 @@ func (a *app) cmdSetup(o *setupOpts) int {
 }
 
 func fieldFlagEnv(flagName string) string {
-	for _, f := range setupFields {
-		if f.flag == flagName {
-			return f.env
+	for _, f := range setupFields() {
+		if f.Flag == flagName {
+			return f.Env
 		}
 	}
 	return ""
@@ -177,7 +178,7 @@ func fieldFlagEnv(flagName string) string {
 // the realm's token URL.
 func (o *setupOpts) apply(c *credentials.Credentials) {
 	for name, v := range o.values {
-		*fieldByName(name).ptr(c) = v
+		*fieldByName(name).Ptr(c) = v
 	}
 	switch {
 	case o.realm != "" && (o.preset == "keycloak" || o.preset == "") && credentials.Interactive(c.GrantType):
@@ -188,10 +189,10 @@ func (o *setupOpts) apply(c *credentials.Credentials) {
 	case o.realm != "" && (o.preset == "keycloak" || o.preset == ""):
 		c.TokenURL = keycloakURL(c.TokenURL, o.realm)
 	}
-	if p := findLoginPreset(o.preset); p != nil && p.arg != "" {
-		v := map[string]string{"domain": o.domain, "tenant": o.tenant, "issuer": o.values["issuer"]}[p.arg]
+	if p := loginPreset(o.preset); p != nil && p.Arg != "" {
+		v := map[string]string{"domain": o.domain, "tenant": o.tenant, "issuer": o.values["issuer"]}[p.Arg]
 		if v != "" {
-			p.endpoints(c, v)
+			p.SetEndpoints(c, v)
 		}
 	}
 }
@@ -246,21 +247,25 @@ func (a *app) setupAborted(err error) int {
 // with exit 78 and the flags that would fill them.
 func (a *app) checkComplete(c *credentials.Credentials, o *setupOpts) int {
 	err := c.Validate()
+	var flags []string
+	if c.TokenURL == "" && c.Issuer == "" && o.preset != "" && o.preset != concur.Name {
+		err = errors.Join(err, fmt.Errorf("tokenURL: required for --preset %s, not set", o.preset))
+		flags = append(flags, "--token-url")
+	}
 	if err == nil {
 		return -1
 	}
-	var flags []string
 	for _, name := range c.Missing() {
 		f := fieldByName(name)
-		if f.env != "" {
-			flags = append(flags, fmt.Sprintf("%s=… (or --%s -)", f.env, f.flag))
+		if f.Env != "" {
+			flags = append(flags, fmt.Sprintf("%s=… (or --%s -)", f.Env, f.Flag))
 		} else {
-			flags = append(flags, "--"+f.flag)
+			flags = append(flags, "--"+f.Flag)
 		}
 	}
 	hints := []string{"fix the values given, or run " + a.cmdLine("setup") + " on a terminal"}
-	if p := findLoginPreset(o.preset); p != nil && p.arg != "" && c.Issuer == "" && c.AuthURL == "" {
-		hints = append([]string{fmt.Sprintf("give --%s (the %s)", p.arg, p.ask)}, hints...)
+	if p := loginPreset(o.preset); p != nil && p.Arg != "" && c.Issuer == "" && c.AuthURL == "" {
+		hints = append([]string{fmt.Sprintf("give --%s (the %s)", p.Arg, p.Ask)}, hints...)
 	}
 	if len(flags) > 0 {
 		hints = []string{"give " + strings.Join(flags, ", "),
@@ -306,8 +311,8 @@ func firstExchangeOptions(c, before *credentials.Credentials, existed, changed b
 }
 
 func sameFields(x, y *credentials.Credentials) bool {
-	for _, f := range setupFields {
-		if *f.ptr(x) != *f.ptr(y) {
+	for _, f := range setupFields() {
+		if *f.Ptr(x) != *f.Ptr(y) {
 			return false
 		}
 	}
@@ -328,6 +333,11 @@ func (a *app) firstExchange(c *credentials.Credentials, o refresh.Options) int {
 			return exitOK
 		}
 		return a.login(loginOptions{})
+	}
+	if tok, err := m.Load(); err == nil && tok != nil && tok.Refusal != nil && !o.Force {
+		// A remembered refusal stops every run until credentials.json changes;
+		// a person running setup again asks for one more try.
+		o.Regrant = true
 	}
 	r, code := a.ensure(m, o)
 	if code >= 0 {

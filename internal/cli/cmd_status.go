@@ -25,9 +25,13 @@ type statusReport struct {
 	Token       statusToken       `json:"token"`
 	Warnings    []string          `json:"warnings"`
 	// Renewable is true when a valid token can be had without a human.
-	Renewable bool   `json:"renewable"`
-	Verdict   string `json:"verdict"`
-	ExitCode  int    `json:"exit_code"`
+	Renewable bool `json:"renewable"`
+	// Next is the decision: what the next run does (nothing, refresh,
+	// bootstrap, human); Verdict says why, Hint what to do.
+	Next     string `json:"next"`
+	Verdict  string `json:"verdict"`
+	Hint     string `json:"hint,omitempty"`
+	ExitCode int    `json:"exit_code"`
 }
 
 type statusFiles struct {
@@ -47,7 +51,7 @@ type statusCredentials struct {
 }
 
 type statusToken struct {
-	State            string     `json:"state"` // ok, missing, corrupt
+	State            string     `json:"state"` // ok, missing, corrupt, unreadable, refused
 	Problem          string     `json:"problem,omitempty"`
 	AccessToken      string     `json:"access_token,omitempty"` // masked
 	AccessValid      bool       `json:"access_valid"`
@@ -110,14 +114,23 @@ func (a *app) status(p storage.Paths, now time.Time) *statusReport {
 		Credentials: p.CredentialsFile, CredentialsSource: p.ConfigSource,
 		Token: p.TokenFile, TokenSource: p.StateSource, Lock: p.LockFile,
 	}}
-	c := a.statusCredentials(r, p)
-	tok := a.statusToken(r, p, now)
+	c, cerr := a.statusCredentials(r, p)
+	tok, terr := (&refresh.Manager{Paths: p}).Load()
+	// The one decision, as the next run would make it; nothing here re-derives it.
+	plan := refresh.Decide(refresh.State{Creds: c, CredsErr: cerr, Token: tok, TokenErr: terr, TokenFile: p.TokenFile, Now: now},
+		refresh.Policy{Margin: a.g.margin, WarnBefore: a.g.warnBefore, Asked: now, Login: a.cmdLine("login")})
+	a.statusToken(r, tok, terr, plan)
 	for _, path := range []string{p.CredentialsFile, p.TokenFile} {
 		if w := storage.PermissionWarning(path); w != "" {
 			r.Warnings = append(r.Warnings, w)
 		}
 	}
-	a.verdict(r, c, tok, now)
+	r.Warnings = append(append(r.Warnings, plan.Warnings...), plan.RefreshWarnings...)
+	r.Next, r.Verdict, r.Renewable = plan.Step.String(), "ok: "+plan.Why, plan.Step != refresh.StepHuman
+	if plan.Err != nil {
+		r.ExitCode, r.Hint = a.exitOf(plan.Err)
+		r.Verdict = plan.Why + ": " + a.redact(plan.Err.Error())
+	}
 	a.redactReport(r)
 	return r
 }
@@ -138,13 +151,13 @@ func (a *app) redactReport(r *statusReport) {
 	}
 }
 
-func (a *app) statusCredentials(r *statusReport, p storage.Paths) *credentials.Credentials {
+func (a *app) statusCredentials(r *statusReport, p storage.Paths) (*credentials.Credentials, error) {
 	c, err := credentials.Load(p.CredentialsFile)
 	var inv *credentials.InvalidError
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		r.Credentials.State = "missing"
-		return nil
+		return nil, err
 	case errors.As(err, &inv):
 		r.Credentials.State = "invalid"
 		if errors.Is(err, credentials.ErrIncomplete) {
@@ -153,11 +166,11 @@ func (a *app) statusCredentials(r *statusReport, p storage.Paths) *credentials.C
 		for _, pr := range inv.Problems {
 			r.Credentials.Problems = append(r.Credentials.Problems, pr.String())
 		}
-		return nil
+		return nil, err
 	case err != nil:
 		r.Credentials.State = "invalid"
 		r.Credentials.Problems = []string{a.redact(err.Error())}
-		return nil
+		return nil, err
 	}
 	a.addCredentials(c)
 	r.Credentials.State = "ok"
@@ -165,59 +178,39 @@ func (a *app) statusCredentials(r *statusReport, p storage.Paths) *credentials.C
 	r.Credentials.GrantType = c.GrantType
 	r.Credentials.Fields = c.Redacted()
 	r.Warnings = append(r.Warnings, c.Warnings...)
-	return c
+	return c, nil
 }
 
-func (a *app) statusToken(r *statusReport, p storage.Paths, now time.Time) *refresh.Token {
-	m := &refresh.Manager{Paths: p}
-	tok, err := m.Load()
+// statusToken shows the stored record, masked, with what the decision made of it.
+func (a *app) statusToken(r *statusReport, tok *refresh.Token, err error, plan refresh.Plan) {
 	switch {
 	case err != nil:
-		r.Token.State = "corrupt"
-		r.Token.Problem = err.Error()
-		return nil
+		r.Token.State = "unreadable" // not a file it can read: a person must look
+		var fe *refresh.FileError
+		if errors.As(err, &fe) {
+			r.Token.State = "corrupt" // set aside by the next run
+		}
+		r.Token.Problem = strings.TrimPrefix(err.Error(), "refresh: ")
+		return
 	case tok == nil:
 		r.Token.State = "missing"
-		return nil
+		return
+	case tok.AccessToken == "" && tok.Refusal != nil:
+		r.Token.State = "refused" // a record that only remembers a refusal
+		return
 	}
 	a.addSecrets(tok.AccessToken, tok.RefreshToken)
 	st := &r.Token
 	st.State = "ok"
 	st.AccessToken = maskToken(tok.AccessToken)
 	st.RefreshToken = maskToken(tok.RefreshToken)
-	st.AccessValid = tok.Valid(now, 0)
-	st.RefreshUsable = tok.RefreshUsable(now)
+	st.AccessValid = plan.AccessValid
+	st.RefreshUsable = plan.RefreshUsable
 	st.AccessExpiresAt = timePtr(tok.Expiry)
 	st.RefreshExpiresAt = timePtr(tok.RefreshExpiry)
 	st.ObtainedAt = timePtr(tok.ObtainedAt)
 	st.TokenURL = redact.URL(tok.TokenURL)
 	st.Geolocation = redact.URL(tok.Geolocation)
-	if tok.RefreshToken != "" && !tok.RefreshExpiry.IsZero() && tok.RefreshExpiry.Sub(now) < a.g.warnBefore {
-		r.Warnings = append(r.Warnings, fmt.Sprintf("the refresh token expires %s", refresh.Until(now, tok.RefreshExpiry)))
-	}
-	return tok
-}
-
-// verdict decides whether a token can be had without a human (exit 0), or what a
-// human must do: fix credentials (78) or re-authorise (77). A credentials problem
-// is 78 even while the stored token is valid: its renewal will fail.
-func (a *app) verdict(r *statusReport, c *credentials.Credentials, tok *refresh.Token, now time.Time) {
-	switch {
-	case c == nil:
-		r.ExitCode, r.Verdict = exitConfig, "credentials "+r.Credentials.State+": fix "+r.Files.Credentials
-	case tok != nil && tok.TokenURL != "" && c.TokenURL != "" && tok.TokenURL != c.TokenURL:
-		r.Renewable, r.ExitCode, r.Verdict = true, exitOK, "the stored token is from another tokenURL; the next run gets a new grant"
-	case tok != nil && tok.Valid(now, 0):
-		r.Renewable, r.ExitCode, r.Verdict = true, exitOK, "ok: the access token is valid"
-	case tok != nil && tok.RefreshUsable(now):
-		r.Renewable, r.ExitCode, r.Verdict = true, exitOK, "ok: the next run renews with the refresh token"
-	case c.GrantType == credentials.GrantRefreshToken && tok != nil && tok.RefreshToken == c.RefreshToken:
-		r.ExitCode, r.Verdict = exitNeedsHuman, "the refresh token has expired: put a new one in "+r.Files.Credentials+" (refreshToken)"
-	case credentials.Interactive(c.GrantType):
-		r.ExitCode, r.Verdict = exitNeedsHuman, "no usable refresh token: a person must log in: run "+a.cmdLine("login")
-	default:
-		r.Renewable, r.ExitCode, r.Verdict = true, exitOK, "ok: the next run gets a new grant with "+c.GrantType
-	}
 }
 
 func (a *app) printStatus(w io.Writer, r *statusReport, now time.Time) {
@@ -264,6 +257,9 @@ func (a *app) printStatus(w io.Writer, r *statusReport, now time.Time) {
 		row("warning", wn)
 	}
 	row("verdict", r.Verdict)
+	if r.Hint != "" {
+		row("what to do", r.Hint)
+	}
 }
 
 // maskToken shows only enough of a token to tell two apart.

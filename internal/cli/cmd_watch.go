@@ -262,7 +262,7 @@ func (a *app) logWatchEvent(profile string, ev refresh.WatchEvent) {
 		next = "next attempt " + refresh.Until(now, ev.Next)
 	}
 	if ev.Err != nil {
-		code, hint := a.classifyThen(ev.Err, "") // watch tries again when the files change
+		code, hint := a.exitOfRun(ev.Err, false) // watch tries again when the files change
 		a.watchLog(slog.LevelError, profile, strings.TrimPrefix(ev.Err.Error(), "tokenkeeper: "), hint,
 			"cause", ev.Cause, "exit_code", code, "next", next)
 		return

@@ -129,9 +129,17 @@ func TestFaultCLIRedirectOtherHost(t *testing.T) {
 			t.Errorf("stderr lacks %q:\n%s", want, ftMask(stderr))
 		}
 	}
-	if _, err := os.Stat(filepath.Join(dir, "refreshTokenObjectFile.json")); err == nil {
-		t.Error("a token file was written")
+	if data, err := os.ReadFile(filepath.Join(dir, "refreshTokenObjectFile.json")); err != nil || strings.Contains(string(data), "access_token") {
+		t.Errorf("the token record %q (%v): want it to remember the refusal, and no token", data, err)
 	}
+	// Remembered: the next run and status say the same, without a request.
+	_, again, code := ftRun(t, nil, "--dir", dir, "refresh")
+	ftWant(t, "refresh again", code, exitConfig, again)
+	if again != stderr {
+		t.Errorf("second run:\n%s\nwant the same as the first:\n%s", ftMask(again), ftMask(stderr))
+	}
+	_, _, code = ftRun(t, nil, "--dir", dir, "status")
+	ftWant(t, "status", code, exitConfig, "")
 }
 
 // TestFaultCLIConnectionRefused: nothing listens at the token URL. Retries run

@@ -192,29 +192,3 @@ func mapOrdered[T any](ctx context.Context, names []string, n int, fn func(name 
 	}
 	wg.Wait()
 }
-
-// worse orders exit codes by what they ask of a human, for a fleet's exit code:
-// 78 (fix credentials) over 77 (re-authorise) over 1 (look into it) over 75
-// (retry later) over 0. 78 comes first because broken credentials also hide
-// whether the grant behind them is alive.
-func worse(a, b int) int {
-	rank := func(c int) int {
-		switch c {
-		case exitOK:
-			return 0
-		case exitTemp:
-			return 1
-		case exitError:
-			return 2
-		case exitNeedsHuman:
-			return 3
-		case exitConfig:
-			return 4
-		}
-		return 2
-	}
-	if rank(b) > rank(a) {
-		return b
-	}
-	return a
-}

@@ -195,20 +195,20 @@ func TestGeolocationOfOtherProviderIgnored(t *testing.T) {
 
 // TestChildEnvDropsSecretVariables: every secret field of setup comes with an
 // environment variable, and exec strips each from the child's environment —
-// a field added later included (the list is setupFields).
+// a field added later included (the list is credentials.Fields).
 func TestChildEnvDropsSecretVariables(t *testing.T) {
 	tok := &refresh.Token{AccessToken: "at"}
-	for _, f := range setupFields {
-		if !f.secret {
+	for _, f := range setupFields() {
+		if !f.Secret {
 			continue
 		}
-		if f.env == "" {
-			t.Errorf("secret field %s has no environment variable", f.name)
+		if f.Env == "" {
+			t.Errorf("secret field %s has no environment variable", f.Name)
 			continue
 		}
-		env := childEnv([]string{f.env + "=leak", "KEEP=1"}, tok)
-		if slices.Contains(env, f.env+"=leak") || !slices.Contains(env, "KEEP=1") {
-			t.Errorf("childEnv = %q, want %s dropped and KEEP kept", env, f.env)
+		env := childEnv([]string{f.Env + "=leak", "KEEP=1"}, tok)
+		if slices.Contains(env, f.Env+"=leak") || !slices.Contains(env, "KEEP=1") {
+			t.Errorf("childEnv = %q, want %s dropped and KEEP kept", env, f.Env)
 		}
 	}
 }

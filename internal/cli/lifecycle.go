@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 	"time"
 
 	"github.com/tokenkeeper/tokenkeeper/credentials"
@@ -46,7 +47,7 @@ func (a *app) writeTemplate(path string) error {
 		return err
 	}
 	a.info("wrote a credentials template to %s", path)
-	a.message("info", "fill in: appID, clientSecret, companyUUID, companyRequestToken (grantType password, the tutorial's)",
+	a.message("info", "fill in: "+templateMissing()+" (grantType password, the tutorial's)",
 		"for other providers set tokenURL and grantType (client_credentials, or refresh_token with refreshToken); then run "+a.cmdLine("refresh"),
 		"or run "+a.cmdLine("setup")+" for a guided first run")
 	return errTemplateWritten
@@ -177,4 +178,14 @@ func (a *app) warnMinValid(minValid time.Duration, t *refresh.Token) {
 	}
 	a.warn(fmt.Sprintf("--min-valid %s: the access token is valid for only %s; %s", minValid, t.Expiry.Sub(now).Truncate(time.Second), why),
 		"ask for no more than the token can give, or use the token within its expiry")
+}
+
+// templateMissing names the fields the template leaves to fill in, from the
+// field table.
+func templateMissing() string {
+	c, err := credentials.Parse("", credentials.Template())
+	if err != nil {
+		panic("the template does not parse: " + err.Error())
+	}
+	return strings.Join(c.Missing(), ", ")
 }

@@ -2,16 +2,13 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"runtime/debug"
 	"strings"
 
 	"github.com/tokenkeeper/tokenkeeper/credentials"
 	"github.com/tokenkeeper/tokenkeeper/internal/redact"
-	"github.com/tokenkeeper/tokenkeeper/refresh"
 )
 
 // Messages go to stderr as "tokenkeeper: …" (age's style), lower case, no trailing
@@ -23,15 +20,11 @@ import (
 // knows (form-encoded, JSON-escaped), longest first.
 func (a *app) addSecrets(s ...string) { a.secrets = redact.Add(a.secrets, s...) }
 
-// addCredentials learns the secrets of c: its secret fields (setupFields says
-// which), and the HTTP Basic value that authStyle header sends, made of appID
-// and clientSecret.
+// addCredentials learns the secrets of c: its secret fields (the field table
+// says which), and the HTTP Basic value that authStyle header sends, made of
+// appID and clientSecret.
 func (a *app) addCredentials(c *credentials.Credentials) {
-	for _, f := range setupFields {
-		if f.secret {
-			a.addSecrets(*f.ptr(c))
-		}
-	}
+	a.addSecrets(c.Secrets()...)
 	a.addSecrets(redact.Basic(c.AppID, c.ClientSecret)...)
 }
 
@@ -102,59 +95,12 @@ func (a *app) usageError(msg, hint string) int {
 // fail reports err with its hint and returns the exit code that tells a cron
 // wrapper what to do: retry (75), re-authorise (77) or fix credentials (78).
 func (a *app) fail(err error) int {
-	code, hint := a.classify(err)
+	code, hint := a.exitOf(err)
 	if a.onFail != nil {
 		a.onFail(code, hint)
 	}
 	a.message("error", strings.TrimPrefix(err.Error(), "tokenkeeper: "), hint)
 	return code
-}
-
-// classify gives err its exit code and hint. Hints that name a command carry
-// the profile and directory flags the user gave (cmdLine); the refresh
-// package's hints say what to do and name no command, so the command to run
-// once it is done is added here.
-func (a *app) classify(err error) (int, string) {
-	return a.classifyThen(err, "; then run "+a.cmdLine("refresh"))
-}
-
-// classifyThen is classify with then added to the hints that need a run once
-// they are followed ("" for watch, which retries by itself).
-func (a *app) classifyThen(err error, then string) (int, string) {
-	var syn *credentials.SyntaxError
-	var inv *credentials.InvalidError
-	switch {
-	case errors.As(err, &syn) && syn.Line == 0:
-		return exitConfig, "fill the file in, or delete it and run " + a.cmdLine("init") + " for a template"
-	case errors.As(err, &syn):
-		if syn.Hint != "" {
-			return exitConfig, fmt.Sprintf("%s (line %d, column %d of %s)%s; tokenkeeper never overwrites a file it cannot read", syn.Hint, syn.Line, syn.Col, syn.Path, then)
-		}
-		return exitConfig, fmt.Sprintf("fix the JSON at line %d, column %d of %s%s; tokenkeeper never overwrites a file it cannot read", syn.Line, syn.Col, syn.Path, then)
-	case errors.As(err, &inv):
-		return exitConfig, fmt.Sprintf("edit %s and fill in or correct the fields above%s", inv.Path, then)
-	case errors.Is(err, credentials.ErrEmpty):
-		return exitConfig, "fill the file in, or delete it and run " + a.cmdLine("init") + " for a template"
-	case errors.Is(err, fs.ErrNotExist) && strings.Contains(err.Error(), "credentials"):
-		return exitConfig, "run " + a.cmdLine("init") + " (or " + a.cmdLine("setup") + ") and fill in the file"
-	}
-	switch refresh.KindOf(err) {
-	case refresh.KindTemporary:
-		return exitTemp, refresh.HintOf(err)
-	case refresh.KindNeedsHuman:
-		return exitNeedsHuman, withThen(refresh.HintOf(err), then)
-	case refresh.KindCredentials:
-		return exitConfig, withThen(refresh.HintOf(err), then)
-	}
-	return exitError, refresh.HintOf(err)
-}
-
-// withThen adds the command to run once the hint is followed.
-func withThen(hint, then string) string {
-	if hint == "" {
-		return ""
-	}
-	return hint + then
 }
 
 // recoverPanic turns a panic into exit 1 with a redacted message: a bug must not

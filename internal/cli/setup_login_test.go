@@ -11,23 +11,26 @@ import (
 // an interactive grant and a way to find every endpoint a login needs.
 func TestLoginPresets(t *testing.T) {
 	answers := map[string]string{"okta": "dev-1.okta.com", "auth0": "https://example.eu.auth0.com/", "entra": "contoso.onmicrosoft.com", "oidc": "https://id.example.com/tenant"}
-	for _, p := range loginPresets {
-		t.Run(p.name, func(t *testing.T) {
+	for _, p := range credentials.Presets {
+		if !p.Login {
+			continue
+		}
+		t.Run(p.Name, func(t *testing.T) {
 			c, err := credentials.Parse("c.json", credentials.Template())
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := applyPreset(c, p.name, ""); err != nil {
+			if err := applyPreset(c, p.Name, ""); err != nil {
 				t.Fatal(err)
 			}
-			o := &setupOpts{preset: p.name, values: map[string]string{"appID": "app"}}
-			switch p.arg {
+			o := &setupOpts{preset: p.Name, values: map[string]string{"appID": "app"}}
+			switch p.Arg {
 			case "domain":
-				o.domain = answers[p.name]
+				o.domain = answers[p.Name]
 			case "tenant":
-				o.tenant = answers[p.name]
+				o.tenant = answers[p.Name]
 			case "issuer":
-				o.values["issuer"] = answers[p.name]
+				o.values["issuer"] = answers[p.Name]
 			}
 			o.apply(c)
 			if err := c.Validate(); err != nil {
@@ -42,10 +45,10 @@ func TestLoginPresets(t *testing.T) {
 			if c.TokenURL == credentials.DefaultTokenURL {
 				t.Error("the Concur default token URL is left in")
 			}
-			if got := presetOf(c); got != p.name {
-				t.Errorf("presetOf = %q, want %q", got, p.name)
+			if got := presetOf(c); got != p.Name {
+				t.Errorf("presetOf = %q, want %q", got, p.Name)
 			}
-			if p.grant == credentials.GrantAuthorizationCode && p.name != "google" && !strings.Contains(c.Scope, "offline_access") {
+			if p.Grants[0] == credentials.GrantAuthorizationCode && p.Name != "google" && !strings.Contains(c.Scope, "offline_access") {
 				t.Errorf("scope %q lacks offline_access", c.Scope)
 			}
 		})
