@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net/url"
 	"os"
@@ -13,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/google/renameio/v2"
+
+	"github.com/tokenkeeper/tokenkeeper/storage"
 )
 
 // FileName is the name of the credentials file inside a profile directory.
@@ -35,10 +36,6 @@ const (
 	AuthHeader = "header" // HTTP Basic
 	AuthAuto   = "auto"   // probe once with the bootstrap grant
 )
-
-// maxFileSize bounds what Load reads: a credentials file is a few hundred
-// bytes, so anything bigger is the wrong file and must not be slurped whole.
-const maxFileSize = 1 << 20
 
 // Credentials is the content of credentials.json. The JSON names are the
 // tutorial's, in the template's order.
@@ -158,18 +155,18 @@ func mergeProblems(parsed, validated []Problem) []Problem {
 	return parsed
 }
 
+// readFile reads path through storage.ReadFile: never blocking on a FIFO, a
+// regular file only (else a *storage.RecordError naming it), capped.
 func readFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("credentials: %w", err) // *PathError names path
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("credentials: read %s: %w", path, err)
-	}
-	if len(data) > maxFileSize {
-		return nil, fmt.Errorf("credentials: %s: file is larger than %d bytes; is it the right file?", path, maxFileSize)
+	data, err := storage.ReadFile(path)
+	var re *storage.RecordError
+	switch {
+	case errors.Is(err, storage.ErrTooLarge):
+		return nil, fmt.Errorf("credentials: %s: file is larger than %d bytes; is it the right file?", path, storage.MaxFileSize)
+	case errors.As(err, &re):
+		return nil, err
+	case err != nil:
+		return nil, fmt.Errorf("credentials: %w", errors.Unwrap(err)) // *PathError names path
 	}
 	return data, nil
 }

@@ -155,6 +155,7 @@ func ParseResponse(body []byte, contentType string, start time.Time) (*Token, er
 // tutorial's Node sample writes (no normalised times: its access-token expiry is then
 // unknown, so it is refreshed; its refresh_expires_in is an epoch).
 func ParseFile(data []byte) (*Token, error) {
+	data = bytes.TrimPrefix(data, []byte("\uFEFF")) // as credentials.json: Windows editors add a BOM
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, errors.New("file is empty")
 	}
