@@ -44,7 +44,7 @@ type statusCredentials struct {
 }
 
 type statusToken struct {
-	State            string     `json:"state"` // ok, missing, corrupt
+	State            string     `json:"state"` // ok, missing, corrupt, unusable (not a regular file of this user)
 	Problem          string     `json:"problem,omitempty"`
 	AccessToken      string     `json:"access_token,omitempty"` // masked
 	AccessValid      bool       `json:"access_valid"`
@@ -88,6 +88,9 @@ func (a *app) status(p storage.Paths, now time.Time) *statusReport {
 		Credentials: p.CredentialsFile, CredentialsSource: p.ConfigSource,
 		Token: p.TokenFile, TokenSource: p.StateSource, Lock: p.LockFile,
 	}}
+	if lock, err := storage.OpenFileStore(p, nil).LockFile(); err == nil {
+		r.Files.Lock = lock // named after the token file a link leads to
+	}
 	c := a.statusCredentials(r, p)
 	tok := a.statusToken(r, p, now)
 	for _, path := range []string{p.CredentialsFile, p.TokenFile} {
@@ -95,6 +98,7 @@ func (a *app) status(p storage.Paths, now time.Time) *statusReport {
 			r.Warnings = append(r.Warnings, w)
 		}
 	}
+	r.Warnings = append(r.Warnings, storage.DirWarnings(p)...)
 	a.verdict(r, c, tok, now)
 	return r
 }
@@ -132,7 +136,13 @@ func (a *app) statusCredentials(r *statusReport, p storage.Paths) *credentials.C
 func (a *app) statusToken(r *statusReport, p storage.Paths, now time.Time) *refresh.Token {
 	m := &refresh.Manager{Paths: p}
 	tok, err := m.Load()
+	var rec *storage.RecordError
 	switch {
+	case errors.As(err, &rec):
+		r.Token.State = "unusable"
+		r.Token.Problem = err.Error()
+		r.Warnings = append(r.Warnings, rec.Hint)
+		return nil
 	case err != nil:
 		r.Token.State = "corrupt"
 		r.Token.Problem = err.Error()
@@ -166,6 +176,8 @@ func (a *app) verdict(r *statusReport, c *credentials.Credentials, tok *refresh.
 	switch {
 	case c == nil:
 		r.ExitCode, r.Verdict = exitConfig, "credentials "+r.Credentials.State+": fix "+r.Files.Credentials
+	case r.Token.State == "unusable":
+		r.ExitCode, r.Verdict = exitConfig, "the token file cannot be used: "+r.Token.Problem
 	case tok != nil && tok.TokenURL != "" && tok.TokenURL != c.TokenURL:
 		r.Renewable, r.ExitCode, r.Verdict = true, exitOK, "the stored token is from another tokenURL; the next run gets a new grant"
 	case tok != nil && tok.Valid(now, 0):

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tokenkeeper/tokenkeeper/credentials"
 	"github.com/tokenkeeper/tokenkeeper/refresh"
+	"github.com/tokenkeeper/tokenkeeper/storage"
 )
 
 // Messages go to stderr as "tokenkeeper: …" (age's style), lower case, no trailing
@@ -110,7 +111,12 @@ func (a *app) fail(err error) int {
 func classify(err error) (int, string) {
 	var syn *credentials.SyntaxError
 	var inv *credentials.InvalidError
+	var rec *storage.RecordError
 	switch {
+	case errors.As(err, &rec) && refresh.KindOf(err) == refresh.KindUnexpected:
+		// credentials.json that is no regular file; the lifecycle gives the token
+		// file's its kind (78) itself.
+		return exitConfig, rec.Hint
 	case errors.As(err, &syn) && syn.Line == 0:
 		return exitConfig, "fill the file in, or delete it and run tokenkeeper init for a template"
 	case errors.As(err, &syn):
