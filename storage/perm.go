@@ -18,8 +18,8 @@ func PermissionWarning(path string) string {
 
 func permWarning(path, want string) string {
 	fi, err := os.Stat(path)
-	if err != nil {
-		return "" // missing or unreadable: the load error will say so
+	if err != nil || !fi.Mode().IsRegular() {
+		return "" // missing, unreadable or no file: the load error will say so
 	}
 	perm := fi.Mode().Perm()
 	if perm&0o077 == 0 {
