@@ -92,7 +92,7 @@ func AcquireLock(ctx context.Context, path string, timeout time.Duration, holder
 	}
 	// O_RDWR: the holder record is written through this descriptor, and NFSv4
 	// emulates flock with fcntl locks, which need it for LOCK_EX.
-	f, err := openRegular(abs, os.O_RDWR|os.O_CREATE, fileMode, true)
+	f, _, err := openRegular(abs, os.O_RDWR|os.O_CREATE, fileMode, true)
 	var re *RecordError
 	if errors.As(err, &re) {
 		return nil, err

@@ -32,12 +32,12 @@ func ReadFile(path string) ([]byte, error) {
 // readFile is ReadFile; with private, path must not be a symbolic link and the
 // file must belong to this user (the token file once resolved, the lock file).
 func readFile(path string, private bool) ([]byte, error) {
-	f, err := openRegular(path, os.O_RDONLY, 0, private)
+	f, fi, err := openRegular(path, os.O_RDONLY, 0, private)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return readCapped(f, path)
+	return readCapped(f, fi.Size(), path)
 }
 
 // openRegular opens path without blocking (O_NONBLOCK: opening a FIFO for
@@ -45,25 +45,25 @@ func readFile(path string, private bool) ([]byte, error) {
 // fstat says it is a regular file. With private, a symbolic link is refused
 // (O_NOFOLLOW) and so is a file of another user. O_NONBLOCK makes no
 // difference to reading or writing a regular file, so it stays set.
-func openRegular(path string, flag int, perm os.FileMode, private bool) (*os.File, error) {
+func openRegular(path string, flag int, perm os.FileMode, private bool) (*os.File, fs.FileInfo, error) {
 	flag |= syscall.O_NONBLOCK | syscall.O_CLOEXEC
 	if private {
 		flag |= syscall.O_NOFOLLOW
 	}
 	f, err := os.OpenFile(path, flag, perm)
 	if err != nil {
-		return nil, openError(path, err, private)
+		return nil, nil, openError(path, err, private)
 	}
 	fi, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("storage: %w", err)
+		return nil, nil, fmt.Errorf("storage: %w", err)
 	}
 	if rerr := checkRegular(path, fi, private); rerr != nil {
 		f.Close()
-		return nil, rerr
+		return nil, nil, rerr
 	}
-	return f, nil
+	return f, fi, nil
 }
 
 // openError turns what open(2) says about a path that is not a usable file into
@@ -121,11 +121,11 @@ func notRegular(path string, m fs.FileMode) *RecordError {
 }
 
 // readCapped reads f to its end or to MaxFileSize bytes, whichever comes first,
-// with one allocation sized by the file's length where it is known.
-func readCapped(f *os.File, path string) ([]byte, error) {
+// with one allocation sized by the file's length as fstat gave it.
+func readCapped(f *os.File, length int64, path string) ([]byte, error) {
 	size := MaxFileSize
-	if fi, err := f.Stat(); err == nil && fi.Size() >= 0 && fi.Size() < int64(size) {
-		size = int(fi.Size())
+	if length >= 0 && length < int64(size) {
+		size = int(length)
 	}
 	buf := make([]byte, 0, size+1) // +1: the EOF read of a file that grew
 	for {
