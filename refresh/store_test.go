@@ -254,3 +254,32 @@ func dedupeReads(calls []string) []string {
 	}
 	return out
 }
+
+// TestManagerLinkedCorruptFileEndpointDown: a corrupt token file behind a link is
+// set aside; when the new grant then fails for now, the link is not left
+// dangling (which the next run would refuse, exit 78): the next run just gets
+// the grant.
+func TestManagerLinkedCorruptFileEndpointDown(t *testing.T) {
+	e := newEnv(t, fakeserver.Options{}, nil)
+	target := filepath.Join(t.TempDir(), "token.json")
+	if err := os.WriteFile(target, []byte("{"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, e.paths.TokenFile); err != nil {
+		t.Fatal(err)
+	}
+	for range 4 {
+		e.fs.Fail(fakeserver.Fault{Status: 503})
+	}
+	_, err := e.ensure(t, Options{})
+	if KindOf(err) != KindTemporary {
+		t.Fatalf("endpoint down: %v (kind %v), want KindTemporary", err, KindOf(err))
+	}
+	e.mustEnsure(t, Options{}, ActionBootstrapped)
+	if fi, err := os.Lstat(e.paths.TokenFile); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the link was replaced (%v)", err)
+	}
+	if moved, _ := filepath.Glob(target + ".corrupt-*"); len(moved) != 1 {
+		t.Errorf("set-aside files beside the target: %q, want 1", moved)
+	}
+}

@@ -82,12 +82,14 @@ func (s *FileStore) Lock(ctx context.Context, timeout time.Duration, holder stri
 	if err != nil {
 		return nil, err
 	}
-	return &fileLocked{target: real, lock: l, log: s.log}, nil
+	abs, _ := filepath.Abs(s.path)
+	return &fileLocked{target: real, linked: real != abs, lock: l, log: s.log}, nil
 }
 
 // fileLocked is a FileStore while its lock is held.
 type fileLocked struct {
 	target string // the resolved token file
+	linked bool   // the token file is a link to target
 	lock   *Lock
 	log    *slog.Logger
 }
@@ -121,9 +123,18 @@ func (l *fileLocked) Save(ctx context.Context, data []byte) error {
 	return nil
 }
 
-// SetAside moves the resolved token file aside (see MoveAside).
+// SetAside moves the resolved token file aside (see MoveAside). Behind a link, an
+// empty record ("{}", as good as none) takes its place: the link must not be left
+// dangling, which the next run would refuse, if this run gets no new token to
+// save (the endpoint down, say).
 func (l *fileLocked) SetAside(ctx context.Context, now time.Time) (string, error) {
-	return MoveAside(l.target, now)
+	moved, err := MoveAside(l.target, now)
+	if err == nil && l.linked {
+		if werr := writeAtomic(l.target, []byte("{}\n")); werr != nil {
+			l.debug("could not leave an empty record behind the link", "path", l.target, "err", werr)
+		}
+	}
+	return moved, err
 }
 
 // Expires is zero: a flock lasts until Unlock or the process's end.

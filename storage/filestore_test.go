@@ -70,6 +70,10 @@ func TestFileStoreSymlink(t *testing.T) {
 	if fi, err := os.Lstat(p.TokenFile); err != nil || fi.Mode()&fs.ModeSymlink == 0 {
 		t.Errorf("the link was moved (%v), want it kept", err)
 	}
+	// Not dangling: an empty record is left behind it.
+	if data, err := OpenFileStore(p, nil).Read(ctx); err != nil || string(data) != "{}\n" {
+		t.Errorf("after SetAside: got %q, %v; want an empty record", data, err)
+	}
 }
 
 // TestFileStoreDanglingLink: a link to nothing is refused before the lock, so
