@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -43,10 +41,6 @@ const (
 	AuthHeader = "header" // HTTP Basic
 	AuthAuto   = "auto"   // probe once with the bootstrap grant
 )
-
-// maxFileSize bounds what Load reads: a credentials file is a few hundred
-// bytes, so anything bigger is the wrong file and must not be slurped whole.
-const maxFileSize = 1 << 20
 
 // Credentials is the content of credentials.json. The JSON names are the
 // tutorial's, in the template's order.
@@ -157,18 +151,21 @@ func mergeProblems(parsed, validated []Problem) []Problem {
 	return parsed
 }
 
+// readFile reads path through storage.ReadFile: never blocking on a FIFO, a
+// regular file only (else a *storage.RecordError naming it), capped.
 func readFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
+	data, err := storage.ReadFile(path)
+	var re *storage.RecordError
+	switch {
+	case errors.Is(err, storage.ErrTooLarge):
+		return nil, &FileError{Path: path, Err: fmt.Errorf("%s: file is larger than %d bytes; is it the right file?", path, storage.MaxFileSize)}
+	case errors.As(err, &re):
+		return nil, &FileError{Path: path, Err: re} // not a regular file of this user
+	case err != nil:
+		if u := errors.Unwrap(err); u != nil {
+			err = u // storage's prefix off: a *PathError names the path
+		}
 		return nil, &FileError{Path: path, Err: err}
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
-	if err != nil {
-		return nil, &FileError{Path: path, Err: fmt.Errorf("read %s: %w", path, err)}
-	}
-	if len(data) > maxFileSize {
-		return nil, &FileError{Path: path, Err: fmt.Errorf("%s: file is larger than %d bytes; is it the right file?", path, maxFileSize)}
 	}
 	return data, nil
 }

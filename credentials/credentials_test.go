@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/tokenkeeper/tokenkeeper/storage"
 )
 
 // fixtures is the shared directory of credentials.json fixtures.
@@ -174,7 +176,7 @@ func TestLoadRelativePathIsResolved(t *testing.T) {
 
 func TestLoadTooLarge(t *testing.T) {
 	path := filepath.Join(t.TempDir(), FileName)
-	big := append([]byte(`{"scope":"`), bytes.Repeat([]byte("a"), maxFileSize)...)
+	big := append([]byte(`{"scope":"`), bytes.Repeat([]byte("a"), storage.MaxFileSize)...)
 	big = append(big, `"}`...)
 	if err := os.WriteFile(path, big, 0o600); err != nil {
 		t.Fatal(err)

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/tokenkeeper/tokenkeeper/storage"
 )
 
 // ErrIncomplete is matched (with errors.Is) by an *InvalidError when at
@@ -108,5 +110,11 @@ type FileError struct {
 	Err  error // a *fs.PathError names the path itself
 }
 
-func (e *FileError) Error() string { return "credentials: " + e.Err.Error() }
+func (e *FileError) Error() string {
+	var re *storage.RecordError
+	if errors.As(e.Err, &re) { // not storage's words: this is credentials.json
+		return "credentials: " + re.Name + ": " + re.Msg
+	}
+	return "credentials: " + e.Err.Error()
+}
 func (e *FileError) Unwrap() error { return e.Err }

@@ -187,16 +187,17 @@ func spentSeed(c *credentials.Credentials, tok *Token) *Error {
 }
 
 // unreadableRecord is a token record that exists but cannot be read as one: a
-// directory, a FIFO, no permission, another user's (storage.RecordError). It is
-// not set aside, and waiting does not help: a person must look (exit 1). Any
-// other read error may pass (75).
+// directory, a FIFO, a device, a dangling link, no permission, another user's
+// (storage.RecordError). It is not set aside, and waiting does not help: the
+// user must fix the file, a matter of configuration like credentials.json's
+// (exit 78, the same in every command). Any other read error may pass (75).
 func unreadableRecord(err error, path string) *Error {
 	var re *storage.RecordError
 	if errors.As(err, &re) {
-		return &Error{Kind: KindUnexpected, Err: err, Msg: err.Error(), Hint: re.Hint, Then: ThenRun}
+		return &Error{Kind: KindCredentials, Err: err, Msg: err.Error(), Hint: re.Hint, Then: ThenRun}
 	}
 	if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EISDIR) {
-		return &Error{Kind: KindUnexpected, Err: err, Msg: err.Error(), Then: ThenRun,
+		return &Error{Kind: KindCredentials, Err: err, Msg: err.Error(), Then: ThenRun,
 			Hint: fmt.Sprintf("%s must be a regular file this user can read and write: move it away or fix its owner and mode", path)}
 	}
 	return &Error{Kind: KindTemporary, Err: err, Msg: err.Error(), Then: ThenLater,

@@ -18,7 +18,7 @@ const (
 	KindUnexpected  Kind = iota // a bug or an unforeseen OS error: exit 1
 	KindTemporary               // retry later: exit 75
 	KindNeedsHuman              // a human must re-authorise: exit 77
-	KindCredentials             // credentials missing, incomplete or invalid: exit 78
+	KindCredentials             // credentials missing, incomplete or invalid, or a file of the profile a human must fix: exit 78
 )
 
 // Sentinels for callers that act on the kind rather than the message.

@@ -1,6 +1,7 @@
 package refresh
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -46,13 +47,16 @@ type Manager struct {
 	Creds           *credentials.Credentials
 	LoadCredentials func() (*credentials.Credentials, error)
 	Paths           storage.Paths
-	Client          *Client
-	Clock           Clock         // nil: SystemClock
-	Margin          time.Duration // renew when less than this is left; 0: DefaultMargin
-	LockTimeout     time.Duration // 0: DefaultLockTimeout
-	WarnBefore      time.Duration // warn when the refresh token dies within this; 0: DefaultWarnBefore
-	Holder          string        // names this process in the lock file, e.g. "tokenkeeper token"
-	Log             *slog.Logger  // nil: silent
+	// Store keeps the token record and its lock; nil: the file store of Paths
+	// (storage.OpenFileStore).
+	Store       storage.Store
+	Client      *Client
+	Clock       Clock         // nil: SystemClock
+	Margin      time.Duration // renew when less than this is left; 0: DefaultMargin
+	LockTimeout time.Duration // 0: DefaultLockTimeout
+	WarnBefore  time.Duration // warn when the refresh token dies within this; 0: DefaultWarnBefore
+	Holder      string        // names this process in the lock file, e.g. "tokenkeeper token"
+	Log         *slog.Logger  // nil: silent
 	// Secrets, when set, is told every token value the manager reads or
 	// receives, before any message that could quote it: an endpoint may echo a
 	// token in an error, and only the caller knows where messages go. It may be
@@ -72,6 +76,7 @@ type Manager struct {
 	mu        sync.Mutex
 	loaded    atomic.Pointer[credentials.Credentials] // what LoadCredentials gave
 	endpoints atomic.Pointer[Endpoints]               // resolved (discovered) once
+	held      storage.Locked                          // the store's lock while a run holds it; guarded by mu
 
 	tokens tokenCache // the last token handed out (TokenSource, Transport)
 }
@@ -158,13 +163,15 @@ const lockPoll = 10 * time.Millisecond
 // returns that instead, without taking the lock: in a stampede, the waiters
 // leave as soon as the file is renewed instead of passing the lock along one
 // by one.
-func (m *Manager) acquire(ctx context.Context, o Options, asked time.Time, margin time.Duration) (*storage.Lock, *Token, error) {
+func (m *Manager) acquire(ctx context.Context, o Options, asked time.Time, margin time.Duration) (storage.Locked, *Token, error) {
 	start := time.Now()
 	deadline := start.Add(m.lockTimeout())
+	store := m.store()
 	for {
-		lock, err := storage.AcquireLock(ctx, m.Paths.LockFile, min(time.Until(deadline), lockPoll), m.holder())
+		lock, err := store.Lock(ctx, min(time.Until(deadline), lockPoll), m.holder())
 		var busy *storage.LockBusyError
 		if !errors.As(err, &busy) {
+			m.held = lock
 			return lock, nil, err
 		}
 		// A caller's deadline that has passed makes AcquireLock report busy at
@@ -199,7 +206,7 @@ func (m *Manager) discovered() string {
 
 // locked is the lifecycle under the profile lock: it executes the plan.
 func (m *Manager) locked(ctx context.Context, o Options, asked time.Time, margin time.Duration) (*Result, error) {
-	tok, err := m.Load()
+	tok, err := m.reload()
 	p := m.decide(tok, err, o, asked, margin)
 	warns := p.Warnings
 	if p.SetAside {
@@ -216,7 +223,6 @@ func (m *Manager) locked(ctx context.Context, o Options, asked time.Time, margin
 	case StepHuman:
 		return &Result{Warnings: warns}, p.Err
 	}
-	m.removeTemps()
 	if err := m.checkSavable(); err != nil {
 		return nil, err
 	}
@@ -263,7 +269,7 @@ func (m *Manager) remember(tok, carry *Token) {
 	}
 	data, err := tok.MarshalFile()
 	if err == nil {
-		err = storage.WriteFile(m.Paths.TokenFile, data)
+		err = m.held.Save(context.Background(), data) // remember runs under the lock
 	}
 	if err != nil {
 		m.debug("could not remember the refusal", "err", err)
@@ -296,7 +302,7 @@ func (m *Manager) refreshGrant(ctx context.Context, tok *Token, warns []string, 
 		// it saved no access token we can trust (the tutorial's format has no
 		// expiry), its refresh token is one we never sent: renewing with it is no
 		// replay, and spares a bootstrap — or a human, for grantType refresh_token.
-		if disk, lerr := m.Load(); lerr == nil && disk != nil && disk.RefreshToken != tok.RefreshToken {
+		if disk, lerr := m.reload(); lerr == nil && disk != nil && disk.RefreshToken != tok.RefreshToken {
 			switch p := m.decide(disk, nil, Options{}, m.now(), 0); {
 			case p.Step == StepNothing:
 				return m.result(disk, ActionValid, warns), nil
@@ -535,21 +541,46 @@ func (m *Manager) servable(tok *Token) bool {
 	return tok != nil && m.decide(tok, nil, Options{}, m.now(), 0).Step == StepNothing
 }
 
-// Load reads the token file without the lock. A missing file is (nil, nil).
+// Load reads the token record without the lock. A missing record is (nil, nil);
+// one that is not a regular file of this user (a FIFO, a directory, a dangling
+// link) is a *storage.RecordError; one that does not parse a *FileError.
 func (m *Manager) Load() (*Token, error) {
-	data, err := os.ReadFile(m.Paths.TokenFile)
-	if errors.Is(err, fs.ErrNotExist) {
+	store := m.store()
+	data, err := store.Read(context.Background())
+	return m.parse(store, data, err)
+}
+
+// reload reads the token record again under the lock, through the lock: a shared
+// store's later Save replaces exactly what this read.
+func (m *Manager) reload() (*Token, error) {
+	data, err := m.held.Read(context.Background())
+	return m.parse(m.store(), data, err)
+}
+
+func (m *Manager) parse(store storage.Store, data []byte, err error) (*Token, error) {
+	var re *storage.RecordError
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
 		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("refresh: %w", err) // a *PathError names the file
+	case errors.As(err, &re):
+		return nil, err
+	case err != nil:
+		return nil, fmt.Errorf("refresh: read %s: %w", store.Name(), err)
 	}
 	tok, err := ParseFile(data)
 	if err != nil {
-		return nil, &FileError{Path: m.Paths.TokenFile, Err: err}
+		return nil, &FileError{Path: store.Name(), Err: err, data: data}
 	}
 	m.noteSecrets(tok)
 	return tok, nil
+}
+
+// store is Store, or the file store of Paths.
+func (m *Manager) store() storage.Store {
+	if m.Store != nil {
+		return m.Store
+	}
+	return storage.OpenFileStore(m.Paths, m.Log)
 }
 
 func (m *Manager) noteSecrets(tok *Token) {
@@ -562,44 +593,76 @@ func (m *Manager) noteSecrets(tok *Token) {
 type FileError struct {
 	Path string
 	Err  error
+	data []byte // what was read, for the spent-seed check when it is set aside
 }
 
 func (e *FileError) Error() string { return fmt.Sprintf("refresh: %s: %v", e.Path, e.Err) }
 func (e *FileError) Unwrap() error { return e.Err }
 
 // setAside moves an unparseable token file out of the way (it is never overwritten:
-// a human may want to look at it) and carries on without a token.
+// a human may want to look at it) and carries on without a token. A record that is
+// not a regular file of this user is not moved: the user must look at it.
 func (m *Manager) setAside(err error) (*Token, []string, error) {
+	var re *storage.RecordError
+	if errors.As(err, &re) {
+		return nil, nil, recordError(err)
+	}
 	var fe *FileError
 	if !errors.As(err, &fe) {
 		return nil, nil, &Error{Kind: KindTemporary, Err: err, Msg: err.Error(),
 			Hint: "check that the file is readable by this user", Then: ThenRun}
 	}
-	moved, merr := storage.MoveAside(fe.Path, m.now())
+	moved, merr := m.held.SetAside(context.Background(), m.now())
 	if merr != nil {
 		return nil, nil, &Error{Kind: KindUnexpected, Err: merr, Msg: fmt.Sprintf("%v; and moving it aside failed: %v", err, merr),
 			Hint: fmt.Sprintf("move %s away by hand", fe.Path), Then: ThenRun}
 	}
+	if c := m.creds(); c != nil && c.GrantType == credentials.GrantRefreshToken && seedInRecord(fe.data, c.RefreshToken) {
+		return nil, nil, m.keepSpentSeed(fe, moved)
+	}
 	return nil, []string{fmt.Sprintf("%s is not a valid token file (%v); moved it to %s and getting a new grant", fe.Path, fe.Err, moved)}, nil
 }
 
-// removeTemps clears what a writer killed mid-save left beside the token file. We
-// hold the lock that every writer holds, so none of those files is still in use.
-// A failure is not worth stopping for: the save check that follows tells.
-func (m *Manager) removeTemps() {
-	removed, err := storage.RemoveTemps(m.Paths.TokenFile)
-	for _, p := range removed {
-		m.debug("removed a temporary file left by an interrupted run", "path", p)
+// seedInRecord reports whether a token record that could not be parsed shows that
+// the seed refresh token of credentials.json was already sent: it names the seed's
+// fingerprint (the grant it started) or holds the seed itself.
+func seedInRecord(data []byte, seed string) bool {
+	if seed == "" {
+		return false
+	}
+	if bytes.Contains(data, []byte(fingerprint(seed))) {
+		return true
+	}
+	quoted, _ := json.Marshal(seed)
+	return len(seed) >= 8 && (bytes.Contains(data, []byte(seed)) || bytes.Contains(data, quoted[1:len(quoted)-1]))
+}
+
+// keepSpentSeed ends a run whose unreadable token file, now set aside, holds the
+// grant the seed refresh token started: the live refresh token went with it, and
+// sending the spent seed again would be refused at best, and at worst make the
+// provider revoke the live one (reuse detection). A record of the spent seed takes
+// the file's place, so later runs refuse it too until credentials.json changes.
+func (m *Manager) keepSpentSeed(fe *FileError, moved string) error {
+	c := m.creds()
+	msg := fmt.Sprintf("%s could not be read (%v) and was moved to %s; it holds the grant that the refreshToken in %s started, so that refreshToken was already used and is not sent again",
+		fe.Path, fe.Err, moved, c.Path)
+	data, err := (&Token{SeedFingerprint: fingerprint(c.RefreshToken)}).MarshalFile()
+	if err == nil {
+		err = m.held.Save(context.Background(), data)
 	}
 	if err != nil {
-		m.debug("cleaning up", "err", err)
+		msg += fmt.Sprintf("; recording that failed too (%v)", err)
 	}
+	return &Error{Kind: KindNeedsHuman, Msg: msg,
+		Hint: fmt.Sprintf("the live refresh token is in %s: repair that file and move it back to %s, or put a new refresh token from the provider in %s (refreshToken); then run again", moved, fe.Path, c.Path)}
 }
 
 // checkSavable proves, before a refresh token is spent, that its successor can be
 // written: a refresh token that rotates and whose successor is lost is a lost grant.
 func (m *Manager) checkSavable() error {
-	if err := storage.CheckSavable(m.Paths.TokenFile, reserveBytes); err != nil {
+	// The store first clears what writers killed mid-save left behind: on a
+	// nearly full disk those are the blocks the check needs.
+	if err := m.held.CheckSavable(context.Background(), reserveBytes); err != nil {
 		return &Error{Kind: KindTemporary, Err: err,
 			Msg:  fmt.Sprintf("cannot save a new token: %v", err),
 			Hint: "free some disk space or make the directory writable; the refresh token was not used", Then: ThenRun}
@@ -653,7 +716,7 @@ func (m *Manager) save(tok *Token, action string, warns []string) (*Result, erro
 			reserveBytes>>10, m.Paths.TokenFile, strings.Join(dropped, ", ")))
 	}
 	if err == nil {
-		err = storage.WriteFile(m.Paths.TokenFile, data)
+		err = m.held.Save(context.Background(), data)
 	}
 	if err != nil {
 		return &Result{Warnings: warns}, &Error{Kind: KindTemporary, Err: err,

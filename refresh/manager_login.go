@@ -46,25 +46,24 @@ func (m *Manager) Login(ctx context.Context, o LoginOptions) (*Result, error) {
 		return nil, err
 	}
 	// Before a person is asked for anything: a grant that cannot be saved is
-	// a person's time wasted.
-	if err := m.checkSavable(); err != nil {
+	// a person's time wasted. The lock is held for the check only.
+	if err := m.checkSavableNow(ctx); err != nil {
 		return nil, err
 	}
 	cfg := m.loginConfig(ep)
 	cfg.Open, cfg.Notify, cfg.Wait = o.Open, o.Notify, o.Wait
-	var lock *storage.Lock
+	var lock storage.Locked
 	defer func() {
 		if lock != nil {
 			lock.Unlock()
 		}
 	}()
 	cfg.BeforeExchange = func(ctx context.Context) error {
-		l, err := storage.AcquireLock(ctx, m.Paths.LockFile, m.lockTimeout(), m.holder())
+		l, err := m.lockStore(ctx)
 		if err != nil {
-			return lockError(err)
+			return err
 		}
 		lock = l
-		m.removeTemps()
 		return m.checkSavable()
 	}
 	device := o.Device || m.creds().GrantType == credentials.GrantDeviceCode
@@ -83,7 +82,7 @@ func (m *Manager) Login(ctx context.Context, o LoginOptions) (*Result, error) {
 		}
 	}
 	var warns []string
-	old, err := m.Load()
+	old, err := m.reload()
 	if err != nil {
 		if old, warns, err = m.setAside(err); err != nil {
 			return nil, err
@@ -188,15 +187,18 @@ func (m *Manager) Logout(ctx context.Context) (*LogoutResult, error) {
 	if err := m.loadCreds(); err != nil {
 		return nil, err
 	}
-	lock, err := storage.AcquireLock(ctx, m.Paths.LockFile, m.lockTimeout(), m.holder())
+	lock, err := m.lockStore(ctx)
 	if err != nil {
-		return nil, lockError(err)
+		return nil, err
 	}
 	defer lock.Unlock()
 	res := &LogoutResult{}
-	tok, err := m.Load()
+	tok, err := m.reload()
 	var fe *FileError
+	var re *storage.RecordError
 	switch {
+	case errors.As(err, &re): // not a regular file of this user: a human must look
+		return nil, recordError(err)
 	case errors.As(err, &fe): // nothing we can revoke; forget it all the same
 	case err != nil:
 		return nil, &Error{Kind: KindTemporary, Err: err, Msg: err.Error(), Hint: "check that the file is readable by this user"}
@@ -214,7 +216,7 @@ func (m *Manager) Logout(ctx context.Context) (*LogoutResult, error) {
 		}
 		res.Revoked = true
 	}
-	res.MovedTo, err = storage.MoveAside(m.Paths.TokenFile, m.now())
+	res.MovedTo, err = lock.SetAside(ctx, m.now())
 	if err != nil {
 		return res, &Error{Kind: KindUnexpected, Err: err, Msg: err.Error(), Hint: fmt.Sprintf("move %s away by hand", m.Paths.TokenFile)}
 	}
@@ -244,4 +246,25 @@ func RevokeAt(ep Endpoints) string {
 		return "https://myaccount.microsoft.com (Settings & Privacy, or the app's page in the Entra admin center)"
 	}
 	return ""
+}
+
+// lockStore takes the store's lock for a login or logout, waiting at most the
+// lock timeout; the Manager's helpers (checkSavable, save, setAside) then use it.
+func (m *Manager) lockStore(ctx context.Context) (storage.Locked, error) {
+	l, err := m.store().Lock(ctx, m.lockTimeout(), m.holder())
+	if err != nil {
+		return nil, lockError(err)
+	}
+	m.held = l
+	return l, nil
+}
+
+// checkSavableNow is the save check under the lock, released at once.
+func (m *Manager) checkSavableNow(ctx context.Context) error {
+	l, err := m.lockStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer l.Unlock()
+	return m.checkSavable()
 }

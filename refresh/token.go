@@ -301,6 +301,7 @@ func visibleASCII(s string) bool {
 // tutorial's Node sample writes (no normalised times: its access-token expiry is then
 // unknown, so it is refreshed; its refresh_expires_in is an epoch).
 func ParseFile(data []byte) (*Token, error) {
+	data = bytes.TrimPrefix(data, []byte("\uFEFF")) // as credentials.json: Windows editors add a BOM
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, errors.New("file is empty")
 	}

@@ -5,11 +5,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/spf13/pflag"
 	"io"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/tokenkeeper/tokenkeeper/credentials"
 	"github.com/tokenkeeper/tokenkeeper/refresh"

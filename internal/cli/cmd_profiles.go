@@ -14,7 +14,7 @@ import (
 type profileEntry struct {
 	Profile          string     `json:"profile"`
 	Credentials      string     `json:"credentials"` // ok, missing, invalid
-	Token            string     `json:"token"`       // ok, missing, corrupt
+	Token            string     `json:"token"`       // ok, missing, corrupt, unusable
 	AccessValid      bool       `json:"access_valid"`
 	AccessExpiresAt  *time.Time `json:"access_expires_at,omitempty"`
 	RefreshUsable    bool       `json:"refresh_usable"`

@@ -6,7 +6,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
-	"github.com/spf13/pflag"
 	"io"
 	"io/fs"
 	"log"
@@ -21,6 +20,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/tokenkeeper/tokenkeeper/credentials"
 	"github.com/tokenkeeper/tokenkeeper/refresh"

@@ -16,6 +16,7 @@ import (
 	"github.com/tokenkeeper/tokenkeeper/credentials"
 	"github.com/tokenkeeper/tokenkeeper/internal/prompt"
 	"github.com/tokenkeeper/tokenkeeper/refresh"
+	"github.com/tokenkeeper/tokenkeeper/storage"
 )
 
 // setupOpts are setup's own flags. values holds the fields given by flag,
@@ -201,13 +202,16 @@ func (o *setupOpts) apply(c *credentials.Credentials) {
 // gives the template's values; a file that cannot be parsed is an error, so
 // that it is never overwritten.
 func readCredentials(path string) (c *credentials.Credentials, existed bool, err error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
+	data, err := storage.ReadFile(path) // never a FIFO's hang, never more than 1 MiB
+	var rec *storage.RecordError
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
 		c, err := credentials.Parse(path, credentials.Template())
 		return c, false, err
-	}
-	if err != nil {
-		return nil, false, fmt.Errorf("credentials: %w", err)
+	case errors.As(err, &rec):
+		return nil, false, &credentials.FileError{Path: path, Err: rec} // exit 78, with its hint
+	case err != nil:
+		return nil, false, &credentials.FileError{Path: path, Err: err}
 	}
 	c, err = credentials.Parse(path, data)
 	return c, true, err

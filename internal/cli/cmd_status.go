@@ -51,7 +51,7 @@ type statusCredentials struct {
 }
 
 type statusToken struct {
-	State            string     `json:"state"` // ok, missing, corrupt, unreadable, refused
+	State            string     `json:"state"` // ok, missing, corrupt, unreadable, unusable (not a regular file of this user), refused
 	Problem          string     `json:"problem,omitempty"`
 	AccessToken      string     `json:"access_token,omitempty"` // masked
 	AccessValid      bool       `json:"access_valid"`
@@ -114,6 +114,9 @@ func (a *app) status(p storage.Paths, now time.Time) *statusReport {
 		Credentials: p.CredentialsFile, CredentialsSource: p.ConfigSource,
 		Token: p.TokenFile, TokenSource: p.StateSource, Lock: p.LockFile,
 	}}
+	if lock, err := storage.OpenFileStore(p, nil).LockFile(); err == nil {
+		r.Files.Lock = lock // named after the token file a link leads to
+	}
 	c, cerr := a.statusCredentials(r, p)
 	tok, terr := (&refresh.Manager{Paths: p}).Load()
 	// The one decision, as the next run would make it; nothing here re-derives it.
@@ -125,6 +128,7 @@ func (a *app) status(p storage.Paths, now time.Time) *statusReport {
 			r.Warnings = append(r.Warnings, w)
 		}
 	}
+	r.Warnings = append(r.Warnings, storage.DirWarnings(p)...)
 	r.Warnings = append(append(r.Warnings, plan.Warnings...), plan.RefreshWarnings...)
 	r.Next, r.Verdict, r.Renewable = plan.Step.String(), "ok: "+plan.Why, plan.Step != refresh.StepHuman
 	if plan.Err != nil {
@@ -183,7 +187,12 @@ func (a *app) statusCredentials(r *statusReport, p storage.Paths) (*credentials.
 
 // statusToken shows the stored record, masked, with what the decision made of it.
 func (a *app) statusToken(r *statusReport, tok *refresh.Token, err error, plan refresh.Plan) {
+	var rec *storage.RecordError
 	switch {
+	case errors.As(err, &rec):
+		r.Token.State = "unusable"
+		r.Token.Problem = err.Error() // the hint comes with the decision's verdict
+		return
 	case err != nil:
 		r.Token.State = "unreadable" // not a file it can read: a person must look
 		var fe *refresh.FileError

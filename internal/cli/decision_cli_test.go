@@ -95,7 +95,7 @@ func TestStatusAndRefreshAgree(t *testing.T) {
 		{"token file is a directory", func(t *testing.T, srv *fakeserver.Server, dir string) {
 			ftCreds(t, dir, srv.TokenURL(), nil)
 			os.MkdirAll(filepath.Join(dir, "refreshTokenObjectFile.json"), 0o700)
-		}, exitError, "human"},
+		}, exitConfig, "human"},
 		{"valid", func(t *testing.T, srv *fakeserver.Server, dir string) {
 			ftCreds(t, dir, srv.TokenURL(), nil)
 			ftRun(t, nil, "--dir", dir, "refresh")

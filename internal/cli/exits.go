@@ -7,6 +7,7 @@ import (
 
 	"github.com/tokenkeeper/tokenkeeper/credentials"
 	"github.com/tokenkeeper/tokenkeeper/refresh"
+	"github.com/tokenkeeper/tokenkeeper/storage"
 )
 
 // Exit codes (SPEC §3). 75, 77 and 78 are sysexits.h's EX_TEMPFAIL, EX_NOPERM and
@@ -109,6 +110,7 @@ func (a *app) credentialsHint(err error, runAfter bool) string {
 	var syn *credentials.SyntaxError
 	var inv *credentials.InvalidError
 	var fe *credentials.FileError
+	var rec *storage.RecordError
 	then := ""
 	if runAfter {
 		then = "; then run " + a.cmdLine("refresh")
@@ -124,6 +126,8 @@ func (a *app) credentialsHint(err error, runAfter bool) string {
 		return fix + then + "; tokenkeeper never overwrites a file it cannot read"
 	case errors.As(err, &inv):
 		return fmt.Sprintf("edit %s and fill in or correct the fields above%s", inv.Path, then)
+	case errors.As(err, &fe) && errors.As(err, &rec) && rec.Hint != "":
+		return rec.Hint // not a regular file of this user: what to do with it
 	case errors.As(err, &fe) && errors.Is(err, fs.ErrNotExist):
 		return "run " + a.cmdLine("init") + " (or " + a.cmdLine("setup") + ") and fill in the file"
 	case errors.As(err, &fe):

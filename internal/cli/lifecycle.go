@@ -117,12 +117,16 @@ func (a *app) ensure(m *refresh.Manager, o refresh.Options) (*refresh.Result, in
 	return r, -1
 }
 
-// warnTokenFileMode warns when the token file is readable by others. It runs
+// warnTokenFileMode warns when the token file is readable by others, or a
+// directory of the profile writable by others. It runs
 // after the lifecycle: a save rewrites the file 0600, and a warning then would
 // ask for a chmod already done.
 func (a *app) warnTokenFileMode() {
 	if w := storage.PermissionWarning(a.paths.TokenFile); w != "" {
 		a.warn(w, "the file holds the access and refresh tokens; tokenkeeper writes it 0600 on the next renewal")
+	}
+	for _, w := range storage.DirWarnings(a.paths) {
+		a.warn(w)
 	}
 }
 
