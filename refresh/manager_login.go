@@ -90,7 +90,9 @@ func (m *Manager) Login(ctx context.Context, o LoginOptions) (*Result, error) {
 	}
 	tok.carryUnknown(old)
 	tok.TokenURL = ep.Token
-	return m.save(tok, ActionLoggedIn, warns)
+	// Saved as any grant's answer is: an access token left out of it is said,
+	// and the run ends for now with the refresh token saved.
+	return m.saveAnswer(tok, tok.AccessToken, ActionLoggedIn, warns)
 }
 
 func (m *Manager) loginConfig(ep *Endpoints) LoginConfig {

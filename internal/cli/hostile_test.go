@@ -2,6 +2,9 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +23,7 @@ func TestHostile(t *testing.T) {
 		test func(t *testing.T, bin string)
 	}{
 		{"ServeSecretFile", testServeSecretFile},
+		{"LoginNoAccessToken", testLoginNoAccessToken},
 	} {
 		t.Run(tt.name, func(t *testing.T) { tt.test(t, bin) })
 	}
@@ -91,5 +95,67 @@ func testServeSecretFile(t *testing.T, bin string) {
 	}
 	if _, err := os.Stat(stale); !os.IsNotExist(err) {
 		t.Errorf("the secret file is still there after SIGTERM (%v)", err)
+	}
+}
+
+// hostileProvider is a provider whose answers a test writes by hand: each
+// path answers the JSON the test gives it.
+type hostileProvider struct {
+	srv     *httptest.Server
+	answers map[string]func(w http.ResponseWriter, r *http.Request)
+}
+
+func newHostileProvider(t *testing.T) *hostileProvider {
+	hp := &hostileProvider{answers: map[string]func(http.ResponseWriter, *http.Request){}}
+	hp.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h := hp.answers[r.URL.Path]; h != nil {
+			h(w, r)
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	t.Cleanup(hp.srv.Close)
+	return hp
+}
+
+// answer makes path answer status and v as JSON.
+func (hp *hostileProvider) answer(path string, status int, v any) {
+	hp.answers[path] = func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		json.NewEncoder(w).Encode(v)
+	}
+}
+
+// deviceProfile is a --dir profile of a public client of hp's device grant.
+func deviceProfile(t *testing.T, bin string, hp *hostileProvider) *profile {
+	p := &profile{tb: t, bin: bin, dir: t.TempDir()}
+	creds := map[string]string{"tokenURL": hp.srv.URL + "/token", "deviceAuthURL": hp.srv.URL + "/device",
+		"revocationURL": hp.srv.URL + "/revoke", "grantType": "device_code", "appID": "hostile-app"}
+	data, _ := json.Marshal(creds)
+	if err := os.WriteFile(p.path("credentials.json"), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	hp.answer("/device", 200, map[string]any{"device_code": "hostile-device-code-0001", "user_code": "ABCD-EFGH",
+		"verification_uri": "https://provider.example/device", "interval": 1, "expires_in": 60})
+	return p
+}
+
+// testLoginNoAccessToken: a login whose answer carries a refresh token beside
+// an access token that cannot be used (a space in it) saves the refresh token
+// and says the access token was left out, as a refresh or a bootstrap does;
+// it does not say "logged in: access token valid" and exit 0 with no access
+// token saved.
+func testLoginNoAccessToken(t *testing.T, bin string) {
+	hp := newHostileProvider(t)
+	p := deviceProfile(t, bin, hp)
+	hp.answer("/token", 200, map[string]any{"access_token": "not usable", "token_type": "Bearer",
+		"expires_in": 3600, "refresh_token": "hostile-refresh-token-0001"})
+	o := runBounded(t, p, "login")
+	if o.code != exitTemp || strings.Contains(o.stderr, "logged in") || !strings.Contains(o.stderr, "left out of the token endpoint's answer") {
+		t.Errorf("login: %s, want exit 75 and the access token left out", o)
+	}
+	if tok, _ := p.load(); tok.RefreshToken != "hostile-refresh-token-0001" || tok.AccessToken != "" {
+		t.Errorf("saved refresh %q access %q, want the refresh token and no access token", tok.RefreshToken, tok.AccessToken)
 	}
 }
