@@ -320,12 +320,11 @@ func (h *tokenHandler) publish() {
 }
 
 func (h *tokenHandler) redact(s string) string {
+	var known []string
 	if p := h.known.Load(); p != nil {
-		for _, v := range *p {
-			s = strings.ReplaceAll(s, v, "[redacted]")
-		}
+		known = *p
 	}
-	return s
+	return showable(s, known)
 }
 
 func (h *tokenHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {

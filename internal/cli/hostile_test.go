@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tokenkeeper/tokenkeeper/internal/fakeserver"
 )
 
 // TestHostile runs the binary against what a hostile review of the second
@@ -24,6 +26,7 @@ func TestHostile(t *testing.T) {
 	}{
 		{"ServeSecretFile", testServeSecretFile},
 		{"LoginNoAccessToken", testLoginNoAccessToken},
+		{"TerminalEscapes", testTerminalEscapes},
 	} {
 		t.Run(tt.name, func(t *testing.T) { tt.test(t, bin) })
 	}
@@ -157,5 +160,45 @@ func testLoginNoAccessToken(t *testing.T, bin string) {
 	}
 	if tok, _ := p.load(); tok.RefreshToken != "hostile-refresh-token-0001" || tok.AccessToken != "" {
 		t.Errorf("saved refresh %q access %q, want the refresh token and no access token", tok.RefreshToken, tok.AccessToken)
+	}
+}
+
+// testTerminalEscapes: no text tokenkeeper prints carries a control sequence,
+// whatever its source: here the target of a link planted where the token
+// file goes, and git's input shown by -v. An ESC in a message would let
+// whoever chose the text clear the screen, retitle the window or hide the
+// lines around it.
+func testTerminalEscapes(t *testing.T, bin string) {
+	p := newProfile(t, bin, t.TempDir(), fakeserver.Options{})
+	evil := "/nonexistent/\x1b]0;pwned\x07\x1b[2J\x1b[8mhidden\u009b31m\u202e"
+	if err := os.Symlink(evil, p.tokenFile()); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"token"}, {"refresh", "-v"}, {"status"}, {"status", "--json"}, {"--log-format", "json", "token"},
+	} {
+		o := p.run(p.command(args...))
+		if o.code == 0 || !strings.Contains(o.stdout+o.stderr, "symbolic link") {
+			t.Errorf("tokenkeeper %s: %s, want the dangling link reported", strings.Join(args, " "), o)
+		}
+		checkNoControls(t, args, o)
+	}
+	os.Remove(p.tokenFile())
+	p.mustRun("refresh")
+	cmd := p.command("-v", "git-credential", "get")
+	cmd.Stdin = strings.NewReader("protocol=\x1b]0;pwned\x07\nhost=example.com\n\n")
+	checkNoControls(t, cmd.Args[1:], p.run(cmd))
+}
+
+// checkNoControls fails the test if o's output holds a control character
+// other than a line break, or a C1 control or bidirectional override.
+func checkNoControls(t *testing.T, args []string, o outcome) {
+	t.Helper()
+	for name, out := range map[string]string{"stdout": o.stdout, "stderr": o.stderr} {
+		if i := strings.IndexFunc(out, func(r rune) bool {
+			return r != '\n' && (r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == 0x202e)
+		}); i >= 0 {
+			t.Errorf("tokenkeeper %s: %s holds %q:\n%s", strings.Join(args, " "), name, out[i:min(len(out), i+8)], out)
+		}
 	}
 }
