@@ -40,7 +40,7 @@ type LoginConfig struct {
 	// Notify shows a line to the person (the CLI's stderr).
 	Notify func(msg string)
 	// Wait bounds the whole login; 0: DefaultLoginWait (authorization code) or
-	// the device code's own lifetime (device grant).
+	// the device code's own lifetime, at most an hour (device grant).
 	Wait time.Duration
 	// BeforeExchange, when set, runs once the person has approved and before
 	// the grant is redeemed: the Manager takes the profile lock and checks that

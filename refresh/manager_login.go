@@ -23,7 +23,8 @@ type LoginOptions struct {
 	// Notify shows a line to the person; nil shows nothing (then nobody can
 	// log in: the CLI always sets it).
 	Notify func(msg string)
-	// Wait bounds the login; 0: DefaultLoginWait, or the device code's lifetime.
+	// Wait bounds the login; 0: DefaultLoginWait, or the device code's lifetime
+	// (at most an hour).
 	Wait time.Duration
 }
 
