@@ -209,13 +209,11 @@ func loopbackAddr(listen string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("--listen %q: want 127.0.0.1:PORT", listen)
 	}
-	if host == "localhost" {
-		host = "127.0.0.1"
-	}
-	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+	bind, ok := refresh.LoopbackBind(host)
+	if !ok {
 		return "", fmt.Errorf("--listen %q: only a loopback address (127.0.0.1, ::1) is allowed", listen)
 	}
-	return net.JoinHostPort(host, port), nil
+	return net.JoinHostPort(bind, port), nil
 }
 
 // listenLoopback listens on addr, a loopback address, and writes a new bearer
