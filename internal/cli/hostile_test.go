@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"regexp"
+	"strconv"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -27,6 +29,7 @@ func TestHostile(t *testing.T) {
 		{"ServeSecretFile", testServeSecretFile},
 		{"LoginNoAccessToken", testLoginNoAccessToken},
 		{"TerminalEscapes", testTerminalEscapes},
+		{"UnknownExpiryCached", testUnknownExpiryCached},
 	} {
 		t.Run(tt.name, func(t *testing.T) { tt.test(t, bin) })
 	}
@@ -200,5 +203,36 @@ func checkNoControls(t *testing.T, args []string, o outcome) {
 		}); i >= 0 {
 			t.Errorf("tokenkeeper %s: %s holds %q:\n%s", strings.Join(args, " "), name, out[i:min(len(out), i+8)], out)
 		}
+	}
+}
+
+// testUnknownExpiryCached: a token whose expiry is unknown (no expires_in, not
+// a JWT) is handed out once and renewed on the next use; a tool that caches it
+// must be told to ask again soon. git-credential said password_expiry_utc=
+// -62135596800 (the zero time), which git reads as an unsigned number, a date
+// that never comes, and exec-credential said year 1.
+func testUnknownExpiryCached(t *testing.T, bin string) {
+	hp := newHostileProvider(t)
+	hp.answer("/token", 200, map[string]any{"access_token": "hostile-access-token-0001", "token_type": "Bearer"})
+	p := &profile{tb: t, bin: bin, dir: t.TempDir()}
+	data, _ := json.Marshal(map[string]string{"tokenURL": hp.srv.URL + "/token", "grantType": "client_credentials",
+		"appID": "hostile-app", "clientSecret": "hostile-client-secret-0001"})
+	os.WriteFile(p.path("credentials.json"), data, 0o600)
+	cmd := p.command("git-credential", "get")
+	cmd.Stdin = strings.NewReader("protocol=https\nhost=example.com\n\n")
+	o := p.run(cmd)
+	m := regexp.MustCompile(`password_expiry_utc=(-?\d+)\n`).FindStringSubmatch(o.stdout)
+	if o.code != 0 || m == nil {
+		t.Fatalf("git-credential get: %s\n%s", o, o.stdout)
+	}
+	now := time.Now()
+	if at, _ := strconv.ParseInt(m[1], 10, 64); at < now.Unix() || at > now.Add(2*time.Minute).Unix() {
+		t.Errorf("password_expiry_utc=%s, want within two minutes from now (%d)", m[1], now.Unix())
+	}
+	o = p.mustRun("token", "-o", "exec-credential")
+	var ec execCredential
+	json.Unmarshal([]byte(o.stdout), &ec)
+	if at, err := time.Parse(time.RFC3339, ec.Status.ExpirationTimestamp); err != nil || at.Before(now.Add(-time.Second)) || at.After(now.Add(2*time.Minute)) {
+		t.Errorf("expirationTimestamp %q, want within two minutes from now", ec.Status.ExpirationTimestamp)
 	}
 }
