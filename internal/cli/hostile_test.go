@@ -30,6 +30,7 @@ func TestHostile(t *testing.T) {
 		{"LoginNoAccessToken", testLoginNoAccessToken},
 		{"TerminalEscapes", testTerminalEscapes},
 		{"UnknownExpiryCached", testUnknownExpiryCached},
+		{"RefusalHarmlessEdit", testRefusalHarmlessEdit},
 	} {
 		t.Run(tt.name, func(t *testing.T) { tt.test(t, bin) })
 	}
@@ -234,5 +235,42 @@ func testUnknownExpiryCached(t *testing.T, bin string) {
 	json.Unmarshal([]byte(o.stdout), &ec)
 	if at, err := time.Parse(time.RFC3339, ec.Status.ExpirationTimestamp); err != nil || at.Before(now.Add(-time.Second)) || at.After(now.Add(2*time.Minute)) {
 		t.Errorf("expirationTimestamp %q, want within two minutes from now", ec.Status.ExpirationTimestamp)
+	}
+}
+
+// testRefusalHarmlessEdit: a remembered refusal stands until the credentials
+// that go into the grant change. An edit of a field no grant of a run sends
+// (gitUsername; the endpoints of login and logout) is no new credential: it
+// must not send the refused grant again. Nor is a reformatted file, or a
+// value given with spaces around it.
+func testRefusalHarmlessEdit(t *testing.T, bin string) {
+	p := newProfile(t, bin, t.TempDir(), fakeserver.Options{})
+	p.srv.SetRequestToken("a-request-token-generated-since")
+	if o := p.run(p.command("refresh")); o.code != exitNeedsHuman {
+		t.Fatalf("refresh with a stale request token: %s, want 77", o)
+	}
+	var creds map[string]string
+	data, _ := os.ReadFile(p.path("credentials.json"))
+	json.Unmarshal(data, &creds)
+	for _, edit := range []map[string]string{
+		{"gitUsername": "x-access-token"},
+		{"revocationURL": p.srv.URL() + "/revoke", "redirectURL": "http://127.0.0.1:8400/callback"},
+		{"appID": " " + creds["appID"] + " "},
+	} {
+		c := map[string]string{}
+		for k, v := range creds {
+			c[k] = v
+		}
+		for k, v := range edit {
+			c[k] = v
+		}
+		data, _ := json.MarshalIndent(c, "", "\t")
+		os.WriteFile(p.path("credentials.json"), data, 0o600)
+		if o := p.run(p.command("refresh")); o.code != exitNeedsHuman {
+			t.Errorf("refresh after %v: %s, want 77", edit, o)
+		}
+		if n := p.srv.Count("password"); n != 1 {
+			t.Errorf("after %v: %d password grants sent, want the refused one only", edit, n)
+		}
 	}
 }
