@@ -53,6 +53,7 @@ var Fields = []Field{
 		RequiredFor: []string{GrantRefreshToken}, get: func(c *Credentials) *string { return &c.RefreshToken }},
 	{Name: "authStyle", Flag: "auth-style", Show: showKeyword, get: func(c *Credentials) *string { return &c.AuthStyle }},
 	{Name: "gitUsername", Flag: "git-username", NotGrant: true, get: func(c *Credentials) *string { return &c.GitUsername }},
+	{Name: "gitHost", Flag: "git-host", NotGrant: true, get: func(c *Credentials) *string { return &c.GitHost }},
 	{Name: "issuer", Flag: "issuer", Show: showURL, get: func(c *Credentials) *string { return &c.Issuer }},
 	{Name: "authURL", Flag: "auth-url", Show: showURL, NotGrant: true, get: func(c *Credentials) *string { return &c.AuthURL }},
 	{Name: "deviceAuthURL", Flag: "device-auth-url", Show: showURL, NotGrant: true, get: func(c *Credentials) *string { return &c.DeviceAuthURL }},

@@ -31,6 +31,7 @@ func TestHostile(t *testing.T) {
 		{"TerminalEscapes", testTerminalEscapes},
 		{"UnknownExpiryCached", testUnknownExpiryCached},
 		{"RefusalHarmlessEdit", testRefusalHarmlessEdit},
+		{"GitCredentialOtherHost", testGitCredentialOtherHost},
 	} {
 		t.Run(tt.name, func(t *testing.T) { tt.test(t, bin) })
 	}
@@ -220,7 +221,7 @@ func testUnknownExpiryCached(t *testing.T, bin string) {
 		"appID": "hostile-app", "clientSecret": "hostile-client-secret-0001"})
 	os.WriteFile(p.path("credentials.json"), data, 0o600)
 	cmd := p.command("git-credential", "get")
-	cmd.Stdin = strings.NewReader("protocol=https\nhost=example.com\n\n")
+	cmd.Stdin = strings.NewReader("protocol=https\nhost=" + strings.TrimPrefix(hp.srv.URL, "http://") + "\n\n")
 	o := p.run(cmd)
 	m := regexp.MustCompile(`password_expiry_utc=(-?\d+)\n`).FindStringSubmatch(o.stdout)
 	if o.code != 0 || m == nil {
@@ -272,5 +273,50 @@ func testRefusalHarmlessEdit(t *testing.T, bin string) {
 		if n := p.srv.Count("password"); n != 1 {
 			t.Errorf("after %v: %d password grants sent, want the refused one only", edit, n)
 		}
+	}
+}
+
+// testGitCredentialOtherHost: git-credential hands the access token only to
+// the host it is for (gitHost, else the token endpoint's host). With the
+// helper configured for every host (credential.helper, as many set it), a
+// repository or submodule URL on any https host got the token.
+func testGitCredentialOtherHost(t *testing.T, bin string) {
+	p, tok := newIntegrationProfile(t, bin)
+	get := func(host string) outcome {
+		cmd := p.command("git-credential", "get")
+		cmd.Stdin = strings.NewReader("protocol=https\nhost=" + host + "\npath=evil/repo.git\n\n")
+		return p.run(cmd)
+	}
+	if o := get("attacker.example"); o.code != 0 || o.stdout != "" || p.srv.Count("refresh_token") != 0 {
+		t.Errorf("get for another host: %q (%s), want no answer, exit 0 and no renewal", o.stdout, o)
+	}
+	tokenHost := strings.TrimPrefix(p.srv.URL(), "http://")
+	if o := get(tokenHost); !strings.Contains(o.stdout, "password="+tok.AccessToken+"\n") {
+		t.Errorf("get for the token endpoint's host %s: %q (%s)", tokenHost, o.stdout, o)
+	}
+	p.setCredential("gitHost", "Git.Example.test")
+	if o := get("git.example.test"); !strings.Contains(o.stdout, "password="+tok.AccessToken+"\n") {
+		t.Errorf("get for gitHost: %q (%s)", o.stdout, o)
+	}
+	if o := get(tokenHost); o.stdout != "" {
+		t.Errorf("get for the token endpoint's host with another gitHost: %q, want no answer", o.stdout)
+	}
+}
+
+// setCredential sets one field of the profile's credentials.json.
+func (p *profile) setCredential(key, value string) {
+	p.tb.Helper()
+	var creds map[string]string
+	data, err := os.ReadFile(p.path("credentials.json"))
+	if err == nil {
+		err = json.Unmarshal(data, &creds)
+	}
+	if err != nil {
+		p.tb.Fatal(err)
+	}
+	creds[key] = value
+	data, _ = json.Marshal(creds)
+	if err := os.WriteFile(p.path("credentials.json"), data, 0o600); err != nil {
+		p.tb.Fatal(err)
 	}
 }
