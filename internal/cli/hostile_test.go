@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -110,13 +111,17 @@ func testServeSecretFile(t *testing.T, bin string) {
 // path answers the JSON the test gives it.
 type hostileProvider struct {
 	srv     *httptest.Server
+	mu      sync.Mutex // the binary's requests come while a test sets answers
 	answers map[string]func(w http.ResponseWriter, r *http.Request)
 }
 
 func newHostileProvider(t *testing.T) *hostileProvider {
 	hp := &hostileProvider{answers: map[string]func(http.ResponseWriter, *http.Request){}}
 	hp.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if h := hp.answers[r.URL.Path]; h != nil {
+		hp.mu.Lock()
+		h := hp.answers[r.URL.Path]
+		hp.mu.Unlock()
+		if h != nil {
 			h(w, r)
 			return
 		}
@@ -128,10 +133,16 @@ func newHostileProvider(t *testing.T) *hostileProvider {
 
 // answer makes path answer status and v as JSON.
 func (hp *hostileProvider) answer(path string, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	hp.mu.Lock()
+	defer hp.mu.Unlock()
 	hp.answers[path] = func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
-		json.NewEncoder(w).Encode(v)
+		w.Write(body)
 	}
 }
 
