@@ -33,6 +33,7 @@ func TestHostile(t *testing.T) {
 		{"UnknownExpiryCached", testUnknownExpiryCached},
 		{"RefusalHarmlessEdit", testRefusalHarmlessEdit},
 		{"GitCredentialOtherHost", testGitCredentialOtherHost},
+		{"LogoutForgets", testLogoutForgets},
 	} {
 		t.Run(tt.name, func(t *testing.T) { tt.test(t, bin) })
 	}
@@ -329,5 +330,35 @@ func (p *profile) setCredential(key, value string) {
 	data, _ = json.Marshal(creds)
 	if err := os.WriteFile(p.path("credentials.json"), data, 0o600); err != nil {
 		p.tb.Fatal(err)
+	}
+}
+
+// testLogoutForgets: at a provider without a revocation endpoint, logout says
+// it forgot the token while the grant stays live there. It kept the live
+// refresh token in refreshTokenObjectFile.json.corrupt-<time> beside the token
+// file, where a backup or the next reader of the directory finds a live grant.
+// No file of the profile may hold either token after logout.
+func testLogoutForgets(t *testing.T, bin string) {
+	hp := newHostileProvider(t)
+	p := deviceProfile(t, bin, hp)
+	p.setCredential("revocationURL", "")
+	hp.answer("/token", 200, map[string]any{"access_token": "hostile-access-token-0002", "token_type": "Bearer",
+		"expires_in": 3600, "refresh_token": "hostile-refresh-token-0002"})
+	if o := runBounded(t, p, "login"); o.code != 0 {
+		t.Fatalf("login: %s", o)
+	}
+	o := runBounded(t, p, "logout")
+	if o.code != 0 || !strings.Contains(o.stderr, "still live") {
+		t.Errorf("logout: %s, want exit 0 and the grant said to be live", o)
+	}
+	entries, _ := os.ReadDir(p.dir)
+	for _, e := range entries {
+		data, _ := os.ReadFile(p.path(e.Name()))
+		if strings.Contains(string(data), "hostile-refresh-token-0002") || strings.Contains(string(data), "hostile-access-token-0002") {
+			t.Errorf("after logout, %s still holds a token", e.Name())
+		}
+	}
+	if o := p.run(p.command("token")); o.code != exitNeedsHuman {
+		t.Errorf("token after logout: %s, want 77", o)
 	}
 }
