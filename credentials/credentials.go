@@ -59,6 +59,10 @@ type Credentials struct {
 	// the access token as password; empty: the provider's convention. Not in
 	// the template, and saved only when set.
 	GitUsername string `json:"gitUsername,omitempty"`
+	// GitHost is the host (host[:port], as git names it) to which
+	// git-credential hands the access token; empty: the token endpoint's host.
+	// A token is never handed to another host. Saved only when set.
+	GitHost string `json:"gitHost,omitempty"`
 
 	// SPEC §7: a grant started by a person. omitempty keeps the tutorial's
 	// template as it is.

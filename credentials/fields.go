@@ -17,6 +17,10 @@ type Field struct {
 	// RequiredFor lists the grant types that cannot do without the field;
 	// "*" is every grant.
 	RequiredFor []string
+	// NotGrant marks a field that no grant a run makes on its own depends on
+	// (git-credential's username; the endpoints only login and logout use):
+	// editing it is no new credentials, and does not lift a remembered refusal.
+	NotGrant bool
 
 	get func(*Credentials) *string
 }
@@ -48,12 +52,13 @@ var Fields = []Field{
 	{Name: "refreshToken", Flag: "refresh-token", Env: "TOKENKEEPER_REFRESH_TOKEN", Secret: true,
 		RequiredFor: []string{GrantRefreshToken}, get: func(c *Credentials) *string { return &c.RefreshToken }},
 	{Name: "authStyle", Flag: "auth-style", Show: showKeyword, get: func(c *Credentials) *string { return &c.AuthStyle }},
-	{Name: "gitUsername", Flag: "git-username", get: func(c *Credentials) *string { return &c.GitUsername }},
+	{Name: "gitUsername", Flag: "git-username", NotGrant: true, get: func(c *Credentials) *string { return &c.GitUsername }},
+	{Name: "gitHost", Flag: "git-host", NotGrant: true, get: func(c *Credentials) *string { return &c.GitHost }},
 	{Name: "issuer", Flag: "issuer", Show: showURL, get: func(c *Credentials) *string { return &c.Issuer }},
-	{Name: "authURL", Flag: "auth-url", Show: showURL, get: func(c *Credentials) *string { return &c.AuthURL }},
-	{Name: "deviceAuthURL", Flag: "device-auth-url", Show: showURL, get: func(c *Credentials) *string { return &c.DeviceAuthURL }},
-	{Name: "revocationURL", Flag: "revocation-url", Show: showURL, get: func(c *Credentials) *string { return &c.RevocationURL }},
-	{Name: "redirectURL", Flag: "redirect-url", Show: showURL, get: func(c *Credentials) *string { return &c.RedirectURL }},
+	{Name: "authURL", Flag: "auth-url", Show: showURL, NotGrant: true, get: func(c *Credentials) *string { return &c.AuthURL }},
+	{Name: "deviceAuthURL", Flag: "device-auth-url", Show: showURL, NotGrant: true, get: func(c *Credentials) *string { return &c.DeviceAuthURL }},
+	{Name: "revocationURL", Flag: "revocation-url", Show: showURL, NotGrant: true, get: func(c *Credentials) *string { return &c.RevocationURL }},
+	{Name: "redirectURL", Flag: "redirect-url", Show: showURL, NotGrant: true, get: func(c *Credentials) *string { return &c.RedirectURL }},
 }
 
 // Ptr is the field's value in c, to read or set.

@@ -257,11 +257,17 @@ func reauthAdvice(c *credentials.Credentials, login string) string {
 }
 
 // CredentialsFingerprint identifies the credentials a refusal was given to,
-// without revealing any of them: a change to any field changes it.
+// without revealing any of them: a change to any field a grant depends on
+// changes it; one to a NotGrant field does not (it counts as empty, so that
+// fingerprints remembered before such fields were left out still match).
 func CredentialsFingerprint(c *credentials.Credentials) string {
 	h := sha256.New()
 	for _, f := range credentials.Fields {
-		fmt.Fprintf(h, "%s=%q\n", f.Name, *f.Ptr(c))
+		v := *f.Ptr(c)
+		if f.NotGrant {
+			v = ""
+		}
+		fmt.Fprintf(h, "%s=%q\n", f.Name, v)
 	}
 	return hex.EncodeToString(h.Sum(nil)[:8])
 }

@@ -18,6 +18,10 @@ const (
 	slowDownStep          = 5 * time.Second
 	maxDeviceInterval     = time.Minute
 	defaultDeviceLifetime = 15 * time.Minute
+	// maxDeviceWait bounds the polling when the caller sets no Wait: a device
+	// code said to live for years (a broken or hostile answer) must not keep
+	// login polling for years. Real codes live 15 to 30 minutes.
+	maxDeviceWait = time.Hour
 )
 
 // DeviceAuthorization is the device authorization endpoint's answer, without
@@ -91,9 +95,9 @@ func parseDeviceAuthorization(raw map[string]json.RawMessage) (*DeviceAuthorizat
 // pollDevice waits the interval before every poll, the first one included
 // (RFC 8628 §3.4: never faster than allowed).
 func (c *Client) pollDevice(ctx context.Context, cfg LoginConfig, da *DeviceAuthorization, deviceCode string) (*Token, error) {
-	wait := da.ExpiresIn
+	wait := min(da.ExpiresIn, maxDeviceWait)
 	if cfg.Wait > 0 {
-		wait = min(wait, cfg.Wait)
+		wait = min(da.ExpiresIn, cfg.Wait)
 	}
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()

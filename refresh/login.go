@@ -40,7 +40,7 @@ type LoginConfig struct {
 	// Notify shows a line to the person (the CLI's stderr).
 	Notify func(msg string)
 	// Wait bounds the whole login; 0: DefaultLoginWait (authorization code) or
-	// the device code's own lifetime (device grant).
+	// the device code's own lifetime, at most an hour (device grant).
 	Wait time.Duration
 	// BeforeExchange, when set, runs once the person has approved and before
 	// the grant is redeemed: the Manager takes the profile lock and checks that
@@ -201,12 +201,8 @@ func listen(redirect, state, issuer string) (*callback, error) {
 		return nil, fmt.Errorf("refresh: redirectURL %q: want http://127.0.0.1:PORT/PATH", truncate(redirect, 80))
 	}
 	host := u.Hostname()
-	bind := host
-	if strings.EqualFold(host, "localhost") {
-		bind = "127.0.0.1" // what localhost resolves to is not ours to trust
-	}
-	ip := net.ParseIP(bind)
-	if ip == nil || !ip.IsLoopback() {
+	bind, ok := LoopbackBind(host)
+	if !ok {
 		return nil, fmt.Errorf("refresh: redirectURL %q: the listener binds only a loopback address (127.0.0.1, ::1, localhost)", truncate(redirect, 80))
 	}
 	port := u.Port()
@@ -223,6 +219,19 @@ func listen(redirect, state, issuer string) (*callback, error) {
 	cb.srv = &http.Server{Handler: cb, ReadHeaderTimeout: 10 * time.Second}
 	go cb.srv.Serve(ln)
 	return cb, nil
+}
+
+// LoopbackBind is the address a listener binds for host, the one rule for
+// every listener of tokenkeeper (login's callback, serve --listen): a loopback
+// IP as given, 127.0.0.1 for localhost (what localhost resolves to is not ours
+// to trust); ok is false for any other host, so that nothing off this host can
+// reach the listener.
+func LoopbackBind(host string) (bind string, ok bool) {
+	if strings.EqualFold(host, "localhost") {
+		return "127.0.0.1", true
+	}
+	ip := net.ParseIP(host)
+	return host, ip != nil && ip.IsLoopback()
 }
 
 func (cb *callback) close() {

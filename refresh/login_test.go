@@ -338,7 +338,7 @@ func TestLogoutWithoutRevocation(t *testing.T) {
 		t.Fatal(err)
 	}
 	res, err := m.Logout(context.Background())
-	if err != nil || res.Revoked || res.MovedTo == "" || res.RevocationURL != "" {
+	if err != nil || res.Revoked || res.Forgotten == "" || res.MovedTo != "" || res.RevocationURL != "" {
 		t.Fatalf("Logout: %+v, %v; want forgotten, not revoked", res, err)
 	}
 	if !p.RefreshTokenLive(r.Token.RefreshToken) {

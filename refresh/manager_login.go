@@ -23,7 +23,8 @@ type LoginOptions struct {
 	// Notify shows a line to the person; nil shows nothing (then nobody can
 	// log in: the CLI always sets it).
 	Notify func(msg string)
-	// Wait bounds the login; 0: DefaultLoginWait, or the device code's lifetime.
+	// Wait bounds the login; 0: DefaultLoginWait, or the device code's lifetime
+	// (at most an hour).
 	Wait time.Duration
 }
 
@@ -90,7 +91,9 @@ func (m *Manager) Login(ctx context.Context, o LoginOptions) (*Result, error) {
 	}
 	tok.carryUnknown(old)
 	tok.TokenURL = ep.Token
-	return m.save(tok, ActionLoggedIn, warns)
+	// Saved as any grant's answer is: an access token left out of it is said,
+	// and the run ends for now with the refresh token saved.
+	return m.saveAnswer(tok, tok.AccessToken, ActionLoggedIn, warns)
 }
 
 func (m *Manager) loginConfig(ep *Endpoints) LoginConfig {
@@ -172,14 +175,18 @@ type LogoutResult struct {
 	Revoked       bool   // the revocation endpoint accepted the refresh token
 	RevocationURL string // where it was revoked; "" when the provider has none
 	MovedTo       string // where the token record was set aside; "" when there was none
+	// Forgotten is the token file whose tokens were removed, no copy kept,
+	// when nothing was revoked (the grant is still live at the provider).
+	Forgotten string
 }
 
 // Logout revokes the stored refresh token at the revocation endpoint (RFC 7009,
 // with the client's authentication when it has a secret) and sets the token
 // record aside, under the profile lock; later runs need a login. When the
-// provider has no revocation endpoint, the record is set aside all the same and
-// Revoked is false: the grant is still live at the provider. When revocation
-// fails, nothing is set aside (the grant would be forgotten but live).
+// provider has no revocation endpoint, Revoked is false: the grant is still
+// live at the provider, and the record's tokens are forgotten — replaced by a
+// record without them, no copy kept, since a live grant set aside is a live
+// grant left on disk. When revocation fails, nothing is forgotten.
 func (m *Manager) Logout(ctx context.Context) (*LogoutResult, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -215,6 +222,18 @@ func (m *Manager) Logout(ctx context.Context) (*LogoutResult, error) {
 			return nil, m.revokeError(err)
 		}
 		res.Revoked = true
+	}
+	if tok != nil && !res.Revoked {
+		// The seed's fingerprint stays: a spent seed is never sent again.
+		data, err := (&Token{SeedFingerprint: tok.SeedFingerprint}).MarshalFile()
+		if err == nil {
+			err = lock.Save(ctx, data)
+		}
+		if err != nil {
+			return res, &Error{Kind: KindUnexpected, Err: err, Msg: err.Error(), Hint: fmt.Sprintf("remove %s by hand", m.Paths.TokenFile)}
+		}
+		res.Forgotten = m.Paths.TokenFile
+		return res, nil
 	}
 	res.MovedTo, err = lock.SetAside(ctx, m.now())
 	if err != nil {

@@ -25,7 +25,8 @@ func gitCredentialCommand() *command {
 (gitUsername in credentials.json, else the provider's convention, else oauth2),
 password=<access token> and password_expiry_utc; erase, which git sends after a
 401, renews the token if the erased password is the stored one; store does
-nothing. Only for https.`,
+nothing. Only for https, and only for the host the token is for: gitHost in
+credentials.json, else the token endpoint's host; for any other, nothing.`,
 		example: `git config --global credential.https://github.com.helper ''
 git config --global --add credential.https://github.com.helper '!tokenkeeper --profile github git-credential'`,
 		maxArgs:   1,
@@ -47,8 +48,9 @@ git config --global --add credential.https://github.com.helper '!tokenkeeper --p
 //   - get: username (gitUsername in credentials.json, else the provider's
 //     convention) and password=<access token>, renewed first when needed, with
 //     password_expiry_utc. Only for https: the token is never handed to git for a
-//     cleartext connection; for anything else it answers nothing, and git goes
-//     on to its other helpers or asks.
+//     cleartext connection; and only for the token's host (gitHost); for
+//     anything else it answers nothing, and git goes on to its other helpers or
+//     asks.
 //   - erase: git sends it when the server refused the password (a 401). If that
 //     password is the stored access token, the token is renewed now (Force with
 //     Stale: a no-op when another process renewed it already), so that the next
@@ -79,6 +81,13 @@ func (a *app) gitGet(req map[string]string) int {
 	m, err := a.manager("tokenkeeper git-credential", true, false)
 	if err != nil {
 		return a.fail(err)
+	}
+	if want := gitHost(m.Creds); !sameGitHost(req["host"], want) {
+		// Not the host the token is for: git goes on to its other helpers.
+		// With the helper set for every host, a repository or submodule on
+		// any https host would otherwise get the token.
+		a.log.Debug("git-credential: not answering for another host than the token's (gitHost in credentials.json)", "host", req["host"], "gitHost", want)
+		return exitOK
 	}
 	r, code := a.ensure(m, refresh.Options{})
 	if code >= 0 {
@@ -144,6 +153,28 @@ func gitUsername(c *credentials.Credentials) string {
 		}
 	}
 	return defaultGitUsername
+}
+
+// gitHost is the host git-credential hands the token to: gitHost in
+// credentials.json, else the token endpoint's host (the issuer's when the
+// token endpoint is discovered).
+func gitHost(c *credentials.Credentials) string {
+	if c.GitHost != "" {
+		return c.GitHost
+	}
+	for _, raw := range []string{c.TokenURL, c.Issuer} {
+		if u, err := url.Parse(raw); err == nil && u.Host != "" {
+			return u.Host
+		}
+	}
+	return ""
+}
+
+// sameGitHost compares git's host=[host[:port]] with want, ignoring case and
+// https's default port.
+func sameGitHost(got, want string) bool {
+	norm := func(h string) string { return strings.TrimSuffix(strings.ToLower(h), ":443") }
+	return got != "" && norm(got) == norm(want)
 }
 
 // maxGitCredentialInput caps what git-credential reads: git's own requests are

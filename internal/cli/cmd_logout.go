@@ -35,7 +35,7 @@ func (a *app) logout() int {
 		return a.fail(err)
 	}
 	switch {
-	case res.MovedTo == "":
+	case res.MovedTo == "" && res.Forgotten == "":
 		a.info("no token is stored for this profile (%s); nothing to revoke", a.paths.TokenFile)
 		return exitOK
 	case res.Revoked:
@@ -49,6 +49,10 @@ func (a *app) logout() int {
 		}
 		a.warn("the provider has no revocation endpoint: the grant is still live there", where)
 	}
-	a.message("info", "logged out: moved the token record to "+res.MovedTo, "to log in again, run "+a.cmdLine("login"))
+	done := "moved the token record to " + res.MovedTo
+	if res.Forgotten != "" {
+		done = "removed the tokens from " + res.Forgotten + " (no copy kept)"
+	}
+	a.message("info", "logged out: "+done, "to log in again, run "+a.cmdLine("login"))
 	return exitOK
 }

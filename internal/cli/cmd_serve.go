@@ -209,13 +209,11 @@ func loopbackAddr(listen string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("--listen %q: want 127.0.0.1:PORT", listen)
 	}
-	if host == "localhost" {
-		host = "127.0.0.1"
-	}
-	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+	bind, ok := refresh.LoopbackBind(host)
+	if !ok {
 		return "", fmt.Errorf("--listen %q: only a loopback address (127.0.0.1, ::1) is allowed", listen)
 	}
-	return net.JoinHostPort(host, port), nil
+	return net.JoinHostPort(bind, port), nil
 }
 
 // listenLoopback listens on addr, a loopback address, and writes a new bearer
@@ -227,20 +225,78 @@ func (a *app) listenLoopback(addr, path string) (net.Listener, string, func(), e
 	if path == "" {
 		path = filepath.Join(a.paths.StateDir, serveSecretName)
 	}
-	if err := storage.WriteFile(path, []byte(secret+"\n")); err != nil {
+	path, err := writeSecretFile(path, secret)
+	if err != nil {
 		return nil, "", nil, err
 	}
 	a.addSecrets(secret)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		os.Remove(path)
+		removeSecretFile(path, secret)
 		return nil, "", nil, err
 	}
 	a.info("the bearer secret is in %s (mode 0600); send it as Authorization: Bearer", path)
 	return ln, secret, func() {
 		ln.Close()
-		os.Remove(path)
+		removeSecretFile(path, secret)
 	}, nil
+}
+
+// writeSecretFile writes the bearer secret to a new file at path (0600) and
+// returns path made absolute. It never writes through a symbolic link and
+// never over a file it did not write, so that whoever can plant a link or a
+// file at path (a shared directory) cannot make serve replace, and later
+// remove, a file of the user's: only a secret file left by a serve that was
+// killed is replaced.
+func writeSecretFile(path, secret string) (string, error) {
+	path, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	if fi, err := os.Lstat(path); err == nil {
+		if !fi.Mode().IsRegular() || !ownFile(fi) || !isSecretFile(path, "") {
+			return "", fmt.Errorf("--secret-file %s exists and is not a secret file left by tokenkeeper serve; not replacing it", path)
+		}
+		if err := os.Remove(path); err != nil {
+			return "", err
+		}
+	}
+	created, err := storage.CreateFile(path, []byte(secret+"\n")) // O_EXCL: no link followed
+	if err == nil && !created {
+		err = fmt.Errorf("--secret-file %s was created by another process meanwhile; not replacing it", path)
+	}
+	return path, err
+}
+
+// removeSecretFile removes the secret file if it still holds secret: a file
+// put in its place since is not serve's to remove.
+func removeSecretFile(path, secret string) {
+	if isSecretFile(path, secret) {
+		os.Remove(path)
+	}
+}
+
+// isSecretFile reports whether path is a regular file holding a serve secret
+// (one line of 43 base64url characters), secret itself when it is not "".
+func isSecretFile(path, secret string) bool {
+	fi, err := os.Lstat(path)
+	if err != nil || !fi.Mode().IsRegular() {
+		return false
+	}
+	data, err := storage.ReadFile(path)
+	line, ok := strings.CutSuffix(string(data), "\n")
+	if err != nil || !ok || len(line) != 43 || strings.Trim(line, base64URLAlphabet) != "" {
+		return false
+	}
+	return secret == "" || line == secret
+}
+
+const base64URLAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+// ownFile reports whether fi belongs to this process's user.
+func ownFile(fi fs.FileInfo) bool {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && int(st.Uid) == os.Geteuid()
 }
 
 // tokenHandler answers GET /token. Messages and the secrets list of the app
@@ -262,12 +318,11 @@ func (h *tokenHandler) publish() {
 }
 
 func (h *tokenHandler) redact(s string) string {
+	var known []string
 	if p := h.known.Load(); p != nil {
-		for _, v := range *p {
-			s = strings.ReplaceAll(s, v, "[redacted]")
-		}
+		known = *p
 	}
-	return s
+	return showable(s, known)
 }
 
 func (h *tokenHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -129,11 +129,19 @@ func writeToken(w io.Writer, format string, tok *refresh.Token, margin time.Dura
 	return fmt.Errorf("unknown output format %q", format) // parsing refused it already
 }
 
+// unknownExpiryCache is how long a tool may cache a token of unknown expiry.
+const unknownExpiryCache = time.Minute
+
 // cacheUntil is how long a tool may cache tok: until tokenkeeper would renew
 // it; or, for a token handed out because its renewal failed for now (already
 // within the margin), until its expiry, so that the tool does not call again on
-// every request.
+// every request; or, for a token whose expiry is unknown (handed out once,
+// renewed on its next use), a minute: the zero time would read as year 1 to
+// kubectl and, as git parses password_expiry_utc unsigned, as never to git.
 func cacheUntil(tok *refresh.Token, margin time.Duration, now time.Time) time.Time {
+	if tok.Expiry.IsZero() {
+		return now.Add(unknownExpiryCache)
+	}
 	if t := tok.RenewAt(margin); t.After(now) {
 		return t
 	}

@@ -143,6 +143,7 @@ func (p *profile) git(env []string, stdin string, args ...string) outcome {
 func testGitCredentialFill(t *testing.T, bin string) {
 	requireTool(t, "git")
 	p, tok := newIntegrationProfile(t, bin)
+	p.setCredential("gitHost", "git.example.test")
 	env := gitEnv(p, bin)
 	// The README's lines, with --dir for --profile; a store helper configured
 	// before them must not be asked (nor keep the token).
@@ -203,6 +204,7 @@ func testGitCredentialFill(t *testing.T, bin string) {
 // password_expiry_utc (git 2.41+), gitUsername, no answer for http, bad input.
 func testGitCredentialProtocol(t *testing.T, bin string) {
 	p, tok := newIntegrationProfile(t, bin)
+	p.setCredential("gitHost", "h")
 	get := func(stdin string) outcome {
 		cmd := p.command("--margin", "2m", "git-credential", "get")
 		cmd.Stdin = strings.NewReader(stdin)

@@ -28,10 +28,16 @@ func (a *app) addCredentials(c *credentials.Credentials) {
 	a.addSecrets(redact.Basic(c.AppID, c.ClientSecret)...)
 }
 
-// redact hides every known secret in s; a secret shorter than
-// redact.MinAnywhere only where it stands as a whole token, so that a short
-// one does not cut into flag names ("prof" in "--profile").
-func (a *app) redact(s string) string { return redact.Text(s, a.secrets) }
+// redact makes s fit to be shown: every known secret hidden (a secret shorter
+// than redact.MinAnywhere only where it stands as a whole token, so that a short
+// one does not cut into flag names: "prof" in "--profile"), then every control
+// character escaped (redact.Terminal), whatever the text's source. Every line
+// tokenkeeper prints, logs or answers in serve's errors passes through it.
+func (a *app) redact(s string) string { return showable(s, a.secrets) }
+
+// showable is the rule of redact for a list of secrets (serve's log keeps a
+// copy of the app's list).
+func showable(s string, secrets []string) string { return redact.Terminal(redact.Text(s, secrets)) }
 
 func (a *app) message(level, msg string, hints ...string) {
 	l := slog.LevelWarn

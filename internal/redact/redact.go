@@ -2,7 +2,8 @@
 // logs, status — so that refresh (endpoint text, errors) and the CLI (every line
 // it prints) hide the same things the same way (SPEC §2, "Secrets in URLs").
 //
-// Two rules live here, and nowhere else:
+// Three rules live here, and nowhere else (the third, Terminal, in
+// terminal.go):
 //
 //   - URLs: every URL shown goes through URL, which keeps scheme, host, path and
 //     query keys, and masks query values, the fragment and any user info
@@ -16,6 +17,9 @@
 //     `\uXXXX` and `\/` escapes in the text are decoded, so a secret that
 //     another JSON encoder escaped (.NET writes `+` as `\u002B`) is still found;
 //     text in which no escaped secret hides keeps its escapes.
+//   - Controls: text shown goes through Terminal last, which escapes every
+//     character that is not printable (ESC and the other controls, bidi
+//     overrides, bytes that are not UTF-8), whatever the text's source.
 //
 // Short secrets. A value of fewer than MinAnywhere bytes is redacted only where
 // it stands as a whole token — not preceded or followed by a letter, digit or
