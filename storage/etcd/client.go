@@ -144,7 +144,7 @@ type UnavailableError struct {
 func (e *UnavailableError) Error() string {
 	return fmt.Sprintf("etcd: %s: no member answered: %v", e.Op, e.Last)
 }
-func (e *UnavailableError) Unwrap() error      { return e.Last }
+func (e *UnavailableError) Unwrap() error        { return e.Last }
 func (e *UnavailableError) Is(target error) bool { return target == storage.ErrUnavailable }
 
 // call POSTs req as JSON to path on the first member that answers and
