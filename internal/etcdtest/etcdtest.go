@@ -26,6 +26,7 @@ type Member struct {
 	peerURL   string
 	dir       string
 	cluster   string
+	certs     *Certs
 	cmd       *exec.Cmd
 	log       *os.File
 	t         testing.TB
@@ -50,12 +51,23 @@ func Binary(t testing.TB) string {
 // members are killed when the test ends.
 func Start(t testing.TB, n int) *Cluster {
 	t.Helper()
+	return StartTLS(t, n, nil)
+}
+
+// StartTLS is Start with the client port on HTTPS with certs' server
+// certificate, requiring client certificates signed by its CA; nil certs
+// is plain HTTP.
+func StartTLS(t testing.TB, n int, certs *Certs) *Cluster {
+	t.Helper()
 	bin := Binary(t)
 	c := &Cluster{}
 	var peers []string
 	for i := range n {
-		m := &Member{Name: fmt.Sprintf("m%d", i), dir: t.TempDir(), t: t}
+		m := &Member{Name: fmt.Sprintf("m%d", i), dir: t.TempDir(), t: t, certs: certs}
 		m.ClientURL = "http://" + freeAddr(t)
+		if certs != nil {
+			m.ClientURL = "https://" + strings.TrimPrefix(m.ClientURL, "http://")
+		}
 		m.peerURL = "http://" + freeAddr(t)
 		peers = append(peers, m.Name+"="+m.peerURL)
 		c.Members = append(c.Members, m)
@@ -82,7 +94,7 @@ func (m *Member) start(bin, state string) {
 		m.t.Fatal(err)
 	}
 	m.log = log
-	m.cmd = exec.Command(bin,
+	args := []string{
 		"--name", m.Name,
 		"--data-dir", filepath.Join(m.dir, "data"),
 		"--listen-client-urls", m.ClientURL,
@@ -97,19 +109,64 @@ func (m *Member) start(bin, state string) {
 		"--heartbeat-interval", "50",
 		"--election-timeout", "500",
 		"--logger", "zap", "--log-outputs", "stderr",
-	)
+	}
+	if m.certs != nil {
+		args = append(args, "--cert-file", m.certs.ServerCert, "--key-file", m.certs.ServerKey,
+			"--client-cert-auth", "--trusted-ca-file", m.certs.CA)
+	}
+	m.cmd = exec.Command(bin, args...)
 	m.cmd.Stdout, m.cmd.Stderr = log, log
-	m.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	m.cmd.SysProcAttr = sysProcAttr()
 	if err := m.cmd.Start(); err != nil {
 		m.t.Fatalf("etcdtest: start etcd: %v", err)
 	}
+}
+
+// httpClient reaches the member, with the client certificate under TLS.
+func (m *Member) httpClient() *http.Client {
+	c := &http.Client{Timeout: time.Second}
+	if m.certs != nil {
+		c.Transport = &http.Transport{TLSClientConfig: m.certs.clientTLS(m.t)}
+	}
+	return c
+}
+
+// Post sends a JSON body to one of the member's gateway paths and returns
+// the answer's body, failing the test on a transport error or a non-200.
+func (m *Member) Post(path, body string) string {
+	m.t.Helper()
+	r, err := m.httpClient().Post(m.ClientURL+path, "application/json", strings.NewReader(body))
+	if err != nil {
+		m.t.Fatalf("etcdtest: %s: %v", path, err)
+	}
+	defer r.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if r.StatusCode != http.StatusOK {
+		m.t.Fatalf("etcdtest: %s: %s: %s", path, r.Status, b)
+	}
+	return string(b)
+}
+
+// EnableAuth creates root (password rootpw) and user with password, with
+// read-write access to every key, and turns etcd's authentication on.
+func (c *Cluster) EnableAuth(user, password string) {
+	m := c.Members[0]
+	m.Post("/v3/auth/role/add", `{"name":"root"}`)
+	m.Post("/v3/auth/user/add", `{"name":"root","password":"rootpw"}`)
+	m.Post("/v3/auth/user/grant", `{"user":"root","role":"root"}`)
+	m.Post("/v3/auth/role/add", `{"name":"rw"}`)
+	m.Post("/v3/auth/role/grant", `{"name":"rw","perm":{"permType":"READWRITE","key":"AA==","range_end":"AA=="}}`)
+	m.Post("/v3/auth/user/add", fmt.Sprintf(`{"name":%q,"password":%q}`, user, password))
+	m.Post("/v3/auth/user/grant", fmt.Sprintf(`{"user":%q,"role":"rw"}`, user))
+	m.Post("/v3/auth/enable", `{}`)
 }
 
 // Endpoints is the cluster's store URL host list: "127.0.0.1:P1,127.0.0.1:P2".
 func (c *Cluster) Endpoints() string {
 	var hs []string
 	for _, m := range c.Members {
-		hs = append(hs, strings.TrimPrefix(m.ClientURL, "http://"))
+		_, hp, _ := strings.Cut(m.ClientURL, "://")
+		hs = append(hs, hp)
 	}
 	return strings.Join(hs, ",")
 }
@@ -156,7 +213,7 @@ func (m *Member) Log() string {
 func (m *Member) waitHealthy() {
 	m.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
-	c := &http.Client{Timeout: time.Second}
+	c := m.httpClient()
 	for time.Now().Before(deadline) {
 		r, err := c.Get(m.ClientURL + "/health")
 		if err == nil {
@@ -173,12 +230,11 @@ func (m *Member) waitHealthy() {
 
 // Leader returns the index of the member that leads, or -1.
 func (c *Cluster) Leader() int {
-	hc := &http.Client{Timeout: time.Second}
 	for i, m := range c.Members {
 		if m.cmd == nil {
 			continue
 		}
-		r, err := hc.Post(m.ClientURL+"/v3/maintenance/status", "application/json", strings.NewReader("{}"))
+		r, err := m.httpClient().Post(m.ClientURL+"/v3/maintenance/status", "application/json", strings.NewReader("{}"))
 		if err != nil {
 			continue
 		}
