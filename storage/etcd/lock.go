@@ -15,25 +15,19 @@ import (
 // Lock takes the profile's lock: one key, PREFIX/<profile>/lock, created by
 // a transaction only when it does not exist (create_revision == 0) and
 // attached to this process's lease, whose value names the holder. Waiters
-// watch the key and try again when it is deleted (by Unlock, or by etcd
-// when the holder's lease runs out). The lease is kept alive while held, so
-// a killed or partitioned holder frees the lock within its TTL by itself.
+// watch the profile's keys and try again when the lock key is deleted (by
+// Unlock, or by etcd when the holder's lease runs out); while they wait, a
+// record saved by the holder refreshes their host's read copy, so that the
+// lifecycle's next lock-free Read sees it. The lease is granted only once
+// the lock looks free, and kept alive while held, so a killed or
+// partitioned holder frees the lock within its TTL by itself.
 //
 // A lock still held when timeout runs out is a *storage.LockBusyError; an
 // etcd that does not answer within the store's Timeout an error matching
 // storage.ErrUnavailable. A pending answer is pushed before Lock returns.
 func (s *Store) Lock(ctx context.Context, timeout time.Duration, holder string) (storage.Locked, error) {
-	start := time.Now()
-	octx, cancel := s.opContext(ctx)
-	id, ttl, err := s.o.Client.Grant(octx, int64(s.o.LeaseTTL/time.Second))
-	cancel()
-	if err != nil {
-		return nil, fmt.Errorf("etcd: lock %s: %w", s.lockKey, err)
-	}
-	l := &locked{s: s, lease: id, stop: make(chan struct{}), done: make(chan struct{})}
-	l.expires = start.Add(time.Duration(ttl) * time.Second)
-	go l.keepAlive(time.Duration(ttl) * time.Second)
-	if err := l.acquire(ctx, start, timeout, holder); err != nil {
+	l := &locked{s: s}
+	if err := l.acquire(ctx, time.Now(), timeout, holder); err != nil {
 		l.Unlock()
 		return nil, err
 	}
@@ -43,10 +37,15 @@ func (s *Store) Lock(ctx context.Context, timeout time.Duration, holder string) 
 	return l, nil
 }
 
+// LockPoll tells the lifecycle to wait for this store's lock in slices of
+// a second, not the file lock's 10 ms: each slice costs etcd a read and a
+// watch, and a waiter's read copy is refreshed by the watch meanwhile.
+func (s *Store) LockPoll() time.Duration { return time.Second }
+
 // locked is the Store while this process holds the lock.
 type locked struct {
 	s     *Store
-	lease int64
+	lease int64 // 0 until granted
 
 	mu      sync.Mutex
 	expires time.Time // the lease's deadline as last kept alive
@@ -62,33 +61,60 @@ type locked struct {
 func (l *locked) acquire(ctx context.Context, start time.Time, timeout time.Duration, holder string) error {
 	deadline := start.Add(timeout)
 	key := []byte(l.s.lockKey)
-	var seenHolder string
+	var holderSeen string
 	for {
-		octx, cancel := l.s.opContext(ctx)
-		r, err := l.s.o.Client.Txn(octx, TxnRequest{
-			Compare: []Compare{{Result: "EQUAL", Target: "CREATE", Key: key, CreateRevision: rev(0)}},
-			Success: []RequestOp{{Put: &PutRequest{Key: key, Value: []byte(holder), Lease: i64(l.lease)}}},
-			Failure: []RequestOp{{Range: &RangeRequest{Key: key}}},
-		})
-		cancel()
-		if err != nil {
-			return fmt.Errorf("etcd: lock %s: %w", l.s.lockKey, err)
-		}
-		if r.Succeeded {
-			return nil
-		}
-		kv := firstKV(r)
-		if kv != nil && int64(kv.Lease) == l.lease {
-			return nil // an earlier attempt of ours took it, and its answer was lost
-		}
-		if kv != nil {
-			seenHolder = string(kv.Value)
+		var rev int64
+		held, err := l.tryOnce(ctx, key, holder, &holderSeen, &rev)
+		if err != nil || held {
+			return err
 		}
 		if !time.Now().Before(deadline) {
-			return &storage.LockBusyError{Path: l.s.endpointsForMessage + l.s.lockKey, Holder: cleanHolder(seenHolder), Waited: time.Since(start)}
+			return &storage.LockBusyError{Path: l.s.endpointsForMessage + l.s.lockKey, Holder: cleanHolder(holderSeen), Waited: time.Since(start)}
 		}
-		l.waitDelete(ctx, key, int64(r.Header.Revision), deadline)
+		l.waitFree(ctx, rev, deadline)
 	}
+}
+
+// tryOnce takes the lock if it is free: a read first, so that a waiter
+// costs etcd no lease; then the lease (once) and the transaction.
+func (l *locked) tryOnce(ctx context.Context, key []byte, holder string, holderSeen *string, atRev *int64) (bool, error) {
+	octx, cancel := l.s.opContext(ctx)
+	defer cancel()
+	if l.lease == 0 {
+		kv, r, err := l.s.o.Client.Get(octx, l.s.lockKey)
+		if err != nil {
+			return false, fmt.Errorf("etcd: lock %s: %w", l.s.lockKey, err)
+		}
+		if kv != nil {
+			*holderSeen, *atRev = string(kv.Value), r
+			return false, nil
+		}
+		sent := time.Now()
+		id, ttl, err := l.s.o.Client.Grant(octx, int64(l.s.o.LeaseTTL/time.Second))
+		if err != nil {
+			return false, fmt.Errorf("etcd: lock %s: %w", l.s.lockKey, err)
+		}
+		l.lease, l.expires = id, sent.Add(time.Duration(ttl)*time.Second)
+		l.stop, l.done = make(chan struct{}), make(chan struct{})
+		go l.keepAlive(time.Duration(ttl) * time.Second)
+	}
+	r, err := l.s.o.Client.Txn(octx, TxnRequest{
+		Compare: []Compare{{Result: "EQUAL", Target: "CREATE", Key: key, CreateRevision: rev(0)}},
+		Success: []RequestOp{{Put: &PutRequest{Key: key, Value: []byte(holder), Lease: i64(l.lease)}}},
+		Failure: []RequestOp{{Range: &RangeRequest{Key: key}}},
+	})
+	if err != nil {
+		return false, fmt.Errorf("etcd: lock %s: %w", l.s.lockKey, err)
+	}
+	kv := firstKV(r)
+	if r.Succeeded || (kv != nil && int64(kv.Lease) == l.lease) {
+		return true, nil // (or an earlier attempt of ours took it and its answer was lost)
+	}
+	if kv != nil {
+		*holderSeen = string(kv.Value)
+	}
+	*atRev = int64(r.Header.Revision)
+	return false, nil
 }
 
 func firstKV(r *TxnResponse) *KeyValue {
@@ -98,14 +124,25 @@ func firstKV(r *TxnResponse) *KeyValue {
 	return r.Responses[0].Range.Kvs[0]
 }
 
-// waitDelete returns when key changes after revision rev, at deadline, or
-// after a short pause when the watch cannot be set up (the caller then
-// tries the transaction again, which is what finds an unreachable store).
-func (l *locked) waitDelete(ctx context.Context, key []byte, rev int64, deadline time.Time) {
+// waitFree watches the profile's keys after revision rev until the lock key
+// is deleted or deadline; a record saved meanwhile refreshes the read copy.
+// When the watch cannot be set up it pauses briefly: the caller's next try
+// is what finds an unreachable store.
+func (l *locked) waitFree(ctx context.Context, rev int64, deadline time.Time) {
 	wctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
-	err := l.s.o.Client.Watch(wctx, key, nil, rev+1, func(_ int64, evs []Event) bool {
-		return len(evs) == 0 // a progress notice: keep watching
+	base := []byte(l.s.base)
+	err := l.s.o.Client.Watch(wctx, base, prefixEnd(base), rev+1, func(_ int64, evs []Event) bool {
+		for _, ev := range evs {
+			switch {
+			case ev.Kv == nil:
+			case string(ev.Kv.Key) == l.s.lockKey && ev.Type == "DELETE":
+				return false
+			case string(ev.Kv.Key) == l.s.recordKey && ev.Type != "DELETE":
+				l.s.writeCopy(capRecord(ev.Kv.Value))
+			}
+		}
+		return true
 	})
 	if err != nil && wctx.Err() == nil {
 		select {
@@ -332,6 +369,9 @@ func (l *locked) SetAside(ctx context.Context, now time.Time) (string, error) {
 func (l *locked) Unlock() error {
 	var err error
 	l.once.Do(func() {
+		if l.lease == 0 {
+			return
+		}
 		close(l.stop)
 		<-l.done
 		ctx, cancel := context.WithTimeout(context.Background(), min(l.s.o.Timeout, 5*time.Second))
