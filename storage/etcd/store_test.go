@@ -288,3 +288,40 @@ func TestLeaseTTL(t *testing.T) {
 		}
 	}
 }
+
+// A waiter's host copy follows the holder's save while it waits, so the
+// lifecycle's next lock-free read sees the renewed token without the lock.
+func TestWaiterSeesTheSave(t *testing.T) {
+	c := etcdtest.Start(t, 1)
+	a := newHost(t, c.URL(""), 5*time.Second, 0)
+	b := newHost(t, c.URL(""), 5*time.Second, 0)
+	ctx := context.Background()
+	lockSave(t, a.s, `{"v":1}`)
+	if _, err := b.s.Read(ctx); err != nil {
+		t.Fatal(err)
+	}
+	la, err := a.s.Lock(ctx, time.Second, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer la.Unlock()
+	la.Read(ctx)
+	waited := make(chan error, 1)
+	go func() {
+		_, err := b.s.Lock(ctx, 1500*time.Millisecond, "b")
+		waited <- err
+	}()
+	time.Sleep(300 * time.Millisecond)
+	if err := la.Save(ctx, []byte(`{"v":2}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-waited; !errors.Is(err, storage.ErrLockBusy) {
+		t.Fatalf("b's Lock: got %v, want busy (a still holds it)", err)
+	}
+	if got, _ := b.s.Read(ctx); string(got) != `{"v":2}` {
+		t.Fatalf("b's copy after waiting: %q, want a's save", got)
+	}
+	if l := la.(*locked); l.lease == 0 {
+		t.Fatal("a holds no lease")
+	}
+}
