@@ -5,14 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 
-	"github.com/google/renameio/v2"
+	"github.com/tokenkeeper/tokenkeeper/internal/redact"
+	"github.com/tokenkeeper/tokenkeeper/storage"
 )
 
 // FileName is the name of the credentials file inside a profile directory.
@@ -27,7 +24,16 @@ const (
 	GrantPassword          = "password"
 	GrantClientCredentials = "client_credentials"
 	GrantRefreshToken      = "refresh_token"
+	// A person starts these grants with tokenkeeper login (SPEC §7).
+	GrantAuthorizationCode = "authorization_code"
+	GrantDeviceCode        = "device_code"
 )
+
+// Interactive reports whether grant is started by a person (tokenkeeper
+// login) rather than from a secret in the file.
+func Interactive(grant string) bool {
+	return grant == GrantAuthorizationCode || grant == GrantDeviceCode
+}
 
 // Auth styles: where the client credentials go in a token request.
 const (
@@ -35,10 +41,6 @@ const (
 	AuthHeader = "header" // HTTP Basic
 	AuthAuto   = "auto"   // probe once with the bootstrap grant
 )
-
-// maxFileSize bounds what Load reads: a credentials file is a few hundred
-// bytes, so anything bigger is the wrong file and must not be slurped whole.
-const maxFileSize = 1 << 20
 
 // Credentials is the content of credentials.json. The JSON names are the
 // tutorial's, in the template's order.
@@ -53,6 +55,19 @@ type Credentials struct {
 	Scope               string `json:"scope"`
 	RefreshToken        string `json:"refreshToken"`
 	AuthStyle           string `json:"authStyle"`
+	// GitUsername is the username `tokenkeeper git-credential` gives git with
+	// the access token as password; empty: the provider's convention. Not in
+	// the template, and saved only when set.
+	GitUsername string `json:"gitUsername,omitempty"`
+
+	// SPEC §7: a grant started by a person. omitempty keeps the tutorial's
+	// template as it is.
+	Issuer        string            `json:"issuer,omitempty"`
+	AuthURL       string            `json:"authURL,omitempty"`
+	DeviceAuthURL string            `json:"deviceAuthURL,omitempty"`
+	RevocationURL string            `json:"revocationURL,omitempty"`
+	RedirectURL   string            `json:"redirectURL,omitempty"`
+	AuthParams    map[string]string `json:"authParams,omitempty"`
 
 	Path     string   `json:"-"` // resolved absolute path loaded from or saved to
 	Warnings []string `json:"-"` // e.g. unknown field "appId" (did you mean "appID"?)
@@ -65,16 +80,15 @@ type Credentials struct {
 // Template returns the file written on first run: SPEC §1's template,
 // indented by two spaces, with a trailing newline.
 func Template() []byte {
-	c := &Credentials{
-		TokenURL:       DefaultTokenURL,
-		GrantType:      GrantPassword,
-		CredentialType: "authtoken",
-		AuthStyle:      AuthParams,
+	c := &Credentials{TokenURL: DefaultTokenURL, AuthStyle: AuthParams}
+	concur, _ := PresetNamed("concur") // the tutorial's provider
+	if err := concur.Apply(c, ""); err != nil {
+		panic("credentials: template: " + err.Error())
 	}
 	return c.marshal()
 }
 
-// marshal encodes all ten fields in template order. HTML escaping is off so
+// marshal encodes the fields in template order. HTML escaping is off so
 // that a token URL with a query keeps its "&" readable.
 func (c *Credentials) marshal() []byte {
 	var b bytes.Buffer
@@ -82,7 +96,7 @@ func (c *Credentials) marshal() []byte {
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(c); err != nil {
-		panic("credentials: encode: " + err.Error()) // ten strings cannot fail
+		panic("credentials: encode: " + err.Error()) // strings cannot fail
 	}
 	return b.Bytes()
 }
@@ -93,32 +107,11 @@ func (c *Credentials) marshal() []byte {
 // created=false with a nil error; O_EXCL makes this hold against a concurrent
 // writer too.
 func WriteTemplate(path string) (created bool, err error) {
-	path = absPath(path)
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return false, fmt.Errorf("credentials: write template: %w", err)
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		return false, nil
-	}
+	created, err = storage.CreateFile(absPath(path), Template())
 	if err != nil {
 		return false, fmt.Errorf("credentials: write template: %w", err)
 	}
-	_, err = f.Write(Template())
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		// The file is ours (O_EXCL): remove it rather than leave a torn
-		// template that would later be refused as unparseable.
-		os.Remove(path)
-		return false, fmt.Errorf("credentials: write template %s: %w", path, err)
-	}
-	syncDir(filepath.Dir(path))
-	return true, nil
+	return created, nil
 }
 
 // Load reads, parses and validates the file at path. A missing file gives an
@@ -158,24 +151,27 @@ func mergeProblems(parsed, validated []Problem) []Problem {
 	return parsed
 }
 
+// readFile reads path through storage.ReadFile: never blocking on a FIFO, a
+// regular file only (else a *storage.RecordError naming it), capped.
 func readFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("credentials: %w", err) // *PathError names path
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("credentials: read %s: %w", path, err)
-	}
-	if len(data) > maxFileSize {
-		return nil, fmt.Errorf("credentials: %s: file is larger than %d bytes; is it the right file?", path, maxFileSize)
+	data, err := storage.ReadFile(path)
+	var re *storage.RecordError
+	switch {
+	case errors.Is(err, storage.ErrTooLarge):
+		return nil, &FileError{Path: path, Err: fmt.Errorf("%s: file is larger than %d bytes; is it the right file?", path, storage.MaxFileSize)}
+	case errors.As(err, &re):
+		return nil, &FileError{Path: path, Err: re} // not a regular file of this user
+	case err != nil:
+		if u := errors.Unwrap(err); u != nil {
+			err = u // storage's prefix off: a *PathError names the path
+		}
+		return nil, &FileError{Path: path, Err: err}
 	}
 	return data, nil
 }
 
 // Save writes all ten fields, indented, in template order, atomically
-// (renameio: a temporary file in the same directory, fsync, rename), mode
+// (storage.WriteFile: a temporary file in the same directory, fsync, rename), mode
 // 0600 whatever the old file's mode was, creating the directory 0700. A
 // symbolic link at path is followed, so a file kept elsewhere (a dotfiles
 // repository) is updated in place rather than replaced by a regular file.
@@ -189,47 +185,14 @@ func (c *Credentials) Save(path string) error {
 		return errors.New("credentials: save: no path")
 	}
 	path = absPath(path)
-	if fi, err := os.Lstat(path); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
-		if target, err := filepath.EvalSymlinks(path); err == nil {
-			path = target
-		}
+	if err := storage.WriteFile(path, c.marshal()); err != nil {
+		return fmt.Errorf("credentials: %w", err)
 	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("credentials: save: %w", err)
+	if target, err := filepath.EvalSymlinks(path); err == nil {
+		path = target // storage replaced the link's target
 	}
-	if err := writeAtomic(path, c.marshal()); err != nil {
-		return fmt.Errorf("credentials: save %s: %w", path, err)
-	}
-	syncDir(dir)
 	c.Path = path
 	return nil
-}
-
-// writeAtomic is renameio.WriteFile without WithExistingPermissions (a
-// credentials file is 0600 even if it was 0644 before) and with the temporary
-// file in the target's directory, never in a shared $TMPDIR.
-func writeAtomic(path string, data []byte) error {
-	t, err := renameio.NewPendingFile(path,
-		renameio.WithTempDir(filepath.Dir(path)),
-		renameio.WithStaticPermissions(0o600))
-	if err != nil {
-		return err
-	}
-	defer t.Cleanup()
-	if _, err := t.Write(data); err != nil {
-		return err
-	}
-	return t.CloseAtomicallyReplace()
-}
-
-// syncDir makes a new directory entry durable. Best effort: some file
-// systems refuse fsync on a directory, and the data is already safe.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
 }
 
 func absPath(path string) string {
@@ -244,38 +207,24 @@ func absPath(path string) string {
 
 // Redacted returns every field by its JSON name for display (`status`), with
 // clientSecret, companyRequestToken and refreshToken replaced by
-// "set (N chars)" or "not set", tokenURL without user info, query or fragment,
+// "set (N chars)" or "not set", tokenURL with query values, fragment and user
+// info masked (redact.URL),
 // and grantType and authStyle hidden when too long to be a keyword.
 func (c *Credentials) Redacted() map[string]string {
-	return map[string]string{
-		"tokenURL":            redactURL(c.TokenURL),
-		"grantType":           short(c.GrantType),
-		"appID":               c.AppID,
-		"clientSecret":        mask(c.ClientSecret),
-		"companyUUID":         c.CompanyUUID,
-		"companyRequestToken": mask(c.CompanyRequestToken),
-		"credentialType":      c.CredentialType,
-		"scope":               c.Scope,
-		"refreshToken":        mask(c.RefreshToken),
-		"authStyle":           short(c.AuthStyle),
+	out := make(map[string]string, len(Fields))
+	for _, f := range Fields {
+		v := *f.get(c)
+		switch {
+		case f.Secret:
+			v = mask(v)
+		case f.Show == showURL:
+			v = redact.URL(v)
+		case f.Show == showKeyword:
+			v = short(v)
+		}
+		out[f.Name] = v
 	}
-}
-
-// redactURL drops what may hold a secret from a URL: user info, and the
-// query and fragment, shown as "?…" and "#…".
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return fmt.Sprintf("(not a URL, %d characters)", len(raw))
-	}
-	s := display(u)
-	if u.RawQuery != "" || u.ForceQuery {
-		s += "?…"
-	}
-	if strings.Contains(raw, "#") {
-		s += "#…"
-	}
-	return s
+	return out
 }
 
 // short shows a field that should hold a short keyword, unless it is long
@@ -300,11 +249,11 @@ func (c Credentials) String() string {
 	r := c.Redacted()
 	var b strings.Builder
 	b.WriteString("{")
-	for i, name := range fieldNames {
+	for i, f := range Fields {
 		if i > 0 {
 			b.WriteString(" ")
 		}
-		fmt.Fprintf(&b, "%s:%q", name, r[name])
+		fmt.Fprintf(&b, "%s:%q", f.Name, r[f.Name])
 	}
 	b.WriteString("}")
 	return b.String()

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/tokenkeeper/tokenkeeper/storage"
 )
 
 // fixtures is the shared directory of credentials.json fixtures.
@@ -174,7 +176,7 @@ func TestLoadRelativePathIsResolved(t *testing.T) {
 
 func TestLoadTooLarge(t *testing.T) {
 	path := filepath.Join(t.TempDir(), FileName)
-	big := append([]byte(`{"scope":"`), bytes.Repeat([]byte("a"), maxFileSize)...)
+	big := append([]byte(`{"scope":"`), bytes.Repeat([]byte("a"), storage.MaxFileSize)...)
 	big = append(big, `"}`...)
 	if err := os.WriteFile(path, big, 0o600); err != nil {
 		t.Fatal(err)
@@ -277,7 +279,7 @@ func TestSave(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "new", "dir", FileName)
 	c := &Credentials{
 		TokenURL: "https://auth.example.com/token?tenant=a&x=b", GrantType: GrantClientCredentials,
-		AppID: "app", ClientSecret: "SECRET-save",
+		AppID: "app", ClientSecret: "SECRET-save", GitUsername: "x-access-token",
 	}
 	if err := c.Save(path); err != nil {
 		t.Fatalf("Save: %v", err)
@@ -300,7 +302,7 @@ func TestSave(t *testing.T) {
 		t.Fatalf("Load after Save: %v", err)
 	}
 	c.AuthStyle = AuthParams // default applied on load
-	if got.TokenURL != c.TokenURL || got.ClientSecret != c.ClientSecret || got.AuthStyle != c.AuthStyle {
+	if got.TokenURL != c.TokenURL || got.ClientSecret != c.ClientSecret || got.AuthStyle != c.AuthStyle || got.GitUsername != c.GitUsername {
 		t.Errorf("round trip: got %v, want %v", got, c)
 	}
 }
@@ -390,9 +392,9 @@ func TestRedacted(t *testing.T) {
 		}
 	}
 	urls := map[string]string{
-		"https://me:pw@auth.example.com/t?client_secret=x#f": "https://auth.example.com/t?…#…",
+		"https://me:pw@auth.example.com/t?client_secret=x#f": "https://[redacted]@auth.example.com/t?client_secret=[redacted]#[redacted]",
 		"https://auth.example.com/t":                         "https://auth.example.com/t",
-		"https://auth.example.com/t?":                        "https://auth.example.com/t?…",
+		"https://auth.example.com/t?":                        "https://auth.example.com/t?",
 		"://bad":                                             "(not a URL, 6 characters)",
 	}
 	for in, want := range urls {
@@ -428,8 +430,10 @@ func assertKeyOrder(t *testing.T, data []byte) {
 		var v json.RawMessage
 		dec.Decode(&v)
 	}
-	if !slices.Equal(keys, fieldNames) {
-		t.Errorf("keys = %q, want %q", keys, fieldNames)
+	// The optional fields (gitUsername, the login fields of SPEC §7) are written
+	// only when set; TestSave sets gitUsername.
+	if want := append(slices.Clone(fieldNames[:10]), "gitUsername"); !slices.Equal(keys, want) {
+		t.Errorf("keys = %q, want %q", keys, want)
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/tokenkeeper/tokenkeeper/storage"
 )
 
 // ErrIncomplete is matched (with errors.Is) by an *InvalidError when at
@@ -100,3 +102,19 @@ func (e *InvalidError) Is(target error) bool {
 	}
 	return false
 }
+
+// FileError is a credentials file that cannot be read: missing (errors.Is
+// fs.ErrNotExist), not a file, unreadable, or too large to be one.
+type FileError struct {
+	Path string
+	Err  error // a *fs.PathError names the path itself
+}
+
+func (e *FileError) Error() string {
+	var re *storage.RecordError
+	if errors.As(e.Err, &re) { // not storage's words: this is credentials.json
+		return "credentials: " + re.Name + ": " + re.Msg
+	}
+	return "credentials: " + e.Err.Error()
+}
+func (e *FileError) Unwrap() error { return e.Err }

@@ -9,49 +9,9 @@ import (
 	"unicode/utf8"
 )
 
-// fieldNames are the canonical JSON names in template order.
-var fieldNames = []string{
-	"tokenURL", "grantType", "appID", "clientSecret", "companyUUID",
-	"companyRequestToken", "credentialType", "scope", "refreshToken", "authStyle",
-}
-
-// synonyms maps an accepted alternative name to its canonical name.
-var synonyms = map[string]string{
-	"clientID": "appID",
-	"username": "companyUUID",
-	"password": "companyRequestToken",
-}
-
-// synonymOrder lists the synonyms in the template order of their fields, so
-// that problems come out in a stable order.
-var synonymOrder = []string{"clientID", "username", "password"}
-
-// field returns a pointer to the struct field with the given canonical name.
-func (c *Credentials) field(name string) *string {
-	switch name {
-	case "tokenURL":
-		return &c.TokenURL
-	case "grantType":
-		return &c.GrantType
-	case "appID":
-		return &c.AppID
-	case "clientSecret":
-		return &c.ClientSecret
-	case "companyUUID":
-		return &c.CompanyUUID
-	case "companyRequestToken":
-		return &c.CompanyRequestToken
-	case "credentialType":
-		return &c.CredentialType
-	case "scope":
-		return &c.Scope
-	case "refreshToken":
-		return &c.RefreshToken
-	case "authStyle":
-		return &c.AuthStyle
-	}
-	return nil
-}
+// keyAuthParams is the one field that is not a string: an object of extra
+// authorization-request parameters (Google's access_type, Auth0's audience).
+const keyAuthParams = "authParams"
 
 // Parse decodes data, the content of the file at path (used in messages and
 // made absolute in c.Path). It reports syntax errors (*SyntaxError, with
@@ -214,6 +174,12 @@ func (c *Credentials) collect(members []member) (map[string]string, []Problem) {
 	values := make(map[string]string)
 	var problems []Problem
 	for _, key := range order {
+		if key == keyAuthParams {
+			if p, ok := c.collectAuthParams(last[key]); !ok {
+				problems = append(problems, p)
+			}
+			continue
+		}
 		if canonical(key) == "" {
 			c.warnUnknown(key)
 			continue
@@ -232,6 +198,26 @@ func (c *Credentials) collect(members []member) (map[string]string, []Problem) {
 	return values, problems
 }
 
+// collectAuthParams reads authParams: an object whose values are strings.
+func (c *Credentials) collectAuthParams(raw json.RawMessage) (Problem, bool) {
+	if k := kind(raw); k == "null" {
+		return Problem{}, true
+	} else if k != "object" {
+		return Problem{Field: keyAuthParams, Msg: "want an object of strings like {\"prompt\": \"consent\"}, got " + k}, false
+	}
+	var m map[string]json.RawMessage
+	json.Unmarshal(raw, &m) // a valid object token cannot fail
+	c.AuthParams = make(map[string]string, len(m))
+	for k, v := range m {
+		var s string
+		if kind(v) != "string" || json.Unmarshal(v, &s) != nil {
+			return Problem{Field: keyAuthParams, Msg: fmt.Sprintf("%.64q: %s", k, wrongType(kind(v)))}, false
+		}
+		c.AuthParams[k] = strings.TrimSpace(s)
+	}
+	return Problem{}, true
+}
+
 func wrongType(kind string) string {
 	msg := "want a string, got " + kind
 	if kind == "number" || kind == "boolean" {
@@ -243,13 +229,11 @@ func wrongType(kind string) string {
 // canonical returns the canonical name for a canonical name or a synonym,
 // and "" for anything else.
 func canonical(key string) string {
-	if name, ok := synonyms[key]; ok {
+	if name, ok := synonymOf(key); ok {
 		return name
 	}
-	for _, name := range fieldNames {
-		if key == name {
-			return name
-		}
+	if f := FieldNamed(key); f != nil {
+		return f.Name
 	}
 	return ""
 }
@@ -258,12 +242,12 @@ func canonical(key string) string {
 // field; a synonym and its field both set to different values is a problem,
 // since either may be the stale one.
 func (c *Credentials) assign(values map[string]string) []Problem {
-	for _, name := range fieldNames {
-		*c.field(name) = values[name]
+	for _, f := range Fields {
+		*f.get(c) = values[f.Name]
 	}
 	var problems []Problem
-	for _, syn := range synonymOrder {
-		name := synonyms[syn]
+	for _, syn := range synonymList() {
+		name, _ := synonymOf(syn)
 		v, ok := values[syn]
 		if !ok {
 			continue
@@ -280,7 +264,7 @@ func (c *Credentials) assign(values map[string]string) []Problem {
 }
 
 func (c *Credentials) applyDefaults() {
-	if c.TokenURL == "" {
+	if c.TokenURL == "" && c.Issuer == "" { // with an issuer, discovery finds it
 		c.TokenURL = DefaultTokenURL
 	}
 	if c.GrantType == "" {
@@ -306,4 +290,25 @@ func (c *Credentials) warnUnknown(key string) {
 	if _, ok := c.hints[name]; !ok {
 		c.hints[name] = key
 	}
+}
+
+// synonymOf is the field a synonym stands for.
+func synonymOf(key string) (string, bool) {
+	for _, f := range Fields {
+		for _, s := range f.Synonyms {
+			if s == key {
+				return f.Name, true
+			}
+		}
+	}
+	return "", false
+}
+
+// synonymList lists every synonym, in the template order of their fields.
+func synonymList() []string {
+	var out []string
+	for _, f := range Fields {
+		out = append(out, f.Synonyms...)
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package credentials
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -334,7 +335,7 @@ func TestSuggestDistanceBounds(t *testing.T) {
 
 func writeFile(t *testing.T, path, data string) {
 	t.Helper()
-	if err := writeAtomic(path, []byte(data)); err != nil {
+	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -42,11 +42,12 @@ func suggest(key string) string {
 			best, bestDist = name, d
 		}
 	}
-	for _, name := range fieldNames {
-		consider(name, name)
+	for _, f := range Fields {
+		consider(f.Name, f.Name)
 	}
-	for _, syn := range synonymOrder {
-		consider(syn, synonyms[syn])
+	for _, syn := range synonymList() {
+		name, _ := synonymOf(syn)
+		consider(syn, name)
 	}
 	return best
 }

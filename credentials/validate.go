@@ -6,10 +6,12 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+
+	"github.com/tokenkeeper/tokenkeeper/internal/redact"
 )
 
 var (
-	grantTypes = []string{GrantPassword, GrantClientCredentials, GrantRefreshToken}
+	grantTypes = []string{GrantPassword, GrantClientCredentials, GrantRefreshToken, GrantAuthorizationCode, GrantDeviceCode}
 	authStyles = []string{AuthParams, AuthHeader, AuthAuto}
 )
 
@@ -29,9 +31,9 @@ func (c *Credentials) Validate() error {
 // only.
 func (c *Credentials) Missing() []string {
 	var out []string
-	for _, name := range required(c.grant()) {
-		if strings.TrimSpace(*c.field(name)) == "" {
-			out = append(out, name)
+	for _, f := range Fields {
+		if f.Required(c.grant()) && strings.TrimSpace(*f.get(c)) == "" {
+			out = append(out, f.Name)
 		}
 	}
 	return out
@@ -44,28 +46,14 @@ func (c *Credentials) grant() string {
 	return c.GrantType
 }
 
-// required lists the fields a grant cannot do without. clientSecret is
-// optional for refresh_token: public clients have none.
-func required(grant string) []string {
-	switch grant {
-	case GrantPassword:
-		return []string{"appID", "clientSecret", "companyUUID", "companyRequestToken"}
-	case GrantClientCredentials:
-		return []string{"appID", "clientSecret"}
-	case GrantRefreshToken:
-		return []string{"appID", "refreshToken"}
-	}
-	return []string{"appID"}
-}
-
 func (c *Credentials) problems() []Problem {
 	missing := make(map[string]bool)
 	for _, name := range c.Missing() {
 		missing[name] = true
 	}
 	var ps []Problem
-	for _, name := range fieldNames {
-		v := *c.field(name)
+	for _, f := range Fields {
+		name, v := f.Name, *f.get(c)
 		switch {
 		case missing[name]:
 			ps = append(ps, Problem{Field: name, Msg: c.missingMsg(name), missing: true})
@@ -94,11 +82,21 @@ func (c *Credentials) missingMsg(name string) string {
 // check applies the rules for the value of one field; "" means fine.
 func (c *Credentials) check(name, v string) string {
 	switch name {
-	case "tokenURL":
+	case "tokenURL", "issuer", "revocationURL":
 		if v == "" {
 			return ""
 		}
 		return checkTokenURL(v)
+	case "authURL", "deviceAuthURL":
+		if v == "" {
+			return c.endpointNeeded(name)
+		}
+		return checkTokenURL(v)
+	case "redirectURL":
+		if v == "" {
+			return ""
+		}
+		return checkRedirectURL(v)
 	case "grantType":
 		return oneOf("grant type", c.grant(), grantTypes)
 	case "authStyle":
@@ -106,6 +104,31 @@ func (c *Credentials) check(name, v string) string {
 			return ""
 		}
 		return oneOf("auth style", v, authStyles)
+	}
+	return ""
+}
+
+// endpointNeeded reports an interactive grant with neither its endpoint nor
+// an issuer to discover it from.
+func (c *Credentials) endpointNeeded(name string) string {
+	if c.Issuer != "" {
+		return ""
+	}
+	if (name == "authURL" && c.grant() == GrantAuthorizationCode) || (name == "deviceAuthURL" && c.grant() == GrantDeviceCode) {
+		return fmt.Sprintf("required for grantType %q unless issuer is set, not set", c.grant())
+	}
+	return ""
+}
+
+// checkRedirectURL: the loopback listener only ever binds a loopback
+// address, over http (RFC 8252 §7.3).
+func checkRedirectURL(raw string) string {
+	if msg := checkTokenURL(raw); msg != "" {
+		return msg
+	}
+	u, _ := url.Parse(raw)
+	if u.Scheme != "http" || !isLoopback(u.Hostname()) {
+		return fmt.Sprintf("%q: want a loopback address like \"http://127.0.0.1:8400/callback\" (tokenkeeper listens there for the browser)", redact.URL(raw))
 	}
 	return ""
 }
@@ -143,6 +166,9 @@ func hasControl(s string) bool {
 // in messages has no user info and no query, either of which may hold a
 // secret.
 func checkTokenURL(raw string) string {
+	if msg := checkScheme(raw); msg != "" {
+		return msg
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		var uerr *url.Error
@@ -151,12 +177,12 @@ func checkTokenURL(raw string) string {
 		}
 		return "not a valid URL"
 	}
-	shown := fmt.Sprintf("%q", display(u))
+	shown := fmt.Sprintf("%q", redact.URL(raw))
 	switch {
 	case u.User != nil:
 		return "must not contain a user name or password; put the client's in appID and clientSecret"
 	case !u.IsAbs() || u.Hostname() == "":
-		return fmt.Sprintf("%s is not an absolute URL; want one like %q", shown, DefaultTokenURL)
+		return fmt.Sprintf("%s is not an absolute URL; want one like %q", shown, "https://auth.example.com/oauth2/token")
 	case strings.Contains(raw, "#"):
 		return shown + " must not contain a fragment (#…)"
 	case u.Scheme == "https":
@@ -169,16 +195,29 @@ func checkTokenURL(raw string) string {
 	return fmt.Sprintf("%s: scheme %q not supported; use https://", shown, u.Scheme)
 }
 
-func display(u *url.URL) string {
-	v := *u
-	v.User, v.RawQuery, v.ForceQuery, v.Fragment, v.RawFragment = nil, "", false, "", ""
-	return v.String()
-}
-
 func isLoopback(host string) bool {
 	if strings.EqualFold(strings.TrimSuffix(host, "."), "localhost") {
 		return true
 	}
 	addr, err := netip.ParseAddr(host)
 	return err == nil && addr.Unmap().IsLoopback()
+}
+
+// checkScheme catches a URL written without its scheme ("host/path",
+// "127.0.0.1:8080/token"), which url.Parse either refuses with a parser error
+// or reads as a scheme named after the host, and says what to write instead.
+func checkScheme(raw string) string {
+	lower := strings.ToLower(raw)
+	if raw == "" || strings.Contains(raw, "://") || strings.HasPrefix(raw, "/") ||
+		strings.HasPrefix(lower, "https:") || strings.HasPrefix(lower, "http:") {
+		return ""
+	}
+	shown := raw
+	if i := strings.IndexAny(shown, "?#"); i >= 0 { // a query may hold a secret
+		shown = shown[:i]
+	}
+	if strings.Contains(shown, "@") { // so may user info
+		return "has no scheme (https://); want one like " + fmt.Sprintf("%q", DefaultTokenURL)
+	}
+	return fmt.Sprintf("%q has no scheme; want %q (http:// only for a loopback host)", shown, "https://"+shown)
 }

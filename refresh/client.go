@@ -14,8 +14,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/oauth2"
+
+	"github.com/tokenkeeper/tokenkeeper/internal/redact"
 )
 
 // MaxResponseBody caps what is read of any token endpoint answer, as x/oauth2 does.
@@ -65,6 +68,9 @@ type Request struct {
 	ClientID     string
 	ClientSecret string
 	AuthStyle    string // "params" or "header"
+	// Once sends the request a single time, never retried: an authorization code
+	// is single-use, and a retry after an answer that was lost would replay it.
+	Once bool
 }
 
 // Exchange sends req, retrying transient failures with exponential backoff and
@@ -83,24 +89,38 @@ func (c *Client) Exchange(ctx context.Context, req Request) (*Token, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	start := time.Now()
 	for attempt := 1; ; attempt++ {
 		tok, err := c.once(ctx, req, rt)
 		var te *TransientError
-		if err == nil || !errors.As(err, &te) {
+		if err == nil || !errors.As(err, &te) || req.Once {
 			return tok, err
+		}
+		// A run that gives up says how hard it tried: 30 s of silent retries
+		// otherwise read like one slow failure.
+		giveUp := func() (*Token, error) {
+			te.Attempts, te.Took = attempt, time.Since(start)
+			return nil, err
+		}
+		if te.rotated && req.Form.Get("refresh_token") != "" {
+			// SPEC §2: an answer is never retried with a refresh token it may
+			// have spent. The next run sends it again only because it is then
+			// the one refresh token there is.
+			te.Err = fmt.Errorf("%w; not sent again: the endpoint may have spent the refresh token", te.Err)
+			return giveUp()
 		}
 		wait := backoff(attempt)
 		if te.RetryAfter > wait {
 			wait = te.RetryAfter
 		}
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
-			return nil, err
+			return giveUp()
 		}
 		if c.OnRetry != nil {
 			c.OnRetry(attempt, wait, err)
 		}
 		if c.sleep(ctx, wait) != nil {
-			return nil, err
+			return giveUp()
 		}
 	}
 }
@@ -167,7 +187,7 @@ func (c *Client) once(ctx context.Context, req Request, rt time.Duration) (*Toke
 	if err != nil {
 		return nil, err
 	}
-	u := displayURL(req.URL)
+	u := redact.URL(req.URL)
 	secrets := requestSecrets(req)
 	start := c.now()
 	resp, err := c.httpClient().Do(hreq)
@@ -201,7 +221,8 @@ func (c *Client) newRequest(ctx context.Context, req Request) (*http.Request, er
 	}
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, req.URL, strings.NewReader(form.Encode()))
 	if err != nil {
-		return nil, fmt.Errorf("refresh: token URL %s: %w", req.URL, err)
+		// Not wrapped: a *url.Error would show the URL whole, query and all.
+		return nil, fmt.Errorf("refresh: token URL %s: %v", redact.URL(req.URL), scrubURLError(err))
 	}
 	// Concur asks for the media type without a charset parameter.
 	hreq.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -225,8 +246,8 @@ func handleResponse(u string, resp *http.Response, body []byte, start time.Time,
 		// Retry-After is read against the real clock: it is about real waiting.
 		return nil, &TransientError{URL: u, Status: status, RetryAfter: retryAfter(resp.Header, time.Now()), Err: errors.New(transientSummary(u, resp, body, secrets))}
 	case status >= 300 && status < 400:
-		loc := clean(resp.Header.Get("Location"), 200)
-		return nil, &EndpointError{URL: u, Status: status, Description: "redirect to " + loc + " not followed", Retrieve: retrieveError(resp, body, "", "", "")}
+		loc := clean(redactAll(redact.URL(resp.Header.Get("Location")), secrets), 200)
+		return nil, &EndpointError{URL: u, Status: status, Description: "redirect to " + loc + " not followed", Retrieve: retrieveError(resp, body, secrets, "", "", "")}
 	case status >= 400:
 		return nil, endpointError(u, resp, body, secrets)
 	}
@@ -242,13 +263,18 @@ func handleResponse(u string, resp *http.Response, body []byte, start time.Time,
 	if sum := bodySummary(resp, body); strings.HasPrefix(sum, "an HTML page") {
 		return nil, &TransientError{URL: u, Status: status, Err: errors.New(sum)}
 	}
-	return nil, &TransientError{URL: u, Status: status, Err: fmt.Errorf("not a token (%s)", strings.TrimPrefix(err.Error(), "refresh: "))}
+	// An answer that names a refresh_token, even one that cannot be read, may
+	// have rotated the refresh token sent (see Exchange).
+	raw, derr := decodeResponse(body, resp.Header.Get("Content-Type"))
+	_, rotated := raw["refresh_token"]
+	return nil, &TransientError{URL: u, Status: status, rotated: derr == nil && rotated,
+		Err: fmt.Errorf("not a token (%s)", strings.TrimPrefix(err.Error(), "refresh: "))}
 }
 
 // endpointError reads a refusal: RFC 6749 fields, Concur's code and geolocation,
 // or KORE's {"code","message"}.
 func endpointError(u string, resp *http.Response, body []byte, secrets []string) *EndpointError {
-	e := &EndpointError{URL: u, Status: resp.StatusCode, CorrelationID: clean(resp.Header.Get("concur-correlationid"), 100)}
+	e := &EndpointError{URL: u, Status: resp.StatusCode, CorrelationID: clean(redactAll(resp.Header.Get("concur-correlationid"), secrets), 100)}
 	var raw map[string]json.RawMessage
 	if json.Unmarshal(bytes.TrimSpace(body), &raw) == nil {
 		_ = stringField(raw, "error", &e.Code)
@@ -261,18 +287,19 @@ func endpointError(u string, resp *http.Response, body []byte, secrets []string)
 		if f, ok, _ := number(raw, "code"); ok && f > 0 && f < 1e6 && !(int(f) == e.Status && e.Code == "") {
 			e.ConcurCode = int(f)
 		}
-	} else if e.Code == "" {
-		e.Description = bodySummary(resp, body)
+	}
+	if e.Code == "" && e.Description == "" && e.Message == "" {
+		e.Description = errorBodySummary(resp, body, secrets)
 	}
 	// Everything here is the endpoint's text and ends up on a terminal or in a
 	// log: no secret it echoes, no control characters (escape sequences), no
 	// unbounded lengths. Secrets go first, so that a cut never leaves half of one.
 	e.Code = clean(redactAll(e.Code, secrets), 64)
 	e.Description = clean(redactAll(e.Description, secrets), 300)
-	e.URI = clean(redactAll(e.URI, secrets), 200)
+	e.URI = clean(redactAll(redact.URL(e.URI), secrets), 200)
 	e.Message = clean(redactAll(e.Message, secrets), 300)
 	e.Geolocation = clean(e.Geolocation, 200)
-	e.Retrieve = retrieveError(resp, body, e.Code, e.Description, e.URI)
+	e.Retrieve = retrieveError(resp, body, secrets, e.Code, e.Description, e.URI)
 	return e
 }
 
@@ -282,8 +309,8 @@ func endpointError(u string, resp *http.Response, body []byte, secrets []string)
 func transientSummary(u string, resp *http.Response, body []byte, secrets []string) string {
 	e := endpointError(u, resp, body, secrets)
 	s := describeRefusal(e)
-	if s == "" || e.Code == "" && e.Description == "" && e.Message == "" {
-		s = bodySummary(resp, body)
+	if s == "" {
+		s = errorBodySummary(resp, body, secrets)
 	}
 	if e.CorrelationID != "" {
 		s += " [concur-correlationid " + e.CorrelationID + "]"
@@ -291,7 +318,14 @@ func transientSummary(u string, resp *http.Response, body []byte, secrets []stri
 	return s
 }
 
-func retrieveError(resp *http.Response, body []byte, code, desc, uri string) *oauth2.RetrieveError {
+// retrieveError is what x/oauth2 users expect in the chain. Its Body is the
+// answer with the request's secrets redacted: RetrieveError.Error() prints the
+// body whole when there is no error code (KORE's {"code","message"}, an HTML
+// page), and a caller who logs it must not log what the endpoint echoed.
+func retrieveError(resp *http.Response, body []byte, secrets []string, code, desc, uri string) *oauth2.RetrieveError {
+	if r := redactAll(string(body), secrets); r != string(body) {
+		body = []byte(r)
+	}
 	return &oauth2.RetrieveError{Response: resp, Body: body, ErrorCode: code, ErrorDescription: desc, ErrorURI: uri}
 }
 
@@ -307,6 +341,23 @@ func bodySummary(resp *http.Response, body []byte) string {
 		return fmt.Sprintf("an HTML page (%d bytes), not a token: a proxy or a wrong tokenURL?", len(body))
 	}
 	return fmt.Sprintf("%s body of %d bytes", ct, len(body))
+}
+
+// errorBodySummary describes the body of an error answer (4xx, 5xx) in no
+// format tokenkeeper knows — a 404 page, a gateway's "no such route" — with
+// its text: what the endpoint says is what tells a wrong tokenURL from a down
+// one. The request's secrets are cut out first, then control characters and
+// all but 200 characters: a cut never leaves half a secret. HTML pages and
+// binary bodies are described by type and size only.
+func errorBodySummary(resp *http.Response, body []byte, secrets []string) string {
+	sum := bodySummary(resp, body)
+	if resp.StatusCode < 400 || strings.HasPrefix(sum, "an HTML page") || !utf8.Valid(body) {
+		return sum
+	}
+	if text := clean(redactAll(string(body), secrets), 200); text != "" {
+		return sum + ": " + text
+	}
+	return sum
 }
 
 // retryAfter reads Retry-After as seconds or an HTTP date; 0 when absent or bad.

@@ -595,7 +595,7 @@ func TestEndpointErrorNeverHoldsSecrets(t *testing.T) {
 		{status: 400, body: `<html>` + testClientSecret + `</html>`, header: http.Header{"Content-Type": {"text/html"}}},
 		{status: 200, body: `{"error":"access_denied","access_token_hint":"` + rt + `"}`},
 		{status: 503, body: `{"echo":"` + testClientSecret + `"}`},
-		{status: 200, body: `{"access_token":"` + rt + `","expires_in":"never"}`},
+		{status: 200, body: `{"access_token":"` + rt + "\\u0000" + `","expires_in":"never"}`},
 	}
 	for i, b := range bodies {
 		t.Run(fmt.Sprint(i, " ", b.status), func(t *testing.T) {
@@ -668,4 +668,72 @@ func httptestServer(t *testing.T, h http.HandlerFunc) *httptest.Server {
 	s := httptest.NewServer(h)
 	t.Cleanup(s.Close)
 	return s
+}
+
+// TestEndpointErrorShowsBody: an error answer in no known format shows its text
+// (sanitised, capped, without the request's secrets), not only its length:
+// a 404 from a wrong tokenURL says so in its body.
+func TestEndpointErrorShowsBody(t *testing.T) {
+	const rt = "fake-refresh-token-SECRET-0002"
+	tests := []struct {
+		name       string
+		reply      reply
+		want, deny []string
+	}{
+		{"404 text", reply{status: 404, body: "Realm does not exist\n"}, []string{"404", "Realm does not exist"}, nil},
+		{"404 json", reply{status: 404, body: `{"detail":"Not Found"}`, header: http.Header{"Content-Type": {"application/json"}}},
+			[]string{`{"detail":"Not Found"}`}, nil},
+		{"capped", reply{status: 404, body: strings.Repeat("x", 5000)}, []string{strings.Repeat("x", 150) + "…"}, []string{strings.Repeat("x", 300)}},
+		{"control characters", reply{status: 400, body: "bad\x1b[31m red\x00"}, []string{"bad [31m red"}, []string{"\x1b", "\x00"}},
+		{"echoed secret", reply{status: 404, body: "no route for refresh_token=" + rt + " secret " + testClientSecret}, []string{"no route for refresh_token="}, nil},
+		{"html", reply{status: 404, body: "<html><body>Realm does not exist</body></html>", header: http.Header{"Content-Type": {"text/html"}}},
+			[]string{"an HTML page"}, []string{"Realm does not exist"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := newRecorder(t, tt.reply)
+			req := passwordRequest(rec.tokenURL(), "params")
+			req.Form.Set("refresh_token", rt)
+			_, err := (&Client{Sleep: noRetry}).Exchange(t.Context(), req)
+			if err == nil {
+				t.Fatal("Exchange succeeded, want an error")
+			}
+			msg := err.Error()
+			for _, w := range tt.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("Error() = %q, want it to hold %q", msg, w)
+				}
+			}
+			for _, d := range tt.deny {
+				if strings.Contains(msg, d) {
+					t.Errorf("Error() = %q, want it without %q", msg, d)
+				}
+			}
+			assertNoSecrets(t, "Error()", msg, rt)
+		})
+	}
+}
+
+// TestExchangeGivingUpSaysAttempts: when retries run out, the error says how
+// many attempts were made, and over how long (issue 12: a silent 30-second
+// retry read like one failure).
+func TestExchangeGivingUpSaysAttempts(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	var retries int
+	c := &Client{Timeout: time.Second, OnRetry: func(int, time.Duration, error) { retries++ }}
+	_, err := c.Exchange(t.Context(), passwordRequest(srv.URL+"/token", "params"))
+	var te *TransientError
+	if !errors.As(err, &te) {
+		t.Fatalf("Exchange: %v, want a *TransientError", err)
+	}
+	if te.Attempts != retries+1 || te.Attempts < 2 {
+		t.Errorf("Attempts = %d after %d retries, want retries+1 and at least 2", te.Attempts, retries)
+	}
+	want := fmt.Sprintf("(gave up after %d attempts in ", te.Attempts)
+	if !strings.Contains(err.Error(), want) {
+		t.Errorf("Error() = %q, want it to hold %q", err.Error(), want)
+	}
 }

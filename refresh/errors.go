@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/tokenkeeper/tokenkeeper/credentials"
 )
 
 // Kind says what a failure asks of the caller; the CLI turns it into an exit code.
@@ -16,7 +18,7 @@ const (
 	KindUnexpected  Kind = iota // a bug or an unforeseen OS error: exit 1
 	KindTemporary               // retry later: exit 75
 	KindNeedsHuman              // a human must re-authorise: exit 77
-	KindCredentials             // credentials missing, incomplete or invalid: exit 78
+	KindCredentials             // credentials missing, incomplete or invalid, or a file of the profile a human must fix: exit 78
 )
 
 // Sentinels for callers that act on the kind rather than the message.
@@ -27,12 +29,35 @@ var (
 )
 
 // Error is a failure of the lifecycle with what to do about it. Msg and Hint never
-// contain secrets.
+// contain secrets. Hint says, in terms of OAuth and files, what a person must do;
+// Then what comes after (run again, wait, report a bug): a program that drives
+// the library turns it into its own words (the CLI names its command).
 type Error struct {
 	Kind Kind
 	Msg  string
 	Hint string
+	Then Then
 	Err  error
+}
+
+// Then is what a person does once the Hint is followed.
+type Then int
+
+const (
+	ThenNothing  Then = iota
+	ThenRun           // run the lifecycle again: the fix takes effect at once
+	ThenLater         // nothing to fix here: run again later (a scheduled run will)
+	ThenLockWait      // another process holds the lock: run again shortly, or wait longer for it
+	ThenReport        // a bug: report it
+)
+
+// ThenOf returns the Then of the first *Error in err's chain.
+func ThenOf(err error) Then {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Then
+	}
+	return ThenNothing
 }
 
 func (e *Error) Error() string {
@@ -55,11 +80,19 @@ func (e *Error) Unwrap() []error {
 	return errs
 }
 
-// KindOf returns the Kind of err: that of the first *Error in its chain.
+// KindOf returns the Kind of err: that of the first *Error in its chain, and
+// KindCredentials for a credentials file that is missing, unreadable, not JSON or
+// incomplete (the credentials package's own errors).
 func KindOf(err error) Kind {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Kind
+	}
+	var fe *credentials.FileError
+	var se *credentials.SyntaxError
+	var ie *credentials.InvalidError
+	if errors.As(err, &fe) || errors.As(err, &se) || errors.As(err, &ie) {
+		return KindCredentials
 	}
 	return KindUnexpected
 }
@@ -91,7 +124,11 @@ type EndpointError struct {
 
 func (e *EndpointError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "refresh: token endpoint %s answered %d", e.URL, e.Status)
+	if e.Status == 0 { // no answer of its own: a redirect that was not followed
+		fmt.Fprintf(&b, "refresh: token endpoint %s", e.URL)
+	} else {
+		fmt.Fprintf(&b, "refresh: token endpoint %s answered %d", e.URL, e.Status)
+	}
 	if e.Code != "" {
 		fmt.Fprintf(&b, " %s", e.Code)
 	}
@@ -116,18 +153,38 @@ func (e *EndpointError) Unwrap() error {
 
 // TransientError is a failure worth retrying: no answer, a timeout, 5xx, 429, or a
 // 200 that is not a token (an HTML page from a proxy).
+//
+// Which of them are retried with the refresh token that was sent (SPEC §2 step 7 and
+// "an answer is never retried with a refresh token it may have spent"): no answer,
+// a timeout, a reset, 5xx and 429 are — a refresh that did not complete leaves the
+// token unspent, and if it did complete, its answer is lost with the successor
+// either way, so sending it again loses nothing and often works. A 200 that is not a
+// JSON token (a proxy's HTML page, an object without access_token) is too: RFC 6749
+// §6 has an endpoint that rotates send the new refresh token, so an answer without
+// one spent nothing. A 2xx that names a refresh_token it cannot be read from (a
+// number, an object, "") is not retried: the endpoint rotated, to a token we cannot
+// read. (A 2xx with a string refresh_token is no failure at all: it is saved,
+// whatever else is wrong with it.)
 type TransientError struct {
 	URL        string
 	Status     int // 0 when there was no HTTP answer
 	RetryAfter time.Duration
 	Err        error
+	Attempts   int           // attempts made before giving up (Client.Exchange)
+	Took       time.Duration // from the first attempt to giving up
+
+	rotated bool // a 2xx naming a refresh_token that could not be read
 }
 
 func (e *TransientError) Error() string {
-	if e.Status != 0 {
-		return fmt.Sprintf("refresh: token endpoint %s answered %d: %v", e.URL, e.Status, e.Err)
+	tries := ""
+	if e.Attempts > 1 {
+		tries = fmt.Sprintf(" (gave up after %d attempts in %s)", e.Attempts, e.Took.Round(100*time.Millisecond))
 	}
-	return fmt.Sprintf("refresh: token endpoint %s: %v", e.URL, e.Err)
+	if e.Status != 0 {
+		return fmt.Sprintf("refresh: token endpoint %s answered %d: %v%s", e.URL, e.Status, e.Err, tries)
+	}
+	return fmt.Sprintf("refresh: token endpoint %s: %v%s", e.URL, e.Err, tries)
 }
 
 func (e *TransientError) Unwrap() error { return e.Err }
@@ -135,21 +192,3 @@ func (e *TransientError) Unwrap() error { return e.Err }
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
-
-// concurAdvice maps Concur's numeric error codes to what a person must do.
-var concurAdvice = map[int]string{
-	5:   "the company UUID or company request token was refused; generate a new company request token in Concur's Company Request Token screen and put it in credentials.json (companyRequestToken)",
-	14:  "the Concur account is locked; contact your Concur administrator",
-	16:  "the user lives in another Concur data centre; tokenkeeper retries once there",
-	19:  "the company request token was refused; generate a new one in Concur's Company Request Token screen and put it in credentials.json (companyRequestToken)",
-	53:  "the company has not enabled this app; a Concur administrator of the company must enable it",
-	59:  "the app (appID) is disabled or unknown; check appID and clientSecret in credentials.json and the app's status with SAP Concur",
-	64:  "the company request token has expired or was used up; generate a new one in Concur's Company Request Token screen and put it in credentials.json (companyRequestToken)",
-	106: "the refresh token was not sent (a bug in tokenkeeper: please report it)",
-	107: "this app is not allowed the refresh grant; check the app's grant settings with SAP Concur",
-	108: "the refresh token is invalid or expired; tokenkeeper gets a new grant with the company request token",
-	120: "credentialType is not accepted; set it to \"authtoken\" in credentials.json",
-}
-
-// ConcurAdvice returns the plain-language meaning of a Concur error code, or "".
-func ConcurAdvice(code int) string { return concurAdvice[code] }

@@ -28,7 +28,8 @@ func seedFiles(f *testing.F, dir string, add func(name string, data []byte)) {
 }
 
 // FuzzParseResponse: any body with any content type gives a token or an error,
-// never a panic; a token has an access token and survives being written and read.
+// never a panic; a token has a usable access token or a refresh token, and survives
+// being written and read.
 func FuzzParseResponse(f *testing.F) {
 	seedFiles(f, "responses", func(name string, data []byte) {
 		f.Add(data, "application/json")
@@ -48,8 +49,11 @@ func FuzzParseResponse(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if tok.AccessToken == "" {
-			t.Fatal("token without an access token")
+		if tok.AccessToken == "" && tok.RefreshToken == "" {
+			t.Fatal("token without an access token or a refresh token")
+		}
+		if why := checkAccessToken(tok.AccessToken); why != "" {
+			t.Fatalf("an unusable access token was accepted: %s", why)
 		}
 		if !tok.ObtainedAt.Equal(start) {
 			t.Fatalf("ObtainedAt = %v, want the start", tok.ObtainedAt)

@@ -1,6 +1,7 @@
 package refresh
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/tokenkeeper/tokenkeeper/credentials"
+	"github.com/tokenkeeper/tokenkeeper/internal/redact"
 	"github.com/tokenkeeper/tokenkeeper/storage"
 )
 
@@ -45,24 +47,38 @@ type Manager struct {
 	Creds           *credentials.Credentials
 	LoadCredentials func() (*credentials.Credentials, error)
 	Paths           storage.Paths
-	Client          *Client
-	Clock           Clock         // nil: SystemClock
-	Margin          time.Duration // renew when less than this is left; 0: DefaultMargin
-	LockTimeout     time.Duration // 0: DefaultLockTimeout
-	WarnBefore      time.Duration // warn when the refresh token dies within this; 0: DefaultWarnBefore
-	Holder          string        // names this process in the lock file, e.g. "tokenkeeper token"
-	Log             *slog.Logger  // nil: silent
+	// Store keeps the token record and its lock; nil: the file store of Paths
+	// (storage.OpenFileStore).
+	Store       storage.Store
+	Client      *Client
+	Clock       Clock         // nil: SystemClock
+	Margin      time.Duration // renew when less than this is left; 0: DefaultMargin
+	LockTimeout time.Duration // 0: DefaultLockTimeout
+	WarnBefore  time.Duration // warn when the refresh token dies within this; 0: DefaultWarnBefore
+	Holder      string        // names this process in the lock file, e.g. "tokenkeeper token"
+	Log         *slog.Logger  // nil: silent
 	// Secrets, when set, is told every token value the manager reads or
 	// receives, before any message that could quote it: an endpoint may echo a
 	// token in an error, and only the caller knows where messages go. It may be
 	// called from several goroutines at once.
 	Secrets func(values ...string)
+	// LoginCommand is how the user runs tokenkeeper login, with their flags, for
+	// hints ("tokenkeeper --profile work login"); "": "tokenkeeper login".
+	LoginCommand string
+
+	// concurHost, when set, replaces isConcurHost: tests only, so that loopback
+	// fakes can stand for Concur's data centres (geolocation.go says why).
+	concurHost func(*url.URL) bool
 
 	initOnce sync.Once
 	client   *Client // Client, or a default one, with the Manager's clock
 
-	mu     sync.Mutex
-	loaded atomic.Pointer[credentials.Credentials] // what LoadCredentials gave
+	mu        sync.Mutex
+	loaded    atomic.Pointer[credentials.Credentials] // what LoadCredentials gave
+	endpoints atomic.Pointer[Endpoints]               // resolved (discovered) once
+	held      storage.Locked                          // the store's lock while a run holds it; guarded by mu
+
+	tokens tokenCache // the last token handed out (TokenSource, Transport)
 }
 
 // Options change one run.
@@ -114,8 +130,10 @@ func (m *Manager) Ensure(ctx context.Context, o Options) (*Result, error) {
 	asked := m.now()
 	margin := max(m.margin(), o.MinValid)
 	if !o.Force && !o.Regrant {
-		if tok, err := m.Load(); err == nil && m.usable(tok) && tok.Valid(asked, margin) {
-			return m.result(tok, ActionValid, nil), nil
+		if tok, err := m.Load(); err == nil {
+			if p := m.decide(tok, nil, o, asked, margin); p.Step == StepNothing {
+				return m.result(p.Token, ActionValid, nil), nil
+			}
 		}
 	}
 	m.mu.Lock()
@@ -145,13 +163,15 @@ const lockPoll = 10 * time.Millisecond
 // returns that instead, without taking the lock: in a stampede, the waiters
 // leave as soon as the file is renewed instead of passing the lock along one
 // by one.
-func (m *Manager) acquire(ctx context.Context, o Options, asked time.Time, margin time.Duration) (*storage.Lock, *Token, error) {
+func (m *Manager) acquire(ctx context.Context, o Options, asked time.Time, margin time.Duration) (storage.Locked, *Token, error) {
 	start := time.Now()
 	deadline := start.Add(m.lockTimeout())
+	store := m.store()
 	for {
-		lock, err := storage.AcquireLock(ctx, m.Paths.LockFile, min(time.Until(deadline), lockPoll), m.holder())
+		lock, err := store.Lock(ctx, min(time.Until(deadline), lockPoll), m.holder())
 		var busy *storage.LockBusyError
 		if !errors.As(err, &busy) {
+			m.held = lock
 			return lock, nil, err
 		}
 		// A caller's deadline that has passed makes AcquireLock report busy at
@@ -161,44 +181,99 @@ func (m *Manager) acquire(ctx context.Context, o Options, asked time.Time, margi
 			return nil, nil, err
 		}
 		tok, lerr := m.Load()
-		if lerr == nil && m.usable(tok) && tok.Valid(m.now(), margin) && o.satisfiedBy(tok, asked) {
-			return nil, tok, nil
+		if lerr != nil {
+			continue
+		}
+		if p := m.decide(tok, nil, o, asked, margin); p.Step == StepNothing {
+			return nil, p.Token, nil
 		}
 	}
 }
 
-// locked is the lifecycle under the profile lock.
+// decide is Decide on the manager's credentials and clock.
+func (m *Manager) decide(tok *Token, tokErr error, o Options, asked time.Time, margin time.Duration) Plan {
+	return Decide(State{Creds: m.creds(), Token: tok, TokenErr: tokErr, TokenFile: m.Paths.TokenFile, Now: m.now(), Discovered: m.discovered()},
+		Policy{Options: o, Margin: margin, WarnBefore: m.warnBefore(), Asked: asked, Login: m.loginCommand()})
+}
+
+// discovered is the token endpoint discovery found, or "".
+func (m *Manager) discovered() string {
+	if ep := m.endpoints.Load(); ep != nil {
+		return ep.Token
+	}
+	return ""
+}
+
+// locked is the lifecycle under the profile lock: it executes the plan.
 func (m *Manager) locked(ctx context.Context, o Options, asked time.Time, margin time.Duration) (*Result, error) {
-	var warns []string
-	tok, err := m.Load()
-	if err != nil {
-		if tok, warns, err = m.setAside(err); err != nil {
+	tok, err := m.reload()
+	p := m.decide(tok, err, o, asked, margin)
+	warns := p.Warnings
+	if p.SetAside {
+		_, moved, err := m.setAside(err)
+		if err != nil {
 			return nil, err
 		}
+		warns = append(moved, warns...)
 	}
 	carry := tok // its unknown fields survive even a new grant
-	if tok != nil && !m.usable(tok) {
-		warns = append(warns, fmt.Sprintf("%s was issued by %s, not by the tokenURL in %s; getting a new grant", m.Paths.TokenFile, tok.TokenURL, m.creds().Path))
-		tok = nil
+	switch p.Step {
+	case StepNothing:
+		return m.result(p.Token, ActionValid, warns), nil
+	case StepHuman:
+		return &Result{Warnings: warns}, p.Err
 	}
-	now := m.now()
-	if tok.Valid(now, margin) && o.satisfiedBy(tok, asked) {
-		return m.result(tok, ActionValid, warns), nil
-	}
-	m.removeTemps()
 	if err := m.checkSavable(); err != nil {
 		return nil, err
 	}
-	if tok.RefreshUsable(now) && !o.Regrant {
-		r, err := m.refreshGrant(ctx, tok, warns, true)
+	if p.Step == StepRefresh {
+		r, err := m.refreshGrant(ctx, p.Token, warns, true)
 		if !errors.Is(err, errInvalidGrant) {
 			return r, err
 		}
-		if r != nil {
-			warns = r.Warnings
+		warns = r.Warnings
+		// The refresh token is dead: remember it, and decide again without it.
+		refused := *p.Token
+		refused.Refusal = &Refusal{At: m.now().UTC(), Refresh: fingerprint(refused.RefreshToken)}
+		m.remember(&refused, carry)
+		if p = m.decide(&refused, nil, o, asked, margin); p.Step == StepHuman {
+			return &Result{Warnings: warns}, p.Err
 		}
 	}
-	return m.bootstrap(ctx, tok, carry, warns)
+	return m.bootstrap(ctx, p.Token, carry, warns)
+}
+
+// rememberRefusal remembers a refusal of these credentials, beside the token
+// still in force (whose refresh token may be dead already).
+func (m *Manager) rememberRefusal(old, carry *Token, ee *EndpointError) {
+	rec := &Token{TokenURL: m.creds().TokenURL}
+	if old != nil {
+		c := *old
+		rec = &c
+	}
+	r := &Refusal{}
+	if rec.Refusal != nil {
+		*r = *rec.Refusal
+	}
+	r.At, r.Bootstrap, r.Credentials = m.now().UTC(), answerOf(ee), CredentialsFingerprint(m.creds())
+	rec.Refusal = r
+	m.remember(rec, carry)
+}
+
+// remember saves the record with its refusal, so that the next runs know without
+// asking. A failure to save is only logged: the run fails anyway.
+func (m *Manager) remember(tok, carry *Token) {
+	if tok.raw == nil {
+		tok.raw = map[string]json.RawMessage{}
+		tok.carryUnknown(carry)
+	}
+	data, err := tok.MarshalFile()
+	if err == nil {
+		err = m.held.Save(context.Background(), data) // remember runs under the lock
+	}
+	if err != nil {
+		m.debug("could not remember the refusal", "err", err)
+	}
 }
 
 // errInvalidGrant marks a refused refresh token: the caller bootstraps.
@@ -212,29 +287,35 @@ func (m *Manager) refreshGrant(ctx context.Context, tok *Token, warns []string, 
 		form.Set("scope", m.creds().Scope)
 	}
 	req := m.request(m.refreshURL(tok, &warns), form, m.refreshStyle(tok))
-	m.debug("refresh grant", "url", req.URL)
+	m.debug("refresh grant", "url", redact.URL(req.URL))
 	nt, err := m.exchange(spendContext(ctx), req)
 	var ee *EndpointError
 	switch {
 	case err == nil:
+		access := nt.AccessToken
 		nt.merge(tok)
+		nt.RefreshFixed = !nt.RefreshExpiry.IsZero() && !nt.RefreshExpiry.After(tok.RefreshExpiry)
 		nt.TokenURL = firstNonEmpty(tok.TokenURL, m.creds().TokenURL)
-		return m.save(nt, ActionRefreshed, warns)
+		return m.saveAnswer(nt, access, ActionRefreshed, warns)
 	case errors.As(err, &ee) && isGrantRefusal(ee):
 		// A lost race with a process that ignores our lock: use what it saved. If
 		// it saved no access token we can trust (the tutorial's format has no
 		// expiry), its refresh token is one we never sent: renewing with it is no
 		// replay, and spares a bootstrap — or a human, for grantType refresh_token.
-		if disk, lerr := m.Load(); lerr == nil && disk != nil && m.usable(disk) && disk.RefreshToken != tok.RefreshToken {
-			if disk.Valid(m.now(), 0) {
+		if disk, lerr := m.reload(); lerr == nil && disk != nil && disk.RefreshToken != tok.RefreshToken {
+			switch p := m.decide(disk, nil, Options{}, m.now(), 0); {
+			case p.Step == StepNothing:
 				return m.result(disk, ActionValid, warns), nil
-			}
-			if retry && disk.RefreshUsable(m.now()) {
+			case p.Step == StepRefresh && retry:
 				m.debug("refresh token refused, but another process saved a new one; renewing with that")
 				return m.refreshGrant(ctx, disk, warns, false)
 			}
 		}
-		warns = append(warns, fmt.Sprintf("the refresh token was refused (%s); getting a new grant from %s", describeRefusal(ee), m.creds().Path))
+		if credentials.Interactive(m.creds().GrantType) {
+			warns = append(warns, fmt.Sprintf("the refresh token was refused (%s)", describeRefusal(ee)))
+		} else {
+			warns = append(warns, fmt.Sprintf("the refresh token was refused (%s); getting a new grant from %s", describeRefusal(ee), m.creds().Path))
+		}
 		return &Result{Warnings: warns}, errInvalidGrant
 	}
 	return m.keepOrFail(tok, err, warns)
@@ -253,11 +334,23 @@ func spendContext(ctx context.Context) context.Context {
 // token is still valid, warn and hand it out; otherwise report.
 func (m *Manager) keepOrFail(tok *Token, err error, warns []string) (*Result, error) {
 	var te *TransientError
-	if errors.As(err, &te) && tok.Valid(m.now(), 0) {
+	if errors.As(err, &te) && m.servable(tok) {
 		warns = append(warns, fmt.Sprintf("could not renew (%v); the current access token is valid until %s", err, tok.Expiry.Format(time.RFC3339)))
 		return m.result(tok, ActionKept, warns), nil
 	}
-	return &Result{Warnings: warns}, m.classify(err, false)
+	return &Result{Warnings: warns}, m.refused(tok, tok, err)
+}
+
+// refused classifies a failed exchange; a refusal that only a person can answer
+// (a wrong client, a refused grant) is remembered in the record, so that the
+// next runs do not ask again with the same credentials.
+func (m *Manager) refused(old, carry *Token, err error) error {
+	ferr := m.classify(err)
+	var ee *EndpointError
+	if k := KindOf(ferr); errors.As(err, &ee) && (k == KindNeedsHuman || k == KindCredentials) {
+		m.rememberRefusal(old, carry, ee)
+	}
+	return ferr
 }
 
 // bootstrap gets a new grant with credentials.json. old is the stored token still
@@ -265,6 +358,14 @@ func (m *Manager) keepOrFail(tok *Token, err error, warns []string) (*Result, er
 // carry is the file's token whose unknown fields are kept.
 func (m *Manager) bootstrap(ctx context.Context, old, carry *Token, warns []string) (*Result, error) {
 	c := m.creds()
+	tokenURL := c.TokenURL
+	if tokenURL == "" { // an issuer: the token endpoint is discovered
+		ep, err := m.resolveEndpoints(ctx)
+		if err != nil {
+			return &Result{Warnings: warns}, err
+		}
+		tokenURL = ep.Token
+	}
 	form := url.Values{"grant_type": {c.GrantType}}
 	var seed string
 	switch c.GrantType {
@@ -275,50 +376,45 @@ func (m *Manager) bootstrap(ctx context.Context, old, carry *Token, warns []stri
 			form.Set("credtype", c.CredentialType)
 		}
 	case credentials.GrantRefreshToken:
-		seed = fingerprint(c.RefreshToken)
-		if old != nil && (old.SeedFingerprint == seed || old.RefreshToken == c.RefreshToken) {
-			return &Result{Warnings: warns}, &Error{Kind: KindNeedsHuman,
-				Msg:  fmt.Sprintf("the refresh token is no longer accepted and the refreshToken in %s was already used", c.Path),
-				Hint: fmt.Sprintf("get a new refresh token from the provider, put it in %s (refreshToken), then run tokenkeeper refresh", c.Path)}
-		}
+		seed = fingerprint(c.RefreshToken) // Decide saw it is not spent
 		form.Set("refresh_token", c.RefreshToken)
 	}
 	if c.Scope != "" {
 		form.Set("scope", c.Scope)
 	}
-	m.debug("bootstrap", "grant", c.GrantType, "url", c.TokenURL)
+	m.debug("bootstrap", "grant", c.GrantType, "url", redact.URL(tokenURL))
 	if seed != "" {
 		ctx = spendContext(ctx) // the seed refresh token may rotate too
 	}
-	nt, err := m.probe(ctx, form)
+	nt, err := m.probe(ctx, tokenURL, form)
 	if err != nil {
 		var te *TransientError
-		if errors.As(err, &te) && old.Valid(m.now(), 0) {
+		if errors.As(err, &te) && m.servable(old) {
 			return m.keepOrFail(old, err, warns)
 		}
-		return &Result{Warnings: warns}, m.classify(err, true)
+		return &Result{Warnings: warns}, m.refused(old, carry, err)
 	}
 	nt.carryUnknown(carry)
-	nt.TokenURL = c.TokenURL
+	nt.TokenURL = tokenURL
 	nt.SeedFingerprint = seed
 	if c.GrantType == credentials.GrantPassword {
 		nt.CompanyUUID = c.CompanyUUID
 	}
-	return m.save(nt, ActionBootstrapped, warns)
+	return m.saveAnswer(nt, nt.AccessToken, ActionBootstrapped, warns)
 }
 
 // probe sends the bootstrap grant. With authStyle auto it tries the tutorial's way
 // (credentials in the form) and then HTTP Basic, and records what worked. It never
 // probes with a refresh token: that may be single-use.
-func (m *Manager) probe(ctx context.Context, form url.Values) (*Token, error) {
+func (m *Manager) probe(ctx context.Context, tokenURL string, form url.Values) (*Token, error) {
 	style := m.creds().AuthStyle
 	if style != credentials.AuthAuto || m.creds().GrantType == credentials.GrantRefreshToken {
-		return m.exchange(ctx, m.request(m.creds().TokenURL, form, concreteStyle(style)))
+		return m.exchange(ctx, m.request(tokenURL, form, concreteStyle(style)))
 	}
-	tok, err := m.exchange(ctx, m.request(m.creds().TokenURL, form, credentials.AuthParams))
+	tok, err := m.exchange(ctx, m.request(tokenURL, form, credentials.AuthParams))
 	if isClientRefusal(err) {
 		m.debug("client refused with credentials in the form; trying HTTP Basic")
-		tok, err = m.exchange(ctx, m.request(m.creds().TokenURL, form, credentials.AuthHeader))
+		tok, err = m.exchange(ctx, m.request(tokenURL, form, credentials.AuthHeader))
 		if err == nil {
 			tok.AuthStyle = credentials.AuthHeader
 		}
@@ -334,11 +430,11 @@ func (m *Manager) exchange(ctx context.Context, req Request) (*Token, error) {
 	tok, err := m.client.Exchange(ctx, req)
 	var ee *EndpointError
 	if errors.As(err, &ee) && ee.ConcurCode == 16 && ee.Geolocation != "" {
-		geo, gerr := geoTokenURL(ee.Geolocation)
+		geo, gerr := m.geoTokenURL(req.URL, ee.Geolocation)
 		if gerr != nil || geo == req.URL {
 			return nil, err
 		}
-		m.debug("concur code 16: retrying at the user's geolocation", "url", geo)
+		m.debug("concur code 16: retrying at the user's geolocation", "url", redact.URL(geo))
 		req.URL = geo
 		tok, err = m.client.Exchange(ctx, req)
 		if err == nil && tok.Geolocation == "" {
@@ -355,31 +451,22 @@ func (m *Manager) request(u string, form url.Values, style string) Request {
 }
 
 // refreshURL is where a refresh goes: Concur's geolocation when the token has one
-// (refresh requests go to the user's data centre), else the endpoint that issued it.
+// that may be followed (geolocation.go; refresh requests go to the user's data
+// centre), else the endpoint that issued it.
 func (m *Manager) refreshURL(tok *Token, warns *[]string) string {
+	issuer := firstNonEmpty(tok.TokenURL, m.creds().TokenURL)
 	if tok.Geolocation != "" {
-		u, err := geoTokenURL(tok.Geolocation)
-		if err == nil {
+		u, err := m.geoTokenURL(issuer, tok.Geolocation)
+		switch {
+		case err == nil:
 			return u
+		case errors.Is(err, errNotConcur):
+			m.debug("geolocation kept in the token file, not followed: the token URL is not Concur's")
+		default:
+			*warns = append(*warns, fmt.Sprintf("ignoring geolocation in %s: %v", m.Paths.TokenFile, err))
 		}
-		*warns = append(*warns, fmt.Sprintf("ignoring geolocation in %s: %v", m.Paths.TokenFile, err))
 	}
-	return firstNonEmpty(tok.TokenURL, m.creds().TokenURL)
-}
-
-// geoTokenURL makes Concur's token URL at a geolocation, which must be https (or
-// http on loopback, for tests and the demo).
-func geoTokenURL(geo string) (string, error) {
-	u, err := url.Parse(strings.TrimRight(geo, "/"))
-	if err != nil || u.Host == "" {
-		return "", fmt.Errorf("geolocation %q is not a URL", truncate(geo, 80))
-	}
-	if err := credentials.CheckTokenURL(u.String()); err != nil {
-		return "", err
-	}
-	u.Path = strings.TrimRight(u.Path, "/") + "/oauth2/v0/token"
-	u.RawQuery, u.Fragment = "", ""
-	return u.String(), nil
+	return issuer
 }
 
 func (m *Manager) refreshStyle(tok *Token) string {
@@ -426,6 +513,7 @@ func (m *Manager) ReloadCredentials() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.loaded.Store(nil)
+	m.tokens.forget()
 	if m.Creds != nil || m.LoadCredentials == nil {
 		return nil
 	}
@@ -447,27 +535,52 @@ func (m *Manager) loadCreds() error {
 	return nil
 }
 
-// usable is false for a token issued by another endpoint than the one configured:
-// the user changed tokenURL, and the old grant is not theirs to use any more.
-func (m *Manager) usable(tok *Token) bool {
-	return tok == nil || m.creds() == nil || tok.TokenURL == "" || tok.TokenURL == m.creds().TokenURL
+// servable reports whether tok can still be handed out, not renewed: the
+// decision with no margin, for a renewal that failed for now.
+func (m *Manager) servable(tok *Token) bool {
+	return tok != nil && m.decide(tok, nil, Options{}, m.now(), 0).Step == StepNothing
 }
 
-// Load reads the token file without the lock. A missing file is (nil, nil).
+// Load reads the token record without the lock. A missing record is (nil, nil);
+// one that is not a regular file of this user (a FIFO, a directory, a dangling
+// link) is a *storage.RecordError; one that does not parse a *FileError.
 func (m *Manager) Load() (*Token, error) {
-	data, err := os.ReadFile(m.Paths.TokenFile)
-	if errors.Is(err, fs.ErrNotExist) {
+	store := m.store()
+	data, err := store.Read(context.Background())
+	return m.parse(store, data, err)
+}
+
+// reload reads the token record again under the lock, through the lock: a shared
+// store's later Save replaces exactly what this read.
+func (m *Manager) reload() (*Token, error) {
+	data, err := m.held.Read(context.Background())
+	return m.parse(m.store(), data, err)
+}
+
+func (m *Manager) parse(store storage.Store, data []byte, err error) (*Token, error) {
+	var re *storage.RecordError
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
 		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("refresh: read %s: %w", m.Paths.TokenFile, err)
+	case errors.As(err, &re):
+		return nil, err
+	case err != nil:
+		return nil, fmt.Errorf("refresh: read %s: %w", store.Name(), err)
 	}
 	tok, err := ParseFile(data)
 	if err != nil {
-		return nil, &FileError{Path: m.Paths.TokenFile, Err: err}
+		return nil, &FileError{Path: store.Name(), Err: err, data: data}
 	}
 	m.noteSecrets(tok)
 	return tok, nil
+}
+
+// store is Store, or the file store of Paths.
+func (m *Manager) store() storage.Store {
+	if m.Store != nil {
+		return m.Store
+	}
+	return storage.OpenFileStore(m.Paths, m.Log)
 }
 
 func (m *Manager) noteSecrets(tok *Token) {
@@ -480,87 +593,149 @@ func (m *Manager) noteSecrets(tok *Token) {
 type FileError struct {
 	Path string
 	Err  error
+	data []byte // what was read, for the spent-seed check when it is set aside
 }
 
 func (e *FileError) Error() string { return fmt.Sprintf("refresh: %s: %v", e.Path, e.Err) }
 func (e *FileError) Unwrap() error { return e.Err }
 
 // setAside moves an unparseable token file out of the way (it is never overwritten:
-// a human may want to look at it) and carries on without a token.
+// a human may want to look at it) and carries on without a token. A record that is
+// not a regular file of this user is not moved: the user must look at it.
 func (m *Manager) setAside(err error) (*Token, []string, error) {
+	var re *storage.RecordError
+	if errors.As(err, &re) {
+		return nil, nil, recordError(err)
+	}
 	var fe *FileError
 	if !errors.As(err, &fe) {
 		return nil, nil, &Error{Kind: KindTemporary, Err: err, Msg: err.Error(),
-			Hint: "check that the file is readable by this user"}
+			Hint: "check that the file is readable by this user", Then: ThenRun}
 	}
-	moved, merr := storage.MoveAside(fe.Path, m.now())
+	moved, merr := m.held.SetAside(context.Background(), m.now())
 	if merr != nil {
 		return nil, nil, &Error{Kind: KindUnexpected, Err: merr, Msg: fmt.Sprintf("%v; and moving it aside failed: %v", err, merr),
-			Hint: fmt.Sprintf("move %s away by hand, then run again", fe.Path)}
+			Hint: fmt.Sprintf("move %s away by hand", fe.Path), Then: ThenRun}
+	}
+	if c := m.creds(); c != nil && c.GrantType == credentials.GrantRefreshToken && seedInRecord(fe.data, c.RefreshToken) {
+		return nil, nil, m.keepSpentSeed(fe, moved)
 	}
 	return nil, []string{fmt.Sprintf("%s is not a valid token file (%v); moved it to %s and getting a new grant", fe.Path, fe.Err, moved)}, nil
 }
 
-// removeTemps clears what a writer killed mid-save left beside the token file. We
-// hold the lock that every writer holds, so none of those files is still in use.
-// A failure is not worth stopping for: the save check that follows tells.
-func (m *Manager) removeTemps() {
-	removed, err := storage.RemoveTemps(m.Paths.TokenFile)
-	for _, p := range removed {
-		m.debug("removed a temporary file left by an interrupted run", "path", p)
+// seedInRecord reports whether a token record that could not be parsed shows that
+// the seed refresh token of credentials.json was already sent: it names the seed's
+// fingerprint (the grant it started) or holds the seed itself.
+func seedInRecord(data []byte, seed string) bool {
+	if seed == "" {
+		return false
+	}
+	if bytes.Contains(data, []byte(fingerprint(seed))) {
+		return true
+	}
+	quoted, _ := json.Marshal(seed)
+	return len(seed) >= 8 && (bytes.Contains(data, []byte(seed)) || bytes.Contains(data, quoted[1:len(quoted)-1]))
+}
+
+// keepSpentSeed ends a run whose unreadable token file, now set aside, holds the
+// grant the seed refresh token started: the live refresh token went with it, and
+// sending the spent seed again would be refused at best, and at worst make the
+// provider revoke the live one (reuse detection). A record of the spent seed takes
+// the file's place, so later runs refuse it too until credentials.json changes.
+func (m *Manager) keepSpentSeed(fe *FileError, moved string) error {
+	c := m.creds()
+	msg := fmt.Sprintf("%s could not be read (%v) and was moved to %s; it holds the grant that the refreshToken in %s started, so that refreshToken was already used and is not sent again",
+		fe.Path, fe.Err, moved, c.Path)
+	data, err := (&Token{SeedFingerprint: fingerprint(c.RefreshToken)}).MarshalFile()
+	if err == nil {
+		err = m.held.Save(context.Background(), data)
 	}
 	if err != nil {
-		m.debug("cleaning up", "err", err)
+		msg += fmt.Sprintf("; recording that failed too (%v)", err)
 	}
+	return &Error{Kind: KindNeedsHuman, Msg: msg,
+		Hint: fmt.Sprintf("the live refresh token is in %s: repair that file and move it back to %s, or put a new refresh token from the provider in %s (refreshToken); then run again", moved, fe.Path, c.Path)}
 }
 
 // checkSavable proves, before a refresh token is spent, that its successor can be
 // written: a refresh token that rotates and whose successor is lost is a lost grant.
 func (m *Manager) checkSavable() error {
-	if err := storage.CheckSavable(m.Paths.TokenFile, reserveBytes); err != nil {
+	// The store first clears what writers killed mid-save left behind: on a
+	// nearly full disk those are the blocks the check needs.
+	if err := m.held.CheckSavable(context.Background(), reserveBytes); err != nil {
 		return &Error{Kind: KindTemporary, Err: err,
 			Msg:  fmt.Sprintf("cannot save a new token: %v", err),
-			Hint: "free some disk space or make the directory writable, then run again; the refresh token was not used"}
+			Hint: "free some disk space or make the directory writable; the refresh token was not used", Then: ThenRun}
 	}
 	return nil
 }
 
+// saveAnswer saves the token a grant produced and says what the run ends in. access
+// is the access token of the answer itself ("" when it had none that could be
+// used: merge then kept the previous one beside the new refresh token). An answer
+// without a usable access token still renews the grant; the run then hands out the
+// previous access token while it is valid, and otherwise fails for now (exit 75):
+// the saved refresh token renews on the next run.
+func (m *Manager) saveAnswer(nt *Token, access, action string, warns []string) (*Result, error) {
+	for _, d := range nt.dropped {
+		warns = append(warns, "left out of the token endpoint's answer: "+d)
+	}
+	r, err := m.save(nt, action, warns)
+	if err != nil {
+		return r, err
+	}
+	now := m.now()
+	if access != "" && r.Token.AccessToken == access {
+		// Its expiry unknown, it is handed out this once (SPEC §1); known and
+		// past already (a lifetime shorter than the request took), it is not.
+		if r.Token.Expiry.IsZero() || r.Token.Valid(now, 0) {
+			return r, nil
+		}
+		return &Result{Warnings: r.Warnings}, &Error{Kind: KindTemporary,
+			Msg:  fmt.Sprintf("the token endpoint sent an access token that expired before it arrived (at %s); its refresh token was saved in %s", r.Token.Expiry.Format(time.RFC3339), m.Paths.TokenFile),
+			Hint: "check this host's clock; run again later: the next run renews with the saved refresh token"}
+	}
+	if r.Token.Valid(now, 0) {
+		r.Action = ActionKept
+		r.Warnings = append(r.Warnings, fmt.Sprintf("the token endpoint sent no usable access token; saved its refresh token, and the current access token is valid until %s", r.Token.Expiry.Format(time.RFC3339)))
+		return r, nil
+	}
+	return &Result{Warnings: r.Warnings}, &Error{Kind: KindTemporary,
+		Msg:  fmt.Sprintf("the token endpoint sent no usable access token; its refresh token was saved in %s", m.Paths.TokenFile),
+		Hint: "run again later: the next run renews with the saved refresh token; if this goes on, the endpoint's answers are at fault (see the warnings)"}
+}
+
+// save writes tok, cut down to what the lifecycle needs when the whole record does
+// not fit in the space reserved before the refresh (SPEC §2 step 6). The result
+// holds the token as saved.
 func (m *Manager) save(tok *Token, action string, warns []string) (*Result, error) {
 	m.noteSecrets(tok)
-	data, err := tok.MarshalFile()
+	data, tok, dropped, err := tok.record(reserveBytes)
+	if dropped != nil {
+		warns = append(warns, fmt.Sprintf("the token endpoint's answer does not fit in the %d KiB reserved for it; saved %s without %s",
+			reserveBytes>>10, m.Paths.TokenFile, strings.Join(dropped, ", ")))
+	}
 	if err == nil {
-		err = storage.WriteFile(m.Paths.TokenFile, data)
+		err = m.held.Save(context.Background(), data)
 	}
 	if err != nil {
 		return &Result{Warnings: warns}, &Error{Kind: KindTemporary, Err: err,
 			Msg:  fmt.Sprintf("got a new token but could not save it: %v", err),
-			Hint: "fix the problem and run again; if the next run exits 77, the old refresh token was spent and you must re-authorise"}
+			Hint: "fix the problem; if the next run asks for a new grant, the old refresh token was spent", Then: ThenRun}
 	}
 	m.debug("saved", "path", m.Paths.TokenFile, "action", action)
 	return m.result(tok, action, warns), nil
 }
 
+// result is a run's outcome. The refresh token's expiry is warned about once per
+// renewal (not on every run that finds a valid token: cron would mail it every
+// half hour), about the token just saved.
 func (m *Manager) result(tok *Token, action string, warns []string) *Result {
-	now := m.now()
-	if tok.RefreshToken != "" && !tok.RefreshExpiry.IsZero() && tok.RefreshExpiry.Sub(now) < m.warnBefore() {
-		warns = append(warns, fmt.Sprintf("the refresh token expires at %s (%s); %s",
-			tok.RefreshExpiry.Format(time.RFC3339), Until(now, tok.RefreshExpiry), m.reauthAdvice()))
+	if action == ActionRefreshed || action == ActionBootstrapped {
+		warns = append(warns, RefreshWarnings(m.creds(), tok, m.now(), m.warnBefore(), m.loginCommand())...)
 	}
+	m.tokens.offer(tok, m.margin())
 	return &Result{Token: tok, Action: action, Warnings: warns}
-}
-
-// reauthAdvice says what a human must do for a new grant, by grant type.
-func (m *Manager) reauthAdvice() string {
-	if m.creds() == nil {
-		return "run tokenkeeper status to see what to do before then"
-	}
-	switch m.creds().GrantType {
-	case credentials.GrantPassword:
-		return fmt.Sprintf("before then, generate a new company request token in Concur's Company Request Token screen and put it in %s (companyRequestToken)", m.creds().Path)
-	case credentials.GrantRefreshToken:
-		return fmt.Sprintf("before then, get a new refresh token from the provider and put it in %s (refreshToken)", m.creds().Path)
-	}
-	return "tokenkeeper will get a new grant with the client credentials"
 }
 
 func (m *Manager) now() time.Time {

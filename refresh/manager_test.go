@@ -52,7 +52,8 @@ func newEnv(t *testing.T, o fakeserver.Options, edit func(*credentials.Credentia
 	}
 	e.m = &Manager{
 		Creds: e.creds, Paths: paths, Clock: e.clock, LockTimeout: 10 * time.Second,
-		Client: &Client{Clock: e.clock, Sleep: e.sleeps.sleep, Timeout: 10 * time.Second, RequestTimeout: 2 * time.Second},
+		Client:     &Client{Clock: e.clock, Sleep: e.sleeps.sleep, Timeout: 10 * time.Second, RequestTimeout: 2 * time.Second},
+		concurHost: loopbackConcur,
 	}
 	return e
 }
@@ -268,8 +269,9 @@ func TestManagerBootstrapRefused(t *testing.T) {
 	if r != nil && r.Token != nil {
 		t.Error("a token was returned with the error")
 	}
-	if _, err := os.Stat(e.paths.TokenFile); !errors.Is(err, os.ErrNotExist) {
-		t.Error("an error answer was saved as the token file")
+	rec := e.stored(t)
+	if rec.AccessToken != "" || rec.RefreshToken != "" || rec.Refusal == nil || rec.Refusal.Bootstrap == nil {
+		t.Errorf("the record holds %+v; want the refusal remembered and no token from an error answer", rec)
 	}
 }
 
@@ -699,29 +701,43 @@ func TestManagerCode16StoresGeolocation(t *testing.T) {
 	}
 }
 
+// TestManagerWarnBefore: the refresh token's expiry is warned about once per
+// renewal, and only when the token will really die: a fixed expiry (the refresh
+// did not move it) within --warn-before, or an expiry before the access token's.
+// A rotating refresh token renewed on each refresh is not dying.
 func TestManagerWarnBefore(t *testing.T) {
 	tests := []struct {
-		name       string
-		refreshTTL time.Duration
-		warnBefore time.Duration
-		want       bool
+		name                    string
+		opts                    fakeserver.Options
+		warnBefore              time.Duration
+		atBootstrap, afterRenew bool
 	}{
-		{"expires in 3 days, default 7 days", 3 * 24 * time.Hour, 0, true},
-		{"expires in 180 days", 0, 0, false},
-		{"expires in 3 days, warn 1 day", 3 * 24 * time.Hour, 24 * time.Hour, false},
-		{"no expiry advertised", fakeserver.NoRefreshExpiry, 0, false},
+		{"fixed expiry in 3 days, default 7 days", fakeserver.Options{RefreshTTL: 3 * 24 * time.Hour}, 0, false, true},
+		{"fixed expiry in 180 days", fakeserver.Options{}, 0, false, false},
+		{"fixed expiry in 3 days, warn 1 day", fakeserver.Options{RefreshTTL: 3 * 24 * time.Hour}, 24 * time.Hour, false, false},
+		{"no expiry advertised", fakeserver.Options{RefreshTTL: fakeserver.NoRefreshExpiry}, 0, false, false},
+		{"rotating 30 minutes (Keycloak)", fakeserver.Options{Style: fakeserver.StyleKeycloak, Rotate: true, RefreshTTL: 30 * time.Minute, AccessTTL: 5 * time.Minute}, 0, false, false},
+		{"dies before the access token", fakeserver.Options{RefreshTTL: 30 * time.Minute}, 0, true, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t, fakeserver.Options{RefreshTTL: tt.refreshTTL}, nil)
+			e := newEnv(t, tt.opts, nil)
 			e.m.WarnBefore = tt.warnBefore
 			r := e.mustEnsure(t, Options{}, ActionBootstrapped)
-			if got := hasWarning(r, "the refresh token expires at", "Company Request Token screen", e.creds.Path); got != tt.want {
-				t.Errorf("warned %v (%q), want %v", got, r.Warnings, tt.want)
+			if got := hasWarning(r, "the refresh token expires at", "Company Request Token screen", e.creds.Path); got != tt.atBootstrap {
+				t.Errorf("at the bootstrap: warned %v (%q), want %v", got, r.Warnings, tt.atBootstrap)
 			}
-			r = e.mustEnsure(t, Options{}, ActionValid)
-			if got := hasWarning(r, "the refresh token expires at"); got != tt.want {
-				t.Errorf("on a later run: warned %v, want %v (every run)", got, tt.want)
+			if r = e.mustEnsure(t, Options{}, ActionValid); len(r.Warnings) != 0 {
+				t.Errorf("a run that renews nothing warned %q; want once per renewal", r.Warnings)
+			}
+			e.clock.Add(r.Token.Expiry.Sub(e.clock.Now()) - time.Second)
+			renewal := ActionRefreshed
+			if tt.atBootstrap { // the refresh token is dead by now
+				renewal = ActionBootstrapped
+			}
+			r = e.mustEnsure(t, Options{}, renewal)
+			if got := hasWarning(r, "the refresh token expires at", "Company Request Token screen"); got != tt.afterRenew {
+				t.Errorf("after a refresh: warned %v (%q), want %v", got, r.Warnings, tt.afterRenew)
 			}
 		})
 	}

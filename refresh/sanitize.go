@@ -2,11 +2,11 @@ package refresh
 
 import (
 	"errors"
-	"net/url"
-	"sort"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/tokenkeeper/tokenkeeper/internal/redact"
 )
 
 // The token endpoint's answers are outside input: a proxy, a misconfigured server
@@ -40,47 +40,25 @@ func clean(s string, n int) string {
 	return b.String()
 }
 
-// displayURL is the token URL as messages show it: without user info, query or
-// fragment, which may carry credentials in a URL someone pasted.
-func displayURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return clean(raw, 200)
-	}
-	u.User, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = nil, "", false, "", ""
-	return u.String()
-}
-
-// requestSecrets are the values in a request that must never be shown: an
-// endpoint may echo what it was sent ("invalid refresh token abc…").
+// requestSecrets are the values in a request that must never be shown, in every
+// encoding they were sent in: an endpoint may echo what it was sent ("invalid
+// refresh token abc…"), the form body as it went on the wire, or the
+// Authorization header (Basic base64 of id:secret). internal/redact owns the
+// encodings and the rule for short values.
 func requestSecrets(req Request) []string {
-	var s []string
-	add := func(v string) {
-		if len(v) >= 4 { // shorter values would mangle ordinary words
-			s = append(s, v)
-		}
+	s := redact.Add(nil, req.ClientSecret)
+	for _, k := range []string{"client_secret", "refresh_token", "password", "code", "assertion", "code_verifier", "device_code", "token"} {
+		s = redact.Add(s, req.Form[k]...)
 	}
-	add(req.ClientSecret)
-	for _, k := range []string{"client_secret", "refresh_token", "password", "code", "assertion"} {
-		for _, v := range req.Form[k] {
-			add(v)
-		}
-	}
-	// Longest first: a secret that contains another must go whole.
-	sort.Slice(s, func(i, j int) bool { return len(s[i]) > len(s[j]) })
-	return s
+	return redact.Add(s, redact.Basic(req.ClientID, req.ClientSecret)...)
 }
 
-func redactAll(s string, secrets []string) string {
-	for _, v := range secrets {
-		s = strings.ReplaceAll(s, v, "[redacted]")
-	}
-	return s
-}
+func redactAll(s string, secrets []string) string { return redact.Text(s, secrets) }
 
 // scrubSecrets removes the request's secrets from the text of err: a last guard,
-// behind endpointError's, for text that did not come through it. The raw body stays in the wrapped *oauth2.RetrieveError,
-// as x/oauth2 keeps it, for callers that want it; Error() never shows it.
+// behind endpointError's, for text that did not come through it. The body stays
+// in the wrapped *oauth2.RetrieveError, as x/oauth2 keeps it, for callers that
+// want it — with the request's secrets redacted (retrieveError).
 func scrubSecrets(err error, req Request) error {
 	secrets := requestSecrets(req)
 	if err == nil || len(secrets) == 0 {
@@ -94,6 +72,7 @@ func scrubSecrets(err error, req Request) error {
 		ee.Description = redactAll(ee.Description, secrets)
 		ee.Message = redactAll(ee.Message, secrets)
 		ee.URI = redactAll(ee.URI, secrets)
+		ee.CorrelationID = redactAll(ee.CorrelationID, secrets)
 		if ee.Retrieve != nil {
 			ee.Retrieve.ErrorCode = ee.Code
 			ee.Retrieve.ErrorDescription = ee.Description

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"mime"
 	"net/url"
@@ -40,6 +41,7 @@ const (
 	keyCompanyUUID     = "companyUUID"
 	keyAuthStyle       = "auth_style"
 	keySeedFingerprint = "seed_fingerprint"
+	keyRefreshFixed    = "refresh_expiry_fixed"
 )
 
 // responseKeys are the fields a token endpoint answers with that belong to one
@@ -50,7 +52,7 @@ var responseKeys = map[string]bool{
 	"refresh_expires_in": true, "scope": true, "id_token": true, "geolocation": true,
 	"session_state": true, "not-before-policy": true,
 	keyObtainedAt: true, keyExpiresAt: true, keyRefreshExpires: true, keyTokenURL: true,
-	keyAuthStyle: true, keySeedFingerprint: true,
+	keyAuthStyle: true, keySeedFingerprint: true, keyRefreshFixed: true, keyRefusal: true,
 }
 
 // fileKeyOrder is the order fields are written in, so that the file reads like the
@@ -58,7 +60,7 @@ var responseKeys = map[string]bool{
 var fileKeyOrder = []string{
 	"access_token", "token_type", "expires_in", "refresh_token", "refresh_expires_in",
 	"scope", "id_token", "geolocation", keyCompanyUUID, keyObtainedAt, keyExpiresAt,
-	keyRefreshExpires, keyTokenURL, keyAuthStyle, keySeedFingerprint,
+	keyRefreshExpires, keyTokenURL, keyAuthStyle, keySeedFingerprint, keyRefreshFixed, keyRefusal,
 }
 
 // Token is one stored grant: the token endpoint's response, field by field as it was
@@ -86,15 +88,48 @@ type Token struct {
 	// grant (refresh_token grant only), so that a spent seed is never sent again.
 	SeedFingerprint string
 
-	raw map[string]json.RawMessage
+	// RefreshFixed: the last refresh left the refresh token's expiry where it
+	// was (Concur's absolute expiry), so renewals do not keep it alive. False
+	// after a new grant (nothing known yet) or a refresh that moved it later
+	// (a rotating or sliding refresh token, Keycloak's).
+	RefreshFixed bool
+	// Refusal remembers a refused grant (refusal.go); nil when none.
+	Refusal *Refusal
+
+	raw     map[string]json.RawMessage
+	dropped []string // why an answer's fields were left out (ParseResponse); never values
 }
+
+// clockSkew is how far in the future obtained_at may lie and the token still be
+// trusted: a host and an NTP server disagreeing by a little, not a clock set back.
+const clockSkew = 2 * time.Minute
 
 // Valid reports whether the access token can be handed out at now and stays valid for
 // at least margin. The margin is capped at half the token's lifetime, so a 30-second
 // token is not renewed on every call. A nil Token is not valid.
+//
+// The clock is not trusted blindly (SPEC §2 "Clock"): a token obtained more than
+// clockSkew after now (the clock was set back since) is not valid, nor is one whose
+// expiry does not follow its obtained_at. Validity thus never exceeds the token's
+// own lifetime (expires_at − obtained_at) by more than the skew. An access token
+// that is not usable (checkAccessToken: a file written before that check, or by
+// hand) is not valid either: it is renewed rather than handed out.
 func (t *Token) Valid(now time.Time, margin time.Duration) bool {
-	if t == nil || t.AccessToken == "" || t.Expiry.IsZero() {
+	if t == nil || t.AccessToken == "" || t.Expiry.IsZero() || checkAccessToken(t.AccessToken) != "" {
 		return false
+	}
+	if !t.ObtainedAt.IsZero() && (!t.Expiry.After(t.ObtainedAt) || t.ObtainedAt.After(now.Add(clockSkew))) {
+		return false
+	}
+	return now.Before(t.RenewAt(margin))
+}
+
+// RenewAt is the instant from which Valid(now, margin) is false: the expiry less
+// the margin, the margin capped at half the token's lifetime. Tools that cache a
+// token (kubectl, git) are told to ask again then. Zero for an unknown expiry.
+func (t *Token) RenewAt(margin time.Duration) time.Time {
+	if t == nil || t.Expiry.IsZero() {
+		return time.Time{}
 	}
 	if !t.ObtainedAt.IsZero() {
 		// max: an expiry before obtained_at (a clock set back, a hand-edited
@@ -103,7 +138,7 @@ func (t *Token) Valid(now time.Time, margin time.Duration) bool {
 			margin = max(half, 0)
 		}
 	}
-	return now.Add(margin).Before(t.Expiry)
+	return t.Expiry.Add(-margin)
 }
 
 // RefreshUsable reports whether the refresh token is worth sending at now: present
@@ -124,37 +159,149 @@ func (t *Token) Raw(key string) (json.RawMessage, bool) {
 // ParseResponse reads a token endpoint's success body. start is when the request
 // was sent: lifetimes count from it, so network delay errs on the safe side.
 // contentType may be empty; form-encoded bodies (GitHub style) are accepted.
+//
+// A malformed field does not throw the answer away: the answer may carry a rotated
+// refresh token, the only copy of the grant (SPEC §2, "A rotated refresh token is
+// never dropped"). The field is left out of the token, which lists why (names and
+// reasons, never values); an unreadable expires_in leaves the expiry unknown, so
+// the next run renews. An access token that is not usable (see checkAccessToken)
+// is dropped the same way.
+// The body is a token when it still has an access token or a refresh token (a
+// non-empty string); one with only a refresh token has AccessToken "", and the
+// caller keeps the access token it had beside it (merge).
 func ParseResponse(body []byte, contentType string, start time.Time) (*Token, error) {
 	raw, err := decodeResponse(body, contentType)
 	if err != nil {
 		return nil, err
 	}
-	t := &Token{raw: raw}
-	if err := t.readResponseFields(); err != nil {
-		return nil, err
-	}
-	if t.AccessToken == "" {
-		return nil, errors.New("refresh: token response has no access_token")
-	}
-	t.ObtainedAt = start.UTC()
-	if d, ok, err := lifetime(raw, "expires_in"); err != nil {
-		return nil, err
-	} else if ok {
-		t.Expiry = t.ObtainedAt.Add(d)
-	} else if exp, ok := jwtExpiry(t.AccessToken); ok {
-		t.Expiry = exp
-	}
-	t.RefreshExpiry, err = refreshExpiry(raw, t.ObtainedAt)
-	if err != nil {
-		return nil, err
+	t := &Token{raw: raw, ObtainedAt: start.UTC()}
+	t.readAnswer()
+	if t.AccessToken == "" && t.RefreshToken == "" {
+		msg := "refresh: token response has no access_token"
+		if len(t.dropped) > 0 {
+			msg = "refresh: token response has no usable access_token (" + strings.Join(t.dropped, "; ") + ")"
+		}
+		return nil, errors.New(msg)
 	}
 	return t, nil
+}
+
+// readAnswer fills the token from an answer's fields, dropping (from the token and
+// from what will be saved) each one that is malformed, so that the record saved
+// reads back (SPEC §2, "What is saved is usable").
+func (t *Token) readAnswer() {
+	drop := func(key string, why string) {
+		delete(t.raw, key)
+		t.dropped = append(t.dropped, why)
+	}
+	for _, f := range [...]struct {
+		key string
+		dst *string
+	}{
+		{"refresh_token", &t.RefreshToken}, {"access_token", &t.AccessToken}, {"token_type", &t.TokenType},
+		{"scope", &t.Scope}, {"geolocation", &t.Geolocation},
+	} {
+		if err := stringField(t.raw, f.key, f.dst); err != nil {
+			drop(f.key, err.Error())
+		}
+	}
+	if t.TokenType != "" && (len(t.TokenType) > 64 || !visibleASCII(t.TokenType)) {
+		// It goes into Authorization headers (oauth2.Token.Type).
+		t.TokenType = ""
+		drop("token_type", `field "token_type": not a word of visible ASCII`)
+	}
+	if why := checkAccessToken(t.AccessToken); why != "" {
+		t.AccessToken = ""
+		drop("access_token", why)
+	}
+	t.readExpiry(drop)
+	var err error
+	if t.RefreshExpiry, err = refreshExpiry(t.raw, t.ObtainedAt); err != nil {
+		drop("refresh_expires_in", err.Error()+": refresh token expiry unknown")
+	}
+}
+
+// readExpiry sets the access token's expiry: expires_in from the request start, else
+// the exp claim of a JWT, else unknown. An expires_in that cannot be read leaves it
+// unknown; 0 is read as "not advertised", as refresh_expires_in's 0 is. An access
+// token that expired on arrival (a negative expires_in, an exp not after the start)
+// is dropped: handing it out would be handing out a dead token.
+func (t *Token) readExpiry(drop func(key, why string)) {
+	f, ok, err := number(t.raw, "expires_in")
+	switch {
+	case err != nil:
+		drop("expires_in", err.Error()+": access token expiry unknown")
+		ok = false
+	case ok && f < 0:
+		if t.AccessToken != "" {
+			t.AccessToken = ""
+			drop("access_token", fmt.Sprintf("the access token expired on arrival (expires_in %g)", f))
+		}
+		delete(t.raw, "expires_in")
+		return
+	}
+	if ok && f > 0 {
+		if t.Expiry = t.ObtainedAt.Add(clampSeconds(f)); !t.Expiry.After(t.ObtainedAt) && t.AccessToken != "" {
+			// 1e-300 seconds: no time at all.
+			t.AccessToken, t.Expiry = "", time.Time{}
+			drop("access_token", fmt.Sprintf("the access token expired on arrival (expires_in %g)", f))
+		}
+		return
+	}
+	if exp, ok := jwtExpiry(t.AccessToken); ok {
+		if !exp.After(t.ObtainedAt) {
+			t.AccessToken = ""
+			drop("access_token", "the access token expired on arrival (its JWT exp claim is "+exp.Format(time.RFC3339)+")")
+			return
+		}
+		// Capped as expires_in is: exp may say year 5000.
+		t.Expiry = minTime(exp, t.ObtainedAt.Add(maxLifetime))
+	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// maxAccessToken bounds an access token: with its refresh token and the other
+// fields the lifecycle needs, it must fit in the space reserved before a refresh
+// (reserveBytes), and no HTTP server takes a bearer header that long anyway.
+const maxAccessToken = 32 << 10
+
+// checkAccessToken says why an access token from an answer cannot be used, or ""
+// (an empty one is no access token, not a bad one). SPEC §2 "What is saved is
+// usable": visible ASCII only; real tokens carry '!' and more, so RFC 6750's
+// b64token is too strict. The value is never quoted: it is a secret.
+func checkAccessToken(tok string) string {
+	switch {
+	case tok == "":
+		return ""
+	case len(tok) > maxAccessToken:
+		return fmt.Sprintf("the access token is %d bytes long, more than tokenkeeper keeps (%d)", len(tok), maxAccessToken)
+	case !visibleASCII(tok):
+		return "the access token holds a space, a line break, a control character or non-ASCII text"
+	}
+	return ""
+}
+
+// visibleASCII reports whether s is made of the bytes 0x21–0x7E only.
+func visibleASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 // ParseFile reads a stored token file: tokenkeeper's own format, or the one the
 // tutorial's Node sample writes (no normalised times: its access-token expiry is then
 // unknown, so it is refreshed; its refresh_expires_in is an epoch).
 func ParseFile(data []byte) (*Token, error) {
+	data = bytes.TrimPrefix(data, []byte("\uFEFF")) // as credentials.json: Windows editors add a BOM
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, errors.New("file is empty")
 	}
@@ -192,6 +339,13 @@ func ParseFile(data []byte) (*Token, error) {
 			return nil, err
 		}
 	}
+	if v, ok := raw[keyRefreshFixed]; ok && string(bytes.TrimSpace(v)) == "true" {
+		t.RefreshFixed = true
+	}
+	var err error
+	if t.Refusal, err = readRefusal(raw); err != nil {
+		return nil, fmt.Errorf("refusal: %w", err)
+	}
 	if _, ok := raw[keyRefreshExpires]; !ok {
 		// A file without normalised times (the tutorial's): only an absolute
 		// refresh_expires_in can be placed in time without knowing when it was issued.
@@ -222,6 +376,76 @@ func (t *Token) readResponseFields() error {
 // MarshalFile renders the token file: every field as received, then the normalised
 // ones, indented, keys in a fixed order.
 func (t *Token) MarshalFile() ([]byte, error) {
+	return marshalOrdered(t.fileFields())
+}
+
+// essentialFields are the fields the lifecycle needs, in groups, in the order they
+// are kept when a record must be cut down to fit the space reserved for it before a
+// refresh (SPEC §2 step 6): first the refresh token, always kept (a spent refresh
+// token is never lost); then where and how to renew, and the seed and company the
+// grant came from; then the access token with its lifetime; then geolocation and
+// scope. Refusal data, when the record keeps it, belongs beside the token URL.
+var essentialFields = [][]string{
+	{"refresh_token", "refresh_expires_in", keyRefreshExpires},
+	{keyTokenURL, keyRefusal}, {keyAuthStyle}, {keySeedFingerprint}, {keyCompanyUUID}, {keyRefreshFixed},
+	{"access_token", "expires_in", keyExpiresAt, keyObtainedAt, "token_type"},
+	{"geolocation"}, {"scope"},
+}
+
+// marshalFileWithin is MarshalFile for a record that must fit in limit bytes: when
+// the whole record does not (a 150 KB id_token), it is cut down to essentialFields,
+// group by group while they fit, and dropped names the fields left out (nil when
+// none was). The refresh token is kept even if it alone exceeds limit: no real
+// endpoint sends one that long (they are at most a few KB), and losing it would lose
+// the grant; the access token is at most maxAccessToken, so with the other
+// essential fields it fits in 64 KiB.
+func (t *Token) marshalFileWithin(limit int) (data []byte, dropped []string, err error) {
+	all := t.fileFields()
+	if data, err = marshalOrdered(all); err != nil || len(data) <= limit {
+		return data, nil, err
+	}
+	cut := map[string]json.RawMessage{}
+	for i, group := range essentialFields {
+		trial := maps.Clone(cut)
+		for _, k := range group {
+			if v, ok := all[k]; ok {
+				trial[k] = v
+			}
+		}
+		d, err := marshalOrdered(trial)
+		if err != nil {
+			return nil, nil, err
+		}
+		if i == 0 || len(d) <= limit {
+			cut, data = trial, d
+		}
+	}
+	for k := range all {
+		if _, ok := cut[k]; !ok {
+			dropped = append(dropped, k)
+		}
+	}
+	sort.Strings(dropped)
+	return data, dropped, nil
+}
+
+// record is what saving t writes, within limit bytes (marshalFileWithin), and the
+// token as it will read back: when fields were dropped, the token the run hands
+// out is the one saved. On error, saved is nil.
+func (t *Token) record(limit int) (data []byte, saved *Token, dropped []string, err error) {
+	data, dropped, err = t.marshalFileWithin(limit)
+	if err != nil || dropped == nil {
+		return data, t, nil, err
+	}
+	if saved, err = ParseFile(data); err != nil {
+		return nil, nil, nil, fmt.Errorf("refresh: the record cut down does not read back: %w", err)
+	}
+	return data, saved, dropped, nil
+}
+
+// fileFields are the fields of the token file: every field as received, then the
+// normalised ones.
+func (t *Token) fileFields() map[string]json.RawMessage {
 	out := make(map[string]json.RawMessage, len(t.raw)+8)
 	for k, v := range t.raw {
 		out[k] = v
@@ -261,7 +485,15 @@ func (t *Token) MarshalFile() ([]byte, error) {
 	setTime(keyObtainedAt, "2006-01-02T15:04:05.000Z07:00", t.ObtainedAt)
 	setTime(keyExpiresAt, time.RFC3339, t.Expiry)
 	setTime(keyRefreshExpires, time.RFC3339, t.RefreshExpiry)
-	return marshalOrdered(out)
+	delete(out, keyRefreshFixed)
+	if t.RefreshFixed {
+		out[keyRefreshFixed] = json.RawMessage("true")
+	}
+	delete(out, keyRefusal)
+	if t.Refusal != nil {
+		out[keyRefusal], _ = json.Marshal(t.Refusal)
+	}
+	return out
 }
 
 func marshalOrdered(m map[string]json.RawMessage) ([]byte, error) {
@@ -302,10 +534,21 @@ func marshalOrdered(m map[string]json.RawMessage) ([]byte, error) {
 
 // merge makes the token a refresh produced from old: a response without a
 // refresh_token keeps the old one and its expiry (RFC 6749 §6); fields the response
-// did not repeat are kept, except the old access token's lifetime.
+// did not repeat are kept, except the old access token's lifetime. A response
+// without a usable access token (ParseResponse dropped it) keeps the old access
+// token with its lifetime, beside the new refresh token (SPEC §2, "What is saved is
+// usable").
 func (t *Token) merge(old *Token) {
 	if old == nil {
 		return
+	}
+	keepAccess := t.AccessToken == ""
+	if keepAccess {
+		// The old access token's own fields, whatever the answer said of its own.
+		for _, k := range [...]string{"access_token", "expires_in", keyExpiresAt, keyObtainedAt, "token_type"} {
+			delete(t.raw, k)
+		}
+		t.AccessToken, t.Expiry, t.ObtainedAt, t.TokenType = old.AccessToken, old.Expiry, old.ObtainedAt, old.TokenType
 	}
 	keep := func(key string) {
 		if _, ok := t.raw[key]; !ok {
@@ -316,8 +559,12 @@ func (t *Token) merge(old *Token) {
 	}
 	for k := range old.raw {
 		switch k {
+		case keyRefusal, keyRefreshFixed:
+			continue // a renewal that worked ends a refusal; the new answer says if it extends
 		case "expires_in", keyExpiresAt, keyObtainedAt:
-			continue
+			if !keepAccess {
+				continue
+			}
 		case "refresh_expires_in", keyRefreshExpires:
 			if t.RefreshToken != "" {
 				continue
@@ -363,17 +610,21 @@ func firstNonEmpty(a, b string) string {
 	return b
 }
 
+// decodeResponse reads an answer as a JSON object or, GitHub style, a form. A body
+// that is a JSON object is read as one whatever its Content-Type says (a JSON answer
+// labelled as a form must not lose its refresh token); a UTF-8 BOM is skipped, as
+// in every JSON file tokenkeeper reads.
 func decodeResponse(body []byte, contentType string) (map[string]json.RawMessage, error) {
 	mt, _, _ := mime.ParseMediaType(contentType)
-	trimmed := bytes.TrimSpace(body)
-	if mt == "application/x-www-form-urlencoded" || (len(trimmed) > 0 && trimmed[0] != '{' && bytes.Contains(trimmed, []byte("access_token="))) {
+	trimmed := bytes.TrimSpace(bytes.TrimPrefix(bytes.TrimSpace(body), []byte("\xef\xbb\xbf")))
+	raw := map[string]json.RawMessage{}
+	if len(trimmed) > 0 && trimmed[0] == '{' && json.Unmarshal(trimmed, &raw) == nil && raw != nil {
+		return raw, nil
+	}
+	if mt == "application/x-www-form-urlencoded" || bytes.Contains(trimmed, []byte("access_token=")) || bytes.Contains(trimmed, []byte("refresh_token=")) {
 		return decodeForm(trimmed)
 	}
-	raw := map[string]json.RawMessage{}
-	if err := json.Unmarshal(trimmed, &raw); err != nil || raw == nil {
-		return nil, fmt.Errorf("refresh: token response is not a JSON object (content type %q)", contentType)
-	}
-	return raw, nil
+	return nil, fmt.Errorf("refresh: token response is not a JSON object (content type %q)", contentType)
 }
 
 func decodeForm(body []byte) (map[string]json.RawMessage, error) {
@@ -428,6 +679,10 @@ func number(raw map[string]json.RawMessage, key string) (float64, bool, error) {
 	}
 	var f float64
 	if err := json.Unmarshal(v, &f); err != nil {
+		if jsonKind(v) == "a number" {
+			// 1e400: valid JSON, out of float64's range.
+			return 0, false, fmt.Errorf("field %q: number out of range", key)
+		}
 		var s string
 		if json.Unmarshal(v, &s) != nil {
 			return 0, false, fmt.Errorf("field %q: want a number, got %s", key, jsonKind(v))
@@ -446,7 +701,8 @@ func number(raw map[string]json.RawMessage, key string) (float64, bool, error) {
 	return f, true, nil
 }
 
-// lifetime reads a relative lifetime in seconds; negative values mean "already expired".
+// lifetime reads a number of seconds (a number or a numeric string), clamped to
+// [0, maxLifetime].
 func lifetime(raw map[string]json.RawMessage, key string) (time.Duration, bool, error) {
 	f, ok, err := number(raw, key)
 	if err != nil || !ok {

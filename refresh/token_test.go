@@ -58,6 +58,7 @@ func TestParseResponse(t *testing.T) {
 		},
 		{
 			name: "no expires_in, JWT access token: exp claim", fixture: "kore_client_credentials_jwt_no_expires_in.json",
+			start:    time.Unix(1795300000, 0).Add(-time.Hour).UTC(), // the fixture's exp is before start
 			wantType: "Bearer", wantScope: "fake.read fake.write",
 			wantExpiry: time.Unix(1795300000, 0).UTC(),
 		},
@@ -105,8 +106,8 @@ func TestParseResponse(t *testing.T) {
 			wantExpiry: time.Date(2001, 9, 9, 1, 47, 40, 0, time.UTC),
 		},
 		{
-			name: "negative expires_in: already expired", body: `{"access_token":"x","expires_in":-5}`,
-			wantAccess: "x", wantExpiry: start,
+			name: "expires_in 0: not advertised, unknown", body: `{"access_token":"x","expires_in":0}`,
+			wantAccess: "x",
 		},
 		{
 			name: "null expires_in: unknown", body: `{"access_token":"x","expires_in":null}`,
@@ -178,13 +179,13 @@ func TestParseResponseErrors(t *testing.T) {
 	}{
 		{name: "HTML proxy page", fixture: "html_proxy_error.html", contentType: "text/html"},
 		{name: "HTML proxy page without content type", fixture: "html_proxy_error.html"},
-		{name: "JSON without access_token", body: `{"token_type":"Bearer","expires_in":3600,"refresh_token":"fake-secret-rt"}`},
+		{name: "JSON without access_token", body: `{"token_type":"Bearer","expires_in":3600}`},
 		{name: "empty access_token", body: `{"access_token":"","expires_in":3600}`},
 		{name: "access_token a number", body: `{"access_token":12345,"expires_in":3600}`},
-		{name: "refresh_token an object", body: `{"access_token":"fake-secret-at","refresh_token":{"a":1}}`},
-		{name: "expires_in a boolean", body: `{"access_token":"fake-secret-at","expires_in":true}`},
-		{name: "expires_in not numeric", body: `{"access_token":"fake-secret-at","expires_in":"soon"}`},
-		{name: "refresh_expires_in NaN", body: `{"access_token":"fake-secret-at","refresh_expires_in":"NaN"}`},
+		{name: "access_token a number, refresh_token an object", body: `{"access_token":12345,"refresh_token":{"a":1}}`},
+		{name: "access_token with a line break, no refresh_token", body: `{"access_token":"fake-secret-at\nx","expires_in":3600}`},
+		{name: "access_token expired on arrival, no refresh_token", body: `{"access_token":"fake-secret-at","expires_in":-1}`},
+		{name: "empty refresh_token and no access_token", body: `{"refresh_token":"","expires_in":3600}`},
 		{name: "JSON array", body: `[{"access_token":"fake-secret-at"}]`},
 		{name: "JSON null", body: `null`},
 		{name: "empty body", body: ``},
@@ -544,7 +545,7 @@ func TestMergeKeepsUnknownFields(t *testing.T) {
 // new one (here a KORE-style answer whose expiry comes from the JWT).
 func TestMergeDropsOldExpiresIn(t *testing.T) {
 	old := mustParseResponse(t, fixture(t, "responses/concur_password.json"), start)
-	nt := mustParseResponse(t, fixture(t, "responses/kore_client_credentials_jwt_no_expires_in.json"), start)
+	nt := mustParseResponse(t, fixture(t, "responses/kore_client_credentials_jwt_no_expires_in.json"), time.Unix(1795300000, 0).Add(-time.Hour))
 	nt.merge(old)
 	if _, ok := nt.Raw("expires_in"); ok {
 		t.Error("merged token kept the old expires_in")
@@ -711,4 +712,52 @@ func TestMarshalFileWritesFields(t *testing.T) {
 		ObtainedAt: start, Expiry: start.Add(time.Hour)}
 	back, _ := roundTrip(t, tok)
 	assertSameToken(t, back, tok)
+}
+
+// TestValidClockSetBack: a token file written before the clock was set back has an
+// obtained_at in the future; beyond a small skew it is not valid, and within it its
+// validity never exceeds its own lifetime (SPEC §2 "Clock", issue 10 item 14).
+func TestValidClockSetBack(t *testing.T) {
+	hour := &Token{AccessToken: "a", ObtainedAt: start, Expiry: start.Add(time.Hour)}
+	tests := []struct {
+		name   string
+		now    time.Time
+		margin time.Duration
+		want   bool
+	}{
+		{"clock set back a year", start.AddDate(-1, 0, 0), 0, false},
+		{"clock set back a day", start.Add(-24 * time.Hour), 0, false},
+		{"obtained 2m1s in the future", start.Add(-2*time.Minute - time.Second), 0, false},
+		{"obtained 2m in the future: within the skew", start.Add(-2 * time.Minute), 0, true},
+		{"within the skew, 40m margin capped to half the lifetime", start.Add(-time.Minute), 40 * time.Minute, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := hour.Valid(tt.now, tt.margin); got != tt.want {
+				t.Errorf("Valid(%v, %v) = %v, want %v", tt.now, tt.margin, got, tt.want)
+			}
+		})
+	}
+	// An expiry at or before obtained_at is never valid, whatever the clock says.
+	for _, now := range []time.Time{start.Add(-time.Hour), start.Add(-time.Second)} {
+		tok := &Token{AccessToken: "a", ObtainedAt: start, Expiry: start}
+		if tok.Valid(now, 0) {
+			t.Errorf("a token with no lifetime is valid at %v", now)
+		}
+	}
+}
+
+// TestParseResponseJSONLabelledForm: a JSON answer labelled as a form, or with a
+// UTF-8 BOM, is read as JSON: its refresh token must not be lost to the label.
+func TestParseResponseJSONLabelledForm(t *testing.T) {
+	for _, tt := range []struct{ body, contentType string }{
+		{`{"access_token":"at","refresh_token":"rt"}`, "application/x-www-form-urlencoded"},
+		{"\ufeff" + `{"access_token":"at","refresh_token":"rt"}`, "application/json"},
+		{"refresh_token=rt&access_token=at", ""},
+	} {
+		tok, err := ParseResponse([]byte(tt.body), tt.contentType, start)
+		if err != nil || tok.RefreshToken != "rt" || tok.AccessToken != "at" {
+			t.Errorf("ParseResponse(%q, %q): err %v; want the tokens read", tt.body, tt.contentType, err)
+		}
+	}
 }

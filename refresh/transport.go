@@ -32,13 +32,13 @@ func (m *Manager) HTTPClient() *http.Client {
 
 // RoundTrip implements http.RoundTripper. It does not modify req.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	tok, err := t.Manager.Token(req.Context())
+	access, err := t.Manager.accessToken(req.Context())
 	if err != nil {
 		closeBody(req)
 		return nil, err
 	}
 	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
-	resp, err := t.base().RoundTrip(withBearer(req, tok.AccessToken, req.Body))
+	resp, err := t.base().RoundTrip(withBearer(req, access, req.Body))
 	if err != nil || resp.StatusCode != http.StatusUnauthorized || !replayable {
 		return resp, err
 	}
@@ -48,7 +48,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return resp, nil // cannot replay: the 401 as it is
 		}
 	}
-	r, err := t.Manager.Ensure(req.Context(), Options{Force: true, Stale: tok.AccessToken})
+	r, err := t.Manager.Ensure(req.Context(), Options{Force: true, Stale: access})
 	drainClose(resp)
 	if err != nil {
 		if body != nil {

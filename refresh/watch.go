@@ -77,7 +77,11 @@ func (w *Watcher) Run(ctx context.Context) error {
 	changes := w.Changes
 	if changes == nil {
 		p := w.Manager.Paths
-		ch, err := storage.WatchFiles(ctx, []string{p.CredentialsFile, p.TokenFile}, 0)
+		files := []string{p.CredentialsFile, p.TokenFile}
+		if real := w.Manager.resolvedTokenFile(); real != "" {
+			files = append(files, real) // a link's target is saved in its own directory
+		}
+		ch, err := storage.WatchFiles(ctx, files, 0)
 		if err != nil {
 			return fmt.Errorf("refresh: watch: %w", err)
 		}
@@ -134,7 +138,7 @@ func (s *watchState) fileChanged(ctx context.Context, path string) {
 	switch filepath.Clean(path) {
 	case filepath.Clean(p.CredentialsFile):
 		s.reload(ctx, CauseCredentials)
-	case filepath.Clean(p.TokenFile):
+	case filepath.Clean(p.TokenFile), s.w.Manager.resolvedTokenFile():
 		s.check(ctx, CauseTokenFile, Options{})
 	}
 }
@@ -157,7 +161,7 @@ func (s *watchState) check(ctx context.Context, cause string, o Options) {
 		return
 	}
 	now := m.now()
-	if !r.Token.Valid(now, 0) {
+	if !m.servable(r.Token) {
 		s.failed(cause, &Error{Kind: KindTemporary,
 			Msg:  fmt.Sprintf("the token endpoint issued an access token that is already expired or has no expiry (expires_at %q)", r.Token.Expiry.Format(time.RFC3339)),
 			Hint: "check the clocks of this host and the server, and what the endpoint sends as expires_in"}, r)
@@ -239,4 +243,14 @@ func waitsForHuman(err error) bool {
 	var inv *credentials.InvalidError
 	return errors.Is(err, ErrNeedsHuman) || errors.Is(err, ErrCredentials) ||
 		errors.As(err, &syn) || errors.As(err, &inv) || errors.Is(err, fs.ErrNotExist)
+}
+
+// resolvedTokenFile is the file a symbolic link at Paths.TokenFile leads to, when
+// the record is that file (the file store) and it is elsewhere; else "".
+func (m *Manager) resolvedTokenFile() string {
+	name := m.store().Name()
+	if !filepath.IsAbs(name) || name == filepath.Clean(m.Paths.TokenFile) {
+		return ""
+	}
+	return name
 }

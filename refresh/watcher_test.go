@@ -99,3 +99,34 @@ func TestWatcherFailures(t *testing.T) {
 		t.Fatal("Run did not return after cancel")
 	}
 }
+
+// TestWatcherLinkedTokenFile: with the token file a link to a file in another
+// directory, a token saved there by another process is picked up too.
+func TestWatcherLinkedTokenFile(t *testing.T) {
+	srv := newServer(t, fakeserver.Options{})
+	dir, elsewhere := t.TempDir(), t.TempDir()
+	m := newManager(t, srv, dir, nil)
+	target := filepath.Join(elsewhere, "token.json")
+	if err := os.WriteFile(target, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, m.Paths.TokenFile); err != nil {
+		t.Fatal(err)
+	}
+	events := make(chan refresh.WatchEvent, 100)
+	w := &refresh.Watcher{Manager: m, Notify: func(ev refresh.WatchEvent) { events <- ev }}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	go w.Run(ctx)
+	nextEvent(t, events, "bootstrapped", func(ev refresh.WatchEvent) bool {
+		return ev.Err == nil && ev.Result.Action == refresh.ActionBootstrapped
+	})
+	other := newManager(t, srv, elsewhere, nil) // another process, on the target itself
+	other.Paths.TokenFile, other.Paths.LockFile = target, target+".lock"
+	if _, err := other.Ensure(t.Context(), refresh.Options{Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	nextEvent(t, events, "token from another process, saved through the link's target", func(ev refresh.WatchEvent) bool {
+		return ev.Err == nil && ev.Cause == refresh.CauseTokenFile && ev.Changed
+	})
+}

@@ -39,20 +39,43 @@
 // RemoveTemps, called by the holder of the lock that every writer holds,
 // clears them, which matters on a nearly full disk.
 //
+// # Reading
+//
+// Every file tokenkeeper reads goes through one reader (ReadFile, and the
+// file store's Read): opened with O_NONBLOCK, so that a FIFO cannot hang a run;
+// fstat'ed, so that only a regular file is read (a FIFO, device, socket or
+// directory is a *RecordError naming the path, with a hint); and capped at
+// MaxFileSize (1 MiB), so that /dev/zero or a 2 GB sparse file costs one MiB. A
+// token file larger than the cap comes back cut, fails to parse, and is set
+// aside as corrupt like any other.
+//
+// # The file store
+//
+// FileStore implements Store (the seam the lifecycle uses, shared with stores
+// such as etcd) for a profile's token file. The token file may be a symbolic
+// link to a regular file of this user (another user's file is refused): the
+// lock is named after the resolved file, so two profile directories that reach
+// one file through a link share one lock; the save check runs in the resolved
+// file's directory; a save replaces the resolved file and the link stays. A
+// dangling link is a *RecordError before the lock is taken, so before any
+// request.
+//
 // # Locking
 //
-// AcquireLock takes flock(2) (github.com/gofrs/flock) on a dedicated lock
-// file beside the token file. flock locks belong to an open file description
-// and are released by the kernel when the holder exits, even by kill -9, so
-// there are no stale locks to break. The lock file is never deleted: deleting
-// it would let two processes lock two different inodes at the same path.
-// The holder writes "pid=… cmd=… since=…" into the file, purely so that a
-// waiter that gives up can name it.
+// AcquireLock takes flock(2) on a dedicated lock file beside the (resolved)
+// token file. The lock file is opened with O_NOFOLLOW and must be a regular file
+// owned by this user: a link planted in a shared directory would otherwise have
+// the holder record written into whatever it points to. flock locks belong to
+// an open file description and are released by the kernel when the holder
+// exits, even by kill -9, so there are no stale locks to break. The lock file
+// is never deleted: deleting it would let two processes lock two different
+// inodes at the same path. The holder writes "pid=… cmd=… since=…" into the
+// file, through the locked descriptor, purely so that a waiter that gives up
+// can name it.
 //
 // Caveats: flock is advisory, so only cooperating processes are excluded. On
 // Linux it works on NFS only as an emulation through fcntl locks (and not at
-// all on some older servers); on the few systems where gofrs/flock itself
-// uses fcntl (AIX, Solaris) a lock is per process rather than per descriptor,
-// so two Locks on the same file in one process do not exclude each other.
-// Callers serialise in-process users themselves (refresh.Manager does).
+// all on some older servers). Two Locks on the same file in one process
+// exclude each other (each has its own open file description), but callers
+// serialise in-process users themselves anyway (refresh.Manager does).
 package storage

@@ -3,6 +3,7 @@
 package storage
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -55,5 +56,27 @@ func TestSaveFaults(t *testing.T) {
 				t.Errorf("directory: got %q, want %q (no temporary files left)", after, before)
 			}
 		})
+	}
+}
+
+// TestFileStoreCheckSavableFollowsLink: with the token file a link to a file on
+// a full file system, the save check fails there, not in the link's (roomy)
+// directory, before a refresh token is spent.
+func TestFileStoreCheckSavableFollowsLink(t *testing.T) {
+	full := testfs.Tmpfs(t, "64k")
+	p, target := linkedProfile(t, full)
+	testfs.Fill(t, full)
+	ctx := context.Background()
+	l, err := OpenFileStore(p, nil).Lock(ctx, 0, "me")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Unlock()
+	err = l.CheckSavable(ctx, 64<<10)
+	if !errors.Is(err, syscall.ENOSPC) || !strings.HasPrefix(err.Error(), "storage: cannot save in "+full+": ") {
+		t.Errorf("CheckSavable: got %v, want ENOSPC naming %s", err, full)
+	}
+	if got, _ := os.ReadFile(target); string(got) != `{"a":1}` {
+		t.Errorf("target: got %q, want it intact", got)
 	}
 }

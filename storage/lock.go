@@ -5,14 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/gofrs/flock"
+	"golang.org/x/sys/unix"
 )
 
 // ErrLockBusy is matched (errors.Is) by *LockBusyError.
@@ -57,7 +56,7 @@ func roundWait(d time.Duration) time.Duration {
 // Lock is a held cross-process lock; release it with Unlock.
 type Lock struct {
 	path string
-	fl   *flock.Flock
+	f    *os.File // holds the flock; closing it releases the lock
 
 	mu       sync.Mutex
 	released bool
@@ -68,6 +67,11 @@ type Lock struct {
 // longer than ctx allows; timeout <= 0 means try once. Once held, holder (e.g.
 // "pid=1234 cmd=tokenkeeper token since=2026-11-21T23:00:00Z") is written into
 // the file so that a waiter that gives up can say who holds it.
+//
+// The lock file is opened without following a symbolic link and must be a
+// regular file owned by this user: a link planted in a shared directory would
+// otherwise have the holder record written into whatever it points to. Anything
+// else is a *RecordError, before any lock is taken.
 //
 // A wait that runs out, by timeout or by ctx's deadline, returns
 // *LockBusyError naming the holder; a cancelled ctx returns an error wrapping
@@ -86,43 +90,78 @@ func AcquireLock(ctx context.Context, path string, timeout time.Duration, holder
 	if err := os.MkdirAll(filepath.Dir(abs), dirMode); err != nil {
 		return nil, fmt.Errorf("storage: lock %s: %w", abs, err)
 	}
-	// O_RDWR rather than flock's default O_RDONLY: NFSv4 emulates flock
-	// with fcntl locks, which need a writable descriptor for LOCK_EX.
-	fl := flock.New(abs, flock.SetFlag(os.O_CREATE|os.O_RDWR), flock.SetPermissions(fileMode))
+	// O_RDWR: the holder record is written through this descriptor, and NFSv4
+	// emulates flock with fcntl locks, which need it for LOCK_EX.
+	f, _, err := openRegular(abs, os.O_RDWR|os.O_CREATE, fileMode, true)
+	var re *RecordError
+	if errors.As(err, &re) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, fmt.Errorf("storage: lock %s: %w", abs, errors.Unwrap(err))
+	}
 	start := time.Now()
-	ok, err := waitLock(ctx, fl, timeout)
+	ok, err := waitLock(ctx, f, timeout)
 	switch {
 	case ok:
-		l := &Lock{path: abs, fl: fl}
+		l := &Lock{path: abs, f: f}
 		l.writeHolder(holder + "\n")
 		return l, nil
 	case err == nil, errors.Is(err, context.DeadlineExceeded):
+		f.Close()
 		return nil, &LockBusyError{Path: abs, Holder: readHolder(abs), Waited: time.Since(start)}
 	default:
+		f.Close()
 		return nil, fmt.Errorf("storage: lock %s: %w", abs, err)
 	}
 }
 
-// waitLock tries once, then retries until timeout or ctx ends. A
-// context.DeadlineExceeded error (ours or the caller's) means the lock
+// waitLock tries once, then retries every lockRetry until timeout or ctx ends.
+// A context.DeadlineExceeded error (ours or the caller's) means the lock
 // stayed busy.
-func waitLock(ctx context.Context, fl *flock.Flock, timeout time.Duration) (bool, error) {
+func waitLock(ctx context.Context, f *os.File, timeout time.Duration) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
-	ok, err := fl.TryLock()
+	ok, err := tryLock(f)
 	if ok || err != nil || timeout <= 0 {
 		return ok, err
 	}
 	wctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	return fl.TryLockContext(wctx, lockRetry)
+	t := time.NewTicker(lockRetry)
+	defer t.Stop()
+	for {
+		select {
+		case <-wctx.Done():
+			return false, wctx.Err()
+		case <-t.C:
+		}
+		if ok, err := tryLock(f); ok || err != nil {
+			return ok, err
+		}
+	}
 }
 
-// writeHolder replaces the lock file's informational content. It goes
-// through a second descriptor, which does not disturb the flock held on the
-// first (flock locks belong to the open file description). Errors are
-// ignored: the text only improves a message.
+// tryLock is flock(LOCK_EX|LOCK_NB): false without error when another holds it.
+func tryLock(f *os.File) (bool, error) {
+	for {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		switch {
+		case err == nil:
+			return true, nil
+		case errors.Is(err, unix.EWOULDBLOCK):
+			return false, nil
+		case !errors.Is(err, unix.EINTR):
+			return false, err
+		}
+	}
+}
+
+// writeHolder replaces the lock file's informational content, through the
+// descriptor that holds the lock: never through the path, which another
+// process could have replaced by a link since. Errors are ignored: the text
+// only improves a message.
 //
 // The text is written in place as a fixed-size record padded with spaces,
 // never by truncating the file: on ext4 a truncate-to-zero followed by a
@@ -130,12 +169,7 @@ func waitLock(ctx context.Context, fl *flock.Flock, timeout time.Duration) (bool
 // replace-via-truncate heuristic, auto_da_alloc), and with two holder writes
 // per renewal that made `refresh --all` several times slower.
 func (l *Lock) writeHolder(text string) {
-	f, err := os.OpenFile(l.path, os.O_WRONLY, fileMode)
-	if err != nil {
-		return
-	}
-	_, _ = f.WriteAt(holderRecord(text), 0)
-	_ = f.Close()
+	_, _ = l.f.WriteAt(holderRecord(text), 0)
 }
 
 // holderRecord is text on one line, cut and padded to holderSize bytes.
@@ -151,14 +185,17 @@ func holderRecord(text string) []byte {
 }
 
 // readHolder returns the holder text of a lock file, reduced to one line of
-// printable characters: the file is outside input that goes into a message.
+// printable characters: the file is outside input that goes into a message. It
+// is read like the lock file is opened: no link followed, a regular file of this
+// user only.
 func readHolder(path string) string {
-	f, err := os.Open(path)
-	if err != nil {
+	b, err := readFile(path, true)
+	if err != nil && !errors.Is(err, ErrTooLarge) {
 		return ""
 	}
-	defer f.Close()
-	b, _ := io.ReadAll(io.LimitReader(f, maxHolderLen))
+	if len(b) > maxHolderLen {
+		b = b[:maxHolderLen]
+	}
 	return cleanHolder(b)
 }
 
@@ -185,9 +222,17 @@ func (l *Lock) Unlock() error {
 		return nil
 	}
 	l.writeHolder("")
-	if err := l.fl.Unlock(); err != nil {
+	l.released = true
+	// Closing the only descriptor of this open file description releases the
+	// flock.
+	if err := l.f.Close(); err != nil {
 		return fmt.Errorf("storage: unlock %s: %w", l.path, err)
 	}
-	l.released = true
 	return nil
+}
+
+func (l *Lock) isReleased() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.released
 }

@@ -3,6 +3,7 @@ package storage
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -17,8 +18,8 @@ func PermissionWarning(path string) string {
 
 func permWarning(path, want string) string {
 	fi, err := os.Stat(path)
-	if err != nil {
-		return "" // missing or unreadable: the load error will say so
+	if err != nil || !fi.Mode().IsRegular() {
+		return "" // missing, unreadable or no file: the load error will say so
 	}
 	perm := fi.Mode().Perm()
 	if perm&0o077 == 0 {
@@ -62,4 +63,49 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// DirWarnings returns a warning, with the chmod that fixes it, for each
+// directory of the profile that group or others may write: the config and
+// state directories, and the resolved token file's when a link leads
+// elsewhere. Whoever can write a directory can replace the files in it or plant
+// links there.
+func DirWarnings(p Paths) []string {
+	dirs := []string{p.ConfigDir, p.StateDir}
+	if real, err := resolve(p.TokenFile); err == nil {
+		dirs = append(dirs, filepath.Dir(real))
+	}
+	var warns []string
+	seen := map[string]bool{}
+	for _, d := range dirs {
+		if d == "" || seen[d] {
+			continue
+		}
+		seen[d] = true
+		if w := dirWriteWarning(d); w != "" {
+			warns = append(warns, w)
+		}
+	}
+	return warns
+}
+
+func dirWriteWarning(dir string) string {
+	fi, err := os.Stat(dir)
+	if err != nil || !fi.IsDir() {
+		return ""
+	}
+	perm := fi.Mode().Perm()
+	who := ""
+	switch g, o := perm&0o020 != 0, perm&0o002 != 0; {
+	case g && o:
+		who = "group and others"
+	case g:
+		who = "group"
+	case o:
+		who = "others"
+	default:
+		return ""
+	}
+	return fmt.Sprintf("%s is writable by %s (mode %04o), who could replace the files in it; run: chmod go-w %s",
+		dir, who, perm, shellQuote(dir))
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -57,5 +58,54 @@ func TestShellQuote(t *testing.T) {
 		if got := shellQuote(tt.in); got != tt.want {
 			t.Errorf("shellQuote(%q): got %q, want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+func TestDirWarnings(t *testing.T) {
+	dir := t.TempDir()
+	p, err := Resolve(Options{Dir: dir}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		mode os.FileMode
+		want string // %s = dir
+	}{
+		{0o700, ""},
+		{0o755, ""}, // readable is the user's choice: the files inside are 0600
+		{0o775, "%s is writable by group (mode 0775), who could replace the files in it; run: chmod go-w %s"},
+		{0o777, "%s is writable by group and others (mode 0777), who could replace the files in it; run: chmod go-w %s"},
+		{0o757, "%s is writable by others (mode 0757), who could replace the files in it; run: chmod go-w %s"},
+	} {
+		if err := os.Chmod(dir, tt.mode); err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		if tt.want != "" {
+			want = []string{fmt.Sprintf(tt.want, dir, shellQuote(dir))}
+		}
+		if got := DirWarnings(p); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("mode %04o: got %q, want %q", tt.mode, got, want)
+		}
+	}
+
+	// A token file linked into a shared directory: that one is named too.
+	if err := os.Chmod(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	shared := t.TempDir()
+	if err := os.Chmod(shared, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(shared, "tok.json")
+	if err := os.WriteFile(target, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, p.TokenFile); err != nil {
+		t.Fatal(err)
+	}
+	got := DirWarnings(p)
+	if len(got) != 1 || !strings.HasPrefix(got[0], shared+" is writable by group and others") {
+		t.Errorf("linked into a shared directory: got %q, want a warning about %s", got, shared)
 	}
 }

@@ -3,74 +3,20 @@ package cli
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
 	"github.com/tokenkeeper/tokenkeeper/refresh"
 	"github.com/tokenkeeper/tokenkeeper/storage"
 )
-
-// Exit codes (SPEC §3). 75, 77 and 78 are sysexits.h's EX_TEMPFAIL, EX_NOPERM and
-// EX_CONFIG, which cron wrappers and systemd already know.
-const (
-	exitOK         = 0
-	exitError      = 1
-	exitUsage      = 2
-	exitTemp       = 75
-	exitNeedsHuman = 77
-	exitConfig     = 78
-)
-
-const usage = `Usage:
-    tokenkeeper [global options] [command] [command options]
-
-tokenkeeper keeps an OAuth 2.0 access token and its refresh token alive on disk.
-With no command it does what the SAP Concur tutorial's program does: the first run
-writes a credentials.json template; later runs renew the token when needed and
-print its status.
-
-Commands:
-    init            write the credentials.json template (never overwrites)
-    setup           first-run wizard: asks on a terminal, else takes flags (--preset, --no-input, --wait)
-    refresh         the lifecycle once: the cron entry point (--quiet, --force, --min-valid, --all)
-    token           print a valid access token (--header: as an Authorization header)
-    status          show files, expiries and warnings (--json; --all)
-    exec -- CMD     run CMD with TOKENKEEPER_ACCESS_TOKEN in its environment
-    watch           stay running and renew shortly before expiry (--all: every profile)
-    profiles        list the profiles under the config and state roots
-    demo            the whole lifecycle against a built-in token endpoint
-    version         print version and build information
-
-Global options (before the command; each also read from TOKENKEEPER_<NAME>):
-    --profile NAME      profile (default "default")
-    --dir DIR           keep both files of the profile directly in DIR (the tutorial's layout)
-    --config-dir DIR    root of per-profile credentials directories (default $XDG_CONFIG_HOME/tokenkeeper)
-    --state-dir DIR     root of per-profile token directories (default $XDG_STATE_HOME/tokenkeeper)
-    --margin DUR        renew when less than this is left (default 60s)
-    --timeout DUR       bound on all attempts at the token endpoint (default 30s)
-    --lock-timeout DUR  bound on waiting for another tokenkeeper (default 60s)
-    --warn-before DUR   warn when the refresh token expires within this (default 168h)
-    --log-format F      text or json (default text)
-    -v                  verbose: log each step on stderr
-
-Exit codes:
-    0 ok, 1 unexpected error, 2 usage, 75 temporary failure (retry later),
-    77 a human must re-authorise, 78 credentials missing, incomplete or invalid
-
-Example:
-    $ tokenkeeper            # first run: writes credentials.json, exits 78
-    $ $EDITOR ~/.config/tokenkeeper/default/credentials.json
-    $ tokenkeeper refresh
-    $ curl -H "$(tokenkeeper token --header)" https://us.api.concursolutions.com/...
-    */30 * * * * tokenkeeper refresh --quiet      # crontab
-`
 
 // app is one invocation: its streams, environment and global settings.
 type app struct {
@@ -86,6 +32,9 @@ type app struct {
 	// onFail, when set, is told of each failure fail reports: refresh --all
 	// groups its profiles' failures by exit code and hint.
 	onFail func(code int, hint string)
+
+	root *cobra.Command // the command tree, for help and completion
+	code int            // what the command that ran returned
 }
 
 type globals struct {
@@ -94,26 +43,7 @@ type globals struct {
 	logFormat                                string
 	verbose                                  bool
 	sources                                  map[string]string
-}
-
-type command func(a *app, args []string) int
-
-// commands maps each command name to its implementation (one file per command).
-// A function, not a variable: demo runs commands, which would make a cycle.
-func commands() map[string]command {
-	return map[string]command{
-		"":         (*app).cmdRun,
-		"init":     (*app).cmdInit,
-		"setup":    (*app).cmdSetup,
-		"refresh":  (*app).cmdRefresh,
-		"token":    (*app).cmdToken,
-		"status":   (*app).cmdStatus,
-		"exec":     (*app).cmdExec,
-		"watch":    (*app).cmdWatch,
-		"profiles": (*app).cmdProfiles,
-		"demo":     (*app).cmdDemo,
-		"version":  (*app).cmdVersion,
-	}
+	flags                                    *pflag.FlagSet // the global flags, as parsed
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
@@ -123,78 +53,75 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 }
 
 func (a *app) main(args []string) int {
-	fs := flag.NewFlagSet("tokenkeeper", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	a.g.register(fs)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(a.stdout, usage)
-			return exitOK
-		}
-		return a.usageError(err.Error(), "run tokenkeeper -h for the options; global options come before the command")
+	if code, ok := a.runFast(commandTable(), args); ok {
+		return code
 	}
-	if err := a.g.applyEnv(fs, a.getenv); err != nil {
+	root := a.newRoot(args)
+	cmd, err := root.ExecuteC()
+	if err != nil {
+		return a.cobraError(cmd, err)
+	}
+	return a.code
+}
+
+// start runs a command once cobra has parsed its flags: the TOKENKEEPER_*
+// environment fills the global flags not given, then the profile's paths are
+// resolved (unless the command needs none) and the command runs.
+func (a *app) start(c *command, run func(a *app, args []string) int, args []string) int {
+	if err := a.g.applyEnv(a.g.flags, a.getenv); err != nil {
 		return a.usageError(err.Error(), "fix the TOKENKEEPER_* variable, or unset it")
 	}
 	a.log = slog.New(redactHandler{newLogger(a.stderr, a.g.logFormat, a.g.verbose).Handler(), a.redact})
-	name, rest := fs.Arg(0), []string{}
-	if fs.NArg() > 1 {
-		rest = fs.Args()[1:]
-	}
-	if name == "help" {
-		fmt.Fprint(a.stdout, usage)
-		return exitOK
-	}
-	cmd, ok := commands()[name]
-	if !ok {
-		return a.usageError(fmt.Sprintf("unknown command %q", name), "run tokenkeeper -h for the list of commands")
-	}
-	if name != "version" && name != "demo" {
+	if !c.noPaths {
 		if code := a.resolvePaths(); code != exitOK {
 			return code
 		}
 	}
-	return cmd(a, rest)
+	return run(a, args)
 }
 
-func (g *globals) register(fs *flag.FlagSet) {
-	fs.StringVar(&g.profile, "profile", "", "")
-	fs.StringVar(&g.dir, "dir", "", "")
-	fs.StringVar(&g.configDir, "config-dir", "", "")
-	fs.StringVar(&g.stateDir, "state-dir", "", "")
-	fs.Var(durationFlag{&g.margin}, "margin", "")
-	fs.Var(durationFlag{&g.timeout}, "timeout", "")
-	fs.Var(durationFlag{&g.lockTimeout}, "lock-timeout", "")
-	fs.Var(durationFlag{&g.warnBefore}, "warn-before", "")
-	fs.StringVar(&g.logFormat, "log-format", "text", "")
-	fs.BoolVar(&g.verbose, "v", false, "")
+func (g *globals) register(fs *pflag.FlagSet) {
 	g.margin, g.timeout, g.lockTimeout, g.warnBefore = refresh.DefaultMargin, refresh.DefaultTimeout, refresh.DefaultLockTimeout, refresh.DefaultWarnBefore
+	fs.StringVar(&g.profile, "profile", "", "the profile `NAME`, a sub-directory of each root (default \"default\")")
+	fs.StringVar(&g.dir, "dir", "", "keep both files of the profile directly in `DIR` (the tutorial's layout)")
+	fs.StringVar(&g.configDir, "config-dir", "", "`DIR` holding a credentials directory per profile (default $XDG_CONFIG_HOME/tokenkeeper)")
+	fs.StringVar(&g.stateDir, "state-dir", "", "`DIR` holding a token directory per profile (default $XDG_STATE_HOME/tokenkeeper)")
+	fs.Var(durationFlag{&g.margin}, "margin", "renew when less than `DUR` is left")
+	fs.Var(durationFlag{&g.timeout}, "timeout", "give up on the token endpoint after `DUR` (all attempts)")
+	fs.Var(durationFlag{&g.lockTimeout}, "lock-timeout", "wait at most `DUR` for another tokenkeeper")
+	fs.Var(durationFlag{&g.warnBefore}, "warn-before", "warn when the refresh token expires within `DUR`")
+	fs.StringVar(&g.logFormat, "log-format", "text", "messages as `FORMAT`: text or json")
+	fs.BoolVarP(&g.verbose, "verbose", "v", false, "log each step on stderr")
+	g.flags = fs
 }
 
 // applyEnv fills each global flag not given on the command line from
-// TOKENKEEPER_<NAME> (TOKENKEEPER_VERBOSE for -v), and records where each value
-// came from, for status and messages.
-func (g *globals) applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
+// TOKENKEEPER_<NAME>, and records where each value came from, for status and
+// for the hints, which repeat the flags the user gave.
+func (g *globals) applyEnv(fs *pflag.FlagSet, getenv func(string) string) error {
 	g.sources = map[string]string{}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	var names []string
-	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
-	sort.Strings(names)
-	for _, name := range names {
-		if set[name] {
-			g.sources[name] = "--" + name + " flag"
-			continue
+	var err error
+	fs.VisitAll(func(f *pflag.Flag) { // in name order
+		if err != nil {
+			return
 		}
-		env := envName(name)
+		if f.Changed {
+			g.sources[f.Name] = "--" + f.Name + " flag"
+			return
+		}
+		env := envName(f.Name)
 		v := getenv(env)
 		if v == "" {
-			continue
+			return
 		}
-		if err := fs.Set(name, v); err != nil {
-			return fmt.Errorf("%s=%q: %v", env, v, err)
+		if e := fs.Set(f.Name, v); e != nil {
+			err = fmt.Errorf("%s=%q: %v", env, v, e)
+			return
 		}
-		g.sources[name] = env
+		g.sources[f.Name] = env
+	})
+	if err != nil {
+		return err
 	}
 	if g.logFormat != "text" && g.logFormat != "json" {
 		return fmt.Errorf("--log-format %q: want text or json", g.logFormat)
@@ -203,9 +130,6 @@ func (g *globals) applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
 }
 
 func envName(flagName string) string {
-	if flagName == "v" {
-		return "TOKENKEEPER_VERBOSE"
-	}
 	return "TOKENKEEPER_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
@@ -213,9 +137,12 @@ func envName(flagName string) string {
 // which is what people write in crontabs and unit files.
 type durationFlag struct{ d *time.Duration }
 
+func (f durationFlag) Type() string { return "duration" }
+
+// String is "0" for zero, which help leaves out as a default.
 func (f durationFlag) String() string {
-	if f.d == nil {
-		return ""
+	if f.d == nil || *f.d == 0 {
+		return "0"
 	}
 	return f.d.String()
 }
@@ -253,27 +180,35 @@ func (a *app) resolvePaths() int {
 	return exitOK
 }
 
-// newFlags makes a command's flag set; errors are reported by parseFlags.
-func newFlags(name string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	return fs
+// cmdLine is "tokenkeeper [the profile and directory flags the user gave] CMD",
+// a command the user can paste as is: every hint that names a command is made
+// here. Values that came from TOKENKEEPER_* variables are left out: the same
+// shell has them still.
+func (a *app) cmdLine(cmd string) string {
+	parts := []string{"tokenkeeper"}
+	for _, f := range []struct{ name, value string }{
+		{"profile", a.g.profile}, {"dir", a.g.dir}, {"config-dir", a.g.configDir}, {"state-dir", a.g.stateDir},
+	} {
+		if a.flagGiven(f.name) {
+			parts = append(parts, "--"+f.name, shellQuote(f.value))
+		}
+	}
+	if cmd != "" {
+		parts = append(parts, cmd)
+	}
+	return strings.Join(parts, " ")
 }
 
-// parseFlags parses a command's flags; it returns -1 to go on, or an exit code.
-func (a *app) parseFlags(fs *flag.FlagSet, args []string, maxArgs int) int {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(a.stdout, usage)
-			return exitOK
-		}
-		return a.usageError(fmt.Sprintf("%s: %v", fs.Name(), err), "run tokenkeeper -h for the options")
+// flagGiven tells whether the user gave a global flag on the command line.
+func (a *app) flagGiven(name string) bool {
+	if a.g.sources != nil {
+		return strings.HasPrefix(a.g.sources[name], "--")
 	}
-	if fs.NArg() > maxArgs {
-		return a.usageError(fmt.Sprintf("%s: unexpected argument %q", fs.Name(), fs.Arg(maxArgs)),
-			"global options go before the command: tokenkeeper --profile NAME "+fs.Name())
+	if a.g.flags == nil { // the flags were not parsed
+		return false
 	}
-	return -1
+	f := a.g.flags.Lookup(name)
+	return f != nil && f.Changed
 }
 
 // newLogger makes the -v log (text) or, with --log-format json, the log that
@@ -287,9 +222,8 @@ func newLogger(w io.Writer, format string, verbose bool) *slog.Logger {
 	if verbose {
 		level = slog.LevelDebug
 	}
-	opts := &slog.HandlerOptions{Level: level}
 	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(&lineHandler{w: w, level: level})
 }

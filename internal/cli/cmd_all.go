@@ -29,6 +29,7 @@ type fleetTally struct {
 	worst                         int
 	groups                        []*failGroup
 	detailed, warned, warnedLater int
+	statusAll                     string // the status --all command line, for hints
 }
 
 type failGroup struct {
@@ -57,12 +58,12 @@ func (a *app) refreshAll(o refresh.Options, quiet bool, n int) int {
 	}
 	if len(names) == 0 {
 		a.warn(fmt.Sprintf("no profiles in %s or %s", configRoot, stateRoot),
-			"a profile is a sub-directory: tokenkeeper --config-dir "+configRoot+" --profile NAME init")
+			"a profile is a sub-directory: "+a.cmdLine("--config-dir "+shellQuote(configRoot)+" --profile NAME init"))
 		return exitOK
 	}
 	httpc := refresh.NewHTTPClient(n)
 	defer httpc.CloseIdleConnections()
-	t := &fleetTally{}
+	t := &fleetTally{statusAll: a.cmdLine("status --all")}
 	bar := newProgress(a, len(names))
 	start := time.Now()
 	started := forEach(a.ctx, names, n, func(name string) {
@@ -98,7 +99,8 @@ func (a *app) refreshProfile(name string, o refresh.Options, httpc *http.Client)
 	// Paths in a hint name the profile's own directories; the group's hint
 	// names them with a placeholder, to be the same for every profile.
 	out.hint = strings.NewReplacer(p.paths.ConfigDir, filepath.Join(filepath.Dir(p.paths.ConfigDir), "<profile>"),
-		p.paths.StateDir, filepath.Join(filepath.Dir(p.paths.StateDir), "<profile>")).Replace(out.hint)
+		p.paths.StateDir, filepath.Join(filepath.Dir(p.paths.StateDir), "<profile>"),
+		"--profile "+shellQuote(name)+" ", "--profile <profile> ").Replace(out.hint)
 	return out
 }
 
@@ -143,7 +145,7 @@ func (t *fleetTally) add(o profileOutcome, configRoot, stateRoot string) string 
 func (t *fleetTally) group(o profileOutcome) {
 	hint := o.hint
 	if t.findGroup(o.code, hint) == nil && len(t.groups) >= maxGroups {
-		hint = overflowHint
+		hint = overflowHint + t.statusAll
 	}
 	g := t.findGroup(o.code, hint)
 	if g == nil {
@@ -156,7 +158,8 @@ func (t *fleetTally) group(o profileOutcome) {
 	}
 }
 
-const overflowHint = "failures of more kinds than the summary has room for; run tokenkeeper status --all"
+// overflowHint ends with the command to run, which names the user's flags.
+const overflowHint = "failures of more kinds than the summary has room for; run "
 
 func (t *fleetTally) findGroup(code int, hint string) *failGroup {
 	for _, g := range t.groups {
@@ -189,25 +192,18 @@ func prefixLines(out []byte, name string) string {
 	return b.String()
 }
 
-var exitMeaning = map[int]string{
-	exitError:      "unexpected error",
-	exitTemp:       "temporary failure, retry later",
-	exitNeedsHuman: "a human must re-authorise",
-	exitConfig:     "credentials missing, incomplete or invalid",
-}
-
 func (a *app) refreshSummary(t *fleetTally, total, started int, took time.Duration, quiet bool) int {
 	code := t.worst
 	if started < total {
 		code = worse(code, exitTemp)
 		a.message("error", fmt.Sprintf("refresh --all: interrupted; %d of %d profiles not attempted", total-started, total),
-			"run tokenkeeper refresh --all again: profiles whose token is valid are skipped quickly")
+			"run "+a.cmdLine("refresh --all")+" again: profiles whose token is valid are skipped quickly")
 	}
 	if t.detailed < t.failed {
-		a.info("%d more failures not shown; run tokenkeeper status --all for every profile", t.failed-t.detailed)
+		a.info("%d more failures not shown; run %s for every profile", t.failed-t.detailed, a.cmdLine("status --all"))
 	}
 	if t.warnedLater > 0 {
-		a.info("%d more profiles had warnings; run tokenkeeper status --all for every profile", t.warnedLater)
+		a.info("%d more profiles had warnings; run %s for every profile", t.warnedLater, a.cmdLine("status --all"))
 	}
 	if quiet && code == exitOK && t.warned == 0 {
 		return code
@@ -224,7 +220,7 @@ func (a *app) refreshSummary(t *fleetTally, total, started int, took time.Durati
 		if g.count > len(g.names) {
 			names += fmt.Sprintf(" and %d more", g.count-len(g.names))
 		}
-		a.message("error", fmt.Sprintf("%d failed with exit %d (%s): %s", g.count, g.code, exitMeaning[g.code], names), g.hint)
+		a.message("error", fmt.Sprintf("%d failed with exit %d (%s): %s", g.count, g.code, exitMeaning(g.code), names), g.hint)
 	}
 	return code
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/pflag"
 	"github.com/tokenkeeper/tokenkeeper/credentials"
 	"github.com/tokenkeeper/tokenkeeper/internal/fakeserver"
 	"github.com/tokenkeeper/tokenkeeper/refresh"
@@ -18,12 +19,25 @@ const demoTTL = 4 * time.Second
 
 // cmdDemo runs the whole lifecycle against an in-process token endpoint in a
 // temporary directory, through the same code as the real commands, narrating.
-func (a *app) cmdDemo(args []string) int {
-	fs := newFlags("demo")
-	keep := fs.Bool("keep", false, "")
-	if code := a.parseFlags(fs, args, 0); code >= 0 {
-		return code
+func demoCommand() *command {
+	return &command{
+		name: "demo", args: "[options]", summary: "the whole lifecycle against a built-in token endpoint",
+		long: `Show the whole lifecycle in a few seconds against a token endpoint inside this
+process, in a temporary directory: the first-run template, the first grant,
+expiry, a refresh with rotation, a revoked refresh token recovered by a new
+grant. No account is needed.`,
+		example: `tokenkeeper demo
+tokenkeeper demo --keep`,
+		noPaths: true,
+		flags: func(fs *pflag.FlagSet) func(*app, []string) int {
+			var keep bool
+			fs.BoolVar(&keep, "keep", false, "keep the temporary directory and print its path")
+			return func(a *app, args []string) int { return a.cmdDemo(&keep) }
+		},
 	}
+}
+
+func (a *app) cmdDemo(keep *bool) int {
 	dir, err := os.MkdirTemp("", "tokenkeeper-demo-")
 	if err != nil {
 		return a.fail(err)

@@ -3,16 +3,19 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"os/exec"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/spf13/pflag"
+
+	"github.com/tokenkeeper/tokenkeeper/credentials"
 	"github.com/tokenkeeper/tokenkeeper/refresh"
 )
 
@@ -28,15 +31,29 @@ var forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, sys
 // cmdExec renews the token if needed and runs a command with it in the
 // environment — never in argv, where ps and /proc/PID/cmdline show it to every
 // user. The child's exit code becomes ours (128+N when signal N killed it).
-func (a *app) cmdExec(args []string) int {
-	fs := newFlags("exec")
-	var minValid time.Duration
-	fs.Var(durationFlag{&minValid}, "min-valid", "")
-	if code := a.parseFlags(fs, args, math.MaxInt); code >= 0 {
-		return code
+func execCommand() *command {
+	return &command{
+		name: "exec", args: "[options] -- CMD [ARGS…]", summary: "run CMD with TOKENKEEPER_ACCESS_TOKEN in its environment",
+		long: `Renew the token if needed and run CMD with it in the environment as
+TOKENKEEPER_ACCESS_TOKEN (and TOKENKEEPER_API_BASE where the token URL's
+geolocation is known), never in argv. The child's environment loses every
+variable that carries a secret to tokenkeeper. The child's exit code becomes
+tokenkeeper's (128+N when signal N killed it).`,
+		example: `tokenkeeper exec -- sh -c 'curl -H "Authorization: Bearer $TOKENKEEPER_ACCESS_TOKEN" https://api.example.com/'
+tokenkeeper --profile eu exec --min-valid 30m -- ./report.sh`,
+		maxArgs: -1,
+		flags: func(fs *pflag.FlagSet) func(*app, []string) int {
+			var minValid time.Duration
+			fs.Var(durationFlag{&minValid}, "min-valid", "renew unless the access token is valid for at least `DUR`")
+			fs.SetInterspersed(false) // CMD's own flags are CMD's
+			return func(a *app, args []string) int { return a.cmdExec(minValid, args) }
+		},
 	}
-	if fs.NArg() == 0 {
-		return a.usageError("exec: no command given", "tokenkeeper exec -- CMD ARGS…")
+}
+
+func (a *app) cmdExec(minValid time.Duration, args []string) int {
+	if len(args) == 0 {
+		return a.usageError("exec: no command given", a.cmdLine("exec -- CMD ARGS…"))
 	}
 	m, err := a.manager("tokenkeeper exec", false, true)
 	if err != nil {
@@ -46,25 +63,29 @@ func (a *app) cmdExec(args []string) int {
 	if code >= 0 {
 		return code
 	}
-	cmd := exec.Command(fs.Arg(0), fs.Args()[1:]...)
+	a.warnMinValid(minValid, r.Token)
+	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = a.stdin, a.stdout, a.stderr
 	cmd.Env = childEnv(os.Environ(), r.Token)
 	return a.runChild(cmd)
 }
 
 // childEnv is env without any inherited TOKENKEEPER_ACCESS_TOKEN or
-// TOKENKEEPER_API_BASE (from an outer exec of another profile, say), plus this
-// token's: the API base only where the token names one (Concur's geolocation).
+// TOKENKEEPER_API_BASE (from an outer exec of another profile, say), and
+// without the variables that carry a secret to tokenkeeper (secretEnv: the
+// child gets the access token, never what makes one), plus this token's: the
+// API base only where the token names one (Concur's geolocation).
 func childEnv(env []string, tok *refresh.Token) []string {
-	out := make([]string, 0, len(env)+2)
+	drop := append([]string{envAccessToken, envAPIBase, envTokenType, envExpiresAt}, credentials.SecretEnv()...)
+	out := make([]string, 0, len(env)+4)
 	for _, kv := range env {
-		if !strings.HasPrefix(kv, "TOKENKEEPER_ACCESS_TOKEN=") && !strings.HasPrefix(kv, "TOKENKEEPER_API_BASE=") {
+		name, _, _ := strings.Cut(kv, "=")
+		if !slices.Contains(drop, name) {
 			out = append(out, kv)
 		}
 	}
-	out = append(out, "TOKENKEEPER_ACCESS_TOKEN="+tok.AccessToken)
-	if tok.Geolocation != "" {
-		out = append(out, "TOKENKEEPER_API_BASE="+strings.TrimRight(tok.Geolocation, "/"))
+	for _, kv := range tokenEnv(tok) {
+		out = append(out, kv[0]+"="+kv[1])
 	}
 	return out
 }

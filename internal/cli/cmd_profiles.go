@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/spf13/pflag"
 	"github.com/tokenkeeper/tokenkeeper/refresh"
 )
 
@@ -13,7 +14,7 @@ import (
 type profileEntry struct {
 	Profile          string     `json:"profile"`
 	Credentials      string     `json:"credentials"` // ok, missing, invalid
-	Token            string     `json:"token"`       // ok, missing, corrupt
+	Token            string     `json:"token"`       // ok, missing, corrupt, unusable
 	AccessValid      bool       `json:"access_valid"`
 	AccessExpiresAt  *time.Time `json:"access_expires_at,omitempty"`
 	RefreshUsable    bool       `json:"refresh_usable"`
@@ -43,7 +44,7 @@ func (a *app) fleetStatus(what string, n int, begin func(names []string), emit f
 	}
 	if len(names) == 0 {
 		a.warn(fmt.Sprintf("no profiles in %s or %s", configRoot, stateRoot),
-			"a profile is a sub-directory: tokenkeeper --config-dir "+configRoot+" --profile NAME init")
+			"a profile is a sub-directory: "+a.cmdLine("--config-dir "+shellQuote(configRoot)+" --profile NAME init"))
 	}
 	if begin != nil {
 		begin(names)
@@ -67,14 +68,31 @@ func (a *app) fleetStatus(what string, n int, begin func(names []string), emit f
 }
 
 // cmdProfiles lists the profiles, one line each: expiries and verdict.
-func (a *app) cmdProfiles(args []string) int {
-	fs := newFlags("profiles")
-	asJSON := fs.Bool("json", false, "")
-	concurrency := fs.Int("concurrency", defaultConcurrency(), "")
-	if code := a.parseFlags(fs, args, 0); code >= 0 {
-		return code
+type profilesOpts struct {
+	json  bool
+	fleet fleetOpts
+}
+
+func profilesCommand() *command {
+	return &command{
+		name: "profiles", args: "[options]", summary: "list the profiles under the config and state roots",
+		long: `List the profiles (the sub-directories of the config and state roots) with
+the state of each: what the next run will do, and when the access and refresh
+tokens expire. No request is sent. Exits with the worst profile's code.`,
+		example: `tokenkeeper profiles
+tokenkeeper --config-dir /etc/tokenkeeper profiles --json`,
+		flags: func(fs *pflag.FlagSet) func(*app, []string) int {
+			o := &profilesOpts{}
+			fs.BoolVar(&o.json, "json", false, "print JSON, for scripts")
+			o.fleet.register(fs, "")
+			return func(a *app, args []string) int { return a.cmdProfiles(o) }
+		},
 	}
-	if code := a.checkConcurrency(*concurrency); code >= 0 {
+}
+
+func (a *app) cmdProfiles(o *profilesOpts) int {
+	asJSON, concurrency := &o.json, &o.fleet.concurrency
+	if code := a.checkConcurrency(&o.fleet); code >= 0 {
 		return code
 	}
 	now := time.Now()
@@ -133,7 +151,7 @@ func (a *app) statusAll(asJSON bool, n int) int {
 	line := fmt.Sprintf("status --all: %d profiles: %d ok", total, counts[exitOK])
 	for _, c := range []int{exitNeedsHuman, exitConfig, exitError} {
 		if counts[c] > 0 {
-			line += fmt.Sprintf(", %d %s (%d)", counts[c], exitMeaning[c], c)
+			line += fmt.Sprintf(", %d %s (%d)", counts[c], exitMeaning(c), c)
 		}
 	}
 	a.info("%s", line)

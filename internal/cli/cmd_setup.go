@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io/fs"
 	"os"
@@ -13,62 +12,92 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/spf13/pflag"
 	"github.com/tokenkeeper/tokenkeeper/credentials"
 	"github.com/tokenkeeper/tokenkeeper/internal/prompt"
 	"github.com/tokenkeeper/tokenkeeper/refresh"
+	"github.com/tokenkeeper/tokenkeeper/storage"
 )
 
 // setupOpts are setup's own flags. values holds the fields given by flag,
 // environment or stdin, by canonical name.
 type setupOpts struct {
 	preset, region, realm string
+	domain, tenant        string // the login presets' one answer (okta, auth0; entra)
 	noInput, wait         bool
 	values                map[string]string
 	fromArgv              []string // secret flags given a value in argv, for a warning
 	stdinUsed             bool     // a secret was read from stdin: no prompting after that
 }
 
-func (a *app) setupFlags(args []string) (*setupOpts, int) {
-	o := &setupOpts{values: map[string]string{}}
-	fs := newFlags("setup")
-	fs.StringVar(&o.preset, "preset", "", "")
-	fs.StringVar(&o.region, "region", "", "")
-	fs.StringVar(&o.realm, "realm", "", "")
-	fs.BoolVar(&o.noInput, "no-input", false, "")
-	fs.BoolVar(&o.wait, "wait", false, "")
-	raw := map[string]*string{}
-	for _, f := range setupFields {
-		raw[f.name] = fs.String(f.flag, "", "")
+func setupCommand() *command {
+	return &command{
+		name: "setup", args: "[options]", summary: "first-run wizard: asks on a terminal, else takes flags",
+		long: `Set up credentials.json and do the first token exchange. On a terminal, setup
+asks for each field in turn (secrets without echo), checks each answer, saves
+the file 0600 and shows the result and a cron line. Without a terminal, or with
+--no-input, it never asks: every field is a flag, and whatever is missing ends
+the run with exit 78 and the flags that would fill it. Keep secrets out of argv:
+give them in their environment variables (TOKENKEEPER_CLIENT_SECRET, …: see
+each flag), or "-" to read one from stdin.`,
+		example: `tokenkeeper setup
+tokenkeeper setup --preset keycloak --token-url https://sso.example.com --realm iot
+tokenkeeper setup --wait
+tokenkeeper --profile okta setup --no-input --preset okta --domain dev-123.okta.com --app-id 0oa1…
+vault read -field=token secret/concur | tokenkeeper setup --no-input --preset concur \
+    --region eu --app-id 0a1b… --company-uuid 4e5f… --company-request-token -`,
+		flags: func(fs *pflag.FlagSet) func(*app, []string) int {
+			o := &setupOpts{values: map[string]string{}}
+			fs.StringVar(&o.preset, "preset", "", "provider: "+credentials.PresetNames())
+			fs.StringVar(&o.region, "region", "", "Concur region (us, eu, cn, us-impl, eu-impl, usg) or a full token URL")
+			fs.StringVar(&o.realm, "realm", "", "Keycloak realm; --token-url is then the server's base URL")
+			fs.StringVar(&o.domain, "domain", "", "Okta or Auth0 domain, e.g. dev-123.okta.com")
+			fs.StringVar(&o.tenant, "tenant", "", "Microsoft Entra ID tenant (ID or domain)")
+			fs.BoolVar(&o.noInput, "no-input", false, "never ask, even on a terminal")
+			fs.BoolVar(&o.wait, "wait", false, "write the template, then wait until the file is filled in")
+			raw := map[string]*string{}
+			for _, f := range setupFields() {
+				raw[f.Name] = fs.String(f.Flag, "", fieldUsage(f))
+			}
+			return func(a *app, args []string) int {
+				if code := a.setupValues(o, fs, raw); code >= 0 {
+					return code
+				}
+				return a.cmdSetup(o)
+			}
+		},
 	}
-	if code := a.parseFlags(fs, args, 0); code >= 0 {
-		return nil, code
-	}
+}
+
+// setupValues takes the fields from their flags, or their environment
+// variables, or stdin.
+func (a *app) setupValues(o *setupOpts, fs *pflag.FlagSet, raw map[string]*string) int {
 	given := map[string]bool{}
 	dashes := 0
-	fs.Visit(func(f *flag.Flag) {
+	fs.Visit(func(f *pflag.Flag) {
 		given[f.Name] = true
 		if f.Value.String() == "-" {
 			dashes++
 		}
 	})
 	if dashes > 1 {
-		return nil, a.usageError("setup: only one value can be read from stdin (-)",
-			"give the other secrets in TOKENKEEPER_CLIENT_SECRET, TOKENKEEPER_COMPANY_REQUEST_TOKEN or TOKENKEEPER_REFRESH_TOKEN")
+		return a.usageError("setup: only one value can be read from stdin (-)",
+			"give the other secrets in "+strings.Join(credentials.SecretEnv(), ", "))
 	}
-	for _, f := range setupFields {
-		if code := a.setupValue(o, f, *raw[f.name], given[f.flag]); code >= 0 {
-			return nil, code
+	for _, f := range setupFields() {
+		if code := a.setupValue(o, f, *raw[f.Name], given[f.Flag]); code >= 0 {
+			return code
 		}
 	}
-	return o, -1
+	return -1
 }
 
 // setupValue takes one field from its flag, or for a secret from its
 // environment variable; "-" reads the value from stdin, so that a
 // provisioning script need not put a secret in argv.
 func (a *app) setupValue(o *setupOpts, f setupField, v string, given bool) int {
-	if !given && f.env != "" {
-		v = a.getenv(f.env)
+	if !given && f.Env != "" {
+		v = a.getenv(f.Env)
 		given = v != ""
 	}
 	if !given {
@@ -78,24 +107,24 @@ func (a *app) setupValue(o *setupOpts, f setupField, v string, given bool) int {
 		p := &prompt.Prompter{In: a.stdin, Out: a.stderr, TTY: a.terminal()}
 		read := p.Line
 		if p.TTY != nil { // typed, not piped: no echo
-			read = func(ctx context.Context) (string, error) { return p.Secret(ctx, f.name, "", nil) }
+			read = func(ctx context.Context) (string, error) { return p.Secret(ctx, f.Name, "", nil) }
 		}
 		line, err := read(a.ctx)
 		if err != nil {
-			return a.usageError(fmt.Sprintf("setup: --%s -: read stdin: %v", f.flag, err), "pipe the value into tokenkeeper setup")
+			return a.usageError(fmt.Sprintf("setup: --%s -: read stdin: %v", f.Flag, err), "pipe the value into "+a.cmdLine("setup"))
 		}
 		v, o.stdinUsed = line, true
-	} else if f.secret && a.getenv(f.env) != v {
-		o.fromArgv = append(o.fromArgv, f.flag)
+	} else if f.Secret && a.getenv(f.Env) != v {
+		o.fromArgv = append(o.fromArgv, f.Flag)
 	}
-	o.values[f.name] = strings.TrimSpace(v)
+	o.values[f.Name] = strings.TrimSpace(v)
 	a.addSecrets(secretValues(o, f)...)
 	return -1
 }
 
 func secretValues(o *setupOpts, f setupField) []string {
-	if f.secret {
-		return []string{o.values[f.name]}
+	if f.Secret {
+		return []string{o.values[f.Name]}
 	}
 	return nil
 }
@@ -103,11 +132,7 @@ func secretValues(o *setupOpts, f setupField) []string {
 // cmdSetup is the first-run wizard: on a terminal it asks for each field;
 // otherwise it takes them from flags and never prompts. Then it saves
 // credentials.json and does the first token exchange.
-func (a *app) cmdSetup(args []string) int {
-	o, code := a.setupFlags(args)
-	if code >= 0 {
-		return code
-	}
+func (a *app) cmdSetup(o *setupOpts) int {
 	for _, f := range o.fromArgv {
 		a.warn(fmt.Sprintf("--%s was given on the command line, where other users can see it (ps)", f),
 			fmt.Sprintf("use %s=… or --%s - (read from stdin) instead", fieldFlagEnv(f), f))
@@ -118,8 +143,9 @@ func (a *app) cmdSetup(args []string) int {
 		return a.fail(err)
 	}
 	before := *c
+	fromTemplate(c, existed, o.preset)
 	if err := applyPreset(c, o.preset, o.region); err != nil {
-		return a.usageError("setup: "+err.Error(), "run tokenkeeper -h")
+		return a.usageError("setup: "+err.Error(), "run tokenkeeper help setup for the presets and regions")
 	}
 	o.apply(c)
 	if o.wait {
@@ -141,9 +167,9 @@ func (a *app) cmdSetup(args []string) int {
 }
 
 func fieldFlagEnv(flagName string) string {
-	for _, f := range setupFields {
-		if f.flag == flagName {
-			return f.env
+	for _, f := range setupFields() {
+		if f.Flag == flagName {
+			return f.Env
 		}
 	}
 	return ""
@@ -153,10 +179,22 @@ func fieldFlagEnv(flagName string) string {
 // the realm's token URL.
 func (o *setupOpts) apply(c *credentials.Credentials) {
 	for name, v := range o.values {
-		*fieldByName(name).ptr(c) = v
+		*fieldByName(name).Ptr(c) = v
 	}
-	if o.realm != "" && (o.preset == "keycloak" || o.preset == "") {
+	switch {
+	case o.realm != "" && (o.preset == "keycloak" || o.preset == "") && credentials.Interactive(c.GrantType):
+		c.Issuer, c.TokenURL = keycloakIssuer(c.TokenURL, o.realm), ""
+		if c.Scope == "" {
+			c.Scope = "openid offline_access"
+		}
+	case o.realm != "" && (o.preset == "keycloak" || o.preset == ""):
 		c.TokenURL = keycloakURL(c.TokenURL, o.realm)
+	}
+	if p := loginPreset(o.preset); p != nil && p.Arg != "" {
+		v := map[string]string{"domain": o.domain, "tenant": o.tenant, "issuer": o.values["issuer"]}[p.Arg]
+		if v != "" {
+			p.SetEndpoints(c, v)
+		}
 	}
 }
 
@@ -164,13 +202,16 @@ func (o *setupOpts) apply(c *credentials.Credentials) {
 // gives the template's values; a file that cannot be parsed is an error, so
 // that it is never overwritten.
 func readCredentials(path string) (c *credentials.Credentials, existed bool, err error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
+	data, err := storage.ReadFile(path) // never a FIFO's hang, never more than 1 MiB
+	var rec *storage.RecordError
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
 		c, err := credentials.Parse(path, credentials.Template())
 		return c, false, err
-	}
-	if err != nil {
-		return nil, false, fmt.Errorf("credentials: %w", err)
+	case errors.As(err, &rec):
+		return nil, false, &credentials.FileError{Path: path, Err: rec} // exit 78, with its hint
+	case err != nil:
+		return nil, false, &credentials.FileError{Path: path, Err: err}
 	}
 	c, err = credentials.Parse(path, data)
 	return c, true, err
@@ -186,39 +227,53 @@ func (a *app) terminal() *os.File {
 	return nil
 }
 
+// setupAborted ends a wizard the user left: Ctrl-C, or Ctrl-D (the input
+// ended; setup asks only on a terminal, so that is a person too). Both save
+// nothing and exit 1 (not 78: the credentials may be fine, the user stopped).
+// The message starts on a line of its own: the question is still on the line.
 func (a *app) setupAborted(err error) int {
-	if errors.Is(err, context.Canceled) {
-		a.message("error", "setup interrupted; nothing was saved", "run tokenkeeper setup again to start where you left off")
-		return exitError
+	var what string
+	switch {
+	case errors.Is(err, context.Canceled):
+		what = "setup interrupted"
+	case errors.Is(err, prompt.ErrNoInput):
+		what = "setup: the input ended (Ctrl-D) before all questions were answered"
+	default:
+		return a.fail(err)
 	}
-	if errors.Is(err, prompt.ErrNoInput) {
-		a.message("error", "setup: the input ended before all questions were answered; nothing was saved",
-			"run tokenkeeper setup on a terminal, or give every field as a flag with --no-input")
-		return exitConfig
-	}
-	return a.fail(err)
+	newLine(a.stderr)
+	a.message("error", what+"; nothing was saved",
+		"run "+a.cmdLine("setup")+" to start again, or give every field as a flag with --no-input")
+	return exitError
 }
 
 // checkComplete ends a non-interactive setup whose fields are not all there
 // with exit 78 and the flags that would fill them.
 func (a *app) checkComplete(c *credentials.Credentials, o *setupOpts) int {
 	err := c.Validate()
+	var flags []string
+	if c.TokenURL == "" && c.Issuer == "" && o.preset != "" && o.preset != concur.Name {
+		err = errors.Join(err, fmt.Errorf("tokenURL: required for --preset %s, not set", o.preset))
+		flags = append(flags, "--token-url")
+	}
 	if err == nil {
 		return -1
 	}
-	var flags []string
 	for _, name := range c.Missing() {
 		f := fieldByName(name)
-		if f.env != "" {
-			flags = append(flags, fmt.Sprintf("%s=… (or --%s -)", f.env, f.flag))
+		if f.Env != "" {
+			flags = append(flags, fmt.Sprintf("%s=… (or --%s -)", f.Env, f.Flag))
 		} else {
-			flags = append(flags, "--"+f.flag)
+			flags = append(flags, "--"+f.Flag)
 		}
 	}
-	hints := []string{"fix the values given, or run tokenkeeper setup on a terminal"}
+	hints := []string{"fix the values given, or run " + a.cmdLine("setup") + " on a terminal"}
+	if p := loginPreset(o.preset); p != nil && p.Arg != "" && c.Issuer == "" && c.AuthURL == "" {
+		hints = append([]string{fmt.Sprintf("give --%s (the %s)", p.Arg, p.Ask)}, hints...)
+	}
 	if len(flags) > 0 {
 		hints = []string{"give " + strings.Join(flags, ", "),
-			"or run tokenkeeper setup on a terminal to be asked, or tokenkeeper setup --wait and edit " + a.paths.CredentialsFile}
+			"or run " + a.cmdLine("setup") + " on a terminal to be asked, or " + a.cmdLine("setup --wait") + " and edit " + a.paths.CredentialsFile}
 	}
 	a.message("error", strings.TrimPrefix(err.Error(), "credentials: "), hints...)
 	return exitConfig
@@ -239,7 +294,7 @@ func (a *app) setupFinish(c *credentials.Credentials, existed bool, before crede
 	} else {
 		fmt.Fprintf(a.stdout, "%s is unchanged\n", a.paths.CredentialsFile)
 	}
-	a.addSecrets(c.ClientSecret, c.CompanyRequestToken, c.RefreshToken)
+	a.addCredentials(c)
 	return a.firstExchange(c, firstExchangeOptions(c, &before, existed, changed))
 }
 
@@ -260,8 +315,8 @@ func firstExchangeOptions(c, before *credentials.Credentials, existed, changed b
 }
 
 func sameFields(x, y *credentials.Credentials) bool {
-	for _, f := range setupFields {
-		if *f.ptr(x) != *f.ptr(y) {
+	for _, f := range setupFields() {
+		if *f.Ptr(x) != *f.Ptr(y) {
 			return false
 		}
 	}
@@ -274,10 +329,24 @@ func (a *app) firstExchange(c *credentials.Credentials, o refresh.Options) int {
 		return a.fail(err)
 	}
 	m.Creds = c
+	if credentials.Interactive(c.GrantType) {
+		// A grant a person starts: setup ends with login, unless nothing
+		// changed and the stored grant still works.
+		if r, err := m.Ensure(a.ctx, refresh.Options{}); err == nil && !o.Regrant {
+			a.printSummary(r)
+			return exitOK
+		}
+		return a.login(loginOptions{})
+	}
+	if tok, err := m.Load(); err == nil && tok != nil && tok.Refusal != nil && !o.Force {
+		// A remembered refusal stops every run until credentials.json changes;
+		// a person running setup again asks for one more try.
+		o.Regrant = true
+	}
 	r, code := a.ensure(m, o)
 	if code >= 0 {
 		a.message("error", "the first token exchange failed; "+c.Path+" is saved",
-			"fix what the message above says, then run tokenkeeper setup again (it keeps your answers)")
+			"fix what the message above says, then run "+a.cmdLine("setup")+" again (it keeps your answers)")
 		return code
 	}
 	a.printSummary(r)
@@ -304,7 +373,7 @@ func (a *app) printNext(t *refresh.Token) {
 	fmt.Fprintf(a.stdout, "\nnext: keep it renewed from cron (crontab -e):\n")
 	fmt.Fprintf(a.stdout, "*/30 * * * * %s %s%s refresh --quiet\n", env, shellQuote(exe), profile)
 	if life := t.Expiry.Sub(t.ObtainedAt); !t.Expiry.IsZero() && life < 30*time.Minute {
-		fmt.Fprintf(a.stdout, "(the access token lasts only %s: cron keeps the grant alive, and tokenkeeper token renews the access token on demand)\n", life.Round(time.Second))
+		fmt.Fprintf(a.stdout, "(the access token lasts only %s: cron keeps the grant alive, and %s renews the access token on demand)\n", life.Round(time.Second), a.cmdLine("token"))
 	}
 }
 

@@ -22,6 +22,10 @@ func (a *app) setupWait(c *credentials.Credentials, existed bool, before credent
 		}
 		a.info("wrote %s", path)
 	}
+	// Install the signal handler now, not when the watcher's goroutine first
+	// waits on it: a Ctrl-C right after the first message must stop the wait
+	// cleanly, not kill the process (seen under -race on a busy machine).
+	_ = a.ctx.Done()
 	events, err := storage.WatchFiles(a.ctx, []string{path}, storage.DefaultDebounce)
 	if err != nil {
 		return a.fail(err)
@@ -41,7 +45,7 @@ func (a *app) setupWait(c *credentials.Credentials, existed bool, before credent
 		}
 		if _, ok := <-events; !ok {
 			a.message("error", "stopped waiting; "+path+" is as you left it",
-				"run tokenkeeper setup --wait again, or tokenkeeper refresh once the file is complete")
+				"run "+a.cmdLine("setup --wait")+" again, or "+a.cmdLine("refresh")+" once the file is complete")
 			return exitError
 		}
 	}
@@ -56,7 +60,7 @@ func (a *app) waitCheck(path string) (*credentials.Credentials, error) {
 	var syn *credentials.SyntaxError
 	switch {
 	case err == nil:
-		a.addSecrets(c.ClientSecret, c.CompanyRequestToken, c.RefreshToken)
+		a.addCredentials(c)
 		return c, nil
 	case errors.Is(err, fs.ErrNotExist):
 		a.info("%s is gone; waiting for it to come back", path)

@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"strings"
 	"time"
 
+	"github.com/spf13/pflag"
 	"github.com/tokenkeeper/tokenkeeper/credentials"
+	"github.com/tokenkeeper/tokenkeeper/internal/redact"
 	"github.com/tokenkeeper/tokenkeeper/refresh"
 	"github.com/tokenkeeper/tokenkeeper/storage"
 )
@@ -22,9 +25,13 @@ type statusReport struct {
 	Token       statusToken       `json:"token"`
 	Warnings    []string          `json:"warnings"`
 	// Renewable is true when a valid token can be had without a human.
-	Renewable bool   `json:"renewable"`
-	Verdict   string `json:"verdict"`
-	ExitCode  int    `json:"exit_code"`
+	Renewable bool `json:"renewable"`
+	// Next is the decision: what the next run does (nothing, refresh,
+	// bootstrap, human); Verdict says why, Hint what to do.
+	Next     string `json:"next"`
+	Verdict  string `json:"verdict"`
+	Hint     string `json:"hint,omitempty"`
+	ExitCode int    `json:"exit_code"`
 }
 
 type statusFiles struct {
@@ -44,7 +51,7 @@ type statusCredentials struct {
 }
 
 type statusToken struct {
-	State            string     `json:"state"` // ok, missing, corrupt
+	State            string     `json:"state"` // ok, missing, corrupt, unreadable, unusable (not a regular file of this user), refused
 	Problem          string     `json:"problem,omitempty"`
 	AccessToken      string     `json:"access_token,omitempty"` // masked
 	AccessValid      bool       `json:"access_valid"`
@@ -57,21 +64,40 @@ type statusToken struct {
 	Geolocation      string     `json:"geolocation,omitempty"`
 }
 
-func (a *app) cmdStatus(args []string) int {
-	fs := newFlags("status")
-	asJSON := fs.Bool("json", false, "")
-	all, concurrency := fleetFlags(fs)
-	if code := a.parseFlags(fs, args, 0); code >= 0 {
-		return code
+type statusOpts struct {
+	json  bool
+	fleet fleetOpts
+}
+
+func statusCommand() *command {
+	return &command{
+		name: "status", args: "[options]", summary: "show files, expiries, warnings and what the next run will do",
+		long: `Show the profile's files and why they are there (flag, environment, XDG
+default), the access and refresh tokens' expiries, the last renewal, warnings,
+and what the next run will do. Secrets are masked and no request is sent. Exits
+0 when the next run can get a token without a human, else with the code that
+run would end with (75, 77, 78).`,
+		example: `tokenkeeper status
+tokenkeeper --profile eu status --json | jq .decision
+tokenkeeper status --all`,
+		flags: func(fs *pflag.FlagSet) func(*app, []string) int {
+			o := &statusOpts{}
+			fs.BoolVar(&o.json, "json", false, "print JSON, for scripts")
+			o.fleet.register(fs, "every profile under the config and state roots")
+			return func(a *app, args []string) int { return a.cmdStatus(o) }
+		},
 	}
-	if *all {
-		if code := a.checkConcurrency(*concurrency); code >= 0 {
+}
+
+func (a *app) cmdStatus(o *statusOpts) int {
+	if o.fleet.all {
+		if code := a.checkConcurrency(&o.fleet); code >= 0 {
 			return code
 		}
-		return a.statusAll(*asJSON, *concurrency)
+		return a.statusAll(o.json, o.fleet.concurrency)
 	}
 	r := a.status(a.paths, time.Now())
-	if *asJSON {
+	if o.json {
 		enc := json.NewEncoder(a.stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(r); err != nil {
@@ -88,24 +114,54 @@ func (a *app) status(p storage.Paths, now time.Time) *statusReport {
 		Credentials: p.CredentialsFile, CredentialsSource: p.ConfigSource,
 		Token: p.TokenFile, TokenSource: p.StateSource, Lock: p.LockFile,
 	}}
-	c := a.statusCredentials(r, p)
-	tok := a.statusToken(r, p, now)
+	if lock, err := storage.OpenFileStore(p, nil).LockFile(); err == nil {
+		r.Files.Lock = lock // named after the token file a link leads to
+	}
+	c, cerr := a.statusCredentials(r, p)
+	tok, terr := (&refresh.Manager{Paths: p}).Load()
+	// The one decision, as the next run would make it; nothing here re-derives it.
+	plan := refresh.Decide(refresh.State{Creds: c, CredsErr: cerr, Token: tok, TokenErr: terr, TokenFile: p.TokenFile, Now: now},
+		refresh.Policy{Margin: a.g.margin, WarnBefore: a.g.warnBefore, Asked: now, Login: a.cmdLine("login")})
+	a.statusToken(r, tok, terr, plan)
 	for _, path := range []string{p.CredentialsFile, p.TokenFile} {
 		if w := storage.PermissionWarning(path); w != "" {
 			r.Warnings = append(r.Warnings, w)
 		}
 	}
-	a.verdict(r, c, tok, now)
+	r.Warnings = append(r.Warnings, storage.DirWarnings(p)...)
+	r.Warnings = append(append(r.Warnings, plan.Warnings...), plan.RefreshWarnings...)
+	r.Next, r.Verdict, r.Renewable = plan.Step.String(), "ok: "+plan.Why, plan.Step != refresh.StepHuman
+	if plan.Err != nil {
+		r.ExitCode, r.Hint = a.exitOf(plan.Err)
+		r.Verdict = plan.Why + ": " + a.redact(plan.Err.Error())
+	}
+	a.redactReport(r)
 	return r
 }
 
-func (a *app) statusCredentials(r *statusReport, p storage.Paths) *credentials.Credentials {
+// redactReport hides every known secret in the report's text, once, for all
+// its readers: status, status --json, the --all listings and profiles.
+func (a *app) redactReport(r *statusReport) {
+	for _, list := range [][]string{r.Credentials.Problems, r.Warnings} {
+		for i := range list {
+			list[i] = a.redact(list[i])
+		}
+	}
+	for k, v := range r.Credentials.Fields {
+		r.Credentials.Fields[k] = a.redact(v)
+	}
+	for _, p := range []*string{&r.Verdict, &r.Token.Problem, &r.Credentials.TokenURL, &r.Token.TokenURL, &r.Token.Geolocation} {
+		*p = a.redact(*p)
+	}
+}
+
+func (a *app) statusCredentials(r *statusReport, p storage.Paths) (*credentials.Credentials, error) {
 	c, err := credentials.Load(p.CredentialsFile)
 	var inv *credentials.InvalidError
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		r.Credentials.State = "missing"
-		return nil
+		return nil, err
 	case errors.As(err, &inv):
 		r.Credentials.State = "invalid"
 		if errors.Is(err, credentials.ErrIncomplete) {
@@ -114,85 +170,76 @@ func (a *app) statusCredentials(r *statusReport, p storage.Paths) *credentials.C
 		for _, pr := range inv.Problems {
 			r.Credentials.Problems = append(r.Credentials.Problems, pr.String())
 		}
-		return nil
+		return nil, err
 	case err != nil:
 		r.Credentials.State = "invalid"
 		r.Credentials.Problems = []string{a.redact(err.Error())}
-		return nil
+		return nil, err
 	}
-	a.addSecrets(c.ClientSecret, c.CompanyRequestToken, c.RefreshToken)
+	a.addCredentials(c)
 	r.Credentials.State = "ok"
-	r.Credentials.TokenURL = c.TokenURL
+	r.Credentials.TokenURL = redact.URL(c.TokenURL)
 	r.Credentials.GrantType = c.GrantType
 	r.Credentials.Fields = c.Redacted()
 	r.Warnings = append(r.Warnings, c.Warnings...)
-	return c
+	return c, nil
 }
 
-func (a *app) statusToken(r *statusReport, p storage.Paths, now time.Time) *refresh.Token {
-	m := &refresh.Manager{Paths: p}
-	tok, err := m.Load()
+// statusToken shows the stored record, masked, with what the decision made of it.
+func (a *app) statusToken(r *statusReport, tok *refresh.Token, err error, plan refresh.Plan) {
+	var rec *storage.RecordError
 	switch {
+	case errors.As(err, &rec):
+		r.Token.State = "unusable"
+		r.Token.Problem = err.Error() // the hint comes with the decision's verdict
+		return
 	case err != nil:
-		r.Token.State = "corrupt"
-		r.Token.Problem = err.Error()
-		return nil
+		r.Token.State = "unreadable" // not a file it can read: a person must look
+		var fe *refresh.FileError
+		if errors.As(err, &fe) {
+			r.Token.State = "corrupt" // set aside by the next run
+		}
+		r.Token.Problem = strings.TrimPrefix(err.Error(), "refresh: ")
+		return
 	case tok == nil:
 		r.Token.State = "missing"
-		return nil
+		return
+	case tok.AccessToken == "" && tok.Refusal != nil:
+		r.Token.State = "refused" // a record that only remembers a refusal
+		return
 	}
 	a.addSecrets(tok.AccessToken, tok.RefreshToken)
 	st := &r.Token
 	st.State = "ok"
 	st.AccessToken = maskToken(tok.AccessToken)
 	st.RefreshToken = maskToken(tok.RefreshToken)
-	st.AccessValid = tok.Valid(now, 0)
-	st.RefreshUsable = tok.RefreshUsable(now)
+	st.AccessValid = plan.AccessValid
+	st.RefreshUsable = plan.RefreshUsable
 	st.AccessExpiresAt = timePtr(tok.Expiry)
 	st.RefreshExpiresAt = timePtr(tok.RefreshExpiry)
 	st.ObtainedAt = timePtr(tok.ObtainedAt)
-	st.TokenURL = tok.TokenURL
-	st.Geolocation = tok.Geolocation
-	if tok.RefreshToken != "" && !tok.RefreshExpiry.IsZero() && tok.RefreshExpiry.Sub(now) < a.g.warnBefore {
-		r.Warnings = append(r.Warnings, fmt.Sprintf("the refresh token expires %s", refresh.Until(now, tok.RefreshExpiry)))
-	}
-	return tok
-}
-
-// verdict decides whether a token can be had without a human (exit 0), or what a
-// human must do: fix credentials (78) or re-authorise (77). A credentials problem
-// is 78 even while the stored token is valid: its renewal will fail.
-func (a *app) verdict(r *statusReport, c *credentials.Credentials, tok *refresh.Token, now time.Time) {
-	switch {
-	case c == nil:
-		r.ExitCode, r.Verdict = exitConfig, "credentials "+r.Credentials.State+": fix "+r.Files.Credentials
-	case tok != nil && tok.TokenURL != "" && tok.TokenURL != c.TokenURL:
-		r.Renewable, r.ExitCode, r.Verdict = true, exitOK, "the stored token is from another tokenURL; the next run gets a new grant"
-	case tok != nil && tok.Valid(now, 0):
-		r.Renewable, r.ExitCode, r.Verdict = true, exitOK, "ok: the access token is valid"
-	case tok != nil && tok.RefreshUsable(now):
-		r.Renewable, r.ExitCode, r.Verdict = true, exitOK, "ok: the next run renews with the refresh token"
-	case c.GrantType == credentials.GrantRefreshToken && tok != nil && tok.RefreshToken == c.RefreshToken:
-		r.ExitCode, r.Verdict = exitNeedsHuman, "the refresh token has expired: put a new one in "+r.Files.Credentials+" (refreshToken)"
-	default:
-		r.Renewable, r.ExitCode, r.Verdict = true, exitOK, "ok: the next run gets a new grant with "+c.GrantType
-	}
+	st.TokenURL = redact.URL(tok.TokenURL)
+	st.Geolocation = redact.URL(tok.Geolocation)
 }
 
 func (a *app) printStatus(w io.Writer, r *statusReport, now time.Time) {
 	row := func(k, v string) { fmt.Fprintf(w, "%-15s %s\n", k+":", a.redact(v)) }
 	row("profile", r.Profile)
 	row("credentials", fmt.Sprintf("%s (%s)", r.Files.Credentials, r.Files.CredentialsSource))
-	row("token file", fmt.Sprintf("%s (%s)", r.Files.Token, r.Files.TokenSource))
-	switch r.Credentials.State {
-	case "ok":
-		row("token endpoint", r.Credentials.TokenURL)
-		row("grant", fmt.Sprintf("%s, client %s", r.Credentials.GrantType, r.Credentials.Fields["appID"]))
-	default:
+	if r.Credentials.State != "ok" { // under the credentials row they are about
 		row("  state", r.Credentials.State)
 		for _, p := range r.Credentials.Problems {
 			row("  problem", p)
 		}
+	}
+	row("token file", fmt.Sprintf("%s (%s)", r.Files.Token, r.Files.TokenSource))
+	if r.Credentials.State == "ok" {
+		if ep := r.Credentials.TokenURL; ep != "" || r.Credentials.Fields["issuer"] == "" {
+			row("token endpoint", ep)
+		} else {
+			row("issuer", r.Credentials.Fields["issuer"]+" (endpoints by discovery)")
+		}
+		row("grant", fmt.Sprintf("%s, client %s", r.Credentials.GrantType, r.Credentials.Fields["appID"]))
 	}
 	t := r.Token
 	switch t.State {
@@ -210,12 +257,18 @@ func (a *app) printStatus(w io.Writer, r *statusReport, now time.Time) {
 			row("geolocation", t.Geolocation)
 		}
 	default:
-		row("token", t.State+" "+t.Problem)
+		row("token", t.State) // missing or corrupt
+		if t.Problem != "" {
+			row("  problem", strings.TrimPrefix(t.Problem, "refresh: "))
+		}
 	}
 	for _, wn := range r.Warnings {
 		row("warning", wn)
 	}
 	row("verdict", r.Verdict)
+	if r.Hint != "" {
+		row("what to do", r.Hint)
+	}
 }
 
 // maskToken shows only enough of a token to tell two apart.

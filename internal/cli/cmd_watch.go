@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/spf13/pflag"
 	"github.com/tokenkeeper/tokenkeeper/credentials"
 	"github.com/tokenkeeper/tokenkeeper/refresh"
 	"github.com/tokenkeeper/tokenkeeper/storage"
@@ -22,18 +23,31 @@ import (
 // cmdWatch stays running and keeps the token renewed (refresh.Watcher): SIGINT and
 // SIGTERM end it with exit 0 (main cancels a.ctx), SIGHUP reloads credentials.json
 // and, with --all, the list of profiles.
-func (a *app) cmdWatch(args []string) int {
-	fs := newFlags("watch")
-	all := fs.Bool("all", false, "")
-	if code := a.parseFlags(fs, args, 0); code >= 0 {
-		return code
+func watchCommand() *command {
+	return &command{
+		name: "watch", args: "[options]", summary: "stay running and renew shortly before expiry",
+		long: `Stay running and renew the access token shortly before it expires (a timer,
+no polling); reload credentials.json when it changes and pick up token files
+written by other processes. SIGINT and SIGTERM stop it cleanly (exit 0),
+finishing a renewal under way; SIGHUP reloads credentials.json (with --all,
+the list of profiles too).`,
+		example: `tokenkeeper watch
+tokenkeeper --config-dir /etc/tokenkeeper watch --all --log-format json`,
+		flags: func(fs *pflag.FlagSet) func(*app, []string) int {
+			var all bool
+			fs.BoolVar(&all, "all", false, "every profile under the config root")
+			return func(a *app, args []string) int { return a.cmdWatch(all) }
+		},
 	}
+}
+
+func (a *app) cmdWatch(all bool) int {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	a.stderr = &lockedWriter{w: a.stderr}
 	a.log = slog.New(redactHandler{newLogger(a.stderr, a.g.logFormat, a.g.verbose).Handler(), a.redact})
-	if *all {
+	if all {
 		if a.g.dir != "" {
 			return a.usageError("watch --all: --dir holds a single profile", "use --config-dir and --state-dir (or the XDG defaults) for several profiles")
 		}
@@ -56,7 +70,7 @@ func (a *app) watchAll(hup <-chan os.Signal) int {
 		}
 		if len(names) == 0 {
 			a.message("error", fmt.Sprintf("no profiles under %s", root),
-				"create one with tokenkeeper --profile NAME init, or choose the root with --config-dir")
+				"create one with "+a.cmdLine("--profile NAME init")+", or choose the root with --config-dir")
 			return exitConfig
 		}
 		paths, code := a.profilePaths(names)
@@ -139,6 +153,9 @@ func (a *app) watchProfiles(ctx context.Context, paths []storage.Paths, reloads 
 		wg.Go(func() { w.Run(ctx) })
 	}
 	wg.Wait()
+	if a.ctx.Err() != nil { // SIGINT or SIGTERM, not a restart for a new list of profiles
+		a.watchLog(slog.LevelInfo, "", "stopped by a signal; no renewal was cut short", "")
+	}
 	return exitOK
 }
 
@@ -245,7 +262,7 @@ func (a *app) logWatchEvent(profile string, ev refresh.WatchEvent) {
 		next = "next attempt " + refresh.Until(now, ev.Next)
 	}
 	if ev.Err != nil {
-		code, hint := classify(ev.Err)
+		code, hint := a.exitOfRun(ev.Err, false) // watch tries again when the files change
 		a.watchLog(slog.LevelError, profile, strings.TrimPrefix(ev.Err.Error(), "tokenkeeper: "), hint,
 			"cause", ev.Cause, "exit_code", code, "next", next)
 		return
@@ -283,7 +300,7 @@ func (a *app) watchLog(level slog.Level, profile, msg, hint string, attrs ...any
 	}
 	for i := 0; i+1 < len(attrs); i += 2 {
 		if attrs[i] == "next" {
-			fmt.Fprintf(a.stderr, "tokenkeeper: %s\n", attrs[i+1])
+			a.record(slog.LevelInfo, profile, fmt.Sprint(attrs[i+1]), nil)
 		}
 	}
 }

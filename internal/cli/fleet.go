@@ -3,13 +3,14 @@ package cli
 import (
 	"bytes"
 	"context"
-	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
 	"runtime"
 	"sync"
 
+	"github.com/spf13/pflag"
 	"github.com/tokenkeeper/tokenkeeper/storage"
 )
 
@@ -30,13 +31,29 @@ func defaultConcurrency() int { return max(8, 4*runtime.GOMAXPROCS(0)) }
 // two and perhaps a connection.
 const maxConcurrency = 256
 
-// fleetFlags adds --all and --concurrency to a command's flags.
-func fleetFlags(fs *flag.FlagSet) (all *bool, concurrency *int) {
-	return fs.Bool("all", false, ""), fs.Int("concurrency", defaultConcurrency(), "")
+// fleetOpts are --all and --concurrency, which refresh, status and profiles share.
+type fleetOpts struct {
+	all         bool
+	concurrency int
+	given       *pflag.Flag // --concurrency, to know whether it was given
 }
 
-func (a *app) checkConcurrency(n int) int {
-	if n < 1 || n > maxConcurrency {
+func (o *fleetOpts) register(fs *pflag.FlagSet, all string) {
+	if all != "" {
+		fs.BoolVar(&o.all, "all", false, all)
+	}
+	// The default depends on the machine, so help (and the man page) names the
+	// rule, and checkConcurrency applies it.
+	fs.IntVar(&o.concurrency, "concurrency", 0, fmt.Sprintf("profiles worked on at once, 1 to %d (default 4 per CPU, at least 8)", maxConcurrency))
+	o.given = fs.Lookup("concurrency")
+}
+
+// checkConcurrency checks --concurrency, and sets the default when it was not given.
+func (a *app) checkConcurrency(o *fleetOpts) int {
+	if !o.given.Changed {
+		o.concurrency = defaultConcurrency()
+	}
+	if n := o.concurrency; n < 1 || n > maxConcurrency {
 		return a.usageError(fmt.Sprintf("--concurrency %d: want 1 to %d", n, maxConcurrency), "leave it out for the default")
 	}
 	return -1
@@ -94,6 +111,9 @@ func mergeSorted(a, b []string) []string {
 func (a *app) forProfile(name string) (*app, *bytes.Buffer, error) {
 	p := *a
 	p.g.profile = name
+	// Its hints name the profile, as if the user had given --profile NAME.
+	p.g.sources = maps.Clone(a.g.sources)
+	p.g.sources["profile"] = "--profile flag"
 	p.secrets = append([]string(nil), a.secrets...)
 	buf := &bytes.Buffer{}
 	p.stderr, p.stdout = buf, io.Discard
@@ -171,30 +191,4 @@ func mapOrdered[T any](ctx context.Context, names []string, n int, fn func(name 
 		emit(j.name, <-j.out)
 	}
 	wg.Wait()
-}
-
-// worse orders exit codes by what they ask of a human, for a fleet's exit code:
-// 78 (fix credentials) over 77 (re-authorise) over 1 (look into it) over 75
-// (retry later) over 0. 78 comes first because broken credentials also hide
-// whether the grant behind them is alive.
-func worse(a, b int) int {
-	rank := func(c int) int {
-		switch c {
-		case exitOK:
-			return 0
-		case exitTemp:
-			return 1
-		case exitError:
-			return 2
-		case exitNeedsHuman:
-			return 3
-		case exitConfig:
-			return 4
-		}
-		return 2
-	}
-	if rank(b) > rank(a) {
-		return b
-	}
-	return a
 }

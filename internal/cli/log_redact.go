@@ -3,7 +3,12 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
 )
 
 // redactHandler passes every log record through the app's redaction before it is
@@ -58,3 +63,79 @@ func (h redactHandler) attr(a slog.Attr) slog.Attr {
 	}
 	return slog.Attr{Key: a.Key, Value: v}
 }
+
+// lineHandler writes log records (-v, and the library's warnings) the way
+// every other message is written: "tokenkeeper: [profile: ][warning: ]msg"
+// then key=value pairs, one line per record, no time or level columns.
+type lineHandler struct {
+	w       io.Writer
+	level   slog.Level
+	profile string
+	attrs   []slog.Attr
+}
+
+func (h *lineHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.level }
+
+func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
+	var b strings.Builder
+	b.WriteString("tokenkeeper: ")
+	profile := h.profile
+	var attrs []slog.Attr
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "profile" {
+			profile = a.Value.String()
+		} else {
+			attrs = append(attrs, a)
+		}
+		return true
+	})
+	if profile != "" {
+		b.WriteString(profile + ": ")
+	}
+	switch {
+	case r.Level >= slog.LevelError:
+	case r.Level >= slog.LevelWarn:
+		b.WriteString("warning: ")
+	}
+	b.WriteString(strings.ReplaceAll(r.Message, "\n", " "))
+	for _, a := range append(slices.Clip(h.attrs), attrs...) {
+		writeAttr(&b, "", a)
+	}
+	b.WriteByte('\n')
+	_, err := io.WriteString(h.w, b.String()) // one write: lines from several goroutines do not mix
+	return err
+}
+
+func writeAttr(b *strings.Builder, prefix string, a slog.Attr) {
+	v := a.Value.Resolve()
+	if v.Kind() == slog.KindGroup {
+		for _, g := range v.Group() {
+			writeAttr(b, prefix+a.Key+".", g)
+		}
+		return
+	}
+	s := v.String()
+	if v.Kind() == slog.KindDuration {
+		s = v.Duration().Round(time.Millisecond).String()
+	}
+	if s == "" || strings.ContainsAny(s, " \t\n\"=") {
+		s = strconv.Quote(s)
+	}
+	fmt.Fprintf(b, " %s%s=%s", prefix, a.Key, s)
+}
+
+func (h *lineHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	c := *h
+	c.attrs = slices.Clip(c.attrs)
+	for _, a := range attrs {
+		if a.Key == "profile" {
+			c.profile = a.Value.String()
+			continue
+		}
+		c.attrs = append(c.attrs, a)
+	}
+	return &c
+}
+
+// WithGroup is not used by tokenkeeper; attributes stay flat.
+func (h *lineHandler) WithGroup(string) slog.Handler { return h }

@@ -20,6 +20,11 @@ import (
 // TestMain lets testscript run the real binary: "tokenkeeper" in a script is this
 // test executable re-executed as the command.
 func TestMain(m *testing.M) {
+	// The login tests set $BROWSER to this test binary: it then plays a person
+	// at the in-process OpenID provider (see login_test.go).
+	if action := os.Getenv(browserActionEnv); action != "" {
+		os.Exit(scriptedBrowser(action))
+	}
 	testscript.Main(m, map[string]func(){"tokenkeeper": func() { os.Exit(Main()) }})
 }
 
@@ -95,12 +100,14 @@ func (h *fakeHolder) close() {
 //	fake request-token VALUE         change the company request token it accepts
 //	fake fail STATUS [BODY] [retry-after=S]  queue one fault
 //	fake hang | fake reset | fake huge BYTES  queue one such fault
+//	fake patch KEY=JSON|KEY=-|KEY=bytes:N…   serve the next grant, then edit its success body
+//	                                         (raw JSON as given; - removes; a string of N bytes)
 func cmdFake(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
 		ts.Fatalf("unsupported: ! fake")
 	}
 	if len(args) == 0 {
-		ts.Fatalf("usage: fake start|creds|count|revoke|request-token|fail|hang|reset|huge")
+		ts.Fatalf("usage: fake start|creds|count|revoke|request-token|fail|hang|reset|huge|patch")
 	}
 	h := ts.Value("fake").(*fakeHolder)
 	switch args[0] {
@@ -133,6 +140,8 @@ func cmdFake(ts *testscript.TestScript, neg bool, args []string) {
 	case "huge":
 		n, _ := strconv.Atoi(args[1])
 		h.srv.Fail(fakeserver.Fault{HugeBody: n})
+	case "patch":
+		h.srv.Fail(fakeserver.Fault{Fields: patchFields(ts, args[1:])})
 	default:
 		ts.Fatalf("fake: unknown subcommand %q", args[0])
 	}
@@ -168,6 +177,31 @@ func fakeOptions(ts *testscript.TestScript, args []string) fakeserver.Options {
 		ts.Check(err)
 	}
 	return o
+}
+
+// patchFields reads fake patch's KEY=JSON arguments.
+func patchFields(ts *testscript.TestScript, args []string) map[string]json.RawMessage {
+	if len(args) == 0 {
+		ts.Fatalf("usage: fake patch KEY=JSON|KEY=-|KEY=bytes:N…")
+	}
+	fields := map[string]json.RawMessage{}
+	for _, a := range args {
+		k, v, ok := strings.Cut(a, "=")
+		if !ok {
+			ts.Fatalf("fake patch: %q is not KEY=VALUE", a)
+		}
+		switch n, isBytes := strings.CutPrefix(v, "bytes:"); {
+		case v == "-":
+			fields[k] = nil
+		case isBytes:
+			size, err := strconv.Atoi(n)
+			ts.Check(err)
+			fields[k], _ = json.Marshal(strings.Repeat("x", size))
+		default:
+			fields[k] = json.RawMessage(v)
+		}
+	}
+	return fields
 }
 
 func fakeFault(ts *testscript.TestScript, args []string) fakeserver.Fault {

@@ -2,16 +2,13 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"runtime/debug"
-	"slices"
 	"strings"
 
 	"github.com/tokenkeeper/tokenkeeper/credentials"
-	"github.com/tokenkeeper/tokenkeeper/refresh"
+	"github.com/tokenkeeper/tokenkeeper/internal/redact"
 )
 
 // Messages go to stderr as "tokenkeeper: …" (age's style), lower case, no trailing
@@ -19,23 +16,22 @@ import (
 // --log-format json they are slog records instead. Every line passes through
 // redact: no secret the process knows ever reaches the terminal or a log.
 
-func (a *app) addSecrets(s ...string) {
-	for _, v := range s {
-		if len(v) >= 4 && !slices.Contains(a.secrets, v) {
-			a.secrets = append(a.secrets, v)
-		}
-	}
-	// Longest first: a secret that contains another must be redacted whole, not
-	// around the shorter one.
-	slices.SortStableFunc(a.secrets, func(x, y string) int { return len(y) - len(x) })
+// addSecrets learns secrets to redact, in every encoding internal/redact
+// knows (form-encoded, JSON-escaped), longest first.
+func (a *app) addSecrets(s ...string) { a.secrets = redact.Add(a.secrets, s...) }
+
+// addCredentials learns the secrets of c: its secret fields (the field table
+// says which), and the HTTP Basic value that authStyle header sends, made of
+// appID and clientSecret.
+func (a *app) addCredentials(c *credentials.Credentials) {
+	a.addSecrets(c.Secrets()...)
+	a.addSecrets(redact.Basic(c.AppID, c.ClientSecret)...)
 }
 
-func (a *app) redact(s string) string {
-	for _, v := range a.secrets {
-		s = strings.ReplaceAll(s, v, "[redacted]")
-	}
-	return s
-}
+// redact hides every known secret in s; a secret shorter than
+// redact.MinAnywhere only where it stands as a whole token, so that a short
+// one does not cut into flag names ("prof" in "--profile").
+func (a *app) redact(s string) string { return redact.Text(s, a.secrets) }
 
 func (a *app) message(level, msg string, hints ...string) {
 	l := slog.LevelWarn
@@ -99,41 +95,12 @@ func (a *app) usageError(msg, hint string) int {
 // fail reports err with its hint and returns the exit code that tells a cron
 // wrapper what to do: retry (75), re-authorise (77) or fix credentials (78).
 func (a *app) fail(err error) int {
-	code, hint := classify(err)
+	code, hint := a.exitOf(err)
 	if a.onFail != nil {
 		a.onFail(code, hint)
 	}
 	a.message("error", strings.TrimPrefix(err.Error(), "tokenkeeper: "), hint)
 	return code
-}
-
-func classify(err error) (int, string) {
-	var syn *credentials.SyntaxError
-	var inv *credentials.InvalidError
-	switch {
-	case errors.As(err, &syn) && syn.Line == 0:
-		return exitConfig, "fill the file in, or delete it and run tokenkeeper init for a template"
-	case errors.As(err, &syn):
-		if syn.Hint != "" {
-			return exitConfig, fmt.Sprintf("%s (line %d, column %d of %s); tokenkeeper never overwrites a file it cannot read", syn.Hint, syn.Line, syn.Col, syn.Path)
-		}
-		return exitConfig, fmt.Sprintf("fix the JSON at line %d, column %d of %s; tokenkeeper never overwrites a file it cannot read", syn.Line, syn.Col, syn.Path)
-	case errors.As(err, &inv):
-		return exitConfig, fmt.Sprintf("edit %s and fill in or correct the fields above", inv.Path)
-	case errors.Is(err, credentials.ErrEmpty):
-		return exitConfig, "fill the file in, or delete it and run tokenkeeper init for a template"
-	case errors.Is(err, fs.ErrNotExist) && strings.Contains(err.Error(), "credentials"):
-		return exitConfig, "run tokenkeeper init (or tokenkeeper setup) and fill in the file"
-	}
-	switch refresh.KindOf(err) {
-	case refresh.KindTemporary:
-		return exitTemp, refresh.HintOf(err)
-	case refresh.KindNeedsHuman:
-		return exitNeedsHuman, refresh.HintOf(err)
-	case refresh.KindCredentials:
-		return exitConfig, refresh.HintOf(err)
-	}
-	return exitError, refresh.HintOf(err)
 }
 
 // recoverPanic turns a panic into exit 1 with a redacted message: a bug must not

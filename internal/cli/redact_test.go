@@ -3,14 +3,18 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tokenkeeper/tokenkeeper/credentials"
 )
 
 // TestRedactLongestFirst: a secret that contains another is redacted whole, not
@@ -22,9 +26,10 @@ func TestRedactLongestFirst(t *testing.T) {
 	if want := "token [redacted] and [redacted]"; got != want {
 		t.Errorf("redact = %q, want %q", got, want)
 	}
-	a.addSecrets("abc") // too short to redact without mangling words
-	if got := a.redact("abc"); got != "abc" {
-		t.Errorf("redact(abc) = %q, want it left alone", got)
+	// A short secret is redacted only as a whole token: never inside a flag name.
+	a.addSecrets("prof")
+	if got := a.redact("--profile prof"); got != "--profile [redacted]" {
+		t.Errorf("redact = %q, want the short secret redacted only where it stands alone", got)
 	}
 }
 
@@ -87,6 +92,21 @@ func TestPanicRedacted(t *testing.T) {
 			if tok := strings.Trim(v, `",`); strings.Contains(out, tok) {
 				t.Error("the panic message holds the access token")
 			}
+		}
+	}
+}
+
+// TestRedactCredentialEncodings: what the CLI learns from credentials.json is
+// hidden in every encoding it is sent in — the HTTP Basic value of appID and
+// clientSecret, and the form-encoded secret — not only as typed.
+func TestRedactCredentialEncodings(t *testing.T) {
+	a := &app{}
+	c := &credentials.Credentials{AppID: "app id", ClientSecret: "Zq+ret/odd=chars&x", CompanyRequestToken: "Wq+token/odd"}
+	a.addCredentials(c)
+	basic := base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(c.AppID) + ":" + url.QueryEscape(c.ClientSecret)))
+	for _, s := range []string{"Authorization: Basic " + basic, "client_secret=" + url.QueryEscape(c.ClientSecret), "password=" + url.QueryEscape(c.CompanyRequestToken)} {
+		if got := a.redact(s); strings.Contains(got, "Zq") || strings.Contains(got, "Wq") || strings.Contains(got, basic[:16]) {
+			t.Errorf("redact(%q) = %q, want the secret hidden", s, got)
 		}
 	}
 }

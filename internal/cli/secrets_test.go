@@ -1,10 +1,12 @@
 package cli
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,8 +26,12 @@ type sweepEnv struct {
 	secrets map[string]bool
 }
 
+// ftBasic is the HTTP Basic value of the test's client, as authStyle header
+// sends it: an endpoint may echo it too.
+var ftBasic = base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(ftClientID) + ":" + url.QueryEscape(ftClientSecret)))
+
 func newSweepEnv(t *testing.T) *sweepEnv {
-	e := &sweepEnv{t: t, dir: t.TempDir(), fs: ftFake(t), secrets: map[string]bool{ftClientSecret: true, ftRequestToken: true}}
+	e := &sweepEnv{t: t, dir: t.TempDir(), fs: ftFake(t), secrets: map[string]bool{ftClientSecret: true, ftRequestToken: true, ftBasic: true}}
 	ftCreds(t, e.dir, e.fs.TokenURL(), nil)
 	return e
 }
@@ -89,7 +95,7 @@ func (e *sweepEnv) stored(key string) string {
 // echo is an error body that repeats every secret the endpoint was sent, and
 // the stored tokens, as a careless or hostile endpoint might.
 func (e *sweepEnv) echo(errCode string, code int) string {
-	desc := fmt.Sprintf("bad: secret=%s token=%s refresh=%s access=%s", ftClientSecret, ftRequestToken, e.stored("refresh_token"), e.stored("access_token"))
+	desc := fmt.Sprintf("bad: secret=%s token=%s refresh=%s access=%s basic=%s", ftClientSecret, ftRequestToken, e.stored("refresh_token"), e.stored("access_token"), ftBasic)
 	b, _ := json.Marshal(map[string]any{"error": errCode, "error_description": desc, "message": desc, "code": code, "error_uri": "https://x.example/" + ftClientSecret})
 	return string(b)
 }

@@ -9,35 +9,25 @@ import (
 	"github.com/tokenkeeper/tokenkeeper/credentials"
 )
 
-// setupField is one field of credentials.json as setup sees it: its flag, the
-// environment variable a secret may come from instead of argv, and how to
-// reach it in a Credentials.
-type setupField struct {
-	name, flag, env string
-	secret          bool
-	ptr             func(*credentials.Credentials) *string
-}
-
-var setupFields = []setupField{
-	{"tokenURL", "token-url", "", false, func(c *credentials.Credentials) *string { return &c.TokenURL }},
-	{"grantType", "grant-type", "", false, func(c *credentials.Credentials) *string { return &c.GrantType }},
-	{"appID", "app-id", "", false, func(c *credentials.Credentials) *string { return &c.AppID }},
-	{"clientSecret", "client-secret", "TOKENKEEPER_CLIENT_SECRET", true, func(c *credentials.Credentials) *string { return &c.ClientSecret }},
-	{"companyUUID", "company-uuid", "", false, func(c *credentials.Credentials) *string { return &c.CompanyUUID }},
-	{"companyRequestToken", "company-request-token", "TOKENKEEPER_COMPANY_REQUEST_TOKEN", true, func(c *credentials.Credentials) *string { return &c.CompanyRequestToken }},
-	{"credentialType", "credential-type", "", false, func(c *credentials.Credentials) *string { return &c.CredentialType }},
-	{"scope", "scope", "", false, func(c *credentials.Credentials) *string { return &c.Scope }},
-	{"refreshToken", "refresh-token", "TOKENKEEPER_REFRESH_TOKEN", true, func(c *credentials.Credentials) *string { return &c.RefreshToken }},
-	{"authStyle", "auth-style", "", false, func(c *credentials.Credentials) *string { return &c.AuthStyle }},
-}
+// setupField is one field of credentials.json as setup sees it: a row of the
+// one field table (credentials.Fields).
+type setupField = *credentials.Field
 
 func fieldByName(name string) setupField {
-	for _, f := range setupFields {
-		if f.name == name {
-			return f
-		}
+	f := credentials.FieldNamed(name)
+	if f == nil {
+		panic("setup: unknown field " + name)
 	}
-	panic("setup: unknown field " + name)
+	return f
+}
+
+// setupFields are the table's rows, in template order.
+func setupFields() []setupField {
+	out := make([]setupField, len(credentials.Fields))
+	for i := range credentials.Fields {
+		out[i] = &credentials.Fields[i]
+	}
+	return out
 }
 
 // checkField judges value for one field with the same rules as loading the
@@ -45,7 +35,7 @@ func fieldByName(name string) setupField {
 // An empty optional field is fine; an empty required one is not.
 func checkField(c *credentials.Credentials, name, value string) string {
 	cp := *c
-	*fieldByName(name).ptr(&cp) = value
+	*fieldByName(name).Ptr(&cp) = value
 	var inv *credentials.InvalidError
 	if err := cp.Validate(); errors.As(err, &inv) {
 		for _, p := range inv.Problems {
@@ -57,52 +47,19 @@ func checkField(c *credentials.Credentials, name, value string) string {
 	return ""
 }
 
-// Concur's token endpoints by region (PROVIDERS.md).
-var concurRegions = []struct{ name, host, help string }{
-	{"us", "us.api.concursolutions.com", "United States"},
-	{"eu", "emea.api.concursolutions.com", "Europe (EMEA)"},
-	{"cn", "cn.api.concurcdc.cn", "China"},
-	{"us-impl", "us-impl.api.concursolutions.com", "US implementation (test) site"},
-	{"eu-impl", "emea-impl.api.concursolutions.com", "EU implementation (test) site"},
-	{"usg", "usg.api.concursolutions.com", "US public sector"},
-}
-
-const concurTokenPath = "/oauth2/v0/token"
-
-// concurTokenURL maps a region name (or "emea") to its token URL.
-func concurTokenURL(region string) (string, bool) {
-	r := strings.ToLower(strings.TrimSpace(region))
-	r = strings.Replace(r, "emea", "eu", 1)
-	for _, c := range concurRegions {
-		if r == c.name {
-			return "https://" + c.host + concurTokenPath, true
-		}
+// preset returns a provider of the one table (credentials.Presets).
+func preset(name string) *credentials.Preset {
+	p, ok := credentials.PresetNamed(name)
+	if !ok {
+		panic("setup: unknown preset " + name)
 	}
-	return "", false
+	return p
 }
 
-func concurRegionNames() string {
-	var names []string
-	for _, r := range concurRegions {
-		names = append(names, r.name)
-	}
-	return strings.Join(names, ", ")
-}
-
-// concurRegionOf is the region of a Concur token URL, "" for another URL.
-func concurRegionOf(tokenURL string) string {
-	for _, r := range concurRegions {
-		if tokenURL == "https://"+r.host+concurTokenPath {
-			return r.name
-		}
-	}
-	return ""
-}
-
-const (
-	keycloakTokenPath  = "/protocol/openid-connect/token"
-	thingparkTokenPath = "/users-auth" + keycloakTokenPath
-	koreTokenURL       = "https://api.korewireless.com/api-services/v1/auth/token"
+var (
+	concur             = preset("concur")
+	keycloakTokenPath  = preset("keycloak").TokenPath
+	thingparkTokenPath = preset("thingpark").TokenPath
 )
 
 // keycloakURL builds a realm's token endpoint from the server's base URL. A
@@ -136,55 +93,44 @@ func splitKeycloakURL(tokenURL string) (base, realm string, ok bool) {
 
 // presetOf guesses the preset of existing credentials, so that re-running
 // setup starts where the user left off.
+// An empty tokenURL is Concur's (the tutorial's default endpoint).
 func presetOf(c *credentials.Credentials) string {
-	switch u := c.TokenURL; {
-	case concurRegionOf(u) != "" || strings.HasSuffix(u, concurTokenPath):
-		return "concur"
-	case strings.HasSuffix(u, thingparkTokenPath):
-		return "thingpark"
-	case strings.HasSuffix(u, keycloakTokenPath):
-		return "keycloak"
-	case strings.Contains(u, "korewireless.com/"):
-		return "kore"
+	if c.TokenURL == "" && c.Issuer == "" {
+		return concur.Name
 	}
-	return "generic"
+	return credentials.PresetFor(c).Name
 }
 
-var presetNames = []string{"concur", "keycloak", "thingpark", "kore", "generic"}
+// fromTemplate empties credentials that hold only the template's values (a
+// new file) before another provider than Concur is applied: the template is
+// Concur's, and a generic endpoint must not inherit its token URL or credtype.
+func fromTemplate(c *credentials.Credentials, existed bool, preset string) {
+	if existed || preset == "" || preset == concur.Name {
+		return
+	}
+	*c = credentials.Credentials{Path: c.Path, AuthStyle: credentials.AuthParams}
+}
 
-// applyPreset sets what a preset fixes, non-interactively. region applies to
-// concur only.
-func applyPreset(c *credentials.Credentials, preset, region string) error {
-	switch preset {
-	case "", "generic":
-	case "concur":
-		c.GrantType = credentials.GrantPassword
-		if c.CredentialType == "" {
-			c.CredentialType = "authtoken"
-		}
+// applyPreset sets what a preset fixes, non-interactively. "" is no preset:
+// the file's values stay. region applies to a preset with regions (concur).
+func applyPreset(c *credentials.Credentials, name, region string) error {
+	if name == "" {
 		if region != "" {
-			u, ok := concurTokenURL(region)
-			if !ok {
-				return fmt.Errorf("unknown Concur region %q; want one of %s", region, concurRegionNames())
-			}
-			c.TokenURL = u
+			return fmt.Errorf("--region is for --preset concur")
 		}
-	case "keycloak", "thingpark":
-		if c.GrantType == credentials.GrantPassword {
-			c.GrantType = credentials.GrantClientCredentials
-		}
-		c.CredentialType = ""
-	case "kore":
-		c.GrantType = credentials.GrantClientCredentials
-		c.CredentialType = ""
-		if presetOf(c) != "kore" {
-			c.TokenURL = koreTokenURL
-		}
-	default:
-		return fmt.Errorf("unknown preset %q; want one of %s", preset, strings.Join(presetNames, ", "))
+		return nil
 	}
-	if region != "" && preset != "concur" {
-		return fmt.Errorf("--region is for --preset concur")
+	p, ok := credentials.PresetNamed(name)
+	if !ok {
+		return fmt.Errorf("unknown preset %q; want one of %s", name, credentials.PresetNames())
 	}
-	return nil
+	return p.Apply(c, region)
+}
+
+// usage is a field's flag help: its name, and for a secret where else to give it.
+func fieldUsage(f setupField) string {
+	if f.Env != "" {
+		return fmt.Sprintf("%s (secret: better from %s, or - for stdin)", f.Name, f.Env)
+	}
+	return f.Name
 }

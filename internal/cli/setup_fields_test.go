@@ -6,29 +6,6 @@ import (
 	"github.com/tokenkeeper/tokenkeeper/credentials"
 )
 
-func TestConcurTokenURL(t *testing.T) {
-	tests := map[string]string{
-		"us":      "https://us.api.concursolutions.com/oauth2/v0/token",
-		"EU":      "https://emea.api.concursolutions.com/oauth2/v0/token",
-		"emea":    "https://emea.api.concursolutions.com/oauth2/v0/token",
-		"cn":      "https://cn.api.concurcdc.cn/oauth2/v0/token",
-		"us-impl": "https://us-impl.api.concursolutions.com/oauth2/v0/token",
-		"eu-impl": "https://emea-impl.api.concursolutions.com/oauth2/v0/token",
-		"usg":     "https://usg.api.concursolutions.com/oauth2/v0/token",
-		"mars":    "",
-		"":        "",
-	}
-	for region, want := range tests {
-		got, ok := concurTokenURL(region)
-		if got != want || ok != (want != "") {
-			t.Errorf("concurTokenURL(%q) = %q, %v; want %q", region, got, ok, want)
-		}
-		if want != "" && concurRegionOf(got) == "" {
-			t.Errorf("concurRegionOf(%q) = \"\"", got)
-		}
-	}
-}
-
 func TestKeycloakURL(t *testing.T) {
 	tests := []struct{ base, realm, want string }{
 		{"https://auth.example.com", "acme", "https://auth.example.com/realms/acme/protocol/openid-connect/token"},
@@ -52,29 +29,12 @@ func TestKeycloakURL(t *testing.T) {
 	}
 }
 
-func TestPresetOf(t *testing.T) {
-	tests := map[string]string{
-		credentials.DefaultTokenURL:                                               "concur",
-		"http://127.0.0.1:9/oauth2/v0/token":                                      "concur",
-		"https://cn.api.concurcdc.cn/oauth2/v0/token":                             "concur",
-		"https://auth.example.com/realms/a/protocol/openid-connect/token":         "keycloak",
-		"https://community.thingpark.io/users-auth/protocol/openid-connect/token": "thingpark",
-		koreTokenURL:                     "kore",
-		"https://bakrypt.io/auth/token/": "generic",
-	}
-	for u, want := range tests {
-		if got := presetOf(&credentials.Credentials{TokenURL: u}); got != want {
-			t.Errorf("presetOf(%q) = %q, want %q", u, got, want)
-		}
-	}
-}
-
 func TestApplyPreset(t *testing.T) {
 	c := &credentials.Credentials{GrantType: "password", CredentialType: "authtoken", TokenURL: credentials.DefaultTokenURL}
 	if err := applyPreset(c, "kore", ""); err != nil {
 		t.Fatal(err)
 	}
-	if c.TokenURL != koreTokenURL || c.GrantType != "client_credentials" || c.CredentialType != "" {
+	if c.TokenURL != preset("kore").TokenURL || c.GrantType != "client_credentials" || c.CredentialType != "" {
 		t.Errorf("kore preset: %v", c)
 	}
 	if err := applyPreset(c, "concur", "eu"); err != nil {

@@ -257,13 +257,16 @@ func TestSetupWizardGeneric(t *testing.T) {
 	dir := t.TempDir()
 	s := startPTY(t, []string{"TOKENKEEPER_DIR=" + dir}, "setup")
 	s.answer("choose [concur]: ", "5")
-	s.answer("token URL [https://us.api.concursolutions.com/oauth2/v0/token]: ", "auth.example.com/token")
-	s.expect("is not an absolute URL")
-	s.answer("token URL [https://us.api.concursolutions.com/oauth2/v0/token]: ", srv.TokenURL())
+	// The generic preset speaks no Concur: no default token URL, no default grant.
+	s.answer("token URL: ", "")
+	s.expect("required")
+	s.answer("token URL: ", "auth.example.com/token")
+	s.expect("has no scheme; want \"https://auth.example.com/token\"")
+	s.answer("token URL: ", srv.TokenURL())
 	s.expect("grant type:")
-	s.answer("choose [password]: ", "implicit")
+	s.answer("choose: ", "implicit")
 	s.expect(`"implicit" is not one of the choices`)
-	s.answer("choose [password]: ", "client_credentials")
+	s.answer("choose: ", "client_credentials")
 	s.answer("client ID (appID): ", fakeClientID)
 	s.answer("client secret (not shown as you type): ", "")
 	s.expect(`required for grantType "client_credentials", not set`)
@@ -287,6 +290,31 @@ func TestSetupWizardGeneric(t *testing.T) {
 	}
 }
 
+// Ctrl-D at a question: nothing is saved, the message starts on its own line,
+// and the exit code is Ctrl-C's.
+func TestSetupWizardEndOfInput(t *testing.T) {
+	dir := t.TempDir()
+	s := startPTY(t, []string{"TOKENKEEPER_DIR=" + dir}, "setup")
+	s.answer("choose [concur]: ", "")
+	s.expect("[us]: ")
+	if _, err := s.tty.Write([]byte{4}); err != nil { // ^D
+		t.Fatal(err)
+	}
+	if code := s.wait(); code != exitError {
+		t.Fatalf("setup ended by ^D exited %d, want %d; output:\n%s", code, exitError, s.output())
+	}
+	out := s.output()
+	if !strings.Contains(out, "[us]: \r\ntokenkeeper: setup: the input ended (Ctrl-D) before all questions were answered; nothing was saved") {
+		t.Errorf("output:\n%q", out)
+	}
+	if strings.Contains(out, "on a terminal") {
+		t.Errorf("output tells to run setup on a terminal, which it is:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "credentials.json")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("credentials.json after ^D: %v, want none", err)
+	}
+}
+
 // Ctrl-C at a secret question: nothing is saved and echo is back on.
 func TestSetupWizardInterrupt(t *testing.T) {
 	dir := t.TempDir()
@@ -301,8 +329,11 @@ func TestSetupWizardInterrupt(t *testing.T) {
 	if code := s.wait(); code != exitError {
 		t.Fatalf("interrupted setup exited %d, want %d; output:\n%s", code, exitError, s.output())
 	}
-	if !strings.Contains(s.output(), "setup interrupted; nothing was saved") {
-		t.Errorf("output:\n%s", s.output())
+	if !strings.Contains(s.output(), "(not shown as you type): \r\ntokenkeeper: setup interrupted; nothing was saved") {
+		t.Errorf("output:\n%q", s.output())
+	}
+	if strings.Contains(s.output(), "where you left off") {
+		t.Errorf("output promises to resume, but nothing was saved:\n%s", s.output())
 	}
 	if _, err := os.Stat(filepath.Join(dir, "credentials.json")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("credentials.json after ^C: %v, want none", err)

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -19,15 +20,43 @@ type wizard struct {
 	c   *credentials.Credentials
 }
 
-var presetChoices = []prompt.Choice{
-	{Name: "concur", Help: "SAP Concur (company request token, the tutorial's flow)"},
-	{Name: "keycloak", Help: "Keycloak: base URL and realm"},
-	{Name: "thingpark", Help: "ThingPark (Keycloak's users-auth realm)"},
-	{Name: "kore", Help: "KORE Wireless (client credentials)"},
-	{Name: "generic", Help: "any RFC 6749 token endpoint, any grant"},
+// lineEnd remembers whether what was written last ended a line: a question
+// left on the terminal when the user pressed Ctrl-C or Ctrl-D does not.
+type lineEnd struct {
+	w       io.Writer
+	atStart bool
+}
+
+func (l *lineEnd) Write(p []byte) (int, error) {
+	if len(p) > 0 {
+		l.atStart = p[len(p)-1] == '\n'
+	}
+	return l.w.Write(p)
+}
+
+// newLine ends the line a question left open.
+func newLine(w io.Writer) {
+	if l, ok := w.(*lineEnd); ok && !l.atStart {
+		fmt.Fprintln(l)
+	}
+}
+
+// presetChoices is the provider menu, from the one table of providers.
+func presetChoices() []prompt.Choice {
+	var cs []prompt.Choice
+	for _, p := range credentials.Presets {
+		help := p.Help
+		if p.Login {
+			help += "; ends with tokenkeeper login"
+		}
+		cs = append(cs, prompt.Choice{Name: p.Name, Help: help})
+	}
+	return cs
 }
 
 func (a *app) wizard(c *credentials.Credentials, o *setupOpts, tty *os.File, existed bool) error {
+	// Messages after the wizard start on a line of their own (lineEnd).
+	a.stderr = &lineEnd{w: a.stderr, atStart: true}
 	w := &wizard{ctx: a.ctx, c: c, p: &prompt.Prompter{In: tty, Out: a.stderr, TTY: tty}}
 	if existed {
 		fmt.Fprintf(a.stderr, "editing %s: Enter keeps the value in [brackets], - clears an optional one\n", c.Path)
@@ -37,9 +66,10 @@ func (a *app) wizard(c *credentials.Credentials, o *setupOpts, tty *os.File, exi
 	preset := o.preset
 	if preset == "" {
 		var err error
-		if preset, err = w.p.Choose(w.ctx, "provider", presetChoices, presetOf(c)); err != nil {
+		if preset, err = w.p.Choose(w.ctx, "provider", presetChoices(), presetOf(c)); err != nil {
 			return err
 		}
+		fromTemplate(c, existed, preset)
 		if err := applyPreset(c, preset, ""); err != nil {
 			return err
 		}
@@ -48,31 +78,39 @@ func (a *app) wizard(c *credentials.Credentials, o *setupOpts, tty *os.File, exi
 		"concur": w.concur, "keycloak": w.keycloak, "thingpark": w.thingpark,
 		"kore": w.kore, "generic": w.generic,
 	}
+	for i := range credentials.Presets {
+		if p := &credentials.Presets[i]; p.Login {
+			steps[p.Name] = w.loginStep(p)
+		}
+	}
 	return steps[preset]()
 }
 
 func (w *wizard) concur() error {
-	region := concurRegionOf(w.c.TokenURL)
+	region := concur.RegionOf(w.c.TokenURL)
 	if region == "" {
 		region = w.c.TokenURL
 	}
-	answer, err := w.p.Ask(w.ctx, fmt.Sprintf("region (%s, or a full token URL)", concurRegionNames()), region,
+	answer, err := w.p.Ask(w.ctx, fmt.Sprintf("region (%s, or a full token URL)", concur.RegionNames()), region,
 		func(a string) string {
-			if _, ok := concurTokenURL(a); ok {
+			if _, ok := concur.RegionURL(a); ok {
 				return ""
 			}
 			if strings.Contains(a, "://") {
 				return checkField(w.c, "tokenURL", a)
 			}
-			return fmt.Sprintf("unknown region %q; want one of %s, or a token URL", a, concurRegionNames())
+			return fmt.Sprintf("unknown region %q; want one of %s, or a token URL", a, concur.RegionNames())
 		})
 	if err != nil {
 		return err
 	}
-	if u, ok := concurTokenURL(answer); ok {
+	if u, ok := concur.RegionURL(answer); ok {
 		answer = u
 	}
-	w.c.TokenURL, w.c.GrantType, w.c.CredentialType = answer, credentials.GrantPassword, "authtoken"
+	w.c.TokenURL = answer
+	if err := concur.Apply(w.c, ""); err != nil {
+		return err
+	}
 	return w.fields(
 		q{"appID", "App ID (client_id)"},
 		q{"clientSecret", "client secret"},
@@ -97,7 +135,17 @@ func (w *wizard) keycloak() error {
 		}
 	}
 	w.c.TokenURL = keycloakURL(u, realm)
-	return w.keycloakGrant()
+	if err := w.grant([]string{credentials.GrantClientCredentials, credentials.GrantRefreshToken,
+		credentials.GrantAuthorizationCode, credentials.GrantDeviceCode}); err != nil {
+		return err
+	}
+	if credentials.Interactive(w.c.GrantType) { // a person logs in: the realm's issuer
+		w.c.Issuer, w.c.TokenURL = keycloakIssuer(w.c.TokenURL, ""), ""
+		if w.c.Scope == "" {
+			w.c.Scope = "openid offline_access"
+		}
+	}
+	return w.grantFields(false)
 }
 
 func (w *wizard) thingpark() error {
@@ -158,9 +206,11 @@ func (w *wizard) generic() error {
 func (w *wizard) grant(allowed []string) error {
 	var choices []prompt.Choice
 	help := map[string]string{
-		credentials.GrantPassword:          "username and password (Concur: company UUID and request token)",
+		credentials.GrantPassword:          "username and password (companyUUID and companyRequestToken)",
 		credentials.GrantClientCredentials: "client ID and secret only",
 		credentials.GrantRefreshToken:      "a refresh token you were given",
+		credentials.GrantAuthorizationCode: "you log in in a browser (tokenkeeper login)",
+		credentials.GrantDeviceCode:        "you log in on any device with a code (tokenkeeper login --device)",
 	}
 	def := ""
 	for _, g := range allowed {
@@ -185,7 +235,7 @@ func (w *wizard) grantFields(full bool) error {
 	case credentials.GrantPassword:
 		qs = append(qs, q{"companyUUID", "username (companyUUID)"}, q{"companyRequestToken", "password (companyRequestToken)"})
 		if full {
-			qs = append(qs, q{"credentialType", "credtype, optional (Concur: authtoken)"})
+			qs = append(qs, q{"credentialType", "credtype, optional"})
 		}
 	case credentials.GrantRefreshToken:
 		qs = append(qs, q{"refreshToken", "refresh token"})
@@ -199,11 +249,11 @@ type q struct{ field, label string }
 func (w *wizard) fields(qs ...q) error {
 	for _, q := range qs {
 		f := fieldByName(q.field)
-		ptr := f.ptr(w.c)
+		ptr := f.Ptr(w.c)
 		check := func(a string) string { return checkField(w.c, q.field, a) }
 		var v string
 		var err error
-		if f.secret {
+		if f.Secret {
 			v, err = w.p.Secret(w.ctx, q.label, *ptr, func(a string) string {
 				return check(clearDash(a))
 			})
@@ -228,7 +278,13 @@ func clearDash(v string) string {
 	return v
 }
 
-func (w *wizard) urlCheck(a string) string { return checkField(w.c, "tokenURL", strings.TrimSpace(a)) }
+// urlCheck requires a token URL: only Concur's preset has a default.
+func (w *wizard) urlCheck(a string) string {
+	if strings.TrimSpace(a) == "" {
+		return "required"
+	}
+	return checkField(w.c, "tokenURL", strings.TrimSpace(a))
+}
 
 func required(a string) string {
 	if a == "" {

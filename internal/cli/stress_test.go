@@ -232,7 +232,7 @@ func testLockBusy(t *testing.T, bin string) {
 	}
 	msg := regexp.MustCompile(`(?m)^tokenkeeper: storage: lock busy: ` + regexp.QuoteMeta(p.lockFile()) +
 		` held by pid=\d+ cmd=stress-test-holder since=\S+ \(waited \d+ms\)$`)
-	hint := "tokenkeeper: hint: another tokenkeeper is renewing this profile; run again shortly, or raise --lock-timeout\n"
+	hint := "tokenkeeper: hint: another process is renewing this profile's token; run again shortly, or raise --lock-timeout\n"
 	if !msg.MatchString(o.stderr) || !strings.Contains(o.stderr, hint) {
 		t.Errorf("stderr:\n%s\nwant to match %s\nand %q", o.stderr, msg, hint)
 	}

@@ -338,3 +338,41 @@ func TestWatchAll(t *testing.T) {
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	waitExit(t, p.cmd, p.done, 0)
 }
+
+// TestWatchAllText: in text mode, watch --all puts the profile's name on every
+// line about a profile (the "next attempt" line of a failure included), and
+// says that it stopped on SIGTERM.
+func TestWatchAllText(t *testing.T) {
+	bin := buildTokenkeeper(t)
+	srv := newFake(t, fakeserver.Options{})
+	cfg, state := t.TempDir(), t.TempDir()
+	writeCredsFile(t, filepath.Join(cfg, "alpha", "credentials.json"), srv.TokenURL(), nil)
+	writeCredsFile(t, filepath.Join(cfg, "beta", "credentials.json"), srv.TokenURL(), map[string]string{"clientSecret": "wrong-secret-value"})
+	p := startWatch(t, bin, "--config-dir", cfg, "--state-dir", state, "watch", "--all")
+	waitOutput(t, p, "tokenkeeper: alpha: bootstrapped")
+	waitOutput(t, p, "tokenkeeper: beta: waiting for ")
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	waitExit(t, p.cmd, p.done, 0)
+	out := p.output()
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if !strings.HasPrefix(line, "tokenkeeper: alpha: ") && !strings.HasPrefix(line, "tokenkeeper: beta: ") &&
+			!strings.HasPrefix(line, "tokenkeeper: hint: ") && line != "tokenkeeper: stopped by a signal; no renewal was cut short" {
+			t.Errorf("line without its profile: %q", line)
+		}
+	}
+	if !strings.HasSuffix(out, "tokenkeeper: stopped by a signal; no renewal was cut short\n") {
+		t.Errorf("output does not end with the stop message:\n%s", out)
+	}
+}
+
+// waitOutput waits until watch's stderr holds s.
+func waitOutput(t *testing.T, p *watchProc, s string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(p.output(), s) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q in watch's output after 30s:\n%s", s, p.output())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -1,7 +1,9 @@
 package fakeserver
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"maps"
 	"net"
@@ -30,6 +32,63 @@ type Fault struct {
 	Hang     bool          // never answer; ends when the client gives up or Close
 	Reset    bool          // close the TCP connection with SO_LINGER 0 (RST)
 	HugeBody int           // answer 200 with this many bytes of truncated JSON
+
+	// Fields, alone, serves the grant as usual (a rotating server spends the
+	// refresh token sent) and then edits its success body: each value, raw
+	// JSON, replaces or adds the field; a nil value removes it. Error answers
+	// are left alone. It makes the answers that carry a rotated refresh token
+	// beside a malformed field.
+	Fields map[string]json.RawMessage
+}
+
+// patchWriter applies Fault.Fields to a success body. Every answer of this
+// package is one writeJSON: one WriteHeader, one Write of a whole object.
+type patchWriter struct {
+	http.ResponseWriter
+	fields map[string]json.RawMessage
+	status int
+}
+
+func (p *patchWriter) WriteHeader(code int) {
+	p.status = code
+	p.ResponseWriter.WriteHeader(code)
+}
+
+func (p *patchWriter) Write(b []byte) (int, error) {
+	if p.status != http.StatusOK {
+		return p.ResponseWriter.Write(b)
+	}
+	var body map[string]json.RawMessage
+	if err := json.Unmarshal(b, &body); err != nil {
+		panic("fakeserver: patching a body that is not an object: " + err.Error())
+	}
+	for k, v := range p.fields {
+		if v == nil {
+			delete(body, k)
+		} else {
+			body[k] = v
+		}
+	}
+	// Marshal would compact and check the values; they are written as given,
+	// malformed ones included, so the body is assembled by hand.
+	var out bytes.Buffer
+	out.WriteByte('{')
+	first := true
+	for k, v := range body {
+		if !first {
+			out.WriteByte(',')
+		}
+		first = false
+		name, _ := json.Marshal(k)
+		out.Write(name)
+		out.WriteByte(':')
+		out.Write(v)
+	}
+	out.WriteString("}\n")
+	if _, err := p.ResponseWriter.Write(out.Bytes()); err != nil {
+		return 0, err
+	}
+	return len(b), nil
 }
 
 // ProxyErrorHTML is a page like those proxies and gateways put in front of

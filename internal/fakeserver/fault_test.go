@@ -2,6 +2,7 @@ package fakeserver_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -208,4 +209,35 @@ func TestDelay(t *testing.T) {
 		}
 		assertRecovers(t, s)
 	})
+}
+
+// TestFieldsFault: Fields serves the grant (the request token is checked, a
+// token issued) and then edits the success body, malformed values as given.
+func TestFieldsFault(t *testing.T) {
+	s, _ := newServer(t, fakeserver.Options{})
+	s.Fail(fakeserver.Fault{Fields: map[string]json.RawMessage{"expires_in": json.RawMessage(`1e400`), "scope": nil, "x": json.RawMessage(`{"a":1}`)}})
+	res, body, err := do(t.Context(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil || res.StatusCode != 200 {
+		t.Fatalf("status %d, body not an object: %v", res.StatusCode, err)
+	}
+	if string(m["expires_in"]) != "1e400" || string(m["x"]) != `{"a":1}` {
+		t.Errorf("fields not replaced as given: expires_in %s, x %s", m["expires_in"], m["x"])
+	}
+	if _, ok := m["scope"]; ok {
+		t.Error("scope not removed")
+	}
+	var at string
+	if json.Unmarshal(m["access_token"], &at) != nil || !s.ValidAccessToken(at) {
+		t.Error("the grant was not served: no valid access token issued")
+	}
+	// A refusal is left alone.
+	s.SetRequestToken("another")
+	s.Fail(fakeserver.Fault{Fields: map[string]json.RawMessage{"access_token": json.RawMessage(`"x"`)}})
+	if res, body, err = do(t.Context(), s); err != nil || res.StatusCode != 400 || strings.Contains(string(body), "access_token") {
+		t.Errorf("refusal edited: status %d, err %v", res.StatusCode, err)
+	}
 }

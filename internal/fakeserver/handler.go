@@ -26,8 +26,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	form, problem := readForm(r)
-	if f, ok := s.record(r, form); ok && s.applyFault(w, r, f) {
+	f, ok := s.record(r, form)
+	if ok && s.applyFault(w, r, f) {
 		return
+	}
+	if f.Fields != nil {
+		w = &patchWriter{ResponseWriter: w, fields: f.Fields}
 	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)

@@ -17,6 +17,8 @@ import (
 	"strings"
 
 	"golang.org/x/term"
+
+	"github.com/tokenkeeper/tokenkeeper/internal/redact"
 )
 
 // ErrNoInput is returned when the input ends before an answer was given.
@@ -41,7 +43,13 @@ type Check func(answer string) string
 func (p *Prompter) Ask(ctx context.Context, label, current string, check Check) (string, error) {
 	q := label + ": "
 	if current != "" {
-		q = fmt.Sprintf("%s [%s]: ", label, current)
+		shown := current
+		if strings.Contains(current, "://") {
+			// A token URL: its query values are masked, as everywhere a URL is
+			// shown; Enter still keeps the value itself.
+			shown = redact.URL(current)
+		}
+		q = fmt.Sprintf("%s [%s]: ", label, shown)
 	}
 	return p.ask(ctx, q, false, current, check)
 }

@@ -32,7 +32,7 @@ func (a *app) loadCreds(writeTemplate bool) (*credentials.Credentials, error) {
 	for _, w := range c.Warnings {
 		a.warn(fmt.Sprintf("%s: %s", path, w))
 	}
-	a.addSecrets(c.ClientSecret, c.CompanyRequestToken, c.RefreshToken)
+	a.addCredentials(c)
 	return c, nil
 }
 
@@ -47,9 +47,9 @@ func (a *app) writeTemplate(path string) error {
 		return err
 	}
 	a.info("wrote a credentials template to %s", path)
-	a.message("info", "fill in: appID, clientSecret, companyUUID, companyRequestToken (grantType password, the tutorial's)",
-		"for other providers set tokenURL and grantType (client_credentials, or refresh_token with refreshToken); then run tokenkeeper again",
-		"or run tokenkeeper setup for a guided first run")
+	a.message("info", "fill in: "+templateMissing()+" (grantType password, the tutorial's)",
+		"for other providers set tokenURL and grantType (client_credentials, or refresh_token with refreshToken); then run "+a.cmdLine("refresh"),
+		"or run "+a.cmdLine("setup")+" for a guided first run")
 	return errTemplateWritten
 }
 
@@ -66,6 +66,8 @@ func (a *app) manager(holder string, eager, writeTemplate bool) (*refresh.Manage
 		Holder:      holder,
 		Log:         a.log,
 		Secrets:     a.addSecrets,
+		// The hint of a grant only a person can renew, with the user's flags.
+		LoginCommand: a.cmdLine("login"),
 		LoadCredentials: func() (*credentials.Credentials, error) {
 			return a.loadCreds(writeTemplate)
 		},
@@ -115,35 +117,17 @@ func (a *app) ensure(m *refresh.Manager, o refresh.Options) (*refresh.Result, in
 	return r, -1
 }
 
-// warnTokenFileMode warns when the token file is readable by others. It runs
+// warnTokenFileMode warns when the token file is readable by others, or a
+// directory of the profile writable by others. It runs
 // after the lifecycle: a save rewrites the file 0600, and a warning then would
 // ask for a chmod already done.
 func (a *app) warnTokenFileMode() {
 	if w := storage.PermissionWarning(a.paths.TokenFile); w != "" {
 		a.warn(w, "the file holds the access and refresh tokens; tokenkeeper writes it 0600 on the next renewal")
 	}
-}
-
-// cmdRun is the tutorial's program: template on first run, then the lifecycle
-// once and a short status.
-func (a *app) cmdRun(args []string) int {
-	fs := newFlags("tokenkeeper")
-	if code := a.parseFlags(fs, args, 0); code >= 0 {
-		return code
+	for _, w := range storage.DirWarnings(a.paths) {
+		a.warn(w)
 	}
-	m, err := a.manager("tokenkeeper", true, true)
-	if errors.Is(err, errTemplateWritten) {
-		return exitConfig
-	}
-	if err != nil {
-		return a.fail(err)
-	}
-	r, code := a.ensure(m, refresh.Options{})
-	if code >= 0 {
-		return code
-	}
-	a.printSummary(r)
-	return exitOK
 }
 
 func (a *app) printSummary(r *refresh.Result) {
@@ -176,86 +160,36 @@ func describeExpiry(now, t time.Time, zero string) string {
 	return fmt.Sprintf("%s %s (%s)", verb, t.Local().Format(time.RFC3339), refresh.Until(now, t))
 }
 
-func (a *app) cmdInit(args []string) int {
-	fs := newFlags("init")
-	if code := a.parseFlags(fs, args, 0); code >= 0 {
-		return code
+// warnMinValid warns when the token handed out is valid for less than
+// --min-valid asked. Tokens that last less than asked, or a margin capped at
+// half a token's lifetime (SPEC §2 step 4), make that happen. A warning, not
+// an error: the token is still the best there is, and a script that fails
+// for good on a provider's token lifetime cannot be fixed from the client.
+func (a *app) warnMinValid(minValid time.Duration, t *refresh.Token) {
+	now := time.Now()
+	if minValid <= 0 || t == nil || t.Expiry.IsZero() || t.Expiry.Sub(now) >= minValid {
+		return
 	}
-	path := a.paths.CredentialsFile
-	created, err := credentials.WriteTemplate(path)
-	if err != nil {
-		return a.fail(&refresh.Error{Kind: refresh.KindUnexpected, Err: err, Msg: err.Error(),
-			Hint: "check that the directory is writable, or choose another with --dir or --config-dir"})
-	}
-	if !created {
-		a.info("%s already exists; not overwriting it", path)
-		return exitOK
-	}
-	a.info("wrote a credentials template to %s", path)
-	a.message("info", "fill in: appID, clientSecret, companyUUID, companyRequestToken (or set grantType for other providers)",
-		"then run tokenkeeper refresh")
-	return exitOK
-}
-
-func (a *app) cmdRefresh(args []string) int {
-	fs := newFlags("refresh")
-	quiet := fs.Bool("quiet", false, "")
-	force := fs.Bool("force", false, "")
-	var minValid time.Duration
-	fs.Var(durationFlag{&minValid}, "min-valid", "")
-	all, concurrency := fleetFlags(fs)
-	if code := a.parseFlags(fs, args, 0); code >= 0 {
-		return code
-	}
-	o := refresh.Options{Force: *force, MinValid: minValid}
-	if *all {
-		if code := a.checkConcurrency(*concurrency); code >= 0 {
-			return code
+	why := "tokenkeeper renews no earlier than half a token's lifetime before it expires"
+	if life := t.Expiry.Sub(t.ObtainedAt); !t.ObtainedAt.IsZero() && life < minValid {
+		// Read back from the file, the two times may straddle a second boundary:
+		// "59m59s" for an hour's token reads as a mistake.
+		unit := time.Second
+		if life >= 10*time.Minute {
+			unit = time.Minute
 		}
-		return a.refreshAll(o, *quiet, *concurrency)
+		why = fmt.Sprintf("this endpoint's access tokens last %s", life.Round(unit))
 	}
-	m, err := a.manager("tokenkeeper refresh", true, true)
-	if errors.Is(err, errTemplateWritten) {
-		return exitConfig
-	}
-	if err != nil {
-		return a.fail(err)
-	}
-	r, code := a.ensure(m, o)
-	if code >= 0 {
-		return code
-	}
-	if !*quiet {
-		a.info("%s: access token %s", r.Action, describeExpiry(time.Now(), r.Token.Expiry, "with unknown expiry"))
-	}
-	return exitOK
+	a.warn(fmt.Sprintf("--min-valid %s: the access token is valid for only %s; %s", minValid, t.Expiry.Sub(now).Truncate(time.Second), why),
+		"ask for no more than the token can give, or use the token within its expiry")
 }
 
-func (a *app) cmdToken(args []string) int {
-	fs := newFlags("token")
-	header := fs.Bool("header", false, "")
-	var minValid time.Duration
-	fs.Var(durationFlag{&minValid}, "min-valid", "")
-	if code := a.parseFlags(fs, args, 0); code >= 0 {
-		return code
-	}
-	m, err := a.manager("tokenkeeper token", false, true)
+// templateMissing names the fields the template leaves to fill in, from the
+// field table.
+func templateMissing() string {
+	c, err := credentials.Parse("", credentials.Template())
 	if err != nil {
-		return a.fail(err)
+		panic("the template does not parse: " + err.Error())
 	}
-	r, code := a.ensure(m, refresh.Options{MinValid: minValid})
-	if code >= 0 {
-		return code
-	}
-	tok := r.Token.AccessToken
-	if strings.ContainsAny(tok, "\r\n") {
-		return a.fail(&refresh.Error{Kind: refresh.KindTemporary, Msg: "the access token contains a line break; refusing to print it",
-			Hint: "the token endpoint answered something odd: run tokenkeeper refresh --force -v"})
-	}
-	if *header {
-		fmt.Fprintf(a.stdout, "Authorization: Bearer %s\n", tok)
-	} else {
-		fmt.Fprintf(a.stdout, "%s\n", tok)
-	}
-	return exitOK
+	return strings.Join(c.Missing(), ", ")
 }

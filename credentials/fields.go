@@ -1,0 +1,111 @@
+package credentials
+
+// Field is one field of credentials.json: the one table that parsing,
+// validation, the template, redaction, setup's flags and status read.
+type Field struct {
+	Name     string   // JSON name, the tutorial's
+	Synonyms []string // other names accepted in the file
+	Flag     string   // setup's flag, without dashes
+	// Env is the environment variable setup reads a secret from, so that it
+	// need not be given in argv (and that exec strips from a child).
+	Env    string
+	Secret bool // never shown: masked in status, redacted in messages
+	// Show is how status shows a value that is not secret: shown whole,
+	// as a URL without user info or query, or as a keyword (hidden when long
+	// enough to be a secret pasted into the wrong field).
+	Show showAs
+	// RequiredFor lists the grant types that cannot do without the field;
+	// "*" is every grant.
+	RequiredFor []string
+
+	get func(*Credentials) *string
+}
+
+type showAs int
+
+const (
+	showPlain showAs = iota
+	showURL
+	showKeyword
+)
+
+// Fields are credentials.json's fields in template order.
+var Fields = []Field{
+	{Name: "tokenURL", Flag: "token-url", Show: showURL, get: func(c *Credentials) *string { return &c.TokenURL }},
+	{Name: "grantType", Flag: "grant-type", Show: showKeyword, get: func(c *Credentials) *string { return &c.GrantType }},
+	{Name: "appID", Synonyms: []string{"clientID"}, Flag: "app-id", RequiredFor: []string{"*"},
+		get: func(c *Credentials) *string { return &c.AppID }},
+	{Name: "clientSecret", Flag: "client-secret", Env: "TOKENKEEPER_CLIENT_SECRET", Secret: true,
+		RequiredFor: []string{GrantPassword, GrantClientCredentials}, // public clients of refresh_token have none
+		get:         func(c *Credentials) *string { return &c.ClientSecret }},
+	{Name: "companyUUID", Synonyms: []string{"username"}, Flag: "company-uuid", RequiredFor: []string{GrantPassword},
+		get: func(c *Credentials) *string { return &c.CompanyUUID }},
+	{Name: "companyRequestToken", Synonyms: []string{"password"}, Flag: "company-request-token",
+		Env: "TOKENKEEPER_COMPANY_REQUEST_TOKEN", Secret: true, RequiredFor: []string{GrantPassword},
+		get: func(c *Credentials) *string { return &c.CompanyRequestToken }},
+	{Name: "credentialType", Flag: "credential-type", get: func(c *Credentials) *string { return &c.CredentialType }},
+	{Name: "scope", Flag: "scope", get: func(c *Credentials) *string { return &c.Scope }},
+	{Name: "refreshToken", Flag: "refresh-token", Env: "TOKENKEEPER_REFRESH_TOKEN", Secret: true,
+		RequiredFor: []string{GrantRefreshToken}, get: func(c *Credentials) *string { return &c.RefreshToken }},
+	{Name: "authStyle", Flag: "auth-style", Show: showKeyword, get: func(c *Credentials) *string { return &c.AuthStyle }},
+	{Name: "gitUsername", Flag: "git-username", get: func(c *Credentials) *string { return &c.GitUsername }},
+	{Name: "issuer", Flag: "issuer", Show: showURL, get: func(c *Credentials) *string { return &c.Issuer }},
+	{Name: "authURL", Flag: "auth-url", Show: showURL, get: func(c *Credentials) *string { return &c.AuthURL }},
+	{Name: "deviceAuthURL", Flag: "device-auth-url", Show: showURL, get: func(c *Credentials) *string { return &c.DeviceAuthURL }},
+	{Name: "revocationURL", Flag: "revocation-url", Show: showURL, get: func(c *Credentials) *string { return &c.RevocationURL }},
+	{Name: "redirectURL", Flag: "redirect-url", Show: showURL, get: func(c *Credentials) *string { return &c.RedirectURL }},
+}
+
+// Ptr is the field's value in c, to read or set.
+func (f *Field) Ptr(c *Credentials) *string { return f.get(c) }
+
+// FieldNamed returns the field of that JSON name (not a synonym), or nil.
+func FieldNamed(name string) *Field {
+	for i := range Fields {
+		if Fields[i].Name == name {
+			return &Fields[i]
+		}
+	}
+	return nil
+}
+
+// Required reports whether grant cannot do without the field. An unknown
+// grant requires only what every grant does.
+func (f *Field) Required(grant string) bool {
+	for _, g := range f.RequiredFor {
+		if g == "*" || g == grant {
+			return true
+		}
+	}
+	return false
+}
+
+// Secrets returns c's secret values that are set, for a caller that redacts.
+func (c *Credentials) Secrets() []string {
+	var out []string
+	for i := range Fields {
+		if v := *Fields[i].get(c); Fields[i].Secret && v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// SecretEnv lists the environment variables that carry a secret to tokenkeeper.
+func SecretEnv() []string {
+	var out []string
+	for _, f := range Fields {
+		if f.Env != "" && f.Secret {
+			out = append(out, f.Env)
+		}
+	}
+	return out
+}
+
+// field returns a pointer to the value of the field with the given canonical name.
+func (c *Credentials) field(name string) *string {
+	if f := FieldNamed(name); f != nil {
+		return f.get(c)
+	}
+	return nil
+}

@@ -1,0 +1,38 @@
+package cli
+
+import (
+	"github.com/spf13/pflag"
+
+	"github.com/tokenkeeper/tokenkeeper/credentials"
+	"github.com/tokenkeeper/tokenkeeper/refresh"
+)
+
+func initCommand() *command {
+	return &command{
+		name: "init", summary: "write the credentials.json template (never overwrites)",
+		long: `Write the credentials.json template (0600, in a 0700 directory) if there is
+none, and say which fields to fill in. An existing file is never overwritten.`,
+		example: `tokenkeeper init
+tokenkeeper --profile eu init`,
+		flags: func(fs *pflag.FlagSet) func(*app, []string) int {
+			return (*app).cmdInit
+		},
+	}
+}
+
+func (a *app) cmdInit(args []string) int {
+	path := a.paths.CredentialsFile
+	created, err := credentials.WriteTemplate(path)
+	if err != nil {
+		return a.fail(&refresh.Error{Kind: refresh.KindUnexpected, Err: err, Msg: err.Error(),
+			Hint: "check that the directory is writable, or choose another with --dir or --config-dir"})
+	}
+	if !created {
+		a.info("%s already exists; not overwriting it", path)
+		return exitOK
+	}
+	a.info("wrote a credentials template to %s", path)
+	a.message("info", "fill in: "+templateMissing()+" (or set grantType for other providers)",
+		"then run "+a.cmdLine("refresh"))
+	return exitOK
+}

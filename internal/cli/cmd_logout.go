@@ -1,0 +1,54 @@
+package cli
+
+import (
+	"github.com/spf13/pflag"
+
+	"github.com/tokenkeeper/tokenkeeper/refresh"
+)
+
+func logoutCommand() *command {
+	return &command{
+		name: "logout", args: "", summary: "revoke the refresh token at the provider and forget it",
+		long: `Revoke the refresh token at the provider's revocation endpoint (RFC 7009), then
+set the token record aside; later runs exit 77 until tokenkeeper login. Where the
+provider has no revocation endpoint (GitHub, Entra), the token is forgotten here
+and logout says that the grant is still live at the provider and where to revoke
+it.`,
+		example: `tokenkeeper --profile keycloak logout`,
+		flags: func(fs *pflag.FlagSet) func(*app, []string) int {
+			return func(a *app, _ []string) int { return a.logout() }
+		},
+	}
+}
+
+// logout revokes the refresh token at the provider (RFC 7009) and sets the
+// token record aside; later runs exit 77 until login. A provider without a
+// revocation endpoint keeps the grant live: logout says so and where to revoke
+// it, and still exits 0 (this host has forgotten it, which is what was asked).
+func (a *app) logout() int {
+	m, err := a.manager("tokenkeeper logout", true, false)
+	if err != nil {
+		return a.fail(err)
+	}
+	res, err := m.Logout(a.ctx)
+	if err != nil {
+		return a.fail(err)
+	}
+	switch {
+	case res.MovedTo == "":
+		a.info("no token is stored for this profile (%s); nothing to revoke", a.paths.TokenFile)
+		return exitOK
+	case res.Revoked:
+		a.info("revoked the refresh token at %s", res.RevocationURL)
+	default:
+		where := "revoke it in your account's settings at the provider"
+		if ep, err := a.client().ResolveEndpoints(a.ctx, m.Creds); err == nil {
+			if at := refresh.RevokeAt(*ep); at != "" {
+				where = "revoke it at " + at
+			}
+		}
+		a.warn("the provider has no revocation endpoint: the grant is still live there", where)
+	}
+	a.message("info", "logged out: moved the token record to "+res.MovedTo, "to log in again, run "+a.cmdLine("login"))
+	return exitOK
+}

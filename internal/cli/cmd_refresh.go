@@ -1,0 +1,64 @@
+package cli
+
+import (
+	"errors"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/tokenkeeper/tokenkeeper/refresh"
+)
+
+type refreshOpts struct {
+	quiet, force bool
+	minValid     time.Duration
+	fleet        fleetOpts
+}
+
+func refreshCommand() *command {
+	return &command{
+		name: "refresh", args: "[options]", summary: "the lifecycle once: the cron entry point",
+		long: `Run the lifecycle once: renew the access token when less than the margin is
+left (with the refresh token, or a new grant from credentials.json when the
+refresh token is dead), save it atomically, and say what was done. The exit
+code tells cron what to do: 75 retry later, 77 a human must act, 78 fix
+credentials.json.`,
+		example: `tokenkeeper refresh
+*/30 * * * * tokenkeeper refresh --quiet      # crontab
+tokenkeeper --config-dir /etc/tokenkeeper refresh --all --quiet`,
+		flags: func(fs *pflag.FlagSet) func(*app, []string) int {
+			o := &refreshOpts{}
+			fs.BoolVar(&o.quiet, "quiet", false, "print nothing on success (warnings still)")
+			fs.BoolVar(&o.force, "force", false, "renew even if the access token is valid")
+			fs.Var(durationFlag{&o.minValid}, "min-valid", "renew unless the access token is valid for at least `DUR`")
+			o.fleet.register(fs, "every profile under the config and state roots")
+			return func(a *app, args []string) int { return a.cmdRefresh(o) }
+		},
+	}
+}
+
+func (a *app) cmdRefresh(o *refreshOpts) int {
+	ro := refresh.Options{Force: o.force, MinValid: o.minValid}
+	if o.fleet.all {
+		if code := a.checkConcurrency(&o.fleet); code >= 0 {
+			return code
+		}
+		return a.refreshAll(ro, o.quiet, o.fleet.concurrency)
+	}
+	m, err := a.manager("tokenkeeper refresh", true, true)
+	if errors.Is(err, errTemplateWritten) {
+		return exitConfig
+	}
+	if err != nil {
+		return a.fail(err)
+	}
+	r, code := a.ensure(m, ro)
+	if code >= 0 {
+		return code
+	}
+	a.warnMinValid(o.minValid, r.Token)
+	if !o.quiet {
+		a.info("%s: access token %s", r.Action, describeExpiry(time.Now(), r.Token.Expiry, "with unknown expiry"))
+	}
+	return exitOK
+}

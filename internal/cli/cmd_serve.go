@@ -1,0 +1,403 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"io/fs"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/tokenkeeper/tokenkeeper/credentials"
+	"github.com/tokenkeeper/tokenkeeper/refresh"
+	"github.com/tokenkeeper/tokenkeeper/storage"
+)
+
+// serveOptions are serve's flags.
+type serveOptions struct {
+	socket     string // unix socket path
+	listen     string // loopback host:port
+	secretFile string // where the bearer secret of --listen is written
+}
+
+// Limits of serve: a token endpoint for the workloads of one host, not a web
+// server.
+const (
+	serveMaxConns       = 64 // connections served at once; more wait in the kernel's backlog
+	serveHeaderTimeout  = 5 * time.Second
+	serveIdleTimeout    = 30 * time.Second
+	serveMaxHeaderBytes = 8 << 10
+	serveShutdown       = 10 * time.Second // in-flight requests get this long after SIGTERM
+	serveSecretName     = "serve.secret"   // default --secret-file, in the profile's state directory
+)
+
+func serveCommand() *command {
+	return &command{
+		name: "serve", args: "--socket PATH | --listen 127.0.0.1:PORT", summary: "answer GET /token on a unix socket or a loopback port",
+		long: `A token endpoint for containers and sidecars: GET /token answers the JSON of
+token -o json (access_token, token_type, expires_at, scope; never the refresh
+token), renewing first when needed, one renewal for many callers. The unix
+socket is created 0600 (its directory decides who may connect); --listen takes
+a loopback address only and wants the bearer secret written 0600 to
+--secret-file. SIGINT or SIGTERM: requests in flight finish, the socket and the
+secret file are removed, exit 0.`,
+		example: `tokenkeeper serve --socket /run/tokenkeeper/token.sock
+curl --unix-socket /run/tokenkeeper/token.sock http://localhost/token
+tokenkeeper serve --listen 127.0.0.1:8181 --secret-file /run/tokenkeeper/secret`,
+		flags: func(fs *pflag.FlagSet) func(*app, []string) int {
+			var o serveOptions
+			fs.StringVar(&o.socket, "socket", "", "serve on a unix socket at `PATH` (created 0600)")
+			fs.StringVar(&o.listen, "listen", "", "serve on a loopback `ADDR` (127.0.0.1:PORT) with a bearer secret")
+			fs.StringVar(&o.secretFile, "secret-file", "", "where --listen writes its bearer secret (`FILE`; default serve.secret in the profile's state directory)")
+			return func(a *app, _ []string) int { return a.serve(o) }
+		},
+	}
+}
+
+// serve answers GET /token with the JSON of `token -o json` on a unix socket
+// (mode 0600: its directory decides who may connect) or on a loopback TCP port
+// that wants a bearer secret, generated at start and written 0600 to the secret
+// file. Every request goes through the Manager: one read of the token file
+// (so a token renewed or set aside by another process is seen at once), one
+// renewal for any number of callers. SIGINT or SIGTERM stops it: requests in
+// flight finish, the socket and the secret file are removed, exit 0.
+func (a *app) serve(o serveOptions) int {
+	if (o.socket == "") == (o.listen == "") {
+		return a.usageError("serve: give one of --socket PATH or --listen 127.0.0.1:PORT",
+			"tokenkeeper serve --socket /run/tokenkeeper/token.sock")
+	}
+	if o.secretFile != "" && o.listen == "" {
+		return a.usageError("serve: --secret-file goes with --listen", "a unix socket needs no secret: its mode and directory decide who may connect")
+	}
+	addr, err := loopbackAddr(o.listen)
+	if err != nil {
+		return a.usageError("serve: "+err.Error(), "tokenkeeper serve --listen 127.0.0.1:8181, or --socket PATH for containers")
+	}
+	var ln net.Listener
+	var secret, where string
+	var cleanup func()
+	if o.socket != "" {
+		ln, cleanup, err = listenUnix(o.socket)
+		where = "unix socket " + o.socket
+	} else {
+		ln, secret, cleanup, err = a.listenLoopback(addr, o.secretFile)
+		if ln != nil {
+			where = "http://" + ln.Addr().String() + "/token"
+		}
+	}
+	if err != nil {
+		a.message("error", "serve: "+err.Error(), "choose another path or port, or stop the other server")
+		return exitError
+	}
+	defer cleanup()
+	h, err := a.newTokenHandler(secret)
+	if err != nil {
+		return a.fail(err)
+	}
+	return a.runServer(h, ln, where)
+}
+
+// newTokenHandler makes the handler and its Manager. Requests run at once, and
+// the app's messages and list of secrets are not made for that: every use of
+// them goes through the handler's mutex, and the log, which the library writes
+// from any goroutine, redacts with a copy of the list published under it.
+func (a *app) newTokenHandler(secret string) (*tokenHandler, error) {
+	h := &tokenHandler{a: a, secret: secret}
+	a.stderr = &lockedWriter{w: a.stderr}
+	a.log = slog.New(redactHandler{newLogger(a.stderr, a.g.logFormat, a.g.verbose).Handler(), h.redact})
+	h.publish()
+	m, err := a.manager("tokenkeeper serve", false, false)
+	if err != nil {
+		return nil, err
+	}
+	m.Secrets = h.addSecrets
+	m.LoadCredentials = func() (*credentials.Credentials, error) {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		defer h.publish()
+		return a.loadCreds(false)
+	}
+	m.Client.OnRetry = func(attempt int, wait time.Duration, err error) {
+		a.log.Debug("token endpoint failed; retrying", "attempt", attempt, "wait", wait, "err", err)
+	}
+	h.m = m
+	return h, nil
+}
+
+// runServer serves until a signal, then shuts down cleanly.
+func (a *app) runServer(h *tokenHandler, ln net.Listener, where string) int {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: serveHeaderTimeout,
+		ReadTimeout:       serveHeaderTimeout,
+		// A request may wait for another process's renewal (the lock) and then
+		// for its own (the client's timeout).
+		WriteTimeout:   h.requestTimeout() + 5*time.Second,
+		IdleTimeout:    serveIdleTimeout,
+		MaxHeaderBytes: serveMaxHeaderBytes,
+		ErrorLog:       log.New(io.Discard, "", 0), // a client's bad TLS or header is not our error
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(limitListener(ln, serveMaxConns)) }()
+	h.info("serving access tokens on %s (GET /token)", where)
+	select {
+	case <-a.ctx.Done():
+	case err := <-errc:
+		return h.fail(fmt.Errorf("serve: %w", err))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), serveShutdown)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		srv.Close()
+	}
+	h.info("stopped serving on %s", where)
+	return exitOK
+}
+
+// listenUnix listens on a unix socket created 0600. A socket left by a server
+// that is gone is replaced; a live one, or another kind of file, is an error.
+func listenUnix(path string) (net.Listener, func(), error) {
+	path, err := filepath.Abs(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if fi, err := os.Lstat(path); err == nil {
+		if fi.Mode().Type() != fs.ModeSocket {
+			return nil, nil, fmt.Errorf("%s exists and is not a socket; not replacing it", path)
+		}
+		if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+			c.Close()
+			return nil, nil, fmt.Errorf("another server is listening on %s", path)
+		}
+		os.Remove(path) // a socket whose server is gone
+	}
+	// The umask makes the socket 0600 from its first instant: a chmod after
+	// bind would leave a moment in which others could connect.
+	old := syscall.Umask(0o177)
+	ln, err := net.Listen("unix", path)
+	syscall.Umask(old)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ln, func() {
+		ln.Close()
+		os.Remove(path)
+	}, nil
+}
+
+// loopbackAddr checks --listen: a loopback address only ("" is no --listen).
+func loopbackAddr(listen string) (string, error) {
+	if listen == "" {
+		return "", nil
+	}
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "", fmt.Errorf("--listen %q: want 127.0.0.1:PORT", listen)
+	}
+	if host == "localhost" {
+		host = "127.0.0.1"
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return "", fmt.Errorf("--listen %q: only a loopback address (127.0.0.1, ::1) is allowed", listen)
+	}
+	return net.JoinHostPort(host, port), nil
+}
+
+// listenLoopback listens on addr, a loopback address, and writes a new bearer
+// secret 0600 to the secret file.
+func (a *app) listenLoopback(addr, path string) (net.Listener, string, func(), error) {
+	b := make([]byte, 32)
+	rand.Read(b) // never fails (crypto/rand's contract since Go 1.24)
+	secret := base64.RawURLEncoding.EncodeToString(b)
+	if path == "" {
+		path = filepath.Join(a.paths.StateDir, serveSecretName)
+	}
+	if err := storage.WriteFile(path, []byte(secret+"\n")); err != nil {
+		return nil, "", nil, err
+	}
+	a.addSecrets(secret)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		os.Remove(path)
+		return nil, "", nil, err
+	}
+	a.info("the bearer secret is in %s (mode 0600); send it as Authorization: Bearer", path)
+	return ln, secret, func() {
+		ln.Close()
+		os.Remove(path)
+	}, nil
+}
+
+// tokenHandler answers GET /token. Messages and the secrets list of the app
+// are shared by concurrent requests, so they go through mu.
+type tokenHandler struct {
+	a      *app
+	m      *refresh.Manager
+	secret string // "" on a unix socket
+	mu     sync.Mutex
+	known  atomic.Pointer[[]string] // a copy of a.secrets, for the log
+	reload atomic.Bool              // read credentials.json again before the next request
+}
+
+// publish makes the log redact what the app knows now; called under mu (or
+// before serving).
+func (h *tokenHandler) publish() {
+	s := slices.Clone(h.a.secrets)
+	h.known.Store(&s)
+}
+
+func (h *tokenHandler) redact(s string) string {
+	if p := h.known.Load(); p != nil {
+		for _, v := range *p {
+			s = strings.ReplaceAll(s, v, "[redacted]")
+		}
+	}
+	return s
+}
+
+func (h *tokenHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	switch {
+	case h.secret != "" && !bearerIs(r, h.secret):
+		w.Header().Set("WWW-Authenticate", `Bearer realm="tokenkeeper"`)
+		h.writeError(w, http.StatusUnauthorized, "unauthorized", "missing or wrong bearer secret", "send Authorization: Bearer followed by the content of the secret file")
+	case r.URL.Path != "/token":
+		h.writeError(w, http.StatusNotFound, "usage", "not found: the only path is /token", "GET /token")
+	case r.Method != http.MethodGet:
+		w.Header().Set("Allow", http.MethodGet)
+		h.writeError(w, http.StatusMethodNotAllowed, "usage", "method not allowed: only GET", "GET /token")
+	case r.ContentLength != 0 || len(r.TransferEncoding) > 0:
+		h.writeError(w, http.StatusRequestEntityTooLarge, "usage", "a request body is not accepted", "GET /token with no body")
+	default:
+		h.serveToken(w, r)
+	}
+}
+
+func (h *tokenHandler) serveToken(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), h.requestTimeout())
+	defer cancel()
+	if h.reload.CompareAndSwap(true, false) {
+		// serve outlives edits of credentials.json: after a refusal, the next
+		// request reads what the file holds then (a human's fix, say).
+		h.m.ReloadCredentials()
+	}
+	res, err := h.m.Ensure(ctx, refresh.Options{})
+	if err == nil {
+		err = checkPrintable(res.Token.AccessToken)
+	}
+	if err != nil {
+		if refresh.KindOf(err) != refresh.KindTemporary {
+			h.reload.Store(true)
+		}
+		h.mu.Lock()
+		code, hint := h.a.exitOf(err)
+		msg := h.a.redact(strings.TrimPrefix(err.Error(), "tokenkeeper: "))
+		hint = h.a.redact(hint)
+		h.a.message("error", msg, hint)
+		h.mu.Unlock()
+		status := http.StatusInternalServerError
+		if code == exitTemp {
+			status = http.StatusServiceUnavailable
+			w.Header().Set("Retry-After", "30")
+		}
+		h.writeError(w, status, exitName(code), msg, hint)
+		return
+	}
+	if res.Action != refresh.ActionValid {
+		h.mu.Lock()
+		h.a.warnAll(res.Warnings)
+		h.a.info("%s the access token", res.Action)
+		h.mu.Unlock()
+	}
+	w.Header().Set("Content-Type", "application/json")
+	writeJSON(w, newTokenJSON(res.Token))
+}
+
+// serveError is the body of every answer but a token.
+type serveError struct {
+	Error string `json:"error"`
+	Kind  string `json:"kind"` // retry, reauth, credentials, unexpected; usage, unauthorized for the request itself
+	Hint  string `json:"hint,omitempty"`
+}
+
+func (h *tokenHandler) writeError(w http.ResponseWriter, status int, kind, msg, hint string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	writeJSON(w, serveError{Error: msg, Kind: kind, Hint: hint})
+}
+
+func (h *tokenHandler) requestTimeout() time.Duration {
+	return h.a.g.lockTimeout + h.a.g.timeout + 5*time.Second
+}
+
+func (h *tokenHandler) addSecrets(v ...string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.a.addSecrets(v...)
+	h.publish()
+}
+
+func (h *tokenHandler) info(format string, args ...any) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.a.info(format, args...)
+}
+
+func (h *tokenHandler) fail(err error) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.a.fail(err)
+}
+
+// bearerIs compares the request's bearer secret in constant time.
+func bearerIs(r *http.Request, secret string) bool {
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return ok && subtle.ConstantTimeCompare([]byte(got), []byte(secret)) == 1
+}
+
+// limitListener accepts at most n connections at once; the others wait in the
+// kernel's backlog until one closes.
+func limitListener(l net.Listener, n int) net.Listener {
+	return &limitedListener{Listener: l, sem: make(chan struct{}, n)}
+}
+
+type limitedListener struct {
+	net.Listener
+	sem chan struct{}
+}
+
+func (l *limitedListener) Accept() (net.Conn, error) {
+	l.sem <- struct{}{}
+	c, err := l.Listener.Accept()
+	if err != nil {
+		<-l.sem
+		return nil, err
+	}
+	return &limitedConn{Conn: c, release: sync.OnceFunc(func() { <-l.sem })}, nil
+}
+
+type limitedConn struct {
+	net.Conn
+	release func()
+}
+
+func (c *limitedConn) Close() error {
+	err := c.Conn.Close()
+	c.release()
+	return err
+}

@@ -1,0 +1,137 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+
+	"github.com/tokenkeeper/tokenkeeper/credentials"
+	"github.com/tokenkeeper/tokenkeeper/refresh"
+	"github.com/tokenkeeper/tokenkeeper/storage"
+)
+
+// Exit codes (SPEC §3). 75, 77 and 78 are sysexits.h's EX_TEMPFAIL, EX_NOPERM and
+// EX_CONFIG, which cron wrappers and systemd already know.
+const (
+	exitOK         = 0
+	exitError      = 1
+	exitUsage      = 2
+	exitTemp       = 75
+	exitNeedsHuman = 77
+	exitConfig     = 78
+)
+
+// exitRow is one exit code: what it means, and how it ranks among a fleet's
+// profiles (the fleet exits with the worst). 78 ranks first: broken credentials
+// also hide whether the grant behind them is alive.
+type exitRow struct {
+	code    int
+	kind    refresh.Kind
+	meaning string
+	rank    int
+	name    string // for clients that get no exit code (serve's "kind")
+}
+
+// exitTable is the one place that maps a kind of failure to an exit code.
+var exitTable = []exitRow{
+	{exitOK, -1, "ok", 0, "ok"},
+	{exitTemp, refresh.KindTemporary, "temporary failure, retry later", 1, "retry"},
+	{exitError, refresh.KindUnexpected, "unexpected error", 2, "unexpected"},
+	{exitUsage, -1, "usage", 2, "usage"},
+	{exitNeedsHuman, refresh.KindNeedsHuman, "a human must re-authorise", 3, "reauth"},
+	{exitConfig, refresh.KindCredentials, "credentials missing, incomplete or invalid", 4, "credentials"},
+}
+
+func exitRowOf(code int) exitRow {
+	for _, r := range exitTable {
+		if r.code == code {
+			return r
+		}
+	}
+	return exitTable[2] // unexpected
+}
+
+// exitCode is the exit code of a kind of failure.
+func exitCode(k refresh.Kind) int {
+	for _, r := range exitTable {
+		if r.kind == k {
+			return r.code
+		}
+	}
+	return exitError
+}
+
+func exitMeaning(code int) string { return exitRowOf(code).meaning }
+
+func exitName(code int) string { return exitRowOf(code).name }
+
+// worse is the exit code of the two that asks more of a human.
+func worse(a, b int) int {
+	if exitRowOf(b).rank > exitRowOf(a).rank {
+		return b
+	}
+	return a
+}
+
+// exitOf maps an error to its exit code and the hint that says what to do, with
+// the command to run after, carrying the user's flags.
+func (a *app) exitOf(err error) (int, string) { return a.exitOfRun(err, true) }
+
+// exitOfRun is exitOf; without runAfter, hints do not end with the command to
+// run once they are followed (watch tries again by itself when files change).
+func (a *app) exitOfRun(err error, runAfter bool) (int, string) {
+	code := exitCode(refresh.KindOf(err))
+	if hint := a.credentialsHint(err, runAfter); hint != "" {
+		return code, hint
+	}
+	hint := refresh.HintOf(err)
+	switch refresh.ThenOf(err) {
+	case refresh.ThenRun:
+		if runAfter {
+			hint = joinHint(hint, "then run "+a.cmdLine("refresh"))
+		}
+	case refresh.ThenLater:
+		hint = joinHint(hint, "run again later (a cron job will)")
+	case refresh.ThenLockWait:
+		hint = joinHint(hint, "run again shortly, or raise --lock-timeout")
+	}
+	return code, hint
+}
+
+func joinHint(hint, then string) string {
+	if hint == "" {
+		return then
+	}
+	return hint + "; " + then
+}
+
+// credentialsHint is the hint for a credentials file that cannot be used, or "".
+func (a *app) credentialsHint(err error, runAfter bool) string {
+	var syn *credentials.SyntaxError
+	var inv *credentials.InvalidError
+	var fe *credentials.FileError
+	var rec *storage.RecordError
+	then := ""
+	if runAfter {
+		then = "; then run " + a.cmdLine("refresh")
+	}
+	switch {
+	case errors.As(err, &syn) && syn.Line == 0:
+		return "fill the file in, or delete it and run " + a.cmdLine("init") + " for a template"
+	case errors.As(err, &syn):
+		fix := fmt.Sprintf("fix the JSON at line %d, column %d of %s", syn.Line, syn.Col, syn.Path)
+		if syn.Hint != "" {
+			fix = fmt.Sprintf("%s (line %d, column %d of %s)", syn.Hint, syn.Line, syn.Col, syn.Path)
+		}
+		return fix + then + "; tokenkeeper never overwrites a file it cannot read"
+	case errors.As(err, &inv):
+		return fmt.Sprintf("edit %s and fill in or correct the fields above%s", inv.Path, then)
+	case errors.As(err, &fe) && errors.As(err, &rec) && rec.Hint != "":
+		return rec.Hint // not a regular file of this user: what to do with it
+	case errors.As(err, &fe) && errors.Is(err, fs.ErrNotExist):
+		return "run " + a.cmdLine("init") + " (or " + a.cmdLine("setup") + ") and fill in the file"
+	case errors.As(err, &fe):
+		return fmt.Sprintf("make %s a readable credentials file (or move it away and run %s)", fe.Path, a.cmdLine("init"))
+	}
+	return ""
+}

@@ -1,0 +1,200 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/tokenkeeper/tokenkeeper/refresh"
+)
+
+// The output formats of `token -o` (the one list: usage, errors and the
+// writer below all read it). None carries the refresh token: that stays in the
+// token file.
+const (
+	formatRaw            = "raw"
+	formatHeader         = "header"
+	formatJSON           = "json"
+	formatEnv            = "env"
+	formatExecCredential = "exec-credential"
+)
+
+var tokenFormats = []string{formatRaw, formatHeader, formatJSON, formatEnv, formatExecCredential}
+
+func knownFormat(f string) bool {
+	for _, k := range tokenFormats {
+		if f == k {
+			return true
+		}
+	}
+	return false
+}
+
+// Environment variables that carry a token to a program: set by exec in the
+// child's environment, printed as export lines by `token -o env`.
+const (
+	envAccessToken = "TOKENKEEPER_ACCESS_TOKEN"
+	envAPIBase     = "TOKENKEEPER_API_BASE" // Concur's geolocation, where the token names one
+	envTokenType   = "TOKENKEEPER_TOKEN_TYPE"
+	envExpiresAt   = "TOKENKEEPER_EXPIRES_AT"
+)
+
+// tokenEnv is the token as environment variables, in a stable order; the API
+// base only where the token names one.
+func tokenEnv(tok *refresh.Token) [][2]string {
+	env := [][2]string{
+		{envAccessToken, tok.AccessToken},
+		{envTokenType, tokenType(tok)},
+		{envExpiresAt, tok.Expiry.UTC().Format(time.RFC3339)},
+	}
+	if tok.Geolocation != "" {
+		env = append(env, [2]string{envAPIBase, strings.TrimRight(tok.Geolocation, "/")})
+	}
+	return env
+}
+
+// tokenJSON is the body of `token -o json` and of `serve`'s GET /token.
+type tokenJSON struct {
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type"`
+	ExpiresAt   string `json:"expires_at"` // RFC 3339, UTC: the access token's own expiry
+	Scope       string `json:"scope,omitempty"`
+	Geolocation string `json:"geolocation,omitempty"` // Concur: the API base URL
+}
+
+func newTokenJSON(tok *refresh.Token) tokenJSON {
+	return tokenJSON{
+		AccessToken: tok.AccessToken,
+		TokenType:   tokenType(tok),
+		ExpiresAt:   tok.Expiry.UTC().Format(time.RFC3339),
+		Scope:       tok.Scope,
+		Geolocation: tok.Geolocation,
+	}
+}
+
+// execCredential is a Kubernetes client.authentication.k8s.io/v1
+// ExecCredential, what kubectl's exec credential plugins print.
+type execCredential struct {
+	APIVersion string               `json:"apiVersion"`
+	Kind       string               `json:"kind"`
+	Status     execCredentialStatus `json:"status"`
+}
+
+type execCredentialStatus struct {
+	// ExpirationTimestamp is when tokenkeeper itself would renew the token
+	// (its expiry less the margin): kubectl caches the token until then and
+	// runs the plugin again after, so it never sends a token in its last
+	// minute, and tokenkeeper renews when kubectl asks.
+	ExpirationTimestamp string `json:"expirationTimestamp"`
+	Token               string `json:"token"`
+}
+
+// writeToken prints tok in one of tokenFormats. margin is the renewal margin:
+// formats for tools that cache the token (exec-credential) say to ask again
+// when tokenkeeper would renew it.
+func writeToken(w io.Writer, format string, tok *refresh.Token, margin time.Duration) error {
+	if err := checkPrintable(tok.AccessToken); err != nil {
+		return err
+	}
+	switch format {
+	case formatRaw, "":
+		_, err := fmt.Fprintf(w, "%s\n", tok.AccessToken)
+		return err
+	case formatHeader:
+		_, err := fmt.Fprintf(w, "Authorization: Bearer %s\n", tok.AccessToken)
+		return err
+	case formatJSON:
+		return writeJSON(w, newTokenJSON(tok))
+	case formatEnv:
+		var b strings.Builder
+		for _, kv := range tokenEnv(tok) {
+			fmt.Fprintf(&b, "export %s=%s\n", kv[0], singleQuote(kv[1]))
+		}
+		_, err := io.WriteString(w, b.String())
+		return err
+	case formatExecCredential:
+		return writeJSON(w, execCredential{
+			APIVersion: "client.authentication.k8s.io/v1",
+			Kind:       "ExecCredential",
+			Status: execCredentialStatus{
+				Token:               tok.AccessToken,
+				ExpirationTimestamp: cacheUntil(tok, margin, time.Now()).UTC().Format(time.RFC3339),
+			},
+		})
+	}
+	return fmt.Errorf("unknown output format %q", format) // parsing refused it already
+}
+
+// cacheUntil is how long a tool may cache tok: until tokenkeeper would renew
+// it; or, for a token handed out because its renewal failed for now (already
+// within the margin), until its expiry, so that the tool does not call again on
+// every request.
+func cacheUntil(tok *refresh.Token, margin time.Duration, now time.Time) time.Time {
+	if t := tok.RenewAt(margin); t.After(now) {
+		return t
+	}
+	return tok.Expiry
+}
+
+// checkPrintable refuses an access token that would break the line-based
+// formats (and git's protocol): the endpoint answered something odd.
+func checkPrintable(tok string) error {
+	if strings.ContainsAny(tok, "\r\n\x00") {
+		return &refresh.Error{Kind: refresh.KindTemporary, Msg: "the access token contains a line break; refusing to print it",
+			Hint: "the token endpoint answered something odd: run tokenkeeper refresh --force -v"}
+	}
+	return nil
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func tokenType(tok *refresh.Token) string {
+	if tok.TokenType == "" {
+		return "Bearer"
+	}
+	return tok.TokenType
+}
+
+// singleQuote quotes s for POSIX shells, always: single quotes, in which
+// nothing is special but the single quote itself, written as '\”. (setup's
+// shellQuote leaves words it knows to be plain unquoted, for readability.)
+func singleQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// outputFlag registers -o and its long form --output on fs.
+func outputFlag(fs *pflag.FlagSet) *string {
+	return fs.StringP("output", "o", formatRaw, "print the token as `FORMAT`: "+strings.Join(tokenFormats, ", "))
+}
+
+// checkFormat checks -o, and folds --header into it; -1 means go on.
+func (a *app) checkFormat(format *string, header bool) int {
+	if !knownFormat(*format) {
+		return a.usageError(fmt.Sprintf("token: unknown output format %q", *format),
+			"use -o with one of: "+strings.Join(tokenFormats, ", "))
+	}
+	if header {
+		if *format != formatRaw && *format != formatHeader {
+			return a.usageError(fmt.Sprintf("token: --header and -o %s ask for two formats", *format), "give one of them")
+		}
+		*format = formatHeader
+	}
+	return -1
+}
+
+// printToken writes tok on stdout in format.
+func (a *app) printToken(format string, tok *refresh.Token) int {
+	if err := writeToken(a.stdout, format, tok, a.g.margin); err != nil {
+		return a.fail(err)
+	}
+	return exitOK
+}

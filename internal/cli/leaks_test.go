@@ -1,0 +1,214 @@
+package cli
+
+// Where a secret leaks (issue 10, items 10–13), through the real binary.
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/tokenkeeper/tokenkeeper/internal/fakeserver"
+	"github.com/tokenkeeper/tokenkeeper/refresh"
+)
+
+// Secrets with characters the form encodes: their sent forms differ from the
+// plain ones.
+const (
+	lkClientSecret = "lk-secret+with/odd=chars&more"
+	lkRequestToken = "lk-request+token/odd=chars&x"
+)
+
+var lkModes = map[string][]string{"plain": nil, "verbose": {"-v"}, "json": {"-v", "--log-format", "json"}}
+
+// lkForms is every form of the test's secrets that must not be shown: plain,
+// form-encoded (as sent in the body), JSON-escaped, and the HTTP Basic value
+// in both base64 alphabets, padded or not.
+func lkForms() []string {
+	var forms []string
+	for _, s := range []string{lkClientSecret, lkRequestToken} {
+		j, _ := json.Marshal(s)
+		forms = append(forms, s, url.QueryEscape(s), strings.Trim(string(j), `"`))
+	}
+	pair := []byte(url.QueryEscape(ftClientID) + ":" + url.QueryEscape(lkClientSecret))
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
+		forms = append(forms, enc.EncodeToString(pair))
+	}
+	return forms
+}
+
+// TestSecretsEchoedInEveryEncoding: an endpoint that echoes the Authorization
+// header and the form body it was sent (in its error description, its
+// error_uri, and a header) shows none of the secrets' sent forms on stderr, in
+// plain, -v and JSON logs, with authStyle params and header.
+func TestSecretsEchoedInEveryEncoding(t *testing.T) {
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		desc := "got " + r.Header.Get("Authorization") + " and " + string(body)
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Concur-Correlationid", r.Header.Get("Authorization"))
+		w.WriteHeader(http.StatusUnauthorized)
+		json.NewEncoder(w).Encode(map[string]any{"error": "invalid_client", "error_description": desc,
+			"error_uri": "https://errors.example/?" + string(body)})
+	}))
+	t.Cleanup(echo.Close) // after the parallel subtests
+	for _, style := range []string{"params", "header"} {
+		for mode, flags := range lkModes {
+			t.Run(style+"/"+mode, func(t *testing.T) {
+				t.Parallel()
+				dir := t.TempDir()
+				ftCreds(t, dir, echo.URL+"/token", map[string]string{"clientSecret": lkClientSecret,
+					"companyRequestToken": lkRequestToken, "authStyle": style})
+				stdout, stderr, code := ftRun(t, nil, append(append([]string{"--dir", dir}, flags...), "refresh")...)
+				if code != exitConfig {
+					t.Errorf("exited %d, want %d", code, exitConfig)
+				}
+				lkNone(t, stdout+stderr)
+				if !strings.Contains(stderr, "[redacted]") {
+					t.Errorf("the echo is not in stderr, redacted:\n%s", lkMask(stderr))
+				}
+			})
+		}
+	}
+}
+
+func lkNone(t *testing.T, out string) {
+	t.Helper()
+	for _, f := range lkForms() {
+		if strings.Contains(out, f) {
+			t.Errorf("output holds a secret's form %.6q… (%d chars):\n%s", f, len(f), lkMask(out))
+		}
+	}
+}
+
+func lkMask(s string) string {
+	for _, f := range lkForms() {
+		s = strings.ReplaceAll(s, f, "[SECRET]")
+	}
+	return s
+}
+
+// TestTokenURLQueryMasked: a secret in the tokenURL's query (and in a
+// geolocation's) is masked wherever the URL is shown: status, status --json,
+// -v and JSON logs, and errors.
+func TestTokenURLQueryMasked(t *testing.T) {
+	const key, geoKey = "apikey-Zq81-secret-value", "geokey-Hh42-secret-value"
+	fs := ftFake(t)
+	fs.SetGeolocation(fs.URL() + "/?geo_key=" + geoKey)
+	dir := t.TempDir()
+	ftCreds(t, dir, fs.TokenURL()+"?api_key="+key, nil)
+	shown := func(what, out string) {
+		t.Helper()
+		for _, s := range []string{key, geoKey} {
+			if strings.Contains(out, s) {
+				t.Errorf("%s shows a query secret:\n%s", what, ftMask(out))
+			}
+		}
+	}
+	for mode, flags := range lkModes {
+		stdout, stderr, code := ftRun(t, nil, append(append([]string{"--dir", dir}, flags...), "refresh", "--force")...)
+		ftWant(t, "refresh "+mode, code, exitOK, stderr)
+		shown("refresh "+mode, stdout+stderr)
+		if mode != "plain" && !strings.Contains(stderr, "api_key=[redacted]") {
+			t.Errorf("refresh %s does not show the URL masked:\n%s", mode, ftMask(stderr))
+		}
+	}
+	stdout, stderr, code := ftRun(t, nil, "--dir", dir, "status")
+	ftWant(t, "status", code, exitOK, stderr)
+	shown("status", stdout+stderr)
+	if !strings.Contains(stdout, "?api_key=[redacted]") || !strings.Contains(stdout, "?geo_key=[redacted]") {
+		t.Errorf("status does not show the URLs masked:\n%s", stdout)
+	}
+	stdout, stderr, code = ftRun(t, nil, "--dir", dir, "status", "--json")
+	ftWant(t, "status --json", code, exitOK, stderr)
+	shown("status --json", stdout+stderr)
+	if !strings.Contains(stdout, "?api_key=[redacted]") {
+		t.Errorf("status --json does not show the URL masked:\n%s", stdout)
+	}
+	// An error names the endpoint, masked too.
+	fs.Fail(fakeserver.Fault{Status: 400, Body: `{"error":"invalid_request"}`})
+	for mode, flags := range lkModes {
+		_, stderr, _ = ftRun(t, nil, append(append([]string{"--dir", dir}, flags...), "refresh", "--force")...)
+		shown("a refusal "+mode, stderr)
+	}
+}
+
+// TestGeolocationOfOtherProviderIgnored: a provider that is not Concur (any
+// loopback endpoint is not) sending a geolocation — in its token answers, and
+// with Concur's code 16 — gets no request sent there: the other server
+// receives nothing, and the geolocation stays in the record for scripts.
+func TestGeolocationOfOtherProviderIgnored(t *testing.T) {
+	var stolen atomic.Int64
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		stolen.Add(1)
+		io.WriteString(w, `{"access_token":"stolen","expires_in":3600}`)
+	}))
+	defer other.Close()
+
+	t.Run("in a token answer", func(t *testing.T) {
+		fs := ftFake(t)
+		fs.SetGeolocation(other.URL)
+		dir := t.TempDir()
+		ftCreds(t, dir, fs.TokenURL(), nil)
+		for _, args := range [][]string{{"refresh"}, {"refresh", "--force"}, {"-v", "refresh", "--force"}} {
+			_, stderr, code := ftRun(t, nil, append([]string{"--dir", dir}, args...)...)
+			ftWant(t, strings.Join(args, " "), code, exitOK, stderr)
+		}
+		if stolen.Load() != 0 || fs.Count("refresh_token") != 2 {
+			t.Errorf("%d requests at the geolocation, %d refreshes at tokenURL; want 0, 2", stolen.Load(), fs.Count("refresh_token"))
+		}
+		data, _ := os.ReadFile(filepath.Join(dir, "refreshTokenObjectFile.json"))
+		var tok map[string]any
+		if json.Unmarshal(data, &tok) != nil || tok["geolocation"] != other.URL {
+			t.Errorf("stored geolocation %v, want it kept for scripts: %s", tok["geolocation"], other.URL)
+		}
+	})
+	t.Run("with code 16", func(t *testing.T) {
+		var first atomic.Int64
+		front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			first.Add(1)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			json.NewEncoder(w).Encode(map[string]any{"error": "invalid_request", "error_description": "user lives elsewhere", "code": 16, "geolocation": other.URL})
+		}))
+		defer front.Close()
+		dir := t.TempDir()
+		ftCreds(t, dir, front.URL+"/oauth2/v0/token", nil)
+		_, stderr, code := ftRun(t, nil, "--dir", dir, "-v", "refresh")
+		ftWant(t, "refresh", code, exitConfig, stderr)
+		if first.Load() != 1 || stolen.Load() != 0 {
+			t.Errorf("requests: %d to tokenURL, %d at the geolocation; want 1, 0", first.Load(), stolen.Load())
+		}
+		if strings.Contains(stderr, other.URL) {
+			t.Errorf("the hint suggests the geolocation of a provider that is not Concur:\n%s", ftMask(stderr))
+		}
+	})
+}
+
+// TestChildEnvDropsSecretVariables: every secret field of setup comes with an
+// environment variable, and exec strips each from the child's environment —
+// a field added later included (the list is credentials.Fields).
+func TestChildEnvDropsSecretVariables(t *testing.T) {
+	tok := &refresh.Token{AccessToken: "at"}
+	for _, f := range setupFields() {
+		if !f.Secret {
+			continue
+		}
+		if f.Env == "" {
+			t.Errorf("secret field %s has no environment variable", f.Name)
+			continue
+		}
+		env := childEnv([]string{f.Env + "=leak", "KEEP=1"}, tok)
+		if slices.Contains(env, f.Env+"=leak") || !slices.Contains(env, "KEEP=1") {
+			t.Errorf("childEnv = %q, want %s dropped and KEEP kept", env, f.Env)
+		}
+	}
+}

@@ -1,0 +1,113 @@
+package refresh
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/tokenkeeper/tokenkeeper/credentials"
+)
+
+// The refusal tables: what a token endpoint's refusal means and what a person must
+// do about it. A refusal is looked up by Concur's numeric code when the endpoint is
+// Concur's, else by RFC 6749's error code, else by HTTP status. In the advice,
+// {file} is the credentials file and {grant} its grantType.
+
+// advice is one row: the kind of failure and what to do.
+type advice struct {
+	Kind Kind
+	Do   string
+}
+
+const newRequestToken = "generate a new company request token in Concur's Company Request Token screen and put it in {file} (companyRequestToken)"
+
+// concurCodes are SAP Concur's error codes (PROVIDERS.md). Code 16 is answered by
+// a retry at the user's geolocation before it gets here; 108 (a dead refresh token)
+// by a bootstrap.
+var concurCodes = map[int]advice{
+	5:   {KindNeedsHuman, "the company UUID or company request token was refused; " + newRequestToken},
+	14:  {KindNeedsHuman, "the Concur account is locked; contact your Concur administrator"},
+	16:  {KindCredentials, ""}, // geolocationHint
+	19:  {KindNeedsHuman, "the company request token was refused; " + newRequestToken},
+	53:  {KindCredentials, "the company has not enabled this app; a Concur administrator of the company must enable it"},
+	59:  {KindCredentials, "the app (appID) is disabled or unknown; check appID and clientSecret in {file} and the app's status with SAP Concur"},
+	64:  {KindNeedsHuman, "the company request token has expired or was used up; " + newRequestToken},
+	106: {KindUnexpected, "the refresh token was not sent, which is a bug: please report it"},
+	107: {KindCredentials, "this app is not allowed the refresh grant; check the app's grant settings with SAP Concur"},
+	108: {KindNeedsHuman, ""}, // a refused grant: grantRefused
+	120: {KindCredentials, "credentialType is not accepted; set it to \"authtoken\" in {file}"},
+}
+
+// oauthCodes are RFC 6749 §5.2's error codes, for any endpoint. A row without
+// advice is a refused grant, whose advice depends on the grant: grantRefused.
+var oauthCodes = map[string]advice{
+	"invalid_grant":          {KindNeedsHuman, ""},
+	"invalid_client":         {KindCredentials, clientRefused},
+	"unauthorized_client":    {KindCredentials, clientRefused},
+	"invalid_scope":          {KindCredentials, "check scope in {file}"},
+	"unsupported_grant_type": {KindCredentials, "this endpoint does not take grantType \"{grant}\": check grantType in {file}"},
+}
+
+const clientRefused = "the client was refused: check appID and clientSecret (and authStyle) in {file}"
+
+// grantRefused says what to do when the grant in the credentials file is refused,
+// by grant type, in the provider's words: Concur's for Concur endpoints only.
+var grantRefused = map[string]string{
+	credentials.GrantPassword:          "the username and password (companyUUID and companyRequestToken in {file}) were refused; correct them",
+	credentials.GrantRefreshToken:      "get a new refresh token from the provider and put it in {file} (refreshToken)",
+	credentials.GrantClientCredentials: "the provider refused the client-credentials grant; check the client's grants with the provider and {file}",
+}
+
+// refusalAdvice looks a refusal up in the tables. concur says the endpoint is SAP
+// Concur's: its codes mean something only there (KORE sends a "code" too).
+func refusalAdvice(ee *EndpointError, c *credentials.Credentials, concur bool) advice {
+	code := ee.Code
+	if code == "" && ee.Status == http.StatusUnauthorized {
+		code = "invalid_client"
+	}
+	a, ok := concurCodes[ee.ConcurCode]
+	if !ok || !concur {
+		a, ok = oauthCodes[code]
+	}
+	if ok && a.Do == "" {
+		a.Do = grantRefused[c.GrantType]
+		if concur && c.GrantType == credentials.GrantPassword {
+			a.Do = "the company UUID or company request token was refused; " + newRequestToken
+		}
+	}
+	if ok {
+		return a
+	}
+	switch s := ee.Status; {
+	case s == 0 || s >= 300 && s < 400 || s == http.StatusNotFound || s == http.StatusMethodNotAllowed:
+		return advice{KindCredentials, "check tokenURL in {file}"}
+	}
+	return advice{KindCredentials, "the token endpoint refused the request; check the fields of {file}"}
+}
+
+// refusalError is the *Error for a refusal of the grant in c. follow is the rule
+// for a Concur geolocation (geolocation.go), for code 16's advice.
+func refusalError(ee *EndpointError, c *credentials.Credentials, follow func(tokenURL, geo string) (string, error)) *Error {
+	concur := credentials.IsConcur(c.TokenURL) || (ee.ConcurCode != 0 && ee.Code != "")
+	a := refusalAdvice(ee, c, concur)
+	hint := strings.NewReplacer("{file}", c.Path, "{grant}", c.GrantType).Replace(a.Do)
+	if concur && ee.ConcurCode == 16 {
+		hint = geolocationHint(ee, c, follow)
+	}
+	then := ThenRun
+	if a.Kind == KindUnexpected {
+		then = ThenReport
+	}
+	return &Error{Kind: a.Kind, Err: ee, Msg: ee.Error(), Hint: hint, Then: then}
+}
+
+// geolocationHint is for Concur's code 16 when the retry at the user's data centre
+// was not possible or did not help: the tokenURL must name that data centre.
+func geolocationHint(ee *EndpointError, c *credentials.Credentials, follow func(tokenURL, geo string) (string, error)) string {
+	// Only a geolocation that would be followed is suggested: any other is the
+	// endpoint's word for where the client secret should go.
+	if geo, err := follow(c.TokenURL, ee.Geolocation); err == nil {
+		return fmt.Sprintf("the user lives in another Concur data centre: set tokenURL in %s to %s", c.Path, geo)
+	}
+	return fmt.Sprintf("the user lives in another Concur data centre, and the answer named none that can be used; set tokenURL in %s to your data centre's token URL", c.Path)
+}

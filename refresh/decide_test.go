@@ -1,0 +1,163 @@
+package refresh
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tokenkeeper/tokenkeeper/credentials"
+)
+
+// TestDecide runs the one decision over every state the token record and the
+// credentials can be in: what the next run does, and the kind it fails with.
+func TestDecide(t *testing.T) {
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	const url = "https://auth.example.com/token"
+	creds := func(grant string, edit ...func(*credentials.Credentials)) *credentials.Credentials {
+		c := &credentials.Credentials{TokenURL: url, GrantType: grant, AppID: "app", ClientSecret: "fake-secret",
+			CompanyUUID: "uuid", CompanyRequestToken: "fake-crt", RefreshToken: "fake-seed", Path: "/cfg/credentials.json"}
+		for _, e := range edit {
+			e(c)
+		}
+		return c
+	}
+	password, seeded := creds(credentials.GrantPassword), creds(credentials.GrantRefreshToken)
+	tok := func(edit ...func(*Token)) *Token {
+		t := &Token{AccessToken: "fake-at", RefreshToken: "fake-rt", TokenURL: url,
+			ObtainedAt: now.Add(-10 * time.Minute), Expiry: now.Add(50 * time.Minute), RefreshExpiry: now.Add(30 * 24 * time.Hour)}
+		for _, e := range edit {
+			e(t)
+		}
+		return t
+	}
+	expired := func(t *Token) { t.ObtainedAt, t.Expiry = now.Add(-2*time.Hour), now.Add(-time.Hour) }
+	refusedRefresh := func(t *Token) { t.Refusal = &Refusal{At: now.Add(-time.Hour), Refresh: fingerprint(t.RefreshToken)} }
+	refusedGrant := func(c *credentials.Credentials) func(*Token) {
+		return func(t *Token) {
+			t.Refusal = &Refusal{At: now.Add(-time.Hour), Refresh: fingerprint(t.RefreshToken), Credentials: CredentialsFingerprint(c),
+				Bootstrap: &refusedAnswer{URL: url, Status: 400, Code: "invalid_grant", Description: "stale"}}
+		}
+	}
+	incomplete := &credentials.InvalidError{Path: "/cfg/credentials.json", Problems: []credentials.Problem{{Field: "appID", Msg: "required"}}}
+
+	tests := []struct {
+		name     string
+		s        State
+		o        Options
+		step     Step
+		kind     Kind // for StepHuman
+		why      string
+		remember bool
+	}{
+		{"missing record", State{Creds: password}, Options{}, StepBootstrap, 0, "new grant with password", false},
+		{"credentials missing", State{CredsErr: &credentials.FileError{Path: "/cfg/credentials.json", Err: fs.ErrNotExist}}, Options{}, StepHuman, KindCredentials, "credentials missing", false},
+		{"credentials unfilled", State{CredsErr: incomplete}, Options{}, StepHuman, KindCredentials, "credentials invalid", false},
+		{"credentials oversized", State{CredsErr: &credentials.FileError{Path: "/cfg/credentials.json", Err: errors.New("file is larger than 1048576 bytes")}}, Options{}, StepHuman, KindCredentials, "credentials invalid", false},
+		{"credentials broken while the token is valid", State{CredsErr: incomplete, Token: tok()}, Options{}, StepHuman, KindCredentials, "", false},
+		{"corrupt record", State{Creds: password, TokenErr: &FileError{Path: "/st/t.json", Err: errors.New("not JSON")}}, Options{}, StepBootstrap, 0, "new grant", false},
+		{"record is a directory", State{Creds: password, TokenErr: fmt.Errorf("read: %w", syscall.EISDIR)}, Options{}, StepHuman, KindCredentials, "cannot be read", false},
+		{"record unreadable for now", State{Creds: password, TokenErr: errors.New("too many open files")}, Options{}, StepHuman, KindTemporary, "cannot be read", false},
+		{"valid", State{Creds: password, Token: tok()}, Options{}, StepNothing, 0, "valid", false},
+		{"valid, credentials not loaded (token's fast path)", State{Token: tok()}, Options{}, StepNothing, 0, "valid", false},
+		{"valid but forced", State{Creds: password, Token: tok()}, Options{Force: true}, StepRefresh, 0, "refresh token", false},
+		{"expiring within the margin", State{Creds: password, Token: tok(func(t *Token) { t.Expiry = now.Add(30 * time.Second) })}, Options{}, StepRefresh, 0, "refresh token", false},
+		{"expired with a live refresh token", State{Creds: password, Token: tok(expired)}, Options{}, StepRefresh, 0, "refresh token", false},
+		{"expired, refresh token expired", State{Creds: password, Token: tok(expired, func(t *Token) { t.RefreshExpiry = now.Add(-time.Minute) })}, Options{}, StepBootstrap, 0, "new grant", false},
+		{"refused refresh, password grant", State{Creds: password, Token: tok(expired, refusedRefresh)}, Options{}, StepBootstrap, 0, "new grant", false},
+		{"refused refresh, pasted seed spent", State{Creds: seeded, Token: tok(expired, refusedRefresh, func(t *Token) { t.SeedFingerprint = fingerprint("fake-seed") })}, Options{}, StepHuman, KindNeedsHuman, "already used", true},
+		{"refused bootstrap", State{Creds: password, Token: tok(expired, refusedGrant(password))}, Options{}, StepHuman, KindNeedsHuman, "refused at", true},
+		{"refused bootstrap, forced", State{Creds: password, Token: tok(expired, refusedGrant(password))}, Options{Force: true}, StepHuman, KindNeedsHuman, "refused at", true},
+		{"refused bootstrap, a new setup", State{Creds: password, Token: tok(expired, refusedGrant(password))}, Options{Regrant: true}, StepBootstrap, 0, "new grant", false},
+		{"refused bootstrap, access token still valid", State{Creds: password, Token: tok(refusedGrant(password))}, Options{}, StepNothing, 0, "valid", false},
+		{"refused bootstrap, record without tokens", State{Creds: password, Token: &Token{TokenURL: url, Refusal: &Refusal{At: now, Credentials: CredentialsFingerprint(password), Bootstrap: &refusedAnswer{URL: url, Status: 401, Code: "invalid_client"}}}}, Options{}, StepHuman, KindCredentials, "refused at", true},
+		{"credentials changed after a refusal", State{Creds: creds(credentials.GrantPassword, func(c *credentials.Credentials) { c.CompanyRequestToken = "fake-new-crt" }), Token: tok(expired, refusedGrant(password))}, Options{}, StepBootstrap, 0, "credentials changed", false},
+		{"spent seed", State{Creds: seeded, Token: tok(expired, func(t *Token) { t.RefreshExpiry = now.Add(-time.Minute); t.SeedFingerprint = fingerprint("fake-seed") })}, Options{}, StepHuman, KindNeedsHuman, "already used", false},
+		{"new seed pasted after a spent one", State{Creds: creds(credentials.GrantRefreshToken, func(c *credentials.Credentials) { c.RefreshToken = "fake-new-seed" }), Token: tok(expired, refusedRefresh, func(t *Token) { t.SeedFingerprint = fingerprint("fake-seed") })}, Options{}, StepBootstrap, 0, "new grant", false},
+		{"clock set back", State{Creds: password, Token: tok(func(t *Token) { t.ObtainedAt, t.Expiry = now.Add(3*time.Hour), now.Add(4*time.Hour) })}, Options{}, StepRefresh, 0, "refresh token", false},
+		{"clock within the skew", State{Creds: password, Token: tok(func(t *Token) { t.ObtainedAt, t.Expiry = now.Add(time.Minute), now.Add(time.Hour) })}, Options{}, StepNothing, 0, "valid", false},
+		{"issued by another token URL", State{Creds: creds(credentials.GrantPassword, func(c *credentials.Credentials) { c.TokenURL = "https://other.example.com/token" }), Token: tok()}, Options{}, StepBootstrap, 0, "new grant", false},
+		{"a new setup while valid", State{Creds: password, Token: tok()}, Options{Regrant: true}, StepBootstrap, 0, "new grant is asked", false},
+		{"a new setup with a spent seed", State{Creds: seeded, Token: tok(expired, refusedRefresh, func(t *Token) { t.SeedFingerprint = fingerprint("fake-seed") })}, Options{Regrant: true}, StepHuman, KindNeedsHuman, "already used", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.s.Now, tt.s.TokenFile = now, "/st/t.json"
+			p := Decide(tt.s, Policy{Options: tt.o, Margin: DefaultMargin, WarnBefore: DefaultWarnBefore, Asked: now})
+			if p.Step != tt.step {
+				t.Fatalf("step %v (%s), want %v", p.Step, p.Why, tt.step)
+			}
+			if !strings.Contains(p.Why, tt.why) {
+				t.Errorf("why %q, want it to say %q", p.Why, tt.why)
+			}
+			if p.Remembered != tt.remember {
+				t.Errorf("remembered %v, want %v", p.Remembered, tt.remember)
+			}
+			if tt.step != StepHuman {
+				if p.Err != nil {
+					t.Errorf("err %v with step %v", p.Err, p.Step)
+				}
+				return
+			}
+			if p.Err == nil || p.Err.Kind != tt.kind {
+				t.Fatalf("err %v, want kind %v", p.Err, tt.kind)
+			}
+			for _, secret := range []string{"fake-secret", "fake-crt", "fake-seed", "fake-rt", "fake-at"} {
+				if strings.Contains(p.Err.Msg+p.Err.Hint+p.Why+strings.Join(p.Warnings, ""), secret) {
+					t.Errorf("the plan shows a secret: %q / %q", p.Err.Msg, p.Err.Hint)
+				}
+			}
+		})
+	}
+}
+
+// TestDecideRemembersTheSameAnswer: a remembered refusal fails with the message
+// and hint the refusal itself gave.
+func TestDecideRemembersTheSameAnswer(t *testing.T) {
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	c := &credentials.Credentials{TokenURL: "https://us.api.concursolutions.com/oauth2/v0/token", GrantType: credentials.GrantPassword,
+		AppID: "app", ClientSecret: "s", CompanyUUID: "u", CompanyRequestToken: "r", Path: "/cfg/credentials.json"}
+	ee := &EndpointError{URL: c.TokenURL, Status: 400, Code: "invalid_grant", Description: "Incorrect Credentials", ConcurCode: 5}
+	first := refusalError(ee, c, (&Manager{}).geoTokenURL)
+	tok := &Token{TokenURL: c.TokenURL, Refusal: &Refusal{At: now, Credentials: CredentialsFingerprint(c), Bootstrap: answerOf(ee)}}
+	p := Decide(State{Creds: c, Token: tok, Now: now}, Policy{Margin: DefaultMargin, Asked: now})
+	if p.Err == nil || p.Err.Msg != first.Msg || p.Err.Hint != first.Hint || p.Err.Kind != first.Kind {
+		t.Fatalf("remembered %+v, want the first answer %+v", p.Err, first)
+	}
+}
+
+// TestRefreshWarnings: the refresh token's expiry is warned about only when it
+// will really die, and for grants a person must renew.
+func TestRefreshWarnings(t *testing.T) {
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name  string
+		grant string
+		tok   Token
+		want  string
+	}{
+		{"fixed expiry within a week", credentials.GrantPassword, Token{RefreshToken: "r", Expiry: now.Add(time.Hour), RefreshExpiry: now.Add(3 * 24 * time.Hour), RefreshFixed: true}, "Company Request Token screen"},
+		{"fixed expiry beyond a week", credentials.GrantPassword, Token{RefreshToken: "r", Expiry: now.Add(time.Hour), RefreshExpiry: now.Add(30 * 24 * time.Hour), RefreshFixed: true}, ""},
+		{"sliding 30 minutes", credentials.GrantRefreshToken, Token{RefreshToken: "r", Expiry: now.Add(5 * time.Minute), RefreshExpiry: now.Add(30 * time.Minute)}, ""},
+		{"dies before the access token", credentials.GrantRefreshToken, Token{RefreshToken: "r", Expiry: now.Add(time.Hour), RefreshExpiry: now.Add(30 * time.Minute)}, "get a new refresh token"},
+		{"client credentials", credentials.GrantClientCredentials, Token{RefreshToken: "r", Expiry: now.Add(time.Hour), RefreshExpiry: now.Add(time.Minute), RefreshFixed: true}, ""},
+		{"no expiry advertised", credentials.GrantPassword, Token{RefreshToken: "r", Expiry: now.Add(time.Hour)}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &credentials.Credentials{TokenURL: "https://us.api.concursolutions.com/oauth2/v0/token", GrantType: tt.grant, Path: "/c.json"}
+			got := strings.Join(RefreshWarnings(c, &tt.tok, now, DefaultWarnBefore, ""), "\n")
+			if (got != "") != (tt.want != "") || !strings.Contains(got, tt.want) {
+				t.Errorf("warnings %q, want %q", got, tt.want)
+			}
+		})
+	}
+	generic := &credentials.Credentials{TokenURL: "https://auth.example.com/token", GrantType: credentials.GrantPassword, Path: "/c.json"}
+	w := RefreshWarnings(generic, &Token{RefreshToken: "r", Expiry: now.Add(time.Hour), RefreshExpiry: now.Add(time.Hour * 24), RefreshFixed: true}, now, DefaultWarnBefore, "")
+	if len(w) != 1 || strings.Contains(w[0], "Concur") {
+		t.Errorf("generic endpoint warning %q: want one, in no provider's words", w)
+	}
+}

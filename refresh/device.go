@@ -1,0 +1,128 @@
+package refresh
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+)
+
+// GrantTypeDeviceCode is RFC 8628's grant type at the token endpoint.
+const GrantTypeDeviceCode = "urn:ietf:params:oauth:grant-type:device_code"
+
+// Bounds of the device grant's polling (RFC 8628 §3.2, §3.5).
+const (
+	defaultDeviceInterval = 5 * time.Second
+	slowDownStep          = 5 * time.Second
+	maxDeviceInterval     = time.Minute
+	defaultDeviceLifetime = 15 * time.Minute
+)
+
+// DeviceAuthorization is the device authorization endpoint's answer, without
+// the device code (a secret): what the person is shown.
+type DeviceAuthorization struct {
+	UserCode                string
+	VerificationURI         string
+	VerificationURIComplete string
+	ExpiresIn               time.Duration
+	Interval                time.Duration
+}
+
+// Device runs the device authorization grant (RFC 8628): it asks for a user
+// code, shows where to enter it through cfg.Notify (never opening a browser:
+// the person may be on another device), and polls the token endpoint at the
+// advertised interval, five seconds slower after each slow_down, until the
+// person approves, refuses (access_denied) or the code expires
+// (expired_token).
+func (c *Client) Device(ctx context.Context, cfg LoginConfig) (*Token, error) {
+	if cfg.Endpoints.DeviceAuthorization == "" {
+		return nil, errors.New("refresh: the provider has no device authorization endpoint: set deviceAuthURL in credentials.json, or log in with the browser")
+	}
+	form := url.Values{}
+	if cfg.Scope != "" {
+		form.Set("scope", cfg.Scope)
+	}
+	raw, _, err := c.postForm(ctx, cfg.request(cfg.Endpoints.DeviceAuthorization, form))
+	if err != nil {
+		return nil, err
+	}
+	da, err := parseDeviceAuthorization(raw)
+	if err != nil {
+		return nil, err
+	}
+	cfg.notify("to log in, open %s and enter the code %s", da.VerificationURI, da.UserCode)
+	if da.VerificationURIComplete != "" {
+		cfg.notify("or open %s", da.VerificationURIComplete)
+	}
+	var code string
+	_ = stringField(raw, "device_code", &code)
+	return c.pollDevice(ctx, cfg, da, code)
+}
+
+func parseDeviceAuthorization(raw map[string]json.RawMessage) (*DeviceAuthorization, error) {
+	da := &DeviceAuthorization{}
+	var code string
+	_ = stringField(raw, "device_code", &code)
+	_ = stringField(raw, "user_code", &da.UserCode)
+	_ = stringField(raw, "verification_uri", &da.VerificationURI)
+	if da.VerificationURI == "" {
+		_ = stringField(raw, "verification_url", &da.VerificationURI) // Google's name
+	}
+	_ = stringField(raw, "verification_uri_complete", &da.VerificationURIComplete)
+	if code == "" || da.UserCode == "" || da.VerificationURI == "" {
+		return nil, errors.New("refresh: the device authorization answer lacks device_code, user_code or verification_uri")
+	}
+	da.UserCode = clean(da.UserCode, 64)
+	da.VerificationURI = clean(da.VerificationURI, 300)
+	da.VerificationURIComplete = clean(da.VerificationURIComplete, 400)
+	da.ExpiresIn = defaultDeviceLifetime
+	if d, ok, _ := lifetime(raw, "expires_in"); ok && d > 0 {
+		da.ExpiresIn = d
+	}
+	da.Interval = defaultDeviceInterval
+	if d, ok, _ := lifetime(raw, "interval"); ok && d > 0 {
+		da.Interval = min(d, maxDeviceInterval)
+	}
+	return da, nil
+}
+
+// pollDevice waits the interval before every poll, the first one included
+// (RFC 8628 §3.4: never faster than allowed).
+func (c *Client) pollDevice(ctx context.Context, cfg LoginConfig, da *DeviceAuthorization, deviceCode string) (*Token, error) {
+	wait := da.ExpiresIn
+	if cfg.Wait > 0 {
+		wait = min(wait, cfg.Wait)
+	}
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	interval := da.Interval
+	form := url.Values{"grant_type": {GrantTypeDeviceCode}, "device_code": {deviceCode}}
+	for {
+		if err := c.sleep(ctx, interval); err != nil {
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return nil, &LoginError{Reason: ReasonTimeout + fmt.Sprintf(" (no approval in %s)", wait)}
+			}
+			return nil, &LoginError{Reason: ReasonInterrupted}
+		}
+		req := cfg.request(cfg.Endpoints.Token, form)
+		req.Once = true // the next poll is the retry
+		tok, err := c.Exchange(ctx, req)
+		var ee *EndpointError
+		var te *TransientError
+		switch {
+		case err == nil:
+			return tok, nil
+		case errors.As(err, &ee) && ee.Code == "authorization_pending":
+		case errors.As(err, &ee) && ee.Code == "slow_down":
+			interval = min(interval+slowDownStep, maxDeviceInterval)
+		case errors.As(err, &ee) && (ee.Code == "access_denied" || ee.Code == "expired_token"):
+			return nil, &LoginError{Code: ee.Code, Description: ee.Description}
+		case errors.As(err, &te) && ctx.Err() == nil:
+			// A failure for now: the device code is still good, poll again.
+		default:
+			return nil, err
+		}
+	}
+}

@@ -1,0 +1,296 @@
+package refresh
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// DefaultLoginWait bounds how long a person has to log in in the browser.
+const DefaultLoginWait = 5 * time.Minute
+
+// DefaultRedirectURL is where the browser is sent back when credentials.json
+// names no redirectURL: the loopback address, a free port (RFC 8252 §7.3).
+const DefaultRedirectURL = "http://127.0.0.1:0/callback"
+
+// LoginConfig is what an interactive grant needs.
+type LoginConfig struct {
+	Endpoints    Endpoints
+	ClientID     string
+	ClientSecret string // "" for a public client
+	AuthStyle    string // "params" or "header"
+	Scope        string
+	AuthParams   map[string]string // extra authorization-request parameters
+	RedirectURL  string            // "": DefaultRedirectURL
+
+	// Open is given the authorization URL after Notify has shown it; nil
+	// only shows it. An error is reported and the login waits on: the person
+	// can open the printed URL by hand.
+	Open func(authURL string) error
+	// Notify shows a line to the person (the CLI's stderr).
+	Notify func(msg string)
+	// Wait bounds the whole login; 0: DefaultLoginWait (authorization code) or
+	// the device code's own lifetime (device grant).
+	Wait time.Duration
+	// BeforeExchange, when set, runs once the person has approved and before
+	// the grant is redeemed: the Manager takes the profile lock and checks that
+	// the result can be saved there.
+	BeforeExchange func(ctx context.Context) error
+}
+
+func (cfg *LoginConfig) notify(format string, args ...any) {
+	if cfg.Notify != nil {
+		cfg.Notify(fmt.Sprintf(format, args...))
+	}
+}
+
+func (cfg *LoginConfig) request(u string, form url.Values) Request {
+	style := cfg.AuthStyle
+	if style != "header" || cfg.ClientSecret == "" {
+		style = "params"
+	}
+	return Request{URL: u, Form: form, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, AuthStyle: style}
+}
+
+// LoginError is a login that ended without a grant: refused by the person or
+// the provider (Code is the provider's error code, as sent: access_denied,
+// expired_token, …), or abandoned (Code is "", Reason says why: timeout,
+// interrupted).
+type LoginError struct {
+	Code        string
+	Description string
+	Reason      string
+}
+
+func (e *LoginError) Error() string {
+	var b strings.Builder
+	b.WriteString("refresh: login ")
+	switch {
+	case e.Code != "":
+		fmt.Fprintf(&b, "refused: the provider answered %s", e.Code)
+		if e.Description != "" {
+			fmt.Fprintf(&b, ": %s", truncate(oneLine(e.Description), 200))
+		}
+	default:
+		b.WriteString(e.Reason)
+	}
+	b.WriteString("; nothing was saved")
+	return b.String()
+}
+
+// Login reasons for a login that got no answer.
+const (
+	ReasonTimeout     = "timed out"
+	ReasonInterrupted = "interrupted"
+)
+
+// AuthorizationCode runs the authorization code grant with PKCE (RFC 7636,
+// S256) and a new state every time: it listens on the loopback address for
+// one callback, shows (and opens, with cfg.Open) the authorization URL, waits
+// for the browser to come back, and redeems the code once.
+//
+// The listener answers only on the redirect's path, only to a request that
+// carries the right state (a request with another state is refused and the
+// login waits on), only once, and refuses an iss (RFC 9207) other than the
+// issuer's.
+func (c *Client) AuthorizationCode(ctx context.Context, cfg LoginConfig) (*Token, error) {
+	if cfg.Endpoints.Authorization == "" {
+		return nil, errors.New("refresh: no authorization endpoint: set authURL or issuer in credentials.json")
+	}
+	verifier, state := randomString(), randomString()
+	cb, err := listen(firstNonEmpty(cfg.RedirectURL, DefaultRedirectURL), state, cfg.Endpoints.Issuer)
+	if err != nil {
+		return nil, err
+	}
+	defer cb.close()
+	cb.notify = cfg.Notify
+	authURL, err := authorizationURL(cfg, cb.redirectURI, state, verifier)
+	if err != nil {
+		return nil, err
+	}
+	cfg.notify("to log in, open this URL in a browser:\n%s", authURL)
+	if cfg.Open != nil {
+		if err := cfg.Open(authURL); err != nil {
+			cfg.notify("could not open a browser (%v); open the URL above by hand", err)
+		}
+	}
+	code, err := cb.wait(ctx, orDefault(cfg.Wait, DefaultLoginWait))
+	if err != nil {
+		return nil, err
+	}
+	if cfg.BeforeExchange != nil {
+		if err := cfg.BeforeExchange(ctx); err != nil {
+			return nil, err
+		}
+	}
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {code},
+		"redirect_uri": {cb.redirectURI}, "code_verifier": {verifier}}
+	req := cfg.request(cfg.Endpoints.Token, form)
+	req.Once = true
+	// Once approved, the code is redeemed even if the caller is interrupted: the
+	// answer is the grant.
+	return c.Exchange(spendContext(ctx), req)
+}
+
+// authorizationURL builds the request to the authorization endpoint. authParams
+// add to it but never replace what the grant's safety rests on.
+func authorizationURL(cfg LoginConfig, redirectURI, state, verifier string) (string, error) {
+	u, err := url.Parse(cfg.Endpoints.Authorization)
+	if err != nil {
+		return "", fmt.Errorf("refresh: authorization endpoint: %w", err)
+	}
+	sum := sha256.Sum256([]byte(verifier))
+	q := u.Query()
+	for k, v := range cfg.AuthParams {
+		q.Set(k, v)
+	}
+	q.Set("response_type", "code")
+	q.Set("client_id", cfg.ClientID)
+	q.Set("redirect_uri", redirectURI)
+	q.Set("state", state)
+	q.Set("code_challenge", base64.RawURLEncoding.EncodeToString(sum[:]))
+	q.Set("code_challenge_method", "S256")
+	if cfg.Scope != "" {
+		q.Set("scope", cfg.Scope)
+	} else {
+		q.Del("scope")
+	}
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
+// randomString is 256 bits from the system's CSPRNG, base64url: a PKCE verifier
+// (43 characters, RFC 7636 §4.1) or a state.
+func randomString() string {
+	b := make([]byte, 32)
+	rand.Read(b) // never fails (crypto/rand, Go 1.24+)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// callback is the one-shot loopback listener.
+type callback struct {
+	redirectURI, path, state, issuer string
+	srv                              *http.Server
+	notify                           func(string)
+
+	mu     sync.Mutex
+	done   bool
+	result chan callbackResult
+}
+
+type callbackResult struct {
+	code string
+	err  error
+}
+
+// listen binds the redirect's loopback address (never a wildcard one: nothing
+// off this host can reach the listener), port 0 picking a free port.
+func listen(redirect, state, issuer string) (*callback, error) {
+	u, err := url.Parse(redirect)
+	if err != nil || u.Scheme != "http" {
+		return nil, fmt.Errorf("refresh: redirectURL %q: want http://127.0.0.1:PORT/PATH", truncate(redirect, 80))
+	}
+	host := u.Hostname()
+	bind := host
+	if strings.EqualFold(host, "localhost") {
+		bind = "127.0.0.1" // what localhost resolves to is not ours to trust
+	}
+	ip := net.ParseIP(bind)
+	if ip == nil || !ip.IsLoopback() {
+		return nil, fmt.Errorf("refresh: redirectURL %q: the listener binds only a loopback address (127.0.0.1, ::1, localhost)", truncate(redirect, 80))
+	}
+	port := u.Port()
+	if port == "" {
+		port = "0"
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(bind, port))
+	if err != nil {
+		return nil, fmt.Errorf("refresh: listen for the browser on %s: %w", net.JoinHostPort(bind, port), err)
+	}
+	u.Host = net.JoinHostPort(host, fmt.Sprint(ln.Addr().(*net.TCPAddr).Port))
+	cb := &callback{redirectURI: u.String(), path: firstNonEmpty(u.Path, "/"), state: state, issuer: issuer,
+		result: make(chan callbackResult, 1)}
+	cb.srv = &http.Server{Handler: cb, ReadHeaderTimeout: 10 * time.Second}
+	go cb.srv.Serve(ln)
+	return cb, nil
+}
+
+func (cb *callback) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	cb.srv.Shutdown(ctx)
+}
+
+func (cb *callback) wait(ctx context.Context, d time.Duration) (string, error) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case r := <-cb.result:
+		return r.code, r.err
+	case <-t.C:
+		return "", &LoginError{Reason: ReasonTimeout + fmt.Sprintf(" (no answer from the browser in %s)", d)}
+	case <-ctx.Done():
+		return "", &LoginError{Reason: ReasonInterrupted}
+	}
+}
+
+func (cb *callback) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	if r.URL.Path != cb.path || r.Method != http.MethodGet {
+		http.NotFound(w, r)
+		return
+	}
+	q := r.URL.Query()
+	if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(cb.state)) != 1 {
+		cb.say("refused a browser callback with a wrong state (not the login this tokenkeeper started)")
+		page(w, http.StatusBadRequest, "This is not the login tokenkeeper started (wrong state). Nothing was done.")
+		return
+	}
+	cb.mu.Lock()
+	done := cb.done
+	cb.done = true
+	cb.mu.Unlock()
+	if done {
+		page(w, http.StatusBadRequest, "This login is already complete; the link cannot be used again.")
+		return
+	}
+	var res callbackResult
+	switch iss := q.Get("iss"); {
+	case iss != "" && cb.issuer != "" && strings.TrimRight(iss, "/") != strings.TrimRight(cb.issuer, "/"):
+		res.err = &LoginError{Reason: fmt.Sprintf("refused: the answer came from issuer %q, not %q (RFC 9207)", clean(iss, 200), cb.issuer)}
+	case q.Get("error") != "":
+		res.err = &LoginError{Code: clean(q.Get("error"), 64), Description: clean(q.Get("error_description"), 300)}
+	case q.Get("code") == "":
+		res.err = &LoginError{Reason: "failed: the browser came back with no code"}
+	default:
+		res.code = q.Get("code")
+	}
+	if res.err != nil {
+		page(w, http.StatusOK, "Login failed. Return to the terminal to see why.")
+	} else {
+		page(w, http.StatusOK, "You are logged in. You can close this window and return to the terminal.")
+	}
+	cb.result <- res
+}
+
+func (cb *callback) say(msg string) {
+	if cb.notify != nil {
+		cb.notify(msg)
+	}
+}
+
+func page(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, "<!doctype html><title>tokenkeeper</title><p>%s</p>\n", msg)
+}

@@ -1,0 +1,270 @@
+package refresh
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/tokenkeeper/tokenkeeper/credentials"
+	"github.com/tokenkeeper/tokenkeeper/storage"
+)
+
+// ActionLoggedIn ends a run of Login: a new grant started by a person.
+const ActionLoggedIn = "logged in"
+
+// LoginOptions change one Login.
+type LoginOptions struct {
+	// Device runs the device grant whatever grantType says (login --device).
+	Device bool
+	// Open opens the authorization URL in a browser; nil only shows it.
+	Open func(authURL string) error
+	// Notify shows a line to the person; nil shows nothing (then nobody can
+	// log in: the CLI always sets it).
+	Notify func(msg string)
+	// Wait bounds the login; 0: DefaultLoginWait, or the device code's lifetime.
+	Wait time.Duration
+}
+
+// Login runs the profile's interactive grant (authorization code with PKCE, or
+// the device grant) and saves the result as a bootstrap does: under the
+// profile lock, after the save check, to the token file. The lock is taken
+// only once the person has approved (it is not held while they read their
+// mail), and for the authorization code before the code is redeemed. A refused,
+// abandoned or timed-out login saves nothing; its *Error quotes the provider's
+// code (see loginError for the kinds).
+func (m *Manager) Login(ctx context.Context, o LoginOptions) (*Result, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.initOnce.Do(m.initClient)
+	if err := m.loadCreds(); err != nil {
+		return nil, err
+	}
+	ep, err := m.resolveEndpoints(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// Before a person is asked for anything: a grant that cannot be saved is
+	// a person's time wasted. The lock is held for the check only.
+	if err := m.checkSavableNow(ctx); err != nil {
+		return nil, err
+	}
+	cfg := m.loginConfig(ep)
+	cfg.Open, cfg.Notify, cfg.Wait = o.Open, o.Notify, o.Wait
+	var lock storage.Locked
+	defer func() {
+		if lock != nil {
+			lock.Unlock()
+		}
+	}()
+	cfg.BeforeExchange = func(ctx context.Context) error {
+		l, err := m.lockStore(ctx)
+		if err != nil {
+			return err
+		}
+		lock = l
+		return m.checkSavable()
+	}
+	device := o.Device || m.creds().GrantType == credentials.GrantDeviceCode
+	var tok *Token
+	if device {
+		tok, err = m.client.Device(ctx, cfg)
+	} else {
+		tok, err = m.client.AuthorizationCode(ctx, cfg)
+	}
+	if err != nil {
+		return nil, m.loginError(err, device)
+	}
+	if lock == nil { // the device grant: the answer is in, save it under the lock
+		if err := cfg.BeforeExchange(context.WithoutCancel(ctx)); err != nil {
+			return nil, err
+		}
+	}
+	var warns []string
+	old, err := m.reload()
+	if err != nil {
+		if old, warns, err = m.setAside(err); err != nil {
+			return nil, err
+		}
+	}
+	tok.carryUnknown(old)
+	tok.TokenURL = ep.Token
+	return m.save(tok, ActionLoggedIn, warns)
+}
+
+func (m *Manager) loginConfig(ep *Endpoints) LoginConfig {
+	c := m.creds()
+	return LoginConfig{Endpoints: *ep, ClientID: c.AppID, ClientSecret: c.ClientSecret,
+		AuthStyle: concreteStyle(c.AuthStyle), Scope: c.Scope, AuthParams: c.AuthParams, RedirectURL: c.RedirectURL}
+}
+
+// resolveEndpoints is Client.ResolveEndpoints, remembered for the Manager's
+// life (discovery is one request per run at most), with errors that say
+// what to do.
+func (m *Manager) resolveEndpoints(ctx context.Context) (*Endpoints, error) {
+	if ep := m.endpoints.Load(); ep != nil {
+		return ep, nil
+	}
+	ep, err := m.client.ResolveEndpoints(ctx, m.creds())
+	if err != nil {
+		var te *TransientError
+		if errors.As(err, &te) {
+			return nil, &Error{Kind: KindTemporary, Err: err, Msg: err.Error(),
+				Hint: "the provider's discovery document could not be fetched; run again later"}
+		}
+		return nil, &Error{Kind: KindCredentials, Err: err, Msg: err.Error(),
+			Hint: fmt.Sprintf("check issuer in %s (or set tokenURL, authURL, deviceAuthURL and revocationURL instead)", m.creds().Path)}
+	}
+	m.endpoints.Store(ep)
+	return ep, nil
+}
+
+// loginError says what an ended login means. The exit table's kinds:
+// access_denied (the person or the provider said no) needs a human: 77;
+// expired_token, a timeout or an interruption is a login not finished, worth
+// another try: 75; a refusal of the client or the request (invalid_client,
+// invalid_scope, unauthorized_client, a redirect the provider does not know)
+// is the credentials file: 78.
+func (m *Manager) loginError(err error, device bool) error {
+	again := m.loginCommand()
+	if device {
+		again += " --device"
+	}
+	var le *LoginError
+	var ee *EndpointError
+	switch {
+	case errors.As(err, &le) && le.Code == "access_denied":
+		return &Error{Kind: KindNeedsHuman, Err: err, Msg: err.Error(),
+			Hint: fmt.Sprintf("the login was refused; to try again, run %s and approve the request", again)}
+	case errors.As(err, &le) && (le.Code == "expired_token" || le.Code == ""):
+		return &Error{Kind: KindTemporary, Err: err, Msg: err.Error(),
+			Hint: fmt.Sprintf("run %s again and finish the login in time", again)}
+	case errors.As(err, &le):
+		return &Error{Kind: KindCredentials, Err: err, Msg: err.Error(),
+			Hint: fmt.Sprintf("the provider refused the request; check appID, scope, redirectURL and authParams in %s", m.creds().Path)}
+	case errors.As(err, &ee) && isGrantRefusal(ee):
+		// The code or device code was refused when redeemed: expired, or the
+		// verifier did not match. A new login gets a new one.
+		return &Error{Kind: KindNeedsHuman, Err: err, Msg: err.Error(), Hint: fmt.Sprintf("run %s again", again)}
+	case errors.As(err, &ee):
+		return m.classify(err)
+	}
+	var te *TransientError
+	if errors.As(err, &te) || errors.Is(err, context.Canceled) {
+		return &Error{Kind: KindTemporary, Err: err, Msg: err.Error(),
+			Hint: fmt.Sprintf("the provider did not answer; nothing was saved: run %s again later", again)}
+	}
+	var ce *Error
+	if errors.As(err, &ce) {
+		return err
+	}
+	return &Error{Kind: KindCredentials, Err: err, Msg: err.Error(), Hint: fmt.Sprintf("check the fields of %s", m.creds().Path)}
+}
+
+// loginCommand is how the user runs login, for hints.
+func (m *Manager) loginCommand() string {
+	return firstNonEmpty(m.LoginCommand, "tokenkeeper login")
+}
+
+// LogoutResult is what Logout did.
+type LogoutResult struct {
+	Revoked       bool   // the revocation endpoint accepted the refresh token
+	RevocationURL string // where it was revoked; "" when the provider has none
+	MovedTo       string // where the token record was set aside; "" when there was none
+}
+
+// Logout revokes the stored refresh token at the revocation endpoint (RFC 7009,
+// with the client's authentication when it has a secret) and sets the token
+// record aside, under the profile lock; later runs need a login. When the
+// provider has no revocation endpoint, the record is set aside all the same and
+// Revoked is false: the grant is still live at the provider. When revocation
+// fails, nothing is set aside (the grant would be forgotten but live).
+func (m *Manager) Logout(ctx context.Context) (*LogoutResult, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.initOnce.Do(m.initClient)
+	if err := m.loadCreds(); err != nil {
+		return nil, err
+	}
+	lock, err := m.lockStore(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Unlock()
+	res := &LogoutResult{}
+	tok, err := m.reload()
+	var fe *FileError
+	var re *storage.RecordError
+	switch {
+	case errors.As(err, &re): // not a regular file of this user: a human must look
+		return nil, recordError(err)
+	case errors.As(err, &fe): // nothing we can revoke; forget it all the same
+	case err != nil:
+		return nil, &Error{Kind: KindTemporary, Err: err, Msg: err.Error(), Hint: "check that the file is readable by this user"}
+	case tok == nil:
+		return res, nil
+	}
+	ep, err := m.resolveEndpoints(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res.RevocationURL = ep.Revocation
+	if tok != nil && tok.RefreshToken != "" && ep.Revocation != "" {
+		if err := m.client.Revoke(ctx, m.loginConfig(ep), tok.RefreshToken, "refresh_token"); err != nil {
+			return nil, m.revokeError(err)
+		}
+		res.Revoked = true
+	}
+	res.MovedTo, err = lock.SetAside(ctx, m.now())
+	if err != nil {
+		return res, &Error{Kind: KindUnexpected, Err: err, Msg: err.Error(), Hint: fmt.Sprintf("move %s away by hand", m.Paths.TokenFile)}
+	}
+	return res, nil
+}
+
+func (m *Manager) revokeError(err error) error {
+	var te *TransientError
+	kind, hint := KindCredentials, fmt.Sprintf("the revocation endpoint refused the request; the token is kept in %s; check appID and clientSecret in %s", m.Paths.TokenFile, m.creds().Path)
+	if errors.As(err, &te) || errors.Is(err, context.Canceled) {
+		kind, hint = KindTemporary, "the revocation endpoint did not answer; nothing was forgotten: run tokenkeeper logout again later"
+	}
+	return &Error{Kind: kind, Err: err, Msg: err.Error(), Hint: hint}
+}
+
+// RevokeAt is where a person revokes a grant by hand at providers without a
+// revocation endpoint, or "" when unknown.
+func RevokeAt(ep Endpoints) string {
+	u, err := url.Parse(firstNonEmpty(ep.Token, ep.Issuer))
+	if err != nil {
+		return ""
+	}
+	switch u.Hostname() {
+	case "github.com":
+		return "https://github.com/settings/applications"
+	case "login.microsoftonline.com":
+		return "https://myaccount.microsoft.com (Settings & Privacy, or the app's page in the Entra admin center)"
+	}
+	return ""
+}
+
+// lockStore takes the store's lock for a login or logout, waiting at most the
+// lock timeout; the Manager's helpers (checkSavable, save, setAside) then use it.
+func (m *Manager) lockStore(ctx context.Context) (storage.Locked, error) {
+	l, err := m.store().Lock(ctx, m.lockTimeout(), m.holder())
+	if err != nil {
+		return nil, lockError(err)
+	}
+	m.held = l
+	return l, nil
+}
+
+// checkSavableNow is the save check under the lock, released at once.
+func (m *Manager) checkSavableNow(ctx context.Context) error {
+	l, err := m.lockStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer l.Unlock()
+	return m.checkSavable()
+}

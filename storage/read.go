@@ -1,0 +1,183 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+)
+
+// MaxFileSize caps every file tokenkeeper reads: a credentials or token file is
+// a few KiB, so anything much bigger is the wrong file and must not be slurped
+// whole (a 2 GB sparse file, /dev/zero behind a link).
+const MaxFileSize = 1 << 20
+
+// ErrTooLarge is returned, with the file's first MaxFileSize bytes, by ReadFile
+// for a larger file.
+var ErrTooLarge = errors.New("larger than 1 MiB")
+
+// ReadFile reads the file at path the way tokenkeeper reads every file: opened
+// without blocking, so that a FIFO cannot hang the process; only a regular file
+// (a FIFO, device, socket or directory is a *RecordError naming the path); at
+// most MaxFileSize bytes. A larger file's first MaxFileSize bytes are returned
+// together with an error matching ErrTooLarge. A symbolic link is followed; a
+// missing file is an error matching fs.ErrNotExist.
+func ReadFile(path string) ([]byte, error) {
+	return readFile(path, false)
+}
+
+// readFile is ReadFile; with private, path must not be a symbolic link and the
+// file must belong to this user (the token file once resolved, the lock file).
+func readFile(path string, private bool) ([]byte, error) {
+	f, fi, err := openRegular(path, os.O_RDONLY, 0, private)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return readCapped(f, fi.Size(), path)
+}
+
+// openRegular opens path without blocking (O_NONBLOCK: opening a FIFO for
+// reading would otherwise wait for a writer, for ever) and accepts it only if
+// fstat says it is a regular file. With private, a symbolic link is refused
+// (O_NOFOLLOW) and so is a file of another user. O_NONBLOCK makes no
+// difference to reading or writing a regular file, so it stays set.
+func openRegular(path string, flag int, perm os.FileMode, private bool) (*os.File, fs.FileInfo, error) {
+	flag |= syscall.O_NONBLOCK | syscall.O_CLOEXEC
+	if private {
+		flag |= syscall.O_NOFOLLOW
+	}
+	f, err := os.OpenFile(path, flag, perm)
+	if err != nil {
+		return nil, nil, openError(path, err, private)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("storage: %w", err)
+	}
+	if rerr := checkRegular(path, fi, private); rerr != nil {
+		f.Close()
+		return nil, nil, rerr
+	}
+	return f, fi, nil
+}
+
+// openError turns what open(2) says about a path that is not a usable file into
+// a *RecordError; other errors (missing, permission) keep their *PathError,
+// which names the path.
+func openError(path string, err error, private bool) error {
+	switch {
+	case errors.Is(err, syscall.EISDIR):
+		return notRegular(path, fs.ModeDir)
+	case errors.Is(err, syscall.ENXIO): // a socket, or a FIFO opened for writing
+		if fi, lerr := os.Stat(path); lerr == nil {
+			return notRegular(path, fi.Mode())
+		}
+	case private && (errors.Is(err, syscall.ELOOP) || errors.Is(err, syscall.EMLINK)):
+		if fi, lerr := os.Lstat(path); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
+			return &RecordError{Name: path, Msg: "is a symbolic link, which tokenkeeper does not follow here",
+				Hint: "remove it (rm " + shellQuote(path) + "); tokenkeeper creates the file it needs"}
+		}
+	}
+	return fmt.Errorf("storage: %w", err)
+}
+
+// checkRegular is the rule for what an open file may be.
+func checkRegular(path string, fi fs.FileInfo, private bool) error {
+	if !fi.Mode().IsRegular() {
+		return notRegular(path, fi.Mode())
+	}
+	if private {
+		if uid, ok := fileOwner(fi); ok && uid != os.Geteuid() {
+			return &RecordError{Name: path,
+				Msg:  fmt.Sprintf("belongs to another user (uid %d, not %d); tokenkeeper uses only its own user's files", uid, os.Geteuid()),
+				Hint: "run tokenkeeper as the file's owner, or use a profile directory of your own (--dir, --state-dir)"}
+		}
+	}
+	return nil
+}
+
+// notRegular says what path is instead of a regular file.
+func notRegular(path string, m fs.FileMode) *RecordError {
+	what := "not a regular file"
+	switch {
+	case m.IsDir():
+		what = "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		what = "a FIFO (named pipe)"
+	case m&fs.ModeSocket != 0:
+		what = "a socket"
+	case m&fs.ModeCharDevice != 0:
+		what = "a character device"
+	case m&fs.ModeDevice != 0:
+		what = "a device"
+	}
+	hint := "move it away (mv " + shellQuote(path) + " " + shellQuote(path+".bad") + "); tokenkeeper reads and writes regular files only"
+	return &RecordError{Name: path, Msg: "is " + what + ", not a regular file", Hint: hint}
+}
+
+// readCapped reads f to its end or to MaxFileSize bytes, whichever comes first,
+// with one allocation sized by the file's length as fstat gave it.
+func readCapped(f *os.File, length int64, path string) ([]byte, error) {
+	size := MaxFileSize
+	if length >= 0 && length < int64(size) {
+		size = int(length)
+	}
+	buf := make([]byte, 0, size+1) // +1: the EOF read of a file that grew
+	for {
+		n, err := f.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		switch {
+		case errors.Is(err, io.EOF):
+			return buf, nil
+		case err != nil:
+			return nil, fmt.Errorf("storage: read %s: %w", path, err)
+		case len(buf) > MaxFileSize:
+			return buf[:MaxFileSize], fmt.Errorf("storage: %s: %w", path, ErrTooLarge)
+		case len(buf) == cap(buf):
+			buf = append(buf, 0)[:len(buf)] // the file grew: make room
+		}
+	}
+}
+
+// resolve returns the absolute path that path names once symbolic links are
+// followed. A missing path resolves through its directory (the file is yet to be
+// created); a link whose target is missing is a *RecordError, because writing
+// through it would create a file the user did not ask for, or fail after a
+// refresh token was spent.
+func resolve(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", fmt.Errorf("storage: %s: %w", path, err)
+	}
+	real, err := filepath.EvalSymlinks(abs)
+	if err == nil {
+		return real, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("storage: %s: %w", abs, err)
+	}
+	if fi, lerr := os.Lstat(abs); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		target, _ := os.Readlink(abs)
+		return "", &RecordError{Name: abs, Msg: fmt.Sprintf("is a symbolic link to %s, which does not exist", target),
+			Hint: "restore the file it points to, or remove the link (rm " + shellQuote(abs) + ") to start a new token file"}
+	}
+	dir, base := filepath.Split(abs)
+	if rdir, derr := filepath.EvalSymlinks(dir); derr == nil {
+		return filepath.Join(rdir, base), nil
+	}
+	return abs, nil
+}
+
+// fileOwner is the uid that owns the file fi describes.
+func fileOwner(fi fs.FileInfo) (int, bool) {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return 0, false
+	}
+	return int(st.Uid), true
+}
