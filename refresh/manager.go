@@ -144,6 +144,9 @@ func (m *Manager) Ensure(ctx context.Context, o Options) (*Result, error) {
 	}
 	lock, tok, err := m.acquire(ctx, o, asked, margin)
 	if err != nil {
+		if r := m.keepWhileUnavailable(err); r != nil {
+			return r, nil
+		}
 		return nil, lockError(err)
 	}
 	if tok != nil {
@@ -167,8 +170,12 @@ func (m *Manager) acquire(ctx context.Context, o Options, asked time.Time, margi
 	start := time.Now()
 	deadline := start.Add(m.lockTimeout())
 	store := m.store()
+	poll := lockPoll
+	if lp, ok := store.(storage.LockPoller); ok {
+		poll = lp.LockPoll()
+	}
 	for {
-		lock, err := store.Lock(ctx, min(time.Until(deadline), lockPoll), m.holder())
+		lock, err := store.Lock(ctx, min(time.Until(deadline), poll), m.holder())
 		var busy *storage.LockBusyError
 		if !errors.As(err, &busy) {
 			m.held = lock
@@ -287,6 +294,9 @@ func (m *Manager) refreshGrant(ctx context.Context, tok *Token, warns []string, 
 		form.Set("scope", m.creds().Scope)
 	}
 	req := m.request(m.refreshURL(tok, &warns), form, m.refreshStyle(tok))
+	if err := m.leaseCovers(); err != nil {
+		return &Result{Warnings: warns}, err
+	}
 	m.debug("refresh grant", "url", redact.URL(req.URL))
 	nt, err := m.exchange(spendContext(ctx), req)
 	var ee *EndpointError
@@ -385,6 +395,9 @@ func (m *Manager) bootstrap(ctx context.Context, old, carry *Token, warns []stri
 	m.debug("bootstrap", "grant", c.GrantType, "url", redact.URL(tokenURL))
 	if seed != "" {
 		ctx = spendContext(ctx) // the seed refresh token may rotate too
+	}
+	if err := m.leaseCovers(); err != nil {
+		return &Result{Warnings: warns}, err
 	}
 	nt, err := m.probe(ctx, tokenURL, form)
 	if err != nil {

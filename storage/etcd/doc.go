@@ -40,7 +40,7 @@
 // The lease's TTL is LeaseTTL(--timeout, --lock-timeout): timeout + 15 s
 // (45 s by default), and below the lock timeout, so a killed or partitioned
 // holder frees the lock by itself before its waiters give up. It is kept
-// alive every third of the TTL while held; Locked.Expires reports the
+// alive every quarter of the TTL while held; Locked.Expires reports the
 // deadline of the last renewal, counted from when it was sent, and the
 // lifecycle sends no refresh request that may outlast it.
 //

@@ -155,12 +155,13 @@ func (l *locked) waitFree(ctx context.Context, rev int64, deadline time.Time) {
 // cleanHolder keeps a holder text printable and short.
 func cleanHolder(s string) string { return sanitize(s) }
 
-// keepAlive renews the lease every third of its TTL until Unlock. A renewal
+// keepAlive renews the lease every quarter of its TTL until Unlock (so that
+// at least 3/4 of the TTL, more than --timeout, is always left). A renewal
 // that fails is retried sooner; Expires reports the deadline of the last
 // one that succeeded, counted from when it was sent.
 func (l *locked) keepAlive(ttl time.Duration) {
 	defer close(l.done)
-	every := max(ttl/3, 500*time.Millisecond)
+	every := max(ttl/4, 250*time.Millisecond)
 	t := time.NewTimer(every)
 	defer t.Stop()
 	for {
