@@ -347,4 +347,3 @@ func testStoreLostLock(t *testing.T, bin string) {
 	}
 	f.mustRunOn(1, "refresh", "--force")
 }
-
