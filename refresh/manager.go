@@ -11,7 +11,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -770,7 +769,7 @@ func orDefault(d, def time.Duration) time.Duration {
 }
 
 func (m *Manager) holder() string {
-	return fmt.Sprintf("pid=%d cmd=%s since=%s", os.Getpid(), firstNonEmpty(m.Holder, "tokenkeeper"), time.Now().UTC().Format(time.RFC3339))
+	return HolderText(firstNonEmpty(m.Holder, "tokenkeeper"))
 }
 
 func (m *Manager) debug(msg string, args ...any) {

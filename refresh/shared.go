@@ -3,6 +3,7 @@ package refresh
 import (
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/tokenkeeper/tokenkeeper/storage"
@@ -49,4 +50,10 @@ func (m *Manager) leaseCovers() error {
 	return &Error{Kind: KindTemporary, Then: ThenLater,
 		Msg:  fmt.Sprintf("refresh: the lock's lease ends in %s, sooner than a token request may take (%s); nothing was sent", left.Round(time.Millisecond), need),
 		Hint: "the lock's lease must outlast the request timeout: raise the lock timeout above the request timeout + 15s"}
+}
+
+// HolderText is what a lock holder writes for its waiters' messages:
+// "pid=1234 cmd=tokenkeeper token since=2026-11-21T23:00:00Z".
+func HolderText(cmd string) string {
+	return fmt.Sprintf("pid=%d cmd=%s since=%s", os.Getpid(), cmd, time.Now().UTC().Format(time.RFC3339))
 }

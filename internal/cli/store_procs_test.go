@@ -37,6 +37,7 @@ func TestStoreProcesses(t *testing.T) {
 		{"LeaderKilled", testStoreLeaderKilled},
 		{"StoreDown", testStoreDown},
 		{"LostLock", testStoreLostLock},
+		{"PushPull", testStorePushPull},
 	} {
 		t.Run(tt.name, func(t *testing.T) { tt.test(t, bin) })
 	}
@@ -346,4 +347,41 @@ func testStoreLostLock(t *testing.T, bin string) {
 		t.Errorf("%d password grants, want 1: the grant should survive without a bootstrap", got)
 	}
 	f.mustRunOn(1, "refresh", "--force")
+}
+
+// testStorePushPull: a host moving onto the store pushes its token file;
+// another pulls the record into its file.
+func testStorePushPull(t *testing.T, bin string) {
+	f := newFleet(t, bin, 2, 1)
+	// Host 0 starts with the file store.
+	o := f.run(f.profile.command("refresh"))
+	if o.code != 0 {
+		t.Fatal(o)
+	}
+	local, _ := f.load()
+	f.mustRunOn(0, "store", "push")
+	if rec, _ := f.record(); rec.RefreshToken != local.RefreshToken {
+		t.Fatal("push: etcd's record is not the token file's")
+	}
+	if _, err := os.Stat(f.tokenFile()); err == nil {
+		t.Error("push left the token file in place: the refresh token would have two homes")
+	}
+	if m, _ := filepath.Glob(f.tokenFile() + ".pushed-*"); len(m) != 1 {
+		t.Errorf("pushed files: %v, want one", m)
+	}
+	o = f.mustRunOn(1, "token")
+	if o.stdout != local.AccessToken+"\n" {
+		t.Errorf("host 1 after the push printed another token")
+	}
+	f.mustRunOn(1, "store", "pull")
+	got := mustRead(t, filepath.Join(f.hosts[1], storage.TokenFileName))
+	if tok, err := refresh.ParseFile(got); err != nil || tok.RefreshToken != local.RefreshToken {
+		t.Errorf("pull: host 1's token file is not etcd's record: %v", err)
+	}
+	if fi, err := os.Stat(filepath.Join(f.hosts[1], storage.TokenFileName)); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("pulled file: %v, %v", fi, err)
+	}
+	if f.srv.Count("") != 1 {
+		t.Errorf("%d token requests, want the one first refresh", f.srv.Count(""))
+	}
 }

@@ -334,10 +334,16 @@ func (l *locked) keep(data []byte, base int64, keep bool, err error) error {
 // time> in one transaction (under our lock, if still the revision read)
 // and returns that key's URL.
 func (l *locked) SetAside(ctx context.Context, now time.Time) (string, error) {
+	return l.SetAsideAs(ctx, "corrupt", now)
+}
+
+// SetAsideAs is SetAside to PREFIX/<profile>/<label>-<UTC time>: "pulled"
+// when the record moved to a host's file (tokenkeeper store pull).
+func (l *locked) SetAsideAs(ctx context.Context, label string, now time.Time) (string, error) {
 	l.mu.Lock()
 	seen, data := l.seen, l.data
 	l.mu.Unlock()
-	aside := l.s.base + "corrupt-" + now.UTC().Format("20060102T150405.000000000Z")
+	aside := l.s.base + label + "-" + now.UTC().Format("20060102T150405.000000000Z")
 	recKey, lockKey := []byte(l.s.recordKey), []byte(l.s.lockKey)
 	octx, cancel := l.s.opContext(ctx)
 	defer cancel()

@@ -254,9 +254,9 @@ func (l *locked) pushPending(ctx context.Context) error {
 		return err
 	}
 	if l.seen != base {
-		moved := l.s.o.PendingFile + ".stale-" + time.Now().UTC().Format("20060102T150405Z")
-		if err := os.Rename(l.s.o.PendingFile, moved); err != nil {
-			return fmt.Errorf("etcd: set aside %s: %w", l.s.o.PendingFile, err)
+		moved, err := storage.MoveAsideAs(l.s.o.PendingFile, "stale", time.Now())
+		if err != nil {
+			return err
 		}
 		l.s.warn(fmt.Sprintf("the answer pending in %s was not pushed: %s changed since (revision %d, not %d); it is kept in %s", l.s.o.PendingFile, l.s.Name(), l.seen, base, moved))
 		return nil
