@@ -255,7 +255,13 @@ func testStoreDown(t *testing.T, bin string) {
 	f.mustRunOn(0, "refresh")
 	f.mustRunOn(1, "token") // host 1 gets its copy
 	tok, _ := f.record()
+	if o := f.mustRunOn(1, "status"); !strings.Contains(o.stdout, "reachable (") || !strings.Contains(o.stdout, "/fleet/default/record") {
+		t.Errorf("status with etcd up does not show the store and its health:\n%s", o.stdout)
+	}
 	f.cluster.Members[0].Kill()
+	if o := f.mustRunOn(1, "status"); !strings.Contains(o.stdout, "unreachable") {
+		t.Errorf("status with etcd down (a valid copy: exit 0) does not say the store is unreachable:\n%s", o.stdout)
+	}
 	o := f.mustRunOn(1, "token")
 	if o.stdout != tok.AccessToken+"\n" || o.stderr != "" {
 		t.Errorf("token from a valid copy with etcd down: %s", o)

@@ -103,6 +103,12 @@ func (s *Store) RecordKey() string { return s.recordKey }
 // LockKey is the key that the lock holder creates, attached to its lease.
 func (s *Store) LockKey() string { return s.lockKey }
 
+// LockName is the lock key's URL, as messages show it.
+func (s *Store) LockName() string { return s.endpointsForMessage + s.lockKey }
+
+// CopyFile is this host's read copy of the record.
+func (s *Store) CopyFile() string { return s.o.CopyFile }
+
 func (s *Store) opContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, s.o.Timeout)
 }
