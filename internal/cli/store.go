@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 
@@ -77,4 +78,20 @@ func (a *app) checkStore() int {
 		return a.usageError(err.Error(), "the store URL is etcd://HOST:PORT[,HOST:PORT…][/PREFIX] (etcds:// with ?ca=&cert=&key= for TLS, ?user=NAME with the password in "+storePasswordEnv+")")
 	}
 	return exitOK
+}
+
+// storeProfiles adds to names the profiles that have a record under the
+// --store prefix (refresh --all, status --all, watch --all).
+func (a *app) storeProfiles(names []string) ([]string, error) {
+	c, err := a.storeClient()
+	if err != nil || c == nil {
+		return names, err
+	}
+	ctx, cancel := context.WithTimeout(a.ctx, a.g.timeout)
+	defer cancel()
+	shared, err := c.Profiles(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return mergeSorted(names, shared), nil
 }

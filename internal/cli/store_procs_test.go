@@ -38,6 +38,7 @@ func TestStoreProcesses(t *testing.T) {
 		{"StoreDown", testStoreDown},
 		{"LostLock", testStoreLostLock},
 		{"PushPull", testStorePushPull},
+		{"All", testStoreAll},
 	} {
 		t.Run(tt.name, func(t *testing.T) { tt.test(t, bin) })
 	}
@@ -389,5 +390,51 @@ func testStorePushPull(t *testing.T, bin string) {
 	}
 	if f.srv.Count("") != 1 {
 		t.Errorf("%d token requests, want the one first refresh", f.srv.Count(""))
+	}
+}
+
+// testStoreAll: refresh --all and status --all list the profiles whose
+// records are under the store's prefix, besides the local ones.
+func testStoreAll(t *testing.T, bin string) {
+	f := newFleet(t, bin, 1, 1)
+	root := t.TempDir()
+	creds := mustRead(t, f.path("credentials.json"))
+	for _, name := range []string{"a", "b"} {
+		if err := os.MkdirAll(filepath.Join(root, "config", name), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, "config", name, "credentials.json"), creds, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := func(args ...string) *exec.Cmd {
+		c := exec.Command(f.bin, append([]string{"--config-dir", filepath.Join(root, "config"), "--state-dir", filepath.Join(root, "state")}, args...)...)
+		c.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + root, "TOKENKEEPER_STORE=" + f.url}
+		return c
+	}
+	// Profile "elsewhere" has a record in etcd (another host's), no credentials here.
+	f.mustRunOn(0, "refresh")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, data := f.record()
+	if _, err := f.client.Put(ctx, etcd.PutRequest{Key: []byte("/fleet/elsewhere/record"), Value: data}); err != nil {
+		t.Fatal(err)
+	}
+	o := f.run(cmd("refresh", "--all"))
+	for _, want := range []string{"elsewhere", "default", "2 renewed"} {
+		if !strings.Contains(o.stderr, want) {
+			t.Errorf("refresh --all does not mention %q: %s", want, o)
+		}
+	}
+	if o.code != exitConfig {
+		t.Errorf("refresh --all with profiles lacking credentials: exit %d, want 78", o.code)
+	}
+	for _, name := range []string{"a", "b"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		kv, _, err := f.client.Get(ctx, "/fleet/"+name+"/record")
+		cancel()
+		if err != nil || kv == nil {
+			t.Errorf("profile %s has no record in etcd after refresh --all: %v", name, err)
+		}
 	}
 }
