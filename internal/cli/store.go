@@ -95,3 +95,23 @@ func (a *app) storeProfiles(names []string) ([]string, error) {
 	}
 	return mergeSorted(names, shared), nil
 }
+
+// watchStore makes watch see other hosts' renewals through an etcd watch of
+// each profile's record, as fsnotify shows it other processes' saves: the
+// host's read copy is brought up to date and the profile's watcher is told
+// that its token changed.
+func (a *app) watchStore(ctx context.Context, paths []storage.Paths, route map[string]chan string) {
+	for _, p := range paths {
+		s, err := a.sharedStore(p)
+		if err != nil || s == nil {
+			return
+		}
+		ch, token := route[p.CredentialsFile], p.TokenFile
+		go s.WatchRecord(ctx, func([]byte) {
+			select {
+			case ch <- token:
+			default: // one pending check is as good as several
+			}
+		})
+	}
+}

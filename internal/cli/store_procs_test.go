@@ -39,6 +39,7 @@ func TestStoreProcesses(t *testing.T) {
 		{"LostLock", testStoreLostLock},
 		{"PushPull", testStorePushPull},
 		{"All", testStoreAll},
+		{"Watch", testStoreWatch},
 	} {
 		t.Run(tt.name, func(t *testing.T) { tt.test(t, bin) })
 	}
@@ -437,4 +438,24 @@ func testStoreAll(t *testing.T, bin string) {
 			t.Errorf("profile %s has no record in etcd after refresh --all: %v", name, err)
 		}
 	}
+}
+
+// testStoreWatch: watch on one host sees another host's renewal through an
+// etcd watch (no file of its own changes) and takes its token up.
+func testStoreWatch(t *testing.T, bin string) {
+	f := newFleet(t, bin, 2, 1)
+	f.mustRunOn(0, "refresh")
+	w := startWatch(t, bin, "--dir", f.hosts[1], "--store", f.url, "--log-format", "json", "watch")
+	time.Sleep(500 * time.Millisecond) // let it start its etcd watch
+	f.mustRunOn(0, "refresh", "--force")
+	w.waitFor(t, "picking up the other host's token", msgContains("picked up a token renewed by another process"), nil)
+	tok, _ := f.record()
+	if got := mustRead(t, filepath.Join(f.hosts[1], storeCopyName)); !strings.Contains(string(got), tok.AccessToken) {
+		t.Error("the watching host's read copy is not etcd's record")
+	}
+	if got := f.srv.Count(""); got != 2 {
+		t.Errorf("%d token requests, want 2 (host 0's two runs; watch renews nothing)", got)
+	}
+	_ = w.cmd.Process.Signal(syscall.SIGTERM)
+	waitExit(t, w.cmd, w.done, 0)
 }
