@@ -231,9 +231,14 @@ func (s *Store) writePending(data []byte, base int64) error {
 	return storage.WriteFile(s.o.PendingFile, b)
 }
 
+// pendingLockWait bounds the wait for the lock when a lock-free Read finds a
+// pending answer: if another process holds it, the pending answer is served
+// and pushed by a later run.
+const pendingLockWait = 2 * time.Second
+
 // pushPendingLocked takes the lock briefly to push the pending answer.
 func (s *Store) pushPendingLocked(ctx context.Context) error {
-	l, err := s.Lock(ctx, s.o.Timeout, "tokenkeeper (pushing a pending answer)")
+	l, err := s.Lock(ctx, min(s.o.Timeout, pendingLockWait), "tokenkeeper (pushing a pending answer)")
 	if err != nil {
 		return err
 	}
