@@ -189,3 +189,35 @@ for _ in $(seq 50); do GODEBUG=inittrace=1 "$TK" --dir "$D" token 2>&1 >/dev/nul
   /^init / { t[$2] += $5; n[$2]++; total += $5 } END {
     for (p in t) printf "%.4f %s\n", t[p] / n[p], p; printf "%.4f ALL\n", total / 50 }' | sort -g -r | head -9 |
   awk '{ if ($2 == "ALL") printf "- all inits together: %.3f ms\n", $1; else printf "- %s: %.3f ms\n", $2, $1 }'
+
+# 6. the etcd store (SPEC §8) --------------------------------------------------
+echo
+echo "## 6. --store etcd://… (Debian's etcd-server, one member on loopback)"
+echo
+if ! command -v etcd >/dev/null; then
+  echo "- skipped: etcd not found (apt-get install -y etcd-server)"
+  exit 0
+fi
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+cp_=$(port) pp_=$(port)
+etcd --data-dir "$W/etcd" --listen-client-urls "http://127.0.0.1:$cp_" --advertise-client-urls "http://127.0.0.1:$cp_" \
+  --listen-peer-urls "http://127.0.0.1:$pp_" --initial-advertise-peer-urls "http://127.0.0.1:$pp_" \
+  --initial-cluster "default=http://127.0.0.1:$pp_" >"$W/etcd.log" 2>&1 &
+etcd_pid=$!
+trap 'kill $etcd_pid 2>/dev/null || true; cleanup' EXIT
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$cp_/health" >/dev/null 2>&1 && break; sleep 0.1; done
+E=$W/store
+mkdir -p "$E" && cp "$D/credentials.json" "$E/" && cp "$D/refreshTokenObjectFile.json" "$E/"
+store="etcd://127.0.0.1:$cp_/bench"
+"$TK" --dir "$E" --store "$store" store push >/dev/null 2>&1
+"$TK" --dir "$E" --store "$store" token >/dev/null # the host's read copy
+"$B/interleave" -warmup 30 -runs "$runs" -json "$W/store.json" \
+  "file=$TK --dir $D token" "store=$TK --dir $E --store $store token"
+echo "| program | median | min–max | median vs file store |"
+echo "| --- | --- | --- | --- |"
+fs_=$(hmedian "$W/store.json" file)
+for n in file store; do
+  echo "| tokenkeeper token ($n) | $(ms "$(hmedian "$W/store.json" $n)") ms | $(ms "$(hmin "$W/store.json" $n)")–$(ms "$(hmax "$W/store.json" $n)") ms | $(ratio "$(hmedian "$W/store.json" $n)" "$fs_")× |"
+done
+echo
+go test -run '^$' -bench 'RenewalRoundTrips|ReadCopy' -benchtime 200x ./storage/etcd/ 2>/dev/null | awk '/^Benchmark/ { sub(/-[0-9]+$/, "", $1); printf "- %s: %s ns/op%s\n", $1, $3, ($5 != "" ? ", " $5 " " $6 : "") }'

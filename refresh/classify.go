@@ -66,6 +66,9 @@ func lockError(err error) error {
 	if errors.As(err, &re) {
 		return recordError(err)
 	}
+	if errors.Is(err, storage.ErrUnavailable) {
+		return storeUnavailable(err)
+	}
 	var lb *storage.LockBusyError
 	if errors.As(err, &lb) {
 		return &Error{Kind: KindTemporary, Err: err, Msg: err.Error(),

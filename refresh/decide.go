@@ -196,6 +196,9 @@ func unreadableRecord(err error, path string) *Error {
 	if errors.As(err, &re) {
 		return &Error{Kind: KindCredentials, Err: err, Msg: err.Error(), Hint: re.Hint, Then: ThenRun}
 	}
+	if errors.Is(err, storage.ErrUnavailable) {
+		return storeUnavailable(err)
+	}
 	if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EISDIR) {
 		return &Error{Kind: KindCredentials, Err: err, Msg: err.Error(), Then: ThenRun,
 			Hint: fmt.Sprintf("%s must be a regular file this user can read and write: move it away or fix its owner and mode", path)}

@@ -11,7 +11,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -144,6 +143,9 @@ func (m *Manager) Ensure(ctx context.Context, o Options) (*Result, error) {
 	}
 	lock, tok, err := m.acquire(ctx, o, asked, margin)
 	if err != nil {
+		if r := m.keepWhileUnavailable(err); r != nil {
+			return r, nil
+		}
 		return nil, lockError(err)
 	}
 	if tok != nil {
@@ -167,8 +169,12 @@ func (m *Manager) acquire(ctx context.Context, o Options, asked time.Time, margi
 	start := time.Now()
 	deadline := start.Add(m.lockTimeout())
 	store := m.store()
+	poll := lockPoll
+	if lp, ok := store.(storage.LockPoller); ok {
+		poll = lp.LockPoll()
+	}
 	for {
-		lock, err := store.Lock(ctx, min(time.Until(deadline), lockPoll), m.holder())
+		lock, err := store.Lock(ctx, min(time.Until(deadline), poll), m.holder())
 		var busy *storage.LockBusyError
 		if !errors.As(err, &busy) {
 			m.held = lock
@@ -287,6 +293,9 @@ func (m *Manager) refreshGrant(ctx context.Context, tok *Token, warns []string, 
 		form.Set("scope", m.creds().Scope)
 	}
 	req := m.request(m.refreshURL(tok, &warns), form, m.refreshStyle(tok))
+	if err := m.leaseCovers(); err != nil {
+		return &Result{Warnings: warns}, err
+	}
 	m.debug("refresh grant", "url", redact.URL(req.URL))
 	nt, err := m.exchange(spendContext(ctx), req)
 	var ee *EndpointError
@@ -385,6 +394,9 @@ func (m *Manager) bootstrap(ctx context.Context, old, carry *Token, warns []stri
 	m.debug("bootstrap", "grant", c.GrantType, "url", redact.URL(tokenURL))
 	if seed != "" {
 		ctx = spendContext(ctx) // the seed refresh token may rotate too
+	}
+	if err := m.leaseCovers(); err != nil {
+		return &Result{Warnings: warns}, err
 	}
 	nt, err := m.probe(ctx, tokenURL, form)
 	if err != nil {
@@ -757,7 +769,7 @@ func orDefault(d, def time.Duration) time.Duration {
 }
 
 func (m *Manager) holder() string {
-	return fmt.Sprintf("pid=%d cmd=%s since=%s", os.Getpid(), firstNonEmpty(m.Holder, "tokenkeeper"), time.Now().UTC().Format(time.RFC3339))
+	return HolderText(firstNonEmpty(m.Holder, "tokenkeeper"))
 }
 
 func (m *Manager) debug(msg string, args ...any) {

@@ -143,11 +143,18 @@ func checkDir(dir, path string, size int) (err error) {
 // inspect. Callers should hold the profile lock: the free-name check and the
 // rename are two steps.
 func MoveAside(path string, now time.Time) (string, error) {
+	return MoveAsideAs(path, "corrupt", now)
+}
+
+// MoveAsideAs is MoveAside with another word than "corrupt" in the new name:
+// path+"."+label+"-"+UTC timestamp (e.g. "pushed" when the record moved to a
+// shared store).
+func MoveAsideAs(path, label string, now time.Time) (string, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return "", fmt.Errorf("storage: move aside %s: %w", path, err)
 	}
-	base := abs + ".corrupt-" + now.UTC().Format("20060102T150405Z")
+	base := abs + "." + label + "-" + now.UTC().Format("20060102T150405Z")
 	dest := base
 	for i := 1; ; i++ {
 		if _, err := os.Lstat(dest); os.IsNotExist(err) {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/tokenkeeper/tokenkeeper/refresh"
 	"github.com/tokenkeeper/tokenkeeper/storage"
+	"github.com/tokenkeeper/tokenkeeper/storage/etcd"
 )
 
 // app is one invocation: its streams, environment and global settings.
@@ -33,6 +34,7 @@ type app struct {
 	// groups its profiles' failures by exit code and hint.
 	onFail func(code int, hint string)
 
+	etcd *etcd.Client   // the --store client, made on first use (store.go)
 	root *cobra.Command // the command tree, for help and completion
 	code int            // what the command that ran returned
 }
@@ -41,6 +43,7 @@ type globals struct {
 	profile, dir, configDir, stateDir        string
 	margin, timeout, lockTimeout, warnBefore time.Duration
 	logFormat                                string
+	store                                    string // --store URL; "" = the file store (store.go)
 	verbose                                  bool
 	sources                                  map[string]string
 	flags                                    *pflag.FlagSet // the global flags, as parsed
@@ -72,6 +75,9 @@ func (a *app) start(c *command, run func(a *app, args []string) int, args []stri
 		return a.usageError(err.Error(), "fix the TOKENKEEPER_* variable, or unset it")
 	}
 	a.log = slog.New(redactHandler{newLogger(a.stderr, a.g.logFormat, a.g.verbose).Handler(), a.redact})
+	if code := a.checkStore(); code != exitOK {
+		return code
+	}
 	if !c.noPaths {
 		if code := a.resolvePaths(); code != exitOK {
 			return code
@@ -91,6 +97,7 @@ func (g *globals) register(fs *pflag.FlagSet) {
 	fs.Var(durationFlag{&g.lockTimeout}, "lock-timeout", "wait at most `DUR` for another tokenkeeper")
 	fs.Var(durationFlag{&g.warnBefore}, "warn-before", "warn when the refresh token expires within `DUR`")
 	fs.StringVar(&g.logFormat, "log-format", "text", "messages as `FORMAT`: text or json")
+	fs.StringVar(&g.store, "store", "", "keep the token record in etcd for many hosts: `URL` etcd://HOST:PORT[,…][/PREFIX] (README: Many hosts, one grant)")
 	fs.BoolVarP(&g.verbose, "verbose", "v", false, "log each step on stderr")
 	g.flags = fs
 }

@@ -72,11 +72,12 @@ func (a *app) cmdExec(minValid time.Duration, args []string) int {
 
 // childEnv is env without any inherited TOKENKEEPER_ACCESS_TOKEN or
 // TOKENKEEPER_API_BASE (from an outer exec of another profile, say), and
-// without the variables that carry a secret to tokenkeeper (secretEnv: the
+// without the variables that carry a secret to tokenkeeper (secretEnv, and the
+// store's password: the
 // child gets the access token, never what makes one), plus this token's: the
 // API base only where the token names one (Concur's geolocation).
 func childEnv(env []string, tok *refresh.Token) []string {
-	drop := append([]string{envAccessToken, envAPIBase, envTokenType, envExpiresAt}, credentials.SecretEnv()...)
+	drop := append([]string{envAccessToken, envAPIBase, envTokenType, envExpiresAt, storePasswordEnv}, credentials.SecretEnv()...)
 	out := make([]string, 0, len(env)+4)
 	for _, kv := range env {
 		name, _, _ := strings.Cut(kv, "=")

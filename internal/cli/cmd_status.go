@@ -23,6 +23,7 @@ type statusReport struct {
 	Files       statusFiles       `json:"files"`
 	Credentials statusCredentials `json:"credentials"`
 	Token       statusToken       `json:"token"`
+	Store       *statusStore      `json:"store,omitempty"` // with --store (status_store.go)
 	Warnings    []string          `json:"warnings"`
 	// Renewable is true when a valid token can be had without a human.
 	Renewable bool `json:"renewable"`
@@ -118,7 +119,7 @@ func (a *app) status(p storage.Paths, now time.Time) *statusReport {
 		r.Files.Lock = lock // named after the token file a link leads to
 	}
 	c, cerr := a.statusCredentials(r, p)
-	tok, terr := (&refresh.Manager{Paths: p}).Load()
+	tok, terr := (&refresh.Manager{Paths: p, Store: a.statusStoreOf(r, p)}).Load()
 	// The one decision, as the next run would make it; nothing here re-derives it.
 	plan := refresh.Decide(refresh.State{Creds: c, CredsErr: cerr, Token: tok, TokenErr: terr, TokenFile: p.TokenFile, Now: now},
 		refresh.Policy{Margin: a.g.margin, WarnBefore: a.g.warnBefore, Asked: now, Login: a.cmdLine("login")})
@@ -232,7 +233,11 @@ func (a *app) printStatus(w io.Writer, r *statusReport, now time.Time) {
 			row("  problem", p)
 		}
 	}
-	row("token file", fmt.Sprintf("%s (%s)", r.Files.Token, r.Files.TokenSource))
+	if r.Store != nil {
+		a.printStatusStore(row, r.Store)
+	} else {
+		row("token file", fmt.Sprintf("%s (%s)", r.Files.Token, r.Files.TokenSource))
+	}
 	if r.Credentials.State == "ok" {
 		if ep := r.Credentials.TokenURL; ep != "" || r.Credentials.Fields["issuer"] == "" {
 			row("token endpoint", ep)

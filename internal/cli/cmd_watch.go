@@ -147,6 +147,7 @@ func (a *app) watchProfiles(ctx context.Context, paths []storage.Paths, reloads 
 		return exitError
 	}
 	go dispatch(ctx, changes, route)
+	a.watchStore(ctx, paths, route)
 	var wg sync.WaitGroup
 	for i, p := range paths {
 		w := a.watcher(p, route[p.CredentialsFile], reloads[i], named)
@@ -223,6 +224,7 @@ func (a *app) watcher(p storage.Paths, changes <-chan string, reload <-chan stru
 			b.addSecrets(v...)
 		},
 	}
+	m.Store, _ = b.storeFor(p) // --store was checked before any command ran
 	profile := ""
 	if named {
 		profile = p.Profile

@@ -48,6 +48,7 @@ func commandTable() []*command {
 		execCommand(),
 		watchCommand(),
 		profilesCommand(),
+		storeCommand(),
 		demoCommand(),
 		versionCommand(),
 		completionCommand(),

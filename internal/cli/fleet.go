@@ -80,14 +80,14 @@ func (a *app) fleetNames(configRoot, stateRoot string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	if stateRoot == configRoot {
-		return c, nil
+	if stateRoot != configRoot {
+		s, err := storage.ListProfiles(stateRoot)
+		if err != nil {
+			return nil, err
+		}
+		c = mergeSorted(c, s)
 	}
-	s, err := storage.ListProfiles(stateRoot)
-	if err != nil {
-		return nil, err
-	}
-	return mergeSorted(c, s), nil
+	return a.storeProfiles(c)
 }
 
 func mergeSorted(a, b []string) []string {

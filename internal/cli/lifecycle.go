@@ -72,6 +72,11 @@ func (a *app) manager(holder string, eager, writeTemplate bool) (*refresh.Manage
 			return a.loadCreds(writeTemplate)
 		},
 	}
+	store, err := a.storeFor(a.paths)
+	if err != nil {
+		return nil, err
+	}
+	m.Store = store
 	if eager {
 		c, err := a.loadCreds(writeTemplate)
 		if err != nil {

@@ -1,0 +1,117 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+
+	"github.com/tokenkeeper/tokenkeeper/storage"
+	"github.com/tokenkeeper/tokenkeeper/storage/etcd"
+)
+
+// storePasswordEnv carries the password of the --store URL's user: never
+// argv, never the URL.
+const storePasswordEnv = "TOKENKEEPER_STORE_PASSWORD"
+
+// The host's files of the etcd store, in the profile's state directory.
+const (
+	storeCopyName    = "store-copy.json"
+	storePendingName = "store-pending.json"
+)
+
+// storeClient is the etcd client of --store (TOKENKEEPER_STORE), made once
+// per run and shared by every profile; nil without --store.
+func (a *app) storeClient() (*etcd.Client, error) {
+	if a.g.store == "" {
+		return nil, nil
+	}
+	if a.etcd != nil {
+		return a.etcd, nil
+	}
+	cfg, err := etcd.ParseURL(a.g.store)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.User != "" {
+		cfg.Password = a.getenv(storePasswordEnv)
+		if cfg.Password == "" {
+			return nil, fmt.Errorf("etcd: the store URL names user %s but %s is empty", cfg.User, storePasswordEnv)
+		}
+		a.addSecrets(cfg.Password)
+	}
+	a.etcd, err = etcd.NewClient(cfg)
+	return a.etcd, err
+}
+
+// sharedStore is the etcd store of the profile at p, or nil without --store
+// (the lifecycle then uses the file store).
+func (a *app) sharedStore(p storage.Paths) (*etcd.Store, error) {
+	c, err := a.storeClient()
+	if err != nil || c == nil {
+		return nil, err
+	}
+	return etcd.New(etcd.Options{
+		Client:      c,
+		Profile:     p.Profile,
+		CopyFile:    filepath.Join(p.StateDir, storeCopyName),
+		PendingFile: filepath.Join(p.StateDir, storePendingName),
+		Timeout:     a.g.timeout,
+		LeaseTTL:    etcd.LeaseTTL(a.g.timeout, a.g.lockTimeout),
+		Warn:        func(msg string) { a.warn(msg) },
+	})
+}
+
+// storeFor is what refresh.Manager.Store gets: the shared store, or nil
+// (the file store of the paths).
+func (a *app) storeFor(p storage.Paths) (storage.Store, error) {
+	s, err := a.sharedStore(p)
+	if s == nil || err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// checkStore makes the --store client before any command runs, so that a bad
+// URL, or a user without a password, is a usage error (exit 2) at once.
+func (a *app) checkStore() int {
+	if _, err := a.storeClient(); err != nil {
+		return a.usageError(err.Error(), "the store URL is etcd://HOST:PORT[,HOST:PORT…][/PREFIX] (etcds:// with ?ca=&cert=&key= for TLS, ?user=NAME with the password in "+storePasswordEnv+")")
+	}
+	return exitOK
+}
+
+// storeProfiles adds to names the profiles that have a record under the
+// --store prefix (refresh --all, status --all, watch --all).
+func (a *app) storeProfiles(names []string) ([]string, error) {
+	c, err := a.storeClient()
+	if err != nil || c == nil {
+		return names, err
+	}
+	ctx, cancel := context.WithTimeout(a.ctx, a.g.timeout)
+	defer cancel()
+	shared, err := c.Profiles(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return mergeSorted(names, shared), nil
+}
+
+// watchStore makes watch see other hosts' renewals through an etcd watch of
+// each profile's record, as fsnotify shows it other processes' saves: the
+// host's read copy is brought up to date and the profile's watcher is told
+// that its token changed.
+func (a *app) watchStore(ctx context.Context, paths []storage.Paths, route map[string]chan string) {
+	for _, p := range paths {
+		s, err := a.sharedStore(p)
+		if err != nil || s == nil {
+			return
+		}
+		ch, token := route[p.CredentialsFile], p.TokenFile
+		go s.WatchRecord(ctx, func([]byte) {
+			select {
+			case ch <- token:
+			default: // one pending check is as good as several
+			}
+		})
+	}
+}

@@ -1,0 +1,465 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tokenkeeper/tokenkeeper/internal/etcdtest"
+	"github.com/tokenkeeper/tokenkeeper/internal/fakeserver"
+	"github.com/tokenkeeper/tokenkeeper/refresh"
+	"github.com/tokenkeeper/tokenkeeper/storage"
+	"github.com/tokenkeeper/tokenkeeper/storage/etcd"
+)
+
+// TestStoreProcesses runs the built binary as many processes on several
+// "hosts" (separate state directories, one credentials.json each) sharing
+// one record in a real etcd (SPEC §8).
+func TestStoreProcesses(t *testing.T) {
+	etcdtest.Binary(t)
+	if testing.Short() {
+		t.Skip("starts etcd and hundreds of processes")
+	}
+	bin := buildTokenkeeper(t)
+	for _, tt := range []struct {
+		name string
+		test func(t *testing.T, bin string)
+	}{
+		{"Stampede", testStoreStampede},
+		{"HolderKilled", testStoreHolderKilled},
+		{"LeaderKilled", testStoreLeaderKilled},
+		{"StoreDown", testStoreDown},
+		{"LostLock", testStoreLostLock},
+		{"PushPull", testStorePushPull},
+		{"All", testStoreAll},
+		{"Watch", testStoreWatch},
+	} {
+		t.Run(tt.name, func(t *testing.T) { tt.test(t, bin) })
+	}
+}
+
+// fleet is hosts sharing one profile's record in etcd, with one fake token
+// endpoint; host 0's directory is the profile helper's.
+type fleet struct {
+	*profile
+	cluster *etcdtest.Cluster
+	url     string
+	hosts   []string
+	client  *etcd.Client
+	extra   []string // more flags for every command
+}
+
+func newFleet(t *testing.T, bin string, hosts, members int) *fleet {
+	t.Helper()
+	c := etcdtest.Start(t, members)
+	p := newProfile(t, bin, t.TempDir(), fakeserver.Options{Rotate: true})
+	f := &fleet{profile: p, cluster: c, url: c.URL("/fleet"), hosts: []string{p.dir}}
+	creds, err := os.ReadFile(p.path("credentials.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range hosts - 1 {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "credentials.json"), creds, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		f.hosts = append(f.hosts, dir)
+	}
+	cfg, err := etcd.ParseURL(f.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.client, err = etcd.NewClient(cfg); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.client.Close)
+	return f
+}
+
+// cmd is tokenkeeper on host h, in a bare environment as cron runs it.
+func (f *fleet) cmd(h int, args ...string) *exec.Cmd {
+	cmd := exec.Command(f.bin, append(append([]string{}, f.extra...), args...)...)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + f.hosts[h], "TOKENKEEPER_DIR=" + f.hosts[h], "TOKENKEEPER_STORE=" + f.url}
+	return cmd
+}
+
+func (f *fleet) mustRunOn(h int, args ...string) outcome {
+	f.tb.Helper()
+	o := f.run(f.cmd(h, args...))
+	if o.code != 0 {
+		f.tb.Fatalf("host %d: tokenkeeper %s: %s", h, strings.Join(args, " "), o)
+	}
+	return o
+}
+
+const recordKey = "/fleet/default/record"
+
+// record is the token record in etcd.
+func (f *fleet) record() (*refresh.Token, []byte) {
+	f.tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	kv, _, err := f.client.Get(ctx, recordKey)
+	if err != nil || kv == nil {
+		f.tb.Fatalf("record in etcd: %v, %v", kv, err)
+	}
+	tok, err := refresh.ParseFile(kv.Value)
+	if err != nil {
+		f.tb.Fatalf("record in etcd does not parse: %v", err)
+	}
+	return tok, kv.Value
+}
+
+// expire makes the record, in etcd and in every host's read copy, look as
+// if its access token had run out an hour ago.
+func (f *fleet) expire() {
+	f.tb.Helper()
+	_, data := f.record()
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		f.tb.Fatal(err)
+	}
+	now := time.Now().UTC()
+	m["obtained_at"] = now.Add(-2 * time.Hour).Format(time.RFC3339)
+	m["expires_at"] = now.Add(-time.Hour).Format(time.RFC3339)
+	out, _ := json.Marshal(m)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := f.client.Put(ctx, etcd.PutRequest{Key: []byte(recordKey), Value: out}); err != nil {
+		f.tb.Fatal(err)
+	}
+	for _, h := range f.hosts {
+		if err := storage.WriteFile(filepath.Join(h, storeCopyName), out); err != nil {
+			f.tb.Fatal(err)
+		}
+	}
+}
+
+// testStoreStampede: fifty `token` across five hosts on an expired token send
+// one refresh request, and all print the same token, the one in etcd.
+func testStoreStampede(t *testing.T, bin string) {
+	f := newFleet(t, bin, 5, 1)
+	f.mustRunOn(0, "refresh")
+	for round := 1; round <= 2; round++ {
+		f.expire()
+		slowFirst(f.profile)
+		cmds := make([]*exec.Cmd, stampede)
+		for i := range cmds {
+			cmds[i] = f.cmd(i%len(f.hosts), "token")
+		}
+		outs := runAll(t, cmds)
+		tok, _ := f.record()
+		for i, o := range outs {
+			if o.code != 0 || o.stderr != "" {
+				t.Errorf("round %d, process %d (host %d): %s", round, i, i%len(f.hosts), o)
+			}
+			if o.stdout != tok.AccessToken+"\n" {
+				t.Errorf("round %d, process %d printed another token than etcd's (values hidden)", round, i)
+			}
+		}
+		if got := f.srv.Count("refresh_token"); got != round {
+			t.Errorf("round %d: endpoint saw %d refresh requests in all, want %d", round, got, round)
+		}
+		if got := f.srv.Count("password"); got != 1 {
+			t.Errorf("round %d: %d password grants, want 1", round, got)
+		}
+		if !f.srv.ValidRefreshToken(tok.RefreshToken) {
+			t.Errorf("round %d: etcd's refresh token is not the endpoint's live one", round)
+		}
+	}
+	for h, dir := range f.hosts {
+		if _, err := os.Stat(filepath.Join(dir, storage.TokenFileName)); err == nil {
+			t.Errorf("host %d has a token file: the record must live in etcd only", h)
+		}
+	}
+}
+
+// testStoreHolderKilled: a holder killed -9 at a random instant of a forced
+// refresh frees the lock within its lease's TTL (the next host's run, with a
+// lock timeout just above the TTL, gets it), and no refresh token is sent
+// twice: a bootstrap happens only when the endpoint rotated a token whose
+// successor died with the killed process, as with the file store.
+func testStoreHolderKilled(t *testing.T, bin string) {
+	f := newFleet(t, bin, 2, 1)
+	// TTL = min(--timeout + 15 s, --lock-timeout - 1 s) = 3 s.
+	f.extra = []string{"--timeout", "2s", "--lock-timeout", "4s"}
+	f.mustRunOn(0, "refresh")
+	var lost, bootstraps int
+	for i := range 8 {
+		before, _ := f.record()
+		// Every other run, the endpoint rotates at once but answers a second
+		// later (a slow network); the kill comes at 0–1.2 s: before the
+		// lock, while it is held before the request, during the request
+		// (a rotation lost with the process), or after the save.
+		slow := i%2 == 0
+		f.slowAnswer.Store(slow)
+		cmd := f.cmd(0, "refresh", "--force")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(rand.N(1200 * time.Millisecond))
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		_ = cmd.Wait()
+		f.settle()
+		f.slowAnswer.Store(false)
+		after, _ := f.record()
+		if after.RefreshToken == before.RefreshToken && !f.srv.ValidRefreshToken(after.RefreshToken) {
+			lost++
+		}
+		o := f.mustRunOn(1, "refresh", "--force")
+		if strings.Contains(o.stderr, "bootstrapped") || strings.Contains(o.stderr, "refused") {
+			bootstraps++
+		}
+		tok, _ := f.record()
+		if !f.srv.ValidAccessToken(tok.AccessToken) || !f.srv.ValidRefreshToken(tok.RefreshToken) {
+			t.Fatalf("iteration %d: etcd's tokens are not the endpoint's live ones", i)
+		}
+	}
+	if bootstraps != lost {
+		t.Errorf("%d recoveries bootstrapped, want %d (one per rotation lost with a killed process)", bootstraps, lost)
+	}
+	t.Logf("%d rotations lost to kills, %d bootstraps", lost, bootstraps)
+}
+
+// testStoreLeaderKilled: the leader of a 3-member cluster killed; the hosts
+// go on renewing through the two others.
+func testStoreLeaderKilled(t *testing.T, bin string) {
+	f := newFleet(t, bin, 3, 3)
+	f.mustRunOn(0, "refresh")
+	leader := f.cluster.Leader()
+	if leader < 0 {
+		t.Fatal("no leader")
+	}
+	f.cluster.Members[leader].Kill()
+	for h := range f.hosts {
+		f.mustRunOn(h, "refresh", "--force")
+		// The next host may serve its read copy, still valid: any token the
+		// endpoint knows will do.
+		o := f.mustRunOn((h+1)%len(f.hosts), "token")
+		if !f.srv.ValidAccessToken(strings.TrimSpace(o.stdout)) {
+			t.Errorf("host %d printed a token the endpoint does not know", (h+1)%len(f.hosts))
+		}
+	}
+	if got := f.srv.Count("password"); got != 1 {
+		t.Errorf("%d password grants, want 1", got)
+	}
+}
+
+// testStoreDown: with every member gone, a valid read copy is served (with a
+// warning when it had to be renewed), an expired one is exit 75, within
+// --timeout.
+func testStoreDown(t *testing.T, bin string) {
+	f := newFleet(t, bin, 2, 1)
+	f.extra = []string{"--timeout", "2s"}
+	f.mustRunOn(0, "refresh")
+	f.mustRunOn(1, "token") // host 1 gets its copy
+	tok, _ := f.record()
+	if o := f.mustRunOn(1, "status"); !strings.Contains(o.stdout, "reachable (") || !strings.Contains(o.stdout, "/fleet/default/record") {
+		t.Errorf("status with etcd up does not show the store and its health:\n%s", o.stdout)
+	}
+	f.cluster.Members[0].Kill()
+	if o := f.mustRunOn(1, "status"); !strings.Contains(o.stdout, "unreachable") {
+		t.Errorf("status with etcd down (a valid copy: exit 0) does not say the store is unreachable:\n%s", o.stdout)
+	}
+	o := f.mustRunOn(1, "token")
+	if o.stdout != tok.AccessToken+"\n" || o.stderr != "" {
+		t.Errorf("token from a valid copy with etcd down: %s", o)
+	}
+	// --min-valid beyond the token's life: it must be renewed, which
+	// needs etcd; the still-valid token is served with a warning.
+	o = f.mustRunOn(1, "token", "--min-valid", "100h")
+	if o.stdout != tok.AccessToken+"\n" || !strings.Contains(o.stderr, "warning") {
+		t.Errorf("token --min-valid with etcd down: want the token and a warning; %s", o)
+	}
+	var rec map[string]any
+	if err := json.Unmarshal(mustRead(t, filepath.Join(f.hosts[1], storeCopyName)), &rec); err != nil {
+		t.Fatal(err)
+	}
+	rec["expires_at"] = "2000-01-01T00:00:00Z"
+	expired, _ := json.Marshal(rec)
+	if err := storage.WriteFile(filepath.Join(f.hosts[1], storeCopyName), expired); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	o = f.run(f.cmd(1, "token"))
+	if o.code != exitTemp || o.stdout != "" {
+		t.Errorf("token on an expired copy with etcd down: got %s, want exit 75 and no token", o)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("gave up after %s; want within about --timeout (2s)", took)
+	}
+	if f.srv.Count("refresh_token") != 0 {
+		t.Errorf("a refresh request was sent without the lock")
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// testStoreLostLock: the holder's lease is revoked while its refresh request
+// is at the endpoint (as when etcd lost track of a paused or partitioned
+// holder): its save is refused — nothing is written to etcd — and exits 75;
+// the answer, whose refresh token the endpoint has rotated, is kept in the
+// host's pending file and pushed by that host's next run, so the grant
+// survives without a bootstrap.
+func testStoreLostLock(t *testing.T, bin string) {
+	f := newFleet(t, bin, 2, 1)
+	f.extra = []string{"--timeout", "5s", "--lock-timeout", "10s"}
+	f.mustRunOn(0, "refresh")
+	before, _ := f.record()
+	f.srv.Fail(fakeserver.Fault{Delay: time.Second})
+	a := f.cmd(0, "refresh", "--force")
+	var aout outcome
+	done := make(chan struct{})
+	go func() { aout = f.run(a); close(done) }()
+	for f.inFlight.Load() == 0 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	kv, _, err := f.client.Get(ctx, "/fleet/default/lock")
+	if err != nil || kv == nil {
+		t.Fatalf("lock key while host 0 renews: %v, %v", kv, err)
+	}
+	if err := f.client.Revoke(ctx, int64(kv.Lease)); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	if aout.code != exitTemp || !strings.Contains(aout.stderr, "lock was lost") {
+		t.Errorf("the run whose lock was lost: got %s, want exit 75 naming the lost lock", aout)
+	}
+	if now, _ := f.record(); now.RefreshToken != before.RefreshToken {
+		t.Fatal("a save without the lock was written to etcd")
+	}
+	if _, err := os.Stat(filepath.Join(f.hosts[0], storePendingName)); err != nil {
+		t.Fatalf("no pending file: %v", err)
+	}
+	f.mustRunOn(0, "token")
+	now, _ := f.record()
+	if now.RefreshToken == before.RefreshToken || !f.srv.ValidRefreshToken(now.RefreshToken) {
+		t.Error("the pending answer was not pushed: etcd's refresh token is not the endpoint's live one")
+	}
+	if _, err := os.Stat(filepath.Join(f.hosts[0], storePendingName)); err == nil {
+		t.Error("the pending file is still there after the push")
+	}
+	if got := f.srv.Count("password"); got != 1 {
+		t.Errorf("%d password grants, want 1: the grant should survive without a bootstrap", got)
+	}
+	f.mustRunOn(1, "refresh", "--force")
+}
+
+// testStorePushPull: a host moving onto the store pushes its token file;
+// another pulls the record into its file.
+func testStorePushPull(t *testing.T, bin string) {
+	f := newFleet(t, bin, 2, 1)
+	// Host 0 starts with the file store.
+	o := f.run(f.profile.command("refresh"))
+	if o.code != 0 {
+		t.Fatal(o)
+	}
+	local, _ := f.load()
+	f.mustRunOn(0, "store", "push")
+	if rec, _ := f.record(); rec.RefreshToken != local.RefreshToken {
+		t.Fatal("push: etcd's record is not the token file's")
+	}
+	if _, err := os.Stat(f.tokenFile()); err == nil {
+		t.Error("push left the token file in place: the refresh token would have two homes")
+	}
+	if m, _ := filepath.Glob(f.tokenFile() + ".pushed-*"); len(m) != 1 {
+		t.Errorf("pushed files: %v, want one", m)
+	}
+	o = f.mustRunOn(1, "token")
+	if o.stdout != local.AccessToken+"\n" {
+		t.Errorf("host 1 after the push printed another token")
+	}
+	f.mustRunOn(1, "store", "pull")
+	got := mustRead(t, filepath.Join(f.hosts[1], storage.TokenFileName))
+	if tok, err := refresh.ParseFile(got); err != nil || tok.RefreshToken != local.RefreshToken {
+		t.Errorf("pull: host 1's token file is not etcd's record: %v", err)
+	}
+	if fi, err := os.Stat(filepath.Join(f.hosts[1], storage.TokenFileName)); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("pulled file: %v, %v", fi, err)
+	}
+	if f.srv.Count("") != 1 {
+		t.Errorf("%d token requests, want the one first refresh", f.srv.Count(""))
+	}
+}
+
+// testStoreAll: refresh --all and status --all list the profiles whose
+// records are under the store's prefix, besides the local ones.
+func testStoreAll(t *testing.T, bin string) {
+	f := newFleet(t, bin, 1, 1)
+	root := t.TempDir()
+	creds := mustRead(t, f.path("credentials.json"))
+	for _, name := range []string{"a", "b"} {
+		if err := os.MkdirAll(filepath.Join(root, "config", name), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, "config", name, "credentials.json"), creds, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := func(args ...string) *exec.Cmd {
+		c := exec.Command(f.bin, append([]string{"--config-dir", filepath.Join(root, "config"), "--state-dir", filepath.Join(root, "state")}, args...)...)
+		c.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + root, "TOKENKEEPER_STORE=" + f.url}
+		return c
+	}
+	// Profile "elsewhere" has a record in etcd (another host's), no credentials here.
+	f.mustRunOn(0, "refresh")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, data := f.record()
+	if _, err := f.client.Put(ctx, etcd.PutRequest{Key: []byte("/fleet/elsewhere/record"), Value: data}); err != nil {
+		t.Fatal(err)
+	}
+	o := f.run(cmd("refresh", "--all"))
+	for _, want := range []string{"elsewhere", "default", "2 renewed"} {
+		if !strings.Contains(o.stderr, want) {
+			t.Errorf("refresh --all does not mention %q: %s", want, o)
+		}
+	}
+	if o.code != exitConfig {
+		t.Errorf("refresh --all with profiles lacking credentials: exit %d, want 78", o.code)
+	}
+	for _, name := range []string{"a", "b"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		kv, _, err := f.client.Get(ctx, "/fleet/"+name+"/record")
+		cancel()
+		if err != nil || kv == nil {
+			t.Errorf("profile %s has no record in etcd after refresh --all: %v", name, err)
+		}
+	}
+}
+
+// testStoreWatch: watch on one host sees another host's renewal through an
+// etcd watch (no file of its own changes) and takes its token up.
+func testStoreWatch(t *testing.T, bin string) {
+	f := newFleet(t, bin, 2, 1)
+	f.mustRunOn(0, "refresh")
+	w := startWatch(t, bin, "--dir", f.hosts[1], "--store", f.url, "--log-format", "json", "watch")
+	time.Sleep(500 * time.Millisecond) // let it start its etcd watch
+	f.mustRunOn(0, "refresh", "--force")
+	w.waitFor(t, "picking up the other host's token", msgContains("picked up a token renewed by another process"), nil)
+	tok, _ := f.record()
+	if got := mustRead(t, filepath.Join(f.hosts[1], storeCopyName)); !strings.Contains(string(got), tok.AccessToken) {
+		t.Error("the watching host's read copy is not etcd's record")
+	}
+	if got := f.srv.Count(""); got != 2 {
+		t.Errorf("%d token requests, want 2 (host 0's two runs; watch renews nothing)", got)
+	}
+	_ = w.cmd.Process.Signal(syscall.SIGTERM)
+	waitExit(t, w.cmd, w.done, 0)
+}

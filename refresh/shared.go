@@ -1,0 +1,59 @@
+package refresh
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/tokenkeeper/tokenkeeper/storage"
+)
+
+// What the lifecycle does differently with a shared store (storage/etcd):
+// its lock is a lease that can run out, and the store can be unreachable.
+
+// storeUnavailable is the failure of a shared store that did not answer in
+// time: temporary, nothing was sent to the token endpoint.
+func storeUnavailable(err error) *Error {
+	return &Error{Kind: KindTemporary, Err: err, Msg: err.Error(), Then: ThenLater,
+		Hint: "the token store did not answer in time; nothing was sent to the token endpoint"}
+}
+
+// keepWhileUnavailable serves the stored token, with a warning, when the
+// lock could not be taken because the store is unreachable and the token
+// is still valid (SPEC §8); nil otherwise.
+func (m *Manager) keepWhileUnavailable(err error) *Result {
+	if !errors.Is(err, storage.ErrUnavailable) {
+		return nil
+	}
+	tok, lerr := m.Load() // the host's read copy: no network
+	if lerr != nil || !m.servable(tok) {
+		return nil
+	}
+	return m.result(tok, ActionKept, []string{fmt.Sprintf("could not renew: %v; the current access token is valid until %s", err, tok.Expiry.Format(time.RFC3339))})
+}
+
+// leaseCovers refuses an exchange that may outlast the lock: a shared
+// store's lock is a lease, and a holder whose lease ran out during the
+// request could not save its answer (while another holder could spend the
+// same refresh token). A lock that never expires always covers.
+func (m *Manager) leaseCovers() error {
+	exp := m.held.Expires()
+	if exp.IsZero() {
+		return nil
+	}
+	need := orDefault(m.client.Timeout, DefaultTimeout)
+	left := time.Until(exp)
+	if left > need {
+		return nil
+	}
+	return &Error{Kind: KindTemporary, Then: ThenLater,
+		Msg:  fmt.Sprintf("refresh: the lock's lease ends in %s, sooner than a token request may take (%s); nothing was sent", left.Round(time.Millisecond), need),
+		Hint: "the lock's lease must outlast the request timeout: raise the lock timeout above the request timeout + 15s"}
+}
+
+// HolderText is what a lock holder writes for its waiters' messages:
+// "pid=1234 cmd=tokenkeeper token since=2026-11-21T23:00:00Z".
+func HolderText(cmd string) string {
+	return fmt.Sprintf("pid=%d cmd=%s since=%s", os.Getpid(), cmd, time.Now().UTC().Format(time.RFC3339))
+}

@@ -1,0 +1,391 @@
+package etcd
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sync"
+	"time"
+
+	"github.com/tokenkeeper/tokenkeeper/storage"
+)
+
+// Lock takes the profile's lock: one key, PREFIX/<profile>/lock, created by
+// a transaction only when it does not exist (create_revision == 0) and
+// attached to this process's lease, whose value names the holder. Waiters
+// watch the profile's keys and try again when the lock key is deleted (by
+// Unlock, or by etcd when the holder's lease runs out); while they wait, a
+// record saved by the holder refreshes their host's read copy, so that the
+// lifecycle's next lock-free Read sees it. The lease is granted only once
+// the lock looks free, and kept alive while held, so a killed or
+// partitioned holder frees the lock within its TTL by itself.
+//
+// A lock still held when timeout runs out is a *storage.LockBusyError; an
+// etcd that does not answer within the store's Timeout an error matching
+// storage.ErrUnavailable. A pending answer is pushed before Lock returns.
+func (s *Store) Lock(ctx context.Context, timeout time.Duration, holder string) (storage.Locked, error) {
+	l := &locked{s: s}
+	if err := l.acquire(ctx, time.Now(), timeout, holder); err != nil {
+		l.Unlock()
+		return nil, err
+	}
+	if err := l.pushPending(ctx); err != nil {
+		l.s.warn(fmt.Sprintf("the answer pending in %s could not be pushed: %v", s.o.PendingFile, err))
+	}
+	return l, nil
+}
+
+// LockPoll tells the lifecycle to wait for this store's lock in slices of
+// a second, not the file lock's 10 ms: each slice costs etcd a read and a
+// watch, and a waiter's read copy is refreshed by the watch meanwhile.
+func (s *Store) LockPoll() time.Duration { return time.Second }
+
+// locked is the Store while this process holds the lock.
+type locked struct {
+	s     *Store
+	lease int64 // 0 until granted
+
+	mu      sync.Mutex
+	expires time.Time // the lease's deadline as last kept alive
+	lost    bool      // etcd said the lease is gone
+	seen    int64     // mod_revision of the record Read returned (0: none)
+	read    bool
+	data    []byte // what Read returned
+
+	stop, done chan struct{}
+	once       sync.Once
+}
+
+func (l *locked) acquire(ctx context.Context, start time.Time, timeout time.Duration, holder string) error {
+	deadline := start.Add(timeout)
+	key := []byte(l.s.lockKey)
+	var holderSeen string
+	for {
+		var rev int64
+		held, err := l.tryOnce(ctx, key, holder, &holderSeen, &rev)
+		if err != nil || held {
+			return err
+		}
+		if !time.Now().Before(deadline) {
+			return &storage.LockBusyError{Path: l.s.endpointsForMessage + l.s.lockKey, Holder: cleanHolder(holderSeen), Waited: time.Since(start)}
+		}
+		l.waitFree(ctx, rev, deadline)
+	}
+}
+
+// tryOnce takes the lock if it is free: a read first, so that a waiter
+// costs etcd no lease; then the lease (once) and the transaction.
+func (l *locked) tryOnce(ctx context.Context, key []byte, holder string, holderSeen *string, atRev *int64) (bool, error) {
+	octx, cancel := l.s.opContext(ctx)
+	defer cancel()
+	if l.lease == 0 {
+		kv, r, err := l.s.o.Client.Get(octx, l.s.lockKey)
+		if err != nil {
+			return false, fmt.Errorf("etcd: lock %s: %w", l.s.lockKey, err)
+		}
+		if kv != nil {
+			*holderSeen, *atRev = string(kv.Value), r
+			return false, nil
+		}
+		sent := time.Now()
+		id, ttl, err := l.s.o.Client.Grant(octx, int64(l.s.o.LeaseTTL/time.Second))
+		if err != nil {
+			return false, fmt.Errorf("etcd: lock %s: %w", l.s.lockKey, err)
+		}
+		l.lease, l.expires = id, sent.Add(time.Duration(ttl)*time.Second)
+		l.stop, l.done = make(chan struct{}), make(chan struct{})
+		go l.keepAlive(time.Duration(ttl) * time.Second)
+	}
+	r, err := l.s.o.Client.Txn(octx, TxnRequest{
+		Compare: []Compare{{Result: "EQUAL", Target: "CREATE", Key: key, CreateRevision: rev(0)}},
+		Success: []RequestOp{{Put: &PutRequest{Key: key, Value: []byte(holder), Lease: i64(l.lease)}}},
+		Failure: []RequestOp{{Range: &RangeRequest{Key: key}}},
+	})
+	if err != nil {
+		return false, fmt.Errorf("etcd: lock %s: %w", l.s.lockKey, err)
+	}
+	kv := firstKV(r)
+	if r.Succeeded || (kv != nil && int64(kv.Lease) == l.lease) {
+		return true, nil // (or an earlier attempt of ours took it and its answer was lost)
+	}
+	if kv != nil {
+		*holderSeen = string(kv.Value)
+	}
+	*atRev = int64(r.Header.Revision)
+	return false, nil
+}
+
+func firstKV(r *TxnResponse) *KeyValue {
+	if len(r.Responses) == 0 || r.Responses[0].Range == nil || len(r.Responses[0].Range.Kvs) == 0 {
+		return nil
+	}
+	return r.Responses[0].Range.Kvs[0]
+}
+
+// waitFree watches the profile's keys after revision rev until the lock key
+// is deleted or deadline; a record saved meanwhile refreshes the read copy.
+// When the watch cannot be set up it pauses briefly: the caller's next try
+// is what finds an unreachable store.
+func (l *locked) waitFree(ctx context.Context, rev int64, deadline time.Time) {
+	wctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	base := []byte(l.s.base)
+	err := l.s.o.Client.Watch(wctx, base, prefixEnd(base), rev+1, func(_ int64, evs []Event) bool {
+		for _, ev := range evs {
+			switch {
+			case ev.Kv == nil:
+			case string(ev.Kv.Key) == l.s.lockKey && ev.Type == "DELETE":
+				return false
+			case string(ev.Kv.Key) == l.s.recordKey && ev.Type != "DELETE":
+				l.s.writeCopy(capRecord(ev.Kv.Value))
+			}
+		}
+		return true
+	})
+	if err != nil && wctx.Err() == nil {
+		select {
+		case <-wctx.Done():
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// cleanHolder keeps a holder text printable and short.
+func cleanHolder(s string) string { return sanitize(s) }
+
+// keepAlive renews the lease every quarter of its TTL until Unlock (so that
+// at least 3/4 of the TTL, more than --timeout, is always left). A renewal
+// that fails is retried sooner; Expires reports the deadline of the last
+// one that succeeded, counted from when it was sent.
+func (l *locked) keepAlive(ttl time.Duration) {
+	defer close(l.done)
+	every := max(ttl/4, 250*time.Millisecond)
+	t := time.NewTimer(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-t.C:
+		}
+		sent := time.Now()
+		ctx, cancel := context.WithTimeout(context.Background(), every)
+		go func() { // Unlock must not wait for a slow renewal
+			select {
+			case <-l.stop:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		left, err := l.s.o.Client.KeepAlive(ctx, l.lease)
+		cancel()
+		next := every
+		l.mu.Lock()
+		switch {
+		case err == nil && left > 0:
+			l.expires = sent.Add(time.Duration(left) * time.Second)
+		case err == nil:
+			l.lost = true
+		default:
+			next = every / 3
+		}
+		lost := l.lost
+		l.mu.Unlock()
+		if lost {
+			return
+		}
+		t.Reset(next)
+	}
+}
+
+// Expires is the lease's deadline as last kept alive; a lease that etcd
+// reported gone gives a time in the past.
+func (l *locked) Expires() time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.lost {
+		return time.Time{}.Add(1)
+	}
+	return l.expires
+}
+
+// Read re-reads the record from etcd under the lock and remembers its
+// revision for Save; the read copy is refreshed.
+func (l *locked) Read(ctx context.Context) ([]byte, error) {
+	octx, cancel := l.s.opContext(ctx)
+	defer cancel()
+	kv, _, err := l.s.o.Client.Get(octx, l.s.recordKey)
+	if err != nil {
+		return nil, fmt.Errorf("etcd: read %s: %w", l.s.Name(), err)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.read = true
+	if kv == nil {
+		l.seen, l.data = 0, nil
+		_ = removeIfExists(l.s.o.CopyFile)
+		return nil, fmt.Errorf("etcd: %s: %w", l.s.Name(), fs.ErrNotExist)
+	}
+	l.seen, l.data = int64(kv.ModRevision), capRecord(kv.Value)
+	l.s.writeCopy(l.data)
+	return l.data, nil
+}
+
+// CheckSavable proves that the lock is still ours and etcd answers, that
+// size fits etcd's request limit, and that the pending file could be written
+// if the save to etcd failed.
+func (l *locked) CheckSavable(ctx context.Context, size int) error {
+	if size > maxRecord {
+		return fmt.Errorf("etcd: a record of %d bytes is larger than %d", size, maxRecord)
+	}
+	if err := storage.CheckSavable(l.s.o.PendingFile, size); err != nil {
+		return err
+	}
+	octx, cancel := l.s.opContext(ctx)
+	defer cancel()
+	kv, _, err := l.s.o.Client.Get(octx, l.s.lockKey)
+	if err != nil {
+		return fmt.Errorf("etcd: check %s: %w", l.s.lockKey, err)
+	}
+	if kv == nil || int64(kv.Lease) != l.lease {
+		return fmt.Errorf("etcd: %s: %w", l.s.lockKey, ErrLockLost)
+	}
+	return nil
+}
+
+// Save replaces the record in one transaction that succeeds only while the
+// lock key is still attached to our lease and the record is still the
+// revision Read returned. If it fails for any reason, data is kept in the
+// pending file (the answer may carry a refresh token that was just spent)
+// and the error says why; nothing is written to etcd.
+func (l *locked) Save(ctx context.Context, data []byte) error {
+	return l.save(ctx, data, true)
+}
+
+func (l *locked) save(ctx context.Context, data []byte, keep bool) error {
+	l.mu.Lock()
+	read, seen := l.read, l.seen
+	l.mu.Unlock()
+	if !read {
+		if _, err := l.Read(ctx); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return l.keep(data, seen, keep, err)
+		}
+		l.mu.Lock()
+		seen = l.seen
+		l.mu.Unlock()
+	}
+	lockKey, recKey := []byte(l.s.lockKey), []byte(l.s.recordKey)
+	octx, cancel := l.s.opContext(ctx)
+	defer cancel()
+	r, err := l.s.o.Client.Txn(octx, TxnRequest{
+		Compare: []Compare{
+			{Result: "EQUAL", Target: "LEASE", Key: lockKey, Lease: rev(l.lease)},
+			{Result: "EQUAL", Target: "MOD", Key: recKey, ModRevision: rev(seen)},
+		},
+		Success: []RequestOp{{Put: &PutRequest{Key: recKey, Value: data}}},
+		Failure: []RequestOp{{Range: &RangeRequest{Key: lockKey}}, {Range: &RangeRequest{Key: recKey}}},
+	})
+	if err != nil {
+		return l.keep(data, seen, keep, fmt.Errorf("etcd: save %s: %w", l.s.Name(), err))
+	}
+	if !r.Succeeded {
+		if err := l.whyNot(r, data); err != nil {
+			return l.keep(data, seen, keep, fmt.Errorf("etcd: save %s: %w", l.s.Name(), err))
+		}
+	}
+	l.mu.Lock()
+	l.seen, l.data = int64(r.Header.Revision), data
+	l.mu.Unlock()
+	l.s.writeCopy(data)
+	return nil
+}
+
+// whyNot explains a failed save transaction; nil when the record already
+// holds data under our lock (an earlier attempt of ours succeeded and its
+// answer was lost).
+func (l *locked) whyNot(r *TxnResponse, data []byte) error {
+	lockKV := firstKV(r)
+	if lockKV == nil || int64(lockKV.Lease) != l.lease {
+		l.mu.Lock()
+		l.lost = true
+		l.mu.Unlock()
+		return ErrLockLost
+	}
+	if len(r.Responses) > 1 && r.Responses[1].Range != nil && len(r.Responses[1].Range.Kvs) > 0 &&
+		bytes.Equal(r.Responses[1].Range.Kvs[0].Value, data) {
+		return nil
+	}
+	return ErrRecordChanged
+}
+
+func (l *locked) keep(data []byte, base int64, keep bool, err error) error {
+	if !keep {
+		return err
+	}
+	if perr := l.s.writePending(data, base); perr != nil {
+		return fmt.Errorf("%w; the answer could not be kept either: %v", err, perr)
+	}
+	return fmt.Errorf("%w; the answer is kept in %s and will be pushed by the next run", err, l.s.o.PendingFile)
+}
+
+// SetAside moves an unreadable record to PREFIX/<profile>/corrupt-<UTC
+// time> in one transaction (under our lock, if still the revision read)
+// and returns that key's URL.
+func (l *locked) SetAside(ctx context.Context, now time.Time) (string, error) {
+	return l.SetAsideAs(ctx, "corrupt", now)
+}
+
+// SetAsideAs is SetAside to PREFIX/<profile>/<label>-<UTC time>: "pulled"
+// when the record moved to a host's file (tokenkeeper store pull).
+func (l *locked) SetAsideAs(ctx context.Context, label string, now time.Time) (string, error) {
+	l.mu.Lock()
+	seen, data := l.seen, l.data
+	l.mu.Unlock()
+	aside := l.s.base + label + "-" + now.UTC().Format("20060102T150405.000000000Z")
+	recKey, lockKey := []byte(l.s.recordKey), []byte(l.s.lockKey)
+	octx, cancel := l.s.opContext(ctx)
+	defer cancel()
+	r, err := l.s.o.Client.Txn(octx, TxnRequest{
+		Compare: []Compare{
+			{Result: "EQUAL", Target: "LEASE", Key: lockKey, Lease: rev(l.lease)},
+			{Result: "EQUAL", Target: "MOD", Key: recKey, ModRevision: rev(seen)},
+		},
+		Success: []RequestOp{{Put: &PutRequest{Key: []byte(aside), Value: data}}, {DeleteRange: &DeleteRangeRequest{Key: recKey}}},
+		Failure: []RequestOp{{Range: &RangeRequest{Key: lockKey}}},
+	})
+	if err != nil {
+		return "", fmt.Errorf("etcd: set aside %s: %w", l.s.Name(), err)
+	}
+	if !r.Succeeded {
+		if kv := firstKV(r); kv == nil || int64(kv.Lease) != l.lease {
+			return "", fmt.Errorf("etcd: set aside %s: %w", l.s.Name(), ErrLockLost)
+		}
+		return "", fmt.Errorf("etcd: set aside %s: %w", l.s.Name(), ErrRecordChanged)
+	}
+	l.mu.Lock()
+	l.seen, l.data = 0, nil
+	l.mu.Unlock()
+	_ = removeIfExists(l.s.o.CopyFile)
+	return l.s.endpointsForMessage + aside, nil
+}
+
+// Unlock stops the keep-alive and revokes the lease, which deletes the lock
+// key; if etcd cannot be told, the lease runs out by itself within its TTL.
+func (l *locked) Unlock() error {
+	var err error
+	l.once.Do(func() {
+		if l.lease == 0 {
+			return
+		}
+		close(l.stop)
+		<-l.done
+		ctx, cancel := context.WithTimeout(context.Background(), min(l.s.o.Timeout, 5*time.Second))
+		defer cancel()
+		if rerr := l.s.o.Client.Revoke(ctx, l.lease); rerr != nil {
+			err = fmt.Errorf("etcd: unlock %s (the lease will run out by itself): %w", l.s.lockKey, rerr)
+		}
+	})
+	return err
+}

@@ -1,0 +1,192 @@
+package etcd
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// DefaultPrefix is where records live when the URL names no prefix.
+const DefaultPrefix = "/tokenkeeper"
+
+// Config is a parsed store URL:
+//
+//	etcd://HOST:PORT[,HOST:PORT…][/PREFIX][?user=NAME]
+//	etcds://HOST:PORT[,HOST:PORT…][/PREFIX][?ca=FILE&cert=FILE&key=FILE&user=NAME]
+//
+// etcds uses HTTPS: ca is a PEM file of the certificate authorities that sign
+// the members' certificates (the system roots when absent), cert and key a
+// client certificate for etcd's --client-cert-auth. user names an etcd user;
+// its password is never part of the URL (URLs end up in argv, shell history
+// and logs): the caller reads it from elsewhere (the CLI: the environment
+// variable TOKENKEEPER_STORE_PASSWORD) and sets Password.
+type Config struct {
+	Endpoints []string // base URLs, e.g. "http://10.0.0.1:2379", in failover order
+	Prefix    string   // e.g. "/tokenkeeper", no trailing slash
+	TLS       bool
+	CAFile    string
+	CertFile  string
+	KeyFile   string
+	User      string
+	Password  string // never shown; not parsed from the URL
+}
+
+// ParseURL parses a store URL (see Config). Errors never repeat a password.
+func ParseURL(raw string) (Config, error) {
+	var c Config
+	scheme, rest, ok := strings.Cut(raw, "://")
+	switch {
+	case !ok:
+		return c, fmt.Errorf("etcd: store URL %q: want etcd://HOST:PORT[,HOST:PORT…][/PREFIX]", redactURL(raw))
+	case scheme == "etcd":
+	case scheme == "etcds":
+		c.TLS = true
+	default:
+		return c, fmt.Errorf("etcd: store URL %q: unknown scheme %q (want etcd or etcds)", redactURL(raw), scheme)
+	}
+	rest, query, _ := strings.Cut(rest, "?")
+	hosts, prefix, _ := strings.Cut(rest, "/")
+	if at := strings.LastIndex(hosts, "@"); at >= 0 {
+		return c, fmt.Errorf("etcd: store URL %q: put the user in ?user=NAME and the password in TOKENKEEPER_STORE_PASSWORD, never in the URL", redactURL(raw))
+	}
+	if err := c.setEndpoints(hosts); err != nil {
+		return c, fmt.Errorf("etcd: store URL %q: %w", redactURL(raw), err)
+	}
+	if err := c.setPrefix(prefix); err != nil {
+		return c, fmt.Errorf("etcd: store URL %q: %w", redactURL(raw), err)
+	}
+	if err := c.setQuery(query); err != nil {
+		return c, fmt.Errorf("etcd: store URL %q: %w", redactURL(raw), err)
+	}
+	return c, nil
+}
+
+func (c *Config) setEndpoints(hosts string) error {
+	if hosts == "" {
+		return errors.New("no HOST:PORT")
+	}
+	scheme := "http://"
+	if c.TLS {
+		scheme = "https://"
+	}
+	for _, hp := range strings.Split(hosts, ",") {
+		host, port, err := net.SplitHostPort(hp)
+		if err != nil {
+			return fmt.Errorf("endpoint %q: want HOST:PORT", hp)
+		}
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("endpoint %q: bad port", hp)
+		}
+		if host == "" || strings.ContainsAny(host, " /\\#%?\t\r\n") {
+			return fmt.Errorf("endpoint %q: bad host", hp)
+		}
+		c.Endpoints = append(c.Endpoints, scheme+net.JoinHostPort(host, port))
+	}
+	return nil
+}
+
+func (c *Config) setPrefix(p string) error {
+	p = strings.Trim(p, "/")
+	if p == "" {
+		c.Prefix = DefaultPrefix
+		return nil
+	}
+	for _, seg := range strings.Split(p, "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return fmt.Errorf("prefix %q: empty, . or .. segment", "/"+p)
+		}
+		for _, r := range seg {
+			if r < 0x21 || r > 0x7e {
+				return fmt.Errorf("prefix %q: only visible ASCII", "/"+p)
+			}
+		}
+	}
+	c.Prefix = "/" + p
+	return nil
+}
+
+func (c *Config) setQuery(q string) error {
+	vals, err := url.ParseQuery(q)
+	if err != nil {
+		return fmt.Errorf("query: %v", err)
+	}
+	for k, v := range vals {
+		if len(v) != 1 || v[0] == "" {
+			return fmt.Errorf("query parameter %s: want one non-empty value", k)
+		}
+		switch k {
+		case "ca":
+			c.CAFile = v[0]
+		case "cert":
+			c.CertFile = v[0]
+		case "key":
+			c.KeyFile = v[0]
+		case "user":
+			c.User = v[0]
+		case "password":
+			return errors.New("the password goes in TOKENKEEPER_STORE_PASSWORD, never in the URL")
+		default:
+			return fmt.Errorf("unknown query parameter %q (known: ca, cert, key, user)", k)
+		}
+	}
+	if (c.CAFile != "" || c.CertFile != "" || c.KeyFile != "") && !c.TLS {
+		return errors.New("ca, cert and key need etcds://")
+	}
+	if (c.CertFile == "") != (c.KeyFile == "") {
+		return errors.New("cert and key go together")
+	}
+	return nil
+}
+
+// String is the URL as the user may see it: hosts, prefix and the names of
+// the files, never a password.
+func (c Config) String() string {
+	scheme := "etcd://"
+	if c.TLS {
+		scheme = "etcds://"
+	}
+	hosts := make([]string, len(c.Endpoints))
+	for i, e := range c.Endpoints {
+		_, hosts[i], _ = strings.Cut(e, "://")
+	}
+	s := scheme + strings.Join(hosts, ",") + c.Prefix
+	q := url.Values{}
+	for k, v := range map[string]string{"ca": c.CAFile, "cert": c.CertFile, "key": c.KeyFile, "user": c.User} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	if len(q) > 0 {
+		s += "?" + q.Encode()
+	}
+	return s
+}
+
+// redactURL drops what a confused user may have put in a URL's userinfo or
+// a password parameter, so that an error about the URL never shows it.
+func redactURL(raw string) string {
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		if len(raw) > 200 {
+			raw = raw[:200] + "…"
+		}
+		return raw
+	}
+	rest, query, hasQuery := strings.Cut(rest, "?")
+	if at := strings.LastIndex(rest, "@"); at >= 0 {
+		rest = "…@" + rest[at+1:]
+	}
+	if hasQuery {
+		parts := strings.Split(query, "&")
+		for i, p := range parts {
+			if k, _, _ := strings.Cut(p, "="); strings.EqualFold(k, "password") {
+				parts[i] = k + "=…"
+			}
+		}
+		rest += "?" + strings.Join(parts, "&")
+	}
+	return scheme + "://" + rest
+}

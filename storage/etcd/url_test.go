@@ -1,0 +1,92 @@
+package etcd
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestParseURL(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want Config
+		err  string
+	}{
+		{in: "etcd://127.0.0.1:2379", want: Config{Endpoints: []string{"http://127.0.0.1:2379"}, Prefix: "/tokenkeeper"}},
+		{in: "etcd://a:1,b:2/team/x/", want: Config{Endpoints: []string{"http://a:1", "http://b:2"}, Prefix: "/team/x"}},
+		{in: "etcds://[::1]:2379/p?ca=/c.pem&cert=/u.pem&key=/u.key&user=bot",
+			want: Config{Endpoints: []string{"https://[::1]:2379"}, Prefix: "/p", TLS: true, CAFile: "/c.pem", CertFile: "/u.pem", KeyFile: "/u.key", User: "bot"}},
+		{in: "http://a:1", err: "unknown scheme"},
+		{in: "a:1", err: "want etcd://"},
+		{in: "etcd://", err: "no HOST:PORT"},
+		{in: "etcd://a", err: "want HOST:PORT"},
+		{in: "etcd://a:0", err: "bad port"},
+		{in: "etcd://a:1/x/../y", err: "segment"},
+		{in: "etcd://bot:hunter2@a:1", err: "TOKENKEEPER_STORE_PASSWORD"},
+		{in: "etcd://a:1?password=hunter2", err: "TOKENKEEPER_STORE_PASSWORD"},
+		{in: "etcd://a:1?ca=/c.pem", err: "need etcds://"},
+		{in: "etcds://a:1?cert=/u.pem", err: "go together"},
+		{in: "etcd://a:1?colour=red", err: "unknown query parameter"},
+	} {
+		got, err := ParseURL(tc.in)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("ParseURL(%q): got %v, want an error with %q", tc.in, err, tc.err)
+			}
+			if err != nil && strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("ParseURL(%q): the error shows the password: %v", tc.in, err)
+			}
+			continue
+		}
+		if err != nil || !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("ParseURL(%q) = %+v, %v; want %+v", tc.in, got, err, tc.want)
+		}
+		if again, err := ParseURL(got.String()); err != nil || !reflect.DeepEqual(again, got) {
+			t.Errorf("ParseURL(String()) = %+v, %v; want %+v", again, err, got)
+		}
+	}
+}
+
+func FuzzParseURL(f *testing.F) {
+	for _, s := range []string{"etcd://a:1", "etcds://a:1,b:2/p?ca=x&user=u", "etcd://u:p@a:1", "etcd://a:1?password=x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := ParseURL(s)
+		if err != nil {
+			if strings.Contains(s, "password=SECRET") && strings.Contains(err.Error(), "password=SECRET") {
+				t.Fatalf("error shows the password: %v", err)
+			}
+			return
+		}
+		if _, err := ParseURL(c.String()); err != nil {
+			t.Fatalf("ParseURL(%q).String() = %q does not parse: %v", s, c.String(), err)
+		}
+	})
+}
+
+// FuzzAnswer feeds the decoders of etcd's answers (error bodies, ranges,
+// transactions, watch lines) arbitrary bytes: none may panic.
+func FuzzAnswer(f *testing.F) {
+	for _, s := range []string{
+		`{"error":"etcdserver: requested lease not found","message":"etcdserver: requested lease not found","code":5}`,
+		`{"header":{"revision":"2"},"kvs":[{"key":"Zm9v","create_revision":"2","mod_revision":"2","version":"1","value":"YmFy","lease":"7"}],"count":"1"}`,
+		`{"header":{"revision":"2"},"responses":[{"response_range":{"kvs":[{"key":"Zm9v","lease":"9"}]}}]}`,
+		`{"result":{"header":{"revision":"2"},"events":[{"type":"DELETE","kv":{"key":"Zm9v","mod_revision":"3"}}]}}`,
+		`{"ID":99999999999999999999}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_ = answerError("http://x", 500, b)
+		var rr RangeResponse
+		_ = json.Unmarshal(b, &rr)
+		var tr TxnResponse
+		if json.Unmarshal(b, &tr) == nil {
+			_ = firstKV(&tr)
+		}
+		var n i64
+		_ = n.UnmarshalJSON(b)
+	})
+}
