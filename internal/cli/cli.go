@@ -28,7 +28,7 @@ type app struct {
 
 	g       globals
 	paths   storage.Paths
-	secrets []string
+	secrets *secretList
 	log     *slog.Logger
 	// onFail, when set, is told of each failure fail reports: refresh --all
 	// groups its profiles' failures by exit code and hint.

@@ -313,7 +313,7 @@ type tokenHandler struct {
 // publish makes the log redact what the app knows now; called under mu (or
 // before serving).
 func (h *tokenHandler) publish() {
-	s := slices.Clone(h.a.secrets)
+	s := slices.Clone(h.a.secrets.list())
 	h.known.Store(&s)
 }
 

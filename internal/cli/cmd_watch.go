@@ -206,7 +206,7 @@ func poke(c chan struct{}) {
 // app with that profile's paths and its own list of secrets to redact.
 func (a *app) watcher(p storage.Paths, changes <-chan string, reload <-chan struct{}, named bool) *refresh.Watcher {
 	b := *a
-	b.paths, b.secrets = p, slices.Clone(a.secrets)
+	b.paths, b.secrets = p, a.secrets.clone()
 	var mu sync.Mutex // LoadCredentials runs under the Manager's lock, Notify in Run: both touch b
 	m := &refresh.Manager{
 		Paths: p, Client: b.client(), Margin: a.g.margin, LockTimeout: a.g.lockTimeout,

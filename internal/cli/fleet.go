@@ -114,7 +114,7 @@ func (a *app) forProfile(name string) (*app, *bytes.Buffer, error) {
 	// Its hints name the profile, as if the user had given --profile NAME.
 	p.g.sources = maps.Clone(a.g.sources)
 	p.g.sources["profile"] = "--profile flag"
-	p.secrets = append([]string(nil), a.secrets...)
+	p.secrets = a.secrets.clone()
 	buf := &bytes.Buffer{}
 	p.stderr, p.stdout = buf, io.Discard
 	p.log = newLogger(buf, p.g.logFormat, p.g.verbose).With("profile", name)

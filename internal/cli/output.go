@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/tokenkeeper/tokenkeeper/credentials"
 	"github.com/tokenkeeper/tokenkeeper/internal/redact"
@@ -18,7 +20,52 @@ import (
 
 // addSecrets learns secrets to redact, in every encoding internal/redact
 // knows (form-encoded, JSON-escaped), longest first.
-func (a *app) addSecrets(s ...string) { a.secrets = redact.Add(a.secrets, s...) }
+func (a *app) addSecrets(s ...string) {
+	if a.secrets == nil {
+		a.secrets = &secretList{}
+	}
+	a.secrets.add(s...)
+}
+
+// secretList is what an app hides: the values as learnt, and their encodings
+// (redact.Add), worked out only when something is first redacted. A run that
+// prints nothing but a token (tokenkeeper token, SPEC §6) never needs them.
+type secretList struct {
+	mu      sync.Mutex
+	pending []string // learnt, not yet in forms
+	forms   []string // redact.Add's list
+}
+
+func (l *secretList) add(s ...string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.pending = append(l.pending, s...)
+}
+
+// list returns redact.Add's list of every value learnt so far. The slice is
+// never changed afterwards: a later list builds a new one.
+func (l *secretList) list() []string {
+	if l == nil {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.pending) > 0 {
+		l.forms = redact.Add(slices.Clone(l.forms), l.pending...)
+		l.pending = nil
+	}
+	return l.forms
+}
+
+// clone is a list of its own with the same values, for a copy of the app.
+func (l *secretList) clone() *secretList {
+	if l == nil {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return &secretList{pending: slices.Clone(l.pending), forms: l.forms}
+}
 
 // addCredentials learns the secrets of c: its secret fields (the field table
 // says which), and the HTTP Basic value that authStyle header sends, made of
@@ -33,7 +80,7 @@ func (a *app) addCredentials(c *credentials.Credentials) {
 // one does not cut into flag names: "prof" in "--profile"), then every control
 // character escaped (redact.Terminal), whatever the text's source. Every line
 // tokenkeeper prints, logs or answers in serve's errors passes through it.
-func (a *app) redact(s string) string { return showable(s, a.secrets) }
+func (a *app) redact(s string) string { return showable(s, a.secrets.list()) }
 
 // showable is the rule of redact for a list of secrets (serve's log keeps a
 // copy of the app's list).
