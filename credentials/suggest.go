@@ -4,23 +4,26 @@ import "strings"
 
 // aliases maps normalised names people use for a field (other tools' and
 // OAuth's own vocabulary) to the canonical name, for did-you-mean warnings
-// only: they are not accepted as synonyms.
-var aliases = map[string]string{
-	"clientid":                "appID",
-	"secret":                  "clientSecret",
-	"uuid":                    "companyUUID",
-	"companyid":               "companyUUID",
-	"requesttoken":            "companyRequestToken",
-	"companytoken":            "companyRequestToken",
-	"credtype":                "credentialType",
-	"tokenendpoint":           "tokenURL",
-	"tokenuri":                "tokenURL",
-	"url":                     "tokenURL",
-	"endpoint":                "tokenURL",
-	"grant":                   "grantType",
-	"scopes":                  "scope",
-	"authmethod":              "authStyle",
-	"tokenendpointauthmethod": "authStyle",
+// only: they are not accepted as synonyms. A function, built when a name is
+// unknown, not at every start-up (SPEC §6).
+func aliases() map[string]string {
+	return map[string]string{
+		"clientid":                "appID",
+		"secret":                  "clientSecret",
+		"uuid":                    "companyUUID",
+		"companyid":               "companyUUID",
+		"requesttoken":            "companyRequestToken",
+		"companytoken":            "companyRequestToken",
+		"credtype":                "credentialType",
+		"tokenendpoint":           "tokenURL",
+		"tokenuri":                "tokenURL",
+		"url":                     "tokenURL",
+		"endpoint":                "tokenURL",
+		"grant":                   "grantType",
+		"scopes":                  "scope",
+		"authmethod":              "authStyle",
+		"tokenendpointauthmethod": "authStyle",
+	}
 }
 
 // suggest returns the canonical field name that key most likely means, or
@@ -32,7 +35,7 @@ func suggest(key string) string {
 	if k == "" {
 		return ""
 	}
-	if name, ok := aliases[k]; ok {
+	if name, ok := aliases()[k]; ok {
 		return name
 	}
 	best, bestDist := "", -1

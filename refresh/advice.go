@@ -23,39 +23,46 @@ const newRequestToken = "generate a new company request token in Concur's Compan
 
 // concurCodes are SAP Concur's error codes (PROVIDERS.md). Code 16 is answered by
 // a retry at the user's geolocation before it gets here; 108 (a dead refresh token)
-// by a bootstrap.
-var concurCodes = map[int]advice{
-	5:   {KindNeedsHuman, "the company UUID or company request token was refused; " + newRequestToken},
-	14:  {KindNeedsHuman, "the Concur account is locked; contact your Concur administrator"},
-	16:  {KindCredentials, ""}, // geolocationHint
-	19:  {KindNeedsHuman, "the company request token was refused; " + newRequestToken},
-	53:  {KindCredentials, "the company has not enabled this app; a Concur administrator of the company must enable it"},
-	59:  {KindCredentials, "the app (appID) is disabled or unknown; check appID and clientSecret in {file} and the app's status with SAP Concur"},
-	64:  {KindNeedsHuman, "the company request token has expired or was used up; " + newRequestToken},
-	106: {KindUnexpected, "the refresh token was not sent, which is a bug: please report it"},
-	107: {KindCredentials, "this app is not allowed the refresh grant; check the app's grant settings with SAP Concur"},
-	108: {KindNeedsHuman, ""}, // a refused grant: grantRefused
-	120: {KindCredentials, "credentialType is not accepted; set it to \"authtoken\" in {file}"},
+// by a bootstrap. The tables are functions, built when a refusal is looked up,
+// not at every start-up (SPEC §6).
+func concurCodes() map[int]advice {
+	return map[int]advice{
+		5:   {KindNeedsHuman, "the company UUID or company request token was refused; " + newRequestToken},
+		14:  {KindNeedsHuman, "the Concur account is locked; contact your Concur administrator"},
+		16:  {KindCredentials, ""}, // geolocationHint
+		19:  {KindNeedsHuman, "the company request token was refused; " + newRequestToken},
+		53:  {KindCredentials, "the company has not enabled this app; a Concur administrator of the company must enable it"},
+		59:  {KindCredentials, "the app (appID) is disabled or unknown; check appID and clientSecret in {file} and the app's status with SAP Concur"},
+		64:  {KindNeedsHuman, "the company request token has expired or was used up; " + newRequestToken},
+		106: {KindUnexpected, "the refresh token was not sent, which is a bug: please report it"},
+		107: {KindCredentials, "this app is not allowed the refresh grant; check the app's grant settings with SAP Concur"},
+		108: {KindNeedsHuman, ""}, // a refused grant: grantRefused
+		120: {KindCredentials, "credentialType is not accepted; set it to \"authtoken\" in {file}"},
+	}
 }
 
 // oauthCodes are RFC 6749 §5.2's error codes, for any endpoint. A row without
 // advice is a refused grant, whose advice depends on the grant: grantRefused.
-var oauthCodes = map[string]advice{
-	"invalid_grant":          {KindNeedsHuman, ""},
-	"invalid_client":         {KindCredentials, clientRefused},
-	"unauthorized_client":    {KindCredentials, clientRefused},
-	"invalid_scope":          {KindCredentials, "check scope in {file}"},
-	"unsupported_grant_type": {KindCredentials, "this endpoint does not take grantType \"{grant}\": check grantType in {file}"},
+func oauthCodes() map[string]advice {
+	return map[string]advice{
+		"invalid_grant":          {KindNeedsHuman, ""},
+		"invalid_client":         {KindCredentials, clientRefused},
+		"unauthorized_client":    {KindCredentials, clientRefused},
+		"invalid_scope":          {KindCredentials, "check scope in {file}"},
+		"unsupported_grant_type": {KindCredentials, "this endpoint does not take grantType \"{grant}\": check grantType in {file}"},
+	}
 }
 
 const clientRefused = "the client was refused: check appID and clientSecret (and authStyle) in {file}"
 
 // grantRefused says what to do when the grant in the credentials file is refused,
 // by grant type, in the provider's words: Concur's for Concur endpoints only.
-var grantRefused = map[string]string{
-	credentials.GrantPassword:          "the username and password (companyUUID and companyRequestToken in {file}) were refused; correct them",
-	credentials.GrantRefreshToken:      "get a new refresh token from the provider and put it in {file} (refreshToken)",
-	credentials.GrantClientCredentials: "the provider refused the client-credentials grant; check the client's grants with the provider and {file}",
+func grantRefused() map[string]string {
+	return map[string]string{
+		credentials.GrantPassword:          "the username and password (companyUUID and companyRequestToken in {file}) were refused; correct them",
+		credentials.GrantRefreshToken:      "get a new refresh token from the provider and put it in {file} (refreshToken)",
+		credentials.GrantClientCredentials: "the provider refused the client-credentials grant; check the client's grants with the provider and {file}",
+	}
 }
 
 // refusalAdvice looks a refusal up in the tables. concur says the endpoint is SAP
@@ -65,12 +72,12 @@ func refusalAdvice(ee *EndpointError, c *credentials.Credentials, concur bool) a
 	if code == "" && ee.Status == http.StatusUnauthorized {
 		code = "invalid_client"
 	}
-	a, ok := concurCodes[ee.ConcurCode]
+	a, ok := concurCodes()[ee.ConcurCode]
 	if !ok || !concur {
-		a, ok = oauthCodes[code]
+		a, ok = oauthCodes()[code]
 	}
 	if ok && a.Do == "" {
-		a.Do = grantRefused[c.GrantType]
+		a.Do = grantRefused()[c.GrantType]
 		if concur && c.GrantType == credentials.GrantPassword {
 			a.Do = "the company UUID or company request token was refused; " + newRequestToken
 		}

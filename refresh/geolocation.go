@@ -29,15 +29,16 @@ import (
 
 // concurDomains are the domains of Concur's token hosts and data centres
 // (PROVIDERS.md): us.api.concursolutions.com, cn.api.concurcdc.cn, …, from the
-// one table of providers.
-var concurDomains = func() []string {
+// one table of providers; worked out when a geolocation is checked, not at
+// every start-up (SPEC §6).
+func concurDomains() []string {
 	p, _ := credentials.PresetNamed("concur")
 	var out []string
 	for _, h := range p.Hosts {
 		out = append(out, strings.TrimPrefix(h, "."))
 	}
 	return out
-}()
+}
 
 // isConcurHost reports whether u is https to a host under Concur's domains, on
 // the default port, without user info.
@@ -46,7 +47,7 @@ func isConcurHost(u *url.URL) bool {
 		return false
 	}
 	h := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
-	for _, d := range concurDomains {
+	for _, d := range concurDomains() {
 		if strings.HasSuffix(h, "."+d) {
 			return true
 		}
@@ -70,7 +71,7 @@ func (m *Manager) geoTokenURL(tokenURL, geo string) (string, error) {
 	}
 	g, err := url.Parse(strings.TrimSuffix(geo, "/"))
 	if err != nil || !concur(g) || g.Opaque != "" || g.Path != "" || g.RawQuery != "" || g.ForceQuery || g.Fragment != "" {
-		return "", fmt.Errorf("geolocation %s is not an https origin in Concur's domains (%s)", redact.URL(geo), strings.Join(concurDomains, ", "))
+		return "", fmt.Errorf("geolocation %s is not an https origin in Concur's domains (%s)", redact.URL(geo), strings.Join(concurDomains(), ", "))
 	}
 	return g.Scheme + "://" + g.Host + "/oauth2/v0/token", nil
 }

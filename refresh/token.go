@@ -44,15 +44,20 @@ const (
 	keyRefreshFixed    = "refresh_expiry_fixed"
 )
 
-// responseKeys are the fields a token endpoint answers with that belong to one
+// isResponseKey says which are the fields a token endpoint answers with that belong to one
 // grant; a bootstrap (a new grant) drops them from the old file, and keeps the rest
-// (fields written by a newer tokenkeeper, for instance).
-var responseKeys = map[string]bool{
-	"access_token": true, "token_type": true, "expires_in": true, "refresh_token": true,
-	"refresh_expires_in": true, "scope": true, "id_token": true, "geolocation": true,
-	"session_state": true, "not-before-policy": true,
-	keyObtainedAt: true, keyExpiresAt: true, keyRefreshExpires: true, keyTokenURL: true,
-	keyAuthStyle: true, keySeedFingerprint: true, keyRefreshFixed: true, keyRefusal: true,
+// (fields written by a newer tokenkeeper, for instance). A switch, not a map: no
+// work at start-up (SPEC §6).
+func isResponseKey(k string) bool {
+	switch k {
+	case "access_token", "token_type", "expires_in", "refresh_token",
+		"refresh_expires_in", "scope", "id_token", "geolocation",
+		"session_state", "not-before-policy",
+		keyObtainedAt, keyExpiresAt, keyRefreshExpires, keyTokenURL,
+		keyAuthStyle, keySeedFingerprint, keyRefreshFixed, keyRefusal:
+		return true
+	}
+	return false
 }
 
 // fileKeyOrder is the order fields are written in, so that the file reads like the
@@ -597,7 +602,7 @@ func (t *Token) carryUnknown(old *Token) {
 		return
 	}
 	for k, v := range old.raw {
-		if _, ok := t.raw[k]; !ok && !responseKeys[k] && k != keyCompanyUUID {
+		if _, ok := t.raw[k]; !ok && !isResponseKey(k) && k != keyCompanyUUID {
 			t.raw[k] = v
 		}
 	}

@@ -252,7 +252,7 @@ func (a *app) setupAborted(err error) int {
 func (a *app) checkComplete(c *credentials.Credentials, o *setupOpts) int {
 	err := c.Validate()
 	var flags []string
-	if c.TokenURL == "" && c.Issuer == "" && o.preset != "" && o.preset != concur.Name {
+	if c.TokenURL == "" && c.Issuer == "" && o.preset != "" && o.preset != concur().Name {
 		err = errors.Join(err, fmt.Errorf("tokenURL: required for --preset %s, not set", o.preset))
 		flags = append(flags, "--token-url")
 	}

@@ -56,27 +56,26 @@ func preset(name string) *credentials.Preset {
 	return p
 }
 
-var (
-	concur             = preset("concur")
-	keycloakTokenPath  = preset("keycloak").TokenPath
-	thingparkTokenPath = preset("thingpark").TokenPath
-)
+// Looked up when setup needs them, not at every start-up (SPEC §6).
+func concur() *credentials.Preset { return preset("concur") }
+func keycloakTokenPath() string   { return preset("keycloak").TokenPath }
+func thingparkTokenPath() string  { return preset("thingpark").TokenPath }
 
 // keycloakURL builds a realm's token endpoint from the server's base URL. A
 // URL that already ends in the token path is taken as it is.
 func keycloakURL(base, realm string) string {
 	base = strings.TrimRight(strings.TrimSpace(base), "/")
-	if strings.HasSuffix(base, keycloakTokenPath) {
+	if strings.HasSuffix(base, keycloakTokenPath()) {
 		return base
 	}
 	// An old Keycloak's base ends in /auth; it stays, as it is part of the path.
-	return base + "/realms/" + url.PathEscape(realm) + keycloakTokenPath
+	return base + "/realms/" + url.PathEscape(realm) + keycloakTokenPath()
 }
 
 // splitKeycloakURL is keycloakURL's inverse, for showing an existing URL as
 // base and realm; ok is false for any other URL.
 func splitKeycloakURL(tokenURL string) (base, realm string, ok bool) {
-	rest, found := strings.CutSuffix(tokenURL, keycloakTokenPath)
+	rest, found := strings.CutSuffix(tokenURL, keycloakTokenPath())
 	if !found {
 		return "", "", false
 	}
@@ -96,7 +95,7 @@ func splitKeycloakURL(tokenURL string) (base, realm string, ok bool) {
 // An empty tokenURL is Concur's (the tutorial's default endpoint).
 func presetOf(c *credentials.Credentials) string {
 	if c.TokenURL == "" && c.Issuer == "" {
-		return concur.Name
+		return concur().Name
 	}
 	return credentials.PresetFor(c).Name
 }
@@ -105,7 +104,7 @@ func presetOf(c *credentials.Credentials) string {
 // new file) before another provider than Concur is applied: the template is
 // Concur's, and a generic endpoint must not inherit its token URL or credtype.
 func fromTemplate(c *credentials.Credentials, existed bool, preset string) {
-	if existed || preset == "" || preset == concur.Name {
+	if existed || preset == "" || preset == concur().Name {
 		return
 	}
 	*c = credentials.Credentials{Path: c.Path, AuthStyle: credentials.AuthParams}

@@ -87,28 +87,28 @@ func (a *app) wizard(c *credentials.Credentials, o *setupOpts, tty *os.File, exi
 }
 
 func (w *wizard) concur() error {
-	region := concur.RegionOf(w.c.TokenURL)
+	region := concur().RegionOf(w.c.TokenURL)
 	if region == "" {
 		region = w.c.TokenURL
 	}
-	answer, err := w.p.Ask(w.ctx, fmt.Sprintf("region (%s, or a full token URL)", concur.RegionNames()), region,
+	answer, err := w.p.Ask(w.ctx, fmt.Sprintf("region (%s, or a full token URL)", concur().RegionNames()), region,
 		func(a string) string {
-			if _, ok := concur.RegionURL(a); ok {
+			if _, ok := concur().RegionURL(a); ok {
 				return ""
 			}
 			if strings.Contains(a, "://") {
 				return checkField(w.c, "tokenURL", a)
 			}
-			return fmt.Sprintf("unknown region %q; want one of %s, or a token URL", a, concur.RegionNames())
+			return fmt.Sprintf("unknown region %q; want one of %s, or a token URL", a, concur().RegionNames())
 		})
 	if err != nil {
 		return err
 	}
-	if u, ok := concur.RegionURL(answer); ok {
+	if u, ok := concur().RegionURL(answer); ok {
 		answer = u
 	}
 	w.c.TokenURL = answer
-	if err := concur.Apply(w.c, ""); err != nil {
+	if err := concur().Apply(w.c, ""); err != nil {
 		return err
 	}
 	return w.fields(
@@ -128,7 +128,7 @@ func (w *wizard) keycloak() error {
 	if err != nil {
 		return err
 	}
-	if !strings.HasSuffix(strings.TrimRight(u, "/"), keycloakTokenPath) {
+	if !strings.HasSuffix(strings.TrimRight(u, "/"), keycloakTokenPath()) {
 		realm, err = w.p.Ask(w.ctx, "realm", realm, required)
 		if err != nil {
 			return err
@@ -149,7 +149,7 @@ func (w *wizard) keycloak() error {
 }
 
 func (w *wizard) thingpark() error {
-	base := strings.TrimSuffix(w.c.TokenURL, thingparkTokenPath)
+	base := strings.TrimSuffix(w.c.TokenURL, thingparkTokenPath())
 	if base == w.c.TokenURL {
 		base = ""
 	}
@@ -157,8 +157,8 @@ func (w *wizard) thingpark() error {
 	if err != nil {
 		return err
 	}
-	if u = strings.TrimRight(u, "/"); !strings.HasSuffix(u, keycloakTokenPath) {
-		u += thingparkTokenPath
+	if u = strings.TrimRight(u, "/"); !strings.HasSuffix(u, keycloakTokenPath()) {
+		u += thingparkTokenPath()
 	}
 	w.c.TokenURL = u
 	return w.keycloakGrant()
