@@ -3,7 +3,8 @@
 # in one run, on one machine, against a yardstick built here:
 #
 #   1. `tokenkeeper token` on a valid cached token vs bench/floor (reads the file,
-#      parses the JSON, prints one field) and vs `jq -r .access_token FILE`
+#      parses the JSON, prints one field), vs bench/httpfloor (the same with an
+#      HTTPS client linked in, never called) and vs `jq -r .access_token FILE`
 #   2. 50 concurrent `tokenkeeper token` on an expired token: requests that reach
 #      the token endpoint (bench/fakeendpoint, another process), and wall time
 #      vs one call
@@ -50,6 +51,7 @@ if CGO_ENABLED=1 go build -trimpath -o "$B/tokenkeeper-cgo" . 2>/dev/null && fil
   cgo=1
 fi
 go build -trimpath -o "$B/floor" ./bench/floor
+go build -trimpath -o "$B/httpfloor" ./bench/httpfloor
 go build -trimpath -o "$B/fakeendpoint" ./bench/fakeendpoint
 go build -trimpath -o "$B/fleet" ./bench/fleet
 go build -trimpath -o "$B/interleave" ./bench/interleave
@@ -92,7 +94,7 @@ echo "- load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 D=$W/one
 profile "$D"
 file=$D/refreshTokenObjectFile.json
-cmds=("floor=$B/floor $file" "tokenkeeper=$TK --dir $D token")
+cmds=("floor=$B/floor $file" "httpfloor=$B/httpfloor $file" "tokenkeeper=$TK --dir $D token")
 [ -n "$cgo" ] && cmds+=("tokenkeeper-cgo=$B/tokenkeeper-cgo --dir $D token")
 # In turn, run by run (bench/interleave), so that the machine's load weighs on
 # each program alike: the ratio is what matters.
@@ -106,7 +108,7 @@ echo
 fmin=$(hmin "$W/token.json" floor)
 echo "| program | median | min–max | median vs floor | min vs floor |"
 echo "| --- | --- | --- | --- | --- |"
-for n in floor tokenkeeper ${cgo:+tokenkeeper-cgo}; do
+for n in floor httpfloor tokenkeeper ${cgo:+tokenkeeper-cgo}; do
   echo "| $n | $(ms "$(hmedian "$W/token.json" $n)") ms | $(ms "$(hmin "$W/token.json" $n)")–$(ms "$(hmax "$W/token.json" $n)") ms | $(ratio "$(hmedian "$W/token.json" $n)" "$f")× | $(ratio "$(hmin "$W/token.json" $n)" "$fmin")× |"
 done
 echo "| jq -r .access_token | $(ms "$(hmedian "$W/jq.json" jq)") ms | $(ms "$(hmin "$W/jq.json" jq)")–$(ms "$(hmax "$W/jq.json" jq)") ms | $(ratio "$(hmedian "$W/jq.json" jq)" "$f")× | $(ratio "$(hmin "$W/jq.json" jq)" "$fmin")× |"
