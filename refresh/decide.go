@@ -59,10 +59,6 @@ type Policy struct {
 	// Asked is when the caller asked, for Options.Force: a token obtained since
 	// satisfies a forced call.
 	Asked time.Time
-	// Login is how a person starts a new grant that needs them (authorization
-	// code, device grant), for the message that asks them to: the caller's
-	// command, e.g. "tokenkeeper --profile x login".
-	Login string
 }
 
 // Plan is the decision: what the next run does, and why.
@@ -112,7 +108,7 @@ func Decide(s State, p Policy) Plan {
 		warns = append(warns, fmt.Sprintf("the token in %s was obtained at %s, in the future: this host's clock was set back; it is renewed", s.TokenFile, tok.ObtainedAt.Format(time.RFC3339)))
 	}
 	plan.Token, plan.Warnings = tok, warns
-	plan.RefreshWarnings = RefreshWarnings(s.Creds, tok, s.Now, p.WarnBefore, p.Login)
+	plan.RefreshWarnings = RefreshWarnings(s.Creds, tok, s.Now, p.WarnBefore)
 	plan.AccessValid = tok.Valid(s.Now, 0)
 	plan.RefreshUsable = tok.RefreshUsable(s.Now) && !tok.refreshRefused()
 	if s.CredsErr != nil { // 78 even while the token is valid: its renewal would fail
@@ -154,7 +150,7 @@ func Decide(s State, p Policy) Plan {
 		return plan
 	}
 	if credentials.Interactive(s.Creds.GrantType) {
-		plan.Step, plan.Err, plan.Why = StepHuman, needsLogin(s.Creds, s.TokenFile, p.Login), "a person must log in"
+		plan.Step, plan.Err, plan.Why = StepHuman, needsLogin(s.Creds, s.TokenFile), "a person must log in"
 		return plan
 	}
 	if err := spentSeed(s.Creds, tok); err != nil {
@@ -219,7 +215,7 @@ func credentialsError(err error) *Error {
 // expiry, as Concur's). A refresh token renewed on each refresh (Keycloak's
 // rotating ones) is not dying, nor is one no refresh has shown fixed yet. A grant
 // that needs no person to renew (client credentials) is never warned about.
-func RefreshWarnings(c *credentials.Credentials, tok *Token, now time.Time, warnBefore time.Duration, login string) []string {
+func RefreshWarnings(c *credentials.Credentials, tok *Token, now time.Time, warnBefore time.Duration) []string {
 	if tok == nil || tok.RefreshToken == "" || tok.RefreshExpiry.IsZero() || tok.refreshRefused() {
 		return nil
 	}
@@ -233,12 +229,12 @@ func RefreshWarnings(c *credentials.Credentials, tok *Token, now time.Time, warn
 		return nil
 	}
 	return []string{fmt.Sprintf("the refresh token expires at %s (%s) and renewals do not extend it; %s",
-		tok.RefreshExpiry.Format(time.RFC3339), Until(now, tok.RefreshExpiry), reauthAdvice(c, login))}
+		tok.RefreshExpiry.Format(time.RFC3339), Until(now, tok.RefreshExpiry), reauthAdvice(c))}
 }
 
 // reauthAdvice says what a person must do before the refresh token dies, in the
-// provider's words.
-func reauthAdvice(c *credentials.Credentials, login string) string {
+// provider's words (and OAuth's: no command; a grant a person starts says so).
+func reauthAdvice(c *credentials.Credentials) string {
 	if c == nil {
 		return "before then, make sure the credentials file can get a new grant"
 	}
@@ -251,7 +247,7 @@ func reauthAdvice(c *credentials.Credentials, login string) string {
 	case credentials.GrantRefreshToken:
 		return fmt.Sprintf("before then, get a new refresh token from the provider and put it in %s (refreshToken)", c.Path)
 	case credentials.GrantAuthorizationCode, credentials.GrantDeviceCode:
-		return "before then, run " + firstNonEmpty(login, "the login again")
+		return "before then, a person must log in again (grantType " + c.GrantType + ")"
 	}
 	return fmt.Sprintf("before then, make sure the credentials in %s can get a new grant", c.Path)
 }
@@ -285,10 +281,9 @@ func (s State) tokenURL() string {
 	return firstNonEmpty(s.Creds.TokenURL, s.Discovered)
 }
 
-// needsLogin is the failure of a grant only a person can start.
-func needsLogin(c *credentials.Credentials, tokenFile, login string) *Error {
-	login = firstNonEmpty(login, "the login")
-	return &Error{Kind: KindNeedsHuman,
-		Msg:  fmt.Sprintf("no usable refresh token in %s: grantType %s needs a person to log in", tokenFile, c.GrantType),
-		Hint: fmt.Sprintf("run %s (on a host without a browser: %s --device, or --no-browser)", login, login)}
+// needsLogin is the failure of a grant only a person can start: Then says a
+// person logs in, and the caller names how (the CLI: its login command).
+func needsLogin(c *credentials.Credentials, tokenFile string) *Error {
+	return &Error{Kind: KindNeedsHuman, Then: ThenLogin,
+		Msg: fmt.Sprintf("no usable refresh token in %s: grantType %s needs a person to log in", tokenFile, c.GrantType)}
 }

@@ -93,6 +93,10 @@ func TestDecide(t *testing.T) {
 			if !strings.Contains(p.Why, tt.why) {
 				t.Errorf("why %q, want it to say %q", p.Why, tt.why)
 			}
+			checkWords(t, "the plan", append(append([]string{p.Why}, p.Warnings...), p.RefreshWarnings...)...)
+			if p.Err != nil {
+				checkError(t, "the plan", p.Err)
+			}
 			if p.Remembered != tt.remember {
 				t.Errorf("remembered %v, want %v", p.Remembered, tt.remember)
 			}
@@ -149,14 +153,14 @@ func TestRefreshWarnings(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := &credentials.Credentials{TokenURL: "https://us.api.concursolutions.com/oauth2/v0/token", GrantType: tt.grant, Path: "/c.json"}
-			got := strings.Join(RefreshWarnings(c, &tt.tok, now, DefaultWarnBefore, ""), "\n")
+			got := strings.Join(RefreshWarnings(c, &tt.tok, now, DefaultWarnBefore), "\n")
 			if (got != "") != (tt.want != "") || !strings.Contains(got, tt.want) {
 				t.Errorf("warnings %q, want %q", got, tt.want)
 			}
 		})
 	}
 	generic := &credentials.Credentials{TokenURL: "https://auth.example.com/token", GrantType: credentials.GrantPassword, Path: "/c.json"}
-	w := RefreshWarnings(generic, &Token{RefreshToken: "r", Expiry: now.Add(time.Hour), RefreshExpiry: now.Add(time.Hour * 24), RefreshFixed: true}, now, DefaultWarnBefore, "")
+	w := RefreshWarnings(generic, &Token{RefreshToken: "r", Expiry: now.Add(time.Hour), RefreshExpiry: now.Add(time.Hour * 24), RefreshFixed: true}, now, DefaultWarnBefore)
 	if len(w) != 1 || strings.Contains(w[0], "Concur") {
 		t.Errorf("generic endpoint warning %q: want one, in no provider's words", w)
 	}

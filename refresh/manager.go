@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -55,16 +56,13 @@ type Manager struct {
 	Margin      time.Duration // renew when less than this is left; 0: DefaultMargin
 	LockTimeout time.Duration // 0: DefaultLockTimeout
 	WarnBefore  time.Duration // warn when the refresh token dies within this; 0: DefaultWarnBefore
-	Holder      string        // names this process in the lock file, e.g. "tokenkeeper token"
+	Holder      string        // names this process in the lock file, e.g. "tokenkeeper token"; "": the program's name
 	Log         *slog.Logger  // nil: silent
 	// Secrets, when set, is told every token value the manager reads or
 	// receives, before any message that could quote it: an endpoint may echo a
 	// token in an error, and only the caller knows where messages go. It may be
 	// called from several goroutines at once.
 	Secrets func(values ...string)
-	// LoginCommand is how the user runs tokenkeeper login, with their flags, for
-	// hints ("tokenkeeper --profile work login"); "": "tokenkeeper login".
-	LoginCommand string
 
 	// concurHost, when set, replaces isConcurHost: tests only, so that loopback
 	// fakes can stand for Concur's data centres (geolocation.go says why).
@@ -193,7 +191,7 @@ func (m *Manager) acquire(ctx context.Context, o Options, asked time.Time, margi
 // decide is Decide on the manager's credentials and clock.
 func (m *Manager) decide(tok *Token, tokErr error, o Options, asked time.Time, margin time.Duration) Plan {
 	return Decide(State{Creds: m.creds(), Token: tok, TokenErr: tokErr, TokenFile: m.Paths.TokenFile, Now: m.now(), Discovered: m.discovered()},
-		Policy{Options: o, Margin: margin, WarnBefore: m.warnBefore(), Asked: asked, Login: m.loginCommand()})
+		Policy{Options: o, Margin: margin, WarnBefore: m.warnBefore(), Asked: asked})
 }
 
 // discovered is the token endpoint discovery found, or "".
@@ -325,7 +323,7 @@ func (m *Manager) refreshGrant(ctx context.Context, tok *Token, warns []string, 
 // sent, the token may be dead at the endpoint and the answer the only copy of its
 // successor, so a cancellation (Ctrl-C, systemd stopping the unit) must not throw
 // the answer away: the exchange runs to its end, still bounded by the client's
-// Timeout (--timeout). The CLI lets a second signal kill the process outright.
+// Timeout. The CLI lets a second signal kill the process outright.
 func spendContext(ctx context.Context) context.Context {
 	return context.WithoutCancel(ctx)
 }
@@ -732,7 +730,7 @@ func (m *Manager) save(tok *Token, action string, warns []string) (*Result, erro
 // half hour), about the token just saved.
 func (m *Manager) result(tok *Token, action string, warns []string) *Result {
 	if action == ActionRefreshed || action == ActionBootstrapped {
-		warns = append(warns, RefreshWarnings(m.creds(), tok, m.now(), m.warnBefore(), m.loginCommand())...)
+		warns = append(warns, RefreshWarnings(m.creds(), tok, m.now(), m.warnBefore())...)
 	}
 	m.tokens.offer(tok, m.margin())
 	return &Result{Token: tok, Action: action, Warnings: warns}
@@ -757,7 +755,7 @@ func orDefault(d, def time.Duration) time.Duration {
 }
 
 func (m *Manager) holder() string {
-	return fmt.Sprintf("pid=%d cmd=%s since=%s", os.Getpid(), firstNonEmpty(m.Holder, "tokenkeeper"), time.Now().UTC().Format(time.RFC3339))
+	return fmt.Sprintf("pid=%d cmd=%s since=%s", os.Getpid(), firstNonEmpty(m.Holder, filepath.Base(os.Args[0])), time.Now().UTC().Format(time.RFC3339))
 }
 
 func (m *Manager) debug(msg string, args ...any) {

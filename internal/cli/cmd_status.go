@@ -121,7 +121,7 @@ func (a *app) status(p storage.Paths, now time.Time) *statusReport {
 	tok, terr := (&refresh.Manager{Paths: p}).Load()
 	// The one decision, as the next run would make it; nothing here re-derives it.
 	plan := refresh.Decide(refresh.State{Creds: c, CredsErr: cerr, Token: tok, TokenErr: terr, TokenFile: p.TokenFile, Now: now},
-		refresh.Policy{Margin: a.g.margin, WarnBefore: a.g.warnBefore, Asked: now, Login: a.cmdLine("login")})
+		refresh.Policy{Margin: a.g.margin, WarnBefore: a.g.warnBefore, Asked: now})
 	a.statusToken(r, tok, terr, plan)
 	for _, path := range []string{p.CredentialsFile, p.TokenFile} {
 		if w := storage.PermissionWarning(path); w != "" {

@@ -94,6 +94,13 @@ func (a *app) exitOfRun(err error, runAfter bool) (int, string) {
 		hint = joinHint(hint, "run again later (a cron job will)")
 	case refresh.ThenLockWait:
 		hint = joinHint(hint, "run again shortly, or raise --lock-timeout")
+	case refresh.ThenLogin:
+		login := a.cmdLine("login")
+		hint = joinHint(hint, fmt.Sprintf("run %s (on a host without a browser: %s, or %s)", login, a.cmdLine("login --device"), a.cmdLine("login --no-browser")))
+	case refresh.ThenLoginDevice:
+		hint = joinHint(hint, "run "+a.cmdLine("login --device"))
+	case refresh.ThenLogout:
+		hint = joinHint(hint, "run "+a.cmdLine("logout")+" again later")
 	}
 	return code, hint
 }

@@ -66,8 +66,6 @@ func (a *app) manager(holder string, eager, writeTemplate bool) (*refresh.Manage
 		Holder:      holder,
 		Log:         a.log,
 		Secrets:     a.addSecrets,
-		// The hint of a grant only a person can renew, with the user's flags.
-		LoginCommand: a.cmdLine("login"),
 		LoadCredentials: func() (*credentials.Credentials, error) {
 			return a.loadCreds(writeTemplate)
 		},
