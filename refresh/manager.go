@@ -287,13 +287,21 @@ func (m *Manager) refreshGrant(ctx context.Context, tok *Token, warns []string, 
 	req := m.request(m.refreshURL(tok, &warns), form, m.refreshStyle(tok))
 	m.debug("refresh grant", "url", redact.URL(req.URL))
 	nt, err := m.exchange(spendContext(ctx), req)
+	tokenURL := firstNonEmpty(tok.TokenURL, m.creds().TokenURL)
+	if err != nil && req.URL == tokenURL { // not sent to a Concur geolocation
+		nt, tokenURL, err = m.resendMoved(ctx, tokenURL, err, &warns, func(u string) (*Token, error) {
+			moved := req
+			moved.URL = u
+			return m.exchange(spendContext(ctx), moved)
+		})
+	}
 	var ee *EndpointError
 	switch {
 	case err == nil:
 		access := nt.AccessToken
 		nt.merge(tok)
 		nt.RefreshFixed = !nt.RefreshExpiry.IsZero() && !nt.RefreshExpiry.After(tok.RefreshExpiry)
-		nt.TokenURL = firstNonEmpty(tok.TokenURL, m.creds().TokenURL)
+		nt.TokenURL = tokenURL
 		return m.saveAnswer(nt, access, ActionRefreshed, warns)
 	case errors.As(err, &ee) && isGrantRefusal(ee):
 		// A lost race with a process that ignores our lock: use what it saved. If
@@ -317,6 +325,30 @@ func (m *Manager) refreshGrant(ctx context.Context, tok *Token, warns []string, 
 		return &Result{Warnings: warns}, errInvalidGrant
 	}
 	return m.keepOrFail(tok, err, warns)
+}
+
+// resendMoved is a failed request to the token endpoint u seen again
+// (rediscover): when the issuer's document names another endpoint and the
+// failure proves the request was not processed, send sends it there once;
+// when it may have been processed, a warning says where the document points
+// now. It returns the result the request ends with and the endpoint that gave
+// it (the new one only after a success there, which this process then keeps).
+func (m *Manager) resendMoved(ctx context.Context, u string, err error, warns *[]string, send func(u string) (*Token, error)) (*Token, string, error) {
+	ep, resend := m.rediscover(ctx, u, err)
+	switch {
+	case ep == nil:
+		return nil, u, err
+	case !resend:
+		*warns = append(*warns, movedWarning(u, ep))
+		return nil, u, err
+	}
+	m.debug("the discovery document names another token endpoint; sending the request there", "url", redact.URL(ep.Token))
+	nt, err := send(ep.Token)
+	if err != nil {
+		return nil, u, err
+	}
+	m.endpoints.Store(ep)
+	return nt, ep.Token, nil
 }
 
 // spendContext is the context for an exchange that spends a refresh token. Once
@@ -385,6 +417,9 @@ func (m *Manager) bootstrap(ctx context.Context, old, carry *Token, warns []stri
 		ctx = spendContext(ctx) // the seed refresh token may rotate too
 	}
 	nt, err := m.probe(ctx, tokenURL, form)
+	if err != nil && c.TokenURL == "" {
+		nt, tokenURL, err = m.resendMoved(ctx, tokenURL, err, &warns, func(u string) (*Token, error) { return m.probe(ctx, u, form) })
+	}
 	if err != nil {
 		var te *TransientError
 		if errors.As(err, &te) && m.servable(old) {
