@@ -98,12 +98,12 @@ func TestRediscovery(t *testing.T) {
 		return "http://" + addr + "/token"
 	}
 	tests := []struct {
-		name       string
-		old        func(w http.ResponseWriter, r *http.Request)
-		gone       bool // the old endpoint is on a port nobody listens on
-		moved      bool // the document names the new endpoint
-		resent     bool // the refresh is sent to the new endpoint
-		reads      int32 // the document is read this many times
+		name   string
+		old    func(w http.ResponseWriter, r *http.Request)
+		gone   bool  // the old endpoint is on a port nobody listens on
+		moved  bool  // the document names the new endpoint
+		resent bool  // the refresh is sent to the new endpoint
+		reads  int32 // the document is read this many times
 	}{
 		{"connection refused", nil, true, true, true, 1},
 		{"404", status(http.StatusNotFound), false, true, true, 1},
