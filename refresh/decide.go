@@ -45,10 +45,7 @@ type State struct {
 	Token     *Token
 	TokenErr  error
 	TokenFile string
-	// Discovered is the token endpoint found from the credentials' issuer, when
-	// they name no tokenURL and discovery has run ("" otherwise).
-	Discovered string
-	Now        time.Time
+	Now       time.Time
 }
 
 // Policy is how demanding the run is.
@@ -272,13 +269,17 @@ func credentialsWhy(err error) string {
 	return "credentials invalid"
 }
 
-// tokenURL is the token endpoint the credentials name, or the one discovered
-// from their issuer; "" when not known yet.
+// tokenURL is the token endpoint the credentials name; "" when they name
+// none. A token endpoint discovered from the issuer is not compared: the
+// record's token_url is where discovery's answer is kept (discovery.go says
+// when it is looked up again), and what one process discovered must not make
+// a record another process saved look foreign, nor status and the lifecycle
+// (which may have discovered) decide differently.
 func (s State) tokenURL() string {
 	if s.Creds == nil {
 		return ""
 	}
-	return firstNonEmpty(s.Creds.TokenURL, s.Discovered)
+	return s.Creds.TokenURL
 }
 
 // needsLogin is the failure of a grant only a person can start: Then says a

@@ -80,6 +80,7 @@ func TestDecide(t *testing.T) {
 		{"clock set back", State{Creds: password, Token: tok(func(t *Token) { t.ObtainedAt, t.Expiry = now.Add(3*time.Hour), now.Add(4*time.Hour) })}, Options{}, StepRefresh, 0, "refresh token", false},
 		{"clock within the skew", State{Creds: password, Token: tok(func(t *Token) { t.ObtainedAt, t.Expiry = now.Add(time.Minute), now.Add(time.Hour) })}, Options{}, StepNothing, 0, "valid", false},
 		{"issued by another token URL", State{Creds: creds(credentials.GrantPassword, func(c *credentials.Credentials) { c.TokenURL = "https://other.example.com/token" }), Token: tok()}, Options{}, StepBootstrap, 0, "new grant", false},
+		{"issuer: the record keeps what discovery found", State{Creds: creds(credentials.GrantPassword, func(c *credentials.Credentials) { c.TokenURL, c.Issuer = "", "https://auth.example.com" }), Token: tok()}, Options{}, StepNothing, 0, "valid", false},
 		{"a new setup while valid", State{Creds: password, Token: tok()}, Options{Regrant: true}, StepBootstrap, 0, "new grant is asked", false},
 		{"a new setup with a spent seed", State{Creds: seeded, Token: tok(expired, refusedRefresh, func(t *Token) { t.SeedFingerprint = fingerprint("fake-seed") })}, Options{Regrant: true}, StepHuman, KindNeedsHuman, "already used", false},
 	}

@@ -190,16 +190,8 @@ func (m *Manager) acquire(ctx context.Context, o Options, asked time.Time, margi
 
 // decide is Decide on the manager's credentials and clock.
 func (m *Manager) decide(tok *Token, tokErr error, o Options, asked time.Time, margin time.Duration) Plan {
-	return Decide(State{Creds: m.creds(), Token: tok, TokenErr: tokErr, TokenFile: m.Paths.TokenFile, Now: m.now(), Discovered: m.discovered()},
+	return Decide(State{Creds: m.creds(), Token: tok, TokenErr: tokErr, TokenFile: m.Paths.TokenFile, Now: m.now()},
 		Policy{Options: o, Margin: margin, WarnBefore: m.warnBefore(), Asked: asked})
-}
-
-// discovered is the token endpoint discovery found, or "".
-func (m *Manager) discovered() string {
-	if ep := m.endpoints.Load(); ep != nil {
-		return ep.Token
-	}
-	return ""
 }
 
 // locked is the lifecycle under the profile lock: it executes the plan.
