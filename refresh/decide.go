@@ -76,7 +76,10 @@ type Plan struct {
 	Warnings   []string
 	// RefreshWarnings are about the stored refresh token dying: status shows
 	// them; the lifecycle warns once per renewal, about the token it saved.
+	// RefreshThen is what a person does about them before then (ThenLogin for
+	// a grant only a login renews; ThenNothing when the advice is in the words).
 	RefreshWarnings []string
+	RefreshThen     Then
 	// AccessValid: the stored access token is trusted and not expired (it may
 	// still be within the margin). RefreshUsable: the stored refresh token is
 	// worth sending: not expired, not refused.
@@ -106,6 +109,7 @@ func Decide(s State, p Policy) Plan {
 	}
 	plan.Token, plan.Warnings = tok, warns
 	plan.RefreshWarnings = RefreshWarnings(s.Creds, tok, s.Now, p.WarnBefore)
+	plan.RefreshThen = refreshThen(s.Creds, plan.RefreshWarnings)
 	plan.AccessValid = tok.Valid(s.Now, 0)
 	plan.RefreshUsable = tok.RefreshUsable(s.Now) && !tok.refreshRefused()
 	if s.CredsErr != nil { // 78 even while the token is valid: its renewal would fail
@@ -227,6 +231,15 @@ func RefreshWarnings(c *credentials.Credentials, tok *Token, now time.Time, warn
 	}
 	return []string{fmt.Sprintf("the refresh token expires at %s (%s) and renewals do not extend it; %s",
 		tok.RefreshExpiry.Format(time.RFC3339), Until(now, tok.RefreshExpiry), reauthAdvice(c))}
+}
+
+// refreshThen is what a person does about the refresh token's warnings: log
+// in again, for a grant only a person can start.
+func refreshThen(c *credentials.Credentials, warnings []string) Then {
+	if len(warnings) > 0 && c != nil && credentials.Interactive(c.GrantType) {
+		return ThenLogin
+	}
+	return ThenNothing
 }
 
 // reauthAdvice says what a person must do before the refresh token dies, in the

@@ -150,13 +150,26 @@ func TestRefreshWarnings(t *testing.T) {
 		{"dies before the access token", credentials.GrantRefreshToken, Token{RefreshToken: "r", Expiry: now.Add(time.Hour), RefreshExpiry: now.Add(30 * time.Minute)}, "get a new refresh token"},
 		{"client credentials", credentials.GrantClientCredentials, Token{RefreshToken: "r", Expiry: now.Add(time.Hour), RefreshExpiry: now.Add(time.Minute), RefreshFixed: true}, ""},
 		{"no expiry advertised", credentials.GrantPassword, Token{RefreshToken: "r", Expiry: now.Add(time.Hour)}, ""},
+		{"a login's grant, fixed", credentials.GrantAuthorizationCode, Token{RefreshToken: "r", Expiry: now.Add(time.Hour), RefreshExpiry: now.Add(3 * 24 * time.Hour), RefreshFixed: true}, "log in again"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := &credentials.Credentials{TokenURL: "https://us.api.concursolutions.com/oauth2/v0/token", GrantType: tt.grant, Path: "/c.json"}
-			got := strings.Join(RefreshWarnings(c, &tt.tok, now, DefaultWarnBefore), "\n")
+			w := RefreshWarnings(c, &tt.tok, now, DefaultWarnBefore)
+			got := strings.Join(w, "\n")
 			if (got != "") != (tt.want != "") || !strings.Contains(got, tt.want) {
 				t.Errorf("warnings %q, want %q", got, tt.want)
+			}
+			checkWords(t, "refresh warning", w...)
+			// What a person does beyond the words: the caller's login, for a
+			// grant only a login renews; the same in the decision.
+			wantThen := ThenNothing
+			if got != "" && credentials.Interactive(tt.grant) {
+				wantThen = ThenLogin
+			}
+			p := Decide(State{Creds: c, Token: &tt.tok, Now: now}, Policy{Margin: DefaultMargin, WarnBefore: DefaultWarnBefore, Asked: now})
+			if then := refreshThen(c, w); then != wantThen || p.RefreshThen != wantThen {
+				t.Errorf("then %v, plan's %v; want %v", then, p.RefreshThen, wantThen)
 			}
 		})
 	}

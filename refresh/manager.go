@@ -111,6 +111,9 @@ type Result struct {
 	Token    *Token
 	Action   string
 	Warnings []string // for stderr: e.g. the refresh token expires soon
+	// Then is what a person does about Warnings, beyond their words: ThenLogin
+	// when the refresh token dies and only a login renews the grant.
+	Then Then
 }
 
 // Token returns a valid access token, renewing it first when needed.
@@ -756,11 +759,13 @@ func (m *Manager) save(tok *Token, action string, warns []string) (*Result, erro
 // renewal (not on every run that finds a valid token: cron would mail it every
 // half hour), about the token just saved.
 func (m *Manager) result(tok *Token, action string, warns []string) *Result {
+	var then Then
 	if action == ActionRefreshed || action == ActionBootstrapped {
-		warns = append(warns, RefreshWarnings(m.creds(), tok, m.now(), m.warnBefore())...)
+		dying := RefreshWarnings(m.creds(), tok, m.now(), m.warnBefore())
+		warns, then = append(warns, dying...), refreshThen(m.creds(), dying)
 	}
 	m.tokens.offer(tok, m.margin())
-	return &Result{Token: tok, Action: action, Warnings: warns}
+	return &Result{Token: tok, Action: action, Warnings: warns, Then: then}
 }
 
 func (m *Manager) now() time.Time {

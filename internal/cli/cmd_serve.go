@@ -320,7 +320,7 @@ func (h *tokenHandler) serveToken(w http.ResponseWriter, r *http.Request) {
 	}
 	if res.Action != refresh.ActionValid {
 		h.mu.Lock()
-		h.a.warnAll(res.Warnings)
+		h.a.warnAll(res.Warnings, res.Then)
 		h.a.info("%s the access token", res.Action)
 		h.mu.Unlock()
 	}

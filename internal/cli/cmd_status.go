@@ -131,6 +131,9 @@ func (a *app) status(p storage.Paths, now time.Time) *statusReport {
 	r.Warnings = append(r.Warnings, storage.DirWarnings(p)...)
 	r.Warnings = append(append(r.Warnings, plan.Warnings...), plan.RefreshWarnings...)
 	r.Next, r.Verdict, r.Renewable = plan.Step.String(), "ok: "+plan.Why, plan.Step != refresh.StepHuman
+	if hint := a.thenHint(plan.RefreshThen); hint != "" {
+		r.Hint = "before the refresh token expires: " + hint
+	}
 	if plan.Err != nil {
 		r.ExitCode, r.Hint = a.exitOf(plan.Err)
 		r.Verdict = plan.Why + ": " + a.redact(plan.Err.Error())

@@ -98,7 +98,7 @@ func (a *app) ensure(m *refresh.Manager, o refresh.Options) (*refresh.Result, in
 		if r.Token != nil {
 			a.addSecrets(r.Token.AccessToken, r.Token.RefreshToken)
 		}
-		a.warnAll(r.Warnings)
+		a.warnAll(r.Warnings, r.Then)
 	}
 	if errors.Is(err, errTemplateWritten) {
 		return nil, exitConfig
