@@ -178,7 +178,8 @@ func (cl *Client) ResolveEndpoints(ctx context.Context, c *credentials.Credentia
 // may have been spent is never replayed:
 //
 //   - no connection (the dial failed: connection refused, no such host, no
-//     route): nothing was sent. Re-discovered, and sent again there.
+//     route), once the client's retries are spent: nothing was sent.
+//     Re-discovered, and sent again there.
 //   - 404 or 405 without an OAuth error code: nothing is there to take it.
 //     Re-discovered, and sent again there.
 //   - a redirect that was not followed (another host, or too many): the old
