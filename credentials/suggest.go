@@ -1,6 +1,10 @@
 package credentials
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/tokenkeeper/tokenkeeper/internal/editdist"
+)
 
 // aliases maps normalised names people use for a field (other tools' and
 // OAuth's own vocabulary) to the canonical name, for did-you-mean warnings
@@ -40,7 +44,7 @@ func suggest(key string) string {
 	}
 	best, bestDist := "", -1
 	consider := func(candidate, name string) {
-		d := distance(k, normalise(candidate))
+		d := editdist.Levenshtein(k, normalise(candidate))
 		if d <= maxDistance(len(k)) && (bestDist < 0 || d < bestDist) {
 			best, bestDist = name, d
 		}
@@ -75,26 +79,4 @@ func normalise(s string) string {
 		}
 		return r
 	}, strings.ToLower(s))
-}
-
-// distance is the Levenshtein distance between a and b, in bytes (field
-// names are ASCII; anything else is far from all of them anyway).
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

@@ -45,10 +45,7 @@ type State struct {
 	Token     *Token
 	TokenErr  error
 	TokenFile string
-	// Discovered is the token endpoint found from the credentials' issuer, when
-	// they name no tokenURL and discovery has run ("" otherwise).
-	Discovered string
-	Now        time.Time
+	Now       time.Time
 }
 
 // Policy is how demanding the run is.
@@ -59,10 +56,6 @@ type Policy struct {
 	// Asked is when the caller asked, for Options.Force: a token obtained since
 	// satisfies a forced call.
 	Asked time.Time
-	// Login is how a person starts a new grant that needs them (authorization
-	// code, device grant), for the message that asks them to: the caller's
-	// command, e.g. "tokenkeeper --profile x login".
-	Login string
 }
 
 // Plan is the decision: what the next run does, and why.
@@ -83,7 +76,10 @@ type Plan struct {
 	Warnings   []string
 	// RefreshWarnings are about the stored refresh token dying: status shows
 	// them; the lifecycle warns once per renewal, about the token it saved.
+	// RefreshThen is what a person does about them before then (ThenLogin for
+	// a grant only a login renews; ThenNothing when the advice is in the words).
 	RefreshWarnings []string
+	RefreshThen     Then
 	// AccessValid: the stored access token is trusted and not expired (it may
 	// still be within the margin). RefreshUsable: the stored refresh token is
 	// worth sending: not expired, not refused.
@@ -112,7 +108,8 @@ func Decide(s State, p Policy) Plan {
 		warns = append(warns, fmt.Sprintf("the token in %s was obtained at %s, in the future: this host's clock was set back; it is renewed", s.TokenFile, tok.ObtainedAt.Format(time.RFC3339)))
 	}
 	plan.Token, plan.Warnings = tok, warns
-	plan.RefreshWarnings = RefreshWarnings(s.Creds, tok, s.Now, p.WarnBefore, p.Login)
+	plan.RefreshWarnings = RefreshWarnings(s.Creds, tok, s.Now, p.WarnBefore)
+	plan.RefreshThen = refreshThen(s.Creds, plan.RefreshWarnings)
 	plan.AccessValid = tok.Valid(s.Now, 0)
 	plan.RefreshUsable = tok.RefreshUsable(s.Now) && !tok.refreshRefused()
 	if s.CredsErr != nil { // 78 even while the token is valid: its renewal would fail
@@ -154,7 +151,7 @@ func Decide(s State, p Policy) Plan {
 		return plan
 	}
 	if credentials.Interactive(s.Creds.GrantType) {
-		plan.Step, plan.Err, plan.Why = StepHuman, needsLogin(s.Creds, s.TokenFile, p.Login), "a person must log in"
+		plan.Step, plan.Err, plan.Why = StepHuman, needsLogin(s.Creds, s.TokenFile), "a person must log in"
 		return plan
 	}
 	if err := spentSeed(s.Creds, tok); err != nil {
@@ -222,7 +219,7 @@ func credentialsError(err error) *Error {
 // expiry, as Concur's). A refresh token renewed on each refresh (Keycloak's
 // rotating ones) is not dying, nor is one no refresh has shown fixed yet. A grant
 // that needs no person to renew (client credentials) is never warned about.
-func RefreshWarnings(c *credentials.Credentials, tok *Token, now time.Time, warnBefore time.Duration, login string) []string {
+func RefreshWarnings(c *credentials.Credentials, tok *Token, now time.Time, warnBefore time.Duration) []string {
 	if tok == nil || tok.RefreshToken == "" || tok.RefreshExpiry.IsZero() || tok.refreshRefused() {
 		return nil
 	}
@@ -236,12 +233,21 @@ func RefreshWarnings(c *credentials.Credentials, tok *Token, now time.Time, warn
 		return nil
 	}
 	return []string{fmt.Sprintf("the refresh token expires at %s (%s) and renewals do not extend it; %s",
-		tok.RefreshExpiry.Format(time.RFC3339), Until(now, tok.RefreshExpiry), reauthAdvice(c, login))}
+		tok.RefreshExpiry.Format(time.RFC3339), Until(now, tok.RefreshExpiry), reauthAdvice(c))}
+}
+
+// refreshThen is what a person does about the refresh token's warnings: log
+// in again, for a grant only a person can start.
+func refreshThen(c *credentials.Credentials, warnings []string) Then {
+	if len(warnings) > 0 && c != nil && credentials.Interactive(c.GrantType) {
+		return ThenLogin
+	}
+	return ThenNothing
 }
 
 // reauthAdvice says what a person must do before the refresh token dies, in the
-// provider's words.
-func reauthAdvice(c *credentials.Credentials, login string) string {
+// provider's words (and OAuth's: no command; a grant a person starts says so).
+func reauthAdvice(c *credentials.Credentials) string {
 	if c == nil {
 		return "before then, make sure the credentials file can get a new grant"
 	}
@@ -254,7 +260,7 @@ func reauthAdvice(c *credentials.Credentials, login string) string {
 	case credentials.GrantRefreshToken:
 		return fmt.Sprintf("before then, get a new refresh token from the provider and put it in %s (refreshToken)", c.Path)
 	case credentials.GrantAuthorizationCode, credentials.GrantDeviceCode:
-		return "before then, run " + firstNonEmpty(login, "the login again")
+		return "before then, a person must log in again (grantType " + c.GrantType + ")"
 	}
 	return fmt.Sprintf("before then, make sure the credentials in %s can get a new grant", c.Path)
 }
@@ -285,19 +291,22 @@ func credentialsWhy(err error) string {
 	return "credentials invalid"
 }
 
-// tokenURL is the token endpoint the credentials name, or the one discovered
-// from their issuer; "" when not known yet.
+// tokenURL is the token endpoint the credentials name; "" when they name
+// none. A token endpoint discovered from the issuer is not compared: the
+// record's token_url is where discovery's answer is kept (discovery.go says
+// when it is looked up again), and what one process discovered must not make
+// a record another process saved look foreign, nor status and the lifecycle
+// (which may have discovered) decide differently.
 func (s State) tokenURL() string {
 	if s.Creds == nil {
 		return ""
 	}
-	return firstNonEmpty(s.Creds.TokenURL, s.Discovered)
+	return s.Creds.TokenURL
 }
 
-// needsLogin is the failure of a grant only a person can start.
-func needsLogin(c *credentials.Credentials, tokenFile, login string) *Error {
-	login = firstNonEmpty(login, "the login")
-	return &Error{Kind: KindNeedsHuman,
-		Msg:  fmt.Sprintf("no usable refresh token in %s: grantType %s needs a person to log in", tokenFile, c.GrantType),
-		Hint: fmt.Sprintf("run %s (on a host without a browser: %s --device, or --no-browser)", login, login)}
+// needsLogin is the failure of a grant only a person can start: Then says a
+// person logs in, and the caller names how (the CLI: its login command).
+func needsLogin(c *credentials.Credentials, tokenFile string) *Error {
+	return &Error{Kind: KindNeedsHuman, Then: ThenLogin,
+		Msg: fmt.Sprintf("no usable refresh token in %s: grantType %s needs a person to log in", tokenFile, c.GrantType)}
 }

@@ -80,6 +80,7 @@ func TestDecide(t *testing.T) {
 		{"clock set back", State{Creds: password, Token: tok(func(t *Token) { t.ObtainedAt, t.Expiry = now.Add(3*time.Hour), now.Add(4*time.Hour) })}, Options{}, StepRefresh, 0, "refresh token", false},
 		{"clock within the skew", State{Creds: password, Token: tok(func(t *Token) { t.ObtainedAt, t.Expiry = now.Add(time.Minute), now.Add(time.Hour) })}, Options{}, StepNothing, 0, "valid", false},
 		{"issued by another token URL", State{Creds: creds(credentials.GrantPassword, func(c *credentials.Credentials) { c.TokenURL = "https://other.example.com/token" }), Token: tok()}, Options{}, StepBootstrap, 0, "new grant", false},
+		{"issuer: the record keeps what discovery found", State{Creds: creds(credentials.GrantPassword, func(c *credentials.Credentials) { c.TokenURL, c.Issuer = "", "https://auth.example.com" }), Token: tok()}, Options{}, StepNothing, 0, "valid", false},
 		{"a new setup while valid", State{Creds: password, Token: tok()}, Options{Regrant: true}, StepBootstrap, 0, "new grant is asked", false},
 		{"a new setup with a spent seed", State{Creds: seeded, Token: tok(expired, refusedRefresh, func(t *Token) { t.SeedFingerprint = fingerprint("fake-seed") })}, Options{Regrant: true}, StepHuman, KindNeedsHuman, "already used", false},
 	}
@@ -92,6 +93,10 @@ func TestDecide(t *testing.T) {
 			}
 			if !strings.Contains(p.Why, tt.why) {
 				t.Errorf("why %q, want it to say %q", p.Why, tt.why)
+			}
+			checkWords(t, "the plan", append(append([]string{p.Why}, p.Warnings...), p.RefreshWarnings...)...)
+			if p.Err != nil {
+				checkError(t, "the plan", p.Err)
 			}
 			if p.Remembered != tt.remember {
 				t.Errorf("remembered %v, want %v", p.Remembered, tt.remember)
@@ -145,18 +150,31 @@ func TestRefreshWarnings(t *testing.T) {
 		{"dies before the access token", credentials.GrantRefreshToken, Token{RefreshToken: "r", Expiry: now.Add(time.Hour), RefreshExpiry: now.Add(30 * time.Minute)}, "get a new refresh token"},
 		{"client credentials", credentials.GrantClientCredentials, Token{RefreshToken: "r", Expiry: now.Add(time.Hour), RefreshExpiry: now.Add(time.Minute), RefreshFixed: true}, ""},
 		{"no expiry advertised", credentials.GrantPassword, Token{RefreshToken: "r", Expiry: now.Add(time.Hour)}, ""},
+		{"a login's grant, fixed", credentials.GrantAuthorizationCode, Token{RefreshToken: "r", Expiry: now.Add(time.Hour), RefreshExpiry: now.Add(3 * 24 * time.Hour), RefreshFixed: true}, "log in again"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := &credentials.Credentials{TokenURL: "https://us.api.concursolutions.com/oauth2/v0/token", GrantType: tt.grant, Path: "/c.json"}
-			got := strings.Join(RefreshWarnings(c, &tt.tok, now, DefaultWarnBefore, ""), "\n")
+			w := RefreshWarnings(c, &tt.tok, now, DefaultWarnBefore)
+			got := strings.Join(w, "\n")
 			if (got != "") != (tt.want != "") || !strings.Contains(got, tt.want) {
 				t.Errorf("warnings %q, want %q", got, tt.want)
+			}
+			checkWords(t, "refresh warning", w...)
+			// What a person does beyond the words: the caller's login, for a
+			// grant only a login renews; the same in the decision.
+			wantThen := ThenNothing
+			if got != "" && credentials.Interactive(tt.grant) {
+				wantThen = ThenLogin
+			}
+			p := Decide(State{Creds: c, Token: &tt.tok, Now: now}, Policy{Margin: DefaultMargin, WarnBefore: DefaultWarnBefore, Asked: now})
+			if then := refreshThen(c, w); then != wantThen || p.RefreshThen != wantThen {
+				t.Errorf("then %v, plan's %v; want %v", then, p.RefreshThen, wantThen)
 			}
 		})
 	}
 	generic := &credentials.Credentials{TokenURL: "https://auth.example.com/token", GrantType: credentials.GrantPassword, Path: "/c.json"}
-	w := RefreshWarnings(generic, &Token{RefreshToken: "r", Expiry: now.Add(time.Hour), RefreshExpiry: now.Add(time.Hour * 24), RefreshFixed: true}, now, DefaultWarnBefore, "")
+	w := RefreshWarnings(generic, &Token{RefreshToken: "r", Expiry: now.Add(time.Hour), RefreshExpiry: now.Add(time.Hour * 24), RefreshFixed: true}, now, DefaultWarnBefore)
 	if len(w) != 1 || strings.Contains(w[0], "Concur") {
 		t.Errorf("generic endpoint warning %q: want one, in no provider's words", w)
 	}

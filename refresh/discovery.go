@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/tokenkeeper/tokenkeeper/credentials"
+	"github.com/tokenkeeper/tokenkeeper/internal/redact"
 )
 
 // Endpoints are where a provider's grants go. An empty field is an endpoint the
@@ -165,4 +167,79 @@ func (cl *Client) ResolveEndpoints(ctx context.Context, c *credentials.Credentia
 	e.DeviceAuthorization = firstNonEmpty(e.DeviceAuthorization, d.DeviceAuthorization)
 	e.Revocation = firstNonEmpty(e.Revocation, d.Revocation)
 	return e, nil
+}
+
+// Re-discovery. The token endpoint found from the issuer is cached with the
+// token (the record's token_url) and, for one process, in the Manager; it is
+// not fetched again on every run. When a request to it fails in a way a moved
+// endpoint explains, the discovery document is read again, once, and when it
+// names another token endpoint the request is sent there, once, but only when
+// the failure proves the first was not processed, so that a refresh token that
+// may have been spent is never replayed:
+//
+//   - no connection (the dial failed: connection refused, no such host, no
+//     route), once the client's retries are spent: nothing was sent.
+//     Re-discovered, and sent again there.
+//   - 404 or 405 without an OAuth error code: nothing is there to take it.
+//     Re-discovered, and sent again there.
+//   - a redirect that was not followed (another host, or too many): the old
+//     place answered, and may have acted. Re-discovered, never sent again; a
+//     warning names the endpoint the document names now.
+//   - anything else (invalid_grant and the other refusals, 5xx, 429, a
+//     timeout, a reset, an answer that is not a token) is not a moved endpoint,
+//     and changes nothing.
+//
+// A success at the new endpoint saves it in the record. Explicit tokenURLs are
+// never re-discovered, and login and logout read the document afresh at their
+// start anyway.
+
+// movedEndpoint reports whether err, from a request to an endpoint, is one a
+// moved endpoint explains (moved), and whether it proves the request was not
+// processed (unsent).
+func movedEndpoint(err error) (moved, unsent bool) {
+	var te *TransientError
+	var op *net.OpError
+	if errors.As(err, &te) && te.Status == 0 && errors.As(te.Err, &op) && op.Op == "dial" {
+		return true, true
+	}
+	var ee *EndpointError
+	if !errors.As(err, &ee) || ee.Code != "" {
+		return false, false
+	}
+	switch s := ee.Status; {
+	case s == http.StatusNotFound || s == http.StatusMethodNotAllowed:
+		return true, true
+	case s == 0 || s >= 300 && s < 400: // a redirect that was not followed
+		return true, false
+	}
+	return false, false
+}
+
+// rediscover is called after a request to the token endpoint u failed with
+// err. When u came from the issuer's discovery document and err is one a
+// moved endpoint explains, it reads the document again; it returns the
+// endpoints when the document now names another token endpoint (nil
+// otherwise), and whether the request may be sent there (see above).
+func (m *Manager) rediscover(ctx context.Context, u string, err error) (*Endpoints, bool) {
+	c := m.creds()
+	moved, unsent := movedEndpoint(err)
+	if !moved || c == nil || c.Issuer == "" || c.TokenURL != "" {
+		return nil, false
+	}
+	m.debug("the token endpoint failed as a moved one does; reading the discovery document again", "url", u)
+	ep, derr := m.client.ResolveEndpoints(ctx, c)
+	if derr != nil {
+		m.debug("discovery failed too", "err", derr)
+		return nil, false
+	}
+	if ep.Token == u {
+		return nil, false
+	}
+	return ep, unsent
+}
+
+// movedWarning says where the discovery document now sends token requests, when
+// the failed one is not sent again there.
+func movedWarning(from string, ep *Endpoints) string {
+	return fmt.Sprintf("the token endpoint %s did not take the request, and the issuer's discovery document now names %s; the request was not sent there, as the first endpoint answered and may have used it", redact.URL(from), redact.URL(ep.Token))
 }

@@ -49,6 +49,11 @@ const (
 	ThenLater         // nothing to fix here: run again later (a scheduled run will)
 	ThenLockWait      // another process holds the lock: run again shortly, or wait longer for it
 	ThenReport        // a bug: report it
+	// A person logs in (a new authorization-code grant, or the device grant on
+	// a host without a browser): the caller names how.
+	ThenLogin
+	ThenLoginDevice // a person runs the device grant again
+	ThenLogout      // the logout is tried again later
 )
 
 // ThenOf returns the Then of the first *Error in err's chain.

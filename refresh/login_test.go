@@ -90,8 +90,8 @@ func TestLoginDenied(t *testing.T) {
 	if refresh.KindOf(err) != refresh.KindNeedsHuman || !strings.Contains(err.Error(), "access_denied") {
 		t.Fatalf("got %v (kind %v), want access_denied needing a human", err, refresh.KindOf(err))
 	}
-	if !strings.Contains(refresh.HintOf(err), "tokenkeeper login") {
-		t.Errorf("hint %q does not say tokenkeeper login", refresh.HintOf(err))
+	if refresh.ThenOf(err) != refresh.ThenLogin || !strings.Contains(refresh.HintOf(err), "log in") {
+		t.Errorf("hint %q, then %v: want a person to log in again", refresh.HintOf(err), refresh.ThenOf(err))
 	}
 	if tok, _ := m.Load(); tok != nil {
 		t.Error("a refused login saved a token")
@@ -143,23 +143,22 @@ func TestLogoutRevokes(t *testing.T) {
 		t.Error("the provider still accepts the refresh token after logout")
 	}
 	_, err = m.Ensure(context.Background(), refresh.Options{})
-	if refresh.KindOf(err) != refresh.KindNeedsHuman || !strings.Contains(refresh.HintOf(err), "tokenkeeper login") {
-		t.Fatalf("after logout: %v (hint %q), want 77 with the login hint", err, refresh.HintOf(err))
+	if refresh.KindOf(err) != refresh.KindNeedsHuman || refresh.ThenOf(err) != refresh.ThenLogin {
+		t.Fatalf("after logout: %v (then %v), want 77 asking a person to log in", err, refresh.ThenOf(err))
 	}
 }
 
 func TestRevokedGrantNeedsLogin(t *testing.T) {
 	p := oidcprovider.Start(t, oidcprovider.Options{})
 	m := loginManager(t, p, credentials.GrantAuthorizationCode)
-	m.LoginCommand = "tokenkeeper --profile work login"
 	var lines []string
 	if _, err := m.Login(context.Background(), browser(t, p, "allow", &lines)); err != nil {
 		t.Fatal(err)
 	}
 	p.RevokeAll()
 	_, err := m.Ensure(context.Background(), refresh.Options{Force: true})
-	if refresh.KindOf(err) != refresh.KindNeedsHuman || !strings.Contains(refresh.HintOf(err), "tokenkeeper --profile work login") {
-		t.Fatalf("got %v (hint %q), want a human with the login hint and the user's flags", err, refresh.HintOf(err))
+	if refresh.KindOf(err) != refresh.KindNeedsHuman || refresh.ThenOf(err) != refresh.ThenLogin {
+		t.Fatalf("got %v (then %v), want a human who logs in", err, refresh.ThenOf(err))
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -54,16 +56,13 @@ type Manager struct {
 	Margin      time.Duration // renew when less than this is left; 0: DefaultMargin
 	LockTimeout time.Duration // 0: DefaultLockTimeout
 	WarnBefore  time.Duration // warn when the refresh token dies within this; 0: DefaultWarnBefore
-	Holder      string        // names this process in the lock file, e.g. "tokenkeeper token"
+	Holder      string        // names this process in the lock file, e.g. "tokenkeeper token"; "": the program's name
 	Log         *slog.Logger  // nil: silent
 	// Secrets, when set, is told every token value the manager reads or
 	// receives, before any message that could quote it: an endpoint may echo a
 	// token in an error, and only the caller knows where messages go. It may be
 	// called from several goroutines at once.
 	Secrets func(values ...string)
-	// LoginCommand is how the user runs tokenkeeper login, with their flags, for
-	// hints ("tokenkeeper --profile work login"); "": "tokenkeeper login".
-	LoginCommand string
 
 	// concurHost, when set, replaces isConcurHost: tests only, so that loopback
 	// fakes can stand for Concur's data centres (geolocation.go says why).
@@ -112,6 +111,9 @@ type Result struct {
 	Token    *Token
 	Action   string
 	Warnings []string // for stderr: e.g. the refresh token expires soon
+	// Then is what a person does about Warnings, beyond their words: ThenLogin
+	// when the refresh token dies and only a login renews the grant.
+	Then Then
 }
 
 // Token returns a valid access token, renewing it first when needed.
@@ -198,16 +200,8 @@ func (m *Manager) acquire(ctx context.Context, o Options, asked time.Time, margi
 
 // decide is Decide on the manager's credentials and clock.
 func (m *Manager) decide(tok *Token, tokErr error, o Options, asked time.Time, margin time.Duration) Plan {
-	return Decide(State{Creds: m.creds(), Token: tok, TokenErr: tokErr, TokenFile: m.Paths.TokenFile, Now: m.now(), Discovered: m.discovered()},
-		Policy{Options: o, Margin: margin, WarnBefore: m.warnBefore(), Asked: asked, Login: m.loginCommand()})
-}
-
-// discovered is the token endpoint discovery found, or "".
-func (m *Manager) discovered() string {
-	if ep := m.endpoints.Load(); ep != nil {
-		return ep.Token
-	}
-	return ""
+	return Decide(State{Creds: m.creds(), Token: tok, TokenErr: tokErr, TokenFile: m.Paths.TokenFile, Now: m.now()},
+		Policy{Options: o, Margin: margin, WarnBefore: m.warnBefore(), Asked: asked})
 }
 
 // locked is the lifecycle under the profile lock: it executes the plan.
@@ -298,13 +292,21 @@ func (m *Manager) refreshGrant(ctx context.Context, tok *Token, warns []string, 
 	}
 	m.debug("refresh grant", "url", redact.URL(req.URL))
 	nt, err := m.exchange(spendContext(ctx), req)
+	tokenURL := firstNonEmpty(tok.TokenURL, m.creds().TokenURL)
+	if err != nil && req.URL == tokenURL { // not sent to a Concur geolocation
+		nt, tokenURL, err = m.resendMoved(ctx, tokenURL, err, &warns, func(u string) (*Token, error) {
+			moved := req
+			moved.URL = u
+			return m.exchange(spendContext(ctx), moved)
+		})
+	}
 	var ee *EndpointError
 	switch {
 	case err == nil:
 		access := nt.AccessToken
 		nt.merge(tok)
 		nt.RefreshFixed = !nt.RefreshExpiry.IsZero() && !nt.RefreshExpiry.After(tok.RefreshExpiry)
-		nt.TokenURL = firstNonEmpty(tok.TokenURL, m.creds().TokenURL)
+		nt.TokenURL = tokenURL
 		return m.saveAnswer(nt, access, ActionRefreshed, warns)
 	case errors.As(err, &ee) && isGrantRefusal(ee):
 		// A lost race with a process that ignores our lock: use what it saved. If
@@ -330,11 +332,35 @@ func (m *Manager) refreshGrant(ctx context.Context, tok *Token, warns []string, 
 	return m.keepOrFail(tok, err, warns)
 }
 
+// resendMoved is a failed request to the token endpoint u seen again
+// (rediscover): when the issuer's document names another endpoint and the
+// failure proves the request was not processed, send sends it there once;
+// when it may have been processed, a warning says where the document points
+// now. It returns the result the request ends with and the endpoint that gave
+// it (the new one only after a success there, which this process then keeps).
+func (m *Manager) resendMoved(ctx context.Context, u string, err error, warns *[]string, send func(u string) (*Token, error)) (*Token, string, error) {
+	ep, resend := m.rediscover(ctx, u, err)
+	switch {
+	case ep == nil:
+		return nil, u, err
+	case !resend:
+		*warns = append(*warns, movedWarning(u, ep))
+		return nil, u, err
+	}
+	m.debug("the discovery document names another token endpoint; sending the request there", "url", redact.URL(ep.Token))
+	nt, err := send(ep.Token)
+	if err != nil {
+		return nil, u, err
+	}
+	m.endpoints.Store(ep)
+	return nt, ep.Token, nil
+}
+
 // spendContext is the context for an exchange that spends a refresh token. Once
 // sent, the token may be dead at the endpoint and the answer the only copy of its
 // successor, so a cancellation (Ctrl-C, systemd stopping the unit) must not throw
 // the answer away: the exchange runs to its end, still bounded by the client's
-// Timeout (--timeout). The CLI lets a second signal kill the process outright.
+// Timeout. The CLI lets a second signal kill the process outright.
 func spendContext(ctx context.Context) context.Context {
 	return context.WithoutCancel(ctx)
 }
@@ -399,6 +425,9 @@ func (m *Manager) bootstrap(ctx context.Context, old, carry *Token, warns []stri
 		return &Result{Warnings: warns}, err
 	}
 	nt, err := m.probe(ctx, tokenURL, form)
+	if err != nil && c.TokenURL == "" {
+		nt, tokenURL, err = m.resendMoved(ctx, tokenURL, err, &warns, func(u string) (*Token, error) { return m.probe(ctx, u, form) })
+	}
 	if err != nil {
 		var te *TransientError
 		if errors.As(err, &te) && m.servable(old) {
@@ -743,11 +772,13 @@ func (m *Manager) save(tok *Token, action string, warns []string) (*Result, erro
 // renewal (not on every run that finds a valid token: cron would mail it every
 // half hour), about the token just saved.
 func (m *Manager) result(tok *Token, action string, warns []string) *Result {
+	var then Then
 	if action == ActionRefreshed || action == ActionBootstrapped {
-		warns = append(warns, RefreshWarnings(m.creds(), tok, m.now(), m.warnBefore(), m.loginCommand())...)
+		dying := RefreshWarnings(m.creds(), tok, m.now(), m.warnBefore())
+		warns, then = append(warns, dying...), refreshThen(m.creds(), dying)
 	}
 	m.tokens.offer(tok, m.margin())
-	return &Result{Token: tok, Action: action, Warnings: warns}
+	return &Result{Token: tok, Action: action, Warnings: warns, Then: then}
 }
 
 func (m *Manager) now() time.Time {
@@ -769,7 +800,7 @@ func orDefault(d, def time.Duration) time.Duration {
 }
 
 func (m *Manager) holder() string {
-	return HolderText(firstNonEmpty(m.Holder, "tokenkeeper"))
+	return HolderText(firstNonEmpty(m.Holder, filepath.Base(os.Args[0])))
 }
 
 func (m *Manager) debug(msg string, args ...any) {

@@ -16,7 +16,7 @@ const ActionLoggedIn = "logged in"
 
 // LoginOptions change one Login.
 type LoginOptions struct {
-	// Device runs the device grant whatever grantType says (login --device).
+	// Device runs the device grant whatever grantType says.
 	Device bool
 	// Open opens the authorization URL in a browser; nil only shows it.
 	Open func(authURL string) error
@@ -113,10 +113,10 @@ func (m *Manager) resolveEndpoints(ctx context.Context) (*Endpoints, error) {
 	if err != nil {
 		var te *TransientError
 		if errors.As(err, &te) {
-			return nil, &Error{Kind: KindTemporary, Err: err, Msg: err.Error(),
-				Hint: "the provider's discovery document could not be fetched; run again later"}
+			return nil, &Error{Kind: KindTemporary, Err: err, Msg: err.Error(), Then: ThenLater,
+				Hint: "the provider's discovery document could not be fetched"}
 		}
-		return nil, &Error{Kind: KindCredentials, Err: err, Msg: err.Error(),
+		return nil, &Error{Kind: KindCredentials, Err: err, Msg: err.Error(), Then: ThenRun,
 			Hint: fmt.Sprintf("check issuer in %s (or set tokenURL, authURL, deviceAuthURL and revocationURL instead)", m.creds().Path)}
 	}
 	m.endpoints.Store(ep)
@@ -130,44 +130,40 @@ func (m *Manager) resolveEndpoints(ctx context.Context) (*Endpoints, error) {
 // invalid_scope, unauthorized_client, a redirect the provider does not know)
 // is the credentials file: 78.
 func (m *Manager) loginError(err error, device bool) error {
-	again := m.loginCommand()
+	again := ThenLogin
 	if device {
-		again += " --device"
+		again = ThenLoginDevice
 	}
 	var le *LoginError
 	var ee *EndpointError
 	switch {
 	case errors.As(err, &le) && le.Code == "access_denied":
-		return &Error{Kind: KindNeedsHuman, Err: err, Msg: err.Error(),
-			Hint: fmt.Sprintf("the login was refused; to try again, run %s and approve the request", again)}
+		return &Error{Kind: KindNeedsHuman, Err: err, Msg: err.Error(), Then: again,
+			Hint: "the login was refused; to try again, log in and approve the request"}
 	case errors.As(err, &le) && (le.Code == "expired_token" || le.Code == ""):
-		return &Error{Kind: KindTemporary, Err: err, Msg: err.Error(),
-			Hint: fmt.Sprintf("run %s again and finish the login in time", again)}
+		return &Error{Kind: KindTemporary, Err: err, Msg: err.Error(), Then: again,
+			Hint: "log in again and finish the login in time"}
 	case errors.As(err, &le):
 		return &Error{Kind: KindCredentials, Err: err, Msg: err.Error(),
 			Hint: fmt.Sprintf("the provider refused the request; check appID, scope, redirectURL and authParams in %s", m.creds().Path)}
 	case errors.As(err, &ee) && isGrantRefusal(ee):
 		// The code or device code was refused when redeemed: expired, or the
 		// verifier did not match. A new login gets a new one.
-		return &Error{Kind: KindNeedsHuman, Err: err, Msg: err.Error(), Hint: fmt.Sprintf("run %s again", again)}
+		return &Error{Kind: KindNeedsHuman, Err: err, Msg: err.Error(), Then: again,
+			Hint: "the provider did not accept the login's code; log in again"}
 	case errors.As(err, &ee):
 		return m.classify(err)
 	}
 	var te *TransientError
 	if errors.As(err, &te) || errors.Is(err, context.Canceled) {
-		return &Error{Kind: KindTemporary, Err: err, Msg: err.Error(),
-			Hint: fmt.Sprintf("the provider did not answer; nothing was saved: run %s again later", again)}
+		return &Error{Kind: KindTemporary, Err: err, Msg: err.Error(), Then: again,
+			Hint: "the provider did not answer; nothing was saved: log in again later"}
 	}
 	var ce *Error
 	if errors.As(err, &ce) {
 		return err
 	}
 	return &Error{Kind: KindCredentials, Err: err, Msg: err.Error(), Hint: fmt.Sprintf("check the fields of %s", m.creds().Path)}
-}
-
-// loginCommand is how the user runs login, for hints.
-func (m *Manager) loginCommand() string {
-	return firstNonEmpty(m.LoginCommand, "tokenkeeper login")
 }
 
 // LogoutResult is what Logout did.
@@ -244,11 +240,12 @@ func (m *Manager) Logout(ctx context.Context) (*LogoutResult, error) {
 
 func (m *Manager) revokeError(err error) error {
 	var te *TransientError
-	kind, hint := KindCredentials, fmt.Sprintf("the revocation endpoint refused the request; the token is kept in %s; check appID and clientSecret in %s", m.Paths.TokenFile, m.creds().Path)
 	if errors.As(err, &te) || errors.Is(err, context.Canceled) {
-		kind, hint = KindTemporary, "the revocation endpoint did not answer; nothing was forgotten: run tokenkeeper logout again later"
+		return &Error{Kind: KindTemporary, Err: err, Msg: err.Error(), Then: ThenLogout,
+			Hint: "the revocation endpoint did not answer; nothing was forgotten"}
 	}
-	return &Error{Kind: kind, Err: err, Msg: err.Error(), Hint: hint}
+	return &Error{Kind: KindCredentials, Err: err, Msg: err.Error(),
+		Hint: fmt.Sprintf("the revocation endpoint refused the request; the token is kept in %s; check appID and clientSecret in %s", m.Paths.TokenFile, m.creds().Path)}
 }
 
 // RevokeAt is where a person revokes a grant by hand at providers without a

@@ -68,7 +68,7 @@ func (a *app) login(o loginOptions) int {
 	}
 	r, err := m.Login(a.ctx, lo)
 	if r != nil {
-		a.warnAll(r.Warnings)
+		a.warnAll(r.Warnings, r.Then)
 	}
 	if err != nil {
 		return a.fail(err)

@@ -152,11 +152,15 @@ func (a *app) runServer(h *tokenHandler, ln net.Listener, where string) int {
 		MaxHeaderBytes: serveMaxHeaderBytes,
 		ErrorLog:       log.New(io.Discard, "", 0), // a client's bad TLS or header is not our error
 	}
+	// The signal handler goes in before the line that says serve is ready: a
+	// supervisor may send SIGTERM the moment it reads it, and the socket and the
+	// secret file must still be removed.
+	stop := a.ctx.Done()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(limitListener(ln, serveMaxConns)) }()
 	h.info("serving access tokens on %s (GET /token)", where)
 	select {
-	case <-a.ctx.Done():
+	case <-stop:
 	case err := <-errc:
 		return h.fail(fmt.Errorf("serve: %w", err))
 	}
@@ -375,7 +379,7 @@ func (h *tokenHandler) serveToken(w http.ResponseWriter, r *http.Request) {
 	}
 	if res.Action != refresh.ActionValid {
 		h.mu.Lock()
-		h.a.warnAll(res.Warnings)
+		h.a.warnAll(res.Warnings, res.Then)
 		h.a.info("%s the access token", res.Action)
 		h.mu.Unlock()
 	}

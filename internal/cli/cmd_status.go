@@ -122,7 +122,7 @@ func (a *app) status(p storage.Paths, now time.Time) *statusReport {
 	tok, terr := (&refresh.Manager{Paths: p, Store: a.statusStoreOf(r, p)}).Load()
 	// The one decision, as the next run would make it; nothing here re-derives it.
 	plan := refresh.Decide(refresh.State{Creds: c, CredsErr: cerr, Token: tok, TokenErr: terr, TokenFile: p.TokenFile, Now: now},
-		refresh.Policy{Margin: a.g.margin, WarnBefore: a.g.warnBefore, Asked: now, Login: a.cmdLine("login")})
+		refresh.Policy{Margin: a.g.margin, WarnBefore: a.g.warnBefore, Asked: now})
 	a.statusToken(r, tok, terr, plan)
 	for _, path := range []string{p.CredentialsFile, p.TokenFile} {
 		if w := storage.PermissionWarning(path); w != "" {
@@ -132,6 +132,9 @@ func (a *app) status(p storage.Paths, now time.Time) *statusReport {
 	r.Warnings = append(r.Warnings, storage.DirWarnings(p)...)
 	r.Warnings = append(append(r.Warnings, plan.Warnings...), plan.RefreshWarnings...)
 	r.Next, r.Verdict, r.Renewable = plan.Step.String(), "ok: "+plan.Why, plan.Step != refresh.StepHuman
+	if hint := a.thenHint(plan.RefreshThen); hint != "" {
+		r.Hint = "before the refresh token expires: " + hint
+	}
 	if plan.Err != nil {
 		r.ExitCode, r.Hint = a.exitOf(plan.Err)
 		r.Verdict = plan.Why + ": " + a.redact(plan.Err.Error())

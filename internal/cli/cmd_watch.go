@@ -42,6 +42,7 @@ tokenkeeper --config-dir /etc/tokenkeeper watch --all --log-format json`,
 }
 
 func (a *app) cmdWatch(all bool) int {
+	a.ctx.Done() // SIGINT/SIGTERM handled from now on, before the first log line
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -255,8 +256,13 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 func (a *app) logWatchEvent(profile string, ev refresh.WatchEvent) {
 	now := time.Now()
 	if ev.Result != nil {
-		for _, w := range ev.Result.Warnings {
-			a.watchLog(slog.LevelWarn, profile, w, "")
+		for i, w := range ev.Result.Warnings {
+			hint := a.thenHint(ev.Result.Then)
+			if hint == "" || i < len(ev.Result.Warnings)-1 {
+				a.watchLog(slog.LevelWarn, profile, w, "")
+				continue
+			}
+			a.watchLog(slog.LevelWarn, profile, w, "before then: "+hint)
 		}
 	}
 	next := "waiting for " + a.paths.CredentialsFile + " to change (or SIGHUP)"

@@ -10,6 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/tokenkeeper/tokenkeeper/internal/editdist"
 )
 
 // command is one row of the command table: what its help, its man page, its
@@ -242,7 +244,7 @@ func suggestFlag(cmd *cobra.Command, msg string) string {
 		if f.Hidden {
 			return
 		}
-		if d := levenshtein(typed, f.Name); d < bestD {
+		if d := editdist.Levenshtein(typed, f.Name); d < bestD {
 			best, bestD = f.Name, d
 		}
 	})
@@ -250,26 +252,6 @@ func suggestFlag(cmd *cobra.Command, msg string) string {
 		return ""
 	}
 	return "--" + best
-}
-
-func levenshtein(s, t string) int {
-	prev := make([]int, len(t)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(s); i++ {
-		cur := make([]int, len(t)+1)
-		cur[0] = i
-		for j := 1; j <= len(t); j++ {
-			cost := 1
-			if s[i-1] == t[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(t)]
 }
 
 // helpText gives every help page age's shape: Usage, what the command does,

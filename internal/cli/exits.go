@@ -84,23 +84,40 @@ func (a *app) exitOfRun(err error, runAfter bool) (int, string) {
 	if hint := a.credentialsHint(err, runAfter); hint != "" {
 		return code, hint
 	}
-	hint := refresh.HintOf(err)
-	switch refresh.ThenOf(err) {
-	case refresh.ThenRun:
-		if runAfter {
-			hint = joinHint(hint, "then run "+a.cmdLine("refresh"))
-		}
-	case refresh.ThenLater:
-		hint = joinHint(hint, "run again later (a cron job will)")
-	case refresh.ThenLockWait:
-		hint = joinHint(hint, "run again shortly, or raise --lock-timeout")
+	then := refresh.ThenOf(err)
+	if then == refresh.ThenRun && !runAfter {
+		then = refresh.ThenNothing
 	}
-	return code, hint
+	return code, joinHint(refresh.HintOf(err), a.thenHint(then))
+}
+
+// thenHint is what a person does once a hint is followed (refresh.Then), as
+// the command to run with the user's flags; "" for ThenNothing.
+func (a *app) thenHint(then refresh.Then) string {
+	switch then {
+	case refresh.ThenRun:
+		return "then run " + a.cmdLine("refresh")
+	case refresh.ThenLater:
+		return "run again later (a cron job will)"
+	case refresh.ThenLockWait:
+		return "run again shortly, or raise --lock-timeout"
+	case refresh.ThenLogin:
+		login := a.cmdLine("login")
+		return fmt.Sprintf("run %s (on a host without a browser: %s, or %s)", login, a.cmdLine("login --device"), a.cmdLine("login --no-browser"))
+	case refresh.ThenLoginDevice:
+		return "run " + a.cmdLine("login --device")
+	case refresh.ThenLogout:
+		return "run " + a.cmdLine("logout") + " again later"
+	}
+	return ""
 }
 
 func joinHint(hint, then string) string {
-	if hint == "" {
+	switch {
+	case hint == "":
 		return then
+	case then == "":
+		return hint
 	}
 	return hint + "; " + then
 }

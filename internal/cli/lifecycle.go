@@ -66,8 +66,6 @@ func (a *app) manager(holder string, eager, writeTemplate bool) (*refresh.Manage
 		Holder:      holder,
 		Log:         a.log,
 		Secrets:     a.addSecrets,
-		// The hint of a grant only a person can renew, with the user's flags.
-		LoginCommand: a.cmdLine("login"),
 		LoadCredentials: func() (*credentials.Credentials, error) {
 			return a.loadCreds(writeTemplate)
 		},
@@ -105,7 +103,7 @@ func (a *app) ensure(m *refresh.Manager, o refresh.Options) (*refresh.Result, in
 		if r.Token != nil {
 			a.addSecrets(r.Token.AccessToken, r.Token.RefreshToken)
 		}
-		a.warnAll(r.Warnings)
+		a.warnAll(r.Warnings, r.Then)
 	}
 	if errors.Is(err, errTemplateWritten) {
 		return nil, exitConfig

@@ -258,7 +258,7 @@ func testLoginDenied(t *testing.T, bin string) {
 	if o.code != exitNeedsHuman || !strings.Contains(o.stderr, "access_denied") {
 		t.Fatalf("got %s, want exit 77 quoting access_denied", o)
 	}
-	if !strings.Contains(o.stderr, "hint: the login was refused; to try again, run tokenkeeper --dir "+lp.dir+" login") {
+	if !strings.Contains(o.stderr, "hint: the login was refused; to try again, log in and approve the request; run tokenkeeper --dir "+lp.dir+" login") {
 		t.Errorf("no login hint with the user's flags:\n%s", o.stderr)
 	}
 	if _, err := os.Stat(filepath.Join(lp.dir, "refreshTokenObjectFile.json")); err == nil {

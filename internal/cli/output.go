@@ -11,6 +11,7 @@ import (
 
 	"github.com/tokenkeeper/tokenkeeper/credentials"
 	"github.com/tokenkeeper/tokenkeeper/internal/redact"
+	"github.com/tokenkeeper/tokenkeeper/refresh"
 )
 
 // Messages go to stderr as "tokenkeeper: …" (age's style), lower case, no trailing
@@ -134,8 +135,14 @@ func (a *app) record(level slog.Level, profile, msg string, hints []string, attr
 func (a *app) info(format string, args ...any)  { a.message("info", fmt.Sprintf(format, args...)) }
 func (a *app) warn(msg string, hints ...string) { a.message("warning", msg, hints...) }
 
-func (a *app) warnAll(warns []string) {
-	for _, w := range warns {
+// warnAll shows a run's warnings; then (refresh.Result.Then) is what a person
+// does about the last of them, which is the refresh token's.
+func (a *app) warnAll(warns []string, then refresh.Then) {
+	for i, w := range warns {
+		if hint := a.thenHint(then); hint != "" && i == len(warns)-1 {
+			a.warn(w, "before then: "+hint)
+			continue
+		}
 		a.warn(w)
 	}
 }
