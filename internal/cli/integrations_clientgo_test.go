@@ -25,7 +25,7 @@ func testClientGoExec(t *testing.T, bin string) {
 	// client-go keeps the credential until its expirationTimestamp (the
 	// expiry less --margin), then runs the plugin again, which renews.
 	t.Run("UntilExpiration", func(t *testing.T) {
-		const ttl, margin = 8 * time.Second, 4 * time.Second
+		const ttl, margin = 10 * time.Second, 5 * time.Second
 		p := newProfile(t, bin, t.TempDir(), fakeserver.Options{Rotate: true, AccessTTL: ttl})
 		p.mustRun("--margin", margin.String(), "refresh")
 		first, _ := p.load()
