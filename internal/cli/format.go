@@ -138,14 +138,28 @@ const unknownExpiryCache = time.Minute
 // every request; or, for a token whose expiry is unknown (handed out once,
 // renewed on its next use), a minute: the zero time would read as year 1 to
 // kubectl and, as git parses password_expiry_utc unsigned, as never to git.
+//
+// Tools are told whole seconds (RFC 3339, Unix time), so the instant is
+// rounded up to one, never past the expiry: rounded down, a renewal instant
+// that is not a whole second (the margin capped at half a short token's
+// lifetime, counted from obtained_at in milliseconds) would have the tool ask
+// again up to a second before tokenkeeper renews, and be handed the same token
+// with the same, now past, time, again and again.
 func cacheUntil(tok *refresh.Token, margin time.Duration, now time.Time) time.Time {
 	if tok.Expiry.IsZero() {
 		return now.Add(unknownExpiryCache)
 	}
-	if t := tok.RenewAt(margin); t.After(now) {
-		return t
+	t := tok.RenewAt(margin)
+	if !t.After(now) {
+		return tok.Expiry
 	}
-	return tok.Expiry
+	if s := t.Truncate(time.Second); s.Before(t) {
+		t = s.Add(time.Second)
+	}
+	if t.After(tok.Expiry) {
+		return tok.Expiry
+	}
+	return t
 }
 
 // checkPrintable refuses an access token that would break the line-based

@@ -18,6 +18,21 @@ func TestCacheUntil(t *testing.T) {
 	if got, want := cacheUntil(tok, time.Minute, now), now.Add(59*time.Minute); !got.Equal(want) {
 		t.Errorf("a fresh token: %v, want expiry less the margin %v", got, want)
 	}
+	// A token of 7.6s obtained 0.6s before a whole second: the margin is
+	// capped at half its lifetime, 3.8s, so tokenkeeper renews 0.2s past a
+	// whole second; the tool is told the next whole second.
+	tok = &refresh.Token{AccessToken: "a", ObtainedAt: now.Add(-600 * time.Millisecond), Expiry: now.Add(7 * time.Second)}
+	if renew := tok.RenewAt(4 * time.Second); !renew.Equal(now.Add(3200 * time.Millisecond)) {
+		t.Fatalf("RenewAt: %v, want the margin capped at 3.8s", renew)
+	}
+	if got, want := cacheUntil(tok, 4*time.Second, now), now.Add(4*time.Second); !got.Equal(want) {
+		t.Errorf("a short token: %v, want the renewal instant rounded up to %v", got, want)
+	}
+	// Never past the expiry, even one that is not a whole second.
+	tok = &refresh.Token{AccessToken: "a", Expiry: now.Add(1500 * time.Millisecond)}
+	if got := cacheUntil(tok, 0, now); !got.Equal(tok.Expiry) {
+		t.Errorf("no margin, expiry not a whole second: %v, want the expiry %v", got, tok.Expiry)
+	}
 }
 
 func TestSingleQuote(t *testing.T) {

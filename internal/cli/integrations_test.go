@@ -27,7 +27,8 @@ import (
 	"github.com/tokenkeeper/tokenkeeper/refresh"
 )
 
-// TestIntegrations hands the token to the real clients — git, kubectl, curl —
+// TestIntegrations hands the token to the real clients — git, kubectl (or
+// client-go's exec authenticator, what kubectl runs), curl —
 // through the built binary, as subtests sharing one build.
 func TestIntegrations(t *testing.T) {
 	bin := buildTokenkeeper(t)
@@ -39,6 +40,7 @@ func TestIntegrations(t *testing.T) {
 		{"GitCredentialFill", testGitCredentialFill},
 		{"GitCredentialProtocol", testGitCredentialProtocol},
 		{"Kubectl", testKubectl},
+		{"ClientGoExec", testClientGoExec},
 		{"ServeUnixCurl", testServeUnixCurl},
 		{"ServeStampede", testServeStampede},
 		{"ServeLoopback", testServeLoopback},
@@ -251,19 +253,7 @@ func testKubectl(t *testing.T, bin string) {
 		t.Skipf("kubectl 1.22 or later not found (%s %s.%s): client.authentication.k8s.io/v1 needs it", kubectl, v.ClientVersion.Major, v.ClientVersion.Minor)
 	}
 	p, _ := newIntegrationProfile(t, bin)
-	var seen sync.Map
-	api := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tok, _ := p.load()
-		seen.Store(r.URL.Path, r.Header.Get("Authorization") == "Bearer "+tok.AccessToken)
-		if r.Header.Get("Authorization") != "Bearer "+tok.AccessToken {
-			w.WriteHeader(http.StatusUnauthorized)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, `{"kind":"APIVersions","versions":["v1"],"serverAddressByClientCIDRs":[{"clientCIDR":"0.0.0.0/0","serverAddress":"127.0.0.1:6443"}]}`)
-	}))
-	t.Cleanup(api.Close)
-	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: api.Certificate().Raw})
+	api := newAPIServer(t, p)
 	kubeconfig := fmt.Sprintf(`apiVersion: v1
 kind: Config
 clusters:
@@ -285,7 +275,7 @@ contexts:
     cluster: test
     user: tokenkeeper
 current-context: test
-`, api.URL, base64.StdEncoding.EncodeToString(ca), bin, p.dir)
+`, api.URL, base64.StdEncoding.EncodeToString(api.caPEM()), bin, p.dir)
 	if err := os.WriteFile(p.path("kubeconfig"), []byte(kubeconfig), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -295,9 +285,61 @@ current-context: test
 	if o.code != 0 || !strings.Contains(o.stdout, `"APIVersions"`) {
 		t.Fatalf("kubectl get --raw /api: %s\nstdout: %s", o, o.stdout)
 	}
-	if ok, _ := seen.Load("/api"); ok != true {
+	tok, _ := p.load()
+	if calls := api.log(); len(calls) == 0 || calls[len(calls)-1] != (apiCall{tok.AccessToken, http.StatusOK}) {
 		t.Error("the API server did not see the stored access token as bearer")
 	}
+}
+
+// apiServer is a TLS stand-in for a Kubernetes API server (client-go sends an
+// exec plugin's token only over TLS): it answers GET /api when the bearer is
+// the profile's stored access token and that token has not expired, 401
+// otherwise, as a real one would, and keeps a log of what it was sent.
+type apiServer struct {
+	*httptest.Server
+	mu    sync.Mutex
+	calls []apiCall
+}
+
+// apiCall is one request to the apiServer.
+type apiCall struct {
+	bearer string // a secret: compare it, never print it
+	status int
+}
+
+func newAPIServer(t *testing.T, p *profile) *apiServer {
+	a := &apiServer{}
+	a.Server = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, _ := p.load()
+		auth := r.Header.Get("Authorization")
+		call := apiCall{strings.TrimPrefix(auth, "Bearer "), http.StatusOK}
+		if auth != "Bearer "+tok.AccessToken || !time.Now().Before(tok.Expiry) {
+			call.status = http.StatusUnauthorized
+		}
+		a.mu.Lock()
+		a.calls = append(a.calls, call)
+		a.mu.Unlock()
+		if call.status != http.StatusOK {
+			w.WriteHeader(call.status)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"kind":"APIVersions","versions":["v1"],"serverAddressByClientCIDRs":[{"clientCIDR":"0.0.0.0/0","serverAddress":"127.0.0.1:6443"}]}`)
+	}))
+	t.Cleanup(a.Close)
+	return a
+}
+
+// caPEM is the certificate to trust, PEM-encoded, as a kubeconfig carries it.
+func (a *apiServer) caPEM() []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: a.Certificate().Raw})
+}
+
+// log is what the server was sent so far, in order.
+func (a *apiServer) log() []apiCall {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.calls)
 }
 
 // startServe starts `tokenkeeper ARGS` (a serve command line) and waits for its "serving" line; the
