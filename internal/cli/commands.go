@@ -264,9 +264,13 @@ func helpText(c *cobra.Command) string {
 	}
 	if c.HasAvailableSubCommands() {
 		b.WriteString("\nCommands:\n")
+		width := 0
+		for _, sub := range c.Commands() {
+			width = max(width, len(sub.Name()))
+		}
 		for _, sub := range c.Commands() {
 			if sub.IsAvailableCommand() || sub.Name() == "help" {
-				fmt.Fprintf(&b, "    %-*s %s\n", c.NamePadding(), sub.Name(), sub.Short)
+				fmt.Fprintf(&b, "    %-*s  %s\n", width, sub.Name(), sub.Short)
 			}
 		}
 	}
