@@ -280,10 +280,7 @@ func (l *locked) save(ctx context.Context, data []byte, keep bool) error {
 	octx, cancel := l.s.opContext(ctx)
 	defer cancel()
 	r, err := l.s.o.Client.Txn(octx, TxnRequest{
-		Compare: []Compare{
-			{Result: "EQUAL", Target: "LEASE", Key: lockKey, Lease: rev(l.lease)},
-			{Result: "EQUAL", Target: "MOD", Key: recKey, ModRevision: rev(seen)},
-		},
+		Compare: l.stillOurs(seen),
 		Success: []RequestOp{{Put: &PutRequest{Key: recKey, Value: data}}},
 		Failure: []RequestOp{{Range: &RangeRequest{Key: lockKey}}, {Range: &RangeRequest{Key: recKey}}},
 	})
@@ -305,6 +302,15 @@ func (l *locked) save(ctx context.Context, data []byte, keep bool) error {
 // whyNot explains a failed save transaction; nil when the record already
 // holds data under our lock (an earlier attempt of ours succeeded and its
 // answer was lost).
+// stillOurs is the condition of every write under the lock: the lock key still
+// carries this holder's lease, and the record is the revision it read.
+func (l *locked) stillOurs(seen int64) []Compare {
+	return []Compare{
+		{Result: "EQUAL", Target: "LEASE", Key: []byte(l.s.lockKey), Lease: rev(l.lease)},
+		{Result: "EQUAL", Target: "MOD", Key: []byte(l.s.recordKey), ModRevision: rev(seen)},
+	}
+}
+
 func (l *locked) whyNot(r *TxnResponse, data []byte) error {
 	lockKV := firstKV(r)
 	if lockKV == nil || int64(lockKV.Lease) != l.lease {
@@ -348,10 +354,7 @@ func (l *locked) SetAsideAs(ctx context.Context, label string, now time.Time) (s
 	octx, cancel := l.s.opContext(ctx)
 	defer cancel()
 	r, err := l.s.o.Client.Txn(octx, TxnRequest{
-		Compare: []Compare{
-			{Result: "EQUAL", Target: "LEASE", Key: lockKey, Lease: rev(l.lease)},
-			{Result: "EQUAL", Target: "MOD", Key: recKey, ModRevision: rev(seen)},
-		},
+		Compare: l.stillOurs(seen),
 		Success: []RequestOp{{Put: &PutRequest{Key: []byte(aside), Value: data}}, {DeleteRange: &DeleteRangeRequest{Key: recKey}}},
 		Failure: []RequestOp{{Range: &RangeRequest{Key: lockKey}}},
 	})
