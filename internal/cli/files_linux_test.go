@@ -19,18 +19,12 @@ import (
 // TestFileSafety runs, as real processes of the built binary, the cases of
 // issue 10 where the token file is a symbolic link, huge, or another user's.
 func TestFileSafety(t *testing.T) {
-	bin := buildTokenkeeper(t)
-	for _, tt := range []struct {
-		name string
-		test func(t *testing.T, bin string)
-	}{
+	runWithBinary(t, []binTest{
 		{"TwoDirsOneFile", testTwoDirsOneFile},
 		{"FullTargetThroughLink", testFullTargetThroughLink},
 		{"HugeTokenFile", testHugeTokenFile},
 		{"OtherUsersFile", testOtherUsersFile},
-	} {
-		t.Run(tt.name, func(t *testing.T) { tt.test(t, bin) })
-	}
+	})
 }
 
 // linkTo makes p's token file a symbolic link to target.

@@ -22,11 +22,7 @@ import (
 // release tried (issue 10's kind, on the new surface: serve, login,
 // git-credential), as subtests sharing one build.
 func TestHostile(t *testing.T) {
-	bin := buildTokenkeeper(t)
-	for _, tt := range []struct {
-		name string
-		test func(t *testing.T, bin string)
-	}{
+	runWithBinary(t, []binTest{
 		{"ServeSecretFile", testServeSecretFile},
 		{"LoginNoAccessToken", testLoginNoAccessToken},
 		{"TerminalEscapes", testTerminalEscapes},
@@ -34,9 +30,7 @@ func TestHostile(t *testing.T) {
 		{"RefusalHarmlessEdit", testRefusalHarmlessEdit},
 		{"GitCredentialOtherHost", testGitCredentialOtherHost},
 		{"LogoutForgets", testLogoutForgets},
-	} {
-		t.Run(tt.name, func(t *testing.T) { tt.test(t, bin) })
-	}
+	})
 }
 
 // runBounded runs a command that must end by itself within 10 s (serve that

@@ -31,11 +31,7 @@ import (
 // client-go's exec authenticator, what kubectl runs), curl —
 // through the built binary, as subtests sharing one build.
 func TestIntegrations(t *testing.T) {
-	bin := buildTokenkeeper(t)
-	for _, tt := range []struct {
-		name string
-		test func(t *testing.T, bin string)
-	}{
+	runWithBinary(t, []binTest{
 		{"Formats", testFormats},
 		{"GitCredentialFill", testGitCredentialFill},
 		{"GitCredentialProtocol", testGitCredentialProtocol},
@@ -46,9 +42,7 @@ func TestIntegrations(t *testing.T) {
 		{"ServeLoopback", testServeLoopback},
 		{"ServeErrors", testServeErrors},
 		{"NoFormatLeaks", testNoFormatLeaks},
-	} {
-		t.Run(tt.name, func(t *testing.T) { tt.test(t, bin) })
-	}
+	})
 }
 
 // newIntegrationProfile is a profile with a first token already saved.

@@ -36,11 +36,7 @@ import (
 // subtests sharing one build (go test -run TestProcesses/Stampede runs one).
 // The heavy ones are skipped with -short.
 func TestProcesses(t *testing.T) {
-	bin := buildTokenkeeper(t)
-	for _, tt := range []struct {
-		name string
-		test func(t *testing.T, bin string)
-	}{
+	runWithBinary(t, []binTest{
 		{"Stampede", testStampede},
 		{"StampedeMixed", testStampedeMixed},
 		{"CorruptStampede", testCorruptStampede},
@@ -49,7 +45,19 @@ func TestProcesses(t *testing.T) {
 		{"LeftoversFreed", testLeftoversFreed},
 		{"LockBusy", testLockBusy},
 		{"SignalMidRefresh", testSignalMidRefresh},
-	} {
+	})
+}
+
+// binTest is one subtest of a test that shares one build of the binary.
+type binTest struct {
+	name string
+	test func(t *testing.T, bin string)
+}
+
+// runWithBinary builds the binary once and runs each test as a subtest with it.
+func runWithBinary(t *testing.T, tests []binTest) {
+	bin := buildTokenkeeper(t)
+	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.test(t, bin) })
 	}
 }

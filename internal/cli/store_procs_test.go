@@ -27,11 +27,7 @@ func TestStoreProcesses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts etcd and hundreds of processes")
 	}
-	bin := buildTokenkeeper(t)
-	for _, tt := range []struct {
-		name string
-		test func(t *testing.T, bin string)
-	}{
+	runWithBinary(t, []binTest{
 		{"Stampede", testStoreStampede},
 		{"HolderKilled", testStoreHolderKilled},
 		{"LeaderKilled", testStoreLeaderKilled},
@@ -40,9 +36,7 @@ func TestStoreProcesses(t *testing.T) {
 		{"PushPull", testStorePushPull},
 		{"All", testStoreAll},
 		{"Watch", testStoreWatch},
-	} {
-		t.Run(tt.name, func(t *testing.T) { tt.test(t, bin) })
-	}
+	})
 }
 
 // fleet is hosts sharing one profile's record in etcd, with one fake token
