@@ -174,7 +174,7 @@ func (e *EndpointError) Unwrap() error {
 type TransientError struct {
 	URL        string
 	What       string // what URL is, for messages: "" the token endpoint, or "discovery document"
-	Status     int // 0 when there was no HTTP answer
+	Status     int    // 0 when there was no HTTP answer
 	RetryAfter time.Duration
 	Err        error
 	Attempts   int           // attempts made before giving up (Client.Exchange)
