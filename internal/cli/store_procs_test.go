@@ -40,6 +40,7 @@ func TestStoreProcesses(t *testing.T) {
 		{"PushPull", testStorePushPull},
 		{"All", testStoreAll},
 		{"Watch", testStoreWatch},
+		{"Links", testStoreLinks},
 	} {
 		t.Run(tt.name, func(t *testing.T) { tt.test(t, bin) })
 	}
@@ -462,4 +463,74 @@ func testStoreWatch(t *testing.T, bin string) {
 	}
 	_ = w.cmd.Process.Signal(syscall.SIGTERM)
 	waitExit(t, w.cmd, w.done, 0)
+}
+
+// testStoreLinks: the host's read copy and pending file are tokenkeeper's
+// own files: a symbolic link planted at either is never followed, neither
+// to write the record (its refresh token) somewhere else nor to read a
+// record (a token of someone else's choosing) from elsewhere, which a
+// pending file would then push to every host.
+func testStoreLinks(t *testing.T, bin string) {
+	f := newFleet(t, bin, 1, 1)
+	f.mustRunOn(0, "refresh")
+	copyFile, pendingFile := filepath.Join(f.hosts[0], storeCopyName), filepath.Join(f.hosts[0], storePendingName)
+	outside := t.TempDir()
+	plant := func(link, target string) {
+		t.Helper()
+		if err := os.Remove(link); err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(target, link); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Writing: the copy is written on every renewal.
+	leak := filepath.Join(outside, "leak.json")
+	if err := os.WriteFile(leak, []byte("someone else's file\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	plant(copyFile, leak)
+	f.run(f.cmd(0, "refresh", "--force"))
+	if data, err := os.ReadFile(leak); err != nil || string(data) != "someone else's file\n" {
+		t.Errorf("the read copy was written through a link to %s (%d bytes, %v)", leak, len(data), err)
+	}
+
+	// Reading: a record of someone else's choosing.
+	_, data := f.record()
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["access_token"] = "EVIL-ACCESS-TOKEN"
+	m["expires_at"] = time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	evil, _ := json.Marshal(m)
+	evilCopy := filepath.Join(outside, "copy.json")
+	if err := os.WriteFile(evilCopy, evil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(copyFile)
+	plant(copyFile, evilCopy)
+	if o := f.run(f.cmd(0, "token")); strings.Contains(o.stdout, "EVIL") {
+		t.Errorf("token served a record read through a link at %s: %s", copyFile, o)
+	}
+	os.Remove(copyFile)
+
+	// A pending file behind a link is never pushed into etcd.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	kv, _, err := f.client.Get(ctx, recordKey)
+	if err != nil || kv == nil {
+		t.Fatal(kv, err)
+	}
+	pend, _ := json.Marshal(map[string]any{"store": "x", "base_revision": int64(kv.ModRevision), "record": evil})
+	evilPending := filepath.Join(outside, "pending.json")
+	if err := os.WriteFile(evilPending, pend, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	plant(pendingFile, evilPending)
+	f.run(f.cmd(0, "token"))
+	if now, _ := f.record(); now.AccessToken == "EVIL-ACCESS-TOKEN" {
+		t.Error("a pending file read through a link was pushed into etcd")
+	}
 }
