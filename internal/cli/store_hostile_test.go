@@ -1,10 +1,20 @@
 package cli
 
 import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // A password in the store URL, wherever a confused user put it, is refused
@@ -40,6 +50,65 @@ func TestStoreURLPasswordNeverShown(t *testing.T) {
 			o := runAll(t, []*exec.Cmd{cmd})[0]
 			if o.code != exitUsage || strings.Contains(o.stdout+o.stderr, pw) {
 				t.Errorf("URL %q, tokenkeeper %s: %s\nwant exit 2 and the password never shown", u, strings.Join(args, " "), o)
+			}
+		}
+	}
+}
+
+// A hostile (or broken) etcd: terminal control sequences in its error
+// messages and in the lock holder's name, a 100 MB answer. Nothing of it
+// reaches the terminal as a control character, in text or --json, and
+// every command ends within --timeout.
+func TestStoreHostileEtcd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildTokenkeeper(t)
+	const evil = "\x1b]0;pwned\x07\x1b[2J\u009b31m\u0085"
+	var mode atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch mode.Load().(string) {
+		case "escapes":
+			if r.URL.Path == "/v3/kv/txn" || r.URL.Path == "/v3/kv/range" {
+				holder := base64.StdEncoding.EncodeToString([]byte("host-b " + evil))
+				fmt.Fprintf(w, `{"header":{"revision":"7"},"succeeded":true,"responses":[{"response_range":{"kvs":[]}},{"response_range":{"kvs":[{"key":"eA==","value":%q,"lease":"1"}]}}]}`, holder)
+				return
+			}
+			w.WriteHeader(http.StatusBadRequest)
+			json.NewEncoder(w).Encode(map[string]any{"error": evil, "message": evil, "code": 3})
+		case "error":
+			w.WriteHeader(http.StatusBadRequest)
+			json.NewEncoder(w).Encode(map[string]any{"error": evil, "message": evil, "code": 3})
+		case "huge":
+			w.Header().Set("Content-Type", "application/json")
+			chunk := bytes.Repeat([]byte(" "), 1<<20)
+			w.Write([]byte("{"))
+			for range 100 {
+				if _, err := w.Write(chunk); err != nil {
+					return
+				}
+			}
+		}
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	creds := `{"tokenURL":"https://127.0.0.1:1/token","grantType":"client_credentials","appID":"a","clientSecret":"s"}`
+	if err := os.WriteFile(filepath.Join(dir, "credentials.json"), []byte(creds), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	store := "etcd://" + strings.TrimPrefix(srv.URL, "http://")
+	for _, m := range []string{"escapes", "error", "huge"} {
+		mode.Store(m)
+		for _, args := range [][]string{{"status"}, {"status", "--json"}, {"token"}, {"-v", "--log-format", "json", "token"}, {"store", "pull"}} {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			cmd := exec.CommandContext(ctx, bin, append([]string{"--dir", dir, "--store", store, "--timeout", "3s", "--lock-timeout", "5s"}, args...)...)
+			cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}
+			o := runAll(t, []*exec.Cmd{cmd})[0]
+			hung := ctx.Err() != nil
+			cancel()
+			out := o.stdout + o.stderr
+			if hung || strings.ContainsAny(out, "\x1b\x07\u009b\u0085") || strings.Contains(out, "panic") {
+				t.Errorf("etcd answering %s, tokenkeeper %s: hung (%v) or printed a control character: %q", m, strings.Join(args, " "), hung, out)
 			}
 		}
 	}

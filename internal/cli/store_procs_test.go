@@ -41,6 +41,7 @@ func TestStoreProcesses(t *testing.T) {
 		{"All", testStoreAll},
 		{"Watch", testStoreWatch},
 		{"Links", testStoreLinks},
+		{"Garbage", testStoreGarbage},
 	} {
 		t.Run(tt.name, func(t *testing.T) { tt.test(t, bin) })
 	}
@@ -532,5 +533,37 @@ func testStoreLinks(t *testing.T, bin string) {
 	f.run(f.cmd(0, "token"))
 	if now, _ := f.record(); now.AccessToken == "EVIL-ACCESS-TOKEN" {
 		t.Error("a pending file read through a link was pushed into etcd")
+	}
+}
+
+// testStoreGarbage: a record in etcd that is not a token record (garbage,
+// an empty object, deep nesting, a record over the 1 MiB cap) makes token
+// fail with a message, in bounded time, never hang or panic.
+func testStoreGarbage(t *testing.T, bin string) {
+	f := newFleet(t, bin, 1, 1)
+	f.extra = []string{"--timeout", "5s", "--lock-timeout", "10s"}
+	for _, v := range []string{
+		"not json \x1b[31m",
+		"{}",
+		`{"access_token":123,"expires_at":[1]}`,
+		strings.Repeat("[", 100000),
+		`{"access_token":"` + strings.Repeat("A", 1100<<10) + `"}`,
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if _, err := f.client.Put(ctx, etcd.PutRequest{Key: []byte(recordKey), Value: []byte(v)}); err != nil {
+			cancel()
+			t.Fatalf("put %.20q: %v", v, err)
+		}
+		cancel()
+		os.Remove(filepath.Join(f.hosts[0], storeCopyName))
+		ctx, cancel = context.WithTimeout(context.Background(), 30*time.Second)
+		cmd := exec.CommandContext(ctx, f.bin, "token")
+		cmd.Env = f.cmd(0).Env
+		o := f.run(cmd)
+		hung := ctx.Err() != nil
+		cancel()
+		if hung || strings.Contains(o.stderr, "panic") || strings.Contains(o.stderr, "internal error") || strings.Contains(o.stderr, "\x1b") {
+			t.Errorf("record %.20q: token hung, panicked or printed an escape: %s", v, o)
+		}
 	}
 }

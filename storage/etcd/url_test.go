@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 )
 
 func TestParseURL(t *testing.T) {
@@ -98,4 +100,18 @@ func FuzzAnswer(f *testing.F) {
 		var n i64
 		_ = n.UnmarshalJSON(b)
 	})
+}
+
+// sanitize leaves no control character of any kind (C0, DEL, C1 such as
+// U+009B, a terminal's CSI) and no invalid UTF-8, even where it cuts.
+func TestSanitize(t *testing.T) {
+	for _, s := range []string{
+		"\x1b]0;pwned\x07\x1b[2J\u009b31m\u0085\x7f\xff",
+		strings.Repeat("a", 199) + "é and more",
+	} {
+		got := sanitize(s)
+		if !utf8.ValidString(got) || strings.ContainsFunc(got, func(r rune) bool { return !unicode.IsPrint(r) && r != ' ' }) {
+			t.Errorf("sanitize(%q) = %q", s, got)
+		}
+	}
 }
