@@ -42,6 +42,7 @@ func TestStoreProcesses(t *testing.T) {
 		{"Watch", testStoreWatch},
 		{"Links", testStoreLinks},
 		{"Garbage", testStoreGarbage},
+		{"BadProfileKeys", testStoreBadProfileKeys},
 	} {
 		t.Run(tt.name, func(t *testing.T) { tt.test(t, bin) })
 	}
@@ -565,5 +566,28 @@ func testStoreGarbage(t *testing.T, bin string) {
 		if hung || strings.Contains(o.stderr, "panic") || strings.Contains(o.stderr, "internal error") || strings.Contains(o.stderr, "\x1b") {
 			t.Errorf("record %.20q: token hung, panicked or printed an escape: %s", v, o)
 		}
+	}
+}
+
+// testStoreBadProfileKeys: keys under the prefix whose profile part is no
+// profile name (.., a hidden name, control characters) are not profiles:
+// status --all lists the others, as it skips such directories on disk.
+func testStoreBadProfileKeys(t *testing.T, bin string) {
+	f := newFleet(t, bin, 1, 1)
+	f.mustRunOn(0, "refresh")
+	_, data := f.record()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, k := range []string{"/fleet/../record", "/fleet/.hidden/record", "/fleet/x\x1b[2J/record", "/fleet/" + strings.Repeat("n", 300) + "/record"} {
+		if _, err := f.client.Put(ctx, etcd.PutRequest{Key: []byte(k), Value: data}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	root := t.TempDir()
+	cmd := exec.Command(f.bin, "--config-dir", filepath.Join(root, "config"), "--state-dir", filepath.Join(root, "state"), "status", "--all")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + root, "TOKENKEEPER_STORE=" + f.url}
+	o := f.run(cmd)
+	if strings.Contains(o.stdout+o.stderr, "invalid profile name") || strings.Contains(o.stdout+o.stderr, "hidden") || !strings.Contains(o.stdout+o.stderr, "default") {
+		t.Errorf("status --all with keys that name no profile: %s\nstdout:\n%s", o, o.stdout)
 	}
 }
