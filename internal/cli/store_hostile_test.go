@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/tokenkeeper/tokenkeeper/internal/fakeserver"
 )
 
 // A password in the store URL, wherever a confused user put it, is refused
@@ -111,5 +113,23 @@ func TestStoreHostileEtcd(t *testing.T) {
 				t.Errorf("etcd answering %s, tokenkeeper %s: hung (%v) or printed a control character: %q", m, strings.Join(args, " "), hung, out)
 			}
 		}
+	}
+}
+
+// exec's child never inherits the store's password (it is the store's
+// credential, not the program's), through the binary.
+func TestExecChildHasNoStorePassword(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildTokenkeeper(t)
+	srv := newFake(t, fakeserver.Options{})
+	dir := t.TempDir()
+	writeCredsFile(t, filepath.Join(dir, "credentials.json"), srv.TokenURL(), nil)
+	cmd := exec.Command(bin, "--dir", dir, "exec", "--", "env")
+	cmd.Env = append(cleanEnv(), storePasswordEnv+"=store-pw-SECRET")
+	o := runAll(t, []*exec.Cmd{cmd})[0]
+	if o.code != 0 || strings.Contains(o.stdout+o.stderr, "store-pw-SECRET") || !strings.Contains(o.stdout, "TOKENKEEPER_ACCESS_TOKEN=") {
+		t.Errorf("exec -- env: %s\nstdout:\n%s", o, o.stdout)
 	}
 }
