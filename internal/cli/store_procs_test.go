@@ -43,6 +43,7 @@ func TestStoreProcesses(t *testing.T) {
 		{"Links", testStoreLinks},
 		{"Garbage", testStoreGarbage},
 		{"BadProfileKeys", testStoreBadProfileKeys},
+		{"Auth", testStoreAuth},
 	} {
 		t.Run(tt.name, func(t *testing.T) { tt.test(t, bin) })
 	}
@@ -589,5 +590,36 @@ func testStoreBadProfileKeys(t *testing.T, bin string) {
 	o := f.run(cmd)
 	if strings.Contains(o.stdout+o.stderr, "invalid profile name") || strings.Contains(o.stdout+o.stderr, "hidden") || !strings.Contains(o.stdout+o.stderr, "default") {
 		t.Errorf("status --all with keys that name no profile: %s\nstdout:\n%s", o, o.stdout)
+	}
+}
+
+// testStoreAuth: with etcd's users, the password comes from
+// TOKENKEEPER_STORE_PASSWORD and is shown nowhere: not by -v in text or
+// JSON, not by status or status --json, not when it is wrong; exec's child
+// does not get it.
+func testStoreAuth(t *testing.T, bin string) {
+	f := newFleet(t, bin, 1, 1)
+	const pw = "etcd-pw-SECRET-9"
+	f.cluster.EnableAuth("bot", pw)
+	f.url += "?user=bot"
+	run := func(password string, args ...string) outcome {
+		cmd := f.cmd(0, args...)
+		cmd.Env = append(cmd.Env, storePasswordEnv+"="+password)
+		return f.run(cmd)
+	}
+	if o := run(pw, "-v", "refresh"); o.code != 0 {
+		t.Fatalf("refresh with the store's user: %s", o)
+	}
+	for _, args := range [][]string{
+		{"-v", "token"}, {"-v", "--log-format", "json", "refresh", "--force"}, {"status"}, {"status", "--json"},
+		{"exec", "--", "env"}, {"store", "pull", "--force"},
+	} {
+		if o := run(pw, args...); strings.Contains(o.stdout+o.stderr, pw) {
+			t.Errorf("tokenkeeper %s shows the store's password: %s\nstdout:\n%s", strings.Join(args, " "), o, o.stdout)
+		}
+	}
+	os.Remove(filepath.Join(f.hosts[0], storeCopyName))
+	if o := run(pw+"-wrong", "-v", "token"); o.code == 0 || strings.Contains(o.stdout+o.stderr, pw) || !strings.Contains(o.stderr, "authenticate as bot") {
+		t.Errorf("token with a wrong store password: %s, want a failure naming the user, not the password", o)
 	}
 }
