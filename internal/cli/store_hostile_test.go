@@ -133,3 +133,20 @@ func TestExecChildHasNoStorePassword(t *testing.T) {
 		t.Errorf("exec -- env: %s\nstdout:\n%s", o, o.stdout)
 	}
 }
+
+// store push without --store is a usage error whose hint carries the
+// user's --dir, as every hint does (a.cmdLine).
+func TestStorePushWithoutStoreHint(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildTokenkeeper(t)
+	dir := t.TempDir()
+	cmd := exec.Command(bin, "--dir", dir, "store", "push")
+	cmd.Env = cleanEnv()
+	o := runAll(t, []*exec.Cmd{cmd})[0]
+	want := "hint: give the store: tokenkeeper --dir " + shellQuote(dir) + " --store etcd://HOST:PORT[/PREFIX] store push"
+	if o.code != exitUsage || !strings.Contains(o.stderr, want) {
+		t.Errorf("store push without --store: %s\nwant exit 2 and %q", o, want)
+	}
+}
