@@ -87,12 +87,30 @@ func (c *Client) Discover(ctx context.Context, issuer string) (*Endpoints, error
 func parseMetadata(body []byte, from, issuer string) (*Endpoints, error) {
 	var md metadata
 	if err := json.Unmarshal(bytes.TrimPrefix(body, []byte("\uFEFF")), &md); err != nil {
-		return nil, &EndpointError{URL: from, Status: http.StatusOK, Description: "not a discovery document (not a JSON object with string fields)"}
+		return nil, &EndpointError{URL: from, What: discoveryDocument, Status: http.StatusOK, Description: "not a discovery document (not a JSON object with string fields)"}
 	}
 	return md.endpoints(from, issuer)
 }
 
+// discoveryDocument is what a discovery URL is in messages.
+const discoveryDocument = "discovery document"
+
+// fetchMetadata fetches the document at u; its *EndpointError and
+// *TransientError name u as the discovery document, not a token endpoint.
 func (c *Client) fetchMetadata(ctx context.Context, u string) ([]byte, error) {
+	body, err := c.fetchMetadataAt(ctx, u)
+	var ee *EndpointError
+	var te *TransientError
+	switch {
+	case errors.As(err, &ee):
+		ee.What = discoveryDocument
+	case errors.As(err, &te):
+		te.What = discoveryDocument
+	}
+	return body, err
+}
+
+func (c *Client) fetchMetadataAt(ctx context.Context, u string) ([]byte, error) {
 	timeout := c.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
@@ -129,7 +147,7 @@ func (c *Client) fetchMetadata(ctx context.Context, u string) ([]byte, error) {
 
 func (md *metadata) endpoints(from, issuer string) (*Endpoints, error) {
 	if strings.TrimRight(md.Issuer, "/") != strings.TrimRight(issuer, "/") {
-		return nil, &EndpointError{URL: from, Status: http.StatusOK, Description: fmt.Sprintf("the document is for issuer %q, not %q", clean(md.Issuer, 200), clean(issuer, 200))}
+		return nil, &EndpointError{URL: from, What: discoveryDocument, Status: http.StatusOK, Description: fmt.Sprintf("the document is for issuer %q, not %q", clean(md.Issuer, 200), clean(issuer, 200))}
 	}
 	e := &Endpoints{Issuer: md.Issuer, Token: md.Token, Authorization: md.Authorization,
 		DeviceAuthorization: md.DeviceAuthorization, Revocation: md.Revocation}
@@ -139,11 +157,11 @@ func (md *metadata) endpoints(from, issuer string) (*Endpoints, error) {
 			continue
 		}
 		if err := credentials.CheckTokenURL(v); err != nil {
-			return nil, &EndpointError{URL: from, Status: http.StatusOK, Description: fmt.Sprintf("%s: %s", name, strings.TrimPrefix(err.Error(), "credentials: "))}
+			return nil, &EndpointError{URL: from, What: discoveryDocument, Status: http.StatusOK, Description: fmt.Sprintf("%s: %s", name, strings.TrimPrefix(err.Error(), "credentials: "))}
 		}
 	}
 	if e.Token == "" {
-		return nil, &EndpointError{URL: from, Status: http.StatusOK, Description: "the document names no token_endpoint"}
+		return nil, &EndpointError{URL: from, What: discoveryDocument, Status: http.StatusOK, Description: "the document names no token_endpoint"}
 	}
 	return e, nil
 }

@@ -116,6 +116,7 @@ func HintOf(err error) string {
 // the *oauth2.RetrieveError that x/oauth2 users expect; Error() leaves out the body.
 type EndpointError struct {
 	URL           string // the token endpoint, without query
+	What          string // what URL is, for messages: "" the token endpoint, or "discovery document"
 	Status        int
 	Code          string // RFC 6749 "error": invalid_grant, invalid_client, …
 	Description   string
@@ -130,9 +131,9 @@ type EndpointError struct {
 func (e *EndpointError) Error() string {
 	var b strings.Builder
 	if e.Status == 0 { // no answer of its own: a redirect that was not followed
-		fmt.Fprintf(&b, "refresh: token endpoint %s", e.URL)
+		fmt.Fprintf(&b, "refresh: %s %s", whatOr(e.What), e.URL)
 	} else {
-		fmt.Fprintf(&b, "refresh: token endpoint %s answered %d", e.URL, e.Status)
+		fmt.Fprintf(&b, "refresh: %s %s answered %d", whatOr(e.What), e.URL, e.Status)
 	}
 	if e.Code != "" {
 		fmt.Fprintf(&b, " %s", e.Code)
@@ -172,7 +173,8 @@ func (e *EndpointError) Unwrap() error {
 // whatever else is wrong with it.)
 type TransientError struct {
 	URL        string
-	Status     int // 0 when there was no HTTP answer
+	What       string // what URL is, for messages: "" the token endpoint, or "discovery document"
+	Status     int    // 0 when there was no HTTP answer
 	RetryAfter time.Duration
 	Err        error
 	Attempts   int           // attempts made before giving up (Client.Exchange)
@@ -187,9 +189,17 @@ func (e *TransientError) Error() string {
 		tries = fmt.Sprintf(" (gave up after %d attempts in %s)", e.Attempts, e.Took.Round(100*time.Millisecond))
 	}
 	if e.Status != 0 {
-		return fmt.Sprintf("refresh: token endpoint %s answered %d: %v%s", e.URL, e.Status, e.Err, tries)
+		return fmt.Sprintf("refresh: %s %s answered %d: %v%s", whatOr(e.What), e.URL, e.Status, e.Err, tries)
 	}
-	return fmt.Sprintf("refresh: token endpoint %s: %v%s", e.URL, e.Err, tries)
+	return fmt.Sprintf("refresh: %s %s: %v%s", whatOr(e.What), e.URL, e.Err, tries)
+}
+
+// whatOr is what an error's URL is: the token endpoint unless said.
+func whatOr(what string) string {
+	if what == "" {
+		return "token endpoint"
+	}
+	return what
 }
 
 func (e *TransientError) Unwrap() error { return e.Err }

@@ -150,6 +150,10 @@ func checkProfile(name string) error {
 	return nil
 }
 
+// ValidProfile tells whether name is a profile name (see checkProfile):
+// what ListProfiles lists, and what a store lists as its profiles.
+func ValidProfile(name string) bool { return checkProfile(name) == nil }
+
 func profileError(name string) error {
 	return fmt.Errorf("storage: invalid profile name %q: want letters, digits, '.', '_' or '-', "+
 		"starting with a letter or digit, at most %d characters", name, maxProfileLen)

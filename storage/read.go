@@ -29,6 +29,13 @@ func ReadFile(path string) ([]byte, error) {
 	return readFile(path, false)
 }
 
+// ReadPrivate reads a file that only tokenkeeper writes (the etcd store's
+// read copy and pending file): as ReadFile, but a symbolic link at path is
+// refused, never followed, and so is a file of another user (*RecordError).
+func ReadPrivate(path string) ([]byte, error) {
+	return readFile(path, true)
+}
+
 // readFile is ReadFile; with private, path must not be a symbolic link and the
 // file must belong to this user (the token file once resolved, the lock file).
 func readFile(path string, private bool) ([]byte, error) {

@@ -36,6 +36,20 @@ func WriteFile(path string, data []byte) error {
 	return nil
 }
 
+// ReplaceFile is WriteFile for a file that only tokenkeeper writes (the etcd
+// store's read copy and pending file): path itself is replaced, a symbolic
+// link there included; a link is never followed to write its target.
+func ReplaceFile(path string, data []byte) error {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return fmt.Errorf("storage: save %s: %w", path, err)
+	}
+	if err := writeAtomic(abs, data); err != nil {
+		return fmt.Errorf("storage: save %s: %w", abs, err)
+	}
+	return nil
+}
+
 // writeTarget makes path absolute and follows a symbolic link, so that a
 // credentials file linked from a dotfiles repository stays a link.
 func writeTarget(path string) (string, error) {

@@ -240,3 +240,32 @@ func TestMoveAside(t *testing.T) {
 		t.Errorf("missing file: got %v, want error naming it", err)
 	}
 }
+
+// ReplaceFile replaces a symbolic link at path with a file of its own (0600)
+// and leaves the link's target alone; ReadPrivate refuses to read through one.
+func TestReplaceFileAndReadPrivateNeverFollowALink(t *testing.T) {
+	dir := t.TempDir()
+	target, link := filepath.Join(dir, "target"), filepath.Join(dir, "link")
+	if err := os.WriteFile(target, []byte("theirs"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	if data, err := ReadPrivate(link); err == nil {
+		t.Errorf("ReadPrivate read %q through a link", data)
+	}
+	if err := ReplaceFile(link, []byte("ours")); err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(target); string(data) != "theirs" {
+		t.Errorf("the link's target now holds %q", data)
+	}
+	fi, err := os.Lstat(link)
+	if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("after ReplaceFile: %v %v, want a regular file, 0600", fi.Mode(), err)
+	}
+	if data, err := ReadPrivate(link); err != nil || string(data) != "ours" {
+		t.Errorf("ReadPrivate = %q, %v", data, err)
+	}
+}

@@ -33,6 +33,10 @@ type app struct {
 	// onFail, when set, is told of each failure fail reports: refresh --all
 	// groups its profiles' failures by exit code and hint.
 	onFail func(code int, hint string)
+	// rerun is the command that a hint tells a person to run once its fix
+	// is made (refresh.ThenRun): "" is refresh; login sets its own, as
+	// there is no grant to refresh until a login succeeds.
+	rerun string
 
 	etcd *etcd.Client   // the --store client, made on first use (store.go)
 	root *cobra.Command // the command tree, for help and completion

@@ -49,6 +49,12 @@ ssh -L 8400:127.0.0.1:8400 host tokenkeeper login --no-browser`,
 // login runs the profile's interactive grant (SPEC §7). It reads nothing from
 // stdin and needs no terminal: everything it shows goes to stderr.
 func (a *app) login(o loginOptions) int {
+	a.rerun = "login"
+	if o.device {
+		a.rerun = "login --device"
+	} else if o.noBrowser {
+		a.rerun = "login --no-browser"
+	}
 	m, err := a.manager("tokenkeeper login", true, false)
 	if err != nil {
 		return a.fail(err)

@@ -423,10 +423,11 @@ func (h *tokenHandler) fail(err error) int {
 	return h.a.fail(err)
 }
 
-// bearerIs compares the request's bearer secret in constant time.
+// bearerIs compares the request's bearer secret in constant time. The
+// scheme's name is case-insensitive (RFC 7235 §2.1: "bearer x" is valid).
 func bearerIs(r *http.Request, secret string) bool {
-	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	return ok && subtle.ConstantTimeCompare([]byte(got), []byte(secret)) == 1
+	scheme, got, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	return ok && strings.EqualFold(scheme, "Bearer") && subtle.ConstantTimeCompare([]byte(got), []byte(secret)) == 1
 }
 
 // limitListener accepts at most n connections at once; the others wait in the

@@ -49,7 +49,7 @@ func (a *app) cmdStore(args []string, force bool) int {
 		return a.fail(err)
 	}
 	if shared == nil {
-		return a.usageError("store "+args[0]+": no --store given", "give the store: tokenkeeper --store etcd://HOST:PORT[/PREFIX] store "+args[0])
+		return a.usageError("store "+args[0]+": no --store given", "give the store: "+a.cmdLine("--store etcd://HOST:PORT[/PREFIX] store "+args[0]))
 	}
 	file := storage.OpenFileStore(a.paths, a.log)
 	from, to := storage.Store(file), storage.Store(shared)

@@ -96,7 +96,7 @@ func (a *app) exitOfRun(err error, runAfter bool) (int, string) {
 func (a *app) thenHint(then refresh.Then) string {
 	switch then {
 	case refresh.ThenRun:
-		return "then run " + a.cmdLine("refresh")
+		return "then run " + a.rerunLine()
 	case refresh.ThenLater:
 		return "run again later (a cron job will)"
 	case refresh.ThenLockWait:
@@ -110,6 +110,15 @@ func (a *app) thenHint(then refresh.Then) string {
 		return "run " + a.cmdLine("logout") + " again later"
 	}
 	return ""
+}
+
+// rerunLine is the command that takes a fix into account (ThenRun): refresh,
+// or the command that set a.rerun (login).
+func (a *app) rerunLine() string {
+	if a.rerun != "" {
+		return a.cmdLine(a.rerun)
+	}
+	return a.cmdLine("refresh")
 }
 
 func joinHint(hint, then string) string {
@@ -130,7 +139,7 @@ func (a *app) credentialsHint(err error, runAfter bool) string {
 	var rec *storage.RecordError
 	then := ""
 	if runAfter {
-		then = "; then run " + a.cmdLine("refresh")
+		then = "; then run " + a.rerunLine()
 	}
 	switch {
 	case errors.As(err, &syn) && syn.Line == 0:

@@ -537,6 +537,18 @@ func testServeLoopback(t *testing.T, bin string) {
 	if status, body := get("Bearer " + secret); status != 200 || !strings.Contains(body, tok.AccessToken) {
 		t.Errorf("with the secret: %d %s", status, body)
 	}
+	// The scheme is case-insensitive (RFC 7235 §2.1), as curl users write it.
+	curl := requireTool(t, "curl")
+	for _, scheme := range []string{"bearer", "BEARER", "bEaReR"} {
+		hdr := p.path("auth-header")
+		if err := os.WriteFile(hdr, []byte("Authorization: "+scheme+" "+secret+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command(curl, "-sS", "-H", "@"+hdr, "-w", "\n%{http_code}", "http://"+m[1]+"/token").Output()
+		if err != nil || !strings.HasSuffix(string(out), "\n200") || !strings.Contains(string(out), tok.AccessToken) {
+			t.Errorf("curl with Authorization: %s SECRET: %v, want 200 and the token:\n%.200s", scheme, err, out)
+		}
+	}
 	if o := stop(); o.code != 0 {
 		t.Errorf("serve: %s", o)
 	}

@@ -105,6 +105,28 @@ func TestLogin(t *testing.T) {
 	t.Run("SetupPreset", func(t *testing.T) { testLoginSetupPreset(t, bin) })
 	t.Run("Interrupted", func(t *testing.T) { testLoginInterrupted(t, bin) })
 	t.Run("LogoutWithoutRevocation", func(t *testing.T) { testLogoutWithoutRevocation(t, bin) })
+	t.Run("ClientRefused", func(t *testing.T) { testLoginClientRefused(t, bin) })
+}
+
+// A login that the provider ends by refusing the client (a wrong client
+// secret: 78) says to run login again once the file is fixed, not refresh:
+// there is no grant to refresh.
+func testLoginClientRefused(t *testing.T, bin string) {
+	lp := &loginProfile{t: t, bin: bin, dir: t.TempDir(), p: oidcprovider.Start(t, oidcprovider.Options{ClientSecret: "right-secret"})}
+	creds := map[string]string{"issuer": lp.p.Issuer, "grantType": "authorization_code", "appID": lp.p.ClientID,
+		"clientSecret": "wrong-secret", "scope": "openid offline_access"}
+	data, _ := json.Marshal(creds)
+	if err := os.WriteFile(filepath.Join(lp.dir, "credentials.json"), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o := lp.run("allow", "login")
+	if o.code != exitConfig {
+		t.Fatalf("login with a wrong client secret: %s, want 78", o)
+	}
+	login := "then run tokenkeeper --dir " + shellQuote(lp.dir) + " login"
+	if !strings.Contains(o.stderr, login) || strings.Contains(o.stderr, "run tokenkeeper --dir "+shellQuote(lp.dir)+" refresh") {
+		t.Errorf("the hint does not say %q (or names refresh):\n%s", login, o.stderr)
+	}
 }
 
 // Without a revocation endpoint, logout forgets, says the grant is still live,

@@ -31,10 +31,12 @@ func (a *app) statusStoreOf(r *statusReport, p storage.Paths) storage.Store {
 		return nil
 	}
 	h := s.Health(context.Background())
+	// What etcd says is shown as every message is (redact: no secret, no
+	// control character), in --json too, where the other fields get it.
 	st := &statusStore{URL: s.Name(), Reachable: h.Reachable, Endpoint: h.Endpoint, TookMS: h.Took.Milliseconds(),
-		Revision: h.Revision, Record: h.Record, Revised: h.Revised, LockHolder: h.Holder, Copy: s.CopyFile()}
+		Revision: h.Revision, Record: h.Record, Revised: h.Revised, LockHolder: a.redact(h.Holder), Copy: s.CopyFile()}
 	if h.Err != nil {
-		st.Error = h.Err.Error()
+		st.Error = a.redact(h.Err.Error())
 		r.Warnings = append(r.Warnings, fmt.Sprintf("the store did not answer: %v; a valid read copy is still served", h.Err))
 	}
 	r.Store = st

@@ -36,6 +36,10 @@ func TestStoreProcesses(t *testing.T) {
 		{"PushPull", testStorePushPull},
 		{"All", testStoreAll},
 		{"Watch", testStoreWatch},
+		{"Links", testStoreLinks},
+		{"Garbage", testStoreGarbage},
+		{"BadProfileKeys", testStoreBadProfileKeys},
+		{"Auth", testStoreAuth},
 	})
 }
 
@@ -456,4 +460,160 @@ func testStoreWatch(t *testing.T, bin string) {
 	}
 	_ = w.cmd.Process.Signal(syscall.SIGTERM)
 	waitExit(t, w.cmd, w.done, 0)
+}
+
+// testStoreLinks: the host's read copy and pending file are tokenkeeper's
+// own files: a symbolic link planted at either is never followed, neither
+// to write the record (its refresh token) somewhere else nor to read a
+// record (a token of someone else's choosing) from elsewhere, which a
+// pending file would then push to every host.
+func testStoreLinks(t *testing.T, bin string) {
+	f := newFleet(t, bin, 1, 1)
+	f.mustRunOn(0, "refresh")
+	copyFile, pendingFile := filepath.Join(f.hosts[0], storeCopyName), filepath.Join(f.hosts[0], storePendingName)
+	outside := t.TempDir()
+	plant := func(link, target string) {
+		t.Helper()
+		if err := os.Remove(link); err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(target, link); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Writing: the copy is written on every renewal.
+	leak := filepath.Join(outside, "leak.json")
+	if err := os.WriteFile(leak, []byte("someone else's file\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	plant(copyFile, leak)
+	f.run(f.cmd(0, "refresh", "--force"))
+	if data, err := os.ReadFile(leak); err != nil || string(data) != "someone else's file\n" {
+		t.Errorf("the read copy was written through a link to %s (%d bytes, %v)", leak, len(data), err)
+	}
+
+	// Reading: a record of someone else's choosing.
+	_, data := f.record()
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["access_token"] = "EVIL-ACCESS-TOKEN"
+	m["expires_at"] = time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	evil, _ := json.Marshal(m)
+	evilCopy := filepath.Join(outside, "copy.json")
+	if err := os.WriteFile(evilCopy, evil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(copyFile)
+	plant(copyFile, evilCopy)
+	if o := f.run(f.cmd(0, "token")); strings.Contains(o.stdout, "EVIL") {
+		t.Errorf("token served a record read through a link at %s: %s", copyFile, o)
+	}
+	os.Remove(copyFile)
+
+	// A pending file behind a link is never pushed into etcd.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	kv, _, err := f.client.Get(ctx, recordKey)
+	if err != nil || kv == nil {
+		t.Fatal(kv, err)
+	}
+	pend, _ := json.Marshal(map[string]any{"store": "x", "base_revision": int64(kv.ModRevision), "record": evil})
+	evilPending := filepath.Join(outside, "pending.json")
+	if err := os.WriteFile(evilPending, pend, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	plant(pendingFile, evilPending)
+	f.run(f.cmd(0, "token"))
+	if now, _ := f.record(); now.AccessToken == "EVIL-ACCESS-TOKEN" {
+		t.Error("a pending file read through a link was pushed into etcd")
+	}
+}
+
+// testStoreGarbage: a record in etcd that is not a token record (garbage,
+// an empty object, deep nesting, a record over the 1 MiB cap) makes token
+// fail with a message, in bounded time, never hang or panic.
+func testStoreGarbage(t *testing.T, bin string) {
+	f := newFleet(t, bin, 1, 1)
+	f.extra = []string{"--timeout", "5s", "--lock-timeout", "10s"}
+	for _, v := range []string{
+		"not json \x1b[31m",
+		"{}",
+		`{"access_token":123,"expires_at":[1]}`,
+		strings.Repeat("[", 100000),
+		`{"access_token":"` + strings.Repeat("A", 1100<<10) + `"}`,
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if _, err := f.client.Put(ctx, etcd.PutRequest{Key: []byte(recordKey), Value: []byte(v)}); err != nil {
+			cancel()
+			t.Fatalf("put %.20q: %v", v, err)
+		}
+		cancel()
+		os.Remove(filepath.Join(f.hosts[0], storeCopyName))
+		ctx, cancel = context.WithTimeout(context.Background(), 30*time.Second)
+		cmd := exec.CommandContext(ctx, f.bin, "token")
+		cmd.Env = f.cmd(0).Env
+		o := f.run(cmd)
+		hung := ctx.Err() != nil
+		cancel()
+		if hung || strings.Contains(o.stderr, "panic") || strings.Contains(o.stderr, "internal error") || strings.Contains(o.stderr, "\x1b") {
+			t.Errorf("record %.20q: token hung, panicked or printed an escape: %s", v, o)
+		}
+	}
+}
+
+// testStoreBadProfileKeys: keys under the prefix whose profile part is no
+// profile name (.., a hidden name, control characters) are not profiles:
+// status --all lists the others, as it skips such directories on disk.
+func testStoreBadProfileKeys(t *testing.T, bin string) {
+	f := newFleet(t, bin, 1, 1)
+	f.mustRunOn(0, "refresh")
+	_, data := f.record()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, k := range []string{"/fleet/../record", "/fleet/.hidden/record", "/fleet/x\x1b[2J/record", "/fleet/" + strings.Repeat("n", 300) + "/record"} {
+		if _, err := f.client.Put(ctx, etcd.PutRequest{Key: []byte(k), Value: data}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	root := t.TempDir()
+	cmd := exec.Command(f.bin, "--config-dir", filepath.Join(root, "config"), "--state-dir", filepath.Join(root, "state"), "status", "--all")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + root, "TOKENKEEPER_STORE=" + f.url}
+	o := f.run(cmd)
+	if strings.Contains(o.stdout+o.stderr, "invalid profile name") || strings.Contains(o.stdout+o.stderr, "hidden") || !strings.Contains(o.stdout+o.stderr, "default") {
+		t.Errorf("status --all with keys that name no profile: %s\nstdout:\n%s", o, o.stdout)
+	}
+}
+
+// testStoreAuth: with etcd's users, the password comes from
+// TOKENKEEPER_STORE_PASSWORD and is shown nowhere: not by -v in text or
+// JSON, not by status or status --json, not when it is wrong; exec's child
+// does not get it.
+func testStoreAuth(t *testing.T, bin string) {
+	f := newFleet(t, bin, 1, 1)
+	const pw = "etcd-pw-SECRET-9"
+	f.cluster.EnableAuth("bot", pw)
+	f.url += "?user=bot"
+	run := func(password string, args ...string) outcome {
+		cmd := f.cmd(0, args...)
+		cmd.Env = append(cmd.Env, storePasswordEnv+"="+password)
+		return f.run(cmd)
+	}
+	if o := run(pw, "-v", "refresh"); o.code != 0 {
+		t.Fatalf("refresh with the store's user: %s", o)
+	}
+	for _, args := range [][]string{
+		{"-v", "token"}, {"-v", "--log-format", "json", "refresh", "--force"}, {"status"}, {"status", "--json"},
+		{"exec", "--", "env"}, {"store", "pull", "--force"},
+	} {
+		if o := run(pw, args...); strings.Contains(o.stdout+o.stderr, pw) {
+			t.Errorf("tokenkeeper %s shows the store's password: %s\nstdout:\n%s", strings.Join(args, " "), o, o.stdout)
+		}
+	}
+	os.Remove(filepath.Join(f.hosts[0], storeCopyName))
+	if o := run(pw+"-wrong", "-v", "token"); o.code == 0 || strings.Contains(o.stdout+o.stderr, pw) || !strings.Contains(o.stderr, "authenticate as bot") {
+		t.Errorf("token with a wrong store password: %s, want a failure naming the user, not the password", o)
+	}
 }

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/tokenkeeper/tokenkeeper/storage"
 )
@@ -287,13 +289,20 @@ func answerError(endpoint string, status int, data []byte) error {
 	return &Error{Endpoint: endpoint, Status: status, Code: e.Code, Message: sanitize(msg)}
 }
 
-// sanitize keeps an answer's message printable and short.
+// sanitize keeps an answer's message printable and short: every control
+// character (C0, DEL and C1, such as U+009B, a terminal's CSI), every other
+// rune that is not printable and every invalid byte becomes a space, and
+// the text is cut at 200 bytes on a rune boundary.
 func sanitize(s string) string {
 	if len(s) > 200 {
-		s = s[:200] + "…"
+		cut := 200
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
 	}
 	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
+		if r == utf8.RuneError || !unicode.IsPrint(r) {
 			return ' '
 		}
 		return r

@@ -6,10 +6,14 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/tokenkeeper/tokenkeeper/storage"
 )
 
 // Profiles lists the profiles that have a record under the client's prefix
-// (for refresh --all and status --all), sorted.
+// (for refresh --all and status --all), sorted. A key whose profile part is
+// no profile name (storage.ValidProfile: "..", a hidden name, control
+// characters) is left out, as storage.ListProfiles leaves such a directory.
 func (c *Client) Profiles(ctx context.Context) ([]string, error) {
 	p := c.cfg.Prefix + "/"
 	r, err := c.Range(ctx, RangeRequest{Key: []byte(p), RangeEnd: prefixEnd([]byte(p)), KeysOnly: true})
@@ -19,7 +23,7 @@ func (c *Client) Profiles(ctx context.Context) ([]string, error) {
 	var names []string
 	for _, kv := range r.Kvs {
 		name, ok := strings.CutSuffix(strings.TrimPrefix(string(kv.Key), p), "/record")
-		if ok && name != "" && !strings.Contains(name, "/") {
+		if ok && storage.ValidProfile(name) {
 			names = append(names, name)
 		}
 	}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"strings"
@@ -51,7 +50,8 @@ type Options struct {
 	// CopyFile is the host's read copy of the record (in the profile's
 	// state directory), PendingFile where an answer that could not be saved
 	// to etcd waits to be pushed. Both are written 0600 through
-	// storage.WriteFile.
+	// storage.ReplaceFile and read through storage.ReadPrivate: a symbolic
+	// link at either is never followed.
 	CopyFile, PendingFile string
 	// Timeout bounds every operation on etcd (the lifecycle's --timeout):
 	// an unreachable store is given up after it.
@@ -165,7 +165,7 @@ func (s *Store) writeCopy(data []byte) {
 	if old, err := readCapped(s.o.CopyFile); err == nil && bytes.Equal(old, data) {
 		return
 	}
-	if err := storage.WriteFile(s.o.CopyFile, data); err != nil {
+	if err := storage.ReplaceFile(s.o.CopyFile, data); err != nil {
 		_ = removeIfExists(s.o.CopyFile)
 		s.warn(fmt.Sprintf("the read copy %s could not be written: %v", s.o.CopyFile, err))
 	}
@@ -177,24 +177,17 @@ func (s *Store) warn(msg string) {
 	}
 }
 
-// readCapped reads a regular file of at most maxRecord bytes (+1, so that a
-// longer one is seen as such and cut).
+// readCapped reads the copy or the pending file through storage.ReadPrivate
+// (a regular file of this user, no symbolic link followed: they are
+// tokenkeeper's own files) of at most maxRecord bytes: a longer one comes
+// back cut.
 func readCapped(path string) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|nonblock, 0)
+	data, err := storage.ReadPrivate(path)
+	if errors.Is(err, storage.ErrTooLarge) {
+		return capRecord(data), nil
+	}
 	if err != nil {
 		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, &storage.RecordError{Name: path, Msg: "is not a regular file", Hint: "remove it: rm " + path}
-	}
-	data, err := io.ReadAll(io.LimitReader(f, maxRecord+1))
-	if err != nil {
-		return nil, fmt.Errorf("etcd: read %s: %w", path, err)
 	}
 	return capRecord(data), nil
 }
@@ -228,7 +221,7 @@ func (s *Store) readPending() ([]byte, int64, error) {
 
 func (s *Store) writePending(data []byte, base int64) error {
 	b, _ := json.Marshal(pending{Store: s.Name(), BaseRevision: base, Record: data})
-	return storage.WriteFile(s.o.PendingFile, b)
+	return storage.ReplaceFile(s.o.PendingFile, b)
 }
 
 // pendingLockWait bounds the wait for the lock when a lock-free Read finds a

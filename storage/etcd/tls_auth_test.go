@@ -61,4 +61,14 @@ func TestTLSClientCertAndAuth(t *testing.T) {
 	if _, _, err := cl.Get(ctx, "/x"); err == nil {
 		t.Fatal("a client without a certificate was served")
 	}
+
+	// Without ca= the system roots verify the members: a member whose CA is
+	// not among them is refused at the handshake, certificate and all.
+	cfg, _ = ParseURL("etcds://" + c.Endpoints() + "/tls?cert=" + certs.ClientCert + "&key=" + certs.ClientKey)
+	cl, _ = NewClient(cfg)
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel2()
+	if _, _, err := cl.Get(ctx2, "/x"); err == nil || !strings.Contains(err.Error(), "certificate signed by unknown authority") {
+		t.Fatalf("etcds:// without ca= to a member signed by another CA: %v, want the certificate refused", err)
+	}
 }

@@ -47,6 +47,9 @@ func ParseURL(raw string) (Config, error) {
 	default:
 		return c, fmt.Errorf("etcd: store URL %q: unknown scheme %q (want etcd or etcds)", redactURL(raw), scheme)
 	}
+	if userinfoEnd(rest) >= 0 {
+		return c, fmt.Errorf("etcd: store URL %q: put the user in ?user=NAME and the password in TOKENKEEPER_STORE_PASSWORD, never in the URL", redactURL(raw))
+	}
 	rest, query, _ := strings.Cut(rest, "?")
 	hosts, prefix, _ := strings.Cut(rest, "/")
 	if at := strings.LastIndex(hosts, "@"); at >= 0 {
@@ -111,9 +114,15 @@ func (c *Config) setPrefix(p string) error {
 func (c *Config) setQuery(q string) error {
 	vals, err := url.ParseQuery(q)
 	if err != nil {
-		return fmt.Errorf("query: %v", err)
+		// url's error quotes the bad escape, which may be part of a value.
+		return errors.New("query: not URL-encoded (a % not followed by two hex digits, or a ;)")
 	}
 	for k, v := range vals {
+		known := k == "ca" || k == "cert" || k == "key" || k == "user" || k == "password"
+		if !known {
+			// Not named: a parameter without = may be a password.
+			return errors.New("unknown query parameter (known: ca, cert, key, user)")
+		}
 		if len(v) != 1 || v[0] == "" {
 			return fmt.Errorf("query parameter %s: want one non-empty value", k)
 		}
@@ -128,8 +137,6 @@ func (c *Config) setQuery(q string) error {
 			c.User = v[0]
 		case "password":
 			return errors.New("the password goes in TOKENKEEPER_STORE_PASSWORD, never in the URL")
-		default:
-			return fmt.Errorf("unknown query parameter %q (known: ca, cert, key, user)", k)
 		}
 	}
 	if (c.CAFile != "" || c.CertFile != "" || c.KeyFile != "") && !c.TLS {
@@ -165,8 +172,10 @@ func (c Config) String() string {
 	return s
 }
 
-// redactURL drops what a confused user may have put in a URL's userinfo or
-// a password parameter, so that an error about the URL never shows it.
+// redactURL drops what a confused user may have put in a URL's userinfo
+// (whatever characters its password holds: ?, /, # or @ too) and every query
+// value but the known ones that name no secret (ca, cert, key, user), so
+// that an error about the URL never shows a password.
 func redactURL(raw string) string {
 	scheme, rest, ok := strings.Cut(raw, "://")
 	if !ok {
@@ -175,6 +184,9 @@ func redactURL(raw string) string {
 		}
 		return raw
 	}
+	if at := userinfoEnd(rest); at >= 0 {
+		rest = "…@" + rest[at+1:]
+	}
 	rest, query, hasQuery := strings.Cut(rest, "?")
 	if at := strings.LastIndex(rest, "@"); at >= 0 {
 		rest = "…@" + rest[at+1:]
@@ -182,11 +194,41 @@ func redactURL(raw string) string {
 	if hasQuery {
 		parts := strings.Split(query, "&")
 		for i, p := range parts {
-			if k, _, _ := strings.Cut(p, "="); strings.EqualFold(k, "password") {
+			k, _, hasValue := strings.Cut(p, "=")
+			switch dk, err := url.QueryUnescape(k); {
+			case !hasValue:
+				parts[i] = "…"
+			case err != nil || !(dk == "ca" || dk == "cert" || dk == "key" || dk == "user"):
 				parts[i] = k + "=…"
 			}
 		}
 		rest += "?" + strings.Join(parts, "&")
 	}
 	return scheme + "://" + rest
+}
+
+// userinfoEnd is the index in rest (the URL after "://") of the @ that ends
+// a userinfo, or -1: the last @ that is followed by a list of HOST:PORT
+// (up to the end, a /, a ? or a #). A password may hold any character, so
+// the userinfo is found from the hosts that follow it, not from where a
+// path or query would start.
+func userinfoEnd(rest string) int {
+	at := strings.LastIndex(rest, "@")
+	if at < 0 {
+		return -1
+	}
+	hosts := rest[at+1:]
+	if i := strings.IndexAny(hosts, "/?#"); i >= 0 {
+		hosts = hosts[:i]
+	}
+	for _, hp := range strings.Split(hosts, ",") {
+		host, port, err := net.SplitHostPort(hp)
+		if err != nil || host == "" {
+			return -1
+		}
+		if _, err := strconv.Atoi(port); err != nil {
+			return -1
+		}
+	}
+	return at
 }

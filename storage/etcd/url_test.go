@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 )
 
 func TestParseURL(t *testing.T) {
@@ -15,6 +17,7 @@ func TestParseURL(t *testing.T) {
 	}{
 		{in: "etcd://127.0.0.1:2379", want: Config{Endpoints: []string{"http://127.0.0.1:2379"}, Prefix: "/tokenkeeper"}},
 		{in: "etcd://a:1,b:2/team/x/", want: Config{Endpoints: []string{"http://a:1", "http://b:2"}, Prefix: "/team/x"}},
+		{in: "etcd://a:1/team?user=bot@corp.example", want: Config{Endpoints: []string{"http://a:1"}, Prefix: "/team", User: "bot@corp.example"}},
 		{in: "etcds://[::1]:2379/p?ca=/c.pem&cert=/u.pem&key=/u.key&user=bot",
 			want: Config{Endpoints: []string{"https://[::1]:2379"}, Prefix: "/p", TLS: true, CAFile: "/c.pem", CertFile: "/u.pem", KeyFile: "/u.key", User: "bot"}},
 		{in: "http://a:1", err: "unknown scheme"},
@@ -28,6 +31,14 @@ func TestParseURL(t *testing.T) {
 		{in: "etcd://a:1?ca=/c.pem", err: "need etcds://"},
 		{in: "etcds://a:1?cert=/u.pem", err: "go together"},
 		{in: "etcd://a:1?colour=red", err: "unknown query parameter"},
+		{in: "etcd://bot:hun?ter2@a:1", err: "TOKENKEEPER_STORE_PASSWORD"},
+		{in: "etcd://bot:hun/ter2@a:1,b:2/p", err: "TOKENKEEPER_STORE_PASSWORD"},
+		{in: "etcd://bot:h=u?n/t#e@r2@a:1?user=x", err: "TOKENKEEPER_STORE_PASSWORD"},
+		{in: "etcd://a:1?user=bot&pass%77ord=hunter2", err: "TOKENKEEPER_STORE_PASSWORD"},
+		{in: "etcd://a:1?user=bot&pass=hunter2", err: "unknown query parameter"},
+		{in: "etcd://a:1?user=bot&hunter2", err: "unknown query parameter"},
+		{in: "etcd://a:1?user=", err: "want one non-empty value"},
+		{in: "etcd://a:1?user=bot&password=hunter2%zz", err: "not URL-encoded"},
 	} {
 		got, err := ParseURL(tc.in)
 		if tc.err != "" {
@@ -89,4 +100,18 @@ func FuzzAnswer(f *testing.F) {
 		var n i64
 		_ = n.UnmarshalJSON(b)
 	})
+}
+
+// sanitize leaves no control character of any kind (C0, DEL, C1 such as
+// U+009B, a terminal's CSI) and no invalid UTF-8, even where it cuts.
+func TestSanitize(t *testing.T) {
+	for _, s := range []string{
+		"\x1b]0;pwned\x07\x1b[2J\u009b31m\u0085\x7f\xff",
+		strings.Repeat("a", 199) + "é and more",
+	} {
+		got := sanitize(s)
+		if !utf8.ValidString(got) || strings.ContainsFunc(got, func(r rune) bool { return !unicode.IsPrint(r) && r != ' ' }) {
+			t.Errorf("sanitize(%q) = %q", s, got)
+		}
+	}
 }

@@ -1,5 +1,0 @@
-//go:build !unix
-
-package etcd
-
-const nonblock = 0
