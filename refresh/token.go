@@ -668,7 +668,10 @@ func timeField(raw map[string]json.RawMessage, key string, dst *time.Time) error
 		return err
 	}
 	ts, err := time.Parse(time.RFC3339, s)
-	if err != nil {
+	// In UTC the year must stay within RFC 3339's 0000–9999 and after year 0:
+	// "0000-01-01T00:00:00+01:00" is year -1 in UTC, which no RFC 3339 writer
+	// (MarshalFile included) can write back.
+	if y := ts.UTC().Year(); err != nil || y < 1 || y > 9999 {
 		return fmt.Errorf("field %q: want an RFC 3339 time, got %q", key, truncate(s, 40))
 	}
 	*dst = ts.UTC()
