@@ -52,9 +52,10 @@ func suggest(key string) string {
 	for _, f := range Fields {
 		consider(f.Name, f.Name)
 	}
-	for _, syn := range synonymList() {
-		name, _ := synonymOf(syn)
-		consider(syn, name)
+	for _, f := range Fields { // synonyms after every name, as a name wins a tie
+		for _, syn := range f.Synonyms {
+			consider(syn, f.Name)
+		}
 	}
 	return best
 }
