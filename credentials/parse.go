@@ -246,18 +246,19 @@ func (c *Credentials) assign(values map[string]string) []Problem {
 		*f.get(c) = values[f.Name]
 	}
 	var problems []Problem
-	for _, syn := range synonymList() {
-		name, _ := synonymOf(syn)
-		v, ok := values[syn]
-		if !ok {
-			continue
-		}
-		switch cur := c.field(name); {
-		case *cur == "":
-			*cur = v
-		case v != "" && v != *cur:
-			problems = append(problems, Problem{Field: name, Msg: fmt.Sprintf(
-				"set both as %q and as its synonym %q, to different values; keep one", name, syn)})
+	for _, f := range Fields {
+		for _, syn := range f.Synonyms {
+			v, ok := values[syn]
+			if !ok {
+				continue
+			}
+			switch cur := f.get(c); {
+			case *cur == "":
+				*cur = v
+			case v != "" && v != *cur:
+				problems = append(problems, Problem{Field: f.Name, Msg: fmt.Sprintf(
+					"set both as %q and as its synonym %q, to different values; keep one", f.Name, syn)})
+			}
 		}
 	}
 	return problems
@@ -302,13 +303,4 @@ func synonymOf(key string) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-// synonymList lists every synonym, in the template order of their fields.
-func synonymList() []string {
-	var out []string
-	for _, f := range Fields {
-		out = append(out, f.Synonyms...)
-	}
-	return out
 }

@@ -43,18 +43,24 @@ func suggest(key string) string {
 		return name
 	}
 	best, bestDist := "", -1
+	limit := maxDistance(len(k))
 	consider := func(candidate, name string) {
-		d := editdist.Levenshtein(k, normalise(candidate))
-		if d <= maxDistance(len(k)) && (bestDist < 0 || d < bestDist) {
+		c := normalise(candidate)
+		if abs(len(k)-len(c)) > limit { // the distance is at least that: a huge key costs nothing
+			return
+		}
+		d := editdist.Levenshtein(k, c)
+		if d <= limit && (bestDist < 0 || d < bestDist) {
 			best, bestDist = name, d
 		}
 	}
 	for _, f := range Fields {
 		consider(f.Name, f.Name)
 	}
-	for _, syn := range synonymList() {
-		name, _ := synonymOf(syn)
-		consider(syn, name)
+	for _, f := range Fields { // synonyms after every name, as a name wins a tie
+		for _, syn := range f.Synonyms {
+			consider(syn, f.Name)
+		}
 	}
 	return best
 }
@@ -79,4 +85,11 @@ func normalise(s string) string {
 		}
 		return r
 	}, strings.ToLower(s))
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
 }

@@ -56,7 +56,7 @@ func (c *Credentials) problems() []Problem {
 		name, v := f.Name, *f.get(c)
 		switch {
 		case missing[name]:
-			ps = append(ps, Problem{Field: name, Msg: c.missingMsg(name), missing: true})
+			ps = append(ps, Problem{Field: name, Msg: c.missingMsg(&f), missing: true})
 		case hasControl(v):
 			ps = append(ps, Problem{Field: name, Msg: "contains a line break or other control character"})
 		default:
@@ -68,13 +68,13 @@ func (c *Credentials) problems() []Problem {
 	return ps
 }
 
-func (c *Credentials) missingMsg(name string) string {
+func (c *Credentials) missingMsg(f *Field) string {
 	msg := "required, not set"
-	if name != "appID" {
+	if !f.Required("") { // not one every grant needs: say which grant does
 		msg = fmt.Sprintf("required for grantType %q, not set", c.grant())
 	}
-	if key, ok := c.hints[name]; ok {
-		msg += fmt.Sprintf(" (the file has an unknown field %q: rename it to %q)", key, name)
+	if key, ok := c.hints[f.Name]; ok {
+		msg += fmt.Sprintf(" (the file has an unknown field %q: rename it to %q)", key, f.Name)
 	}
 	return msg
 }
