@@ -11,7 +11,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -74,7 +73,7 @@ func NewClient(cfg Config) (*Client, error) {
 func tlsConfig(cfg Config) (*tls.Config, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}
 	if cfg.CAFile != "" {
-		pem, err := readSmall(cfg.CAFile)
+		pem, err := storage.ReadFile(cfg.CAFile)
 		if err != nil {
 			return nil, fmt.Errorf("etcd: ca %s: %w", cfg.CAFile, err)
 		}
@@ -85,7 +84,7 @@ func tlsConfig(cfg Config) (*tls.Config, error) {
 		tc.RootCAs = pool
 	}
 	if cfg.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
+		cert, err := loadKeyPair(cfg.CertFile, cfg.KeyFile)
 		if err != nil {
 			return nil, fmt.Errorf("etcd: client certificate %s, key %s: %w", cfg.CertFile, cfg.KeyFile, err)
 		}
@@ -94,13 +93,19 @@ func tlsConfig(cfg Config) (*tls.Config, error) {
 	return tc, nil
 }
 
-func readSmall(path string) ([]byte, error) {
-	f, err := os.Open(path)
+// loadKeyPair is tls.LoadX509KeyPair with both files read through
+// storage.ReadFile: a FIFO, device or directory named by cert= or key= is an
+// error naming it, never a hang, and a read is capped.
+func loadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
+	certPEM, err := storage.ReadFile(certFile)
 	if err != nil {
-		return nil, err
+		return tls.Certificate{}, err
 	}
-	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, 1<<20))
+	keyPEM, err := storage.ReadFile(keyFile)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.X509KeyPair(certPEM, keyPEM)
 }
 
 // Close releases idle connections.
