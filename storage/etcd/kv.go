@@ -121,12 +121,6 @@ func (c *Client) Put(ctx context.Context, r PutRequest) (int64, error) {
 	return int64(resp.Header.Revision), err
 }
 
-// Delete removes keys.
-func (c *Client) Delete(ctx context.Context, r DeleteRangeRequest) error {
-	var resp struct{}
-	return c.call(ctx, "/v3/kv/deleterange", r, &resp)
-}
-
 // Txn runs a transaction.
 func (c *Client) Txn(ctx context.Context, r TxnRequest) (*TxnResponse, error) {
 	var resp TxnResponse

@@ -97,12 +97,6 @@ func New(o Options) (*Store, error) {
 // Name is the record's URL: etcd://HOSTS/PREFIX/<profile>/record.
 func (s *Store) Name() string { return s.endpointsForMessage + s.recordKey }
 
-// RecordKey and LockKey are the record's and the lock's keys.
-func (s *Store) RecordKey() string { return s.recordKey }
-
-// LockKey is the key that the lock holder creates, attached to its lease.
-func (s *Store) LockKey() string { return s.lockKey }
-
 // LockName is the lock key's URL, as messages show it.
 func (s *Store) LockName() string { return s.endpointsForMessage + s.lockKey }
 
