@@ -222,10 +222,8 @@ func (c *Client) authToken() string {
 
 // attempt is one request to one member, bounded by AttemptTimeout.
 func (c *Client) attempt(ctx context.Context, ep int, path string, body []byte, resp any) error {
-	if c.cfg.User != "" && c.authToken() == "" {
-		if err := c.authenticate(ctx, ep); err != nil {
-			return err
-		}
+	if err := c.ensureAuth(ctx, ep); err != nil {
+		return err
 	}
 	actx, cancel := context.WithTimeout(ctx, c.AttemptTimeout)
 	defer cancel()
@@ -312,6 +310,15 @@ func sanitize(s string) string {
 		}
 		return r
 	}, s)
+}
+
+// ensureAuth authenticates at member ep when the client has a user and no
+// token yet.
+func (c *Client) ensureAuth(ctx context.Context, ep int) error {
+	if c.cfg.User != "" && c.authToken() == "" {
+		return c.authenticate(ctx, ep)
+	}
+	return nil
 }
 
 func (c *Client) authenticate(ctx context.Context, ep int) error {

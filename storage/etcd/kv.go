@@ -208,10 +208,8 @@ func (c *Client) Watch(ctx context.Context, key, rangeEnd []byte, start int64, f
 }
 
 func (c *Client) watchOn(ctx context.Context, ep int, body []byte, fn func(int64, []Event) bool) error {
-	if c.cfg.User != "" && c.authToken() == "" {
-		if err := c.authenticate(ctx, ep); err != nil {
-			return err
-		}
+	if err := c.ensureAuth(ctx, ep); err != nil {
+		return err
 	}
 	r, err := c.post(ctx, ep, "/v3/watch", body)
 	if err != nil {
