@@ -15,8 +15,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/tokenkeeper/tokenkeeper/storage"
 )
@@ -292,25 +290,9 @@ func answerError(endpoint string, status int, data []byte) error {
 	return &Error{Endpoint: endpoint, Status: status, Code: e.Code, Message: sanitize(msg)}
 }
 
-// sanitize keeps an answer's message printable and short: every control
-// character (C0, DEL and C1, such as U+009B, a terminal's CSI), every other
-// rune that is not printable and every invalid byte becomes a space, and
-// the text is cut at 200 bytes on a rune boundary.
-func sanitize(s string) string {
-	if len(s) > 200 {
-		cut := 200
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "…"
-	}
-	return strings.Map(func(r rune) rune {
-		if r == utf8.RuneError || !unicode.IsPrint(r) {
-			return ' '
-		}
-		return r
-	}, s)
-}
+// sanitize keeps an answer's message printable and short (storage.CleanText,
+// cut at 200 bytes).
+func sanitize(s string) string { return storage.CleanText(s, 200) }
 
 // ensureAuth authenticates at member ep when the client has a user and no
 // token yet.
