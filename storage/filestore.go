@@ -65,7 +65,7 @@ func (s *FileStore) Read(ctx context.Context) ([]byte, error) {
 // readToken reads a resolved token file: no further link, this user's own,
 // capped (a larger one comes back cut, without error).
 func readToken(real string) ([]byte, error) {
-	data, err := readFile(real, true)
+	data, err := ReadPrivate(real)
 	if errors.Is(err, ErrTooLarge) {
 		return data, nil
 	}

@@ -177,10 +177,7 @@ func (s *Store) warn(msg string) {
 // back cut.
 func readCapped(path string) ([]byte, error) {
 	data, err := storage.ReadPrivate(path)
-	if errors.Is(err, storage.ErrTooLarge) {
-		return capRecord(data), nil
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, storage.ErrTooLarge) {
 		return nil, err
 	}
 	return capRecord(data), nil
