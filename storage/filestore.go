@@ -65,7 +65,7 @@ func (s *FileStore) Read(ctx context.Context) ([]byte, error) {
 // readToken reads a resolved token file: no further link, this user's own,
 // capped (a larger one comes back cut, without error).
 func readToken(real string) ([]byte, error) {
-	data, err := readFile(real, true)
+	data, err := ReadPrivate(real)
 	if errors.Is(err, ErrTooLarge) {
 		return data, nil
 	}
@@ -111,16 +111,13 @@ func (l *fileLocked) CheckSavable(ctx context.Context, size int) error {
 	return CheckSavable(l.target, size)
 }
 
-// Save replaces the resolved token file atomically (see WriteFile); a link to
-// it stays a link.
+// Save replaces the resolved token file atomically (see ReplaceFile; target is
+// no link, so a link to it stays a link, as WriteFile keeps it).
 func (l *fileLocked) Save(ctx context.Context, data []byte) error {
 	if l.lock.isReleased() {
 		return fmt.Errorf("storage: save %s: the lock was released", l.target)
 	}
-	if err := writeAtomic(l.target, data); err != nil {
-		return fmt.Errorf("storage: save %s: %w", l.target, err)
-	}
-	return nil
+	return ReplaceFile(l.target, data)
 }
 
 // SetAside moves the resolved token file aside (see MoveAside). Behind a link, an
@@ -130,7 +127,7 @@ func (l *fileLocked) Save(ctx context.Context, data []byte) error {
 func (l *fileLocked) SetAside(ctx context.Context, now time.Time) (string, error) {
 	moved, err := MoveAside(l.target, now)
 	if err == nil && l.linked {
-		if werr := writeAtomic(l.target, []byte("{}\n")); werr != nil {
+		if werr := ReplaceFile(l.target, []byte("{}\n")); werr != nil {
 			l.debug("could not leave an empty record behind the link", "path", l.target, "err", werr)
 		}
 	}

@@ -199,14 +199,10 @@ func readHolder(path string) string {
 	return cleanHolder(b)
 }
 
-// cleanHolder makes a lock file's content one line of printable characters.
+// cleanHolder makes a lock file's content one line of printable characters
+// (see CleanText).
 func cleanHolder(b []byte) string {
-	return strings.Map(func(r rune) rune {
-		if r < ' ' || r == 0x7f {
-			return ' '
-		}
-		return r
-	}, strings.TrimSpace(string(b)))
+	return CleanText(strings.TrimSpace(string(b)), maxHolderLen)
 }
 
 // Unlock releases the lock. The holder text is cleared first so that a

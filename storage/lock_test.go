@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // lockChildEnv switches the re-executed test binary into a lock holder; its
@@ -325,5 +327,22 @@ func TestHolderWrittenInPlace(t *testing.T) {
 		if err := l.Unlock(); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// A lock file's holder text reaches a terminal in the busy message: a C1
+// control (U+009B is a terminal's CSI, as ESC [ is) or an invalid byte must
+// not come through, any more than a C0 one.
+func TestReadHolderC1(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.lock")
+	if err := os.WriteFile(path, []byte("pid=1 cmd=\u009b2J\u0085tk\xff since=now\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got := readHolder(path)
+	if !utf8.ValidString(got) || strings.ContainsFunc(got, func(r rune) bool { return !unicode.IsPrint(r) && r != ' ' }) {
+		t.Fatalf("readHolder = %q, want printable text only", got)
+	}
+	if !strings.HasPrefix(got, "pid=1 cmd=") || !strings.HasSuffix(got, "since=now") {
+		t.Fatalf("readHolder = %q, want the printable part kept", got)
 	}
 }

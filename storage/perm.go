@@ -95,17 +95,9 @@ func dirWriteWarning(dir string) string {
 		return ""
 	}
 	perm := fi.Mode().Perm()
-	who := ""
-	switch g, o := perm&0o020 != 0, perm&0o002 != 0; {
-	case g && o:
-		who = "group and others"
-	case g:
-		who = "group"
-	case o:
-		who = "others"
-	default:
+	if perm&0o022 == 0 {
 		return ""
 	}
 	return fmt.Sprintf("%s is writable by %s (mode %04o), who could replace the files in it; run: chmod go-w %s",
-		dir, who, perm, shellQuote(dir))
+		dir, audience(perm&0o022), perm, shellQuote(dir))
 }

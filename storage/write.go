@@ -30,10 +30,7 @@ func WriteFile(path string, data []byte) error {
 	if err != nil {
 		return fmt.Errorf("storage: save %s: %w", path, err)
 	}
-	if err := writeAtomic(target, data); err != nil {
-		return fmt.Errorf("storage: save %s: %w", target, err)
-	}
-	return nil
+	return ReplaceFile(target, data)
 }
 
 // ReplaceFile is WriteFile for a file that only tokenkeeper writes (the etcd

@@ -14,7 +14,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -74,7 +73,7 @@ func StartTLS(t testing.TB, n int, certs *Certs) *Cluster {
 	}
 	for _, m := range c.Members {
 		m.cluster = strings.Join(peers, ",")
-		m.start(bin, "new")
+		m.start(bin)
 	}
 	t.Cleanup(func() {
 		for _, m := range c.Members {
@@ -87,7 +86,7 @@ func StartTLS(t testing.TB, n int, certs *Certs) *Cluster {
 	return c
 }
 
-func (m *Member) start(bin, state string) {
+func (m *Member) start(bin string) {
 	m.t.Helper()
 	log, err := os.OpenFile(filepath.Join(m.dir, "etcd.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
@@ -102,7 +101,7 @@ func (m *Member) start(bin, state string) {
 		"--listen-peer-urls", m.peerURL,
 		"--initial-advertise-peer-urls", m.peerURL,
 		"--initial-cluster", m.cluster,
-		"--initial-cluster-state", state,
+		"--initial-cluster-state", "new",
 		"--initial-cluster-token", "tokenkeeper-test",
 		// Fast elections, so that a killed leader is replaced in well
 		// under a second; a loaded test machine still keeps up.
@@ -185,20 +184,6 @@ func (m *Member) Kill() {
 	if m.log != nil {
 		m.log.Close()
 	}
-}
-
-// Stop pauses the member (SIGSTOP): it keeps its connections but answers
-// nothing, as a partitioned host does. Cont resumes it.
-func (m *Member) Stop() { _ = m.cmd.Process.Signal(syscall.SIGSTOP) }
-
-// Cont resumes a stopped member.
-func (m *Member) Cont() { _ = m.cmd.Process.Signal(syscall.SIGCONT) }
-
-// Restart starts a killed member again on its data directory.
-func (m *Member) Restart() {
-	m.t.Helper()
-	m.start(Binary(m.t), "existing")
-	m.waitHealthy()
 }
 
 // Log is the member's log so far, for a failing test's message.

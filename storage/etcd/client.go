@@ -11,13 +11,10 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/tokenkeeper/tokenkeeper/storage"
 )
@@ -74,7 +71,7 @@ func NewClient(cfg Config) (*Client, error) {
 func tlsConfig(cfg Config) (*tls.Config, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}
 	if cfg.CAFile != "" {
-		pem, err := readSmall(cfg.CAFile)
+		pem, err := storage.ReadFile(cfg.CAFile)
 		if err != nil {
 			return nil, fmt.Errorf("etcd: ca %s: %w", cfg.CAFile, err)
 		}
@@ -85,7 +82,7 @@ func tlsConfig(cfg Config) (*tls.Config, error) {
 		tc.RootCAs = pool
 	}
 	if cfg.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
+		cert, err := loadKeyPair(cfg.CertFile, cfg.KeyFile)
 		if err != nil {
 			return nil, fmt.Errorf("etcd: client certificate %s, key %s: %w", cfg.CertFile, cfg.KeyFile, err)
 		}
@@ -94,13 +91,19 @@ func tlsConfig(cfg Config) (*tls.Config, error) {
 	return tc, nil
 }
 
-func readSmall(path string) ([]byte, error) {
-	f, err := os.Open(path)
+// loadKeyPair is tls.LoadX509KeyPair with both files read through
+// storage.ReadFile: a FIFO, device or directory named by cert= or key= is an
+// error naming it, never a hang, and a read is capped.
+func loadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
+	certPEM, err := storage.ReadFile(certFile)
 	if err != nil {
-		return nil, err
+		return tls.Certificate{}, err
 	}
-	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, 1<<20))
+	keyPEM, err := storage.ReadFile(keyFile)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.X509KeyPair(certPEM, keyPEM)
 }
 
 // Close releases idle connections.
@@ -217,10 +220,8 @@ func (c *Client) authToken() string {
 
 // attempt is one request to one member, bounded by AttemptTimeout.
 func (c *Client) attempt(ctx context.Context, ep int, path string, body []byte, resp any) error {
-	if c.cfg.User != "" && c.authToken() == "" {
-		if err := c.authenticate(ctx, ep); err != nil {
-			return err
-		}
+	if err := c.ensureAuth(ctx, ep); err != nil {
+		return err
 	}
 	actx, cancel := context.WithTimeout(ctx, c.AttemptTimeout)
 	defer cancel()
@@ -289,24 +290,17 @@ func answerError(endpoint string, status int, data []byte) error {
 	return &Error{Endpoint: endpoint, Status: status, Code: e.Code, Message: sanitize(msg)}
 }
 
-// sanitize keeps an answer's message printable and short: every control
-// character (C0, DEL and C1, such as U+009B, a terminal's CSI), every other
-// rune that is not printable and every invalid byte becomes a space, and
-// the text is cut at 200 bytes on a rune boundary.
-func sanitize(s string) string {
-	if len(s) > 200 {
-		cut := 200
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "…"
+// sanitize keeps an answer's message printable and short (storage.CleanText,
+// cut at 200 bytes).
+func sanitize(s string) string { return storage.CleanText(s, 200) }
+
+// ensureAuth authenticates at member ep when the client has a user and no
+// token yet.
+func (c *Client) ensureAuth(ctx context.Context, ep int) error {
+	if c.cfg.User != "" && c.authToken() == "" {
+		return c.authenticate(ctx, ep)
 	}
-	return strings.Map(func(r rune) rune {
-		if r == utf8.RuneError || !unicode.IsPrint(r) {
-			return ' '
-		}
-		return r
-	}, s)
+	return nil
 }
 
 func (c *Client) authenticate(ctx context.Context, ep int) error {

@@ -121,12 +121,6 @@ func (c *Client) Put(ctx context.Context, r PutRequest) (int64, error) {
 	return int64(resp.Header.Revision), err
 }
 
-// Delete removes keys.
-func (c *Client) Delete(ctx context.Context, r DeleteRangeRequest) error {
-	var resp struct{}
-	return c.call(ctx, "/v3/kv/deleterange", r, &resp)
-}
-
 // Txn runs a transaction.
 func (c *Client) Txn(ctx context.Context, r TxnRequest) (*TxnResponse, error) {
 	var resp TxnResponse
@@ -214,10 +208,8 @@ func (c *Client) Watch(ctx context.Context, key, rangeEnd []byte, start int64, f
 }
 
 func (c *Client) watchOn(ctx context.Context, ep int, body []byte, fn func(int64, []Event) bool) error {
-	if c.cfg.User != "" && c.authToken() == "" {
-		if err := c.authenticate(ctx, ep); err != nil {
-			return err
-		}
+	if err := c.ensureAuth(ctx, ep); err != nil {
+		return err
 	}
 	r, err := c.post(ctx, ep, "/v3/watch", body)
 	if err != nil {

@@ -69,7 +69,7 @@ func (l *locked) acquire(ctx context.Context, start time.Time, timeout time.Dura
 			return err
 		}
 		if !time.Now().Before(deadline) {
-			return &storage.LockBusyError{Path: l.s.endpointsForMessage + l.s.lockKey, Holder: cleanHolder(holderSeen), Waited: time.Since(start)}
+			return &storage.LockBusyError{Path: l.s.endpointsForMessage + l.s.lockKey, Holder: sanitize(holderSeen), Waited: time.Since(start)}
 		}
 		l.waitFree(ctx, rev, deadline)
 	}
@@ -151,9 +151,6 @@ func (l *locked) waitFree(ctx context.Context, rev int64, deadline time.Time) {
 		}
 	}
 }
-
-// cleanHolder keeps a holder text printable and short.
-func cleanHolder(s string) string { return sanitize(s) }
 
 // keepAlive renews the lease every quarter of its TTL until Unlock (so that
 // at least 3/4 of the TTL, more than --timeout, is always left). A renewal

@@ -97,12 +97,6 @@ func New(o Options) (*Store, error) {
 // Name is the record's URL: etcd://HOSTS/PREFIX/<profile>/record.
 func (s *Store) Name() string { return s.endpointsForMessage + s.recordKey }
 
-// RecordKey and LockKey are the record's and the lock's keys.
-func (s *Store) RecordKey() string { return s.recordKey }
-
-// LockKey is the key that the lock holder creates, attached to its lease.
-func (s *Store) LockKey() string { return s.lockKey }
-
 // LockName is the lock key's URL, as messages show it.
 func (s *Store) LockName() string { return s.endpointsForMessage + s.lockKey }
 
@@ -183,10 +177,7 @@ func (s *Store) warn(msg string) {
 // back cut.
 func readCapped(path string) ([]byte, error) {
 	data, err := storage.ReadPrivate(path)
-	if errors.Is(err, storage.ErrTooLarge) {
-		return capRecord(data), nil
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, storage.ErrTooLarge) {
 		return nil, err
 	}
 	return capRecord(data), nil
