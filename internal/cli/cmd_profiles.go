@@ -34,17 +34,9 @@ type profileStatus struct {
 // begin, when set, is called with the names first. listed is false when the
 // profiles could not be listed; code is then the exit code.
 func (a *app) fleetStatus(what string, n int, begin func(names []string), emit func(name string, s profileStatus)) (code int, listed bool) {
-	configRoot, stateRoot, code := a.fleetRoots(what)
+	_, _, names, code := a.fleetList(what)
 	if code >= 0 {
 		return code, false
-	}
-	names, err := a.fleetNames(configRoot, stateRoot)
-	if err != nil {
-		return a.fail(err), false
-	}
-	if len(names) == 0 {
-		a.warn(fmt.Sprintf("no profiles in %s or %s", configRoot, stateRoot),
-			"a profile is a sub-directory: "+a.cmdLine("--config-dir "+shellQuote(configRoot)+" --profile NAME init"))
 	}
 	if begin != nil {
 		begin(names)
