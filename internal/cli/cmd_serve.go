@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -113,23 +112,22 @@ func (a *app) serve(o serveOptions) int {
 }
 
 // newTokenHandler makes the handler and its Manager. Requests run at once, and
-// the app's messages and list of secrets are not made for that: every use of
-// them goes through the handler's mutex, and the log, which the library writes
-// from any goroutine, redacts with a copy of the list published under it.
+// the app's messages are not made for that: every use of them goes through the
+// handler's mutex. The list of secrets locks itself (secretList), so the log,
+// which the library writes from any goroutine, redacts as the app does; it is
+// made here, before any request can learn a secret.
 func (a *app) newTokenHandler(secret string) (*tokenHandler, error) {
 	h := &tokenHandler{a: a, secret: secret}
+	a.addSecrets()
 	a.stderr = &lockedWriter{w: a.stderr}
-	a.log = slog.New(redactHandler{newLogger(a.stderr, a.g.logFormat, a.g.verbose).Handler(), h.redact})
-	h.publish()
+	a.log = slog.New(redactHandler{newLogger(a.stderr, a.g.logFormat, a.g.verbose).Handler(), a.redact})
 	m, err := a.manager("tokenkeeper serve", false, false)
 	if err != nil {
 		return nil, err
 	}
-	m.Secrets = h.addSecrets
 	m.LoadCredentials = func() (*credentials.Credentials, error) {
 		h.mu.Lock()
 		defer h.mu.Unlock()
-		defer h.publish()
 		return a.loadCreds(false)
 	}
 	m.Client.OnRetry = func(attempt int, wait time.Duration, err error) {
@@ -303,30 +301,14 @@ func ownFile(fi fs.FileInfo) bool {
 	return ok && int(st.Uid) == os.Geteuid()
 }
 
-// tokenHandler answers GET /token. Messages and the secrets list of the app
-// are shared by concurrent requests, so they go through mu.
+// tokenHandler answers GET /token. The app's messages are shared by
+// concurrent requests, so they go through mu.
 type tokenHandler struct {
 	a      *app
 	m      *refresh.Manager
 	secret string // "" on a unix socket
 	mu     sync.Mutex
-	known  atomic.Pointer[[]string] // a copy of a.secrets, for the log
-	reload atomic.Bool              // read credentials.json again before the next request
-}
-
-// publish makes the log redact what the app knows now; called under mu (or
-// before serving).
-func (h *tokenHandler) publish() {
-	s := slices.Clone(h.a.secrets.list())
-	h.known.Store(&s)
-}
-
-func (h *tokenHandler) redact(s string) string {
-	var known []string
-	if p := h.known.Load(); p != nil {
-		known = *p
-	}
-	return showable(s, known)
+	reload atomic.Bool // read credentials.json again before the next request
 }
 
 func (h *tokenHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -402,13 +384,6 @@ func (h *tokenHandler) writeError(w http.ResponseWriter, status int, kind, msg, 
 
 func (h *tokenHandler) requestTimeout() time.Duration {
 	return h.a.g.lockTimeout + h.a.g.timeout + 5*time.Second
-}
-
-func (h *tokenHandler) addSecrets(v ...string) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.a.addSecrets(v...)
-	h.publish()
 }
 
 func (h *tokenHandler) info(format string, args ...any) {
