@@ -130,9 +130,6 @@ func (a *app) newTokenHandler(secret string) (*tokenHandler, error) {
 		defer h.mu.Unlock()
 		return a.loadCreds(false)
 	}
-	m.Client.OnRetry = func(attempt int, wait time.Duration, err error) {
-		a.log.Debug("token endpoint failed; retrying", "attempt", attempt, "wait", wait, "err", err)
-	}
 	h.m = m
 	return h, nil
 }
