@@ -177,7 +177,7 @@ func (a *app) statusCredentials(r *statusReport, p storage.Paths) (*credentials.
 		return nil, err
 	case err != nil:
 		r.Credentials.State = "invalid"
-		r.Credentials.Problems = []string{a.redact(err.Error())}
+		r.Credentials.Problems = []string{err.Error()} // redacted with the rest (redactReport)
 		return nil, err
 	}
 	a.addCredentials(c)
