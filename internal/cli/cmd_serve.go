@@ -315,12 +315,12 @@ func (h *tokenHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="tokenkeeper"`)
 		h.writeError(w, http.StatusUnauthorized, "unauthorized", "missing or wrong bearer secret", "send Authorization: Bearer followed by the content of the secret file")
 	case r.URL.Path != "/token":
-		h.writeError(w, http.StatusNotFound, "usage", "not found: the only path is /token", "GET /token")
+		h.writeError(w, http.StatusNotFound, exitName(exitUsage), "not found: the only path is /token", "GET /token")
 	case r.Method != http.MethodGet:
 		w.Header().Set("Allow", http.MethodGet)
-		h.writeError(w, http.StatusMethodNotAllowed, "usage", "method not allowed: only GET", "GET /token")
+		h.writeError(w, http.StatusMethodNotAllowed, exitName(exitUsage), "method not allowed: only GET", "GET /token")
 	case r.ContentLength != 0 || len(r.TransferEncoding) > 0:
-		h.writeError(w, http.StatusRequestEntityTooLarge, "usage", "a request body is not accepted", "GET /token with no body")
+		h.writeError(w, http.StatusRequestEntityTooLarge, exitName(exitUsage), "a request body is not accepted", "GET /token with no body")
 	default:
 		h.serveToken(w, r)
 	}
