@@ -48,17 +48,11 @@ type profileOutcome struct {
 }
 
 func (a *app) refreshAll(o refresh.Options, quiet bool, n int) int {
-	configRoot, stateRoot, code := a.fleetRoots("refresh --all")
+	configRoot, stateRoot, names, code := a.fleetList("refresh --all")
 	if code >= 0 {
 		return code
 	}
-	names, err := a.fleetNames(configRoot, stateRoot)
-	if err != nil {
-		return a.fail(err)
-	}
 	if len(names) == 0 {
-		a.warn(fmt.Sprintf("no profiles in %s or %s", configRoot, stateRoot),
-			"a profile is a sub-directory: "+a.cmdLine("--config-dir "+shellQuote(configRoot)+" --profile NAME init"))
 		return exitOK
 	}
 	httpc := refresh.NewHTTPClient(n)

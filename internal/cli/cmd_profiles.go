@@ -34,17 +34,9 @@ type profileStatus struct {
 // begin, when set, is called with the names first. listed is false when the
 // profiles could not be listed; code is then the exit code.
 func (a *app) fleetStatus(what string, n int, begin func(names []string), emit func(name string, s profileStatus)) (code int, listed bool) {
-	configRoot, stateRoot, code := a.fleetRoots(what)
+	_, _, names, code := a.fleetList(what)
 	if code >= 0 {
 		return code, false
-	}
-	names, err := a.fleetNames(configRoot, stateRoot)
-	if err != nil {
-		return a.fail(err), false
-	}
-	if len(names) == 0 {
-		a.warn(fmt.Sprintf("no profiles in %s or %s", configRoot, stateRoot),
-			"a profile is a sub-directory: "+a.cmdLine("--config-dir "+shellQuote(configRoot)+" --profile NAME init"))
 	}
 	if begin != nil {
 		begin(names)
@@ -67,12 +59,6 @@ func (a *app) fleetStatus(what string, n int, begin func(names []string), emit f
 	return worst, true
 }
 
-// cmdProfiles lists the profiles, one line each: expiries and verdict.
-type profilesOpts struct {
-	json  bool
-	fleet fleetOpts
-}
-
 func profilesCommand() *command {
 	return &command{
 		name: "profiles", args: "[options]", summary: "list the profiles under the config and state roots",
@@ -82,15 +68,15 @@ tokens expire. No request is sent. Exits with the worst profile's code.`,
 		example: `tokenkeeper profiles
 tokenkeeper --config-dir /etc/tokenkeeper profiles --json`,
 		flags: func(fs *pflag.FlagSet) func(*app, []string) int {
-			o := &profilesOpts{}
-			fs.BoolVar(&o.json, "json", false, "print JSON, for scripts")
-			o.fleet.register(fs, "")
+			o := &listOpts{}
+			o.register(fs, "")
 			return func(a *app, args []string) int { return a.cmdProfiles(o) }
 		},
 	}
 }
 
-func (a *app) cmdProfiles(o *profilesOpts) int {
+// cmdProfiles lists the profiles, one line each: expiries and verdict.
+func (a *app) cmdProfiles(o *listOpts) int {
 	asJSON, concurrency := &o.json, &o.fleet.concurrency
 	if code := a.checkConcurrency(&o.fleet); code >= 0 {
 		return code

@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -113,27 +112,23 @@ func (a *app) serve(o serveOptions) int {
 }
 
 // newTokenHandler makes the handler and its Manager. Requests run at once, and
-// the app's messages and list of secrets are not made for that: every use of
-// them goes through the handler's mutex, and the log, which the library writes
-// from any goroutine, redacts with a copy of the list published under it.
+// the app's messages are not made for that: every use of them goes through the
+// handler's mutex. The list of secrets locks itself (secretList), so the log,
+// which the library writes from any goroutine, redacts as the app does; it is
+// made here, before any request can learn a secret.
 func (a *app) newTokenHandler(secret string) (*tokenHandler, error) {
 	h := &tokenHandler{a: a, secret: secret}
+	a.addSecrets()
 	a.stderr = &lockedWriter{w: a.stderr}
-	a.log = slog.New(redactHandler{newLogger(a.stderr, a.g.logFormat, a.g.verbose).Handler(), h.redact})
-	h.publish()
+	a.log = slog.New(redactHandler{newLogger(a.stderr, a.g.logFormat, a.g.verbose).Handler(), a.redact})
 	m, err := a.manager("tokenkeeper serve", false, false)
 	if err != nil {
 		return nil, err
 	}
-	m.Secrets = h.addSecrets
 	m.LoadCredentials = func() (*credentials.Credentials, error) {
 		h.mu.Lock()
 		defer h.mu.Unlock()
-		defer h.publish()
 		return a.loadCreds(false)
-	}
-	m.Client.OnRetry = func(attempt int, wait time.Duration, err error) {
-		a.log.Debug("token endpoint failed; retrying", "attempt", attempt, "wait", wait, "err", err)
 	}
 	h.m = m
 	return h, nil
@@ -303,30 +298,14 @@ func ownFile(fi fs.FileInfo) bool {
 	return ok && int(st.Uid) == os.Geteuid()
 }
 
-// tokenHandler answers GET /token. Messages and the secrets list of the app
-// are shared by concurrent requests, so they go through mu.
+// tokenHandler answers GET /token. The app's messages are shared by
+// concurrent requests, so they go through mu.
 type tokenHandler struct {
 	a      *app
 	m      *refresh.Manager
 	secret string // "" on a unix socket
 	mu     sync.Mutex
-	known  atomic.Pointer[[]string] // a copy of a.secrets, for the log
-	reload atomic.Bool              // read credentials.json again before the next request
-}
-
-// publish makes the log redact what the app knows now; called under mu (or
-// before serving).
-func (h *tokenHandler) publish() {
-	s := slices.Clone(h.a.secrets.list())
-	h.known.Store(&s)
-}
-
-func (h *tokenHandler) redact(s string) string {
-	var known []string
-	if p := h.known.Load(); p != nil {
-		known = *p
-	}
-	return showable(s, known)
+	reload atomic.Bool // read credentials.json again before the next request
 }
 
 func (h *tokenHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -336,12 +315,12 @@ func (h *tokenHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="tokenkeeper"`)
 		h.writeError(w, http.StatusUnauthorized, "unauthorized", "missing or wrong bearer secret", "send Authorization: Bearer followed by the content of the secret file")
 	case r.URL.Path != "/token":
-		h.writeError(w, http.StatusNotFound, "usage", "not found: the only path is /token", "GET /token")
+		h.writeError(w, http.StatusNotFound, exitName(exitUsage), "not found: the only path is /token", "GET /token")
 	case r.Method != http.MethodGet:
 		w.Header().Set("Allow", http.MethodGet)
-		h.writeError(w, http.StatusMethodNotAllowed, "usage", "method not allowed: only GET", "GET /token")
+		h.writeError(w, http.StatusMethodNotAllowed, exitName(exitUsage), "method not allowed: only GET", "GET /token")
 	case r.ContentLength != 0 || len(r.TransferEncoding) > 0:
-		h.writeError(w, http.StatusRequestEntityTooLarge, "usage", "a request body is not accepted", "GET /token with no body")
+		h.writeError(w, http.StatusRequestEntityTooLarge, exitName(exitUsage), "a request body is not accepted", "GET /token with no body")
 	default:
 		h.serveToken(w, r)
 	}
@@ -402,13 +381,6 @@ func (h *tokenHandler) writeError(w http.ResponseWriter, status int, kind, msg, 
 
 func (h *tokenHandler) requestTimeout() time.Duration {
 	return h.a.g.lockTimeout + h.a.g.timeout + 5*time.Second
-}
-
-func (h *tokenHandler) addSecrets(v ...string) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.a.addSecrets(v...)
-	h.publish()
 }
 
 func (h *tokenHandler) info(format string, args ...any) {

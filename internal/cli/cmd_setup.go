@@ -377,10 +377,11 @@ func (a *app) printNext(t *refresh.Token) {
 	}
 }
 
-// shellQuote quotes s for a crontab line when it needs it.
+// shellQuote quotes s for a shell (a crontab line, a hint) when it needs it:
+// words it knows to be plain stay as they are, for readability.
 func shellQuote(s string) string {
 	if s != "" && !strings.ContainsAny(s, " \t\n'\"\\$`;&|<>()*?[]#~%") {
 		return s
 	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	return singleQuote(s)
 }

@@ -65,9 +65,15 @@ type statusToken struct {
 	Geolocation      string     `json:"geolocation,omitempty"`
 }
 
-type statusOpts struct {
+// listOpts are the options of status and profiles: --json, and the fleet's.
+type listOpts struct {
 	json  bool
 	fleet fleetOpts
+}
+
+func (o *listOpts) register(fs *pflag.FlagSet, all string) {
+	fs.BoolVar(&o.json, "json", false, "print JSON, for scripts")
+	o.fleet.register(fs, all)
 }
 
 func statusCommand() *command {
@@ -82,15 +88,14 @@ run would end with (75, 77, 78).`,
 tokenkeeper --profile eu status --json | jq .decision
 tokenkeeper status --all`,
 		flags: func(fs *pflag.FlagSet) func(*app, []string) int {
-			o := &statusOpts{}
-			fs.BoolVar(&o.json, "json", false, "print JSON, for scripts")
-			o.fleet.register(fs, "every profile under the config and state roots")
+			o := &listOpts{}
+			o.register(fs, "every profile under the config and state roots")
 			return func(a *app, args []string) int { return a.cmdStatus(o) }
 		},
 	}
 }
 
-func (a *app) cmdStatus(o *statusOpts) int {
+func (a *app) cmdStatus(o *listOpts) int {
 	if o.fleet.all {
 		if code := a.checkConcurrency(&o.fleet); code >= 0 {
 			return code
@@ -177,7 +182,7 @@ func (a *app) statusCredentials(r *statusReport, p storage.Paths) (*credentials.
 		return nil, err
 	case err != nil:
 		r.Credentials.State = "invalid"
-		r.Credentials.Problems = []string{a.redact(err.Error())}
+		r.Credentials.Problems = []string{err.Error()} // redacted with the rest (redactReport)
 		return nil, err
 	}
 	a.addCredentials(c)

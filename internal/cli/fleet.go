@@ -73,6 +73,25 @@ func (a *app) fleetRoots(what string) (configRoot, stateRoot string, code int) {
 	return filepath.Dir(a.paths.ConfigDir), filepath.Dir(a.paths.StateDir), -1
 }
 
+// fleetList lists the profiles for what (refresh --all, status --all,
+// profiles): the roots and the names, warning when there are none. code is
+// the exit code when they could not be listed, else -1.
+func (a *app) fleetList(what string) (configRoot, stateRoot string, names []string, code int) {
+	configRoot, stateRoot, code = a.fleetRoots(what)
+	if code >= 0 {
+		return "", "", nil, code
+	}
+	names, err := a.fleetNames(configRoot, stateRoot)
+	if err != nil {
+		return "", "", nil, a.fail(err)
+	}
+	if len(names) == 0 {
+		a.warn(fmt.Sprintf("no profiles in %s or %s", configRoot, stateRoot),
+			"a profile is a sub-directory: "+a.cmdLine("--config-dir "+shellQuote(configRoot)+" --profile NAME init"))
+	}
+	return configRoot, stateRoot, names, -1
+}
+
 // fleetNames is the sorted union of the profile directories of both roots: a
 // profile may have only credentials so far, or only a token file.
 func (a *app) fleetNames(configRoot, stateRoot string) ([]string, error) {

@@ -170,7 +170,7 @@ func testLoginNoAccessToken(t *testing.T, bin string) {
 		t.Errorf("login: %s, want exit 75 and the access token left out", o)
 	}
 	if tok, _ := p.load(); tok.RefreshToken != "hostile-refresh-token-0001" || tok.AccessToken != "" {
-		t.Errorf("saved refresh %q access %q, want the refresh token and no access token", tok.RefreshToken, tok.AccessToken)
+		t.Errorf("saved refresh token right: %t, access token empty: %t; want both", tok.RefreshToken == "hostile-refresh-token-0001", tok.AccessToken == "")
 	}
 }
 
@@ -231,7 +231,7 @@ func testUnknownExpiryCached(t *testing.T, bin string) {
 	o := p.run(cmd)
 	m := regexp.MustCompile(`password_expiry_utc=(-?\d+)\n`).FindStringSubmatch(o.stdout)
 	if o.code != 0 || m == nil {
-		t.Fatalf("git-credential get: %s\n%s", o, o.stdout)
+		t.Fatalf("git-credential get: %s\n%s", o, strings.ReplaceAll(o.stdout, "hostile-access-token-0001", "[access token]"))
 	}
 	now := time.Now()
 	if at, _ := strconv.ParseInt(m[1], 10, 64); at < now.Unix() || at > now.Add(2*time.Minute).Unix() {
@@ -288,24 +288,25 @@ func testRefusalHarmlessEdit(t *testing.T, bin string) {
 // repository or submodule URL on any https host got the token.
 func testGitCredentialOtherHost(t *testing.T, bin string) {
 	p, tok := newIntegrationProfile(t, bin)
+	hide := func(s string) string { return strings.ReplaceAll(s, tok.AccessToken, "[access token]") }
 	get := func(host string) outcome {
 		cmd := p.command("git-credential", "get")
 		cmd.Stdin = strings.NewReader("protocol=https\nhost=" + host + "\npath=evil/repo.git\n\n")
 		return p.run(cmd)
 	}
 	if o := get("attacker.example"); o.code != 0 || o.stdout != "" || p.srv.Count("refresh_token") != 0 {
-		t.Errorf("get for another host: %q (%s), want no answer, exit 0 and no renewal", o.stdout, o)
+		t.Errorf("get for another host: %q (%s), want no answer, exit 0 and no renewal", hide(o.stdout), o)
 	}
 	tokenHost := strings.TrimPrefix(p.srv.URL(), "http://")
 	if o := get(tokenHost); !strings.Contains(o.stdout, "password="+tok.AccessToken+"\n") {
-		t.Errorf("get for the token endpoint's host %s: %q (%s)", tokenHost, o.stdout, o)
+		t.Errorf("get for the token endpoint's host %s: %q (%s)", tokenHost, hide(o.stdout), o)
 	}
 	p.setCredential("gitHost", "Git.Example.test")
 	if o := get("git.example.test"); !strings.Contains(o.stdout, "password="+tok.AccessToken+"\n") {
-		t.Errorf("get for gitHost: %q (%s)", o.stdout, o)
+		t.Errorf("get for gitHost: %q (%s)", hide(o.stdout), o)
 	}
 	if o := get(tokenHost); o.stdout != "" {
-		t.Errorf("get for the token endpoint's host with another gitHost: %q, want no answer", o.stdout)
+		t.Errorf("get for the token endpoint's host with another gitHost: %q, want no answer", hide(o.stdout))
 	}
 }
 

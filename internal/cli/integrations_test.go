@@ -63,26 +63,29 @@ func requireTool(t *testing.T, name string) string {
 
 func testFormats(t *testing.T, bin string) {
 	p, tok := newIntegrationProfile(t, bin)
+	// hide keeps the access token out of the test's output: what a failure
+	// shows is the shape of the output around it.
+	hide := func(v any) string { return strings.ReplaceAll(fmt.Sprint(v), tok.AccessToken, "[access token]") }
 	if got := p.mustRun("token").stdout; got != tok.AccessToken+"\n" {
-		t.Errorf("token: %q, want the access token and a newline", got)
+		t.Errorf("token: %q, want the access token and a newline", hide(got))
 	}
 	for _, args := range [][]string{{"-o", "header"}, {"--header"}, {"--output", "header"}, {"--header", "-o", "header"}} {
 		if got := p.mustRun(append([]string{"token"}, args...)...).stdout; got != "Authorization: Bearer "+tok.AccessToken+"\n" {
-			t.Errorf("token %s: %q", strings.Join(args, " "), got)
+			t.Errorf("token %s: %q", strings.Join(args, " "), hide(got))
 		}
 	}
 
 	var j map[string]string
 	out := p.mustRun("token", "-o", "json").stdout
 	if err := json.Unmarshal([]byte(out), &j); err != nil {
-		t.Fatalf("-o json: %v\n%s", err, out)
+		t.Fatalf("-o json: %v\n%s", err, hide(out))
 	}
 	want := map[string]string{
 		"access_token": tok.AccessToken, "token_type": "Bearer", "scope": tok.Scope,
 		"expires_at": tok.Expiry.UTC().Format(time.RFC3339), "geolocation": tok.Geolocation,
 	}
 	if fmt.Sprint(j) != fmt.Sprint(want) {
-		t.Errorf("-o json = %v, want %v", j, want)
+		t.Errorf("-o json = %v, want %v", hide(j), hide(want))
 	}
 
 	// The export lines, evaluated by a shell, give back the values.
@@ -91,7 +94,7 @@ func testFormats(t *testing.T, bin string) {
 	o := p.run(sh)
 	wantEnv := strings.Join([]string{tok.AccessToken, "Bearer", want["expires_at"], tok.Geolocation}, "|")
 	if o.code != 0 || o.stdout != wantEnv {
-		t.Errorf("eval of -o env: %q (%s), want %q", o.stdout, o, wantEnv)
+		t.Errorf("eval of -o env: %q (%s), want %q", hide(o.stdout), hide(o), hide(wantEnv))
 	}
 
 	var ec struct {
@@ -100,18 +103,18 @@ func testFormats(t *testing.T, bin string) {
 	}
 	out = p.mustRun("--margin", "90s", "token", "-o", "exec-credential").stdout
 	if err := json.Unmarshal([]byte(out), &ec); err != nil {
-		t.Fatalf("-o exec-credential: %v\n%s", err, out)
+		t.Fatalf("-o exec-credential: %v\n%s", err, hide(out))
 	}
 	exp, err := time.Parse(time.RFC3339, ec.Status.ExpirationTimestamp)
 	if ec.APIVersion != "client.authentication.k8s.io/v1" || ec.Kind != "ExecCredential" || ec.Status.Token != tok.AccessToken ||
 		err != nil || !exp.Equal(tok.Expiry.Add(-90*time.Second)) {
-		t.Errorf("-o exec-credential = %s; want v1 ExecCredential with the token, expiring at the expiry less the 90s margin", out)
+		t.Errorf("-o exec-credential = %s; want v1 ExecCredential with the token, expiring at the expiry less the 90s margin", hide(out))
 	}
 
 	for _, args := range [][]string{{"-o", "yaml"}, {"--header", "-o", "json"}} {
 		o := p.run(p.command(append([]string{"token"}, args...)...))
 		if o.code != exitUsage || o.stdout != "" {
-			t.Errorf("token %s: exit %d, stdout %q; want exit 2 and nothing", strings.Join(args, " "), o.code, o.stdout)
+			t.Errorf("token %s: exit %d, stdout %q; want exit 2 and nothing", strings.Join(args, " "), o.code, hide(o.stdout))
 		}
 	}
 }
@@ -162,7 +165,7 @@ func testGitCredentialFill(t *testing.T, bin string) {
 	}
 	o := fill("git.example.test")
 	if o.code != 0 || !strings.Contains(o.stdout, "\nusername=oauth2\npassword="+tok.AccessToken+"\n") {
-		t.Fatalf("git credential fill: %s\nstdout:\n%s", o, o.stdout)
+		t.Fatalf("git credential fill: %s\nstdout:\n%s", o, strings.ReplaceAll(o.stdout, tok.AccessToken, "[access token]"))
 	}
 	if o := fill("other.example.test"); o.code == 0 || strings.Contains(o.stdout+o.stderr, tok.AccessToken) {
 		t.Errorf("git credential fill for a host without the helper: exit %d; the token must not be handed out", o.code)

@@ -81,11 +81,7 @@ func (a *app) addCredentials(c *credentials.Credentials) {
 // one does not cut into flag names: "prof" in "--profile"), then every control
 // character escaped (redact.Terminal), whatever the text's source. Every line
 // tokenkeeper prints, logs or answers in serve's errors passes through it.
-func (a *app) redact(s string) string { return showable(s, a.secrets.list()) }
-
-// showable is the rule of redact for a list of secrets (serve's log keeps a
-// copy of the app's list).
-func showable(s string, secrets []string) string { return redact.Terminal(redact.Text(s, secrets)) }
+func (a *app) redact(s string) string { return redact.Terminal(redact.Text(s, a.secrets.list())) }
 
 func (a *app) message(level, msg string, hints ...string) {
 	l := slog.LevelWarn
