@@ -208,10 +208,13 @@ func poke(c chan struct{}) {
 func (a *app) watcher(p storage.Paths, changes <-chan string, reload <-chan struct{}, named bool) *refresh.Watcher {
 	b := *a
 	b.paths, b.secrets = p, a.secrets.clone()
+	// The profile's log redacts with the profile's own list too: the parent's
+	// never learns this Manager's tokens.
+	b.log = slog.New(redactHandler{a.log.Handler(), b.redact})
 	var mu sync.Mutex // LoadCredentials runs under the Manager's lock, Notify in Run: both touch b
 	m := &refresh.Manager{
 		Paths: p, Client: b.client(), Margin: a.g.margin, LockTimeout: a.g.lockTimeout,
-		WarnBefore: a.g.warnBefore, Holder: "tokenkeeper watch", Log: a.log,
+		WarnBefore: a.g.warnBefore, Holder: "tokenkeeper watch", Log: b.log,
 		LoadCredentials: func() (*credentials.Credentials, error) {
 			mu.Lock()
 			defer mu.Unlock()

@@ -110,3 +110,20 @@ func TestRedactCredentialEncodings(t *testing.T) {
 		}
 	}
 }
+
+// TestWatchProfileLogRedacted: watch gives each profile its own list of
+// secrets; the profile's Manager logs through a handler that redacts with that
+// list, not only the parent's (a token a profile's Manager learned was shown
+// in its -v lines).
+func TestWatchProfileLogRedacted(t *testing.T) {
+	var buf bytes.Buffer
+	a := &app{ctx: context.Background()}
+	a.g.logFormat, a.g.verbose = "text", true
+	a.log = slog.New(redactHandler{newLogger(&buf, "text", true).Handler(), a.redact})
+	w := a.watcher(a.paths, nil, nil, false)
+	w.Manager.Secrets("profile-secret-token-1234")
+	w.Manager.Log.Debug("renewal failed", "err", errors.New("echo profile-secret-token-1234"))
+	if out := buf.String(); strings.Contains(out, "profile-secret-token-1234") || !strings.Contains(out, "[redacted]") {
+		t.Errorf("the profile's log holds its secret:\n%s", out)
+	}
+}
