@@ -278,11 +278,9 @@ func removeSecretFile(path, secret string) {
 // isSecretFile reports whether path is a regular file holding a serve secret
 // (one line of 43 base64url characters), secret itself when it is not "".
 func isSecretFile(path, secret string) bool {
-	fi, err := os.Lstat(path)
-	if err != nil || !fi.Mode().IsRegular() {
-		return false
-	}
-	data, err := storage.ReadFile(path)
+	// One open that follows no link and takes only a regular file of this user:
+	// an Lstat then a read would read a link swapped in between.
+	data, err := storage.ReadPrivate(path)
 	line, ok := strings.CutSuffix(string(data), "\n")
 	if err != nil || !ok || len(line) != 43 || strings.Trim(line, base64URLAlphabet) != "" {
 		return false
