@@ -183,7 +183,7 @@ func spentSeed(c *credentials.Credentials, tok *Token) *Error {
 		Hint: fmt.Sprintf("get a new refresh token from the provider and put it in %s (refreshToken)", c.Path)}
 }
 
-// unreadableRecord is a token record that exists but cannot be read as one: a
+// unreadableRecord is a token record (or its lock file) that exists but cannot be read as one: a
 // directory, a FIFO, a device, a dangling link, no permission, another user's
 // (storage.RecordError). It is not set aside, and waiting does not help: the
 // user must fix the file, a matter of configuration like credentials.json's

@@ -646,7 +646,7 @@ func (e *FileError) Unwrap() error { return e.Err }
 func (m *Manager) setAside(err error) (*Token, []string, error) {
 	var re *storage.RecordError
 	if errors.As(err, &re) {
-		return nil, nil, recordError(err)
+		return nil, nil, unreadableRecord(err, re.Name)
 	}
 	var fe *FileError
 	if !errors.As(err, &fe) {

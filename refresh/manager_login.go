@@ -201,7 +201,7 @@ func (m *Manager) Logout(ctx context.Context) (*LogoutResult, error) {
 	var re *storage.RecordError
 	switch {
 	case errors.As(err, &re): // not a regular file of this user: a human must look
-		return nil, recordError(err)
+		return nil, unreadableRecord(err, re.Name)
 	case errors.As(err, &fe): // nothing we can revoke; forget it all the same
 	case err != nil:
 		return nil, &Error{Kind: KindTemporary, Err: err, Msg: err.Error(), Hint: "check that the file is readable by this user"}
