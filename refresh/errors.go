@@ -139,7 +139,7 @@ func (e *EndpointError) Error() string {
 		fmt.Fprintf(&b, " %s", e.Code)
 	}
 	if d := firstNonEmpty(e.Description, e.Message); d != "" {
-		fmt.Fprintf(&b, ": %s", truncate(oneLine(d), 200))
+		fmt.Fprintf(&b, ": %s", clean(d, 200))
 	}
 	if e.ConcurCode != 0 {
 		fmt.Fprintf(&b, " (code %d)", e.ConcurCode)
@@ -203,7 +203,3 @@ func whatOr(what string) string {
 }
 
 func (e *TransientError) Unwrap() error { return e.Err }
-
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
-}

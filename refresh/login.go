@@ -79,7 +79,7 @@ func (e *LoginError) Error() string {
 	case e.Code != "":
 		fmt.Fprintf(&b, "refused: the provider answered %s", e.Code)
 		if e.Description != "" {
-			fmt.Fprintf(&b, ": %s", truncate(oneLine(e.Description), 200))
+			fmt.Fprintf(&b, ": %s", clean(e.Description, 200))
 		}
 	default:
 		b.WriteString(e.Reason)
