@@ -183,29 +183,40 @@ func (c *Client) once(ctx context.Context, req Request, rt time.Duration) (*Toke
 	ctx, cancel := context.WithTimeout(ctx, rt)
 	defer cancel()
 
-	hreq, err := c.newRequest(ctx, req)
-	if err != nil {
-		return nil, err
-	}
 	u := redact.URL(req.URL)
 	secrets := requestSecrets(req)
 	start := c.now()
-	resp, err := c.httpClient().Do(hreq)
+	resp, body, err := c.post(ctx, req)
 	if err != nil {
-		return nil, scrubSecrets(classifyTransport(u, err), req)
-	}
-	defer resp.Body.Close()
-	// Never more than the cap is read, whatever Content-Length says: a hostile or
-	// broken endpoint cannot make this process hold more than 1 MiB.
-	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBody+1))
-	if err != nil {
-		return nil, &TransientError{URL: u, Status: resp.StatusCode, Err: fmt.Errorf("reading the answer: %w", scrubURLError(err))}
+		return nil, err
 	}
 	if len(body) > MaxResponseBody {
 		return nil, &TransientError{URL: u, Status: resp.StatusCode, Err: errors.New("answer larger than 1 MiB, not a token")}
 	}
 	tok, err := handleResponse(u, resp, body, start, secrets)
 	return tok, scrubSecrets(err, req)
+}
+
+// post sends req once and reads the answer, never more than the cap plus one
+// byte whatever Content-Length says: a hostile or broken endpoint cannot make
+// this process hold more than 1 MiB (the caller says what a longer one is).
+// The body is closed; a failure to send or to read is scrubbed of req's secrets.
+func (c *Client) post(ctx context.Context, req Request) (*http.Response, []byte, error) {
+	hreq, err := c.newRequest(ctx, req)
+	if err != nil {
+		return nil, nil, err
+	}
+	u := redact.URL(req.URL)
+	resp, err := c.httpClient().Do(hreq)
+	if err != nil {
+		return nil, nil, scrubSecrets(classifyTransport(u, err), req)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBody+1))
+	if err != nil {
+		return nil, nil, &TransientError{URL: u, Status: resp.StatusCode, Err: fmt.Errorf("reading the answer: %w", scrubURLError(err))}
+	}
+	return resp, body, nil
 }
 
 func (c *Client) newRequest(ctx context.Context, req Request) (*http.Request, error) {
