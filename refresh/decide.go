@@ -1,8 +1,6 @@
 package refresh
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -270,15 +268,15 @@ func reauthAdvice(c *credentials.Credentials) string {
 // changes it; one to a NotGrant field does not (it counts as empty, so that
 // fingerprints remembered before such fields were left out still match).
 func CredentialsFingerprint(c *credentials.Credentials) string {
-	h := sha256.New()
+	var b strings.Builder
 	for _, f := range credentials.Fields {
 		v := *f.Ptr(c)
 		if f.NotGrant {
 			v = ""
 		}
-		fmt.Fprintf(h, "%s=%q\n", f.Name, v)
+		fmt.Fprintf(&b, "%s=%q\n", f.Name, v)
 	}
-	return hex.EncodeToString(h.Sum(nil)[:8])
+	return fingerprint(b.String())
 }
 
 func credentialsWhy(err error) string {
