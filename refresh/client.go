@@ -77,16 +77,10 @@ type Request struct {
 // jitter (honouring Retry-After) until Timeout runs out. It returns the parsed token,
 // an *EndpointError for a refusal, or a *TransientError when retries ran out.
 func (c *Client) Exchange(ctx context.Context, req Request) (*Token, error) {
-	timeout := c.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
+	timeout := orDefault(c.Timeout, DefaultTimeout)
 	// One hung attempt must leave time for another: a hang is most often one
 	// bad connection or one bad backend behind a load balancer.
-	rt := c.RequestTimeout
-	if rt <= 0 {
-		rt = min(DefaultRequestTimeout, timeout/2)
-	}
+	rt := orDefault(c.RequestTimeout, min(DefaultRequestTimeout, timeout/2))
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	start := time.Now()
@@ -109,10 +103,7 @@ func (c *Client) Exchange(ctx context.Context, req Request) (*Token, error) {
 			te.Err = fmt.Errorf("%w; not sent again: the endpoint may have spent the refresh token", te.Err)
 			return giveUp()
 		}
-		wait := backoff(attempt)
-		if te.RetryAfter > wait {
-			wait = te.RetryAfter
-		}
+		wait := max(backoff(attempt), te.RetryAfter)
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
 			return giveUp()
 		}
