@@ -54,6 +54,10 @@ type Policy struct {
 	// Asked is when the caller asked, for Options.Force: a token obtained since
 	// satisfies a forced call.
 	Asked time.Time
+	// NoRefreshWarnings leaves Plan.RefreshWarnings and RefreshThen out: the
+	// lifecycle never shows them (it warns once per renewal, about the token
+	// it saved), and formatting them cost every run of `tokenkeeper token`.
+	NoRefreshWarnings bool
 }
 
 // Plan is the decision: what the next run does, and why.
@@ -106,8 +110,10 @@ func Decide(s State, p Policy) Plan {
 		warns = append(warns, fmt.Sprintf("the token in %s was obtained at %s, in the future: this host's clock was set back; it is renewed", s.TokenFile, tok.ObtainedAt.Format(time.RFC3339)))
 	}
 	plan.Token, plan.Warnings = tok, warns
-	plan.RefreshWarnings = RefreshWarnings(s.Creds, tok, s.Now, p.WarnBefore)
-	plan.RefreshThen = refreshThen(s.Creds, plan.RefreshWarnings)
+	if !p.NoRefreshWarnings {
+		plan.RefreshWarnings = RefreshWarnings(s.Creds, tok, s.Now, p.WarnBefore)
+		plan.RefreshThen = refreshThen(s.Creds, plan.RefreshWarnings)
+	}
 	plan.AccessValid = tok.Valid(s.Now, 0)
 	plan.RefreshUsable = tok.RefreshUsable(s.Now) && !tok.refreshRefused()
 	if s.CredsErr != nil { // 78 even while the token is valid: its renewal would fail

@@ -201,7 +201,7 @@ func (m *Manager) acquire(ctx context.Context, o Options, asked time.Time, margi
 // decide is Decide on the manager's credentials and clock.
 func (m *Manager) decide(tok *Token, tokErr error, o Options, asked time.Time, margin time.Duration) Plan {
 	return Decide(State{Creds: m.creds(), Token: tok, TokenErr: tokErr, TokenFile: m.Paths.TokenFile, Now: m.now()},
-		Policy{Options: o, Margin: margin, WarnBefore: m.warnBefore(), Asked: asked})
+		Policy{Options: o, Margin: margin, WarnBefore: m.warnBefore(), Asked: asked, NoRefreshWarnings: true})
 }
 
 // locked is the lifecycle under the profile lock: it executes the plan.
