@@ -1,6 +1,7 @@
 package refresh
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -51,7 +52,7 @@ func describeRefusal(ee *EndpointError) string {
 	if ee.Code != "" {
 		parts = append(parts, ee.Code)
 	}
-	if d := firstNonEmpty(ee.Description, ee.Message); d != "" {
+	if d := cmp.Or(ee.Description, ee.Message); d != "" {
 		parts = append(parts, clean(d, 120))
 	}
 	s := strings.Join(parts, ": ")

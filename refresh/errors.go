@@ -1,6 +1,7 @@
 package refresh
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"strings"
@@ -138,7 +139,7 @@ func (e *EndpointError) Error() string {
 	if e.Code != "" {
 		fmt.Fprintf(&b, " %s", e.Code)
 	}
-	if d := firstNonEmpty(e.Description, e.Message); d != "" {
+	if d := cmp.Or(e.Description, e.Message); d != "" {
 		fmt.Fprintf(&b, ": %s", clean(d, 200))
 	}
 	if e.ConcurCode != 0 {

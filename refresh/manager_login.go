@@ -1,6 +1,7 @@
 package refresh
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -251,7 +252,7 @@ func (m *Manager) revokeError(err error) error {
 // RevokeAt is where a person revokes a grant by hand at providers without a
 // revocation endpoint, or "" when unknown.
 func RevokeAt(ep Endpoints) string {
-	u, err := url.Parse(firstNonEmpty(ep.Token, ep.Issuer))
+	u, err := url.Parse(cmp.Or(ep.Token, ep.Issuer))
 	if err != nil {
 		return ""
 	}

@@ -1,6 +1,7 @@
 package refresh
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,7 +21,7 @@ func (c *Client) Revoke(ctx context.Context, cfg LoginConfig, token, hint string
 	if cfg.Endpoints.Revocation == "" {
 		return errors.New("refresh: no revocation endpoint")
 	}
-	form := url.Values{"token": {token}, "token_type_hint": {firstNonEmpty(hint, "refresh_token")}}
+	form := url.Values{"token": {token}, "token_type_hint": {cmp.Or(hint, "refresh_token")}}
 	_, err := c.postForm(ctx, cfg.request(cfg.Endpoints.Revocation, form))
 	return err
 }
