@@ -1,6 +1,7 @@
 package refresh
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -51,7 +52,7 @@ func describeRefusal(ee *EndpointError) string {
 	if ee.Code != "" {
 		parts = append(parts, ee.Code)
 	}
-	if d := firstNonEmpty(ee.Description, ee.Message); d != "" {
+	if d := cmp.Or(ee.Description, ee.Message); d != "" {
 		parts = append(parts, clean(d, 120))
 	}
 	s := strings.Join(parts, ": ")
@@ -64,7 +65,7 @@ func describeRefusal(ee *EndpointError) string {
 func lockError(err error) error {
 	var re *storage.RecordError
 	if errors.As(err, &re) {
-		return recordError(err)
+		return unreadableRecord(err, re.Name)
 	}
 	if errors.Is(err, storage.ErrUnavailable) {
 		return storeUnavailable(err)
@@ -82,16 +83,4 @@ func lockError(err error) error {
 	// saved either, so this is a failure for now, like a failed save check.
 	return &Error{Kind: KindTemporary, Err: err, Msg: err.Error(),
 		Hint: "make the state directory writable by this user (or free some disk space); the refresh token was not used", Then: ThenRun}
-}
-
-// recordError is a token record (or its lock file) that exists but is no regular
-// file of this user: a FIFO, a directory, a device, a dangling link, another
-// user's file. Nothing was sent; retrying cannot help, a human must look at it:
-// exit 78, like a credentials file that cannot be used.
-func recordError(err error) error {
-	var re *storage.RecordError
-	if !errors.As(err, &re) {
-		return err
-	}
-	return unreadableRecord(err, re.Name)
 }

@@ -77,16 +77,10 @@ type Request struct {
 // jitter (honouring Retry-After) until Timeout runs out. It returns the parsed token,
 // an *EndpointError for a refusal, or a *TransientError when retries ran out.
 func (c *Client) Exchange(ctx context.Context, req Request) (*Token, error) {
-	timeout := c.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
+	timeout := orDefault(c.Timeout, DefaultTimeout)
 	// One hung attempt must leave time for another: a hang is most often one
 	// bad connection or one bad backend behind a load balancer.
-	rt := c.RequestTimeout
-	if rt <= 0 {
-		rt = min(DefaultRequestTimeout, timeout/2)
-	}
+	rt := orDefault(c.RequestTimeout, min(DefaultRequestTimeout, timeout/2))
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	start := time.Now()
@@ -109,10 +103,7 @@ func (c *Client) Exchange(ctx context.Context, req Request) (*Token, error) {
 			te.Err = fmt.Errorf("%w; not sent again: the endpoint may have spent the refresh token", te.Err)
 			return giveUp()
 		}
-		wait := backoff(attempt)
-		if te.RetryAfter > wait {
-			wait = te.RetryAfter
-		}
+		wait := max(backoff(attempt), te.RetryAfter)
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
 			return giveUp()
 		}
@@ -183,29 +174,40 @@ func (c *Client) once(ctx context.Context, req Request, rt time.Duration) (*Toke
 	ctx, cancel := context.WithTimeout(ctx, rt)
 	defer cancel()
 
-	hreq, err := c.newRequest(ctx, req)
-	if err != nil {
-		return nil, err
-	}
 	u := redact.URL(req.URL)
 	secrets := requestSecrets(req)
 	start := c.now()
-	resp, err := c.httpClient().Do(hreq)
+	resp, body, err := c.post(ctx, req)
 	if err != nil {
-		return nil, scrubSecrets(classifyTransport(u, err), req)
-	}
-	defer resp.Body.Close()
-	// Never more than the cap is read, whatever Content-Length says: a hostile or
-	// broken endpoint cannot make this process hold more than 1 MiB.
-	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBody+1))
-	if err != nil {
-		return nil, &TransientError{URL: u, Status: resp.StatusCode, Err: fmt.Errorf("reading the answer: %w", scrubURLError(err))}
+		return nil, err
 	}
 	if len(body) > MaxResponseBody {
 		return nil, &TransientError{URL: u, Status: resp.StatusCode, Err: errors.New("answer larger than 1 MiB, not a token")}
 	}
 	tok, err := handleResponse(u, resp, body, start, secrets)
 	return tok, scrubSecrets(err, req)
+}
+
+// post sends req once and reads the answer, never more than the cap plus one
+// byte whatever Content-Length says: a hostile or broken endpoint cannot make
+// this process hold more than 1 MiB (the caller says what a longer one is).
+// The body is closed; a failure to send or to read is scrubbed of req's secrets.
+func (c *Client) post(ctx context.Context, req Request) (*http.Response, []byte, error) {
+	hreq, err := c.newRequest(ctx, req)
+	if err != nil {
+		return nil, nil, err
+	}
+	u := redact.URL(req.URL)
+	resp, err := c.httpClient().Do(hreq)
+	if err != nil {
+		return nil, nil, scrubSecrets(classifyTransport(u, err), req)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBody+1))
+	if err != nil {
+		return nil, nil, &TransientError{URL: u, Status: resp.StatusCode, Err: fmt.Errorf("reading the answer: %w", scrubURLError(err))}
+	}
+	return resp, body, nil
 }
 
 func (c *Client) newRequest(ctx context.Context, req Request) (*http.Request, error) {

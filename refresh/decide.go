@@ -1,8 +1,6 @@
 package refresh
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -56,6 +54,10 @@ type Policy struct {
 	// Asked is when the caller asked, for Options.Force: a token obtained since
 	// satisfies a forced call.
 	Asked time.Time
+	// NoRefreshWarnings leaves Plan.RefreshWarnings and RefreshThen out: the
+	// lifecycle never shows them (it warns once per renewal, about the token
+	// it saved), and formatting them cost every run of `tokenkeeper token`.
+	NoRefreshWarnings bool
 }
 
 // Plan is the decision: what the next run does, and why.
@@ -108,8 +110,10 @@ func Decide(s State, p Policy) Plan {
 		warns = append(warns, fmt.Sprintf("the token in %s was obtained at %s, in the future: this host's clock was set back; it is renewed", s.TokenFile, tok.ObtainedAt.Format(time.RFC3339)))
 	}
 	plan.Token, plan.Warnings = tok, warns
-	plan.RefreshWarnings = RefreshWarnings(s.Creds, tok, s.Now, p.WarnBefore)
-	plan.RefreshThen = refreshThen(s.Creds, plan.RefreshWarnings)
+	if !p.NoRefreshWarnings {
+		plan.RefreshWarnings = RefreshWarnings(s.Creds, tok, s.Now, p.WarnBefore)
+		plan.RefreshThen = refreshThen(s.Creds, plan.RefreshWarnings)
+	}
 	plan.AccessValid = tok.Valid(s.Now, 0)
 	plan.RefreshUsable = tok.RefreshUsable(s.Now) && !tok.refreshRefused()
 	if s.CredsErr != nil { // 78 even while the token is valid: its renewal would fail
@@ -183,7 +187,7 @@ func spentSeed(c *credentials.Credentials, tok *Token) *Error {
 		Hint: fmt.Sprintf("get a new refresh token from the provider and put it in %s (refreshToken)", c.Path)}
 }
 
-// unreadableRecord is a token record that exists but cannot be read as one: a
+// unreadableRecord is a token record (or its lock file) that exists but cannot be read as one: a
 // directory, a FIFO, a device, a dangling link, no permission, another user's
 // (storage.RecordError). It is not set aside, and waiting does not help: the
 // user must fix the file, a matter of configuration like credentials.json's
@@ -270,15 +274,15 @@ func reauthAdvice(c *credentials.Credentials) string {
 // changes it; one to a NotGrant field does not (it counts as empty, so that
 // fingerprints remembered before such fields were left out still match).
 func CredentialsFingerprint(c *credentials.Credentials) string {
-	h := sha256.New()
+	var b strings.Builder
 	for _, f := range credentials.Fields {
 		v := *f.Ptr(c)
 		if f.NotGrant {
 			v = ""
 		}
-		fmt.Fprintf(h, "%s=%q\n", f.Name, v)
+		fmt.Fprintf(&b, "%s=%q\n", f.Name, v)
 	}
-	return hex.EncodeToString(h.Sum(nil)[:8])
+	return fingerprint(b.String())
 }
 
 func credentialsWhy(err error) string {

@@ -171,6 +171,11 @@ func TestRefreshWarnings(t *testing.T) {
 			if then := refreshThen(c, w); then != wantThen || p.RefreshThen != wantThen {
 				t.Errorf("then %v, plan's %v; want %v", then, p.RefreshThen, wantThen)
 			}
+			// The lifecycle's decision leaves them out, and nothing else changes.
+			q := Decide(State{Creds: c, Token: &tt.tok, Now: now}, Policy{Margin: DefaultMargin, WarnBefore: DefaultWarnBefore, Asked: now, NoRefreshWarnings: true})
+			if q.RefreshWarnings != nil || q.RefreshThen != ThenNothing || q.Step != p.Step || q.Why != p.Why {
+				t.Errorf("NoRefreshWarnings: plan %+v, want %+v without refresh warnings", q, p)
+			}
 		})
 	}
 	generic := &credentials.Credentials{TokenURL: "https://auth.example.com/token", GrantType: credentials.GrantPassword, Path: "/c.json"}

@@ -48,7 +48,7 @@ func (c *Client) Device(ctx context.Context, cfg LoginConfig) (*Token, error) {
 	if cfg.Scope != "" {
 		form.Set("scope", cfg.Scope)
 	}
-	raw, _, err := c.postForm(ctx, cfg.request(cfg.Endpoints.DeviceAuthorization, form))
+	raw, err := c.postForm(ctx, cfg.request(cfg.Endpoints.DeviceAuthorization, form))
 	if err != nil {
 		return nil, err
 	}

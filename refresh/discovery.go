@@ -2,6 +2,7 @@ package refresh
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -180,10 +181,10 @@ func (cl *Client) ResolveEndpoints(ctx context.Context, c *credentials.Credentia
 	if err != nil {
 		return nil, err
 	}
-	e.Token = firstNonEmpty(e.Token, d.Token)
-	e.Authorization = firstNonEmpty(e.Authorization, d.Authorization)
-	e.DeviceAuthorization = firstNonEmpty(e.DeviceAuthorization, d.DeviceAuthorization)
-	e.Revocation = firstNonEmpty(e.Revocation, d.Revocation)
+	e.Token = cmp.Or(e.Token, d.Token)
+	e.Authorization = cmp.Or(e.Authorization, d.Authorization)
+	e.DeviceAuthorization = cmp.Or(e.DeviceAuthorization, d.DeviceAuthorization)
+	e.Revocation = cmp.Or(e.Revocation, d.Revocation)
 	return e, nil
 }
 

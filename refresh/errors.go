@@ -1,6 +1,7 @@
 package refresh
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"strings"
@@ -138,8 +139,8 @@ func (e *EndpointError) Error() string {
 	if e.Code != "" {
 		fmt.Fprintf(&b, " %s", e.Code)
 	}
-	if d := firstNonEmpty(e.Description, e.Message); d != "" {
-		fmt.Fprintf(&b, ": %s", truncate(oneLine(d), 200))
+	if d := cmp.Or(e.Description, e.Message); d != "" {
+		fmt.Fprintf(&b, ": %s", clean(d, 200))
 	}
 	if e.ConcurCode != 0 {
 		fmt.Fprintf(&b, " (code %d)", e.ConcurCode)
@@ -203,7 +204,3 @@ func whatOr(what string) string {
 }
 
 func (e *TransientError) Unwrap() error { return e.Err }
-
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
-}

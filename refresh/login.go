@@ -1,6 +1,7 @@
 package refresh
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -79,7 +80,7 @@ func (e *LoginError) Error() string {
 	case e.Code != "":
 		fmt.Fprintf(&b, "refused: the provider answered %s", e.Code)
 		if e.Description != "" {
-			fmt.Fprintf(&b, ": %s", truncate(oneLine(e.Description), 200))
+			fmt.Fprintf(&b, ": %s", clean(e.Description, 200))
 		}
 	default:
 		b.WriteString(e.Reason)
@@ -108,7 +109,7 @@ func (c *Client) AuthorizationCode(ctx context.Context, cfg LoginConfig) (*Token
 		return nil, errors.New("refresh: no authorization endpoint: set authURL or issuer in credentials.json")
 	}
 	verifier, state := randomString(), randomString()
-	cb, err := listen(firstNonEmpty(cfg.RedirectURL, DefaultRedirectURL), state, cfg.Endpoints.Issuer)
+	cb, err := listen(cmp.Or(cfg.RedirectURL, DefaultRedirectURL), state, cfg.Endpoints.Issuer)
 	if err != nil {
 		return nil, err
 	}
@@ -214,7 +215,7 @@ func listen(redirect, state, issuer string) (*callback, error) {
 		return nil, fmt.Errorf("refresh: listen for the browser on %s: %w", net.JoinHostPort(bind, port), err)
 	}
 	u.Host = net.JoinHostPort(host, fmt.Sprint(ln.Addr().(*net.TCPAddr).Port))
-	cb := &callback{redirectURI: u.String(), path: firstNonEmpty(u.Path, "/"), state: state, issuer: issuer,
+	cb := &callback{redirectURI: u.String(), path: cmp.Or(u.Path, "/"), state: state, issuer: issuer,
 		result: make(chan callbackResult, 1)}
 	cb.srv = &http.Server{Handler: cb, ReadHeaderTimeout: 10 * time.Second}
 	go cb.srv.Serve(ln)

@@ -2,6 +2,7 @@ package refresh
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -201,7 +202,7 @@ func (m *Manager) acquire(ctx context.Context, o Options, asked time.Time, margi
 // decide is Decide on the manager's credentials and clock.
 func (m *Manager) decide(tok *Token, tokErr error, o Options, asked time.Time, margin time.Duration) Plan {
 	return Decide(State{Creds: m.creds(), Token: tok, TokenErr: tokErr, TokenFile: m.Paths.TokenFile, Now: m.now()},
-		Policy{Options: o, Margin: margin, WarnBefore: m.warnBefore(), Asked: asked})
+		Policy{Options: o, Margin: margin, WarnBefore: m.warnBefore(), Asked: asked, NoRefreshWarnings: true})
 }
 
 // locked is the lifecycle under the profile lock: it executes the plan.
@@ -292,7 +293,7 @@ func (m *Manager) refreshGrant(ctx context.Context, tok *Token, warns []string, 
 	}
 	m.debug("refresh grant", "url", redact.URL(req.URL))
 	nt, err := m.exchange(spendContext(ctx), req)
-	tokenURL := firstNonEmpty(tok.TokenURL, m.creds().TokenURL)
+	tokenURL := cmp.Or(tok.TokenURL, m.creds().TokenURL)
 	if err != nil && req.URL == tokenURL { // not sent to a Concur geolocation
 		nt, tokenURL, err = m.resendMoved(ctx, tokenURL, err, &warns, func(u string) (*Token, error) {
 			moved := req
@@ -495,7 +496,7 @@ func (m *Manager) request(u string, form url.Values, style string) Request {
 // that may be followed (geolocation.go; refresh requests go to the user's data
 // centre), else the endpoint that issued it.
 func (m *Manager) refreshURL(tok *Token, warns *[]string) string {
-	issuer := firstNonEmpty(tok.TokenURL, m.creds().TokenURL)
+	issuer := cmp.Or(tok.TokenURL, m.creds().TokenURL)
 	if tok.Geolocation != "" {
 		u, err := m.geoTokenURL(issuer, tok.Geolocation)
 		switch {
@@ -646,7 +647,7 @@ func (e *FileError) Unwrap() error { return e.Err }
 func (m *Manager) setAside(err error) (*Token, []string, error) {
 	var re *storage.RecordError
 	if errors.As(err, &re) {
-		return nil, nil, recordError(err)
+		return nil, nil, unreadableRecord(err, re.Name)
 	}
 	var fe *FileError
 	if !errors.As(err, &fe) {
@@ -800,7 +801,7 @@ func orDefault(d, def time.Duration) time.Duration {
 }
 
 func (m *Manager) holder() string {
-	return HolderText(firstNonEmpty(m.Holder, filepath.Base(os.Args[0])))
+	return HolderText(cmp.Or(m.Holder, filepath.Base(os.Args[0])))
 }
 
 func (m *Manager) debug(msg string, args ...any) {

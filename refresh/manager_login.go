@@ -1,6 +1,7 @@
 package refresh
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -201,7 +202,7 @@ func (m *Manager) Logout(ctx context.Context) (*LogoutResult, error) {
 	var re *storage.RecordError
 	switch {
 	case errors.As(err, &re): // not a regular file of this user: a human must look
-		return nil, recordError(err)
+		return nil, unreadableRecord(err, re.Name)
 	case errors.As(err, &fe): // nothing we can revoke; forget it all the same
 	case err != nil:
 		return nil, &Error{Kind: KindTemporary, Err: err, Msg: err.Error(), Hint: "check that the file is readable by this user"}
@@ -251,7 +252,7 @@ func (m *Manager) revokeError(err error) error {
 // RevokeAt is where a person revokes a grant by hand at providers without a
 // revocation endpoint, or "" when unknown.
 func RevokeAt(ep Endpoints) string {
-	u, err := url.Parse(firstNonEmpty(ep.Token, ep.Issuer))
+	u, err := url.Parse(cmp.Or(ep.Token, ep.Issuer))
 	if err != nil {
 		return ""
 	}

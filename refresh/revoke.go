@@ -1,11 +1,10 @@
 package refresh
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -22,8 +21,8 @@ func (c *Client) Revoke(ctx context.Context, cfg LoginConfig, token, hint string
 	if cfg.Endpoints.Revocation == "" {
 		return errors.New("refresh: no revocation endpoint")
 	}
-	form := url.Values{"token": {token}, "token_type_hint": {firstNonEmpty(hint, "refresh_token")}}
-	_, _, err := c.postForm(ctx, cfg.request(cfg.Endpoints.Revocation, form))
+	form := url.Values{"token": {token}, "token_type_hint": {cmp.Or(hint, "refresh_token")}}
+	_, err := c.postForm(ctx, cfg.request(cfg.Endpoints.Revocation, form))
 	return err
 }
 
@@ -31,62 +30,53 @@ func (c *Client) Revoke(ctx context.Context, cfg LoginConfig, token, hint string
 // authorization, revocation) with the client's authentication and Accept:
 // application/json, retrying as Exchange does, and returns the answer's JSON
 // object (empty for an empty body).
-func (c *Client) postForm(ctx context.Context, req Request) (map[string]json.RawMessage, int, error) {
+func (c *Client) postForm(ctx context.Context, req Request) (map[string]json.RawMessage, error) {
 	timeout := orDefault(c.Timeout, DefaultTimeout)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	for attempt := 1; ; attempt++ {
-		raw, status, err := c.postOnce(ctx, req)
+		raw, err := c.postOnce(ctx, req)
 		var te *TransientError
 		if err == nil || !errors.As(err, &te) {
-			return raw, status, err
+			return raw, err
 		}
 		wait := max(backoff(attempt), te.RetryAfter)
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
-			return nil, status, err
+			return nil, err
 		}
 		if c.sleep(ctx, wait) != nil {
-			return nil, status, err
+			return nil, err
 		}
 	}
 }
 
-func (c *Client) postOnce(ctx context.Context, req Request) (map[string]json.RawMessage, int, error) {
-	hreq, err := c.newRequest(ctx, req)
-	if err != nil {
-		return nil, 0, err
-	}
+func (c *Client) postOnce(ctx context.Context, req Request) (map[string]json.RawMessage, error) {
 	u := redact.URL(req.URL)
 	secrets := requestSecrets(req)
-	resp, err := c.httpClient().Do(hreq)
+	resp, body, err := c.post(ctx, req)
 	if err != nil {
-		return nil, 0, scrubSecrets(classifyTransport(u, err), req)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBody+1))
-	if err != nil {
-		return nil, resp.StatusCode, &TransientError{URL: u, Status: resp.StatusCode, Err: fmt.Errorf("reading the answer: %w", scrubURLError(err))}
+		return nil, err
 	}
 	st := resp.StatusCode
 	switch {
 	case len(body) > MaxResponseBody:
-		return nil, st, &TransientError{URL: u, Status: st, Err: errors.New("answer larger than 1 MiB")}
+		return nil, &TransientError{URL: u, Status: st, Err: errors.New("answer larger than 1 MiB")}
 	case st == http.StatusTooManyRequests || st >= 500:
-		return nil, st, &TransientError{URL: u, Status: st, RetryAfter: retryAfter(resp.Header, time.Now()), Err: errors.New(transientSummary(u, resp, body, secrets))}
+		return nil, &TransientError{URL: u, Status: st, RetryAfter: retryAfter(resp.Header, time.Now()), Err: errors.New(transientSummary(u, resp, body, secrets))}
 	case st >= 300:
-		return nil, st, scrubSecrets(endpointError(u, resp, body, secrets), req)
+		return nil, scrubSecrets(endpointError(u, resp, body, secrets), req)
 	}
 	raw := map[string]json.RawMessage{}
 	if len(strings.TrimSpace(string(body))) == 0 {
-		return raw, st, nil
+		return raw, nil
 	}
 	raw, err = decodeResponse(body, resp.Header.Get("Content-Type"))
 	if err != nil {
-		return nil, st, &EndpointError{URL: u, Status: st, Description: "not a JSON answer (" + bodySummary(resp, body) + ")"}
+		return nil, &EndpointError{URL: u, Status: st, Description: "not a JSON answer (" + bodySummary(resp, body) + ")"}
 	}
 	// GitHub answers errors with a 200 when it can.
 	if e := endpointError(u, resp, body, secrets); e.Code != "" {
-		return nil, st, scrubSecrets(e, req)
+		return nil, scrubSecrets(e, req)
 	}
-	return raw, st, nil
+	return raw, nil
 }

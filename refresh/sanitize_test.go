@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // TestClientRedactsSentEncodings: an endpoint that echoes the Authorization
@@ -58,6 +59,24 @@ func TestClientRedactsSentEncodings(t *testing.T) {
 			if !strings.Contains(text, "[redacted]") {
 				t.Errorf("%d %s: the echo is not shown redacted: %s", status, style, text)
 			}
+		}
+	}
+}
+
+// An endpoint's long description is cut for a message on a rune boundary: the
+// message stays valid UTF-8 (a cut in the middle of "é" would not be).
+func TestLongDescriptionCutOnRuneBoundary(t *testing.T) {
+	d := strings.Repeat("a", 199) + strings.Repeat("é", 50)
+	for _, err := range []error{
+		&EndpointError{URL: "https://idp.example/token", Status: 400, Code: "invalid_request", Description: d},
+		&LoginError{Code: "access_denied", Description: d},
+	} {
+		msg := err.Error()
+		if !utf8.ValidString(msg) {
+			t.Errorf("%T message is not valid UTF-8: %q", err, msg)
+		}
+		if !strings.Contains(msg, strings.Repeat("a", 199)+"…") {
+			t.Errorf("%T message does not keep the description's start and mark the cut: %q", err, msg)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package refresh
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -590,9 +591,9 @@ func (t *Token) merge(old *Token) {
 	if t.Geolocation == "" {
 		t.Geolocation = old.Geolocation
 	}
-	t.CompanyUUID = firstNonEmpty(t.CompanyUUID, old.CompanyUUID)
-	t.AuthStyle = firstNonEmpty(t.AuthStyle, old.AuthStyle)
-	t.SeedFingerprint = firstNonEmpty(t.SeedFingerprint, old.SeedFingerprint)
+	t.CompanyUUID = cmp.Or(t.CompanyUUID, old.CompanyUUID)
+	t.AuthStyle = cmp.Or(t.AuthStyle, old.AuthStyle)
+	t.SeedFingerprint = cmp.Or(t.SeedFingerprint, old.SeedFingerprint)
 }
 
 // carryUnknown keeps, across a bootstrap, the fields of old that no token endpoint
@@ -606,13 +607,6 @@ func (t *Token) carryUnknown(old *Token) {
 			t.raw[k] = v
 		}
 	}
-}
-
-func firstNonEmpty(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // decodeResponse reads an answer as a JSON object or, GitHub style, a form. A body

@@ -223,18 +223,12 @@ func (s *watchState) backoff() time.Duration {
 }
 
 // renewAt is when the Watcher renews tok: a little before Valid starts refusing it
-// (the margin, capped at half the lifetime as Valid does), by up to a tenth of the
-// margin of jitter, so that many watchers do not call the endpoint together and
-// callers of Manager.Token never find the token due.
+// (Token.RenewAt: the margin, capped at half the lifetime), by up to a tenth of
+// that margin of jitter, so that many watchers do not call the endpoint together
+// and callers of Manager.Token never find the token due.
 func (w *Watcher) renewAt(tok *Token) time.Time {
-	margin := w.Manager.margin()
-	if !tok.ObtainedAt.IsZero() {
-		if half := tok.Expiry.Sub(tok.ObtainedAt) / 2; margin > half {
-			margin = half
-		}
-	}
-	jitter := rand.N(margin/10 + 1)
-	return tok.Expiry.Add(-margin - jitter)
+	at := tok.RenewAt(w.Manager.margin())
+	return at.Add(-rand.N(tok.Expiry.Sub(at)/10 + 1))
 }
 
 // waitsForHuman tells the failures that retrying cannot fix.
