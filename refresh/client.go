@@ -54,11 +54,22 @@ type Client struct {
 	Timeout        time.Duration // bound on all attempts; 0: DefaultTimeout
 	RequestTimeout time.Duration // bound on one attempt; 0: DefaultRequestTimeout or half of Timeout, if less
 	UserAgent      string
+	// UserAgentFunc, when UserAgent is "", gives it for each request sent:
+	// a program's version can cost more to look up than a run that finds
+	// its token valid, and sends nothing, should pay.
+	UserAgentFunc func() string
 
 	// Sleep waits between attempts; nil waits on a real timer. Tests replace it.
 	Sleep func(ctx context.Context, d time.Duration) error
 	// OnRetry, when set, is told of each failed attempt before the wait.
 	OnRetry func(attempt int, wait time.Duration, err error)
+}
+
+func (c *Client) userAgent() string {
+	if c.UserAgent == "" && c.UserAgentFunc != nil {
+		return c.UserAgentFunc()
+	}
+	return c.UserAgent
 }
 
 // Request is one exchange at a token endpoint.
@@ -229,8 +240,8 @@ func (c *Client) newRequest(ctx context.Context, req Request) (*http.Request, er
 	// Concur asks for the media type without a charset parameter.
 	hreq.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	hreq.Header.Set("Accept", "application/json")
-	if c.UserAgent != "" {
-		hreq.Header.Set("User-Agent", c.UserAgent)
+	if ua := c.userAgent(); ua != "" {
+		hreq.Header.Set("User-Agent", ua)
 	}
 	if req.AuthStyle == "header" {
 		// RFC 6749 §2.3.1: form-encode each part before Basic encoding, as x/oauth2 does.

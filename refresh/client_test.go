@@ -737,3 +737,30 @@ func TestExchangeGivingUpSaysAttempts(t *testing.T) {
 		t.Errorf("Error() = %q, want it to hold %q", err.Error(), want)
 	}
 }
+
+// TestUserAgent: UserAgent is sent as given; UserAgentFunc stands in when it
+// is empty, and is asked at each request, not before (a run that sends
+// nothing never looks its version up).
+func TestUserAgent(t *testing.T) {
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = append(got, r.Header.Get("User-Agent"))
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"access_token":"at","token_type":"Bearer","expires_in":60}`))
+	}))
+	defer srv.Close()
+	asked := 0
+	req := Request{URL: srv.URL, Form: url.Values{"grant_type": {"client_credentials"}}, ClientID: "id", ClientSecret: "s"}
+	for _, c := range []*Client{
+		{Sleep: noRetry, UserAgent: "given/1"},
+		{Sleep: noRetry, UserAgentFunc: func() string { asked++; return "lazy/2" }},
+		{Sleep: noRetry, UserAgent: "given/3", UserAgentFunc: func() string { asked++; return "unused" }},
+	} {
+		if _, err := c.Exchange(t.Context(), req); err != nil {
+			t.Fatalf("Exchange: %v", err)
+		}
+	}
+	if want := []string{"given/1", "lazy/2", "given/3"}; !reflect.DeepEqual(got, want) || asked != 1 {
+		t.Errorf("User-Agent %q, UserAgentFunc asked %d times; want %q and once", got, asked, want)
+	}
+}

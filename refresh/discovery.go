@@ -123,8 +123,8 @@ func (c *Client) fetchMetadataAt(ctx context.Context, u string) ([]byte, error) 
 		return nil, fmt.Errorf("refresh: discovery %s: %w", u, err)
 	}
 	req.Header.Set("Accept", "application/json")
-	if c.UserAgent != "" {
-		req.Header.Set("User-Agent", c.UserAgent)
+	if ua := c.userAgent(); ua != "" {
+		req.Header.Set("User-Agent", ua)
 	}
 	resp, err := c.httpClient().Do(req)
 	if err != nil {

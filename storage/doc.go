@@ -9,7 +9,7 @@
 // refreshTokenObjectFile.json (state) and its lock file. With Options.Dir both
 // files sit directly in that directory, the layout of the SAP Concur tutorial.
 // Otherwise each root (Options.ConfigDir, Options.StateDir, or the XDG base
-// directory plus "tokenkeeper", via github.com/adrg/xdg) holds one
+// directory plus "tokenkeeper": xdg_linux.go, adrg/xdg elsewhere) holds one
 // sub-directory per profile. All paths are absolute, and Paths records why
 // each directory was chosen, because cron and systemd run with a bare
 // environment in which $HOME or $XDG_* may be unset or different.

@@ -55,11 +55,24 @@ func (s *FileStore) LockFile() (string, error) {
 // rename, so it sees the old file or the new one). See Store.Read and ReadFile:
 // a file larger than MaxFileSize comes back cut, and fails to parse.
 func (s *FileStore) Read(ctx context.Context) ([]byte, error) {
+	// The path as given first: open(2) follows the directories' links, and a
+	// link in the last place is refused (O_NOFOLLOW) and resolved below. The
+	// common case thus costs no lstat(2) per directory of the path.
+	data, err := readToken(s.path)
+	if err == nil || !isLink(err) {
+		return data, err
+	}
 	real, err := resolve(s.path)
 	if err != nil {
 		return nil, err
 	}
 	return readToken(real)
+}
+
+// isLink tells whether err is ReadPrivate's refusal of a symbolic link.
+func isLink(err error) bool {
+	var re *RecordError
+	return errors.As(err, &re) && re.link
 }
 
 // readToken reads a resolved token file: no further link, this user's own,

@@ -5,8 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-
-	"github.com/adrg/xdg"
 )
 
 // File names of a profile, as the SAP Concur tutorial names them, so a
@@ -73,12 +71,12 @@ func Resolve(o Options, sources map[string]string) (Paths, error) {
 		p.StateSource = p.ConfigSource
 	} else {
 		p.ConfigDir, p.ConfigSource, err = profileDir(o.ConfigDir, p.Profile,
-			sourceOr(sources, "config-dir", "--config-dir"), xdg.ConfigHome, "XDG_CONFIG_HOME", ".config")
+			sourceOr(sources, "config-dir", "--config-dir"), configHome(), "XDG_CONFIG_HOME", ".config")
 		if err != nil {
 			return Paths{}, err
 		}
 		p.StateDir, p.StateSource, err = profileDir(o.StateDir, p.Profile,
-			sourceOr(sources, "state-dir", "--state-dir"), xdg.StateHome, "XDG_STATE_HOME", filepath.Join(".local", "state"))
+			sourceOr(sources, "state-dir", "--state-dir"), stateHome(), "XDG_STATE_HOME", filepath.Join(".local", "state"))
 		if err != nil {
 			return Paths{}, err
 		}
@@ -115,7 +113,7 @@ func xdgSource(env, rel string) string {
 	case filepath.IsAbs(v) || strings.HasPrefix(v, "~") || strings.HasPrefix(v, "$HOME"):
 		return "$" + env
 	default:
-		// adrg/xdg, like the XDG spec, ignores relative values.
+		// The XDG spec (and adrg/xdg) ignores relative values.
 		return fmt.Sprintf("%s; $%s=%q ignored, not an absolute path", def, env, v)
 	}
 }

@@ -3,7 +3,6 @@ package storage
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -38,13 +37,77 @@ func ReadPrivate(path string) ([]byte, error) {
 
 // readFile is ReadFile; with private, path must not be a symbolic link and the
 // file must belong to this user (the token file once resolved, the lock file).
+// It works on the descriptor with system calls, not through an *os.File:
+// os would set up its poller (epoll and an eventfd, four system calls) for a
+// descriptor opened O_NONBLOCK, which a regular file never needs, and this is
+// the one file `tokenkeeper token` reads.
 func readFile(path string, private bool) ([]byte, error) {
-	f, fi, err := openRegular(path, os.O_RDONLY, 0, private)
-	if err != nil {
-		return nil, err
+	flag := syscall.O_RDONLY | syscall.O_NONBLOCK | syscall.O_CLOEXEC
+	if private {
+		flag |= syscall.O_NOFOLLOW
 	}
-	defer f.Close()
-	return readCapped(f, fi.Size(), path)
+	var fd int
+	err := retryEINTR(func() (err error) { fd, err = syscall.Open(path, flag, 0); return err })
+	if err != nil {
+		return nil, openError(path, &fs.PathError{Op: "open", Path: path, Err: err}, private)
+	}
+	defer syscall.Close(fd)
+	var st syscall.Stat_t
+	if err := retryEINTR(func() error { return syscall.Fstat(fd, &st) }); err != nil {
+		return nil, fmt.Errorf("storage: stat %s: %w", path, err)
+	}
+	if rerr := checkRegular(path, statMode(st.Mode), int(st.Uid), private); rerr != nil {
+		return nil, rerr
+	}
+	size := MaxFileSize
+	if st.Size >= 0 && st.Size < int64(size) {
+		size = int(st.Size)
+	}
+	buf := make([]byte, 0, size+1) // +1: the EOF read of a file that grew
+	for {
+		var n int
+		err := retryEINTR(func() (err error) { n, err = syscall.Read(fd, buf[len(buf):cap(buf)]); return err })
+		switch {
+		case err != nil:
+			return nil, fmt.Errorf("storage: read %s: %w", path, err)
+		case n == 0:
+			return buf, nil
+		}
+		buf = buf[:len(buf)+n]
+		switch {
+		case len(buf) > MaxFileSize:
+			return buf[:MaxFileSize], fmt.Errorf("storage: %s: %w", path, ErrTooLarge)
+		case len(buf) == cap(buf):
+			buf = append(buf, 0)[:len(buf)] // the file grew: make room
+		}
+	}
+}
+
+func retryEINTR(call func() error) error {
+	for {
+		if err := call(); err != syscall.EINTR {
+			return err
+		}
+	}
+}
+
+// statMode is the fs.FileMode type bits of a stat(2) mode.
+func statMode(m uint32) fs.FileMode {
+	switch m & syscall.S_IFMT {
+	case syscall.S_IFDIR:
+		return fs.ModeDir
+	case syscall.S_IFIFO:
+		return fs.ModeNamedPipe
+	case syscall.S_IFSOCK:
+		return fs.ModeSocket
+	case syscall.S_IFCHR:
+		return fs.ModeDevice | fs.ModeCharDevice
+	case syscall.S_IFBLK:
+		return fs.ModeDevice
+	case syscall.S_IFLNK:
+		return fs.ModeSymlink
+	}
+	return 0
 }
 
 // openRegular opens path without blocking (O_NONBLOCK: opening a FIFO for
@@ -66,7 +129,11 @@ func openRegular(path string, flag int, perm os.FileMode, private bool) (*os.Fil
 		f.Close()
 		return nil, nil, fmt.Errorf("storage: %w", err)
 	}
-	if rerr := checkRegular(path, fi, private); rerr != nil {
+	uid, ok := fileOwner(fi)
+	if !ok {
+		uid = os.Geteuid()
+	}
+	if rerr := checkRegular(path, fi.Mode(), uid, private); rerr != nil {
 		f.Close()
 		return nil, nil, rerr
 	}
@@ -86,7 +153,7 @@ func openError(path string, err error, private bool) error {
 		}
 	case private && (errors.Is(err, syscall.ELOOP) || errors.Is(err, syscall.EMLINK)):
 		if fi, lerr := os.Lstat(path); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
-			return &RecordError{Name: path, Msg: "is a symbolic link, which tokenkeeper does not follow here",
+			return &RecordError{Name: path, link: true, Msg: "is a symbolic link, which tokenkeeper does not follow here",
 				Hint: "remove it (rm " + shellQuote(path) + "); tokenkeeper creates the file it needs"}
 		}
 	}
@@ -94,12 +161,12 @@ func openError(path string, err error, private bool) error {
 }
 
 // checkRegular is the rule for what an open file may be.
-func checkRegular(path string, fi fs.FileInfo, private bool) error {
-	if !fi.Mode().IsRegular() {
-		return notRegular(path, fi.Mode())
+func checkRegular(path string, mode fs.FileMode, uid int, private bool) error {
+	if !mode.IsRegular() {
+		return notRegular(path, mode)
 	}
 	if private {
-		if uid, ok := fileOwner(fi); ok && uid != os.Geteuid() {
+		if uid != os.Geteuid() {
 			return &RecordError{Name: path,
 				Msg:  fmt.Sprintf("belongs to another user (uid %d, not %d); tokenkeeper uses only its own user's files", uid, os.Geteuid()),
 				Hint: "run tokenkeeper as the file's owner, or use a profile directory of your own (--dir, --state-dir)"}
@@ -125,30 +192,6 @@ func notRegular(path string, m fs.FileMode) *RecordError {
 	}
 	hint := "move it away (mv " + shellQuote(path) + " " + shellQuote(path+".bad") + "); tokenkeeper reads and writes regular files only"
 	return &RecordError{Name: path, Msg: "is " + what + ", not a regular file", Hint: hint}
-}
-
-// readCapped reads f to its end or to MaxFileSize bytes, whichever comes first,
-// with one allocation sized by the file's length as fstat gave it.
-func readCapped(f *os.File, length int64, path string) ([]byte, error) {
-	size := MaxFileSize
-	if length >= 0 && length < int64(size) {
-		size = int(length)
-	}
-	buf := make([]byte, 0, size+1) // +1: the EOF read of a file that grew
-	for {
-		n, err := f.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		switch {
-		case errors.Is(err, io.EOF):
-			return buf, nil
-		case err != nil:
-			return nil, fmt.Errorf("storage: read %s: %w", path, err)
-		case len(buf) > MaxFileSize:
-			return buf[:MaxFileSize], fmt.Errorf("storage: %s: %w", path, ErrTooLarge)
-		case len(buf) == cap(buf):
-			buf = append(buf, 0)[:len(buf)] // the file grew: make room
-		}
-	}
 }
 
 // resolve returns the absolute path that path names once symbolic links are

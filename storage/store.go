@@ -61,9 +61,10 @@ type Locked interface {
 // FIFO, a device, not the user's own, a dangling link). Unlike a parse error,
 // it is not set aside: the user must look at it.
 type RecordError struct {
-	Name string // the resolved path or key
+	Name string // the path (through links where one was followed) or key
 	Msg  string // what is wrong, e.g. "is a FIFO, not a regular file"
 	Hint string // what to do, e.g. "remove it: rm PATH"
+	link bool   // a symbolic link refused by ReadPrivate, which FileStore.Read follows
 }
 
 func (e *RecordError) Error() string { return "storage: " + e.Name + ": " + e.Msg }

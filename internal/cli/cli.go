@@ -7,11 +7,11 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/tokenkeeper/tokenkeeper/refresh"
@@ -38,9 +38,7 @@ type app struct {
 	// there is no grant to refresh until a login succeeds.
 	rerun string
 
-	etcd *etcd.Client   // the --store client, made on first use (store.go)
-	root *cobra.Command // the command tree, for help and completion
-	code int            // what the command that ran returned
+	etcd *etcd.Client // the --store client, made on first use (store.go)
 }
 
 type globals struct {
@@ -50,7 +48,8 @@ type globals struct {
 	store                                    string // --store URL; "" = the file store (store.go)
 	verbose                                  bool
 	sources                                  map[string]string
-	flags                                    *pflag.FlagSet // the global flags, as parsed
+	flags                                    *pflag.FlagSet // the command line's flags, as parsed
+	global                                   []*pflag.Flag  // the global ones among them
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
@@ -59,23 +58,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return a.main(args)
 }
 
-func (a *app) main(args []string) int {
-	if code, ok := a.runFast(commandTable(), args); ok {
-		return code
-	}
-	root := a.newRoot(args)
-	cmd, err := root.ExecuteC()
-	if err != nil {
-		return a.cobraError(cmd, err)
-	}
-	return a.code
-}
-
-// start runs a command once cobra has parsed its flags: the TOKENKEEPER_*
+// start runs a command once its flags are parsed: the TOKENKEEPER_*
 // environment fills the global flags not given, then the profile's paths are
 // resolved (unless the command needs none) and the command runs.
 func (a *app) start(c *command, run func(a *app, args []string) int, args []string) int {
 	if err := a.g.applyEnv(a.g.flags, a.getenv); err != nil {
+		if _, ok := err.(*flagValueError); ok {
+			return a.usageError(err.Error(), strings.TrimSpace("run tokenkeeper help "+c.name+" for the options"))
+		}
 		return a.usageError(err.Error(), "fix the TOKENKEEPER_* variable, or unset it")
 	}
 	a.log = slog.New(redactHandler{newLogger(a.stderr, a.g.logFormat, a.g.verbose).Handler(), a.redact})
@@ -90,6 +80,11 @@ func (a *app) start(c *command, run func(a *app, args []string) int, args []stri
 	return run(a, args)
 }
 
+// logFormats are --log-format's values.
+var logFormats = []string{"text", "json"}
+
+// register defines the global flags in fs, a new flag set: they come first,
+// before any command's, and applyEnv fills them from TOKENKEEPER_*.
 func (g *globals) register(fs *pflag.FlagSet) {
 	g.margin, g.timeout, g.lockTimeout, g.warnBefore = refresh.DefaultMargin, refresh.DefaultTimeout, refresh.DefaultLockTimeout, refresh.DefaultWarnBefore
 	fs.StringVar(&g.profile, "profile", "", "the profile `NAME`, a sub-directory of each root (default \"default\")")
@@ -103,7 +98,13 @@ func (g *globals) register(fs *pflag.FlagSet) {
 	fs.StringVar(&g.logFormat, "log-format", "text", "messages as `FORMAT`: text or json")
 	fs.StringVar(&g.store, "store", "", "keep the token record in etcd for many hosts: `URL` etcd://HOST:PORT[,…][/PREFIX] (README: Many hosts, one grant)")
 	fs.BoolVarP(&g.verbose, "verbose", "v", false, "log each step on stderr")
-	g.flags = fs
+	_ = fs.SetAnnotation("profile", completeAnnotation, completeProfiles)
+	for _, name := range []string{"dir", "config-dir", "state-dir"} {
+		_ = fs.SetAnnotation(name, completeAnnotation, completeDirs)
+	}
+	_ = fs.SetAnnotation("log-format", completeAnnotation, logFormats)
+	g.flags, g.global = fs, nil
+	fs.VisitAll(func(f *pflag.Flag) { g.global = append(g.global, f) }) // fs held none before
 }
 
 // applyEnv fills each global flag not given on the command line from
@@ -111,37 +112,53 @@ func (g *globals) register(fs *pflag.FlagSet) {
 // for the hints, which repeat the flags the user gave.
 func (g *globals) applyEnv(fs *pflag.FlagSet, getenv func(string) string) error {
 	g.sources = map[string]string{}
-	var err error
-	fs.VisitAll(func(f *pflag.Flag) { // in name order
-		if err != nil {
-			return
-		}
+	for _, f := range g.global { // in the order register defines them
 		if f.Changed {
 			g.sources[f.Name] = "--" + f.Name + " flag"
-			return
+			continue
 		}
 		env := envName(f.Name)
 		v := getenv(env)
 		if v == "" {
-			return
+			continue
 		}
-		if e := fs.Set(f.Name, v); e != nil {
-			err = fmt.Errorf("%s=%q: %v", env, v, e)
-			return
+		if err := fs.Set(f.Name, v); err != nil {
+			return fmt.Errorf("%s=%q: %v", env, v, err)
 		}
 		g.sources[f.Name] = env
-	})
-	if err != nil {
-		return err
 	}
-	if g.logFormat != "text" && g.logFormat != "json" {
-		return fmt.Errorf("--log-format %q: want text or json", g.logFormat)
+	if !slices.Contains(logFormats, g.logFormat) {
+		if g.sources["log-format"] != "TOKENKEEPER_LOG_FORMAT" {
+			return &flagValueError{fmt.Sprintf("--log-format %q: want %s", g.logFormat, strings.Join(logFormats, " or "))}
+		}
+		return fmt.Errorf("TOKENKEEPER_LOG_FORMAT=%q: want %s", g.logFormat, strings.Join(logFormats, " or "))
 	}
 	return nil
 }
 
+// flagValueError is a flag given on the command line with a value no
+// command takes.
+type flagValueError struct{ msg string }
+
+func (e *flagValueError) Error() string { return e.msg }
+
+// envName is TOKENKEEPER_ and the flag's name in upper case, - as _ (one
+// allocation: applyEnv makes a dozen on every run).
 func envName(flagName string) string {
-	return "TOKENKEEPER_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+	var b strings.Builder
+	b.Grow(len("TOKENKEEPER_") + len(flagName))
+	b.WriteString("TOKENKEEPER_")
+	for i := 0; i < len(flagName); i++ {
+		switch c := flagName[i]; {
+		case c == '-':
+			b.WriteByte('_')
+		case 'a' <= c && c <= 'z':
+			b.WriteByte(c - 'a' + 'A')
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }
 
 // durationFlag takes a Go duration ("90s", "1h30m") or a bare number of seconds,

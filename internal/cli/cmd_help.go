@@ -3,7 +3,6 @@ package cli
 import (
 	"fmt"
 
-	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
 
@@ -20,33 +19,27 @@ func helpCommand() *command {
 }
 
 func (a *app) cmdHelp(args []string) int {
-	if len(args) == 0 {
-		return a.printHelp(a.root)
-	}
-	cmd, rest, err := a.root.Find(args)
-	if err != nil || cmd == a.root || len(rest) > 0 {
-		hint := "run tokenkeeper help for the list of commands"
-		if s := a.root.SuggestionsFor(args[0]); len(s) > 0 {
-			hint = fmt.Sprintf("did you mean tokenkeeper help %s?", s[0])
+	table := commandTable()
+	c := rootCommand()
+	if len(args) > 0 {
+		if c = lookupCommand(table, args[0]); c == nil {
+			hint := "run tokenkeeper help for the list of commands"
+			if s := suggestions(table, args[0]); len(s) > 0 {
+				hint = fmt.Sprintf("did you mean tokenkeeper help %s?", s[0])
+			}
+			return a.usageError(fmt.Sprintf("help: unknown command %q", args[0]), hint)
 		}
-		return a.usageError(fmt.Sprintf("help: unknown command %q", args[0]), hint)
 	}
-	return a.printHelp(cmd)
-}
-
-func (a *app) printHelp(cmd *cobra.Command) int {
-	if err := cmd.Help(); err != nil {
-		return a.fail(err)
-	}
+	fmt.Fprint(a.stdout, helpText(table, c))
 	return exitOK
 }
 
-// commandNames completes help's argument.
-func commandNames(a *app) []string {
+// commandNames completes help's argument: each command and its summary.
+func commandNames(*app) []string {
 	var names []string
-	for _, c := range a.root.Commands() {
-		if c.IsAvailableCommand() {
-			names = append(names, c.Name()+"\t"+c.Short)
+	for _, c := range commandTable() {
+		if c.name != "help" {
+			names = append(names, c.name+"\t"+c.summary)
 		}
 	}
 	return names

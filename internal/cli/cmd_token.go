@@ -17,7 +17,6 @@ type tokenOpts struct {
 func tokenCommand() *command {
 	return &command{
 		name: "token", args: "[options]", summary: "print a valid access token",
-		fast: true, // the hot path of scripts: see runFast
 		long: `Print a valid access token and a newline on stdout, nothing else, renewing it
 first if needed. A valid token on disk costs one read of one file. -o chooses
 the format: raw (the default), header (as --header), json (access_token,

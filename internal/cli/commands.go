@@ -1,14 +1,10 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
-	"sync"
 
-	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/tokenkeeper/tokenkeeper/internal/editdist"
@@ -26,7 +22,6 @@ type command struct {
 	example string // shell lines, without a prompt
 	maxArgs int    // positional arguments taken (-1: any number)
 	noPaths bool   // runs without a profile (version, demo, completion)
-	fast    bool   // tried without cobra first (see runFast)
 	// validArgs, when set, lists what the shell completes as the argument.
 	validArgs func(a *app) []string
 	// flags registers the command's own flags and returns its run function,
@@ -58,177 +53,198 @@ func commandTable() []*command {
 	}
 }
 
-// runFast runs the command marked fast (token) when args hold nothing but
-// global flags, its name and its own flags: the same flag definitions parsed by
-// the same pflag, without building cobra's tree. Cobra's Execute (finding the
-// command, merging flag sets, help and completion set-up) touches enough code
-// to cost 0.1–0.2 ms of a 2–3 ms process, which SPEC §6 cannot spare. Anything
-// else — an error, help, another command — returns false, and cobra runs.
-func (a *app) runFast(table []*command, args []string) (int, bool) {
-	for _, c := range table {
-		if !c.fast || !slices.Contains(args, c.name) {
-			continue
-		}
-		fs := pflag.NewFlagSet("tokenkeeper", pflag.ContinueOnError)
-		fs.SetOutput(io.Discard)
-		fs.Usage = func() {}
-		a.g.register(fs)
-		run := c.flags(fs)
-		if fs.Parse(args) != nil || fs.NArg() != 1 || fs.Arg(0) != c.name {
-			return 0, false
-		}
-		return a.start(c, run, nil), true
-	}
-	return 0, false
-}
-
-// newRoot builds the command tree for one invocation with args.
-func (a *app) newRoot(args []string) *cobra.Command {
-	sortOnce.Do(func() { cobra.EnableCommandSorting = false }) // the table's order
-	root := a.cobraCommand(rootCommand())
-	root.Use = "tokenkeeper " + rootCommand().args
-	root.SuggestionsMinimumDistance = 2
-	root.SilenceErrors, root.SilenceUsage = true, true
-	root.CompletionOptions.DisableDefaultCmd = true
-	// Help is written by helpText, not by cobra's text/template templates:
-	// text/template makes reflect's MethodByName reachable, which stops the
-	// linker from dropping unused methods (spf13/cobra#1956): 4 MB more binary
-	// and a slower start for every run of tokenkeeper token.
-	root.SetHelpFunc(func(c *cobra.Command, _ []string) { fmt.Fprint(c.OutOrStdout(), helpText(c)) })
-	root.SetUsageFunc(func(c *cobra.Command) error { _, err := fmt.Fprint(c.OutOrStderr(), helpText(c)); return err })
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &flagError{err} })
-	a.g.register(root.PersistentFlags())
+// main finds the command in args, parses its flags and the global ones
+// (before or after the command's name, as pflag allows), and runs it. Help,
+// suggestions, completion and the man pages are ours, from the command table:
+// spf13/cobra did this before, but its one package-level regexp made every
+// process initialise the unicode tables, and that alone cost `tokenkeeper
+// token` 0.04× of SPEC §6's 1.5× budget (docs/DESIGN.md, BENCHMARKS.md).
+func (a *app) main(args []string) int {
 	table := commandTable()
-	named := namedIn(table, args)
-	for _, c := range table {
-		if named != nil && !named[c.name] {
-			continue
-		}
-		cc := a.cobraCommand(c)
-		if c.name == "help" {
-			root.SetHelpCommand(cc)
-			continue
-		}
-		root.AddCommand(cc)
+	if len(args) > 0 && args[0] == completeCommand {
+		return a.complete(table, args[1:])
 	}
-	_ = root.RegisterFlagCompletionFunc("profile", a.completeProfiles)
-	for _, dir := range []string{"dir", "config-dir", "state-dir"} {
-		_ = root.MarkPersistentFlagDirname(dir) // the shell completes directories
+	fs := newFlagSet()
+	a.g.register(fs) // first: findCommand knows the global flags
+	c, rest, unknown := findCommand(table, args, fs)
+	run, help := addCommandFlags(c, fs)
+	err := fs.Parse(rest)
+	if unknown != "" { // not a command: said before any flag error
+		return a.unknownCommand(table, unknown)
 	}
-	root.SetArgs(args)
-	root.SetIn(a.stdin)
-	root.SetOut(a.stdout)
-	root.SetErr(a.stderr)
-	a.root = root
-	return root
+	if err != nil {
+		return a.flagError(c, fs, err)
+	}
+	if *help {
+		fmt.Fprint(a.stdout, helpText(table, c))
+		return exitOK
+	}
+	pos := fs.Args()
+	if c.maxArgs >= 0 && len(pos) > c.maxArgs {
+		if c.name == "" {
+			return a.unknownCommand(table, pos[c.maxArgs])
+		}
+		return a.usageError(fmt.Sprintf("%s: unexpected argument %q", c.name, pos[c.maxArgs]),
+			fmt.Sprintf("run tokenkeeper help %s for its usage", c.name))
+	}
+	return a.start(c, run, pos)
 }
 
-var sortOnce sync.Once
-
-// namedIn returns the commands of the table whose names appear in args, or
-// nil when the tree needs every command: for help, completion, or a name that
-// is none of them (a misspelt command gets suggestions). Cobra can only run a
-// command named in args, and registering the others' flags is most of what
-// cobra adds to the fast path of tokenkeeper token (one read, one parse).
-func namedIn(table []*command, args []string) map[string]bool {
-	names := map[string]bool{}
-	for _, c := range table {
-		names[c.name] = false
+// findCommand finds the command named in args and returns it with args
+// without its name: what its flags parse (exec stops at CMD, so its name must
+// not come first). With no name in args, the command is the root (the
+// tutorial's program); with a name that is no command's, unknown is set.
+func findCommand(table []*command, args []string, global *pflag.FlagSet) (c *command, rest []string, unknown string) {
+	i := commandWord(args, global, table)
+	if i < 0 {
+		return rootCommand(), args, ""
 	}
-	found := false
-	for _, arg := range args {
-		if arg == "help" || arg == "-h" || arg == "--help" || arg == "completion" || strings.HasPrefix(arg, "__complete") {
-			return nil
-		}
-		if seen, ok := names[arg]; ok && !seen {
-			names[arg], found = true, true
-		}
+	if c = lookupCommand(table, args[i]); c == nil {
+		return rootCommand(), args, args[i]
 	}
-	if !found {
-		return nil
-	}
-	return names
+	return c, append(args[:i:i], args[i+1:]...), ""
 }
 
-func (a *app) cobraCommand(c *command) *cobra.Command {
-	cc := &cobra.Command{
-		Use: strings.TrimSpace(c.name + " " + c.args), Short: c.summary, Long: c.long, Example: c.example,
-		DisableFlagsInUseLine: true, DisableAutoGenTag: true,
-	}
-	run := c.flags(cc.Flags())
-	cc.Flags().BoolP("help", "h", false, "show this help")
-	cc.Args = func(cmd *cobra.Command, args []string) error {
-		if c.maxArgs >= 0 && len(args) > c.maxArgs {
-			return &argError{cmd: cmd, arg: args[c.maxArgs]}
+// globalFlags is a set of the global flags alone, with their defaults, for
+// help, the man pages and tests: what "Global options" lists.
+func globalFlags() *pflag.FlagSet {
+	var g globals
+	fs := newFlagSet()
+	g.register(fs)
+	return fs
+}
+
+// newFlagSet makes a flag set that reports errors to main and visits its
+// flags in the order they were defined: sorting them costs every run of
+// `tokenkeeper token`, and only help and completion need the names in order
+// (optionLines, complete).
+func newFlagSet() *pflag.FlagSet {
+	fs := pflag.NewFlagSet("tokenkeeper", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	fs.SortFlags = false
+	return fs
+}
+
+// addCommandFlags registers c's own flags and -h/--help in fs, after the
+// global ones, and returns c's run function and the help flag.
+func addCommandFlags(c *command, fs *pflag.FlagSet) (run func(*app, []string) int, help *bool) {
+	run = c.flags(fs)
+	return run, fs.BoolP("help", "h", false, "show this help")
+}
+
+// localFlags is c's own flags and -h/--help alone, as help lists them under
+// "Options".
+func localFlags(c *command) *pflag.FlagSet {
+	fs := newFlagSet()
+	addCommandFlags(c, fs)
+	return fs
+}
+
+func lookupCommand(table []*command, name string) *command {
+	for _, c := range table {
+		if c.name == name {
+			return c
 		}
-		return nil
 	}
-	if c.validArgs != nil {
-		cc.ValidArgsFunction = func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-			if len(args) > 0 {
-				return nil, cobra.ShellCompDirectiveNoFileComp
+	return nil
+}
+
+// commandWord returns the index in args of the command's name: the first
+// argument that is neither a flag nor a flag's value, before any "--"; -1
+// when there is none. Whether a flag takes a value is looked up in the global
+// flags, and for a flag that is none of them (a command's own, given before
+// the command's name) in every command's.
+func commandWord(args []string, global *pflag.FlagSet, table []*command) int {
+	var every *pflag.FlagSet // every command's flags, made when first needed
+	look := func(long, short string) *pflag.Flag {
+		find := func(fs *pflag.FlagSet) *pflag.Flag {
+			if long != "" {
+				return fs.Lookup(long)
 			}
-			return c.validArgs(a), cobra.ShellCompDirectiveNoFileComp
+			return fs.ShorthandLookup(short) // one byte: pflag panics on more
+		}
+		if f := find(global); f != nil {
+			return f
+		}
+		if every == nil {
+			every = newFlagSet()
+			for _, c := range table {
+				every.AddFlagSet(localFlags(c))
+			}
+		}
+		return find(every)
+	}
+	takesValue := func(f *pflag.Flag) bool { return f != nil && f.NoOptDefVal == "" }
+	for i := 0; i < len(args); i++ {
+		s := args[i]
+		switch {
+		case s == "--":
+			return -1
+		case strings.HasPrefix(s, "--"):
+			name, _, hasValue := strings.Cut(s[2:], "=")
+			if !hasValue && takesValue(look(name, "")) {
+				i++
+			}
+		case len(s) > 1 && s[0] == '-': // -v, -o json, -ojson, -vo json
+			for j := 1; j < len(s); j++ {
+				f := look("", s[j:j+1])
+				if takesValue(f) {
+					if j == len(s)-1 {
+						i++
+					}
+					break
+				}
+				if f == nil {
+					break
+				}
+			}
+		default:
+			return i
 		}
 	}
-	cc.Run = func(cmd *cobra.Command, args []string) { a.code = a.start(c, run, args) }
-	return cc
+	return -1
 }
 
-// argError is an argument a command does not take: on the root, a misspelt
-// command.
-type argError struct {
-	cmd *cobra.Command
-	arg string
+// suggestions lists the commands close to a misspelt name: within two
+// edits, or starting with what was typed.
+func suggestions(table []*command, typed string) []string {
+	var out []string
+	typed = strings.ToLower(typed)
+	for _, c := range table {
+		if editdist.Levenshtein(typed, c.name) <= 2 || (typed != "" && strings.HasPrefix(c.name, typed)) {
+			out = append(out, c.name)
+		}
+	}
+	return out
 }
 
-func (e *argError) Error() string {
-	if !e.cmd.HasParent() {
-		return fmt.Sprintf("unknown command %q", e.arg)
+func (a *app) unknownCommand(table []*command, word string) int {
+	hint := "run tokenkeeper help for the list of commands"
+	if s := suggestions(table, word); len(s) > 0 {
+		hint = fmt.Sprintf("did you mean %s? (tokenkeeper help lists the commands)", a.cmdLine(s[0]))
 	}
-	return fmt.Sprintf("%s: unexpected argument %q", e.cmd.Name(), e.arg)
+	return a.usageError(fmt.Sprintf("unknown command %q", word), hint)
 }
 
-type flagError struct{ err error }
-
-func (e *flagError) Error() string { return e.err.Error() }
-
-// cobraError reports what cobra refused (an unknown command or flag, a bad
-// value) as a usage error, with a suggestion when one is close.
-func (a *app) cobraError(cmd *cobra.Command, err error) int {
-	var ae *argError
-	var fe *flagError
-	name := ""
-	if cmd != nil && cmd.HasParent() {
-		name = cmd.Name()
+// flagError reports what pflag refused (an unknown flag, a missing or bad
+// value) as a usage error, with a suggestion when a flag is close.
+func (a *app) flagError(c *command, fs *pflag.FlagSet, err error) int {
+	msg := err.Error()
+	if c.name != "" {
+		msg = c.name + ": " + msg
 	}
-	switch {
-	case errors.As(err, &ae) && !ae.cmd.HasParent():
-		hint := "run tokenkeeper help for the list of commands"
-		if s := ae.cmd.SuggestionsFor(ae.arg); len(s) > 0 {
-			hint = fmt.Sprintf("did you mean %s? (tokenkeeper help lists the commands)", a.cmdLine(s[0]))
-		}
-		return a.usageError(err.Error(), hint)
-	case errors.As(err, &ae):
-		return a.usageError(err.Error(), fmt.Sprintf("run tokenkeeper help %s for its usage", name))
-	case errors.As(err, &fe):
-		msg := fe.Error()
-		if name != "" {
-			msg = name + ": " + msg
-		}
-		help := strings.TrimSpace("tokenkeeper help " + name)
-		hint := fmt.Sprintf("run %s for the options", help)
-		if s := suggestFlag(cmd, fe.Error()); s != "" {
-			hint = fmt.Sprintf("did you mean %s? (%s lists the options)", s, help)
-		}
-		return a.usageError(msg, hint)
+	help := strings.TrimSpace("tokenkeeper help " + c.name)
+	hint := fmt.Sprintf("run %s for the options", help)
+	if s := suggestFlag(fs, err.Error()); s != "" {
+		hint = fmt.Sprintf("did you mean %s? (%s lists the options)", s, help)
 	}
-	return a.usageError(err.Error(), "run tokenkeeper help")
+	return a.usageError(msg, hint)
 }
 
 // suggestFlag finds the flag closest to the unknown one pflag named in msg
 // ("unknown flag: --forse", "unknown shorthand flag: 'q' in -quiet").
-func suggestFlag(cmd *cobra.Command, msg string) string {
+func suggestFlag(fs *pflag.FlagSet, msg string) string {
 	var typed string
 	switch {
 	case strings.HasPrefix(msg, "unknown flag: --"):
@@ -240,7 +256,7 @@ func suggestFlag(cmd *cobra.Command, msg string) string {
 	}
 	typed, _, _ = strings.Cut(typed, "=")
 	best, bestD := "", 3
-	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+	fs.VisitAll(func(f *pflag.Flag) {
 		if f.Hidden {
 			return
 		}
@@ -255,46 +271,47 @@ func suggestFlag(cmd *cobra.Command, msg string) string {
 }
 
 // helpText gives every help page age's shape: Usage, what the command does,
-// Options, Example.
-func helpText(c *cobra.Command) string {
+// Options, Example. The root's page lists the commands too.
+func helpText(table []*command, c *command) string {
+	global := globalFlags()
 	var b strings.Builder
-	fmt.Fprintf(&b, "Usage:\n    %s\n", c.UseLine())
-	if c.Long != "" {
-		fmt.Fprintf(&b, "\n%s\n", c.Long)
+	fmt.Fprintf(&b, "Usage:\n    %s\n", usageLine(c))
+	if c.long != "" {
+		fmt.Fprintf(&b, "\n%s\n", c.long)
 	}
-	if c.HasAvailableSubCommands() {
+	local := localFlags(c)
+	if c.name == "" {
 		b.WriteString("\nCommands:\n")
 		width := 0
-		for _, sub := range c.Commands() {
-			width = max(width, len(sub.Name()))
+		for _, sub := range table {
+			width = max(width, len(sub.name))
 		}
-		for _, sub := range c.Commands() {
-			if sub.IsAvailableCommand() || sub.Name() == "help" {
-				fmt.Fprintf(&b, "    %-*s  %s\n", width, sub.Name(), sub.Short)
-			}
+		for _, sub := range table {
+			fmt.Fprintf(&b, "    %-*s  %s\n", width, sub.name, sub.summary)
 		}
+		local.AddFlagSet(global)
+		fmt.Fprintf(&b, "\nGlobal options (before or after the command; each also read from TOKENKEEPER_<NAME>):\n%s\n", optionLines(local))
+	} else {
+		fmt.Fprintf(&b, "\nOptions:\n%s\n", optionLines(local))
+		fmt.Fprintf(&b, "\nGlobal options (also read from TOKENKEEPER_<NAME>):\n%s\n", optionLines(global))
 	}
-	if c.HasAvailableLocalFlags() {
-		title := "Options:"
-		if !c.HasParent() {
-			title = "Global options (before or after the command; each also read from TOKENKEEPER_<NAME>):"
-		}
-		fmt.Fprintf(&b, "\n%s\n%s\n", title, optionLines(c.LocalFlags()))
+	if c.example != "" {
+		fmt.Fprintf(&b, "\nExample:\n%s\n", indentLines(c.example))
 	}
-	if c.HasAvailableInheritedFlags() {
-		fmt.Fprintf(&b, "\nGlobal options (also read from TOKENKEEPER_<NAME>):\n%s\n", optionLines(c.InheritedFlags()))
-	}
-	if c.HasExample() {
-		fmt.Fprintf(&b, "\nExample:\n%s\n", indentLines(c.Example))
-	}
-	if !c.HasParent() {
+	if c.name == "" {
 		b.WriteString("\nRun tokenkeeper help COMMAND (or tokenkeeper COMMAND --help) for a command's options.\n")
 	}
 	return b.String()
 }
 
+// usageLine is the line under "Usage:": tokenkeeper, the name, its arguments.
+func usageLine(c *command) string {
+	return strings.Join(strings.Fields("tokenkeeper "+c.name+" "+c.args), " ")
+}
+
 // optionLines lists flags indented as age does (pflag already indents two).
 func optionLines(fs *pflag.FlagSet) string {
+	fs.SortFlags = true
 	return indentBy("  ", fs.FlagUsagesWrapped(0))
 }
 

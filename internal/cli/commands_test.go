@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -33,4 +34,42 @@ func TestCommandRows(t *testing.T) {
 		}
 		seen[c.name] = true
 	}
+}
+
+// FuzzCommandLine: no command line (argv is outside input, and so are the
+// words a shell hands to __complete) makes finding the command, parsing its
+// flags, writing its help or completing a word panic; what parses names a
+// command of the table or the root.
+func FuzzCommandLine(f *testing.F) {
+	for _, s := range []string{
+		"token", "--profile\x00rt\x00stauts", "refresh\x00--forse", "-vo\x00json\x00token",
+		"exec\x00--\x00sh\x00-c\x00x", "--profile=a", "-", "--", "token\x00-o\x00", "help\x00tokne",
+		"--dir\x00", "-h", "--config-dir\x00\x00token", "-\x00-\x00--=", "--log-format=\x00status",
+	} {
+		f.Add(s)
+	}
+	table := commandTable()
+	f.Fuzz(func(t *testing.T, line string) {
+		args := strings.Split(line, "\x00")
+		fs := globalFlags()
+		c, rest, unknown := findCommand(table, args, fs)
+		if c == nil || (c.name != "" && lookupCommand(table, c.name) != c) {
+			t.Fatalf("%q: found %v", args, c)
+		}
+		if unknown != "" && c.name != "" {
+			t.Fatalf("%q: unknown %q with command %q", args, unknown, c.name)
+		}
+		addCommandFlags(c, fs)
+		_ = fs.Parse(rest)
+		_ = suggestFlag(fs, "unknown flag: --"+line)
+		_ = suggestions(table, line)
+		if helpText(table, c) == "" {
+			t.Fatal("no help")
+		}
+		var out strings.Builder
+		a := &app{stdout: &out, stderr: io.Discard, getenv: func(string) string { return "" }}
+		if code := a.complete(table, args); code != exitOK || !strings.Contains(out.String(), ":") {
+			t.Fatalf("__complete %q: exit %d, %q", args, code, out.String())
+		}
+	})
 }

@@ -195,7 +195,9 @@ func singleQuote(s string) string {
 
 // outputFlag registers -o and its long form --output on fs.
 func outputFlag(fs *pflag.FlagSet) *string {
-	return fs.StringP("output", "o", formatRaw, "print the token as `FORMAT`: "+strings.Join(tokenFormats, ", "))
+	format := fs.StringP("output", "o", formatRaw, "print the token as `FORMAT`: "+strings.Join(tokenFormats, ", "))
+	_ = fs.SetAnnotation("output", completeAnnotation, tokenFormats)
+	return format
 }
 
 // checkFormat checks -o, and folds --header into it; -1 means go on.

@@ -1,9 +1,8 @@
 package cli
 
 import (
-	"context"
+	"cmp"
 	"encoding/json"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -121,25 +120,19 @@ func TestReadmeCommands(t *testing.T) {
 
 func checkReadmeCommand(t *testing.T, line string, args []string) {
 	t.Helper()
-	a := &app{ctx: context.Background(), stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "" }}
-	root := a.newRoot(nil)
-	root.InitDefaultHelpCmd() // Execute would add it
-	cmd, rest, err := root.Find(args)
-	if err != nil {
-		t.Errorf("README line %q: %v", line, err)
+	fs := globalFlags()
+	c, rest, unknown := findCommand(commandTable(), args, fs)
+	if unknown != "" {
+		t.Errorf("README line %q: unknown command %q", line, unknown)
 		return
 	}
-	if err := cmd.ParseFlags(rest); err != nil {
-		t.Errorf("README line %q: %s: %v", line, cmd.Name(), err)
+	addCommandFlags(c, fs)
+	if err := fs.Parse(rest); err != nil {
+		t.Errorf("README line %q: %s: %v", line, c.name, err)
 		return
 	}
-	pos := cmd.Flags().Args()
-	if cmd == root && len(pos) > 0 {
-		t.Errorf("README line %q: unknown command %q", line, pos[0])
-		return
-	}
-	if err := cmd.ValidateArgs(pos); err != nil {
-		t.Errorf("README line %q: %v", line, err)
+	if pos := fs.Args(); c.maxArgs >= 0 && len(pos) > c.maxArgs {
+		t.Errorf("README line %q: %s takes at most %d arguments, got %q", line, cmp.Or(c.name, "tokenkeeper"), c.maxArgs, pos)
 	}
 }
 

@@ -1,10 +1,11 @@
 package fakeserver
 
 import (
+	"context"
 	"fmt"
 	"maps"
+	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -86,7 +87,7 @@ type Request struct {
 // Server is a fake token endpoint. It is safe for concurrent use.
 type Server struct {
 	opts Options
-	ts   *httptest.Server
+	srv  *http.Server
 
 	done      chan struct{} // closed by Close: ends hangs and delays
 	closeOnce sync.Once
@@ -113,10 +114,16 @@ type refreshRecord struct {
 // New starts a Server on a loopback port. Close it when done.
 func New(o Options) *Server {
 	s := NewHandler(o)
-	s.ts = httptest.NewUnstartedServer(s)
-	// Set before Start so that handlers never race with this write.
-	s.opts.BaseURL = "http://" + s.ts.Listener.Addr().String()
-	s.ts.Start()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(fmt.Sprintf("fakeserver: listen on a loopback port: %v", err))
+	}
+	// Set before serving so that handlers never race with this write.
+	s.opts.BaseURL = "http://" + l.Addr().String()
+	// net/http rather than httptest, which tokenkeeper's binary (demo) would
+	// link with its test certificate and flags, initialised on every run.
+	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = s.srv.Serve(l) }()
 	return s
 }
 
@@ -160,8 +167,13 @@ func NewHandler(o Options) *Server {
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
 		close(s.done)
-		if s.ts != nil {
-			s.ts.Close()
+		if s.srv != nil {
+			// As httptest's Close: wait for the requests being served.
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if s.srv.Shutdown(ctx) != nil {
+				_ = s.srv.Close()
+			}
 		}
 	})
 }
