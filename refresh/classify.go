@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/tokenkeeper/tokenkeeper/internal/redact"
 	"github.com/tokenkeeper/tokenkeeper/storage"
 )
 
@@ -53,7 +54,7 @@ func describeRefusal(ee *EndpointError) string {
 		parts = append(parts, ee.Code)
 	}
 	if d := cmp.Or(ee.Description, ee.Message); d != "" {
-		parts = append(parts, clean(d, 120))
+		parts = append(parts, redact.Line(d, 120))
 	}
 	s := strings.Join(parts, ": ")
 	if ee.ConcurCode != 0 {

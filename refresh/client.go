@@ -259,7 +259,7 @@ func handleResponse(u string, resp *http.Response, body []byte, start time.Time,
 		// Retry-After is read against the real clock: it is about real waiting.
 		return nil, &TransientError{URL: u, Status: status, RetryAfter: retryAfter(resp.Header, time.Now()), Err: errors.New(transientSummary(u, resp, body, secrets))}
 	case status >= 300 && status < 400:
-		loc := clean(redactAll(redact.URL(resp.Header.Get("Location")), secrets), 200)
+		loc := redact.Line(redactAll(redact.URL(resp.Header.Get("Location")), secrets), 200)
 		return nil, &EndpointError{URL: u, Status: status, Description: "redirect to " + loc + " not followed", Retrieve: retrieveError(resp, body, secrets, "", "", "")}
 	case status >= 400:
 		return nil, endpointError(u, resp, body, secrets)
@@ -287,7 +287,7 @@ func handleResponse(u string, resp *http.Response, body []byte, start time.Time,
 // endpointError reads a refusal: RFC 6749 fields, Concur's code and geolocation,
 // or KORE's {"code","message"}.
 func endpointError(u string, resp *http.Response, body []byte, secrets []string) *EndpointError {
-	e := &EndpointError{URL: u, Status: resp.StatusCode, CorrelationID: clean(redactAll(resp.Header.Get("concur-correlationid"), secrets), 100)}
+	e := &EndpointError{URL: u, Status: resp.StatusCode, CorrelationID: redact.Line(redactAll(resp.Header.Get("concur-correlationid"), secrets), 100)}
 	var raw map[string]json.RawMessage
 	if json.Unmarshal(bytes.TrimSpace(body), &raw) == nil {
 		_ = stringField(raw, "error", &e.Code)
@@ -307,11 +307,11 @@ func endpointError(u string, resp *http.Response, body []byte, secrets []string)
 	// Everything here is the endpoint's text and ends up on a terminal or in a
 	// log: no secret it echoes, no control characters (escape sequences), no
 	// unbounded lengths. Secrets go first, so that a cut never leaves half of one.
-	e.Code = clean(redactAll(e.Code, secrets), 64)
-	e.Description = clean(redactAll(e.Description, secrets), 300)
-	e.URI = clean(redactAll(redact.URL(e.URI), secrets), 200)
-	e.Message = clean(redactAll(e.Message, secrets), 300)
-	e.Geolocation = clean(e.Geolocation, 200)
+	e.Code = redact.Line(redactAll(e.Code, secrets), 64)
+	e.Description = redact.Line(redactAll(e.Description, secrets), 300)
+	e.URI = redact.Line(redactAll(redact.URL(e.URI), secrets), 200)
+	e.Message = redact.Line(redactAll(e.Message, secrets), 300)
+	e.Geolocation = redact.Line(e.Geolocation, 200)
 	e.Retrieve = retrieveError(resp, body, secrets, e.Code, e.Description, e.URI)
 	return e
 }
@@ -346,7 +346,7 @@ func retrieveError(resp *http.Response, body []byte, secrets []string, code, des
 // and size: a body that is not a known error format may hold anything, secrets
 // the endpoint echoes included.
 func bodySummary(resp *http.Response, body []byte) string {
-	ct := clean(resp.Header.Get("Content-Type"), 80)
+	ct := redact.Line(resp.Header.Get("Content-Type"), 80)
 	if ct == "" {
 		ct = http.DetectContentType(body)
 	}
@@ -367,7 +367,7 @@ func errorBodySummary(resp *http.Response, body []byte, secrets []string) string
 	if resp.StatusCode < 400 || strings.HasPrefix(sum, "an HTML page") || !utf8.Valid(body) {
 		return sum
 	}
-	if text := clean(redactAll(string(body), secrets), 200); text != "" {
+	if text := redact.Line(redactAll(string(body), secrets), 200); text != "" {
 		return sum + ": " + text
 	}
 	return sum
@@ -406,7 +406,7 @@ func classifyTransport(u string, err error) error {
 		return err
 	}
 	if errors.Is(err, errRedirect) {
-		return &EndpointError{URL: u, Description: clean(err.Error(), 300) + "; set tokenURL to the final address"}
+		return &EndpointError{URL: u, Description: redact.Line(err.Error(), 300) + "; set tokenURL to the final address"}
 	}
 	return &TransientError{URL: u, Err: err}
 }

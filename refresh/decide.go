@@ -105,7 +105,7 @@ func Decide(s State, p Policy) Plan {
 		warns = append(warns, fmt.Sprintf("%s was issued by %s, not by the tokenURL in %s; a new grant is needed", s.TokenFile, redact.URL(tok.TokenURL), s.Creds.Path))
 		tok = nil
 	}
-	if tok != nil && !tok.ObtainedAt.IsZero() && tok.ObtainedAt.After(s.Now.Add(clockSkew)) {
+	if tok != nil && tok.fromFuture(s.Now) {
 		// Token.Valid distrusts it; say why it is renewed.
 		warns = append(warns, fmt.Sprintf("the token in %s was obtained at %s, in the future: this host's clock was set back; it is renewed", s.TokenFile, tok.ObtainedAt.Format(time.RFC3339)))
 	}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/url"
 	"time"
+
+	"github.com/tokenkeeper/tokenkeeper/internal/redact"
 )
 
 // GrantTypeDeviceCode is RFC 8628's grant type at the token endpoint.
@@ -78,9 +80,9 @@ func parseDeviceAuthorization(raw map[string]json.RawMessage) (*DeviceAuthorizat
 	if code == "" || da.UserCode == "" || da.VerificationURI == "" {
 		return nil, errors.New("refresh: the device authorization answer lacks device_code, user_code or verification_uri")
 	}
-	da.UserCode = clean(da.UserCode, 64)
-	da.VerificationURI = clean(da.VerificationURI, 300)
-	da.VerificationURIComplete = clean(da.VerificationURIComplete, 400)
+	da.UserCode = redact.Line(da.UserCode, 64)
+	da.VerificationURI = redact.Line(da.VerificationURI, 300)
+	da.VerificationURIComplete = redact.Line(da.VerificationURIComplete, 400)
 	da.ExpiresIn = defaultDeviceLifetime
 	if d, ok, _ := lifetime(raw, "expires_in"); ok && d > 0 {
 		da.ExpiresIn = d

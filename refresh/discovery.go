@@ -148,7 +148,7 @@ func (c *Client) fetchMetadataAt(ctx context.Context, u string) ([]byte, error) 
 
 func (md *metadata) endpoints(from, issuer string) (*Endpoints, error) {
 	if strings.TrimRight(md.Issuer, "/") != strings.TrimRight(issuer, "/") {
-		return nil, &EndpointError{URL: from, What: discoveryDocument, Status: http.StatusOK, Description: fmt.Sprintf("the document is for issuer %q, not %q", clean(md.Issuer, 200), clean(issuer, 200))}
+		return nil, &EndpointError{URL: from, What: discoveryDocument, Status: http.StatusOK, Description: fmt.Sprintf("the document is for issuer %q, not %q", redact.Line(md.Issuer, 200), redact.Line(issuer, 200))}
 	}
 	e := &Endpoints{Issuer: md.Issuer, Token: md.Token, Authorization: md.Authorization,
 		DeviceAuthorization: md.DeviceAuthorization, Revocation: md.Revocation}

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/tokenkeeper/tokenkeeper/credentials"
+	"github.com/tokenkeeper/tokenkeeper/internal/redact"
 )
 
 // Kind says what a failure asks of the caller; the CLI turns it into an exit code.
@@ -140,7 +141,7 @@ func (e *EndpointError) Error() string {
 		fmt.Fprintf(&b, " %s", e.Code)
 	}
 	if d := cmp.Or(e.Description, e.Message); d != "" {
-		fmt.Fprintf(&b, ": %s", clean(d, 200))
+		fmt.Fprintf(&b, ": %s", redact.Line(d, 200))
 	}
 	if e.ConcurCode != 0 {
 		fmt.Fprintf(&b, " (code %d)", e.ConcurCode)

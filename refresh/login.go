@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/tokenkeeper/tokenkeeper/internal/redact"
 )
 
 // DefaultLoginWait bounds how long a person has to log in in the browser.
@@ -80,7 +82,7 @@ func (e *LoginError) Error() string {
 	case e.Code != "":
 		fmt.Fprintf(&b, "refused: the provider answered %s", e.Code)
 		if e.Description != "" {
-			fmt.Fprintf(&b, ": %s", clean(e.Description, 200))
+			fmt.Fprintf(&b, ": %s", redact.Line(e.Description, 200))
 		}
 	default:
 		b.WriteString(e.Reason)
@@ -277,9 +279,9 @@ func (cb *callback) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var res callbackResult
 	switch iss := q.Get("iss"); {
 	case iss != "" && cb.issuer != "" && strings.TrimRight(iss, "/") != strings.TrimRight(cb.issuer, "/"):
-		res.err = &LoginError{Reason: fmt.Sprintf("refused: the answer came from issuer %q, not %q (RFC 9207)", clean(iss, 200), cb.issuer)}
+		res.err = &LoginError{Reason: fmt.Sprintf("refused: the answer came from issuer %q, not %q (RFC 9207)", redact.Line(iss, 200), cb.issuer)}
 	case q.Get("error") != "":
-		res.err = &LoginError{Code: clean(q.Get("error"), 64), Description: clean(q.Get("error_description"), 300)}
+		res.err = &LoginError{Code: redact.Line(q.Get("error"), 64), Description: redact.Line(q.Get("error_description"), 300)}
 	case q.Get("code") == "":
 		res.err = &LoginError{Reason: "failed: the browser came back with no code"}
 	default:

@@ -105,7 +105,7 @@ type cachedToken struct {
 	access, typ string
 	expiry      time.Time
 	renewAt     time.Time // Token.RenewAt(margin): from then on, back to the file
-	notBefore   time.Time // obtained_at less the clock skew: before it, the clock went back
+	notBefore   time.Time // Token.trustedFrom: before it, the clock went back
 }
 
 // fresh returns the cached token if it may be handed out at now, else nil.
@@ -127,16 +127,7 @@ func (c *tokenCache) offer(t *Token, margin time.Duration) {
 		return
 	}
 	o := t.OAuth2()
-	c.p.Store(&cachedToken{tok: o, access: o.AccessToken, typ: o.TokenType, expiry: o.Expiry, renewAt: t.RenewAt(margin), notBefore: notBefore(t)})
-}
-
-// notBefore is when a clock set back makes t untrustworthy (SPEC §2 "Clock"):
-// more than clockSkew before it was obtained. Zero when obtained_at is unknown.
-func notBefore(t *Token) time.Time {
-	if t.ObtainedAt.IsZero() {
-		return time.Time{}
-	}
-	return t.ObtainedAt.Add(-clockSkew)
+	c.p.Store(&cachedToken{tok: o, access: o.AccessToken, typ: o.TokenType, expiry: o.Expiry, renewAt: t.RenewAt(margin), notBefore: t.trustedFrom()})
 }
 
 // forget drops the cached token: the next call goes to the file.

@@ -2,43 +2,13 @@ package refresh
 
 import (
 	"errors"
-	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/tokenkeeper/tokenkeeper/internal/redact"
 )
 
 // The token endpoint's answers are outside input: a proxy, a misconfigured server
-// or a hostile one decides their text. What of it reaches a message is cleaned here.
-
-// clean makes endpoint text safe for one line of a terminal or a log: invalid UTF-8
-// and control characters (escape sequences could rewrite the terminal) become
-// spaces, runs of white space one space, and the result is cut at n bytes on a rune
-// boundary.
-func clean(s string, n int) string {
-	if s == "" {
-		return ""
-	}
-	var b strings.Builder
-	space := false
-	for _, r := range strings.ToValidUTF8(s, " ") {
-		if unicode.IsSpace(r) || !unicode.IsPrint(r) {
-			space = b.Len() > 0
-			continue
-		}
-		if space {
-			b.WriteByte(' ')
-			space = false
-		}
-		if b.Len()+utf8.RuneLen(r) > n {
-			b.WriteString("…")
-			break
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
+// or a hostile one decides their text. What of it reaches a message goes through
+// redact.Line, with the secrets of the request taken out first (below).
 
 // requestSecrets are the values in a request that must never be shown, in every
 // encoding they were sent in: an endpoint may echo what it was sent ("invalid

@@ -124,11 +124,26 @@ func (t *Token) Valid(now time.Time, margin time.Duration) bool {
 	if t == nil || t.AccessToken == "" || t.Expiry.IsZero() || checkAccessToken(t.AccessToken) != "" {
 		return false
 	}
-	if !t.ObtainedAt.IsZero() && (!t.Expiry.After(t.ObtainedAt) || t.ObtainedAt.After(now.Add(clockSkew))) {
+	if !t.ObtainedAt.IsZero() && (!t.Expiry.After(t.ObtainedAt) || t.fromFuture(now)) {
 		return false
 	}
 	return now.Before(t.RenewAt(margin))
 }
+
+// trustedFrom is the first instant at which t can be trusted: a clock that
+// reads earlier was set back since t was obtained (more than clockSkew before
+// obtained_at). Zero when obtained_at is unknown. Valid, Decide and the
+// TokenSource's cache all ask this one rule.
+func (t *Token) trustedFrom() time.Time {
+	if t.ObtainedAt.IsZero() {
+		return time.Time{}
+	}
+	return t.ObtainedAt.Add(-clockSkew)
+}
+
+// fromFuture tells whether t was obtained in now's future: the clock was set
+// back since.
+func (t *Token) fromFuture(now time.Time) bool { return now.Before(t.trustedFrom()) }
 
 // RenewAt is the instant from which Valid(now, margin) is false: the expiry less
 // the margin, the margin capped at half the token's lifetime. Tools that cache a

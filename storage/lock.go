@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tokenkeeper/tokenkeeper/internal/redact"
 	"golang.org/x/sys/unix"
 )
 
@@ -200,9 +201,9 @@ func readHolder(path string) string {
 }
 
 // cleanHolder makes a lock file's content one line of printable characters
-// (see CleanText).
+// (redact.Line).
 func cleanHolder(b []byte) string {
-	return CleanText(strings.TrimSpace(string(b)), maxHolderLen)
+	return redact.Line(string(b), maxHolderLen)
 }
 
 // Unlock releases the lock. The holder text is cleared first so that a

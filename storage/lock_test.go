@@ -269,7 +269,7 @@ func TestReadHolder(t *testing.T) {
 	dir := t.TempDir()
 	tests := []struct{ name, content, want string }{
 		{"normal", "pid=1 cmd=a since=b\n", "pid=1 cmd=a since=b"},
-		{"control characters", "pid=1\x1b[31m\r\nevil", "pid=1 [31m  evil"},
+		{"control characters", "pid=1\x1b[31m\r\nevil", "pid=1 [31m evil"},
 		{"long", strings.Repeat("a", 2000), strings.Repeat("a", maxHolderLen)},
 		{"empty", "", ""},
 	}

@@ -208,7 +208,7 @@ func (a *app) resolvePaths() int {
 	return exitOK
 }
 
-// cmdLine is "tokenkeeper [the profile and directory flags the user gave] CMD",
+// cmdLine is "tokenkeeper [the profile, directory and store flags the user gave] CMD",
 // a command the user can paste as is: every hint that names a command is made
 // here. Values that came from TOKENKEEPER_* variables are left out: the same
 // shell has them still.
@@ -216,6 +216,7 @@ func (a *app) cmdLine(cmd string) string {
 	parts := []string{"tokenkeeper"}
 	for _, f := range []struct{ name, value string }{
 		{"profile", a.g.profile}, {"dir", a.g.dir}, {"config-dir", a.g.configDir}, {"state-dir", a.g.stateDir},
+		{"store", a.g.store}, // a hint without it would act on the local file
 	} {
 		if a.flagGiven(f.name) {
 			parts = append(parts, "--"+f.name, shellQuote(f.value))

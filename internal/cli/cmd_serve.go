@@ -310,6 +310,10 @@ func (h *tokenHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	switch {
 	case h.secret != "" && !bearerIs(r, h.secret):
+		// The connection is closed after the refusal: a client without the
+		// secret must not keep one of the serveMaxConns slots alive with a
+		// request every IdleTimeout.
+		w.Header().Set("Connection", "close")
 		w.Header().Set("WWW-Authenticate", `Bearer realm="tokenkeeper"`)
 		h.writeError(w, http.StatusUnauthorized, "unauthorized", "missing or wrong bearer secret", "send Authorization: Bearer followed by the content of the secret file")
 	case r.URL.Path != "/token":

@@ -142,6 +142,16 @@ func (a *app) watchProfiles(ctx context.Context, paths []storage.Paths, reloads 
 			route[f] = ch
 		}
 	}
+	// Every profile's watcher before anything runs: one that cannot have its
+	// store must stop watch, never renew against local files instead.
+	watchers := make([]*refresh.Watcher, len(paths))
+	for i, p := range paths {
+		w, err := a.watcher(p, route[p.CredentialsFile], reloads[i], named)
+		if err != nil {
+			return a.fail(err)
+		}
+		watchers[i] = w
+	}
 	changes, err := storage.WatchFiles(ctx, files, 0)
 	if err != nil {
 		a.message("error", err.Error(), "on Linux, raise fs.inotify.max_user_instances or max_user_watches (sysctl)")
@@ -150,8 +160,7 @@ func (a *app) watchProfiles(ctx context.Context, paths []storage.Paths, reloads 
 	go dispatch(ctx, changes, route)
 	a.watchStore(ctx, paths, route)
 	var wg sync.WaitGroup
-	for i, p := range paths {
-		w := a.watcher(p, route[p.CredentialsFile], reloads[i], named)
+	for _, w := range watchers {
 		wg.Go(func() { w.Run(ctx) })
 	}
 	wg.Wait()
@@ -205,7 +214,7 @@ func poke(c chan struct{}) {
 
 // watcher builds the Watcher of one profile. Its messages go through a copy of the
 // app with that profile's paths and its own list of secrets to redact.
-func (a *app) watcher(p storage.Paths, changes <-chan string, reload <-chan struct{}, named bool) *refresh.Watcher {
+func (a *app) watcher(p storage.Paths, changes <-chan string, reload <-chan struct{}, named bool) (*refresh.Watcher, error) {
 	b := *a
 	b.paths, b.secrets = p, a.secrets.clone()
 	// The profile's log redacts with the profile's own list too: the parent's
@@ -228,7 +237,11 @@ func (a *app) watcher(p storage.Paths, changes <-chan string, reload <-chan stru
 			b.addSecrets(v...)
 		},
 	}
-	m.Store, _ = b.storeFor(p) // --store was checked before any command ran
+	store, err := b.storeFor(p)
+	if err != nil {
+		return nil, err
+	}
+	m.Store = store
 	profile := ""
 	if named {
 		profile = p.Profile
@@ -238,7 +251,7 @@ func (a *app) watcher(p storage.Paths, changes <-chan string, reload <-chan stru
 			mu.Lock()
 			defer mu.Unlock()
 			b.logWatchEvent(profile, ev)
-		}}
+		}}, nil
 }
 
 // lockedWriter serialises writes from the watchers of several profiles.

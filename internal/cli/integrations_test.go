@@ -519,6 +519,7 @@ func testServeLoopback(t *testing.T, bin string) {
 	if strings.Contains(stderr.String(), secret) {
 		t.Error("serve printed its bearer secret")
 	}
+	closed := false // whether the last answer closed its connection
 	get := func(auth string) (int, string) {
 		req, _ := http.NewRequest("GET", "http://"+m[1]+"/token", nil)
 		if auth != "" {
@@ -530,14 +531,17 @@ func testServeLoopback(t *testing.T, bin string) {
 		}
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
+		closed = resp.Close
 		return resp.StatusCode, string(b)
 	}
+	// A refused client gets its connection closed: it cannot hold one of
+	// serve's connection slots by asking again within the idle timeout.
 	for _, auth := range []string{"", "Bearer wrong", "Basic " + secret, "Bearer " + secret + "x"} {
-		if status, body := get(auth); status != 401 || strings.Contains(body, tok.AccessToken) {
-			t.Errorf("Authorization %q: %d, want 401 and no token", auth, status)
+		if status, body := get(auth); status != 401 || strings.Contains(body, tok.AccessToken) || !closed {
+			t.Errorf("Authorization %q: %d (connection closed: %v), want 401, no token and the connection closed", auth, status, closed)
 		}
 	}
-	if status, body := get("Bearer " + secret); status != 200 || !strings.Contains(body, tok.AccessToken) {
+	if status, body := get("Bearer " + secret); status != 200 || !strings.Contains(body, tok.AccessToken) || closed {
 		t.Errorf("with the secret: %d %s", status, body)
 	}
 	// The scheme is case-insensitive (RFC 7235 §2.1), as curl users write it.

@@ -120,7 +120,10 @@ func TestWatchProfileLogRedacted(t *testing.T) {
 	a := &app{ctx: context.Background()}
 	a.g.logFormat, a.g.verbose = "text", true
 	a.log = slog.New(redactHandler{newLogger(&buf, "text", true).Handler(), a.redact})
-	w := a.watcher(a.paths, nil, nil, false)
+	w, err := a.watcher(a.paths, nil, nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
 	w.Manager.Secrets("profile-secret-token-1234")
 	w.Manager.Log.Debug("renewal failed", "err", errors.New("echo profile-secret-token-1234"))
 	if out := buf.String(); strings.Contains(out, "profile-secret-token-1234") || !strings.Contains(out, "[redacted]") {

@@ -39,6 +39,11 @@ func (a *app) statusStoreOf(r *statusReport, p storage.Paths) storage.Store {
 		st.Error = a.redact(h.Err.Error())
 		r.Warnings = append(r.Warnings, fmt.Sprintf("the store did not answer: %v; a valid read copy is still served", h.Err))
 	}
+	if c, _ := a.storeClient(); c != nil {
+		if host := c.Config().ClearText(); host != "" {
+			r.Warnings = append(r.Warnings, fmt.Sprintf("the store is reached without TLS: the record, its refresh token included, crosses the network to %s in clear text; use etcds:// (README: Many hosts, one grant)", host))
+		}
+	}
 	r.Store = st
 	r.Files.Token, r.Files.Lock = s.Name(), s.LockName()
 	return s

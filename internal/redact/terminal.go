@@ -44,3 +44,36 @@ func Terminal(s string) string {
 func unsafeRune(r rune) bool {
 	return r != '\n' && r != ' ' && !unicode.IsPrint(r)
 }
+
+// Line makes outside text (a token endpoint's answer, a lock's holder, a
+// store's answer) safe for one line of a terminal or a log: invalid UTF-8
+// and control characters (escape sequences could rewrite the terminal) become
+// spaces, runs of white space one space, and the result is cut at n bytes on a rune
+// boundary.
+func Line(s string, n int) string {
+	if s == "" {
+		return ""
+	}
+	var b strings.Builder
+	space := false
+	for _, r := range strings.ToValidUTF8(s, " ") {
+		if unicode.IsSpace(r) || !unicode.IsPrint(r) {
+			space = b.Len() > 0
+			continue
+		}
+		need := utf8.RuneLen(r)
+		if space {
+			need++
+		}
+		if b.Len()+need > n {
+			b.WriteString("…")
+			break
+		}
+		if space {
+			b.WriteByte(' ')
+			space = false
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tokenkeeper/tokenkeeper/internal/redact"
 	"github.com/tokenkeeper/tokenkeeper/storage"
 )
 
@@ -43,6 +44,9 @@ type Client struct {
 	cur   int    // index of the endpoint that last answered
 	token string // etcd auth token, when cfg.User is set
 }
+
+// Config is the configuration the client was made with.
+func (c *Client) Config() Config { return c.cfg }
 
 // NewClient makes a client for cfg; it sends nothing until used.
 func NewClient(cfg Config) (*Client, error) {
@@ -290,9 +294,9 @@ func answerError(endpoint string, status int, data []byte) error {
 	return &Error{Endpoint: endpoint, Status: status, Code: e.Code, Message: sanitize(msg)}
 }
 
-// sanitize keeps an answer's message printable and short (storage.CleanText,
-// cut at 200 bytes).
-func sanitize(s string) string { return storage.CleanText(s, 200) }
+// sanitize keeps an answer's message printable and short (redact.Line, cut
+// at 200 bytes).
+func sanitize(s string) string { return redact.Line(s, 200) }
 
 // ensureAuth authenticates at member ep when the client has a user and no
 // token yet.

@@ -64,7 +64,42 @@ func ParseURL(raw string) (Config, error) {
 	if err := c.setQuery(query); err != nil {
 		return c, fmt.Errorf("etcd: store URL %q: %w", redactURL(raw), err)
 	}
+	if host := c.ClearText(); c.User != "" && host != "" {
+		return c, fmt.Errorf("etcd: store URL %q: ?user= over etcd:// would send the password in clear text to %s; use etcds:// (TLS), as etcd's own guide asks for authentication", redactURL(raw), host)
+	}
 	return c, nil
+}
+
+// ClearText returns the first member reached without TLS on another host
+// than this one ("" if none): the record, refresh token included, crosses the
+// network in clear text to it.
+func (c Config) ClearText() string {
+	if c.TLS {
+		return ""
+	}
+	for _, e := range c.Endpoints {
+		if host := hostOf(e); !isLoopback(host) {
+			return host
+		}
+	}
+	return ""
+}
+
+// hostOf is the host of an endpoint "scheme://HOST:PORT".
+func hostOf(endpoint string) string {
+	_, hostport, _ := strings.Cut(endpoint, "://")
+	host, _, _ := net.SplitHostPort(hostport)
+	return host
+}
+
+// isLoopback tells whether host names this machine's loopback interface, the
+// one place a password may travel without TLS.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func (c *Config) setEndpoints(hosts string) error {

@@ -17,7 +17,12 @@ func TestParseURL(t *testing.T) {
 	}{
 		{in: "etcd://127.0.0.1:2379", want: Config{Endpoints: []string{"http://127.0.0.1:2379"}, Prefix: "/tokenkeeper"}},
 		{in: "etcd://a:1,b:2/team/x/", want: Config{Endpoints: []string{"http://a:1", "http://b:2"}, Prefix: "/team/x"}},
-		{in: "etcd://a:1/team?user=bot@corp.example", want: Config{Endpoints: []string{"http://a:1"}, Prefix: "/team", User: "bot@corp.example"}},
+		{in: "etcd://127.0.0.1:1/team?user=bot@corp.example", want: Config{Endpoints: []string{"http://127.0.0.1:1"}, Prefix: "/team", User: "bot@corp.example"}},
+		{in: "etcds://a:1/team?user=bot", want: Config{Endpoints: []string{"https://a:1"}, Prefix: "/team", User: "bot", TLS: true}},
+		{in: "etcd://localhost:1,[::1]:2?user=bot", want: Config{Endpoints: []string{"http://localhost:1", "http://[::1]:2"}, Prefix: "/tokenkeeper", User: "bot"}},
+		// A password in clear text goes nowhere but to loopback.
+		{in: "etcd://127.0.0.1:1,a:1?user=bot", err: "in clear text to a; use etcds://"},
+		{in: "etcd://10.0.0.1:2379?user=bot", err: "in clear text to 10.0.0.1"},
 		{in: "etcds://[::1]:2379/p?ca=/c.pem&cert=/u.pem&key=/u.key&user=bot",
 			want: Config{Endpoints: []string{"https://[::1]:2379"}, Prefix: "/p", TLS: true, CAFile: "/c.pem", CertFile: "/u.pem", KeyFile: "/u.key", User: "bot"}},
 		{in: "http://a:1", err: "unknown scheme"},
@@ -112,6 +117,26 @@ func TestSanitize(t *testing.T) {
 		got := sanitize(s)
 		if !utf8.ValidString(got) || strings.ContainsFunc(got, func(r rune) bool { return !unicode.IsPrint(r) && r != ' ' }) {
 			t.Errorf("sanitize(%q) = %q", s, got)
+		}
+	}
+}
+
+// TestClearText: status warns when the record would cross the network
+// without TLS, which is every etcd:// member that is not this host's loopback.
+func TestClearText(t *testing.T) {
+	for in, want := range map[string]string{
+		"etcd://127.0.0.1:2379":             "",
+		"etcd://localhost:1,[::1]:2":        "",
+		"etcd://127.0.0.1:1,etcd.corp:2379": "etcd.corp",
+		"etcd://10.0.0.5:2379/team":         "10.0.0.5",
+		"etcds://etcd.corp:2379?ca=ca.pem":  "",
+	} {
+		c, err := ParseURL(in)
+		if err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		if got := c.ClearText(); got != want {
+			t.Errorf("%s: ClearText() = %q, want %q", in, got, want)
 		}
 	}
 }
