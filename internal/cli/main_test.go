@@ -70,6 +70,16 @@ func scriptParams(dir string) testscript.Params {
 				time.Sleep(d)
 			},
 		},
+		// [file:PATH]: PATH exists (bash-completion's script, which is no
+		// command for [exec:…] to find).
+		Condition: func(cond string) (bool, error) {
+			path, ok := strings.CutPrefix(cond, "file:")
+			if !ok {
+				return false, fmt.Errorf("unknown condition %q", cond)
+			}
+			_, err := os.Stat(path)
+			return err == nil, nil
+		},
 		RequireExplicitExec: false,
 	}
 }
