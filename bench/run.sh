@@ -165,7 +165,7 @@ for n in $sizes; do
   done
   tk=$(median <"$W/tk.$n") fl=$(median <"$W/floor.$n") va=$(median <"$W/valid.$n")
   printf '| %s | %.0f profiles/s (%s–%s) | %.0f files/s | %s× | %.0f profiles/s | %s MB (max of runs) |\n' "$n" "$tk" \
-    "$(sort -g "$W/tk.$n" | head -1 | xargs printf %.0f)" "$(sort -g "$W/tk.$n" | tail -1 | xargs printf %.0f)" \
+    "$(sort -g "$W/tk.$n" | sed -n 1p | xargs printf %.0f)" "$(sort -g "$W/tk.$n" | tail -1 | xargs printf %.0f)" \
     "$fl" "$(ratio "$fl" "$tk")" "$va" "$(sort -g "$W/rss.$n" | tail -1 | awk '{ printf "%.1f", $1 / 1024 }')"
   rm -rf "$R"
 done
@@ -189,7 +189,7 @@ echo "## 5. package inits of tokenkeeper token (GODEBUG=inittrace=1, mean of 50 
 echo
 for _ in $(seq 50); do GODEBUG=inittrace=1 "$TK" --dir "$D" token 2>&1 >/dev/null; done | awk '
   /^init / { t[$2] += $5; n[$2]++; total += $5 } END {
-    for (p in t) printf "%.4f %s\n", t[p] / n[p], p; printf "%.4f ALL\n", total / 50 }' | sort -g -r | head -9 |
+    for (p in t) printf "%.4f %s\n", t[p] / n[p], p; printf "%.4f ALL\n", total / 50 }' | sort -g -r | sed -n 1,9p |
   awk '{ if ($2 == "ALL") printf "- all inits together: %.3f ms\n", $1; else printf "- %s: %.3f ms\n", $2, $1 }'
 
 # 6. the etcd store (SPEC §8) --------------------------------------------------
