@@ -28,11 +28,24 @@ func ReadFile(path string) ([]byte, error) {
 	return readFile(path, false)
 }
 
-// ReadPrivate reads a file that only tokenkeeper writes (the etcd store's
-// read copy and pending file): as ReadFile, but a symbolic link at path is
+// ReadPrivate reads a file that only tokenkeeper writes (a token record, the
+// lock file, serve's secret file): as ReadFile, but a symbolic link at path is
 // refused, never followed, and so is a file of another user (*RecordError).
 func ReadPrivate(path string) ([]byte, error) {
 	return readFile(path, true)
+}
+
+// ReadRecord reads a token record that tokenkeeper keeps in a file (the token
+// file once resolved; the etcd store's read copy and pending file): as
+// ReadPrivate, but a file larger than MaxFileSize comes back cut to it without
+// an error, so that it fails to parse and is set aside like any corrupt record
+// (SPEC §1).
+func ReadRecord(path string) ([]byte, error) {
+	data, err := ReadPrivate(path)
+	if errors.Is(err, ErrTooLarge) {
+		return data, nil
+	}
+	return data, err
 }
 
 // readFile is ReadFile; with private, path must not be a symbolic link and the
