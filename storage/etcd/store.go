@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/tokenkeeper/tokenkeeper/storage"
@@ -85,14 +84,8 @@ func New(o Options) (*Store, error) {
 		o.LeaseTTL = LeaseTTL(o.Timeout, 0)
 	}
 	base := o.Client.cfg.Prefix + "/" + o.Profile + "/"
-	hosts := strings.TrimPrefix(strings.TrimPrefix(o.Client.cfg.String(), "etcd://"), "etcds://")
-	hosts, _, _ = strings.Cut(hosts, "/")
-	scheme := "etcd://"
-	if o.Client.cfg.TLS {
-		scheme = "etcds://"
-	}
 	return &Store{o: o, base: base, recordKey: base + "record", lockKey: base + "lock",
-		endpointsForMessage: scheme + hosts}, nil
+		endpointsForMessage: o.Client.cfg.hostsURL()}, nil
 }
 
 // Name is the record's URL: etcd://HOSTS/PREFIX/<profile>/record.

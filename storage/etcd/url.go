@@ -186,15 +186,7 @@ func (c *Config) setQuery(q string) error {
 // String is the URL as the user may see it: hosts, prefix and the names of
 // the files, never a password.
 func (c Config) String() string {
-	scheme := "etcd://"
-	if c.TLS {
-		scheme = "etcds://"
-	}
-	hosts := make([]string, len(c.Endpoints))
-	for i, e := range c.Endpoints {
-		_, hosts[i], _ = strings.Cut(e, "://")
-	}
-	s := scheme + strings.Join(hosts, ",") + c.Prefix
+	s := c.hostsURL() + c.Prefix
 	q := url.Values{}
 	for k, v := range map[string]string{"ca": c.CAFile, "cert": c.CertFile, "key": c.KeyFile, "user": c.User} {
 		if v != "" {
@@ -205,6 +197,19 @@ func (c Config) String() string {
 		s += "?" + q.Encode()
 	}
 	return s
+}
+
+// hostsURL is the URL's scheme and hosts: etcd://HOST:PORT[,HOST:PORT…].
+func (c Config) hostsURL() string {
+	scheme := "etcd://"
+	if c.TLS {
+		scheme = "etcds://"
+	}
+	hosts := make([]string, len(c.Endpoints))
+	for i, e := range c.Endpoints {
+		_, hosts[i], _ = strings.Cut(e, "://")
+	}
+	return scheme + strings.Join(hosts, ",")
 }
 
 // redactURL drops what a confused user may have put in a URL's userinfo
