@@ -115,13 +115,17 @@ func (c *Config) setEndpoints(hosts string) error {
 		if err != nil {
 			return fmt.Errorf("endpoint %q: want HOST:PORT", hp)
 		}
-		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 { // digits only: no sign
 			return fmt.Errorf("endpoint %q: bad port", hp)
 		}
-		if host == "" || strings.ContainsAny(host, " /\\#%?\t\r\n") {
+		// net/url has the last word on a host: one it refuses (a control
+		// character, a space, {) or reads otherwise (a % escape, a #) would
+		// fail every request until the timeout, like an unreachable store.
+		hostport := net.JoinHostPort(host, port)
+		if u, err := url.Parse(scheme + hostport); host == "" || err != nil || u.Host != hostport {
 			return fmt.Errorf("endpoint %q: bad host", hp)
 		}
-		c.Endpoints = append(c.Endpoints, scheme+net.JoinHostPort(host, port))
+		c.Endpoints = append(c.Endpoints, scheme+hostport)
 	}
 	return nil
 }
