@@ -192,8 +192,14 @@ func (s *Store) readPending() ([]byte, int64, error) {
 	return capRecord(p.Record), p.BaseRevision, nil
 }
 
+// writePending keeps data in the pending file, unless that file would be
+// larger than storage.ReadRecord reads whole (the record is base64, 4/3 of
+// its size): one cut on reading would never parse, so never be pushed.
 func (s *Store) writePending(data []byte, base int64) error {
 	b, _ := json.Marshal(pending{Store: s.Name(), BaseRevision: base, Record: data})
+	if len(b) > storage.MaxFileSize {
+		return fmt.Errorf("etcd: a pending file of %d bytes would be larger than %d", len(b), storage.MaxFileSize)
+	}
 	return storage.ReplaceFile(s.o.PendingFile, b)
 }
 
