@@ -58,7 +58,7 @@ func (s *FileStore) Read(ctx context.Context) ([]byte, error) {
 	// The path as given first: open(2) follows the directories' links, and a
 	// link in the last place is refused (O_NOFOLLOW) and resolved below. The
 	// common case thus costs no lstat(2) per directory of the path.
-	data, err := readToken(s.path)
+	data, err := ReadRecord(s.path)
 	if err == nil || !isLink(err) {
 		return data, err
 	}
@@ -66,23 +66,13 @@ func (s *FileStore) Read(ctx context.Context) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return readToken(real)
+	return ReadRecord(real)
 }
 
 // isLink tells whether err is ReadPrivate's refusal of a symbolic link.
 func isLink(err error) bool {
 	var re *RecordError
 	return errors.As(err, &re) && re.link
-}
-
-// readToken reads a resolved token file: no further link, this user's own,
-// capped (a larger one comes back cut, without error).
-func readToken(real string) ([]byte, error) {
-	data, err := ReadPrivate(real)
-	if errors.Is(err, ErrTooLarge) {
-		return data, nil
-	}
-	return data, err
 }
 
 // Lock takes flock(2) on the resolved token file's lock file (see AcquireLock).
@@ -107,7 +97,7 @@ type fileLocked struct {
 	log    *slog.Logger
 }
 
-func (l *fileLocked) Read(ctx context.Context) ([]byte, error) { return readToken(l.target) }
+func (l *fileLocked) Read(ctx context.Context) ([]byte, error) { return ReadRecord(l.target) }
 
 // CheckSavable first removes the temporary files that writers killed mid-save
 // left beside the token file (every writer holds this lock, so none is in use):

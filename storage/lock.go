@@ -93,7 +93,7 @@ func AcquireLock(ctx context.Context, path string, timeout time.Duration, holder
 	}
 	// O_RDWR: the holder record is written through this descriptor, and NFSv4
 	// emulates flock with fcntl locks, which need it for LOCK_EX.
-	f, _, err := openRegular(abs, os.O_RDWR|os.O_CREATE, fileMode, true)
+	fd, _, err := openRegular(abs, os.O_RDWR|os.O_CREATE, uint32(fileMode), true)
 	var re *RecordError
 	if errors.As(err, &re) {
 		return nil, err
@@ -101,6 +101,7 @@ func AcquireLock(ctx context.Context, path string, timeout time.Duration, holder
 	if err != nil {
 		return nil, fmt.Errorf("storage: lock %s: %w", abs, errors.Unwrap(err))
 	}
+	f := os.NewFile(uintptr(fd), abs)
 	start := time.Now()
 	ok, err := waitLock(ctx, f, timeout)
 	switch {

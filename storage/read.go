@@ -28,11 +28,24 @@ func ReadFile(path string) ([]byte, error) {
 	return readFile(path, false)
 }
 
-// ReadPrivate reads a file that only tokenkeeper writes (the etcd store's
-// read copy and pending file): as ReadFile, but a symbolic link at path is
+// ReadPrivate reads a file that only tokenkeeper writes (a token record, the
+// lock file, serve's secret file): as ReadFile, but a symbolic link at path is
 // refused, never followed, and so is a file of another user (*RecordError).
 func ReadPrivate(path string) ([]byte, error) {
 	return readFile(path, true)
+}
+
+// ReadRecord reads a token record that tokenkeeper keeps in a file (the token
+// file once resolved; the etcd store's read copy and pending file): as
+// ReadPrivate, but a file larger than MaxFileSize comes back cut to it without
+// an error, so that it fails to parse and is set aside like any corrupt record
+// (SPEC §1).
+func ReadRecord(path string) ([]byte, error) {
+	data, err := ReadPrivate(path)
+	if errors.Is(err, ErrTooLarge) {
+		return data, nil
+	}
+	return data, err
 }
 
 // readFile is ReadFile; with private, path must not be a symbolic link and the
@@ -42,26 +55,14 @@ func ReadPrivate(path string) ([]byte, error) {
 // descriptor opened O_NONBLOCK, which a regular file never needs, and this is
 // the one file `tokenkeeper token` reads.
 func readFile(path string, private bool) ([]byte, error) {
-	flag := syscall.O_RDONLY | syscall.O_NONBLOCK | syscall.O_CLOEXEC
-	if private {
-		flag |= syscall.O_NOFOLLOW
-	}
-	var fd int
-	err := retryEINTR(func() (err error) { fd, err = syscall.Open(path, flag, 0); return err })
+	fd, stSize, err := openRegular(path, syscall.O_RDONLY, 0, private)
 	if err != nil {
-		return nil, openError(path, &fs.PathError{Op: "open", Path: path, Err: err}, private)
+		return nil, err
 	}
 	defer syscall.Close(fd)
-	var st syscall.Stat_t
-	if err := retryEINTR(func() error { return syscall.Fstat(fd, &st) }); err != nil {
-		return nil, fmt.Errorf("storage: stat %s: %w", path, err)
-	}
-	if rerr := checkRegular(path, statMode(st.Mode), int(st.Uid), private); rerr != nil {
-		return nil, rerr
-	}
 	size := MaxFileSize
-	if st.Size >= 0 && st.Size < int64(size) {
-		size = int(st.Size)
+	if stSize >= 0 && stSize < int64(size) {
+		size = int(stSize)
 	}
 	buf := make([]byte, 0, size+1) // +1: the EOF read of a file that grew
 	for {
@@ -81,6 +82,35 @@ func readFile(path string, private bool) ([]byte, error) {
 			buf = append(buf, 0)[:len(buf)] // the file grew: make room
 		}
 	}
+}
+
+// openRegular is how tokenkeeper opens every file it reads or locks: without
+// blocking (O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
+// writer, for ever), and accepted only if fstat says it is a regular file. With
+// private, a symbolic link is refused (O_NOFOLLOW) and so is a file of another
+// user. O_NONBLOCK makes no difference to reading or writing a regular file, so
+// it stays set. It returns the raw descriptor (see readFile), which the caller
+// closes, and the file's size.
+func openRegular(path string, flag int, perm uint32, private bool) (int, int64, error) {
+	flag |= syscall.O_NONBLOCK | syscall.O_CLOEXEC
+	if private {
+		flag |= syscall.O_NOFOLLOW
+	}
+	var fd int
+	err := retryEINTR(func() (err error) { fd, err = syscall.Open(path, flag, perm); return err })
+	if err != nil {
+		return -1, 0, openError(path, &fs.PathError{Op: "open", Path: path, Err: err}, private)
+	}
+	var st syscall.Stat_t
+	if err := retryEINTR(func() error { return syscall.Fstat(fd, &st) }); err != nil {
+		syscall.Close(fd)
+		return -1, 0, fmt.Errorf("storage: %w", &fs.PathError{Op: "stat", Path: path, Err: err})
+	}
+	if rerr := checkRegular(path, statMode(st.Mode), int(st.Uid), private); rerr != nil {
+		syscall.Close(fd)
+		return -1, 0, rerr
+	}
+	return fd, st.Size, nil
 }
 
 func retryEINTR(call func() error) error {
@@ -108,36 +138,6 @@ func statMode(m uint32) fs.FileMode {
 		return fs.ModeSymlink
 	}
 	return 0
-}
-
-// openRegular opens path without blocking (O_NONBLOCK: opening a FIFO for
-// reading would otherwise wait for a writer, for ever) and accepts it only if
-// fstat says it is a regular file. With private, a symbolic link is refused
-// (O_NOFOLLOW) and so is a file of another user. O_NONBLOCK makes no
-// difference to reading or writing a regular file, so it stays set.
-func openRegular(path string, flag int, perm os.FileMode, private bool) (*os.File, fs.FileInfo, error) {
-	flag |= syscall.O_NONBLOCK | syscall.O_CLOEXEC
-	if private {
-		flag |= syscall.O_NOFOLLOW
-	}
-	f, err := os.OpenFile(path, flag, perm)
-	if err != nil {
-		return nil, nil, openError(path, err, private)
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, nil, fmt.Errorf("storage: %w", err)
-	}
-	uid, ok := fileOwner(fi)
-	if !ok {
-		uid = os.Geteuid()
-	}
-	if rerr := checkRegular(path, fi.Mode(), uid, private); rerr != nil {
-		f.Close()
-		return nil, nil, rerr
-	}
-	return f, fi, nil
 }
 
 // openError turns what open(2) says about a path that is not a usable file into
@@ -221,13 +221,4 @@ func resolve(path string) (string, error) {
 		return filepath.Join(rdir, base), nil
 	}
 	return abs, nil
-}
-
-// fileOwner is the uid that owns the file fi describes.
-func fileOwner(fi fs.FileInfo) (int, bool) {
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return 0, false
-	}
-	return int(st.Uid), true
 }

@@ -60,7 +60,7 @@
 //
 // Each host keeps the last record it read or wrote in a file in the
 // profile's state directory (written atomically, 0600, through
-// storage.ReplaceFile; read through storage.ReadPrivate: a symbolic link
+// storage.ReplaceFile; read through storage.ReadRecord: a symbolic link
 // planted there is never followed). Store.Read returns it without any network, so
 // `token` on a valid token costs what it costs with the file store, and a
 // still-valid token is served while etcd is down. The copy is never the

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tokenkeeper/tokenkeeper/internal/etcdtest"
+	"github.com/tokenkeeper/tokenkeeper/storage"
 )
 
 func TestProfilesHealthAndWatch(t *testing.T) {
@@ -32,7 +33,7 @@ func TestProfilesHealthAndWatch(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("watch saw nothing in 5 s")
 	}
-	if got, _ := readCapped(b.s.o.CopyFile); string(got) != `{"v":1}` {
+	if got, _ := storage.ReadRecord(b.s.o.CopyFile); string(got) != `{"v":1}` {
 		t.Errorf("b's copy after the watch: %q", got)
 	}
 	l, _ := a.s.Lock(ctx, time.Second, "pid=7")

@@ -69,7 +69,7 @@ func (l *locked) acquire(ctx context.Context, start time.Time, timeout time.Dura
 			return err
 		}
 		if !time.Now().Before(deadline) {
-			return &storage.LockBusyError{Path: l.s.endpointsForMessage + l.s.lockKey, Holder: sanitize(holderSeen), Waited: time.Since(start)}
+			return &storage.LockBusyError{Path: l.s.LockName(), Holder: sanitize(holderSeen), Waited: time.Since(start)}
 		}
 		l.waitFree(ctx, rev, deadline)
 	}
@@ -296,9 +296,6 @@ func (l *locked) save(ctx context.Context, data []byte, keep bool) error {
 	return nil
 }
 
-// whyNot explains a failed save transaction; nil when the record already
-// holds data under our lock (an earlier attempt of ours succeeded and its
-// answer was lost).
 // stillOurs is the condition of every write under the lock: the lock key still
 // carries this holder's lease, and the record is the revision it read.
 func (l *locked) stillOurs(seen int64) []Compare {
@@ -308,6 +305,9 @@ func (l *locked) stillOurs(seen int64) []Compare {
 	}
 }
 
+// whyNot explains a failed save transaction; nil when the record already
+// holds data under our lock (an earlier attempt of ours succeeded and its
+// answer was lost).
 func (l *locked) whyNot(r *TxnResponse, data []byte) error {
 	lockKV := firstKV(r)
 	if lockKV == nil || int64(lockKV.Lease) != l.lease {

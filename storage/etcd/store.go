@@ -8,15 +8,15 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/tokenkeeper/tokenkeeper/storage"
 )
 
-// maxRecord is the cap on a record (SPEC §1): a longer one is returned cut,
-// fails to parse and is set aside like a corrupt file.
-const maxRecord = 1 << 20
+// maxRecord is the cap on a record (SPEC §1), the same as on a token file: a
+// longer one is returned cut, fails to parse and is set aside like a corrupt
+// file.
+const maxRecord = storage.MaxFileSize
 
 // MinLeaseTTL is the shortest lease the store asks for.
 const MinLeaseTTL = 2 * time.Second
@@ -50,7 +50,7 @@ type Options struct {
 	// CopyFile is the host's read copy of the record (in the profile's
 	// state directory), PendingFile where an answer that could not be saved
 	// to etcd waits to be pushed. Both are written 0600 through
-	// storage.ReplaceFile and read through storage.ReadPrivate: a symbolic
+	// storage.ReplaceFile and read through storage.ReadRecord: a symbolic
 	// link at either is never followed.
 	CopyFile, PendingFile string
 	// Timeout bounds every operation on etcd (the lifecycle's --timeout):
@@ -84,14 +84,8 @@ func New(o Options) (*Store, error) {
 		o.LeaseTTL = LeaseTTL(o.Timeout, 0)
 	}
 	base := o.Client.cfg.Prefix + "/" + o.Profile + "/"
-	hosts := strings.TrimPrefix(strings.TrimPrefix(o.Client.cfg.String(), "etcd://"), "etcds://")
-	hosts, _, _ = strings.Cut(hosts, "/")
-	scheme := "etcd://"
-	if o.Client.cfg.TLS {
-		scheme = "etcds://"
-	}
 	return &Store{o: o, base: base, recordKey: base + "record", lockKey: base + "lock",
-		endpointsForMessage: scheme + hosts}, nil
+		endpointsForMessage: o.Client.cfg.hostsURL()}, nil
 }
 
 // Name is the record's URL: etcd://HOSTS/PREFIX/<profile>/record.
@@ -118,7 +112,7 @@ func (s *Store) Read(ctx context.Context) ([]byte, error) {
 			return pending, nil
 		}
 	}
-	if data, err := readCapped(s.o.CopyFile); err == nil {
+	if data, err := storage.ReadRecord(s.o.CopyFile); err == nil {
 		return data, nil
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
@@ -156,7 +150,7 @@ func capRecord(v []byte) []byte {
 // error; a copy that could not be replaced is removed so that it cannot go
 // on serving an older record.
 func (s *Store) writeCopy(data []byte) {
-	if old, err := readCapped(s.o.CopyFile); err == nil && bytes.Equal(old, data) {
+	if old, err := storage.ReadRecord(s.o.CopyFile); err == nil && bytes.Equal(old, data) {
 		return
 	}
 	if err := storage.ReplaceFile(s.o.CopyFile, data); err != nil {
@@ -169,18 +163,6 @@ func (s *Store) warn(msg string) {
 	if s.o.Warn != nil {
 		s.o.Warn(msg)
 	}
-}
-
-// readCapped reads the copy or the pending file through storage.ReadPrivate
-// (a regular file of this user, no symbolic link followed: they are
-// tokenkeeper's own files) of at most maxRecord bytes: a longer one comes
-// back cut.
-func readCapped(path string) ([]byte, error) {
-	data, err := storage.ReadPrivate(path)
-	if err != nil && !errors.Is(err, storage.ErrTooLarge) {
-		return nil, err
-	}
-	return capRecord(data), nil
 }
 
 func removeIfExists(path string) error {
@@ -199,7 +181,7 @@ type pending struct {
 }
 
 func (s *Store) readPending() ([]byte, int64, error) {
-	data, err := readCapped(s.o.PendingFile)
+	data, err := storage.ReadRecord(s.o.PendingFile)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -210,8 +192,14 @@ func (s *Store) readPending() ([]byte, int64, error) {
 	return capRecord(p.Record), p.BaseRevision, nil
 }
 
+// writePending keeps data in the pending file, unless that file would be
+// larger than storage.ReadRecord reads whole (the record is base64, 4/3 of
+// its size): one cut on reading would never parse, so never be pushed.
 func (s *Store) writePending(data []byte, base int64) error {
 	b, _ := json.Marshal(pending{Store: s.Name(), BaseRevision: base, Record: data})
+	if len(b) > storage.MaxFileSize {
+		return fmt.Errorf("etcd: a pending file of %d bytes would be larger than %d", len(b), storage.MaxFileSize)
+	}
 	return storage.ReplaceFile(s.o.PendingFile, b)
 }
 

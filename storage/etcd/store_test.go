@@ -325,3 +325,28 @@ func TestWaiterSeesTheSave(t *testing.T) {
 		t.Fatal("a holds no lease")
 	}
 }
+
+// TestPendingFileReadBack: a pending file is only written if it can be read
+// back whole: base64 makes a record 4/3 longer, so a record near the cap would
+// make a file that storage.ReadRecord cuts, that never parses and is never
+// pushed, while Save said it was kept.
+func TestPendingFileReadBack(t *testing.T) {
+	h := newHost(t, "etcd://127.0.0.1:1", time.Second, 0)
+	fits := bytes.Repeat([]byte("b"), 700<<10)
+	if err := h.s.writePending(fits, 7); err != nil {
+		t.Fatalf("writePending(%d bytes): %v", len(fits), err)
+	}
+	if got, base, err := h.s.readPending(); err != nil || base != 7 || !bytes.Equal(got, fits) {
+		t.Fatalf("readPending: %d bytes, base %d, %v; want %d bytes, base 7", len(got), base, err, len(fits))
+	}
+	if err := os.Remove(h.s.o.PendingFile); err != nil {
+		t.Fatal(err)
+	}
+	big := bytes.Repeat([]byte("a"), maxRecord*3/4+1)
+	if err := h.s.writePending(big, 7); err == nil {
+		t.Errorf("writePending(%d bytes): no error, want one (the file could not be read back)", len(big))
+	}
+	if _, err := os.Lstat(h.s.o.PendingFile); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("pending file: %v, want none written", err)
+	}
+}

@@ -115,13 +115,17 @@ func (c *Config) setEndpoints(hosts string) error {
 		if err != nil {
 			return fmt.Errorf("endpoint %q: want HOST:PORT", hp)
 		}
-		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 { // digits only: no sign
 			return fmt.Errorf("endpoint %q: bad port", hp)
 		}
-		if host == "" || strings.ContainsAny(host, " /\\#%?\t\r\n") {
+		// net/url has the last word on a host: one it refuses (a control
+		// character, a space, {) or reads otherwise (a % escape, a #) would
+		// fail every request until the timeout, like an unreachable store.
+		hostport := net.JoinHostPort(host, port)
+		if u, err := url.Parse(scheme + hostport); host == "" || err != nil || u.Host != hostport {
 			return fmt.Errorf("endpoint %q: bad host", hp)
 		}
-		c.Endpoints = append(c.Endpoints, scheme+net.JoinHostPort(host, port))
+		c.Endpoints = append(c.Endpoints, scheme+hostport)
 	}
 	return nil
 }
@@ -186,15 +190,7 @@ func (c *Config) setQuery(q string) error {
 // String is the URL as the user may see it: hosts, prefix and the names of
 // the files, never a password.
 func (c Config) String() string {
-	scheme := "etcd://"
-	if c.TLS {
-		scheme = "etcds://"
-	}
-	hosts := make([]string, len(c.Endpoints))
-	for i, e := range c.Endpoints {
-		_, hosts[i], _ = strings.Cut(e, "://")
-	}
-	s := scheme + strings.Join(hosts, ",") + c.Prefix
+	s := c.hostsURL() + c.Prefix
 	q := url.Values{}
 	for k, v := range map[string]string{"ca": c.CAFile, "cert": c.CertFile, "key": c.KeyFile, "user": c.User} {
 		if v != "" {
@@ -205,6 +201,19 @@ func (c Config) String() string {
 		s += "?" + q.Encode()
 	}
 	return s
+}
+
+// hostsURL is the URL's scheme and hosts: etcd://HOST:PORT[,HOST:PORT…].
+func (c Config) hostsURL() string {
+	scheme := "etcd://"
+	if c.TLS {
+		scheme = "etcds://"
+	}
+	hosts := make([]string, len(c.Endpoints))
+	for i, e := range c.Endpoints {
+		_, hosts[i], _ = strings.Cut(e, "://")
+	}
+	return scheme + strings.Join(hosts, ",")
 }
 
 // redactURL drops what a confused user may have put in a URL's userinfo

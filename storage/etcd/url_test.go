@@ -2,6 +2,7 @@ package etcd
 
 import (
 	"encoding/json"
+	"net/http"
 	"reflect"
 	"strings"
 	"testing"
@@ -30,6 +31,12 @@ func TestParseURL(t *testing.T) {
 		{in: "etcd://", err: "no HOST:PORT"},
 		{in: "etcd://a", err: "want HOST:PORT"},
 		{in: "etcd://a:0", err: "bad port"},
+		{in: "etcd://a:+1", err: "bad port"},
+		{in: "etcd://a:1,b:-0", err: "bad port"},
+		{in: "etcd://a\x01:1", err: "bad host"},
+		{in: "etcd://a\x7f:1", err: "bad host"},
+		{in: "etcd://a{b:1", err: "bad host"},
+		{in: "etcd://a%41:1", err: "bad host"},
 		{in: "etcd://a:1/x/../y", err: "segment"},
 		{in: "etcd://bot:hunter2@a:1", err: "TOKENKEEPER_STORE_PASSWORD"},
 		{in: "etcd://a:1?password=hunter2", err: "TOKENKEEPER_STORE_PASSWORD"},
@@ -65,7 +72,7 @@ func TestParseURL(t *testing.T) {
 }
 
 func FuzzParseURL(f *testing.F) {
-	for _, s := range []string{"etcd://a:1", "etcds://a:1,b:2/p?ca=x&user=u", "etcd://u:p@a:1", "etcd://a:1?password=x"} {
+	for _, s := range []string{"etcd://a:1", "etcds://a:1,b:2/p?ca=x&user=u", "etcd://u:p@a:1", "etcd://a:1?password=x", "etcd://a:+1", "etcd://a\x01:1"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -78,6 +85,14 @@ func FuzzParseURL(f *testing.F) {
 		}
 		if _, err := ParseURL(c.String()); err != nil {
 			t.Fatalf("ParseURL(%q).String() = %q does not parse: %v", s, c.String(), err)
+		}
+		// An endpoint is a URL that a request can be made to: a bad one must be
+		// an error now, not a request that fails until the timeout and is
+		// taken for an unreachable store.
+		for _, e := range c.Endpoints {
+			if _, err := http.NewRequest(http.MethodPost, e+"/v3/kv/range", nil); err != nil {
+				t.Fatalf("ParseURL(%q): endpoint %q: %v", s, e, err)
+			}
 		}
 	})
 }
