@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 )
 
 // File names of a profile, as the SAP Concur tutorial names them, so a
@@ -70,13 +69,15 @@ func Resolve(o Options, sources map[string]string) (Paths, error) {
 		p.ConfigSource = sourceOr(sources, "dir", "--dir")
 		p.StateSource = p.ConfigSource
 	} else {
+		base, why := configHome()
 		p.ConfigDir, p.ConfigSource, err = profileDir(o.ConfigDir, p.Profile,
-			sourceOr(sources, "config-dir", "--config-dir"), configHome(), "XDG_CONFIG_HOME", ".config")
+			sourceOr(sources, "config-dir", "--config-dir"), base, why)
 		if err != nil {
 			return Paths{}, err
 		}
+		base, why = stateHome()
 		p.StateDir, p.StateSource, err = profileDir(o.StateDir, p.Profile,
-			sourceOr(sources, "state-dir", "--state-dir"), stateHome(), "XDG_STATE_HOME", filepath.Join(".local", "state"))
+			sourceOr(sources, "state-dir", "--state-dir"), base, why)
 		if err != nil {
 			return Paths{}, err
 		}
@@ -87,35 +88,16 @@ func Resolve(o Options, sources map[string]string) (Paths, error) {
 	return p, nil
 }
 
-// profileDir returns root/profile, or xdgBase/tokenkeeper/profile when root
-// is empty, with the reason for the choice.
-func profileDir(root, profile, rootSource, xdgBase, xdgEnv, xdgRel string) (dir, source string, err error) {
+// profileDir returns root/profile, or base/tokenkeeper/profile when root is
+// empty (base: the platform's XDG base directory, chosen for the reason why),
+// with the reason for the choice.
+func profileDir(root, profile, rootSource, base, why string) (dir, source string, err error) {
 	if root != "" {
 		dir, err = absDir(root)
 		return filepath.Join(dir, profile), rootSource, err
 	}
-	dir, err = absDir(filepath.Join(xdgBase, appDir))
-	return filepath.Join(dir, profile), xdgSource(xdgEnv, xdgRel), err
-}
-
-// xdgSource explains where an XDG base directory came from. Cron and systemd
-// run with a bare environment, so the text says whether the variable was
-// used, ignored, or absent, and whether HOME was missing too.
-func xdgSource(env, rel string) string {
-	def := "XDG default ($HOME/" + rel + ")"
-	if os.Getenv("HOME") == "" {
-		def = "XDG default (/" + rel + ", because $HOME is unset)"
-	}
-	v := os.Getenv(env)
-	switch {
-	case v == "":
-		return def
-	case filepath.IsAbs(v) || strings.HasPrefix(v, "~") || strings.HasPrefix(v, "$HOME"):
-		return "$" + env
-	default:
-		// The XDG spec (and adrg/xdg) ignores relative values.
-		return fmt.Sprintf("%s; $%s=%q ignored, not an absolute path", def, env, v)
-	}
+	dir, err = absDir(filepath.Join(base, appDir))
+	return filepath.Join(dir, profile), why, err
 }
 
 func absDir(dir string) (string, error) {

@@ -106,7 +106,7 @@ func openRegular(path string, flag int, perm uint32, private bool) (int, int64, 
 		syscall.Close(fd)
 		return -1, 0, fmt.Errorf("storage: %w", &fs.PathError{Op: "stat", Path: path, Err: err})
 	}
-	if rerr := checkRegular(path, statMode(st.Mode), int(st.Uid), private); rerr != nil {
+	if rerr := checkRegular(path, statMode(uint32(st.Mode)), int(st.Uid), private); rerr != nil {
 		syscall.Close(fd)
 		return -1, 0, rerr
 	}

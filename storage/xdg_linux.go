@@ -2,6 +2,7 @@ package storage
 
 import (
 	"cmp"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,20 +17,37 @@ import (
 // user-dirs.dirs, in its package init: 8% of the instructions of a run of
 // `tokenkeeper token` that needs two of them (BENCHMARKS.md).
 
-func configHome() string { return xdgHome("XDG_CONFIG_HOME", ".config") }
-func stateHome() string  { return xdgHome("XDG_STATE_HOME", filepath.Join(".local", "state")) }
+//
+// Each returns the directory and why it was chosen: cron and systemd run with
+// a bare environment, so the reason says whether the variable was used,
+// ignored, or absent, and whether HOME was missing too.
 
-func xdgHome(env, rel string) string {
-	home := cmp.Or(os.Getenv("HOME"), "/")
+func configHome() (dir, why string) { return xdgHome("XDG_CONFIG_HOME", ".config") }
+func stateHome() (dir, why string) {
+	return xdgHome("XDG_STATE_HOME", filepath.Join(".local", "state"))
+}
+
+func xdgHome(env, rel string) (dir, why string) {
+	home := os.Getenv("HOME")
+	def := "XDG default ($HOME/" + rel + ")"
+	if home == "" {
+		def = "XDG default (/" + rel + ", because $HOME is unset)"
+	}
+	root := cmp.Or(home, "/")
 	v := os.Getenv(env)
+	x := v
 	switch {
 	case strings.HasPrefix(v, "~"):
-		v = filepath.Join(home, v[1:])
+		x = filepath.Join(root, v[1:])
 	case strings.HasPrefix(v, "$HOME"):
-		v = filepath.Join(home, v[len("$HOME"):])
+		x = filepath.Join(root, v[len("$HOME"):])
 	}
-	if filepath.IsAbs(v) {
-		return v
+	switch {
+	case v == "":
+		return filepath.Join(root, rel), def
+	case filepath.IsAbs(x):
+		return x, "$" + env
+	default: // the XDG spec (and adrg/xdg) ignores relative values
+		return filepath.Join(root, rel), fmt.Sprintf("%s; $%s=%q ignored, not an absolute path", def, env, v)
 	}
-	return filepath.Join(home, rel)
 }

@@ -25,10 +25,12 @@ func TestXDGHomeAgreesWithAdrgXDG(t *testing.T) {
 		t.Setenv("XDG_CONFIG_HOME", tt.config)
 		t.Setenv("XDG_STATE_HOME", tt.state)
 		xdg.Reload()
-		if got, want := configHome(), xdg.ConfigHome; got != want {
+		if got, _ := configHome(); got != xdg.ConfigHome {
+			want := xdg.ConfigHome
 			t.Errorf("HOME=%q XDG_CONFIG_HOME=%q: configHome() = %q, adrg/xdg %q", tt.home, tt.config, got, want)
 		}
-		if got, want := stateHome(), xdg.StateHome; got != want {
+		if got, _ := stateHome(); got != xdg.StateHome {
+			want := xdg.StateHome
 			t.Errorf("HOME=%q XDG_STATE_HOME=%q: stateHome() = %q, adrg/xdg %q", tt.home, tt.state, got, want)
 		}
 	}

@@ -2,11 +2,26 @@
 
 package storage
 
-import "github.com/adrg/xdg"
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"github.com/adrg/xdg"
+)
 
 // Beyond Linux (xdg_linux.go), adrg/xdg knows each platform's conventions
 // (macOS: ~/Library/Application Support) and the XDG variables that override
 // them.
 
-func configHome() string { return xdg.ConfigHome }
-func stateHome() string  { return xdg.StateHome }
+func configHome() (dir, why string) { return platformHome(xdg.ConfigHome, "XDG_CONFIG_HOME") }
+func stateHome() (dir, why string)  { return platformHome(xdg.StateHome, "XDG_STATE_HOME") }
+
+// platformHome says why adrg/xdg chose dir: the variable when it is an
+// absolute path, else the platform's own place.
+func platformHome(dir, env string) (string, string) {
+	if filepath.IsAbs(os.Getenv(env)) {
+		return dir, "$" + env
+	}
+	return dir, "the " + runtime.GOOS + " default (" + env + " unset or not absolute)"
+}
