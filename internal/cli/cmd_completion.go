@@ -182,7 +182,7 @@ func (a *app) flagValues(f *pflag.Flag) ([]string, int) {
 // profileNames lists the profiles under the config and state roots (those
 // the flags and TOKENKEEPER_* variables choose); none under --dir.
 func (a *app) profileNames() []string {
-	if a.g.applyEnv(a.g.flags, a.getenv) != nil || a.g.dir != "" {
+	if a.g.applyEnv(a.getenv) != nil || a.g.dir != "" {
 		return nil
 	}
 	p, err := storage.Resolve(storage.Options{ConfigDir: a.g.configDir, StateDir: a.g.stateDir}, nil)
