@@ -64,7 +64,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 func (a *app) start(c *command, run func(a *app, args []string) int, args []string) int {
 	if err := a.g.applyEnv(a.getenv); err != nil {
 		if _, ok := err.(*flagValueError); ok {
-			return a.usageError(err.Error(), strings.TrimSpace("run tokenkeeper help "+c.name+" for the options"))
+			return a.usageError(err.Error(), optionsHint(c))
 		}
 		return a.usageError(err.Error(), "fix the TOKENKEEPER_* variable, or unset it")
 	}

@@ -85,7 +85,7 @@ func (a *app) main(args []string) int {
 			return a.unknownCommand(table, pos[c.maxArgs])
 		}
 		return a.usageError(fmt.Sprintf("%s: unexpected argument %q", c.name, pos[c.maxArgs]),
-			fmt.Sprintf("run tokenkeeper help %s for its usage", c.name))
+			"run "+helpLine(c)+" for its usage")
 	}
 	return a.start(c, run, pos)
 }
@@ -240,7 +240,7 @@ func suggestions(table []*command, typed string) []string {
 }
 
 func (a *app) unknownCommand(table []*command, word string) int {
-	hint := "run tokenkeeper help for the list of commands"
+	hint := commandsHint
 	if s := suggestions(table, word); len(s) > 0 {
 		hint = fmt.Sprintf("did you mean %s? (tokenkeeper help lists the commands)", a.cmdLine(s[0]))
 	}
@@ -254,13 +254,22 @@ func (a *app) flagError(c *command, fs *pflag.FlagSet, err error) int {
 	if c.name != "" {
 		msg = c.name + ": " + msg
 	}
-	help := strings.TrimSpace("tokenkeeper help " + c.name)
-	hint := fmt.Sprintf("run %s for the options", help)
+	hint := optionsHint(c)
 	if s := suggestFlag(fs, err.Error()); s != "" {
-		hint = fmt.Sprintf("did you mean %s? (%s lists the options)", s, help)
+		hint = fmt.Sprintf("did you mean %s? (%s lists the options)", s, helpLine(c))
 	}
 	return a.usageError(msg, hint)
 }
+
+// helpLine is the command that shows c's help: tokenkeeper help NAME. It
+// carries no flags (cmdLine's): help does not depend on the profile.
+func helpLine(c *command) string { return strings.TrimSpace("tokenkeeper help " + c.name) }
+
+// commandsHint is the hint after a word that names no command.
+const commandsHint = "run tokenkeeper help for the list of commands"
+
+// optionsHint is the hint after a flag the command refused.
+func optionsHint(c *command) string { return "run " + helpLine(c) + " for the options" }
 
 // suggestFlag finds the flag closest to the unknown one pflag named in msg
 // ("unknown flag: --forse", "unknown shorthand flag: 'q' in -quiet").
