@@ -62,9 +62,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // environment fills the global flags not given, then the profile's paths are
 // resolved (unless the command needs none) and the command runs.
 func (a *app) start(c *command, run func(a *app, args []string) int, args []string) int {
-	if err := a.g.applyEnv(a.g.flags, a.getenv); err != nil {
+	if err := a.g.applyEnv(a.getenv); err != nil {
 		if _, ok := err.(*flagValueError); ok {
-			return a.usageError(err.Error(), strings.TrimSpace("run tokenkeeper help "+c.name+" for the options"))
+			return a.usageError(err.Error(), optionsHint(c))
 		}
 		return a.usageError(err.Error(), "fix the TOKENKEEPER_* variable, or unset it")
 	}
@@ -110,7 +110,7 @@ func (g *globals) register(fs *pflag.FlagSet) {
 // applyEnv fills each global flag not given on the command line from
 // TOKENKEEPER_<NAME>, and records where each value came from, for status and
 // for the hints, which repeat the flags the user gave.
-func (g *globals) applyEnv(fs *pflag.FlagSet, getenv func(string) string) error {
+func (g *globals) applyEnv(getenv func(string) string) error {
 	g.sources = map[string]string{}
 	for _, f := range g.global { // in the order register defines them
 		if f.Changed {
@@ -122,7 +122,7 @@ func (g *globals) applyEnv(fs *pflag.FlagSet, getenv func(string) string) error 
 		if v == "" {
 			continue
 		}
-		if err := fs.Set(f.Name, v); err != nil {
+		if err := g.flags.Set(f.Name, v); err != nil {
 			return fmt.Errorf("%s=%q: %v", env, v, err)
 		}
 		g.sources[f.Name] = env

@@ -153,27 +153,16 @@ var (
 )
 
 // valueFlag is the flag whose value is being typed: the one in the previous
-// word (--profile, -o), or the one cur starts with (--profile=…, whose
+// word (--profile, -o, -vo), or the one cur starts with (--profile=…, whose
 // "--profile=" is then the prefix of each value).
 func valueFlag(fs *pflag.FlagSet, prev, cur string) (f *pflag.Flag, prefix string) {
-	takesValue := func(f *pflag.Flag) bool { return f != nil && f.NoOptDefVal == "" }
 	if name, _, ok := strings.Cut(strings.TrimPrefix(cur, "--"), "="); ok && strings.HasPrefix(cur, "--") {
 		if f := fs.Lookup(name); takesValue(f) {
 			return f, "--" + name + "="
 		}
 		return nil, ""
 	}
-	switch {
-	case strings.HasPrefix(prev, "--") && !strings.Contains(prev, "="):
-		if f := fs.Lookup(prev[2:]); takesValue(f) {
-			return f, ""
-		}
-	case len(prev) > 1 && prev[0] == '-' && prev[1] != '-':
-		if f := fs.ShorthandLookup(prev[len(prev)-1:]); takesValue(f) {
-			return f, ""
-		}
-	}
-	return nil, ""
+	return valueNext(prev, func(long, short string) *pflag.Flag { return lookupFlag(fs, long, short) }), ""
 }
 
 // flagValues lists the values flag f may take, and what the shell does
@@ -193,7 +182,7 @@ func (a *app) flagValues(f *pflag.Flag) ([]string, int) {
 // profileNames lists the profiles under the config and state roots (those
 // the flags and TOKENKEEPER_* variables choose); none under --dir.
 func (a *app) profileNames() []string {
-	if a.g.applyEnv(a.g.flags, a.getenv) != nil || a.g.dir != "" {
+	if a.g.applyEnv(a.getenv) != nil || a.g.dir != "" {
 		return nil
 	}
 	p, err := storage.Resolve(storage.Options{ConfigDir: a.g.configDir, StateDir: a.g.stateDir}, nil)

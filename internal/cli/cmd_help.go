@@ -23,7 +23,7 @@ func (a *app) cmdHelp(args []string) int {
 	c := rootCommand()
 	if len(args) > 0 {
 		if c = lookupCommand(table, args[0]); c == nil {
-			hint := "run tokenkeeper help for the list of commands"
+			hint := commandsHint
 			if s := suggestions(table, args[0]); len(s) > 0 {
 				hint = fmt.Sprintf("did you mean tokenkeeper help %s?", s[0])
 			}

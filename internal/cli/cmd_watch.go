@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -49,10 +48,11 @@ func (a *app) cmdWatch(all bool) int {
 	a.stderr = &lockedWriter{w: a.stderr}
 	a.log = slog.New(redactHandler{newLogger(a.stderr, a.g.logFormat, a.g.verbose).Handler(), a.redact})
 	if all {
-		if a.g.dir != "" {
-			return a.usageError("watch --all: --dir holds a single profile", "use --config-dir and --state-dir (or the XDG defaults) for several profiles")
+		root, _, code := a.fleetRoots("watch --all")
+		if code >= 0 {
+			return code
 		}
-		return a.watchAll(hup)
+		return a.watchAll(hup, root)
 	}
 	reload := make(chan struct{}, 1)
 	go fanOut(a.ctx, hup, []chan struct{}{reload})
@@ -62,8 +62,7 @@ func (a *app) cmdWatch(all bool) int {
 // watchAll watches every profile under the config root. SIGHUP re-reads the list:
 // when it changed, the watchers are stopped (each finishing a renewal under way)
 // and started again for the new list; otherwise each reloads its credentials.
-func (a *app) watchAll(hup <-chan os.Signal) int {
-	root := filepath.Dir(a.paths.ConfigDir)
+func (a *app) watchAll(hup <-chan os.Signal, root string) int {
 	for {
 		names, err := storage.ListProfiles(root)
 		if err != nil {

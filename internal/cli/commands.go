@@ -85,7 +85,7 @@ func (a *app) main(args []string) int {
 			return a.unknownCommand(table, pos[c.maxArgs])
 		}
 		return a.usageError(fmt.Sprintf("%s: unexpected argument %q", c.name, pos[c.maxArgs]),
-			fmt.Sprintf("run tokenkeeper help %s for its usage", c.name))
+			"run "+helpLine(c)+" for its usage")
 	}
 	return a.start(c, run, pos)
 }
@@ -158,13 +158,7 @@ func lookupCommand(table []*command, name string) *command {
 func commandWord(args []string, global *pflag.FlagSet, table []*command) int {
 	var every *pflag.FlagSet // every command's flags, made when first needed
 	look := func(long, short string) *pflag.Flag {
-		find := func(fs *pflag.FlagSet) *pflag.Flag {
-			if long != "" {
-				return fs.Lookup(long)
-			}
-			return fs.ShorthandLookup(short) // one byte: pflag panics on more
-		}
-		if f := find(global); f != nil {
+		if f := lookupFlag(global, long, short); f != nil {
 			return f
 		}
 		if every == nil {
@@ -173,37 +167,63 @@ func commandWord(args []string, global *pflag.FlagSet, table []*command) int {
 				every.AddFlagSet(localFlags(c))
 			}
 		}
-		return find(every)
+		return lookupFlag(every, long, short)
 	}
-	takesValue := func(f *pflag.Flag) bool { return f != nil && f.NoOptDefVal == "" }
 	for i := 0; i < len(args); i++ {
 		s := args[i]
 		switch {
 		case s == "--":
 			return -1
-		case strings.HasPrefix(s, "--"):
-			name, _, hasValue := strings.Cut(s[2:], "=")
-			if !hasValue && takesValue(look(name, "")) {
+		case len(s) > 1 && s[0] == '-':
+			if valueNext(s, look) != nil {
 				i++
-			}
-		case len(s) > 1 && s[0] == '-': // -v, -o json, -ojson, -vo json
-			for j := 1; j < len(s); j++ {
-				f := look("", s[j:j+1])
-				if takesValue(f) {
-					if j == len(s)-1 {
-						i++
-					}
-					break
-				}
-				if f == nil {
-					break
-				}
 			}
 		default:
 			return i
 		}
 	}
 	return -1
+}
+
+// valueNext is the flag in word (--name, or -abc, a cluster of shorthands)
+// whose value is the next argument, or nil: no flag of word takes a value, its
+// value is in word (--name=VALUE, -oVALUE, -voVALUE), or word is no flag. It
+// is the one rule, for main (commandWord) and completion (valueFlag), of
+// whether a flag's value follows; look finds a flag by its long name, or, when
+// that is "", by its one-byte shorthand.
+func valueNext(word string, look func(long, short string) *pflag.Flag) *pflag.Flag {
+	switch {
+	case word == "--" || len(word) < 2 || word[0] != '-':
+		return nil
+	case word[1] == '-':
+		name, _, hasValue := strings.Cut(word[2:], "=")
+		if f := look(name, ""); !hasValue && takesValue(f) {
+			return f
+		}
+		return nil
+	}
+	for j := 1; j < len(word); j++ { // -v, -o json, -ojson, -vo json
+		f := look("", word[j:j+1])
+		if f == nil || takesValue(f) {
+			if j == len(word)-1 && takesValue(f) {
+				return f
+			}
+			return nil
+		}
+	}
+	return nil
+}
+
+// takesValue reports whether f is a flag that wants a value (not a bool).
+func takesValue(f *pflag.Flag) bool { return f != nil && f.NoOptDefVal == "" }
+
+// lookupFlag finds a flag of fs by its long name, or, when that is "", by its
+// one-byte shorthand.
+func lookupFlag(fs *pflag.FlagSet, long, short string) *pflag.Flag {
+	if long != "" {
+		return fs.Lookup(long)
+	}
+	return fs.ShorthandLookup(short) // one byte: pflag panics on more
 }
 
 // suggestions lists the commands close to a misspelt name: within two
@@ -220,7 +240,7 @@ func suggestions(table []*command, typed string) []string {
 }
 
 func (a *app) unknownCommand(table []*command, word string) int {
-	hint := "run tokenkeeper help for the list of commands"
+	hint := commandsHint
 	if s := suggestions(table, word); len(s) > 0 {
 		hint = fmt.Sprintf("did you mean %s? (tokenkeeper help lists the commands)", a.cmdLine(s[0]))
 	}
@@ -234,13 +254,22 @@ func (a *app) flagError(c *command, fs *pflag.FlagSet, err error) int {
 	if c.name != "" {
 		msg = c.name + ": " + msg
 	}
-	help := strings.TrimSpace("tokenkeeper help " + c.name)
-	hint := fmt.Sprintf("run %s for the options", help)
+	hint := optionsHint(c)
 	if s := suggestFlag(fs, err.Error()); s != "" {
-		hint = fmt.Sprintf("did you mean %s? (%s lists the options)", s, help)
+		hint = fmt.Sprintf("did you mean %s? (%s lists the options)", s, helpLine(c))
 	}
 	return a.usageError(msg, hint)
 }
+
+// helpLine is the command that shows c's help: tokenkeeper help NAME. It
+// carries no flags (cmdLine's): help does not depend on the profile.
+func helpLine(c *command) string { return strings.TrimSpace("tokenkeeper help " + c.name) }
+
+// commandsHint is the hint after a word that names no command.
+const commandsHint = "run tokenkeeper help for the list of commands"
+
+// optionsHint is the hint after a flag the command refused.
+func optionsHint(c *command) string { return "run " + helpLine(c) + " for the options" }
 
 // suggestFlag finds the flag closest to the unknown one pflag named in msg
 // ("unknown flag: --forse", "unknown shorthand flag: 'q' in -quiet").

@@ -73,3 +73,30 @@ func FuzzCommandLine(f *testing.F) {
 		}
 	})
 }
+
+// TestCompleteValueInCluster: a flag's value given in the same word as the
+// flag (-oo: -o with the value "o") leaves the next word to the command, as
+// main reads it; completion once looked only at the word's last letter and
+// offered -o's formats for the next word.
+func TestCompleteValueInCluster(t *testing.T) {
+	table := commandTable()
+	for _, tc := range []struct {
+		args []string
+		want bool // the formats are offered
+	}{
+		{[]string{"token", "-o", ""}, true},
+		{[]string{"token", "-vo", ""}, true},
+		{[]string{"token", "-oo", ""}, false},
+		{[]string{"token", "-ojson", ""}, false},
+		{[]string{"token", "--output=o", ""}, false},
+	} {
+		var out strings.Builder
+		a := &app{stdout: &out, stderr: io.Discard, getenv: func(string) string { return "" }}
+		if code := a.complete(table, tc.args); code != exitOK {
+			t.Fatalf("__complete %q: exit %d", tc.args, code)
+		}
+		if got := strings.Contains(out.String(), "exec-credential\n"); got != tc.want {
+			t.Errorf("__complete %q offers the formats: %v, want %v\n%s", tc.args, got, tc.want, out.String())
+		}
+	}
+}

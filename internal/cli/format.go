@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,15 +25,6 @@ const (
 )
 
 var tokenFormats = []string{formatRaw, formatHeader, formatJSON, formatEnv, formatExecCredential}
-
-func knownFormat(f string) bool {
-	for _, k := range tokenFormats {
-		if f == k {
-			return true
-		}
-	}
-	return false
-}
 
 // Environment variables that carry a token to a program: set by exec in the
 // child's environment, printed as export lines by `token -o env`.
@@ -202,7 +194,7 @@ func outputFlag(fs *pflag.FlagSet) *string {
 
 // checkFormat checks -o, and folds --header into it; -1 means go on.
 func (a *app) checkFormat(format *string, header bool) int {
-	if !knownFormat(*format) {
+	if !slices.Contains(tokenFormats, *format) {
 		return a.usageError(fmt.Sprintf("token: unknown output format %q", *format),
 			"use -o with one of: "+strings.Join(tokenFormats, ", "))
 	}

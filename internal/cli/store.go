@@ -81,7 +81,8 @@ func (a *app) checkStore() int {
 }
 
 // storeProfiles adds to names the profiles that have a record under the
-// --store prefix (refresh --all, status --all, watch --all).
+// --store prefix (refresh --all, status --all, profiles; watch --all lists
+// the config root alone: a profile needs its credentials.json to renew).
 func (a *app) storeProfiles(names []string) ([]string, error) {
 	c, err := a.storeClient()
 	if err != nil || c == nil {

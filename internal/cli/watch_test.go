@@ -376,3 +376,23 @@ func waitOutput(t *testing.T, p *watchProc, s string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestWatchAllRefusesProfile: watch --all refuses --profile (and --dir) as
+// refresh --all and status --all do (fleetRoots), rather than watching every
+// profile while the flag named one.
+func TestWatchAllRefusesProfile(t *testing.T) {
+	root := t.TempDir()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--config-dir", root, "--state-dir", root, "--profile", "eu", "watch", "--all"}, "watch --all: --profile picks one profile"},
+		{[]string{"--dir", root, "watch", "--all"}, "watch --all: --dir " + root + " holds a single profile"},
+	} {
+		var stderr strings.Builder
+		code := Run(t.Context(), tc.args, strings.NewReader(""), io.Discard, &stderr)
+		if code != exitUsage || !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("%q: exit %d, %q; want exit %d and %q", tc.args, code, stderr.String(), exitUsage, tc.want)
+		}
+	}
+}
