@@ -348,6 +348,11 @@ func (m *Manager) resendMoved(ctx context.Context, u string, err error, warns *[
 		*warns = append(*warns, movedWarning(u, ep))
 		return nil, u, err
 	}
+	// The first request and the discovery took time: the lease must still
+	// outlast this one (leaseCovers), as it had to outlast the first.
+	if lerr := m.leaseCovers(); lerr != nil {
+		return nil, u, lerr
+	}
 	m.debug("the discovery document names another token endpoint; sending the request there", "url", redact.URL(ep.Token))
 	nt, err := send(ep.Token)
 	if err != nil {
