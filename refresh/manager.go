@@ -650,14 +650,9 @@ func (e *FileError) Unwrap() error { return e.Err }
 // a human may want to look at it) and carries on without a token. A record that is
 // not a regular file of this user is not moved: the user must look at it.
 func (m *Manager) setAside(err error) (*Token, []string, error) {
-	var re *storage.RecordError
-	if errors.As(err, &re) {
-		return nil, nil, unreadableRecord(err, re.Name)
-	}
 	var fe *FileError
 	if !errors.As(err, &fe) {
-		return nil, nil, &Error{Kind: KindTemporary, Err: err, Msg: err.Error(),
-			Hint: "check that the file is readable by this user", Then: ThenRun}
+		return nil, nil, unreadableRecord(err, m.Paths.TokenFile)
 	}
 	moved, merr := m.held.SetAside(context.Background(), m.now())
 	if merr != nil {
