@@ -31,26 +31,13 @@ func (c *Client) Revoke(ctx context.Context, cfg LoginConfig, token, hint string
 // application/json, retrying as Exchange does, and returns the answer's JSON
 // object (empty for an empty body).
 func (c *Client) postForm(ctx context.Context, req Request) (map[string]json.RawMessage, error) {
-	timeout := orDefault(c.Timeout, DefaultTimeout)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	for attempt := 1; ; attempt++ {
-		raw, err := c.postOnce(ctx, req)
-		var te *TransientError
-		if err == nil || !errors.As(err, &te) {
-			return raw, err
-		}
-		wait := max(backoff(attempt), te.RetryAfter)
-		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
-			return nil, err
-		}
-		if c.sleep(ctx, wait) != nil {
-			return nil, err
-		}
-	}
+	return retry(c, ctx, req, c.postOnce)
 }
 
-func (c *Client) postOnce(ctx context.Context, req Request) (map[string]json.RawMessage, error) {
+// postOnce makes one attempt, bounded by rt.
+func (c *Client) postOnce(ctx context.Context, req Request, rt time.Duration) (map[string]json.RawMessage, error) {
+	ctx, cancel := context.WithTimeout(ctx, rt)
+	defer cancel()
 	u := redact.URL(req.URL)
 	secrets := requestSecrets(req)
 	resp, body, err := c.post(ctx, req)
