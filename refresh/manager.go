@@ -140,8 +140,7 @@ func (m *Manager) Ensure(ctx context.Context, o Options) (*Result, error) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.initOnce.Do(m.initClient)
-	if err := m.loadCreds(); err != nil {
+	if err := m.begin(); err != nil {
 		return nil, err
 	}
 	lock, tok, err := m.acquire(ctx, o, asked, margin)
@@ -564,6 +563,13 @@ func (m *Manager) ReloadCredentials() error {
 	if m.Creds != nil || m.LoadCredentials == nil {
 		return nil
 	}
+	return m.loadCreds()
+}
+
+// begin readies a run under m.mu (Ensure, Login, Logout): the client, then
+// the credentials.
+func (m *Manager) begin() error {
+	m.initOnce.Do(m.initClient)
 	return m.loadCreds()
 }
 

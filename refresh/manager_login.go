@@ -39,8 +39,7 @@ type LoginOptions struct {
 func (m *Manager) Login(ctx context.Context, o LoginOptions) (*Result, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.initOnce.Do(m.initClient)
-	if err := m.loadCreds(); err != nil {
+	if err := m.begin(); err != nil {
 		return nil, err
 	}
 	ep, err := m.resolveEndpoints(ctx)
@@ -187,8 +186,7 @@ type LogoutResult struct {
 func (m *Manager) Logout(ctx context.Context) (*LogoutResult, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.initOnce.Do(m.initClient)
-	if err := m.loadCreds(); err != nil {
+	if err := m.begin(); err != nil {
 		return nil, err
 	}
 	lock, err := m.lockStore(ctx)
