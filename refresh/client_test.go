@@ -791,3 +791,20 @@ func TestRevokeRetriesAHungAttempt(t *testing.T) {
 		t.Fatalf("Revoke: %v after %d attempts; want success on the second", err, calls.Load())
 	}
 }
+
+// A failure at the revocation or the device authorization endpoint names that
+// endpoint, not the token endpoint.
+func TestFormEndpointsNamedInErrors(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, `{"error":"invalid_client"}`, http.StatusUnauthorized)
+	}))
+	defer srv.Close()
+	c := &Client{Timeout: time.Second}
+	cfg := LoginConfig{Endpoints: Endpoints{Revocation: srv.URL + "/revoke", DeviceAuthorization: srv.URL + "/device", Token: srv.URL + "/token"}, ClientID: "app"}
+	if err := c.Revoke(context.Background(), cfg, "fake-refresh", ""); err == nil || !strings.Contains(err.Error(), "revocation endpoint "+srv.URL) {
+		t.Errorf("Revoke: %v; want an error naming the revocation endpoint", err)
+	}
+	if _, err := c.Device(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "device authorization endpoint "+srv.URL) {
+		t.Errorf("Device: %v; want an error naming the device authorization endpoint", err)
+	}
+}

@@ -22,16 +22,17 @@ func (c *Client) Revoke(ctx context.Context, cfg LoginConfig, token, hint string
 		return errors.New("refresh: no revocation endpoint")
 	}
 	form := url.Values{"token": {token}, "token_type_hint": {cmp.Or(hint, "refresh_token")}}
-	_, err := c.postForm(ctx, cfg.request(cfg.Endpoints.Revocation, form))
+	_, err := c.postForm(ctx, "revocation endpoint", cfg.request(cfg.Endpoints.Revocation, form))
 	return err
 }
 
 // postForm sends a form to an endpoint other than the token one (device
 // authorization, revocation) with the client's authentication and Accept:
 // application/json, retrying as Exchange does, and returns the answer's JSON
-// object (empty for an empty body).
-func (c *Client) postForm(ctx context.Context, req Request) (map[string]json.RawMessage, error) {
-	return retry(c, ctx, req, c.postOnce)
+// object (empty for an empty body). what names the endpoint in errors.
+func (c *Client) postForm(ctx context.Context, what string, req Request) (map[string]json.RawMessage, error) {
+	raw, err := retry(c, ctx, req, c.postOnce)
+	return raw, named(err, what)
 }
 
 // postOnce makes one attempt, bounded by rt.
