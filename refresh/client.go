@@ -88,6 +88,13 @@ type Request struct {
 // jitter (honouring Retry-After) until Timeout runs out. It returns the parsed token,
 // an *EndpointError for a refusal, or a *TransientError when retries ran out.
 func (c *Client) Exchange(ctx context.Context, req Request) (*Token, error) {
+	return retry(c, ctx, req, c.once)
+}
+
+// retry makes attempts at req, each bounded by the request timeout, until one
+// succeeds or fails other than for now (a *TransientError), or Timeout runs
+// out: Exchange at the token endpoint, postForm at the others.
+func retry[T any](c *Client, ctx context.Context, req Request, once func(ctx context.Context, req Request, rt time.Duration) (T, error)) (T, error) {
 	timeout := orDefault(c.Timeout, DefaultTimeout)
 	// One hung attempt must leave time for another: a hang is most often one
 	// bad connection or one bad backend behind a load balancer.
@@ -96,16 +103,17 @@ func (c *Client) Exchange(ctx context.Context, req Request) (*Token, error) {
 	defer cancel()
 	start := time.Now()
 	for attempt := 1; ; attempt++ {
-		tok, err := c.once(ctx, req, rt)
+		v, err := once(ctx, req, rt)
 		var te *TransientError
 		if err == nil || !errors.As(err, &te) || req.Once {
-			return tok, err
+			return v, err
 		}
 		// A run that gives up says how hard it tried: 30 s of silent retries
 		// otherwise read like one slow failure.
-		giveUp := func() (*Token, error) {
+		giveUp := func() (T, error) {
 			te.Attempts, te.Took = attempt, time.Since(start)
-			return nil, err
+			var zero T
+			return zero, err
 		}
 		if te.rotated && req.Form.Get("refresh_token") != "" {
 			// SPEC §2: an answer is never retried with a refresh token it may

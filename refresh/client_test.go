@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -762,5 +763,48 @@ func TestUserAgent(t *testing.T) {
 	}
 	if want := []string{"given/1", "lazy/2", "given/3"}; !reflect.DeepEqual(got, want) || asked != 1 {
 		t.Errorf("User-Agent %q, UserAgentFunc asked %d times; want %q and once", got, asked, want)
+	}
+}
+
+// A revocation attempt that hangs is given up after the request timeout and
+// tried again, as a token request is (one retry loop, retry): it does not
+// use up the whole Timeout alone.
+func TestRevokeRetriesAHungAttempt(t *testing.T) {
+	var calls atomic.Int32
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer srv.Close()
+	defer close(release)
+	c := &Client{Timeout: 5 * time.Second, RequestTimeout: 100 * time.Millisecond,
+		Sleep: func(context.Context, time.Duration) error { return nil }}
+	cfg := LoginConfig{Endpoints: Endpoints{Revocation: srv.URL + "/revoke"}, ClientID: "app"}
+	if err := c.Revoke(context.Background(), cfg, "fake-refresh", ""); err != nil || calls.Load() != 2 {
+		t.Fatalf("Revoke: %v after %d attempts; want success on the second", err, calls.Load())
+	}
+}
+
+// A failure at the revocation or the device authorization endpoint names that
+// endpoint, not the token endpoint.
+func TestFormEndpointsNamedInErrors(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, `{"error":"invalid_client"}`, http.StatusUnauthorized)
+	}))
+	defer srv.Close()
+	c := &Client{Timeout: time.Second}
+	cfg := LoginConfig{Endpoints: Endpoints{Revocation: srv.URL + "/revoke", DeviceAuthorization: srv.URL + "/device", Token: srv.URL + "/token"}, ClientID: "app"}
+	if err := c.Revoke(context.Background(), cfg, "fake-refresh", ""); err == nil || !strings.Contains(err.Error(), "revocation endpoint "+srv.URL) {
+		t.Errorf("Revoke: %v; want an error naming the revocation endpoint", err)
+	}
+	if _, err := c.Device(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "device authorization endpoint "+srv.URL) {
+		t.Errorf("Device: %v; want an error naming the device authorization endpoint", err)
 	}
 }

@@ -50,7 +50,7 @@ func (c *Client) Device(ctx context.Context, cfg LoginConfig) (*Token, error) {
 	if cfg.Scope != "" {
 		form.Set("scope", cfg.Scope)
 	}
-	raw, err := c.postForm(ctx, cfg.request(cfg.Endpoints.DeviceAuthorization, form))
+	raw, err := c.postForm(ctx, "device authorization endpoint", cfg.request(cfg.Endpoints.DeviceAuthorization, form))
 	if err != nil {
 		return nil, err
 	}

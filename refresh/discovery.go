@@ -100,15 +100,21 @@ const discoveryDocument = "discovery document"
 // *TransientError name u as the discovery document, not a token endpoint.
 func (c *Client) fetchMetadata(ctx context.Context, u string) ([]byte, error) {
 	body, err := c.fetchMetadataAt(ctx, u)
+	return body, named(err, discoveryDocument)
+}
+
+// named makes err's *EndpointError or *TransientError say what its URL is
+// (What), for a URL that is not the token endpoint.
+func named(err error, what string) error {
 	var ee *EndpointError
 	var te *TransientError
 	switch {
 	case errors.As(err, &ee):
-		ee.What = discoveryDocument
+		ee.What = what
 	case errors.As(err, &te):
-		te.What = discoveryDocument
+		te.What = what
 	}
-	return body, err
+	return err
 }
 
 func (c *Client) fetchMetadataAt(ctx context.Context, u string) ([]byte, error) {

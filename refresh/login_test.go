@@ -3,6 +3,7 @@ package refresh_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -384,5 +385,45 @@ func TestWatchWaitsForLogin(t *testing.T) {
 		case <-timeout:
 			t.Fatal("the watcher did not pick up the login")
 		}
+	}
+}
+
+// unreadableStore is the file store whose record, read under the lock, cannot
+// be read: a shared store whose members stopped answering, say.
+type unreadableStore struct{ storage.Store }
+
+func (s unreadableStore) Lock(ctx context.Context, timeout time.Duration, holder string) (storage.Locked, error) {
+	l, err := s.Store.Lock(ctx, timeout, holder)
+	if err != nil {
+		return nil, err
+	}
+	return unreadableLocked{l}, nil
+}
+
+type unreadableLocked struct{ storage.Locked }
+
+func (unreadableLocked) Read(context.Context) ([]byte, error) {
+	return nil, fmt.Errorf("etcd: get /tokenkeeper/default/token: no member answered: %w", storage.ErrUnavailable)
+}
+
+// A token record that cannot be read fails logout as it fails token (one
+// owner: Decide's unreadableRecord), not with a message of its own.
+func TestLogoutUnreadableRecordAsToken(t *testing.T) {
+	dir := t.TempDir()
+	c := &credentials.Credentials{TokenURL: "http://127.0.0.1:1/token", GrantType: credentials.GrantPassword, AppID: "app",
+		ClientSecret: "fake-secret", CompanyUUID: "uuid", CompanyRequestToken: "fake-crt", Path: filepath.Join(dir, "credentials.json")}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	paths := storage.Paths{CredentialsFile: c.Path, TokenFile: filepath.Join(dir, "token.json"), LockFile: filepath.Join(dir, "token.json.lock")}
+	m := &refresh.Manager{Creds: c, Paths: paths, Store: unreadableStore{storage.OpenFileStore(paths, nil)}}
+	_, terr := m.Ensure(context.Background(), refresh.Options{})
+	_, lerr := m.Logout(context.Background())
+	if terr == nil || lerr == nil {
+		t.Fatalf("Ensure: %v; Logout: %v; want both to fail", terr, lerr)
+	}
+	if refresh.KindOf(lerr) != refresh.KindOf(terr) || refresh.HintOf(lerr) != refresh.HintOf(terr) || refresh.ThenOf(lerr) != refresh.ThenOf(terr) {
+		t.Errorf("Logout: %v (kind %v, hint %q, then %v); want what Ensure says: kind %v, hint %q, then %v",
+			lerr, refresh.KindOf(lerr), refresh.HintOf(lerr), refresh.ThenOf(lerr), refresh.KindOf(terr), refresh.HintOf(terr), refresh.ThenOf(terr))
 	}
 }

@@ -140,8 +140,7 @@ func (m *Manager) Ensure(ctx context.Context, o Options) (*Result, error) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.initOnce.Do(m.initClient)
-	if err := m.loadCreds(); err != nil {
+	if err := m.begin(); err != nil {
 		return nil, err
 	}
 	lock, tok, err := m.acquire(ctx, o, asked, margin)
@@ -347,6 +346,11 @@ func (m *Manager) resendMoved(ctx context.Context, u string, err error, warns *[
 	case !resend:
 		*warns = append(*warns, movedWarning(u, ep))
 		return nil, u, err
+	}
+	// The first request and the discovery took time: the lease must still
+	// outlast this one (leaseCovers), as it had to outlast the first.
+	if lerr := m.leaseCovers(); lerr != nil {
+		return nil, u, lerr
 	}
 	m.debug("the discovery document names another token endpoint; sending the request there", "url", redact.URL(ep.Token))
 	nt, err := send(ep.Token)
@@ -562,6 +566,13 @@ func (m *Manager) ReloadCredentials() error {
 	return m.loadCreds()
 }
 
+// begin readies a run under m.mu (Ensure, Login, Logout): the client, then
+// the credentials.
+func (m *Manager) begin() error {
+	m.initOnce.Do(m.initClient)
+	return m.loadCreds()
+}
+
 func (m *Manager) loadCreds() error {
 	if m.creds() != nil {
 		return nil
@@ -645,14 +656,9 @@ func (e *FileError) Unwrap() error { return e.Err }
 // a human may want to look at it) and carries on without a token. A record that is
 // not a regular file of this user is not moved: the user must look at it.
 func (m *Manager) setAside(err error) (*Token, []string, error) {
-	var re *storage.RecordError
-	if errors.As(err, &re) {
-		return nil, nil, unreadableRecord(err, re.Name)
-	}
 	var fe *FileError
 	if !errors.As(err, &fe) {
-		return nil, nil, &Error{Kind: KindTemporary, Err: err, Msg: err.Error(),
-			Hint: "check that the file is readable by this user", Then: ThenRun}
+		return nil, nil, unreadableRecord(err, m.Paths.TokenFile)
 	}
 	moved, merr := m.held.SetAside(context.Background(), m.now())
 	if merr != nil {

@@ -39,8 +39,7 @@ type LoginOptions struct {
 func (m *Manager) Login(ctx context.Context, o LoginOptions) (*Result, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.initOnce.Do(m.initClient)
-	if err := m.loadCreds(); err != nil {
+	if err := m.begin(); err != nil {
 		return nil, err
 	}
 	ep, err := m.resolveEndpoints(ctx)
@@ -187,8 +186,7 @@ type LogoutResult struct {
 func (m *Manager) Logout(ctx context.Context) (*LogoutResult, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.initOnce.Do(m.initClient)
-	if err := m.loadCreds(); err != nil {
+	if err := m.begin(); err != nil {
 		return nil, err
 	}
 	lock, err := m.lockStore(ctx)
@@ -199,13 +197,10 @@ func (m *Manager) Logout(ctx context.Context) (*LogoutResult, error) {
 	res := &LogoutResult{}
 	tok, err := m.reload()
 	var fe *FileError
-	var re *storage.RecordError
 	switch {
-	case errors.As(err, &re): // not a regular file of this user: a human must look
-		return nil, unreadableRecord(err, re.Name)
 	case errors.As(err, &fe): // nothing we can revoke; forget it all the same
-	case err != nil:
-		return nil, &Error{Kind: KindTemporary, Err: err, Msg: err.Error(), Hint: "check that the file is readable by this user"}
+	case err != nil: // what token and status say of it too (Decide)
+		return nil, unreadableRecord(err, m.Paths.TokenFile)
 	case tok == nil:
 		return res, nil
 	}

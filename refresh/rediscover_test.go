@@ -204,3 +204,50 @@ func setTokenURL(t *testing.T, m *refresh.Manager, u string) {
 		t.Fatal(err)
 	}
 }
+
+// shrinkingLease is the file store whose lock is a lease that covers the
+// first request and then runs short (its keep-alive failing, say).
+type shrinkingLease struct{ storage.Store }
+
+func (s shrinkingLease) Lock(ctx context.Context, timeout time.Duration, holder string) (storage.Locked, error) {
+	l, err := s.Store.Lock(ctx, timeout, holder)
+	if err != nil {
+		return nil, err
+	}
+	return &shrinkingLocked{Locked: l}, nil
+}
+
+type shrinkingLocked struct {
+	storage.Locked
+	asked int
+}
+
+func (l *shrinkingLocked) Expires() time.Time {
+	if l.asked++; l.asked == 1 {
+		return time.Now().Add(time.Hour)
+	}
+	return time.Now().Add(10 * time.Millisecond)
+}
+
+// TestRediscoveryLeaseMustOutlastTheResend: the request sent again to the
+// endpoint the document names now is one more exchange under the lock; a
+// lease that no longer outlasts it sends nothing, as for the first.
+func TestRediscoveryLeaseMustOutlastTheResend(t *testing.T) {
+	mi := newMovingIssuer(t)
+	dir := t.TempDir()
+	m := movingManager(t, mi, dir)
+	if _, err := m.Ensure(context.Background(), refresh.Options{}); err != nil {
+		t.Fatalf("first grant: %v", err)
+	}
+	m = movingManager(t, mi, dir)
+	m.Store = shrinkingLease{storage.OpenFileStore(m.Paths, nil)}
+	mi.move(mi.issuer()+"/new/token", func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) })
+	refreshes := mi.fake.Count("refresh_token")
+	_, err := m.Ensure(context.Background(), refresh.Options{Force: true})
+	if sent := mi.fake.Count("refresh_token") - refreshes; sent != 0 {
+		t.Errorf("the refresh token reached the new endpoint %d times under a lease that ends in 10ms, want 0", sent)
+	}
+	if refresh.KindOf(err) != refresh.KindTemporary || !strings.Contains(err.Error(), "lease") {
+		t.Errorf("got %v, want a temporary error about the lease", err)
+	}
+}

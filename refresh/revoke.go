@@ -22,35 +22,23 @@ func (c *Client) Revoke(ctx context.Context, cfg LoginConfig, token, hint string
 		return errors.New("refresh: no revocation endpoint")
 	}
 	form := url.Values{"token": {token}, "token_type_hint": {cmp.Or(hint, "refresh_token")}}
-	_, err := c.postForm(ctx, cfg.request(cfg.Endpoints.Revocation, form))
+	_, err := c.postForm(ctx, "revocation endpoint", cfg.request(cfg.Endpoints.Revocation, form))
 	return err
 }
 
 // postForm sends a form to an endpoint other than the token one (device
 // authorization, revocation) with the client's authentication and Accept:
 // application/json, retrying as Exchange does, and returns the answer's JSON
-// object (empty for an empty body).
-func (c *Client) postForm(ctx context.Context, req Request) (map[string]json.RawMessage, error) {
-	timeout := orDefault(c.Timeout, DefaultTimeout)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	for attempt := 1; ; attempt++ {
-		raw, err := c.postOnce(ctx, req)
-		var te *TransientError
-		if err == nil || !errors.As(err, &te) {
-			return raw, err
-		}
-		wait := max(backoff(attempt), te.RetryAfter)
-		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
-			return nil, err
-		}
-		if c.sleep(ctx, wait) != nil {
-			return nil, err
-		}
-	}
+// object (empty for an empty body). what names the endpoint in errors.
+func (c *Client) postForm(ctx context.Context, what string, req Request) (map[string]json.RawMessage, error) {
+	raw, err := retry(c, ctx, req, c.postOnce)
+	return raw, named(err, what)
 }
 
-func (c *Client) postOnce(ctx context.Context, req Request) (map[string]json.RawMessage, error) {
+// postOnce makes one attempt, bounded by rt.
+func (c *Client) postOnce(ctx context.Context, req Request, rt time.Duration) (map[string]json.RawMessage, error) {
+	ctx, cancel := context.WithTimeout(ctx, rt)
+	defer cancel()
 	u := redact.URL(req.URL)
 	secrets := requestSecrets(req)
 	resp, body, err := c.post(ctx, req)
