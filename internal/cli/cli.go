@@ -218,7 +218,7 @@ func (a *app) cmdLine(cmd string) string {
 		{"profile", a.g.profile}, {"dir", a.g.dir}, {"config-dir", a.g.configDir}, {"state-dir", a.g.stateDir},
 		{"store", a.g.store}, // a hint without it would act on the local file
 	} {
-		if a.flagGiven(f.name) {
+		if a.flagGiven(f.name) && (f.name != "store" || storeURLShowable(f.value)) {
 			parts = append(parts, "--"+f.name, shellQuote(f.value))
 		}
 	}
@@ -226,6 +226,14 @@ func (a *app) cmdLine(cmd string) string {
 		parts = append(parts, cmd)
 	}
 	return strings.Join(parts, " ")
+}
+
+// storeURLShowable tells whether a --store value may be repeated in a hint: a
+// URL that etcd.ParseURL refuses may hold a password (etcd://user:pw@…), and
+// a hint can be printed before the URL is checked (a misspelt command).
+func storeURLShowable(raw string) bool {
+	_, err := etcd.ParseURL(raw)
+	return err == nil
 }
 
 // flagGiven tells whether the user gave a global flag on the command line.
