@@ -89,9 +89,9 @@ type execCredentialStatus struct {
 // formats for tools that cache the token (exec-credential) say to ask again
 // when tokenkeeper would renew it.
 func writeToken(w io.Writer, format string, tok *refresh.Token, margin time.Duration) error {
-	if err := checkPrintable(tok.AccessToken); err != nil {
-		return err
-	}
+	// tok.AccessToken is visible ASCII, no line break: the refresh package
+	// hands out no other (Token.Valid, checkAccessToken), so every line-based
+	// format (and git's protocol) is safe.
 	switch format {
 	case formatRaw, "":
 		_, err := fmt.Fprintf(w, "%s\n", tok.AccessToken)
@@ -152,16 +152,6 @@ func cacheUntil(tok *refresh.Token, margin time.Duration, now time.Time) time.Ti
 		return tok.Expiry
 	}
 	return t
-}
-
-// checkPrintable refuses an access token that would break the line-based
-// formats (and git's protocol): the endpoint answered something odd.
-func checkPrintable(tok string) error {
-	if strings.ContainsAny(tok, "\r\n\x00") {
-		return &refresh.Error{Kind: refresh.KindTemporary, Msg: "the access token contains a line break; refusing to print it",
-			Hint: "the token endpoint answered something odd: run tokenkeeper refresh --force -v"}
-	}
-	return nil
 }
 
 func writeJSON(w io.Writer, v any) error {
