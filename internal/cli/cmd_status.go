@@ -159,7 +159,7 @@ func (a *app) redactReport(r *statusReport) {
 	for k, v := range r.Credentials.Fields {
 		r.Credentials.Fields[k] = a.redact(v)
 	}
-	for _, p := range []*string{&r.Verdict, &r.Token.Problem, &r.Credentials.TokenURL, &r.Token.TokenURL, &r.Token.Geolocation} {
+	for _, p := range []*string{&r.Verdict, &r.Hint, &r.Token.Problem, &r.Credentials.TokenURL, &r.Token.TokenURL, &r.Token.Geolocation} {
 		*p = a.redact(*p)
 	}
 }
