@@ -251,7 +251,7 @@ func (m *Manager) rediscover(ctx context.Context, u string, err error) (*Endpoin
 	if !moved || c == nil || c.Issuer == "" || c.TokenURL != "" {
 		return nil, false
 	}
-	m.debug("the token endpoint failed as a moved one does; reading the discovery document again", "url", u)
+	m.debug("the token endpoint failed as a moved one does; reading the discovery document again", "url", redact.URL(u))
 	ep, derr := m.client.ResolveEndpoints(ctx, c)
 	if derr != nil {
 		m.debug("discovery failed too", "err", derr)
