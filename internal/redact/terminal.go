@@ -48,8 +48,8 @@ func unsafeRune(r rune) bool {
 // Line makes outside text (a token endpoint's answer, a lock's holder, a
 // store's answer) safe for one line of a terminal or a log: invalid UTF-8
 // and control characters (escape sequences could rewrite the terminal) become
-// spaces, runs of white space one space, and the result is cut at n bytes on a rune
-// boundary.
+// spaces, runs of white space one space, and text beyond n bytes is cut on a
+// rune boundary and ends in "…" (so the result holds at most n+3 bytes).
 func Line(s string, n int) string {
 	if s == "" {
 		return ""
