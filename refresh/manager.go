@@ -618,7 +618,7 @@ func (m *Manager) parse(store storage.Store, data []byte, err error) (*Token, er
 	case errors.As(err, &re):
 		return nil, err
 	case err != nil:
-		return nil, fmt.Errorf("refresh: read %s: %w", store.Name(), err)
+		return nil, fmt.Errorf("refresh: %w", err) // the store's errors name the record
 	}
 	tok, err := ParseFile(data)
 	if err != nil {

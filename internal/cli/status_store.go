@@ -37,7 +37,7 @@ func (a *app) statusStoreOf(r *statusReport, p storage.Paths) storage.Store {
 		Revision: h.Revision, Record: h.Record, Revised: h.Revised, LockHolder: a.redact(h.Holder), Copy: s.CopyFile()}
 	if h.Err != nil {
 		st.Error = a.redact(h.Err.Error())
-		r.Warnings = append(r.Warnings, fmt.Sprintf("the store did not answer: %v; a valid read copy is still served", h.Err))
+		r.Warnings = append(r.Warnings, fmt.Sprintf("the store did not answer: %v; this host's read copy, while valid, is served meanwhile", h.Err))
 	}
 	if c, _ := a.storeClient(); c != nil {
 		if host := c.Config().ClearText(); host != "" {
