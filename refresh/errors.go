@@ -40,6 +40,10 @@ type Error struct {
 	Hint string
 	Then Then
 	Err  error
+	// Retry: the failure repeats a refusal remembered in the record, and no
+	// request was sent; the caller names how a person asks once more
+	// (Options.Retry), beside Then.
+	Retry bool
 }
 
 // Then is what a person does once the Hint is followed.

@@ -87,6 +87,13 @@ type Options struct {
 	// Regrant gets a new grant from the credentials even when the stored
 	// tokens are good: setup uses it to prove credentials it just changed.
 	Regrant bool
+	// Retry asks the provider once more past a remembered refusal, with the
+	// credentials as they are: a person's answer to a verdict that was wrong
+	// or has passed (the provider recovered). It sends one request: the
+	// grant's own when the refusal was of the credentials, or the refused
+	// refresh token when only a person could start a new grant. Nothing
+	// automatic sets it: cron never lifts a refusal by itself.
+	Retry bool
 	// Stale, with Force, is the access token the caller wants replaced (an API
 	// refused it, or a timer was set for it). If the stored token is another, valid
 	// one, someone renewed already and it is returned: fifty 401s, one renewal.
@@ -232,10 +239,12 @@ func (m *Manager) locked(ctx context.Context, o Options, asked time.Time, margin
 			return r, err
 		}
 		warns = r.Warnings
-		// The refresh token is dead: remember it, and decide again without it.
+		// The refresh token is dead: remember it, and decide again without it
+		// (a retry has had its one request).
 		refused := *p.Token
 		refused.Refusal = &Refusal{At: m.now().UTC(), Refresh: fingerprint(refused.RefreshToken)}
 		m.remember(&refused, carry)
+		o.Retry = false
 		if p = m.decide(&refused, nil, o, asked, margin); p.Step == StepHuman {
 			return &Result{Warnings: warns}, p.Err
 		}

@@ -140,6 +140,9 @@ func (a *app) status(p storage.Paths, now time.Time) *statusReport {
 	if hint := a.thenHint(plan.RefreshThen); hint != "" {
 		r.Hint = "before the refresh token expires: " + hint
 	}
+	if plan.Retry && plan.Err == nil {
+		r.Hint = joinHint(r.Hint, a.retryHint())
+	}
 	if plan.Err != nil {
 		r.ExitCode, r.Hint = a.exitOf(plan.Err)
 		r.Verdict = plan.Why + ": " + a.redact(plan.Err.Error())
