@@ -128,6 +128,11 @@ func refusalAdvice(ee *EndpointError, c *credentials.Credentials, concur bool) a
 	if code == "" && ee.Status == http.StatusUnauthorized {
 		code = "invalid_client"
 	}
+	if c.GrantType == credentials.GrantRefreshToken && refreshTokenDead(ee, concur) {
+		// Every request of this grant is a refresh request: a pasted refresh
+		// token refused in any provider's words is a refused grant.
+		code = "invalid_grant"
+	}
 	a, ok := concurCodes()[ee.ConcurCode]
 	if !ok || !concur {
 		a, ok = oauthCodes()[code]
