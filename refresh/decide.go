@@ -167,6 +167,12 @@ func Decide(s State, p Policy) Plan {
 		return plan
 	case tok.Valid(s.Now, p.Margin) && p.satisfiedBy(tok, p.Asked):
 		plan.Step, plan.Why = StepNothing, "the access token is valid"
+		if !plan.RefreshRefused.IsZero() && s.Creds != nil && !canRegrant(s.Creds) {
+			// The access token still serves; say now what will be needed.
+			plan.Retry = true
+			plan.Warnings = append(plan.Warnings, fmt.Sprintf("the refresh token was refused at %s and is not sent again; the access token expires at %s: %s",
+				refusedWhen(plan.RefreshRefused, s.Now), tok.Expiry.Format(time.RFC3339), reauthAdvice(s.Creds)))
+		}
 		return plan
 	case s.Creds == nil:
 		plan.Step, plan.Why = StepBootstrap, "the credentials are needed" // provisional
