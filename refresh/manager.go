@@ -822,7 +822,8 @@ func fingerprint(secret string) string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// Until says how far t is from now, for people: "in 42m", "3d4h ago".
+// Until says how far t is from now, for people: "in 42m", "3d4h ago",
+// rounded to the nearest unit shown (1m59s is "in 2m", not "in 1m").
 func Until(now, t time.Time) string {
 	d := t.Sub(now)
 	s := roughDuration(d.Abs())
@@ -832,7 +833,19 @@ func Until(now, t time.Time) string {
 	return "in " + s
 }
 
+// roughDuration writes d (not negative) in its largest units: seconds under
+// a minute, minutes under an hour, hours and minutes under two days, then
+// days and hours. d is rounded once, to the smallest unit of the form its
+// rounded value takes (59.5s is "1m", 1h59m30s "2h0m", 47h59m30s "2d0h"), so
+// a value is never rounded twice (1m29.5s is "1m").
 func roughDuration(d time.Duration) string {
+	if r := d.Round(time.Second); r < time.Minute {
+		d = r
+	} else if r := d.Round(time.Minute); r < 48*time.Hour {
+		d = r
+	} else {
+		d = d.Round(time.Hour)
+	}
 	switch {
 	case d >= 48*time.Hour:
 		return fmt.Sprintf("%dd%dh", d/(24*time.Hour), d%(24*time.Hour)/time.Hour)
