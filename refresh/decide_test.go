@@ -134,6 +134,35 @@ func TestDecideRemembersTheSameAnswer(t *testing.T) {
 	}
 }
 
+// TestDecideExplains: with Policy.Explain a kept access token's Why says until
+// when it is valid and the margin it is held to; without, the words are the
+// short constant the fast path of a valid token can afford.
+func TestDecideExplains(t *testing.T) {
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	c := &credentials.Credentials{TokenURL: "https://auth.example.com/token", GrantType: credentials.GrantClientCredentials,
+		AppID: "app", ClientSecret: "s", Path: "/cfg/credentials.json"}
+	tok := &Token{AccessToken: "fake-at", TokenURL: c.TokenURL, ObtainedAt: now.Add(-5 * time.Minute), Expiry: now.Add(55*time.Minute + 10*time.Second)}
+	tests := []struct {
+		name string
+		p    Policy
+		want string
+	}{
+		{"not asked", Policy{Margin: DefaultMargin}, "the access token is valid"},
+		{"margin", Policy{Margin: 5 * time.Minute, Explain: true},
+			"the access token is valid until 2026-11-22T12:55:10Z (in 55m), beyond the margin of 5m0s"},
+		{"half its lifetime", Policy{Margin: 40 * time.Minute, Explain: true},
+			"the access token is valid until 2026-11-22T12:55:10Z (in 55m), beyond the margin of 30m5s (half its lifetime)"},
+		{"forced, renewed since", Policy{Margin: DefaultMargin, Options: Options{Force: true}, Asked: now.Add(-6 * time.Minute), Explain: true},
+			"the access token is valid until 2026-11-22T12:55:10Z (in 55m), beyond the margin of 1m0s; it was renewed since this run was asked"},
+	}
+	for _, tt := range tests {
+		p := Decide(State{Creds: c, Token: tok, Now: now}, tt.p)
+		if p.Step != StepNothing || p.Why != tt.want {
+			t.Errorf("%s: %v %q, want nothing %q", tt.name, p.Step, p.Why, tt.want)
+		}
+	}
+}
+
 // TestRefreshWarnings: the refresh token's expiry is warned about only when it
 // will really die, and for grants a person must renew.
 func TestRefreshWarnings(t *testing.T) {

@@ -134,6 +134,7 @@ func (m *Manager) Ensure(ctx context.Context, o Options) (*Result, error) {
 	if !o.Force && !o.Regrant {
 		if tok, err := m.Load(); err == nil {
 			if p := m.decide(tok, nil, o, asked, margin); p.Step == StepNothing {
+				m.noRequest(p.Why, "")
 				return m.result(p.Token, ActionValid, nil), nil
 			}
 		}
@@ -193,6 +194,7 @@ func (m *Manager) acquire(ctx context.Context, o Options, asked time.Time, margi
 			continue
 		}
 		if p := m.decide(tok, nil, o, asked, margin); p.Step == StepNothing {
+			m.noRequest(p.Why, "another process renewed the token; ")
 			return nil, p.Token, nil
 		}
 	}
@@ -201,7 +203,17 @@ func (m *Manager) acquire(ctx context.Context, o Options, asked time.Time, margi
 // decide is Decide on the manager's credentials and clock.
 func (m *Manager) decide(tok *Token, tokErr error, o Options, asked time.Time, margin time.Duration) Plan {
 	return Decide(State{Creds: m.creds(), Token: tok, TokenErr: tokErr, TokenFile: m.Paths.TokenFile, Now: m.now()},
-		Policy{Options: o, Margin: margin, WarnBefore: m.warnBefore(), Asked: asked, NoRefreshWarnings: true})
+		Policy{Options: o, Margin: margin, WarnBefore: m.warnBefore(), Asked: asked, NoRefreshWarnings: true,
+			Explain: m.debugging()})
+}
+
+// noRequest logs why a run sends nothing: the plan's Why, in detail only
+// when debugging (Policy.Explain). Not debugging, it does nothing, not even
+// join the words: it runs on the fast path of every valid token.
+func (m *Manager) noRequest(why, prefix string) {
+	if m.debugging() {
+		m.debug("no request: " + prefix + why)
+	}
 }
 
 // locked is the lifecycle under the profile lock: it executes the plan.
@@ -219,6 +231,7 @@ func (m *Manager) locked(ctx context.Context, o Options, asked time.Time, margin
 	carry := tok // its unknown fields survive even a new grant
 	switch p.Step {
 	case StepNothing:
+		m.noRequest(p.Why, "")
 		return m.result(p.Token, ActionValid, warns), nil
 	case StepHuman:
 		return &Result{Warnings: warns}, p.Err
@@ -808,6 +821,10 @@ func orDefault(d, def time.Duration) time.Duration {
 
 func (m *Manager) holder() string {
 	return HolderText(cmp.Or(m.Holder, filepath.Base(os.Args[0])))
+}
+
+func (m *Manager) debugging() bool {
+	return m.Log != nil && m.Log.Enabled(context.Background(), slog.LevelDebug)
 }
 
 func (m *Manager) debug(msg string, args ...any) {
