@@ -290,6 +290,46 @@ func TestSetupWizardGeneric(t *testing.T) {
 	}
 }
 
+// TestSetupWizardGenericPassword: the password grant at an endpoint other than
+// Concur's is asked for in its own words, a username and a password: never
+// Concur's companyUUID, company request token or credtype.
+func TestSetupWizardGenericPassword(t *testing.T) {
+	srv := newFake(t, fakeserver.Options{Style: fakeserver.StyleKeycloak})
+	tokenURL := srv.URL() + fakeserver.ShortTokenPath
+	dir := t.TempDir()
+	s := startPTY(t, []string{"TOKENKEEPER_DIR=" + dir}, "setup")
+	s.answer("choose [concur]: ", "generic")
+	s.answer("token URL: ", tokenURL)
+	s.expect("a username and password")
+	s.answer("choose: ", "password")
+	s.answer("client ID (appID): ", fakeClientID)
+	s.answer("client secret (not shown as you type): ", fakeClientSecret)
+	s.answer("username: ", "")
+	s.expect(`required for grantType "password", not set`)
+	s.answer("username: ", fakeCompanyUUID)
+	s.answer("password (not shown as you type): ", fakeRequestToken)
+	s.answer("scope, optional (space-separated): ", "")
+	s.answer("choose [params]: ", "params")
+	if code := s.wait(); code != 0 {
+		t.Fatalf("setup exited %d; output:\n%s", code, s.output())
+	}
+	out := s.output()
+	assertNoSecrets(t, out, fakeClientSecret, fakeRequestToken)
+	_, asked, _ := strings.Cut(out, "token URL: ") // the provider menu names Concur's flow
+	for _, concur := range []string{"companyUUID", "company UUID", "request token", "companyRequestToken", "credtype", "credentialType"} {
+		if strings.Contains(asked, concur) {
+			t.Errorf("setup for a generic password grant says %q:\n%s", concur, out)
+		}
+	}
+	c := readCredsFile(t, filepath.Join(dir, "credentials.json"))
+	if c["grantType"] != "password" || c["tokenURL"] != tokenURL || c["credentialType"] != "" {
+		t.Errorf("credentials.json: grantType %q, tokenURL %q, credentialType %q", c["grantType"], c["tokenURL"], c["credentialType"])
+	}
+	if n := srv.Count("password"); n != 1 {
+		t.Errorf("token endpoint saw %d password grants, want 1", n)
+	}
+}
+
 // Ctrl-D at a question: nothing is saved, the message starts on its own line,
 // and the exit code is Ctrl-C's.
 func TestSetupWizardEndOfInput(t *testing.T) {
