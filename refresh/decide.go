@@ -107,7 +107,12 @@ func Decide(s State, p Policy) Plan {
 	}
 	tok := s.Token
 	if want := s.tokenURL(); tok != nil && want != "" && tok.TokenURL != "" && tok.TokenURL != want {
-		warns = append(warns, fmt.Sprintf("%s was issued by %s, not by the tokenURL in %s; a new grant is needed", s.TokenFile, redact.URL(tok.TokenURL), s.Creds.Path))
+		// A record that holds no token, only a refusal (a 404 from a wrong
+		// tokenURL, since corrected), was issued by no one: it is dropped
+		// without a word, and the corrected endpoint is tried.
+		if tok.AccessToken != "" || tok.RefreshToken != "" {
+			warns = append(warns, fmt.Sprintf("%s was issued by %s, not by the tokenURL in %s; a new grant is needed", s.TokenFile, redact.URL(tok.TokenURL), s.Creds.Path))
+		}
 		tok = nil
 	}
 	if tok != nil && tok.fromFuture(s.Now) {

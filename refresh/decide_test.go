@@ -134,6 +134,32 @@ func TestDecideRemembersTheSameAnswer(t *testing.T) {
 	}
 }
 
+// TestDecideIssuedBy: a record from another token URL is said to have been
+// issued by it only when it holds a token; a record of a refusal alone (a
+// wrong URL's 404) is dropped without that claim.
+func TestDecideIssuedBy(t *testing.T) {
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	c := &credentials.Credentials{TokenURL: "https://auth.example.com/token", GrantType: credentials.GrantClientCredentials,
+		AppID: "app", ClientSecret: "s", Path: "/cfg/credentials.json"}
+	refusal := &Refusal{At: now.Add(-time.Minute), Credentials: "old",
+		Bootstrap: &refusedAnswer{URL: "https://auth.example.com/wrong", Status: 404}}
+	for _, tt := range []struct {
+		name string
+		tok  *Token
+		warn bool
+	}{
+		{"refusal only", &Token{TokenURL: "https://auth.example.com/wrong", Refusal: refusal}, false},
+		{"a token", &Token{TokenURL: "https://auth.example.com/old", AccessToken: "fake-at", RefreshToken: "fake-rt",
+			ObtainedAt: now.Add(-time.Minute), Expiry: now.Add(time.Hour)}, true},
+	} {
+		p := Decide(State{Creds: c, Token: tt.tok, TokenFile: "/st/t.json", Now: now}, Policy{Margin: DefaultMargin, Asked: now})
+		warned := len(p.Warnings) == 1 && strings.Contains(p.Warnings[0], "was issued by")
+		if p.Step != StepBootstrap || p.Token != nil || warned != tt.warn || (!tt.warn && len(p.Warnings) > 0) {
+			t.Errorf("%s: %v, token %v, warnings %q; want a new grant, warned %v", tt.name, p.Step, p.Token, p.Warnings, tt.warn)
+		}
+	}
+}
+
 // TestDecideExplains: with Policy.Explain a kept access token's Why says until
 // when it is valid and the margin it is held to; without, the words are the
 // short constant the fast path of a valid token can afford.
