@@ -226,8 +226,9 @@ func (w *wizard) grant(allowed []string) error {
 
 // grantFields asks for what the grant type needs, in the endpoint's words:
 // the password grant's username and password, not Concur's companyUUID and
-// request token, and never Concur's credtype (a credentialType already in the
-// file stays; setup --credential-type sets one).
+// request token, and never Concur's credtype. Concur's own credtype (the
+// template's) is cleared at another endpoint; any other credentialType already
+// in the file stays, and setup --credential-type sets one.
 func (w *wizard) grantFields() error {
 	qs := []q{{"appID", "client ID (appID)"}, {"clientSecret", "client secret"}}
 	if w.c.GrantType != credentials.GrantPassword {
@@ -235,6 +236,9 @@ func (w *wizard) grantFields() error {
 	}
 	switch w.c.GrantType {
 	case credentials.GrantPassword:
+		if !credentials.IsConcur(w.c.TokenURL) && w.c.CredentialType == concur().CredentialType {
+			w.c.CredentialType = "" // Concur's, from the template: unasked, it must not be sent elsewhere
+		}
 		qs = append(qs, q{"companyUUID", w.c.Word("companyUUID")}, q{"companyRequestToken", w.c.Word("companyRequestToken")})
 	case credentials.GrantRefreshToken:
 		qs = append(qs, q{"refreshToken", "refresh token"})
