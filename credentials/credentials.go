@@ -148,7 +148,7 @@ func mergeProblems(parsed, validated []Problem) []Problem {
 		reported[canonical(p.Field)] = true
 	}
 	for _, p := range validated {
-		if !reported[p.Field] {
+		if !reported[canonical(p.Field)] {
 			parsed = append(parsed, p)
 		}
 	}

@@ -61,6 +61,10 @@ type Problem struct {
 
 func (p Problem) String() string { return p.Field + ": " + p.Msg }
 
+// About reports whether the problem is about the field of that canonical
+// name, however the problem calls it (a synonym, or Credentials.Word).
+func (p Problem) About(name string) bool { return canonical(p.Field) == name }
+
 // InvalidError lists every problem found in a credentials file at once, so
 // that a user fixes them in one edit rather than one per run.
 type InvalidError struct {

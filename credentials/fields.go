@@ -21,6 +21,10 @@ type Field struct {
 	// (git-credential's username; the endpoints only login and logout use):
 	// editing it is no new credentials, and does not lift a remembered refusal.
 	NotGrant bool
+	// Generic is what the field is called at an endpoint other than Concur's,
+	// where Concur's words mean nothing: the password grant's "username" and
+	// "password" (each also a synonym). "": the field has one name.
+	Generic string
 
 	get func(*Credentials) *string
 }
@@ -42,9 +46,9 @@ var Fields = []Field{
 	{Name: "clientSecret", Flag: "client-secret", Env: "TOKENKEEPER_CLIENT_SECRET", Secret: true,
 		RequiredFor: []string{GrantPassword, GrantClientCredentials}, // public clients of refresh_token have none
 		get:         func(c *Credentials) *string { return &c.ClientSecret }},
-	{Name: "companyUUID", Synonyms: []string{"username"}, Flag: "company-uuid", RequiredFor: []string{GrantPassword},
+	{Name: "companyUUID", Synonyms: []string{"username"}, Generic: "username", Flag: "company-uuid", RequiredFor: []string{GrantPassword},
 		get: func(c *Credentials) *string { return &c.CompanyUUID }},
-	{Name: "companyRequestToken", Synonyms: []string{"password"}, Flag: "company-request-token",
+	{Name: "companyRequestToken", Synonyms: []string{"password"}, Generic: "password", Flag: "company-request-token",
 		Env: "TOKENKEEPER_COMPANY_REQUEST_TOKEN", Secret: true, RequiredFor: []string{GrantPassword},
 		get: func(c *Credentials) *string { return &c.CompanyRequestToken }},
 	{Name: "credentialType", Flag: "credential-type", get: func(c *Credentials) *string { return &c.CredentialType }},
@@ -72,6 +76,25 @@ func FieldNamed(name string) *Field {
 		}
 	}
 	return nil
+}
+
+// Word is what c's messages call the field of that canonical name: its
+// Generic word at an endpoint other than Concur's ("username" rather than
+// "companyUUID"), else its name. An unset token URL without an issuer is
+// Concur's (the tutorial's default endpoint).
+func (c *Credentials) Word(name string) string {
+	f := FieldNamed(name)
+	if f == nil || f.Generic == "" {
+		return name
+	}
+	u := c.TokenURL
+	if u == "" && c.Issuer == "" {
+		u = DefaultTokenURL
+	}
+	if IsConcur(u) {
+		return name
+	}
+	return f.Generic
 }
 
 // Required reports whether grant cannot do without the field. An unknown

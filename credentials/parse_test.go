@@ -122,7 +122,8 @@ func TestLoadReportsAllAtOnce(t *testing.T) {
 	if !errors.As(err, &inv) {
 		t.Fatalf("Load = %v, want *InvalidError", err)
 	}
-	want := []string{"appID", "companyUUID", "tokenURL", "clientSecret", "companyRequestToken", "authStyle"}
+	// A missing field is named in the endpoint's words (not Concur's here).
+	want := []string{"appID", "companyUUID", "tokenURL", "clientSecret", "password", "authStyle"}
 	if got := problemFields(inv); !slices.Equal(got, want) {
 		t.Errorf("problem fields = %q, want %q\n%v", got, want, err)
 	}

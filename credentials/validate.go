@@ -56,7 +56,7 @@ func (c *Credentials) problems() []Problem {
 		name, v := f.Name, *f.get(c)
 		switch {
 		case missing[name]:
-			ps = append(ps, Problem{Field: name, Msg: c.missingMsg(&f), missing: true})
+			ps = append(ps, Problem{Field: c.Word(name), Msg: c.missingMsg(&f), missing: true})
 		case hasControl(v):
 			ps = append(ps, Problem{Field: name, Msg: "contains a line break or other control character"})
 		default:
@@ -74,7 +74,7 @@ func (c *Credentials) missingMsg(f *Field) string {
 		msg = fmt.Sprintf("required for grantType %q, not set", c.grant())
 	}
 	if key, ok := c.hints[f.Name]; ok {
-		msg += fmt.Sprintf(" (the file has an unknown field %q: rename it to %q)", key, f.Name)
+		msg += fmt.Sprintf(" (the file has an unknown field %q: rename it to %q)", key, c.Word(f.Name))
 	}
 	return msg
 }

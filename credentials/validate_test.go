@@ -314,3 +314,35 @@ func TestCheckTokenURL(t *testing.T) {
 		}
 	}
 }
+
+// TestMissingWords: a missing field of the password grant is named in the
+// endpoint's words (username, password) except at Concur's, whose own names
+// they are; Missing keeps the canonical names, and each problem is About its
+// field whatever it is called.
+func TestMissingWords(t *testing.T) {
+	tests := []struct {
+		name, tokenURL, issuer string
+		want                   []string
+	}{
+		{"concur", "https://us.api.concursolutions.com/oauth2/v0/token", "", []string{"companyUUID", "companyRequestToken"}},
+		{"default endpoint (concur)", "", "", []string{"companyUUID", "companyRequestToken"}},
+		{"generic", "https://auth.example.com/token", "", []string{"username", "password"}},
+		{"issuer only", "", "https://auth.example.com", []string{"username", "password"}},
+	}
+	for _, tt := range tests {
+		c := complete(GrantPassword)
+		c.TokenURL, c.Issuer, c.CompanyUUID, c.CompanyRequestToken = tt.tokenURL, tt.issuer, "", ""
+		var inv *InvalidError
+		if !errors.As(c.Validate(), &inv) || len(inv.Problems) != 2 {
+			t.Fatalf("%s: Validate() = %v, want two problems", tt.name, c.Validate())
+		}
+		for i, p := range inv.Problems {
+			if p.Field != tt.want[i] || !p.About([]string{"companyUUID", "companyRequestToken"}[i]) {
+				t.Errorf("%s: problem %d is %q, want %q about its field", tt.name, i, p, tt.want[i])
+			}
+		}
+		if got := c.Missing(); !slices.Equal(got, []string{"companyUUID", "companyRequestToken"}) {
+			t.Errorf("%s: Missing() = %q, want the canonical names", tt.name, got)
+		}
+	}
+}

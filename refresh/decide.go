@@ -58,6 +58,11 @@ type Policy struct {
 	// lifecycle never shows them (it warns once per renewal, about the token
 	// it saved), and formatting them cost every run of `tokenkeeper token`.
 	NoRefreshWarnings bool
+	// Explain has Why, when the access token is kept, say until when it is
+	// valid and against which margin (a debug line says why nothing was
+	// sent). Off, Why is a constant: formatting times would cost every run of
+	// `tokenkeeper token` that finds its token valid.
+	Explain bool
 }
 
 // Plan is the decision: what the next run does, and why.
@@ -108,7 +113,12 @@ func Decide(s State, p Policy) Plan {
 	}
 	tok := s.Token
 	if want := s.tokenURL(); tok != nil && want != "" && tok.TokenURL != "" && tok.TokenURL != want {
-		warns = append(warns, fmt.Sprintf("%s was issued by %s, not by the tokenURL in %s; a new grant is needed", s.TokenFile, redact.URL(tok.TokenURL), s.Creds.Path))
+		// A record that holds no token, only a refusal (a 404 from a wrong
+		// tokenURL, since corrected), was issued by no one: it is dropped
+		// without a word, and the corrected endpoint is tried.
+		if tok.AccessToken != "" || tok.RefreshToken != "" {
+			warns = append(warns, fmt.Sprintf("%s was issued by %s, not by the tokenURL in %s; a new grant is needed", s.TokenFile, redact.URL(tok.TokenURL), s.Creds.Path))
+		}
 		tok = nil
 	}
 	if tok != nil && tok.fromFuture(s.Now) {
@@ -146,7 +156,7 @@ func Decide(s State, p Policy) Plan {
 		err.Retry, plan.Retry = true, true
 		if tok.Valid(s.Now, p.Margin) && !p.Force {
 			// The access token still serves; say now what will be needed.
-			plan.Step, plan.Why = StepNothing, "the access token is valid"
+			plan.Step, plan.Why = StepNothing, validWhy(tok, s.Now, p)
 			plan.Warnings = append(plan.Warnings, fmt.Sprintf("the grant was refused at %s, and nothing is sent until the credentials file changes; when the access token expires at %s, a person must act: %s",
 				when, tok.Expiry.Format(time.RFC3339), err.Hint))
 			return plan
@@ -166,7 +176,7 @@ func Decide(s State, p Policy) Plan {
 		plan.Step, plan.Why = StepBootstrap, "a new grant is asked for"
 		return plan
 	case tok.Valid(s.Now, p.Margin) && p.satisfiedBy(tok, p.Asked):
-		plan.Step, plan.Why = StepNothing, "the access token is valid"
+		plan.Step, plan.Why = StepNothing, validWhy(tok, s.Now, p)
 		if !plan.RefreshRefused.IsZero() && s.Creds != nil && !canRegrant(s.Creds) {
 			// The access token still serves; say now what will be needed.
 			plan.Retry = true
@@ -236,6 +246,28 @@ func refusedWhen(at, now time.Time) string {
 		return at.Format(layout) + ", " + Until(now, at)
 	}
 	return at.Format(layout) + ", " + roughDuration(now.Sub(at)) + " ago"
+}
+
+// validWhy is Why for a kept access token (tok.Valid at now for p.Margin):
+// with p.Explain, until when it is valid and the margin it is held to (capped
+// at half its lifetime, as Token.RenewAt caps it), and for a forced run that
+// another run renewed it since.
+func validWhy(tok *Token, now time.Time, p Policy) string {
+	if !p.Explain {
+		return "the access token is valid"
+	}
+	margin := tok.Expiry.Sub(tok.RenewAt(p.Margin))
+	// Half a lifetime counted from obtained_at, which has sub-second
+	// precision, is shown in whole seconds.
+	why := fmt.Sprintf("the access token is valid until %s (%s), beyond the margin of %s",
+		tok.Expiry.UTC().Format(time.RFC3339), Until(now, tok.Expiry), margin.Round(time.Second))
+	if margin < p.Margin {
+		why += " (half its lifetime)"
+	}
+	if p.Force && !p.Regrant {
+		why += "; it was renewed since this run was asked"
+	}
+	return why
 }
 
 // spentSeed is the failure of a refresh_token grant whose pasted refresh token

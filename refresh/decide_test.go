@@ -153,6 +153,61 @@ func TestDecideRemembersTheSameAnswer(t *testing.T) {
 	}
 }
 
+// TestDecideIssuedBy: a record from another token URL is said to have been
+// issued by it only when it holds a token; a record of a refusal alone (a
+// wrong URL's 404) is dropped without that claim.
+func TestDecideIssuedBy(t *testing.T) {
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	c := &credentials.Credentials{TokenURL: "https://auth.example.com/token", GrantType: credentials.GrantClientCredentials,
+		AppID: "app", ClientSecret: "s", Path: "/cfg/credentials.json"}
+	refusal := &Refusal{At: now.Add(-time.Minute), Credentials: "old",
+		Bootstrap: &refusedAnswer{URL: "https://auth.example.com/wrong", Status: 404}}
+	for _, tt := range []struct {
+		name string
+		tok  *Token
+		warn bool
+	}{
+		{"refusal only", &Token{TokenURL: "https://auth.example.com/wrong", Refusal: refusal}, false},
+		{"a token", &Token{TokenURL: "https://auth.example.com/old", AccessToken: "fake-at", RefreshToken: "fake-rt",
+			ObtainedAt: now.Add(-time.Minute), Expiry: now.Add(time.Hour)}, true},
+	} {
+		p := Decide(State{Creds: c, Token: tt.tok, TokenFile: "/st/t.json", Now: now}, Policy{Margin: DefaultMargin, Asked: now})
+		warned := len(p.Warnings) == 1 && strings.Contains(p.Warnings[0], "was issued by")
+		if p.Step != StepBootstrap || p.Token != nil || warned != tt.warn || (!tt.warn && len(p.Warnings) > 0) {
+			t.Errorf("%s: %v, token %v, warnings %q; want a new grant, warned %v", tt.name, p.Step, p.Token, p.Warnings, tt.warn)
+		}
+	}
+}
+
+// TestDecideExplains: with Policy.Explain a kept access token's Why says until
+// when it is valid and the margin it is held to; without, the words are the
+// short constant the fast path of a valid token can afford.
+func TestDecideExplains(t *testing.T) {
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	c := &credentials.Credentials{TokenURL: "https://auth.example.com/token", GrantType: credentials.GrantClientCredentials,
+		AppID: "app", ClientSecret: "s", Path: "/cfg/credentials.json"}
+	tok := &Token{AccessToken: "fake-at", TokenURL: c.TokenURL, ObtainedAt: now.Add(-5 * time.Minute), Expiry: now.Add(55*time.Minute + 10*time.Second)}
+	tests := []struct {
+		name string
+		p    Policy
+		want string
+	}{
+		{"not asked", Policy{Margin: DefaultMargin}, "the access token is valid"},
+		{"margin", Policy{Margin: 5 * time.Minute, Explain: true},
+			"the access token is valid until 2026-11-22T12:55:10Z (in 55m), beyond the margin of 5m0s"},
+		{"half its lifetime", Policy{Margin: 40 * time.Minute, Explain: true},
+			"the access token is valid until 2026-11-22T12:55:10Z (in 55m), beyond the margin of 30m5s (half its lifetime)"},
+		{"forced, renewed since", Policy{Margin: DefaultMargin, Options: Options{Force: true}, Asked: now.Add(-6 * time.Minute), Explain: true},
+			"the access token is valid until 2026-11-22T12:55:10Z (in 55m), beyond the margin of 1m0s; it was renewed since this run was asked"},
+	}
+	for _, tt := range tests {
+		p := Decide(State{Creds: c, Token: tok, Now: now}, tt.p)
+		if p.Step != StepNothing || p.Why != tt.want {
+			t.Errorf("%s: %v %q, want nothing %q", tt.name, p.Step, p.Why, tt.want)
+		}
+	}
+}
+
 // TestRefreshWarnings: the refresh token's expiry is warned about only when it
 // will really die, and for grants a person must renew.
 func TestRefreshWarnings(t *testing.T) {

@@ -141,6 +141,7 @@ func (m *Manager) Ensure(ctx context.Context, o Options) (*Result, error) {
 	if !o.Force && !o.Regrant {
 		if tok, err := m.Load(); err == nil {
 			if p := m.decide(tok, nil, o, asked, margin); p.Step == StepNothing {
+				m.noRequest(p.Why, "")
 				return m.result(p.Token, ActionValid, nil), nil
 			}
 		}
@@ -200,6 +201,7 @@ func (m *Manager) acquire(ctx context.Context, o Options, asked time.Time, margi
 			continue
 		}
 		if p := m.decide(tok, nil, o, asked, margin); p.Step == StepNothing {
+			m.noRequest(p.Why, "another process renewed the token; ")
 			return nil, p.Token, nil
 		}
 	}
@@ -208,7 +210,17 @@ func (m *Manager) acquire(ctx context.Context, o Options, asked time.Time, margi
 // decide is Decide on the manager's credentials and clock.
 func (m *Manager) decide(tok *Token, tokErr error, o Options, asked time.Time, margin time.Duration) Plan {
 	return Decide(State{Creds: m.creds(), Token: tok, TokenErr: tokErr, TokenFile: m.Paths.TokenFile, Now: m.now()},
-		Policy{Options: o, Margin: margin, WarnBefore: m.warnBefore(), Asked: asked, NoRefreshWarnings: true})
+		Policy{Options: o, Margin: margin, WarnBefore: m.warnBefore(), Asked: asked, NoRefreshWarnings: true,
+			Explain: m.debugging()})
+}
+
+// noRequest logs why a run sends nothing: the plan's Why, in detail only
+// when debugging (Policy.Explain). Not debugging, it does nothing, not even
+// join the words: it runs on the fast path of every valid token.
+func (m *Manager) noRequest(why, prefix string) {
+	if m.debugging() {
+		m.debug("no request: " + prefix + why)
+	}
 }
 
 // locked is the lifecycle under the profile lock: it executes the plan.
@@ -226,6 +238,7 @@ func (m *Manager) locked(ctx context.Context, o Options, asked time.Time, margin
 	carry := tok // its unknown fields survive even a new grant
 	switch p.Step {
 	case StepNothing:
+		m.noRequest(p.Why, "")
 		return m.result(p.Token, ActionValid, warns), nil
 	case StepHuman:
 		return &Result{Warnings: warns}, p.Err
@@ -863,6 +876,10 @@ func (m *Manager) holder() string {
 	return HolderText(cmp.Or(m.Holder, filepath.Base(os.Args[0])))
 }
 
+func (m *Manager) debugging() bool {
+	return m.Log != nil && m.Log.Enabled(context.Background(), slog.LevelDebug)
+}
+
 func (m *Manager) debug(msg string, args ...any) {
 	if m.Log != nil {
 		m.Log.Debug(msg, args...)
@@ -875,7 +892,8 @@ func fingerprint(secret string) string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// Until says how far t is from now, for people: "in 42m", "3d4h ago".
+// Until says how far t is from now, for people: "in 42m", "3d4h ago",
+// rounded to the nearest unit shown (1m59s is "in 2m", not "in 1m").
 func Until(now, t time.Time) string {
 	d := t.Sub(now)
 	s := roughDuration(d.Abs())
@@ -885,7 +903,19 @@ func Until(now, t time.Time) string {
 	return "in " + s
 }
 
+// roughDuration writes d (not negative) in its largest units: seconds under
+// a minute, minutes under an hour, hours and minutes under two days, then
+// days and hours. d is rounded once, to the smallest unit of the form its
+// rounded value takes (59.5s is "1m", 1h59m30s "2h0m", 47h59m30s "2d0h"), so
+// a value is never rounded twice (1m29.5s is "1m").
 func roughDuration(d time.Duration) string {
+	if r := d.Round(time.Second); r < time.Minute {
+		d = r
+	} else if r := d.Round(time.Minute); r < 48*time.Hour {
+		d = r
+	} else {
+		d = d.Round(time.Hour)
+	}
 	switch {
 	case d >= 48*time.Hour:
 		return fmt.Sprintf("%dd%dh", d/(24*time.Hour), d%(24*time.Hour)/time.Hour)

@@ -697,6 +697,26 @@ func TestUntil(t *testing.T) {
 		{90 * time.Minute, "in 1h30m"},
 		{5 * time.Second, "in 5s"},
 		{0, "in 0s"},
+		// Rounded to the nearest unit shown, never twice.
+		{time.Minute + 59*time.Second, "in 2m"},
+		{time.Minute + 29*time.Second, "in 1m"},
+		{time.Minute + 29*time.Second + 500*time.Millisecond, "in 1m"},
+		{time.Minute + 30*time.Second, "in 2m"},
+		{59*time.Second + 499*time.Millisecond, "in 59s"},
+		{59*time.Second + 500*time.Millisecond, "in 1m"},
+		{499 * time.Millisecond, "in 0s"},
+		{-500 * time.Millisecond, "1s ago"},
+		{59*time.Minute + 29*time.Second, "in 59m"},
+		{59*time.Minute + 30*time.Second, "in 1h0m"},
+		{time.Hour + 59*time.Minute + 29*time.Second, "in 1h59m"},
+		{time.Hour + 59*time.Minute + 30*time.Second, "in 2h0m"},
+		{47*time.Hour + 59*time.Minute + 29*time.Second, "in 47h59m"},
+		{47*time.Hour + 59*time.Minute + 30*time.Second, "in 2d0h"},
+		{3*24*time.Hour + 29*time.Minute, "in 3d0h"},
+		{3*24*time.Hour + 30*time.Minute, "in 3d1h"},
+		{-(time.Hour + 59*time.Minute + 30*time.Second), "2h0m ago"},
+		{-(time.Minute + 59*time.Second), "2m ago"},
+		{-(59*time.Second + 500*time.Millisecond), "1m ago"},
 	}
 	for _, tt := range tests {
 		if got := Until(start, start.Add(tt.d)); got != tt.want {

@@ -96,7 +96,7 @@ func (g *globals) register(fs *pflag.FlagSet) {
 	fs.Var(durationFlag{&g.lockTimeout}, "lock-timeout", "wait at most `DUR` for another tokenkeeper")
 	fs.Var(durationFlag{&g.warnBefore}, "warn-before", "warn when the refresh token expires within `DUR`")
 	fs.StringVar(&g.logFormat, "log-format", "text", "messages as `FORMAT`: text or json")
-	fs.StringVar(&g.store, "store", "", "keep the token record in etcd for many hosts: `URL` etcd://HOST:PORT[,…][/PREFIX] (README: Many hosts, one grant)")
+	fs.StringVar(&g.store, "store", "", "keep the token record in etcd for many hosts: `URL` etcd://HOST:PORT[,…][/PREFIX]; etcds:// for TLS, with the files in ?ca=, &cert= and &key=; a user in ?user=, its password in TOKENKEEPER_STORE_PASSWORD")
 	fs.BoolVarP(&g.verbose, "verbose", "v", false, "log each step on stderr")
 	_ = fs.SetAnnotation("profile", completeAnnotation, completeProfiles)
 	for _, name := range []string{"dir", "config-dir", "state-dir"} {

@@ -22,7 +22,7 @@ type loginOptions struct {
 func loginCommand() *command {
 	return &command{
 		name: "login", args: "[options]", summary: "log in at the provider: authorization code in a browser, or the device grant",
-		long: `Start a grant with a person (SPEC §7) and save it as a bootstrap does. With
+		long: `Start a grant that a person completes and save it as a bootstrap does. With
 grantType authorization_code: PKCE, a one-shot listener on 127.0.0.1, the
 authorization URL opened with $BROWSER (else the platform's opener) and always
 printed on stderr. With grantType device_code, or --device: the verification URL

@@ -261,10 +261,14 @@ func (a *app) checkComplete(c *credentials.Credentials, o *setupOpts) int {
 	}
 	for _, name := range c.Missing() {
 		f := fieldByName(name)
+		env, flag := "", "" // the endpoint's word for a field named in Concur's
+		if word := c.Word(name); word != name {
+			env, flag = "the "+word+" in ", "the "+word+" with "
+		}
 		if f.Env != "" {
-			flags = append(flags, fmt.Sprintf("%s=… (or --%s -)", f.Env, f.Flag))
+			flags = append(flags, fmt.Sprintf("%s%s=… (or --%s -)", env, f.Env, f.Flag))
 		} else {
-			flags = append(flags, "--"+f.Flag)
+			flags = append(flags, flag+"--"+f.Flag)
 		}
 	}
 	hints := []string{"fix the values given, or run " + a.cmdLine("setup") + " on a terminal"}

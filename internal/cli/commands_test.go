@@ -3,6 +3,8 @@ package cli
 import (
 	"io"
 	"os"
+	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -97,6 +99,36 @@ func TestCompleteValueInCluster(t *testing.T) {
 		}
 		if got := strings.Contains(out.String(), "exec-credential\n"); got != tc.want {
 			t.Errorf("__complete %q offers the formats: %v, want %v\n%s", tc.args, got, tc.want, out.String())
+		}
+	}
+}
+
+// TestHelpCitesNoDocument: the help of every command, run through the binary,
+// cites no document a user of the binary does not have (the project's
+// specification, its docs/ or README): it says the thing itself. RFCs are
+// public and may be cited.
+func TestHelpCitesNoDocument(t *testing.T) {
+	bin, err := exec.LookPath("tokenkeeper") // testscript.Main put it on PATH
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages := [][]string{{"help"}}
+	for _, c := range commandTable() {
+		pages = append(pages, []string{"help", c.name})
+	}
+	cites := regexp.MustCompile(`SPEC|README|docs/|\.md\b`)
+	for _, args := range pages {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = cleanEnv()
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Errorf("tokenkeeper %s: %v\n%s", strings.Join(args, " "), err, out)
+			continue
+		}
+		for _, line := range strings.Split(string(out), "\n") {
+			if cites.MatchString(line) {
+				t.Errorf("tokenkeeper %s cites a document the user does not have: %q", strings.Join(args, " "), line)
+			}
 		}
 	}
 }

@@ -77,18 +77,25 @@ func worse(a, b int) int {
 // the command to run after, carrying the user's flags.
 func (a *app) exitOf(err error) (int, string) { return a.exitOfRun(err, true) }
 
-// exitOfRun is exitOf; without runAfter, hints do not end with the command to
-// run once they are followed (watch tries again by itself when files change).
+// exitOfRun is exitOf; without runAfter, for watch, which tries again by
+// itself (on a timer after a temporary failure, when the files change after
+// any other), hints neither end with the command to run once they are
+// followed nor send the user to run it again later or to cron.
 func (a *app) exitOfRun(err error, runAfter bool) (int, string) {
 	code := exitCode(refresh.KindOf(err))
 	if hint := a.credentialsHint(err, runAfter); hint != "" {
 		return code, hint
 	}
-	then := refresh.ThenOf(err)
-	if then == refresh.ThenRun && !runAfter {
-		then = refresh.ThenNothing
+	then := a.thenHint(refresh.ThenOf(err))
+	if !runAfter {
+		switch refresh.ThenOf(err) {
+		case refresh.ThenRun:
+			then = ""
+		case refresh.ThenLater:
+			then = "watch tries again by itself"
+		}
 	}
-	hint := joinHint(refresh.HintOf(err), a.thenHint(then))
+	hint := joinHint(refresh.HintOf(err), then)
 	var e *refresh.Error
 	if errors.As(err, &e) && e.Retry {
 		hint = joinHint(hint, a.retryHint())

@@ -6,11 +6,16 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/tokenkeeper/tokenkeeper/credentials"
+	"github.com/tokenkeeper/tokenkeeper/storage"
 )
 
 //go:generate go test -run TestManPages -update-man .
@@ -68,6 +73,42 @@ func TestManPages(t *testing.T) {
 	}
 }
 
+// TestManPagesSections: every committed page has EXIT STATUS, ENVIRONMENT and
+// FILES, made from their owners: each code of the exit table, each variable of
+// the field table and of the global flags, each of storage's files.
+func TestManPagesSections(t *testing.T) {
+	pages, _ := filepath.Glob(filepath.Join(manDir, "*.1"))
+	if len(pages) == 0 {
+		t.Fatal("no man pages in docs/man")
+	}
+	var want []string
+	for _, r := range exitTable {
+		want = append(want, fmt.Sprintf(`.SH EXIT STATUS\n(?s:.*)\.B %d\n%s\n(?s:.*)\.SH ENVIRONMENT\n`, r.code, regexp.QuoteMeta(roff(r.meaning))))
+	}
+	for _, f := range credentials.Fields {
+		if f.Env != "" {
+			want = append(want, `.SH ENVIRONMENT\n(?s:.*)\.B `+regexp.QuoteMeta(roff(f.Env))+`\n(?s:.*)\.SH FILES\n`)
+		}
+	}
+	for _, name := range []string{"profile", "store", "timeout"} {
+		want = append(want, `.SH ENVIRONMENT\n(?s:.*)\.B `+regexp.QuoteMeta(roff(envName(name)))+`\n`)
+	}
+	for _, f := range storage.Files() {
+		want = append(want, `.SH FILES\n(?s:.*)\.I `+regexp.QuoteMeta(roff(f.Path))+`\n(?s:.*)\.SH EXAMPLE\n`)
+	}
+	for _, page := range pages {
+		data, err := os.ReadFile(page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range want {
+			if !regexp.MustCompile(w).Match(data) {
+				t.Errorf("%s: no %q", page, w)
+			}
+		}
+	}
+}
+
 // manPage writes c's page in man(7): the same rows as its help.
 func manPage(table []*command, c *command, global *pflag.FlagSet, date time.Time) string {
 	var b strings.Builder
@@ -93,6 +134,7 @@ func manPage(table []*command, c *command, global *pflag.FlagSet, date time.Time
 		b.WriteString(".SH OPTIONS\n" + manOptions(local))
 		b.WriteString(".SH GLOBAL OPTIONS\nEach is also read from TOKENKEEPER_<NAME>.\n" + manOptions(global))
 	}
+	b.WriteString(manExitStatus() + manEnvironment(global) + manFiles())
 	fmt.Fprintf(&b, ".SH EXAMPLE\n.nf\n.RS\n%s\n.RE\n.fi\n", roffText(c.example))
 	b.WriteString(".SH SEE ALSO\n")
 	if c.name == "" {
@@ -104,6 +146,68 @@ func manPage(table []*command, c *command, global *pflag.FlagSet, date time.Time
 	} else {
 		b.WriteString(".BR tokenkeeper (1)\n")
 	}
+	return b.String()
+}
+
+// manExitStatus is the exit table, by code.
+func manExitStatus() string {
+	rows := slices.Clone(exitTable)
+	slices.SortFunc(rows, func(x, y exitRow) int { return x.code - y.code })
+	var b strings.Builder
+	b.WriteString(".SH EXIT STATUS\n")
+	for _, r := range rows {
+		fmt.Fprintf(&b, ".TP\n.B %d\n%s\n", r.code, roff(r.meaning))
+	}
+	return b.String()
+}
+
+// manEnvironment lists the variables tokenkeeper reads or sets, from their
+// owners: the global flags (TOKENKEEPER_<NAME>), the field table's secrets,
+// the store's password, the variables exec sets, storage's roots.
+func manEnvironment(global *pflag.FlagSet) string {
+	var b strings.Builder
+	item := func(name, text string) { fmt.Fprintf(&b, ".TP\n.B %s\n%s\n", roff(name), roff(text)) }
+	b.WriteString(".SH ENVIRONMENT\n")
+	global.SortFlags = true
+	global.VisitAll(func(f *pflag.Flag) {
+		if !f.Hidden && f.Name != "help" && f.Name != "version" {
+			item(envName(f.Name), "as --"+f.Name+", when the flag is not given")
+		}
+	})
+	for _, f := range credentials.Fields {
+		if f.Env != "" {
+			item(f.Env, fmt.Sprintf("credentials.json's %s for setup, so that the secret stays out of argv; a command run by exec does not inherit it", f.Name))
+		}
+	}
+	item(storePasswordEnv, "the password of the user the --store URL names (?user=NAME); never in the URL; a command run by exec does not inherit it")
+	for _, v := range [][2]string{
+		{envAccessToken, "set by exec for its command: the access token"},
+		{envTokenType, "set by exec for its command: the token type (Bearer)"},
+		{envExpiresAt, "set by exec for its command: the access token's expiry (RFC 3339, UTC)"},
+		{envAPIBase, "set by exec for its command where the token names one: the API base URL (Concur's geolocation)"},
+	} {
+		item(v[0], v[1])
+	}
+	for _, r := range storage.Roots() {
+		item(r.Env, fmt.Sprintf("the root that %s when neither --dir nor its own flag is given (default %s)", r.What, r.Default))
+	}
+	return b.String()
+}
+
+// manFiles is storage's layout of a profile's files, and the store's files
+// beside the token file.
+func manFiles() string {
+	var b strings.Builder
+	item := func(path, text string) { fmt.Fprintf(&b, ".TP\n.I %s\n%s\n", roff(path), roff(text)) }
+	b.WriteString(".SH FILES\n")
+	files := storage.Files()
+	for _, f := range files {
+		item(f.Path, f.What)
+	}
+	dir := filepath.Dir(files[1].Path) + "/"
+	item(dir+storeCopyName, "with --store: this host's read copy of the shared record")
+	item(dir+storePendingName, "with --store: an answer the store could not take, pushed first by the next run")
+	b.WriteString(".PP\n" + roff("--config-dir DIR and --state-dir DIR replace the roots (DIR/PROFILE/…); --dir DIR puts both files of the profile, and the lock, directly in DIR.") + "\n")
 	return b.String()
 }
 

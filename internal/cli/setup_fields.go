@@ -39,7 +39,7 @@ func checkField(c *credentials.Credentials, name, value string) string {
 	var inv *credentials.InvalidError
 	if err := cp.Validate(); errors.As(err, &inv) {
 		for _, p := range inv.Problems {
-			if p.Field == name {
+			if p.About(name) {
 				return p.Msg
 			}
 		}
@@ -128,8 +128,12 @@ func applyPreset(c *credentials.Credentials, name, region string) error {
 
 // usage is a field's flag help: its name, and for a secret where else to give it.
 func fieldUsage(f setupField) string {
-	if f.Env != "" {
-		return fmt.Sprintf("%s (secret: better from %s, or - for stdin)", f.Name, f.Env)
+	name := f.Name
+	if f.Generic != "" {
+		name += " (the " + f.Generic + " at endpoints other than Concur's)"
 	}
-	return f.Name
+	if f.Env != "" {
+		return fmt.Sprintf("%s (secret: better from %s, or - for stdin)", name, f.Env)
+	}
+	return name
 }

@@ -42,11 +42,7 @@ func startPTY(t *testing.T, env []string, args ...string) *ptySession {
 	if runtime.GOOS != "linux" && runtime.GOOS != "darwin" {
 		t.Skip("pseudo-terminal tests need linux or darwin")
 	}
-	bin, err := exec.LookPath("tokenkeeper") // testscript.Main put it on PATH
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, args...)
+	cmd := exec.Command(startPTYBinary(t), args...)
 	cmd.Env = append(cleanEnv(), env...)
 	tty, err := pty.Start(cmd)
 	if err != nil {
@@ -62,6 +58,16 @@ func startPTY(t *testing.T, env []string, args ...string) *ptySession {
 		tty.Close()
 	})
 	return s
+}
+
+// startPTYBinary is the binary under test: testscript.Main put it on PATH.
+func startPTYBinary(t *testing.T) string {
+	t.Helper()
+	bin, err := exec.LookPath("tokenkeeper")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
 }
 
 // cleanEnv is the test's environment without TOKENKEEPER_* variables, which
@@ -287,6 +293,61 @@ func TestSetupWizardGeneric(t *testing.T) {
 	}
 	if n := srv.Count("client_credentials"); n != 1 {
 		t.Errorf("token endpoint saw %d client_credentials grants, want 1", n)
+	}
+}
+
+// TestSetupWizardGenericPassword: the password grant at an endpoint other than
+// Concur's is asked for in its own words, a username and a password: never
+// Concur's companyUUID, company request token or credtype.
+// A template written by init first (Concur's, with its credtype) is edited
+// the same way, and Concur's credtype is not kept unasked.
+func TestSetupWizardGenericPassword(t *testing.T) {
+	for _, fromTemplate := range []bool{false, true} {
+		setupGenericPassword(t, fromTemplate)
+	}
+}
+
+func setupGenericPassword(t *testing.T, fromTemplate bool) {
+	srv := newFake(t, fakeserver.Options{Style: fakeserver.StyleKeycloak})
+	tokenURL := srv.URL() + fakeserver.ShortTokenPath
+	dir := t.TempDir()
+	if fromTemplate {
+		init := exec.Command(startPTYBinary(t), "--dir", dir, "init")
+		init.Env = cleanEnv()
+		if out, err := init.CombinedOutput(); !strings.Contains(string(out), "wrote a credentials template") {
+			t.Fatalf("init: %v\n%s", err, out)
+		}
+	}
+	s := startPTY(t, []string{"TOKENKEEPER_DIR=" + dir}, "setup")
+	s.answer("choose [concur]: ", "generic")
+	s.answer("token URL", tokenURL)
+	s.expect("a username and password")
+	s.answer("choose", "password")
+	s.answer("client ID (appID)", fakeClientID)
+	s.answer("client secret (not shown as you type)", fakeClientSecret)
+	s.answer("username", "")
+	s.expect(`required for grantType "password", not set`)
+	s.answer("username", fakeCompanyUUID)
+	s.answer("password (not shown as you type)", fakeRequestToken)
+	s.answer("scope, optional (space-separated)", "")
+	s.answer("choose [params]: ", "params")
+	if code := s.wait(); code != 0 {
+		t.Fatalf("setup exited %d; output:\n%s", code, s.output())
+	}
+	out := s.output()
+	assertNoSecrets(t, out, fakeClientSecret, fakeRequestToken)
+	_, asked, _ := strings.Cut(out, "token URL: ") // the provider menu names Concur's flow
+	for _, concur := range []string{"companyUUID", "company UUID", "request token", "companyRequestToken", "credtype", "credentialType"} {
+		if strings.Contains(asked, concur) {
+			t.Errorf("setup for a generic password grant says %q:\n%s", concur, out)
+		}
+	}
+	c := readCredsFile(t, filepath.Join(dir, "credentials.json"))
+	if c["grantType"] != "password" || c["tokenURL"] != tokenURL || c["credentialType"] != "" {
+		t.Errorf("credentials.json: grantType %q, tokenURL %q, credentialType %q", c["grantType"], c["tokenURL"], c["credentialType"])
+	}
+	if n := srv.Count("password"); n != 1 {
+		t.Errorf("token endpoint saw %d password grants, want 1", n)
 	}
 }
 

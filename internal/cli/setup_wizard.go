@@ -145,7 +145,7 @@ func (w *wizard) keycloak() error {
 			w.c.Scope = "openid offline_access"
 		}
 	}
-	return w.grantFields(false)
+	return w.grantFields()
 }
 
 func (w *wizard) thingpark() error {
@@ -170,7 +170,7 @@ func (w *wizard) keycloakGrant() error {
 	if err := w.grant([]string{credentials.GrantClientCredentials, credentials.GrantRefreshToken}); err != nil {
 		return err
 	}
-	return w.grantFields(false)
+	return w.grantFields()
 }
 
 func (w *wizard) kore() error {
@@ -191,7 +191,7 @@ func (w *wizard) generic() error {
 	if err := w.grant([]string{credentials.GrantPassword, credentials.GrantClientCredentials, credentials.GrantRefreshToken}); err != nil {
 		return err
 	}
-	if err := w.grantFields(true); err != nil {
+	if err := w.grantFields(); err != nil {
 		return err
 	}
 	style, err := w.p.Choose(w.ctx, "client authentication (authStyle)", []prompt.Choice{
@@ -206,7 +206,7 @@ func (w *wizard) generic() error {
 func (w *wizard) grant(allowed []string) error {
 	var choices []prompt.Choice
 	help := map[string]string{
-		credentials.GrantPassword:          "username and password (companyUUID and companyRequestToken)",
+		credentials.GrantPassword:          "a username and password",
 		credentials.GrantClientCredentials: "client ID and secret only",
 		credentials.GrantRefreshToken:      "a refresh token you were given",
 		credentials.GrantAuthorizationCode: "you log in in a browser (tokenkeeper login)",
@@ -224,19 +224,22 @@ func (w *wizard) grant(allowed []string) error {
 	return err
 }
 
-// grantFields asks for what the grant type needs; full adds the fields only a
-// generic endpoint may want (credtype).
-func (w *wizard) grantFields(full bool) error {
+// grantFields asks for what the grant type needs, in the endpoint's words:
+// the password grant's username and password, not Concur's companyUUID and
+// request token, and never Concur's credtype. Concur's own credtype (the
+// template's) is cleared at another endpoint; any other credentialType already
+// in the file stays, and setup --credential-type sets one.
+func (w *wizard) grantFields() error {
 	qs := []q{{"appID", "client ID (appID)"}, {"clientSecret", "client secret"}}
 	if w.c.GrantType != credentials.GrantPassword {
 		w.c.CredentialType = "" // credtype belongs to the password grant
 	}
 	switch w.c.GrantType {
 	case credentials.GrantPassword:
-		qs = append(qs, q{"companyUUID", "username (companyUUID)"}, q{"companyRequestToken", "password (companyRequestToken)"})
-		if full {
-			qs = append(qs, q{"credentialType", "credtype, optional"})
+		if !credentials.IsConcur(w.c.TokenURL) && w.c.CredentialType == concur().CredentialType {
+			w.c.CredentialType = "" // Concur's, from the template: unasked, it must not be sent elsewhere
 		}
+		qs = append(qs, q{"companyUUID", w.c.Word("companyUUID")}, q{"companyRequestToken", w.c.Word("companyRequestToken")})
 	case credentials.GrantRefreshToken:
 		qs = append(qs, q{"refreshToken", "refresh token"})
 	}

@@ -41,7 +41,7 @@ func (a *app) statusStoreOf(r *statusReport, p storage.Paths) storage.Store {
 	}
 	if c, _ := a.storeClient(); c != nil {
 		if host := c.Config().ClearText(); host != "" {
-			r.Warnings = append(r.Warnings, fmt.Sprintf("the store is reached without TLS: the record, its refresh token included, crosses the network to %s in clear text; use etcds:// (README: Many hosts, one grant)", host))
+			r.Warnings = append(r.Warnings, fmt.Sprintf("the store is reached without TLS: the record, its refresh token included, crosses the network to %s in clear text; use etcds://", host))
 		}
 	}
 	r.Store = st

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -394,5 +395,31 @@ func TestWatchAllRefusesProfile(t *testing.T) {
 		if code != exitUsage || !strings.Contains(stderr.String(), tc.want) {
 			t.Errorf("%q: exit %d, %q; want exit %d and %q", tc.args, code, stderr.String(), exitUsage, tc.want)
 		}
+	}
+}
+
+// TestWatchOutageHint: watch retries a token endpoint that is down by itself,
+// and says so: its hint does not send the user to run it again later, or to a
+// cron job.
+func TestWatchOutageHint(t *testing.T) {
+	bin := buildTokenkeeper(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := "http://" + ln.Addr().String() + "/token" // nothing listens there once closed
+	ln.Close()
+	dir := t.TempDir()
+	writeCredsFile(t, filepath.Join(dir, "credentials.json"), down, nil)
+	p := startWatch(t, bin, "--dir", dir, "--timeout", "1s", "watch")
+	waitOutput(t, p, "tokenkeeper: next attempt in ")
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	waitExit(t, p.cmd, p.done, 0)
+	out := p.output()
+	if !strings.Contains(out, "tokenkeeper: hint: the token endpoint is unreachable or failing; watch tries again by itself\n") {
+		t.Errorf("watch's hint does not say that it tries again:\n%s", out)
+	}
+	if strings.Contains(out, "cron") || strings.Contains(out, "run again later") {
+		t.Errorf("watch sends the user to run it again later:\n%s", out)
 	}
 }
