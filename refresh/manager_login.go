@@ -174,15 +174,27 @@ type LogoutResult struct {
 	// Forgotten is the token file whose tokens were removed, no copy kept,
 	// when nothing was revoked (the grant is still live at the provider).
 	Forgotten string
+	// Next is what a later run needs, the decision on what logout left: nil
+	// when it gets a new grant by itself (client credentials, password); else
+	// a person logs in again, or pastes a new seed refresh token.
+	Next *Error
 }
+
+// LoggedOutLabel names a token record that logout set aside after revoking
+// its refresh token: refreshTokenObjectFile.json.logged-out-<UTC time>. It is
+// not "corrupt": nothing was wrong with it.
+const LoggedOutLabel = "logged-out"
 
 // Logout revokes the stored refresh token at the revocation endpoint (RFC 7009,
 // with the client's authentication when it has a secret) and sets the token
-// record aside, under the profile lock; later runs need a login. When the
-// provider has no revocation endpoint, Revoked is false: the grant is still
-// live at the provider, and the record's tokens are forgotten — replaced by a
-// record without them, no copy kept, since a live grant set aside is a live
-// grant left on disk. When revocation fails, nothing is forgotten.
+// record aside (LoggedOutLabel), under the profile lock; later runs need a
+// login. When the provider has no revocation endpoint, Revoked is false: the
+// grant is still live at the provider, and the record's tokens are forgotten —
+// replaced by a record without them, no copy kept, since a live grant set aside
+// is a live grant left on disk. When revocation fails, nothing is forgotten.
+// Either way a seed refresh token the grant was started from (grantType
+// refresh_token) stays known as spent in the record left behind: logging out
+// never makes a spent seed worth sending again.
 func (m *Manager) Logout(ctx context.Context) (*LogoutResult, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -201,8 +213,8 @@ func (m *Manager) Logout(ctx context.Context) (*LogoutResult, error) {
 	case errors.As(err, &fe): // nothing we can revoke; forget it all the same
 	case err != nil: // what token and status say of it too (Decide)
 		return nil, unreadableRecord(err, m.Paths.TokenFile)
-	case tok == nil:
-		return res, nil
+	case tok == nil || tok.AccessToken == "" && tok.RefreshToken == "":
+		return res, nil // none, or what an earlier logout left
 	}
 	ep, err := m.resolveEndpoints(ctx)
 	if err != nil {
@@ -215,9 +227,9 @@ func (m *Manager) Logout(ctx context.Context) (*LogoutResult, error) {
 		}
 		res.Revoked = true
 	}
+	left := &Token{SeedFingerprint: m.spentSeedFingerprint(tok, fe)}
 	if tok != nil && !res.Revoked {
-		// The seed's fingerprint stays: a spent seed is never sent again.
-		data, err := (&Token{SeedFingerprint: tok.SeedFingerprint}).MarshalFile()
+		data, err := left.MarshalFile()
 		if err == nil {
 			err = lock.Save(ctx, data)
 		}
@@ -225,13 +237,50 @@ func (m *Manager) Logout(ctx context.Context) (*LogoutResult, error) {
 			return res, &Error{Kind: KindUnexpected, Err: err, Msg: err.Error(), Hint: fmt.Sprintf("remove %s by hand", m.Paths.TokenFile)}
 		}
 		res.Forgotten = m.Paths.TokenFile
+		res.Next = m.decide(left, nil, Options{}, time.Time{}, 0).Err
 		return res, nil
 	}
-	res.MovedTo, err = lock.SetAside(ctx, m.now())
+	if fe != nil { // damaged, as the lifecycle would have found it
+		res.MovedTo, err = lock.SetAside(ctx, m.now())
+	} else {
+		res.MovedTo, err = lock.SetAsideAs(ctx, LoggedOutLabel, m.now())
+	}
 	if err != nil {
 		return res, &Error{Kind: KindUnexpected, Err: err, Msg: err.Error(), Hint: fmt.Sprintf("move %s away by hand", m.Paths.TokenFile)}
 	}
+	if left.SeedFingerprint != "" {
+		data, err := left.MarshalFile()
+		if err == nil {
+			err = lock.Save(ctx, data)
+		}
+		if err != nil {
+			// The seed would be sent again by the next run: say so, loudly.
+			return res, &Error{Kind: KindUnexpected, Err: err, Msg: fmt.Sprintf("logged out, but recording that the refreshToken in %s was already used failed: %v", m.creds().Path, err),
+				Hint: fmt.Sprintf("remove refreshToken from %s: it was already used and must not be sent again", m.creds().Path)}
+		}
+	} else {
+		left = nil
+	}
+	res.Next = m.decide(left, nil, Options{}, time.Time{}, 0).Err
 	return res, nil
+}
+
+// spentSeedFingerprint is the fingerprint of the seed refresh token that the
+// record shows was already sent ("" when none): the record's own, or, under
+// grantType refresh_token, the credentials' seed when the record holds it
+// itself or (unparseable) names it.
+func (m *Manager) spentSeedFingerprint(tok *Token, fe *FileError) string {
+	if tok != nil && tok.SeedFingerprint != "" {
+		return tok.SeedFingerprint
+	}
+	c := m.creds()
+	if c == nil || c.GrantType != credentials.GrantRefreshToken || c.RefreshToken == "" {
+		return ""
+	}
+	if tok != nil && tok.RefreshToken == c.RefreshToken || fe != nil && seedInRecord(fe.data, c.RefreshToken) {
+		return fingerprint(c.RefreshToken)
+	}
+	return ""
 }
 
 func (m *Manager) revokeError(err error) error {

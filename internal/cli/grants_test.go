@@ -1,0 +1,111 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// TestGrants runs the binary through what a user meets when a grant goes
+// wrong: logout of a pasted seed, login's browser, the device grant's
+// interval, a grant that cannot log in, profiles and serve.
+func TestGrants(t *testing.T) {
+	runWithBinary(t, []binTest{
+		{"LogoutKeepsSpentSeed", testLogoutKeepsSpentSeed},
+	})
+}
+
+// tokenLog is a hand-written token endpoint that answers every request with a
+// new access and refresh token and remembers the refresh tokens it was sent.
+type tokenLog struct {
+	mu   sync.Mutex
+	sent []string // the refresh_token of each request, "" for none
+}
+
+func (l *tokenLog) handler(w http.ResponseWriter, r *http.Request) {
+	r.ParseForm()
+	l.mu.Lock()
+	l.sent = append(l.sent, r.PostForm.Get("refresh_token"))
+	n := len(l.sent)
+	l.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(map[string]any{"access_token": fmt.Sprintf("grants-access-token-%04d", n), "token_type": "Bearer",
+		"expires_in": 3600, "refresh_token": fmt.Sprintf("grants-refresh-token-%04d", n)})
+}
+
+func (l *tokenLog) requests() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.sent...)
+}
+
+// handle makes path answer with h.
+func (hp *hostileProvider) handle(path string, h http.HandlerFunc) {
+	hp.mu.Lock()
+	defer hp.mu.Unlock()
+	hp.answers[path] = h
+}
+
+// testLogoutKeepsSpentSeed: grantType refresh_token with a pasted seed and a
+// revocation endpoint. Logout revoked the grant and set the record aside as
+// "corrupt"; then status said the next run gets a new grant (exit 0) and the
+// next refresh sent the spent seed again. After logout the seed stays known
+// as spent: status and refresh exit 77 without a request, the record set
+// aside is not called corrupt, and the hints ask for a new seed, not a login.
+func testLogoutKeepsSpentSeed(t *testing.T, bin string) {
+	const seed = "grants-seed-refresh-token-0001"
+	hp := newHostileProvider(t)
+	var tl tokenLog
+	hp.handle("/token", tl.handler)
+	revoked := make(chan string, 4)
+	hp.handle("/revoke", func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		revoked <- r.PostForm.Get("token")
+		w.WriteHeader(http.StatusOK)
+	})
+	p := &profile{tb: t, bin: bin, dir: t.TempDir()}
+	creds := map[string]string{"tokenURL": hp.srv.URL + "/token", "revocationURL": hp.srv.URL + "/revoke",
+		"grantType": "refresh_token", "appID": "grants-app", "refreshToken": seed}
+	data, _ := json.Marshal(creds)
+	if err := os.WriteFile(p.path("credentials.json"), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p.mustRun("refresh")
+	if got := tl.requests(); len(got) != 1 || got[0] != seed {
+		t.Fatalf("refresh sent %d requests (seed first: %t), want the seed once", len(got), len(got) > 0 && got[0] == seed)
+	}
+	o := p.mustRun("logout")
+	if got := <-revoked; got != "grants-refresh-token-0001" {
+		t.Errorf("revoked %q, want the live refresh token", got)
+	}
+	if strings.Contains(o.stderr, "corrupt") || !strings.Contains(o.stderr, ".logged-out-") ||
+		!strings.Contains(o.stderr, "refreshToken") || strings.Contains(o.stderr, " login") {
+		t.Errorf("logout: %s\nwant the record set aside as logged-out and a hint to put a new refreshToken in credentials.json", o)
+	}
+	aside, _ := filepath.Glob(p.tokenFile() + ".logged-out-*")
+	corrupt, _ := filepath.Glob(p.tokenFile() + ".corrupt-*")
+	if len(aside) != 1 || len(corrupt) != 0 {
+		t.Errorf("set aside: %q, corrupt: %q; want one logged-out record and nothing called corrupt", aside, corrupt)
+	}
+	for _, args := range [][]string{{"status"}, {"refresh"}, {"token"}} {
+		o := p.run(p.command(args...))
+		if o.code != exitNeedsHuman || !strings.Contains(o.stdout+o.stderr, "refreshToken") || strings.Contains(o.stdout+o.stderr, " login") {
+			t.Errorf("%s after logout: %s%s\nwant 77 asking for a new refreshToken in credentials.json", args[0], o.stdout, o)
+		}
+	}
+	if got := tl.requests(); len(got) != 1 {
+		t.Errorf("the token endpoint saw %d requests after logout (the spent seed sent again: %t), want none", len(got)-1, strings.Contains(strings.Join(got[1:], " "), seed))
+	}
+	// A second logout has nothing to revoke and keeps the seed known.
+	if o := p.mustRun("logout"); !strings.Contains(o.stderr, "nothing to revoke") {
+		t.Errorf("a second logout: %s", o)
+	}
+	if o := p.run(p.command("status")); o.code != exitNeedsHuman {
+		t.Errorf("status after a second logout: %s, want 77", o)
+	}
+}
