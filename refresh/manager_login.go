@@ -42,6 +42,9 @@ func (m *Manager) Login(ctx context.Context, o LoginOptions) (*Result, error) {
 	if err := m.begin(); err != nil {
 		return nil, err
 	}
+	if err := CheckLogin(m.creds()); err != nil {
+		return nil, err
+	}
 	ep, err := m.resolveEndpoints(ctx)
 	if err != nil {
 		return nil, err
@@ -94,6 +97,23 @@ func (m *Manager) Login(ctx context.Context, o LoginOptions) (*Result, error) {
 	// Saved as any grant's answer is: an access token left out of it is said,
 	// and the run ends for now with the refresh token saved.
 	return m.saveAnswer(tok, tok.AccessToken, ActionLoggedIn, warns)
+}
+
+// CheckLogin refuses a login for a grant that no person starts (client
+// credentials, password, a pasted refresh token): nothing would be logged in
+// to, and no browser may be opened or device code asked for it. Only
+// grantType authorization_code and device_code log in (the device grant may
+// stand in for the browser of an authorization_code profile). The failure is
+// the credentials file's (78), found before anything else is done.
+func CheckLogin(c *credentials.Credentials) error {
+	if c == nil || credentials.Interactive(c.GrantType) {
+		return nil
+	}
+	return &Error{Kind: KindCredentials,
+		Msg: fmt.Sprintf("grantType %s in %s is not started by a person: only grantType %s or %s logs in",
+			c.GrantType, c.Path, credentials.GrantAuthorizationCode, credentials.GrantDeviceCode),
+		Hint: fmt.Sprintf("grantType %s gets its tokens without a login; to log in instead, set grantType to %s (or %s) in %s",
+			c.GrantType, credentials.GrantAuthorizationCode, credentials.GrantDeviceCode, c.Path)}
 }
 
 func (m *Manager) loginConfig(ep *Endpoints) LoginConfig {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/tokenkeeper/tokenkeeper/internal/fakeserver"
 )
 
 // TestGrants runs the binary through what a user meets when a grant goes
@@ -17,6 +19,7 @@ import (
 func TestGrants(t *testing.T) {
 	runWithBinary(t, []binTest{
 		{"LogoutKeepsSpentSeed", testLogoutKeepsSpentSeed},
+		{"LoginGrantWithoutLogin", testLoginGrantWithoutLogin},
 	})
 }
 
@@ -107,5 +110,48 @@ func testLogoutKeepsSpentSeed(t *testing.T, bin string) {
 	}
 	if o := p.run(p.command("status")); o.code != exitNeedsHuman {
 		t.Errorf("status after a second logout: %s, want 77", o)
+	}
+}
+
+// browserScript is a $BROWSER that writes its environment, then its
+// arguments, to out.
+func browserScript(t *testing.T, out string) string {
+	path := filepath.Join(t.TempDir(), "browser")
+	script := "#!/bin/sh\nenv > " + out + ".tmp\necho \"ARGS=$*\" >> " + out + ".tmp\nmv " + out + ".tmp " + out + "\n"
+	if err := os.WriteFile(path, []byte(script), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// testLoginGrantWithoutLogin: login on a profile whose grant no person starts
+// (client credentials) said "no browser on this host … use --device" (exit
+// 2); the real cause showed only with --no-browser. It exits 78 naming
+// grantType and the grants that log in, with or without a browser, and starts
+// none and sends nothing.
+func testLoginGrantWithoutLogin(t *testing.T, bin string) {
+	p := newProfile(t, bin, t.TempDir(), fakeserver.Options{})
+	p.setCredential("grantType", "client_credentials")
+	p.setCredential("authURL", p.srv.URL()+"/authorize")
+	opened := filepath.Join(t.TempDir(), "opened")
+	for _, args := range [][]string{{"login"}, {"login", "--device"}, {"login", "--no-browser"}} {
+		for _, browser := range []bool{false, true} {
+			cmd := p.command(append(args, "--wait", "3s")...) // bounded, should it wait for a person
+			if browser {
+				cmd.Env = append(cmd.Env, "BROWSER="+browserScript(t, opened))
+			}
+			o := p.run(cmd)
+			if o.code != exitConfig || !strings.Contains(o.stderr, "grantType client_credentials") ||
+				!strings.Contains(o.stderr, "authorization_code") || !strings.Contains(o.stderr, "device_code") ||
+				strings.Contains(o.stderr, "no browser") {
+				t.Errorf("%s (BROWSER set: %t): %s, want 78 naming grantType and the grants that log in", strings.Join(args, " "), browser, o)
+			}
+		}
+	}
+	if _, err := os.Stat(opened); err == nil {
+		t.Error("a browser was started")
+	}
+	if n := p.srv.Count(""); n != 0 {
+		t.Errorf("the provider saw %d requests, want none", n)
 	}
 }
