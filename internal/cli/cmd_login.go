@@ -2,6 +2,7 @@ package cli
 
 import (
 	"errors"
+	"os"
 	"os/exec"
 	"runtime"
 	"time"
@@ -123,10 +124,13 @@ func (a *app) opener() (open func(string) error, ok bool) {
 }
 
 // startBrowser starts name with the URL as its last argument and does not wait
-// for it: a browser may run for hours. Its output is not ours to show.
+// for it: a browser may run for hours. Its output is not ours to show. It gets
+// the environment exec's command gets, without the access token: no secret
+// of the profile's (secretFreeEnv).
 func startBrowser(name string, args ...string) func(string) error {
 	return func(u string) error {
 		cmd := exec.Command(name, append(args, u)...)
+		cmd.Env = secretFreeEnv(os.Environ())
 		if err := cmd.Start(); err != nil {
 			var ee *exec.Error
 			if errors.As(err, &ee) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -20,6 +21,7 @@ func TestGrants(t *testing.T) {
 	runWithBinary(t, []binTest{
 		{"LogoutKeepsSpentSeed", testLogoutKeepsSpentSeed},
 		{"LoginGrantWithoutLogin", testLoginGrantWithoutLogin},
+		{"BrowserGetsNoSecret", testBrowserGetsNoSecret},
 	})
 }
 
@@ -153,5 +155,43 @@ func testLoginGrantWithoutLogin(t *testing.T, bin string) {
 	}
 	if n := p.srv.Count(""); n != 0 {
 		t.Errorf("the provider saw %d requests, want none", n)
+	}
+}
+
+// testBrowserGetsNoSecret: login started $BROWSER with tokenkeeper's whole
+// environment, so a client secret, a seed refresh token, the store's password
+// and an outer exec's access token (as setup and exec take them) reached a
+// long-lived browser. The browser gets what exec's command gets, without the
+// secrets.
+func testBrowserGetsNoSecret(t *testing.T, bin string) {
+	lp := newLoginProfile(t, bin, "authorization_code")
+	secrets := map[string]string{
+		"TOKENKEEPER_CLIENT_SECRET":         "grants-env-client-secret-0001",
+		"TOKENKEEPER_COMPANY_REQUEST_TOKEN": "grants-env-request-token-0001",
+		"TOKENKEEPER_REFRESH_TOKEN":         "grants-env-refresh-token-0001",
+		"TOKENKEEPER_STORE_PASSWORD":        "grants-env-store-password-0001",
+		"TOKENKEEPER_ACCESS_TOKEN":          "grants-env-access-token-0001",
+	}
+	envFile := filepath.Join(t.TempDir(), "browser-env")
+	cmd := lp.command("allow", "login")
+	cmd.Env = append(cmd.Env, browserEnvFileEnv+"="+envFile, "GRANTS_PLAIN=kept")
+	for k, v := range secrets {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	o := runAll(t, []*exec.Cmd{cmd})[0]
+	got, err := os.ReadFile(envFile)
+	if err != nil {
+		t.Fatalf("the browser did not run (%v): %s", err, o)
+	}
+	if o.code != 0 {
+		t.Errorf("login: %s, want 0", o)
+	}
+	for k, v := range secrets {
+		if strings.Contains(string(got), k+"=") || strings.Contains(string(got), v) {
+			t.Errorf("the browser got %s", k)
+		}
+	}
+	if !strings.Contains(string(got), "\nGRANTS_PLAIN=kept\n") {
+		t.Errorf("the browser lost a plain variable:\n%s", got)
 	}
 }
