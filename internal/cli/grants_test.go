@@ -22,6 +22,7 @@ func TestGrants(t *testing.T) {
 		{"LogoutKeepsSpentSeed", testLogoutKeepsSpentSeed},
 		{"LoginGrantWithoutLogin", testLoginGrantWithoutLogin},
 		{"BrowserGetsNoSecret", testBrowserGetsNoSecret},
+		{"DeviceIntervalTooShort", testDeviceIntervalTooShort},
 	})
 }
 
@@ -193,5 +194,35 @@ func testBrowserGetsNoSecret(t *testing.T, bin string) {
 	}
 	if !strings.Contains(string(got), "\nGRANTS_PLAIN=kept\n") {
 		t.Errorf("the browser lost a plain variable:\n%s", got)
+	}
+}
+
+// testDeviceIntervalTooShort: a device authorization answer with "interval":
+// 0.001 made login poll the token endpoint 62 times in 3 s. An interval under
+// a second, or not whole seconds, is RFC 8628's 5 s: within a 3 s login, no
+// poll at all.
+func testDeviceIntervalTooShort(t *testing.T, bin string) {
+	for _, interval := range []any{0.001, 1.5} {
+		hp := newHostileProvider(t)
+		p := deviceProfile(t, bin, hp)
+		hp.answer("/device", 200, map[string]any{"device_code": "grants-device-code-0001", "user_code": "ABCD-EFGH",
+			"verification_uri": "https://provider.example/device", "interval": interval, "expires_in": 600})
+		var mu sync.Mutex
+		polls := 0
+		hp.handle("/token", func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			polls++
+			mu.Unlock()
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			w.Write([]byte(`{"error":"authorization_pending"}`))
+		})
+		o := runBounded(t, p, "login", "--wait", "3s")
+		mu.Lock()
+		n := polls
+		mu.Unlock()
+		if o.code != exitTemp || n != 0 {
+			t.Errorf("interval %v: %d polls in a 3s login (%s), want none before 5s and exit 75", interval, n, o)
+		}
 	}
 }
