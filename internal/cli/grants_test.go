@@ -1,8 +1,11 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -23,6 +26,8 @@ func TestGrants(t *testing.T) {
 		{"LoginGrantWithoutLogin", testLoginGrantWithoutLogin},
 		{"BrowserGetsNoSecret", testBrowserGetsNoSecret},
 		{"DeviceIntervalTooShort", testDeviceIntervalTooShort},
+		{"ServeSocketNotOwn", testServeSocketNotOwn},
+		{"ServeNeedsPerson", testServeNeedsPerson},
 	})
 }
 
@@ -224,5 +229,67 @@ func testDeviceIntervalTooShort(t *testing.T, bin string) {
 		if o.code != exitTemp || n != 0 {
 			t.Errorf("interval %v: %d polls in a 3s login (%s), want none before 5s and exit 75", interval, n, o)
 		}
+	}
+}
+
+// unixGet is GET /token on the unix socket sock: the status and the body.
+func unixGet(t *testing.T, sock string) (int, string) {
+	t.Helper()
+	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+	}}}
+	resp, err := client.Get("http://x/token")
+	if err != nil {
+		t.Fatalf("GET /token on %s: %v", sock, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// testServeSocketNotOwn: serve --socket removed the socket path at exit even
+// when it was no longer its own: once the file was deleted and another serve
+// bound the path, the first one's exit cut the second off. Only the socket
+// serve bound (same device and inode) is removed.
+func testServeSocketNotOwn(t *testing.T, bin string) {
+	p := newProfile(t, bin, t.TempDir(), fakeserver.Options{})
+	sock := p.path("tk.sock")
+	_, stopFirst := startServe(t, p, "serve", "--socket", sock)
+	if err := os.Remove(sock); err != nil {
+		t.Fatal(err)
+	}
+	_, stopSecond := startServe(t, p, "serve", "--socket", sock)
+	if o := stopFirst(); o.code != 0 {
+		t.Errorf("the first serve: %s", o)
+	}
+	if _, err := os.Lstat(sock); err != nil {
+		t.Fatalf("the first serve removed the second's socket at exit (%v)", err)
+	}
+	if status, body := unixGet(t, sock); status != http.StatusOK {
+		t.Errorf("the second serve after the first stopped: %d %s", status, body)
+	}
+	if o := stopSecond(); o.code != 0 {
+		t.Errorf("the second serve: %s", o)
+	}
+	if _, err := os.Lstat(sock); !os.IsNotExist(err) {
+		t.Errorf("the second serve left its own socket behind (%v)", err)
+	}
+}
+
+// testServeNeedsPerson: serve answered a grant that needs a person (a device
+// grant never logged in) with a 500, as if serve had failed. It is a 403 with
+// the kind reauth, the hint naming login, as exit 77 says elsewhere.
+func testServeNeedsPerson(t *testing.T, bin string) {
+	hp := newHostileProvider(t)
+	p := deviceProfile(t, bin, hp)
+	sock := p.path("tk.sock")
+	_, stop := startServe(t, p, "serve", "--socket", sock)
+	status, body := unixGet(t, sock)
+	var e serveError
+	if err := json.Unmarshal([]byte(body), &e); err != nil || status != http.StatusForbidden || e.Kind != "reauth" || !strings.Contains(e.Hint, "login") {
+		t.Errorf("GET /token with no login yet: %d %s, want 403, kind reauth and a hint to log in", status, body)
+	}
+	if o := stop(); o.code != 0 {
+		t.Errorf("serve: %s", o)
 	}
 }
