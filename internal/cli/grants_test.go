@@ -119,6 +119,26 @@ func testLogoutKeepsSpentSeed(t *testing.T, bin string) {
 	if o := p.run(p.command("status")); o.code != exitNeedsHuman {
 		t.Errorf("status after a second logout: %s, want 77", o)
 	}
+
+	// A new seed; then a token record damaged by hand: logout cannot revoke
+	// what it cannot read, but the seed it shows was spent stays known.
+	const seed2 = "grants-seed-refresh-token-0002"
+	p.setCredential("refreshToken", seed2)
+	p.mustRun("refresh")
+	f, err := os.OpenFile(p.tokenFile(), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("garbage\n")
+	f.Close()
+	p.mustRun("logout")
+	if o := p.run(p.command("status")); o.code != exitNeedsHuman || !strings.Contains(o.stdout, "refreshToken") {
+		t.Errorf("status after logging out a damaged record: %s%s, want 77 asking for a new refreshToken", o.stdout, o)
+	}
+	p.run(p.command("refresh"))
+	if got := tl.requests(); len(got) != 2 || got[1] != seed2 {
+		t.Errorf("the token endpoint saw %d requests, want 2 (each seed once)", len(got))
+	}
 }
 
 // browserScript is a $BROWSER that writes its environment, then its
