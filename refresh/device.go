@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"time"
 
@@ -87,11 +88,22 @@ func parseDeviceAuthorization(raw map[string]json.RawMessage) (*DeviceAuthorizat
 	if d, ok, _ := lifetime(raw, "expires_in"); ok && d > 0 {
 		da.ExpiresIn = d
 	}
-	da.Interval = defaultDeviceInterval
-	if d, ok, _ := lifetime(raw, "interval"); ok && d > 0 {
-		da.Interval = min(d, maxDeviceInterval)
-	}
+	da.Interval = deviceInterval(raw, da.ExpiresIn)
 	return da, nil
+}
+
+// deviceInterval is how long to wait before each poll. RFC 8628 §3.2 gives
+// the interval in whole seconds, 5 when absent: an interval under a second
+// (0.001 would be a thousand polls a second), not a whole number of seconds,
+// or not a number at all is taken as absent. A long one is cut to a minute,
+// and to half the device code's lifetime, so that the code is polled at least
+// once before it expires (never under a second).
+func deviceInterval(raw map[string]json.RawMessage, expiresIn time.Duration) time.Duration {
+	d := defaultDeviceInterval
+	if f, ok, err := number(raw, "interval"); err == nil && ok && f >= 1 && f == math.Trunc(f) {
+		d = time.Duration(min(f, maxDeviceInterval.Seconds())) * time.Second
+	}
+	return max(min(d, (expiresIn/2).Truncate(time.Second)), time.Second)
 }
 
 // pollDevice waits the interval before every poll, the first one included

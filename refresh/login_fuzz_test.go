@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 // FuzzDiscovery: any discovery document gives endpoints that keep the rules
@@ -38,6 +39,8 @@ func FuzzDeviceAuthorization(f *testing.F) {
 	f.Add([]byte(`{"device_code":"d","user_code":"ABCD-EFGH","verification_uri":"https://x/device","expires_in":900,"interval":5}`))
 	f.Add([]byte(`{"device_code":"d","user_code":"A\u001b[2J","verification_url":"https://x","interval":"1e300"}`))
 	f.Add([]byte(`{"device_code":"d","user_code":"u","verification_uri":"v","interval":-5,"expires_in":null}`))
+	f.Add([]byte(`{"device_code":"d","user_code":"u","verification_uri":"v","interval":0.001,"expires_in":0.5}`))
+	f.Add([]byte(`{"device_code":"d","user_code":"u","verification_uri":"v","interval":"2.5","expires_in":"1e400"}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var raw map[string]json.RawMessage
 		if json.Unmarshal(body, &raw) != nil {
@@ -50,7 +53,8 @@ func FuzzDeviceAuthorization(f *testing.F) {
 		if strings.ContainsFunc(da.UserCode+da.VerificationURI+da.VerificationURIComplete, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 			t.Fatalf("control character shown: %+v", da)
 		}
-		if da.Interval <= 0 || da.Interval > maxDeviceInterval || da.ExpiresIn <= 0 {
+		// RFC 8628's interval: whole seconds, at least one.
+		if da.Interval < time.Second || da.Interval%time.Second != 0 || da.Interval > maxDeviceInterval || da.ExpiresIn <= 0 {
 			t.Fatalf("bad timing: %+v", da)
 		}
 	})

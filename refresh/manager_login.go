@@ -42,6 +42,9 @@ func (m *Manager) Login(ctx context.Context, o LoginOptions) (*Result, error) {
 	if err := m.begin(); err != nil {
 		return nil, err
 	}
+	if err := CheckLogin(m.creds()); err != nil {
+		return nil, err
+	}
 	ep, err := m.resolveEndpoints(ctx)
 	if err != nil {
 		return nil, err
@@ -94,6 +97,23 @@ func (m *Manager) Login(ctx context.Context, o LoginOptions) (*Result, error) {
 	// Saved as any grant's answer is: an access token left out of it is said,
 	// and the run ends for now with the refresh token saved.
 	return m.saveAnswer(tok, tok.AccessToken, ActionLoggedIn, warns)
+}
+
+// CheckLogin refuses a login for a grant that no person starts (client
+// credentials, password, a pasted refresh token): nothing would be logged in
+// to, and no browser may be opened or device code asked for it. Only
+// grantType authorization_code and device_code log in (the device grant may
+// stand in for the browser of an authorization_code profile). The failure is
+// the credentials file's (78), found before anything else is done.
+func CheckLogin(c *credentials.Credentials) error {
+	if c == nil || credentials.Interactive(c.GrantType) {
+		return nil
+	}
+	return &Error{Kind: KindCredentials,
+		Msg: fmt.Sprintf("grantType %s in %s is not started by a person: only grantType %s or %s logs in",
+			c.GrantType, c.Path, credentials.GrantAuthorizationCode, credentials.GrantDeviceCode),
+		Hint: fmt.Sprintf("grantType %s gets its tokens without a login; to log in instead, set grantType to %s (or %s) in %s",
+			c.GrantType, credentials.GrantAuthorizationCode, credentials.GrantDeviceCode, c.Path)}
 }
 
 func (m *Manager) loginConfig(ep *Endpoints) LoginConfig {
@@ -178,6 +198,10 @@ type LogoutResult struct {
 	// refresh tokens (RFC 7009 §2.2.1 unsupported_token_type): the tokens are
 	// forgotten as without an endpoint, and the grant may still be live.
 	NotRevocable string
+	// Next is what a later run needs, the decision on what logout left: nil
+	// when it gets a new grant by itself (client credentials, password); else
+	// a person logs in again, or pastes a new seed refresh token.
+	Next *Error
 }
 
 // notRevocable reports whether a revocation was answered RFC 7009 §2.2.1's
@@ -188,13 +212,21 @@ func notRevocable(err error) bool {
 	return errors.As(err, &ee) && ee.Code == "unsupported_token_type"
 }
 
+// LoggedOutLabel names a token record that logout set aside after revoking
+// its refresh token: refreshTokenObjectFile.json.logged-out-<UTC time>. It is
+// not "corrupt": nothing was wrong with it.
+const LoggedOutLabel = "logged-out"
+
 // Logout revokes the stored refresh token at the revocation endpoint (RFC 7009,
 // with the client's authentication when it has a secret) and sets the token
-// record aside, under the profile lock; later runs need a login. When the
-// provider has no revocation endpoint, Revoked is false: the grant is still
-// live at the provider, and the record's tokens are forgotten — replaced by a
-// record without them, no copy kept, since a live grant set aside is a live
-// grant left on disk. When revocation fails, nothing is forgotten.
+// record aside (LoggedOutLabel), under the profile lock; later runs need a
+// login. When the provider has no revocation endpoint, Revoked is false: the
+// grant is still live at the provider, and the record's tokens are forgotten —
+// replaced by a record without them, no copy kept, since a live grant set aside
+// is a live grant left on disk. When revocation fails, nothing is forgotten.
+// Either way a seed refresh token the grant was started from (grantType
+// refresh_token) stays known as spent in the record left behind: logging out
+// never makes a spent seed worth sending again.
 func (m *Manager) Logout(ctx context.Context) (*LogoutResult, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -213,8 +245,8 @@ func (m *Manager) Logout(ctx context.Context) (*LogoutResult, error) {
 	case errors.As(err, &fe): // nothing we can revoke; forget it all the same
 	case err != nil: // what token and status say of it too (Decide)
 		return nil, unreadableRecord(err, m.Paths.TokenFile)
-	case tok == nil:
-		return res, nil
+	case tok == nil || tok.AccessToken == "" && tok.RefreshToken == "":
+		return res, nil // none, or what an earlier logout left
 	}
 	ep, err := m.resolveEndpoints(ctx)
 	if err != nil {
@@ -234,9 +266,9 @@ func (m *Manager) Logout(ctx context.Context) (*LogoutResult, error) {
 			res.Revoked = true
 		}
 	}
+	left := &Token{SeedFingerprint: m.spentSeedFingerprint(tok, fe)}
 	if tok != nil && !res.Revoked {
-		// The seed's fingerprint stays: a spent seed is never sent again.
-		data, err := (&Token{SeedFingerprint: tok.SeedFingerprint}).MarshalFile()
+		data, err := left.MarshalFile()
 		if err == nil {
 			err = lock.Save(ctx, data)
 		}
@@ -244,13 +276,50 @@ func (m *Manager) Logout(ctx context.Context) (*LogoutResult, error) {
 			return res, &Error{Kind: KindUnexpected, Err: err, Msg: err.Error(), Hint: fmt.Sprintf("remove %s by hand", m.Paths.TokenFile)}
 		}
 		res.Forgotten = m.Paths.TokenFile
+		res.Next = m.decide(left, nil, Options{}, time.Time{}, 0).Err
 		return res, nil
 	}
-	res.MovedTo, err = lock.SetAside(ctx, m.now())
+	if fe != nil { // damaged, as the lifecycle would have found it
+		res.MovedTo, err = lock.SetAside(ctx, m.now())
+	} else {
+		res.MovedTo, err = lock.SetAsideAs(ctx, LoggedOutLabel, m.now())
+	}
 	if err != nil {
 		return res, &Error{Kind: KindUnexpected, Err: err, Msg: err.Error(), Hint: fmt.Sprintf("move %s away by hand", m.Paths.TokenFile)}
 	}
+	if left.SeedFingerprint != "" {
+		data, err := left.MarshalFile()
+		if err == nil {
+			err = lock.Save(ctx, data)
+		}
+		if err != nil {
+			// The seed would be sent again by the next run: say so, loudly.
+			return res, &Error{Kind: KindUnexpected, Err: err, Msg: fmt.Sprintf("logged out, but recording that the refreshToken in %s was already used failed: %v", m.creds().Path, err),
+				Hint: fmt.Sprintf("remove refreshToken from %s: it was already used and must not be sent again", m.creds().Path)}
+		}
+	} else {
+		left = nil
+	}
+	res.Next = m.decide(left, nil, Options{}, time.Time{}, 0).Err
 	return res, nil
+}
+
+// spentSeedFingerprint is the fingerprint of the seed refresh token that the
+// record shows was already sent ("" when none): the record's own, or, under
+// grantType refresh_token, the credentials' seed when the record holds it
+// itself or (unparseable) names it.
+func (m *Manager) spentSeedFingerprint(tok *Token, fe *FileError) string {
+	if tok != nil && tok.SeedFingerprint != "" {
+		return tok.SeedFingerprint
+	}
+	c := m.creds()
+	if c == nil || c.GrantType != credentials.GrantRefreshToken || c.RefreshToken == "" {
+		return ""
+	}
+	if tok != nil && tok.RefreshToken == c.RefreshToken || fe != nil && seedInRecord(fe.data, c.RefreshToken) {
+		return fingerprint(c.RefreshToken)
+	}
+	return ""
 }
 
 func (m *Manager) revokeError(err error) error {

@@ -128,7 +128,13 @@ func (l *fileLocked) Save(ctx context.Context, data []byte) error {
 // dangling, which the next run would refuse, if this run gets no new token to
 // save (the endpoint down, say).
 func (l *fileLocked) SetAside(ctx context.Context, now time.Time) (string, error) {
-	moved, err := MoveAside(l.target, now)
+	return l.SetAsideAs(ctx, "corrupt", now)
+}
+
+// SetAsideAs is SetAside with label for "corrupt" in the new name (see
+// MoveAsideAs).
+func (l *fileLocked) SetAsideAs(ctx context.Context, label string, now time.Time) (string, error) {
+	moved, err := MoveAsideAs(l.target, label, now)
 	if err == nil && l.linked {
 		if werr := ReplaceFile(l.target, []byte("{}\n")); werr != nil {
 			l.debug("could not leave an empty record behind the link", "path", l.target, "err", werr)

@@ -50,6 +50,10 @@ type Locked interface {
 	// SetAside moves an unreadable record out of the way (never deletes it) and
 	// returns where it went.
 	SetAside(ctx context.Context, now time.Time) (string, error)
+	// SetAsideAs is SetAside under another word than "corrupt" in the new
+	// name (label-<UTC time>), for a record moved for another reason than
+	// damage: "logged-out" after logout.
+	SetAsideAs(ctx context.Context, label string, now time.Time) (string, error)
 	// Expires is when the lock may be lost without Unlock (a lease running out);
 	// the zero time means never. The lifecycle sends no refresh request that may
 	// outlast it.

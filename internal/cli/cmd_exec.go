@@ -70,13 +70,23 @@ func (a *app) cmdExec(minValid time.Duration, args []string) int {
 	return a.runChild(cmd)
 }
 
-// childEnv is env without any inherited TOKENKEEPER_ACCESS_TOKEN or
-// TOKENKEEPER_API_BASE (from an outer exec of another profile, say), and
-// without the variables that carry a secret to tokenkeeper (secretEnv, and the
-// store's password: the
-// child gets the access token, never what makes one), plus this token's: the
-// API base only where the token names one (Concur's geolocation).
+// childEnv is secretFreeEnv(env) plus this token's variables: the API base
+// only where the token names one (Concur's geolocation).
 func childEnv(env []string, tok *refresh.Token) []string {
+	out := secretFreeEnv(env)
+	for _, kv := range tokenEnv(tok) {
+		out = append(out, kv[0]+"="+kv[1])
+	}
+	return out
+}
+
+// secretFreeEnv is the environment of every process tokenkeeper starts (exec's
+// command, login's browser): env without the variables that carry a secret to
+// tokenkeeper (credentials.SecretEnv, and the store's password: a child gets
+// the access token at most, never what makes one), and without any inherited
+// TOKENKEEPER_ACCESS_TOKEN, TOKENKEEPER_API_BASE… (from an outer exec, of
+// another profile, say).
+func secretFreeEnv(env []string) []string {
 	drop := append([]string{envAccessToken, envAPIBase, envTokenType, envExpiresAt, storePasswordEnv}, credentials.SecretEnv()...)
 	out := make([]string, 0, len(env)+4)
 	for _, kv := range env {
@@ -84,9 +94,6 @@ func childEnv(env []string, tok *refresh.Token) []string {
 		if !slices.Contains(drop, name) {
 			out = append(out, kv)
 		}
-	}
-	for _, kv := range tokenEnv(tok) {
-		out = append(out, kv[0]+"="+kv[1])
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"errors"
+	"os"
 	"os/exec"
 	"runtime"
 	"time"
@@ -29,10 +30,14 @@ printed on stderr. With grantType device_code, or --device: the verification URL
 and user code on stderr, polled at the provider's interval; nothing is opened.
 login reads nothing from stdin and needs no terminal.
 
+Only grantType authorization_code and device_code log in (--device stands in
+for the browser of an authorization_code profile); any other grant is refused
+with 78 before anything is opened or sent.
+
 Exit codes: 0 logged in, 77 refused (access_denied), 75 not finished
 (expired_token, timed out, interrupted: run it again), 78 the provider refused
-the client or the request, 2 no browser on this host (use --device or
---no-browser).`,
+the client or the request, or grantType does not log in, 2 no browser on this
+host (use --device or --no-browser).`,
 		example: `tokenkeeper --profile keycloak login
 tokenkeeper --profile github login --device
 ssh -L 8400:127.0.0.1:8400 host tokenkeeper login --no-browser`,
@@ -58,6 +63,13 @@ func (a *app) login(o loginOptions) int {
 	m, err := a.manager("tokenkeeper login", true, false)
 	if err != nil {
 		return a.fail(err)
+	}
+	// Before the browser is looked for: a grant no person starts has nothing
+	// to open one for, and "no browser on this host" would hide that.
+	if err := refresh.CheckLogin(m.Creds); err != nil {
+		code, hint := a.exitOf(err)
+		a.message("error", err.Error(), hint, "to get a token with this grant, run "+a.cmdLine("refresh"))
+		return code
 	}
 	lo := refresh.LoginOptions{Device: o.device, Wait: o.wait,
 		Notify: func(msg string) { a.message("info", msg) }}
@@ -112,10 +124,13 @@ func (a *app) opener() (open func(string) error, ok bool) {
 }
 
 // startBrowser starts name with the URL as its last argument and does not wait
-// for it: a browser may run for hours. Its output is not ours to show.
+// for it: a browser may run for hours. Its output is not ours to show. It gets
+// the environment exec's command gets, without the access token: no secret
+// of the profile's (secretFreeEnv).
 func startBrowser(name string, args ...string) func(string) error {
 	return func(u string) error {
 		cmd := exec.Command(name, append(args, u)...)
+		cmd.Env = secretFreeEnv(os.Environ())
 		if err := cmd.Start(); err != nil {
 			var ee *exec.Error
 			if errors.As(err, &ee) {

@@ -10,10 +10,14 @@ func logoutCommand() *command {
 	return &command{
 		name: "logout", args: "", summary: "revoke the refresh token at the provider and forget it",
 		long: `Revoke the refresh token at the provider's revocation endpoint (RFC 7009), then
-set the token record aside; later runs exit 77 until tokenkeeper login. Where the
-provider has no revocation endpoint (GitHub, Entra), the token is forgotten here
-and logout says that the grant is still live at the provider and where to revoke
-it.`,
+set the token record aside (refreshTokenObjectFile.json.logged-out-<UTC time>);
+later runs exit 77 until tokenkeeper login. Where the provider has no revocation
+endpoint (GitHub, Entra), the token is forgotten here and logout says that the
+grant is still live at the provider and where to revoke it.
+
+With grantType refresh_token, the refreshToken of credentials.json stays known
+as used: later runs exit 77 until a new one is put there. With a grant that
+needs no person (client_credentials, password), the next run gets a new grant.`,
 		example: `tokenkeeper --profile keycloak logout`,
 		flags: func(fs *pflag.FlagSet) func(*app, []string) int {
 			return func(a *app, _ []string) int { return a.logout() }
@@ -57,6 +61,12 @@ func (a *app) logout() int {
 	if res.Forgotten != "" {
 		done = "removed the tokens from " + res.Forgotten + " (no copy kept)"
 	}
-	a.message("info", "logged out: "+done, "to log in again, run "+a.cmdLine("login"))
+	// What a later run needs is the decision on what logout left: a login,
+	// a new seed refresh token, or nothing (a grant the credentials get alone).
+	next := "the next run gets a new grant with grantType " + m.Creds.GrantType
+	if res.Next != nil {
+		_, next = a.exitOf(res.Next)
+	}
+	a.message("info", "logged out: "+done, next)
 	return exitOK
 }

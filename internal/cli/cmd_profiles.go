@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -99,7 +100,7 @@ func (a *app) cmdProfiles(o *listOpts) int {
 			return
 		}
 		// Fixed widths rather than a tabwriter, which would hold every line.
-		fmt.Fprintf(a.stdout, "%-*s  %-26s  %-22s  %s\n", width, name, accessColumn(s.r, now), refreshColumn(s.r, now), s.p.redact(s.r.Verdict))
+		fmt.Fprintf(a.stdout, "%-*s  %-26s  %-22s  %s\n", width, name, accessColumn(s.r, now), refreshColumn(s.r, now), verdictLine(s))
 	})
 	if *asJSON {
 		arr.close()
@@ -143,6 +144,18 @@ func (a *app) statusAll(asJSON bool, n int) int {
 	}
 	a.info("%s", line)
 	return code
+}
+
+// verdictLine is a profile's verdict on its one line of the listing: a
+// verdict of several lines (every missing field of credentials.json) is cut
+// to its first, and the rest is left to status, which the line names.
+func verdictLine(s profileStatus) string {
+	v := s.p.redact(s.r.Verdict)
+	first, _, cut := strings.Cut(strings.ReplaceAll(v, "\r", "\n"), "\n")
+	if !cut {
+		return v
+	}
+	return strings.TrimRight(first, " :;") + "; details: " + s.p.cmdLine("status")
 }
 
 func entryOf(r *statusReport) profileEntry {

@@ -193,9 +193,17 @@ func listenUnix(path string) (net.Listener, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	// The path is removed at the end only while it is still the socket bound
+	// here (same device and inode): once it was deleted and another serve
+	// bound the path again, it is that server's. Go's own unlink on Close
+	// would remove whatever is there.
+	ln.(*net.UnixListener).SetUnlinkOnClose(false)
+	bound, _ := os.Lstat(path)
 	return ln, func() {
 		ln.Close()
-		os.Remove(path)
+		if now, err := os.Lstat(path); err == nil && bound != nil && os.SameFile(bound, now) {
+			os.Remove(path)
+		}
 	}, nil
 }
 
@@ -347,12 +355,10 @@ func (h *tokenHandler) serveToken(w http.ResponseWriter, r *http.Request) {
 		hint = h.a.redact(hint)
 		h.a.message("error", msg, hint)
 		h.mu.Unlock()
-		status := http.StatusInternalServerError
 		if code == exitTemp {
-			status = http.StatusServiceUnavailable
 			w.Header().Set("Retry-After", "30")
 		}
-		h.writeError(w, status, exitName(code), msg, hint)
+		h.writeError(w, exitHTTPStatus(code), exitName(code), msg, hint)
 		return
 	}
 	if res.Action != refresh.ActionValid {

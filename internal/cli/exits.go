@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/http"
 
 	"github.com/tokenkeeper/tokenkeeper/credentials"
 	"github.com/tokenkeeper/tokenkeeper/refresh"
@@ -30,16 +31,20 @@ type exitRow struct {
 	meaning string
 	rank    int
 	name    string // for clients that get no exit code (serve's "kind")
+	// status is serve's HTTP status for it. What waits for a person (reauth,
+	// credentials) is a 4xx, not a server error: retrying at once does not
+	// help, and monitoring that pages on 5xx must not page for it.
+	status int
 }
 
 // exitTable is the one place that maps a kind of failure to an exit code.
 var exitTable = []exitRow{
-	{exitOK, -1, "ok", 0, "ok"},
-	{exitTemp, refresh.KindTemporary, "temporary failure, retry later", 1, "retry"},
-	{exitError, refresh.KindUnexpected, "unexpected error", 2, "unexpected"},
-	{exitUsage, -1, "usage", 2, "usage"},
-	{exitNeedsHuman, refresh.KindNeedsHuman, "a human must re-authorise", 3, "reauth"},
-	{exitConfig, refresh.KindCredentials, "credentials missing, incomplete or invalid", 4, "credentials"},
+	{exitOK, -1, "ok", 0, "ok", http.StatusOK},
+	{exitTemp, refresh.KindTemporary, "temporary failure, retry later", 1, "retry", http.StatusServiceUnavailable},
+	{exitError, refresh.KindUnexpected, "unexpected error", 2, "unexpected", http.StatusInternalServerError},
+	{exitUsage, -1, "usage", 2, "usage", http.StatusBadRequest},
+	{exitNeedsHuman, refresh.KindNeedsHuman, "a human must re-authorise", 3, "reauth", http.StatusForbidden},
+	{exitConfig, refresh.KindCredentials, "credentials missing, incomplete or invalid", 4, "credentials", http.StatusForbidden},
 }
 
 func exitRowOf(code int) exitRow {
@@ -64,6 +69,8 @@ func exitCode(k refresh.Kind) int {
 func exitMeaning(code int) string { return exitRowOf(code).meaning }
 
 func exitName(code int) string { return exitRowOf(code).name }
+
+func exitHTTPStatus(code int) int { return exitRowOf(code).status }
 
 // worse is the exit code of the two that asks more of a human.
 func worse(a, b int) int {

@@ -663,13 +663,13 @@ func testServeErrors(t *testing.T, bin string) {
 	for n := p.srv.PendingFaults(); n > 0; n = p.srv.PendingFaults() {
 		get() // use up the 503s still queued
 	}
-	if status, _, e := get(); status != 500 || e.Kind != "reauth" || e.Hint == "" {
-		t.Errorf("grant dead: %d %+v, want 500 and kind reauth with a hint", status, e)
+	if status, _, e := get(); status != 403 || e.Kind != "reauth" || e.Hint == "" {
+		t.Errorf("grant dead: %d %+v, want 403 and kind reauth with a hint", status, e)
 	}
 
 	os.Remove(p.path("credentials.json"))
-	if status, _, e := get(); status != 500 || e.Kind != "credentials" {
-		t.Errorf("credentials.json gone: %d %+v, want 500 and kind credentials", status, e)
+	if status, _, e := get(); status != 403 || e.Kind != "credentials" {
+		t.Errorf("credentials.json gone: %d %+v, want 403 and kind credentials", status, e)
 	}
 	if o := stop(); o.code != 0 {
 		t.Errorf("serve: %s", o)

@@ -23,15 +23,24 @@ import (
 // $BROWSER for the login tests is this test binary (TestMain): with
 // browserActionEnv set it takes the URL as its only argument, logs in at the
 // provider as browserUserEnv and allows or refuses ("allow", "deny").
+// With browserEnvFileEnv set, it first writes the environment it was given
+// to that file.
 const (
-	browserActionEnv = "TKTEST_BROWSER_ACTION"
-	browserUserEnv   = "TKTEST_BROWSER_USER"
+	browserActionEnv  = "TKTEST_BROWSER_ACTION"
+	browserUserEnv    = "TKTEST_BROWSER_USER"
+	browserEnvFileEnv = "TKTEST_BROWSER_ENV_FILE"
 )
 
 func scriptedBrowser(action string) int {
 	if len(os.Args) != 2 {
 		fmt.Fprintf(os.Stderr, "scripted browser: want the URL as the only argument, got %q\n", os.Args[1:])
 		return 2
+	}
+	if out := os.Getenv(browserEnvFileEnv); out != "" {
+		if err := os.WriteFile(out, []byte(strings.Join(os.Environ(), "\n")+"\n"), 0o600); err != nil {
+			fmt.Fprintf(os.Stderr, "scripted browser: %v\n", err)
+			return 1
+		}
 	}
 	st, body, err := oidcprovider.Browse(os.Args[1], os.Getenv(browserUserEnv), oidcprovider.Password, action)
 	if err != nil || st != http.StatusOK {

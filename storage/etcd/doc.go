@@ -22,6 +22,7 @@
 //	PREFIX/<profile>/record          the token file's JSON
 //	PREFIX/<profile>/lock            the lock: value = holder, attached to its lease
 //	PREFIX/<profile>/corrupt-<time>  a record set aside as unreadable
+//	PREFIX/<profile>/<label>-<time>  one set aside for another reason: logged-out, pulled
 //
 // # The lock
 //
