@@ -39,6 +39,12 @@ type Preset struct {
 	// match recognises credentials of the preset by their issuer or endpoints,
 	// before the token URL rules (login presets, and Keycloak's issuer).
 	match func(c *Credentials) bool
+
+	// ScopeOnRefresh: the provider needs a scope in a refresh request (Entra
+	// v2 answers AADSTS90009 without one); the scope the grant was given is
+	// sent, else the configured one. Every other provider gets none: RFC 6749
+	// §6 has an omitted scope mean the one originally granted.
+	ScopeOnRefresh bool
 }
 
 // Region is one of a provider's token endpoints, by a short name.
@@ -98,7 +104,7 @@ var Presets = []Preset{
 	// written out rather than discovered. It has no revocation endpoint.
 	{Name: "entra", Help: "Microsoft Entra ID (tenant)", Login: true,
 		Arg: "tenant", Ask: "tenant (its ID, a domain like contoso.onmicrosoft.com, or organizations)",
-		Grants: []string{GrantAuthorizationCode}, Scope: "openid offline_access",
+		Grants: []string{GrantAuthorizationCode}, Scope: "openid offline_access", ScopeOnRefresh: true,
 		SetEndpoints: func(c *Credentials, v string) {
 			base := "https://login.microsoftonline.com/" + url.PathEscape(strings.TrimSpace(v)) + "/oauth2/v2.0/"
 			c.AuthURL, c.TokenURL, c.DeviceAuthURL = base+"authorize", base+"token", base+"devicecode"

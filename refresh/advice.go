@@ -53,6 +53,62 @@ func oauthCodes() map[string]advice {
 	}
 }
 
+// refreshTokenDead reports whether a refusal of a refresh-token request is about
+// the refresh token: the grant behind it needs a new start. Providers word a
+// dead refresh token differently (invalid_grant; Dex's invalid_request "Refresh
+// token expired."; invalid_token, unauthorized, GitHub's bad_refresh_token in a
+// 200: docs/providers.md), so any refusal is one, except what is clearly about
+// something else: the client (invalid_client, unauthorized_client, a 401 with no
+// code or one that challenges the client), the request's scope (invalid_scope),
+// a grant type the endpoint does not take, a request malformed on our side
+// (invalid_request about anything but the refresh token; 411, 413, 414, 415),
+// or an endpoint that is not there (a redirect, 404, 405). Rate limits and 5xx
+// are no refusals (TransientError). On a Concur endpoint, a code of its own
+// other than 108 says what else was refused.
+func refreshTokenDead(ee *EndpointError, concur bool) bool {
+	if ee.Code == "invalid_grant" || ee.ConcurCode == 108 {
+		return true
+	}
+	if _, ok := concurCodes()[ee.ConcurCode]; ok && concur {
+		return false
+	}
+	switch ee.Code {
+	case "invalid_client", "unauthorized_client", "invalid_scope", "unsupported_grant_type":
+		return false
+	case "invalid_request":
+		return aboutRefreshToken(ee.Description)
+	case "":
+		if ee.Status == http.StatusUnauthorized {
+			return false
+		}
+	}
+	switch s := ee.Status; {
+	case ee.ClientChallenge, s == 0, s >= 300 && s < 400:
+		return false
+	case s == http.StatusNotFound, s == http.StatusMethodNotAllowed, s == http.StatusLengthRequired,
+		s == http.StatusRequestEntityTooLarge, s == http.StatusRequestURITooLong, s == http.StatusUnsupportedMediaType:
+		return false
+	}
+	return true
+}
+
+// aboutRefreshToken reports whether an invalid_request's description says the
+// refresh token sent is bad (Dex: "Refresh token is invalid or has already been
+// claimed by another client.", "Refresh token expired."), not that the request
+// lacks one, which would be a bug of ours.
+func aboutRefreshToken(desc string) bool {
+	d := strings.ToLower(desc)
+	if !strings.Contains(d, "refresh token") && !strings.Contains(d, "refresh_token") && !strings.Contains(d, "refreshtoken") {
+		return false
+	}
+	for _, missing := range []string{"missing", "required", "not supplied", "no refresh token", "not provided"} {
+		if strings.Contains(d, missing) {
+			return false
+		}
+	}
+	return true
+}
+
 const clientRefused = "the client was refused: check appID and clientSecret (and authStyle) in {file}"
 
 // grantRefused says what to do when the grant in the credentials file is refused,
@@ -71,6 +127,11 @@ func refusalAdvice(ee *EndpointError, c *credentials.Credentials, concur bool) a
 	code := ee.Code
 	if code == "" && ee.Status == http.StatusUnauthorized {
 		code = "invalid_client"
+	}
+	if c.GrantType == credentials.GrantRefreshToken && refreshTokenDead(ee, concur) {
+		// Every request of this grant is a refresh request: a pasted refresh
+		// token refused in any provider's words is a refused grant.
+		code = "invalid_grant"
 	}
 	a, ok := concurCodes()[ee.ConcurCode]
 	if !ok || !concur {

@@ -296,6 +296,10 @@ func handleResponse(u string, resp *http.Response, body []byte, start time.Time,
 // or KORE's {"code","message"}.
 func endpointError(u string, resp *http.Response, body []byte, secrets []string) *EndpointError {
 	e := &EndpointError{URL: u, Status: resp.StatusCode, CorrelationID: redact.Line(redactAll(resp.Header.Get("concur-correlationid"), secrets), 100)}
+	if ch := strings.TrimSpace(resp.Header.Get("WWW-Authenticate")); resp.StatusCode == http.StatusUnauthorized && ch != "" {
+		scheme, _, _ := strings.Cut(ch, " ")
+		e.ClientChallenge = !strings.EqualFold(scheme, "Bearer")
+	}
 	var raw map[string]json.RawMessage
 	if json.Unmarshal(bytes.TrimSpace(body), &raw) == nil {
 		_ = stringField(raw, "error", &e.Code)

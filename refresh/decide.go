@@ -75,7 +75,13 @@ type Plan struct {
 	SetAside bool
 	// Remembered: Err is a refusal remembered in the record; no request is sent.
 	Remembered bool
-	Warnings   []string
+	// Retry: a refusal remembered in the record stands (Err, or a warning
+	// while the access token serves); a person may ask once more
+	// (Options.Retry). RefreshRefused is when the stored refresh token was
+	// refused (zero: it was not).
+	Retry          bool
+	RefreshRefused time.Time
+	Warnings       []string
 	// RefreshWarnings are about the stored refresh token dying: status shows
 	// them; the lifecycle warns once per renewal, about the token it saved.
 	// RefreshThen is what a person does about them before then (ThenLogin for
@@ -115,26 +121,41 @@ func Decide(s State, p Policy) Plan {
 		plan.RefreshThen = refreshThen(s.Creds, plan.RefreshWarnings)
 	}
 	plan.AccessValid = tok.Valid(s.Now, 0)
-	plan.RefreshUsable = tok.RefreshUsable(s.Now) && !tok.refreshRefused()
+	// A person's retry (Options.Retry) lifts what is remembered, for one
+	// request: the refusal of the credentials, else a refused refresh token
+	// that only a person could replace.
+	retry := p.Retry && tok.refusal() != nil && s.Creds != nil
+	refused := tok.refreshRefused()
+	if refused {
+		plan.RefreshRefused = tok.Refusal.At
+		retryRefresh := retry && !rememberedFor(tok, s.Creds) && !canRegrant(s.Creds)
+		refused = !retryRefresh
+	}
+	plan.RefreshUsable = tok.RefreshUsable(s.Now) && !refused
 	if s.CredsErr != nil { // 78 even while the token is valid: its renewal would fail
 		plan.Step, plan.Err, plan.Why = StepHuman, credentialsError(s.CredsErr), credentialsWhy(s.CredsErr)
 		return plan
 	}
 	// A remembered refusal stands until the credentials change: no request, the
 	// same answer. Force does not get past it; a new grant started by a person
-	// (Regrant: setup) does.
-	if r := tok.refusal(); r != nil && r.Bootstrap != nil && !p.Regrant && s.Creds != nil && r.Credentials == CredentialsFingerprint(s.Creds) {
+	// (Regrant: setup) does, and a person's retry asks once more.
+	if r := tok.refusal(); !p.Regrant && !retry && rememberedFor(tok, s.Creds) {
 		err := refusalError(r.Bootstrap.endpointError(), s.Creds, (&Manager{}).geoTokenURL)
-		refused := fmt.Sprintf("the grant was refused at %s; nothing is sent until the credentials file changes", r.At.Format(time.RFC3339))
+		when := refusedWhen(r.At, s.Now)
+		err.Msg = fmt.Sprintf("%s (refused at %s; nothing is sent until the credentials file changes)", err.Msg, when)
+		err.Retry, plan.Retry = true, true
 		if tok.Valid(s.Now, p.Margin) && !p.Force {
 			// The access token still serves; say now what will be needed.
 			plan.Step, plan.Why = StepNothing, "the access token is valid"
-			plan.Warnings = append(plan.Warnings, fmt.Sprintf("%s; when the access token expires at %s, a person must act: %s",
-				refused, tok.Expiry.Format(time.RFC3339), err.Hint))
+			plan.Warnings = append(plan.Warnings, fmt.Sprintf("the grant was refused at %s, and nothing is sent until the credentials file changes; when the access token expires at %s, a person must act: %s",
+				when, tok.Expiry.Format(time.RFC3339), err.Hint))
 			return plan
 		}
-		plan.Step, plan.Err, plan.Remembered, plan.Why = StepHuman, err, true, refused
+		plan.Step, plan.Err, plan.Remembered, plan.Why = StepHuman, err, true, "the grant was refused"
 		return plan
+	}
+	if retry && tok.Valid(s.Now, p.Margin) {
+		p.Force = true // the one request is the point of a retry
 	}
 	switch {
 	case p.Regrant && s.Creds != nil && spentSeed(s.Creds, tok) != nil:
@@ -146,6 +167,12 @@ func Decide(s State, p Policy) Plan {
 		return plan
 	case tok.Valid(s.Now, p.Margin) && p.satisfiedBy(tok, p.Asked):
 		plan.Step, plan.Why = StepNothing, "the access token is valid"
+		if !plan.RefreshRefused.IsZero() && s.Creds != nil && !canRegrant(s.Creds) {
+			// The access token still serves; say now what will be needed.
+			plan.Retry = true
+			plan.Warnings = append(plan.Warnings, fmt.Sprintf("the refresh token was refused at %s and is not sent again; the access token expires at %s: %s",
+				refusedWhen(plan.RefreshRefused, s.Now), tok.Expiry.Format(time.RFC3339), reauthAdvice(s.Creds)))
+		}
 		return plan
 	case s.Creds == nil:
 		plan.Step, plan.Why = StepBootstrap, "the credentials are needed" // provisional
@@ -156,21 +183,59 @@ func Decide(s State, p Policy) Plan {
 	}
 	if credentials.Interactive(s.Creds.GrantType) {
 		plan.Step, plan.Err, plan.Why = StepHuman, needsLogin(s.Creds, s.TokenFile), "a person must log in"
+		plan.refusedRefresh(s.Now)
 		return plan
 	}
 	if err := spentSeed(s.Creds, tok); err != nil {
 		plan.Step, plan.Err, plan.Why = StepHuman, err, "the refresh token is dead and the one in the credentials file was already used"
-		plan.Remembered = tok.refreshRefused()
+		plan.refusedRefresh(s.Now)
 		return plan
 	}
 	plan.Step, plan.Why = StepBootstrap, "the next run gets a new grant with "+s.Creds.GrantType
 	if plan.SetAside {
 		plan.Why = "the token file is not valid: the next run moves it aside and gets a new grant with " + s.Creds.GrantType
 	}
-	if r := tok.refusal(); r != nil && r.Bootstrap != nil {
+	if r := tok.refusal(); r != nil && r.Bootstrap != nil && !retry {
 		plan.Why = "the credentials changed since the grant was refused; the next run tries them once"
 	}
 	return plan
+}
+
+// refusedRefresh says, in a plan that needs a person because the stored refresh
+// token was refused, when it was: the message is about a remembered refusal,
+// which a person may ask about once more (Options.Retry).
+func (plan *Plan) refusedRefresh(now time.Time) {
+	if plan.RefreshRefused.IsZero() {
+		return
+	}
+	plan.Remembered, plan.Retry, plan.Err.Retry = true, true, true
+	plan.Err.Msg = fmt.Sprintf("the refresh token was refused at %s; %s", refusedWhen(plan.RefreshRefused, now), plan.Err.Msg)
+}
+
+// rememberedFor reports whether the record remembers a refusal of exactly
+// these credentials.
+func rememberedFor(tok *Token, c *credentials.Credentials) bool {
+	r := tok.refusal()
+	return r != nil && r.Bootstrap != nil && c != nil && r.Credentials == CredentialsFingerprint(c)
+}
+
+// canRegrant reports whether the credentials start a new grant without a
+// person: a dead refresh token is then answered by a bootstrap.
+func canRegrant(c *credentials.Credentials) bool {
+	return !credentials.Interactive(c.GrantType) && c.GrantType != credentials.GrantRefreshToken
+}
+
+// refusedWhen says when a refusal was recorded, for people: "16:10 UTC, 3h0m
+// ago", with the date when it was not today.
+func refusedWhen(at, now time.Time) string {
+	at, layout := at.UTC(), "15:04 UTC"
+	if y, m, d := at.Date(); !(now.UTC().Year() == y && now.UTC().Month() == m && now.UTC().Day() == d) {
+		layout = "2006-01-02 15:04 UTC"
+	}
+	if at.After(now) { // a clock set back
+		return at.Format(layout) + ", " + Until(now, at)
+	}
+	return at.Format(layout) + ", " + roughDuration(now.Sub(at)) + " ago"
 }
 
 // spentSeed is the failure of a refresh_token grant whose pasted refresh token

@@ -26,6 +26,7 @@ func TestDecide(t *testing.T) {
 		return c
 	}
 	password, seeded := creds(credentials.GrantPassword), creds(credentials.GrantRefreshToken)
+	login := creds(credentials.GrantAuthorizationCode)
 	tok := func(edit ...func(*Token)) *Token {
 		t := &Token{AccessToken: "fake-at", RefreshToken: "fake-rt", TokenURL: url,
 			ObtainedAt: now.Add(-10 * time.Minute), Expiry: now.Add(50 * time.Minute), RefreshExpiry: now.Add(30 * 24 * time.Hour)}
@@ -69,11 +70,20 @@ func TestDecide(t *testing.T) {
 		{"expired, refresh token expired", State{Creds: password, Token: tok(expired, func(t *Token) { t.RefreshExpiry = now.Add(-time.Minute) })}, Options{}, StepBootstrap, 0, "new grant", false},
 		{"refused refresh, password grant", State{Creds: password, Token: tok(expired, refusedRefresh)}, Options{}, StepBootstrap, 0, "new grant", false},
 		{"refused refresh, pasted seed spent", State{Creds: seeded, Token: tok(expired, refusedRefresh, func(t *Token) { t.SeedFingerprint = fingerprint("fake-seed") })}, Options{}, StepHuman, KindNeedsHuman, "already used", true},
-		{"refused bootstrap", State{Creds: password, Token: tok(expired, refusedGrant(password))}, Options{}, StepHuman, KindNeedsHuman, "refused at", true},
-		{"refused bootstrap, forced", State{Creds: password, Token: tok(expired, refusedGrant(password))}, Options{Force: true}, StepHuman, KindNeedsHuman, "refused at", true},
+		{"refused bootstrap", State{Creds: password, Token: tok(expired, refusedGrant(password))}, Options{}, StepHuman, KindNeedsHuman, "the grant was refused", true},
+		{"refused bootstrap, forced", State{Creds: password, Token: tok(expired, refusedGrant(password))}, Options{Force: true}, StepHuman, KindNeedsHuman, "the grant was refused", true},
 		{"refused bootstrap, a new setup", State{Creds: password, Token: tok(expired, refusedGrant(password))}, Options{Regrant: true}, StepBootstrap, 0, "new grant", false},
 		{"refused bootstrap, access token still valid", State{Creds: password, Token: tok(refusedGrant(password))}, Options{}, StepNothing, 0, "valid", false},
-		{"refused bootstrap, record without tokens", State{Creds: password, Token: &Token{TokenURL: url, Refusal: &Refusal{At: now, Credentials: CredentialsFingerprint(password), Bootstrap: &refusedAnswer{URL: url, Status: 401, Code: "invalid_client"}}}}, Options{}, StepHuman, KindCredentials, "refused at", true},
+		{"refused bootstrap, record without tokens", State{Creds: password, Token: &Token{TokenURL: url, Refusal: &Refusal{At: now, Credentials: CredentialsFingerprint(password), Bootstrap: &refusedAnswer{URL: url, Status: 401, Code: "invalid_client"}}}}, Options{}, StepHuman, KindCredentials, "the grant was refused", true},
+		{"refused bootstrap, retried", State{Creds: password, Token: tok(expired, refusedGrant(password))}, Options{Retry: true}, StepBootstrap, 0, "new grant", false},
+		{"refused bootstrap, access token still valid, retried", State{Creds: password, Token: tok(refusedGrant(password))}, Options{Retry: true}, StepBootstrap, 0, "new grant", false},
+		{"refused refresh, login", State{Creds: login, Token: tok(expired, refusedRefresh)}, Options{}, StepHuman, KindNeedsHuman, "log in", true},
+		{"refused refresh, login, access token still valid", State{Creds: login, Token: tok(refusedRefresh)}, Options{}, StepNothing, 0, "valid", false},
+		{"refused refresh, login, retried", State{Creds: login, Token: tok(expired, refusedRefresh)}, Options{Retry: true}, StepRefresh, 0, "refresh token", false},
+		{"refused refresh, login, access token still valid, retried", State{Creds: login, Token: tok(refusedRefresh)}, Options{Retry: true}, StepRefresh, 0, "refresh token", false},
+		{"refused refresh, pasted seed spent, retried", State{Creds: seeded, Token: tok(expired, refusedRefresh, func(t *Token) { t.SeedFingerprint = fingerprint("fake-seed") })}, Options{Retry: true}, StepRefresh, 0, "refresh token", false},
+		{"refused refresh, password grant, retried", State{Creds: password, Token: tok(expired, refusedRefresh)}, Options{Retry: true}, StepBootstrap, 0, "new grant", false},
+		{"nothing remembered, retried", State{Creds: password, Token: tok()}, Options{Retry: true}, StepNothing, 0, "valid", false},
 		{"credentials changed after a refusal", State{Creds: creds(credentials.GrantPassword, func(c *credentials.Credentials) { c.CompanyRequestToken = "fake-new-crt" }), Token: tok(expired, refusedGrant(password))}, Options{}, StepBootstrap, 0, "credentials changed", false},
 		{"spent seed", State{Creds: seeded, Token: tok(expired, func(t *Token) { t.RefreshExpiry = now.Add(-time.Minute); t.SeedFingerprint = fingerprint("fake-seed") })}, Options{}, StepHuman, KindNeedsHuman, "already used", false},
 		{"new seed pasted after a spent one", State{Creds: creds(credentials.GrantRefreshToken, func(c *credentials.Credentials) { c.RefreshToken = "fake-new-seed" }), Token: tok(expired, refusedRefresh, func(t *Token) { t.SeedFingerprint = fingerprint("fake-seed") })}, Options{}, StepBootstrap, 0, "new grant", false},
@@ -110,6 +120,9 @@ func TestDecide(t *testing.T) {
 			if p.Err == nil || p.Err.Kind != tt.kind {
 				t.Fatalf("err %v, want kind %v", p.Err, tt.kind)
 			}
+			if p.Remembered && (!strings.Contains(p.Err.Msg, "refused at ") || !p.Err.Retry || !p.Retry) {
+				t.Errorf("a remembered refusal %q (retry %v, %v): want when it was refused, and a retry named", p.Err.Msg, p.Err.Retry, p.Retry)
+			}
 			for _, secret := range []string{"fake-secret", "fake-crt", "fake-seed", "fake-rt", "fake-at"} {
 				if strings.Contains(p.Err.Msg+p.Err.Hint+p.Why+strings.Join(p.Warnings, ""), secret) {
 					t.Errorf("the plan shows a secret: %q / %q", p.Err.Msg, p.Err.Hint)
@@ -120,7 +133,7 @@ func TestDecide(t *testing.T) {
 }
 
 // TestDecideRemembersTheSameAnswer: a remembered refusal fails with the message
-// and hint the refusal itself gave.
+// and hint the refusal itself gave, saying when it was given.
 func TestDecideRemembersTheSameAnswer(t *testing.T) {
 	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 	c := &credentials.Credentials{TokenURL: "https://us.api.concursolutions.com/oauth2/v0/token", GrantType: credentials.GrantPassword,
@@ -128,9 +141,15 @@ func TestDecideRemembersTheSameAnswer(t *testing.T) {
 	ee := &EndpointError{URL: c.TokenURL, Status: 400, Code: "invalid_grant", Description: "Incorrect Credentials", ConcurCode: 5}
 	first := refusalError(ee, c, (&Manager{}).geoTokenURL)
 	tok := &Token{TokenURL: c.TokenURL, Refusal: &Refusal{At: now, Credentials: CredentialsFingerprint(c), Bootstrap: answerOf(ee)}}
-	p := Decide(State{Creds: c, Token: tok, Now: now}, Policy{Margin: DefaultMargin, Asked: now})
-	if p.Err == nil || p.Err.Msg != first.Msg || p.Err.Hint != first.Hint || p.Err.Kind != first.Kind {
-		t.Fatalf("remembered %+v, want the first answer %+v", p.Err, first)
+	later := now.Add(3*time.Hour + 10*time.Minute)
+	p := Decide(State{Creds: c, Token: tok, Now: later}, Policy{Margin: DefaultMargin, Asked: later})
+	want := first.Msg + " (refused at 12:00 UTC, 3h10m ago; nothing is sent until the credentials file changes)"
+	if p.Err == nil || p.Err.Msg != want || p.Err.Hint != first.Hint || p.Err.Kind != first.Kind || !p.Err.Retry {
+		t.Fatalf("remembered %+v, want the first answer %+v, when it was given, and a retry", p.Err, first)
+	}
+	p = Decide(State{Creds: c, Token: tok, Now: now.Add(50 * time.Hour)}, Policy{Margin: DefaultMargin, Asked: now})
+	if !strings.Contains(p.Err.Msg, "(refused at 2026-11-22 12:00 UTC, 2d2h ago;") {
+		t.Errorf("remembered two days later: %q, want the date", p.Err.Msg)
 	}
 }
 

@@ -40,6 +40,10 @@ type Error struct {
 	Hint string
 	Then Then
 	Err  error
+	// Retry: the failure repeats a refusal remembered in the record, and no
+	// request was sent; the caller names how a person asks once more
+	// (Options.Retry), beside Then.
+	Retry bool
 }
 
 // Then is what a person does once the Hint is followed.
@@ -127,7 +131,10 @@ type EndpointError struct {
 	Message       string // KORE-style "message"
 	Geolocation   string // Concur: where the user lives (code 16)
 	CorrelationID string // Concur's concur-correlationid header: not a secret, worth logging
-	Retrieve      *oauth2.RetrieveError
+	// ClientChallenge: a 401 whose WWW-Authenticate asks the client to
+	// authenticate (any scheme but Bearer): RFC 6749 §5.2's invalid_client.
+	ClientChallenge bool
+	Retrieve        *oauth2.RetrieveError
 }
 
 func (e *EndpointError) Error() string {

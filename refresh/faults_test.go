@@ -695,7 +695,8 @@ func ftRemembered(t *testing.T, m *Manager, stored bool, before []byte, first er
 	if ftTotal(counts) != seen {
 		t.Errorf("the second run sent %d requests after a remembered refusal, want 0", ftTotal(counts)-seen)
 	}
-	if err == nil || err.Error() != first.Error() || HintOf(err) != HintOf(first) || KindOf(err) != k {
+	var re *Error
+	if err == nil || !strings.HasPrefix(err.Error(), first.Error()+" (refused at ") || HintOf(err) != HintOf(first) || KindOf(err) != k || !errors.As(err, &re) || !re.Retry {
 		t.Errorf("second run: %v (hint %q); want the same as the first: %v (hint %q)", err, HintOf(err), first, HintOf(first))
 	}
 }

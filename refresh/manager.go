@@ -87,6 +87,13 @@ type Options struct {
 	// Regrant gets a new grant from the credentials even when the stored
 	// tokens are good: setup uses it to prove credentials it just changed.
 	Regrant bool
+	// Retry asks the provider once more past a remembered refusal, with the
+	// credentials as they are: a person's answer to a verdict that was wrong
+	// or has passed (the provider recovered). It sends one request: the
+	// grant's own when the refusal was of the credentials, or the refused
+	// refresh token when only a person could start a new grant. Nothing
+	// automatic sets it: cron never lifts a refusal by itself.
+	Retry bool
 	// Stale, with Force, is the access token the caller wants replaced (an API
 	// refused it, or a timer was set for it). If the stored token is another, valid
 	// one, someone renewed already and it is returned: fifty 401s, one renewal.
@@ -232,10 +239,12 @@ func (m *Manager) locked(ctx context.Context, o Options, asked time.Time, margin
 			return r, err
 		}
 		warns = r.Warnings
-		// The refresh token is dead: remember it, and decide again without it.
+		// The refresh token is dead: remember it, and decide again without it
+		// (a retry has had its one request).
 		refused := *p.Token
 		refused.Refusal = &Refusal{At: m.now().UTC(), Refresh: fingerprint(refused.RefreshToken)}
 		m.remember(&refused, carry)
+		o.Retry = false
 		if p = m.decide(&refused, nil, o, asked, margin); p.Step == StepHuman {
 			return &Result{Warnings: warns}, p.Err
 		}
@@ -276,31 +285,31 @@ func (m *Manager) remember(tok, carry *Token) {
 	}
 }
 
-// errInvalidGrant marks a refused refresh token: the caller bootstraps.
+// errInvalidGrant marks a dead refresh token (refreshTokenDead), whatever the
+// endpoint's words: the caller remembers it and starts a new grant.
 var errInvalidGrant = errors.New("invalid_grant")
 
 // refreshGrant renews with tok's refresh token. retry allows one more refresh
 // after a lost race, with the refresh token the winner saved.
 func (m *Manager) refreshGrant(ctx context.Context, tok *Token, warns []string, retry bool) (*Result, error) {
 	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}}
-	if m.creds().Scope != "" {
-		form.Set("scope", m.creds().Scope)
+	if sc := m.refreshScope(tok); sc != "" {
+		form.Set("scope", sc)
 	}
 	req := m.request(m.refreshURL(tok, &warns), form, m.refreshStyle(tok))
-	if err := m.leaseCovers(); err != nil {
-		return &Result{Warnings: warns}, err
-	}
-	m.debug("refresh grant", "url", redact.URL(req.URL))
-	nt, err := m.exchange(spendContext(ctx), req)
-	tokenURL := cmp.Or(tok.TokenURL, m.creds().TokenURL)
-	if err != nil && req.URL == tokenURL { // not sent to a Concur geolocation
-		nt, tokenURL, err = m.resendMoved(ctx, tokenURL, err, &warns, func(u string) (*Token, error) {
-			moved := req
-			moved.URL = u
-			return m.exchange(spendContext(ctx), moved)
-		})
-	}
+	nt, tokenURL, err := m.sendRefresh(ctx, req, tok, &warns)
 	var ee *EndpointError
+	if errors.As(err, &ee) && ee.Code == "invalid_scope" && form.Has("scope") {
+		// An error answer spent nothing: ask again for the scope the grant
+		// was given (RFC 6749 §6), once.
+		warns = append(warns, fmt.Sprintf("the token endpoint refused the scope sent with the refresh token (%s); asked again without one", describeRefusal(ee)))
+		req.Form = url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}}
+		nt, tokenURL, err = m.sendRefresh(ctx, req, tok, &warns)
+	}
+	var le *leaseError
+	if errors.As(err, &le) {
+		return &Result{Warnings: warns}, le.err
+	}
 	switch {
 	case err == nil:
 		access := nt.AccessToken
@@ -308,7 +317,7 @@ func (m *Manager) refreshGrant(ctx context.Context, tok *Token, warns []string, 
 		nt.RefreshFixed = !nt.RefreshExpiry.IsZero() && !nt.RefreshExpiry.After(tok.RefreshExpiry)
 		nt.TokenURL = tokenURL
 		return m.saveAnswer(nt, access, ActionRefreshed, warns)
-	case errors.As(err, &ee) && isGrantRefusal(ee):
+	case errors.As(err, &ee) && m.refreshTokenDead(ee):
 		// A lost race with a process that ignores our lock: use what it saved. If
 		// it saved no access token we can trust (the tutorial's format has no
 		// expiry), its refresh token is one we never sent: renewing with it is no
@@ -330,6 +339,50 @@ func (m *Manager) refreshGrant(ctx context.Context, tok *Token, warns []string, 
 		return &Result{Warnings: warns}, errInvalidGrant
 	}
 	return m.keepOrFail(tok, err, warns)
+}
+
+// sendRefresh sends a refresh request: where req says, then once to a moved
+// endpoint (resendMoved). It returns the answer and the endpoint that gave it;
+// a lease that would not outlast the request is a *leaseError, and nothing is
+// sent.
+func (m *Manager) sendRefresh(ctx context.Context, req Request, tok *Token, warns *[]string) (*Token, string, error) {
+	tokenURL := cmp.Or(tok.TokenURL, m.creds().TokenURL)
+	if err := m.leaseCovers(); err != nil {
+		return nil, tokenURL, &leaseError{err}
+	}
+	m.debug("refresh grant", "url", redact.URL(req.URL))
+	nt, err := m.exchange(spendContext(ctx), req)
+	if err != nil && req.URL == tokenURL { // not sent to a Concur geolocation
+		nt, tokenURL, err = m.resendMoved(ctx, tokenURL, err, warns, func(u string) (*Token, error) {
+			moved := req
+			moved.URL = u
+			return m.exchange(spendContext(ctx), moved)
+		})
+	}
+	return nt, tokenURL, err
+}
+
+// leaseError is a lease that would not outlast a request: the request was not
+// sent, and the run ends with err as it is.
+type leaseError struct{ err error }
+
+func (e *leaseError) Error() string { return e.err.Error() }
+
+// refreshScope is the scope a refresh request asks for: none, so that the
+// grant is renewed as it was given (RFC 6749 §6), unless the provider needs one
+// (credentials.Preset.ScopeOnRefresh): then the scope the grant was given, else
+// the configured one.
+func (m *Manager) refreshScope(tok *Token) string {
+	c := m.creds()
+	if !credentials.PresetFor(c).ScopeOnRefresh {
+		return ""
+	}
+	return cmp.Or(tok.Scope, c.Scope)
+}
+
+// refreshTokenDead is refreshTokenDead (advice.go) for this endpoint.
+func (m *Manager) refreshTokenDead(ee *EndpointError) bool {
+	return refreshTokenDead(ee, credentials.IsConcur(m.creds().TokenURL) || (ee.ConcurCode != 0 && ee.Code != ""))
 }
 
 // resendMoved is a failed request to the token endpoint u seen again

@@ -174,6 +174,18 @@ type LogoutResult struct {
 	// Forgotten is the token file whose tokens were removed, no copy kept,
 	// when nothing was revoked (the grant is still live at the provider).
 	Forgotten string
+	// NotRevocable is the revocation endpoint's answer when it does not revoke
+	// refresh tokens (RFC 7009 §2.2.1 unsupported_token_type): the tokens are
+	// forgotten as without an endpoint, and the grant may still be live.
+	NotRevocable string
+}
+
+// notRevocable reports whether a revocation was answered RFC 7009 §2.2.1's
+// unsupported_token_type: the endpoint does not revoke that kind of token.
+// Nothing was revoked, and asking again will not change that.
+func notRevocable(err error) bool {
+	var ee *EndpointError
+	return errors.As(err, &ee) && ee.Code == "unsupported_token_type"
 }
 
 // Logout revokes the stored refresh token at the revocation endpoint (RFC 7009,
@@ -210,10 +222,17 @@ func (m *Manager) Logout(ctx context.Context) (*LogoutResult, error) {
 	}
 	res.RevocationURL = ep.Revocation
 	if tok != nil && tok.RefreshToken != "" && ep.Revocation != "" {
-		if err := m.client.Revoke(ctx, m.loginConfig(ep), tok.RefreshToken, "refresh_token"); err != nil {
+		err := m.client.Revoke(ctx, m.loginConfig(ep), tok.RefreshToken, "refresh_token")
+		switch {
+		case notRevocable(err):
+			var ee *EndpointError
+			errors.As(err, &ee)
+			res.NotRevocable = describeRefusal(ee)
+		case err != nil:
 			return nil, m.revokeError(err)
+		default:
+			res.Revoked = true
 		}
-		res.Revoked = true
 	}
 	if tok != nil && !res.Revoked {
 		// The seed's fingerprint stays: a spent seed is never sent again.

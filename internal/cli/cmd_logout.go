@@ -47,6 +47,10 @@ func (a *app) logout() int {
 				where = "revoke it at " + at
 			}
 		}
+		if res.NotRevocable != "" {
+			a.warn("the revocation endpoint does not revoke refresh tokens ("+res.NotRevocable+"): the grant may still be live at the provider", where)
+			break
+		}
 		a.warn("the provider has no revocation endpoint: the grant is still live there", where)
 	}
 	done := "moved the token record to " + res.MovedTo

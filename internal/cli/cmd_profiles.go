@@ -14,11 +14,12 @@ import (
 type profileEntry struct {
 	Profile          string     `json:"profile"`
 	Credentials      string     `json:"credentials"` // ok, missing, invalid
-	Token            string     `json:"token"`       // ok, missing, corrupt, unusable
+	Token            string     `json:"token"`       // ok, missing, corrupt, unusable, refused
 	AccessValid      bool       `json:"access_valid"`
 	AccessExpiresAt  *time.Time `json:"access_expires_at,omitempty"`
 	RefreshUsable    bool       `json:"refresh_usable"`
 	RefreshExpiresAt *time.Time `json:"refresh_expires_at,omitempty"`
+	RefreshRefusedAt *time.Time `json:"refresh_refused_at,omitempty"`
 	Verdict          string     `json:"verdict"`
 	ExitCode         int        `json:"exit_code"`
 }
@@ -148,14 +149,14 @@ func entryOf(r *statusReport) profileEntry {
 	return profileEntry{
 		Profile: r.Profile, Credentials: r.Credentials.State, Token: r.Token.State,
 		AccessValid: r.Token.AccessValid, AccessExpiresAt: r.Token.AccessExpiresAt,
-		RefreshUsable: r.Token.RefreshUsable, RefreshExpiresAt: r.Token.RefreshExpiresAt,
+		RefreshUsable: r.Token.RefreshUsable, RefreshExpiresAt: r.Token.RefreshExpiresAt, RefreshRefusedAt: r.Token.RefreshRefusedAt,
 		Verdict: r.Verdict, ExitCode: r.ExitCode,
 	}
 }
 
 func accessColumn(r *statusReport, now time.Time) string {
 	switch {
-	case r.Token.State != "ok":
+	case r.Token.State != "ok" && r.Token.RefreshRefusedAt == nil:
 		return r.Token.State
 	case r.Token.AccessExpiresAt == nil:
 		return "unknown expiry"
@@ -167,6 +168,8 @@ func accessColumn(r *statusReport, now time.Time) string {
 
 func refreshColumn(r *statusReport, now time.Time) string {
 	switch {
+	case r.Token.RefreshRefusedAt != nil:
+		return "refused " + refresh.Until(now, *r.Token.RefreshRefusedAt)
 	case r.Token.State != "ok":
 		return r.Token.State
 	case r.Token.RefreshToken == "":

@@ -60,6 +60,9 @@ type statusToken struct {
 	RefreshToken     string     `json:"refresh_token,omitempty"` // masked
 	RefreshUsable    bool       `json:"refresh_usable"`
 	RefreshExpiresAt *time.Time `json:"refresh_expires_at,omitempty"`
+	// RefreshRefusedAt: the provider refused the stored refresh token then
+	// (state "refused"); it is never sent again.
+	RefreshRefusedAt *time.Time `json:"refresh_refused_at,omitempty"`
 	ObtainedAt       *time.Time `json:"obtained_at,omitempty"`
 	TokenURL         string     `json:"token_url,omitempty"`
 	Geolocation      string     `json:"geolocation,omitempty"`
@@ -139,6 +142,9 @@ func (a *app) status(p storage.Paths, now time.Time) *statusReport {
 	r.Next, r.Verdict, r.Renewable = plan.Step.String(), "ok: "+plan.Why, plan.Step != refresh.StepHuman
 	if hint := a.thenHint(plan.RefreshThen); hint != "" {
 		r.Hint = "before the refresh token expires: " + hint
+	}
+	if plan.Retry && plan.Err == nil {
+		r.Hint = joinHint(r.Hint, a.retryHint())
 	}
 	if plan.Err != nil {
 		r.ExitCode, r.Hint = a.exitOf(plan.Err)
@@ -229,6 +235,9 @@ func (a *app) statusToken(r *statusReport, tok *refresh.Token, err error, plan r
 	st.ObtainedAt = timePtr(tok.ObtainedAt)
 	st.TokenURL = redact.URL(tok.TokenURL)
 	st.Geolocation = redact.URL(tok.Geolocation)
+	if !plan.RefreshRefused.IsZero() {
+		st.State, st.RefreshRefusedAt = "refused", timePtr(plan.RefreshRefused)
+	}
 }
 
 func (a *app) printStatus(w io.Writer, r *statusReport, now time.Time) {
@@ -255,12 +264,15 @@ func (a *app) printStatus(w io.Writer, r *statusReport, now time.Time) {
 		row("grant", fmt.Sprintf("%s, client %s", r.Credentials.GrantType, r.Credentials.Fields["appID"]))
 	}
 	t := r.Token
-	switch t.State {
-	case "ok":
+	switch {
+	case t.State == "ok" || t.RefreshRefusedAt != nil:
 		row("access token", describeExpiry(now, deref(t.AccessExpiresAt), "unknown expiry (renewed on next use)"))
-		if t.RefreshToken == "" {
+		switch {
+		case t.RefreshRefusedAt != nil:
+			row("refresh token", fmt.Sprintf("refused at %s (%s); it is not sent again", t.RefreshRefusedAt.Local().Format(time.RFC3339), refresh.Until(now, *t.RefreshRefusedAt)))
+		case t.RefreshToken == "":
 			row("refresh token", "none")
-		} else {
+		default:
 			row("refresh token", describeExpiry(now, deref(t.RefreshExpiresAt), "no expiry advertised"))
 		}
 		if t.ObtainedAt != nil {

@@ -88,7 +88,19 @@ func (a *app) exitOfRun(err error, runAfter bool) (int, string) {
 	if then == refresh.ThenRun && !runAfter {
 		then = refresh.ThenNothing
 	}
-	return code, joinHint(refresh.HintOf(err), a.thenHint(then))
+	hint := joinHint(refresh.HintOf(err), a.thenHint(then))
+	var e *refresh.Error
+	if errors.As(err, &e) && e.Retry {
+		hint = joinHint(hint, a.retryHint())
+	}
+	return code, hint
+}
+
+// retryHint names the command a person runs to ask the provider once more
+// past a remembered refusal (refresh.Options.Retry): a wrong verdict, or one
+// that has passed, costs one command, never an edit of credentials.json.
+func (a *app) retryHint() string {
+	return "if nothing needs to change (the provider has recovered), run " + a.cmdLine("refresh --retry") + " to ask once more"
 }
 
 // thenHint is what a person does once a hint is followed (refresh.Then), as

@@ -132,11 +132,13 @@ func TestFaultCLIRedirectOtherHost(t *testing.T) {
 	if data, err := os.ReadFile(filepath.Join(dir, "refreshTokenObjectFile.json")); err != nil || strings.Contains(string(data), "access_token") {
 		t.Errorf("the token record %q (%v): want it to remember the refusal, and no token", data, err)
 	}
-	// Remembered: the next run and status say the same, without a request.
+	// Remembered: the next run and status say the same, without a request,
+	// and when it was refused.
 	_, again, code := ftRun(t, nil, "--dir", dir, "refresh")
 	ftWant(t, "refresh again", code, exitConfig, again)
-	if again != stderr {
-		t.Errorf("second run:\n%s\nwant the same as the first:\n%s", ftMask(again), ftMask(stderr))
+	firstLine, _, _ := strings.Cut(stderr, "\n")
+	if !strings.HasPrefix(again, firstLine+" (refused at ") || !strings.Contains(again, "refresh --retry") {
+		t.Errorf("second run:\n%s\nwant the same as the first, with when and the retry:\n%s", ftMask(again), ftMask(stderr))
 	}
 	_, _, code = ftRun(t, nil, "--dir", dir, "status")
 	ftWant(t, "status", code, exitConfig, "")

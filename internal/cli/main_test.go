@@ -103,7 +103,7 @@ func (h *fakeHolder) close() {
 
 // cmdFake drives the script's fake token endpoint:
 //
-//	fake start [ttl=DUR] [refresh-ttl=DUR|none] [style=concur|keycloak] [rotate] [auth=params|header] [jwt] [no-expires-in]
+//	fake start [ttl=DUR] [refresh-ttl=DUR|none] [style=concur|keycloak|dex] [rotate] [auth=params|header] [jwt] [no-expires-in] [granted-scope=SCOPE]
 //	fake creds PATH [field=value…]   write credentials.json for this endpoint
 //	fake count GRANT|all N           assert how many requests it received
 //	fake revoke                      revoke every refresh token
@@ -181,6 +181,8 @@ func fakeOptions(ts *testscript.TestScript, args []string) fakeserver.Options {
 			o.JWTAccessTokens = true
 		case "no-expires-in":
 			o.OmitExpiresIn = true
+		case "granted-scope":
+			o.GrantedScope = v
 		default:
 			ts.Fatalf("fake start: unknown option %q", a)
 		}

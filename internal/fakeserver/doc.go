@@ -5,7 +5,10 @@
 // credtype, expires_in as the string "3600", refresh_expires_in as an
 // absolute Unix time, a geolocation in every body, error bodies with a
 // numeric "code") or like Keycloak (expires_in a number, refresh_expires_in
-// seconds from now, not-before-policy and session_state, no geolocation).
+// seconds from now, not-before-policy and session_state, no geolocation), or
+// like Dex (Keycloak's bodies; a dead refresh token is 400 invalid_request).
+// A refresh request asking for a scope its refresh token does not carry is
+// refused with invalid_scope, as panva's oidc-provider does.
 // It issues random tokens (crypto/rand), can rotate refresh tokens (single
 // use), revoke them, make the company request token stale, counts requests
 // per grant and injects faults one request at a time: any status and body,

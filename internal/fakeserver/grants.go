@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -69,6 +71,11 @@ func (s *Server) refreshGrant(w http.ResponseWriter, r *http.Request, form url.V
 	}
 	s.mu.Lock()
 	rec, ok := s.liveRefresh(rt)
+	if ok && !scopeWithin(form.Get("scope"), rec.scope) {
+		s.mu.Unlock()
+		s.writeError(w, r, http.StatusBadRequest, apiError{"invalid_scope", "refresh token missing requested scope", 0})
+		return
+	}
 	var t issued
 	if ok {
 		if s.opts.Rotate {
@@ -83,11 +90,14 @@ func (s *Server) refreshGrant(w http.ResponseWriter, r *http.Request, form url.V
 	}
 	s.mu.Unlock()
 	if !ok {
-		desc := "Refresh token is invalid, expired or revoked"
-		if s.opts.Style == StyleKeycloak {
-			desc = "Token is not active"
+		switch s.opts.Style {
+		case StyleDex:
+			s.writeError(w, r, http.StatusBadRequest, apiError{"invalid_request", "Refresh token is invalid or has already been claimed by another client.", 0})
+		case StyleKeycloak:
+			s.writeError(w, r, http.StatusBadRequest, apiError{"invalid_grant", "Token is not active", 0})
+		default:
+			s.writeError(w, r, http.StatusBadRequest, apiError{"invalid_grant", "Refresh token is invalid, expired or revoked", 108})
 		}
-		s.writeError(w, r, http.StatusBadRequest, apiError{"invalid_grant", desc, 108})
 		return
 	}
 	s.writeToken(w, r, t)
@@ -99,6 +109,9 @@ func (s *Server) mint(scope string, withRefresh bool, prev refreshRecord) issued
 	s.seq++
 	now := s.opts.Now()
 	t := issued{now: now, accessExp: now.Add(s.opts.AccessTTL), scope: scope, session: prev.session}
+	if s.opts.GrantedScope != "" {
+		t.scope = s.opts.GrantedScope
+	}
 	if t.scope == "" {
 		t.scope = s.defaultScope()
 	}
@@ -122,8 +135,20 @@ func (s *Server) mint(scope string, withRefresh bool, prev refreshRecord) issued
 	return t
 }
 
+// scopeWithin reports whether every scope asked for is one granted; asking
+// for none asks for what was granted.
+func scopeWithin(asked, granted string) bool {
+	have := strings.Fields(granted)
+	for _, sc := range strings.Fields(asked) {
+		if !slices.Contains(have, sc) {
+			return false
+		}
+	}
+	return true
+}
+
 func (s *Server) defaultScope() string {
-	if s.opts.Style == StyleKeycloak {
+	if s.opts.Style != StyleConcur {
 		return keycloakScope
 	}
 	return concurScope

@@ -53,7 +53,7 @@ type keycloakError struct {
 }
 
 func (s *Server) writeToken(w http.ResponseWriter, r *http.Request, t issued) {
-	if s.opts.Style == StyleKeycloak {
+	if s.opts.Style != StyleConcur {
 		writeJSON(w, http.StatusOK, s.keycloakBody(t))
 		return
 	}
@@ -94,7 +94,7 @@ func (s *Server) keycloakBody(t issued) keycloakToken {
 }
 
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, status int, e apiError) {
-	if s.opts.Style == StyleKeycloak {
+	if s.opts.Style != StyleConcur {
 		writeJSON(w, status, keycloakError{e.Error, e.Description})
 		return
 	}

@@ -23,6 +23,10 @@ const (
 const (
 	StyleConcur   = "concur"
 	StyleKeycloak = "keycloak"
+	// StyleDex answers as Dex does: Keycloak-like bodies, but a refresh token
+	// that is unknown, rotated away or expired is refused with 400
+	// invalid_request in Dex's words, not invalid_grant (docs/providers.md).
+	StyleDex = "dex"
 )
 
 // Ways a client may authenticate (Options.AuthStyle).
@@ -53,13 +57,19 @@ type Options struct {
 	AccessTTL  time.Duration // zero: DefaultAccessTTL
 	RefreshTTL time.Duration // zero: DefaultRefreshTTL; NoRefreshExpiry: none
 
-	Style     string // StyleConcur (zero value) or StyleKeycloak
+	Style     string // StyleConcur (zero value), StyleKeycloak or StyleDex
 	AuthStyle string // AuthEither (zero value), AuthParams or AuthHeader
 
 	// Rotate makes refresh tokens single-use: the refresh grant returns a
 	// new refresh token and the one sent stops working. Without Rotate the
 	// same refresh token comes back, with its original expiry.
 	Rotate bool
+
+	// GrantedScope, when set, is the scope every grant is given, whatever was
+	// asked (panva's oidc-provider grants "openid" to a request for "openid
+	// offline_access" without consent). A refresh request that asks for a
+	// scope the refresh token does not carry is refused (RFC 6749 §6).
+	GrantedScope string
 
 	// JWTAccessTokens issues access tokens as unsigned JWTs carrying "exp"
 	// (KORE style); OmitExpiresIn then leaves expires_in out of the body,
@@ -133,7 +143,7 @@ func NewHandler(o Options) *Server {
 	if o.ClientID == "" || o.ClientSecret == "" {
 		panic("fakeserver: Options.ClientID and Options.ClientSecret are required")
 	}
-	if o.Style != "" && o.Style != StyleConcur && o.Style != StyleKeycloak {
+	if o.Style != "" && o.Style != StyleConcur && o.Style != StyleKeycloak && o.Style != StyleDex {
 		panic(fmt.Sprintf("fakeserver: unknown Options.Style %q", o.Style))
 	}
 	if o.AuthStyle != AuthEither && o.AuthStyle != AuthParams && o.AuthStyle != AuthHeader {
