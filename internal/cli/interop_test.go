@@ -252,6 +252,7 @@ func TestInterop(t *testing.T) {
 		{"LogoutRevokes", interopLogoutRevokes},
 		{"LogoutWithoutRevocation", interopLogoutWithoutRevocation},
 		{"FewerScopes", interopFewerScopes},
+		{"OfflineAccessNeedsConsent", interopOfflineAccessNeedsConsent},
 	}
 	for _, prov := range interopProviders {
 		t.Run(prov.name, func(t *testing.T) {
@@ -417,10 +418,15 @@ func interopSpentOutOfBand(t *testing.T, bin string, ip *interopProvider) {
 	if o.code != exitNeedsHuman || !strings.Contains(o.stderr, login) {
 		t.Fatalf("refresh with a refresh token spent elsewhere: %s, want 77 with %q", o, login)
 	}
-	if got := ip.live(theirs); got == ip.reuseDetection {
-		t.Errorf("%s: the other copy's refresh token live=%v after our rotated-away one was presented; reuse detection=%v",
-			ip.name, got, ip.reuseDetection)
+	behaviour := ip.name + " has no reuse detection: the other copy's refresh token lives on"
+	if ip.reuseDetection {
+		behaviour = ip.name + " detects reuse: the whole grant ends, the other copy's refresh token too"
 	}
+	t.Run(behaviour, func(t *testing.T) {
+		if got := ip.live(theirs); got == ip.reuseDetection {
+			t.Errorf("the other copy's refresh token live=%v after our rotated-away one was presented", got)
+		}
+	})
 	before := ip.refreshes()
 	if o := pp.run("", "token"); o.code != exitNeedsHuman {
 		t.Errorf("token after the refusal: %s, want 77", o)
@@ -505,4 +511,32 @@ func interopFewerScopes(t *testing.T, bin string, ip *interopProvider) {
 	if o := pp.run("", "status"); o.code != 0 {
 		t.Errorf("status after the renewals: %s\n%s", o, o.stdout)
 	}
+}
+
+// A provider that grants offline_access only when the authorization request
+// asks for consent (oidc-provider: prompt=consent) gives a profile without it
+// no refresh token. login says so; when the access token expires, the next run
+// asks a person to log in again (77), and sends no request.
+func interopOfflineAccessNeedsConsent(t *testing.T, bin string, ip *interopProvider) {
+	if len(ip.authParams) == 0 {
+		t.Skipf("%s grants offline_access as asked", ip.name)
+	}
+	t.Run(ip.name+" grants offline_access only with prompt=consent", func(t *testing.T) {
+		pp := newInteropProfile(t, bin, ip, "authorization_code", ip.client, map[string]any{"authParams": map[string]string{}})
+		o := pp.run("allow", "login")
+		if o.code != 0 || !strings.Contains(o.stderr, "no refresh token") {
+			t.Fatalf("login without prompt=consent: %s, want 0 warning of no refresh token", o)
+		}
+		if rt := pp.token().RefreshToken; rt != "" {
+			t.Fatalf("%s gave a refresh token without prompt=consent", ip.name)
+		}
+		expireAccess(t, pp.tokenFile())
+		login := "run tokenkeeper --dir " + shellQuote(pp.dir) + " login"
+		if o := pp.run("", "token"); o.code != exitNeedsHuman || !strings.Contains(o.stderr, login) {
+			t.Errorf("token once the access token expired: %s, want 77 with %q", o, login)
+		}
+		if n := ip.refreshes(); n != 0 {
+			t.Errorf("%d refresh requests without a refresh token", n)
+		}
+	})
 }
