@@ -66,9 +66,9 @@ func walk(start string, fill url.Values) (int, string, error) {
 			return resp.StatusCode, string(body), nil
 		}
 		fa := attrs(form[1])
-		action, err := resp.Request.URL.Parse(fa["action"])
-		if err != nil {
-			return 0, "", fmt.Errorf("oidcnode: form action %q: %w", fa["action"], err)
+		action, perr := resp.Request.URL.Parse(fa["action"])
+		if perr != nil {
+			return 0, "", fmt.Errorf("oidcnode: form action %q: %w", fa["action"], perr)
 		}
 		values := url.Values{}
 		for _, f := range fieldRe.FindAllStringSubmatch(form[2], -1) {
