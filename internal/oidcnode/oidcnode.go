@@ -39,9 +39,22 @@ const (
 )
 
 // Dir is the node project: provider.mjs, package.json, package-lock.json.
+// It is found from this source file, else (a -trimpath build) from the
+// working directory up, as a test runs in its package's directory.
 func Dir() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "testdata")
+	const rel = "internal/oidcnode/testdata"
+	if _, file, _, ok := runtime.Caller(0); ok && filepath.IsAbs(file) {
+		return filepath.Join(filepath.Dir(file), "testdata")
+	}
+	wd, _ := os.Getwd()
+	for d := wd; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, rel, "provider.mjs")); err == nil {
+			return filepath.Join(d, rel)
+		}
+		if filepath.Dir(d) == d {
+			return filepath.Join(wd, rel)
+		}
+	}
 }
 
 // Version is the oidc-provider version the lock file pins.
