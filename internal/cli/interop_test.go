@@ -524,8 +524,9 @@ func interopOfflineAccessNeedsConsent(t *testing.T, bin string, ip *interopProvi
 	t.Run(ip.name+" grants offline_access only with prompt=consent", func(t *testing.T) {
 		pp := newInteropProfile(t, bin, ip, "authorization_code", ip.client, map[string]any{"authParams": map[string]string{}})
 		o := pp.run("allow", "login")
-		if o.code != 0 || !strings.Contains(o.stderr, "no refresh token") {
-			t.Fatalf("login without prompt=consent: %s, want 0 warning of no refresh token", o)
+		advice := `no refresh token: the provider did not grant offline_access; many grant it only when the login asks for consent: add "authParams": {"prompt": "consent"}`
+		if o.code != 0 || !strings.Contains(o.stderr, advice) {
+			t.Fatalf("login without prompt=consent: %s, want 0 warning %q", o, advice)
 		}
 		if rt := pp.token().RefreshToken; rt != "" {
 			t.Fatalf("%s gave a refresh token without prompt=consent", ip.name)
