@@ -39,10 +39,13 @@ type interopProvider struct {
 	// reuseDetection: presenting a rotated-away refresh token ends the grant.
 	reuseDetection bool
 
-	refreshUses   func() map[string]int
-	live          func(rt string) bool
-	revokeGrant   func(t *testing.T, rt string)
-	approveDevice func(uri, code string) error
+	refreshUses func() map[string]int
+	// scopedRefreshes counts refresh requests that carried a scope (nil:
+	// the provider does not tell).
+	scopedRefreshes func() int
+	live            func(rt string) bool
+	revokeGrant     func(t *testing.T, rt string)
+	approveDevice   func(uri, code string) error
 }
 
 // The providers of the matrix; each case starts its own.
@@ -83,9 +86,10 @@ func startOIDCProvider(t *testing.T) *interopProvider {
 		fewerClient: oidcnode.FewerClient,
 		service:     oidcnode.ServiceClient, serviceSecret: oidcnode.ServiceSecret,
 		browser: "oidc-provider", username: oidcnode.Username,
-		reuseDetection: true,
-		refreshUses:    p.RefreshUses,
-		live:           p.RefreshTokenLive,
+		reuseDetection:  true,
+		refreshUses:     p.RefreshUses,
+		scopedRefreshes: p.RefreshesWithScope,
+		live:            p.RefreshTokenLive,
 		revokeGrant: func(t *testing.T, rt string) {
 			if err := p.RevokeGrant(rt); err != nil {
 				t.Fatal(err)
@@ -394,6 +398,12 @@ func (pp *interopProfile) stampede(rounds int) {
 	for _, n := range pp.ip.refreshUses() {
 		if n != 1 {
 			t.Errorf("a refresh token was sent %d times, want once", n)
+		}
+	}
+	// A refresh asks for nothing new (RFC 6749 §6): no scope.
+	if pp.ip.scopedRefreshes != nil {
+		if n := pp.ip.scopedRefreshes(); n != 0 {
+			t.Errorf("%d refresh requests carried a scope, want none", n)
 		}
 	}
 }

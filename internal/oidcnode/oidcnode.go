@@ -145,8 +145,9 @@ func Start(tb TB) *Provider {
 
 // counts is what provider.mjs counted at its token endpoint.
 type counts struct {
-	Refresh map[string]int `json:"refresh"`
-	Grants  map[string]int `json:"grants"`
+	Refresh          map[string]int `json:"refresh"`
+	Grants           map[string]int `json:"grants"`
+	RefreshWithScope int            `json:"refresh_with_scope"`
 }
 
 func (p *Provider) counts() (counts, error) {
@@ -164,6 +165,12 @@ func (p *Provider) counts() (counts, error) {
 func (p *Provider) RefreshUses() map[string]int {
 	c, _ := p.counts()
 	return c.Refresh
+}
+
+// RefreshesWithScope is how many refresh requests carried a scope parameter.
+func (p *Provider) RefreshesWithScope() int {
+	c, _ := p.counts()
+	return c.RefreshWithScope
 }
 
 // Requests is how many token requests of grant type gty the provider received.

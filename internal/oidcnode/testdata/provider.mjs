@@ -17,7 +17,8 @@
 // "verysecure" is accepted. The device pages are plain forms too.
 //
 // /_test/ is the tests' window into the provider, not an OAuth endpoint:
-//   GET  /_test/counts             {"refresh": {token: times presented}, "grants": {grant_type: requests}}
+//   GET  /_test/counts             {"refresh": {token: times presented}, "grants": {grant_type: requests},
+//                                   "refresh_with_scope": refresh requests that carried a scope}
 //   GET  /_test/live?token=RT      {"live": bool}: would a refresh with RT be accepted
 //   POST /_test/revoke?token=RT    an administrator revokes the grant behind RT
 import http from 'node:http';
@@ -80,7 +81,7 @@ for (const event of ['server_error', 'authorization.error', 'grant.error', 'revo
   provider.on(event, (ctx, err) => console.error(`${event}: ${err.name}: ${err.message} ${err.error_detail || ''}`));
 }
 
-const counts = { refresh: {}, grants: {} };
+const counts = { refresh: {}, grants: {}, refresh_with_scope: 0 };
 
 async function formBody(req) {
   let raw = '';
@@ -158,6 +159,7 @@ provider.use(async (ctx, next) => {
     const { grant_type: gty, refresh_token: rt } = ctx.oidc.params;
     counts.grants[gty] = (counts.grants[gty] || 0) + 1;
     if (gty === 'refresh_token' && rt) counts.refresh[rt] = (counts.refresh[rt] || 0) + 1;
+    if (gty === 'refresh_token' && ctx.oidc.params.scope !== undefined) counts.refresh_with_scope += 1;
   }
 });
 
