@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
-	"maps"
 	"net/http"
 	"net/url"
 	"os"
@@ -152,7 +151,8 @@ type interopProfile struct {
 }
 
 // newInteropProfile writes credentials.json for grant with client (for
-// client_credentials, the service client and its secret); creds adds fields.
+// client_credentials, the service client and its secret); creds adds fields,
+// or removes those it maps to nil.
 func newInteropProfile(t *testing.T, bin string, ip *interopProvider, grant, client string, creds map[string]any) *interopProfile {
 	t.Helper()
 	c := map[string]any{"issuer": ip.issuer, "grantType": grant, "appID": client, "scope": "openid offline_access"}
@@ -163,7 +163,11 @@ func newInteropProfile(t *testing.T, bin string, ip *interopProvider, grant, cli
 	case len(ip.authParams) > 0 && client == ip.client:
 		c["authParams"] = ip.authParams
 	}
-	maps.Copy(c, creds)
+	for k, v := range creds {
+		if c[k] = v; v == nil {
+			delete(c, k)
+		}
+	}
 	dir := t.TempDir()
 	data, _ := json.MarshalIndent(c, "", "  ")
 	if err := os.WriteFile(filepath.Join(dir, "credentials.json"), data, 0o600); err != nil {
@@ -482,15 +486,7 @@ func interopLogoutRevokes(t *testing.T, bin string, ip *interopProvider) {
 func interopLogoutWithoutRevocation(t *testing.T, bin string, ip *interopProvider) {
 	doc := ip.discover(t)
 	pp := newInteropProfile(t, bin, ip, "authorization_code", ip.client, map[string]any{
-		"tokenURL": doc["token_endpoint"], "authURL": doc["authorization_endpoint"]})
-	data, _ := os.ReadFile(filepath.Join(pp.dir, "credentials.json"))
-	var c map[string]any
-	json.Unmarshal(data, &c)
-	delete(c, "issuer")
-	data, _ = json.Marshal(c)
-	if err := os.WriteFile(filepath.Join(pp.dir, "credentials.json"), data, 0o600); err != nil {
-		t.Fatal(err)
-	}
+		"issuer": nil, "tokenURL": doc["token_endpoint"], "authURL": doc["authorization_endpoint"]})
 	pp.login()
 	rt := pp.token().RefreshToken
 	o := pp.run("", "logout")
