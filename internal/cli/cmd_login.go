@@ -5,6 +5,8 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -93,6 +95,11 @@ func (a *app) login(o loginOptions) int {
 	}
 	a.addSecrets(r.Token.AccessToken, r.Token.RefreshToken)
 	what := "no refresh token: the provider gave an access token only; ask for the scope offline_access (or the provider's equivalent) in " + m.Creds.Path
+	if slices.Contains(strings.Fields(m.Creds.Scope), "offline_access") {
+		// OpenID Connect Core §11: a provider may grant offline_access only
+		// when the login asks for consent (oidc-provider does; Google too).
+		what = `no refresh token: the provider did not grant offline_access; many grant it only when the login asks for consent: add "authParams": {"prompt": "consent"} to ` + m.Creds.Path
+	}
 	if r.Token.RefreshToken != "" {
 		what = "the refresh token is saved in " + a.paths.TokenFile
 	}

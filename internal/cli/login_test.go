@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokenkeeper/tokenkeeper/internal/oidcnode"
 	"github.com/tokenkeeper/tokenkeeper/internal/oidcprovider"
 	"github.com/tokenkeeper/tokenkeeper/refresh"
 	"github.com/tokenkeeper/tokenkeeper/storage"
@@ -25,10 +26,16 @@ import (
 // provider as browserUserEnv and allows or refuses ("allow", "deny").
 // With browserEnvFileEnv set, it first writes the environment it was given
 // to that file.
+// browserProviderEnv "oidc-provider" makes it a browser at panva's
+// oidc-provider (internal/oidcnode), whose pages differ; browserLogEnv names
+// a file where it writes why it failed (tokenkeeper does not show a
+// browser's output).
 const (
-	browserActionEnv  = "TKTEST_BROWSER_ACTION"
-	browserUserEnv    = "TKTEST_BROWSER_USER"
-	browserEnvFileEnv = "TKTEST_BROWSER_ENV_FILE"
+	browserActionEnv   = "TKTEST_BROWSER_ACTION"
+	browserUserEnv     = "TKTEST_BROWSER_USER"
+	browserProviderEnv = "TKTEST_BROWSER_PROVIDER"
+	browserLogEnv      = "TKTEST_BROWSER_LOG"
+	browserEnvFileEnv  = "TKTEST_BROWSER_ENV_FILE"
 )
 
 func scriptedBrowser(action string) int {
@@ -42,9 +49,17 @@ func scriptedBrowser(action string) int {
 			return 1
 		}
 	}
-	st, body, err := oidcprovider.Browse(os.Args[1], os.Getenv(browserUserEnv), oidcprovider.Password, action)
+	browse, password := oidcprovider.Browse, oidcprovider.Password
+	if os.Getenv(browserProviderEnv) == "oidc-provider" {
+		browse, password = oidcnode.Browse, oidcnode.Password
+	}
+	st, body, err := browse(os.Args[1], os.Getenv(browserUserEnv), password, action)
 	if err != nil || st != http.StatusOK {
-		fmt.Fprintf(os.Stderr, "scripted browser: %d %s %v\n", st, body, err)
+		msg := fmt.Sprintf("scripted browser: %d %s %v\n", st, body, err)
+		fmt.Fprint(os.Stderr, msg)
+		if log := os.Getenv(browserLogEnv); log != "" {
+			os.WriteFile(log, []byte(msg), 0o600)
+		}
 		return 1
 	}
 	return 0

@@ -33,6 +33,12 @@ const (
 	userID   = "id1"
 )
 
+// The example storage's service user: a client of the client_credentials grant.
+const (
+	ServiceClientID     = "sid1"
+	ServiceClientSecret = "verysecret"
+)
+
 // Options shape the provider.
 type Options struct {
 	ClientID     string        // "": "tokenkeeper-test"
