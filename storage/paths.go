@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 )
 
 // File names of a profile, as the SAP Concur tutorial names them, so a
@@ -69,6 +71,9 @@ func Resolve(o Options, sources map[string]string) (Paths, error) {
 		p.ConfigSource = sourceOr(sources, "dir", "--dir")
 		p.StateSource = p.ConfigSource
 	} else {
+		if err := checkHome(o); err != nil {
+			return Paths{}, err
+		}
 		base, why := configHome()
 		p.ConfigDir, p.ConfigSource, err = profileDir(o.ConfigDir, p.Profile,
 			sourceOr(sources, "config-dir", "--config-dir"), base, why)
@@ -86,6 +91,40 @@ func Resolve(o Options, sources map[string]string) (Paths, error) {
 	p.TokenFile = filepath.Join(p.StateDir, TokenFileName)
 	p.LockFile = p.TokenFile + LockSuffix
 	return p, nil
+}
+
+// HomeError is a profile whose files would be under $HOME, which is unset
+// (cron, systemd, env -i), while the XDG variable that would do instead is
+// not an absolute path either. "/" in HOME's place, as the XDG rules have
+// it, would put the profile in /.config/tokenkeeper: nothing is resolved,
+// so nothing is written there.
+type HomeError struct {
+	// Vars are the XDG variables that would do instead of HOME, for the
+	// directories that need one: XDG_CONFIG_HOME, XDG_STATE_HOME or both.
+	Vars []string
+}
+
+func (e *HomeError) Error() string {
+	return fmt.Sprintf("storage: HOME is not set, nor %s (as an absolute path): no place for the profile's files",
+		strings.Join(e.Vars, " nor "))
+}
+
+// checkHome returns a *HomeError when a base directory the options leave to
+// XDG needs HOME and HOME is unset. Windows finds its places without HOME.
+func checkHome(o Options) error {
+	if runtime.GOOS == "windows" || runtime.GOOS == "plan9" || os.Getenv("HOME") != "" {
+		return nil
+	}
+	var vars []string
+	for _, b := range []struct{ root, env string }{{o.ConfigDir, "XDG_CONFIG_HOME"}, {o.StateDir, "XDG_STATE_HOME"}} {
+		if b.root == "" && !filepath.IsAbs(os.Getenv(b.env)) { // "~/x" needs HOME too
+			vars = append(vars, b.env)
+		}
+	}
+	if vars == nil {
+		return nil
+	}
+	return &HomeError{Vars: vars}
 }
 
 // profileDir returns root/profile, or base/tokenkeeper/profile when root is

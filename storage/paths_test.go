@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -122,19 +123,49 @@ func TestResolve(t *testing.T) {
 	}
 }
 
+// TestResolveHomeUnset: without HOME, a base directory left to XDG needs its
+// variable as an absolute path, or nothing is resolved (no /.config); the
+// error names the variables that would do.
 func TestResolveHomeUnset(t *testing.T) {
-	setXDG(t, "", "", "")
-	got, err := Resolve(Options{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := "/.config/tokenkeeper/default"; got.ConfigDir != want {
-		t.Errorf("ConfigDir: got %q, want %q", got.ConfigDir, want)
-	}
-	for _, src := range []string{got.ConfigSource, got.StateSource} {
-		if !strings.Contains(src, "$HOME is unset") {
-			t.Errorf("source %q does not say $HOME is unset", src)
-		}
+	for _, tt := range []struct {
+		name          string
+		config, state string // XDG_CONFIG_HOME, XDG_STATE_HOME
+		opts          Options
+		wantVars      []string // nil: resolved
+	}{
+		{name: "nothing", wantVars: []string{"XDG_CONFIG_HOME", "XDG_STATE_HOME"}},
+		{name: "config only", config: "/x/config", wantVars: []string{"XDG_STATE_HOME"}},
+		{name: "relative and tilde", config: "rel", state: "~/state", wantVars: []string{"XDG_CONFIG_HOME", "XDG_STATE_HOME"}},
+		{name: "both", config: "/x/config", state: "/x/state"},
+		{name: "roots given", opts: Options{ConfigDir: "/c", StateDir: "/s"}},
+		{name: "config root given", opts: Options{ConfigDir: "/c"}, wantVars: []string{"XDG_STATE_HOME"}},
+		{name: "dir given", opts: Options{Dir: "/d"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			setXDG(t, "", tt.config, tt.state)
+			got, err := Resolve(tt.opts, nil)
+			var he *HomeError
+			if tt.wantVars == nil {
+				if err != nil {
+					t.Fatalf("Resolve: %v, want no error", err)
+				}
+				if strings.HasPrefix(got.ConfigDir, "/.") || strings.HasPrefix(got.StateDir, "/.") {
+					t.Errorf("resolved %s and %s under /", got.ConfigDir, got.StateDir)
+				}
+				return
+			}
+			if !errors.As(err, &he) {
+				t.Fatalf("Resolve = %+v, %v; want a *HomeError", got, err)
+			}
+			if !reflect.DeepEqual(he.Vars, tt.wantVars) {
+				t.Errorf("Vars %q, want %q", he.Vars, tt.wantVars)
+			}
+			for _, v := range append([]string{"HOME"}, tt.wantVars...) {
+				if !strings.Contains(err.Error(), v) {
+					t.Errorf("error %q does not name %s", err, v)
+				}
+			}
+		})
 	}
 }
 
