@@ -251,3 +251,38 @@ func TestListProfiles(t *testing.T) {
 		t.Errorf("root is a file: got %v, want error naming it", err)
 	}
 }
+
+func TestPathsExists(t *testing.T) {
+	root := t.TempDir()
+	file := filepath.Join(root, "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(root, "state", "p"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name          string
+		config, state string
+		want          bool
+		wantNotDir    string // the file a *NotDirError names
+	}{
+		{name: "neither", config: filepath.Join(root, "c", "p"), state: filepath.Join(root, "s", "p")},
+		{name: "state only", config: filepath.Join(root, "c", "p"), state: filepath.Join(root, "state", "p"), want: true},
+		{name: "a file", config: file, state: file, wantNotDir: file},
+		{name: "under a file", config: filepath.Join(file, "a", "p"), state: filepath.Join(root, "s", "p"), wantNotDir: file},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Paths{ConfigDir: tt.config, StateDir: tt.state, ConfigSource: "--dir flag"}.Exists()
+			var nd *NotDirError
+			switch {
+			case tt.wantNotDir != "":
+				if !errors.As(err, &nd) || nd.Path != tt.wantNotDir || nd.Source != "--dir flag" {
+					t.Errorf("Exists() = %v, %v; want a *NotDirError for %s", got, err, tt.wantNotDir)
+				}
+			case err != nil || got != tt.want:
+				t.Errorf("Exists() = %v, %v; want %v", got, err, tt.want)
+			}
+		})
+	}
+}

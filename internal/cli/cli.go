@@ -39,6 +39,9 @@ type app struct {
 	rerun string
 
 	etcd *etcd.Client // the --store client, made on first use (store.go)
+	// listed is set on a fleet's copy of the app (forProfile): its profile
+	// came from a listing, not from a person's typing.
+	listed bool
 }
 
 type globals struct {

@@ -140,6 +140,7 @@ func mergeSorted(a, b []string) []string {
 func (a *app) forProfile(name string) (*app, *bytes.Buffer, error) {
 	p := *a
 	p.g.profile = name
+	p.listed = true
 	// Its hints name the profile, as if the user had given --profile NAME.
 	p.g.sources = maps.Clone(a.g.sources)
 	p.g.sources["profile"] = "--profile flag"
