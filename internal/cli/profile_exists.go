@@ -24,8 +24,10 @@ import (
 // With --store, a profile exists where its directories do, on this host:
 // credentials.json is kept on each host. A profile whose record is in the
 // store can still hand out a valid access token without them (token reads
-// the record, not the credentials); anything that needs the credentials
-// says that the store has the record and the credentials are missing here.
+// the record, not the credentials, and keeps the host's read copy); anything
+// that needs the credentials, and watch, serve and store push/pull, which
+// need the profile here, say that the store has the record and the
+// credentials are missing here.
 // The nearest name is looked for among the local profiles and the store's,
 // the store given storeGlance to answer.
 
