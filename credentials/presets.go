@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/tokenkeeper/tokenkeeper/internal/editdist"
 )
 
 // Preset is what tokenkeeper knows of one kind of provider: how its token URL
@@ -155,6 +157,15 @@ func PresetNamed(name string) (*Preset, bool) {
 		}
 	}
 	return nil, false
+}
+
+// NearestPreset is the preset name that name is most likely a typo of, or "".
+func NearestPreset(name string) string {
+	var names []string
+	for _, p := range Presets {
+		names = append(names, p.Name)
+	}
+	return editdist.Nearest(strings.ToLower(name), names)
 }
 
 // PresetNames lists the presets' names, comma-separated, for messages.

@@ -43,13 +43,13 @@ func suggest(key string) string {
 		return name
 	}
 	best, bestDist := "", -1
-	limit := maxDistance(len(k))
+	limit := editdist.Typos(len(k))
 	consider := func(candidate, name string) {
 		c := normalise(candidate)
 		if abs(len(k)-len(c)) > limit { // the distance is at least that: a huge key costs nothing
 			return
 		}
-		d := editdist.Levenshtein(k, c)
+		d := editdist.Distance(k, c)
 		if d <= limit && (bestDist < 0 || d < bestDist) {
 			best, bestDist = name, d
 		}
@@ -63,18 +63,6 @@ func suggest(key string) string {
 		}
 	}
 	return best
-}
-
-// maxDistance is how many edits still count as a typo: short names allow
-// fewer, or "url" would match "uuid".
-func maxDistance(n int) int {
-	switch {
-	case n <= 3:
-		return 0
-	case n <= 6:
-		return 1
-	}
-	return 2
 }
 
 func normalise(s string) string {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/tokenkeeper/tokenkeeper/internal/redact"
@@ -185,6 +186,12 @@ func checkTokenURL(raw string) string {
 		return fmt.Sprintf("%s is not an absolute URL; want one like %q", shown, "https://auth.example.com/oauth2/token")
 	case strings.Contains(raw, "#"):
 		return shown + " must not contain a fragment (#…)"
+	case strings.HasSuffix(u.Host, ":"):
+		// Go's client would send it to the scheme's port (80 for http):
+		// not what a URL whose port was lost in editing meant.
+		return shown + " has an empty port (\"host:\"); give the port, or leave out the colon for the scheme's"
+	case u.Port() != "" && !validPort(u.Port()):
+		return fmt.Sprintf("%s: port %s is not one of 1 to 65535", shown, u.Port())
 	case u.Scheme == "https":
 		return ""
 	case u.Scheme == "http" && isLoopback(u.Hostname()):
@@ -193,6 +200,11 @@ func checkTokenURL(raw string) string {
 		return shown + " uses http:// to a host that is not loopback (127.0.0.0/8, ::1, localhost): secrets would travel in clear text; use https://"
 	}
 	return fmt.Sprintf("%s: scheme %q not supported; use https://", shown, u.Scheme)
+}
+
+func validPort(p string) bool {
+	n, err := strconv.Atoi(p)
+	return err == nil && n >= 1 && n <= 65535
 }
 
 func isLoopback(host string) bool {

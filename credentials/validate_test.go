@@ -60,6 +60,13 @@ func TestValidateTokenURL(t *testing.T) {
 		{"https://example.com/token#frag", `"https://example.com/token#[redacted]" must not contain a fragment`},
 		{"https://example.com/token#", "must not contain a fragment"},
 		{"https://example.com:port/token", "not a valid URL: invalid port"},
+		{"http://127.0.0.1:/token", `"http://127.0.0.1:/token" has an empty port`},
+		{"https://example.com:/token", "has an empty port"},
+		{"http://[::1]:/token", "has an empty port"},
+		{"http://127.0.0.1:0/token", "port 0 is not one of 1 to 65535"},
+		{"https://example.com:65536/token", "port 65536 is not one of 1 to 65535"},
+		{"https://example.com:65535/token", ""},
+		{"http://127.0.0.1:1/token", ""},
 		{"https://exa mple.com/token", "not a valid URL"},
 		{"://x", "not a valid URL: missing protocol scheme"},
 	}

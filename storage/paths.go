@@ -1,9 +1,14 @@
 package storage
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
 )
 
 // File names of a profile, as the SAP Concur tutorial names them, so a
@@ -69,6 +74,9 @@ func Resolve(o Options, sources map[string]string) (Paths, error) {
 		p.ConfigSource = sourceOr(sources, "dir", "--dir")
 		p.StateSource = p.ConfigSource
 	} else {
+		if err := checkHome(o); err != nil {
+			return Paths{}, err
+		}
 		base, why := configHome()
 		p.ConfigDir, p.ConfigSource, err = profileDir(o.ConfigDir, p.Profile,
 			sourceOr(sources, "config-dir", "--config-dir"), base, why)
@@ -86,6 +94,40 @@ func Resolve(o Options, sources map[string]string) (Paths, error) {
 	p.TokenFile = filepath.Join(p.StateDir, TokenFileName)
 	p.LockFile = p.TokenFile + LockSuffix
 	return p, nil
+}
+
+// HomeError is a profile whose files would be under $HOME, which is unset
+// (cron, systemd, env -i), while the XDG variable that would do instead is
+// not an absolute path either. "/" in HOME's place, as the XDG rules have
+// it, would put the profile in /.config/tokenkeeper: nothing is resolved,
+// so nothing is written there.
+type HomeError struct {
+	// Vars are the XDG variables that would do instead of HOME, for the
+	// directories that need one: XDG_CONFIG_HOME, XDG_STATE_HOME or both.
+	Vars []string
+}
+
+func (e *HomeError) Error() string {
+	return fmt.Sprintf("storage: HOME is not set, nor %s (as an absolute path): no place for the profile's files",
+		strings.Join(e.Vars, " nor "))
+}
+
+// checkHome returns a *HomeError when a base directory the options leave to
+// XDG needs HOME and HOME is unset. Windows finds its places without HOME.
+func checkHome(o Options) error {
+	if runtime.GOOS == "windows" || runtime.GOOS == "plan9" || os.Getenv("HOME") != "" {
+		return nil
+	}
+	var vars []string
+	for _, b := range []struct{ root, env string }{{o.ConfigDir, "XDG_CONFIG_HOME"}, {o.StateDir, "XDG_STATE_HOME"}} {
+		if b.root == "" && !filepath.IsAbs(os.Getenv(b.env)) { // "~/x" needs HOME too
+			vars = append(vars, b.env)
+		}
+	}
+	if vars == nil {
+		return nil
+	}
+	return &HomeError{Vars: vars}
 }
 
 // profileDir returns root/profile, or base/tokenkeeper/profile when root is
@@ -141,6 +183,56 @@ func profileError(name string) error {
 
 func isAlnum(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+}
+
+// Exists tells whether the profile exists: a profile exists as soon as
+// either of its directories does (with Options.Dir, that directory). Only
+// the commands that create a profile may act on one that does not: a
+// mistyped name must not leave a directory behind. A *NotDirError says that
+// a file stands where a directory of the profile, or one above it, belongs.
+// A directory that cannot be examined (permissions) counts as existing: the
+// command then meets the problem and names it.
+func (p Paths) Exists() (bool, error) {
+	for _, dir := range []string{p.ConfigDir, p.StateDir} {
+		fi, err := os.Stat(dir)
+		switch {
+		case err == nil && fi.IsDir():
+			return true, nil
+		case err == nil:
+			return false, &NotDirError{Path: dir, Source: p.sourceOf(dir)}
+		case errors.Is(err, syscall.ENOTDIR):
+			return false, &NotDirError{Path: fileAbove(dir), Source: p.sourceOf(dir)}
+		case !errors.Is(err, fs.ErrNotExist):
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func (p Paths) sourceOf(dir string) string {
+	if dir == p.ConfigDir {
+		return p.ConfigSource
+	}
+	return p.StateSource
+}
+
+// fileAbove is the first of dir's parents that is no directory (the one that
+// made a stat of dir fail with ENOTDIR), or dir when none is found.
+func fileAbove(dir string) string {
+	for d := filepath.Dir(dir); d != filepath.Dir(d); d = filepath.Dir(d) {
+		if fi, err := os.Stat(d); err == nil && !fi.IsDir() {
+			return d
+		}
+	}
+	return dir
+}
+
+// NotDirError is a file where a profile's directory (Path, chosen by Source:
+// "--dir flag", "$XDG_CONFIG_HOME"…), or one of its parents, belongs.
+type NotDirError struct{ Path, Source string }
+
+func (e *NotDirError) Error() string {
+	return fmt.Sprintf("storage: %s (from %s) is a file, not a directory", e.Path, e.Source)
 }
 
 // ListProfiles returns the sorted names of root's sub-directories that are

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -122,19 +123,49 @@ func TestResolve(t *testing.T) {
 	}
 }
 
+// TestResolveHomeUnset: without HOME, a base directory left to XDG needs its
+// variable as an absolute path, or nothing is resolved (no /.config); the
+// error names the variables that would do.
 func TestResolveHomeUnset(t *testing.T) {
-	setXDG(t, "", "", "")
-	got, err := Resolve(Options{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := "/.config/tokenkeeper/default"; got.ConfigDir != want {
-		t.Errorf("ConfigDir: got %q, want %q", got.ConfigDir, want)
-	}
-	for _, src := range []string{got.ConfigSource, got.StateSource} {
-		if !strings.Contains(src, "$HOME is unset") {
-			t.Errorf("source %q does not say $HOME is unset", src)
-		}
+	for _, tt := range []struct {
+		name          string
+		config, state string // XDG_CONFIG_HOME, XDG_STATE_HOME
+		opts          Options
+		wantVars      []string // nil: resolved
+	}{
+		{name: "nothing", wantVars: []string{"XDG_CONFIG_HOME", "XDG_STATE_HOME"}},
+		{name: "config only", config: "/x/config", wantVars: []string{"XDG_STATE_HOME"}},
+		{name: "relative and tilde", config: "rel", state: "~/state", wantVars: []string{"XDG_CONFIG_HOME", "XDG_STATE_HOME"}},
+		{name: "both", config: "/x/config", state: "/x/state"},
+		{name: "roots given", opts: Options{ConfigDir: "/c", StateDir: "/s"}},
+		{name: "config root given", opts: Options{ConfigDir: "/c"}, wantVars: []string{"XDG_STATE_HOME"}},
+		{name: "dir given", opts: Options{Dir: "/d"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			setXDG(t, "", tt.config, tt.state)
+			got, err := Resolve(tt.opts, nil)
+			var he *HomeError
+			if tt.wantVars == nil {
+				if err != nil {
+					t.Fatalf("Resolve: %v, want no error", err)
+				}
+				if strings.HasPrefix(got.ConfigDir, "/.") || strings.HasPrefix(got.StateDir, "/.") {
+					t.Errorf("resolved %s and %s under /", got.ConfigDir, got.StateDir)
+				}
+				return
+			}
+			if !errors.As(err, &he) {
+				t.Fatalf("Resolve = %+v, %v; want a *HomeError", got, err)
+			}
+			if !reflect.DeepEqual(he.Vars, tt.wantVars) {
+				t.Errorf("Vars %q, want %q", he.Vars, tt.wantVars)
+			}
+			for _, v := range append([]string{"HOME"}, tt.wantVars...) {
+				if !strings.Contains(err.Error(), v) {
+					t.Errorf("error %q does not name %s", err, v)
+				}
+			}
+		})
 	}
 }
 
@@ -218,5 +249,40 @@ func TestListProfiles(t *testing.T) {
 	_, err = ListProfiles(filepath.Join(root, "file"))
 	if err == nil || !strings.Contains(err.Error(), filepath.Join(root, "file")) {
 		t.Errorf("root is a file: got %v, want error naming it", err)
+	}
+}
+
+func TestPathsExists(t *testing.T) {
+	root := t.TempDir()
+	file := filepath.Join(root, "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(root, "state", "p"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name          string
+		config, state string
+		want          bool
+		wantNotDir    string // the file a *NotDirError names
+	}{
+		{name: "neither", config: filepath.Join(root, "c", "p"), state: filepath.Join(root, "s", "p")},
+		{name: "state only", config: filepath.Join(root, "c", "p"), state: filepath.Join(root, "state", "p"), want: true},
+		{name: "a file", config: file, state: file, wantNotDir: file},
+		{name: "under a file", config: filepath.Join(file, "a", "p"), state: filepath.Join(root, "s", "p"), wantNotDir: file},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Paths{ConfigDir: tt.config, StateDir: tt.state, ConfigSource: "--dir flag"}.Exists()
+			var nd *NotDirError
+			switch {
+			case tt.wantNotDir != "":
+				if !errors.As(err, &nd) || nd.Path != tt.wantNotDir || nd.Source != "--dir flag" {
+					t.Errorf("Exists() = %v, %v; want a *NotDirError for %s", got, err, tt.wantNotDir)
+				}
+			case err != nil || got != tt.want:
+				t.Errorf("Exists() = %v, %v; want %v", got, err, tt.want)
+			}
+		})
 	}
 }

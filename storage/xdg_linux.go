@@ -1,7 +1,6 @@
 package storage
 
 import (
-	"cmp"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,7 +10,8 @@ import (
 // On Linux the XDG base directories are the XDG Base Directory
 // Specification's two rules, read here when a path is resolved: $XDG_*_HOME
 // when it is an absolute path (~ and $HOME expanded), else $HOME/.config and
-// $HOME/.local/state ("/" standing for an unset $HOME). adrg/xdg, which the
+// $HOME/.local/state. An unset $HOME, which the specification reads as "/",
+// is refused before these run (checkHome). adrg/xdg, which the
 // other platforms use (xdg_other.go) for their own conventions, gives the
 // same on Linux, but computes every base and user directory, and reads
 // user-dirs.dirs, in its package init: 8% of the instructions of a run of
@@ -20,7 +20,7 @@ import (
 //
 // Each returns the directory and why it was chosen: cron and systemd run with
 // a bare environment, so the reason says whether the variable was used,
-// ignored, or absent, and whether HOME was missing too.
+// ignored, or absent.
 
 func configHome() (dir, why string) { return xdgHome("XDG_CONFIG_HOME", ".config") }
 func stateHome() (dir, why string) {
@@ -30,24 +30,20 @@ func stateHome() (dir, why string) {
 func xdgHome(env, rel string) (dir, why string) {
 	home := os.Getenv("HOME")
 	def := "XDG default ($HOME/" + rel + ")"
-	if home == "" {
-		def = "XDG default (/" + rel + ", because $HOME is unset)"
-	}
-	root := cmp.Or(home, "/")
 	v := os.Getenv(env)
 	x := v
 	switch {
 	case strings.HasPrefix(v, "~"):
-		x = filepath.Join(root, v[1:])
+		x = filepath.Join(home, v[1:])
 	case strings.HasPrefix(v, "$HOME"):
-		x = filepath.Join(root, v[len("$HOME"):])
+		x = filepath.Join(home, v[len("$HOME"):])
 	}
 	switch {
 	case v == "":
-		return filepath.Join(root, rel), def
+		return filepath.Join(home, rel), def
 	case filepath.IsAbs(x):
 		return x, "$" + env
 	default: // the XDG spec (and adrg/xdg) ignores relative values
-		return filepath.Join(root, rel), fmt.Sprintf("%s; $%s=%q ignored, not an absolute path", def, env, v)
+		return filepath.Join(home, rel), fmt.Sprintf("%s; $%s=%q ignored, not an absolute path", def, env, v)
 	}
 }

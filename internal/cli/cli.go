@@ -39,6 +39,9 @@ type app struct {
 	rerun string
 
 	etcd *etcd.Client // the --store client, made on first use (store.go)
+	// listed is set on a fleet's copy of the app (forProfile): its profile
+	// came from a listing, not from a person's typing.
+	listed bool
 }
 
 type globals struct {
@@ -202,10 +205,30 @@ func (a *app) resolvePaths() int {
 		"profile": a.g.sources["profile"], "dir": a.g.sources["dir"],
 		"config-dir": a.g.sources["config-dir"], "state-dir": a.g.sources["state-dir"],
 	})
+	var he *storage.HomeError
+	if errors.As(err, &he) {
+		return a.fail(&refresh.Error{Kind: refresh.KindCredentials, Err: err, Msg: err.Error(), Hint: homeHint(he)})
+	}
 	if err != nil {
 		return a.usageError(err.Error(), "a profile name is letters, digits, '.', '_' and '-', starting with a letter or digit")
 	}
 	return exitOK
+}
+
+// homeHint says what to set when HOME is unset (a bare cron or systemd
+// environment): HOME, the XDG variables, or the directory flags.
+func homeHint(he *storage.HomeError) string {
+	flags := map[string]string{"XDG_CONFIG_HOME": "--config-dir DIR", "XDG_STATE_HOME": "--state-dir DIR"}
+	var vars, dirs []string
+	for _, v := range he.Vars {
+		vars, dirs = append(vars, v), append(dirs, flags[v])
+	}
+	paths := "an absolute path"
+	if len(vars) > 1 {
+		paths = "absolute paths"
+		dirs = []string{"--dir DIR (both files in DIR)", strings.Join(dirs, " and ")}
+	}
+	return fmt.Sprintf("set HOME (or %s to %s), or give %s", strings.Join(vars, " and "), paths, strings.Join(dirs, ", or "))
 }
 
 // cmdLine is "tokenkeeper [the profile, directory and store flags the user gave] CMD",

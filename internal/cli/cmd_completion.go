@@ -180,7 +180,9 @@ func (a *app) flagValues(f *pflag.Flag) ([]string, int) {
 }
 
 // profileNames lists the profiles under the config and state roots (those
-// the flags and TOKENKEEPER_* variables choose); none under --dir.
+// the flags and TOKENKEEPER_* variables choose), and the store's that it
+// lists within storeGlance; none under --dir. The local ones are offered
+// whatever the store does: completion runs while a person waits.
 func (a *app) profileNames() []string {
 	if a.g.applyEnv(a.getenv) != nil || a.g.dir != "" {
 		return nil
@@ -189,9 +191,12 @@ func (a *app) profileNames() []string {
 	if err != nil {
 		return nil
 	}
-	names, err := a.fleetNames(filepath.Dir(p.ConfigDir), filepath.Dir(p.StateDir))
+	names, err := localProfiles(filepath.Dir(p.ConfigDir), filepath.Dir(p.StateDir))
 	if err != nil {
 		return nil
+	}
+	if all, err := a.storeProfiles(names, storeGlance); err == nil {
+		return all
 	}
 	return names
 }

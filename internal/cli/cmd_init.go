@@ -21,6 +21,9 @@ tokenkeeper --profile eu init`,
 }
 
 func (a *app) cmdInit(args []string) int {
+	if err := a.checkDirs(); err != nil {
+		return a.fail(err)
+	}
 	path := a.paths.CredentialsFile
 	created, err := credentials.WriteTemplate(path)
 	if err != nil {

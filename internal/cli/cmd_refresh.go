@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"errors"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -49,10 +48,7 @@ func (a *app) cmdRefresh(o *refreshOpts) int {
 		}
 		return a.refreshAll(ro, o.quiet, o.fleet.concurrency)
 	}
-	m, err := a.manager("tokenkeeper refresh", true, true)
-	if errors.Is(err, errTemplateWritten) {
-		return exitConfig
-	}
+	m, err := a.manager("tokenkeeper refresh", true, false)
 	if err != nil {
 		return a.fail(err)
 	}

@@ -87,6 +87,9 @@ func (a *app) serve(o serveOptions) int {
 	if err != nil {
 		return a.usageError("serve: "+err.Error(), "tokenkeeper serve --listen 127.0.0.1:8181, or --socket PATH for containers")
 	}
+	if err := a.requireProfile(); err != nil {
+		return a.fail(err)
+	}
 	var ln net.Listener
 	var secret, where string
 	var cleanup func()

@@ -137,6 +137,9 @@ func (a *app) cmdSetup(o *setupOpts) int {
 		a.warn(fmt.Sprintf("--%s was given on the command line, where other users can see it (ps)", f),
 			fmt.Sprintf("use %s=… or --%s - (read from stdin) instead", fieldFlagEnv(f), f))
 	}
+	if err := a.checkDirs(); err != nil {
+		return a.fail(err)
+	}
 	path := a.paths.CredentialsFile
 	c, existed, err := readCredentials(path)
 	if err != nil {

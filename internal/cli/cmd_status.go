@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"strings"
 	"time"
 
@@ -127,7 +126,11 @@ func (a *app) status(p storage.Paths, now time.Time) *statusReport {
 		r.Files.Lock = lock // named after the token file a link leads to
 	}
 	c, cerr := a.statusCredentials(r, p)
-	tok, terr := (&refresh.Manager{Paths: p, Store: a.statusStoreOf(r, p)}).Load()
+	var tok *refresh.Token
+	var terr error
+	if nd := (*storage.NotDirError)(nil); !errors.As(cerr, &nd) { // a file where the profile's directory belongs says it all
+		tok, terr = (&refresh.Manager{Paths: p, Store: a.statusStoreOf(r, p)}).Load()
+	}
 	// The one decision, as the next run would make it; nothing here re-derives it.
 	plan := refresh.Decide(refresh.State{Creds: c, CredsErr: cerr, Token: tok, TokenErr: terr, TokenFile: p.TokenFile, Now: now},
 		refresh.Policy{Margin: a.g.margin, WarnBefore: a.g.warnBefore, Asked: now})
@@ -174,8 +177,11 @@ func (a *app) statusCredentials(r *statusReport, p storage.Paths) (*credentials.
 	c, err := credentials.Load(p.CredentialsFile)
 	var inv *credentials.InvalidError
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
+	case missingFile(err):
 		r.Credentials.State = "missing"
+		if perr := a.requireProfile(); perr != nil {
+			return nil, perr // the profile itself is missing
+		}
 		return nil, err
 	case errors.As(err, &inv):
 		r.Credentials.State = "invalid"

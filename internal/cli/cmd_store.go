@@ -51,6 +51,9 @@ func (a *app) cmdStore(args []string, force bool) int {
 	if shared == nil {
 		return a.usageError("store "+args[0]+": no --store given", "give the store: "+a.cmdLine("--store etcd://HOST:PORT[/PREFIX] store "+args[0]))
 	}
+	if err := a.requireProfile(); err != nil {
+		return a.fail(err)
+	}
 	file := storage.OpenFileStore(a.paths, a.log)
 	from, to := storage.Store(file), storage.Store(shared)
 	if args[0] == "pull" {

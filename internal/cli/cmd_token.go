@@ -42,7 +42,7 @@ func (a *app) cmdToken(o *tokenOpts) int {
 	if code := a.checkFormat(o.format, o.header); code >= 0 {
 		return code
 	}
-	m, err := a.manager("tokenkeeper token", false, true)
+	m, err := a.manager("tokenkeeper token", false, false)
 	if err != nil {
 		return a.fail(err)
 	}

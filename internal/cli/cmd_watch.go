@@ -54,6 +54,9 @@ func (a *app) cmdWatch(all bool) int {
 		}
 		return a.watchAll(hup, root)
 	}
+	if err := a.requireProfile(); err != nil {
+		return a.fail(err)
+	}
 	reload := make(chan struct{}, 1)
 	go fanOut(a.ctx, hup, []chan struct{}{reload})
 	return a.watchProfiles(a.ctx, []storage.Paths{a.paths}, []chan struct{}{reload}, false)

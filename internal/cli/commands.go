@@ -69,7 +69,9 @@ func (a *app) main(args []string) int {
 	c, rest, unknown := findCommand(table, args, fs)
 	run, help := addCommandFlags(c, fs)
 	err := fs.Parse(rest)
-	if unknown != "" { // not a command: said before any flag error
+	// A word that is no command is said before a flag error, unless the flag
+	// is a typo of one: the word is then most likely its value (--profle x).
+	if unknown != "" && (err == nil || suggestFlag(fs, err.Error()) == "") {
 		return a.unknownCommand(table, unknown)
 	}
 	if err != nil {
@@ -232,7 +234,7 @@ func suggestions(table []*command, typed string) []string {
 	var out []string
 	typed = strings.ToLower(typed)
 	for _, c := range table {
-		if editdist.Levenshtein(typed, c.name) <= 2 || (typed != "" && strings.HasPrefix(c.name, typed)) {
+		if editdist.Distance(typed, c.name) <= 2 || (typed != "" && strings.HasPrefix(c.name, typed)) {
 			out = append(out, c.name)
 		}
 	}
@@ -289,7 +291,7 @@ func suggestFlag(fs *pflag.FlagSet, msg string) string {
 		if f.Hidden {
 			return
 		}
-		if d := editdist.Levenshtein(typed, f.Name); d < bestD {
+		if d := editdist.Distance(typed, f.Name); d < bestD {
 			best, bestD = f.Name, d
 		}
 	})

@@ -92,9 +92,19 @@ func (a *app) fleetList(what string) (configRoot, stateRoot string, names []stri
 	return configRoot, stateRoot, names, -1
 }
 
-// fleetNames is the sorted union of the profile directories of both roots: a
-// profile may have only credentials so far, or only a token file.
+// fleetNames is the sorted union of the profile directories of both roots
+// and, with --store, of the store's profiles (given up within --timeout).
 func (a *app) fleetNames(configRoot, stateRoot string) ([]string, error) {
+	names, err := localProfiles(configRoot, stateRoot)
+	if err != nil {
+		return nil, err
+	}
+	return a.storeProfiles(names, a.g.timeout)
+}
+
+// localProfiles is the sorted union of the profile directories of both roots:
+// a profile may have only credentials so far, or only a token file.
+func localProfiles(configRoot, stateRoot string) ([]string, error) {
 	c, err := storage.ListProfiles(configRoot)
 	if err != nil {
 		return nil, err
@@ -106,7 +116,7 @@ func (a *app) fleetNames(configRoot, stateRoot string) ([]string, error) {
 		}
 		c = mergeSorted(c, s)
 	}
-	return a.storeProfiles(c)
+	return c, nil
 }
 
 func mergeSorted(a, b []string) []string {
@@ -130,6 +140,7 @@ func mergeSorted(a, b []string) []string {
 func (a *app) forProfile(name string) (*app, *bytes.Buffer, error) {
 	p := *a
 	p.g.profile = name
+	p.listed = true
 	// Its hints name the profile, as if the user had given --profile NAME.
 	p.g.sources = maps.Clone(a.g.sources)
 	p.g.sources["profile"] = "--profile flag"

@@ -3,7 +3,6 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"strings"
 	"time"
 
@@ -16,12 +15,21 @@ import (
 var errTemplateWritten = errors.New("template written")
 
 // loadCreds loads credentials.json. When it is missing and writeTemplate is set
-// (the tutorial's first run), it writes the template and tells what to fill in.
+// (the tutorial's first run), it writes the template and tells what to fill in;
+// otherwise a profile that does not exist is said to be so (requireProfile).
 func (a *app) loadCreds(writeTemplate bool) (*credentials.Credentials, error) {
 	path := a.paths.CredentialsFile
 	c, err := credentials.Load(path)
-	if errors.Is(err, fs.ErrNotExist) && writeTemplate {
-		return nil, a.writeTemplate(path)
+	if missingFile(err) {
+		exists, perr := a.paths.Exists()
+		switch {
+		case perr != nil:
+			return nil, notDirError(perr)
+		case writeTemplate:
+			return nil, a.writeTemplate(path)
+		case !exists:
+			return nil, a.noProfileError()
+		}
 	}
 	if err != nil {
 		return nil, err

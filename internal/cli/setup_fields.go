@@ -121,6 +121,9 @@ func applyPreset(c *credentials.Credentials, name, region string) error {
 	}
 	p, ok := credentials.PresetNamed(name)
 	if !ok {
+		if near := credentials.NearestPreset(name); near != "" {
+			return fmt.Errorf("unknown preset %q (did you mean %s?); want one of %s", name, near, credentials.PresetNames())
+		}
 		return fmt.Errorf("unknown preset %q; want one of %s", name, credentials.PresetNames())
 	}
 	return p.Apply(c, region)

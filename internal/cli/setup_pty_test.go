@@ -262,6 +262,9 @@ func TestSetupWizardGeneric(t *testing.T) {
 	srv := newFake(t, fakeserver.Options{Style: fakeserver.StyleKeycloak})
 	dir := t.TempDir()
 	s := startPTY(t, []string{"TOKENKEEPER_DIR=" + dir}, "setup")
+	// A misspelt provider is asked again, with the nearest preset named.
+	s.answer("choose [concur]: ", "generc")
+	s.expect(`"generc" is not one of the choices (did you mean generic?)`)
 	s.answer("choose [concur]: ", "5")
 	// The generic preset speaks no Concur: no default token URL, no default grant.
 	s.answer("token URL: ", "")

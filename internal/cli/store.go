@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/tokenkeeper/tokenkeeper/storage"
 	"github.com/tokenkeeper/tokenkeeper/storage/etcd"
@@ -82,20 +83,27 @@ func (a *app) checkStore() int {
 
 // storeProfiles adds to names the profiles that have a record under the
 // --store prefix (refresh --all, status --all, profiles; watch --all lists
-// the config root alone: a profile needs its credentials.json to renew).
-func (a *app) storeProfiles(names []string) ([]string, error) {
+// the config root alone: a profile needs its credentials.json to renew),
+// waiting at most wait for the store. A store that does not answer is a
+// failure for now (75), as it is for a single profile.
+func (a *app) storeProfiles(names []string, wait time.Duration) ([]string, error) {
 	c, err := a.storeClient()
 	if err != nil || c == nil {
 		return names, err
 	}
-	ctx, cancel := context.WithTimeout(a.ctx, a.g.timeout)
+	ctx, cancel := context.WithTimeout(a.ctx, wait)
 	defer cancel()
 	shared, err := c.Profiles(ctx)
 	if err != nil {
-		return nil, err
+		return nil, storeError(err)
 	}
 	return mergeSorted(names, shared), nil
 }
+
+// storeGlance is how long completion, and a "did you mean" for a profile that
+// does not exist, wait for the store's list of profiles: a suggestion is not
+// worth a wait a person notices, and the local profiles are offered anyway.
+const storeGlance = 300 * time.Millisecond
 
 // watchStore makes watch see other hosts' renewals through an etcd watch of
 // each profile's record, as fsnotify shows it other processes' saves: the

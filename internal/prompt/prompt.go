@@ -18,6 +18,8 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/tokenkeeper/tokenkeeper/internal/editdist"
+
 	"github.com/tokenkeeper/tokenkeeper/internal/redact"
 )
 
@@ -97,6 +99,13 @@ func (p *Prompter) Choose(ctx context.Context, label string, choices []Choice, d
 	a, err := p.Ask(ctx, "choose", def, func(a string) string {
 		if _, ok := pick(choices, a); ok {
 			return ""
+		}
+		names := make([]string, len(choices))
+		for i, c := range choices {
+			names[i] = c.Name
+		}
+		if near := editdist.Nearest(strings.ToLower(a), names); near != "" {
+			return fmt.Sprintf("%q is not one of the choices (did you mean %s?): give a number from 1 to %d or a name", a, near, len(choices))
 		}
 		return fmt.Sprintf("%q is not one of the choices: give a number from 1 to %d or a name", a, len(choices))
 	})
