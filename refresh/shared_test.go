@@ -52,6 +52,22 @@ func TestLeaseMustOutlastTheRequest(t *testing.T) {
 	e.wantCounts(t, 1, 1)
 }
 
+// The same before a new grant: a bootstrap may spend a seed refresh token,
+// or hand out a grant its holder cannot save, as a refresh would.
+func TestLeaseMustOutlastTheBootstrap(t *testing.T) {
+	e := newEnv(t, fakeserver.Options{Rotate: true}, nil)
+	file := storage.OpenFileStore(e.paths, nil)
+	e.m.Store = leaseStore{file, 5 * time.Second} // Client.Timeout is 10 s
+	_, err := e.ensure(t, Options{})
+	if KindOf(err) != KindTemporary || !strings.Contains(err.Error(), "lease") {
+		t.Fatalf("Ensure with a 5 s lease and no token: got %v, want a temporary error about the lease", err)
+	}
+	e.wantCounts(t, 0, 0)
+	e.m.Store = leaseStore{file, 15 * time.Second}
+	e.mustEnsure(t, Options{}, ActionBootstrapped)
+	e.wantCounts(t, 1, 0)
+}
+
 // downStore reads like the file store but cannot be locked: a shared store
 // whose members do not answer, with the host's read copy still there.
 type downStore struct{ storage.Store }
