@@ -413,6 +413,9 @@ func classifyTransport(u string, err error) error {
 	if errors.Is(err, context.Canceled) {
 		return err
 	}
+	if e := tlsProblem(u, err); e != nil {
+		return e
+	}
 	if errors.Is(err, errRedirect) {
 		return &EndpointError{URL: u, Description: redact.Line(err.Error(), 300) + "; set tokenURL to the final address"}
 	}

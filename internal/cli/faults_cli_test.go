@@ -7,6 +7,7 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"io"
 	"net"
@@ -248,4 +249,78 @@ func ftMode(t *testing.T, path string, want os.FileMode) {
 	if got := fi.Mode().Perm(); got != want {
 		t.Errorf("%s has mode %04o, want %04o", path, got, want)
 	}
+}
+
+// TestFaultCLITLS: a certificate that does not verify, or https sent to a
+// port that speaks plain HTTP, is no outage: no retry fixes it. One attempt,
+// exit 78, the host and what failed named, and a hint that fits (SSL_CERT_FILE
+// for an authority this host does not trust; the URL's scheme and port). The
+// hint works: the same endpoint with SSL_CERT_FILE naming its certificate
+// gets a token.
+func TestFaultCLITLS(t *testing.T) {
+	var conns atomic.Int64
+	count := func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	answer := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"access_token":"tls-ok","token_type":"Bearer","expires_in":3600}`)
+	})
+	tlsSrv := httptest.NewUnstartedServer(answer)
+	tlsSrv.Config.ConnState = count
+	tlsSrv.StartTLS()
+	defer tlsSrv.Close()
+	plain := httptest.NewUnstartedServer(answer)
+	plain.Config.ConnState = count
+	plain.Start()
+	defer plain.Close()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: tlsSrv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tlsPort := strings.TrimPrefix(tlsSrv.URL, "https://127.0.0.1")
+	for _, tt := range []struct {
+		name, url string
+		env       []string
+		want      []string
+	}{
+		{"unknown authority", tlsSrv.URL + "/token", nil,
+			[]string{"TLS failed: its certificate is signed by an authority this host does not trust", "hint: if 127.0.0.1" + tlsPort + " uses a private or self-signed certificate authority, set SSL_CERT_FILE"}},
+		{"wrong host", "https://localhost" + tlsPort + "/token", []string{"SSL_CERT_FILE=" + ca},
+			[]string{"https://localhost" + tlsPort + "/token: TLS failed: its certificate is not for this host name", "not localhost"}},
+		{"plain http port", strings.Replace(plain.URL, "http://", "https://", 1) + "/token", nil,
+			[]string{"TLS failed: it answered in plain HTTP, not TLS", "hint: the URL says https:// but this port speaks plain HTTP: check the URL's scheme and port"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			conns.Store(0)
+			dir := t.TempDir()
+			ftCreds(t, dir, "", map[string]string{"tokenURL": tt.url, "grantType": "client_credentials",
+				"companyUUID": "", "companyRequestToken": "", "credentialType": ""})
+			_, stderr, code := ftRun(t, tt.env, "--dir", dir, "--timeout", "10s", "refresh")
+			ftWant(t, "refresh", code, exitConfig, stderr)
+			for _, want := range append(tt.want, "a retry does not fix this; then run tokenkeeper --dir "+dir+" refresh") {
+				if !strings.Contains(stderr, want) {
+					t.Errorf("stderr lacks %q:\n%s", want, ftMask(stderr))
+				}
+			}
+			if strings.Contains(stderr, "run again later") {
+				t.Errorf("stderr reads as an outage:\n%s", ftMask(stderr))
+			}
+			if n := conns.Load(); n != 1 {
+				t.Errorf("%d connections, want 1: no retry fixes this", n)
+			}
+		})
+	}
+	t.Run("SSL_CERT_FILE", func(t *testing.T) {
+		dir := t.TempDir()
+		ftCreds(t, dir, "", map[string]string{"tokenURL": tlsSrv.URL + "/token", "grantType": "client_credentials",
+			"companyUUID": "", "companyRequestToken": "", "credentialType": ""})
+		stdout, stderr, code := ftRun(t, []string{"SSL_CERT_FILE=" + ca}, "--dir", dir, "token")
+		ftWant(t, "token with SSL_CERT_FILE", code, exitOK, stderr)
+		if stdout != "tls-ok\n" {
+			t.Errorf("stdout %q, want the token", stdout)
+		}
+	})
 }
