@@ -78,10 +78,12 @@ func (a *app) gitGet(req map[string]string) int {
 		a.log.Debug("git-credential: not answering for a protocol other than https", "protocol", req["protocol"])
 		return exitOK
 	}
+	a.inline()
 	m, err := a.manager("tokenkeeper git-credential", true, false)
 	if err != nil {
 		return a.fail(err)
 	}
+	a.rememberOutage(m)
 	if want := gitHost(m.Creds); !sameGitHost(req["host"], want) {
 		// Not the host the token is for: git goes on to its other helpers.
 		// With the helper set for every host, a repository or submodule on

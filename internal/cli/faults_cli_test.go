@@ -34,6 +34,12 @@ const (
 // caller) plus env, and returns its output and exit code.
 func ftRun(t *testing.T, env []string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	return ftRunIn(t, "", env, args...)
+}
+
+// ftRunIn is ftRun with stdin.
+func ftRunIn(t *testing.T, stdin string, env []string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
 	bin, err := exec.LookPath("tokenkeeper")
 	if err != nil {
 		t.Fatalf("tokenkeeper not in $PATH (testscript.Main puts it there): %v", err)
@@ -47,7 +53,7 @@ func ftRun(t *testing.T, env []string, args ...string) (stdout, stderr string, c
 	cmd.Env = append(cmd.Env, "GORACE=atexit_sleep_ms=0")
 	cmd.Env = append(cmd.Env, env...)
 	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = strings.NewReader(stdin), &out, &errb
 	err = cmd.Run()
 	var ee *exec.ExitError
 	switch {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -83,6 +84,32 @@ func (a *app) manager(holder string, eager, writeTemplate bool) (*refresh.Manage
 		m.Creds = c
 	}
 	return m, nil
+}
+
+// inlineTimeout is --timeout's default for the outputs a program waits on
+// while a person waits on the program (token -o exec-credential for kubectl,
+// git-credential get for git), and outageName the file in the profile's
+// state directory that remembers, for as long, a token endpoint that did not
+// answer (refresh.Outage): kubectl runs its exec plugin up to six times for
+// one command, and 30 s each froze it for minutes.
+const (
+	inlineTimeout = 10 * time.Second
+	outageName    = "endpoint-down.json"
+)
+
+// inline readies a run whose caller waits inline: the short --timeout,
+// unless one was given (flag or TOKENKEEPER_TIMEOUT). Called before the
+// manager is made: the client and the store take the timeout from there.
+func (a *app) inline() {
+	if a.g.sources["timeout"] == "" {
+		a.g.timeout = inlineTimeout
+	}
+}
+
+// rememberOutage has m remember, for a few seconds, a token endpoint that
+// did not answer (see inline).
+func (a *app) rememberOutage(m *refresh.Manager) {
+	m.Outage = &refresh.Outage{File: filepath.Join(a.paths.StateDir, outageName), For: inlineTimeout}
 }
 
 func (a *app) client() *refresh.Client {
