@@ -178,12 +178,19 @@ func (m *Manager) acquire(ctx context.Context, o Options, asked time.Time, margi
 	if lp, ok := store.(storage.LockPoller); ok {
 		poll = lp.LockPoll()
 	}
+	waiting, resume := false, func() {}
+	defer func() { resume() }()
 	for {
 		lock, err := store.Lock(ctx, min(time.Until(deadline), poll), m.holder())
 		var busy *storage.LockBusyError
 		if !errors.As(err, &busy) {
 			m.held = lock
 			return lock, nil, err
+		}
+		// Waiting for another holder is bounded by the lock timeout, not
+		// the run's budget: the budget is paused while this run waits.
+		if !waiting && m.client != nil {
+			waiting, resume = true, m.client.Budget.Pause()
 		}
 		// A caller's deadline that has passed makes AcquireLock report busy at
 		// once, for ever: stop here rather than spin until ours.

@@ -68,6 +68,31 @@ func TestLeaseMustOutlastTheBootstrap(t *testing.T) {
 	e.wantCounts(t, 1, 0)
 }
 
+// busyStore is the file store whose lock another holder keeps until free.
+type busyStore struct {
+	storage.Store
+	free time.Time
+}
+
+func (s busyStore) Lock(ctx context.Context, timeout time.Duration, holder string) (storage.Locked, error) {
+	if time.Now().Before(s.free) {
+		time.Sleep(min(timeout, time.Until(s.free)))
+		return nil, &storage.LockBusyError{Path: "lock", Holder: "another"}
+	}
+	return s.Store.Lock(ctx, timeout, holder)
+}
+
+// The run's one deadline (Client.Budget) does not count the wait for
+// another holder's lock: a run that waited longer than its budget still
+// has it for its own request.
+func TestBudgetPausedForTheLock(t *testing.T) {
+	e := newEnv(t, fakeserver.Options{}, nil)
+	e.m.Client.Budget = storage.NewBudget(300 * time.Millisecond)
+	e.m.Store = busyStore{storage.OpenFileStore(e.paths, nil), time.Now().Add(500 * time.Millisecond)}
+	e.mustEnsure(t, Options{}, ActionBootstrapped)
+	e.wantCounts(t, 1, 0)
+}
+
 // downStore reads like the file store but cannot be locked: a shared store
 // whose members do not answer, with the host's read copy still there.
 type downStore struct{ storage.Store }

@@ -39,6 +39,9 @@ type app struct {
 	rerun string
 
 	etcd *etcd.Client // the --store client, made on first use (store.go)
+	// budget is the run's one deadline for the store and the token
+	// endpoint (oneDeadline); nil for the commands that have none.
+	budget *storage.Budget
 }
 
 type globals struct {

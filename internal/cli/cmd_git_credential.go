@@ -79,6 +79,7 @@ func (a *app) gitGet(req map[string]string) int {
 		return exitOK
 	}
 	a.inline()
+	a.oneDeadline()
 	m, err := a.manager("tokenkeeper git-credential", true, false)
 	if err != nil {
 		return a.fail(err)
@@ -113,6 +114,7 @@ func (a *app) gitErase(req map[string]string) int {
 	if password == "" {
 		return exitOK
 	}
+	a.oneDeadline()
 	m, err := a.manager("tokenkeeper git-credential erase", false, false)
 	if err != nil {
 		return a.fail(err)

@@ -45,6 +45,7 @@ func (a *app) cmdRefresh(o *refreshOpts) int {
 		}
 		return a.refreshAll(ro, o.quiet, o.fleet.concurrency)
 	}
+	a.oneDeadline()
 	m, err := a.manager("tokenkeeper refresh", true, true)
 	if errors.Is(err, errTemplateWritten) {
 		return exitConfig

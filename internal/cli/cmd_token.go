@@ -46,6 +46,7 @@ func (a *app) cmdToken(o *tokenOpts) int {
 	if inline {
 		a.inline()
 	}
+	a.oneDeadline()
 	m, err := a.manager("tokenkeeper token", false, true)
 	if err != nil {
 		return a.fail(err)

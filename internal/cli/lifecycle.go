@@ -112,9 +112,23 @@ func (a *app) rememberOutage(m *refresh.Manager) {
 	m.Outage = &refresh.Outage{File: filepath.Join(a.paths.StateDir, outageName), For: inlineTimeout}
 }
 
+// oneDeadline gives the run one deadline, --timeout from now, for all it asks
+// of the store and the token endpoint: reads, the lock, the requests and
+// their retries share it, where each had its own --timeout (a store that
+// accepts connections and never answers took three of them). Waiting for
+// another tokenkeeper's lock does not count (--lock-timeout bounds it), and a
+// save of a token just received gets its own --timeout. The commands a run
+// of which is one renewal call it (token, refresh, git-credential, status,
+// exec); login and logout wait on a person, watch and serve run for ever,
+// and --all gives each profile its own --timeout.
+func (a *app) oneDeadline() {
+	a.budget = storage.NewBudget(a.g.timeout)
+}
+
 func (a *app) client() *refresh.Client {
 	return &refresh.Client{
 		Timeout: a.g.timeout,
+		Budget:  a.budget,
 		// Looked up when a request is sent: debug.ReadBuildInfo is 2% of a
 		// run of tokenkeeper token that finds its token valid.
 		UserAgentFunc: func() string { return "tokenkeeper/" + version() },
