@@ -330,3 +330,56 @@ func TestFaultCLITLS(t *testing.T) {
 		}
 	})
 }
+
+// TestFaultCLIStoreTLS: the same for the shared store: members whose
+// certificate does not verify, or that speak plain HTTP to etcds://, end the
+// run at once in 78 with what to change in the store URL, where every
+// operation retried until --timeout and ended in 75 "did not answer".
+func TestFaultCLIStoreTLS(t *testing.T) {
+	var conns atomic.Int64
+	count := func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	member := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, `{"header":{"revision":"1"}}`) })
+	tlsSrv := httptest.NewUnstartedServer(member)
+	tlsSrv.Config.ConnState = count
+	tlsSrv.StartTLS()
+	defer tlsSrv.Close()
+	plain := httptest.NewUnstartedServer(member)
+	plain.Config.ConnState = count
+	plain.Start()
+	defer plain.Close()
+	for _, tt := range []struct{ name, store, want string }{
+		{"unknown authority", "etcds://" + strings.TrimPrefix(tlsSrv.URL, "https://"),
+			"hint: name the certificate authority of the etcd members in the store URL: etcds://…?ca=FILE"},
+		{"plain http", "etcds://" + strings.TrimPrefix(plain.URL, "http://"),
+			"hint: the store URL says etcds:// but the members do not speak TLS on these ports"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			ftCreds(t, dir, "", map[string]string{"tokenURL": "https://127.0.0.1:1/token", "grantType": "client_credentials",
+				"companyUUID": "", "companyRequestToken": "", "credentialType": ""})
+			for _, args := range [][]string{{"token"}, {"refresh"}, {"status"}} {
+				conns.Store(0)
+				stdout, stderr, code := ftRun(t, nil, append([]string{"--dir", dir, "--store", tt.store, "--timeout", "5s"}, args...)...)
+				ftWant(t, strings.Join(args, " "), code, exitConfig, stdout+stderr)
+				for _, want := range []string{"TLS failed", strings.TrimPrefix(tt.want, "hint: ")} {
+					if !strings.Contains(stdout+stderr, want) {
+						t.Errorf("%s: output lacks %q:\n%s%s", args[0], want, stdout, ftMask(stderr))
+					}
+				}
+				if args[0] == "status" && !strings.Contains(stdout, "the store cannot be used as configured") {
+					t.Errorf("status does not say that the store cannot be used as configured:\n%s", stdout)
+				}
+				if strings.Contains(stdout+stderr, "run again later") {
+					t.Errorf("%s reads as an outage:\n%s%s", args[0], stdout, ftMask(stderr))
+				}
+				if n := conns.Load(); n > 3 {
+					t.Errorf("%s: %d connections: retried", args[0], n)
+				}
+			}
+		})
+	}
+}
