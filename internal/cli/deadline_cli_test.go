@@ -87,3 +87,16 @@ func TestOneDeadlineHungStore(t *testing.T) {
 		})
 	}
 }
+
+// TestOneDeadlineZeroTimeout: --timeout 0 is the default, as it always was
+// for the token endpoint, not a deadline already past.
+func TestOneDeadlineZeroTimeout(t *testing.T) {
+	fs := ftFake(t)
+	dir := t.TempDir()
+	ftCreds(t, dir, fs.TokenURL(), nil)
+	stdout, stderr, code := ftRun(t, nil, "--dir", dir, "--timeout", "0", "token")
+	ftWant(t, "token --timeout 0", code, exitOK, stderr)
+	if stdout == "" {
+		t.Error("no token printed")
+	}
+}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -122,7 +123,7 @@ func (a *app) rememberOutage(m *refresh.Manager) {
 // exec); login and logout wait on a person, watch and serve run for ever,
 // and --all gives each profile its own --timeout.
 func (a *app) oneDeadline() {
-	a.budget = storage.NewBudget(a.g.timeout)
+	a.budget = storage.NewBudget(cmp.Or(a.g.timeout, refresh.DefaultTimeout)) // --timeout 0: the default, as for the client
 }
 
 func (a *app) client() *refresh.Client {
