@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/tokenkeeper/tokenkeeper/internal/redact"
@@ -31,6 +32,37 @@ func (m *Manager) classify(err error) error {
 		return err
 	}
 	return &Error{Kind: KindUnexpected, Err: err, Msg: err.Error()}
+}
+
+// tlsProblem is a failed TLS connection that no retry fixes — a certificate
+// that does not verify, or a port that does not speak TLS (storage.TLSProblem)
+// — as a problem of the configuration (KindCredentials), naming the URL and
+// what failed; nil for any other error. Retried, it would read as an outage
+// for the whole timeout, and a scheduled run would fail the same way for
+// ever. u is the URL as messages show it.
+func tlsProblem(u string, err error) *Error {
+	cause, what := storage.TLSProblem(err)
+	if cause == storage.TLSNone {
+		return nil
+	}
+	host := u
+	if pu, perr := url.Parse(u); perr == nil && pu.Host != "" {
+		host = pu.Host
+	}
+	hint := "if " + host + " uses a private or self-signed certificate authority, set SSL_CERT_FILE to a PEM file of its certificate (SSL_CERT_DIR to a directory of them); otherwise something on the way is intercepting TLS"
+	switch cause {
+	case storage.TLSWrongHost:
+		hint = "use the host name the certificate names in the URL (or ask the endpoint's operator for a certificate for " + host + ")"
+	case storage.TLSExpired:
+		hint = "check this host's clock; if it is right, the endpoint's operator must renew the certificate"
+	case storage.TLSPlainHTTP:
+		hint = "the URL says https:// but this port speaks plain HTTP: check the URL's scheme and port"
+	case storage.TLSNotTLS:
+		hint = "check the URL's scheme (https://) and port"
+	}
+	return &Error{Kind: KindCredentials, Err: err, Then: ThenRun,
+		Msg:  fmt.Sprintf("refresh: %s: TLS failed: %s (%s)", u, what, redact.Line(scrubURLError(err).Error(), 200)),
+		Hint: hint + "; a retry does not fix this"}
 }
 
 // isGrantRefusal is a refused grant: RFC 6749's invalid_grant, or Concur's code 108
@@ -65,8 +97,12 @@ func describeRefusal(ee *EndpointError) string {
 
 func lockError(err error) error {
 	var re *storage.RecordError
+	var ce *storage.ConfigError
 	if errors.As(err, &re) {
 		return unreadableRecord(err, re.Name)
+	}
+	if errors.As(err, &ce) {
+		return unreadableRecord(err, "")
 	}
 	if errors.Is(err, storage.ErrUnavailable) {
 		return storeUnavailable(err)

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/tokenkeeper/tokenkeeper/internal/redact"
+	"github.com/tokenkeeper/tokenkeeper/storage"
 )
 
 // MaxResponseBody caps what is read of any token endpoint answer, as x/oauth2 does.
@@ -53,7 +54,10 @@ type Client struct {
 	Clock          Clock         // nil: SystemClock
 	Timeout        time.Duration // bound on all attempts; 0: DefaultTimeout
 	RequestTimeout time.Duration // bound on one attempt; 0: DefaultRequestTimeout or half of Timeout, if less
-	UserAgent      string
+	// Budget, when set, is the run's one deadline (storage.Budget): every
+	// exchange ends by it too, the store's operations before it included.
+	Budget    *storage.Budget
+	UserAgent string
 	// UserAgentFunc, when UserAgent is "", gives it for each request sent:
 	// a program's version can cost more to look up than a run that finds
 	// its token valid, and sends nothing, should pay.
@@ -99,6 +103,8 @@ func retry[T any](c *Client, ctx context.Context, req Request, once func(ctx con
 	// One hung attempt must leave time for another: a hang is most often one
 	// bad connection or one bad backend behind a load balancer.
 	rt := orDefault(c.RequestTimeout, min(DefaultRequestTimeout, timeout/2))
+	ctx, stop := c.Budget.Bound(ctx)
+	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	start := time.Now()
@@ -416,6 +422,9 @@ func classifyTransport(u string, err error) error {
 	}
 	if errors.Is(err, context.Canceled) {
 		return err
+	}
+	if e := tlsProblem(u, err); e != nil {
+		return e
 	}
 	if errors.Is(err, errRedirect) {
 		return &EndpointError{URL: u, Description: redact.Line(err.Error(), 300) + "; set tokenURL to the final address"}

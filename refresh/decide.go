@@ -291,8 +291,12 @@ func spentSeed(c *credentials.Credentials, tok *Token) *Error {
 // (exit 78, the same in every command). Any other read error may pass (75).
 func unreadableRecord(err error, path string) *Error {
 	var re *storage.RecordError
-	if errors.As(err, &re) {
+	var ce *storage.ConfigError
+	switch {
+	case errors.As(err, &re):
 		return &Error{Kind: KindCredentials, Err: err, Msg: err.Error(), Hint: re.Hint, Then: ThenRun}
+	case errors.As(err, &ce):
+		return &Error{Kind: KindCredentials, Err: err, Msg: ce.Error(), Hint: ce.Hint, Then: ThenRun}
 	}
 	if errors.Is(err, storage.ErrUnavailable) {
 		return storeUnavailable(err)

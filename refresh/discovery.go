@@ -122,6 +122,8 @@ func (c *Client) fetchMetadataAt(ctx context.Context, u string) ([]byte, error) 
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
+	ctx, stop := c.Budget.Bound(ctx)
+	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)

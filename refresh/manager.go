@@ -58,7 +58,10 @@ type Manager struct {
 	LockTimeout time.Duration // 0: DefaultLockTimeout
 	WarnBefore  time.Duration // warn when the refresh token dies within this; 0: DefaultWarnBefore
 	Holder      string        // names this process in the lock file, e.g. "tokenkeeper token"; "": the program's name
-	Log         *slog.Logger  // nil: silent
+	// Outage, when set, remembers for a few seconds a token endpoint that
+	// did not answer, for callers that run many times in a row (outage.go).
+	Outage *Outage
+	Log    *slog.Logger // nil: silent
 	// Secrets, when set, is told every token value the manager reads or
 	// receives, before any message that could quote it: an endpoint may echo a
 	// token in an error, and only the caller knows where messages go. It may be
@@ -183,12 +186,19 @@ func (m *Manager) acquire(ctx context.Context, o Options, asked time.Time, margi
 	if lp, ok := store.(storage.LockPoller); ok {
 		poll = lp.LockPoll()
 	}
+	waiting, resume := false, func() {}
+	defer func() { resume() }()
 	for {
 		lock, err := store.Lock(ctx, min(time.Until(deadline), poll), m.holder())
 		var busy *storage.LockBusyError
 		if !errors.As(err, &busy) {
 			m.held = lock
 			return lock, nil, err
+		}
+		// Waiting for another holder is bounded by the lock timeout, not
+		// the run's budget: the budget is paused while this run waits.
+		if !waiting && m.client != nil {
+			waiting, resume = true, m.client.Budget.Pause()
 		}
 		// A caller's deadline that has passed makes AcquireLock report busy at
 		// once, for ever: stop here rather than spin until ours.
@@ -539,7 +549,12 @@ func (m *Manager) probe(ctx context.Context, tokenURL string, form url.Values) (
 // exchange is Client.Exchange plus Concur's code 16: the user lives in another data
 // centre, named in the answer; ask there once.
 func (m *Manager) exchange(ctx context.Context, req Request) (*Token, error) {
+	if err := m.Outage.check(req.URL, time.Now()); err != nil {
+		m.debug("the token endpoint did not answer moments ago; not sent", "url", redact.URL(req.URL))
+		return nil, err
+	}
 	tok, err := m.client.Exchange(ctx, req)
+	m.Outage.note(req.URL, time.Now(), err)
 	var ee *EndpointError
 	if errors.As(err, &ee) && ee.ConcurCode == 16 && ee.Geolocation != "" {
 		geo, gerr := m.geoTokenURL(req.URL, ee.Geolocation)

@@ -52,6 +52,47 @@ func TestLeaseMustOutlastTheRequest(t *testing.T) {
 	e.wantCounts(t, 1, 1)
 }
 
+// The same before a new grant: a bootstrap may spend a seed refresh token,
+// or hand out a grant its holder cannot save, as a refresh would.
+func TestLeaseMustOutlastTheBootstrap(t *testing.T) {
+	e := newEnv(t, fakeserver.Options{Rotate: true}, nil)
+	file := storage.OpenFileStore(e.paths, nil)
+	e.m.Store = leaseStore{file, 5 * time.Second} // Client.Timeout is 10 s
+	_, err := e.ensure(t, Options{})
+	if KindOf(err) != KindTemporary || !strings.Contains(err.Error(), "lease") {
+		t.Fatalf("Ensure with a 5 s lease and no token: got %v, want a temporary error about the lease", err)
+	}
+	e.wantCounts(t, 0, 0)
+	e.m.Store = leaseStore{file, 15 * time.Second}
+	e.mustEnsure(t, Options{}, ActionBootstrapped)
+	e.wantCounts(t, 1, 0)
+}
+
+// busyStore is the file store whose lock another holder keeps until free.
+type busyStore struct {
+	storage.Store
+	free time.Time
+}
+
+func (s busyStore) Lock(ctx context.Context, timeout time.Duration, holder string) (storage.Locked, error) {
+	if time.Now().Before(s.free) {
+		time.Sleep(min(timeout, time.Until(s.free)))
+		return nil, &storage.LockBusyError{Path: "lock", Holder: "another"}
+	}
+	return s.Store.Lock(ctx, timeout, holder)
+}
+
+// The run's one deadline (Client.Budget) does not count the wait for
+// another holder's lock: a run that waited longer than its budget still
+// has it for its own request.
+func TestBudgetPausedForTheLock(t *testing.T) {
+	e := newEnv(t, fakeserver.Options{}, nil)
+	e.m.Client.Budget = storage.NewBudget(300 * time.Millisecond)
+	e.m.Store = busyStore{storage.OpenFileStore(e.paths, nil), time.Now().Add(500 * time.Millisecond)}
+	e.mustEnsure(t, Options{}, ActionBootstrapped)
+	e.wantCounts(t, 1, 0)
+}
+
 // downStore reads like the file store but cannot be locked: a shared store
 // whose members do not answer, with the host's read copy still there.
 type downStore struct{ storage.Store }

@@ -42,6 +42,9 @@ type app struct {
 	// listed is set on a fleet's copy of the app (forProfile): its profile
 	// came from a listing, not from a person's typing.
 	listed bool
+	// budget is the run's one deadline for the store and the token
+	// endpoint (oneDeadline); nil for the commands that have none.
+	budget *storage.Budget
 }
 
 type globals struct {

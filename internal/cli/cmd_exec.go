@@ -55,6 +55,7 @@ func (a *app) cmdExec(minValid time.Duration, args []string) int {
 	if len(args) == 0 {
 		return a.usageError("exec: no command given", a.cmdLine("exec -- CMD ARGS…"))
 	}
+	a.oneDeadline()
 	m, err := a.manager("tokenkeeper exec", false, false)
 	if err != nil {
 		return a.fail(err)

@@ -78,10 +78,13 @@ func (a *app) gitGet(req map[string]string) int {
 		a.log.Debug("git-credential: not answering for a protocol other than https", "protocol", req["protocol"])
 		return exitOK
 	}
+	a.inline()
+	a.oneDeadline()
 	m, err := a.manager("tokenkeeper git-credential", true, false)
 	if err != nil {
 		return a.fail(err)
 	}
+	a.rememberOutage(m)
 	if want := gitHost(m.Creds); !sameGitHost(req["host"], want) {
 		// Not the host the token is for: git goes on to its other helpers.
 		// With the helper set for every host, a repository or submodule on
@@ -111,6 +114,7 @@ func (a *app) gitErase(req map[string]string) int {
 	if password == "" {
 		return exitOK
 	}
+	a.oneDeadline()
 	m, err := a.manager("tokenkeeper git-credential erase", false, false)
 	if err != nil {
 		return a.fail(err)

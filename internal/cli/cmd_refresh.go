@@ -48,6 +48,7 @@ func (a *app) cmdRefresh(o *refreshOpts) int {
 		}
 		return a.refreshAll(ro, o.quiet, o.fleet.concurrency)
 	}
+	a.oneDeadline()
 	m, err := a.manager("tokenkeeper refresh", true, false)
 	if err != nil {
 		return a.fail(err)

@@ -104,6 +104,7 @@ func (a *app) cmdStatus(o *listOpts) int {
 		}
 		return a.statusAll(o.json, o.fleet.concurrency)
 	}
+	a.oneDeadline()
 	r := a.status(a.paths, time.Now())
 	if o.json {
 		enc := json.NewEncoder(a.stdout)

@@ -42,9 +42,17 @@ func (a *app) cmdToken(o *tokenOpts) int {
 	if code := a.checkFormat(o.format, o.header); code >= 0 {
 		return code
 	}
+	inline := *o.format == formatExecCredential
+	if inline {
+		a.inline()
+	}
+	a.oneDeadline()
 	m, err := a.manager("tokenkeeper token", false, false)
 	if err != nil {
 		return a.fail(err)
+	}
+	if inline {
+		a.rememberOutage(m)
 	}
 	r, code := a.ensure(m, refresh.Options{MinValid: o.minValid})
 	if code >= 0 {

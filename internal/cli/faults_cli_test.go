@@ -7,6 +7,7 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"io"
 	"net"
@@ -33,6 +34,12 @@ const (
 // caller) plus env, and returns its output and exit code.
 func ftRun(t *testing.T, env []string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	return ftRunIn(t, "", env, args...)
+}
+
+// ftRunIn is ftRun with stdin.
+func ftRunIn(t *testing.T, stdin string, env []string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
 	bin, err := exec.LookPath("tokenkeeper")
 	if err != nil {
 		t.Fatalf("tokenkeeper not in $PATH (testscript.Main puts it there): %v", err)
@@ -46,7 +53,7 @@ func ftRun(t *testing.T, env []string, args ...string) (stdout, stderr string, c
 	cmd.Env = append(cmd.Env, "GORACE=atexit_sleep_ms=0")
 	cmd.Env = append(cmd.Env, env...)
 	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = strings.NewReader(stdin), &out, &errb
 	err = cmd.Run()
 	var ee *exec.ExitError
 	switch {
@@ -249,5 +256,132 @@ func ftMode(t *testing.T, path string, want os.FileMode) {
 	}
 	if got := fi.Mode().Perm(); got != want {
 		t.Errorf("%s has mode %04o, want %04o", path, got, want)
+	}
+}
+
+// TestFaultCLITLS: a certificate that does not verify, or https sent to a
+// port that speaks plain HTTP, is no outage: no retry fixes it. One attempt,
+// exit 78, the host and what failed named, and a hint that fits (SSL_CERT_FILE
+// for an authority this host does not trust; the URL's scheme and port). The
+// hint works: the same endpoint with SSL_CERT_FILE naming its certificate
+// gets a token.
+func TestFaultCLITLS(t *testing.T) {
+	var conns atomic.Int64
+	count := func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	answer := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"access_token":"tls-ok","token_type":"Bearer","expires_in":3600}`)
+	})
+	tlsSrv := httptest.NewUnstartedServer(answer)
+	tlsSrv.Config.ConnState = count
+	tlsSrv.StartTLS()
+	defer tlsSrv.Close()
+	plain := httptest.NewUnstartedServer(answer)
+	plain.Config.ConnState = count
+	plain.Start()
+	defer plain.Close()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: tlsSrv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tlsPort := strings.TrimPrefix(tlsSrv.URL, "https://127.0.0.1")
+	for _, tt := range []struct {
+		name, url string
+		env       []string
+		want      []string
+	}{
+		{"unknown authority", tlsSrv.URL + "/token", nil,
+			[]string{"TLS failed: its certificate is signed by an authority this host does not trust", "hint: if 127.0.0.1" + tlsPort + " uses a private or self-signed certificate authority, set SSL_CERT_FILE"}},
+		{"wrong host", "https://localhost" + tlsPort + "/token", []string{"SSL_CERT_FILE=" + ca},
+			[]string{"https://localhost" + tlsPort + "/token: TLS failed: its certificate is not for this host name", "not localhost"}},
+		{"plain http port", strings.Replace(plain.URL, "http://", "https://", 1) + "/token", nil,
+			[]string{"TLS failed: it answered in plain HTTP, not TLS", "hint: the URL says https:// but this port speaks plain HTTP: check the URL's scheme and port"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			conns.Store(0)
+			dir := t.TempDir()
+			ftCreds(t, dir, "", map[string]string{"tokenURL": tt.url, "grantType": "client_credentials",
+				"companyUUID": "", "companyRequestToken": "", "credentialType": ""})
+			_, stderr, code := ftRun(t, tt.env, "--dir", dir, "--timeout", "10s", "refresh")
+			ftWant(t, "refresh", code, exitConfig, stderr)
+			for _, want := range append(tt.want, "a retry does not fix this; then run tokenkeeper --dir "+dir+" refresh") {
+				if !strings.Contains(stderr, want) {
+					t.Errorf("stderr lacks %q:\n%s", want, ftMask(stderr))
+				}
+			}
+			if strings.Contains(stderr, "run again later") {
+				t.Errorf("stderr reads as an outage:\n%s", ftMask(stderr))
+			}
+			if n := conns.Load(); n != 1 {
+				t.Errorf("%d connections, want 1: no retry fixes this", n)
+			}
+		})
+	}
+	t.Run("SSL_CERT_FILE", func(t *testing.T) {
+		dir := t.TempDir()
+		ftCreds(t, dir, "", map[string]string{"tokenURL": tlsSrv.URL + "/token", "grantType": "client_credentials",
+			"companyUUID": "", "companyRequestToken": "", "credentialType": ""})
+		stdout, stderr, code := ftRun(t, []string{"SSL_CERT_FILE=" + ca}, "--dir", dir, "token")
+		ftWant(t, "token with SSL_CERT_FILE", code, exitOK, stderr)
+		if stdout != "tls-ok\n" {
+			t.Errorf("stdout %q, want the token", stdout)
+		}
+	})
+}
+
+// TestFaultCLIStoreTLS: the same for the shared store: members whose
+// certificate does not verify, or that speak plain HTTP to etcds://, end the
+// run at once in 78 with what to change in the store URL, where every
+// operation retried until --timeout and ended in 75 "did not answer".
+func TestFaultCLIStoreTLS(t *testing.T) {
+	var conns atomic.Int64
+	count := func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	member := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, `{"header":{"revision":"1"}}`) })
+	tlsSrv := httptest.NewUnstartedServer(member)
+	tlsSrv.Config.ConnState = count
+	tlsSrv.StartTLS()
+	defer tlsSrv.Close()
+	plain := httptest.NewUnstartedServer(member)
+	plain.Config.ConnState = count
+	plain.Start()
+	defer plain.Close()
+	for _, tt := range []struct{ name, store, want string }{
+		{"unknown authority", "etcds://" + strings.TrimPrefix(tlsSrv.URL, "https://"),
+			"hint: name the certificate authority of the etcd members in the store URL: etcds://…?ca=FILE"},
+		{"plain http", "etcds://" + strings.TrimPrefix(plain.URL, "http://"),
+			"hint: the store URL says etcds:// but the members do not speak TLS on these ports"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			ftCreds(t, dir, "", map[string]string{"tokenURL": "https://127.0.0.1:1/token", "grantType": "client_credentials",
+				"companyUUID": "", "companyRequestToken": "", "credentialType": ""})
+			for _, args := range [][]string{{"token"}, {"refresh"}, {"status"}} {
+				conns.Store(0)
+				stdout, stderr, code := ftRun(t, nil, append([]string{"--dir", dir, "--store", tt.store, "--timeout", "5s"}, args...)...)
+				ftWant(t, strings.Join(args, " "), code, exitConfig, stdout+stderr)
+				for _, want := range []string{"TLS failed", strings.TrimPrefix(tt.want, "hint: ")} {
+					if !strings.Contains(stdout+stderr, want) {
+						t.Errorf("%s: output lacks %q:\n%s%s", args[0], want, stdout, ftMask(stderr))
+					}
+				}
+				if args[0] == "status" && !strings.Contains(stdout, "the store cannot be used as configured") {
+					t.Errorf("status does not say that the store cannot be used as configured:\n%s", stdout)
+				}
+				if strings.Contains(stdout+stderr, "run again later") {
+					t.Errorf("%s reads as an outage:\n%s%s", args[0], stdout, ftMask(stderr))
+				}
+				if n := conns.Load(); n > 3 {
+					t.Errorf("%s: %d connections: retried", args[0], n)
+				}
+			}
+		})
 	}
 }

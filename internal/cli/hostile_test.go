@@ -247,7 +247,7 @@ func testUnknownExpiryCached(t *testing.T, bin string) {
 
 // testRefusalHarmlessEdit: a remembered refusal stands until the credentials
 // that go into the grant change. An edit of a field no grant of a run sends
-// (gitUsername; the endpoints of login and logout) is no new credential: it
+// (gitUsername, gitHost; the endpoints of login and logout) is no new credential: it
 // must not send the refused grant again. Nor is a reformatted file, or a
 // value given with spaces around it.
 func testRefusalHarmlessEdit(t *testing.T, bin string) {
@@ -261,7 +261,13 @@ func testRefusalHarmlessEdit(t *testing.T, bin string) {
 	json.Unmarshal(data, &creds)
 	for _, edit := range []map[string]string{
 		{"gitUsername": "x-access-token"},
-		{"revocationURL": p.srv.URL() + "/revoke", "redirectURL": "http://127.0.0.1:8400/callback"},
+		// One at a time: an edit of several at once would pass as long as
+		// one of them is still left out of the grant's fingerprint.
+		{"revocationURL": p.srv.URL() + "/revoke"},
+		{"redirectURL": "http://127.0.0.1:8400/callback"},
+		{"gitHost": "git.example.test"},
+		{"authURL": p.srv.URL() + "/authorize"},
+		{"deviceAuthURL": p.srv.URL() + "/device"},
 		{"appID": " " + creds["appID"] + " "},
 	} {
 		c := map[string]string{}

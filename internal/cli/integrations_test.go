@@ -36,6 +36,7 @@ func TestIntegrations(t *testing.T) {
 		{"GitCredentialFill", testGitCredentialFill},
 		{"GitCredentialProtocol", testGitCredentialProtocol},
 		{"Kubectl", testKubectl},
+		{"KubectlEndpointDown", testKubectlEndpointDown},
 		{"ClientGoExec", testClientGoExec},
 		{"ServeUnixCurl", testServeUnixCurl},
 		{"ServeStampede", testServeStampede},
@@ -241,6 +242,59 @@ func testGitCredentialProtocol(t *testing.T, bin string) {
 // stored access token, with a kubeconfig whose user is tokenkeeper as an exec
 // credential plugin (the README's stanza).
 func testKubectl(t *testing.T, bin string) {
+	kubectl := requireKubectl(t)
+	p, _ := newIntegrationProfile(t, bin)
+	api := newAPIServer(t, p)
+	writeKubeconfig(t, p, api, bin)
+	cmd := exec.Command(kubectl, "--kubeconfig", p.path("kubeconfig"), "get", "--raw", "/api")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + p.dir}
+	o := p.run(cmd)
+	if o.code != 0 || !strings.Contains(o.stdout, `"APIVersions"`) {
+		t.Fatalf("kubectl get --raw /api: %s\nstdout: %s", o, o.stdout)
+	}
+	tok, _ := p.load()
+	if calls := api.log(); len(calls) == 0 || calls[len(calls)-1] != (apiCall{tok.AccessToken, http.StatusOK}) {
+		t.Error("the API server did not see the stored access token as bearer")
+	}
+}
+
+// testKubectlEndpointDown: kubectl runs the exec plugin several times for one
+// command (six, for kubectl 1.32's get), and each run waited the whole 30 s
+// on a token endpoint that accepts and never answers: minutes. Without
+// --timeout (the kubeconfig may have none), the first run gives up after
+// 10 s and those that follow send nothing and fail at once: kubectl ends
+// well within 20 s, showing tokenkeeper's message.
+func testKubectlEndpointDown(t *testing.T, bin string) {
+	kubectl := requireKubectl(t)
+	p, _ := newIntegrationProfile(t, bin)
+	api := newAPIServer(t, p)
+	writeKubeconfig(t, p, api, bin)
+	p.expire()
+	for range 30 {
+		p.srv.Fail(fakeserver.Fault{Hang: true})
+	}
+	before := p.srv.Count("")
+	// A bound on a hang, not a timed assertion: 6 runs of 30 s each would
+	// still be waiting.
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, kubectl, "--kubeconfig", p.path("kubeconfig"), "get", "--raw", "/api")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + p.dir}
+	o := p.run(cmd)
+	if ctx.Err() != nil {
+		t.Fatalf("kubectl still waiting after 60 s: %s", o)
+	}
+	if o.code == 0 || !strings.Contains(o.stderr, "tokenkeeper: refresh: token endpoint") || !strings.Contains(o.stderr, "not asked again before") {
+		t.Errorf("kubectl with the token endpoint down: %s\nwant a failure showing tokenkeeper's message, and the runs after the first sending nothing", o)
+	}
+	if n := p.srv.Count("") - before; n < 1 || n > 2 {
+		t.Errorf("the token endpoint got %d requests, want one run's (1 or 2): the later runs send nothing", n)
+	}
+}
+
+// requireKubectl is kubectl 1.22 or later (client.authentication.k8s.io/v1),
+// or skips the test naming it.
+func requireKubectl(t *testing.T) string {
 	kubectl := requireTool(t, "kubectl")
 	out, err := exec.Command(kubectl, "version", "--client", "-o", "json").Output()
 	var v struct{ ClientVersion struct{ Major, Minor string } }
@@ -249,8 +303,13 @@ func testKubectl(t *testing.T, bin string) {
 	if err != nil || v.ClientVersion.Major != "1" || minor < 22 {
 		t.Skipf("kubectl 1.22 or later not found (%s %s.%s): client.authentication.k8s.io/v1 needs it", kubectl, v.ClientVersion.Major, v.ClientVersion.Minor)
 	}
-	p, _ := newIntegrationProfile(t, bin)
-	api := newAPIServer(t, p)
+	return kubectl
+}
+
+// writeKubeconfig writes p's kubeconfig: api as the cluster, and tokenkeeper
+// as the user's exec credential plugin (the README's stanza, without
+// --timeout: its default for this output is what is tested).
+func writeKubeconfig(t *testing.T, p *profile, api *apiServer, bin string) {
 	kubeconfig := fmt.Sprintf(`apiVersion: v1
 kind: Config
 clusters:
@@ -275,16 +334,6 @@ current-context: test
 `, api.URL, base64.StdEncoding.EncodeToString(api.caPEM()), bin, p.dir)
 	if err := os.WriteFile(p.path("kubeconfig"), []byte(kubeconfig), 0o600); err != nil {
 		t.Fatal(err)
-	}
-	cmd := exec.Command(kubectl, "--kubeconfig", p.path("kubeconfig"), "get", "--raw", "/api")
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + p.dir}
-	o := p.run(cmd)
-	if o.code != 0 || !strings.Contains(o.stdout, `"APIVersions"`) {
-		t.Fatalf("kubectl get --raw /api: %s\nstdout: %s", o, o.stdout)
-	}
-	tok, _ := p.load()
-	if calls := api.log(); len(calls) == 0 || calls[len(calls)-1] != (apiCall{tok.AccessToken, http.StatusOK}) {
-		t.Error("the API server did not see the stored access token as bearer")
 	}
 }
 

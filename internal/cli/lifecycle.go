@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -93,9 +95,49 @@ func (a *app) manager(holder string, eager, writeTemplate bool) (*refresh.Manage
 	return m, nil
 }
 
+// inlineTimeout is --timeout's default for the outputs a program waits on
+// while a person waits on the program (token -o exec-credential for kubectl,
+// git-credential get for git), and outageName the file in the profile's
+// state directory that remembers, for as long, a token endpoint that did not
+// answer (refresh.Outage): kubectl runs its exec plugin up to six times for
+// one command, and 30 s each froze it for minutes.
+const (
+	inlineTimeout = 10 * time.Second
+	outageName    = "endpoint-down.json"
+)
+
+// inline readies a run whose caller waits inline: the short --timeout,
+// unless one was given (flag or TOKENKEEPER_TIMEOUT). Called before the
+// manager is made: the client and the store take the timeout from there.
+func (a *app) inline() {
+	if a.g.sources["timeout"] == "" {
+		a.g.timeout = inlineTimeout
+	}
+}
+
+// rememberOutage has m remember, for a few seconds, a token endpoint that
+// did not answer (see inline).
+func (a *app) rememberOutage(m *refresh.Manager) {
+	m.Outage = &refresh.Outage{File: filepath.Join(a.paths.StateDir, outageName), For: inlineTimeout}
+}
+
+// oneDeadline gives the run one deadline, --timeout from now, for all it asks
+// of the store and the token endpoint: reads, the lock, the requests and
+// their retries share it, where each had its own --timeout (a store that
+// accepts connections and never answers took three of them). Waiting for
+// another tokenkeeper's lock does not count (--lock-timeout bounds it), and a
+// save of a token just received gets its own --timeout. The commands a run
+// of which is one renewal call it (token, refresh, git-credential, status,
+// exec); login and logout wait on a person, watch and serve run for ever,
+// and --all gives each profile its own --timeout.
+func (a *app) oneDeadline() {
+	a.budget = storage.NewBudget(cmp.Or(a.g.timeout, refresh.DefaultTimeout)) // --timeout 0: the default, as for the client
+}
+
 func (a *app) client() *refresh.Client {
 	return &refresh.Client{
 		Timeout: a.g.timeout,
+		Budget:  a.budget,
 		// Looked up when a request is sent: debug.ReadBuildInfo is 2% of a
 		// run of tokenkeeper token that finds its token valid.
 		UserAgentFunc: func() string { return "tokenkeeper/" + version() },

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/tokenkeeper/tokenkeeper/storage"
@@ -37,7 +38,12 @@ func (a *app) statusStoreOf(r *statusReport, p storage.Paths) storage.Store {
 		Revision: h.Revision, Record: h.Record, Revised: h.Revised, LockHolder: a.redact(h.Holder), Copy: s.CopyFile()}
 	if h.Err != nil {
 		st.Error = a.redact(h.Err.Error())
-		r.Warnings = append(r.Warnings, fmt.Sprintf("the store did not answer: %v; this host's read copy, while valid, is served meanwhile", h.Err))
+		what := "the store did not answer"
+		var ce *storage.ConfigError
+		if errors.As(h.Err, &ce) {
+			what = "the store cannot be used as configured" // no retry fixes it
+		}
+		r.Warnings = append(r.Warnings, fmt.Sprintf("%s: %v; this host's read copy, while valid, is served meanwhile", what, h.Err))
 	}
 	if c, _ := a.storeClient(); c != nil {
 		if host := c.Config().ClearText(); host != "" {

@@ -57,6 +57,7 @@ func (a *app) sharedStore(p storage.Paths) (*etcd.Store, error) {
 		CopyFile:    filepath.Join(p.StateDir, storeCopyName),
 		PendingFile: filepath.Join(p.StateDir, storePendingName),
 		Timeout:     a.g.timeout,
+		Budget:      a.budget,
 		LeaseTTL:    etcd.LeaseTTL(a.g.timeout, a.g.lockTimeout),
 		Warn:        func(msg string) { a.warn(msg) },
 	})

@@ -52,6 +52,27 @@ func TestTextEncodings(t *testing.T) {
 	}
 }
 
+// TestBasicBothAlphabets: the Basic value is redacted in base64's URL-safe
+// alphabet as well as the standard one. The secret is chosen so that the two
+// differ ('~' and '?' make '+' and '/'): with most secrets they are the same
+// string, and a list missing one alphabet would pass unnoticed.
+func TestBasicBothAlphabets(t *testing.T) {
+	const id, secret = "app id", "s3cr~t~~~x?>"
+	list := Add(nil, secret)
+	list = Add(list, Basic(id, secret)...)
+	for _, pair := range []string{url.QueryEscape(id) + ":" + url.QueryEscape(secret), id + ":" + secret} {
+		std, safe := base64.StdEncoding.EncodeToString([]byte(pair)), base64.URLEncoding.EncodeToString([]byte(pair))
+		if std == safe {
+			t.Fatalf("%q encodes the same in both alphabets: the test proves nothing", pair)
+		}
+		for name, v := range map[string]string{"standard": std, "url-safe": safe} {
+			if got := Text("Authorization: Basic "+v+" end", list); strings.Contains(got, v[:16]) || !strings.Contains(got, Mark) {
+				t.Errorf("%s alphabet, %q: Text = %q, want the value redacted", name, pair, got)
+			}
+		}
+	}
+}
+
 func TestTextShortSecret(t *testing.T) {
 	list := Add(nil, "prof")
 	for _, tt := range []struct{ in, want string }{

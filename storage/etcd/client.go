@@ -167,6 +167,7 @@ func (c *Client) call(ctx context.Context, path string, req, resp any) error {
 	reauthed := false
 	for round := 0; ; round++ {
 		n, start := c.position()
+		tlsFailed := 0
 		for i := range n {
 			ep := (start + i) % n
 			err := c.attempt(ctx, ep, path, body, resp)
@@ -189,9 +190,17 @@ func (c *Client) call(ctx context.Context, path string, req, resp any) error {
 				return err
 			}
 			last = err
+			if cause, _ := storage.TLSProblem(err); cause != storage.TLSNone {
+				tlsFailed++
+			}
 			if ctx.Err() != nil {
 				return &UnavailableError{Op: path, Last: last}
 			}
+		}
+		// No member could be spoken to over TLS as configured: no retry
+		// fixes that, and waiting out the timeout would read as an outage.
+		if tlsFailed == n {
+			return c.tlsError(last)
 		}
 		// Every member failed: wait a little (an election takes about a
 		// second) before the next round.
@@ -363,4 +372,21 @@ func (n *i64) UnmarshalJSON(b []byte) error {
 	}
 	*n = i64(v)
 	return nil
+}
+
+// tlsError is a TLS failure of every member (storage.TLSProblem) as a
+// *storage.ConfigError, with what to change in the store URL.
+func (c *Client) tlsError(err error) error {
+	cause, what := storage.TLSProblem(err)
+	hint := "name the certificate authority of the etcd members in the store URL: etcds://…?ca=FILE (a PEM file)"
+	switch cause {
+	case storage.TLSWrongHost:
+		hint = "use the host names the members' certificates name in the store URL"
+	case storage.TLSExpired:
+		hint = "check this host's clock; if it is right, the members' certificates must be renewed"
+	case storage.TLSPlainHTTP, storage.TLSNotTLS:
+		hint = "the store URL says etcds:// but the members do not speak TLS on these ports: check the scheme (etcd:// is plain HTTP) and the ports"
+	}
+	return &storage.ConfigError{Err: err, Hint: hint + "; a retry does not fix this",
+		Msg: fmt.Sprintf("etcd: %s: TLS failed: %s (%s)", c.cfg.hostsURL(), what, sanitize(err.Error()))}
 }

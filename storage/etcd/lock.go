@@ -274,7 +274,7 @@ func (l *locked) save(ctx context.Context, data []byte, keep bool) error {
 		l.mu.Unlock()
 	}
 	lockKey, recKey := []byte(l.s.lockKey), []byte(l.s.recordKey)
-	octx, cancel := l.s.opContext(ctx)
+	octx, cancel := l.s.saveContext(ctx)
 	defer cancel()
 	r, err := l.s.o.Client.Txn(octx, TxnRequest{
 		Compare: l.stillOurs(seen),
@@ -348,7 +348,7 @@ func (l *locked) SetAsideAs(ctx context.Context, label string, now time.Time) (s
 	l.mu.Unlock()
 	aside := l.s.base + label + "-" + now.UTC().Format("20060102T150405.000000000Z")
 	recKey, lockKey := []byte(l.s.recordKey), []byte(l.s.lockKey)
-	octx, cancel := l.s.opContext(ctx)
+	octx, cancel := l.s.saveContext(ctx)
 	defer cancel()
 	r, err := l.s.o.Client.Txn(octx, TxnRequest{
 		Compare: l.stillOurs(seen),

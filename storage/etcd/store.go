@@ -56,6 +56,9 @@ type Options struct {
 	// Timeout bounds every operation on etcd (the lifecycle's --timeout):
 	// an unreachable store is given up after it.
 	Timeout time.Duration
+	// Budget, when set, is the run's one deadline: reads, the lock and the
+	// health check end by it too (a save does not: see saveContext).
+	Budget *storage.Budget
 	// LeaseTTL is the lock's lease (see LeaseTTL).
 	LeaseTTL time.Duration
 	// Warn receives what the user should know but is not an error (a
@@ -97,7 +100,17 @@ func (s *Store) LockName() string { return s.endpointsForMessage + s.lockKey }
 // CopyFile is this host's read copy of the record.
 func (s *Store) CopyFile() string { return s.o.CopyFile }
 
+// opContext bounds one operation by Timeout and by the run's Budget.
 func (s *Store) opContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	bctx, stop := s.o.Budget.Bound(ctx)
+	octx, cancel := context.WithTimeout(bctx, s.o.Timeout)
+	return octx, func() { cancel(); stop() }
+}
+
+// saveContext bounds a write by Timeout alone: the answer it saves may hold
+// the only copy of a rotated refresh token, and is worth the time even when
+// the run's budget has run out (the pending file is what a failure leaves).
+func (s *Store) saveContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, s.o.Timeout)
 }
 
