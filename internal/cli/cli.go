@@ -98,7 +98,7 @@ func (g *globals) register(fs *pflag.FlagSet) {
 	fs.StringVar(&g.configDir, "config-dir", "", "`DIR` holding a credentials directory per profile (default $XDG_CONFIG_HOME/tokenkeeper)")
 	fs.StringVar(&g.stateDir, "state-dir", "", "`DIR` holding a token directory per profile (default $XDG_STATE_HOME/tokenkeeper)")
 	fs.Var(durationFlag{&g.margin}, "margin", "renew when less than `DUR` is left")
-	fs.Var(durationFlag{&g.timeout}, "timeout", "give up on the token endpoint after `DUR` (all attempts)")
+	fs.Var(durationFlag{&g.timeout}, "timeout", "give up on the store and the token endpoint after `DUR`, all of one run (10s unless given for token -o exec-credential and git-credential get)")
 	fs.Var(durationFlag{&g.lockTimeout}, "lock-timeout", "wait at most `DUR` for another tokenkeeper")
 	fs.Var(durationFlag{&g.warnBefore}, "warn-before", "warn when the refresh token expires within `DUR`")
 	fs.StringVar(&g.logFormat, "log-format", "text", "messages as `FORMAT`: text or json")
