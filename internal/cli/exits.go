@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 
 	"github.com/tokenkeeper/tokenkeeper/credentials"
 	"github.com/tokenkeeper/tokenkeeper/refresh"
@@ -30,16 +31,20 @@ type exitRow struct {
 	meaning string
 	rank    int
 	name    string // for clients that get no exit code (serve's "kind")
+	// state is the grant's state in the metrics (tokenkeeper_grant_state,
+	// tokenkeeper_renewals_total's result): what an alert tells apart. An
+	// unexpected error is "retry": watch tries again by itself.
+	state string
 }
 
 // exitTable is the one place that maps a kind of failure to an exit code.
 var exitTable = []exitRow{
-	{exitOK, -1, "ok", 0, "ok"},
-	{exitTemp, refresh.KindTemporary, "temporary failure, retry later", 1, "retry"},
-	{exitError, refresh.KindUnexpected, "unexpected error", 2, "unexpected"},
-	{exitUsage, -1, "usage", 2, "usage"},
-	{exitNeedsHuman, refresh.KindNeedsHuman, "a human must re-authorise", 3, "reauth"},
-	{exitConfig, refresh.KindCredentials, "credentials missing, incomplete or invalid", 4, "credentials"},
+	{exitOK, -1, "ok", 0, "ok", "ok"},
+	{exitTemp, refresh.KindTemporary, "temporary failure, retry later", 1, "retry", "retry"},
+	{exitError, refresh.KindUnexpected, "unexpected error", 2, "unexpected", "retry"},
+	{exitUsage, -1, "usage", 2, "usage", ""},
+	{exitNeedsHuman, refresh.KindNeedsHuman, "a human must re-authorise", 3, "reauth", "reauth"},
+	{exitConfig, refresh.KindCredentials, "credentials missing, incomplete or invalid", 4, "credentials", "config"},
 }
 
 func exitRowOf(code int) exitRow {
@@ -64,6 +69,18 @@ func exitCode(k refresh.Kind) int {
 func exitMeaning(code int) string { return exitRowOf(code).meaning }
 
 func exitName(code int) string { return exitRowOf(code).name }
+
+// grantStates are the states of a grant in the metrics, from the best to
+// the worst, each once.
+func grantStates() []string {
+	var out []string
+	for _, r := range exitTable {
+		if r.state != "" && !slices.Contains(out, r.state) {
+			out = append(out, r.state)
+		}
+	}
+	return out
+}
 
 // worse is the exit code of the two that asks more of a human.
 func worse(a, b int) int {
