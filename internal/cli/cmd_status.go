@@ -178,7 +178,7 @@ func (a *app) statusMetrics(o *statusOpts) int {
 		return code
 	}
 	if err := storage.WriteReadable(o.file, w.Bytes()); err != nil {
-		a.message("error", err.Error(), "--output-file names a file in a directory that exists and this user may write to")
+		a.message("error", "--output-file: "+err.Error(), "name a file in a directory that exists and this user may write to")
 		return exitError
 	}
 	return code
