@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -173,6 +174,24 @@ func TestWatchMetricsPrometheus(t *testing.T) {
 	waitExit(t, p.cmd, p.done, 0)
 }
 
+// alertRules is the rules file of README's quick start; its unit tests are
+// beside it.
+const alertRules = "../../docs/alerts/tokenkeeper.rules.yml"
+
+// TestAlertRules: the rules file is valid and passes its unit tests
+// (promtool's, run here so that CI runs them).
+func TestAlertRules(t *testing.T) {
+	promtool := needTool(t, "promtool")
+	for _, args := range [][]string{
+		{"check", "rules", alertRules},
+		{"test", "rules", strings.TrimSuffix(alertRules, ".yml") + ".test.yml"},
+	} {
+		if out, err := exec.Command(promtool, args...).CombinedOutput(); err != nil {
+			t.Errorf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+}
+
 // TestWatchMetricsServer: /metrics alone, GET or HEAD, and on loopback only
 // for a loopback host (a page's script reaching 127.0.0.1 through a name of
 // its own is refused); a non-loopback address takes --metrics-remote and a
@@ -184,8 +203,19 @@ func TestWatchMetricsServer(t *testing.T) {
 	writeCredsFile(t, filepath.Join(dir, "credentials.json"), srv.TokenURL(), nil)
 	p, addr := startWatchMetrics(t, bin, "--dir", dir, "--log-format", "json", "watch", "--metrics", "127.0.0.1:0")
 	p.waitFor(t, "bootstrapped", isAction("bootstrapped"), nil)
-	if code, body := get(t, "http://"+addr+"/metrics", ""); code != 200 || !strings.Contains(body, `tokenkeeper_grant_state{profile="default",state="ok"} 1`) {
+	code, body := get(t, "http://"+addr+"/metrics", "")
+	if code != 200 || !strings.Contains(body, `tokenkeeper_grant_state{profile="default",state="ok"} 1`) {
 		t.Errorf("GET /metrics: %d\n%s", code, body)
+	}
+	// The alerting rules name only metrics watch serves.
+	rules, err := os.ReadFile(alertRules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range regexp.MustCompile(`tokenkeeper_[a-z_]+`).FindAllString(string(rules), -1) {
+		if !strings.Contains(body, "\n# TYPE "+name+" ") {
+			t.Errorf("%s names %s, which watch does not serve", alertRules, name)
+		}
 	}
 	_, port, _ := net.SplitHostPort(addr)
 	if code, _ := get(t, "http://"+addr+"/metrics", "localhost:"+port); code != 200 {
