@@ -41,7 +41,22 @@ func ReplaceFile(path string, data []byte) error {
 	if err != nil {
 		return fmt.Errorf("storage: save %s: %w", path, err)
 	}
-	if err := writeAtomic(abs, data); err != nil {
+	if err := writeAtomic(abs, data, fileMode, true); err != nil {
+		return fmt.Errorf("storage: save %s: %w", abs, err)
+	}
+	return nil
+}
+
+// WriteReadable is ReplaceFile for a file other users read (mode 0644): a
+// metrics textfile that node_exporter, running as its own user, collects. Its
+// directory must exist: whose it is and who may read it are the owner's
+// choice. path itself is replaced; a symbolic link there is not followed.
+func WriteReadable(path string, data []byte) error {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return fmt.Errorf("storage: save %s: %w", path, err)
+	}
+	if err := writeAtomic(abs, data, 0o644, false); err != nil {
 		return fmt.Errorf("storage: save %s: %w", abs, err)
 	}
 	return nil
@@ -60,16 +75,18 @@ func writeTarget(path string) (string, error) {
 	return filepath.EvalSymlinks(abs)
 }
 
-func writeAtomic(path string, data []byte) error {
+func writeAtomic(path string, data []byte, mode os.FileMode, mkdir bool) error {
 	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, dirMode); err != nil {
-		return err
+	if mkdir {
+		if err := os.MkdirAll(dir, dirMode); err != nil {
+			return err
+		}
 	}
 	// WithTempDir keeps the temporary file beside path: renameio would
 	// otherwise probe os.TempDir, which is extra work and may be another
 	// file system.
 	t, err := renameio.NewPendingFile(path, renameio.WithTempDir(dir),
-		renameio.WithStaticPermissions(fileMode))
+		renameio.WithStaticPermissions(mode))
 	if err != nil {
 		return err
 	}

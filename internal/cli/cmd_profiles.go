@@ -34,8 +34,9 @@ type profileStatus struct {
 // fleetStatus computes the status of every profile with n workers and hands
 // them to emit in name order. It returns the fleet's exit code: the worst.
 // begin, when set, is called with the names first. listed is false when the
-// profiles could not be listed; code is then the exit code.
-func (a *app) fleetStatus(what string, n int, begin func(names []string), emit func(name string, s profileStatus)) (code int, listed bool) {
+// profiles could not be listed; code is then the exit code. health: as in
+// statusOf.
+func (a *app) fleetStatus(what string, n int, health bool, begin func(names []string), emit func(name string, s profileStatus)) (code int, listed bool) {
 	_, _, names, code := a.fleetList(what)
 	if code >= 0 {
 		return code, false
@@ -50,7 +51,7 @@ func (a *app) fleetStatus(what string, n int, begin func(names []string), emit f
 		if err != nil { // names come from the directory listing: valid ones
 			return profileStatus{p, &statusReport{Profile: name, Verdict: err.Error(), ExitCode: exitError}}
 		}
-		return profileStatus{p, p.status(p.paths, now)}
+		return profileStatus{p, p.statusOf(p.paths, now, health)}
 	}, func(name string, s profileStatus) {
 		worst = worse(worst, s.r.ExitCode)
 		emit(name, s)
@@ -94,7 +95,7 @@ func (a *app) cmdProfiles(o *listOpts) int {
 			fmt.Fprintf(a.stdout, "%-*s  %-26s  %-22s  %s\n", width, "PROFILE", "ACCESS TOKEN", "REFRESH TOKEN", "VERDICT")
 		}
 	}
-	code, listed := a.fleetStatus("profiles", *concurrency, header, func(name string, s profileStatus) {
+	code, listed := a.fleetStatus("profiles", *concurrency, true, header, func(name string, s profileStatus) {
 		if *asJSON {
 			arr.add(entryOf(s.r))
 			return
@@ -118,7 +119,7 @@ func (a *app) statusAll(asJSON bool, n int) int {
 	now := time.Now()
 	counts := map[int]int{}
 	total := 0
-	code, listed := a.fleetStatus("status --all", n, nil, func(name string, s profileStatus) {
+	code, listed := a.fleetStatus("status --all", n, true, nil, func(name string, s profileStatus) {
 		counts[s.r.ExitCode]++
 		total++
 		if asJSON {

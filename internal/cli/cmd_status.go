@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 	"github.com/tokenkeeper/tokenkeeper/credentials"
+	"github.com/tokenkeeper/tokenkeeper/internal/promtext"
 	"github.com/tokenkeeper/tokenkeeper/internal/redact"
 	"github.com/tokenkeeper/tokenkeeper/refresh"
 	"github.com/tokenkeeper/tokenkeeper/storage"
@@ -32,6 +34,9 @@ type statusReport struct {
 	Verdict  string `json:"verdict"`
 	Hint     string `json:"hint,omitempty"`
 	ExitCode int    `json:"exit_code"`
+	// refusal: the record remembers a refusal the next run honours (the
+	// metrics' tokenkeeper_refusal_remembered).
+	refusal bool
 }
 
 type statusFiles struct {
@@ -88,21 +93,50 @@ and what the next run will do. Secrets are masked and no request is sent. Exits
 run would end with (75, 77, 78).`,
 		example: `tokenkeeper status
 tokenkeeper --profile eu status --json | jq .decision
-tokenkeeper status --all`,
+tokenkeeper status --all
+tokenkeeper status --all -o prometheus --output-file /var/lib/prometheus/node-exporter/tokenkeeper.prom`,
 		flags: func(fs *pflag.FlagSet) func(*app, []string) int {
-			o := &listOpts{}
+			o := &statusOpts{}
 			o.register(fs, "every profile under the config and state roots")
+			fs.StringVarP(&o.format, "output", "o", "text", "print as `FORMAT`: "+strings.Join(statusFormats, ", ")+" (--json is -o json)")
+			_ = fs.SetAnnotation("output", completeAnnotation, statusFormats)
+			fs.StringVar(&o.file, "output-file", "", "with -o prometheus, replace `FILE` atomically (mode 0644, for node_exporter's textfile collector) instead of printing")
 			return func(a *app, args []string) int { return a.cmdStatus(o) }
 		},
 	}
 }
 
-func (a *app) cmdStatus(o *listOpts) int {
+// statusFormats are status's -o values: prometheus is the metrics that make
+// sense without a running watch (metrics.go).
+var statusFormats = []string{"text", "json", "prometheus"}
+
+type statusOpts struct {
+	listOpts
+	format string // -o
+	file   string // --output-file
+}
+
+func (a *app) cmdStatus(o *statusOpts) int {
+	switch {
+	case !slices.Contains(statusFormats, o.format):
+		return a.usageError(fmt.Sprintf("-o %q: want %s", o.format, strings.Join(statusFormats, ", ")), "")
+	case o.json && o.format != "text" && o.format != "json":
+		return a.usageError(fmt.Sprintf("--json and -o %s: choose one", o.format), "")
+	case o.file != "" && o.format != "prometheus":
+		return a.usageError("--output-file: only with -o prometheus", "print other formats and redirect them")
+	}
+	o.json = o.json || o.format == "json"
 	if o.fleet.all {
 		if code := a.checkConcurrency(&o.fleet); code >= 0 {
 			return code
 		}
+		if o.format == "prometheus" {
+			return a.statusMetrics(o)
+		}
 		return a.statusAll(o.json, o.fleet.concurrency)
+	}
+	if o.format == "prometheus" {
+		return a.statusMetrics(o)
 	}
 	a.oneDeadline()
 	r := a.status(a.paths, time.Now())
@@ -118,7 +152,44 @@ func (a *app) cmdStatus(o *listOpts) int {
 	return r.ExitCode
 }
 
-func (a *app) status(p storage.Paths, now time.Time) *statusReport {
+// statusMetrics prints, or writes to --output-file, the metrics of the profile
+// or, with --all, of every profile; it exits as status does.
+func (a *app) statusMetrics(o *statusOpts) int {
+	var reports []*statusReport
+	code := exitOK
+	if o.fleet.all {
+		c, listed := a.fleetStatus("status --all", o.fleet.concurrency, false, nil, func(name string, s profileStatus) {
+			reports = append(reports, s.r)
+		})
+		if !listed {
+			return c
+		}
+		code = c
+	} else {
+		r := a.statusOf(a.paths, time.Now(), false)
+		reports, code = append(reports, r), r.ExitCode
+	}
+	var w promtext.Writer
+	writeMetrics(&w, reports, nil)
+	if o.file == "" {
+		if _, err := a.stdout.Write(w.Bytes()); err != nil {
+			return a.fail(err)
+		}
+		return code
+	}
+	if err := storage.WriteReadable(o.file, w.Bytes()); err != nil {
+		a.message("error", "--output-file: "+err.Error(), "name a file in a directory that exists and this user may write to")
+		return exitError
+	}
+	return code
+}
+
+func (a *app) status(p storage.Paths, now time.Time) *statusReport { return a.statusOf(p, now, true) }
+
+// statusOf is status; without health, a --store is read as the commands
+// read it (this host's read copy) and not asked how it is: the metrics are
+// made without a request.
+func (a *app) statusOf(p storage.Paths, now time.Time, health bool) *statusReport {
 	r := &statusReport{Profile: p.Profile, Warnings: []string{}, Files: statusFiles{
 		Credentials: p.CredentialsFile, CredentialsSource: p.ConfigSource,
 		Token: p.TokenFile, TokenSource: p.StateSource, Lock: p.LockFile,
@@ -130,7 +201,13 @@ func (a *app) status(p storage.Paths, now time.Time) *statusReport {
 	var tok *refresh.Token
 	var terr error
 	if nd := (*storage.NotDirError)(nil); !errors.As(cerr, &nd) { // a file where the profile's directory belongs says it all
-		tok, terr = (&refresh.Manager{Paths: p, Store: a.statusStoreOf(r, p)}).Load()
+		var store storage.Store
+		if health {
+			store = a.statusStoreOf(r, p)
+		} else if s, err := a.sharedStore(p); err == nil && s != nil {
+			store = s
+		}
+		tok, terr = (&refresh.Manager{Paths: p, Store: store}).Load()
 	}
 	// The one decision, as the next run would make it; nothing here re-derives it.
 	plan := refresh.Decide(refresh.State{Creds: c, CredsErr: cerr, Token: tok, TokenErr: terr, TokenFile: p.TokenFile, Now: now},
@@ -144,6 +221,7 @@ func (a *app) status(p storage.Paths, now time.Time) *statusReport {
 	r.Warnings = append(r.Warnings, storage.DirWarnings(p)...)
 	r.Warnings = append(append(r.Warnings, plan.Warnings...), plan.RefreshWarnings...)
 	r.Next, r.Verdict, r.Renewable = plan.Step.String(), "ok: "+plan.Why, plan.Step != refresh.StepHuman
+	r.refusal = plan.Remembered || !plan.RefreshRefused.IsZero()
 	if hint := a.thenHint(plan.RefreshThen); hint != "" {
 		r.Hint = "before the refresh token expires: " + hint
 	}

@@ -2,9 +2,11 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"slices"
@@ -31,41 +33,76 @@ written by other processes. SIGINT and SIGTERM stop it cleanly (exit 0),
 finishing a renewal under way; SIGHUP reloads credentials.json (with --all,
 the list of profiles too).`,
 		example: `tokenkeeper watch
-tokenkeeper --config-dir /etc/tokenkeeper watch --all --log-format json`,
+tokenkeeper --config-dir /etc/tokenkeeper watch --all --log-format json
+tokenkeeper --config-dir /etc/tokenkeeper watch --all --metrics 9464`,
 		flags: func(fs *pflag.FlagSet) func(*app, []string) int {
-			var all bool
-			fs.BoolVar(&all, "all", false, "every profile under the config root")
-			return func(a *app, args []string) int { return a.cmdWatch(all) }
+			o := &watchOpts{}
+			fs.BoolVar(&o.all, "all", false, "every profile under the config root")
+			fs.StringVar(&o.metrics, "metrics", "", "serve Prometheus metrics at http://`ADDR`/metrics: PORT or HOST:PORT, on loopback unless --metrics-remote")
+			fs.BoolVar(&o.remote, "metrics-remote", false, "allow a --metrics address other hosts can reach")
+			return func(a *app, args []string) int { return a.cmdWatch(o) }
 		},
 	}
 }
 
-func (a *app) cmdWatch(all bool) int {
+type watchOpts struct {
+	all     bool
+	metrics string // --metrics ADDR
+	remote  bool   // --metrics-remote
+}
+
+func (a *app) cmdWatch(o *watchOpts) int {
 	a.ctx.Done() // SIGINT/SIGTERM handled from now on, before the first log line
+	var listen string
+	if o.metrics != "" || o.remote {
+		addr, remote, err := metricsAddr(o.metrics, o.remote)
+		if o.metrics == "" {
+			err = errors.New("--metrics-remote: only with --metrics ADDR")
+		}
+		if err != nil {
+			return a.usageError(err.Error(), "serve on loopback with --metrics 127.0.0.1:PORT; for other hosts add --metrics-remote")
+		}
+		if remote {
+			a.warn(fmt.Sprintf("--metrics %s: other hosts can read the metrics (the profiles' names, their grants' states and expiries; never a token)", addr),
+				"allow only the Prometheus server to connect (a firewall), or serve on loopback behind a proxy that authenticates")
+		}
+		listen = addr
+	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	a.stderr = &lockedWriter{w: a.stderr}
 	a.log = slog.New(redactHandler{newLogger(a.stderr, a.g.logFormat, a.g.verbose).Handler(), a.redact})
-	if all {
+	var m *watchMetrics
+	if listen != "" {
+		ln, err := net.Listen("tcp", listen)
+		if err != nil {
+			a.message("error", fmt.Sprintf("--metrics: %v", err), "choose another port, or stop what serves on it")
+			return exitError
+		}
+		m = newWatchMetrics()
+		defer a.serveMetrics(ln, m, o.remote)()
+		a.watchLog(slog.LevelInfo, "", "serving metrics at http://"+ln.Addr().String()+"/metrics", "", "metrics", ln.Addr().String())
+	}
+	if o.all {
 		root, _, code := a.fleetRoots("watch --all")
 		if code >= 0 {
 			return code
 		}
-		return a.watchAll(hup, root)
+		return a.watchAll(hup, root, m)
 	}
 	if err := a.requireProfile(); err != nil {
 		return a.fail(err)
 	}
 	reload := make(chan struct{}, 1)
 	go fanOut(a.ctx, hup, []chan struct{}{reload})
-	return a.watchProfiles(a.ctx, []storage.Paths{a.paths}, []chan struct{}{reload}, false)
+	return a.watchProfiles(a.ctx, []storage.Paths{a.paths}, []chan struct{}{reload}, false, m)
 }
 
 // watchAll watches every profile under the config root. SIGHUP re-reads the list:
 // when it changed, the watchers are stopped (each finishing a renewal under way)
 // and started again for the new list; otherwise each reloads its credentials.
-func (a *app) watchAll(hup <-chan os.Signal, root string) int {
+func (a *app) watchAll(hup <-chan os.Signal, root string, m *watchMetrics) int {
 	for {
 		names, err := storage.ListProfiles(root)
 		if err != nil {
@@ -86,7 +123,7 @@ func (a *app) watchAll(hup <-chan os.Signal, root string) int {
 			reloads[i] = make(chan struct{}, 1)
 		}
 		done := make(chan int, 1)
-		go func() { done <- a.watchProfiles(ctx, paths, reloads, true) }()
+		go func() { done <- a.watchProfiles(ctx, paths, reloads, true, m) }()
 		code, again := a.waitHUP(hup, root, names, reloads, done)
 		stop()
 		if !again {
@@ -134,7 +171,7 @@ func (a *app) profilePaths(names []string) ([]storage.Paths, int) {
 
 // watchProfiles runs one Watcher per profile, sharing one file watch (one inotify
 // instance, whatever the number of profiles), until ctx ends.
-func (a *app) watchProfiles(ctx context.Context, paths []storage.Paths, reloads []chan struct{}, named bool) int {
+func (a *app) watchProfiles(ctx context.Context, paths []storage.Paths, reloads []chan struct{}, named bool, m *watchMetrics) int {
 	var files []string
 	route := map[string]chan string{}
 	for _, p := range paths {
@@ -148,7 +185,7 @@ func (a *app) watchProfiles(ctx context.Context, paths []storage.Paths, reloads 
 	// store must stop watch, never renew against local files instead.
 	watchers := make([]*refresh.Watcher, len(paths))
 	for i, p := range paths {
-		w, err := a.watcher(p, route[p.CredentialsFile], reloads[i], named)
+		w, err := a.watcher(p, route[p.CredentialsFile], reloads[i], named, m)
 		if err != nil {
 			return a.fail(err)
 		}
@@ -159,6 +196,7 @@ func (a *app) watchProfiles(ctx context.Context, paths []storage.Paths, reloads 
 		a.message("error", err.Error(), "on Linux, raise fs.inotify.max_user_instances or max_user_watches (sysctl)")
 		return exitError
 	}
+	m.watching(paths)
 	go dispatch(ctx, changes, route)
 	a.watchStore(ctx, paths, route)
 	var wg sync.WaitGroup
@@ -216,7 +254,7 @@ func poke(c chan struct{}) {
 
 // watcher builds the Watcher of one profile. Its messages go through a copy of the
 // app with that profile's paths and its own list of secrets to redact.
-func (a *app) watcher(p storage.Paths, changes <-chan string, reload <-chan struct{}, named bool) (*refresh.Watcher, error) {
+func (a *app) watcher(p storage.Paths, changes <-chan string, reload <-chan struct{}, named bool, metrics *watchMetrics) (*refresh.Watcher, error) {
 	b := *a
 	b.paths, b.secrets = p, a.secrets.clone()
 	// The profile's log redacts with the profile's own list too: the parent's
@@ -250,6 +288,7 @@ func (a *app) watcher(p storage.Paths, changes <-chan string, reload <-chan stru
 	}
 	return &refresh.Watcher{Manager: m, Changes: changes, Reload: reload,
 		Notify: func(ev refresh.WatchEvent) {
+			metrics.observe(p.Profile, ev, time.Now())
 			mu.Lock()
 			defer mu.Unlock()
 			b.logWatchEvent(profile, ev)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
+	"slices"
 
 	"github.com/tokenkeeper/tokenkeeper/credentials"
 	"github.com/tokenkeeper/tokenkeeper/refresh"
@@ -35,16 +36,20 @@ type exitRow struct {
 	// credentials) is a 4xx, not a server error: retrying at once does not
 	// help, and monitoring that pages on 5xx must not page for it.
 	status int
+	// state is the grant's state in the metrics (tokenkeeper_grant_state,
+	// tokenkeeper_renewals_total's result): what an alert tells apart. An
+	// unexpected error is "retry": watch tries again by itself.
+	state string
 }
 
 // exitTable is the one place that maps a kind of failure to an exit code.
 var exitTable = []exitRow{
-	{exitOK, -1, "ok", 0, "ok", http.StatusOK},
-	{exitTemp, refresh.KindTemporary, "temporary failure, retry later", 1, "retry", http.StatusServiceUnavailable},
-	{exitError, refresh.KindUnexpected, "unexpected error", 2, "unexpected", http.StatusInternalServerError},
-	{exitUsage, -1, "usage", 2, "usage", http.StatusBadRequest},
-	{exitNeedsHuman, refresh.KindNeedsHuman, "a human must re-authorise", 3, "reauth", http.StatusForbidden},
-	{exitConfig, refresh.KindCredentials, "credentials missing, incomplete or invalid", 4, "credentials", http.StatusForbidden},
+	{exitOK, -1, "ok", 0, "ok", http.StatusOK, "ok"},
+	{exitTemp, refresh.KindTemporary, "temporary failure, retry later", 1, "retry", http.StatusServiceUnavailable, "retry"},
+	{exitError, refresh.KindUnexpected, "unexpected error", 2, "unexpected", http.StatusInternalServerError, "retry"},
+	{exitUsage, -1, "usage", 2, "usage", http.StatusBadRequest, ""},
+	{exitNeedsHuman, refresh.KindNeedsHuman, "a human must re-authorise", 3, "reauth", http.StatusForbidden, "reauth"},
+	{exitConfig, refresh.KindCredentials, "credentials missing, incomplete or invalid", 4, "credentials", http.StatusForbidden, "config"},
 }
 
 func exitRowOf(code int) exitRow {
@@ -71,6 +76,18 @@ func exitMeaning(code int) string { return exitRowOf(code).meaning }
 func exitName(code int) string { return exitRowOf(code).name }
 
 func exitHTTPStatus(code int) int { return exitRowOf(code).status }
+
+// grantStates are the states of a grant in the metrics, from the best to
+// the worst, each once.
+func grantStates() []string {
+	var out []string
+	for _, r := range exitTable {
+		if r.state != "" && !slices.Contains(out, r.state) {
+			out = append(out, r.state)
+		}
+	}
+	return out
+}
 
 // worse is the exit code of the two that asks more of a human.
 func worse(a, b int) int {

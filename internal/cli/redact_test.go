@@ -120,7 +120,7 @@ func TestWatchProfileLogRedacted(t *testing.T) {
 	a := &app{ctx: context.Background()}
 	a.g.logFormat, a.g.verbose = "text", true
 	a.log = slog.New(redactHandler{newLogger(&buf, "text", true).Handler(), a.redact})
-	w, err := a.watcher(a.paths, nil, nil, false)
+	w, err := a.watcher(a.paths, nil, nil, false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
