@@ -8,11 +8,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -238,13 +240,39 @@ func (c *Cluster) Leader() int {
 	return -1
 }
 
-// freeAddr finds a loopback port that is free now.
+// freeAddr finds a loopback port that is free now, below the kernel's
+// ephemeral range: a port from that range, once closed, may become the source
+// port of any outgoing connection before etcd binds it, and etcd then fails
+// with "address already in use" (seen with several test packages at once).
 func freeAddr(t testing.TB) string {
 	t.Helper()
+	const low = 10000
+	high := ephemeralLow()
+	for range 200 {
+		addr := fmt.Sprintf("127.0.0.1:%d", low+rand.IntN(high-low))
+		if l, err := net.Listen("tcp", addr); err == nil {
+			l.Close()
+			return addr
+		}
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Close()
 	return l.Addr().String()
+}
+
+// ephemeralLow is the first port the kernel hands out to outgoing
+// connections (Linux's ip_local_port_range; 32768 where it cannot be read).
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil && n > 10000+1000 {
+				return n
+			}
+		}
+	}
+	return 32768
 }
