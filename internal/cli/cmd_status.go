@@ -148,7 +148,7 @@ func (a *app) status(p storage.Paths, now time.Time) *statusReport {
 		r.Hint = "before the refresh token expires: " + hint
 	}
 	if plan.Retry && plan.Err == nil {
-		r.Hint = joinHint(r.Hint, a.retryHint())
+		r.Hint = joinHint(r.Hint, a.retryHint(plan.RetryThen, a.thenHint(plan.RetryThen)))
 	}
 	if plan.Err != nil {
 		r.ExitCode, r.Hint = a.exitOf(plan.Err)
