@@ -86,7 +86,11 @@ type Plan struct {
 	// refused (zero: it was not).
 	Retry          bool
 	RefreshRefused time.Time
-	Warnings       []string
+	// RetryThen, with Retry and no Err (the access token still serves), is
+	// what a person may do instead of the retry: ThenLogin when the refused
+	// refresh token belongs to a grant only a login starts.
+	RetryThen Then
+	Warnings  []string
 	// RefreshWarnings are about the stored refresh token dying: status shows
 	// them; the lifecycle warns once per renewal, about the token it saved.
 	// RefreshThen is what a person does about them before then (ThenLogin for
@@ -179,7 +183,7 @@ func Decide(s State, p Policy) Plan {
 		plan.Step, plan.Why = StepNothing, validWhy(tok, s.Now, p)
 		if !plan.RefreshRefused.IsZero() && s.Creds != nil && !canRegrant(s.Creds) {
 			// The access token still serves; say now what will be needed.
-			plan.Retry = true
+			plan.Retry, plan.RetryThen = true, reauthThen(s.Creds)
 			plan.Warnings = append(plan.Warnings, fmt.Sprintf("the refresh token was refused at %s and is not sent again; the access token expires at %s: %s",
 				refusedWhen(plan.RefreshRefused, s.Now), tok.Expiry.Format(time.RFC3339), reauthAdvice(s.Creds)))
 		}
@@ -344,7 +348,16 @@ func RefreshWarnings(c *credentials.Credentials, tok *Token, now time.Time, warn
 // refreshThen is what a person does about the refresh token's warnings: log
 // in again, for a grant only a person can start.
 func refreshThen(c *credentials.Credentials, warnings []string) Then {
-	if len(warnings) > 0 && c != nil && credentials.Interactive(c.GrantType) {
+	if len(warnings) == 0 {
+		return ThenNothing
+	}
+	return reauthThen(c)
+}
+
+// reauthThen is what a person does to start a grant again: log in, for a
+// grant only a person starts (the advice of the others is in their words).
+func reauthThen(c *credentials.Credentials) Then {
+	if c != nil && credentials.Interactive(c.GrantType) {
 		return ThenLogin
 	}
 	return ThenNothing

@@ -107,6 +107,7 @@ func (a *app) login(o loginOptions) int {
 	if r.Token.RefreshToken == "" {
 		a.warn(what)
 	}
+	a.warnSameClient(m.Creds, r.Token)
 	a.printNext(r.Token)
 	return exitOK
 }

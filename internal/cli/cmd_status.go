@@ -226,7 +226,7 @@ func (a *app) statusOf(p storage.Paths, now time.Time, health bool) *statusRepor
 		r.Hint = "before the refresh token expires: " + hint
 	}
 	if plan.Retry && plan.Err == nil {
-		r.Hint = joinHint(r.Hint, a.retryHint())
+		r.Hint = joinHint(r.Hint, a.retryHint(plan.RetryThen, a.thenHint(plan.RetryThen)))
 	}
 	if plan.Err != nil {
 		r.ExitCode, r.Hint = a.exitOf(plan.Err)

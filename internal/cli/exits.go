@@ -119,19 +119,36 @@ func (a *app) exitOfRun(err error, runAfter bool) (int, string) {
 			then = "watch tries again by itself"
 		}
 	}
-	hint := joinHint(refresh.HintOf(err), then)
-	var e *refresh.Error
-	if errors.As(err, &e) && e.Retry {
-		hint = joinHint(hint, a.retryHint())
+	if e := (*refresh.Error)(nil); errors.As(err, &e) && e.Retry {
+		then = a.retryHint(e.Then, then)
 	}
-	return code, hint
+	return code, joinHint(refresh.HintOf(err), then)
 }
 
-// retryHint names the command a person runs to ask the provider once more
-// past a remembered refusal (refresh.Options.Retry): a wrong verdict, or one
-// that has passed, costs one command, never an edit of credentials.json.
-func (a *app) retryHint() string {
-	return "if nothing needs to change (the provider has recovered), run " + a.cmdLine("refresh --retry") + " to ask once more"
+// retryHint is the hint's end for a remembered refusal: after, what a person
+// does once the hint is followed (thenHint's words for then), and the command
+// that asks the provider once more (refresh.Options.Retry): a wrong verdict,
+// or one that has passed, costs one command, never an edit of
+// credentials.json. A grant only a login restarts gets both choices in one
+// sentence: a new grant, or the retry.
+func (a *app) retryHint(then refresh.Then, after string) string {
+	retry := a.cmdLine("refresh --retry")
+	if login, aside := a.loginHint(then); login != "" {
+		return fmt.Sprintf("run %s to start a new grant%s, or %s if the provider has recovered", login, aside, retry)
+	}
+	return joinHint(after, "if nothing needs to change (the provider has recovered), run "+retry+" to ask once more")
+}
+
+// loginHint is the login command of ThenLogin and ThenLoginDevice, with the
+// user's flags, and an aside on the other ways in ("" for any other Then).
+func (a *app) loginHint(then refresh.Then) (login, aside string) {
+	switch then {
+	case refresh.ThenLogin:
+		return a.cmdLine("login"), fmt.Sprintf(" (on a host without a browser: %s, or %s)", a.cmdLine("login --device"), a.cmdLine("login --no-browser"))
+	case refresh.ThenLoginDevice:
+		return a.cmdLine("login --device"), ""
+	}
+	return "", ""
 }
 
 // thenHint is what a person does once a hint is followed (refresh.Then), as
@@ -144,11 +161,9 @@ func (a *app) thenHint(then refresh.Then) string {
 		return "run again later (a cron job will)"
 	case refresh.ThenLockWait:
 		return "run again shortly, or raise --lock-timeout"
-	case refresh.ThenLogin:
-		login := a.cmdLine("login")
-		return fmt.Sprintf("run %s (on a host without a browser: %s, or %s)", login, a.cmdLine("login --device"), a.cmdLine("login --no-browser"))
-	case refresh.ThenLoginDevice:
-		return "run " + a.cmdLine("login --device")
+	case refresh.ThenLogin, refresh.ThenLoginDevice:
+		login, aside := a.loginHint(then)
+		return "run " + login + aside
 	case refresh.ThenLogout:
 		return "run " + a.cmdLine("logout") + " again later"
 	}

@@ -25,7 +25,32 @@ func TestMain(m *testing.M) {
 	if action := os.Getenv(browserActionEnv); action != "" {
 		os.Exit(scriptedBrowser(action))
 	}
-	testscript.Main(m, map[string]func(){"tokenkeeper": func() { os.Exit(Main()) }})
+	testscript.Main(m, map[string]func(){
+		"tokenkeeper": func() { os.Exit(Main()) },
+		"fakebrowser": func() { os.Exit(fakeBrowser()) },
+	})
+}
+
+// fakeBrowser is $BROWSER for scripts that log in at the fake endpoint: it
+// opens the URL, its only argument, and follows the redirects, as a person
+// already logged in at the provider would (the fake's authorization endpoint
+// approves at once and redirects to login's loopback listener).
+func fakeBrowser() int {
+	if len(os.Args) != 2 {
+		fmt.Fprintf(os.Stderr, "fakebrowser: want the URL as the only argument, got %q\n", os.Args[1:])
+		return 2
+	}
+	resp, err := http.Get(os.Args[1])
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "fakebrowser: %v\n", err)
+		return 1
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		fmt.Fprintf(os.Stderr, "fakebrowser: %s\n", resp.Status)
+		return 1
+	}
+	return 0
 }
 
 // Fake client credentials known to every script. The scripts check that none of
@@ -105,6 +130,7 @@ func (h *fakeHolder) close() {
 //
 //	fake start [ttl=DUR] [refresh-ttl=DUR|none] [style=concur|keycloak|dex] [rotate] [auth=params|header] [jwt] [no-expires-in] [granted-scope=SCOPE]
 //	fake creds PATH [field=value…]   write credentials.json for this endpoint
+//	                                 (a login: authURL=$FAKE_URL/authorize, BROWSER=fakebrowser)
 //	fake count GRANT|all N           assert how many requests it received
 //	fake revoke                      revoke every refresh token
 //	fake request-token VALUE         change the company request token it accepts

@@ -6,7 +6,8 @@
 // absolute Unix time, a geolocation in every body, error bodies with a
 // numeric "code") or like Keycloak (expires_in a number, refresh_expires_in
 // seconds from now, not-before-policy and session_state, no geolocation), or
-// like Dex (Keycloak's bodies; a dead refresh token is 400 invalid_request).
+// like Dex (Keycloak's bodies; a dead refresh token is 400 invalid_request;
+// one refresh token per user and client, so a new grant ends the earlier ones).
 // A refresh request asking for a scope its refresh token does not carry is
 // refused with invalid_scope, as panva's oidc-provider does.
 // It issues random tokens (crypto/rand), can rotate refresh tokens (single
@@ -15,7 +16,9 @@
 // an HTML page with 200, a huge body, a delay, a hang, a connection reset.
 //
 // The token endpoint is served at TokenPath ("/oauth2/v0/token", Concur's
-// path) and at "/token". A tiny protected resource at APIPath answers 200
+// path) and at "/token". AuthorizePath is an authorization endpoint that
+// approves at once (a user already logged in): a code for this client, with
+// PKCE (S256), redirected to a loopback URL only, redeemed once. A tiny protected resource at APIPath answers 200
 // to a valid bearer access token and 401 otherwise, for testing clients that
 // renew on 401.
 //

@@ -124,6 +124,10 @@ func (s *Server) mint(scope string, withRefresh bool, prev refreshRecord) issued
 	}
 	s.access[t.access] = t.accessExp
 	if withRefresh {
+		if s.opts.Style == StyleDex && prev.session == "" {
+			// A new grant: Dex keeps one refresh token per user and client.
+			clear(s.refresh)
+		}
 		t.hasRefresh = true
 		t.refresh = randomID("rt", s.seq)
 		t.id = randomID("id", s.seq)

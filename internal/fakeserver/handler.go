@@ -19,6 +19,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveToken(w, r)
 	case APIPath:
 		s.serveAPI(w, r)
+	case AuthorizePath:
+		s.serveAuthorize(w, r)
 	default:
 		http.NotFound(w, r)
 	}
@@ -57,6 +59,8 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		s.clientCredentialsGrant(w, r, form)
 	case "refresh_token":
 		s.refreshGrant(w, r, form)
+	case "authorization_code":
+		s.authorizationCodeGrant(w, r, form)
 	default:
 		s.writeError(w, r, http.StatusBadRequest, apiError{"unsupported_grant_type", "grant_type is missing or not supported", 0})
 	}

@@ -17,6 +17,7 @@ const (
 	TokenPath      = "/oauth2/v0/token" // Concur's token path
 	ShortTokenPath = "/token"           // also accepted, for generic endpoints
 	APIPath        = "/api/ping"        // protected resource: 200 for a valid bearer token
+	AuthorizePath  = "/authorize"       // authorization endpoint: approves at once (authorize.go)
 )
 
 // Styles of response bodies.
@@ -26,6 +27,9 @@ const (
 	// StyleDex answers as Dex does: Keycloak-like bodies, but a refresh token
 	// that is unknown, rotated away or expired is refused with 400
 	// invalid_request in Dex's words, not invalid_grant (docs/providers.md).
+	// And as Dex keeps one refresh token per user and client, a new grant
+	// (password or authorization code) ends every earlier refresh token: the
+	// fake has one user and one client.
 	StyleDex = "dex"
 )
 
@@ -113,6 +117,7 @@ type Server struct {
 	seq          int
 	access       map[string]time.Time     // access token → expiry
 	refresh      map[string]refreshRecord // live refresh tokens
+	codes        map[string]pendingCode   // authorization codes not yet redeemed
 }
 
 type refreshRecord struct {
@@ -169,6 +174,7 @@ func NewHandler(o Options) *Server {
 		counts:       map[string]int{},
 		access:       map[string]time.Time{},
 		refresh:      map[string]refreshRecord{},
+		codes:        map[string]pendingCode{},
 	}
 }
 
