@@ -51,8 +51,10 @@ tokenkeeper demo --serve --fail outage`,
 			fs.BoolVar(&keep, "keep", false, "keep the temporary directory and print its path")
 			fs.BoolVar(&so.serve, "serve", false, "run the demo endpoint on loopback until interrupted, print a credentials.json for it")
 			fs.StringVar(&so.listen, "listen", "", "with --serve: the loopback `ADDR` to listen on (default 127.0.0.1 and a free port)")
-			fs.StringVar(&so.grant, "grant", credentials.GrantPassword, "with --serve: the grantType of the printed document (password, client_credentials, authorization_code, device_code)")
-			fs.StringVar(&so.fail, "fail", "", "with --serve: fail on demand (refuse, dead-refresh, outage)")
+			fs.StringVar(&so.grant, "grant", credentials.GrantPassword, "with --serve: the grantType of the printed document, `GRANT`: "+strings.Join(demoGrants, ", "))
+			fs.StringVar(&so.fail, "fail", "", "with --serve: fail on demand, `MODE`: "+strings.Join(fakeserver.FailModes[:], ", "))
+			_ = fs.SetAnnotation("grant", completeAnnotation, demoGrants)
+			_ = fs.SetAnnotation("fail", completeAnnotation, fakeserver.FailModes[:])
 			return func(a *app, args []string) int {
 				if so.serve {
 					if keep {
