@@ -17,6 +17,8 @@ type pendingCode struct {
 // has consented: every request of this client with PKCE (S256) and a
 // loopback redirect is approved at once, by a redirect with a code. A
 // redirect that is not loopback http is refused with a page, never followed.
+// With Options.Consent a valid request gets the consent page instead
+// (interactive.go), and the page's form is POSTed here.
 func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Consent && r.Method == http.MethodPost {
 		s.answerConsent(w, r)
