@@ -35,10 +35,14 @@ code with PKCE behind a consent page, and the device grant with a page that
 approves a user code; access tokens live 2 minutes. --grant picks the grant of
 the printed document: password (refresh and token work at once),
 client_credentials, authorization_code or device_code (for login). --fail makes
-it fail on demand: refuse (every grant no person starts is refused: refresh
-exits 77), dead-refresh (refresh tokens only), outage (503: refresh exits 75).
-It binds loopback only: --listen takes a loopback IP address and port, and
-refuses anything else with exit 2. Everything lives in memory.`,
+it fail from the start, and POST /demo/fail with mode=MODE (curl -d
+mode=refuse URL/demo/fail; none ends it) once a grant works: refuse (every
+grant no person starts is refused: refresh exits 77), dead-refresh (refresh
+tokens only: a password grant is got again, a login grant exits 77), outage
+(503: refresh exits 75 once the access token must be renewed). It binds
+loopback only: --listen takes a loopback IP address and port, and refuses
+anything else with exit 2. Secrets are new at each start; everything lives in
+memory.`,
 		example: `tokenkeeper demo
 tokenkeeper demo --keep
 tokenkeeper demo --serve > ~/tk-demo/credentials.json

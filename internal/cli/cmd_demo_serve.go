@@ -62,7 +62,10 @@ func (a *app) demoServe(o demoServeOptions) int {
 		AccessTTL: demoServeTTL, Rotate: true, Style: fakeserver.StyleKeycloak, Consent: true, BaseURL: base,
 	})
 	srv.SetFailMode(o.fail)
-	hs := &http.Server{Handler: onlyHost(l.Addr().String(), srv), ReadHeaderTimeout: 10 * time.Second}
+	mux := http.NewServeMux()
+	mux.Handle("/", srv)
+	mux.HandleFunc("POST "+demoFailPath, func(w http.ResponseWriter, r *http.Request) { a.demoSetFail(w, r, srv, base) })
+	hs := &http.Server{Handler: onlyHost(l.Addr().String(), mux), ReadHeaderTimeout: 10 * time.Second}
 	done := a.ctx.Done() // installs the signal handler before anyone is told to use the endpoint
 
 	doc := demoDocument(base, o.grant, secret, password)
@@ -131,9 +134,7 @@ func (a *app) demoServeUsage(base string, o demoServeOptions) {
 	if !credentials.Interactive(o.grant) {
 		fmt.Fprintf(w, "To try login: tokenkeeper demo --serve --grant authorization_code (or device_code).\n")
 	}
-	if o.fail == "" {
-		fmt.Fprintf(w, "To see a dead grant or an outage: --fail refuse (refresh exits 77), --fail outage (75); with --listen on the same address, the saved document keeps working across restarts.\n")
-	}
+	fmt.Fprintf(w, "To see a dead grant or an outage once it works: curl -d mode=refuse %s%s (refresh exits 77; also dead-refresh, outage: 75 once the access token expires; none ends it).\n", base, demoFailPath)
 }
 
 // demoFailSays is what a fail mode does, for the user. A switch, not a
@@ -148,6 +149,35 @@ func demoFailSays(mode string) string {
 		return "every token request is answered 503: refresh exits 75 (try again later)"
 	}
 	return ""
+}
+
+// demoFailPath switches the fail mode of a running demo endpoint:
+// POST mode=MODE (none ends it), as curl sends it.
+const demoFailPath = "/demo/fail"
+
+// demoSetFail sets the fail mode from a POST of mode=MODE. A browser's POST
+// from another site carries an Origin, and is refused: a page the user visits
+// cannot switch the endpoint (curl sends none).
+func (a *app) demoSetFail(w http.ResponseWriter, r *http.Request, srv *fakeserver.Server, base string) {
+	if o := r.Header.Get("Origin"); o != "" && o != base {
+		http.Error(w, "cross-origin request refused", http.StatusForbidden)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 1<<10)
+	mode := r.PostFormValue("mode")
+	if mode == "none" {
+		mode = fakeserver.FailNone
+	} else if !slices.Contains(fakeserver.FailModes[:], mode) {
+		http.Error(w, "mode must be one of: none, "+strings.Join(fakeserver.FailModes[:], ", "), http.StatusBadRequest)
+		return
+	}
+	srv.SetFailMode(mode)
+	say := "the demo endpoint no longer fails"
+	if mode != fakeserver.FailNone {
+		say = "the demo endpoint now fails (" + mode + "): " + demoFailSays(mode)
+	}
+	a.info("%s", say)
+	fmt.Fprintln(w, say)
 }
 
 // onlyHost refuses a request whose Host is not the listening address: a

@@ -113,7 +113,8 @@ func (d *demoServer) stop() outcome {
 }
 
 // testDemoServePassword: the default document (the password grant) gets a
-// first token, a refresh rotates it, token prints it; SIGTERM ends the
+// first token, a refresh rotates it, token prints it; the grant is refused
+// once POST /demo/fail says so, and not once it says none; SIGTERM ends the
 // server with exit 0.
 func testDemoServePassword(t *testing.T, bin string) {
 	d := startDemoServe(t, bin)
@@ -134,11 +135,41 @@ func testDemoServePassword(t *testing.T, bin string) {
 	if o.code != 0 || strings.TrimSpace(o.stdout) != readRecord(t, d.dir)["access_token"] {
 		t.Fatalf("token: %s\nstdout %q", o, o.stdout)
 	}
+	// A working grant goes dead, and comes back, at the user's word.
+	failURL := d.doc["issuer"] + "/demo/fail"
+	setFail := func(mode, origin string) int {
+		req, _ := http.NewRequest(http.MethodPost, failURL, strings.NewReader(url.Values{"mode": {mode}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if st := setFail("refuse", "http://attacker.example"); st != http.StatusForbidden {
+		t.Errorf("a cross-origin switch: %d, want 403", st)
+	}
+	if st := setFail("refuse", ""); st != http.StatusOK {
+		t.Fatalf("switching to refuse: %d", st)
+	}
+	if o := d.run("refresh", "--force"); o.code != exitNeedsHuman || !strings.Contains(o.stderr, "invalid_grant") {
+		t.Errorf("refresh after the switch to refuse: %s, want 77", o)
+	}
+	if st := setFail("none", ""); st != http.StatusOK {
+		t.Fatalf("switching back: %d", st)
+	}
+	if o := d.run("refresh", "--retry"); o.code != 0 {
+		t.Errorf("refresh --retry once the endpoint no longer fails: %s", o)
+	}
 	end := d.stop()
 	if end.code != 0 || !strings.Contains(end.stderr, "demo endpoint stopped") {
 		t.Errorf("after SIGTERM: %s", end)
 	}
-	for _, want := range []string{"--dir DIR refresh", "--dir DIR token", "--dir DIR setup", "--grant authorization_code", "--fail refuse"} {
+	for _, want := range []string{"--dir DIR refresh", "--dir DIR token", "--dir DIR setup", "--grant authorization_code", "curl -d mode=refuse " + failURL} {
 		if !strings.Contains(end.stderr, want) {
 			t.Errorf("stderr does not say %q:\n%s", want, end.stderr)
 		}
