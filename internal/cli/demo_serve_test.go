@@ -28,6 +28,7 @@ func TestDemoServe(t *testing.T) {
 	t.Run("Password", func(t *testing.T) { t.Parallel(); testDemoServePassword(t, bin) })
 	t.Run("Login", func(t *testing.T) { t.Parallel(); testDemoServeLogin(t, bin) })
 	t.Run("Device", func(t *testing.T) { t.Parallel(); testDemoServeDevice(t, bin) })
+	t.Run("ClientCredentials", func(t *testing.T) { t.Parallel(); testDemoServeClientCredentials(t, bin) })
 	t.Run("Fail", func(t *testing.T) { t.Parallel(); testDemoServeFail(t, bin) })
 	t.Run("Usage", func(t *testing.T) { t.Parallel(); testDemoServeUsage(t, bin) })
 }
@@ -176,6 +177,18 @@ func testDemoServePassword(t *testing.T, bin string) {
 	}
 	if strings.Contains(end.stderr, d.doc["clientSecret"]) || strings.Contains(end.stderr, d.doc["password"]) {
 		t.Error("stderr shows a secret of the document")
+	}
+}
+
+// testDemoServeClientCredentials: --grant client_credentials prints a
+// document without a user, and token gets an access token with it.
+func testDemoServeClientCredentials(t *testing.T, bin string) {
+	d := startDemoServe(t, bin, "--grant", "client_credentials")
+	if d.doc["grantType"] != "client_credentials" || d.doc["username"] != "" || d.doc["password"] != "" {
+		t.Errorf("document %v, want client_credentials without a user", d.doc)
+	}
+	if o := d.run("token"); o.code != 0 || strings.TrimSpace(o.stdout) != readRecord(t, d.dir)["access_token"] {
+		t.Fatalf("token: %s", o)
 	}
 }
 
