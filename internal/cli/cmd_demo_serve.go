@@ -122,14 +122,30 @@ func (a *app) demoServeUsage(base string, o demoServeOptions) {
 		fmt.Fprintf(w, "tokenkeeper: it fails on demand (--fail %s): %s\n", o.fail, demoFailSays(o.fail))
 	}
 	fmt.Fprintf(w, "The document on stdout is a credentials.json (grantType %s) that works against it: save it as DIR/credentials.json,\n", o.grant)
-	fmt.Fprintf(w, "in a directory of its own, readable by you only: (umask 077; tokenkeeper demo --serve > DIR/credentials.json), then:\n")
-	fmt.Fprintf(w, "    tokenkeeper --dir DIR setup --no-input  # checks it and gets the first token\n")
-	if credentials.Interactive(o.grant) {
+	again := "tokenkeeper demo --serve"
+	if o.grant != credentials.GrantPassword {
+		again += " --grant " + o.grant
+	}
+	if o.listen != "" {
+		again += " --listen " + shellQuote(o.listen)
+	}
+	if o.fail != "" {
+		again += " --fail " + o.fail
+	}
+	fmt.Fprintf(w, "in a directory of its own, readable by you only: (umask 077; %s > DIR/credentials.json), then:\n", again)
+	switch o.grant {
+	case credentials.GrantAuthorizationCode:
 		fmt.Fprintf(w, "    tokenkeeper --dir DIR login            # a browser opens the consent page: approve or deny\n")
 		fmt.Fprintf(w, "    tokenkeeper --dir DIR login --device   # open %s%s and approve the code it shows\n", base, fakeserver.DeviceVerifyPath)
+		fmt.Fprintf(w, "    tokenkeeper --dir DIR refresh          # a renewal when the access token (2 minutes) runs low\n")
+	case credentials.GrantDeviceCode:
+		fmt.Fprintf(w, "    tokenkeeper --dir DIR login            # open %s%s and approve the code it shows\n", base, fakeserver.DeviceVerifyPath)
+		fmt.Fprintf(w, "    tokenkeeper --dir DIR refresh          # a renewal when the access token (2 minutes) runs low\n")
+	default:
+		fmt.Fprintf(w, "    tokenkeeper --dir DIR setup --no-input # checks it and gets the first token\n")
+		fmt.Fprintf(w, "    tokenkeeper --dir DIR refresh          # the first grant, then a renewal when the access token (2 minutes) runs low\n")
 	}
-	fmt.Fprintf(w, "    tokenkeeper --dir DIR refresh   # the first grant, then a renewal when the access token (2 minutes) runs low\n")
-	fmt.Fprintf(w, "    tokenkeeper --dir DIR token     # the access token, for scripts\n")
+	fmt.Fprintf(w, "    tokenkeeper --dir DIR token            # the access token, for scripts\n")
 	fmt.Fprintf(w, "    tokenkeeper --dir DIR status\n")
 	if !credentials.Interactive(o.grant) {
 		fmt.Fprintf(w, "To try login: tokenkeeper demo --serve --grant authorization_code (or device_code).\n")
