@@ -52,7 +52,8 @@ func (a *app) demoServe(o demoServeOptions) int {
 	}
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
-		return a.fail(fmt.Errorf("demo: listen on %s: %w", addr, err))
+		a.message("error", "demo: "+err.Error(), "choose another port, or stop the other server")
+		return exitError
 	}
 	defer l.Close()
 	base := "http://" + l.Addr().String()
