@@ -25,14 +25,54 @@ func demoCommand() *command {
 		long: `Show the whole lifecycle in a few seconds against a token endpoint inside this
 process, in a temporary directory: the first-run template, the first grant,
 expiry, a refresh with rotation, a revoked refresh token recovered by a new
-grant. No account is needed.`,
+grant. No account is needed.
+
+With --serve, run that endpoint on 127.0.0.1 until interrupted (SIGINT or
+SIGTERM, exit 0) and print on stdout a credentials.json that works against it,
+then on stderr how to use it. It serves discovery from its issuer, the
+password and client credentials grants, refresh with rotation, authorization
+code with PKCE behind a consent page, and the device grant with a page that
+approves a user code; access tokens live 2 minutes. --grant picks the grant of
+the printed document: password (refresh and token work at once),
+client_credentials, authorization_code or device_code (for login). --fail makes
+it fail from the start, and POST /demo/fail with mode=MODE (curl -d
+mode=refuse URL/demo/fail; none ends it) once a grant works: refuse (every
+grant no person starts is refused: refresh exits 77), dead-refresh (refresh
+tokens only: a password grant is got again, a login grant exits 77), outage
+(503: refresh exits 75 once the access token must be renewed). It binds
+loopback only: --listen takes a loopback IP address and port, and refuses
+anything else with exit 2. Secrets are new at each start; everything lives in
+memory.`,
 		example: `tokenkeeper demo
-tokenkeeper demo --keep`,
+tokenkeeper demo --keep
+tokenkeeper demo --serve > ~/tk-demo/credentials.json
+tokenkeeper demo --serve --grant authorization_code --listen 127.0.0.1:8400
+tokenkeeper demo --serve --fail outage`,
 		noPaths: true,
 		flags: func(fs *pflag.FlagSet) func(*app, []string) int {
 			var keep bool
+			var so demoServeOptions
 			fs.BoolVar(&keep, "keep", false, "keep the temporary directory and print its path")
-			return func(a *app, args []string) int { return a.cmdDemo(&keep) }
+			fs.BoolVar(&so.serve, "serve", false, "run the demo endpoint on loopback until interrupted, print a credentials.json for it")
+			fs.StringVar(&so.listen, "listen", "", "with --serve: the loopback `ADDR` to listen on (default 127.0.0.1 and a free port)")
+			fs.StringVar(&so.grant, "grant", credentials.GrantPassword, "with --serve: the grantType of the printed document, `GRANT`: "+strings.Join(demoGrants, ", "))
+			fs.StringVar(&so.fail, "fail", "", "with --serve: fail on demand, `MODE`: "+strings.Join(fakeserver.FailModes[:], ", "))
+			_ = fs.SetAnnotation("grant", completeAnnotation, demoGrants)
+			_ = fs.SetAnnotation("fail", completeAnnotation, fakeserver.FailModes[:])
+			return func(a *app, args []string) int {
+				if so.serve {
+					if keep {
+						return a.usageError("demo: --keep and --serve do not go together", "the served endpoint keeps no files: "+a.cmdLine("demo --serve"))
+					}
+					return a.demoServe(so)
+				}
+				for _, f := range []string{"listen", "grant", "fail"} {
+					if fs.Changed(f) {
+						return a.usageError("demo: --"+f+" goes with --serve", "run "+a.cmdLine("demo --serve --"+f+" …"))
+					}
+				}
+				return a.cmdDemo(&keep)
+			}
 		},
 	}
 }

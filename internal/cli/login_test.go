@@ -27,7 +27,8 @@ import (
 // With browserEnvFileEnv set, it first writes the environment it was given
 // to that file.
 // browserProviderEnv "oidc-provider" makes it a browser at panva's
-// oidc-provider (internal/oidcnode), whose pages differ; browserLogEnv names
+// oidc-provider (internal/oidcnode), whose pages differ, and "demo" one at
+// tokenkeeper demo --serve (demo_serve_test.go); browserLogEnv names
 // a file where it writes why it failed (tokenkeeper does not show a
 // browser's output).
 const (
@@ -50,8 +51,11 @@ func scriptedBrowser(action string) int {
 		}
 	}
 	browse, password := oidcprovider.Browse, oidcprovider.Password
-	if os.Getenv(browserProviderEnv) == "oidc-provider" {
+	switch os.Getenv(browserProviderEnv) {
+	case "oidc-provider":
 		browse, password = oidcnode.Browse, oidcnode.Password
+	case "demo": // tokenkeeper demo --serve: a consent page, no password
+		browse = func(u, _, _, action string) (int, string, error) { return demoBrowse(u, action) }
 	}
 	st, body, err := browse(os.Args[1], os.Getenv(browserUserEnv), password, action)
 	if err != nil || st != http.StatusOK {

@@ -17,7 +17,13 @@ type pendingCode struct {
 // has consented: every request of this client with PKCE (S256) and a
 // loopback redirect is approved at once, by a redirect with a code. A
 // redirect that is not loopback http is refused with a page, never followed.
+// With Options.Consent a valid request gets the consent page instead
+// (interactive.go), and the page's form is POSTed here.
 func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Consent && r.Method == http.MethodPost {
+		s.answerConsent(w, r)
+		return
+	}
 	q := r.URL.Query()
 	u, err := url.Parse(q.Get("redirect_uri"))
 	if err != nil || u.Scheme != "http" || (u.Hostname() != "127.0.0.1" && u.Hostname() != "::1" && u.Hostname() != "localhost") {
@@ -31,13 +37,11 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		v.Set("error", "unauthorized_client")
 	case q.Get("response_type") != "code" || q.Get("code_challenge_method") != "S256" || q.Get("code_challenge") == "":
 		v.Set("error", "invalid_request")
+	case s.opts.Consent:
+		s.serveConsent(w, r, u)
+		return
 	default:
-		s.mu.Lock()
-		s.seq++
-		code := randomID("code", s.seq)
-		s.codes[code] = pendingCode{redirect: q.Get("redirect_uri"), challenge: q.Get("code_challenge"), scope: q.Get("scope")}
-		s.mu.Unlock()
-		v.Set("code", code)
+		v.Set("code", s.newCode(pendingCode{redirect: q.Get("redirect_uri"), challenge: q.Get("code_challenge"), scope: q.Get("scope")}))
 	}
 	u.RawQuery = v.Encode()
 	http.Redirect(w, r, u.String(), http.StatusFound)

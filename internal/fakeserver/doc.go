@@ -18,7 +18,14 @@
 // The token endpoint is served at TokenPath ("/oauth2/v0/token", Concur's
 // path) and at "/token". AuthorizePath is an authorization endpoint that
 // approves at once (a user already logged in): a code for this client, with
-// PKCE (S256), redirected to a loopback URL only, redeemed once. A tiny protected resource at APIPath answers 200
+// PKCE (S256), redirected to a loopback URL only, redeemed once; with
+// Options.Consent it shows a consent page instead, a form a person (or a
+// scripted browser) approves or denies. The issuer (URL()) has a discovery
+// document at DiscoveryPath, and the device grant (RFC 8628) is served at
+// DeviceAuthPath, its user codes approved on the page at DeviceVerifyPath.
+// SetFailMode makes every token request fail until set back (a refused grant,
+// dead refresh tokens, an outage): `tokenkeeper demo --serve` is this server
+// on loopback. A tiny protected resource at APIPath answers 200
 // to a valid bearer access token and 401 otherwise, for testing clients that
 // renew on 401.
 //

@@ -21,6 +21,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveAPI(w, r)
 	case AuthorizePath:
 		s.serveAuthorize(w, r)
+	case DiscoveryPath:
+		s.serveDiscovery(w, r)
+	case DeviceAuthPath:
+		s.serveDeviceAuth(w, r)
+	case DeviceVerifyPath:
+		s.serveDeviceVerify(w, r)
 	default:
 		http.NotFound(w, r)
 	}
@@ -52,7 +58,12 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, http.StatusUnauthorized, e)
 		return
 	}
+	if s.failFor(w, r, form.Get("grant_type")) {
+		return
+	}
 	switch form.Get("grant_type") {
+	case "urn:ietf:params:oauth:grant-type:device_code":
+		s.deviceCodeGrant(w, r, form)
 	case "password":
 		s.passwordGrant(w, r, form)
 	case "client_credentials":

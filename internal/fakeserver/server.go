@@ -81,6 +81,11 @@ type Options struct {
 	JWTAccessTokens bool
 	OmitExpiresIn   bool
 
+	// Consent makes the authorization endpoint show a page where a person
+	// approves or denies the request (interactive.go), instead of approving
+	// at once.
+	Consent bool
+
 	// BaseURL is where a NewHandler server is reachable (URL, TokenURL,
 	// and the default geolocation). New sets it itself.
 	BaseURL string
@@ -115,9 +120,12 @@ type Server struct {
 	faults       []Fault
 	last         Request
 	seq          int
-	access       map[string]time.Time     // access token → expiry
-	refresh      map[string]refreshRecord // live refresh tokens
-	codes        map[string]pendingCode   // authorization codes not yet redeemed
+	access       map[string]time.Time      // access token → expiry
+	refresh      map[string]refreshRecord  // live refresh tokens
+	codes        map[string]pendingCode    // authorization codes not yet redeemed
+	consents     map[string]pendingConsent // consent pages not yet answered
+	devices      map[string]*deviceGrant   // device codes not yet redeemed
+	failMode     string
 }
 
 type refreshRecord struct {
@@ -175,6 +183,8 @@ func NewHandler(o Options) *Server {
 		access:       map[string]time.Time{},
 		refresh:      map[string]refreshRecord{},
 		codes:        map[string]pendingCode{},
+		consents:     map[string]pendingConsent{},
+		devices:      map[string]*deviceGrant{},
 	}
 }
 
