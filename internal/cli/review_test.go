@@ -2,6 +2,7 @@ package cli
 
 import (
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 func TestReview(t *testing.T) {
 	runWithBinary(t, []binTest{
 		{"DeviceTimesOutInPoll", testDeviceTimesOutInPoll},
+		{"LogoutNothingToRevoke", testLogoutNothingToRevoke},
 	})
 }
 
@@ -32,5 +34,28 @@ func testDeviceTimesOutInPoll(t *testing.T, bin string) {
 	o := runBounded(t, p, "login", "--wait", "2s")
 	if !strings.Contains(o.stderr, "timed out (no approval in 2s)") || strings.Contains(o.stderr, "did not answer") {
 		t.Errorf("login --wait 2s with a poll under way at the end: %s, want the login timed out", o)
+	}
+}
+
+// testLogoutNothingToRevoke: logout at a provider with a revocation endpoint,
+// of a record that holds no refresh token or cannot be read, warned "the
+// provider has no revocation endpoint": it says why nothing was revoked.
+func testLogoutNothingToRevoke(t *testing.T, bin string) {
+	hp := newHostileProvider(t)
+	p := deviceProfile(t, bin, hp)
+	hp.answer("/token", 200, map[string]any{"access_token": "review-access-token-0001", "token_type": "Bearer", "expires_in": 3600})
+	if o := runBounded(t, p, "login"); o.code != 0 {
+		t.Fatalf("login: %s", o)
+	}
+	o := runBounded(t, p, "logout")
+	if o.code != 0 || strings.Contains(o.stderr, "no revocation endpoint") || !strings.Contains(o.stderr, "held no refresh token, so nothing was revoked") {
+		t.Errorf("logout of an access token alone: %s, want exit 0 and no refresh token to revoke", o)
+	}
+	if err := os.WriteFile(p.tokenFile(), []byte(`{"refresh_token": "review-refresh-token-0001", `), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o = runBounded(t, p, "logout")
+	if o.code != 0 || strings.Contains(o.stderr, "no revocation endpoint") || !strings.Contains(o.stderr, "could not be read, so nothing was revoked") {
+		t.Errorf("logout of a damaged record: %s, want exit 0 and the record said to be unreadable", o)
 	}
 }
