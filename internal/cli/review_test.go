@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tokenkeeper/tokenkeeper/internal/fakeserver"
 )
 
 // TestReview runs the binary through what a hostile review of the refusal
@@ -57,5 +59,34 @@ func testLogoutNothingToRevoke(t *testing.T, bin string) {
 	o = runBounded(t, p, "logout")
 	if o.code != 0 || strings.Contains(o.stderr, "no revocation endpoint") || !strings.Contains(o.stderr, "could not be read, so nothing was revoked") {
 		t.Errorf("logout of a damaged record: %s, want exit 0 and the record said to be unreadable", o)
+	}
+}
+
+// TestInlineHintNoCron: a temporary failure of an output a program waits on
+// inline ended its hint with "run again later (a cron job will)", which
+// reads oddly under kubectl and git: there the program runs it again.
+// refresh still speaks of cron.
+func TestInlineHintNoCron(t *testing.T) {
+	fs := ftFake(t)
+	dir := t.TempDir()
+	ftCreds(t, dir, fs.TokenURL(), nil)
+	for range 20 {
+		fs.Fail(fakeserver.Fault{Status: http.StatusServiceUnavailable, Header: http.Header{"Retry-After": {"60"}}})
+	}
+	_, stderr, code := ftRun(t, nil, "--dir", dir, "--timeout", "1s", "token", "-o", "exec-credential")
+	ftWant(t, "token -o exec-credential", code, exitTemp, stderr)
+	if strings.Contains(stderr, "cron") || !strings.Contains(stderr, "; kubectl runs it again on its next command") {
+		t.Errorf("token -o exec-credential's hint speaks of cron, or not of kubectl:\n%s", ftMask(stderr))
+	}
+	host := strings.TrimPrefix(fs.URL(), "http://")
+	_, stderr, code = ftRunIn(t, "protocol=https\nhost="+host+"\n\n", nil, "--dir", dir, "--timeout", "1s", "git-credential", "get")
+	ftWant(t, "git-credential get", code, exitTemp, stderr)
+	if strings.Contains(stderr, "cron") || !strings.Contains(stderr, "; git asks again on its next fetch or push") {
+		t.Errorf("git-credential get's hint speaks of cron, or not of git:\n%s", ftMask(stderr))
+	}
+	_, stderr, code = ftRun(t, nil, "--dir", dir, "--timeout", "1s", "refresh")
+	ftWant(t, "refresh", code, exitTemp, stderr)
+	if !strings.Contains(stderr, "run again later (a cron job will)") {
+		t.Errorf("refresh's hint no longer names cron:\n%s", ftMask(stderr))
 	}
 }
