@@ -1,8 +1,11 @@
 package cli
 
 import (
+	"io/fs"
 	"net/http"
 	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -88,5 +91,39 @@ func TestInlineHintNoCron(t *testing.T) {
 	ftWant(t, "refresh", code, exitTemp, stderr)
 	if !strings.Contains(stderr, "run again later (a cron job will)") {
 		t.Errorf("refresh's hint no longer names cron:\n%s", ftMask(stderr))
+	}
+}
+
+// issueNumber is a comment that cites an issue number: comments say why, and
+// a reader of the repository has no issue tracker (docs/… is what they cite).
+var issueNumber = regexp.MustCompile(`(?i)\bissues? *#?[0-9]+`)
+
+// TestNoIssueNumbers: no Go file or test script cites an issue number; a
+// script's title says what it guards.
+func TestNoIssueNumbers(t *testing.T) {
+	root := filepath.Join("..", "..")
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == "node_modules" || d.Name() == ".git") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !(strings.HasSuffix(path, ".go") || strings.HasPrefix(path, filepath.Join(root, "testdata", "script")+string(filepath.Separator))) {
+			return nil
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for i, line := range strings.Split(string(data), "\n") {
+			if m := issueNumber.FindString(line); m != "" {
+				t.Errorf("%s:%d cites %q", path, i+1, m)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
