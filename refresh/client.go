@@ -276,7 +276,7 @@ func handleResponse(u string, resp *http.Response, body []byte, start time.Time,
 		loc := redact.Line(redactAll(redact.URL(resp.Header.Get("Location")), secrets), 200)
 		return nil, &EndpointError{URL: u, Status: status, Description: "redirect to " + loc + " not followed", Retrieve: retrieveError(resp, body, secrets, "", "", "")}
 	case status >= 400:
-		return nil, endpointError(u, resp, body, secrets)
+		return nil, unavailable(endpointError(u, resp, body, secrets), resp)
 	}
 	tok, err := ParseResponse(body, resp.Header.Get("Content-Type"), start)
 	if err == nil {
@@ -284,7 +284,7 @@ func handleResponse(u string, resp *http.Response, body []byte, start time.Time,
 	}
 	// Some servers answer 200 with an RFC 6749 error body.
 	if e := endpointError(u, resp, body, secrets); e.Code != "" {
-		return nil, e
+		return nil, unavailable(e, resp)
 	}
 	// A 200 that is not a token — most often an HTML page from a proxy — is transient.
 	if sum := bodySummary(resp, body); strings.HasPrefix(sum, "an HTML page") {
@@ -296,6 +296,18 @@ func handleResponse(u string, resp *http.Response, body []byte, start time.Time,
 	_, rotated := raw["refresh_token"]
 	return nil, &TransientError{URL: u, Status: status, rotated: derr == nil && rotated,
 		Err: fmt.Errorf("not a token (%s)", strings.TrimPrefix(err.Error(), "refresh: "))}
+}
+
+// unavailable is e, unless it says that the server cannot handle the request
+// now (RFC 6749 §4.1.2.1's server_error and temporarily_unavailable, which
+// some token endpoints send with a 400, or a 200): then it is a failure for
+// now, as a 5xx is, and never a refusal — a refresh token answered so is not
+// dead, and a grant answered so is not refused.
+func unavailable(e *EndpointError, resp *http.Response) error {
+	if e.Code != "server_error" && e.Code != "temporarily_unavailable" {
+		return e
+	}
+	return &TransientError{URL: e.URL, Status: e.Status, RetryAfter: retryAfter(resp.Header, time.Now()), Err: errors.New(describeRefusal(e))}
 }
 
 // endpointError reads a refusal: RFC 6749 fields, Concur's code and geolocation,
