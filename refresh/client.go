@@ -269,7 +269,7 @@ func (c *Client) newRequest(ctx context.Context, req Request) (*http.Request, er
 func handleResponse(u string, resp *http.Response, body []byte, start time.Time, secrets []string) (*Token, error) {
 	status := resp.StatusCode
 	switch {
-	case status == http.StatusTooManyRequests || status >= 500:
+	case failingNow(status):
 		// Retry-After is read against the real clock: it is about real waiting.
 		return nil, &TransientError{URL: u, Status: status, RetryAfter: retryAfter(resp.Header, time.Now()), Err: errors.New(transientSummary(u, resp, body, secrets))}
 	case status >= 300 && status < 400:
@@ -296,6 +296,15 @@ func handleResponse(u string, resp *http.Response, body []byte, start time.Time,
 	_, rotated := raw["refresh_token"]
 	return nil, &TransientError{URL: u, Status: status, rotated: derr == nil && rotated,
 		Err: fmt.Errorf("not a token (%s)", strings.TrimPrefix(err.Error(), "refresh: "))}
+}
+
+// failingNow reports whether an HTTP status says the request failed for now
+// and may be sent again as it is: 5xx, 429 (too many requests) and 408 (the
+// server, or a proxy, gave up waiting for the request). None of them is an
+// answer about what the request carried: a refresh token answered so is not
+// dead.
+func failingNow(status int) bool {
+	return status >= 500 || status == http.StatusTooManyRequests || status == http.StatusRequestTimeout
 }
 
 // unavailable is e, unless it says that the server cannot handle the request

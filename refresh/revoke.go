@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -49,7 +48,7 @@ func (c *Client) postOnce(ctx context.Context, req Request, rt time.Duration) (m
 	switch {
 	case len(body) > MaxResponseBody:
 		return nil, &TransientError{URL: u, Status: st, Err: errors.New("answer larger than 1 MiB")}
-	case st == http.StatusTooManyRequests || st >= 500:
+	case failingNow(st):
 		return nil, &TransientError{URL: u, Status: st, RetryAfter: retryAfter(resp.Header, time.Now()), Err: errors.New(transientSummary(u, resp, body, secrets))}
 	case st >= 300:
 		return nil, scrubSecrets(unavailable(endpointError(u, resp, body, secrets), resp), req)
