@@ -158,7 +158,7 @@ func (a *app) ensure(m *refresh.Manager, o refresh.Options) (*refresh.Result, in
 		if r.Token != nil {
 			a.addSecrets(r.Token.AccessToken, r.Token.RefreshToken)
 		}
-		a.warnAll(r.Warnings, r.Then)
+		a.warnResult(r)
 	}
 	if errors.Is(err, errTemplateWritten) {
 		return nil, exitConfig
