@@ -62,9 +62,10 @@ func oauthCodes() map[string]advice {
 // code or one that challenges the client), the request's scope (invalid_scope),
 // a grant type the endpoint does not take, a request malformed on our side
 // (invalid_request about anything but the refresh token; 411, 413, 414, 415),
-// or an endpoint that is not there (a redirect, 404, 405). Rate limits and 5xx
-// are no refusals (TransientError). On a Concur endpoint, a code of its own
-// other than 108 says what else was refused.
+// or an endpoint that is not there (a redirect, 404, 405). Rate limits, 408,
+// 5xx, server_error and temporarily_unavailable are no refusals
+// (TransientError: client.go's failingNow and unavailable). On a Concur
+// endpoint, a code of its own other than 108 says what else was refused.
 func refreshTokenDead(ee *EndpointError, concur bool) bool {
 	if ee.Code == "invalid_grant" || ee.ConcurCode == 108 {
 		return true

@@ -269,14 +269,14 @@ func (c *Client) newRequest(ctx context.Context, req Request) (*http.Request, er
 func handleResponse(u string, resp *http.Response, body []byte, start time.Time, secrets []string) (*Token, error) {
 	status := resp.StatusCode
 	switch {
-	case status == http.StatusTooManyRequests || status >= 500:
+	case failingNow(status):
 		// Retry-After is read against the real clock: it is about real waiting.
 		return nil, &TransientError{URL: u, Status: status, RetryAfter: retryAfter(resp.Header, time.Now()), Err: errors.New(transientSummary(u, resp, body, secrets))}
 	case status >= 300 && status < 400:
 		loc := redact.Line(redactAll(redact.URL(resp.Header.Get("Location")), secrets), 200)
 		return nil, &EndpointError{URL: u, Status: status, Description: "redirect to " + loc + " not followed", Retrieve: retrieveError(resp, body, secrets, "", "", "")}
 	case status >= 400:
-		return nil, endpointError(u, resp, body, secrets)
+		return nil, unavailable(endpointError(u, resp, body, secrets), resp)
 	}
 	tok, err := ParseResponse(body, resp.Header.Get("Content-Type"), start)
 	if err == nil {
@@ -284,7 +284,7 @@ func handleResponse(u string, resp *http.Response, body []byte, start time.Time,
 	}
 	// Some servers answer 200 with an RFC 6749 error body.
 	if e := endpointError(u, resp, body, secrets); e.Code != "" {
-		return nil, e
+		return nil, unavailable(e, resp)
 	}
 	// A 200 that is not a token — most often an HTML page from a proxy — is transient.
 	if sum := bodySummary(resp, body); strings.HasPrefix(sum, "an HTML page") {
@@ -296,6 +296,27 @@ func handleResponse(u string, resp *http.Response, body []byte, start time.Time,
 	_, rotated := raw["refresh_token"]
 	return nil, &TransientError{URL: u, Status: status, rotated: derr == nil && rotated,
 		Err: fmt.Errorf("not a token (%s)", strings.TrimPrefix(err.Error(), "refresh: "))}
+}
+
+// failingNow reports whether an HTTP status says the request failed for now
+// and may be sent again as it is: 5xx, 429 (too many requests) and 408 (the
+// server, or a proxy, gave up waiting for the request). None of them is an
+// answer about what the request carried: a refresh token answered so is not
+// dead.
+func failingNow(status int) bool {
+	return status >= 500 || status == http.StatusTooManyRequests || status == http.StatusRequestTimeout
+}
+
+// unavailable is e, unless it says that the server cannot handle the request
+// now (RFC 6749 §4.1.2.1's server_error and temporarily_unavailable, which
+// some token endpoints send with a 400, or a 200): then it is a failure for
+// now, as a 5xx is, and never a refusal — a refresh token answered so is not
+// dead, and a grant answered so is not refused.
+func unavailable(e *EndpointError, resp *http.Response) error {
+	if e.Code != "server_error" && e.Code != "temporarily_unavailable" {
+		return e
+	}
+	return &TransientError{URL: e.URL, Status: e.Status, RetryAfter: retryAfter(resp.Header, time.Now()), Err: errors.New(describeRefusal(e))}
 }
 
 // endpointError reads a refusal: RFC 6749 fields, Concur's code and geolocation,

@@ -716,8 +716,8 @@ func TestEndpointErrorShowsBody(t *testing.T) {
 }
 
 // TestExchangeGivingUpSaysAttempts: when retries run out, the error says how
-// many attempts were made, and over how long (issue 12: a silent 30-second
-// retry read like one failure).
+// many attempts were made, and over how long (a silent 30-second retry
+// reads like one failure).
 func TestExchangeGivingUpSaysAttempts(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusServiceUnavailable)

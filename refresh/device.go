@@ -119,10 +119,7 @@ func (c *Client) pollDevice(ctx context.Context, cfg LoginConfig, da *DeviceAuth
 	form := url.Values{"grant_type": {GrantTypeDeviceCode}, "device_code": {deviceCode}}
 	for {
 		if err := c.sleep(ctx, interval); err != nil {
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return nil, &LoginError{Reason: ReasonTimeout + fmt.Sprintf(" (no approval in %s)", wait)}
-			}
-			return nil, &LoginError{Reason: ReasonInterrupted}
+			return nil, pollEnded(ctx, wait)
 		}
 		req := cfg.request(cfg.Endpoints.Token, form)
 		req.Once = true // the next poll is the retry
@@ -139,8 +136,21 @@ func (c *Client) pollDevice(ctx context.Context, cfg LoginConfig, da *DeviceAuth
 			return nil, &LoginError{Code: ee.Code, Description: ee.Description}
 		case errors.As(err, &te) && ctx.Err() == nil:
 			// A failure for now: the device code is still good, poll again.
+		case ctx.Err() != nil:
+			// The time ran out, or the person gave up, while a poll was
+			// under way: the provider did answer the earlier polls.
+			return nil, pollEnded(ctx, wait)
 		default:
 			return nil, err
 		}
 	}
+}
+
+// pollEnded is why a device login whose context ended got no token: the
+// person did not approve within wait, or the run was interrupted.
+func pollEnded(ctx context.Context, wait time.Duration) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return &LoginError{Reason: ReasonTimeout + fmt.Sprintf(" (no approval in %s)", wait)}
+	}
+	return &LoginError{Reason: ReasonInterrupted}
 }

@@ -144,7 +144,7 @@ func (c *Client) fetchMetadataAt(ctx context.Context, u string) ([]byte, error) 
 		return nil, &TransientError{URL: u, Status: resp.StatusCode, Err: fmt.Errorf("reading the answer: %w", scrubURLError(err))}
 	}
 	switch st := resp.StatusCode; {
-	case st == http.StatusTooManyRequests || st >= 500:
+	case failingNow(st):
 		return nil, &TransientError{URL: u, Status: st, RetryAfter: retryAfter(resp.Header, c.now()), Err: errors.New(bodySummary(resp, body))}
 	case st != http.StatusOK:
 		return nil, &EndpointError{URL: u, Status: st, Description: "no discovery document here (" + bodySummary(resp, body) + ")"}

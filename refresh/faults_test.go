@@ -164,10 +164,10 @@ func TestFaultRetryAfterDate(t *testing.T) {
 	}
 }
 
-// TestFaultRefusalsNotRetried: a 4xx other than 429 (and an unfollowed 3xx) is an
+// TestFaultRefusalsNotRetried: a 4xx other than 408 and 429 (and an unfollowed 3xx) is an
 // answer, not a fault: one request, no wait.
 func TestFaultRefusalsNotRetried(t *testing.T) {
-	for _, status := range []int{300, 400, 401, 403, 404, 405, 408, 409, 410, 413, 418, 422} {
+	for _, status := range []int{300, 400, 401, 403, 404, 405, 409, 410, 413, 418, 422} {
 		t.Run(fmt.Sprint(status), func(t *testing.T) {
 			fs := ftFake(t, fakeserver.Options{})
 			fs.Fail(fakeserver.Fault{Status: status, Body: `{"error":"some_error","error_description":"no"}`})

@@ -125,6 +125,9 @@ type Result struct {
 	// Then is what a person does about Warnings, beyond their words: ThenLogin
 	// when the refresh token dies and only a login renews the grant.
 	Then Then
+	// Retry: the access token still serves, but Warnings say that a refusal
+	// is remembered (Plan.Retry); a person may ask once more (Options.Retry).
+	Retry bool
 }
 
 // Token returns a valid access token, renewing it first when needed.
@@ -145,7 +148,7 @@ func (m *Manager) Ensure(ctx context.Context, o Options) (*Result, error) {
 		if tok, err := m.Load(); err == nil {
 			if p := m.decide(tok, nil, o, asked, margin); p.Step == StepNothing {
 				m.noRequest(p.Why, "")
-				return m.result(p.Token, ActionValid, nil), nil
+				return m.kept(p), nil
 			}
 		}
 	}
@@ -249,7 +252,9 @@ func (m *Manager) locked(ctx context.Context, o Options, asked time.Time, margin
 	switch p.Step {
 	case StepNothing:
 		m.noRequest(p.Why, "")
-		return m.result(p.Token, ActionValid, warns), nil
+		r := m.kept(p)
+		r.Warnings = warns
+		return r, nil
 	case StepHuman:
 		return &Result{Warnings: warns}, p.Err
 	}
@@ -854,6 +859,19 @@ func (m *Manager) save(tok *Token, action string, warns []string) (*Result, erro
 	}
 	m.debug("saved", "path", m.Paths.TokenFile, "action", action)
 	return m.result(tok, action, warns), nil
+}
+
+// kept is the outcome of a plan that keeps the stored token, with what the
+// plan warns of: a refusal remembered while the access token still serves is
+// said on every run, not only by status, since a person must act before it
+// expires.
+func (m *Manager) kept(p Plan) *Result {
+	r := m.result(p.Token, ActionValid, p.Warnings)
+	r.Retry = p.Retry && len(p.Warnings) > 0
+	if r.Retry && !p.RefreshRefused.IsZero() && m.creds() != nil && credentials.Interactive(m.creds().GrantType) {
+		r.Then = ThenLogin
+	}
+	return r
 }
 
 // result is a run's outcome. The refresh token's expiry is warned about once per

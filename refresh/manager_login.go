@@ -198,6 +198,10 @@ type LogoutResult struct {
 	// refresh tokens (RFC 7009 §2.2.1 unsupported_token_type): the tokens are
 	// forgotten as without an endpoint, and the grant may still be live.
 	NotRevocable string
+	// Unrevoked, when the provider has a revocation endpoint and nothing was
+	// sent to it, says why: the record held no refresh token, or could not
+	// be read (then a refresh token in it may still be live).
+	Unrevoked string
 	// Next is what a later run needs, the decision on what logout left: nil
 	// when it gets a new grant by itself (client credentials, password); else
 	// a person logs in again, or pastes a new seed refresh token.
@@ -265,6 +269,13 @@ func (m *Manager) Logout(ctx context.Context) (*LogoutResult, error) {
 		default:
 			res.Revoked = true
 		}
+	}
+	switch {
+	case ep.Revocation == "" || res.Revoked || res.NotRevocable != "":
+	case fe != nil:
+		res.Unrevoked = "the token record could not be read, so nothing was revoked at the provider: a refresh token in it may still be live there"
+	default:
+		res.Unrevoked = "the token record held no refresh token, so nothing was revoked at the provider; an access token stays valid there until it expires"
 	}
 	left := &Token{SeedFingerprint: m.spentSeedFingerprint(tok, fe)}
 	if tok != nil && !res.Revoked {

@@ -9,7 +9,7 @@ import (
 )
 
 // FuzzRotatedAnswer: a token endpoint's answer to a refresh, with a rotated refresh
-// token beside malformed fields (issue 10; SPEC §2 "A rotated refresh token is never
+// token beside malformed fields (SPEC §2 "A rotated refresh token is never
 // dropped", "What is saved is usable"). The answer goes through what the lifecycle
 // does with it — handleResponse, merge with the stored token, the record written
 // within the 64 KiB reservation — and, whatever else is in it:

@@ -1,7 +1,6 @@
 package refresh
 
-// A token endpoint's success answer with a malformed field (issue 10, items 3, 15
-// and 17; SPEC §2 "Rules the lifecycle never breaks"), each against the fake
+// A token endpoint's success answer with a malformed field (SPEC §2 "Rules the lifecycle never breaks"), each against the fake
 // endpoint with single-use refresh tokens: the refresh token the answer rotated to
 // is the one saved, the one sent is never sent again, and the next run renews with
 // the saved one. Names here start with "resp".
@@ -123,7 +122,7 @@ func TestRespRotatedRefreshTokenNeverDropped(t *testing.T) {
 // TestRespNoUsableAccessTokenExpiredPrevious: when the answer's access token is
 // unusable and the previous one has expired, the run fails for now (exit 75), never
 // handing out an expired or bad token; the rotated refresh token is saved all the
-// same, and renews on the next run. Issue 10 item 17: expires_in < 0.
+// same, and renews on the next run. Here: expires_in < 0.
 func TestRespNoUsableAccessTokenExpiredPrevious(t *testing.T) {
 	for _, fields := range []respField{
 		{"expires_in": json.RawMessage(`-1`)},
@@ -221,7 +220,7 @@ func TestRespSpentAnswerNotRetried(t *testing.T) {
 
 // TestRespMarshalFileWithin: a record larger than the space reserved for it is cut
 // down to the lifecycle's fields, group by group while they fit; the refresh token
-// is always kept (issue 10 item 2, SPEC §2 step 6).
+// is always kept (SPEC §2 step 6).
 func TestRespMarshalFileWithin(t *testing.T) {
 	full := func() *Token {
 		tok := mustParseResponse(t, fixture(t, "responses/concur_password.json"), start)

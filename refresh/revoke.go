@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -49,10 +48,10 @@ func (c *Client) postOnce(ctx context.Context, req Request, rt time.Duration) (m
 	switch {
 	case len(body) > MaxResponseBody:
 		return nil, &TransientError{URL: u, Status: st, Err: errors.New("answer larger than 1 MiB")}
-	case st == http.StatusTooManyRequests || st >= 500:
+	case failingNow(st):
 		return nil, &TransientError{URL: u, Status: st, RetryAfter: retryAfter(resp.Header, time.Now()), Err: errors.New(transientSummary(u, resp, body, secrets))}
 	case st >= 300:
-		return nil, scrubSecrets(endpointError(u, resp, body, secrets), req)
+		return nil, scrubSecrets(unavailable(endpointError(u, resp, body, secrets), resp), req)
 	}
 	raw := map[string]json.RawMessage{}
 	if len(strings.TrimSpace(string(body))) == 0 {
@@ -64,7 +63,7 @@ func (c *Client) postOnce(ctx context.Context, req Request, rt time.Duration) (m
 	}
 	// GitHub answers errors with a 200 when it can.
 	if e := endpointError(u, resp, body, secrets); e.Code != "" {
-		return nil, scrubSecrets(e, req)
+		return nil, scrubSecrets(unavailable(e, resp), req)
 	}
 	return raw, nil
 }

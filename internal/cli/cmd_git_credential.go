@@ -78,7 +78,7 @@ func (a *app) gitGet(req map[string]string) int {
 		a.log.Debug("git-credential: not answering for a protocol other than https", "protocol", req["protocol"])
 		return exitOK
 	}
-	a.inline()
+	a.inline("git asks again on its next fetch or push")
 	a.oneDeadline()
 	m, err := a.manager("tokenkeeper git-credential", true, false)
 	if err != nil {

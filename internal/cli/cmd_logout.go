@@ -55,6 +55,14 @@ func (a *app) logout() int {
 			a.warn("the revocation endpoint does not revoke refresh tokens ("+res.NotRevocable+"): the grant may still be live at the provider", where)
 			break
 		}
+		if res.Unrevoked != "" && res.Forgotten != "" {
+			a.warn(res.Unrevoked) // no refresh token: no grant to revoke by hand
+			break
+		}
+		if res.Unrevoked != "" {
+			a.warn(res.Unrevoked, where)
+			break
+		}
 		a.warn("the provider has no revocation endpoint: the grant is still live there", where)
 	}
 	done := "moved the token record to " + res.MovedTo

@@ -44,7 +44,7 @@ func (a *app) cmdToken(o *tokenOpts) int {
 	}
 	inline := *o.format == formatExecCredential
 	if inline {
-		a.inline()
+		a.inline("kubectl runs it again on its next command")
 	}
 	a.oneDeadline()
 	m, err := a.manager("tokenkeeper token", false, false)

@@ -158,6 +158,9 @@ func (a *app) thenHint(then refresh.Then) string {
 	case refresh.ThenRun:
 		return "then run " + a.rerunLine()
 	case refresh.ThenLater:
+		if a.again != "" {
+			return a.again
+		}
 		return "run again later (a cron job will)"
 	case refresh.ThenLockWait:
 		return "run again shortly, or raise --lock-timeout"

@@ -16,8 +16,8 @@ import (
 	"github.com/tokenkeeper/tokenkeeper/storage"
 )
 
-// TestFileSafety runs, as real processes of the built binary, the cases of
-// issue 10 where the token file is a symbolic link, huge, or another user's.
+// TestFileSafety runs, as real processes of the built binary, the cases
+// where the token file is a symbolic link, huge, or another user's.
 func TestFileSafety(t *testing.T) {
 	runWithBinary(t, []binTest{
 		{"TwoDirsOneFile", testTwoDirsOneFile},

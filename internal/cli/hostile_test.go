@@ -19,8 +19,8 @@ import (
 )
 
 // TestHostile runs the binary against what a hostile review of the second
-// release tried (issue 10's kind, on the new surface: serve, login,
-// git-credential), as subtests sharing one build.
+// release tried on the new surface (serve, login, git-credential), as
+// subtests sharing one build.
 func TestHostile(t *testing.T) {
 	runWithBinary(t, []binTest{
 		{"ServeSecretFile", testServeSecretFile},

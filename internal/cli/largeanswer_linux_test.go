@@ -12,7 +12,7 @@ import (
 	"github.com/tokenkeeper/tokenkeeper/internal/testfs"
 )
 
-// TestLargeAnswerOnSmallDisk (issue 10 item 2): on a file system with room for the
+// TestLargeAnswerOnSmallDisk: on a file system with room for the
 // 64 KiB reserved before a refresh but not for the whole answer (a 150 KB id_token),
 // the real binary saves the record cut down to what the lifecycle needs, warns what
 // it dropped, and hands out the new access token: the rotated refresh token is

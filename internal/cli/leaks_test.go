@@ -1,6 +1,6 @@
 package cli
 
-// Where a secret leaks (issue 10, items 10–13), through the real binary.
+// Where a secret could leak, through the real binary.
 
 import (
 	"encoding/base64"

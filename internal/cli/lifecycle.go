@@ -107,9 +107,12 @@ const (
 )
 
 // inline readies a run whose caller waits inline: the short --timeout,
-// unless one was given (flag or TOKENKEEPER_TIMEOUT). Called before the
-// manager is made: the client and the store take the timeout from there.
-func (a *app) inline() {
+// unless one was given (flag or TOKENKEEPER_TIMEOUT), and again, what a
+// hint says of running again later (the caller does so on its next
+// command). Called before the manager is made: the client and the store
+// take the timeout from there.
+func (a *app) inline(again string) {
+	a.again = again
 	if a.g.sources["timeout"] == "" {
 		a.g.timeout = inlineTimeout
 	}
@@ -155,7 +158,7 @@ func (a *app) ensure(m *refresh.Manager, o refresh.Options) (*refresh.Result, in
 		if r.Token != nil {
 			a.addSecrets(r.Token.AccessToken, r.Token.RefreshToken)
 		}
-		a.warnAll(r.Warnings, r.Then)
+		a.warnResult(r)
 	}
 	if errors.Is(err, errTemplateWritten) {
 		return nil, exitConfig

@@ -143,6 +143,22 @@ func (a *app) warnAll(warns []string, then refresh.Then) {
 	}
 }
 
+// warnResult prints a run's warnings; the last one about a remembered
+// refusal (refresh.Result.Retry) names the command that asks once more.
+func (a *app) warnResult(r *refresh.Result) {
+	if !r.Retry {
+		a.warnAll(r.Warnings, r.Then)
+		return
+	}
+	last := len(r.Warnings) - 1
+	a.warnAll(r.Warnings[:last], refresh.ThenNothing)
+	if then := a.thenHint(r.Then); then != "" {
+		a.warn(r.Warnings[last], "before then: "+then, a.retryHint())
+		return
+	}
+	a.warn(r.Warnings[last], a.retryHint())
+}
+
 func (a *app) usageError(msg, hint string) int {
 	a.message("error", msg, hint)
 	return exitUsage
