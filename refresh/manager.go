@@ -867,9 +867,8 @@ func (m *Manager) save(tok *Token, action string, warns []string) (*Result, erro
 // expires.
 func (m *Manager) kept(p Plan) *Result {
 	r := m.result(p.Token, ActionValid, p.Warnings)
-	r.Retry = p.Retry && len(p.Warnings) > 0
-	if r.Retry && !p.RefreshRefused.IsZero() && m.creds() != nil && credentials.Interactive(m.creds().GrantType) {
-		r.Then = ThenLogin
+	if r.Retry = p.Retry && len(p.Warnings) > 0; r.Retry {
+		r.Then = p.RetryThen
 	}
 	return r
 }

@@ -152,11 +152,7 @@ func (a *app) warnResult(r *refresh.Result) {
 	}
 	last := len(r.Warnings) - 1
 	a.warnAll(r.Warnings[:last], refresh.ThenNothing)
-	if then := a.thenHint(r.Then); then != "" {
-		a.warn(r.Warnings[last], "before then: "+then, a.retryHint())
-		return
-	}
-	a.warn(r.Warnings[last], a.retryHint())
+	a.warn(r.Warnings[last], a.retryHint(r.Then, ""))
 }
 
 func (a *app) usageError(msg, hint string) int {
