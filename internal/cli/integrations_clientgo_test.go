@@ -99,7 +99,7 @@ func testClientGoExec(t *testing.T, bin string) {
 }
 
 // clientGo is an HTTP client made by client-go's rest.HTTPClientFor for a
-// rest.Config whose user is tokenkeeper as an exec plugin (the README's
+// rest.Config whose user is tokenkeeper as an exec plugin (docs/integrations.md's
 // kubeconfig stanza, with --dir and extra flags), and a count of the plugin's
 // runs, kept by a wrapper script.
 func clientGo(t *testing.T, p *profile, api *apiServer, flags ...string) (get func() int, runs func() int) {

@@ -136,7 +136,7 @@ func (p *profile) git(env []string, stdin string, args ...string) outcome {
 	return p.run(cmd)
 }
 
-// testGitCredentialFill configures the helper with the README's line and asks
+// testGitCredentialFill configures the helper with the line of docs/integrations.md and asks
 // git for credentials: the token for the configured host, nothing for
 // another; `git credential reject` (what git does after a 401) renews the
 // token once, and only when the refused password is ours.
@@ -145,7 +145,7 @@ func testGitCredentialFill(t *testing.T, bin string) {
 	p, tok := newIntegrationProfile(t, bin)
 	p.setCredential("gitHost", "git.example.test")
 	env := gitEnv(p, bin)
-	// The README's lines, with --dir for --profile; a store helper configured
+	// The lines of docs/integrations.md, with --dir for --profile; a store helper configured
 	// before them must not be asked (nor keep the token).
 	for _, args := range [][]string{
 		{"credential.helper", "store --file " + p.path("git-credentials")},
@@ -240,7 +240,7 @@ func testGitCredentialProtocol(t *testing.T, bin string) {
 
 // testKubectl runs kubectl against a TLS API server that accepts only the
 // stored access token, with a kubeconfig whose user is tokenkeeper as an exec
-// credential plugin (the README's stanza).
+// credential plugin (the stanza of docs/integrations.md).
 func testKubectl(t *testing.T, bin string) {
 	kubectl := requireKubectl(t)
 	p, _ := newIntegrationProfile(t, bin)
@@ -307,7 +307,7 @@ func requireKubectl(t *testing.T) string {
 }
 
 // writeKubeconfig writes p's kubeconfig: api as the cluster, and tokenkeeper
-// as the user's exec credential plugin (the README's stanza, without
+// as the user's exec credential plugin (the stanza of docs/integrations.md, without
 // --timeout: its default for this output is what is tested).
 func writeKubeconfig(t *testing.T, p *profile, api *apiServer, bin string) {
 	kubeconfig := fmt.Sprintf(`apiVersion: v1

@@ -238,7 +238,7 @@ func (pp *interopProfile) tokenFile() string {
 }
 
 // TestInterop is the matrix of grants and events against real provider
-// implementations (docs: README's "Providers tested"), through the binary.
+// implementations (docs/providers.md, "Provider implementations it is tested against"), through the binary.
 // A provider whose runtime is missing (node for oidc-provider) is skipped,
 // naming what to install.
 func TestInterop(t *testing.T) {

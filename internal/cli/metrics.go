@@ -18,7 +18,7 @@ import (
 	"github.com/tokenkeeper/tokenkeeper/storage"
 )
 
-// The metrics (README, "Alerts with Prometheus"): what status knows of each
+// The metrics (docs/scheduling.md, "Alerts with Prometheus"): what status knows of each
 // profile, from the one decision, plus, from watch, its renewals. The profile
 // name is the only label of a grant; the others are fixed words (the exit
 // table's states) and the version. No label carries a token, a secret, a URL

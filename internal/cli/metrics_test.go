@@ -174,7 +174,7 @@ func TestWatchMetricsPrometheus(t *testing.T) {
 	waitExit(t, p.cmd, p.done, 0)
 }
 
-// alertRules is the rules file of README's quick start; its unit tests are
+// alertRules is the rules file of docs/scheduling.md's quick start; its unit tests are
 // beside it.
 const alertRules = "../../docs/alerts/tokenkeeper.rules.yml"
 

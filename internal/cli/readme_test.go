@@ -13,11 +13,30 @@ import (
 
 const readmePath = "../../README.md"
 
-// readmeBlocks returns the README's fenced code blocks with their info string
-// ("go", "console", "" …).
-func readmeBlocks(t *testing.T) (infos, bodies []string) {
+// docFiles are the documents a user reads: README.md and the guides in docs/.
+// Every check of the README's commands, programs and links covers them all.
+func docFiles(t *testing.T) []string {
 	t.Helper()
-	data, err := os.ReadFile(readmePath)
+	guides, err := filepath.Glob("../../docs/*.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(guides) < 5 {
+		t.Fatalf("found %d guides in docs/, want the guides the README links to", len(guides))
+	}
+	return append([]string{readmePath}, guides...)
+}
+
+// docName is how a message names a document: README.md, docs/cron.md.
+func docName(path string) string {
+	return strings.TrimPrefix(filepath.ToSlash(path), "../../")
+}
+
+// readmeBlocks returns a document's fenced code blocks with their info string
+// ("go", "console", "" …).
+func readmeBlocks(t *testing.T, path string) (infos, bodies []string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,47 +55,58 @@ func readmeBlocks(t *testing.T) (infos, bodies []string) {
 	return infos, bodies
 }
 
-// TestReadmeGoExample builds every Go program in the README (a block that
-// starts with "package main") against this module, through an overlay: no
-// file is written into the repository.
+// TestReadmeGoExample builds every Go program in the README and the guides (a
+// block that starts with "package main") against this module, through an
+// overlay: no file is written into the repository.
 func TestReadmeGoExample(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a program")
 	}
-	infos, bodies := readmeBlocks(t)
 	root, err := filepath.Abs("../..")
 	if err != nil {
 		t.Fatal(err)
 	}
 	n := 0
-	for i, body := range bodies {
-		if infos[i] != "go" {
-			continue
+	for _, doc := range docFiles(t) {
+		if docName(doc) == "docs/DESIGN.md" {
+			continue // signatures that say how the code is cut, not programs
 		}
-		if !strings.HasPrefix(body, "package main") {
-			t.Errorf("README: a Go block that is not a whole program (package main); it cannot be checked:\n%s", body)
-			continue
-		}
-		n++
-		dir := t.TempDir()
-		src := filepath.Join(dir, "main.go")
-		if err := os.WriteFile(src, []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		virtual := filepath.Join(root, "internal", "readmeexample", "main.go")
-		overlay, _ := json.Marshal(map[string]any{"Replace": map[string]string{virtual: src}})
-		ov := filepath.Join(dir, "overlay.json")
-		if err := os.WriteFile(ov, overlay, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		cmd := exec.Command(goTool(t), "build", "-overlay", ov, "-o", os.DevNull, "./internal/readmeexample")
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Errorf("README's Go example %d does not build: %v\n%s", n, err, out)
+		infos, bodies := readmeBlocks(t, doc)
+		for i, body := range bodies {
+			if infos[i] != "go" {
+				continue
+			}
+			if !strings.HasPrefix(body, "package main") {
+				t.Errorf("%s: a Go block that is not a whole program (package main); it cannot be checked:\n%s", docName(doc), body)
+				continue
+			}
+			n++
+			buildGoExample(t, root, docName(doc), n, body)
 		}
 	}
 	if n == 0 {
-		t.Error("README has no Go program to check")
+		t.Error("neither the README nor a guide has a Go program to check")
+	}
+}
+
+// buildGoExample builds one program of a document against this module.
+func buildGoExample(t *testing.T, root, doc string, n int, body string) {
+	t.Helper()
+	dir := t.TempDir()
+	src := filepath.Join(dir, "main.go")
+	if err := os.WriteFile(src, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	virtual := filepath.Join(root, "internal", "readmeexample", "main.go")
+	overlay, _ := json.Marshal(map[string]any{"Replace": map[string]string{virtual: src}})
+	ov := filepath.Join(dir, "overlay.json")
+	if err := os.WriteFile(ov, overlay, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(goTool(t), "build", "-overlay", ov, "-o", os.DevNull, "./internal/readmeexample")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("%s: Go example %d does not build: %v\n%s", doc, n, err, out)
 	}
 }
 
@@ -85,14 +115,31 @@ func TestReadmeGoExample(t *testing.T) {
 // command in a shell.
 var tokenkeeperCall = regexp.MustCompile("(?:^|[\\s/(])tokenkeeper((?: [^|;&<>)#\"'`\\s]+)*)")
 
-// TestReadmeCommands parses every tokenkeeper command the README shows (shell
-// lines after "$ ", crontab and systemd lines) with the real command tree:
-// each names a command that exists, with flags it has.
+// TestReadmeCommands parses every tokenkeeper command the README and the
+// guides show (shell lines after "$ ", crontab lines, systemd's ExecStart=)
+// with the real command tree: each names a command that exists, with flags it
+// has.
 func TestReadmeCommands(t *testing.T) {
-	infos, bodies := readmeBlocks(t)
+	total := 0
+	for _, doc := range docFiles(t) {
+		n := readmeCommands(t, doc)
+		total += n
+		if doc == readmePath && n < 10 {
+			t.Errorf("found %d tokenkeeper commands in the README, want at least 10: is the extraction broken?", n)
+		}
+	}
+	if total < 40 {
+		t.Errorf("found %d tokenkeeper commands in the README and the guides, want at least 40: is the extraction broken?", total)
+	}
+}
+
+// readmeCommands checks the commands of one document and returns how many.
+func readmeCommands(t *testing.T, doc string) int {
+	t.Helper()
+	infos, bodies := readmeBlocks(t, doc)
 	n := 0
 	for i, body := range bodies {
-		if infos[i] != "console" && infos[i] != "" {
+		if infos[i] != "console" && infos[i] != "" && infos[i] != "ini" {
 			continue
 		}
 		body = strings.ReplaceAll(body, "\\\n", " ")
@@ -109,30 +156,28 @@ func TestReadmeCommands(t *testing.T) {
 			}
 			for _, m := range tokenkeeperCall.FindAllStringSubmatch(shell, -1) {
 				n++
-				checkReadmeCommand(t, line, strings.Fields(m[1]))
+				checkReadmeCommand(t, docName(doc)+": line", line, strings.Fields(m[1]))
 			}
 		}
 	}
-	if n < 20 {
-		t.Errorf("found %d tokenkeeper commands in the README, want at least 20: is the extraction broken?", n)
-	}
+	return n
 }
 
-func checkReadmeCommand(t *testing.T, line string, args []string) {
+func checkReadmeCommand(t *testing.T, where, line string, args []string) {
 	t.Helper()
 	fs := globalFlags()
 	c, rest, unknown := findCommand(commandTable(), args, fs)
 	if unknown != "" {
-		t.Errorf("README line %q: unknown command %q", line, unknown)
+		t.Errorf("%s %q: unknown command %q", where, line, unknown)
 		return
 	}
 	addCommandFlags(c, fs)
 	if err := fs.Parse(rest); err != nil {
-		t.Errorf("README line %q: %s: %v", line, c.name, err)
+		t.Errorf("%s %q: %s: %v", where, line, c.name, err)
 		return
 	}
 	if pos := fs.Args(); c.maxArgs >= 0 && len(pos) > c.maxArgs {
-		t.Errorf("README line %q: %s takes at most %d arguments, got %q", line, cmp.Or(c.name, "tokenkeeper"), c.maxArgs, pos)
+		t.Errorf("%s %q: %s takes at most %d arguments, got %q", where, line, cmp.Or(c.name, "tokenkeeper"), c.maxArgs, pos)
 	}
 }
 

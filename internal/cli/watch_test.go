@@ -246,7 +246,7 @@ func waitExit(t *testing.T, cmd *exec.Cmd, stderrDone <-chan struct{}, want int)
 // TestWatchIdle measures an idle `watch` (a one-hour token, nothing to do): the
 // context switches of all its threads over a quiet period, and its resident
 // memory. It takes a while, so it runs only with TOKENKEEPER_MEASURE_IDLE set to
-// the period (e.g. 60s); the figures are in README.md.
+// the period (e.g. 60s); the figures are in docs/scheduling.md.
 func TestWatchIdle(t *testing.T) {
 	period, err := time.ParseDuration(os.Getenv("TOKENKEEPER_MEASURE_IDLE"))
 	if err != nil {
