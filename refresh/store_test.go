@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -125,9 +124,7 @@ func TestManagerRecordNotAFile(t *testing.T) {
 		make       func(t *testing.T, path string)
 	}{
 		{"FIFO", "is a FIFO", func(t *testing.T, path string) {
-			if err := syscall.Mkfifo(path, 0o600); err != nil {
-				t.Skipf("mkfifo: %v", err)
-			}
+			mkfifo(t, path)
 		}},
 		{"directory", "is a directory", func(t *testing.T, path string) {
 			if err := os.Mkdir(path, 0o700); err != nil {
