@@ -10,7 +10,7 @@ import (
 // TestRemoveTemps: what a kill -9 during WriteFile or CheckSavable leaves is
 // removed, named as the libraries really name it; nothing else is touched.
 func TestRemoveTemps(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	path := filepath.Join(dir, TokenFileName)
 	keep := []string{
 		TokenFileName, TokenFileName + LockSuffix, TokenFileName + ".corrupt-20261121T230000Z",
