@@ -128,6 +128,24 @@ if ! "$WINE" "$W/tokenkeeper.exe" --dir "$(winpath "$W/locked")" token >/dev/nul
   echo "FAIL: token after the holder left:"; cat "$W/after.err"; fails=$((fails + 1))
 fi
 
+echo "-- exec passes the child's exit code; serve --socket is refused, not ignored"
+set +e
+"$WINE" "$W/tokenkeeper.exe" --dir "$(winpath "$W/locked")" exec -- cmd /c 'if defined TOKENKEEPER_ACCESS_TOKEN exit 3' >/dev/null 2>"$W/exec.err"
+code=$?
+"$WINE" "$W/tokenkeeper.exe" --dir "$(winpath "$W/locked")" serve --socket x.sock >/dev/null 2>"$W/serve.err"
+scode=$?
+set -e
+if [ "$code" != 3 ]; then
+  echo "FAIL: exec -- cmd /c exit 3 (with the token in its environment): exit $code, want 3"; cat "$W/exec.err"; fails=$((fails + 1))
+else
+  echo "ok: exec exit 3"
+fi
+if [ "$scode" != 2 ] || ! grep -q 'not available on Windows' "$W/serve.err"; then
+  echo "FAIL: serve --socket: exit $scode, want 2 saying it is not available on Windows"; cat "$W/serve.err"; fails=$((fails + 1))
+else
+  echo "ok: serve --socket exit 2: $(head -n 1 "$W/serve.err")"
+fi
+
 echo "-- a stampede of tokenkeeper.exe token on one new profile"
 profile "$W/stampede"
 before=$("$W/fleet" counts -url "$base")
