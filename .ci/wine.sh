@@ -83,8 +83,10 @@ done
 echo "-- tokenkeeper.exe demo"
 if ! (cd "$W" && "$WINE" "$W/tokenkeeper.exe" demo >"$W/demo.out" 2>&1); then
   cat "$W/demo.out"; fails=$((fails + 1))
+elif ! grep -q 'schtasks /Create /SC MINUTE /MO 30' "$W/demo.out"; then
+  echo "FAIL: the demo's closing advice is not the Task Scheduler's:"; tail -n 3 "$W/demo.out"; fails=$((fails + 1))
 else
-  tail -n 1 "$W/demo.out"
+  tail -n 3 "$W/demo.out"
 fi
 
 "$W/fakeendpoint" -url-file "$W/url" >/dev/null &
