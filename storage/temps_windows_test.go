@@ -9,7 +9,7 @@ import (
 // writeAtomic names it, and returns its path.
 func pendingTemp(t *testing.T, path string) string {
 	t.Helper()
-	f, err := createTemp(filepath.Dir(path), "."+filepath.Base(path))
+	f, err := createTemp(filepath.Dir(path), "."+filepath.Base(path), true)
 	if err != nil {
 		t.Fatal(err)
 	}

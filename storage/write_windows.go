@@ -18,16 +18,17 @@ import (
 // (REPLACE_EXISTING: atomic on NTFS; WRITE_THROUGH: returns once the move is
 // on disk). A reader that has path open without FILE_SHARE_DELETE makes the
 // move fail with access denied for as long as it holds it, so the move is
-// retried for a moment (shareRetry). mode is not applied: Windows keeps access
-// rights in the file's ACL, which it inherits from the directory.
-func writeAtomic(path string, data []byte, _ os.FileMode, mkdir bool) error {
+// retried for a moment (shareRetry). Windows keeps access rights in the file's
+// ACL, not in mode: a private file (mode 0600) gets a DACL of this user only
+// (createPrivate); any other keeps what it inherits from the directory.
+func writeAtomic(path string, data []byte, mode os.FileMode, mkdir bool) error {
 	dir := filepath.Dir(path)
 	if mkdir {
 		if err := os.MkdirAll(dir, dirMode); err != nil {
 			return err
 		}
 	}
-	f, err := createTemp(dir, "."+filepath.Base(path))
+	f, err := createTemp(dir, "."+filepath.Base(path), mode == fileMode)
 	if err != nil {
 		return err
 	}
@@ -66,13 +67,19 @@ func writeAtomic(path string, data []byte, _ os.FileMode, mkdir bool) error {
 	return nil
 }
 
-// createTemp creates prefix followed by digits in dir, exclusively.
-func createTemp(dir, prefix string) (*os.File, error) {
+// createTemp creates prefix followed by digits in dir, exclusively; with
+// private, for this user only (createPrivate), else with the access the
+// directory gives.
+func createTemp(dir, prefix string, private bool) (*os.File, error) {
 	seed := uint64(time.Now().UnixNano()) ^ uint64(os.Getpid())<<32
 	for range 1000 {
 		seed = seed*6364136223846793005 + 1442695040888963407
 		name := filepath.Join(dir, prefix+strconv.FormatUint(seed>>33, 10))
-		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, fileMode)
+		open := func(name string) (*os.File, error) { return os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644) }
+		if private {
+			open = createPrivate
+		}
+		f, err := open(name)
 		if !errors.Is(err, fs.ErrExist) {
 			return f, err
 		}
