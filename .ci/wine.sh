@@ -46,6 +46,9 @@ if [ "$(cat "$CACHE/shim.sum" 2>/dev/null)" != "$sum" ] || [ ! -f "$shim" ]; the
   echo "$sum" >"$CACHE/shim.sum"
 fi
 "$WINE" --version
+# What tests under Wine could not remove (Wine lacks what os.RemoveAll uses):
+# cleared here, from the Linux side.
+rm -rf "$WINEPREFIX/drive_c/users/$(id -un)/Temp/"*
 
 W=$(mktemp -d)
 fe_pid=""
@@ -100,6 +103,7 @@ profile() {
  "clientSecret": "bench-client-secret", "companyUUID": "bench-company-uuid",
  "companyRequestToken": "bench-request-token", "credentialType": "authtoken"}
 EOF
+  chmod 600 "$1/credentials.json"
 }
 
 echo "-- the profile lock between two Windows processes"
@@ -121,7 +125,7 @@ if [ "$code" != 75 ] || ! grep -q 'storage-test-child' "$W/busy.err"; then
   echo "FAIL: token while another process held the lock: exit $code, want 75 naming the holder:"; cat "$W/busy.err"
   fails=$((fails + 1))
 else
-  echo "ok: exit 75: $(head -n 1 "$W/busy.err")"
+  echo "ok: exit 75: $(grep -m1 'lock busy' "$W/busy.err")"
 fi
 exec 9>&-
 wait "$holder_pid" || { echo "FAIL: the lock holder:"; cat "$W/holder.out"; fails=$((fails + 1)); }
@@ -146,6 +150,19 @@ if [ "$scode" != 2 ] || ! grep -q 'not available on Windows' "$W/serve.err"; the
   echo "FAIL: serve --socket: exit $scode, want 2 saying it is not available on Windows"; cat "$W/serve.err"; fails=$((fails + 1))
 else
   echo "ok: serve --socket exit 2: $(head -n 1 "$W/serve.err")"
+fi
+
+echo "-- status reports a credentials file others can read, by its access list"
+# Wine shows a file's Unix mode as its DACL: 0644 grants Everyone reading. The
+# token file tokenkeeper.exe wrote (a DACL of the user only) is not reported.
+chmod 644 "$W/locked/credentials.json"
+"$WINE" "$W/tokenkeeper.exe" --dir "$(winpath "$W/locked")" status >"$W/status.out" 2>&1 || true
+chmod 600 "$W/locked/credentials.json"
+"$WINE" "$W/tokenkeeper.exe" --dir "$(winpath "$W/locked")" status >"$W/status600.out" 2>&1 || true
+if ! grep -q 'credentials.json is readable by Everyone' "$W/status.out" || grep -q 'readable by' "$W/status600.out"; then
+  echo "FAIL: status, credentials 0644 then 0600:"; cat "$W/status.out" "$W/status600.out"; fails=$((fails + 1))
+else
+  echo "ok: $(grep -m1 'readable by' "$W/status.out" | sed 's/^ *//')"
 fi
 
 echo "-- a stampede of tokenkeeper.exe token on one new profile"

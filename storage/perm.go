@@ -9,9 +9,9 @@ import (
 )
 
 // modeBitsTell is whether a file's mode bits say who can read it. On Windows
-// they do not: access is in the file's ACL, and Stat shows every file as
-// 0666 and every directory as 0777, so the warnings below would always fire.
-// Checking the ACL there is not done yet (README, "Windows and macOS").
+// they do not: access is in the file's ACL (aclWarning), and Stat shows every
+// file as 0666 and every directory as 0777. A directory's ACL is not judged
+// there yet (README, "Windows and macOS").
 const modeBitsTell = runtime.GOOS != "windows"
 
 // PermissionWarning returns "" when the file at path is missing or private
@@ -25,7 +25,7 @@ func PermissionWarning(path string) string {
 
 func permWarning(path, want string) string {
 	if !modeBitsTell {
-		return ""
+		return aclWarning(path)
 	}
 	fi, err := os.Stat(path)
 	if err != nil || !fi.Mode().IsRegular() {
