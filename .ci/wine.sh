@@ -165,6 +165,21 @@ else
   echo "ok: $(grep -m1 'readable by' "$W/status.out" | sed 's/^ *//')"
 fi
 
+echo "-- a token file of another user is refused (exit 78), not read"
+# Wine shows a file of another Unix uid as owned by another SID (ANONYMOUS).
+profile "$W/theirs"
+"$WINE" "$W/tokenkeeper.exe" --dir "$(winpath "$W/theirs")" token >/dev/null 2>&1 || true
+chown 65534:65534 "$W/theirs/refreshTokenObjectFile.json"
+set +e
+"$WINE" "$W/tokenkeeper.exe" --dir "$(winpath "$W/theirs")" token >/dev/null 2>"$W/theirs.err"
+code=$?
+set -e
+if [ "$code" != 78 ] || ! grep -q 'belongs to another user' "$W/theirs.err"; then
+  echo "FAIL: token with a token file of another owner: exit $code, want 78:"; cat "$W/theirs.err"; fails=$((fails + 1))
+else
+  echo "ok: exit 78: $(grep -m1 'belongs to' "$W/theirs.err")"
+fi
+
 echo "-- a stampede of tokenkeeper.exe token on one new profile"
 profile "$W/stampede"
 before=$("$W/fleet" counts -url "$base")

@@ -24,11 +24,11 @@ func aclWarning(path string) string {
 	if err != nil {
 		return ""
 	}
-	user, err := windows.GetCurrentProcessToken().GetTokenUser()
+	me, err := currentUser()
 	if err != nil {
 		return ""
 	}
-	others := otherReaders(sd, user.User.Sid)
+	others := otherReaders(sd, me.sid)
 	if len(others) == 0 {
 		return ""
 	}

@@ -61,7 +61,8 @@ func readFile(path string, private bool) ([]byte, error) {
 // (not a directory, console, pipe or other device). A path in the device
 // namespace (\\.\…, \\?\GLOBALROOT…) is refused before it is opened: opening
 // some devices has effects of its own. With private, a reparse point (a
-// symbolic link, a junction) is opened as itself and refused, never followed.
+// symbolic link, a junction) is opened as itself and refused, never followed,
+// and so is a file of another owner (checkOwner).
 // flag is os.O_RDONLY or os.O_RDWR, with os.O_CREATE to create a missing file.
 func openRegular(path string, flag int, _ uint32, private bool) (handle, int64, error) {
 	if isDevicePath(path) {
@@ -129,6 +130,11 @@ func checkHandle(path string, h windows.Handle, private bool) (int64, error) {
 			Hint: "remove it; tokenkeeper creates the file it needs"}
 	case fi.FileAttributes&windows.FILE_ATTRIBUTE_DIRECTORY != 0:
 		return 0, notRegular(path, fs.ModeDir)
+	}
+	if private {
+		if err := checkOwner(path, h); err != nil {
+			return 0, err
+		}
 	}
 	return int64(fi.FileSizeHigh)<<32 | int64(fi.FileSizeLow), nil
 }
