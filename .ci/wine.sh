@@ -155,14 +155,18 @@ fi
 echo "-- status reports a credentials file others can read, by its access list"
 # Wine shows a file's Unix mode as its DACL: 0644 grants Everyone reading. The
 # token file tokenkeeper.exe wrote (a DACL of the user only) is not reported.
+# Likewise a directory of mode 0777 lets Everyone put files in it.
 chmod 644 "$W/locked/credentials.json"
+chmod 777 "$W/locked"
 "$WINE" "$W/tokenkeeper.exe" --dir "$(winpath "$W/locked")" status >"$W/status.out" 2>&1 || true
 chmod 600 "$W/locked/credentials.json"
+chmod 755 "$W/locked"
 "$WINE" "$W/tokenkeeper.exe" --dir "$(winpath "$W/locked")" status >"$W/status600.out" 2>&1 || true
-if ! grep -q 'credentials.json is readable by Everyone' "$W/status.out" || grep -q 'readable by' "$W/status600.out"; then
-  echo "FAIL: status, credentials 0644 then 0600:"; cat "$W/status.out" "$W/status600.out"; fails=$((fails + 1))
+if ! grep -q 'credentials.json is readable by Everyone' "$W/status.out" || ! grep -q 'locked is writable by Everyone' "$W/status.out" ||
+  grep -q 'readable by\|writable by' "$W/status600.out"; then
+  echo "FAIL: status, credentials 0644 in a 0777 directory, then 0600 in 0755:"; cat "$W/status.out" "$W/status600.out"; fails=$((fails + 1))
 else
-  echo "ok: $(grep -m1 'readable by' "$W/status.out" | sed 's/^ *//')"
+  grep 'readable by\|writable by' "$W/status.out" | sed 's/^ */ok: /'
 fi
 
 echo "-- a token file of another user is refused (exit 78), not read"

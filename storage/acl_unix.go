@@ -2,5 +2,7 @@
 
 package storage
 
-// aclWarning is not needed where mode bits say who may read a file.
-func aclWarning(string) string { return "" }
+// aclWarning and dirACLWarning are not needed where mode bits say who may
+// read a file or write a directory.
+func aclWarning(string) string    { return "" }
+func dirACLWarning(string) string { return "" }

@@ -40,3 +40,31 @@ func TestOtherReaders(t *testing.T) {
 		}
 	}
 }
+
+// TestOtherWriters: who beyond this user, SYSTEM and the Administrators may put
+// or replace files in a directory, by its DACL.
+func TestOtherWriters(t *testing.T) {
+	user, err := windows.GetCurrentProcessToken().GetTokenUser()
+	if err != nil {
+		t.Fatal(err)
+	}
+	me := user.User.Sid.String()
+	for _, tt := range []struct {
+		sddl string
+		want []string
+	}{
+		{"D:P(A;OICI;FA;;;" + me + ")(A;OICI;FA;;;SY)(A;OICI;0x1200a9;;;WD)", nil}, // others read and list: fine
+		{"D:P(A;;0x2;;;WD)", []string{"Everyone"}},                                 // add a file
+		{"D:P(A;;0x40;;;WD)", []string{"Everyone"}},                                // delete a child
+		{"D:P(A;;WD;;;WD)", []string{"Everyone"}},                                  // change the DACL
+		{"D:P(A;;GW;;;S-1-5-21-1-2-3-1001)", []string{"S-1-5-21-1-2-3-1001"}},
+	} {
+		sd, err := windows.SecurityDescriptorFromString(tt.sddl)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.sddl, err)
+		}
+		if got := otherHolders(sd, user.User.Sid, writeRights); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: got %q, want %q", tt.sddl, got, tt.want)
+		}
+	}
+}

@@ -9,9 +9,8 @@ import (
 )
 
 // modeBitsTell is whether a file's mode bits say who can read it. On Windows
-// they do not: access is in the file's ACL (aclWarning), and Stat shows every
-// file as 0666 and every directory as 0777. A directory's ACL is not judged
-// there yet (README, "Windows and macOS").
+// they do not: access is in the file's ACL (aclWarning, dirACLWarning), and
+// Stat shows every file as 0666 and every directory as 0777.
 const modeBitsTell = runtime.GOOS != "windows"
 
 // PermissionWarning returns "" when the file at path is missing or private
@@ -101,7 +100,7 @@ func DirWarnings(p Paths) []string {
 
 func dirWriteWarning(dir string) string {
 	if !modeBitsTell {
-		return ""
+		return dirACLWarning(dir)
 	}
 	fi, err := os.Stat(dir)
 	if err != nil || !fi.IsDir() {
