@@ -56,7 +56,7 @@ func readFile(path string, private bool) ([]byte, error) {
 // user. O_NONBLOCK makes no difference to reading or writing a regular file, so
 // it stays set. It returns the raw descriptor (see readFile), which the caller
 // closes, and the file's size.
-func openRegular(path string, flag int, perm uint32, private bool) (int, int64, error) {
+func openRegular(path string, flag int, perm uint32, private bool) (handle, int64, error) {
 	flag |= syscall.O_NONBLOCK | syscall.O_CLOEXEC
 	if private {
 		flag |= syscall.O_NOFOLLOW

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"os"
 	"strings"
 	"testing"
@@ -34,33 +33,4 @@ func newFake(t *testing.T, o fakeserver.Options) *fakeserver.Server {
 	srv := fakeserver.New(o)
 	t.Cleanup(srv.Close)
 	return srv
-}
-
-func readCredsFile(t *testing.T, path string) map[string]string {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]string
-	if err := json.Unmarshal(data, &m); err != nil {
-		t.Fatal(err)
-	}
-	fi, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fi.Mode().Perm() != 0o600 {
-		t.Errorf("%s has mode %o, want 600", path, fi.Mode().Perm())
-	}
-	return m
-}
-
-func assertNoSecrets(t *testing.T, out string, secrets ...string) {
-	t.Helper()
-	for _, s := range secrets {
-		if strings.Contains(out, s) {
-			t.Errorf("the terminal showed a secret (%d characters); output:\n%s", len(s), strings.ReplaceAll(out, s, "[SECRET]"))
-		}
-	}
 }

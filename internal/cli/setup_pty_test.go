@@ -4,6 +4,7 @@ package cli
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -356,5 +357,34 @@ func TestSetupWizardInterrupt(t *testing.T) {
 	}
 	if tio.Lflag&unix.ECHO == 0 {
 		t.Error("echo is still off after ^C")
+	}
+}
+
+func readCredsFile(t *testing.T, path string) map[string]string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]string
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("%s has mode %o, want 600", path, fi.Mode().Perm())
+	}
+	return m
+}
+
+func assertNoSecrets(t *testing.T, out string, secrets ...string) {
+	t.Helper()
+	for _, s := range secrets {
+		if strings.Contains(out, s) {
+			t.Errorf("the terminal showed a secret (%d characters); output:\n%s", len(s), strings.ReplaceAll(out, s, "[SECRET]"))
+		}
 	}
 }
