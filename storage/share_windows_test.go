@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/windows"
 )
@@ -75,5 +76,41 @@ func TestReparsePointRefused(t *testing.T) {
 	var re *RecordError
 	if !errors.As(err, &re) || !re.link {
 		t.Errorf("ReadPrivate(link): got %v, want a *RecordError for a link", err)
+	}
+}
+
+// TestReadWaitsOutExclusiveOpen: a reader that finds the file open by another
+// process without sharing (an editor saving, a virus scanner) retries for a
+// moment instead of failing. The other handle here is let go shortly after
+// the read has started.
+func TestReadWaitsOutExclusiveOpen(t *testing.T) {
+	path := filepath.Join(tempDir(t), "tok.json")
+	if err := WriteFile(path, []byte("content")); err != nil {
+		t.Fatal(err)
+	}
+	p, err := windows.UTF16PtrFromString(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := windows.CreateFile(p, windows.GENERIC_READ|windows.GENERIC_WRITE, 0, nil, windows.OPEN_EXISTING, windows.FILE_ATTRIBUTE_NORMAL, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h2, err := windows.CreateFile(p, windows.GENERIC_READ, windows.FILE_SHARE_READ|windows.FILE_SHARE_WRITE|windows.FILE_SHARE_DELETE,
+		nil, windows.OPEN_EXISTING, windows.FILE_ATTRIBUTE_NORMAL, 0); err == nil {
+		windows.CloseHandle(h2)
+		windows.CloseHandle(h)
+		t.Skip("this Windows does not enforce share modes")
+	}
+	type result struct {
+		data []byte
+		err  error
+	}
+	got := make(chan result, 1)
+	go func() { d, err := ReadPrivate(path); got <- result{d, err} }()
+	time.Sleep(50 * time.Millisecond) // lets the read meet the sharing violation first
+	windows.CloseHandle(h)
+	if r := <-got; r.err != nil || string(r.data) != "content" {
+		t.Errorf("read while another held the file exclusively: %q, %v; want the content once it was let go", r.data, r.err)
 	}
 }
