@@ -56,7 +56,7 @@ func TestLoginFieldsParsed(t *testing.T) {
 		t.Error("Interactive is wrong")
 	}
 	// Saved and loaded again, the fields survive.
-	path := t.TempDir() + "/credentials.json"
+	path := tempDir(t) + "/credentials.json"
 	if err := c.Save(path); err != nil {
 		t.Fatal(err)
 	}

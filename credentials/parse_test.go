@@ -12,6 +12,7 @@ import (
 const testPath = "/home/u/.config/tokenkeeper/default/credentials.json"
 
 func TestParseSyntaxErrors(t *testing.T) {
+	skipOnWindows(t, "Unix paths")
 	tests := []struct {
 		name      string
 		data      string
@@ -65,6 +66,7 @@ func TestParseSyntaxErrors(t *testing.T) {
 
 // TestSyntaxErrorText pins the format the CLI shows.
 func TestSyntaxErrorText(t *testing.T) {
+	skipOnWindows(t, "Unix paths")
 	data := "{\n  \"appID\": \"a\",\n             }"
 	_, err := Parse(testPath, []byte(data))
 	want := "credentials: " + testPath + ":3:14: invalid character '}' looking for beginning of object key string"
@@ -74,6 +76,7 @@ func TestSyntaxErrorText(t *testing.T) {
 }
 
 func TestParseEmpty(t *testing.T) {
+	skipOnWindows(t, "Unix paths")
 	for _, data := range []string{"", " ", "\n", " \t\r\n", "\uFEFF", "\uFEFF\n"} {
 		_, err := Parse(testPath, []byte(data))
 		if !errors.Is(err, ErrEmpty) {
@@ -113,7 +116,7 @@ func TestParseWrongTypes(t *testing.T) {
 // TestLoadReportsAllAtOnce: type errors, conflicts and validation problems
 // come in one error, and a field of the wrong type is not also "not set".
 func TestLoadReportsAllAtOnce(t *testing.T) {
-	path := filepath.Join(t.TempDir(), FileName)
+	path := filepath.Join(tempDir(t), FileName)
 	data := `{"tokenURL": "http://example.com/token", "appID": 7, "grantType": "password",
 	  "companyUUID": "u", "username": "v", "authStyle": "basic"}`
 	writeFile(t, path, data)

@@ -33,7 +33,7 @@ func TestSecretsNeverInErrors(t *testing.T) {
 		"duplicate secret":      `{"clientSecret":"SECRET-26","clientSecret":"SECRET-27"}`,
 		"secret top level":      `"SECRET-28"`,
 	}
-	dir := t.TempDir()
+	dir := tempDir(t)
 	for name, data := range files {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+".json")

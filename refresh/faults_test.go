@@ -295,7 +295,7 @@ func newFtEndpoint(t *testing.T, o fakeserver.Options) *ftEndpoint {
 
 func ftManager(t *testing.T, tokenURL, grant string, s *ftSleeper, clock *fakeclock.Clock) *Manager {
 	t.Helper()
-	dir := t.TempDir()
+	dir := tempDir(t)
 	c := &credentials.Credentials{
 		TokenURL: tokenURL, GrantType: grant, AppID: ftClientID, ClientSecret: ftClientSecret,
 		AuthStyle: credentials.AuthParams, Path: filepath.Join(dir, "credentials.json"),

@@ -2,6 +2,7 @@ package refresh_test
 
 import (
 	"errors"
+	"github.com/tokenkeeper/tokenkeeper/internal/testfs"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -56,7 +57,7 @@ func newManager(t *testing.T, srv *fakeserver.Server, dir string, clock refresh.
 // 4 processes), ask for a token that has expired: one refresh request, one token.
 func TestTokenStampede(t *testing.T) {
 	srv := newServer(t, fakeserver.Options{Rotate: true})
-	dir := t.TempDir()
+	dir := testfs.TempDir(t)
 	clock := fakeclock.New(time.Now())
 	var ms []*refresh.Manager
 	for range 4 {
@@ -98,7 +99,7 @@ func TestTokenStampede(t *testing.T) {
 
 func TestTokenSource(t *testing.T) {
 	srv := newServer(t, fakeserver.Options{})
-	m := newManager(t, srv, t.TempDir(), nil)
+	m := newManager(t, srv, testfs.TempDir(t), nil)
 	ot, err := m.TokenSource().Token()
 	if err != nil {
 		t.Fatal(err)
@@ -128,7 +129,7 @@ func TestTokenSource(t *testing.T) {
 // and retries, also for 50 requests refused at once, and for replayable bodies.
 func TestTransportRenewsOn401(t *testing.T) {
 	srv := newServer(t, fakeserver.Options{Rotate: true})
-	m := newManager(t, srv, t.TempDir(), nil)
+	m := newManager(t, srv, testfs.TempDir(t), nil)
 	c := m.HTTPClient()
 	get := func() int {
 		resp, err := c.Get(srv.APIURL())
@@ -178,7 +179,7 @@ func TestTransportBodies(t *testing.T) {
 		io.Copy(w, r.Body)
 	}))
 	t.Cleanup(api.Close)
-	m := newManager(t, srv, t.TempDir(), nil)
+	m := newManager(t, srv, testfs.TempDir(t), nil)
 	c := m.HTTPClient()
 	if _, err := m.Token(t.Context()); err != nil {
 		t.Fatal(err)
@@ -217,7 +218,7 @@ func TestTransportBodies(t *testing.T) {
 // the request token stale), the error says a human must act.
 func TestTransportRenewalFails(t *testing.T) {
 	srv := newServer(t, fakeserver.Options{})
-	m := newManager(t, srv, t.TempDir(), nil)
+	m := newManager(t, srv, testfs.TempDir(t), nil)
 	if _, err := m.Token(t.Context()); err != nil {
 		t.Fatal(err)
 	}

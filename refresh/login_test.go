@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tokenkeeper/tokenkeeper/internal/testfs"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -24,7 +25,7 @@ import (
 // loginManager is a Manager for a public client of p, logging in with grant.
 func loginManager(t *testing.T, p *oidcprovider.Provider, grant string) *refresh.Manager {
 	t.Helper()
-	dir := t.TempDir()
+	dir := testfs.TempDir(t)
 	c := &credentials.Credentials{Issuer: p.Issuer, GrantType: grant, AppID: p.ClientID,
 		Scope: "openid offline_access", AuthStyle: credentials.AuthParams, Path: filepath.Join(dir, "credentials.json")}
 	if err := c.Validate(); err != nil {
@@ -409,7 +410,7 @@ func (unreadableLocked) Read(context.Context) ([]byte, error) {
 // A token record that cannot be read fails logout as it fails token (one
 // owner: Decide's unreadableRecord), not with a message of its own.
 func TestLogoutUnreadableRecordAsToken(t *testing.T) {
-	dir := t.TempDir()
+	dir := testfs.TempDir(t)
 	c := &credentials.Credentials{TokenURL: "http://127.0.0.1:1/token", GrantType: credentials.GrantPassword, AppID: "app",
 		ClientSecret: "fake-secret", CompanyUUID: "uuid", CompanyRequestToken: "fake-crt", Path: filepath.Join(dir, "credentials.json")}
 	if err := c.Validate(); err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/tokenkeeper/tokenkeeper/internal/testfs"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -94,7 +95,7 @@ type lostRace struct {
 }
 
 func newLostRace(t *testing.T) *lostRace {
-	lr := &lostRace{t: t, dir: t.TempDir()}
+	lr := &lostRace{t: t, dir: testfs.TempDir(t)}
 	ts := httptest.NewUnstartedServer(http.HandlerFunc(lr.serve))
 	lr.url = "http://" + ts.Listener.Addr().String()
 	lr.srv = fakeserver.NewHandler(fakeserver.Options{

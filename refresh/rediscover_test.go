@@ -3,6 +3,7 @@ package refresh_test
 import (
 	"context"
 	"encoding/json"
+	"github.com/tokenkeeper/tokenkeeper/internal/testfs"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -118,7 +119,7 @@ func TestRediscovery(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			mi := newMovingIssuer(t)
-			dir := t.TempDir()
+			dir := testfs.TempDir(t)
 			m := movingManager(t, mi, dir)
 			if _, err := m.Ensure(context.Background(), refresh.Options{}); err != nil {
 				t.Fatalf("first grant: %v", err)
@@ -234,7 +235,7 @@ func (l *shrinkingLocked) Expires() time.Time {
 // lease that no longer outlasts it sends nothing, as for the first.
 func TestRediscoveryLeaseMustOutlastTheResend(t *testing.T) {
 	mi := newMovingIssuer(t)
-	dir := t.TempDir()
+	dir := testfs.TempDir(t)
 	m := movingManager(t, mi, dir)
 	if _, err := m.Ensure(context.Background(), refresh.Options{}); err != nil {
 		t.Fatalf("first grant: %v", err)

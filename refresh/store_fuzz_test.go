@@ -24,7 +24,7 @@ func FuzzTokenFileFromDisk(f *testing.F) {
 	f.Add([]byte(`{"seed_fingerprint":"0123456789abcdef"}`), true, uint32(1))
 	// One file per fuzzing process, rewritten for each input: a directory per
 	// input would cost more than the test.
-	p, err := storage.Resolve(storage.Options{Dir: f.TempDir()}, nil)
+	p, err := storage.Resolve(storage.Options{Dir: tempDir(f)}, nil)
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -125,9 +124,7 @@ func TestManagerRecordNotAFile(t *testing.T) {
 		make       func(t *testing.T, path string)
 	}{
 		{"FIFO", "is a FIFO", func(t *testing.T, path string) {
-			if err := syscall.Mkfifo(path, 0o600); err != nil {
-				t.Skipf("mkfifo: %v", err)
-			}
+			mkfifo(t, path)
 		}},
 		{"directory", "is a directory", func(t *testing.T, path string) {
 			if err := os.Mkdir(path, 0o700); err != nil {
@@ -135,11 +132,13 @@ func TestManagerRecordNotAFile(t *testing.T) {
 			}
 		}},
 		{"dangling link", "which does not exist", func(t *testing.T, path string) {
-			if err := os.Symlink(filepath.Join(t.TempDir(), "gone.json"), path); err != nil {
+			skipOnWindows(t, "symbolic links")
+			if err := os.Symlink(filepath.Join(tempDir(t), "gone.json"), path); err != nil {
 				t.Fatal(err)
 			}
 		}},
 		{"/dev/zero", "is a character device", func(t *testing.T, path string) {
+			skipOnWindows(t, "symbolic links")
 			if err := os.Symlink("/dev/zero", path); err != nil {
 				t.Fatal(err)
 			}
@@ -260,8 +259,9 @@ func dedupeReads(calls []string) []string {
 // dangling (which the next run would refuse, exit 78): the next run just gets
 // the grant.
 func TestManagerLinkedCorruptFileEndpointDown(t *testing.T) {
+	skipOnWindows(t, "symbolic links")
 	e := newEnv(t, fakeserver.Options{}, nil)
-	target := filepath.Join(t.TempDir(), "token.json")
+	target := filepath.Join(tempDir(t), "token.json")
 	if err := os.WriteFile(target, []byte("{"), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package refresh_test
 
 import (
+	"github.com/tokenkeeper/tokenkeeper/internal/testfs"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -17,7 +18,7 @@ import (
 // out from memory: the token file can be gone, and no allocation is made.
 func TestTokenSourceReadsNoFile(t *testing.T) {
 	srv := newServer(t, fakeserver.Options{})
-	m := newManager(t, srv, t.TempDir(), nil)
+	m := newManager(t, srv, testfs.TempDir(t), nil)
 	ts := m.TokenSource()
 	first, err := ts.Token()
 	if err != nil {
@@ -46,7 +47,7 @@ func TestTokenSourceReadsNoFile(t *testing.T) {
 // once our token reaches the margin.
 func TestTokenSourceMarginGoesToFile(t *testing.T) {
 	srv := newServer(t, fakeserver.Options{Rotate: true})
-	dir := t.TempDir()
+	dir := testfs.TempDir(t)
 	clock := fakeclock.New(time.Now())
 	m, other := newManager(t, srv, dir, clock), newManager(t, srv, dir, clock)
 	ts := m.TokenSource()
@@ -89,7 +90,7 @@ func TestTokenSourceMarginGoesToFile(t *testing.T) {
 // the new one too.
 func TestTransport401GoesToFile(t *testing.T) {
 	srv := newServer(t, fakeserver.Options{Rotate: true})
-	dir := t.TempDir()
+	dir := testfs.TempDir(t)
 	m, other := newManager(t, srv, dir, nil), newManager(t, srv, dir, nil)
 	// The API accepts only the token in the file: older ones are revoked.
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -131,7 +132,7 @@ func TestTransport401GoesToFile(t *testing.T) {
 // change what the next caller gets.
 func TestTokenSourceCallerWrites(t *testing.T) {
 	srv := newServer(t, fakeserver.Options{})
-	m := newManager(t, srv, t.TempDir(), nil)
+	m := newManager(t, srv, testfs.TempDir(t), nil)
 	ts := m.TokenSource()
 	tok, err := ts.Token()
 	if err != nil {

@@ -3,6 +3,7 @@ package refresh_test
 import (
 	"context"
 	"encoding/json"
+	"github.com/tokenkeeper/tokenkeeper/internal/testfs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -42,7 +43,7 @@ func nextEvent(t *testing.T, events <-chan refresh.WatchEvent, what string, matc
 // saved by another process is picked up.
 func TestWatcherFailures(t *testing.T) {
 	srv := newServer(t, fakeserver.Options{})
-	dir := t.TempDir()
+	dir := testfs.TempDir(t)
 	m := newManager(t, srv, dir, nil)
 	credsPath := filepath.Join(dir, "credentials.json")
 	good := testCreds(srv)
@@ -103,8 +104,9 @@ func TestWatcherFailures(t *testing.T) {
 // TestWatcherLinkedTokenFile: with the token file a link to a file in another
 // directory, a token saved there by another process is picked up too.
 func TestWatcherLinkedTokenFile(t *testing.T) {
+	testfs.SkipOnWindows(t, "symbolic links")
 	srv := newServer(t, fakeserver.Options{})
-	dir, elsewhere := t.TempDir(), t.TempDir()
+	dir, elsewhere := testfs.TempDir(t), testfs.TempDir(t)
 	m := newManager(t, srv, dir, nil)
 	target := filepath.Join(elsewhere, "token.json")
 	if err := os.WriteFile(target, nil, 0o600); err != nil {

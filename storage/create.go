@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 )
 
-// CreateFile writes data to a new file at path (mode 0600, missing parent
-// directories 0700) and reports whether it did. An existing file, whatever it
+// CreateFile writes data to a new file at path (mode 0600, on Windows a DACL
+// of this user only; missing parent directories 0700) and reports whether it did. An existing file, whatever it
 // holds, is left alone and reported as created=false with a nil error; O_EXCL
 // makes this hold against a concurrent creator too. A failed write removes the
 // file it created, so that no torn file is left to be read later.
@@ -21,7 +21,7 @@ func CreateFile(path string, data []byte) (created bool, err error) {
 	if err := os.MkdirAll(filepath.Dir(path), dirMode); err != nil {
 		return false, fmt.Errorf("storage: create %s: %w", path, err)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fileMode)
+	f, err := createPrivate(path)
 	if errors.Is(err, fs.ErrExist) {
 		return false, nil
 	}

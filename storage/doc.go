@@ -29,6 +29,14 @@
 // on local POSIX file systems (ext4, xfs, btrfs, apfs, tmpfs); it does not
 // hold on NFS and other network file systems, nor across mount points.
 //
+// On Windows (write_windows.go), where renameio does not work, the temporary
+// file is created with a DACL of this user only, flushed, and moved over the
+// target with MoveFileEx(REPLACE_EXISTING|WRITE_THROUGH); a directory cannot
+// be flushed there, and the write-through move needs it not. Readers open
+// files shared for deletion, and both sides retry a sharing violation for a
+// moment (shareRetry): Windows refuses to replace a file that another process
+// holds open without that sharing.
+//
 // CheckSavable writes, fsyncs and removes a throw-away file of the expected
 // size in the target's directory, so that a full disk, a read-only mount or
 // missing permission is found before a refresh token (which may be single-use
@@ -78,4 +86,9 @@
 // all on some older servers). Two Locks on the same file in one process
 // exclude each other (each has its own open file description), but callers
 // serialise in-process users themselves anyway (refresh.Manager does).
+//
+// On Windows the lock is LockFileEx on one byte far beyond the holder record
+// (Windows locks are mandatory: locking the record would stop a waiter from
+// reading it), with the same timeout, holder text and release on exit; the
+// lock file, too, is never deleted.
 package storage

@@ -15,7 +15,7 @@ import (
 // another directory.
 func linkedProfile(t *testing.T, targetDir string) (p Paths, target string) {
 	t.Helper()
-	dir := t.TempDir()
+	dir := tempDir(t)
 	target = filepath.Join(targetDir, "real.json")
 	if err := os.WriteFile(target, []byte(`{"a":1}`), 0o600); err != nil {
 		t.Fatal(err)
@@ -31,8 +31,9 @@ func linkedProfile(t *testing.T, targetDir string) (p Paths, target string) {
 }
 
 func TestFileStoreSymlink(t *testing.T) {
+	skipOnWindows(t, "symbolic links")
 	ctx := context.Background()
-	p, target := linkedProfile(t, t.TempDir())
+	p, target := linkedProfile(t, tempDir(t))
 	s := OpenFileStore(p, nil)
 	if s.Name() != target {
 		t.Errorf("Name: got %s, want the resolved %s", s.Name(), target)
@@ -79,8 +80,9 @@ func TestFileStoreSymlink(t *testing.T) {
 // TestFileStoreDanglingLink: a link to nothing is refused before the lock, so
 // before any request; nothing is created at the link's target.
 func TestFileStoreDanglingLink(t *testing.T) {
+	skipOnWindows(t, "symbolic links")
 	ctx := context.Background()
-	p, target := linkedProfile(t, t.TempDir())
+	p, target := linkedProfile(t, tempDir(t))
 	if err := os.Remove(target); err != nil {
 		t.Fatal(err)
 	}
@@ -97,15 +99,16 @@ func TestFileStoreDanglingLink(t *testing.T) {
 // TestFileStoreTwoPathsOneLock: two profile directories whose token files are
 // one file through a link take one lock.
 func TestFileStoreTwoPathsOneLock(t *testing.T) {
+	skipOnWindows(t, "symbolic links")
 	ctx := context.Background()
-	a, err := Resolve(Options{Dir: t.TempDir()}, nil)
+	a, err := Resolve(Options{Dir: tempDir(t)}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(a.TokenFile, []byte("{}"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	b, err := Resolve(Options{Dir: t.TempDir()}, nil)
+	b, err := Resolve(Options{Dir: tempDir(t)}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,8 +129,9 @@ func TestFileStoreTwoPathsOneLock(t *testing.T) {
 // TestFileStoreMissingDirLink: a profile directory that is a link resolves
 // through it even before the token file exists, so the lock is the same.
 func TestFileStoreMissingDirLink(t *testing.T) {
-	real := t.TempDir()
-	link := filepath.Join(t.TempDir(), "dir")
+	skipOnWindows(t, "symbolic links")
+	real := tempDir(t)
+	link := filepath.Join(tempDir(t), "dir")
 	if err := os.Symlink(real, link); err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +146,7 @@ func TestFileStoreMissingDirLink(t *testing.T) {
 }
 
 func TestFileStoreRefusesOtherUsersTarget(t *testing.T) {
-	p, target := linkedProfile(t, t.TempDir())
+	p, target := linkedProfile(t, tempDir(t))
 	otherUser(t, target)
 	_, err := OpenFileStore(p, nil).Read(context.Background())
 	wantRecordError(t, err, target, "belongs to another user")
@@ -151,8 +155,9 @@ func TestFileStoreRefusesOtherUsersTarget(t *testing.T) {
 // TestLockFileNotFollowed: a lock file that is a link planted by someone else
 // is refused, and the file it points to is not written.
 func TestLockFileNotFollowed(t *testing.T) {
-	dir := t.TempDir()
-	victim := filepath.Join(t.TempDir(), "victim")
+	skipOnWindows(t, "symbolic links")
+	dir := tempDir(t)
+	victim := filepath.Join(tempDir(t), "victim")
 	if err := os.WriteFile(victim, []byte("precious"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +177,7 @@ func TestLockFileNotFollowed(t *testing.T) {
 }
 
 func TestLockFileNotRegular(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	fifo := filepath.Join(dir, "fifo.lock")
 	mkfifo(t, fifo)
 	_, err := AcquireLock(context.Background(), fifo, 0, "x")

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/tokenkeeper/tokenkeeper/internal/redact"
-	"golang.org/x/sys/unix"
 )
 
 // ErrLockBusy is matched (errors.Is) by *LockBusyError.
@@ -141,21 +140,6 @@ func waitLock(ctx context.Context, f *os.File, timeout time.Duration) (bool, err
 		}
 		if ok, err := tryLock(f); ok || err != nil {
 			return ok, err
-		}
-	}
-}
-
-// tryLock is flock(LOCK_EX|LOCK_NB): false without error when another holds it.
-func tryLock(f *os.File) (bool, error) {
-	for {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		switch {
-		case err == nil:
-			return true, nil
-		case errors.Is(err, unix.EWOULDBLOCK):
-			return false, nil
-		case !errors.Is(err, unix.EINTR):
-			return false, err
 		}
 	}
 }

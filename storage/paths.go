@@ -200,7 +200,9 @@ func (p Paths) Exists() (bool, error) {
 			return true, nil
 		case err == nil:
 			return false, &NotDirError{Path: dir, Source: p.sourceOf(dir)}
-		case errors.Is(err, syscall.ENOTDIR):
+		case errors.Is(err, syscall.ENOTDIR) && fileAbove(dir) != dir:
+			// Windows says ENOTDIR (path not found) for a missing parent
+			// too: only a file actually found above is one.
 			return false, &NotDirError{Path: fileAbove(dir), Source: p.sourceOf(dir)}
 		case !errors.Is(err, fs.ErrNotExist):
 			return true, nil

@@ -26,7 +26,8 @@ func setXDG(t *testing.T, home, config, state string) {
 }
 
 func TestResolve(t *testing.T) {
-	home := t.TempDir()
+	skipOnWindows(t, "Unix paths and the XDG defaults")
+	home := tempDir(t)
 	cwd, err := os.Getwd()
 	if err != nil {
 		t.Fatal(err)
@@ -127,6 +128,7 @@ func TestResolve(t *testing.T) {
 // variable as an absolute path, or nothing is resolved (no /.config); the
 // error names the variables that would do.
 func TestResolveHomeUnset(t *testing.T) {
+	skipOnWindows(t, "the XDG defaults under $HOME")
 	for _, tt := range []struct {
 		name          string
 		config, state string // XDG_CONFIG_HOME, XDG_STATE_HOME
@@ -186,6 +188,7 @@ func TestResolveBadProfile(t *testing.T) {
 }
 
 func TestResolveGoodProfile(t *testing.T) {
+	skipOnWindows(t, "Unix paths")
 	for _, name := range []string{"a", "0", "A.b_c-d", "prod..eu", strings.Repeat("z", maxProfileLen)} {
 		got, err := Resolve(Options{Profile: name, ConfigDir: "/c", StateDir: "/s"}, nil)
 		if err != nil {
@@ -200,6 +203,7 @@ func TestResolveGoodProfile(t *testing.T) {
 
 // FuzzResolveProfile checks that no accepted profile name leaves its root.
 func FuzzResolveProfile(f *testing.F) {
+	skipOnWindows(f, "Unix paths")
 	for _, s := range []string{"default", "..", "a/../b", "x.y", "", "-", "a\x00"} {
 		f.Add(s)
 	}
@@ -218,7 +222,8 @@ func FuzzResolveProfile(f *testing.F) {
 }
 
 func TestListProfiles(t *testing.T) {
-	root := t.TempDir()
+	skipOnWindows(t, "symbolic links")
+	root := tempDir(t)
 	for _, d := range []string{"prod", "default", ".hidden", "bad name", "b-2"} {
 		if err := os.Mkdir(filepath.Join(root, d), 0o700); err != nil {
 			t.Fatal(err)
@@ -253,7 +258,7 @@ func TestListProfiles(t *testing.T) {
 }
 
 func TestPathsExists(t *testing.T) {
-	root := t.TempDir()
+	root := tempDir(t)
 	file := filepath.Join(root, "file")
 	if err := os.WriteFile(file, nil, 0o600); err != nil {
 		t.Fatal(err)

@@ -4,8 +4,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 )
+
+// modeBitsTell is whether a file's mode bits say who can read it. On Windows
+// they do not: access is in the file's ACL (aclWarning, dirACLWarning), and
+// Stat shows every file as 0666 and every directory as 0777.
+const modeBitsTell = runtime.GOOS != "windows"
 
 // PermissionWarning returns "" when the file at path is missing or private
 // to its owner, and otherwise a one-line warning with the chmod that fixes
@@ -17,6 +23,9 @@ func PermissionWarning(path string) string {
 }
 
 func permWarning(path, want string) string {
+	if !modeBitsTell {
+		return aclWarning(path)
+	}
 	fi, err := os.Stat(path)
 	if err != nil || !fi.Mode().IsRegular() {
 		return "" // missing, unreadable or no file: the load error will say so
@@ -90,6 +99,9 @@ func DirWarnings(p Paths) []string {
 }
 
 func dirWriteWarning(dir string) string {
+	if !modeBitsTell {
+		return dirACLWarning(dir)
+	}
 	fi, err := os.Stat(dir)
 	if err != nil || !fi.IsDir() {
 		return ""

@@ -9,7 +9,8 @@ import (
 )
 
 func TestPermissionWarning(t *testing.T) {
-	dir := t.TempDir()
+	skipOnWindows(t, "mode bits (modeBitsTell)")
+	dir := tempDir(t)
 	tests := []struct {
 		name string
 		mode os.FileMode
@@ -62,7 +63,8 @@ func TestShellQuote(t *testing.T) {
 }
 
 func TestDirWarnings(t *testing.T) {
-	dir := t.TempDir()
+	skipOnWindows(t, "mode bits (modeBitsTell)")
+	dir := tempDir(t)
 	p, err := Resolve(Options{Dir: dir}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -93,7 +95,7 @@ func TestDirWarnings(t *testing.T) {
 	if err := os.Chmod(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	shared := t.TempDir()
+	shared := tempDir(t)
 	if err := os.Chmod(shared, 0o777); err != nil {
 		t.Fatal(err)
 	}

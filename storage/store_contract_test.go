@@ -1,6 +1,7 @@
 package storage_test
 
 import (
+	"github.com/tokenkeeper/tokenkeeper/internal/testfs"
 	"path/filepath"
 	"testing"
 
@@ -13,7 +14,7 @@ import (
 // process opens it. storage/etcd runs the same cases against etcd.
 func TestFileStoreContract(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, n int) []storage.Store {
-		dir := t.TempDir()
+		dir := testfs.TempDir(t)
 		p := storage.Paths{Profile: "p1", StateDir: dir, TokenFile: filepath.Join(dir, storage.TokenFileName)}
 		p.LockFile = p.TokenFile + storage.LockSuffix
 		var ss []storage.Store

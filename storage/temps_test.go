@@ -5,14 +5,12 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
-
-	"github.com/google/renameio/v2"
 )
 
 // TestRemoveTemps: what a kill -9 during WriteFile or CheckSavable leaves is
 // removed, named as the libraries really name it; nothing else is touched.
 func TestRemoveTemps(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	path := filepath.Join(dir, TokenFileName)
 	keep := []string{
 		TokenFileName, TokenFileName + LockSuffix, TokenFileName + ".corrupt-20261121T230000Z",
@@ -30,17 +28,13 @@ func TestRemoveTemps(t *testing.T) {
 	keep = append(keep, "."+TokenFileName+"42")
 
 	// A save and a check, each interrupted before it cleaned up.
-	pending, err := renameio.NewPendingFile(path, renameio.WithTempDir(dir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pending.Close()
+	pending := pendingTemp(t, path)
 	check, err := os.CreateTemp(dir, "."+TokenFileName+".check-*")
 	if err != nil {
 		t.Fatal(err)
 	}
 	check.Close()
-	want := []string{pending.Name(), check.Name()}
+	want := []string{pending, check.Name()}
 	slices.Sort(want)
 
 	got, err := RemoveTemps(path)

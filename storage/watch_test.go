@@ -22,7 +22,7 @@ func waitEvent(t *testing.T, ch <-chan string) string {
 }
 
 func TestWatchFilesSeesWriteAndRenameSave(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	target := filepath.Join(dir, "sub", "credentials.json")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -67,7 +67,7 @@ func TestWatchFilesSeesWriteAndRenameSave(t *testing.T) {
 }
 
 func TestWatchFilesDebouncesBurst(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	target := filepath.Join(dir, "f.json")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

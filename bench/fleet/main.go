@@ -1,3 +1,5 @@
+//go:build unix
+
 // Command fleet prepares and measures the many-profile benchmarks of
 // bench/run.sh.
 //

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -150,7 +151,8 @@ func (d *demo) script() int {
 	if !d.expect(exitNeedsHuman, "refresh", "--force") {
 		return exitError
 	}
-	fmt.Fprintf(w, "\nThat is the lifecycle. For your own endpoint: tokenkeeper setup (or tokenkeeper init), then a cron line:\n    */30 * * * * tokenkeeper refresh --quiet\n")
+	what, line := demoSchedule(runtime.GOOS)
+	fmt.Fprintf(w, "\nThat is the lifecycle. For your own endpoint: tokenkeeper setup (or tokenkeeper init), then %s:\n    %s\n", what, line)
 	return exitOK
 }
 

@@ -11,8 +11,6 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/spf13/pflag"
 
 	"github.com/tokenkeeper/tokenkeeper/credentials"
@@ -24,9 +22,6 @@ const (
 	exitCannotExecute = 126
 	exitNotFound      = 127
 )
-
-// forwarded are the signals exec passes on to the child.
-var forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2}
 
 // cmdExec renews the token if needed and runs a command with it in the
 // environment — never in argv, where ps and /proc/PID/cmdline show it to every
@@ -149,11 +144,4 @@ func (a *app) startFailed(name string, err error) int {
 	}
 	a.message("error", fmt.Sprintf("exec: %s: %v", name, err), "check that the file is executable (chmod +x)")
 	return exitCannotExecute
-}
-
-// inForegroundOfTTY reports whether stdin is a terminal whose foreground process
-// group is ours (and so the child's).
-func inForegroundOfTTY() bool {
-	pgrp, err := unix.IoctlGetInt(int(os.Stdin.Fd()), unix.TIOCGPGRP)
-	return err == nil && pgrp == unix.Getpgrp()
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
-	"io/fs"
 	"log"
 	"log/slog"
 	"net"
@@ -17,7 +16,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -82,6 +80,9 @@ func (a *app) serve(o serveOptions) int {
 	}
 	if o.secretFile != "" && o.listen == "" {
 		return a.usageError("serve: --secret-file goes with --listen", "a unix socket needs no secret: its mode and directory decide who may connect")
+	}
+	if o.socket != "" && errNoSocket != nil {
+		return a.usageError("serve: --socket: "+errNoSocket.Error(), a.cmdLine("serve --listen 127.0.0.1:8181"))
 	}
 	addr, err := loopbackAddr(o.listen)
 	if err != nil {
@@ -171,45 +172,6 @@ func (a *app) runServer(h *tokenHandler, ln net.Listener, where string) int {
 	return exitOK
 }
 
-// listenUnix listens on a unix socket created 0600. A socket left by a server
-// that is gone is replaced; a live one, or another kind of file, is an error.
-func listenUnix(path string) (net.Listener, func(), error) {
-	path, err := filepath.Abs(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	if fi, err := os.Lstat(path); err == nil {
-		if fi.Mode().Type() != fs.ModeSocket {
-			return nil, nil, fmt.Errorf("%s exists and is not a socket; not replacing it", path)
-		}
-		if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
-			c.Close()
-			return nil, nil, fmt.Errorf("another server is listening on %s", path)
-		}
-		os.Remove(path) // a socket whose server is gone
-	}
-	// The umask makes the socket 0600 from its first instant: a chmod after
-	// bind would leave a moment in which others could connect.
-	old := syscall.Umask(0o177)
-	ln, err := net.Listen("unix", path)
-	syscall.Umask(old)
-	if err != nil {
-		return nil, nil, err
-	}
-	// The path is removed at the end only while it is still the socket bound
-	// here (same device and inode): once it was deleted and another serve
-	// bound the path again, it is that server's. Go's own unlink on Close
-	// would remove whatever is there.
-	ln.(*net.UnixListener).SetUnlinkOnClose(false)
-	bound, _ := os.Lstat(path)
-	return ln, func() {
-		ln.Close()
-		if now, err := os.Lstat(path); err == nil && bound != nil && os.SameFile(bound, now) {
-			os.Remove(path)
-		}
-	}, nil
-}
-
 // loopbackAddr checks --listen: a loopback address only ("" is no --listen).
 func loopbackAddr(listen string) (string, error) {
 	if listen == "" {
@@ -264,7 +226,7 @@ func writeSecretFile(path, secret string) (string, error) {
 		return "", err
 	}
 	if fi, err := os.Lstat(path); err == nil {
-		if !fi.Mode().IsRegular() || !ownFile(fi) || !isSecretFile(path, "") {
+		if !fi.Mode().IsRegular() || !ownFile(path, fi) || !isSecretFile(path, "") {
 			return "", fmt.Errorf("--secret-file %s exists and is not a secret file left by tokenkeeper serve; not replacing it", path)
 		}
 		if err := os.Remove(path); err != nil {
@@ -300,12 +262,6 @@ func isSecretFile(path, secret string) bool {
 }
 
 const base64URLAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-
-// ownFile reports whether fi belongs to this process's user.
-func ownFile(fi fs.FileInfo) bool {
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	return ok && int(st.Uid) == os.Geteuid()
-}
 
 // tokenHandler answers GET /token. The app's messages are shared by
 // concurrent requests, so they go through mu.

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -361,26 +362,25 @@ func (a *app) firstExchange(c *credentials.Credentials, o refresh.Options) int {
 	return exitOK
 }
 
-// printNext shows the cron line that keeps this profile's token alive, with
-// the directories spelled out: cron's environment has no XDG variables.
+// printNext shows the scheduler line that keeps this profile's token alive
+// (nextLine: cron, or the Task Scheduler on Windows).
 func (a *app) printNext(t *refresh.Token) {
 	exe, err := os.Executable()
 	if err != nil {
 		exe = "tokenkeeper"
 	}
-	env := fmt.Sprintf("TOKENKEEPER_CONFIG_DIR=%s TOKENKEEPER_STATE_DIR=%s",
-		shellQuote(filepath.Dir(a.paths.ConfigDir)), shellQuote(filepath.Dir(a.paths.StateDir)))
+	s := schedule{profile: a.paths.Profile, configRoot: filepath.Dir(a.paths.ConfigDir), stateRoot: filepath.Dir(a.paths.StateDir)}
 	if a.g.dir != "" {
-		env = "TOKENKEEPER_DIR=" + shellQuote(a.paths.ConfigDir)
+		s.dir = a.paths.ConfigDir
 	}
-	profile := ""
-	if a.paths.Profile != "default" {
-		profile = " --profile " + shellQuote(a.paths.Profile)
+	how, line := nextLine(runtime.GOOS, exe, s)
+	fmt.Fprintf(a.stdout, "\nnext: keep it renewed %s:\n%s\n", how, line)
+	keeper := "cron"
+	if runtime.GOOS == "windows" {
+		keeper = "the task"
 	}
-	fmt.Fprintf(a.stdout, "\nnext: keep it renewed from cron (crontab -e):\n")
-	fmt.Fprintf(a.stdout, "*/30 * * * * %s %s%s refresh --quiet\n", env, shellQuote(exe), profile)
 	if life := t.Expiry.Sub(t.ObtainedAt); !t.Expiry.IsZero() && life < 30*time.Minute {
-		fmt.Fprintf(a.stdout, "(the access token lasts only %s: cron keeps the grant alive, and %s renews the access token on demand)\n", life.Round(time.Second), a.cmdLine("token"))
+		fmt.Fprintf(a.stdout, "(the access token lasts only %s: %s keeps the grant alive, and %s renews the access token on demand)\n", life.Round(time.Second), keeper, a.cmdLine("token"))
 	}
 }
 

@@ -21,11 +21,12 @@ func tokenCommand() *command {
 first if needed. A valid token on disk costs one read of one file. -o chooses
 the format: raw (the default), header (as --header), json (access_token,
 token_type, expires_at, scope; never the refresh token), env (shell export
-lines) or exec-credential (a Kubernetes client.authentication.k8s.io/v1
-ExecCredential).`,
+lines), powershell ($env: assignments, for Invoke-Expression) or
+exec-credential (a Kubernetes client.authentication.k8s.io/v1 ExecCredential).`,
 		example: `curl -H "Authorization: Bearer $(tokenkeeper token)" https://api.example.com/
 curl -H "$(tokenkeeper token --header)" https://api.example.com/
 eval "$(tokenkeeper token -o env)"
+tokenkeeper token -o powershell | Invoke-Expression     # PowerShell
 tokenkeeper token -o exec-credential     # a kubectl exec plugin
 tokenkeeper --profile eu token --min-valid 10m`,
 		flags: func(fs *pflag.FlagSet) func(*app, []string) int {

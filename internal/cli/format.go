@@ -21,13 +21,15 @@ const (
 	formatHeader         = "header"
 	formatJSON           = "json"
 	formatEnv            = "env"
+	formatPowerShell     = "powershell"
 	formatExecCredential = "exec-credential"
 )
 
-var tokenFormats = []string{formatRaw, formatHeader, formatJSON, formatEnv, formatExecCredential}
+var tokenFormats = []string{formatRaw, formatHeader, formatJSON, formatEnv, formatPowerShell, formatExecCredential}
 
 // Environment variables that carry a token to a program: set by exec in the
-// child's environment, printed as export lines by `token -o env`.
+// child's environment, printed as export lines by `token -o env` and as
+// PowerShell assignments by `token -o powershell`.
 const (
 	envAccessToken = "TOKENKEEPER_ACCESS_TOKEN"
 	envAPIBase     = "TOKENKEEPER_API_BASE" // Concur's geolocation, where the token names one
@@ -108,6 +110,13 @@ func writeToken(w io.Writer, format string, tok *refresh.Token, margin time.Dura
 		}
 		_, err := io.WriteString(w, b.String())
 		return err
+	case formatPowerShell:
+		var b strings.Builder
+		for _, kv := range tokenEnv(tok) {
+			fmt.Fprintf(&b, "$env:%s = %s\n", kv[0], psQuote(kv[1]))
+		}
+		_, err := io.WriteString(w, b.String())
+		return err
 	case formatExecCredential:
 		return writeJSON(w, execCredential{
 			APIVersion: "client.authentication.k8s.io/v1",
@@ -173,6 +182,22 @@ func tokenType(tok *refresh.Token) string {
 // shellQuote leaves words it knows to be plain unquoted, for readability.)
 func singleQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// psQuote is s as a PowerShell single-quoted string, in which nothing is
+// expanded: a quote is doubled, and PowerShell takes the typographic single
+// quotes (U+2018 to U+201B) for quotes too, so they are doubled as well.
+func psQuote(s string) string {
+	var b strings.Builder
+	b.WriteByte('\'')
+	for _, r := range s {
+		if r == '\'' || r >= '\u2018' && r <= '\u201b' {
+			b.WriteRune(r)
+		}
+		b.WriteRune(r)
+	}
+	b.WriteByte('\'')
+	return b.String()
 }
 
 // outputFlag registers -o and its long form --output on fs.

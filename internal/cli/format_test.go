@@ -2,6 +2,7 @@ package cli
 
 import (
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -51,5 +52,23 @@ func TestSingleQuote(t *testing.T) {
 		if err != nil || string(out) != in {
 			t.Errorf("sh read back %q (%v), want %q", out, err, in)
 		}
+	}
+}
+
+// TestPowerShellFormat: -o powershell's assignments quote every value so that
+// PowerShell expands nothing in it, the quotes it knows included.
+func TestPowerShellFormat(t *testing.T) {
+	exp := time.Date(2026, 11, 21, 23, 0, 0, 0, time.UTC)
+	tok := &refresh.Token{AccessToken: "a.b-c_d", Expiry: exp, Geolocation: "https://it's\u2019$(x)`y/"}
+	var b strings.Builder
+	if err := writeToken(&b, formatPowerShell, tok, 0); err != nil {
+		t.Fatal(err)
+	}
+	want := "$env:TOKENKEEPER_ACCESS_TOKEN = 'a.b-c_d'\n" +
+		"$env:TOKENKEEPER_TOKEN_TYPE = 'Bearer'\n" +
+		"$env:TOKENKEEPER_EXPIRES_AT = '2026-11-21T23:00:00Z'\n" +
+		"$env:TOKENKEEPER_API_BASE = 'https://it''s\u2019\u2019$(x)`y'\n"
+	if b.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
 	}
 }

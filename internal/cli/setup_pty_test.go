@@ -1,3 +1,5 @@
+//go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly
+
 package cli
 
 import (
@@ -19,10 +21,6 @@ import (
 
 	"github.com/tokenkeeper/tokenkeeper/internal/fakeserver"
 )
-
-// hangBound bounds every wait in these tests against a hang; it is not a
-// time the tests expect anything to take.
-const hangBound = 60 * time.Second
 
 // ptySession runs the real binary on a pseudo-terminal (stdin, stdout and
 // stderr all on it, as in an interactive shell) and lets a test answer its
@@ -68,18 +66,6 @@ func startPTYBinary(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return bin
-}
-
-// cleanEnv is the test's environment without TOKENKEEPER_* variables, which
-// would change what the wizard starts from.
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "TOKENKEEPER_") {
-			env = append(env, kv)
-		}
-	}
-	return append(env, "GORACE=atexit_sleep_ms=0 "+os.Getenv("GORACE"))
 }
 
 func (s *ptySession) Write(p []byte) (int, error) {
@@ -150,43 +136,6 @@ func (s *ptySession) wait() int {
 		s.t.Fatal(err)
 	}
 	return 0
-}
-
-func newFake(t *testing.T, o fakeserver.Options) *fakeserver.Server {
-	o.ClientID, o.ClientSecret = fakeClientID, fakeClientSecret
-	o.CompanyUUID, o.RequestToken = fakeCompanyUUID, fakeRequestToken
-	srv := fakeserver.New(o)
-	t.Cleanup(srv.Close)
-	return srv
-}
-
-func readCredsFile(t *testing.T, path string) map[string]string {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]string
-	if err := json.Unmarshal(data, &m); err != nil {
-		t.Fatal(err)
-	}
-	fi, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fi.Mode().Perm() != 0o600 {
-		t.Errorf("%s has mode %o, want 600", path, fi.Mode().Perm())
-	}
-	return m
-}
-
-func assertNoSecrets(t *testing.T, out string, secrets ...string) {
-	t.Helper()
-	for _, s := range secrets {
-		if strings.Contains(out, s) {
-			t.Errorf("the terminal showed a secret (%d characters); output:\n%s", len(s), strings.ReplaceAll(out, s, "[SECRET]"))
-		}
-	}
 }
 
 func TestSetupWizardConcur(t *testing.T) {
@@ -408,5 +357,34 @@ func TestSetupWizardInterrupt(t *testing.T) {
 	}
 	if tio.Lflag&unix.ECHO == 0 {
 		t.Error("echo is still off after ^C")
+	}
+}
+
+func readCredsFile(t *testing.T, path string) map[string]string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]string
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("%s has mode %o, want 600", path, fi.Mode().Perm())
+	}
+	return m
+}
+
+func assertNoSecrets(t *testing.T, out string, secrets ...string) {
+	t.Helper()
+	for _, s := range secrets {
+		if strings.Contains(out, s) {
+			t.Errorf("the terminal showed a secret (%d characters); output:\n%s", len(s), strings.ReplaceAll(out, s, "[SECRET]"))
+		}
 	}
 }

@@ -1,3 +1,5 @@
+//go:build darwin || freebsd || netbsd || openbsd || dragonfly
+
 package cli
 
 import "golang.org/x/sys/unix"

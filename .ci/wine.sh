@@ -1,0 +1,213 @@
+#!/usr/bin/env bash
+# The Windows build under Wine: the Windows test binaries of storage,
+# credentials and refresh, `tokenkeeper.exe demo`, the profile lock held by one
+# Windows process and met by tokenkeeper.exe (exit 75 naming the holder), and a
+# stampede of tokenkeeper.exe token processes that must send one request.
+#
+# Needs Debian's wine64 (Wine 8.0) and gcc-mingw-w64-x86-64-win32, installed
+# here with apt-get when missing and allowed (root). Without them it says so
+# and exits 0: .ci/run prints that the step was skipped.
+#
+# The Wine prefix and the shim DLL are kept under ~/.cache/tokenkeeper-wine, so
+# that a warm run only builds and runs the programs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+WINE=/usr/lib/wine/wine64
+if [ ! -x "$WINE" ] || ! command -v x86_64-w64-mingw32-gcc >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      wine64 gcc-mingw-w64-x86-64-win32 >/dev/null || true
+  fi
+fi
+if [ ! -x "$WINE" ] || ! command -v x86_64-w64-mingw32-gcc >/dev/null; then
+  echo "SKIPPED: Wine ($WINE) or mingw-w64 not available; the Windows build was not run"
+  exit 0
+fi
+WINESERVER=$(dirname "$WINE")/wineserver
+
+CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/tokenkeeper-wine
+export WINEPREFIX=$CACHE/prefix WINEARCH=win64 WINEDEBUG=-all
+mkdir -p "$CACHE"
+if [ ! -f "$WINEPREFIX/system.reg" ]; then
+  echo "creating the Wine prefix $WINEPREFIX (once)"
+  # No Mono or Gecko: nothing here needs .NET or a browser engine.
+  env -u DISPLAY WINEDLLOVERRIDES="mscoree,mshtml=" "$WINE" wineboot -i >/dev/null 2>&1 || true
+  "$WINESERVER" -w
+fi
+# Go's Windows runtime needs ProcessPrng (bcryptprimitives.dll), which Wine
+# 8.0 lacks: .ci/wine/bcryptprimitives.c supplies it.
+shim=$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll
+sum=$(cat .ci/wine/bcryptprimitives.c .ci/wine/bcryptprimitives.def | sha256sum | cut -c1-16)
+if [ "$(cat "$CACHE/shim.sum" 2>/dev/null)" != "$sum" ] || [ ! -f "$shim" ]; then
+  x86_64-w64-mingw32-gcc -shared -O2 -o "$CACHE/bcryptprimitives.dll" \
+    .ci/wine/bcryptprimitives.c .ci/wine/bcryptprimitives.def -lbcrypt
+  cp "$CACHE/bcryptprimitives.dll" "$shim"
+  echo "$sum" >"$CACHE/shim.sum"
+fi
+"$WINE" --version
+# What tests under Wine could not remove (Wine lacks what os.RemoveAll uses):
+# cleared here, from the Linux side.
+rm -rf "$WINEPREFIX/drive_c/users/$(id -un)/Temp/"*
+
+W=$(mktemp -d)
+fe_pid=""
+holder_pid=""
+cleanup() {
+  [ -n "$holder_pid" ] && kill "$holder_pid" 2>/dev/null
+  [ -n "$fe_pid" ] && kill "$fe_pid" 2>/dev/null
+  wait 2>/dev/null
+  rm -rf "$W"
+}
+trap cleanup EXIT
+# winpath turns a Linux path into the one Windows programs see (drive Z: is /).
+winpath() { printf 'Z:%s' "${1//\//\\}"; }
+
+export GOOS=windows GOARCH=amd64 CGO_ENABLED=0
+go build -o "$W/tokenkeeper.exe" .
+for p in storage credentials refresh; do go test -c -o "$W/$p.test.exe" "./$p"; done
+unset GOOS GOARCH
+go build -o "$W/fakeendpoint" ./bench/fakeendpoint
+go build -o "$W/fleet" ./bench/fleet
+
+fails=0
+for p in storage credentials refresh; do
+  echo "-- $p (Windows test binary)"
+  # Tests read their testdata relative to the package directory.
+  if (cd "$p" && "$WINE" "$W/$p.test.exe" -test.count=1 -test.v >"$W/$p.out" 2>&1); then
+    echo "ok: $(grep -c -- '^--- PASS' "$W/$p.out" || true) passed, $(grep -c -- '^--- SKIP' "$W/$p.out" || true) skipped, each saying why:"
+    grep -h -B1 -- '--- SKIP' "$W/$p.out" | grep -v -e '--- SKIP' -e '--- PASS' -e '=== RUN' -e '^--$' |
+      sed 's/^ *[A-Za-z_]*\.go:[0-9]*: /   /' | sort | uniq -c | sort -rn
+  else
+    cat "$W/$p.out"; fails=$((fails + 1))
+  fi
+done
+
+echo "-- tokenkeeper.exe demo"
+if ! (cd "$W" && "$WINE" "$W/tokenkeeper.exe" demo >"$W/demo.out" 2>&1); then
+  cat "$W/demo.out"; fails=$((fails + 1))
+elif ! grep -q 'schtasks /Create /SC MINUTE /MO 30' "$W/demo.out"; then
+  echo "FAIL: the demo's closing advice is not the Task Scheduler's:"; tail -n 3 "$W/demo.out"; fails=$((fails + 1))
+else
+  tail -n 3 "$W/demo.out"
+fi
+
+"$W/fakeendpoint" -url-file "$W/url" >/dev/null &
+fe_pid=$!
+for _ in $(seq 200); do [ -s "$W/url" ] && break; sleep 0.05; done
+base=$(cat "$W/url")
+profile() {
+  mkdir -p "$1"
+  cat >"$1/credentials.json" <<EOF
+{"tokenURL": "$base/oauth2/v0/token", "grantType": "password", "appID": "bench-app-id",
+ "clientSecret": "bench-client-secret", "companyUUID": "bench-company-uuid",
+ "companyRequestToken": "bench-request-token", "credentialType": "authtoken"}
+EOF
+  chmod 600 "$1/credentials.json"
+}
+
+echo "-- the profile lock between two Windows processes"
+# storage's test binary, switched into a lock holder, holds the profile's lock
+# until its stdin closes; tokenkeeper.exe must wait, give up with exit 75 and
+# name the holder, then succeed once the holder has gone.
+profile "$W/locked"
+mkfifo "$W/hold"
+TOKENKEEPER_STORAGE_TEST_LOCK_CHILD=$(winpath "$W/locked/refreshTokenObjectFile.json.lock") \
+  "$WINE" "$W/storage.test.exe" '-test.run=^$' <"$W/hold" >"$W/holder.out" 2>&1 &
+holder_pid=$!
+exec 9>"$W/hold"
+for _ in $(seq 400); do grep -q locked "$W/holder.out" 2>/dev/null && break; sleep 0.05; done
+set +e
+"$WINE" "$W/tokenkeeper.exe" --dir "$(winpath "$W/locked")" token --lock-timeout 300ms >/dev/null 2>"$W/busy.err"
+code=$?
+set -e
+if [ "$code" != 75 ] || ! grep -q 'storage-test-child' "$W/busy.err"; then
+  echo "FAIL: token while another process held the lock: exit $code, want 75 naming the holder:"; cat "$W/busy.err"
+  fails=$((fails + 1))
+else
+  echo "ok: exit 75: $(grep -m1 'lock busy' "$W/busy.err")"
+fi
+exec 9>&-
+wait "$holder_pid" || { echo "FAIL: the lock holder:"; cat "$W/holder.out"; fails=$((fails + 1)); }
+holder_pid=""
+if ! "$WINE" "$W/tokenkeeper.exe" --dir "$(winpath "$W/locked")" token >/dev/null 2>"$W/after.err"; then
+  echo "FAIL: token after the holder left:"; cat "$W/after.err"; fails=$((fails + 1))
+fi
+
+echo "-- exec passes the child's exit code; serve --socket is refused, not ignored"
+set +e
+"$WINE" "$W/tokenkeeper.exe" --dir "$(winpath "$W/locked")" exec -- cmd /c 'if defined TOKENKEEPER_ACCESS_TOKEN exit 3' >/dev/null 2>"$W/exec.err"
+code=$?
+"$WINE" "$W/tokenkeeper.exe" --dir "$(winpath "$W/locked")" serve --socket x.sock >/dev/null 2>"$W/serve.err"
+scode=$?
+set -e
+if [ "$code" != 3 ]; then
+  echo "FAIL: exec -- cmd /c exit 3 (with the token in its environment): exit $code, want 3"; cat "$W/exec.err"; fails=$((fails + 1))
+else
+  echo "ok: exec exit 3"
+fi
+if [ "$scode" != 2 ] || ! grep -q 'not available on Windows' "$W/serve.err"; then
+  echo "FAIL: serve --socket: exit $scode, want 2 saying it is not available on Windows"; cat "$W/serve.err"; fails=$((fails + 1))
+else
+  echo "ok: serve --socket exit 2: $(head -n 1 "$W/serve.err")"
+fi
+
+echo "-- status reports a credentials file others can read, by its access list"
+# Wine shows a file's Unix mode as its DACL: 0644 grants Everyone reading. The
+# token file tokenkeeper.exe wrote (a DACL of the user only) is not reported.
+# Likewise a directory of mode 0777 lets Everyone put files in it.
+chmod 644 "$W/locked/credentials.json"
+chmod 777 "$W/locked"
+"$WINE" "$W/tokenkeeper.exe" --dir "$(winpath "$W/locked")" status >"$W/status.out" 2>&1 || true
+chmod 600 "$W/locked/credentials.json"
+chmod 755 "$W/locked"
+"$WINE" "$W/tokenkeeper.exe" --dir "$(winpath "$W/locked")" status >"$W/status600.out" 2>&1 || true
+if ! grep -q 'credentials.json is readable by Everyone' "$W/status.out" || ! grep -q 'locked is writable by Everyone' "$W/status.out" ||
+  grep -q 'readable by\|writable by' "$W/status600.out"; then
+  echo "FAIL: status, credentials 0644 in a 0777 directory, then 0600 in 0755:"; cat "$W/status.out" "$W/status600.out"; fails=$((fails + 1))
+else
+  grep 'readable by\|writable by' "$W/status.out" | sed 's/^ */ok: /'
+fi
+
+echo "-- a token file of another user is refused (exit 78), not read"
+# Wine shows a file of another Unix uid as owned by another SID (ANONYMOUS).
+profile "$W/theirs"
+"$WINE" "$W/tokenkeeper.exe" --dir "$(winpath "$W/theirs")" token >/dev/null 2>&1 || true
+chown 65534:65534 "$W/theirs/refreshTokenObjectFile.json"
+set +e
+"$WINE" "$W/tokenkeeper.exe" --dir "$(winpath "$W/theirs")" token >/dev/null 2>"$W/theirs.err"
+code=$?
+set -e
+if [ "$code" != 78 ] || ! grep -q 'belongs to another user' "$W/theirs.err"; then
+  echo "FAIL: token with a token file of another owner: exit $code, want 78:"; cat "$W/theirs.err"; fails=$((fails + 1))
+else
+  echo "ok: exit 78: $(grep -m1 'belongs to' "$W/theirs.err")"
+fi
+
+echo "-- a stampede of tokenkeeper.exe token on one new profile"
+profile "$W/stampede"
+before=$("$W/fleet" counts -url "$base")
+n=8
+pids=()
+for i in $(seq "$n"); do
+  "$WINE" "$W/tokenkeeper.exe" --dir "$(winpath "$W/stampede")" token >"$W/tok.$i" 2>"$W/tok.$i.err" &
+  pids+=($!)
+done
+for i in $(seq "$n"); do
+  wait "${pids[$((i - 1))]}" || { echo "FAIL: token #$i:"; cat "$W/tok.$i.err"; fails=$((fails + 1)); }
+done
+requests=$(($("$W/fleet" counts -url "$base") - before))
+distinct=$(cat "$W"/tok.? | sort -u | wc -l)
+if [ "$requests" != 1 ] || [ "$distinct" != 1 ]; then
+  echo "FAIL: $n concurrent token processes sent $requests requests and printed $distinct distinct tokens; want 1 and 1"
+  fails=$((fails + 1))
+else
+  echo "ok: $n processes, 1 request, 1 token"
+fi
+
+"$WINESERVER" -k 2>/dev/null || true
+if [ "$fails" != 0 ]; then
+  echo "$fails Windows check(s) failed under Wine"
+  exit 1
+fi
+echo "all Windows checks passed under Wine"

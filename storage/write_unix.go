@@ -1,0 +1,55 @@
+//go:build unix
+
+package storage
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"github.com/google/renameio/v2"
+)
+
+func writeAtomic(path string, data []byte, mode os.FileMode, mkdir bool) error {
+	dir := filepath.Dir(path)
+	if mkdir {
+		if err := os.MkdirAll(dir, dirMode); err != nil {
+			return err
+		}
+	}
+	// WithTempDir keeps the temporary file beside path: renameio would
+	// otherwise probe os.TempDir, which is extra work and may be another
+	// file system.
+	t, err := renameio.NewPendingFile(path, renameio.WithTempDir(dir),
+		renameio.WithStaticPermissions(mode))
+	if err != nil {
+		return err
+	}
+	defer t.Cleanup() // removes the temporary file unless replaced
+	if _, err := t.Write(data); err != nil {
+		return err
+	}
+	if err := t.CloseAtomicallyReplace(); err != nil {
+		return err
+	}
+	// renameio fsyncs the file but not the directory holding the new name.
+	return syncDir(dir)
+}
+
+// syncDir makes a rename in dir durable. File systems that cannot fsync a
+// directory (EINVAL, ENOTSUP) are not an error: the rename has happened.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOTSUP) {
+		err = nil
+	}
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
