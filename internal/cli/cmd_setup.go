@@ -363,7 +363,7 @@ func (a *app) firstExchange(c *credentials.Credentials, o refresh.Options) int {
 }
 
 // printNext shows the scheduler line that keeps this profile's token alive
-// (nextLine: cron, or the Task Scheduler on Windows).
+// (nextLine: cron, the Task Scheduler on Windows, launchd on macOS).
 func (a *app) printNext(t *refresh.Token) {
 	exe, err := os.Executable()
 	if err != nil {
@@ -375,12 +375,8 @@ func (a *app) printNext(t *refresh.Token) {
 	}
 	how, line := nextLine(runtime.GOOS, exe, s)
 	fmt.Fprintf(a.stdout, "\nnext: keep it renewed %s:\n%s\n", how, line)
-	keeper := "cron"
-	if runtime.GOOS == "windows" {
-		keeper = "the task"
-	}
 	if life := t.Expiry.Sub(t.ObtainedAt); !t.Expiry.IsZero() && life < 30*time.Minute {
-		fmt.Fprintf(a.stdout, "(the access token lasts only %s: %s keeps the grant alive, and %s renews the access token on demand)\n", life.Round(time.Second), keeper, a.cmdLine("token"))
+		fmt.Fprintf(a.stdout, "(the access token lasts only %s: %s keeps the grant alive, and %s renews the access token on demand)\n", life.Round(time.Second), keeper(runtime.GOOS), a.cmdLine("token"))
 	}
 }
 
