@@ -36,7 +36,9 @@ func setupCommand() *command {
 		name: "setup", args: "[options]", summary: "first-run wizard: asks on a terminal, else takes flags",
 		long: `Set up credentials.json and do the first token exchange. On a terminal, setup
 asks for each field in turn (secrets without echo), checks each answer, saves
-the file 0600 and shows the result and a cron line. Without a terminal, or with
+the file 0600 and shows the result and how to renew it every 30 minutes with
+the platform's scheduler (a cron line; on Windows a schtasks line; on macOS a
+LaunchAgent). Without a terminal, or with
 --no-input, it never asks: every field is a flag, and whatever is missing ends
 the run with exit 78 and the flags that would fill it. Keep secrets out of argv:
 give them in their environment variables (TOKENKEEPER_CLIENT_SECRET, …: see
