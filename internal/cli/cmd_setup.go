@@ -36,7 +36,9 @@ func setupCommand() *command {
 		name: "setup", args: "[options]", summary: "first-run wizard: asks on a terminal, else takes flags",
 		long: `Set up credentials.json and do the first token exchange. On a terminal, setup
 asks for each field in turn (secrets without echo), checks each answer, saves
-the file 0600 and shows the result and a cron line. Without a terminal, or with
+the file 0600 and shows the result and how to renew it every 30 minutes with
+the platform's scheduler (a cron line; on Windows a schtasks line; on macOS a
+LaunchAgent). Without a terminal, or with
 --no-input, it never asks: every field is a flag, and whatever is missing ends
 the run with exit 78 and the flags that would fill it. Keep secrets out of argv:
 give them in their environment variables (TOKENKEEPER_CLIENT_SECRET, …: see
@@ -363,7 +365,7 @@ func (a *app) firstExchange(c *credentials.Credentials, o refresh.Options) int {
 }
 
 // printNext shows the scheduler line that keeps this profile's token alive
-// (nextLine: cron, or the Task Scheduler on Windows).
+// (nextLine: cron, the Task Scheduler on Windows, launchd on macOS).
 func (a *app) printNext(t *refresh.Token) {
 	exe, err := os.Executable()
 	if err != nil {
@@ -375,12 +377,8 @@ func (a *app) printNext(t *refresh.Token) {
 	}
 	how, line := nextLine(runtime.GOOS, exe, s)
 	fmt.Fprintf(a.stdout, "\nnext: keep it renewed %s:\n%s\n", how, line)
-	keeper := "cron"
-	if runtime.GOOS == "windows" {
-		keeper = "the task"
-	}
 	if life := t.Expiry.Sub(t.ObtainedAt); !t.Expiry.IsZero() && life < 30*time.Minute {
-		fmt.Fprintf(a.stdout, "(the access token lasts only %s: %s keeps the grant alive, and %s renews the access token on demand)\n", life.Round(time.Second), keeper, a.cmdLine("token"))
+		fmt.Fprintf(a.stdout, "(the access token lasts only %s: %s keeps the grant alive, and %s renews the access token on demand)\n", life.Round(time.Second), keeper(runtime.GOOS), a.cmdLine("token"))
 	}
 }
 
