@@ -33,20 +33,12 @@ func aclWarning(path string) string {
 	if err != nil || !fi.Mode().IsRegular() {
 		return ""
 	}
-	sd, err := windows.GetNamedSecurityInfo(path, windows.SE_FILE_OBJECT, windows.DACL_SECURITY_INFORMATION)
-	if err != nil {
-		return ""
-	}
-	me, err := currentUser()
-	if err != nil {
-		return ""
-	}
-	others := otherReaders(sd, me.sid)
+	others, me := holdersBesidesMe(path, readRights)
 	if len(others) == 0 {
 		return ""
 	}
 	return fmt.Sprintf("%s is readable by %s (its access list); run: icacls %s /inheritance:r /grant:r \"*%s:F\"",
-		path, strings.Join(others, ", "), winArg(path), me.sid)
+		path, strings.Join(others, ", "), winArg(path), me)
 }
 
 // dirACLWarning is dirWriteWarning on Windows: a warning when the directory's
@@ -57,25 +49,31 @@ func dirACLWarning(dir string) string {
 	if err != nil || !fi.IsDir() {
 		return ""
 	}
-	sd, err := windows.GetNamedSecurityInfo(dir, windows.SE_FILE_OBJECT, windows.DACL_SECURITY_INFORMATION)
-	if err != nil {
-		return ""
-	}
-	me, err := currentUser()
-	if err != nil {
-		return ""
-	}
-	others := otherHolders(sd, me.sid, writeRights)
+	others, me := holdersBesidesMe(dir, writeRights)
 	if len(others) == 0 {
 		return ""
 	}
 	return fmt.Sprintf("%s is writable by %s (its access list), who could replace the files in it; run: icacls %s /inheritance:r /grant:r \"*%s:(OI)(CI)F\"",
-		dir, strings.Join(others, ", "), winArg(dir), me.sid)
+		dir, strings.Join(others, ", "), winArg(dir), me)
+}
+
+// holdersBesidesMe is otherHolders of path's access list, and this user's SID;
+// none when the list or the user cannot be read, which warns of nothing.
+func holdersBesidesMe(path string, rights windows.ACCESS_MASK) ([]string, *windows.SID) {
+	sd, err := windows.GetNamedSecurityInfo(path, windows.SE_FILE_OBJECT, windows.DACL_SECURITY_INFORMATION)
+	if err != nil {
+		return nil, nil
+	}
+	me, err := currentUser()
+	if err != nil {
+		return nil, nil
+	}
+	return otherHolders(sd, me.sid, rights), me.sid
 }
 
 // otherReaders names the accounts, beyond user, SYSTEM, the Administrators and
-// the file's owner (OWNER RIGHTS), to which sd's DACL grants reading. A missing DACL grants
-// everyone everything.
+// the file's owner (OWNER RIGHTS), to which sd's DACL grants reading. A
+// missing DACL grants everyone everything.
 func otherReaders(sd *windows.SECURITY_DESCRIPTOR, user *windows.SID) []string {
 	return otherHolders(sd, user, readRights)
 }

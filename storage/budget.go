@@ -9,8 +9,8 @@ import (
 // Budget is one run's deadline for what it asks of the network — a shared
 // store, a token endpoint — so that a run whose every operation would wait
 // its own timeout on a server that accepts connections and never answers
-// ends within one (SPEC §5). The stores and refresh's client bound their
-// requests by it; the CLI makes one for a run.
+// ends within one (docs/commands.md, --timeout). The stores and refresh's
+// client bound their requests by it; the CLI makes one for a run.
 //
 // Waiting for another process's lock is not the run's own work: a wait
 // (Pause until the resume) moves the deadline by its length, so a run that

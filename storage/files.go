@@ -11,14 +11,22 @@ type Root struct {
 	What    string
 }
 
+// The two XDG roots: the variable that names each, and where it is under
+// $HOME when that is unset. Roots documents them and, on Linux, configHome
+// and stateHome resolve them (xdg_linux.go).
+const (
+	configEnv, configRel = "XDG_CONFIG_HOME", ".config"
+	stateEnv, stateRel   = "XDG_STATE_HOME", ".local/state"
+)
+
 // Roots are the default roots, config then state, each holding appDir with a
 // sub-directory per profile. They are the XDG specification's, which
 // configHome and stateHome follow on Linux (files_linux_test.go holds them to
 // it); other platforms use their own conventions through adrg/xdg.
 func Roots() []Root {
 	return []Root{
-		{"XDG_CONFIG_HOME", "$HOME/.config", "holds " + appDir + "/PROFILE/" + CredentialsFileName},
-		{"XDG_STATE_HOME", "$HOME/.local/state", "holds " + appDir + "/PROFILE/" + TokenFileName + " and its lock"},
+		{configEnv, "$HOME/" + configRel, "holds " + appDir + "/PROFILE/" + CredentialsFileName},
+		{stateEnv, "$HOME/" + stateRel, "holds " + appDir + "/PROFILE/" + TokenFileName + " and its lock"},
 	}
 }
 

@@ -119,7 +119,7 @@ func checkHome(o Options) error {
 		return nil
 	}
 	var vars []string
-	for _, b := range []struct{ root, env string }{{o.ConfigDir, "XDG_CONFIG_HOME"}, {o.StateDir, "XDG_STATE_HOME"}} {
+	for _, b := range []struct{ root, env string }{{o.ConfigDir, configEnv}, {o.StateDir, stateEnv}} {
 		if b.root == "" && !filepath.IsAbs(os.Getenv(b.env)) { // "~/x" needs HOME too
 			vars = append(vars, b.env)
 		}

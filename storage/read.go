@@ -94,3 +94,30 @@ func resolve(path string) (string, error) {
 	}
 	return abs, nil
 }
+
+// readCapped is readFile's loop for both platforms: it reads through read
+// until it returns 0 bytes, into a buffer sized by the file's size as opened
+// (size), and stops at MaxFileSize with ErrTooLarge.
+func readCapped(path string, size int64, read func([]byte) (int, error)) ([]byte, error) {
+	capacity := MaxFileSize
+	if size >= 0 && size < int64(capacity) {
+		capacity = int(size)
+	}
+	buf := make([]byte, 0, capacity+1) // +1: the EOF read of a file that grew
+	for {
+		n, err := read(buf[len(buf):cap(buf)])
+		switch {
+		case err != nil:
+			return nil, fmt.Errorf("storage: read %s: %w", path, err)
+		case n == 0:
+			return buf, nil
+		}
+		buf = buf[:len(buf)+n]
+		switch {
+		case len(buf) > MaxFileSize:
+			return buf[:MaxFileSize], fmt.Errorf("storage: %s: %w", path, ErrTooLarge)
+		case len(buf) == cap(buf):
+			buf = append(buf, 0)[:len(buf)] // the file grew: make room
+		}
+	}
+}

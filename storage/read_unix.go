@@ -25,28 +25,10 @@ func readFile(path string, private bool) ([]byte, error) {
 		return nil, err
 	}
 	defer syscall.Close(fd)
-	size := MaxFileSize
-	if stSize >= 0 && stSize < int64(size) {
-		size = int(stSize)
-	}
-	buf := make([]byte, 0, size+1) // +1: the EOF read of a file that grew
-	for {
-		var n int
-		err := retryEINTR(func() (err error) { n, err = syscall.Read(fd, buf[len(buf):cap(buf)]); return err })
-		switch {
-		case err != nil:
-			return nil, fmt.Errorf("storage: read %s: %w", path, err)
-		case n == 0:
-			return buf, nil
-		}
-		buf = buf[:len(buf)+n]
-		switch {
-		case len(buf) > MaxFileSize:
-			return buf[:MaxFileSize], fmt.Errorf("storage: %s: %w", path, ErrTooLarge)
-		case len(buf) == cap(buf):
-			buf = append(buf, 0)[:len(buf)] // the file grew: make room
-		}
-	}
+	return readCapped(path, stSize, func(b []byte) (n int, err error) {
+		err = retryEINTR(func() (err error) { n, err = syscall.Read(fd, b); return err })
+		return n, err
+	})
 }
 
 // openRegular is how tokenkeeper opens every file it reads or locks: without

@@ -29,30 +29,14 @@ func readFile(path string, private bool) ([]byte, error) {
 		return nil, err
 	}
 	defer windows.CloseHandle(h)
-	capacity := MaxFileSize
-	if size >= 0 && size < int64(capacity) {
-		capacity = int(size)
-	}
-	buf := make([]byte, 0, capacity+1) // +1: the EOF read of a file that grew
-	for {
+	return readCapped(path, size, func(b []byte) (int, error) {
 		var n uint32
-		err := windows.ReadFile(h, buf[len(buf):cap(buf)], &n, nil)
-		switch {
-		case err == windows.ERROR_BROKEN_PIPE || err == windows.ERROR_HANDLE_EOF:
-			return buf, nil
-		case err != nil:
-			return nil, fmt.Errorf("storage: read %s: %w", path, err)
-		case n == 0:
-			return buf, nil
+		err := windows.ReadFile(h, b, &n, nil)
+		if err == windows.ERROR_BROKEN_PIPE || err == windows.ERROR_HANDLE_EOF {
+			return 0, nil // the end
 		}
-		buf = buf[:len(buf)+int(n)]
-		switch {
-		case len(buf) > MaxFileSize:
-			return buf[:MaxFileSize], fmt.Errorf("storage: %s: %w", path, ErrTooLarge)
-		case len(buf) == cap(buf):
-			buf = append(buf, 0)[:len(buf)] // the file grew: make room
-		}
-	}
+		return int(n), err
+	})
 }
 
 // openRegular is how tokenkeeper opens every file it reads or locks on

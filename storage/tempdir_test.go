@@ -1,20 +1,11 @@
 package storage
 
-import (
-	"testing"
+import "github.com/tokenkeeper/tokenkeeper/internal/testfs"
 
-	"github.com/tokenkeeper/tokenkeeper/internal/testfs"
+// tempDir is t.TempDir, or under Wine one that Wine can remove; skipOnWindows
+// skips a test of a Unix behaviour that Windows lacks, saying which. Both are
+// testfs's, under the short names this package's tests use.
+var (
+	tempDir       = testfs.TempDir
+	skipOnWindows = testfs.SkipOnWindows
 )
-
-// tempDir is t.TempDir, or under Wine one that Wine can remove (testfs.TempDir).
-func tempDir(t testing.TB) string {
-	t.Helper()
-	return testfs.TempDir(t)
-}
-
-// skipOnWindows skips a test of a Unix behaviour that Windows lacks, saying
-// which (testfs.SkipOnWindows).
-func skipOnWindows(t testing.TB, why string) {
-	t.Helper()
-	testfs.SkipOnWindows(t, why)
-}

@@ -59,6 +59,19 @@ func WriteReadable(path string, data []byte) error {
 	return nil
 }
 
+// writeAtomic replaces path with data of mode through a temporary file beside
+// it (replaceAtomic, one per platform), first creating the missing
+// directories when mkdir.
+func writeAtomic(path string, data []byte, mode os.FileMode, mkdir bool) error {
+	dir := filepath.Dir(path)
+	if mkdir {
+		if err := os.MkdirAll(dir, dirMode); err != nil {
+			return err
+		}
+	}
+	return replaceAtomic(path, dir, data, mode)
+}
+
 // writeTarget makes path absolute and follows a symbolic link, so that a
 // credentials file linked from a dotfiles repository stays a link.
 func writeTarget(path string) (string, error) {

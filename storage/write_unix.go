@@ -5,19 +5,14 @@ package storage
 import (
 	"errors"
 	"os"
-	"path/filepath"
 	"syscall"
 
 	"github.com/google/renameio/v2"
 )
 
-func writeAtomic(path string, data []byte, mode os.FileMode, mkdir bool) error {
-	dir := filepath.Dir(path)
-	if mkdir {
-		if err := os.MkdirAll(dir, dirMode); err != nil {
-			return err
-		}
-	}
+// replaceAtomic on Unix: renameio's pending file, renamed over path, then the
+// directory fsynced.
+func replaceAtomic(path, dir string, data []byte, mode os.FileMode) error {
 	// WithTempDir keeps the temporary file beside path: renameio would
 	// otherwise probe os.TempDir, which is extra work and may be another
 	// file system.

@@ -12,7 +12,7 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-// writeAtomic on Windows, where renameio does not work: a temporary file
+// replaceAtomic on Windows, where renameio does not work: a temporary file
 // beside path (named as renameio names it, so that RemoveTemps finds it),
 // written and flushed to disk, then moved over path with MoveFileEx
 // (REPLACE_EXISTING: atomic on NTFS; WRITE_THROUGH: returns once the move is
@@ -21,13 +21,7 @@ import (
 // retried for a moment (shareRetry). Windows keeps access rights in the file's
 // ACL, not in mode: a private file (mode 0600) gets a DACL of this user only
 // (createPrivate); any other keeps what it inherits from the directory.
-func writeAtomic(path string, data []byte, mode os.FileMode, mkdir bool) error {
-	dir := filepath.Dir(path)
-	if mkdir {
-		if err := os.MkdirAll(dir, dirMode); err != nil {
-			return err
-		}
-	}
+func replaceAtomic(path, dir string, data []byte, mode os.FileMode) error {
 	f, err := createTemp(dir, "."+filepath.Base(path), mode == fileMode)
 	if err != nil {
 		return err

@@ -22,10 +22,8 @@ import (
 // a bare environment, so the reason says whether the variable was used,
 // ignored, or absent.
 
-func configHome() (dir, why string) { return xdgHome("XDG_CONFIG_HOME", ".config") }
-func stateHome() (dir, why string) {
-	return xdgHome("XDG_STATE_HOME", filepath.Join(".local", "state"))
-}
+func configHome() (dir, why string) { return xdgHome(configEnv, configRel) }
+func stateHome() (dir, why string)  { return xdgHome(stateEnv, stateRel) }
 
 func xdgHome(env, rel string) (dir, why string) {
 	home := os.Getenv("HOME")

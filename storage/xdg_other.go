@@ -14,8 +14,8 @@ import (
 // (macOS: ~/Library/Application Support) and the XDG variables that override
 // them.
 
-func configHome() (dir, why string) { return platformHome(xdg.ConfigHome, "XDG_CONFIG_HOME") }
-func stateHome() (dir, why string)  { return platformHome(xdg.StateHome, "XDG_STATE_HOME") }
+func configHome() (dir, why string) { return platformHome(xdg.ConfigHome, configEnv) }
+func stateHome() (dir, why string)  { return platformHome(xdg.StateHome, stateEnv) }
 
 // platformHome says why adrg/xdg chose dir: the variable when it is an
 // absolute path, else the platform's own place.

@@ -246,10 +246,9 @@ func (c *Cluster) Leader() int {
 // with "address already in use" (seen with several test packages at once).
 func freeAddr(t testing.TB) string {
 	t.Helper()
-	const low = 10000
 	high := ephemeralLow()
 	for range 200 {
-		addr := fmt.Sprintf("127.0.0.1:%d", low+rand.IntN(high-low))
+		addr := fmt.Sprintf("127.0.0.1:%d", portLow+rand.IntN(high-portLow))
 		if l, err := net.Listen("tcp", addr); err == nil {
 			l.Close()
 			return addr
@@ -263,13 +262,17 @@ func freeAddr(t testing.TB) string {
 	return l.Addr().String()
 }
 
+// portLow is the lowest port freeAddr picks.
+const portLow = 10000
+
 // ephemeralLow is the first port the kernel hands out to outgoing
-// connections (Linux's ip_local_port_range; 32768 where it cannot be read).
+// connections (Linux's ip_local_port_range; 32768 where it cannot be read, or
+// where it leaves freeAddr fewer than 1000 ports).
 func ephemeralLow() int {
 	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
 	if err == nil {
 		if f := strings.Fields(string(b)); len(f) == 2 {
-			if n, err := strconv.Atoi(f[0]); err == nil && n > 10000+1000 {
+			if n, err := strconv.Atoi(f[0]); err == nil && n > portLow+1000 {
 				return n
 			}
 		}

@@ -292,9 +292,8 @@ func writePage(w http.ResponseWriter, status int, title, body string) {
 		escapeHTML(title)+"</h1>\n"+body+"\n</body></html>\n")
 }
 
-// escapeHTML escapes text for an element or a quoted attribute. It is ours
-// rather than package html's, whose tables would be initialised on every run
-// of the tokenkeeper binary.
+// escapeHTML escapes text for an element or a quoted attribute: what
+// html.EscapeString gives, except that invalid UTF-8 comes out as U+FFFD.
 func escapeHTML(v string) string {
 	var b strings.Builder
 	for _, c := range v {

@@ -40,6 +40,7 @@ var (
 	attrRe  = regexp.MustCompile(`(?is)([a-z_-]+)="([^"]*)"`)
 )
 
+// attrs are the double-quoted attributes in s, by lower-case name, unescaped.
 func attrs(s string) map[string]string {
 	m := map[string]string{}
 	for _, a := range attrRe.FindAllStringSubmatch(s, -1) {
