@@ -67,21 +67,20 @@ func oauthCodes() map[string]advice {
 // (TransientError: client.go's failingNow and unavailable). On a Concur
 // endpoint, a code of its own other than 108 says what else was refused.
 func refreshTokenDead(ee *EndpointError, concur bool) bool {
-	if ee.Code == "invalid_grant" || ee.ConcurCode == 108 {
+	if isGrantRefusal(ee) {
 		return true
 	}
 	if _, ok := concurCodes()[ee.ConcurCode]; ok && concur {
 		return false
 	}
+	if isClientRefusal(ee) {
+		return false
+	}
 	switch ee.Code {
-	case "invalid_client", "unauthorized_client", "invalid_scope", "unsupported_grant_type":
+	case "invalid_scope", "unsupported_grant_type":
 		return false
 	case "invalid_request":
 		return aboutRefreshToken(ee.Description)
-	case "":
-		if ee.Status == http.StatusUnauthorized {
-			return false
-		}
 	}
 	switch s := ee.Status; {
 	case ee.ClientChallenge, s == 0, s >= 300 && s < 400:
