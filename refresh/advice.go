@@ -153,10 +153,17 @@ func refusalAdvice(ee *EndpointError, c *credentials.Credentials, concur bool) a
 	return advice{KindCredentials, "the token endpoint refused the request; check the fields of {file}"}
 }
 
+// concurEndpoint reports whether ee came from SAP Concur's endpoint: c's
+// tokenURL is Concur's, or the answer carries both an OAuth "error" and a
+// Concur code (KORE sends a "code" alone).
+func concurEndpoint(ee *EndpointError, c *credentials.Credentials) bool {
+	return credentials.IsConcur(c.TokenURL) || (ee.ConcurCode != 0 && ee.Code != "")
+}
+
 // refusalError is the *Error for a refusal of the grant in c. follow is the rule
 // for a Concur geolocation (geolocation.go), for code 16's advice.
 func refusalError(ee *EndpointError, c *credentials.Credentials, follow func(tokenURL, geo string) (string, error)) *Error {
-	concur := credentials.IsConcur(c.TokenURL) || (ee.ConcurCode != 0 && ee.Code != "")
+	concur := concurEndpoint(ee, c)
 	a := refusalAdvice(ee, c, concur)
 	hint := strings.NewReplacer("{file}", c.Path, "{grant}", c.GrantType).Replace(a.Do)
 	if concur && ee.ConcurCode == 16 {

@@ -410,7 +410,7 @@ func (m *Manager) refreshScope(tok *Token) string {
 
 // refreshTokenDead is refreshTokenDead (advice.go) for this endpoint.
 func (m *Manager) refreshTokenDead(ee *EndpointError) bool {
-	return refreshTokenDead(ee, credentials.IsConcur(m.creds().TokenURL) || (ee.ConcurCode != 0 && ee.Code != ""))
+	return refreshTokenDead(ee, concurEndpoint(ee, m.creds()))
 }
 
 // resendMoved is a failed request to the token endpoint u seen again
