@@ -208,12 +208,15 @@ type LogoutResult struct {
 	Next *Error
 }
 
-// notRevocable reports whether a revocation was answered RFC 7009 §2.2.1's
-// unsupported_token_type: the endpoint does not revoke that kind of token.
-// Nothing was revoked, and asking again will not change that.
-func notRevocable(err error) bool {
+// notRevocable is a revocation's answer when it is RFC 7009 §2.2.1's
+// unsupported_token_type (nil otherwise): the endpoint does not revoke that
+// kind of token. Nothing was revoked, and asking again will not change that.
+func notRevocable(err error) *EndpointError {
 	var ee *EndpointError
-	return errors.As(err, &ee) && ee.Code == "unsupported_token_type"
+	if errors.As(err, &ee) && ee.Code == "unsupported_token_type" {
+		return ee
+	}
+	return nil
 }
 
 // LoggedOutLabel names a token record that logout set aside after revoking
@@ -259,10 +262,8 @@ func (m *Manager) Logout(ctx context.Context) (*LogoutResult, error) {
 	res.RevocationURL = ep.Revocation
 	if tok != nil && tok.RefreshToken != "" && ep.Revocation != "" {
 		err := m.client.Revoke(ctx, m.loginConfig(ep), tok.RefreshToken, "refresh_token")
-		switch {
-		case notRevocable(err):
-			var ee *EndpointError
-			errors.As(err, &ee)
+		switch ee := notRevocable(err); {
+		case ee != nil:
 			res.NotRevocable = describeRefusal(ee)
 		case err != nil:
 			return nil, m.revokeError(err)
