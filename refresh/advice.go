@@ -83,13 +83,19 @@ func refreshTokenDead(ee *EndpointError, concur bool) bool {
 		return aboutRefreshToken(ee.Description)
 	}
 	switch s := ee.Status; {
-	case ee.ClientChallenge, s == 0, s >= 300 && s < 400:
+	case ee.ClientChallenge, noTokenEndpoint(s):
 		return false
-	case s == http.StatusNotFound, s == http.StatusMethodNotAllowed, s == http.StatusLengthRequired,
-		s == http.StatusRequestEntityTooLarge, s == http.StatusRequestURITooLong, s == http.StatusUnsupportedMediaType:
+	case s == http.StatusLengthRequired, s == http.StatusRequestEntityTooLarge,
+		s == http.StatusRequestURITooLong, s == http.StatusUnsupportedMediaType:
 		return false
 	}
 	return true
+}
+
+// noTokenEndpoint reports whether a refusal's status says that tokenURL names
+// no token endpoint: no HTTP answer, a redirect, 404 or 405.
+func noTokenEndpoint(s int) bool {
+	return s == 0 || s >= 300 && s < 400 || s == http.StatusNotFound || s == http.StatusMethodNotAllowed
 }
 
 // aboutRefreshToken reports whether an invalid_request's description says the
@@ -146,8 +152,7 @@ func refusalAdvice(ee *EndpointError, c *credentials.Credentials, concur bool) a
 	if ok {
 		return a
 	}
-	switch s := ee.Status; {
-	case s == 0 || s >= 300 && s < 400 || s == http.StatusNotFound || s == http.StatusMethodNotAllowed:
+	if noTokenEndpoint(ee.Status) {
 		return advice{KindCredentials, "check tokenURL in {file}"}
 	}
 	return advice{KindCredentials, "the token endpoint refused the request; check the fields of {file}"}
