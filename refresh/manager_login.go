@@ -280,11 +280,7 @@ func (m *Manager) Logout(ctx context.Context) (*LogoutResult, error) {
 	}
 	left := &Token{SeedFingerprint: m.spentSeedFingerprint(tok, fe)}
 	if tok != nil && !res.Revoked {
-		data, err := left.MarshalFile()
-		if err == nil {
-			err = lock.Save(ctx, data)
-		}
-		if err != nil {
+		if err := saveRecord(ctx, lock, left); err != nil {
 			return res, &Error{Kind: KindUnexpected, Err: err, Msg: err.Error(), Hint: fmt.Sprintf("remove %s by hand", m.Paths.TokenFile)}
 		}
 		res.Forgotten = m.Paths.TokenFile
@@ -300,11 +296,7 @@ func (m *Manager) Logout(ctx context.Context) (*LogoutResult, error) {
 		return res, &Error{Kind: KindUnexpected, Err: err, Msg: err.Error(), Hint: fmt.Sprintf("move %s away by hand", m.Paths.TokenFile)}
 	}
 	if left.SeedFingerprint != "" {
-		data, err := left.MarshalFile()
-		if err == nil {
-			err = lock.Save(ctx, data)
-		}
-		if err != nil {
+		if err := saveRecord(ctx, lock, left); err != nil {
 			// The seed would be sent again by the next run: say so, loudly.
 			return res, &Error{Kind: KindUnexpected, Err: err, Msg: fmt.Sprintf("logged out, but recording that the refreshToken in %s was already used failed: %v", m.creds().Path, err),
 				Hint: fmt.Sprintf("remove refreshToken from %s: it was already used and must not be sent again", m.creds().Path)}
