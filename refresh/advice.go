@@ -67,30 +67,35 @@ func oauthCodes() map[string]advice {
 // (TransientError: client.go's failingNow and unavailable). On a Concur
 // endpoint, a code of its own other than 108 says what else was refused.
 func refreshTokenDead(ee *EndpointError, concur bool) bool {
-	if ee.Code == "invalid_grant" || ee.ConcurCode == 108 {
+	if isGrantRefusal(ee) {
 		return true
 	}
 	if _, ok := concurCodes()[ee.ConcurCode]; ok && concur {
 		return false
 	}
+	if isClientRefusal(ee) {
+		return false
+	}
 	switch ee.Code {
-	case "invalid_client", "unauthorized_client", "invalid_scope", "unsupported_grant_type":
+	case "invalid_scope", "unsupported_grant_type":
 		return false
 	case "invalid_request":
 		return aboutRefreshToken(ee.Description)
-	case "":
-		if ee.Status == http.StatusUnauthorized {
-			return false
-		}
 	}
 	switch s := ee.Status; {
-	case ee.ClientChallenge, s == 0, s >= 300 && s < 400:
+	case ee.ClientChallenge, noTokenEndpoint(s):
 		return false
-	case s == http.StatusNotFound, s == http.StatusMethodNotAllowed, s == http.StatusLengthRequired,
-		s == http.StatusRequestEntityTooLarge, s == http.StatusRequestURITooLong, s == http.StatusUnsupportedMediaType:
+	case s == http.StatusLengthRequired, s == http.StatusRequestEntityTooLarge,
+		s == http.StatusRequestURITooLong, s == http.StatusUnsupportedMediaType:
 		return false
 	}
 	return true
+}
+
+// noTokenEndpoint reports whether a refusal's status says that tokenURL names
+// no token endpoint: no HTTP answer, a redirect, 404 or 405.
+func noTokenEndpoint(s int) bool {
+	return s == 0 || s >= 300 && s < 400 || s == http.StatusNotFound || s == http.StatusMethodNotAllowed
 }
 
 // aboutRefreshToken reports whether an invalid_request's description says the
@@ -147,17 +152,23 @@ func refusalAdvice(ee *EndpointError, c *credentials.Credentials, concur bool) a
 	if ok {
 		return a
 	}
-	switch s := ee.Status; {
-	case s == 0 || s >= 300 && s < 400 || s == http.StatusNotFound || s == http.StatusMethodNotAllowed:
+	if noTokenEndpoint(ee.Status) {
 		return advice{KindCredentials, "check tokenURL in {file}"}
 	}
 	return advice{KindCredentials, "the token endpoint refused the request; check the fields of {file}"}
 }
 
+// concurEndpoint reports whether ee came from SAP Concur's endpoint: c's
+// tokenURL is Concur's, or the answer carries both an OAuth "error" and a
+// Concur code (KORE sends a "code" alone).
+func concurEndpoint(ee *EndpointError, c *credentials.Credentials) bool {
+	return credentials.IsConcur(c.TokenURL) || (ee.ConcurCode != 0 && ee.Code != "")
+}
+
 // refusalError is the *Error for a refusal of the grant in c. follow is the rule
 // for a Concur geolocation (geolocation.go), for code 16's advice.
 func refusalError(ee *EndpointError, c *credentials.Credentials, follow func(tokenURL, geo string) (string, error)) *Error {
-	concur := credentials.IsConcur(c.TokenURL) || (ee.ConcurCode != 0 && ee.Code != "")
+	concur := concurEndpoint(ee, c)
 	a := refusalAdvice(ee, c, concur)
 	hint := strings.NewReplacer("{file}", c.Path, "{grant}", c.GrantType).Replace(a.Do)
 	if concur && ee.ConcurCode == 16 {

@@ -96,16 +96,10 @@ func describeRefusal(ee *EndpointError) string {
 }
 
 func lockError(err error) error {
-	var re *storage.RecordError
-	var ce *storage.ConfigError
-	if errors.As(err, &re) {
-		return unreadableRecord(err, re.Name)
-	}
-	if errors.As(err, &ce) {
+	// A record or configuration at fault, or a store that is unavailable:
+	// unreadableRecord owns what is said of them.
+	if errors.As(err, new(*storage.RecordError)) || errors.As(err, new(*storage.ConfigError)) || errors.Is(err, storage.ErrUnavailable) {
 		return unreadableRecord(err, "")
-	}
-	if errors.Is(err, storage.ErrUnavailable) {
-		return storeUnavailable(err)
 	}
 	var lb *storage.LockBusyError
 	if errors.As(err, &lb) {

@@ -304,13 +304,18 @@ func (m *Manager) remember(tok, carry *Token) {
 		tok.raw = map[string]json.RawMessage{}
 		tok.carryUnknown(carry)
 	}
-	data, err := tok.MarshalFile()
-	if err == nil {
-		err = m.held.Save(context.Background(), data) // remember runs under the lock
-	}
-	if err != nil {
+	if err := saveRecord(context.Background(), m.held, tok); err != nil { // remember runs under the lock
 		m.debug("could not remember the refusal", "err", err)
 	}
+}
+
+// saveRecord writes tok as the token record under lock.
+func saveRecord(ctx context.Context, lock storage.Locked, tok *Token) error {
+	data, err := tok.MarshalFile()
+	if err != nil {
+		return err
+	}
+	return lock.Save(ctx, data)
 }
 
 // errInvalidGrant marks a dead refresh token (refreshTokenDead), whatever the
@@ -410,7 +415,7 @@ func (m *Manager) refreshScope(tok *Token) string {
 
 // refreshTokenDead is refreshTokenDead (advice.go) for this endpoint.
 func (m *Manager) refreshTokenDead(ee *EndpointError) bool {
-	return refreshTokenDead(ee, credentials.IsConcur(m.creds().TokenURL) || (ee.ConcurCode != 0 && ee.Code != ""))
+	return refreshTokenDead(ee, concurEndpoint(ee, m.creds()))
 }
 
 // resendMoved is a failed request to the token endpoint u seen again
@@ -780,11 +785,7 @@ func (m *Manager) keepSpentSeed(fe *FileError, moved string) error {
 	c := m.creds()
 	msg := fmt.Sprintf("%s could not be read (%v) and was moved to %s; it holds the grant that the refreshToken in %s started, so that refreshToken was already used and is not sent again",
 		fe.Path, fe.Err, moved, c.Path)
-	data, err := (&Token{SeedFingerprint: fingerprint(c.RefreshToken)}).MarshalFile()
-	if err == nil {
-		err = m.held.Save(context.Background(), data)
-	}
-	if err != nil {
+	if err := saveRecord(context.Background(), m.held, &Token{SeedFingerprint: fingerprint(c.RefreshToken)}); err != nil {
 		msg += fmt.Sprintf("; recording that failed too (%v)", err)
 	}
 	return &Error{Kind: KindNeedsHuman, Msg: msg,

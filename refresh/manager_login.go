@@ -208,12 +208,15 @@ type LogoutResult struct {
 	Next *Error
 }
 
-// notRevocable reports whether a revocation was answered RFC 7009 §2.2.1's
-// unsupported_token_type: the endpoint does not revoke that kind of token.
-// Nothing was revoked, and asking again will not change that.
-func notRevocable(err error) bool {
+// notRevocable is a revocation's answer when it is RFC 7009 §2.2.1's
+// unsupported_token_type (nil otherwise): the endpoint does not revoke that
+// kind of token. Nothing was revoked, and asking again will not change that.
+func notRevocable(err error) *EndpointError {
 	var ee *EndpointError
-	return errors.As(err, &ee) && ee.Code == "unsupported_token_type"
+	if errors.As(err, &ee) && ee.Code == "unsupported_token_type" {
+		return ee
+	}
+	return nil
 }
 
 // LoggedOutLabel names a token record that logout set aside after revoking
@@ -259,10 +262,8 @@ func (m *Manager) Logout(ctx context.Context) (*LogoutResult, error) {
 	res.RevocationURL = ep.Revocation
 	if tok != nil && tok.RefreshToken != "" && ep.Revocation != "" {
 		err := m.client.Revoke(ctx, m.loginConfig(ep), tok.RefreshToken, "refresh_token")
-		switch {
-		case notRevocable(err):
-			var ee *EndpointError
-			errors.As(err, &ee)
+		switch ee := notRevocable(err); {
+		case ee != nil:
 			res.NotRevocable = describeRefusal(ee)
 		case err != nil:
 			return nil, m.revokeError(err)
@@ -279,11 +280,7 @@ func (m *Manager) Logout(ctx context.Context) (*LogoutResult, error) {
 	}
 	left := &Token{SeedFingerprint: m.spentSeedFingerprint(tok, fe)}
 	if tok != nil && !res.Revoked {
-		data, err := left.MarshalFile()
-		if err == nil {
-			err = lock.Save(ctx, data)
-		}
-		if err != nil {
+		if err := saveRecord(ctx, lock, left); err != nil {
 			return res, &Error{Kind: KindUnexpected, Err: err, Msg: err.Error(), Hint: fmt.Sprintf("remove %s by hand", m.Paths.TokenFile)}
 		}
 		res.Forgotten = m.Paths.TokenFile
@@ -299,11 +296,7 @@ func (m *Manager) Logout(ctx context.Context) (*LogoutResult, error) {
 		return res, &Error{Kind: KindUnexpected, Err: err, Msg: err.Error(), Hint: fmt.Sprintf("move %s away by hand", m.Paths.TokenFile)}
 	}
 	if left.SeedFingerprint != "" {
-		data, err := left.MarshalFile()
-		if err == nil {
-			err = lock.Save(ctx, data)
-		}
-		if err != nil {
+		if err := saveRecord(ctx, lock, left); err != nil {
 			// The seed would be sent again by the next run: say so, loudly.
 			return res, &Error{Kind: KindUnexpected, Err: err, Msg: fmt.Sprintf("logged out, but recording that the refreshToken in %s was already used failed: %v", m.creds().Path, err),
 				Hint: fmt.Sprintf("remove refreshToken from %s: it was already used and must not be sent again", m.creds().Path)}

@@ -68,10 +68,10 @@ func (o *Outage) check(url string, now time.Time) error {
 		return nil
 	}
 	r, ok := parseOutage(data)
-	if !ok || r.URL != fingerprint(url) || now.Before(r.At) || !now.Before(r.At.Add(o.span())) {
+	until := r.At.Add(o.span())
+	if !ok || r.URL != fingerprint(url) || now.Before(r.At) || !now.Before(until) {
 		return nil
 	}
-	until := r.At.Add(o.span())
 	return &TransientError{URL: redact.URL(url), Err: fmt.Errorf("%s (at %s; not asked again before %s)",
 		r.Error, r.At.Local().Format(time.TimeOnly), until.Local().Format(time.TimeOnly))}
 }

@@ -56,7 +56,7 @@ func TestRefreshTokenDead(t *testing.T) {
 }
 
 // entraEnv is a profile whose token URL is Entra's (the preset's ScopeOnRefresh),
-// served by a fake that grants "openid" whatever was asked.
+// served by a fake that grants "openid api://app/read" whatever was asked.
 func entraEnv(t *testing.T) *env {
 	t.Helper()
 	e := newEnv(t, fakeserver.Options{GrantedScope: "openid api://app/read"}, nil)

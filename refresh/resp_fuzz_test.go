@@ -9,8 +9,8 @@ import (
 )
 
 // FuzzRotatedAnswer: a token endpoint's answer to a refresh, with a rotated refresh
-// token beside malformed fields (SPEC §2 "A rotated refresh token is never
-// dropped", "What is saved is usable"). The answer goes through what the lifecycle
+// token beside malformed fields (docs/security.md, "Never losing a token": "A
+// rotated refresh token is never dropped"; "How a token is judged"). The answer goes through what the lifecycle
 // does with it — handleResponse, merge with the stored token, the record written
 // within the 64 KiB reservation — and, whatever else is in it:
 //

@@ -1,6 +1,7 @@
 package refresh
 
-// A token endpoint's success answer with a malformed field (SPEC §2 "Rules the lifecycle never breaks"), each against the fake
+// A token endpoint's success answer with a malformed field (docs/security.md, "A
+// rotated refresh token is never dropped"), each against the fake
 // endpoint with single-use refresh tokens: the refresh token the answer rotated to
 // is the one saved, the one sent is never sent again, and the next run renews with
 // the saved one. Names here start with "resp".
@@ -220,7 +221,7 @@ func TestRespSpentAnswerNotRetried(t *testing.T) {
 
 // TestRespMarshalFileWithin: a record larger than the space reserved for it is cut
 // down to the lifecycle's fields, group by group while they fit; the refresh token
-// is always kept (SPEC §2 step 6).
+// is always kept (docs/security.md, "What was reserved is enough").
 func TestRespMarshalFileWithin(t *testing.T) {
 	full := func() *Token {
 		tok := mustParseResponse(t, fixture(t, "responses/concur_password.json"), start)

@@ -736,7 +736,7 @@ func TestMarshalFileWritesFields(t *testing.T) {
 
 // TestValidClockSetBack: a token file written before the clock was set back has an
 // obtained_at in the future; beyond a small skew it is not valid, and within it its
-// validity never exceeds its own lifetime (SPEC §2 "Clock").
+// validity never exceeds its own lifetime (docs/security.md, "How a token is judged").
 func TestValidClockSetBack(t *testing.T) {
 	hour := &Token{AccessToken: "a", ObtainedAt: start, Expiry: start.Add(time.Hour)}
 	tests := []struct {
