@@ -23,14 +23,14 @@ func (a *app) loadCreds(writeTemplate bool) (*credentials.Credentials, error) {
 	path := a.paths.CredentialsFile
 	c, err := credentials.Load(path)
 	if missingFile(err) {
-		exists, perr := a.paths.Exists()
-		switch {
-		case perr != nil:
-			return nil, notDirError(perr)
-		case writeTemplate:
+		if !writeTemplate {
+			if perr := a.requireProfile(); perr != nil {
+				return nil, perr
+			}
+		} else if perr := a.checkDirs(); perr != nil {
+			return nil, perr
+		} else {
 			return nil, a.writeTemplate(path)
-		case !exists:
-			return nil, a.noProfileError()
 		}
 	}
 	if err != nil {
