@@ -220,7 +220,7 @@ func describeExpiry(now, t time.Time, zero string) string {
 
 // warnMinValid warns when the token handed out is valid for less than
 // --min-valid asked. Tokens that last less than asked, or a margin capped at
-// half a token's lifetime (SPEC §2 step 4), make that happen. A warning, not
+// half a token's lifetime (refresh.Token.RenewAt), make that happen. A warning, not
 // an error: the token is still the best there is, and a script that fails
 // for good on a provider's token lifetime cannot be fixed from the client.
 func (a *app) warnMinValid(minValid time.Duration, t *refresh.Token) {
