@@ -65,7 +65,9 @@ func (a *app) writeTemplate(path string) error {
 
 // manager builds the lifecycle for this profile. Credentials are read only when a
 // renewal needs them (a valid token on disk needs one read of one file), unless
-// eager, for commands that should check them on every run.
+// eager, for commands that should check them on every run. writeTemplate
+// (the bare run's first run) goes with eager: manager itself then ends with
+// errTemplateWritten, before any Ensure.
 func (a *app) manager(holder string, eager, writeTemplate bool) (*refresh.Manager, error) {
 	m := &refresh.Manager{
 		Paths:       a.paths,
@@ -159,9 +161,6 @@ func (a *app) ensure(m *refresh.Manager, o refresh.Options) (*refresh.Result, in
 			a.addSecrets(r.Token.AccessToken, r.Token.RefreshToken)
 		}
 		a.warnResult(r)
-	}
-	if errors.Is(err, errTemplateWritten) {
-		return nil, exitConfig
 	}
 	if err != nil {
 		a.warnTokenFileMode()
