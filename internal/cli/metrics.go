@@ -136,15 +136,15 @@ func (m *watchMetrics) observe(profile string, ev refresh.WatchEvent, at time.Ti
 	case ev.Result.Action != refresh.ActionRefreshed && ev.Result.Action != refresh.ActionBootstrapped:
 		return
 	}
-	state := exitRowOf(code).state
+	state, states := exitRowOf(code).state, grantStates()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	counts := m.renewals[profile]
 	if counts == nil {
-		counts = make([]uint64, len(grantStates()))
+		counts = make([]uint64, len(states))
 		m.renewals[profile] = counts
 	}
-	for i, s := range grantStates() {
+	for i, s := range states {
 		if s == state {
 			counts[i]++
 		}
