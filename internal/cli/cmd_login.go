@@ -53,8 +53,9 @@ ssh -L 8400:127.0.0.1:8400 host tokenkeeper login --no-browser`,
 	}
 }
 
-// login runs the profile's interactive grant (SPEC §7). It reads nothing from
-// stdin and needs no terminal: everything it shows goes to stderr.
+// login runs the profile's interactive grant, the one a person approves. It
+// reads nothing from stdin and needs no terminal: everything it shows goes to
+// stderr.
 func (a *app) login(o loginOptions) int {
 	a.rerun = "login"
 	if o.device {

@@ -58,7 +58,7 @@ func commandTable() []*command {
 // suggestions, completion and the man pages are ours, from the command table:
 // spf13/cobra did this before, but its one package-level regexp made every
 // process initialise the unicode tables, and that alone cost `tokenkeeper
-// token` 0.04× of SPEC §6's 1.5× budget (docs/DESIGN.md, BENCHMARKS.md).
+// token` 0.04× of its 1.5× start-up budget (docs/performance.md, docs/DESIGN.md).
 func (a *app) main(args []string) int {
 	table := commandTable()
 	if len(args) > 0 && args[0] == completeCommand {

@@ -12,7 +12,7 @@ import (
 	"github.com/tokenkeeper/tokenkeeper/storage"
 )
 
-// Exit codes (SPEC §3). 75, 77 and 78 are sysexits.h's EX_TEMPFAIL, EX_NOPERM and
+// Exit codes, as README.md's "Exit codes" lists them. 75, 77 and 78 are sysexits.h's EX_TEMPFAIL, EX_NOPERM and
 // EX_CONFIG, which cron wrappers and systemd already know.
 const (
 	exitOK         = 0

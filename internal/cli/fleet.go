@@ -134,16 +134,25 @@ func mergeSorted(a, b []string) []string {
 	return out
 }
 
+// otherProfile is a copy of the app whose hints name profile name, as if
+// the user had given --profile NAME.
+func (a *app) otherProfile(name string) *app {
+	o := *a
+	o.g.profile = name
+	o.g.sources = maps.Clone(a.g.sources)
+	if o.g.sources == nil {
+		o.g.sources = map[string]string{}
+	}
+	o.g.sources["profile"] = "--profile flag"
+	return &o
+}
+
 // forProfile is a copy of the app for one profile: its own paths, its own
 // secrets to redact, and its messages in a buffer of its own, so that workers
 // never interleave lines on the terminal.
 func (a *app) forProfile(name string) (*app, *bytes.Buffer, error) {
-	p := *a
-	p.g.profile = name
+	p := *a.otherProfile(name)
 	p.listed = true
-	// Its hints name the profile, as if the user had given --profile NAME.
-	p.g.sources = maps.Clone(a.g.sources)
-	p.g.sources["profile"] = "--profile flag"
 	p.secrets = a.secrets.clone()
 	buf := &bytes.Buffer{}
 	p.stderr, p.stdout = buf, io.Discard

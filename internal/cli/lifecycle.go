@@ -23,14 +23,14 @@ func (a *app) loadCreds(writeTemplate bool) (*credentials.Credentials, error) {
 	path := a.paths.CredentialsFile
 	c, err := credentials.Load(path)
 	if missingFile(err) {
-		exists, perr := a.paths.Exists()
-		switch {
-		case perr != nil:
-			return nil, notDirError(perr)
-		case writeTemplate:
+		if !writeTemplate {
+			if perr := a.requireProfile(); perr != nil {
+				return nil, perr
+			}
+		} else if perr := a.checkDirs(); perr != nil {
+			return nil, perr
+		} else {
 			return nil, a.writeTemplate(path)
-		case !exists:
-			return nil, a.noProfileError()
 		}
 	}
 	if err != nil {
@@ -65,7 +65,9 @@ func (a *app) writeTemplate(path string) error {
 
 // manager builds the lifecycle for this profile. Credentials are read only when a
 // renewal needs them (a valid token on disk needs one read of one file), unless
-// eager, for commands that should check them on every run.
+// eager, for commands that should check them on every run. writeTemplate
+// (the bare run's first run) goes with eager: manager itself then ends with
+// errTemplateWritten, before any Ensure.
 func (a *app) manager(holder string, eager, writeTemplate bool) (*refresh.Manager, error) {
 	m := &refresh.Manager{
 		Paths:       a.paths,
@@ -160,9 +162,6 @@ func (a *app) ensure(m *refresh.Manager, o refresh.Options) (*refresh.Result, in
 		}
 		a.warnResult(r)
 	}
-	if errors.Is(err, errTemplateWritten) {
-		return nil, exitConfig
-	}
 	if err != nil {
 		a.warnTokenFileMode()
 		return nil, a.fail(err)
@@ -220,7 +219,7 @@ func describeExpiry(now, t time.Time, zero string) string {
 
 // warnMinValid warns when the token handed out is valid for less than
 // --min-valid asked. Tokens that last less than asked, or a margin capped at
-// half a token's lifetime (SPEC §2 step 4), make that happen. A warning, not
+// half a token's lifetime (refresh.Token.RenewAt), make that happen. A warning, not
 // an error: the token is still the best there is, and a script that fails
 // for good on a provider's token lifetime cannot be fixed from the client.
 func (a *app) warnMinValid(minValid time.Duration, t *refresh.Token) {

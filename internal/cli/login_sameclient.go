@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -85,18 +84,6 @@ func (a *app) sameClientProfiles(c *credentials.Credentials, tok *refresh.Token)
 		}
 	}
 	return out
-}
-
-// otherProfile is a copy of the app whose hints name profile name.
-func (a *app) otherProfile(name string) *app {
-	o := *a
-	o.g.profile = name
-	o.g.sources = maps.Clone(a.g.sources)
-	if o.g.sources == nil {
-		o.g.sources = map[string]string{}
-	}
-	o.g.sources["profile"] = "--profile flag"
-	return &o
 }
 
 // providerKeys are what identify a grant's provider without a request: the

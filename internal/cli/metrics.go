@@ -136,15 +136,15 @@ func (m *watchMetrics) observe(profile string, ev refresh.WatchEvent, at time.Ti
 	case ev.Result.Action != refresh.ActionRefreshed && ev.Result.Action != refresh.ActionBootstrapped:
 		return
 	}
-	state := exitRowOf(code).state
+	state, states := exitRowOf(code).state, grantStates()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	counts := m.renewals[profile]
 	if counts == nil {
-		counts = make([]uint64, len(grantStates()))
+		counts = make([]uint64, len(states))
 		m.renewals[profile] = counts
 	}
-	for i, s := range grantStates() {
+	for i, s := range states {
 		if s == state {
 			counts[i]++
 		}
@@ -216,12 +216,13 @@ func metricsAddr(addr string, allowRemote bool) (listen string, remote bool, err
 	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
 		return "", false, fmt.Errorf("--metrics %q: the port is not a number from 0 to 65535", addr)
 	}
-	switch ip := net.ParseIP(host); {
-	case host == "" || host == "localhost":
-		return net.JoinHostPort("127.0.0.1", port), false, nil
-	case ip != nil && ip.IsLoopback():
-		return net.JoinHostPort(host, port), false, nil
-	case !allowRemote:
+	if host == "" {
+		host = "localhost"
+	}
+	if bind, ok := refresh.LoopbackBind(host); ok {
+		return net.JoinHostPort(bind, port), false, nil
+	}
+	if !allowRemote {
 		return "", false, fmt.Errorf("--metrics %q: not a loopback address: other hosts could read the metrics", addr)
 	}
 	return net.JoinHostPort(host, port), true, nil
@@ -269,14 +270,13 @@ func (a *app) serveMetrics(ln net.Listener, m *watchMetrics, remote bool) (stop 
 	}
 }
 
+// loopbackHost reports whether a request's Host names loopback, by the same
+// rule as --listen and --metrics (refresh.LoopbackBind).
 func loopbackHost(hostport string) bool {
 	host, _, err := net.SplitHostPort(hostport)
 	if err != nil {
 		host = strings.TrimSuffix(strings.TrimPrefix(hostport, "["), "]")
 	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	_, ok := refresh.LoopbackBind(host)
+	return ok
 }

@@ -30,7 +30,8 @@ func (a *app) addSecrets(s ...string) {
 
 // secretList is what an app hides: the values as learnt, and their encodings
 // (redact.Add), worked out only when something is first redacted. A run that
-// prints nothing but a token (tokenkeeper token, SPEC §6) never needs them.
+// prints nothing but a token (tokenkeeper token, docs/performance.md) never
+// needs them.
 type secretList struct {
 	mu      sync.Mutex
 	pending []string // learnt, not yet in forms

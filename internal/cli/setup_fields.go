@@ -56,7 +56,7 @@ func preset(name string) *credentials.Preset {
 	return p
 }
 
-// Looked up when setup needs them, not at every start-up (SPEC §6).
+// Looked up when setup needs them, not at every start-up (docs/performance.md).
 func concur() *credentials.Preset { return preset("concur") }
 func keycloakTokenPath() string   { return preset("keycloak").TokenPath }
 func thingparkTokenPath() string  { return preset("thingpark").TokenPath }

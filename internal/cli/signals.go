@@ -10,7 +10,7 @@ import (
 )
 
 // Main runs tokenkeeper with the process's arguments and streams, and returns
-// its exit code (SPEC §3).
+// its exit code (exits.go's table).
 func Main() int {
 	ctx := &signalContext{Context: context.Background()}
 	code := Run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
