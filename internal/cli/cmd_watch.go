@@ -54,8 +54,10 @@ type watchOpts struct {
 func (a *app) cmdWatch(o *watchOpts) int {
 	a.ctx.Done() // SIGINT/SIGTERM handled from now on, before the first log line
 	var listen string
+	var remote bool // the address reaches other hosts: no loopback Host check
 	if o.metrics != "" || o.remote {
-		addr, remote, err := metricsAddr(o.metrics, o.remote)
+		addr, r, err := metricsAddr(o.metrics, o.remote)
+		remote = r
 		if o.metrics == "" {
 			err = errors.New("--metrics-remote: only with --metrics ADDR")
 		}
@@ -81,7 +83,7 @@ func (a *app) cmdWatch(o *watchOpts) int {
 			return exitError
 		}
 		m = newWatchMetrics()
-		defer a.serveMetrics(ln, m, o.remote)()
+		defer a.serveMetrics(ln, m, remote)()
 		a.watchLog(slog.LevelInfo, "", "serving metrics at http://"+ln.Addr().String()+"/metrics", "", "metrics", ln.Addr().String())
 	}
 	if o.all {

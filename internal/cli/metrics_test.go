@@ -245,6 +245,16 @@ func TestWatchMetricsServer(t *testing.T) {
 		}
 	}
 
+	// --metrics-remote allows a remote address; it does not lift the Host
+	// check of one that is loopback.
+	p, addr = startWatchMetrics(t, bin, "--dir", dir, "--log-format", "json", "watch", "--metrics", "127.0.0.1:0", "--metrics-remote")
+	_, port, _ = net.SplitHostPort(addr)
+	if code, body := get(t, "http://"+addr+"/metrics", "attacker.example:"+port); code != http.StatusForbidden || strings.Contains(body, "tokenkeeper_") {
+		t.Errorf("GET /metrics for another host name with --metrics-remote on loopback: %d, want 403 without metrics\n%s", code, body)
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	waitExit(t, p.cmd, p.done, 0)
+
 	p = startWatch(t, bin, "--dir", dir, "watch", "--metrics", "0.0.0.0:0", "--metrics-remote")
 	deadline := time.Now().Add(hangBound)
 	for !strings.Contains(p.output(), "serving metrics") && time.Now().Before(deadline) {
