@@ -103,15 +103,23 @@ func TestAddLongestFirst(t *testing.T) {
 func FuzzURL(f *testing.F) {
 	f.Add("https://h.example/token?api_key=s3cr3t&x=1#f")
 	f.Add("https://u:p@h/?&&=")
+	f.Add("?AAAAAAAA=AAAAAAAA") // a key that is also its value is shown as a key
 	f.Fuzz(func(t *testing.T, raw string) {
 		got := URL(raw)
 		u, err := url.Parse(raw)
 		if err != nil {
 			return
 		}
+		// What URL may show: the scheme, host and path, the mark, and each
+		// query key that looks like one. A value is a leak only when it is
+		// none of those and still appears.
+		shown := u.Scheme + " " + u.Host + " " + u.Path + " " + Mark
+		for k := range u.Query() {
+			shown += " " + k
+		}
 		for _, vs := range u.Query() {
 			for _, v := range vs {
-				if len(v) >= MinAnywhere && strings.Contains(got, v) && !strings.Contains(u.Host+u.Path+u.Scheme, v) {
+				if len(v) >= MinAnywhere && strings.Contains(got, v) && !strings.Contains(shown, v) {
 					t.Errorf("URL(%q) = %q shows the query value %q", raw, got, v)
 				}
 			}
