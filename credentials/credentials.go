@@ -24,7 +24,7 @@ const (
 	GrantPassword          = "password"
 	GrantClientCredentials = "client_credentials"
 	GrantRefreshToken      = "refresh_token"
-	// A person starts these grants with tokenkeeper login (SPEC §7).
+	// A person starts these grants with tokenkeeper login (docs/contract.md §7).
 	GrantAuthorizationCode = "authorization_code"
 	GrantDeviceCode        = "device_code"
 )
@@ -64,7 +64,7 @@ type Credentials struct {
 	// A token is never handed to another host. Saved only when set.
 	GitHost string `json:"gitHost,omitempty"`
 
-	// SPEC §7: a grant started by a person. omitempty keeps the tutorial's
+	// docs/contract.md §7: a grant started by a person. omitempty keeps the tutorial's
 	// template as it is.
 	Issuer        string            `json:"issuer,omitempty"`
 	AuthURL       string            `json:"authURL,omitempty"`
@@ -81,8 +81,8 @@ type Credentials struct {
 	hints map[string]string
 }
 
-// Template returns the file written on first run: SPEC §1's template,
-// indented by two spaces, with a trailing newline.
+// Template returns the file written on first run: the tutorial's fields in its
+// order (docs/contract.md §1; docs/getting-started.md shows it filled in), indented by two spaces, with a trailing newline.
 func Template() []byte {
 	c := &Credentials{TokenURL: DefaultTokenURL, AuthStyle: AuthParams}
 	concur, _ := PresetNamed("concur") // the tutorial's provider

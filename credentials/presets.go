@@ -28,7 +28,7 @@ type Preset struct {
 	TokenPath string
 	Hosts     []string
 
-	// A login preset (SPEC §7): the first refresh token comes from a person;
+	// A login preset (docs/contract.md §7): the first refresh token comes from a person;
 	// setup writes the endpoints, grant and scope, then runs login. Arg is the
 	// one thing setup must be told (its flag of that name; "" for none) and Ask
 	// the question for it; SetEndpoints makes the endpoints from its value.
@@ -90,7 +90,7 @@ var Presets = []Preset{
 	{
 		Name: "generic", Help: "any RFC 6749 token endpoint, any grant",
 	},
-	// The login presets (PROVIDERS.md, the providers' own documentation).
+	// The login presets (docs/providers.md, and the providers' own documentation).
 	{Name: "okta", Help: "Okta (your Okta domain, the default authorization server)", Login: true,
 		Arg: "domain", Ask: "Okta domain (like dev-123456.okta.com)",
 		Grants: []string{GrantAuthorizationCode}, Scope: "openid offline_access",

@@ -21,10 +21,10 @@ type advice struct {
 
 const newRequestToken = "generate a new company request token in Concur's Company Request Token screen and put it in {file} (companyRequestToken)"
 
-// concurCodes are SAP Concur's error codes (PROVIDERS.md). Code 16 is answered by
+// concurCodes are SAP Concur's error codes (docs/troubleshooting.md, "Concur's codes"). Code 16 is answered by
 // a retry at the user's geolocation before it gets here; 108 (a dead refresh token)
 // by a bootstrap. The tables are functions, built when a refusal is looked up,
-// not at every start-up (SPEC §6).
+// not at every start-up (docs/contract.md §6).
 func concurCodes() map[int]advice {
 	return map[int]advice{
 		5:   {KindNeedsHuman, "the company UUID or company request token was refused; " + newRequestToken},

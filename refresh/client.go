@@ -122,7 +122,7 @@ func retry[T any](c *Client, ctx context.Context, req Request, once func(ctx con
 			return zero, err
 		}
 		if te.rotated && req.Form.Get("refresh_token") != "" {
-			// SPEC §2: an answer is never retried with a refresh token it may
+			// docs/contract.md §2: an answer is never retried with a refresh token it may
 			// have spent. The next run sends it again only because it is then
 			// the one refresh token there is.
 			te.Err = fmt.Errorf("%w; not sent again: the endpoint may have spent the refresh token", te.Err)

@@ -13,7 +13,7 @@ import (
 	"github.com/tokenkeeper/tokenkeeper/storage"
 )
 
-// The one decision (SPEC §2, "One decision"): what the next run does with a
+// The one decision (docs/contract.md §2, "One decision"): what the next run does with a
 // profile, and why. The lifecycle executes it; status, profiles and watch report
 // it. Nothing else decides whether a stored token is usable.
 

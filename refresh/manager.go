@@ -24,7 +24,7 @@ import (
 	"github.com/tokenkeeper/tokenkeeper/storage"
 )
 
-// Defaults of the lifecycle's knobs (SPEC §2).
+// Defaults of the lifecycle's knobs (docs/contract.md §2).
 const (
 	DefaultMargin      = 60 * time.Second
 	DefaultLockTimeout = 60 * time.Second
@@ -139,7 +139,7 @@ func (m *Manager) Token(ctx context.Context) (*Token, error) {
 	return r.Token, nil
 }
 
-// Ensure runs the lifecycle once (SPEC §2 steps 2–8). A valid token on disk is
+// Ensure runs the lifecycle once (docs/contract.md §2 steps 2–8). A valid token on disk is
 // returned after one read and no lock: files are only ever replaced by rename.
 func (m *Manager) Ensure(ctx context.Context, o Options) (*Result, error) {
 	asked := m.now()
@@ -821,7 +821,7 @@ func (m *Manager) saveAnswer(nt *Token, access, action string, warns []string) (
 	}
 	now := m.now()
 	if access != "" && r.Token.AccessToken == access {
-		// Its expiry unknown, it is handed out this once (SPEC §1); known and
+		// Its expiry unknown, it is handed out this once (docs/contract.md §1); known and
 		// past already (a lifetime shorter than the request took), it is not.
 		if r.Token.Expiry.IsZero() || r.Token.Valid(now, 0) {
 			return r, nil
@@ -841,7 +841,7 @@ func (m *Manager) saveAnswer(nt *Token, access, action string, warns []string) (
 }
 
 // save writes tok, cut down to what the lifecycle needs when the whole record does
-// not fit in the space reserved before the refresh (SPEC §2 step 6). The result
+// not fit in the space reserved before the refresh (docs/contract.md §2 step 6). The result
 // holds the token as saved.
 func (m *Manager) save(tok *Token, action string, warns []string) (*Result, error) {
 	m.noteSecrets(tok)

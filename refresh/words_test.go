@@ -19,7 +19,7 @@ import (
 var cliWords = regexp.MustCompile(`tokenkeeper |(^|[\s(,;:"'])--[a-z]`)
 
 // checkWords fails when a message or hint of the library names a command or a
-// flag (SPEC §4: the library speaks of OAuth and files; the CLI adds commands).
+// flag (docs/contract.md §4: the library speaks of OAuth and files; the CLI adds commands).
 func checkWords(t *testing.T, what string, texts ...string) {
 	t.Helper()
 	for _, s := range texts {

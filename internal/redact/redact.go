@@ -1,6 +1,6 @@
 // Package redact owns what tokenkeeper hides in the text it shows — messages,
 // logs, status — so that refresh (endpoint text, errors) and the CLI (every line
-// it prints) hide the same things the same way (SPEC §2, "Secrets in URLs").
+// it prints) hide the same things the same way (docs/contract.md §2, "Secrets in URLs").
 //
 // Three rules live here, and nowhere else (the third, Terminal, in
 // terminal.go):
