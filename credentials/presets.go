@@ -249,7 +249,7 @@ func (p *Preset) RegionNames() string {
 func (p *Preset) Apply(c *Credentials, region string) error {
 	if p.Login {
 		if region != "" {
-			return fmt.Errorf("--region is for a provider with regions (concur), not %s", p.Name)
+			return fmt.Errorf("a region is for a provider with regions (concur), not %s", p.Name)
 		}
 		p.applyLogin(c)
 		return nil
@@ -270,7 +270,7 @@ func (p *Preset) Apply(c *Credentials, region string) error {
 		return nil
 	}
 	if len(p.Regions) == 0 {
-		return fmt.Errorf("--region is for a provider with regions (concur), not %s", p.Name)
+		return fmt.Errorf("a region is for a provider with regions (concur), not %s", p.Name)
 	}
 	u, ok := p.RegionURL(region)
 	switch {
