@@ -13,7 +13,7 @@ import (
 )
 
 // FileName is the name of the credentials file inside a profile directory.
-const FileName = "credentials.json"
+const FileName = storage.CredentialsFileName
 
 // DefaultTokenURL is the endpoint the tutorial hard-codes (SAP Concur, US).
 const DefaultTokenURL = "https://us.api.concursolutions.com/oauth2/v0/token"

@@ -222,7 +222,7 @@ func (m *Manager) acquire(ctx context.Context, o Options, asked time.Time, margi
 
 // decide is Decide on the manager's credentials and clock.
 func (m *Manager) decide(tok *Token, tokErr error, o Options, asked time.Time, margin time.Duration) Plan {
-	return Decide(State{Creds: m.creds(), Token: tok, TokenErr: tokErr, TokenFile: m.Paths.TokenFile, Now: m.now()},
+	return Decide(State{Creds: m.creds(), Token: tok, TokenErr: tokErr, Record: m.recordName(), Now: m.now()},
 		Policy{Options: o, Margin: margin, WarnBefore: m.warnBefore(), Asked: asked, NoRefreshWarnings: true,
 			Explain: m.debugging()})
 }
@@ -717,6 +717,16 @@ func (m *Manager) parse(store storage.Store, data []byte, err error) (*Token, er
 	}
 	m.noteSecrets(tok)
 	return tok, nil
+}
+
+// recordName is the record's name in messages: a shared store's Name, else the
+// token file's path as configured (resolving a link would cost system calls on
+// the way to a valid token; the file store's Name resolves it when it reads).
+func (m *Manager) recordName() string {
+	if m.Store != nil {
+		return m.Store.Name()
+	}
+	return m.Paths.TokenFile
 }
 
 // store is Store, or the file store of Paths.

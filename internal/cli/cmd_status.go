@@ -200,6 +200,7 @@ func (a *app) statusOf(p storage.Paths, now time.Time, health bool) *statusRepor
 	c, cerr := a.statusCredentials(r, p)
 	var tok *refresh.Token
 	var terr error
+	record := p.TokenFile
 	if nd := (*storage.NotDirError)(nil); !errors.As(cerr, &nd) { // a file where the profile's directory belongs says it all
 		var store storage.Store
 		if health {
@@ -208,9 +209,12 @@ func (a *app) statusOf(p storage.Paths, now time.Time, health bool) *statusRepor
 			store = s
 		}
 		tok, terr = (&refresh.Manager{Paths: p, Store: store}).Load()
+		if store != nil {
+			record = store.Name()
+		}
 	}
 	// The one decision, as the next run would make it; nothing here re-derives it.
-	plan := refresh.Decide(refresh.State{Creds: c, CredsErr: cerr, Token: tok, TokenErr: terr, TokenFile: p.TokenFile, Now: now},
+	plan := refresh.Decide(refresh.State{Creds: c, CredsErr: cerr, Token: tok, TokenErr: terr, Record: record, Now: now},
 		refresh.Policy{Margin: a.g.margin, WarnBefore: a.g.warnBefore, Asked: now})
 	a.statusToken(r, tok, terr, plan)
 	for _, path := range []string{p.CredentialsFile, p.TokenFile} {
