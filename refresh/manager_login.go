@@ -226,8 +226,9 @@ const LoggedOutLabel = "logged-out"
 
 // Logout revokes the stored refresh token at the revocation endpoint (RFC 7009,
 // with the client's authentication when it has a secret) and sets the token
-// record aside (LoggedOutLabel), under the profile lock; later runs need a
-// login. When the provider has no revocation endpoint, Revoked is false: the
+// record aside (LoggedOutLabel) without its tokens (Token.withoutTokens: the
+// access token may stay valid at the provider until it expires), under the
+// profile lock; later runs need a login. When the provider has no revocation endpoint, Revoked is false: the
 // grant is still live at the provider, and the record's tokens are forgotten —
 // replaced by a record without them, no copy kept, since a live grant set aside
 // is a live grant left on disk. When revocation fails, nothing is forgotten.
@@ -289,7 +290,7 @@ func (m *Manager) Logout(ctx context.Context) (*LogoutResult, error) {
 	}
 	if fe != nil { // damaged, as the lifecycle would have found it
 		res.MovedTo, err = lock.SetAside(ctx, m.now())
-	} else {
+	} else if err = saveRecord(ctx, lock, tok.withoutTokens()); err == nil {
 		res.MovedTo, err = lock.SetAsideAs(ctx, LoggedOutLabel, m.now())
 	}
 	if err != nil {

@@ -466,6 +466,22 @@ func (t *Token) record(limit int) (data []byte, saved *Token, dropped []string, 
 
 // fileFields are the fields of the token file: every field as received, then the
 // normalised ones.
+// withoutTokens is t with no token left in it: the access and refresh tokens,
+// and every field of the answer whose name says it holds one (id_token,
+// issued_token, …). Times, scope and the endpoint stay. It is what logout sets
+// aside of a grant it ended: a record a person may read, not a grant to steal.
+func (t *Token) withoutTokens() *Token {
+	c := *t
+	c.AccessToken, c.RefreshToken = "", ""
+	c.raw = maps.Clone(t.raw)
+	for k := range c.raw {
+		if strings.HasSuffix(strings.ToLower(k), "token") {
+			delete(c.raw, k)
+		}
+	}
+	return &c
+}
+
 func (t *Token) fileFields() map[string]json.RawMessage {
 	out := make(map[string]json.RawMessage, len(t.raw)+8)
 	for k, v := range t.raw {
