@@ -250,7 +250,7 @@ func (w *wizard) grantFields() error {
 type q struct{ field, label string }
 
 func (w *wizard) fields(qs ...q) error {
-	for _, q := range qs {
+	for _, q := range w.keyQuestions(qs) {
 		f := fieldByName(q.field)
 		ptr := f.Ptr(w.c)
 		check := func(a string) string { return checkField(w.c, q.field, a) }
@@ -271,6 +271,28 @@ func (w *wizard) fields(qs ...q) error {
 		*ptr = clearDash(v)
 	}
 	return nil
+}
+
+// keyQuestions asks, where a client secret would be asked, for the key
+// files of a client that authenticates with a key (clientAuth, set in the
+// file or by setup --client-auth): the method is never guessed.
+func (w *wizard) keyQuestions(qs []q) []q {
+	if !w.c.KeyAuth() {
+		return qs
+	}
+	var out []q
+	for _, x := range qs {
+		if x.field != "clientSecret" {
+			out = append(out, x)
+			continue
+		}
+		out = append(out, q{"clientKey", "client private key file (PEM; a relative path is from credentials.json's directory)"})
+		if w.c.ClientAuth == credentials.AuthPrivateKeyJWT {
+			out = append(out, q{"clientKeyID", "key ID (kid), optional"})
+		}
+		out = append(out, q{"clientCert", "client certificate file (PEM), " + map[bool]string{true: "required", false: "optional"}[w.c.TLSAuth()]})
+	}
+	return out
 }
 
 // clearDash: "-" empties an optional field, which Enter alone cannot.
