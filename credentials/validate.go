@@ -13,8 +13,8 @@ import (
 )
 
 var (
-	grantTypes = []string{GrantPassword, GrantClientCredentials, GrantRefreshToken, GrantAuthorizationCode, GrantDeviceCode}
-	authStyles = []string{AuthParams, AuthHeader, AuthAuto}
+	grantTypes  = []string{GrantPassword, GrantClientCredentials, GrantRefreshToken, GrantAuthorizationCode, GrantDeviceCode}
+	authStyles  = []string{AuthParams, AuthHeader, AuthAuto}
 	clientAuths = []string{AuthSecretBasic, AuthSecretPost, AuthPrivateKeyJWT, AuthTLS, AuthSelfSignedTLS}
 )
 
