@@ -128,7 +128,6 @@ func TestManagerPrivateKeyJWT(t *testing.T) {
 	}
 }
 
-
 // TestManagerMutualTLS: the client presents its certificate over TLS, with
 // client_id in the form and no secret; the client's other properties (its
 // root CAs here) are kept.
