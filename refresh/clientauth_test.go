@@ -1,16 +1,19 @@
 package refresh
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -184,5 +187,75 @@ func TestDiscoveryOffers(t *testing.T) {
 	}
 	if n := e.fs.Count(""); n != 0 {
 		t.Fatalf("%d token requests", n)
+	}
+}
+
+// TestDeviceAndRevokeAssertions: the device authorization request, every
+// poll and the revocation carry their own assertion, with the endpoint
+// asked as aud and a jti never used before.
+func TestDeviceAndRevokeAssertions(t *testing.T) {
+	key := testkeys.Key("ed25519")
+	seen := map[string]bool{}
+	var mu sync.Mutex
+	polls := 0
+	var srvURL string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		jwt := r.Form.Get("client_assertion")
+		parts := strings.Split(jwt, ".")
+		var c struct{ Jti, Aud string }
+		if len(parts) == 3 {
+			sig, _ := base64.RawURLEncoding.DecodeString(parts[2])
+			if err := fakeserver.VerifyJWS(key.Public(), "EdDSA", []byte(parts[0]+"."+parts[1]), sig); err != nil {
+				t.Errorf("%s: %v", r.URL.Path, err)
+			}
+			decode(t, parts[1], &c)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if r.Form.Has("client_secret") || c.Jti == "" || seen[c.Jti] || c.Aud != srvURL+r.URL.Path {
+			t.Errorf("%s: jti %q (seen %v), aud %q, secret %v", r.URL.Path, c.Jti, seen[c.Jti], c.Aud, r.Form.Has("client_secret"))
+		}
+		seen[c.Jti] = true
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/device":
+			w.Write([]byte(`{"device_code":"dc-1","user_code":"WXYZ","verification_uri":"https://x/activate","expires_in":600,"interval":1}`))
+		case "/revoke":
+			w.Write([]byte(`{}`))
+		default:
+			if polls++; polls < 3 {
+				w.WriteHeader(http.StatusBadRequest)
+				w.Write([]byte(`{"error":"authorization_pending"}`))
+				return
+			}
+			w.Write([]byte(`{"access_token":"at-1","token_type":"bearer","expires_in":3600,"refresh_token":"rt-1"}`))
+		}
+	}))
+	defer srv.Close()
+	srvURL = srv.URL
+	signer, alg, _ := credentials.ParsePrivateKey(testkeys.PEM(key))
+	cfg := LoginConfig{ClientID: "app", Auth: &ClientAuth{Method: credentials.AuthPrivateKeyJWT, Key: &credentials.ClientKey{Signer: signer, Alg: alg}},
+		Endpoints: Endpoints{Token: srv.URL + "/token", DeviceAuthorization: srv.URL + "/device", Revocation: srv.URL + "/revoke"}}
+	c := &Client{Sleep: func(context.Context, time.Duration) error { return nil }}
+	if _, err := c.Device(t.Context(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Revoke(t.Context(), cfg, "rt-1", ""); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 5 {
+		t.Fatalf("%d assertions, want 5 (device, three polls, revocation)", len(seen))
+	}
+}
+
+// TestTokenSourceWithKey: the library's TokenSource over a Manager whose
+// client authenticates with a key.
+func TestTokenSourceWithKey(t *testing.T) {
+	e := newEnv(t, fakeserver.Options{ClientKey: testkeys.Key("rsa").Public()}, nil)
+	keyFiles(t, e.creds, credentials.AuthPrivateKeyJWT, "rsa", false)
+	tok, err := e.m.TokenSource().Token()
+	if err != nil || tok.AccessToken == "" {
+		t.Fatalf("got %v, %v", tok, err)
 	}
 }
