@@ -73,6 +73,9 @@ func (a *app) wizard(c *credentials.Credentials, o *setupOpts, tty *os.File, exi
 		if err := applyPreset(c, preset, ""); err != nil {
 			return err
 		}
+		for name, v := range o.values { // the fields given as flags stay given
+			*fieldByName(name).Ptr(c) = v
+		}
 	}
 	steps := map[string]func() error{
 		"concur": w.concur, "keycloak": w.keycloak, "thingpark": w.thingpark,
@@ -193,6 +196,9 @@ func (w *wizard) generic() error {
 	}
 	if err := w.grantFields(); err != nil {
 		return err
+	}
+	if w.c.KeyAuth() || w.c.ClientAuth != "" { // clientAuth says it already
+		return nil
 	}
 	style, err := w.p.Choose(w.ctx, "client authentication (authStyle)", []prompt.Choice{
 		{Name: credentials.AuthParams, Help: "client_id and client_secret in the form body"},
