@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/tokenkeeper/tokenkeeper/internal/testkeys"
+	"github.com/tokenkeeper/tokenkeeper/storage"
 )
 
 // keyCreds is a client_credentials profile in dir that authenticates with
@@ -16,14 +17,27 @@ func keyCreds(t *testing.T, method string, key []byte, perm os.FileMode) *Creden
 	t.Helper()
 	dir := tempDir(t)
 	if key != nil {
-		if err := os.WriteFile(filepath.Join(dir, "key.pem"), key, perm); err != nil {
-			t.Fatal(err)
-		}
-		os.Chmod(filepath.Join(dir, "key.pem"), perm)
+		writeKey(t, filepath.Join(dir, "key.pem"), key, perm)
 	}
 	c := complete(GrantClientCredentials)
 	c.ClientSecret, c.ClientAuth, c.ClientKey, c.Path = "", method, "key.pem", filepath.Join(dir, FileName)
 	return c
+}
+
+// writeKey writes a key file with mode perm; 0600 through storage, so that on
+// Windows it has the user-only access list a private file gets there.
+func writeKey(t *testing.T, path string, key []byte, perm os.FileMode) {
+	t.Helper()
+	if perm == 0o600 {
+		if err := storage.WriteFile(path, key); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if err := os.WriteFile(path, key, perm); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(path, perm)
 }
 
 func TestLoadClientKeyKinds(t *testing.T) {
@@ -103,7 +117,7 @@ func TestLoadClientKeyLinkRefused(t *testing.T) {
 	skipOnWindows(t, "symbolic links")
 	c := keyCreds(t, AuthPrivateKeyJWT, nil, 0)
 	dir := filepath.Dir(c.Path)
-	os.WriteFile(filepath.Join(dir, "real.pem"), testkeys.PEM(testkeys.Key("p256")), 0o600)
+	writeKey(t, filepath.Join(dir, "real.pem"), testkeys.PEM(testkeys.Key("p256")), 0o600)
 	if err := os.Symlink(filepath.Join(dir, "real.pem"), filepath.Join(dir, "key.pem")); err != nil {
 		t.Fatal(err)
 	}

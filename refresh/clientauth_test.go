@@ -20,6 +20,7 @@ import (
 	"github.com/tokenkeeper/tokenkeeper/credentials"
 	"github.com/tokenkeeper/tokenkeeper/internal/fakeserver"
 	"github.com/tokenkeeper/tokenkeeper/internal/testkeys"
+	"github.com/tokenkeeper/tokenkeeper/storage"
 )
 
 // TestAssertionSignature: every key kind signs an assertion that its public
@@ -99,7 +100,8 @@ func keyFiles(t *testing.T, c *credentials.Credentials, method, kind string, cer
 	t.Helper()
 	dir := filepath.Dir(c.Path)
 	os.MkdirAll(dir, 0o700)
-	if err := os.WriteFile(filepath.Join(dir, "client.key"), testkeys.PEM(testkeys.Key(kind)), 0o600); err != nil {
+	// Through storage: on Windows a private file's access list is the user's alone.
+	if err := storage.WriteFile(filepath.Join(dir, "client.key"), testkeys.PEM(testkeys.Key(kind))); err != nil {
 		t.Fatal(err)
 	}
 	c.ClientSecret, c.ClientAuth, c.ClientKey = "", method, "client.key"
@@ -149,7 +151,9 @@ func TestManagerMutualTLS(t *testing.T) {
 	e.m.Client.HTTP = srv.Client()
 	dir := filepath.Dir(e.creds.Path)
 	os.MkdirAll(dir, 0o700)
-	os.WriteFile(filepath.Join(dir, "client.key"), testkeys.PEM(key), 0o600)
+	if err := storage.WriteFile(filepath.Join(dir, "client.key"), testkeys.PEM(key)); err != nil {
+		t.Fatal(err)
+	}
 	os.WriteFile(filepath.Join(dir, "client.crt"), testkeys.SelfSigned(key, "other"), 0o644)
 	e.creds.ClientSecret, e.creds.ClientAuth, e.creds.ClientKey, e.creds.ClientCert = "", credentials.AuthSelfSignedTLS, "client.key", "client.crt"
 	// Another certificate of the same key is not the registered one.
