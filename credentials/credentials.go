@@ -35,6 +35,41 @@ func Interactive(grant string) bool {
 	return grant == GrantAuthorizationCode || grant == GrantDeviceCode
 }
 
+// Client authentication methods (clientAuth), by their names in RFC 7591's
+// token_endpoint_auth_method registry.
+const (
+	AuthSecretBasic   = "client_secret_basic" // HTTP Basic: authStyle header
+	AuthSecretPost    = "client_secret_post"  // in the form: authStyle params
+	AuthPrivateKeyJWT = "private_key_jwt"     // a signed assertion (RFC 7523 §2.2)
+	AuthTLS           = "tls_client_auth"     // a CA-issued client certificate (RFC 8705 §2.1)
+	AuthSelfSignedTLS = "self_signed_tls_client_auth"
+)
+
+// KeyAuth reports whether c authenticates the client with clientKey rather
+// than a secret.
+func (c *Credentials) KeyAuth() bool {
+	return c.ClientAuth == AuthPrivateKeyJWT || c.TLSAuth()
+}
+
+// TLSAuth reports whether c authenticates the client with a TLS client
+// certificate (RFC 8705).
+func (c *Credentials) TLSAuth() bool {
+	return c.ClientAuth == AuthTLS || c.ClientAuth == AuthSelfSignedTLS
+}
+
+// SecretStyle is where a client secret goes: clientAuth's
+// client_secret_basic or client_secret_post when set (the OAuth names win),
+// else authStyle.
+func (c *Credentials) SecretStyle() string {
+	switch c.ClientAuth {
+	case AuthSecretBasic:
+		return AuthHeader
+	case AuthSecretPost:
+		return AuthParams
+	}
+	return c.AuthStyle
+}
+
 // Auth styles: where the client credentials go in a token request.
 const (
 	AuthParams = "params" // client_id/client_secret in the form body
@@ -72,6 +107,13 @@ type Credentials struct {
 	RevocationURL string            `json:"revocationURL,omitempty"`
 	RedirectURL   string            `json:"redirectURL,omitempty"`
 	AuthParams    map[string]string `json:"authParams,omitempty"`
+
+	// Client authentication without a shared secret (docs/providers.md,
+	// "Client authentication"): the method, and the PEM files it uses.
+	ClientAuth  string `json:"clientAuth,omitempty"`
+	ClientKey   string `json:"clientKey,omitempty"`
+	ClientKeyID string `json:"clientKeyID,omitempty"`
+	ClientCert  string `json:"clientCert,omitempty"`
 
 	Path     string   `json:"-"` // resolved absolute path loaded from or saved to
 	Warnings []string `json:"-"` // e.g. unknown field "appId" (did you mean "appID"?)

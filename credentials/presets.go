@@ -47,6 +47,10 @@ type Preset struct {
 	// sent, else the configured one. Every other provider gets none: RFC 6749
 	// §6 has an omitted scope mean the one originally granted.
 	ScopeOnRefresh bool
+	// EndpointAudience: a client assertion's aud is the endpoint alone,
+	// never with the issuer beside it (Okta and Entra document exactly the
+	// endpoint; docs/providers.md, "Client authentication").
+	EndpointAudience bool
 }
 
 // Region is one of a provider's token endpoints, by a short name.
@@ -93,7 +97,7 @@ var Presets = []Preset{
 	// The login presets (docs/providers.md, and the providers' own documentation).
 	{Name: "okta", Help: "Okta (your Okta domain, the default authorization server)", Login: true,
 		Arg: "domain", Ask: "Okta domain (like dev-123456.okta.com)",
-		Grants: []string{GrantAuthorizationCode}, Scope: "openid offline_access",
+		Grants: []string{GrantAuthorizationCode}, Scope: "openid offline_access", EndpointAudience: true,
 		SetEndpoints: func(c *Credentials, v string) { c.Issuer = "https://" + hostOf(v) + "/oauth2/default" },
 		match:        func(c *Credentials) bool { return strings.Contains(c.Issuer, ".okta.com/") }},
 	{Name: "auth0", Help: "Auth0 (your tenant's domain)", Login: true,
@@ -106,7 +110,7 @@ var Presets = []Preset{
 	// written out rather than discovered. It has no revocation endpoint.
 	{Name: "entra", Help: "Microsoft Entra ID (tenant)", Login: true,
 		Arg: "tenant", Ask: "tenant (its ID, a domain like contoso.onmicrosoft.com, or organizations)",
-		Grants: []string{GrantAuthorizationCode}, Scope: "openid offline_access", ScopeOnRefresh: true,
+		Grants: []string{GrantAuthorizationCode}, Scope: "openid offline_access", ScopeOnRefresh: true, EndpointAudience: true,
 		SetEndpoints: func(c *Credentials, v string) {
 			base := "https://login.microsoftonline.com/" + url.PathEscape(strings.TrimSpace(v)) + "/oauth2/v2.0/"
 			c.AuthURL, c.TokenURL, c.DeviceAuthURL = base+"authorize", base+"token", base+"devicecode"

@@ -396,6 +396,9 @@ func CredentialsFingerprint(c *credentials.Credentials) string {
 		if f.NotGrant {
 			v = ""
 		}
+		if f.Sparse && v == "" {
+			continue
+		}
 		fmt.Fprintf(&b, "%s=%q\n", f.Name, v)
 	}
 	return fingerprint(b.String())

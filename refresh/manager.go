@@ -79,6 +79,7 @@ type Manager struct {
 	loaded    atomic.Pointer[credentials.Credentials] // what LoadCredentials gave
 	endpoints atomic.Pointer[Endpoints]               // resolved (discovered) once
 	held      storage.Locked                          // the store's lock while a run holds it; guarded by mu
+	auth      *ClientAuth                             // the client's key for this run (loadClientAuth); guarded by mu
 
 	tokens tokenCache // the last token handed out (TokenSource, Transport)
 }
@@ -259,6 +260,9 @@ func (m *Manager) locked(ctx context.Context, o Options, asked time.Time, margin
 		return &Result{Warnings: warns}, p.Err
 	}
 	if err := m.checkSavable(); err != nil {
+		return nil, err
+	}
+	if err := m.loadClientAuth(); err != nil {
 		return nil, err
 	}
 	if p.Step == StepRefresh {
@@ -539,8 +543,8 @@ func (m *Manager) bootstrap(ctx context.Context, old, carry *Token, warns []stri
 // (credentials in the form) and then HTTP Basic, and records what worked. It never
 // probes with a refresh token: that may be single-use.
 func (m *Manager) probe(ctx context.Context, tokenURL string, form url.Values) (*Token, error) {
-	style := m.creds().AuthStyle
-	if style != credentials.AuthAuto || m.creds().GrantType == credentials.GrantRefreshToken {
+	style := m.creds().SecretStyle()
+	if style != credentials.AuthAuto || m.creds().GrantType == credentials.GrantRefreshToken || m.auth != nil {
 		return m.exchange(ctx, m.request(tokenURL, form, concreteStyle(style)))
 	}
 	tok, err := m.exchange(ctx, m.request(tokenURL, form, credentials.AuthParams))
@@ -584,7 +588,18 @@ func (m *Manager) exchange(ctx context.Context, req Request) (*Token, error) {
 }
 
 func (m *Manager) request(u string, form url.Values, style string) Request {
-	return Request{URL: u, Form: form, ClientID: m.creds().AppID, ClientSecret: m.creds().ClientSecret, AuthStyle: style}
+	return Request{URL: u, Form: form, ClientID: m.creds().AppID, ClientSecret: m.creds().ClientSecret, AuthStyle: style, Auth: m.auth}
+}
+
+// loadClientAuth reads the client's key, when it authenticates with one,
+// for a run that is about to send a request: afresh each run, so that a key
+// replaced on disk is used by the next renewal (watch), and before anything
+// is sent, so that a key that cannot be used is the credentials' problem
+// (78), never a request refused.
+func (m *Manager) loadClientAuth() error {
+	a, err := NewClientAuth(m.creds(), m.client.Clock)
+	m.auth = a
+	return err
 }
 
 // refreshURL is where a refresh goes: Concur's geolocation when the token has one
@@ -610,7 +625,7 @@ func (m *Manager) refreshStyle(tok *Token) string {
 	if tok.AuthStyle != "" {
 		return tok.AuthStyle
 	}
-	return concreteStyle(m.creds().AuthStyle)
+	return concreteStyle(m.creds().SecretStyle())
 }
 
 func concreteStyle(s string) string {

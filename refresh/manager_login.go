@@ -45,6 +45,9 @@ func (m *Manager) Login(ctx context.Context, o LoginOptions) (*Result, error) {
 	if err := CheckLogin(m.creds()); err != nil {
 		return nil, err
 	}
+	if err := m.loadClientAuth(); err != nil {
+		return nil, err
+	}
 	ep, err := m.resolveEndpoints(ctx)
 	if err != nil {
 		return nil, err
@@ -118,8 +121,8 @@ func CheckLogin(c *credentials.Credentials) error {
 
 func (m *Manager) loginConfig(ep *Endpoints) LoginConfig {
 	c := m.creds()
-	return LoginConfig{Endpoints: *ep, ClientID: c.AppID, ClientSecret: c.ClientSecret,
-		AuthStyle: concreteStyle(c.AuthStyle), Scope: c.Scope, AuthParams: c.AuthParams, RedirectURL: c.RedirectURL}
+	return LoginConfig{Endpoints: *ep, ClientID: c.AppID, ClientSecret: c.ClientSecret, Auth: m.auth,
+		AuthStyle: concreteStyle(c.SecretStyle()), Scope: c.Scope, AuthParams: c.AuthParams, RedirectURL: c.RedirectURL}
 }
 
 // resolveEndpoints is Client.ResolveEndpoints, remembered for the Manager's
@@ -132,6 +135,10 @@ func (m *Manager) resolveEndpoints(ctx context.Context) (*Endpoints, error) {
 	ep, err := m.client.ResolveEndpoints(ctx, m.creds())
 	if err != nil {
 		var te *TransientError
+		var ce *Error
+		if errors.As(err, &ce) {
+			return nil, err
+		}
 		if errors.As(err, &te) {
 			return nil, &Error{Kind: KindTemporary, Err: err, Msg: err.Error(), Then: ThenLater,
 				Hint: "the provider's discovery document could not be fetched"}
@@ -258,6 +265,9 @@ func (m *Manager) Logout(ctx context.Context) (*LogoutResult, error) {
 	}
 	ep, err := m.resolveEndpoints(ctx)
 	if err != nil {
+		return nil, err
+	}
+	if err := m.loadClientAuth(); err != nil {
 		return nil, err
 	}
 	res.RevocationURL = ep.Revocation

@@ -280,6 +280,13 @@ func (a *app) statusCredentials(r *statusReport, p storage.Paths) (*credentials.
 		r.Credentials.Problems = []string{err.Error()} // redacted with the rest (redactReport)
 		return nil, err
 	}
+	// A key the next run would refuse (not private, not parsable) makes it
+	// end 78: status says so now, reading the key as that run would.
+	if _, err := refresh.NewClientAuth(c, nil); err != nil {
+		r.Credentials.State = "invalid"
+		r.Credentials.Problems = []string{err.Error()}
+		return nil, err
+	}
 	a.addCredentials(c)
 	r.Credentials.State = "ok"
 	r.Credentials.TokenURL = redact.URL(c.TokenURL)
@@ -351,6 +358,12 @@ func (a *app) printStatus(w io.Writer, r *statusReport, now time.Time) {
 			row("issuer", r.Credentials.Fields["issuer"]+" (endpoints by discovery)")
 		}
 		row("grant", fmt.Sprintf("%s, client %s", r.Credentials.GrantType, r.Credentials.Fields["appID"]))
+		if m, k := r.Credentials.Fields["clientAuth"], r.Credentials.Fields["clientKey"]; m != "" { // the key's path, never the key
+			if k != "" {
+				m += ", key " + k
+			}
+			row("client auth", m)
+		}
 	}
 	t := r.Token
 	switch {

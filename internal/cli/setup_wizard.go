@@ -73,6 +73,9 @@ func (a *app) wizard(c *credentials.Credentials, o *setupOpts, tty *os.File, exi
 		if err := applyPreset(c, preset, ""); err != nil {
 			return err
 		}
+		for name, v := range o.values { // the fields given as flags stay given
+			*fieldByName(name).Ptr(c) = v
+		}
 	}
 	return w.step(preset)()
 }
@@ -215,6 +218,9 @@ func (w *wizard) generic() error {
 	if err := w.grantFields(); err != nil {
 		return err
 	}
+	if w.c.KeyAuth() || w.c.ClientAuth != "" { // clientAuth says it already
+		return nil
+	}
 	style, err := w.p.Choose(w.ctx, "client authentication (authStyle)", []prompt.Choice{
 		{Name: credentials.AuthParams, Help: "client_id and client_secret in the form body"},
 		{Name: credentials.AuthHeader, Help: "HTTP Basic"},
@@ -271,7 +277,7 @@ func (w *wizard) grantFields() error {
 type q struct{ field, label string }
 
 func (w *wizard) fields(qs ...q) error {
-	for _, q := range qs {
+	for _, q := range w.keyQuestions(qs) {
 		f := fieldByName(q.field)
 		ptr := f.Ptr(w.c)
 		check := func(a string) string { return checkField(w.c, q.field, a) }
@@ -292,6 +298,28 @@ func (w *wizard) fields(qs ...q) error {
 		*ptr = clearDash(v)
 	}
 	return nil
+}
+
+// keyQuestions asks, where a client secret would be asked, for the key
+// files of a client that authenticates with a key (clientAuth, set in the
+// file or by setup --client-auth): the method is never guessed.
+func (w *wizard) keyQuestions(qs []q) []q {
+	if !w.c.KeyAuth() {
+		return qs
+	}
+	var out []q
+	for _, x := range qs {
+		if x.field != "clientSecret" {
+			out = append(out, x)
+			continue
+		}
+		out = append(out, q{"clientKey", "client private key file (PEM; a relative path is from credentials.json's directory)"})
+		if w.c.ClientAuth == credentials.AuthPrivateKeyJWT {
+			out = append(out, q{"clientKeyID", "key ID (kid), optional"})
+		}
+		out = append(out, q{"clientCert", "client certificate file (PEM), " + map[bool]string{true: "required", false: "optional"}[w.c.TLSAuth()]})
+	}
+	return out
 }
 
 // clearDash: "-" empties an optional field, which Enter alone cannot.
