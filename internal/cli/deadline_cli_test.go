@@ -20,6 +20,7 @@ import (
 // for status. One deadline covers the run: the first attempt waits it out,
 // and every operation after it ends at once, without a connection.
 func TestOneDeadlineHungStore(t *testing.T) {
+	t.Parallel()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -72,6 +72,7 @@ func dtAgree(t *testing.T, srv *fakeserver.Server, dir string, wantCode int, wan
 }
 
 func TestStatusAndRefreshAgree(t *testing.T) {
+	t.Parallel()
 	future := func(d time.Duration) string { return time.Now().Add(d).UTC().Format(time.RFC3339) }
 	tests := []struct {
 		name  string
@@ -156,6 +157,7 @@ func TestStatusAndRefreshAgree(t *testing.T) {
 // refused request and then none, from token, refresh, refresh --force and status
 // alike; a corrected credentials.json recovers in one run.
 func TestDeadGrantLeftAlone(t *testing.T) {
+	t.Parallel()
 	t.Run("refresh_token grant", func(t *testing.T) {
 		srv := fakeserver.New(fakeserver.Options{ClientID: ftClientID, ClientSecret: ftClientSecret,
 			CompanyUUID: ftCompanyUUID, RequestToken: ftRequestToken, Rotate: true, AccessTTL: time.Second})

@@ -242,6 +242,7 @@ func (pp *interopProfile) tokenFile() string {
 // A provider whose runtime is missing (node for oidc-provider) is skipped,
 // naming what to install.
 func TestInterop(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds the binary and starts providers")
 	}

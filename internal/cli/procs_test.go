@@ -54,22 +54,53 @@ type binTest struct {
 	test func(t *testing.T, bin string)
 }
 
-// runWithBinary builds the binary once and runs each test as a subtest with it.
+// runWithBinary runs each test as a parallel subtest with the built binary.
+// The tests of one group run at once: each has its own directories and
+// endpoint, and tells its processes where they are by flag or by the
+// child's environment, never by t.Setenv or a working directory.
 func runWithBinary(t *testing.T, tests []binTest) {
+	t.Parallel()
 	bin := buildTokenkeeper(t)
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) { tt.test(t, bin) })
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.test(t, bin)
+		})
 	}
 }
 
-// buildTokenkeeper builds this package into a temporary directory.
+// built is the binary buildTokenkeeper builds once for all the package's
+// tests, in a directory that TestMain removes at the end.
+var built struct {
+	once      sync.Once
+	dir, bin  string
+	skip, err string
+}
+
+// buildTokenkeeper returns the binary, building it on the first call.
 func buildTokenkeeper(tb testing.TB) string {
 	tb.Helper()
+	built.once.Do(build)
+	switch {
+	case built.skip != "":
+		tb.Skip(built.skip)
+	case built.err != "":
+		tb.Fatal(built.err)
+	}
+	return built.bin
+}
+
+func build() {
 	gobin, err := exec.LookPath("go")
 	if err != nil {
-		tb.Skipf("no go command to build the binary: %v", err)
+		built.skip = fmt.Sprintf("no go command to build the binary: %v", err)
+		return
 	}
-	bin := filepath.Join(tb.TempDir(), "tokenkeeper")
+	if built.dir, err = os.MkdirTemp("", "tokenkeeper-test-bin-"); err != nil {
+		built.err = err.Error()
+		return
+	}
+	bin := filepath.Join(built.dir, "tokenkeeper")
 	cmd := exec.Command(gobin, "build", "-o", bin, "github.com/tokenkeeper/tokenkeeper")
 	// A race build only if asked for by GOFLAGS; see above.
 	cmd.Env = os.Environ()
@@ -77,9 +108,17 @@ func buildTokenkeeper(tb testing.TB) string {
 		cmd.Env = append(cmd.Env, "CGO_ENABLED=0")
 	}
 	if out, err := cmd.CombinedOutput(); err != nil {
-		tb.Fatalf("go build: %v\n%s", err, out)
+		built.err = fmt.Sprintf("go build: %v\n%s", err, out)
+		return
 	}
-	return bin
+	built.bin = bin
+}
+
+// removeBuilt removes the binary once the tests are over.
+func removeBuilt() {
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
+	}
 }
 
 // profile is one --dir profile with credentials for a fake endpoint.
