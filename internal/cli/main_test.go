@@ -51,10 +51,11 @@ func (r testRun) Run() int {
 const parallelPerCPU = 4
 
 // setParallelDefault sets -test.parallel to parallelPerCPU per CPU, unless
-// the command line gave -parallel.
+// the command line gave -parallel, or -fuzz (where -parallel is the number
+// of fuzzing processes, kept at go test's default).
 func setParallelDefault() {
 	given := false
-	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" || f.Name == "test.fuzz" })
 	if f := flag.Lookup("test.parallel"); f != nil && !given {
 		f.Value.Set(strconv.Itoa(parallelPerCPU * runtime.GOMAXPROCS(0)))
 	}
