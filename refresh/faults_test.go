@@ -187,6 +187,7 @@ func TestFaultRefusalsNotRetried(t *testing.T) {
 // TestFaultGivesUpWithinBound: with real waits, a persistent failure ends in a
 // *TransientError once the total bound is spent, after more than one attempt.
 func TestFaultGivesUpWithinBound(t *testing.T) {
+	t.Parallel()
 	var n atomic.Int64
 	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n.Add(1)
