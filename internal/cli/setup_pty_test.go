@@ -399,6 +399,7 @@ func assertNoSecrets(t *testing.T, out string, secrets ...string) {
 // left out), and a grant a person starts gets ThingPark's issuer, the token
 // URL without Keycloak's token path.
 func TestSetupWizardThingParkLogin(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	s := startPTY(t, []string{"TOKENKEEPER_DIR=" + dir, "TOKENKEEPER_TIMEOUT=1s"}, "setup")
 	s.answer("choose [concur]: ", "thingpark")
