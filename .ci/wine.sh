@@ -54,7 +54,11 @@ rm -rf "$WINEPREFIX/drive_c/users/$(id -un)/Temp/"*
 W=$(mktemp -d)
 fe_pid=""
 holder_pid=""
+keeper_pid=""
+services=()
 cleanup() {
+  for s in "${services[@]}"; do "$WINE" sc stop "$s" >/dev/null 2>&1; "$WINE" sc delete "$s" >/dev/null 2>&1; done
+  [ -n "$keeper_pid" ] && kill "$keeper_pid" 2>/dev/null
   [ -n "$holder_pid" ] && kill "$holder_pid" 2>/dev/null
   [ -n "$fe_pid" ] && kill "$fe_pid" 2>/dev/null
   wait 2>/dev/null
@@ -90,7 +94,7 @@ wintests() {
 for p in storage credentials refresh; do wintests "$p"; done
 # internal/cli's tests mostly drive the binary through testscript and Unix
 # tools: only its tests of Windows code paths run here.
-wintests internal/cli -test.run '^(TestLstatIDPinsTheFile|TestListenUnix)$'
+wintests internal/cli -test.run '^(TestLstatIDPinsTheFile|TestListenUnix|TestServiceControls)$'
 
 echo "-- tokenkeeper.exe demo"
 if ! (cd "$W" && "$WINE" "$W/tokenkeeper.exe" demo >"$W/demo.out" 2>&1); then
@@ -196,6 +200,94 @@ if [ "$code" != 78 ] || ! grep -q 'belongs to another user' "$W/theirs.err"; the
 else
   echo "ok: exit 78: $(grep -m1 'belongs to' "$W/theirs.err")"
 fi
+
+echo "-- Ctrl-C stops serve as SIGINT does"
+# Wine delivers a SIGINT to a Windows program as the console's Ctrl-C event,
+# which Go turns into os.Interrupt: serve must finish, remove its secret file
+# and exit 0.
+"$WINE" "$W/tokenkeeper.exe" --dir "$(winpath "$W/locked")" serve --listen 127.0.0.1:0 \
+  --secret-file "$(winpath "$W/ctrlc.secret")" >/dev/null 2>"$W/ctrlc.err" &
+ctrlc_pid=$!
+for _ in $(seq 200); do [ -s "$W/ctrlc.secret" ] && break; sleep 0.05; done
+# The wine loader becomes the Windows process (the same pid).
+kill -INT "$ctrlc_pid"
+set +e
+wait "$ctrlc_pid"
+code=$?
+set -e
+if [ "$code" != 0 ] || [ -e "$W/ctrlc.secret" ] || ! grep -q 'stopped serving' "$W/ctrlc.err"; then
+  echo "FAIL: serve after Ctrl-C: exit $code, want 0, the secret file removed and 'stopped serving':"; cat "$W/ctrlc.err"; fails=$((fails + 1))
+else
+  echo "ok: exit 0 after Ctrl-C: $(grep -m1 'stopped serving' "$W/ctrlc.err")"
+fi
+
+echo "-- watch and serve as Windows services: stop, a failure's exit code, paramchange"
+# The service manager stops the services when the last program of the Wine
+# session ends: a waiting cmd keeps the session open.
+mkfifo "$W/keep"
+"$WINE" cmd /c 'set /p x=' <"$W/keep" >/dev/null 2>&1 &
+keeper_pid=$!
+exec 8>"$W/keep"
+svcname() { printf 'tokenkeeper-test-%s-%s' "$1" "$$"; }
+svcstate() { "$WINE" sc query "$1" 2>/dev/null | tr -d '\r' | awk -v k="$2" '$1 == k { print $3 }'; }
+# serve as a service: sc stop must end it as SIGTERM does (the secret file
+# removed, the service stopped with exit code 0).
+s=$(svcname serve)
+services+=("$s")
+"$WINE" sc create "$s" binPath= "$(winpath "$W/tokenkeeper.exe") --dir $(winpath "$W/locked") serve --listen 127.0.0.1:0 --secret-file $(winpath "$W/svc.secret")" >/dev/null
+"$WINE" sc start "$s" >/dev/null || true
+for _ in $(seq 200); do [ -s "$W/svc.secret" ] && break; sleep 0.05; done
+started=$([ -s "$W/svc.secret" ] && echo yes || echo no)
+"$WINE" sc stop "$s" >/dev/null || true
+for _ in $(seq 200); do [ "$(svcstate "$s" STATE)" = 1 ] && break; sleep 0.05; done
+if [ "$started" != yes ] || [ -e "$W/svc.secret" ] || [ "$(svcstate "$s" STATE)" != 1 ] || [ "$(svcstate "$s" WIN32_EXIT_CODE)" != 0 ]; then
+  echo "FAIL: serve as a service: started $started; after sc stop:"; "$WINE" sc query "$s"; ls "$W"; fails=$((fails + 1))
+else
+  echo "ok: serve as a service: running, then stopped by sc stop with exit code 0, its secret file removed"
+fi
+# A service that fails at start (no such profile) reports tokenkeeper's exit
+# code as its own (78), not the service manager's timeout.
+s=$(svcname missing)
+services+=("$s")
+"$WINE" sc create "$s" binPath= "$(winpath "$W/tokenkeeper.exe") --dir $(winpath "$W/nothere") serve --listen 127.0.0.1:0" >/dev/null
+"$WINE" sc start "$s" >/dev/null 2>&1 || true
+for _ in $(seq 200); do [ "$(svcstate "$s" STATE)" = 1 ] && break; sleep 0.05; done
+if [ "$(svcstate "$s" SERVICE_EXIT_CODE)" != 78 ]; then
+  echo "FAIL: serve of a missing profile as a service: want the service's exit code 78:"; "$WINE" sc query "$s"; fails=$((fails + 1))
+else
+  echo "ok: a service that failed at start: service exit code 78"
+fi
+# watch --all as a service: a ParamChange reads the list of profiles again
+# (what SIGHUP does on Unix); its metrics show the profile added.
+mkdir -p "$W/fleet-config" "$W/fleet-state"
+profile "$W/fleet-config/one"
+port=""
+for _ in $(seq 50); do
+  p=$((20000 + RANDOM % 20000))
+  if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then port=$p; break; fi
+done
+s=$(svcname watch)
+services+=("$s")
+"$WINE" sc create "$s" binPath= "$(winpath "$W/tokenkeeper.exe") --config-dir $(winpath "$W/fleet-config") --state-dir $(winpath "$W/fleet-state") watch --all --metrics 127.0.0.1:$port" >/dev/null
+"$WINE" sc start "$s" >/dev/null || true
+metrics() { curl -fsS "http://127.0.0.1:$port/metrics" 2>/dev/null || true; }
+for _ in $(seq 200); do metrics | grep -q 'profile="one"' && break; sleep 0.05; done
+profile "$W/fleet-config/two"
+TOKENKEEPER_TEST_SERVICE_CONTROL=$s "$WINE" "$W/cli.test.exe" >"$W/control.out" 2>&1 || cat "$W/control.out"
+for _ in $(seq 200); do metrics | grep -q 'profile="two"' && break; sleep 0.05; done
+if ! metrics | grep -q 'profile="two"'; then
+  echo "FAIL: watch --all as a service: the profile added is not watched after a ParamChange; metrics:"; metrics | grep grant_state; fails=$((fails + 1))
+else
+  echo "ok: watch --all as a service: a ParamChange added the new profile"
+fi
+"$WINE" sc stop "$s" >/dev/null || true
+for _ in $(seq 200); do [ "$(svcstate "$s" STATE)" = 1 ] && break; sleep 0.05; done
+if [ "$(svcstate "$s" STATE)" != 1 ] || [ "$(svcstate "$s" WIN32_EXIT_CODE)" != 0 ]; then
+  echo "FAIL: watch as a service after sc stop:"; "$WINE" sc query "$s"; fails=$((fails + 1))
+else
+  echo "ok: watch as a service: stopped by sc stop with exit code 0"
+fi
+exec 8>&-
 
 echo "-- a stampede of tokenkeeper.exe token on one new profile"
 profile "$W/stampede"
