@@ -169,6 +169,24 @@ else
   echo "FAIL: serve --socket: exit $scode, want 2 saying this Windows has no unix sockets, and no directory made"; cat "$W/serve.err"; fails=$((fails + 1))
 fi
 
+echo "-- git-credential: a request with CRLF line ends (Git for Windows), and the helper line for PowerShell"
+host=${base#http://}
+printf 'protocol=https\r\nhost=%s\r\n\r\n' "$host" |
+  "$WINE" "$W/tokenkeeper.exe" --dir "$(winpath "$W/locked")" git-credential get >"$W/git.out" 2>"$W/git.err" || true
+set +e
+"$WINE" "$W/tokenkeeper.exe" --dir "$(winpath "$W/locked")" git-credential >/dev/null 2>"$W/githint.err"
+code=$?
+set -e
+# PowerShell's quotes around the value, sh's (doubled for PowerShell) around the path.
+want="helper '!tokenkeeper --dir ''$(winpath "$W/locked")'' git-credential'"
+if ! grep -q '^password=.' "$W/git.out" || ! grep -q '^password_expiry_utc=' "$W/git.out"; then
+  echo "FAIL: git-credential get with CRLF lines answered no password:"; cat "$W/git.out" "$W/git.err"; fails=$((fails + 1))
+elif [ "$code" != 2 ] || ! tr -d '\r' <"$W/githint.err" | grep -qF -- "$want"; then
+  echo "FAIL: git-credential without an action: exit $code, want 2 and a hint with $want:"; cat "$W/githint.err"; fails=$((fails + 1))
+else
+  echo "ok: git-credential get answered a CRLF request; the hint: $(tr -d '\r' <"$W/githint.err" | grep -o 'git config.*')"
+fi
+
 echo "-- status reports a credentials file others can read, by its access list"
 # Wine shows a file's Unix mode as its DACL: 0644 grants Everyone reading. The
 # token file tokenkeeper.exe wrote (a DACL of the user only) is not reported.
