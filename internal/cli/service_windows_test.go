@@ -98,3 +98,12 @@ func TestServiceControls(t *testing.T) {
 		}
 	}
 }
+
+// TestNotAService: a test binary started from a shell, not by the service
+// manager, is not taken for a service (which would try to answer the service
+// manager at every watch and serve).
+func TestNotAService(t *testing.T) {
+	if isService() {
+		t.Errorf("isService() is true in a process the service manager did not start")
+	}
+}

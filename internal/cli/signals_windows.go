@@ -27,7 +27,7 @@ const serviceStopWait = 5 * time.Second
 // signal, well within the 30 seconds the service manager gives a service to
 // answer.
 func startService(stop func()) func(code int) {
-	if ok, _ := svc.IsWindowsService(); !ok && !parentIsServiceManager() {
+	if !isService() {
 		return nil
 	}
 	s := &service{stop: stop, code: make(chan int, 1), ended: make(chan struct{})}
@@ -44,30 +44,39 @@ func startService(stop func()) func(code int) {
 	}
 }
 
-// parentIsServiceManager reports whether this process's parent is the
-// service manager (services.exe), which starts services and nothing else.
-// svc.IsWindowsService asks that too, and also that the service manager runs
-// in session 0, which Wine's does not (session 1): this is what finds a
-// service there. On Windows, a service of an account that may not open
-// services.exe is still found by svc.IsWindowsService, which lists the
-// processes instead.
-func parentIsServiceManager() bool {
+// isService reports whether the service manager started this process: whether
+// its parent is services.exe, which starts services and nothing else.
+// svc.IsWindowsService asks that too, and also that services.exe runs in
+// session 0, which Wine's does not (session 1); it lists every process on the
+// system to find the parent, where opening the parent is enough, and only a
+// service whose account may not open services.exe needs the list.
+func isService() bool {
+	name, err := parentImage()
+	if err != nil {
+		ok, _ := svc.IsWindowsService()
+		return ok
+	}
+	return strings.EqualFold(filepath.Base(name), "services.exe")
+}
+
+// parentImage is the path of this process's parent's executable.
+func parentImage() (string, error) {
 	var pbi windows.PROCESS_BASIC_INFORMATION
 	size := uint32(unsafe.Sizeof(pbi))
-	if windows.NtQueryInformationProcess(windows.CurrentProcess(), windows.ProcessBasicInformation, unsafe.Pointer(&pbi), size, &size) != nil {
-		return false
+	if err := windows.NtQueryInformationProcess(windows.CurrentProcess(), windows.ProcessBasicInformation, unsafe.Pointer(&pbi), size, &size); err != nil {
+		return "", err
 	}
 	h, err := windows.OpenProcess(windows.PROCESS_QUERY_LIMITED_INFORMATION, false, uint32(pbi.InheritedFromUniqueProcessId))
 	if err != nil {
-		return false
+		return "", err
 	}
 	defer windows.CloseHandle(h)
 	buf := make([]uint16, windows.MAX_LONG_PATH)
 	n := uint32(len(buf))
-	if windows.QueryFullProcessImageName(h, 0, &buf[0], &n) != nil {
-		return false
+	if err := windows.QueryFullProcessImageName(h, 0, &buf[0], &n); err != nil {
+		return "", err
 	}
-	return strings.EqualFold(filepath.Base(windows.UTF16ToString(buf[:n])), "services.exe")
+	return windows.UTF16ToString(buf[:n]), nil
 }
 
 type service struct {
