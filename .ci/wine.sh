@@ -310,6 +310,9 @@ if [ "$(svcstate "$s" STATE)" != 1 ] || [ "$(svcstate "$s" WIN32_EXIT_CODE)" != 
 else
   echo "ok: watch as a service: stopped by sc stop with exit code 0"
 fi
+# The prefix is kept between runs: the services go with the run.
+for s in "${services[@]}"; do "$WINE" sc delete "$s" >/dev/null 2>&1 || true; done
+services=()
 exec 8>&-
 
 echo "-- a stampede of tokenkeeper.exe token on one new profile"
