@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"runtime"
 	"strings"
 	"time"
 
@@ -35,12 +36,28 @@ git config --global --add credential.https://github.com.helper '!tokenkeeper --p
 			return func(a *app, args []string) int {
 				if len(args) != 1 {
 					return a.usageError("git-credential: want one action: get, store or erase",
-						"git runs it: git config --global credential.https://HOST.helper '!tokenkeeper git-credential'")
+						"git runs it: "+gitHelperLine(runtime.GOOS, a.cmdLine("git-credential")))
 				}
 				return a.gitCredential(args[0])
 			}
 		},
 	}
+}
+
+// gitHelperLine is the git config command that makes cmd (a tokenkeeper
+// command line, its arguments quoted for a POSIX shell) git's credential
+// helper for a host, in the shell of goos. git runs a helper that starts with
+// "!" through a POSIX shell, Git for Windows through its own sh, so the
+// helper's arguments keep sh quoting everywhere: a Windows path in single
+// quotes keeps its backslashes and spaces. Only the quoting of the whole
+// value differs: sh's single quotes on Unix, PowerShell's on Windows (cmd.exe
+// would keep single quotes as part of the arguments).
+func gitHelperLine(goos, cmd string) string {
+	quote := singleQuote
+	if goos == "windows" {
+		quote = psQuote
+	}
+	return "git config --global --add credential.https://HOST.helper " + quote("!"+cmd)
 }
 
 // gitCredential answers one action of git's protocol.
