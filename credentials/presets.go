@@ -10,17 +10,18 @@ import (
 
 // Preset is what tokenkeeper knows of one kind of provider: how its token URL
 // is made, which grants it takes, and how to recognise it. It is the one table
-// of providers: setup asks by it, the refusal advice speaks by it (Concur's
-// words for Concur endpoints only), and status names it.
+// of providers: setup asks by it, the refusal advice speaks by it (a
+// provider's own words for its own endpoints only: Provider), and status names it.
 type Preset struct {
 	Name string
 	Help string // one line for a menu
 	// Grants the provider takes, the default first; nil: any grant.
 	Grants []string
-	// CredentialType is Concur's credtype; "" for every other provider.
+	// CredentialType is the credtype its password grant sends (the
+	// bootstrap form's one field beyond RFC 6749's); "" for none.
 	CredentialType string
 	// TokenURL is the provider's one token URL, when it has one (KORE);
-	// Regions name the token URLs of a provider with several (Concur).
+	// Regions name the token URLs of a provider with several.
 	TokenURL string
 	Regions  []Region
 	// TokenPath is the path every token URL of the provider ends in; Hosts
@@ -51,6 +52,10 @@ type Preset struct {
 	// never with the issuer beside it (Okta and Entra document exactly the
 	// endpoint; docs/providers.md, "Client authentication").
 	EndpointAudience bool
+
+	// Provider is how the provider behaves differently from RFC 6749 (its
+	// file, like concur.go); nil is Standard.
+	Provider Provider
 }
 
 // Region is one of a provider's token endpoints, by a short name.
@@ -72,6 +77,7 @@ var Presets = []Preset{
 		},
 		TokenPath: "/oauth2/v0/token",
 		Hosts:     []string{".concursolutions.com", ".concurcdc.cn"},
+		Provider:  concur{},
 	},
 	{
 		Name: "keycloak", Help: "Keycloak: base URL and realm",
@@ -182,7 +188,7 @@ func PresetNames() string {
 }
 
 // PresetOf recognises the provider of a token URL by its host or its token
-// path (a test endpoint on loopback with Concur's path is taken for Concur);
+// path (a test endpoint on loopback with a provider's path is taken for it);
 // "generic" when none.
 func PresetOf(tokenURL string) *Preset {
 	found, _ := PresetNamed("generic")
@@ -213,8 +219,21 @@ func (p *Preset) matchesHost(host string) bool {
 	return false
 }
 
-// IsConcur reports whether a token URL is one of SAP Concur's.
-func IsConcur(tokenURL string) bool { return PresetOf(tokenURL).Name == "concur" }
+// TemplatePreset is the provider of the template's token URL (the
+// tutorial's): credentials.json's field names are its words, and an unset
+// token URL without an issuer is its endpoint.
+func TemplatePreset() *Preset { return PresetOf(DefaultTokenURL) }
+
+// RegionNamesOf lists the presets with regions, for messages.
+func RegionNamesOf() string {
+	var names []string
+	for _, p := range Presets {
+		if len(p.Regions) > 0 {
+			names = append(names, p.Name)
+		}
+	}
+	return strings.Join(names, ", ")
+}
 
 // RegionURL maps a region name of the preset to its token URL.
 func (p *Preset) RegionURL(region string) (string, bool) {
@@ -253,7 +272,7 @@ func (p *Preset) RegionNames() string {
 func (p *Preset) Apply(c *Credentials, region string) error {
 	if p.Login {
 		if region != "" {
-			return fmt.Errorf("a region is for a provider with regions (concur), not %s", p.Name)
+			return fmt.Errorf("a region is for a provider with regions (%s), not %s", RegionNamesOf(), p.Name)
 		}
 		p.applyLogin(c)
 		return nil
@@ -265,7 +284,7 @@ func (p *Preset) Apply(c *Credentials, region string) error {
 	case p.CredentialType != "" && c.CredentialType == "":
 		c.CredentialType = p.CredentialType
 	case p.CredentialType == "" && c.GrantType != GrantPassword:
-		c.CredentialType = "" // credtype belongs to Concur's password grant
+		c.CredentialType = "" // a credtype belongs to its provider's password grant
 	}
 	if p.TokenURL != "" && PresetOf(c.TokenURL) != p {
 		c.TokenURL = p.TokenURL
@@ -298,8 +317,8 @@ func contains(list []string, v string) bool {
 }
 
 // applyLogin sets what a login preset fixes: the grant, the scope when none is
-// set, authParams, and the endpoints that need no answer. The Concur values of
-// the template go: these providers' endpoints come from their issuer.
+// set, authParams, and the endpoints that need no answer. The template's
+// provider's values go: these providers' endpoints come from their issuer.
 func (p *Preset) applyLogin(c *Credentials) {
 	if c.GrantType == "" || !Interactive(c.GrantType) {
 		c.GrantType = p.Grants[0]

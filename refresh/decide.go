@@ -371,11 +371,11 @@ func reauthAdvice(c *credentials.Credentials) string {
 	if c == nil {
 		return "before then, make sure the credentials file can get a new grant"
 	}
+	if s := credentials.ProviderOf(c.TokenURL).ReauthAdvice(c); s != "" {
+		return s
+	}
 	switch c.GrantType {
 	case credentials.GrantPassword:
-		if credentials.IsConcur(c.TokenURL) {
-			return "before then, " + strings.ReplaceAll(newRequestToken, "{file}", c.Path)
-		}
 		return fmt.Sprintf("before then, make sure the username and password in %s (companyUUID, companyRequestToken) are still accepted", c.Path)
 	case credentials.GrantRefreshToken:
 		return fmt.Sprintf("before then, get a new refresh token from the provider and put it in %s (refreshToken)", c.Path)
