@@ -96,6 +96,7 @@ var Presets = []Preset{
 		TokenURL:  "https://api.korewireless.com/api-services/v1/auth/token",
 		TokenPath: "/api-services/v1/auth/token",
 		Hosts:     []string{".korewireless.com"},
+		Provider:  kore{},
 	},
 	{
 		Name: "generic", Help: "any RFC 6749 token endpoint, any grant",
