@@ -29,6 +29,15 @@ type Preset struct {
 	TokenPath string
 	Hosts     []string
 
+	// BaseAsk: setup asks for the provider's base URL with this question
+	// (or a full token URL), rather than for the token URL; the token URL is
+	// the base and TokenPath, with /realms/NAME between them when Realm
+	// (setup asks for the realm too). IssuerPath is what follows the issuer in
+	// the token URL, for a grant a person starts (Keycloak's realms).
+	BaseAsk    string
+	Realm      bool
+	IssuerPath string
+
 	// A login preset (docs/contract.md §7): the first refresh token comes from a person;
 	// setup writes the endpoints, grant and scope, then runs login. Arg is the
 	// one thing setup must be told (its flag of that name; "" for none) and Ask
@@ -83,12 +92,16 @@ var Presets = []Preset{
 		Name: "keycloak", Help: "Keycloak: base URL and realm",
 		Grants:    []string{GrantClientCredentials, GrantRefreshToken, GrantAuthorizationCode, GrantDeviceCode},
 		TokenPath: "/protocol/openid-connect/token",
-		match:     func(c *Credentials) bool { return strings.Contains(c.Issuer, "/realms/") },
+		BaseAsk:   "Keycloak base URL (like https://auth.example.com), or the full token URL", Realm: true,
+		IssuerPath: "/protocol/openid-connect/token",
+		match:      func(c *Credentials) bool { return strings.Contains(c.Issuer, "/realms/") },
 	},
 	{
 		Name: "thingpark", Help: "ThingPark (Keycloak's users-auth realm)",
-		Grants:    []string{GrantClientCredentials, GrantRefreshToken, GrantAuthorizationCode, GrantDeviceCode},
-		TokenPath: "/users-auth/protocol/openid-connect/token",
+		Grants:     []string{GrantClientCredentials, GrantRefreshToken, GrantAuthorizationCode, GrantDeviceCode},
+		TokenPath:  "/users-auth/protocol/openid-connect/token",
+		BaseAsk:    "ThingPark platform URL (like https://community.thingpark.io), or the full token URL",
+		IssuerPath: "/protocol/openid-connect/token",
 	},
 	{
 		Name: "kore", Help: "KORE Wireless (client credentials)",

@@ -57,24 +57,29 @@ func preset(name string) *credentials.Preset {
 }
 
 // Looked up when setup needs them, not at every start-up (docs/performance.md).
-func keycloakTokenPath() string  { return preset("keycloak").TokenPath }
-func thingparkTokenPath() string { return preset("thingpark").TokenPath }
+// keycloakURL and splitKeycloakURL are realmURL and splitRealmURL for
+// Keycloak's row, for setup --realm and a login's issuer.
+func keycloakURL(base, realm string) string { return realmURL(preset("keycloak"), base, realm) }
+func splitKeycloakURL(tokenURL string) (base, realm string, ok bool) {
+	return splitRealmURL(preset("keycloak"), tokenURL)
+}
 
-// keycloakURL builds a realm's token endpoint from the server's base URL. A
-// URL that already ends in the token path is taken as it is.
-func keycloakURL(base, realm string) string {
+// realmURL builds a realm's token endpoint from the server's base URL, for a
+// preset with realms (Keycloak). A URL that already ends in the token path is
+// taken as it is.
+func realmURL(p *credentials.Preset, base, realm string) string {
 	base = strings.TrimRight(strings.TrimSpace(base), "/")
-	if strings.HasSuffix(base, keycloakTokenPath()) {
+	if strings.HasSuffix(base, p.TokenPath) {
 		return base
 	}
 	// An old Keycloak's base ends in /auth; it stays, as it is part of the path.
-	return base + "/realms/" + url.PathEscape(realm) + keycloakTokenPath()
+	return base + "/realms/" + url.PathEscape(realm) + p.TokenPath
 }
 
-// splitKeycloakURL is keycloakURL's inverse, for showing an existing URL as
+// splitRealmURL is realmURL's inverse, for showing an existing URL as
 // base and realm; ok is false for any other URL.
-func splitKeycloakURL(tokenURL string) (base, realm string, ok bool) {
-	rest, found := strings.CutSuffix(tokenURL, keycloakTokenPath())
+func splitRealmURL(p *credentials.Preset, tokenURL string) (base, realm string, ok bool) {
+	rest, found := strings.CutSuffix(tokenURL, p.TokenPath)
 	if !found {
 		return "", "", false
 	}

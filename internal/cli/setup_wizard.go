@@ -82,7 +82,8 @@ func (a *app) wizard(c *credentials.Credentials, o *setupOpts, tty *os.File, exi
 
 // step is the wizard's questions for a preset of the one table of providers,
 // by what its row says: a login preset's; a region, for a provider with
-// regions; Keycloak's base URL and realm; else the token URL. Then the
+// regions; a base URL (and a realm), for one whose row has BaseAsk; else the
+// token URL. Then the
 // provider's own questions (credentials.Provider.Questions), or, for a
 // provider without any, those of the grant: a preset added to the table
 // without questions of its own is asked as any RFC 6749 endpoint.
@@ -95,10 +96,8 @@ func (w *wizard) step(name string) func() error {
 		return w.loginStep(p)
 	case len(p.Regions) > 0:
 		return func() error { return w.regions(p) }
-	case name == "keycloak":
-		return w.keycloak
-	case name == "thingpark":
-		return w.thingpark
+	case p.BaseAsk != "":
+		return func() error { return w.base(p) }
 	}
 	return func() error { return w.endpoint(p) }
 }
@@ -152,57 +151,54 @@ func (w *wizard) own(p *credentials.Preset) error {
 	return w.grantFields()
 }
 
-func (w *wizard) keycloak() error {
-	base, realm, ok := splitKeycloakURL(w.c.TokenURL)
-	if !ok {
-		base, realm = "", ""
+// base asks a provider whose token URL is made from a base URL (its row's
+// BaseAsk: Keycloak, ThingPark) for it, and for a realm when the row says so;
+// a full token URL is taken as it is (one that ends in IssuerPath).
+func (w *wizard) base(p *credentials.Preset) error {
+	base, realm := "", ""
+	if p.Realm {
+		if b, r, ok := splitRealmURL(p, w.c.TokenURL); ok {
+			base, realm = b, r
+		}
+	} else if b, ok := strings.CutSuffix(w.c.TokenURL, p.TokenPath); ok {
+		base = b
 	}
-	u, err := w.p.Ask(w.ctx, "Keycloak base URL (like https://auth.example.com), or the full token URL", base, w.urlCheck)
+	u, err := w.p.Ask(w.ctx, p.BaseAsk, base, w.urlCheck)
 	if err != nil {
 		return err
 	}
-	if !strings.HasSuffix(strings.TrimRight(u, "/"), keycloakTokenPath()) {
-		realm, err = w.p.Ask(w.ctx, "realm", realm, required)
-		if err != nil {
-			return err
+	switch {
+	case p.Realm:
+		if !strings.HasSuffix(strings.TrimRight(u, "/"), p.IssuerPath) {
+			if realm, err = w.p.Ask(w.ctx, "realm", realm, required); err != nil {
+				return err
+			}
+		}
+		u = realmURL(p, u, realm)
+	default:
+		if u = strings.TrimRight(u, "/"); !strings.HasSuffix(u, p.IssuerPath) {
+			u += p.TokenPath
 		}
 	}
-	w.c.TokenURL = keycloakURL(u, realm)
-	return w.keycloakGrant("keycloak")
-}
-
-func (w *wizard) thingpark() error {
-	base := strings.TrimSuffix(w.c.TokenURL, thingparkTokenPath())
-	if base == w.c.TokenURL {
-		base = ""
-	}
-	u, err := w.p.Ask(w.ctx, "ThingPark platform URL (like https://community.thingpark.io), or the full token URL", base, w.urlCheck)
-	if err != nil {
-		return err
-	}
-	if u = strings.TrimRight(u, "/"); !strings.HasSuffix(u, keycloakTokenPath()) {
-		u += thingparkTokenPath()
-	}
 	w.c.TokenURL = u
-	return w.keycloakGrant("thingpark")
+	return w.baseGrant(p)
 }
 
-// keycloakGrant asks what Keycloak and ThingPark share, once the token URL is
-// known: the grant (the preset's, from the table), and for a grant a person
-// starts, the realm's issuer in place of the token URL. Keycloak's token URL is
-// its issuer and the token path, for a realm (…/realms/NAME) as for
-// ThingPark's users-auth, so the issuer is the token URL without that path.
-func (w *wizard) keycloakGrant(preset string) error {
-	if err := w.grant(grantsOf(preset)); err != nil {
+// baseGrant asks, once the token URL is known, the grant (the preset's, from
+// the table), and for a grant a person starts, the issuer in place of the token
+// URL: Keycloak's token URL is its issuer and the IssuerPath, for a realm
+// (…/realms/NAME) as for ThingPark's users-auth.
+func (w *wizard) baseGrant(p *credentials.Preset) error {
+	if err := w.grant(grantsOf(p.Name)); err != nil {
 		return err
 	}
 	if credentials.Interactive(w.c.GrantType) { // a person logs in: the realm's issuer
-		w.c.Issuer, w.c.TokenURL = strings.TrimSuffix(w.c.TokenURL, keycloakTokenPath()), ""
+		w.c.Issuer, w.c.TokenURL = strings.TrimSuffix(w.c.TokenURL, p.IssuerPath), ""
 		if w.c.Scope == "" {
 			w.c.Scope = "openid offline_access"
 		}
 	}
-	return w.grantFields()
+	return w.own(p)
 }
 
 // endpoint asks for the token URL and the grant (unasked when the provider
