@@ -3,6 +3,7 @@ package credentials
 import (
 	"errors"
 	"net/url"
+	"strings"
 )
 
 // Provider is what one provider does differently from RFC 6749 and OpenID
@@ -41,6 +42,9 @@ type Provider interface {
 	// Questions are the wizard's questions for the provider's own fields,
 	// after its token URL (nil: the questions of the grant).
 	Questions() []Question
+	// GitUsername is the username the provider's git hosting expects beside
+	// an access token (git-credential, when credentials.json names none).
+	GitUsername(c *Credentials) string
 }
 
 // Refusal is a token endpoint's refusal as a Provider reads it.
@@ -98,6 +102,24 @@ func (Standard) Route(string, string, func(*url.URL) bool) (string, error) {
 }
 func (Standard) MovedAdvice(string, string) string { return "" }
 func (Standard) Questions() []Question             { return nil }
+
+// GitUsername: the git hosts' conventions, by the token endpoint's host (or a
+// parent domain); "oauth2" where any username is taken (GitLab's convention).
+func (Standard) GitUsername(c *Credentials) string {
+	if u, err := url.Parse(c.TokenURL); err == nil {
+		host := u.Hostname()
+		for _, g := range []struct{ host, user string }{
+			{"github.com", "x-access-token"},
+			{"bitbucket.org", "x-token-auth"},
+			{"gitlab.com", "oauth2"},
+		} {
+			if host == g.host || strings.HasSuffix(host, "."+g.host) {
+				return g.user
+			}
+		}
+	}
+	return "oauth2"
+}
 
 // Behaviour is the preset's Provider, Standard when it has none of its own.
 func (p *Preset) Behaviour() Provider {

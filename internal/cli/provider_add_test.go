@@ -31,6 +31,8 @@ func (acme) Questions() []credentials.Question {
 	return []credentials.Question{{Field: "appID", Label: "ACME client number"}, {Field: "clientSecret", Label: "ACME client secret"}}
 }
 
+func (acme) GitUsername(*credentials.Credentials) string { return "acme-bot" }
+
 var acmeRow = credentials.Preset{
 	Name: "acme", Help: "ACME Tokens (a provider added by a test)",
 	Grants:    []string{credentials.GrantClientCredentials, credentials.GrantRefreshToken},
@@ -48,9 +50,9 @@ func withAcme(t *testing.T) {
 
 // TestAddProvider: a provider is one file and one table row. Once acme's row
 // is in the table, the preset lookup recognises its token URL, setup's menu
-// and --preset offer it, the wizard offers its grants (and no other) and asks
-// its questions, and a refusal in its own words gets its advice and kind,
-// through setup's first exchange.
+// and --preset offer it, git-credential gives its username, the wizard offers
+// its grants (and no other) and asks its questions, and a refusal in its own
+// words gets its advice and kind, through setup's first exchange.
 func TestAddProvider(t *testing.T) {
 	withAcme(t)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -74,6 +76,10 @@ func TestAddProvider(t *testing.T) {
 		c := &credentials.Credentials{GrantType: credentials.GrantPassword}
 		if err := applyPreset(c, "acme", ""); err != nil || c.GrantType != credentials.GrantClientCredentials {
 			t.Errorf("applyPreset(acme): %v, grant %q; want the row's first grant", err, c.GrantType)
+		}
+		c.TokenURL = tokenURL
+		if u := gitUsername(c); u != "acme-bot" {
+			t.Errorf("git-credential's username = %q, want acme's", u)
 		}
 	})
 
