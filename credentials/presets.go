@@ -307,7 +307,7 @@ func (p *Preset) Apply(c *Credentials, region string) error {
 		return nil
 	}
 	if len(p.Regions) == 0 {
-		return fmt.Errorf("a region is for a provider with regions (concur), not %s", p.Name)
+		return fmt.Errorf("a region is for a provider with regions (%s), not %s", RegionNamesOf(), p.Name)
 	}
 	u, ok := p.RegionURL(region)
 	switch {

@@ -10,7 +10,7 @@ import (
 
 // The refusal tables: what a token endpoint's refusal means and what a person must
 // do about it. A refusal is read by the provider's own words when it has any
-// (credentials.Provider: Concur's numeric codes, for its endpoints only), else by
+// (credentials.Provider: its numeric codes, for its endpoints only), else by
 // RFC 6749's error code, else by HTTP status. In the advice, {file} is the
 // credentials file and {grant} its grantType. The tables are functions, built
 // when a refusal is looked up, not at every start-up (docs/contract.md §6).

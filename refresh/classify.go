@@ -67,7 +67,7 @@ func tlsProblem(u string, err error) *Error {
 }
 
 // isGrantRefusal is a refused grant: RFC 6749's invalid_grant, or a code the
-// provider p reads as one (Concur's 108, a bad or expired refresh token)
+// provider p reads as one (a bad or expired refresh token in its own code)
 // whatever "error" came with it.
 func isGrantRefusal(ee *EndpointError, p credentials.Provider) bool {
 	rd, ok := readBy(p, ee)

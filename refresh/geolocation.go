@@ -4,10 +4,10 @@ import (
 	"github.com/tokenkeeper/tokenkeeper/credentials"
 )
 
-// A token answer, or a refusal, may name where the user lives (Concur's
-// geolocation: docs/contract.md §2, "geolocation"); only the provider whose
-// host the token URL is may send requests there, by its own rule
-// (credentials.Provider.Route; Concur's file says why the rule is strict).
+// A token answer, or a refusal, may name where the user lives (its
+// "geolocation": docs/contract.md §2); only the provider whose host the token
+// URL is may send requests there, by its own rule (credentials.Provider.Route;
+// the provider's file says why the rule is strict).
 // Anywhere else the place is kept in the token record and never used.
 
 // geoTokenURL returns the token URL at geo for a grant whose token endpoint is

@@ -562,7 +562,7 @@ func (m *Manager) probe(ctx context.Context, tokenURL string, form url.Values) (
 }
 
 // exchange is Client.Exchange plus a refusal saying the user lives elsewhere
-// (credentials.Moved: Concur's code 16), named in the answer; ask there once.
+// (read as credentials.Moved by its provider), named in the answer; ask there once.
 func (m *Manager) exchange(ctx context.Context, req Request) (*Token, error) {
 	if err := m.Outage.check(req.URL, time.Now()); err != nil {
 		m.debug("the token endpoint did not answer moments ago; not sent", "url", redact.URL(req.URL))
