@@ -238,8 +238,8 @@ func (p *Preset) matchesHost(host string) bool {
 // token URL without an issuer is its endpoint.
 func TemplatePreset() *Preset { return PresetOf(DefaultTokenURL) }
 
-// RegionNamesOf lists the presets with regions, for messages.
-func RegionNamesOf() string {
+// RegionalPresets lists the names of the presets with regions, for messages.
+func RegionalPresets() string {
 	var names []string
 	for _, p := range Presets {
 		if len(p.Regions) > 0 {
@@ -286,7 +286,7 @@ func (p *Preset) RegionNames() string {
 func (p *Preset) Apply(c *Credentials, region string) error {
 	if p.Login {
 		if region != "" {
-			return fmt.Errorf("a region is for a provider with regions (%s), not %s", RegionNamesOf(), p.Name)
+			return fmt.Errorf("a region is for a provider with regions (%s), not %s", RegionalPresets(), p.Name)
 		}
 		p.applyLogin(c)
 		return nil
@@ -307,7 +307,7 @@ func (p *Preset) Apply(c *Credentials, region string) error {
 		return nil
 	}
 	if len(p.Regions) == 0 {
-		return fmt.Errorf("a region is for a provider with regions (%s), not %s", RegionNamesOf(), p.Name)
+		return fmt.Errorf("a region is for a provider with regions (%s), not %s", RegionalPresets(), p.Name)
 	}
 	u, ok := p.RegionURL(region)
 	switch {

@@ -119,7 +119,7 @@ func fromTemplate(c *credentials.Credentials, existed bool, preset string) {
 func applyPreset(c *credentials.Credentials, name, region string) error {
 	if name == "" {
 		if region != "" {
-			return fmt.Errorf("--region is for --preset %s", credentials.RegionNamesOf())
+			return fmt.Errorf("--region is for --preset %s", credentials.RegionalPresets())
 		}
 		return nil
 	}
@@ -131,7 +131,7 @@ func applyPreset(c *credentials.Credentials, name, region string) error {
 		return fmt.Errorf("unknown preset %q; want one of %s", name, credentials.PresetNames())
 	}
 	if region != "" && len(p.Regions) == 0 {
-		return fmt.Errorf("--region is for a provider with regions (%s), not %s", credentials.RegionNamesOf(), p.Name)
+		return fmt.Errorf("--region is for a provider with regions (%s), not %s", credentials.RegionalPresets(), p.Name)
 	}
 	return p.Apply(c, region)
 }
