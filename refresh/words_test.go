@@ -60,8 +60,8 @@ func TestMessagesNameNoCommand(t *testing.T) {
 			}
 			m := &Manager{Creds: c, Paths: storage.Paths{TokenFile: "/st/t.json"}}
 			var refusals []*EndpointError
-			for code := range concurCodes() {
-				refusals = append(refusals, &EndpointError{URL: c.TokenURL, Status: 400, Code: "invalid_grant", ConcurCode: code, Geolocation: "https://eu2.api.concursolutions.com"})
+			for _, code := range credentials.ProviderOf(credentials.DefaultTokenURL).(interface{ Codes() []int }).Codes() {
+				refusals = append(refusals, &EndpointError{URL: c.TokenURL, Status: 400, Code: "invalid_grant", ProviderCode: code, Geolocation: "https://eu2.api.concursolutions.com"})
 			}
 			for code := range oauthCodes() {
 				refusals = append(refusals, &EndpointError{URL: c.TokenURL, Status: 400, Code: code})
@@ -70,7 +70,7 @@ func TestMessagesNameNoCommand(t *testing.T) {
 				refusals = append(refusals, &EndpointError{URL: c.TokenURL, Status: st, Description: "x"})
 			}
 			for _, ee := range refusals {
-				what := fmt.Sprintf("%s concur=%v refusal %d/%q/%d", grant, concur, ee.Status, ee.Code, ee.ConcurCode)
+				what := fmt.Sprintf("%s concur=%v refusal %d/%q/%d", grant, concur, ee.Status, ee.Code, ee.ProviderCode)
 				checkError(t, what, m.classify(ee))
 				for _, device := range []bool{false, true} {
 					checkError(t, what+" at login", m.loginError(ee, device))

@@ -146,31 +146,13 @@ func (a *app) gitErase(req map[string]string) int {
 	return exitOK
 }
 
-// gitUsernames is the username each provider's git hosting expects beside an
-// OAuth access token, by the token endpoint's host (or a parent domain).
-var gitUsernames = []struct{ host, user string }{
-	{"github.com", "x-access-token"},
-	{"bitbucket.org", "x-token-auth"},
-	{"gitlab.com", "oauth2"},
-}
-
-// defaultGitUsername is what git hosts that take any username (GitLab's
-// convention) get.
-const defaultGitUsername = "oauth2"
-
+// gitUsername is the username git is given beside the access token:
+// gitUsername in credentials.json, else the provider's (credentials.Provider).
 func gitUsername(c *credentials.Credentials) string {
 	if c.GitUsername != "" {
 		return c.GitUsername
 	}
-	if u, err := url.Parse(c.TokenURL); err == nil {
-		host := u.Hostname()
-		for _, g := range gitUsernames {
-			if host == g.host || strings.HasSuffix(host, "."+g.host) {
-				return g.user
-			}
-		}
-	}
-	return defaultGitUsername
+	return credentials.PresetFor(c).Behaviour().GitUsername(c)
 }
 
 // gitHost is the host git-credential hands the token to: gitHost in
