@@ -281,12 +281,7 @@ func short(v string) string {
 	return v
 }
 
-func mask(secret string) string {
-	if secret == "" {
-		return "not set"
-	}
-	return fmt.Sprintf("set (%d chars)", len([]rune(secret)))
-}
+func mask(secret string) string { return redact.Mask(secret) }
 
 // String is redacted, so that printing a *Credentials by mistake (%v, %+v,
 // %s) in a log line leaks no secret.

@@ -23,12 +23,7 @@ func (t Token) GoString() string { return t.String() }
 // LogValue is String, for slog.
 func (t Token) LogValue() slog.Value { return slog.StringValue(t.String()) }
 
-func setOrNot(s string) string {
-	if s == "" {
-		return "none"
-	}
-	return fmt.Sprintf("set (%d chars)", len(s))
-}
+func setOrNot(s string) string { return redact.Mask(s) }
 
 func timeOrNone(t time.Time) string {
 	if t.IsZero() {

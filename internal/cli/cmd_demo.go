@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/tokenkeeper/tokenkeeper/credentials"
 	"github.com/tokenkeeper/tokenkeeper/internal/fakeserver"
+	"github.com/tokenkeeper/tokenkeeper/internal/redact"
 	"github.com/tokenkeeper/tokenkeeper/refresh"
 	"github.com/tokenkeeper/tokenkeeper/storage"
 )
@@ -137,7 +138,7 @@ func (d *demo) script() int {
 		return exitError
 	}
 	after := d.refreshToken()
-	fmt.Fprintf(w, "   The refresh grant rotated the refresh token: %s → %s (stored, as Concur asks).\n", maskToken(before), maskToken(after))
+	fmt.Fprintf(w, "   The refresh grant rotated the refresh token: %s → %s (stored, as Concur asks).\n", redact.MaskToken(before), redact.MaskToken(after))
 
 	d.step("6. The provider revokes the refresh token. The next renewal is refused (invalid_grant) and tokenkeeper gets a new grant.")
 	d.srv.RevokeRefreshTokens()

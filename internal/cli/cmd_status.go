@@ -322,8 +322,8 @@ func (a *app) statusToken(r *statusReport, tok *refresh.Token, err error, plan r
 	a.addSecrets(tok.AccessToken, tok.RefreshToken)
 	st := &r.Token
 	st.State = "ok"
-	st.AccessToken = maskToken(tok.AccessToken)
-	st.RefreshToken = maskToken(tok.RefreshToken)
+	st.AccessToken = redact.MaskToken(tok.AccessToken)
+	st.RefreshToken = redact.MaskToken(tok.RefreshToken)
 	st.AccessValid = plan.AccessValid
 	st.RefreshUsable = plan.RefreshUsable
 	st.AccessExpiresAt = timePtr(tok.Expiry)
@@ -396,17 +396,6 @@ func (a *app) printStatus(w io.Writer, r *statusReport, now time.Time) {
 	if r.Hint != "" {
 		row("what to do", r.Hint)
 	}
-}
-
-// maskToken shows only enough of a token to tell two apart.
-func maskToken(s string) string {
-	if s == "" {
-		return ""
-	}
-	if len(s) < 16 {
-		return fmt.Sprintf("set (%d chars)", len(s))
-	}
-	return fmt.Sprintf("%s… (%d chars)", s[:4], len(s))
 }
 
 func timePtr(t time.Time) *time.Time {

@@ -317,3 +317,25 @@ func hexRune(s string) (rune, int) {
 	}
 	return rune(v), 6
 }
+
+// Mask is how a secret is shown: whether it is set and how long it is, never
+// a character of it.
+func Mask(secret string) string {
+	if secret == "" {
+		return "not set"
+	}
+	return fmt.Sprintf("set (%d chars)", utf8.RuneCountInString(secret))
+}
+
+// MaskToken is how status tells two tokens apart without showing one: the
+// first four characters of a token of 16 or more (a JWT's are its header's,
+// the same for every token of a provider), else what Mask shows; "" for none.
+func MaskToken(token string) string {
+	switch {
+	case token == "":
+		return ""
+	case len(token) < 16:
+		return Mask(token)
+	}
+	return fmt.Sprintf("%s… (%d chars)", token[:4], len(token))
+}
