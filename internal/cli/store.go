@@ -2,12 +2,16 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
+	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/tokenkeeper/tokenkeeper/storage"
 	"github.com/tokenkeeper/tokenkeeper/storage/etcd"
+	"github.com/tokenkeeper/tokenkeeper/storage/kube"
 )
 
 // storePasswordEnv carries the password of the --store URL's user: never
@@ -23,7 +27,7 @@ const (
 // storeClient is the etcd client of --store (TOKENKEEPER_STORE), made once
 // per run and shared by every profile; nil without --store.
 func (a *app) storeClient() (*etcd.Client, error) {
-	if a.g.store == "" {
+	if a.g.store == "" || kube.IsURL(a.g.store) {
 		return nil, nil
 	}
 	if a.etcd != nil {
@@ -44,9 +48,51 @@ func (a *app) storeClient() (*etcd.Client, error) {
 	return a.etcd, err
 }
 
-// sharedStore is the etcd store of the profile at p, or nil without --store
+// sharedStore is a --store's store of one profile: etcd's or Kubernetes'.
+type sharedStore interface {
+	storage.Store
+	CopyFile() string // this host's read copy
+	LockName() string // the lock, as messages show it
+	WatchRecord(ctx context.Context, fn func(data []byte)) error
+}
+
+// kubeClient is the Kubernetes client of a k8s:// --store, made once per
+// run; it finds the API server (in a pod, or the kubeconfig) only when it
+// first sends a request.
+func (a *app) kubeClient() (*kube.Client, error) {
+	if a.kube != nil {
+		return a.kube, nil
+	}
+	cfg, err := kube.ParseURL(a.g.store)
+	if err != nil {
+		return nil, err
+	}
+	home, _ := os.UserHomeDir()
+	a.kube = kube.NewClient(cfg, func() (*kube.Conn, error) {
+		c, err := kube.Connect(a.getenv, home)
+		if err == nil && c.Token != "" {
+			a.addSecrets(c.Token)
+		}
+		return c, err
+	})
+	return a.kube, nil
+}
+
+// sharedStore is the store of the profile at p, or nil without --store
 // (the lifecycle then uses the file store).
-func (a *app) sharedStore(p storage.Paths) (*etcd.Store, error) {
+func (a *app) sharedStore(p storage.Paths) (sharedStore, error) {
+	copyFile, pendingFile := filepath.Join(p.StateDir, storeCopyName), filepath.Join(p.StateDir, storePendingName)
+	if kube.IsURL(a.g.store) {
+		c, err := a.kubeClient()
+		if err != nil {
+			return nil, err
+		}
+		return kube.New(kube.Options{
+			Client: c, Profile: p.Profile, CopyFile: copyFile, PendingFile: pendingFile,
+			Timeout: a.g.timeout, Budget: a.budget, LeaseTTL: kube.LeaseTTL(a.g.timeout, a.g.lockTimeout),
+			Warn: func(msg string) { a.warn(msg) },
+		})
+	}
 	c, err := a.storeClient()
 	if err != nil || c == nil {
 		return nil, err
@@ -54,8 +100,8 @@ func (a *app) sharedStore(p storage.Paths) (*etcd.Store, error) {
 	return etcd.New(etcd.Options{
 		Client:      c,
 		Profile:     p.Profile,
-		CopyFile:    filepath.Join(p.StateDir, storeCopyName),
-		PendingFile: filepath.Join(p.StateDir, storePendingName),
+		CopyFile:    copyFile,
+		PendingFile: pendingFile,
 		Timeout:     a.g.timeout,
 		Budget:      a.budget,
 		LeaseTTL:    etcd.LeaseTTL(a.g.timeout, a.g.lockTimeout),
@@ -76,8 +122,14 @@ func (a *app) storeFor(p storage.Paths) (storage.Store, error) {
 // checkStore makes the --store client before any command runs, so that a bad
 // URL, or a user without a password, is a usage error (exit 2) at once.
 func (a *app) checkStore() int {
-	if _, err := a.storeClient(); err != nil {
-		return a.usageError(err.Error(), "the store URL is etcd://HOST:PORT[,HOST:PORT…][/PREFIX] (etcds:// with ?ca=&cert=&key= for TLS, ?user=NAME with the password in "+storePasswordEnv+")")
+	var err error
+	if kube.IsURL(a.g.store) {
+		_, err = a.kubeClient()
+	} else {
+		_, err = a.storeClient()
+	}
+	if err != nil {
+		return a.usageError(err.Error(), "the store URL is etcd://HOST:PORT[,HOST:PORT…][/PREFIX] (etcds:// with ?ca=&cert=&key= for TLS, ?user=NAME with the password in "+storePasswordEnv+"), or k8s://NAMESPACE[/PREFIX]")
 	}
 	return exitOK
 }
@@ -86,15 +138,36 @@ func (a *app) checkStore() int {
 // --store prefix (refresh --all, status --all, profiles; watch --all lists
 // the config root alone: a profile needs its credentials.json to renew),
 // waiting at most wait for the store. A store that does not answer is a
-// failure for now (75), as it is for a single profile.
+// failure for now (75), as it is for a single profile. A Kubernetes account
+// that may not list Secrets (a Role limited to named ones, as
+// docs/kubernetes.md advises) is not a failure: the profiles that could be
+// renewed here are the ones with credentials here, and a warning says what
+// was left out.
 func (a *app) storeProfiles(names []string, wait time.Duration) ([]string, error) {
-	c, err := a.storeClient()
-	if err != nil || c == nil {
-		return names, err
+	var lister interface {
+		Profiles(context.Context) ([]string, error)
+	}
+	if kube.IsURL(a.g.store) {
+		c, err := a.kubeClient()
+		if err != nil {
+			return names, err
+		}
+		lister = c
+	} else {
+		c, err := a.storeClient()
+		if err != nil || c == nil {
+			return names, err
+		}
+		lister = c
 	}
 	ctx, cancel := context.WithTimeout(a.ctx, wait)
 	defer cancel()
-	shared, err := c.Profiles(ctx)
+	shared, err := lister.Profiles(ctx)
+	var se *kube.StatusError
+	if errors.As(err, &se) && se.Code == http.StatusForbidden {
+		a.warn(fmt.Sprintf("%v; only the profiles of this host's config directory are listed", err))
+		return names, nil
+	}
 	if err != nil {
 		return nil, storeError(err)
 	}
@@ -106,7 +179,7 @@ func (a *app) storeProfiles(names []string, wait time.Duration) ([]string, error
 // worth a wait a person notices, and the local profiles are offered anyway.
 const storeGlance = 300 * time.Millisecond
 
-// watchStore makes watch see other hosts' renewals through an etcd watch of
+// watchStore makes watch see other hosts' renewals through a store's watch of
 // each profile's record, as fsnotify shows it other processes' saves: the
 // host's read copy is brought up to date and the profile's watcher is told
 // that its token changed.

@@ -154,6 +154,15 @@ func (s *Server) start() {
 	}
 }
 
+// With is the server for another test than the one that started it (its
+// helpers fail that test): one server can serve a package's tests, each in
+// a namespace of its own.
+func (s *Server) With(t testing.TB) *Server {
+	c := *s
+	c.t = t
+	return &c
+}
+
 // Kill stops the kube-apiserver at once (SIGKILL); etcd goes on.
 func (s *Server) Kill() {
 	if s.cmd == nil || s.cmd.Process == nil {

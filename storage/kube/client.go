@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tokenkeeper/tokenkeeper/internal/redact"
@@ -22,37 +23,56 @@ import (
 const maxBody = 4 << 20
 
 // Client speaks the API server's REST API (JSON) with net/http only, as
-// kubectl would: the Secrets and Leases of one namespace.
+// kubectl would: the Secrets and Leases of one namespace. It finds the
+// server (Connect) on its first request, not before: `token` served from
+// the host's read copy reads no kubeconfig.
 type Client struct {
-	cfg  Config
+	cfg     Config
+	connect func() (*Conn, error)
+
+	once sync.Once
 	conn *Conn
+	err  error
 	hc   *http.Client
 }
 
-// NewClient makes a client for the store URL's namespace over conn; it
-// sends nothing until used.
-func NewClient(cfg Config, conn *Conn) *Client {
-	tr := &http.Transport{
-		Proxy:                 nil, // as etcd's: the record is not handed to a proxy
-		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		TLSClientConfig:       conn.TLS,
-		TLSHandshakeTimeout:   5 * time.Second,
-		MaxIdleConnsPerHost:   4,
-		IdleConnTimeout:       90 * time.Second,
-		ForceAttemptHTTP2:     true,
-		ResponseHeaderTimeout: 0, // watch answers late; each call has its own deadline
-	}
-	return &Client{cfg: cfg, conn: conn, hc: &http.Client{Transport: tr}}
+// NewClient makes a client for the store URL's namespace; connect finds
+// the API server (Connect) when the first request is sent.
+func NewClient(cfg Config, connect func() (*Conn, error)) *Client {
+	return &Client{cfg: cfg, connect: connect}
+}
+
+// Conn is where the client connects: found on first use.
+func (c *Client) Conn() (*Conn, error) {
+	c.once.Do(func() {
+		c.conn, c.err = c.connect()
+		if c.err != nil {
+			return
+		}
+		tr := &http.Transport{
+			Proxy:                 nil, // as etcd's: the record is not handed to a proxy
+			DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			TLSClientConfig:       c.conn.TLS,
+			TLSHandshakeTimeout:   5 * time.Second,
+			MaxIdleConnsPerHost:   4,
+			IdleConnTimeout:       90 * time.Second,
+			ForceAttemptHTTP2:     true,
+			ResponseHeaderTimeout: 0, // watch answers late; each call has its own deadline
+		}
+		c.hc = &http.Client{Transport: tr}
+	})
+	return c.conn, c.err
 }
 
 // Config is the store URL the client was made for.
 func (c *Client) Config() Config { return c.cfg }
 
-// Conn is where the client connects.
-func (c *Client) Conn() *Conn { return c.conn }
-
 // Close releases idle connections.
-func (c *Client) Close() { c.hc.CloseIdleConnections() }
+func (c *Client) Close() {
+	if c.hc != nil {
+		c.hc.CloseIdleConnections()
+	}
+}
 
 // ErrNotFound is the API server's 404: the object does not exist.
 var ErrNotFound = errors.New("kubernetes: not found")
@@ -121,6 +141,13 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 			}
 			return nil
 		}
+		if _, cerr := c.Conn(); cerr != nil {
+			return cerr
+		}
+		var ce *storage.ConfigError
+		if errors.As(err, &ce) {
+			return err
+		}
 		var se *StatusError
 		if errors.As(err, &se) && se.Code != http.StatusTooManyRequests && se.Code < 500 {
 			return c.explain(r, se)
@@ -149,6 +176,9 @@ func (c *Client) what(r request) string {
 }
 
 func (c *Client) attempt(ctx context.Context, r request, body []byte) ([]byte, error) {
+	if _, err := c.Conn(); err != nil {
+		return nil, err
+	}
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)

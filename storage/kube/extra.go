@@ -82,7 +82,13 @@ func (s *Store) Health(ctx context.Context) Health {
 	octx, cancel := s.opContext(ctx)
 	defer cancel()
 	start := time.Now()
-	h := Health{Server: s.c.conn.Server}
+	h := Health{}
+	if conn, err := s.c.Conn(); err != nil {
+		h.Err = err
+		return h
+	} else {
+		h.Server = conn.Server
+	}
 	sec, err := s.c.getSecret(octx, s.name)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		h.Err, h.Took = err, time.Since(start)
@@ -171,6 +177,9 @@ func (c *Client) watchSecret(ctx context.Context, name, from string, fn func(typ
 	q.Set("fieldSelector", "metadata.name="+name)
 	q.Set("resourceVersion", from)
 	q.Set("allowWatchBookmarks", "true")
+	if _, err := c.Conn(); err != nil {
+		return err
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.conn.Server+c.secretPath("")+"?"+q.Encode(), nil)
 	if err != nil {
 		return err

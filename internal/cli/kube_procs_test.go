@@ -1,0 +1,381 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tokenkeeper/tokenkeeper/internal/fakeserver"
+	"github.com/tokenkeeper/tokenkeeper/internal/kubetest"
+	"github.com/tokenkeeper/tokenkeeper/refresh"
+	"github.com/tokenkeeper/tokenkeeper/storage"
+)
+
+// TestKubeProcesses runs the built binary as many processes on several
+// "hosts" (separate HOMEs, state directories and kubeconfigs) sharing one
+// record in a Secret of a real kube-apiserver, locked by a Lease. One API
+// server serves every subtest, each in a namespace of its own; the one
+// that kills it comes last.
+func TestKubeProcesses(t *testing.T) {
+	kubetest.Binary(t)
+	if testing.Short() {
+		t.Skip("starts a kube-apiserver and hundreds of processes")
+	}
+	api := kubetest.Start(t)
+	n := 0
+	with := func(f func(*testing.T, string, *kubetest.Server, string)) func(*testing.T, string) {
+		return func(t *testing.T, bin string) {
+			n++
+			ns := "fleet" + string(rune('a'+n))
+			a := api.With(t)
+			a.Namespace(ns)
+			f(t, bin, a, ns)
+		}
+	}
+	runWithBinary(t, []binTest{
+		{"Stampede", with(testKubeStampede)},
+		{"HolderKilled", with(testKubeHolderKilled)},
+		{"Forbidden", with(testKubeForbidden)},
+		{"PushPullAll", with(testKubePushPullAll)},
+		{"Down", with(testKubeDown)}, // last: it kills the API server
+	})
+}
+
+// kfleet is hosts sharing one profile's record in a namespace, with one fake
+// token endpoint; host 0's directory is the profile helper's.
+type kfleet struct {
+	*profile
+	api   *kubetest.Server
+	ns    string
+	url   string
+	hosts []string
+	kcs   []string // each host's kubeconfig
+	extra []string
+}
+
+// newKfleet makes the hosts; even hosts find their kubeconfig at
+// ~/.kube/config, odd ones through KUBECONFIG. token is the account's
+// bearer token ("" the admin's).
+func newKfleet(t *testing.T, bin string, api *kubetest.Server, ns string, hosts int, token string) *kfleet {
+	t.Helper()
+	p := newProfile(t, bin, t.TempDir(), fakeserver.Options{Rotate: true})
+	f := &kfleet{profile: p, api: api, ns: ns, url: "k8s://" + ns + "/fleet", hosts: []string{p.dir}}
+	creds, err := os.ReadFile(p.path("credentials.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range hosts - 1 {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "credentials.json"), creds, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		f.hosts = append(f.hosts, dir)
+	}
+	for h, dir := range f.hosts {
+		kc := filepath.Join(dir, ".kube", "config")
+		if h%2 == 1 {
+			kc = filepath.Join(dir, "kubeconfig-"+ns)
+		}
+		f.kcs = append(f.kcs, api.Kubeconfig(kc, token, ns))
+	}
+	return f
+}
+
+// cmd is tokenkeeper on host h, in a bare environment as cron runs it.
+func (f *kfleet) cmd(h int, args ...string) *exec.Cmd {
+	cmd := exec.Command(f.bin, append(append([]string{}, f.extra...), args...)...)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + f.hosts[h], "TOKENKEEPER_DIR=" + f.hosts[h], "TOKENKEEPER_STORE=" + f.url}
+	if h%2 == 1 {
+		cmd.Env = append(cmd.Env, "KUBECONFIG="+f.kcs[h])
+	}
+	return cmd
+}
+
+// allCmd is tokenkeeper on host h over a config root (one profile,
+// "default", with the fleet's credentials) rather than --dir, for --all.
+func (f *kfleet) allCmd(h int, args ...string) *exec.Cmd {
+	f.tb.Helper()
+	root := filepath.Join(f.hosts[h], "root")
+	if err := os.MkdirAll(filepath.Join(root, "config", "default"), 0o700); err != nil {
+		f.tb.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "config", "default", "credentials.json"), mustRead(f.tb.(*testing.T), f.path("credentials.json")), 0o600); err != nil {
+		f.tb.Fatal(err)
+	}
+	cmd := exec.Command(f.bin, append([]string{"--config-dir", filepath.Join(root, "config"), "--state-dir", filepath.Join(root, "state")}, args...)...)
+	cmd.Env = f.cmd(h).Env[:1]
+	cmd.Env = append(cmd.Env, "HOME="+f.hosts[h], "TOKENKEEPER_STORE="+f.url)
+	if h%2 == 1 {
+		cmd.Env = append(cmd.Env, "KUBECONFIG="+f.kcs[h])
+	}
+	return cmd
+}
+
+func (f *kfleet) mustRunOn(h int, args ...string) outcome {
+	f.tb.Helper()
+	o := f.run(f.cmd(h, args...))
+	if o.code != 0 {
+		f.tb.Fatalf("host %d: tokenkeeper %s: %s", h, strings.Join(args, " "), o)
+	}
+	return o
+}
+
+func (f *kfleet) secretPath(name string) string {
+	return "/api/v1/namespaces/" + f.ns + "/secrets/" + name
+}
+
+// record is the token record in the Secret fleet-default.
+func (f *kfleet) record() (*refresh.Token, []byte) {
+	f.tb.Helper()
+	var s struct {
+		Data map[string][]byte `json:"data"`
+	}
+	if err := json.Unmarshal(f.api.Must("GET", f.secretPath("fleet-default"), nil), &s); err != nil {
+		f.tb.Fatal(err)
+	}
+	tok, err := refresh.ParseFile(s.Data["record"])
+	if err != nil {
+		f.tb.Fatalf("the Secret's record does not parse: %v", err)
+	}
+	return tok, s.Data["record"]
+}
+
+// expire makes the record, in the Secret and in every host's read copy,
+// look as if its access token had run out an hour ago.
+func (f *kfleet) expire() {
+	f.tb.Helper()
+	_, data := f.record()
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		f.tb.Fatal(err)
+	}
+	now := time.Now().UTC()
+	m["obtained_at"] = now.Add(-2 * time.Hour).Format(time.RFC3339)
+	m["expires_at"] = now.Add(-time.Hour).Format(time.RFC3339)
+	out, _ := json.Marshal(m)
+	f.api.Must("PATCH", f.secretPath("fleet-default"), map[string]any{"data": map[string]any{"record": out}})
+	for _, h := range f.hosts {
+		if err := storage.WriteFile(filepath.Join(h, storeCopyName), out); err != nil {
+			f.tb.Fatal(err)
+		}
+	}
+}
+
+// testKubeStampede: `token` processes across five hosts on an expired token
+// send one refresh request, and all print the Secret's token.
+func testKubeStampede(t *testing.T, bin string, api *kubetest.Server, ns string) {
+	f := newKfleet(t, bin, api, ns, 5, "")
+	f.mustRunOn(0, "refresh")
+	for round := 1; round <= 2; round++ {
+		f.expire()
+		slowFirst(f.profile)
+		cmds := make([]*exec.Cmd, stampede)
+		for i := range cmds {
+			cmds[i] = f.cmd(i%len(f.hosts), "token")
+		}
+		outs := runAll(t, cmds)
+		tok, _ := f.record()
+		for i, o := range outs {
+			if o.code != 0 || o.stderr != "" {
+				t.Errorf("round %d, process %d (host %d): %s", round, i, i%len(f.hosts), o)
+			}
+			if o.stdout != tok.AccessToken+"\n" {
+				t.Errorf("round %d, process %d printed another token than the Secret's (values hidden)", round, i)
+			}
+		}
+		if got := f.srv.Count("refresh_token"); got != round {
+			t.Errorf("round %d: endpoint saw %d refresh requests in all, want %d", round, got, round)
+		}
+		if !f.srv.ValidRefreshToken(tok.RefreshToken) {
+			t.Errorf("round %d: the Secret's refresh token is not the endpoint's live one", round)
+		}
+	}
+	for h, dir := range f.hosts {
+		if _, err := os.Stat(filepath.Join(dir, storage.TokenFileName)); err == nil {
+			t.Errorf("host %d has a token file: the record must live in the Secret only", h)
+		}
+	}
+	// status names the store, its health and the Lease (free now).
+	o := f.mustRunOn(1, "status")
+	for _, want := range []string{"k8s://" + ns + "/secrets/fleet-default", "reachable (", "lock free", "record at resourceVersion"} {
+		if !strings.Contains(o.stdout, want) {
+			t.Errorf("status does not show %q:\n%s", want, o.stdout)
+		}
+	}
+}
+
+// testKubeHolderKilled: a holder killed -9 at a random instant of a forced
+// refresh leaves its Lease held; the next host's run, with a lock timeout
+// above the Lease's duration, takes it over once it has expired, and no
+// refresh token is lost: a bootstrap happens only when the endpoint rotated
+// a token whose successor died with the killed process.
+func testKubeHolderKilled(t *testing.T, bin string, api *kubetest.Server, ns string) {
+	f := newKfleet(t, bin, api, ns, 2, "")
+	// Lease = min(--timeout + 15 s, --lock-timeout - 1 s) = 4 s.
+	f.extra = []string{"--timeout", "3s", "--lock-timeout", "5s"}
+	f.mustRunOn(0, "refresh")
+	var lost, bootstraps, takeovers int
+	for i := range 6 {
+		before, _ := f.record()
+		slow := i%2 == 0
+		f.slowAnswer.Store(slow)
+		cmd := f.cmd(0, "refresh", "--force")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(rand.N(1500 * time.Millisecond))
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		_ = cmd.Wait()
+		f.settle()
+		f.slowAnswer.Store(false)
+		after, _ := f.record()
+		if after.RefreshToken == before.RefreshToken && !f.srv.ValidRefreshToken(after.RefreshToken) {
+			lost++
+		}
+		var l struct {
+			Spec struct {
+				HolderIdentity string `json:"holderIdentity"`
+			} `json:"spec"`
+		}
+		if code, b := api.Do("GET", "/apis/coordination.k8s.io/v1/namespaces/"+ns+"/leases/fleet-default", nil); code == 200 {
+			_ = json.Unmarshal(b, &l)
+			if l.Spec.HolderIdentity != "" {
+				takeovers++
+			}
+		}
+		o := f.mustRunOn(1, "refresh", "--force")
+		if strings.Contains(o.stderr, "bootstrapped") || strings.Contains(o.stderr, "refused") {
+			bootstraps++
+		}
+		tok, _ := f.record()
+		if !f.srv.ValidAccessToken(tok.AccessToken) || !f.srv.ValidRefreshToken(tok.RefreshToken) {
+			t.Fatalf("iteration %d: the Secret's tokens are not the endpoint's live ones", i)
+		}
+	}
+	if bootstraps != lost {
+		t.Errorf("%d recoveries bootstrapped, want %d (one per rotation lost with a killed process)", bootstraps, lost)
+	}
+	t.Logf("%d rotations lost to kills, %d bootstraps, %d Leases taken over after their holder was killed", lost, bootstraps, takeovers)
+}
+
+// testKubeForbidden: a service account whose Role is limited to one
+// namespace works there and is told plainly, exit 78, elsewhere.
+func testKubeForbidden(t *testing.T, bin string, api *kubetest.Server, ns string) {
+	tok := api.ServiceAccount(ns, "tokenkeeper", []kubetest.Rule{
+		{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "create", "update"}},
+		{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"get", "create", "update"}},
+	})
+	f := newKfleet(t, bin, api, ns, 2, tok)
+	f.mustRunOn(0, "refresh")
+	if o := f.mustRunOn(1, "token"); !f.srv.ValidAccessToken(strings.TrimSpace(o.stdout)) {
+		t.Errorf("host 1 printed a token the endpoint does not know")
+	}
+	api.Namespace(ns + "-other")
+	f.url = "k8s://" + ns + "-other/fleet"
+	o := f.run(f.cmd(1, "token"))
+	if o.code != exitConfig || !strings.Contains(o.stderr, "RBAC forbids get on secrets fleet-default in namespace "+ns+"-other") ||
+		!strings.Contains(o.stderr, "kubectl auth can-i get secrets -n "+ns+"-other") {
+		t.Errorf("token in a namespace the account may not use: got %s, want exit 78 naming get on secrets", o)
+	}
+	if strings.Contains(o.stderr, tok) {
+		t.Error("the service account's token was printed")
+	}
+	// refresh --all may not list Secrets with a Role that names none: the
+	// local profile is renewed, and a warning says what was left out.
+	f.url = "k8s://" + ns + "/fleet"
+	o = f.run(f.allCmd(1, "refresh", "--all"))
+	if o.code != 0 || !strings.Contains(o.stderr, "RBAC forbids list on secrets") {
+		t.Errorf("refresh --all without list: got %s, want exit 0 and a warning naming list", o)
+	}
+}
+
+// testKubePushPullAll: a host moves its token file into the Secret; another
+// pulls it into its file; refresh --all lists the Secrets with the prefix.
+func testKubePushPullAll(t *testing.T, bin string, api *kubetest.Server, ns string) {
+	f := newKfleet(t, bin, api, ns, 2, "")
+	o := f.run(f.profile.command("refresh"))
+	if o.code != 0 {
+		t.Fatal(o)
+	}
+	local, _ := f.load()
+	f.mustRunOn(0, "store", "push")
+	if rec, _ := f.record(); rec.RefreshToken != local.RefreshToken {
+		t.Fatal("push: the Secret's record is not the token file's")
+	}
+	if _, err := os.Stat(f.tokenFile()); err == nil {
+		t.Error("push left the token file in place: the refresh token would have two homes")
+	}
+	if o := f.mustRunOn(1, "token"); o.stdout != local.AccessToken+"\n" {
+		t.Errorf("host 1 after the push printed another token")
+	}
+	// Another profile's Secret (another host's), and one of another prefix.
+	_, data := f.record()
+	for _, name := range []string{"fleet-elsewhere", "other-x"} {
+		api.Must("POST", "/api/v1/namespaces/"+ns+"/secrets", map[string]any{"apiVersion": "v1", "kind": "Secret",
+			"metadata": map[string]any{"name": name, "labels": map[string]string{"tokenkeeper/prefix": strings.SplitN(name, "-", 2)[0]}},
+			"data":     map[string]any{"record": data}})
+	}
+	o = f.run(f.allCmd(1, "status", "--all"))
+	if !strings.Contains(o.stdout+o.stderr, "elsewhere") || strings.Contains(o.stdout+o.stderr, "other-x") {
+		t.Errorf("status --all does not list the prefix's Secrets alone: %s\n%s", o, o.stdout)
+	}
+	f.mustRunOn(1, "store", "pull")
+	got := mustRead(t, filepath.Join(f.hosts[1], storage.TokenFileName))
+	if tok, err := refresh.ParseFile(got); err != nil || tok.RefreshToken != local.RefreshToken {
+		t.Errorf("pull: host 1's token file is not the Secret's record: %v", err)
+	}
+	if code, _ := api.Do("GET", f.secretPath("fleet-default"), nil); code != 404 {
+		t.Errorf("after pull the Secret fleet-default is still there (%d)", code)
+	}
+	if f.srv.Count("") != 1 {
+		t.Errorf("%d token requests, want the one first refresh", f.srv.Count(""))
+	}
+}
+
+// testKubeDown: with the API server killed, a valid read copy is served, an
+// expired one is exit 75, within --timeout.
+func testKubeDown(t *testing.T, bin string, api *kubetest.Server, ns string) {
+	f := newKfleet(t, bin, api, ns, 2, "")
+	f.extra = []string{"--timeout", "2s"}
+	f.mustRunOn(0, "refresh")
+	f.mustRunOn(1, "token") // host 1 gets its copy
+	tok, _ := f.record()
+	api.Kill()
+	if o := f.mustRunOn(1, "status"); !strings.Contains(o.stdout, "unreachable") {
+		t.Errorf("status with the API server down does not say so:\n%s", o.stdout)
+	}
+	if o := f.mustRunOn(1, "token"); o.stdout != tok.AccessToken+"\n" || o.stderr != "" {
+		t.Errorf("token from a valid copy with the API server down: %s", o)
+	}
+	var rec map[string]any
+	if err := json.Unmarshal(mustRead(t, filepath.Join(f.hosts[1], storeCopyName)), &rec); err != nil {
+		t.Fatal(err)
+	}
+	rec["expires_at"] = "2000-01-01T00:00:00Z"
+	expired, _ := json.Marshal(rec)
+	if err := storage.WriteFile(filepath.Join(f.hosts[1], storeCopyName), expired); err != nil {
+		t.Fatal(err)
+	}
+	// A hang is caught by the context; how long it took is logged, not
+	// asserted (a loaded machine).
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, f.bin, append(append([]string{}, f.extra...), "token")...)
+	cmd.Env = f.cmd(1).Env
+	start := time.Now()
+	o := f.run(cmd)
+	t.Logf("token on an expired copy with the API server down gave up after %s (--timeout 2s)", time.Since(start).Round(time.Millisecond))
+	if o.code != exitTemp || o.stdout != "" {
+		t.Errorf("token on an expired copy with the API server down: got %s, want exit 75 and no token", o)
+	}
+	if f.srv.Count("refresh_token") != 0 {
+		t.Errorf("a refresh request was sent without the lock")
+	}
+}

@@ -1,0 +1,226 @@
+package kube
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tokenkeeper/tokenkeeper/internal/kubetest"
+	"github.com/tokenkeeper/tokenkeeper/storage"
+	"github.com/tokenkeeper/tokenkeeper/storage/storetest"
+)
+
+var (
+	srvOnce sync.Once
+	srv     *kubetest.Server
+)
+
+// server is one kube-apiserver for the package's tests (it takes seconds to
+// start): each test uses a namespace of its own.
+func server(t *testing.T) *kubetest.Server {
+	t.Helper()
+	kubetest.Binary(t)
+	srvOnce.Do(func() { srv = kubetest.Start(&keep{t}) })
+	if srv == nil {
+		t.Fatal("kube-apiserver did not start")
+	}
+	return srv.With(t)
+}
+
+// keep is the first test's testing.TB, but with its Cleanup and TempDir
+// deferred to TestMain's end: the server outlives the test that started it.
+type keep struct{ testing.TB }
+
+var cleanups []func()
+
+func (k *keep) Cleanup(f func()) { cleanups = append(cleanups, f) }
+func (k *keep) TempDir() string {
+	d, err := os.MkdirTemp("", "kubetest")
+	if err != nil {
+		k.Fatal(err)
+	}
+	cleanups = append(cleanups, func() { os.RemoveAll(d) })
+	return d
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	for i := len(cleanups) - 1; i >= 0; i-- {
+		cleanups[i]()
+	}
+	os.Exit(code)
+}
+
+var nsN int
+var nsMu sync.Mutex
+
+// namespace makes a fresh namespace.
+func namespace(t *testing.T, s *kubetest.Server) string {
+	nsMu.Lock()
+	nsN++
+	ns := fmt.Sprintf("t%d-%d", os.Getpid()%10000, nsN)
+	nsMu.Unlock()
+	s.Namespace(ns)
+	return ns
+}
+
+// newHost is one host's store of profile p1 in ns, with its own files, as
+// the admin (or as token when not "").
+func newHost(t *testing.T, s *kubetest.Server, ns, token string, timeout, ttl time.Duration) *Store {
+	t.Helper()
+	dir := t.TempDir()
+	kc := s.Kubeconfig(filepath.Join(dir, "kubeconfig"), token, ns)
+	cfg, err := ParseURL("k8s://" + ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewClient(cfg, func() (*Conn, error) {
+		return Connect(func(k string) string { return map[string]string{"KUBECONFIG": kc}[k] }, "")
+	})
+	t.Cleanup(c.Close)
+	st, err := New(Options{Client: c, Profile: "p1", CopyFile: filepath.Join(dir, "copy.json"),
+		PendingFile: filepath.Join(dir, "pending.json"), Timeout: timeout, LeaseTTL: ttl,
+		Warn: func(msg string) { t.Log("warning: " + msg) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func TestContract(t *testing.T) {
+	s := server(t)
+	storetest.Run(t, func(t *testing.T, hosts int) []storage.Store {
+		ns := namespace(t, s)
+		var ss []storage.Store
+		for range hosts {
+			ss = append(ss, newHost(t, s, ns, "", 10*time.Second, 0))
+		}
+		return ss
+	})
+}
+
+func lockSave(t *testing.T, s *Store, data string) {
+	t.Helper()
+	ctx := context.Background()
+	l, err := s.Lock(ctx, 10*time.Second, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Unlock()
+	if _, err := l.Read(ctx); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		t.Fatal(err)
+	}
+	if err := l.CheckSavable(ctx, len(data)); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Save(ctx, []byte(data)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestConflictNeverOverwrites: a save on a Secret changed since Read (409)
+// writes nothing, keeps the answer pending, and the next Lock's push sets
+// it aside as stale rather than overwrite the newer record.
+func TestConflictNeverOverwrites(t *testing.T) {
+	s := server(t)
+	ns := namespace(t, s)
+	a := newHost(t, s, ns, "", 10*time.Second, 0)
+	lockSave(t, a, `{"v":1}`)
+	ctx := context.Background()
+	l, err := a.Lock(ctx, 5*time.Second, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Read(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Another writer changes the Secret behind the lock's back.
+	s.Must("PATCH", "/api/v1/namespaces/"+ns+"/secrets/tokenkeeper-p1", map[string]any{"data": map[string]any{"record": []byte(`{"v":2}`)}})
+	err = l.Save(ctx, []byte(`{"v":3}`))
+	if !errors.Is(err, ErrRecordChanged) || !strings.Contains(err.Error(), "pending") {
+		t.Fatalf("save after a change: got %v, want ErrRecordChanged with the answer pending", err)
+	}
+	l.Unlock()
+	got, err := a.Fetch(ctx)
+	if err != nil || string(got) != `{"v":2}` {
+		t.Fatalf("the Secret holds %s, %v; want the other writer's {\"v\":2}", got, err)
+	}
+	if _, err := os.Stat(a.o.PendingFile); err != nil {
+		t.Fatalf("no pending file: %v", err)
+	}
+	l2, err := a.Lock(ctx, 5*time.Second, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l2.Unlock()
+	if got, _ := a.Fetch(ctx); string(got) != `{"v":2}` {
+		t.Fatalf("a stale pending answer overwrote the record: %s", got)
+	}
+	if m, _ := filepath.Glob(a.o.PendingFile + ".stale-*"); len(m) != 1 {
+		t.Errorf("stale pending files: %v, want one", m)
+	}
+}
+
+// TestLeaseTakeover: a holder that stops renewing (killed) keeps the Lease
+// for its duration, then a waiter takes it over; its renewals keep it
+// while it is held.
+func TestLeaseTakeover(t *testing.T) {
+	s := server(t)
+	ns := namespace(t, s)
+	a := newHost(t, s, ns, "", 5*time.Second, 2*time.Second)
+	b := newHost(t, s, ns, "", 5*time.Second, 2*time.Second)
+	ctx := context.Background()
+	la, err := a.Lock(ctx, time.Second, "pid=1 a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Held and renewed: b waits in vain for longer than the duration.
+	if _, err := b.Lock(ctx, 3*time.Second, "pid=2 b"); !errors.Is(err, storage.ErrLockBusy) || !strings.Contains(err.Error(), "pid=1 a") {
+		t.Fatalf("b while a renews: got %v, want busy naming a", err)
+	}
+	// a dies: its renewals stop, nothing frees the Lease.
+	al := la.(*locked)
+	close(al.stop)
+	<-al.done
+	lb, err := b.Lock(ctx, 5*time.Second, "pid=2 b")
+	if err != nil {
+		t.Fatalf("b after a stopped renewing: %v", err)
+	}
+	defer lb.Unlock()
+	if !lb.Expires().After(time.Now()) {
+		t.Error("b's Lease already expired")
+	}
+	// a, back, must not save: its Lease ran out by its own clock.
+	if err := la.Save(ctx, []byte(`{"a":1}`)); !errors.Is(err, ErrLockLost) {
+		t.Errorf("save by the holder that lost the Lease: got %v, want ErrLockLost", err)
+	}
+}
+
+// TestForbidden: an account limited to one namespace is refused elsewhere
+// with a ConfigError naming the verb and the resource.
+func TestForbidden(t *testing.T) {
+	s := server(t)
+	ns, other := namespace(t, s), namespace(t, s)
+	tok := s.ServiceAccount(ns, "tk", []kubetest.Rule{
+		{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "create", "update", "delete"}},
+		{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"get", "create", "update"}},
+	})
+	here := newHost(t, s, ns, tok, 5*time.Second, 0)
+	lockSave(t, here, `{"v":1}`)
+	there := newHost(t, s, other, tok, 5*time.Second, 0)
+	_, err := there.Fetch(context.Background())
+	var ce *storage.ConfigError
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "RBAC forbids get on secrets tokenkeeper-p1 in namespace "+other) {
+		t.Fatalf("elsewhere: got %v, want a ConfigError naming get on secrets", err)
+	}
+	if !strings.Contains(ce.Hint, "kubectl auth can-i get secrets -n "+other) {
+		t.Errorf("hint: %q", ce.Hint)
+	}
+}
