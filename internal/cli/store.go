@@ -165,7 +165,9 @@ func (a *app) storeProfiles(names []string, wait time.Duration) ([]string, error
 	shared, err := lister.Profiles(ctx)
 	var se *kube.StatusError
 	if errors.As(err, &se) && se.Code == http.StatusForbidden {
-		a.warn(fmt.Sprintf("%v; only the profiles of this host's config directory are listed", err))
+		if wait != storeGlance { // a completion or a suggestion says nothing
+			a.warn(fmt.Sprintf("%v; only the profiles of this host's config directory are listed", err))
+		}
 		return names, nil
 	}
 	if err != nil {

@@ -26,7 +26,7 @@ import (
 // *storage.LockBusyError. A pending answer is pushed before Lock returns.
 func (s *Store) Lock(ctx context.Context, timeout time.Duration, holder string) (storage.Locked, error) {
 	l := &locked{s: s, holder: holderIdentity(holder)}
-	if err := l.acquire(ctx, time.Now().Add(timeout), timeout); err != nil {
+	if err := l.acquire(ctx, time.Now().Add(timeout)); err != nil {
 		return nil, err
 	}
 	if err := l.pushPending(ctx); err != nil {
@@ -59,13 +59,24 @@ type locked struct {
 	once       sync.Once
 }
 
-func (l *locked) acquire(ctx context.Context, deadline time.Time, timeout time.Duration) error {
+func (l *locked) acquire(ctx context.Context, deadline time.Time) error {
 	start := time.Now()
-	var seenRV string
-	var seenAt time.Time
-	var holderSeen string
+	var lookedRV, holderSeen string
+	// The observation outlives this call: the lifecycle waits in slices.
+	l.s.mu.Lock()
+	seenRV, seenAt := l.s.seenRV, l.s.seenAt
+	l.s.mu.Unlock()
+	defer func() {
+		l.s.mu.Lock()
+		l.s.seenRV, l.s.seenAt = seenRV, seenAt
+		l.s.mu.Unlock()
+	}()
+	busy := func() error {
+		return &storage.LockBusyError{Path: l.s.LockName(), Holder: redact.Line(holderSeen, 200), Waited: time.Since(start)}
+	}
 	for {
-		got, cur, err := l.tryOnce(ctx, seenRV, seenAt)
+		waited := seenRV != ""
+		got, cur, err := l.tryOnce(ctx, seenRV, seenAt, waited)
 		if err != nil || got {
 			return err
 		}
@@ -74,9 +85,22 @@ func (l *locked) acquire(ctx context.Context, deadline time.Time, timeout time.D
 			if cur.Metadata.ResourceVersion != seenRV {
 				seenRV, seenAt = cur.Metadata.ResourceVersion, time.Now()
 			}
+			// The Lease changed (taken, renewed, freed): the holder may
+			// have saved. A record newer than the host's read copy ends
+			// this wait, so that the caller reads it and, in a stampede,
+			// leaves without the lock rather than pass it along.
+			if cur.Metadata.ResourceVersion != lookedRV {
+				lookedRV = cur.Metadata.ResourceVersion
+				if l.copyRenewed(ctx) {
+					return busy()
+				}
+				if cur.Spec.HolderIdentity == "" {
+					continue // freed, nothing new saved: take it now
+				}
+			}
 		}
 		if !time.Now().Before(deadline) {
-			return &storage.LockBusyError{Path: l.s.LockName(), Holder: redact.Line(holderSeen, 200), Waited: time.Since(start)}
+			return busy()
 		}
 		// A waiter costs the API server a read per slice: half a second,
 		// jittered so that a stampede does not come in step.
@@ -89,10 +113,20 @@ func (l *locked) acquire(ctx context.Context, deadline time.Time, timeout time.D
 	}
 }
 
+// copyRenewed reads the Secret and tells whether its record differs from
+// the host's read copy, which it then replaces.
+func (l *locked) copyRenewed(ctx context.Context) bool {
+	octx, cancel := l.s.opContext(ctx)
+	defer cancel()
+	old, _ := storage.ReadRecord(l.s.o.CopyFile)
+	data, _, err := l.s.fetch(octx)
+	return err == nil && !bytes.Equal(old, data)
+}
+
 // tryOnce reads the Lease and takes it if it is free, expired (unchanged
 // since seenAt for its duration) or missing. It returns the Lease as read
 // when another holds it.
-func (l *locked) tryOnce(ctx context.Context, seenRV string, seenAt time.Time) (bool, *lease, error) {
+func (l *locked) tryOnce(ctx context.Context, seenRV string, seenAt time.Time, waited bool) (bool, *lease, error) {
 	octx, cancel := l.s.opContext(ctx)
 	defer cancel()
 	cur, err := l.s.c.getLease(octx, l.s.name)
@@ -106,6 +140,10 @@ func (l *locked) tryOnce(ctx context.Context, seenRV string, seenAt time.Time) (
 		if !expired {
 			return false, cur, nil
 		}
+	}
+	if !fresh && waited && cur.Metadata.ResourceVersion != seenRV {
+		// Freed since we last looked: see first whether the holder saved.
+		return false, cur, nil
 	}
 	next := &lease{Metadata: objectMeta{Name: l.s.name, Labels: l.s.c.labels(l.s.o.Profile)}}
 	if !fresh {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/tokenkeeper/tokenkeeper/storage"
@@ -59,6 +60,12 @@ type Store struct {
 	o    Options
 	c    *Client
 	name string // the objects' name
+
+	// The Lease as a waiter of this process last saw it change, and when:
+	// it has expired once unchanged for its duration since (see Lock).
+	mu     sync.Mutex
+	seenRV string
+	seenAt time.Time
 }
 
 // New makes the store of one profile; a profile whose name cannot name a
