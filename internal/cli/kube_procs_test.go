@@ -131,6 +131,20 @@ func (f *kfleet) secretPath(name string) string {
 	return "/api/v1/namespaces/" + f.ns + "/secrets/" + name
 }
 
+// leaseHolder is the Lease fleet-default's holderIdentity ("" when free or
+// missing).
+func (f *kfleet) leaseHolder() string {
+	var l struct {
+		Spec struct {
+			HolderIdentity string `json:"holderIdentity"`
+		} `json:"spec"`
+	}
+	if code, b := f.api.Do("GET", "/apis/coordination.k8s.io/v1/namespaces/"+f.ns+"/leases/fleet-default", nil); code == 200 {
+		_ = json.Unmarshal(b, &l)
+	}
+	return l.Spec.HolderIdentity
+}
+
 // record is the token record in the Secret fleet-default.
 func (f *kfleet) record() (*refresh.Token, []byte) {
 	f.tb.Helper()
@@ -230,7 +244,16 @@ func testKubeHolderKilled(t *testing.T, bin string, api *kubetest.Server, ns str
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(rand.N(1500 * time.Millisecond))
+		if i == 0 {
+			// Once for certain: killed while it holds the Lease.
+			for deadline := time.Now().Add(20 * time.Second); f.leaseHolder() == ""; time.Sleep(10 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatal("the refresh never took the Lease")
+				}
+			}
+		} else {
+			time.Sleep(rand.N(1500 * time.Millisecond))
+		}
 		_ = cmd.Process.Signal(syscall.SIGKILL)
 		_ = cmd.Wait()
 		f.settle()
@@ -239,18 +262,14 @@ func testKubeHolderKilled(t *testing.T, bin string, api *kubetest.Server, ns str
 		if after.RefreshToken == before.RefreshToken && !f.srv.ValidRefreshToken(after.RefreshToken) {
 			lost++
 		}
-		var l struct {
-			Spec struct {
-				HolderIdentity string `json:"holderIdentity"`
-			} `json:"spec"`
-		}
-		if code, b := api.Do("GET", "/apis/coordination.k8s.io/v1/namespaces/"+ns+"/leases/fleet-default", nil); code == 200 {
-			_ = json.Unmarshal(b, &l)
-			if l.Spec.HolderIdentity != "" {
-				takeovers++
-			}
+		held := f.leaseHolder() != ""
+		if held {
+			takeovers++
 		}
 		o := f.mustRunOn(1, "refresh", "--force")
+		if held && f.leaseHolder() != "" {
+			t.Errorf("iteration %d: the Lease is still held after host 1's run", i)
+		}
 		if strings.Contains(o.stderr, "bootstrapped") || strings.Contains(o.stderr, "refused") {
 			bootstraps++
 		}
@@ -261,6 +280,9 @@ func testKubeHolderKilled(t *testing.T, bin string, api *kubetest.Server, ns str
 	}
 	if bootstraps != lost {
 		t.Errorf("%d recoveries bootstrapped, want %d (one per rotation lost with a killed process)", bootstraps, lost)
+	}
+	if takeovers == 0 {
+		t.Error("no Lease was left held by a killed process: the takeover was not tested")
 	}
 	t.Logf("%d rotations lost to kills, %d bootstraps, %d Leases taken over after their holder was killed", lost, bootstraps, takeovers)
 }
@@ -279,10 +301,15 @@ func testKubeForbidden(t *testing.T, bin string, api *kubetest.Server, ns string
 	}
 	api.Namespace(ns + "-other")
 	f.url = "k8s://" + ns + "-other/fleet"
+	// A host new to that namespace: no read copy.
+	if err := os.Remove(filepath.Join(f.hosts[1], storeCopyName)); err != nil {
+		t.Fatal(err)
+	}
 	o := f.run(f.cmd(1, "token"))
-	if o.code != exitConfig || !strings.Contains(o.stderr, "RBAC forbids get on secrets fleet-default in namespace "+ns+"-other") ||
-		!strings.Contains(o.stderr, "kubectl auth can-i get secrets -n "+ns+"-other") {
-		t.Errorf("token in a namespace the account may not use: got %s, want exit 78 naming get on secrets", o)
+	// The lifecycle meets the Lease or the Secret first: either is named.
+	if o.code != exitConfig || !strings.Contains(o.stderr, "RBAC forbids get on ") || !strings.Contains(o.stderr, "fleet-default in namespace "+ns+"-other") ||
+		!strings.Contains(o.stderr, "kubectl auth can-i get ") {
+		t.Errorf("token in a namespace the account may not use: got %s, want exit 78 naming the verb and the resource", o)
 	}
 	if strings.Contains(o.stderr, tok) {
 		t.Error("the service account's token was printed")

@@ -35,11 +35,14 @@ func (s *Store) Lock(ctx context.Context, timeout time.Duration, holder string) 
 	return l, nil
 }
 
-// holderIdentity is what the Lease says of its holder: this host's name
-// and the lifecycle's text (pid, command, since).
+// holderIdentity is what the Lease says of its holder: the lifecycle's
+// text (pid, command, since) and, as pods share the Lease, this host's
+// name: "pid=1234 cmd=tokenkeeper token since=… on HOST".
 func holderIdentity(holder string) string {
-	host, _ := osHostname()
-	return redact.Line(host+" "+holder, 200)
+	if host, err := osHostname(); err == nil && host != "" {
+		holder += " on " + host
+	}
+	return redact.Line(holder, 200)
 }
 
 // locked is the Store while this process holds the Lease.
@@ -75,8 +78,7 @@ func (l *locked) acquire(ctx context.Context, deadline time.Time) error {
 		return &storage.LockBusyError{Path: l.s.LockName(), Holder: redact.Line(holderSeen, 200), Waited: time.Since(start)}
 	}
 	for {
-		waited := seenRV != ""
-		got, cur, err := l.tryOnce(ctx, seenRV, seenAt, waited)
+		got, cur, err := l.tryOnce(ctx, seenRV, seenAt)
 		if err != nil || got {
 			return err
 		}
@@ -85,18 +87,14 @@ func (l *locked) acquire(ctx context.Context, deadline time.Time) error {
 			if cur.Metadata.ResourceVersion != seenRV {
 				seenRV, seenAt = cur.Metadata.ResourceVersion, time.Now()
 			}
-			// The Lease changed (taken, renewed, freed): the holder may
-			// have saved. A record newer than the host's read copy ends
-			// this wait, so that the caller reads it and, in a stampede,
-			// leaves without the lock rather than pass it along.
+			// The Lease changed (taken, renewed): the holder may have
+			// saved. The host's read copy is brought up to date, so that
+			// the lifecycle, which waits in slices and reads the copy
+			// between them, finds a renewed token and leaves without the
+			// lock.
 			if cur.Metadata.ResourceVersion != lookedRV {
 				lookedRV = cur.Metadata.ResourceVersion
-				if l.copyRenewed(ctx) {
-					return busy()
-				}
-				if cur.Spec.HolderIdentity == "" {
-					continue // freed, nothing new saved: take it now
-				}
+				l.refreshCopy(ctx)
 			}
 		}
 		if !time.Now().Before(deadline) {
@@ -113,20 +111,17 @@ func (l *locked) acquire(ctx context.Context, deadline time.Time) error {
 	}
 }
 
-// copyRenewed reads the Secret and tells whether its record differs from
-// the host's read copy, which it then replaces.
-func (l *locked) copyRenewed(ctx context.Context) bool {
+// refreshCopy reads the Secret into the host's read copy.
+func (l *locked) refreshCopy(ctx context.Context) {
 	octx, cancel := l.s.opContext(ctx)
 	defer cancel()
-	old, _ := storage.ReadRecord(l.s.o.CopyFile)
-	data, _, err := l.s.fetch(octx)
-	return err == nil && !bytes.Equal(old, data)
+	_, _, _ = l.s.fetch(octx)
 }
 
 // tryOnce reads the Lease and takes it if it is free, expired (unchanged
 // since seenAt for its duration) or missing. It returns the Lease as read
 // when another holds it.
-func (l *locked) tryOnce(ctx context.Context, seenRV string, seenAt time.Time, waited bool) (bool, *lease, error) {
+func (l *locked) tryOnce(ctx context.Context, seenRV string, seenAt time.Time) (bool, *lease, error) {
 	octx, cancel := l.s.opContext(ctx)
 	defer cancel()
 	cur, err := l.s.c.getLease(octx, l.s.name)
@@ -140,10 +135,6 @@ func (l *locked) tryOnce(ctx context.Context, seenRV string, seenAt time.Time, w
 		if !expired {
 			return false, cur, nil
 		}
-	}
-	if !fresh && waited && cur.Metadata.ResourceVersion != seenRV {
-		// Freed since we last looked: see first whether the holder saved.
-		return false, cur, nil
 	}
 	next := &lease{Metadata: objectMeta{Name: l.s.name, Labels: l.s.c.labels(l.s.o.Profile)}}
 	if !fresh {

@@ -48,8 +48,8 @@ func TestGuideManifests(t *testing.T) {
 	if err != nil {
 		t.Fatalf("kubectl apply --dry-run=server: %v\n%s", err, out)
 	}
-	if n := strings.Count(string(out), "(server dry run)"); n < 9 {
-		t.Errorf("kubectl applied %d objects, want 9:\n%s", n, out)
+	if n := strings.Count(string(out), "(server dry run)"); n != 8 {
+		t.Errorf("kubectl applied %d objects, want 8:\n%s", n, out)
 	}
 	t.Logf("%s", out)
 }
