@@ -44,6 +44,8 @@ func TestKubeProcesses(t *testing.T) {
 		{"HolderKilled", with(testKubeHolderKilled)},
 		{"Forbidden", with(testKubeForbidden)},
 		{"PushPullAll", with(testKubePushPullAll)},
+		{"LostLock", with(testKubeLostLock)},
+		{"Watch", with(testKubeWatch)},
 		{"Down", with(testKubeDown)}, // last: it kills the API server
 	})
 }
@@ -405,4 +407,91 @@ func testKubeDown(t *testing.T, bin string, api *kubetest.Server, ns string) {
 	if f.srv.Count("refresh_token") != 0 {
 		t.Errorf("a refresh request was sent without the lock")
 	}
+}
+
+// testKubeWatch: watch on one host sees another host's renewal through a
+// watch of the Secret (no file of its own changes) and takes its token up.
+func testKubeWatch(t *testing.T, bin string, api *kubetest.Server, ns string) {
+	f := newKfleet(t, bin, api, ns, 2, "")
+	f.mustRunOn(0, "refresh")
+	cmd := f.cmd(1, "--log-format", "json", "watch")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w := &watchProc{cmd: cmd, records: make(chan map[string]any, 1000), done: make(chan struct{})}
+	go w.read(stderr)
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	time.Sleep(time.Second) // let it start its watch
+	f.mustRunOn(0, "refresh", "--force")
+	w.waitFor(t, "picking up the other host's token", msgContains("picked up a token renewed by another process"), nil)
+	tok, _ := f.record()
+	if got := mustRead(t, filepath.Join(f.hosts[1], storeCopyName)); !strings.Contains(string(got), tok.AccessToken) {
+		t.Error("the watching host's read copy is not the Secret's record")
+	}
+	if got := f.srv.Count(""); got != 2 {
+		t.Errorf("%d token requests, want 2 (host 0's two runs; watch renews nothing)", got)
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	waitExit(t, cmd, w.done, 0)
+}
+
+// testKubeLostLock: the holder's Lease is taken over while its refresh
+// request is at the endpoint (as when a paused or partitioned holder's
+// Lease ran out): its save is refused — the Secret is not written — and it
+// exits 75; the answer, whose refresh token the endpoint has rotated, is
+// kept in the host's pending file and pushed by that host's next run once
+// the taker's Lease has expired, so the grant survives without a bootstrap.
+func testKubeLostLock(t *testing.T, bin string, api *kubetest.Server, ns string) {
+	f := newKfleet(t, bin, api, ns, 2, "")
+	f.extra = []string{"--timeout", "5s", "--lock-timeout", "10s"}
+	f.mustRunOn(0, "refresh")
+	before, _ := f.record()
+	f.srv.Fail(fakeserver.Fault{Delay: time.Second})
+	a := f.cmd(0, "refresh", "--force")
+	var aout outcome
+	done := make(chan struct{})
+	go func() { aout = f.run(a); close(done) }()
+	for f.inFlight.Load() == 0 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	// Another holder takes the Lease over (a one-second one, never renewed).
+	leasePath := "/apis/coordination.k8s.io/v1/namespaces/" + ns + "/leases/fleet-default"
+	var l map[string]any
+	if err := json.Unmarshal(api.Must("GET", leasePath, nil), &l); err != nil {
+		t.Fatal(err)
+	}
+	l["spec"].(map[string]any)["holderIdentity"] = "pid=1 thief"
+	l["spec"].(map[string]any)["leaseDurationSeconds"] = 1
+	api.Must("PUT", leasePath, l)
+	<-done
+	if aout.code != exitTemp || !strings.Contains(aout.stderr, "lock was lost") {
+		t.Errorf("the run whose Lease was taken over: got %s, want exit 75 naming the lost lock", aout)
+	}
+	if now, _ := f.record(); now.RefreshToken != before.RefreshToken {
+		t.Fatal("a save without the Lease was written to the Secret")
+	}
+	if _, err := os.Stat(filepath.Join(f.hosts[0], storePendingName)); err != nil {
+		t.Fatalf("no pending file: %v", err)
+	}
+	f.mustRunOn(0, "token")
+	now, _ := f.record()
+	if now.RefreshToken == before.RefreshToken || !f.srv.ValidRefreshToken(now.RefreshToken) {
+		t.Error("the pending answer was not pushed: the Secret's refresh token is not the endpoint's live one")
+	}
+	if _, err := os.Stat(filepath.Join(f.hosts[0], storePendingName)); err == nil {
+		t.Error("the pending file is still there after the push")
+	}
+	if got := f.srv.Count("password"); got != 1 {
+		t.Errorf("%d password grants, want 1: the grant should survive without a bootstrap", got)
+	}
+	f.mustRunOn(1, "refresh", "--force")
 }

@@ -56,11 +56,13 @@
 //     still the version it was meant to replace (else it is kept aside,
 //     named in a warning).
 //   - No refresh request is sent with less of the Lease left than the
-//     request may take (Locked.Expires, as for etcd), and no save is sent
-//     once the Lease may have run out by this holder's own clock: its
-//     answer goes to the pending file.
+//     request may take (Locked.Expires, as for etcd); no save is sent once
+//     the Lease may have run out by this holder's own clock, nor when the
+//     Lease, read just before the save, names another holder (a takeover
+//     while the token request was out): the answer goes to the pending
+//     file.
 //   - What remains open is a holder paused (a stopped VM, a frozen
-//     container) after that last check and before its save reaches the
+//     container) between that read of the Lease and its save reaching the
 //     API server, longer than the rest of its Lease. Another holder may
 //     meanwhile take the Lease and spend the same refresh token. The
 //     paused holder's save still cannot overwrite a newer record (the

@@ -268,8 +268,9 @@ func (l *locked) markLost() {
 
 // Save replaces the Secret's record by an update conditional on the
 // resourceVersion Read saw (a create when there was no Secret). It is not
-// sent once the Lease may have run out (Kubernetes has no transaction over
-// the Lease and the Secret: see the package comment). A 409 means another
+// sent once the Lease may have run out, nor when the Lease, read just
+// before, names another holder (Kubernetes has no transaction over the
+// Lease and the Secret: see the package comment). A 409 means another
 // holder wrote: the Secret is read again, and the save fails unless it
 // already holds data (an earlier attempt of ours). Whenever it fails, data
 // is kept in the pending file.
@@ -294,6 +295,16 @@ func (l *locked) save(ctx context.Context, data []byte, keep bool) error {
 	}
 	octx, cancel := l.s.saveContext(ctx)
 	defer cancel()
+	// The Lease read just before the write: a takeover while the token
+	// request was out (the long part of a renewal) is caught here. Only a
+	// pause between this read and the write escapes it.
+	if cur, err := l.s.c.getLease(octx, l.s.name); err != nil || cur.Spec.HolderIdentity != l.holder {
+		if err == nil || errors.Is(err, ErrNotFound) {
+			l.markLost()
+			err = ErrLockLost
+		}
+		return l.keep(data, seen, keep, fmt.Errorf("kubernetes: save %s: %w", l.s.Name(), err))
+	}
 	sec := &secret{Metadata: objectMeta{Name: l.s.name, ResourceVersion: seen, Labels: l.s.c.labels(l.s.o.Profile)},
 		Data: map[string][]byte{dataKey: data}}
 	got, err := l.s.c.putSecret(octx, sec)
