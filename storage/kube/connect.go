@@ -31,26 +31,26 @@ type Conn struct {
 // The service account's files in a pod (a variable for the tests).
 var serviceAccountDir = "/var/run/secrets/kubernetes.io/serviceaccount"
 
-// Connect finds the API server: in a pod (KUBERNETES_SERVICE_HOST and
+// Connect finds the API server: the files of KUBECONFIG when it is set (a
+// list, the first to set a value wins, as kubectl merges them: a pod that
+// names one means it); else, in a pod (KUBERNETES_SERVICE_HOST and
 // KUBERNETES_SERVICE_PORT set, as the kubelet sets them), its service
-// account's token and CA; else the kubeconfig — the files of KUBECONFIG
-// (a list, the first to set a value wins, as kubectl merges them) or
-// ~/.kube/config — and its current context. A kubeconfig whose user runs
+// account's token and CA; else ~/.kube/config. A kubeconfig is used at its
+// current context. A kubeconfig whose user runs
 // an exec credential plugin or an auth provider is refused with a
 // *storage.ConfigError: running another program for a credential is out of
 // this store's scope.
 func Connect(getenv func(string) string, home string) (*Conn, error) {
-	if host, port := getenv("KUBERNETES_SERVICE_HOST"), getenv("KUBERNETES_SERVICE_PORT"); host != "" && port != "" {
+	var files []string
+	for _, f := range filepath.SplitList(getenv("KUBECONFIG")) {
+		if f != "" {
+			files = append(files, f)
+		}
+	}
+	if host, port := getenv("KUBERNETES_SERVICE_HOST"), getenv("KUBERNETES_SERVICE_PORT"); len(files) == 0 && host != "" && port != "" {
 		return inCluster(host, port)
 	}
-	var files []string
-	if kc := getenv("KUBECONFIG"); kc != "" {
-		for _, f := range filepath.SplitList(kc) {
-			if f != "" {
-				files = append(files, f)
-			}
-		}
-	} else if home != "" {
+	if len(files) == 0 && home != "" {
 		files = []string{filepath.Join(home, ".kube", "config")}
 	}
 	if len(files) == 0 {

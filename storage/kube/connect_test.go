@@ -1,8 +1,13 @@
 package kube
 
 import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -116,12 +121,18 @@ func TestInCluster(t *testing.T) {
 	serviceAccountDir = t.TempDir()
 	t.Cleanup(func() { serviceAccountDir = old })
 	writeFile(t, filepath.Join(serviceAccountDir, "ca.crt"), string(ca))
-	c, err := Connect(env(map[string]string{"KUBERNETES_SERVICE_HOST": "fd00::1", "KUBERNETES_SERVICE_PORT": "443", "KUBECONFIG": "/nonexistent"}), "")
+	pod := map[string]string{"KUBERNETES_SERVICE_HOST": "fd00::1", "KUBERNETES_SERVICE_PORT": "443"}
+	c, err := Connect(env(pod), "/nonexistent-home")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Server != "https://[fd00::1]:443" || c.TokenFile != filepath.Join(serviceAccountDir, "token") || c.Source != "in-cluster" {
 		t.Errorf("got %+v", c)
+	}
+	// A KUBECONFIG the pod sets is meant: it wins, as with kubectl.
+	pod["KUBECONFIG"] = filepath.Join(t.TempDir(), "none")
+	if _, err := Connect(env(pod), ""); err == nil || !strings.Contains(err.Error(), "no kubeconfig") {
+		t.Errorf("in a pod with KUBECONFIG: got %v, want the kubeconfig's error", err)
 	}
 }
 
@@ -144,4 +155,34 @@ func FuzzKubeconfig(f *testing.F) {
 			t.Fatalf("server %q accepted", c.Server)
 		}
 	})
+}
+
+// TestTokenFileRotates: a token file (the pod's service account token) is
+// read again for every request, so that the kubelet's rotation is followed.
+func TestTokenFileRotates(t *testing.T) {
+	var got []string
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = append(got, r.Header.Get("Authorization"))
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"metadata":{"name":"tokenkeeper-p","resourceVersion":"1"},"data":{}}`))
+	}))
+	defer srv.Close()
+	tokenFile := writeFile(t, filepath.Join(t.TempDir(), "token"), "first\n")
+	pool := x509.NewCertPool()
+	pool.AddCert(srv.Certificate())
+	c := NewClient(Config{Namespace: "apps", Prefix: "tokenkeeper"}, func() (*Conn, error) {
+		return &Conn{Server: srv.URL, TokenFile: tokenFile, TLS: &tls.Config{RootCAs: pool}}, nil
+	})
+	defer c.Close()
+	ctx := context.Background()
+	if _, err := c.getSecret(ctx, "tokenkeeper-p"); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, tokenFile, "second")
+	if _, err := c.getSecret(ctx, "tokenkeeper-p"); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0] != "Bearer first" || got[1] != "Bearer second" {
+		t.Errorf("Authorization headers: %q, want the file's token each time", got)
+	}
 }

@@ -12,9 +12,10 @@
 // does not link etcd's client: Go initialises every linked package at
 // start-up, and `tokenkeeper token` with the file store must not pay for
 // it. The server and credentials are found as kubectl finds them (Connect):
-// in a pod, the service account's token (read again for every request: the
-// kubelet rotates it) and CA; else the kubeconfig's current context (a
-// bearer token, a token file or a client certificate; a CA file or data).
+// KUBECONFIG when set; else in a pod, the service account's token (read
+// again for every request: the kubelet rotates it) and CA; else
+// ~/.kube/config — a kubeconfig at its current context (a bearer token, a
+// token file or a client certificate; a CA file or data).
 // An exec credential plugin or an auth provider is refused: running another
 // program for a credential is out of this store's scope. The kubeconfig is
 // YAML, read with sigs.k8s.io/yaml only when the store is used.
