@@ -32,6 +32,9 @@ type statusStore struct {
 // record is read through; nil (the file store) without --store.
 func (a *app) statusStoreOf(r *statusReport, p storage.Paths) storage.Store {
 	s, err := a.sharedStore(p)
+	if err != nil {
+		r.Warnings = append(r.Warnings, fmt.Sprintf("the store cannot be used for this profile: %v", err))
+	}
 	if err != nil || s == nil {
 		return nil
 	}

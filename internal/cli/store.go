@@ -114,7 +114,7 @@ func (a *app) sharedStore(p storage.Paths) (sharedStore, error) {
 func (a *app) storeFor(p storage.Paths) (storage.Store, error) {
 	s, err := a.sharedStore(p)
 	if s == nil || err != nil {
-		return nil, err
+		return nil, storeError(err)
 	}
 	return s, nil
 }
