@@ -224,3 +224,50 @@ func TestForbidden(t *testing.T) {
 		t.Errorf("hint: %q", ce.Hint)
 	}
 }
+
+// TestNamedRoleSuffices: with the Secret and the Lease created empty
+// beforehand, as docs/kubernetes.md's manifests do, an account whose Role
+// names them and allows only get, update and watch renews: no create, no
+// list.
+func TestNamedRoleSuffices(t *testing.T) {
+	s := server(t)
+	ns := namespace(t, s)
+	tok := s.ServiceAccount(ns, "tk", []kubetest.Rule{
+		{APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{"tokenkeeper-p1"}, Verbs: []string{"get", "update", "watch"}},
+		{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, ResourceNames: []string{"tokenkeeper-p1"}, Verbs: []string{"get", "update"}},
+	})
+	meta := map[string]any{"name": "tokenkeeper-p1", "namespace": ns}
+	s.Must("POST", "/api/v1/namespaces/"+ns+"/secrets", map[string]any{"apiVersion": "v1", "kind": "Secret", "metadata": meta, "type": "Opaque"})
+	s.Must("POST", "/apis/coordination.k8s.io/v1/namespaces/"+ns+"/leases", map[string]any{"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": meta, "spec": map[string]any{}})
+	h := newHost(t, s, ns, tok, 5*time.Second, 0)
+	ctx := context.Background()
+	if _, err := h.Fetch(ctx); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("an empty Secret: got %v, want fs.ErrNotExist", err)
+	}
+	lockSave(t, h, `{"v":1}`)
+	lockSave(t, h, `{"v":2}`)
+	if got, err := h.Fetch(ctx); err != nil || string(got) != `{"v":2}` {
+		t.Fatalf("Fetch: %s, %v", got, err)
+	}
+	// watch, limited to the one name, is allowed too.
+	wctx, cancel := context.WithCancel(ctx)
+	seen := make(chan []byte, 16)
+	go h.WatchRecord(wctx, func(data []byte) { seen <- data })
+	defer cancel()
+	if got := <-seen; string(got) != `{"v":2}` {
+		t.Fatalf("WatchRecord's first record: %s", got)
+	}
+	lockSave(t, newHost(t, s, ns, tok, 5*time.Second, 0), `{"v":3}`)
+	select {
+	case got := <-seen:
+		if string(got) != `{"v":3}` {
+			t.Errorf("WatchRecord saw %s, want {\"v\":3}", got)
+		}
+	case <-time.After(30 * time.Second):
+		t.Error("WatchRecord saw no save within 30 s")
+	}
+	// list is not allowed: Profiles says which verb, plainly.
+	if _, err := h.c.Profiles(ctx); err == nil || !strings.Contains(err.Error(), "RBAC forbids list on secrets") {
+		t.Errorf("Profiles without list: %v", err)
+	}
+}
