@@ -267,6 +267,10 @@ func testKubeHolderKilled(t *testing.T, bin string, api *kubetest.Server, ns str
 		held := f.leaseHolder() != ""
 		if held {
 			takeovers++
+			// status names the killed holder: its pid and its host.
+			if o := f.run(f.cmd(1, "status")); !strings.Contains(o.stdout, "lock held by pid=") || !strings.Contains(o.stdout, " on ") {
+				t.Errorf("status while a killed holder's Lease runs does not name it:\n%s", o.stdout)
+			}
 		}
 		o := f.mustRunOn(1, "refresh", "--force")
 		if held && f.leaseHolder() != "" {
