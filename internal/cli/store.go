@@ -89,7 +89,7 @@ func (a *app) sharedStore(p storage.Paths) (sharedStore, error) {
 		}
 		return kube.New(kube.Options{
 			Client: c, Profile: p.Profile, CopyFile: copyFile, PendingFile: pendingFile,
-			Timeout: a.g.timeout, Budget: a.budget, LeaseTTL: kube.LeaseTTL(a.g.timeout, a.g.lockTimeout),
+			Timeout: a.g.timeout, Budget: a.budget, LeaseTTL: storage.LeaseTTL(a.g.timeout, a.g.lockTimeout),
 			Warn: func(msg string) { a.warn(msg) },
 		})
 	}

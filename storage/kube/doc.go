@@ -34,8 +34,8 @@
 //
 // # The lock
 //
-// The Lease's leaseDurationSeconds is LeaseTTL(--timeout, --lock-timeout),
-// the etcd store's rule: timeout + 15 s, below the lock timeout. A holder
+// The Lease's leaseDurationSeconds is storage.LeaseTTL(--timeout,
+// --lock-timeout), the etcd store's rule: timeout + 15 s, below the lock timeout. A holder
 // renews it every quarter of that; a waiter takes it when it is free
 // (holderIdentity empty, as Unlock leaves it) or when it has not changed
 // for a whole duration by the waiter's own clock — never by comparing

@@ -17,21 +17,6 @@ import (
 // maxRecord is the cap on a record (SPEC §1), the same as on a token file.
 const maxRecord = storage.MaxFileSize
 
-// MinLeaseTTL is the shortest Lease the store asks for.
-const MinLeaseTTL = 2 * time.Second
-
-// LeaseTTL is the Lease's duration for a run with the given --timeout and
-// --lock-timeout: the same rule as the etcd store's (timeout + 15 s, below
-// the lock timeout, whole seconds), for the same reasons.
-func LeaseTTL(timeout, lockTimeout time.Duration) time.Duration {
-	ttl := timeout + 15*time.Second
-	if lockTimeout > 0 && ttl >= lockTimeout {
-		ttl = lockTimeout - time.Second
-	}
-	ttl = ttl.Truncate(time.Second)
-	return max(ttl, MinLeaseTTL)
-}
-
 // ErrLockLost is returned by Save when this process's Lease ran out (or
 // was taken over) before the save: nothing was written.
 var ErrLockLost = errors.New("kubernetes: the lock was lost before the save (its Lease ran out)")
@@ -50,7 +35,7 @@ type Options struct {
 	CopyFile, PendingFile string
 	Timeout               time.Duration   // bounds every operation (--timeout)
 	Budget                *storage.Budget // the run's one deadline, when set
-	LeaseTTL              time.Duration   // the Lease's duration (see LeaseTTL)
+	LeaseTTL              time.Duration   // the Lease's duration (storage.LeaseTTL)
 	Warn                  func(msg string)
 }
 
@@ -83,7 +68,7 @@ func New(o Options) (*Store, error) {
 		o.Timeout = 30 * time.Second
 	}
 	if o.LeaseTTL <= 0 {
-		o.LeaseTTL = LeaseTTL(o.Timeout, 0)
+		o.LeaseTTL = storage.LeaseTTL(o.Timeout, 0)
 	}
 	return &Store{o: o, c: o.Client, name: name}, nil
 }
