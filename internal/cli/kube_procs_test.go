@@ -327,6 +327,7 @@ func testKubeForbidden(t *testing.T, bin string, api *kubetest.Server, ns string
 	if o.code != 0 || !strings.Contains(o.stderr, "RBAC forbids list on secrets") {
 		t.Errorf("refresh --all without list: got %s, want exit 0 and a warning naming list", o)
 	}
+	t.Logf("refresh --all without list:\n%s", o.stderr)
 }
 
 // testKubePushPullAll: a host moves its token file into the Secret; another

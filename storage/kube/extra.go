@@ -39,6 +39,9 @@ func (c *Client) Profiles(ctx context.Context) ([]string, error) {
 		}
 		r := request{method: http.MethodGet, path: c.secretPath("") + "?" + q.Encode(), verb: "list", resource: resSecrets}
 		if err := c.doAccept(ctx, r, metadataOnly, &list); err != nil {
+			if errors.As(err, new(*storage.ConfigError)) {
+				return nil, err // it names the verb and the resource already
+			}
 			return nil, fmt.Errorf("kubernetes: list %s: %w", c.what(r), err)
 		}
 		for _, it := range list.Items {
