@@ -13,7 +13,7 @@ import (
 )
 
 // FileName is the name of the credentials file inside a profile directory.
-const FileName = "credentials.json"
+const FileName = storage.CredentialsFileName
 
 // DefaultTokenURL is the endpoint the tutorial hard-codes (SAP Concur, US).
 const DefaultTokenURL = "https://us.api.concursolutions.com/oauth2/v0/token"
@@ -24,7 +24,7 @@ const (
 	GrantPassword          = "password"
 	GrantClientCredentials = "client_credentials"
 	GrantRefreshToken      = "refresh_token"
-	// A person starts these grants with tokenkeeper login (SPEC §7).
+	// A person starts these grants with tokenkeeper login (docs/contract.md §7).
 	GrantAuthorizationCode = "authorization_code"
 	GrantDeviceCode        = "device_code"
 )
@@ -33,6 +33,41 @@ const (
 // login) rather than from a secret in the file.
 func Interactive(grant string) bool {
 	return grant == GrantAuthorizationCode || grant == GrantDeviceCode
+}
+
+// Client authentication methods (clientAuth), by their names in RFC 7591's
+// token_endpoint_auth_method registry.
+const (
+	AuthSecretBasic   = "client_secret_basic" // HTTP Basic: authStyle header
+	AuthSecretPost    = "client_secret_post"  // in the form: authStyle params
+	AuthPrivateKeyJWT = "private_key_jwt"     // a signed assertion (RFC 7523 §2.2)
+	AuthTLS           = "tls_client_auth"     // a CA-issued client certificate (RFC 8705 §2.1)
+	AuthSelfSignedTLS = "self_signed_tls_client_auth"
+)
+
+// KeyAuth reports whether c authenticates the client with clientKey rather
+// than a secret.
+func (c *Credentials) KeyAuth() bool {
+	return c.ClientAuth == AuthPrivateKeyJWT || c.TLSAuth()
+}
+
+// TLSAuth reports whether c authenticates the client with a TLS client
+// certificate (RFC 8705).
+func (c *Credentials) TLSAuth() bool {
+	return c.ClientAuth == AuthTLS || c.ClientAuth == AuthSelfSignedTLS
+}
+
+// SecretStyle is where a client secret goes: clientAuth's
+// client_secret_basic or client_secret_post when set (the OAuth names win),
+// else authStyle.
+func (c *Credentials) SecretStyle() string {
+	switch c.ClientAuth {
+	case AuthSecretBasic:
+		return AuthHeader
+	case AuthSecretPost:
+		return AuthParams
+	}
+	return c.AuthStyle
 }
 
 // Auth styles: where the client credentials go in a token request.
@@ -64,7 +99,7 @@ type Credentials struct {
 	// A token is never handed to another host. Saved only when set.
 	GitHost string `json:"gitHost,omitempty"`
 
-	// SPEC §7: a grant started by a person. omitempty keeps the tutorial's
+	// docs/contract.md §7: a grant started by a person. omitempty keeps the tutorial's
 	// template as it is.
 	Issuer        string            `json:"issuer,omitempty"`
 	AuthURL       string            `json:"authURL,omitempty"`
@@ -72,6 +107,13 @@ type Credentials struct {
 	RevocationURL string            `json:"revocationURL,omitempty"`
 	RedirectURL   string            `json:"redirectURL,omitempty"`
 	AuthParams    map[string]string `json:"authParams,omitempty"`
+
+	// Client authentication without a shared secret (docs/providers.md,
+	// "Client authentication"): the method, and the PEM files it uses.
+	ClientAuth  string `json:"clientAuth,omitempty"`
+	ClientKey   string `json:"clientKey,omitempty"`
+	ClientKeyID string `json:"clientKeyID,omitempty"`
+	ClientCert  string `json:"clientCert,omitempty"`
 
 	Path     string   `json:"-"` // resolved absolute path loaded from or saved to
 	Warnings []string `json:"-"` // e.g. unknown field "appId" (did you mean "appID"?)
@@ -81,8 +123,8 @@ type Credentials struct {
 	hints map[string]string
 }
 
-// Template returns the file written on first run: SPEC §1's template,
-// indented by two spaces, with a trailing newline.
+// Template returns the file written on first run: the tutorial's fields in its
+// order (docs/contract.md §1; docs/getting-started.md shows it filled in), indented by two spaces, with a trailing newline.
 func Template() []byte {
 	c := &Credentials{TokenURL: DefaultTokenURL, AuthStyle: AuthParams}
 	concur, _ := PresetNamed("concur") // the tutorial's provider

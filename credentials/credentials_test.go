@@ -18,7 +18,8 @@ import (
 // fixtures is the shared directory of credentials.json fixtures.
 const fixtures = "../testdata/credentials"
 
-// specTemplate is SPEC §1's template, byte for byte.
+// specTemplate is the template the first run writes, byte for byte: the
+// tutorial's fields in its order (docs/contract.md §1).
 const specTemplate = `{
   "tokenURL": "https://us.api.concursolutions.com/oauth2/v0/token",
   "grantType": "password",
@@ -431,7 +432,7 @@ func assertKeyOrder(t *testing.T, data []byte) {
 		var v json.RawMessage
 		dec.Decode(&v)
 	}
-	// The optional fields (gitUsername, the login fields of SPEC §7) are written
+	// The optional fields (gitUsername, the login fields of docs/contract.md §7) are written
 	// only when set; TestSave sets gitUsername.
 	if want := append(slices.Clone(fieldNames[:10]), "gitUsername"); !slices.Equal(keys, want) {
 		t.Errorf("keys = %q, want %q", keys, want)

@@ -25,6 +25,10 @@ type Field struct {
 	// where Concur's words mean nothing: the password grant's "username" and
 	// "password" (each also a synonym). "": the field has one name.
 	Generic string
+	// Sparse leaves the field out of the credentials' fingerprint while it
+	// is empty, so that credentials that do not use it keep the fingerprint
+	// (and a remembered refusal) they had before the field existed.
+	Sparse bool
 
 	get func(*Credentials) *string
 }
@@ -63,6 +67,10 @@ var Fields = []Field{
 	{Name: "deviceAuthURL", Flag: "device-auth-url", Show: showURL, NotGrant: true, get: func(c *Credentials) *string { return &c.DeviceAuthURL }},
 	{Name: "revocationURL", Flag: "revocation-url", Show: showURL, NotGrant: true, get: func(c *Credentials) *string { return &c.RevocationURL }},
 	{Name: "redirectURL", Flag: "redirect-url", Show: showURL, NotGrant: true, get: func(c *Credentials) *string { return &c.RedirectURL }},
+	{Name: "clientAuth", Flag: "client-auth", Show: showKeyword, Sparse: true, get: func(c *Credentials) *string { return &c.ClientAuth }},
+	{Name: "clientKey", Flag: "client-key", Sparse: true, get: func(c *Credentials) *string { return &c.ClientKey }},
+	{Name: "clientKeyID", Flag: "client-key-id", Sparse: true, get: func(c *Credentials) *string { return &c.ClientKeyID }},
+	{Name: "clientCert", Flag: "client-cert", Sparse: true, get: func(c *Credentials) *string { return &c.ClientCert }},
 }
 
 // Ptr is the field's value in c, to read or set.

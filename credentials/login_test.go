@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// The login fields (SPEC §7): issuer, the endpoints, redirectURL, authParams.
+// The login fields (docs/contract.md §7): issuer, the endpoints, redirectURL, authParams.
 func TestLoginFields(t *testing.T) {
 	for _, tt := range []struct {
 		name, json, want string // want: "" for valid, else a substring of the error

@@ -28,7 +28,7 @@ type Preset struct {
 	TokenPath string
 	Hosts     []string
 
-	// A login preset (SPEC §7): the first refresh token comes from a person;
+	// A login preset (docs/contract.md §7): the first refresh token comes from a person;
 	// setup writes the endpoints, grant and scope, then runs login. Arg is the
 	// one thing setup must be told (its flag of that name; "" for none) and Ask
 	// the question for it; SetEndpoints makes the endpoints from its value.
@@ -47,6 +47,10 @@ type Preset struct {
 	// sent, else the configured one. Every other provider gets none: RFC 6749
 	// §6 has an omitted scope mean the one originally granted.
 	ScopeOnRefresh bool
+	// EndpointAudience: a client assertion's aud is the endpoint alone,
+	// never with the issuer beside it (Okta and Entra document exactly the
+	// endpoint; docs/providers.md, "Client authentication").
+	EndpointAudience bool
 }
 
 // Region is one of a provider's token endpoints, by a short name.
@@ -90,10 +94,10 @@ var Presets = []Preset{
 	{
 		Name: "generic", Help: "any RFC 6749 token endpoint, any grant",
 	},
-	// The login presets (PROVIDERS.md, the providers' own documentation).
+	// The login presets (docs/providers.md, and the providers' own documentation).
 	{Name: "okta", Help: "Okta (your Okta domain, the default authorization server)", Login: true,
 		Arg: "domain", Ask: "Okta domain (like dev-123456.okta.com)",
-		Grants: []string{GrantAuthorizationCode}, Scope: "openid offline_access",
+		Grants: []string{GrantAuthorizationCode}, Scope: "openid offline_access", EndpointAudience: true,
 		SetEndpoints: func(c *Credentials, v string) { c.Issuer = "https://" + hostOf(v) + "/oauth2/default" },
 		match:        func(c *Credentials) bool { return strings.Contains(c.Issuer, ".okta.com/") }},
 	{Name: "auth0", Help: "Auth0 (your tenant's domain)", Login: true,
@@ -106,7 +110,7 @@ var Presets = []Preset{
 	// written out rather than discovered. It has no revocation endpoint.
 	{Name: "entra", Help: "Microsoft Entra ID (tenant)", Login: true,
 		Arg: "tenant", Ask: "tenant (its ID, a domain like contoso.onmicrosoft.com, or organizations)",
-		Grants: []string{GrantAuthorizationCode}, Scope: "openid offline_access", ScopeOnRefresh: true,
+		Grants: []string{GrantAuthorizationCode}, Scope: "openid offline_access", ScopeOnRefresh: true, EndpointAudience: true,
 		SetEndpoints: func(c *Credentials, v string) {
 			base := "https://login.microsoftonline.com/" + url.PathEscape(strings.TrimSpace(v)) + "/oauth2/v2.0/"
 			c.AuthURL, c.TokenURL, c.DeviceAuthURL = base+"authorize", base+"token", base+"devicecode"
@@ -249,7 +253,7 @@ func (p *Preset) RegionNames() string {
 func (p *Preset) Apply(c *Credentials, region string) error {
 	if p.Login {
 		if region != "" {
-			return fmt.Errorf("--region is for a provider with regions (concur), not %s", p.Name)
+			return fmt.Errorf("a region is for a provider with regions (concur), not %s", p.Name)
 		}
 		p.applyLogin(c)
 		return nil
@@ -270,7 +274,7 @@ func (p *Preset) Apply(c *Credentials, region string) error {
 		return nil
 	}
 	if len(p.Regions) == 0 {
-		return fmt.Errorf("--region is for a provider with regions (concur), not %s", p.Name)
+		return fmt.Errorf("a region is for a provider with regions (concur), not %s", p.Name)
 	}
 	u, ok := p.RegionURL(region)
 	switch {

@@ -9,7 +9,7 @@ import (
 // aliases maps normalised names people use for a field (other tools' and
 // OAuth's own vocabulary) to the canonical name, for did-you-mean warnings
 // only: they are not accepted as synonyms. A function, built when a name is
-// unknown, not at every start-up (SPEC §6).
+// unknown, not at every start-up (docs/contract.md §6).
 func aliases() map[string]string {
 	return map[string]string{
 		"clientid":                "appID",

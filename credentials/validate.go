@@ -8,12 +8,14 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tokenkeeper/tokenkeeper/internal/editdist"
 	"github.com/tokenkeeper/tokenkeeper/internal/redact"
 )
 
 var (
-	grantTypes = []string{GrantPassword, GrantClientCredentials, GrantRefreshToken, GrantAuthorizationCode, GrantDeviceCode}
-	authStyles = []string{AuthParams, AuthHeader, AuthAuto}
+	grantTypes  = []string{GrantPassword, GrantClientCredentials, GrantRefreshToken, GrantAuthorizationCode, GrantDeviceCode}
+	authStyles  = []string{AuthParams, AuthHeader, AuthAuto}
+	clientAuths = []string{AuthSecretBasic, AuthSecretPost, AuthPrivateKeyJWT, AuthTLS, AuthSelfSignedTLS}
 )
 
 // Validate checks c and returns nil or an *InvalidError naming every
@@ -33,11 +35,26 @@ func (c *Credentials) Validate() error {
 func (c *Credentials) Missing() []string {
 	var out []string
 	for _, f := range Fields {
-		if f.Required(c.grant()) && strings.TrimSpace(*f.get(c)) == "" {
+		if c.requires(&f) && strings.TrimSpace(*f.get(c)) == "" {
 			out = append(out, f.Name)
 		}
 	}
 	return out
+}
+
+// requires reports whether c cannot do without f: the grant's fields, but
+// a client that authenticates with a key needs that key (and, over TLS, its
+// certificate) instead of a secret.
+func (c *Credentials) requires(f *Field) bool {
+	switch f.Name {
+	case "clientSecret":
+		return f.Required(c.grant()) && !c.KeyAuth()
+	case "clientKey":
+		return c.KeyAuth()
+	case "clientCert":
+		return c.TLSAuth()
+	}
+	return f.Required(c.grant())
 }
 
 func (c *Credentials) grant() string {
@@ -71,7 +88,10 @@ func (c *Credentials) problems() []Problem {
 
 func (c *Credentials) missingMsg(f *Field) string {
 	msg := "required, not set"
-	if !f.Required("") { // not one every grant needs: say which grant does
+	switch {
+	case f.Name == "clientKey" || f.Name == "clientCert":
+		msg = fmt.Sprintf("required for clientAuth %q, not set (the path of a PEM file)", c.ClientAuth)
+	case !f.Required(""): // not one every grant needs: say which grant does
 		msg = fmt.Sprintf("required for grantType %q, not set", c.grant())
 	}
 	if key, ok := c.hints[f.Name]; ok {
@@ -105,6 +125,40 @@ func (c *Credentials) check(name, v string) string {
 			return ""
 		}
 		return oneOf("auth style", v, authStyles)
+	case "clientAuth":
+		return c.checkClientAuth(v)
+	case "clientKeyID":
+		return c.checkKeyField(name, v)
+	}
+	return ""
+}
+
+// checkClientAuth: a known method, by its OAuth name; a key or certificate
+// with no method to use them is a mistake the user must settle (a secret
+// would be sent, or nothing), not a guess of ours.
+func (c *Credentials) checkClientAuth(v string) string {
+	if v == "" {
+		if c.ClientKey != "" || c.ClientCert != "" {
+			return fmt.Sprintf("not set, but clientKey or clientCert is: set clientAuth to %q (a signed assertion) or %q / %q (a TLS client certificate)",
+				AuthPrivateKeyJWT, AuthTLS, AuthSelfSignedTLS)
+		}
+		return ""
+	}
+	msg := oneOf("client authentication method", v, clientAuths)
+	if msg != "" && !strings.Contains(msg, "did you mean") {
+		if near := editdist.Nearest(v, clientAuths); near != "" {
+			msg += fmt.Sprintf(" (did you mean %q?)", near)
+		}
+	}
+	return msg
+}
+
+// checkKeyField: a key ID is a short word. Whether a key or certificate
+// file is there, private and parses is LoadClientKey's, when a request is
+// about to be made: a run that finds its token valid reads no key.
+func (c *Credentials) checkKeyField(name, v string) string {
+	if name == "clientKeyID" && len(v) > 256 {
+		return "longer than 256 characters; want the key's ID as the provider knows it"
 	}
 	return ""
 }

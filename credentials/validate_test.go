@@ -239,7 +239,7 @@ func TestValidateUsesPath(t *testing.T) {
 	}
 }
 
-func TestSPECFaults(t *testing.T) {
+func TestContractFaults(t *testing.T) {
 	tests := []struct {
 		file    string
 		check   func(error) bool

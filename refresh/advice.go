@@ -21,10 +21,10 @@ type advice struct {
 
 const newRequestToken = "generate a new company request token in Concur's Company Request Token screen and put it in {file} (companyRequestToken)"
 
-// concurCodes are SAP Concur's error codes (PROVIDERS.md). Code 16 is answered by
+// concurCodes are SAP Concur's error codes (docs/troubleshooting.md, "Concur's codes"). Code 16 is answered by
 // a retry at the user's geolocation before it gets here; 108 (a dead refresh token)
 // by a bootstrap. The tables are functions, built when a refusal is looked up,
-// not at every start-up (SPEC §6).
+// not at every start-up (docs/contract.md §6).
 func concurCodes() map[int]advice {
 	return map[int]advice{
 		5:   {KindNeedsHuman, "the company UUID or company request token was refused; " + newRequestToken},
@@ -32,7 +32,7 @@ func concurCodes() map[int]advice {
 		16:  {KindCredentials, ""}, // geolocationHint
 		19:  {KindNeedsHuman, "the company request token was refused; " + newRequestToken},
 		53:  {KindCredentials, "the company has not enabled this app; a Concur administrator of the company must enable it"},
-		59:  {KindCredentials, "the app (appID) is disabled or unknown; check appID and clientSecret in {file} and the app's status with SAP Concur"},
+		59:  {KindCredentials, "the app (appID) is disabled or unknown; check appID and {secret} in {file} and the app's status with SAP Concur"},
 		64:  {KindNeedsHuman, "the company request token has expired or was used up; " + newRequestToken},
 		106: {KindUnexpected, "the refresh token was not sent, which is a bug: please report it"},
 		107: {KindCredentials, "this app is not allowed the refresh grant; check the app's grant settings with SAP Concur"},
@@ -115,7 +115,7 @@ func aboutRefreshToken(desc string) bool {
 	return true
 }
 
-const clientRefused = "the client was refused: check appID and clientSecret (and authStyle) in {file}"
+const clientRefused = "the client was refused: check appID and {secret}{style} in {file}"
 
 // grantRefused says what to do when the grant in the credentials file is refused,
 // by grant type, in the provider's words: Concur's for Concur endpoints only.
@@ -158,6 +158,15 @@ func refusalAdvice(ee *EndpointError, c *credentials.Credentials, concur bool) a
 	return advice{KindCredentials, "the token endpoint refused the request; check the fields of {file}"}
 }
 
+// clientWords names the fields that authenticate the client in advice:
+// the secret, or the key the provider has registered for the client.
+func clientWords(c *credentials.Credentials) *strings.Replacer {
+	if c != nil && c.KeyAuth() {
+		return strings.NewReplacer("{secret}", "clientAuth and clientKey (the key or certificate the provider has registered for the client)", "{style}", "")
+	}
+	return strings.NewReplacer("{secret}", "clientSecret", "{style}", " (and authStyle)")
+}
+
 // concurEndpoint reports whether ee came from SAP Concur's endpoint: c's
 // tokenURL is Concur's, or the answer carries both an OAuth "error" and a
 // Concur code (KORE sends a "code" alone).
@@ -171,6 +180,7 @@ func refusalError(ee *EndpointError, c *credentials.Credentials, follow func(tok
 	concur := concurEndpoint(ee, c)
 	a := refusalAdvice(ee, c, concur)
 	hint := strings.NewReplacer("{file}", c.Path, "{grant}", c.GrantType).Replace(a.Do)
+	hint = clientWords(c).Replace(hint)
 	if concur && ee.ConcurCode == 16 {
 		hint = geolocationHint(ee, c, follow)
 	}

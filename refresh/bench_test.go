@@ -95,7 +95,7 @@ func benchTokenSource(b *testing.B) oauth2.TokenSource {
 	return ts
 }
 
-// BenchmarkTokenSourceValid is TokenSource().Token() on a valid token: SPEC §6
+// BenchmarkTokenSourceValid is TokenSource().Token() on a valid token: docs/contract.md §6
 // wants it within 2x of BenchmarkReuseTokenSourceValid, with 0 allocs/op.
 func BenchmarkTokenSourceValid(b *testing.B) {
 	ts := benchTokenSource(b)

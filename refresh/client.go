@@ -83,6 +83,9 @@ type Request struct {
 	ClientID     string
 	ClientSecret string
 	AuthStyle    string // "params" or "header"
+	// Auth, when set, authenticates the client with a key instead of
+	// ClientSecret and AuthStyle (clientauth.go).
+	Auth *ClientAuth
 	// Once sends the request a single time, never retried: an authorization code
 	// is single-use, and a retry after an answer that was lost would replay it.
 	Once bool
@@ -109,7 +112,12 @@ func retry[T any](c *Client, ctx context.Context, req Request, once func(ctx con
 	defer cancel()
 	start := time.Now()
 	for attempt := 1; ; attempt++ {
-		v, err := once(ctx, req, rt)
+		areq, err := c.authenticate(req)
+		if err != nil {
+			var zero T
+			return zero, err
+		}
+		v, err := once(ctx, areq, rt)
 		var te *TransientError
 		if err == nil || !errors.As(err, &te) || req.Once {
 			return v, err
@@ -122,7 +130,7 @@ func retry[T any](c *Client, ctx context.Context, req Request, once func(ctx con
 			return zero, err
 		}
 		if te.rotated && req.Form.Get("refresh_token") != "" {
-			// SPEC §2: an answer is never retried with a refresh token it may
+			// docs/contract.md §2: an answer is never retried with a refresh token it may
 			// have spent. The next run sends it again only because it is then
 			// the one refresh token there is.
 			te.Err = fmt.Errorf("%w; not sent again: the endpoint may have spent the refresh token", te.Err)
@@ -223,7 +231,13 @@ func (c *Client) post(ctx context.Context, req Request) (*http.Response, []byte,
 		return nil, nil, err
 	}
 	u := redact.URL(req.URL)
-	resp, err := c.httpClient().Do(hreq)
+	hc := c.httpClient()
+	if req.Auth.TLS() {
+		if hc, err = req.Auth.httpClient(hc); err != nil {
+			return nil, nil, err
+		}
+	}
+	resp, err := hc.Do(hreq)
 	if err != nil {
 		return nil, nil, scrubSecrets(classifyTransport(u, err), req)
 	}
@@ -240,7 +254,10 @@ func (c *Client) newRequest(ctx context.Context, req Request) (*http.Request, er
 	for k, v := range req.Form {
 		form[k] = v
 	}
-	if req.AuthStyle != "header" {
+	switch {
+	case req.Auth != nil: // the assertion is in the form already (authenticate)
+		form.Set("client_id", req.ClientID)
+	case req.AuthStyle != "header":
 		form.Set("client_id", req.ClientID)
 		if req.ClientSecret != "" {
 			form.Set("client_secret", req.ClientSecret)
@@ -257,7 +274,7 @@ func (c *Client) newRequest(ctx context.Context, req Request) (*http.Request, er
 	if ua := c.userAgent(); ua != "" {
 		hreq.Header.Set("User-Agent", ua)
 	}
-	if req.AuthStyle == "header" {
+	if req.AuthStyle == "header" && req.Auth == nil {
 		// RFC 6749 §2.3.1: form-encode each part before Basic encoding, as x/oauth2 does.
 		hreq.SetBasicAuth(url.QueryEscape(req.ClientID), url.QueryEscape(req.ClientSecret))
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/tokenkeeper/tokenkeeper/storage"
 )
 
-// The one decision (SPEC §2, "One decision"): what the next run does with a
+// The one decision (docs/contract.md §2, "One decision"): what the next run does with a
 // profile, and why. The lifecycle executes it; status, profiles and watch report
 // it. Nothing else decides whether a stored token is usable.
 
@@ -40,10 +40,12 @@ type State struct {
 	CredsErr error
 	// Token is the stored record; nil when there is none or TokenErr says why
 	// it cannot be read. A *FileError is a record that does not parse.
-	Token     *Token
-	TokenErr  error
-	TokenFile string
-	Now       time.Time
+	Token    *Token
+	TokenErr error
+	// Record is the record's name in messages, as its store gives it
+	// (storage.Store's Name): the token file's path, or a shared store's URL.
+	Record string
+	Now    time.Time
 }
 
 // Policy is how demanding the run is.
@@ -110,7 +112,7 @@ func Decide(s State, p Policy) Plan {
 	if s.TokenErr != nil {
 		var fe *FileError
 		if !errors.As(s.TokenErr, &fe) {
-			return Plan{Step: StepHuman, Err: unreadableRecord(s.TokenErr, s.TokenFile),
+			return Plan{Step: StepHuman, Err: unreadableRecord(s.TokenErr, s.Record),
 				Why: "the token file cannot be read"}
 		}
 		plan.SetAside = true // the lifecycle warns with where it went
@@ -121,13 +123,13 @@ func Decide(s State, p Policy) Plan {
 		// tokenURL, since corrected), was issued by no one: it is dropped
 		// without a word, and the corrected endpoint is tried.
 		if tok.AccessToken != "" || tok.RefreshToken != "" {
-			warns = append(warns, fmt.Sprintf("%s was issued by %s, not by the tokenURL in %s; a new grant is needed", s.TokenFile, redact.URL(tok.TokenURL), s.Creds.Path))
+			warns = append(warns, fmt.Sprintf("%s was issued by %s, not by the tokenURL in %s; a new grant is needed", s.Record, redact.URL(tok.TokenURL), s.Creds.Path))
 		}
 		tok = nil
 	}
 	if tok != nil && tok.fromFuture(s.Now) {
 		// Token.Valid distrusts it; say why it is renewed.
-		warns = append(warns, fmt.Sprintf("the token in %s was obtained at %s, in the future: this host's clock was set back; it is renewed", s.TokenFile, tok.ObtainedAt.Format(time.RFC3339)))
+		warns = append(warns, fmt.Sprintf("the token in %s was obtained at %s, in the future: this host's clock was set back; it is renewed", s.Record, tok.ObtainedAt.Format(time.RFC3339)))
 	}
 	plan.Token, plan.Warnings = tok, warns
 	if !p.NoRefreshWarnings {
@@ -196,7 +198,7 @@ func Decide(s State, p Policy) Plan {
 		return plan
 	}
 	if credentials.Interactive(s.Creds.GrantType) {
-		plan.Step, plan.Err, plan.Why = StepHuman, needsLogin(s.Creds, s.TokenFile), "a person must log in"
+		plan.Step, plan.Err, plan.Why = StepHuman, needsLogin(s.Creds, s.Record), "a person must log in"
 		plan.refusedRefresh(s.Now)
 		return plan
 	}
@@ -393,6 +395,9 @@ func CredentialsFingerprint(c *credentials.Credentials) string {
 		v := *f.Ptr(c)
 		if f.NotGrant {
 			v = ""
+		}
+		if f.Sparse && v == "" {
+			continue
 		}
 		fmt.Fprintf(&b, "%s=%q\n", f.Name, v)
 	}

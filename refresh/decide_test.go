@@ -96,7 +96,7 @@ func TestDecide(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.s.Now, tt.s.TokenFile = now, "/st/t.json"
+			tt.s.Now, tt.s.Record = now, "/st/t.json"
 			p := Decide(tt.s, Policy{Options: tt.o, Margin: DefaultMargin, WarnBefore: DefaultWarnBefore, Asked: now})
 			if p.Step != tt.step {
 				t.Fatalf("step %v (%s), want %v", p.Step, p.Why, tt.step)
@@ -171,7 +171,7 @@ func TestDecideIssuedBy(t *testing.T) {
 		{"a token", &Token{TokenURL: "https://auth.example.com/old", AccessToken: "fake-at", RefreshToken: "fake-rt",
 			ObtainedAt: now.Add(-time.Minute), Expiry: now.Add(time.Hour)}, true},
 	} {
-		p := Decide(State{Creds: c, Token: tt.tok, TokenFile: "/st/t.json", Now: now}, Policy{Margin: DefaultMargin, Asked: now})
+		p := Decide(State{Creds: c, Token: tt.tok, Record: "/st/t.json", Now: now}, Policy{Margin: DefaultMargin, Asked: now})
 		warned := len(p.Warnings) == 1 && strings.Contains(p.Warnings[0], "was issued by")
 		if p.Step != StepBootstrap || p.Token != nil || warned != tt.warn || (!tt.warn && len(p.Warnings) > 0) {
 			t.Errorf("%s: %v, token %v, warnings %q; want a new grant, warned %v", tt.name, p.Step, p.Token, p.Warnings, tt.warn)

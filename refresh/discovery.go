@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/tokenkeeper/tokenkeeper/credentials"
@@ -25,6 +26,12 @@ type Endpoints struct {
 	Authorization       string
 	DeviceAuthorization string
 	Revocation          string
+	// AuthMethods is the document's token_endpoint_auth_methods_supported:
+	// how the provider lets a client authenticate; nil when it does not say.
+	AuthMethods []string
+	// MTLS are RFC 8705 §5's mtls_endpoint_aliases: where a client that
+	// presents a certificate sends its requests instead, by endpoint name.
+	MTLS map[string]string
 }
 
 // DiscoveryURLs are the documents Discover reads for issuer, in order: OpenID
@@ -47,11 +54,13 @@ func DiscoveryURLs(issuer string) ([]string, error) {
 
 // metadata is the part of a discovery document tokenkeeper uses.
 type metadata struct {
-	Issuer              string `json:"issuer"`
-	Token               string `json:"token_endpoint"`
-	Authorization       string `json:"authorization_endpoint"`
-	DeviceAuthorization string `json:"device_authorization_endpoint"`
-	Revocation          string `json:"revocation_endpoint"`
+	Issuer              string            `json:"issuer"`
+	Token               string            `json:"token_endpoint"`
+	Authorization       string            `json:"authorization_endpoint"`
+	DeviceAuthorization string            `json:"device_authorization_endpoint"`
+	Revocation          string            `json:"revocation_endpoint"`
+	AuthMethods         []string          `json:"token_endpoint_auth_methods_supported"`
+	MTLS                map[string]string `json:"mtls_endpoint_aliases"`
 }
 
 // Discover reads the issuer's metadata (see DiscoveryURLs). The document must
@@ -159,7 +168,20 @@ func (md *metadata) endpoints(from, issuer string) (*Endpoints, error) {
 		return nil, &EndpointError{URL: from, What: discoveryDocument, Status: http.StatusOK, Description: fmt.Sprintf("the document is for issuer %q, not %q", redact.Line(md.Issuer, 200), redact.Line(issuer, 200))}
 	}
 	e := &Endpoints{Issuer: md.Issuer, Token: md.Token, Authorization: md.Authorization,
-		DeviceAuthorization: md.DeviceAuthorization, Revocation: md.Revocation}
+		DeviceAuthorization: md.DeviceAuthorization, Revocation: md.Revocation, AuthMethods: md.AuthMethods}
+	for _, name := range []string{"token_endpoint", "device_authorization_endpoint", "revocation_endpoint"} {
+		v := md.MTLS[name]
+		if v == "" {
+			continue
+		}
+		if err := credentials.CheckTokenURL(v); err != nil {
+			return nil, &EndpointError{URL: from, What: discoveryDocument, Status: http.StatusOK, Description: fmt.Sprintf("mtls_endpoint_aliases %s: %s", name, strings.TrimPrefix(err.Error(), "credentials: "))}
+		}
+		if e.MTLS == nil {
+			e.MTLS = map[string]string{}
+		}
+		e.MTLS[name] = v
+	}
 	for name, v := range map[string]string{"token_endpoint": e.Token, "authorization_endpoint": e.Authorization,
 		"device_authorization_endpoint": e.DeviceAuthorization, "revocation_endpoint": e.Revocation} {
 		if v == "" {
@@ -189,11 +211,38 @@ func (cl *Client) ResolveEndpoints(ctx context.Context, c *credentials.Credentia
 	if err != nil {
 		return nil, err
 	}
+	if err := offers(d, c); err != nil {
+		return nil, err
+	}
+	if c.TLSAuth() { // RFC 8705 §5: a certificate goes to the aliases
+		d.Token = cmp.Or(d.MTLS["token_endpoint"], d.Token)
+		d.DeviceAuthorization = cmp.Or(d.MTLS["device_authorization_endpoint"], d.DeviceAuthorization)
+		d.Revocation = cmp.Or(d.MTLS["revocation_endpoint"], d.Revocation)
+	}
 	e.Token = cmp.Or(e.Token, d.Token)
 	e.Authorization = cmp.Or(e.Authorization, d.Authorization)
 	e.DeviceAuthorization = cmp.Or(e.DeviceAuthorization, d.DeviceAuthorization)
 	e.Revocation = cmp.Or(e.Revocation, d.Revocation)
+	e.AuthMethods, e.MTLS = d.AuthMethods, d.MTLS
 	return e, nil
+}
+
+// offers checks clientAuth, when the credentials choose one, against the
+// methods the provider's document lists, when it lists any: a method it
+// does not offer is refused by every request, and is the credentials'
+// problem (78) before one is sent.
+func offers(d *Endpoints, c *credentials.Credentials) error {
+	if c.ClientAuth == "" || len(d.AuthMethods) == 0 || slices.Contains(d.AuthMethods, c.ClientAuth) {
+		return nil
+	}
+	listed := make([]string, 0, len(d.AuthMethods))
+	for _, m := range d.AuthMethods {
+		listed = append(listed, redact.Line(m, 64))
+	}
+	return &Error{Kind: KindCredentials, Then: ThenRun,
+		Msg: fmt.Sprintf("refresh: the provider of issuer %s does not offer clientAuth %s: its discovery document lists %s",
+			redact.URL(c.Issuer), c.ClientAuth, strings.Join(listed, ", ")),
+		Hint: fmt.Sprintf("set clientAuth in %s to a method the provider offers (and the client is registered for)", c.Path)}
 }
 
 // Re-discovery. The token endpoint found from the issuer is cached with the

@@ -169,7 +169,7 @@ func (e *EndpointError) Unwrap() error {
 // TransientError is a failure worth retrying: no answer, a timeout, 5xx, 429, or a
 // 200 that is not a token (an HTML page from a proxy).
 //
-// Which of them are retried with the refresh token that was sent (SPEC §2 step 7 and
+// Which of them are retried with the refresh token that was sent (docs/contract.md §2 step 7 and
 // "an answer is never retried with a refresh token it may have spent"): no answer,
 // a timeout, a reset, 5xx and 429 are — a refresh that did not complete leaves the
 // token unspent, and if it did complete, its answer is lost with the successor

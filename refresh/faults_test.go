@@ -1,6 +1,6 @@
 package refresh
 
-// Faults of the network and the token endpoint (SPEC §2 steps 5 and 7, §5), each
+// Faults of the network and the token endpoint (docs/contract.md §2 steps 5 and 7, §5), each
 // against a real HTTP server: what is retried, what is not, what it ends in, and
 // that the stored token survives. Names here start with "fault"/"ft" so that they
 // cannot collide with the other test files of the package.
@@ -92,7 +92,7 @@ func ftNoSecrets(t *testing.T, what, s string, more ...string) {
 	}
 }
 
-// TestFaultTransientRetried: every transient fault of SPEC §2 step 7 is retried,
+// TestFaultTransientRetried: every transient fault of docs/contract.md §2 step 7 is retried,
 // and the next good answer is the result.
 func TestFaultTransientRetried(t *testing.T) {
 	html := fakeserver.Fault{Status: 200, Body: fakeserver.ProxyErrorHTML}
@@ -429,9 +429,9 @@ func concurBody(errCode, desc string, code int) string {
 	return fmt.Sprintf(`{"error":%q,"error_description":%q,"code":%d,"geolocation":"http://concur.example.com"}`, errCode, desc, code)
 }
 
-// TestFaultRefusals: what each refusal ends in (SPEC §2 step 5, §3's exit codes)
+// TestFaultRefusals: what each refusal ends in (docs/contract.md §2 step 5, §3's exit codes)
 // and that the hint says what to do in plain words. Every Concur code of
-// PROVIDERS.md is here.
+// docs/troubleshooting.md ("Concur's codes") is here.
 func TestFaultRefusals(t *testing.T) {
 	const storedRT = "fault-stored-refresh-token-77"
 	tests := []struct {

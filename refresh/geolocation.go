@@ -10,7 +10,7 @@ import (
 	"github.com/tokenkeeper/tokenkeeper/internal/redact"
 )
 
-// Concur's geolocation (SPEC §2, "geolocation"). A token answer, and Concur's
+// Concur's geolocation (docs/contract.md §2, "geolocation"). A token answer, and Concur's
 // code-16 error, may name the user's data centre; Concur wants refreshes sent
 // there. Whoever writes that field decides where the client secret and the
 // refresh token go next, so it is honoured only when the token URL is a Concur
@@ -28,9 +28,9 @@ import (
 // request to loopback or anywhere outside Concur's domains.
 
 // concurDomains are the domains of Concur's token hosts and data centres
-// (PROVIDERS.md): us.api.concursolutions.com, cn.api.concurcdc.cn, …, from the
+// (docs/getting-started.md): us.api.concursolutions.com, cn.api.concurcdc.cn, …, from the
 // one table of providers; worked out when a geolocation is checked, not at
-// every start-up (SPEC §6).
+// every start-up (docs/contract.md §6).
 func concurDomains() []string {
 	p, _ := credentials.PresetNamed("concur")
 	var out []string

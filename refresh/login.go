@@ -30,8 +30,9 @@ const DefaultRedirectURL = "http://127.0.0.1:0/callback"
 type LoginConfig struct {
 	Endpoints    Endpoints
 	ClientID     string
-	ClientSecret string // "" for a public client
-	AuthStyle    string // "params" or "header"
+	ClientSecret string      // "" for a public client
+	AuthStyle    string      // "params" or "header"
+	Auth         *ClientAuth // a key instead of ClientSecret; nil: none
 	Scope        string
 	AuthParams   map[string]string // extra authorization-request parameters
 	RedirectURL  string            // "": DefaultRedirectURL
@@ -62,7 +63,7 @@ func (cfg *LoginConfig) request(u string, form url.Values) Request {
 	if style != "header" || cfg.ClientSecret == "" {
 		style = "params"
 	}
-	return Request{URL: u, Form: form, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, AuthStyle: style}
+	return Request{URL: u, Form: form, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, AuthStyle: style, Auth: cfg.Auth}
 }
 
 // LoginError is a login that ended without a grant: refused by the person or

@@ -24,7 +24,7 @@ import (
 	"github.com/tokenkeeper/tokenkeeper/storage"
 )
 
-// Defaults of the lifecycle's knobs (SPEC §2).
+// Defaults of the lifecycle's knobs (docs/contract.md §2).
 const (
 	DefaultMargin      = 60 * time.Second
 	DefaultLockTimeout = 60 * time.Second
@@ -79,6 +79,7 @@ type Manager struct {
 	loaded    atomic.Pointer[credentials.Credentials] // what LoadCredentials gave
 	endpoints atomic.Pointer[Endpoints]               // resolved (discovered) once
 	held      storage.Locked                          // the store's lock while a run holds it; guarded by mu
+	auth      *ClientAuth                             // the client's key for this run (loadClientAuth); guarded by mu
 
 	tokens tokenCache // the last token handed out (TokenSource, Transport)
 }
@@ -139,7 +140,7 @@ func (m *Manager) Token(ctx context.Context) (*Token, error) {
 	return r.Token, nil
 }
 
-// Ensure runs the lifecycle once (SPEC §2 steps 2–8). A valid token on disk is
+// Ensure runs the lifecycle once (docs/contract.md §2 steps 2–8). A valid token on disk is
 // returned after one read and no lock: files are only ever replaced by rename.
 func (m *Manager) Ensure(ctx context.Context, o Options) (*Result, error) {
 	asked := m.now()
@@ -222,7 +223,7 @@ func (m *Manager) acquire(ctx context.Context, o Options, asked time.Time, margi
 
 // decide is Decide on the manager's credentials and clock.
 func (m *Manager) decide(tok *Token, tokErr error, o Options, asked time.Time, margin time.Duration) Plan {
-	return Decide(State{Creds: m.creds(), Token: tok, TokenErr: tokErr, TokenFile: m.Paths.TokenFile, Now: m.now()},
+	return Decide(State{Creds: m.creds(), Token: tok, TokenErr: tokErr, Record: m.recordName(), Now: m.now()},
 		Policy{Options: o, Margin: margin, WarnBefore: m.warnBefore(), Asked: asked, NoRefreshWarnings: true,
 			Explain: m.debugging()})
 }
@@ -259,6 +260,9 @@ func (m *Manager) locked(ctx context.Context, o Options, asked time.Time, margin
 		return &Result{Warnings: warns}, p.Err
 	}
 	if err := m.checkSavable(); err != nil {
+		return nil, err
+	}
+	if err := m.loadClientAuth(); err != nil {
 		return nil, err
 	}
 	if p.Step == StepRefresh {
@@ -539,8 +543,8 @@ func (m *Manager) bootstrap(ctx context.Context, old, carry *Token, warns []stri
 // (credentials in the form) and then HTTP Basic, and records what worked. It never
 // probes with a refresh token: that may be single-use.
 func (m *Manager) probe(ctx context.Context, tokenURL string, form url.Values) (*Token, error) {
-	style := m.creds().AuthStyle
-	if style != credentials.AuthAuto || m.creds().GrantType == credentials.GrantRefreshToken {
+	style := m.creds().SecretStyle()
+	if style != credentials.AuthAuto || m.creds().GrantType == credentials.GrantRefreshToken || m.auth != nil {
 		return m.exchange(ctx, m.request(tokenURL, form, concreteStyle(style)))
 	}
 	tok, err := m.exchange(ctx, m.request(tokenURL, form, credentials.AuthParams))
@@ -584,7 +588,18 @@ func (m *Manager) exchange(ctx context.Context, req Request) (*Token, error) {
 }
 
 func (m *Manager) request(u string, form url.Values, style string) Request {
-	return Request{URL: u, Form: form, ClientID: m.creds().AppID, ClientSecret: m.creds().ClientSecret, AuthStyle: style}
+	return Request{URL: u, Form: form, ClientID: m.creds().AppID, ClientSecret: m.creds().ClientSecret, AuthStyle: style, Auth: m.auth}
+}
+
+// loadClientAuth reads the client's key, when it authenticates with one,
+// for a run that is about to send a request: afresh each run, so that a key
+// replaced on disk is used by the next renewal (watch), and before anything
+// is sent, so that a key that cannot be used is the credentials' problem
+// (78), never a request refused.
+func (m *Manager) loadClientAuth() error {
+	a, err := NewClientAuth(m.creds(), m.client.Clock)
+	m.auth = a
+	return err
 }
 
 // refreshURL is where a refresh goes: Concur's geolocation when the token has one
@@ -610,7 +625,7 @@ func (m *Manager) refreshStyle(tok *Token) string {
 	if tok.AuthStyle != "" {
 		return tok.AuthStyle
 	}
-	return concreteStyle(m.creds().AuthStyle)
+	return concreteStyle(m.creds().SecretStyle())
 }
 
 func concreteStyle(s string) string {
@@ -719,6 +734,16 @@ func (m *Manager) parse(store storage.Store, data []byte, err error) (*Token, er
 	return tok, nil
 }
 
+// recordName is the record's name in messages: a shared store's Name, else the
+// token file's path as configured (resolving a link would cost system calls on
+// the way to a valid token; the file store's Name resolves it when it reads).
+func (m *Manager) recordName() string {
+	if m.Store != nil {
+		return m.Store.Name()
+	}
+	return m.Paths.TokenFile
+}
+
 // store is Store, or the file store of Paths.
 func (m *Manager) store() storage.Store {
 	if m.Store != nil {
@@ -821,7 +846,7 @@ func (m *Manager) saveAnswer(nt *Token, access, action string, warns []string) (
 	}
 	now := m.now()
 	if access != "" && r.Token.AccessToken == access {
-		// Its expiry unknown, it is handed out this once (SPEC §1); known and
+		// Its expiry unknown, it is handed out this once (docs/contract.md §1); known and
 		// past already (a lifetime shorter than the request took), it is not.
 		if r.Token.Expiry.IsZero() || r.Token.Valid(now, 0) {
 			return r, nil
@@ -841,7 +866,7 @@ func (m *Manager) saveAnswer(nt *Token, access, action string, warns []string) (
 }
 
 // save writes tok, cut down to what the lifecycle needs when the whole record does
-// not fit in the space reserved before the refresh (SPEC §2 step 6). The result
+// not fit in the space reserved before the refresh (docs/contract.md §2 step 6). The result
 // holds the token as saved.
 func (m *Manager) save(tok *Token, action string, warns []string) (*Result, error) {
 	m.noteSecrets(tok)

@@ -45,6 +45,9 @@ func (m *Manager) Login(ctx context.Context, o LoginOptions) (*Result, error) {
 	if err := CheckLogin(m.creds()); err != nil {
 		return nil, err
 	}
+	if err := m.loadClientAuth(); err != nil {
+		return nil, err
+	}
 	ep, err := m.resolveEndpoints(ctx)
 	if err != nil {
 		return nil, err
@@ -118,8 +121,8 @@ func CheckLogin(c *credentials.Credentials) error {
 
 func (m *Manager) loginConfig(ep *Endpoints) LoginConfig {
 	c := m.creds()
-	return LoginConfig{Endpoints: *ep, ClientID: c.AppID, ClientSecret: c.ClientSecret,
-		AuthStyle: concreteStyle(c.AuthStyle), Scope: c.Scope, AuthParams: c.AuthParams, RedirectURL: c.RedirectURL}
+	return LoginConfig{Endpoints: *ep, ClientID: c.AppID, ClientSecret: c.ClientSecret, Auth: m.auth,
+		AuthStyle: concreteStyle(c.SecretStyle()), Scope: c.Scope, AuthParams: c.AuthParams, RedirectURL: c.RedirectURL}
 }
 
 // resolveEndpoints is Client.ResolveEndpoints, remembered for the Manager's
@@ -132,6 +135,10 @@ func (m *Manager) resolveEndpoints(ctx context.Context) (*Endpoints, error) {
 	ep, err := m.client.ResolveEndpoints(ctx, m.creds())
 	if err != nil {
 		var te *TransientError
+		var ce *Error
+		if errors.As(err, &ce) {
+			return nil, err
+		}
 		if errors.As(err, &te) {
 			return nil, &Error{Kind: KindTemporary, Err: err, Msg: err.Error(), Then: ThenLater,
 				Hint: "the provider's discovery document could not be fetched"}
@@ -226,8 +233,9 @@ const LoggedOutLabel = "logged-out"
 
 // Logout revokes the stored refresh token at the revocation endpoint (RFC 7009,
 // with the client's authentication when it has a secret) and sets the token
-// record aside (LoggedOutLabel), under the profile lock; later runs need a
-// login. When the provider has no revocation endpoint, Revoked is false: the
+// record aside (LoggedOutLabel) without its tokens (Token.withoutTokens: the
+// access token may stay valid at the provider until it expires), under the
+// profile lock; later runs need a login. When the provider has no revocation endpoint, Revoked is false: the
 // grant is still live at the provider, and the record's tokens are forgotten —
 // replaced by a record without them, no copy kept, since a live grant set aside
 // is a live grant left on disk. When revocation fails, nothing is forgotten.
@@ -257,6 +265,9 @@ func (m *Manager) Logout(ctx context.Context) (*LogoutResult, error) {
 	}
 	ep, err := m.resolveEndpoints(ctx)
 	if err != nil {
+		return nil, err
+	}
+	if err := m.loadClientAuth(); err != nil {
 		return nil, err
 	}
 	res.RevocationURL = ep.Revocation
@@ -289,7 +300,7 @@ func (m *Manager) Logout(ctx context.Context) (*LogoutResult, error) {
 	}
 	if fe != nil { // damaged, as the lifecycle would have found it
 		res.MovedTo, err = lock.SetAside(ctx, m.now())
-	} else {
+	} else if err = saveRecord(ctx, lock, tok.withoutTokens()); err == nil {
 		res.MovedTo, err = lock.SetAsideAs(ctx, LoggedOutLabel, m.now())
 	}
 	if err != nil {

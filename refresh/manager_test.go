@@ -291,7 +291,7 @@ func TestManagerInvalidClient(t *testing.T) {
 }
 
 // TestInvalidClientNamesCredentialsPath: an error that involves credentials.json
-// names its resolved path (SPEC §3: cron runs with a different HOME), also for a
+// names its resolved path (docs/contract.md §1: paths printed whole; cron runs with a different HOME), also for a
 // refused client, where the Concur advice text says only "credentials.json".
 func TestInvalidClientNamesCredentialsPath(t *testing.T) {
 	e := newEnv(t, fakeserver.Options{}, func(c *credentials.Credentials) { c.ClientSecret = "fake-wrong-secret" })
@@ -425,7 +425,7 @@ func assertUnknownKept(t *testing.T, tok *Token) {
 // TestManagerKeepsUnknownFieldsWhenTokenURLChanged: the fixture as a later version
 // wrote it, for another token URL than the configured one. The grant is dropped
 // (rightly), but the unknown fields go with it: locked() sets tok = nil before
-// bootstrap, so carryUnknown gets nothing (SPEC §5: kept on rewrite).
+// bootstrap, so carryUnknown gets nothing (docs/contract.md §1: unknown fields are kept).
 func TestManagerKeepsUnknownFieldsWhenTokenURLChanged(t *testing.T) {
 	e := newEnv(t, fakeserver.Options{}, nil)
 	if err := os.WriteFile(e.paths.TokenFile, fixture(t, "tokenfiles/future_version.json"), 0o600); err != nil {

@@ -6,7 +6,7 @@ import (
 )
 
 // Refusal is what the token record remembers of a refused grant, so that the
-// next runs send nothing until the credentials change (SPEC §2, "A refusal is
+// next runs send nothing until the credentials change (docs/contract.md §2, "A refusal is
 // remembered"). It holds fingerprints, never a secret, and the endpoint's answer
 // as it was shown (already cleaned of what the request sent).
 type Refusal struct {

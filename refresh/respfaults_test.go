@@ -175,8 +175,8 @@ func TestRespBootstrapWithoutUsableAccessToken(t *testing.T) {
 
 // TestRespSpentAnswerNotRetried: a 2xx that names a refresh_token that cannot be
 // read may have spent the refresh token sent (rotated to one we cannot read): it is
-// not sent again in the same run (SPEC §2). An answer that names none spent nothing
-// (RFC 6749 §6) and is retried, like a proxy's page (SPEC §2 step 7), and so is a
+// not sent again in the same run (docs/contract.md §2). An answer that names none spent nothing
+// (RFC 6749 §6) and is retried, like a proxy's page (docs/contract.md §2 step 7), and so is a
 // bootstrap grant's unreadable answer.
 func TestRespSpentAnswerNotRetried(t *testing.T) {
 	tests := []struct {

@@ -17,7 +17,7 @@ import (
 // encodings and the rule for short values.
 func requestSecrets(req Request) []string {
 	s := redact.Add(nil, req.ClientSecret)
-	for _, k := range []string{"client_secret", "refresh_token", "password", "code", "assertion", "code_verifier", "device_code", "token"} {
+	for _, k := range []string{"client_secret", "refresh_token", "password", "code", "assertion", "client_assertion", "code_verifier", "device_code", "token"} {
 		s = redact.Add(s, req.Form[k]...)
 	}
 	return redact.Add(s, redact.Basic(req.ClientID, req.ClientSecret)...)

@@ -35,7 +35,7 @@ func (l leaseLocked) Expires() time.Time { return l.exp }
 
 // A holder whose lease ends sooner than a request may take sends nothing: it
 // could not save the answer, and another holder could spend the same refresh
-// token meanwhile (SPEC §8). One whose lease outlasts the timeout renews.
+// token meanwhile (docs/contract.md §8). One whose lease outlasts the timeout renews.
 func TestLeaseMustOutlastTheRequest(t *testing.T) {
 	e := newEnv(t, fakeserver.Options{Rotate: true}, nil)
 	e.mustEnsure(t, Options{}, ActionBootstrapped)

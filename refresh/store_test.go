@@ -283,3 +283,25 @@ func TestManagerLinkedCorruptFileEndpointDown(t *testing.T) {
 		t.Errorf("set-aside files beside the target: %q, want 1", moved)
 	}
 }
+
+// namedStore is a store that names its record as a shared store does.
+type namedStore struct{ storage.Store }
+
+func (namedStore) Name() string { return "etcd://127.0.0.1:2379/tokenkeeper/p/record" }
+
+// TestDecisionNamesTheStoresRecord: the decision's warnings name the record
+// where it lives (its store's Name), not the local token file's path, which a
+// shared store does not use for the record.
+func TestDecisionNamesTheStoresRecord(t *testing.T) {
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	c := &credentials.Credentials{TokenURL: "https://auth.example.com/token", GrantType: credentials.GrantClientCredentials,
+		AppID: "app", ClientSecret: "fake-secret", Path: "/cfg/credentials.json"}
+	m := &Manager{Creds: c, Paths: storage.Paths{TokenFile: "/st/refreshTokenObjectFile.json"}, Clock: fixedClock(now),
+		Store: namedStore{}}
+	future := &Token{AccessToken: "fake-at", TokenURL: c.TokenURL, ObtainedAt: now.Add(time.Hour), Expiry: now.Add(2 * time.Hour)}
+	p := m.decide(future, nil, Options{}, now, DefaultMargin)
+	got := strings.Join(p.Warnings, "\n")
+	if !strings.Contains(got, "etcd://127.0.0.1:2379/tokenkeeper/p/record") || strings.Contains(got, "/st/") {
+		t.Errorf("warnings = %q, want the store's record named, not the token file", got)
+	}
+}

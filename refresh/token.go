@@ -48,7 +48,7 @@ const (
 // isResponseKey says which are the fields a token endpoint answers with that belong to one
 // grant; a bootstrap (a new grant) drops them from the old file, and keeps the rest
 // (fields written by a newer tokenkeeper, for instance). A switch, not a map: no
-// work at start-up (SPEC §6).
+// work at start-up (docs/contract.md §6).
 func isResponseKey(k string) bool {
 	switch k {
 	case "access_token", "token_type", "expires_in", "refresh_token",
@@ -62,7 +62,7 @@ func isResponseKey(k string) bool {
 }
 
 // fileKeyOrder is the order fields are written in, so that the file reads like the
-// SPEC's example; other fields follow in sorted order.
+// example in docs/security.md; other fields follow in sorted order.
 var fileKeyOrder = []string{
 	"access_token", "token_type", "expires_in", "refresh_token", "refresh_expires_in",
 	"scope", "id_token", "geolocation", keyCompanyUUID, keyObtainedAt, keyExpiresAt,
@@ -114,7 +114,7 @@ const clockSkew = 2 * time.Minute
 // at least margin. The margin is capped at half the token's lifetime, so a 30-second
 // token is not renewed on every call. A nil Token is not valid.
 //
-// The clock is not trusted blindly (SPEC §2 "Clock"): a token obtained more than
+// The clock is not trusted blindly (docs/contract.md §2 "Clock"): a token obtained more than
 // clockSkew after now (the clock was set back since) is not valid, nor is one whose
 // expiry does not follow its obtained_at. Validity thus never exceeds the token's
 // own lifetime (expires_at − obtained_at) by more than the skew. An access token
@@ -182,7 +182,7 @@ func (t *Token) Raw(key string) (json.RawMessage, bool) {
 // contentType may be empty; form-encoded bodies (GitHub style) are accepted.
 //
 // A malformed field does not throw the answer away: the answer may carry a rotated
-// refresh token, the only copy of the grant (SPEC §2, "A rotated refresh token is
+// refresh token, the only copy of the grant (docs/contract.md §2, "A rotated refresh token is
 // never dropped"). The field is left out of the token, which lists why (names and
 // reasons, never values); an unreadable expires_in leaves the expiry unknown, so
 // the next run renews. An access token that is not usable (see checkAccessToken)
@@ -209,7 +209,7 @@ func ParseResponse(body []byte, contentType string, start time.Time) (*Token, er
 
 // readAnswer fills the token from an answer's fields, dropping (from the token and
 // from what will be saved) each one that is malformed, so that the record saved
-// reads back (SPEC §2, "What is saved is usable").
+// reads back (docs/contract.md §2, "What is saved is usable").
 func (t *Token) readAnswer() {
 	drop := func(key string, why string) {
 		delete(t.raw, key)
@@ -293,7 +293,7 @@ func minTime(a, b time.Time) time.Time {
 const maxAccessToken = 32 << 10
 
 // checkAccessToken says why an access token from an answer cannot be used, or ""
-// (an empty one is no access token, not a bad one). SPEC §2 "What is saved is
+// (an empty one is no access token, not a bad one). docs/contract.md §2 "What is saved is
 // usable": visible ASCII only; real tokens carry '!' and more, so RFC 6750's
 // b64token is too strict. The value is never quoted: it is a secret.
 func checkAccessToken(tok string) string {
@@ -402,7 +402,7 @@ func (t *Token) MarshalFile() ([]byte, error) {
 
 // essentialFields are the fields the lifecycle needs, in groups, in the order they
 // are kept when a record must be cut down to fit the space reserved for it before a
-// refresh (SPEC §2 step 6): first the refresh token, always kept (a spent refresh
+// refresh (docs/contract.md §2 step 6): first the refresh token, always kept (a spent refresh
 // token is never lost); then where and how to renew, and the seed and company the
 // grant came from; then the access token with its lifetime; then geolocation and
 // scope. Refusal data, when the record keeps it, belongs beside the token URL.
@@ -466,6 +466,22 @@ func (t *Token) record(limit int) (data []byte, saved *Token, dropped []string, 
 
 // fileFields are the fields of the token file: every field as received, then the
 // normalised ones.
+// withoutTokens is t with no token left in it: the access and refresh tokens,
+// and every field of the answer whose name says it holds one (id_token,
+// issued_token, …). Times, scope and the endpoint stay. It is what logout sets
+// aside of a grant it ended: a record a person may read, not a grant to steal.
+func (t *Token) withoutTokens() *Token {
+	c := *t
+	c.AccessToken, c.RefreshToken = "", ""
+	c.raw = maps.Clone(t.raw)
+	for k := range c.raw {
+		if strings.HasSuffix(strings.ToLower(k), "token") {
+			delete(c.raw, k)
+		}
+	}
+	return &c
+}
+
 func (t *Token) fileFields() map[string]json.RawMessage {
 	out := make(map[string]json.RawMessage, len(t.raw)+8)
 	for k, v := range t.raw {
@@ -557,7 +573,7 @@ func marshalOrdered(m map[string]json.RawMessage) ([]byte, error) {
 // refresh_token keeps the old one and its expiry (RFC 6749 §6); fields the response
 // did not repeat are kept, except the old access token's lifetime. A response
 // without a usable access token (ParseResponse dropped it) keeps the old access
-// token with its lifetime, beside the new refresh token (SPEC §2, "What is saved is
+// token with its lifetime, beside the new refresh token (docs/contract.md §2, "What is saved is
 // usable").
 func (t *Token) merge(old *Token) {
 	if old == nil {
@@ -738,7 +754,7 @@ func clampSeconds(f float64) time.Duration {
 	return time.Duration(f * float64(time.Second))
 }
 
-// refreshExpiry applies SPEC §1: ≥ 1e9 is an epoch, a smaller positive value is
+// refreshExpiry applies docs/contract.md §1: ≥ 1e9 is an epoch, a smaller positive value is
 // seconds from the request start, 0 or absent is "none advertised". A relative value
 // with no known start (a file without obtained_at) cannot be placed and is ignored.
 func refreshExpiry(raw map[string]json.RawMessage, start time.Time) (time.Time, error) {

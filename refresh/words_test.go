@@ -4,8 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io/fs"
 	"regexp"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -19,7 +24,7 @@ import (
 var cliWords = regexp.MustCompile(`tokenkeeper |(^|[\s(,;:"'])--[a-z]`)
 
 // checkWords fails when a message or hint of the library names a command or a
-// flag (SPEC §4: the library speaks of OAuth and files; the CLI adds commands).
+// flag (docs/contract.md §4: the library speaks of OAuth and files; the CLI adds commands).
 func checkWords(t *testing.T, what string, texts ...string) {
 	t.Helper()
 	for _, s := range texts {
@@ -95,5 +100,51 @@ func TestMessagesNameNoCommand(t *testing.T) {
 	}
 	for _, err := range []error{&storage.RecordError{Name: "/st/t.json", Msg: "is a FIFO", Hint: "remove it"}, fs.ErrPermission, syscall.EISDIR, errors.New("EMFILE")} {
 		checkError(t, fmt.Sprintf("record %v", err), unreadableRecord(err, "/st/t.json"))
+	}
+}
+
+// cliFlag is a flag in a text: "--dir", "(--state-dir". cliCommand is the
+// program named with one of its commands: "tokenkeeper login".
+var (
+	cliFlag    = regexp.MustCompile(`(^|[\s(,;:"'])--[a-z]`)
+	cliCommand = regexp.MustCompile(`tokenkeeper (init|setup|refresh|token|login|logout|status|profiles|exec|watch|serve|store|demo|completion|git-credential|version|help)\b`)
+)
+
+// TestLibraryTextsNameNoFlag reads every string literal of the library's
+// packages (refresh, credentials, storage and its stores; not their tests) and
+// fails on one that names a flag or a command: a message of the library speaks
+// of OAuth and files (docs/contract.md §4), and the CLI adds its own words.
+func TestLibraryTextsNameNoFlag(t *testing.T) {
+	for _, dir := range []string{".", "../credentials", "../storage", "../storage/etcd"} {
+		pkgs, err := parser.ParseDir(token.NewFileSet(), dir, func(fi fs.FileInfo) bool {
+			return !strings.HasSuffix(fi.Name(), "_test.go")
+		}, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(pkgs) == 0 {
+			t.Fatalf("%s: no package", dir)
+		}
+		for _, pkg := range pkgs {
+			for name, f := range pkg.Files {
+				ast.Inspect(f, func(n ast.Node) bool {
+					lit, ok := n.(*ast.BasicLit)
+					if !ok || lit.Kind != token.STRING {
+						return true
+					}
+					s, err := strconv.Unquote(lit.Value)
+					if err != nil {
+						return true
+					}
+					if m := cliFlag.FindString(s); m != "" {
+						t.Errorf("%s: %q names a flag (%q)", name, s, m)
+					}
+					if m := cliCommand.FindString(s); m != "" {
+						t.Errorf("%s: %q names a command (%q)", name, s, m)
+					}
+					return true
+				})
+			}
+		}
 	}
 }

@@ -51,8 +51,8 @@ type Paths struct {
 
 // Resolve computes a profile's file locations. sources maps the option names
 // "profile", "dir", "config-dir" and "state-dir" to where their value came
-// from (e.g. "--dir flag", "TOKENKEEPER_DIR"); missing entries get a generic
-// text. Without Dir, ConfigDir/StateDir (or the XDG base directories plus
+// from (e.g. "--dir flag", "TOKENKEEPER_DIR"); a missing entry is named after
+// the option (Options.Dir): the library names no flag of the command line. Without Dir, ConfigDir/StateDir (or the XDG base directories plus
 // "tokenkeeper") get a sub-directory per profile.
 func Resolve(o Options, sources map[string]string) (Paths, error) {
 	p := Paths{Profile: o.Profile}
@@ -71,7 +71,7 @@ func Resolve(o Options, sources map[string]string) (Paths, error) {
 			return Paths{}, err
 		}
 		p.StateDir = p.ConfigDir
-		p.ConfigSource = sourceOr(sources, "dir", "--dir")
+		p.ConfigSource = sourceOr(sources, "dir", "Options.Dir")
 		p.StateSource = p.ConfigSource
 	} else {
 		if err := checkHome(o); err != nil {
@@ -79,13 +79,13 @@ func Resolve(o Options, sources map[string]string) (Paths, error) {
 		}
 		base, why := configHome()
 		p.ConfigDir, p.ConfigSource, err = profileDir(o.ConfigDir, p.Profile,
-			sourceOr(sources, "config-dir", "--config-dir"), base, why)
+			sourceOr(sources, "config-dir", "Options.ConfigDir"), base, why)
 		if err != nil {
 			return Paths{}, err
 		}
 		base, why = stateHome()
 		p.StateDir, p.StateSource, err = profileDir(o.StateDir, p.Profile,
-			sourceOr(sources, "state-dir", "--state-dir"), base, why)
+			sourceOr(sources, "state-dir", "Options.StateDir"), base, why)
 		if err != nil {
 			return Paths{}, err
 		}

@@ -53,7 +53,7 @@ func TestResolve(t *testing.T) {
 			name:       "relative dir made absolute",
 			opts:       Options{Dir: "rel/dir"},
 			wantConfig: filepath.Join(cwd, "rel/dir"), wantState: filepath.Join(cwd, "rel/dir"),
-			wantCSource: "--dir", wantSSrc: "--dir", wantProfile: "default",
+			wantCSource: "Options.Dir", wantSSrc: "Options.Dir", wantProfile: "default",
 		},
 		{
 			name:       "dir wins over roots",
@@ -74,7 +74,7 @@ func TestResolve(t *testing.T) {
 			opts:       Options{ConfigDir: "/c"},
 			state:      "/xs",
 			wantConfig: "/c/default", wantState: "/xs/tokenkeeper/default",
-			wantCSource: "--config-dir", wantSSrc: "$XDG_STATE_HOME", wantProfile: "default",
+			wantCSource: "Options.ConfigDir", wantSSrc: "$XDG_STATE_HOME", wantProfile: "default",
 		},
 		{
 			name:   "XDG variables set",

@@ -60,7 +60,7 @@ func checkOwner(path string, h windows.Handle) error {
 	}
 	return &RecordError{Name: path,
 		Msg:  fmt.Sprintf("belongs to another user (%s, not %s); tokenkeeper uses only its own user's files", name, sidName(me.sid)),
-		Hint: "run tokenkeeper as the file's owner, or use a profile directory of your own (--dir, --state-dir)"}
+		Hint: "run tokenkeeper as the file's owner, or keep the profile in a directory of your own"}
 }
 
 // userOnly is the security descriptor of every file tokenkeeper creates for

@@ -38,7 +38,7 @@ func ReadPrivate(path string) ([]byte, error) {
 // file once resolved; the etcd store's read copy and pending file): as
 // ReadPrivate, but a file larger than MaxFileSize comes back cut to it without
 // an error, so that it fails to parse and is set aside like any corrupt record
-// (SPEC §1).
+// (docs/contract.md §1).
 func ReadRecord(path string) ([]byte, error) {
 	data, err := ReadPrivate(path)
 	if errors.Is(err, ErrTooLarge) {

@@ -116,7 +116,7 @@ func checkRegular(path string, mode fs.FileMode, uid int, private bool) error {
 		if uid != os.Geteuid() {
 			return &RecordError{Name: path,
 				Msg:  fmt.Sprintf("belongs to another user (uid %d, not %d); tokenkeeper uses only its own user's files", uid, os.Geteuid()),
-				Hint: "run tokenkeeper as the file's owner, or use a profile directory of your own (--dir, --state-dir)"}
+				Hint: "run tokenkeeper as the file's owner, or keep the profile in a directory of your own"}
 		}
 	}
 	return nil

@@ -27,7 +27,7 @@ type Store interface {
 	// returns an error for which errors.Is(err, fs.ErrNotExist) is true. A record
 	// that cannot be a token record (not a regular file, another user's) is a
 	// *RecordError; one larger than the cap is returned cut at the cap, and so
-	// fails to parse and is set aside as corrupt (SPEC §1). Every error names
+	// fails to parse and is set aside as corrupt (docs/contract.md §1). Every error names
 	// the record (its path or key): callers do not repeat it.
 	Read(ctx context.Context) ([]byte, error)
 	// Lock takes the profile's lock, waiting at most timeout; a lock still held by

@@ -12,6 +12,7 @@ import (
 	"github.com/tokenkeeper/tokenkeeper/credentials"
 	"github.com/tokenkeeper/tokenkeeper/internal/fakeserver"
 	"github.com/tokenkeeper/tokenkeeper/refresh"
+	"github.com/tokenkeeper/tokenkeeper/storage"
 )
 
 // demoTTL is the life of the demo endpoint's access tokens: short enough to watch
@@ -191,7 +192,7 @@ func (d *demo) fillCredentials() error {
 
 func (d *demo) refreshToken() string {
 	m := &refresh.Manager{}
-	m.Paths.TokenFile = filepath.Join(d.dir, "refreshTokenObjectFile.json")
+	m.Paths.TokenFile = filepath.Join(d.dir, storage.TokenFileName)
 	if tok, err := m.Load(); err == nil && tok != nil {
 		return tok.RefreshToken
 	}

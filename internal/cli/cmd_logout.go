@@ -10,7 +10,8 @@ func logoutCommand() *command {
 	return &command{
 		name: "logout", args: "", summary: "revoke the refresh token at the provider and forget it",
 		long: `Revoke the refresh token at the provider's revocation endpoint (RFC 7009), then
-set the token record aside (refreshTokenObjectFile.json.logged-out-<UTC time>);
+set the token record aside without its tokens
+(refreshTokenObjectFile.json.logged-out-<UTC time>: times, scope and endpoint);
 later runs exit 77 until tokenkeeper login. Where the provider has no revocation
 endpoint (GitHub, Entra), the token is forgotten here and logout says that the
 grant is still live at the provider and where to revoke it.

@@ -16,10 +16,7 @@ func rootCommand() *command {
 		long: `tokenkeeper keeps an OAuth 2.0 access token and its refresh token alive on disk.
 With no command it does what the SAP Concur tutorial's program does: the first run
 writes a credentials.json template; later runs renew the token when needed and
-print its status.
-
-Exit codes: 0 ok, 1 unexpected error, 2 usage, 75 temporary failure (retry later),
-77 a human must re-authorise, 78 credentials missing, incomplete or invalid.`,
+print its status.`,
 		example: `tokenkeeper            # first run: writes credentials.json, exits 78
 $EDITOR ~/.config/tokenkeeper/default/credentials.json
 tokenkeeper refresh

@@ -200,6 +200,7 @@ func (a *app) statusOf(p storage.Paths, now time.Time, health bool) *statusRepor
 	c, cerr := a.statusCredentials(r, p)
 	var tok *refresh.Token
 	var terr error
+	record := p.TokenFile
 	if nd := (*storage.NotDirError)(nil); !errors.As(cerr, &nd) { // a file where the profile's directory belongs says it all
 		var store storage.Store
 		if health {
@@ -208,9 +209,12 @@ func (a *app) statusOf(p storage.Paths, now time.Time, health bool) *statusRepor
 			store = s
 		}
 		tok, terr = (&refresh.Manager{Paths: p, Store: store}).Load()
+		if store != nil {
+			record = store.Name()
+		}
 	}
 	// The one decision, as the next run would make it; nothing here re-derives it.
-	plan := refresh.Decide(refresh.State{Creds: c, CredsErr: cerr, Token: tok, TokenErr: terr, TokenFile: p.TokenFile, Now: now},
+	plan := refresh.Decide(refresh.State{Creds: c, CredsErr: cerr, Token: tok, TokenErr: terr, Record: record, Now: now},
 		refresh.Policy{Margin: a.g.margin, WarnBefore: a.g.warnBefore, Asked: now})
 	a.statusToken(r, tok, terr, plan)
 	for _, path := range []string{p.CredentialsFile, p.TokenFile} {
@@ -274,6 +278,13 @@ func (a *app) statusCredentials(r *statusReport, p storage.Paths) (*credentials.
 	case err != nil:
 		r.Credentials.State = "invalid"
 		r.Credentials.Problems = []string{err.Error()} // redacted with the rest (redactReport)
+		return nil, err
+	}
+	// A key the next run would refuse (not private, not parsable) makes it
+	// end 78: status says so now, reading the key as that run would.
+	if _, err := refresh.NewClientAuth(c, nil); err != nil {
+		r.Credentials.State = "invalid"
+		r.Credentials.Problems = []string{err.Error()}
 		return nil, err
 	}
 	a.addCredentials(c)
@@ -347,6 +358,12 @@ func (a *app) printStatus(w io.Writer, r *statusReport, now time.Time) {
 			row("issuer", r.Credentials.Fields["issuer"]+" (endpoints by discovery)")
 		}
 		row("grant", fmt.Sprintf("%s, client %s", r.Credentials.GrantType, r.Credentials.Fields["appID"]))
+		if m, k := r.Credentials.Fields["clientAuth"], r.Credentials.Fields["clientKey"]; m != "" { // the key's path, never the key
+			if k != "" {
+				m += ", key " + k
+			}
+			row("client auth", m)
+		}
 	}
 	t := r.Token
 	switch {

@@ -310,6 +310,9 @@ func helpText(table []*command, c *command) string {
 	if c.long != "" {
 		fmt.Fprintf(&b, "\n%s\n", c.long)
 	}
+	if c.name == "" {
+		fmt.Fprintf(&b, "\n%s\n", exitCodesText())
+	}
 	local := localFlags(c)
 	if c.name == "" {
 		b.WriteString("\nCommands:\n")

@@ -1,6 +1,6 @@
 package cli
 
-// status and refresh report one decision (SPEC §2, "One decision"): through the
+// status and refresh report one decision (docs/contract.md §2, "One decision"): through the
 // binary, for each state of the files, status's exit code and verdict say what
 // refresh then does. And a dead grant is left alone: after the first refusal no
 // request reaches the endpoint until credentials.json changes.

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/tokenkeeper/tokenkeeper/credentials"
 	"github.com/tokenkeeper/tokenkeeper/refresh"
@@ -72,6 +73,31 @@ func exitCode(k refresh.Kind) int {
 }
 
 func exitMeaning(code int) string { return exitRowOf(code).meaning }
+
+// exitCodesText is the root help's paragraph on exit codes, from the table,
+// by code, wrapped at 80 columns.
+func exitCodesText() string {
+	rows := slices.Clone(exitTable)
+	slices.SortFunc(rows, func(a, b exitRow) int { return a.code - b.code })
+	var b strings.Builder
+	line := "Exit codes:"
+	for i, r := range rows {
+		word := fmt.Sprintf("%d %s", r.code, r.meaning)
+		if i < len(rows)-1 {
+			word += ";"
+		} else {
+			word += "."
+		}
+		if len(line)+1+len(word) > 80 {
+			b.WriteString(line + "\n")
+			line = word
+			continue
+		}
+		line += " " + word
+	}
+	b.WriteString(line)
+	return b.String()
+}
 
 func exitName(code int) string { return exitRowOf(code).name }
 

@@ -103,6 +103,15 @@ func testLogoutKeepsSpentSeed(t *testing.T, bin string) {
 	if len(aside) != 1 || len(corrupt) != 0 {
 		t.Errorf("set aside: %q, corrupt: %q; want one logged-out record and nothing called corrupt", aside, corrupt)
 	}
+	// What is set aside holds no token: the access token may stay valid at
+	// the provider after the refresh token was revoked.
+	for _, f := range aside {
+		data, _ := os.ReadFile(f)
+		if strings.Contains(string(data), "grants-refresh-token-0001") || strings.Contains(string(data), `"access_token"`) ||
+			!strings.Contains(string(data), `"token_url"`) {
+			t.Errorf("the logged-out record keeps a token, or lost its endpoint:\n%s", ftMask(string(data)))
+		}
+	}
 	for _, args := range [][]string{{"status"}, {"refresh"}, {"token"}} {
 		o := p.run(p.command(args...))
 		if o.code != exitNeedsHuman || !strings.Contains(o.stdout+o.stderr, "refreshToken") || strings.Contains(o.stdout+o.stderr, " login") {

@@ -77,7 +77,7 @@ func (a *app) sameClientProfiles(c *credentials.Credentials, tok *refresh.Token)
 		if err != nil || oc.AppID != c.AppID {
 			continue
 		}
-		plan := refresh.Decide(refresh.State{Creds: oc, Token: other, TokenFile: p.TokenFile, Now: now},
+		plan := refresh.Decide(refresh.State{Creds: oc, Token: other, Record: p.TokenFile, Now: now},
 			refresh.Policy{NoRefreshWarnings: true})
 		if plan.RefreshUsable && sameProvider(mine, providerKeys(oc, plan.Token)) {
 			out = append(out, name)

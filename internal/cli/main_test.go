@@ -15,6 +15,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/tokenkeeper/tokenkeeper/internal/fakeserver"
+	"github.com/tokenkeeper/tokenkeeper/internal/testkeys"
 )
 
 // TestMain lets testscript run the real binary: "tokenkeeper" in a script is this
@@ -89,6 +90,7 @@ func scriptParams(dir string) testscript.Params {
 			"exits":       cmdExits,
 			"mkprofiles":  cmdMkProfiles,
 			"unavailable": cmdUnavailable,
+			"clientkey":   cmdClientKey,
 			"sleep": func(ts *testscript.TestScript, neg bool, args []string) {
 				d, err := time.ParseDuration(args[0])
 				ts.Check(err)
@@ -128,7 +130,7 @@ func (h *fakeHolder) close() {
 
 // cmdFake drives the script's fake token endpoint:
 //
-//	fake start [ttl=DUR] [refresh-ttl=DUR|none] [style=concur|keycloak|dex] [rotate] [auth=params|header] [jwt] [no-expires-in] [granted-scope=SCOPE]
+//	fake start [ttl=DUR] [refresh-ttl=DUR|none] [style=concur|keycloak|dex] [rotate] [auth=params|header] [jwt] [no-expires-in] [granted-scope=SCOPE] [key=KIND [kid=ID]]
 //	fake creds PATH [field=value…]   write credentials.json for this endpoint
 //	                                 (a login: authURL=$FAKE_URL/authorize, BROWSER=fakebrowser)
 //	fake count GRANT|all N           assert how many requests it received
@@ -209,6 +211,10 @@ func fakeOptions(ts *testscript.TestScript, args []string) fakeserver.Options {
 			o.OmitExpiresIn = true
 		case "granted-scope":
 			o.GrantedScope = v
+		case "key": // the client authenticates with private_key_jwt, by testkeys' key of kind v
+			o.ClientKey = testkeys.Key(v).Public()
+		case "kid":
+			o.ClientKeyID = v
 		default:
 			ts.Fatalf("fake start: unknown option %q", a)
 		}
@@ -347,4 +353,17 @@ func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 	if got != want {
 		ts.Fatalf("%s exited %d, want %d", strings.Join(args[1:], " "), got, want)
 	}
+}
+
+// cmdClientKey writes testkeys' private key of a kind (the one `fake start
+// key=KIND` knows), as PEM, with a mode: clientkey PATH KIND MODE.
+func cmdClientKey(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: clientkey PATH KIND MODE")
+	}
+	mode, err := strconv.ParseUint(args[2], 8, 32)
+	ts.Check(err)
+	path := ts.MkAbs(args[0])
+	ts.Check(os.WriteFile(path, testkeys.PEM(testkeys.Key(args[1])), os.FileMode(mode)))
+	ts.Check(os.Chmod(path, os.FileMode(mode)))
 }

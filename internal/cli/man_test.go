@@ -146,7 +146,49 @@ func manPage(table []*command, c *command, global *pflag.FlagSet, date time.Time
 	} else {
 		b.WriteString(".BR tokenkeeper (1)\n")
 	}
+	fmt.Fprintf(&b, ".PP\n.nf\nThe guide: docs/%s in the source tree,\n%s\n.fi\n", manGuides[c.name], sourceHome)
 	return b.String()
+}
+
+// sourceHome is where the source tree, and its guides in docs/, are read.
+const sourceHome = "https://github.com/tokenkeeper/tokenkeeper"
+
+// manGuides is the guide in docs/ that explains each command at length: a
+// man page's SEE ALSO names it (the help on the terminal cites no document).
+// TestManGuides fails on a command without one, or a guide that is not there.
+var manGuides = map[string]string{
+	"":               "getting-started.md",
+	"init":           "getting-started.md",
+	"setup":          "getting-started.md",
+	"login":          "providers.md",
+	"logout":         "providers.md",
+	"refresh":        "scheduling.md",
+	"token":          "integrations.md",
+	"git-credential": "integrations.md",
+	"serve":          "integrations.md",
+	"status":         "troubleshooting.md",
+	"exec":           "integrations.md",
+	"watch":          "scheduling.md",
+	"profiles":       "many-profiles.md",
+	"store":          "many-profiles.md",
+	"demo":           "getting-started.md",
+	"version":        "commands.md",
+	"completion":     "commands.md",
+	"help":           "commands.md",
+}
+
+// TestManGuides: every command's man page names a guide that exists.
+func TestManGuides(t *testing.T) {
+	for _, c := range append(commandTable(), rootCommand()) {
+		g, ok := manGuides[c.name]
+		if !ok {
+			t.Errorf("command %q has no guide in manGuides", c.name)
+			continue
+		}
+		if _, err := os.Stat(filepath.Join("..", "..", "docs", g)); err != nil {
+			t.Errorf("command %q: guide %s: %v", c.name, g, err)
+		}
+	}
 }
 
 // manExitStatus is the exit table, by code.

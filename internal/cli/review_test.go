@@ -98,8 +98,14 @@ func TestInlineHintNoCron(t *testing.T) {
 // a reader of the repository has no issue tracker (docs/… is what they cite).
 var issueNumber = regexp.MustCompile(`(?i)\bissues? *#?[0-9]+`)
 
+// outsideDocument cites a document that is not in the repository: the brief the
+// project answers, or its notes on providers. docs/contract.md is the project's
+// own contract, and what code and guides cite.
+var outsideDocument = regexp.MustCompile(`\bSPEC ?§|\bSPEC\.md|PROVIDERS\.md|\.\./shared/`)
+
 // TestNoIssueNumbers: no Go file or test script cites an issue number; a
-// script's title says what it guards.
+// script's title says what it guards. No Go file, script or guide cites a
+// document outside the repository.
 func TestNoIssueNumbers(t *testing.T) {
 	root := filepath.Join("..", "..")
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
@@ -109,7 +115,8 @@ func TestNoIssueNumbers(t *testing.T) {
 		if d.IsDir() && (d.Name() == "node_modules" || d.Name() == ".git") {
 			return filepath.SkipDir
 		}
-		if d.IsDir() || !(strings.HasSuffix(path, ".go") || strings.HasPrefix(path, filepath.Join(root, "testdata", "script")+string(filepath.Separator))) {
+		code := strings.HasSuffix(path, ".go") || strings.HasPrefix(path, filepath.Join(root, "testdata", "script")+string(filepath.Separator))
+		if d.IsDir() || !(code || strings.HasSuffix(path, ".md")) {
 			return nil
 		}
 		data, err := os.ReadFile(path)
@@ -117,8 +124,11 @@ func TestNoIssueNumbers(t *testing.T) {
 			return err
 		}
 		for i, line := range strings.Split(string(data), "\n") {
-			if m := issueNumber.FindString(line); m != "" {
+			if m := issueNumber.FindString(line); code && m != "" {
 				t.Errorf("%s:%d cites %q", path, i+1, m)
+			}
+			if m := outsideDocument.FindString(line); m != "" {
+				t.Errorf("%s:%d cites %q, a document outside the repository (cite docs/contract.md)", path, i+1, m)
 			}
 		}
 		return nil

@@ -126,6 +126,9 @@ func applyPreset(c *credentials.Credentials, name, region string) error {
 		}
 		return fmt.Errorf("unknown preset %q; want one of %s", name, credentials.PresetNames())
 	}
+	if region != "" && len(p.Regions) == 0 {
+		return fmt.Errorf("--region is for a provider with regions (concur), not %s", p.Name)
+	}
 	return p.Apply(c, region)
 }
 

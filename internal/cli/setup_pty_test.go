@@ -388,3 +388,28 @@ func assertNoSecrets(t *testing.T, out string, secrets ...string) {
 		}
 	}
 }
+
+// TestSetupWizardThingParkLogin: the wizard offers a preset the grants of the
+// one table of providers (ThingPark's include the login grants, which it once
+// left out), and a grant a person starts gets ThingPark's issuer, the token
+// URL without Keycloak's token path.
+func TestSetupWizardThingParkLogin(t *testing.T) {
+	dir := t.TempDir()
+	s := startPTY(t, []string{"TOKENKEEPER_DIR=" + dir, "TOKENKEEPER_TIMEOUT=1s"}, "setup")
+	s.answer("choose [concur]: ", "thingpark")
+	s.answer("or the full token URL: ", "http://127.0.0.1:1")
+	s.expect("grant type:")
+	for _, g := range []string{"client_credentials", "refresh_token", "authorization_code", "device_code"} {
+		s.expect(g)
+	}
+	s.answer("choose [client_credentials]: ", "device_code")
+	s.answer("client ID (appID): ", fakeClientID)
+	s.answer("client secret (not shown as you type): ", "")
+	s.answer("scope, optional (space-separated) [openid offline_access]: ", "")
+	s.wait()
+	c := readCredsFile(t, filepath.Join(dir, "credentials.json"))
+	if c["issuer"] != "http://127.0.0.1:1/users-auth" || c["tokenURL"] != "" || c["grantType"] != "device_code" {
+		t.Errorf("credentials.json: issuer %q, tokenURL %q, grantType %q; want ThingPark's issuer and no token URL\n%s",
+			c["issuer"], c["tokenURL"], c["grantType"], s.output())
+	}
+}

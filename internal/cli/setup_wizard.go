@@ -73,17 +73,42 @@ func (a *app) wizard(c *credentials.Credentials, o *setupOpts, tty *os.File, exi
 		if err := applyPreset(c, preset, ""); err != nil {
 			return err
 		}
-	}
-	steps := map[string]func() error{
-		"concur": w.concur, "keycloak": w.keycloak, "thingpark": w.thingpark,
-		"kore": w.kore, "generic": w.generic,
-	}
-	for i := range credentials.Presets {
-		if p := &credentials.Presets[i]; p.Login {
-			steps[p.Name] = w.loginStep(p)
+		for name, v := range o.values { // the fields given as flags stay given
+			*fieldByName(name).Ptr(c) = v
 		}
 	}
-	return steps[preset]()
+	return w.step(preset)()
+}
+
+// step is the wizard's questions for a preset of the one table of providers:
+// its own, a login preset's, else the generic endpoint's (a preset added to the
+// table without questions of its own is asked as any RFC 6749 endpoint).
+func (w *wizard) step(name string) func() error {
+	p, ok := credentials.PresetNamed(name)
+	switch {
+	case ok && p.Login:
+		return w.loginStep(p)
+	case name == "concur":
+		return w.concur
+	case name == "keycloak":
+		return w.keycloak
+	case name == "thingpark":
+		return w.thingpark
+	case name == "kore":
+		return w.kore
+	}
+	return w.generic
+}
+
+// grantsOf are the grants the wizard offers for a preset: the table's. A
+// preset that takes any grant (generic) is offered those that need no person:
+// a grant started in a browser has the login presets (oidc among them), which
+// ask for the issuer it needs.
+func grantsOf(name string) []string {
+	if p, ok := credentials.PresetNamed(name); ok && len(p.Grants) > 0 {
+		return p.Grants
+	}
+	return []string{credentials.GrantPassword, credentials.GrantClientCredentials, credentials.GrantRefreshToken}
 }
 
 func (w *wizard) concur() error {
@@ -135,17 +160,7 @@ func (w *wizard) keycloak() error {
 		}
 	}
 	w.c.TokenURL = keycloakURL(u, realm)
-	if err := w.grant([]string{credentials.GrantClientCredentials, credentials.GrantRefreshToken,
-		credentials.GrantAuthorizationCode, credentials.GrantDeviceCode}); err != nil {
-		return err
-	}
-	if credentials.Interactive(w.c.GrantType) { // a person logs in: the realm's issuer
-		w.c.Issuer, w.c.TokenURL = keycloakIssuer(w.c.TokenURL, ""), ""
-		if w.c.Scope == "" {
-			w.c.Scope = "openid offline_access"
-		}
-	}
-	return w.grantFields()
+	return w.keycloakGrant("keycloak")
 }
 
 func (w *wizard) thingpark() error {
@@ -161,14 +176,23 @@ func (w *wizard) thingpark() error {
 		u += thingparkTokenPath()
 	}
 	w.c.TokenURL = u
-	return w.keycloakGrant()
+	return w.keycloakGrant("thingpark")
 }
 
-// keycloakGrant asks what Keycloak and ThingPark share: client credentials,
-// or a refresh token obtained elsewhere (an offline token).
-func (w *wizard) keycloakGrant() error {
-	if err := w.grant([]string{credentials.GrantClientCredentials, credentials.GrantRefreshToken}); err != nil {
+// keycloakGrant asks what Keycloak and ThingPark share, once the token URL is
+// known: the grant (the preset's, from the table), and for a grant a person
+// starts, the realm's issuer in place of the token URL. Keycloak's token URL is
+// its issuer and the token path, for a realm (…/realms/NAME) as for
+// ThingPark's users-auth, so the issuer is the token URL without that path.
+func (w *wizard) keycloakGrant(preset string) error {
+	if err := w.grant(grantsOf(preset)); err != nil {
 		return err
+	}
+	if credentials.Interactive(w.c.GrantType) { // a person logs in: the realm's issuer
+		w.c.Issuer, w.c.TokenURL = strings.TrimSuffix(w.c.TokenURL, keycloakTokenPath()), ""
+		if w.c.Scope == "" {
+			w.c.Scope = "openid offline_access"
+		}
 	}
 	return w.grantFields()
 }
@@ -188,11 +212,14 @@ func (w *wizard) generic() error {
 		return err
 	}
 	w.c.TokenURL = u
-	if err := w.grant([]string{credentials.GrantPassword, credentials.GrantClientCredentials, credentials.GrantRefreshToken}); err != nil {
+	if err := w.grant(grantsOf("generic")); err != nil {
 		return err
 	}
 	if err := w.grantFields(); err != nil {
 		return err
+	}
+	if w.c.KeyAuth() || w.c.ClientAuth != "" { // clientAuth says it already
+		return nil
 	}
 	style, err := w.p.Choose(w.ctx, "client authentication (authStyle)", []prompt.Choice{
 		{Name: credentials.AuthParams, Help: "client_id and client_secret in the form body"},
@@ -250,7 +277,7 @@ func (w *wizard) grantFields() error {
 type q struct{ field, label string }
 
 func (w *wizard) fields(qs ...q) error {
-	for _, q := range qs {
+	for _, q := range w.keyQuestions(qs) {
 		f := fieldByName(q.field)
 		ptr := f.Ptr(w.c)
 		check := func(a string) string { return checkField(w.c, q.field, a) }
@@ -271,6 +298,28 @@ func (w *wizard) fields(qs ...q) error {
 		*ptr = clearDash(v)
 	}
 	return nil
+}
+
+// keyQuestions asks, where a client secret would be asked, for the key
+// files of a client that authenticates with a key (clientAuth, set in the
+// file or by setup --client-auth): the method is never guessed.
+func (w *wizard) keyQuestions(qs []q) []q {
+	if !w.c.KeyAuth() {
+		return qs
+	}
+	var out []q
+	for _, x := range qs {
+		if x.field != "clientSecret" {
+			out = append(out, x)
+			continue
+		}
+		out = append(out, q{"clientKey", "client private key file (PEM; a relative path is from credentials.json's directory)"})
+		if w.c.ClientAuth == credentials.AuthPrivateKeyJWT {
+			out = append(out, q{"clientKeyID", "key ID (kid), optional"})
+		}
+		out = append(out, q{"clientCert", "client certificate file (PEM), " + map[bool]string{true: "required", false: "optional"}[w.c.TLSAuth()]})
+	}
+	return out
 }
 
 // clearDash: "-" empties an optional field, which Enter alone cannot.

@@ -21,7 +21,7 @@ import (
 
 // TestStoreProcesses runs the built binary as many processes on several
 // "hosts" (separate state directories, one credentials.json each) sharing
-// one record in a real etcd (SPEC §8).
+// one record in a real etcd (docs/contract.md §8).
 func TestStoreProcesses(t *testing.T) {
 	etcdtest.Binary(t)
 	if testing.Short() {

@@ -15,7 +15,7 @@ import (
 	"github.com/tokenkeeper/tokenkeeper/storage"
 )
 
-// stampede is how many processes run at once (SPEC §5: fifty).
+// stampede is how many processes run at once (docs/contract.md §2 step 2: fifty scripts, one request).
 const stampede = 50
 
 // slowFirst delays the next token request, so that the processes of a

@@ -111,6 +111,9 @@ func readForm(r *http.Request) (url.Values, string) {
 // clientAuth checks the client credentials where Options.AuthStyle allows
 // them. Credentials present in both places must both be right.
 func (s *Server) clientAuth(r *http.Request, form url.Values) (apiError, bool) {
+	if s.opts.ClientKey != nil || s.opts.ClientCert != nil {
+		return s.keyClientAuth(r, form)
+	}
 	bad := func(desc string) (apiError, bool) {
 		return apiError{"invalid_client", desc, 59}, false
 	}

@@ -92,15 +92,32 @@ func (s *Server) failFor(w http.ResponseWriter, r *http.Request, grant string) b
 func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 	base := s.base(r)
 	writeJSON(w, http.StatusOK, map[string]any{
-		"issuer":                           base,
-		"token_endpoint":                   base + TokenPath,
-		"authorization_endpoint":           base + AuthorizePath,
-		"device_authorization_endpoint":    base + DeviceAuthPath,
-		"grant_types_supported":            []string{"authorization_code", "urn:ietf:params:oauth:grant-type:device_code", "refresh_token", "password", "client_credentials"},
-		"response_types_supported":         []string{"code"},
-		"code_challenge_methods_supported": []string{"S256"},
-		"scopes_supported":                 strings.Fields(s.defaultScope() + " offline_access"),
+		"issuer":                                base,
+		"token_endpoint":                        base + TokenPath,
+		"authorization_endpoint":                base + AuthorizePath,
+		"device_authorization_endpoint":         base + DeviceAuthPath,
+		"grant_types_supported":                 []string{"authorization_code", "urn:ietf:params:oauth:grant-type:device_code", "refresh_token", "password", "client_credentials"},
+		"response_types_supported":              []string{"code"},
+		"code_challenge_methods_supported":      []string{"S256"},
+		"scopes_supported":                      strings.Fields(s.defaultScope() + " offline_access"),
+		"token_endpoint_auth_methods_supported": s.authMethods(),
 	})
+}
+
+// authMethods are the client authentication methods the server takes: the
+// one its client is registered for when that is a key.
+func (s *Server) authMethods() []string {
+	switch {
+	case s.opts.ClientCert != nil:
+		return []string{"self_signed_tls_client_auth"}
+	case s.opts.ClientKey != nil:
+		return []string{"private_key_jwt"}
+	case s.opts.AuthStyle == AuthParams:
+		return []string{"client_secret_post"}
+	case s.opts.AuthStyle == AuthHeader:
+		return []string{"client_secret_basic"}
+	}
+	return []string{"client_secret_basic", "client_secret_post"}
 }
 
 // base is BaseURL, else where the request reached the server.

@@ -2,6 +2,8 @@ package fakeserver
 
 import (
 	"context"
+	"crypto"
+	"crypto/x509"
 	"fmt"
 	"maps"
 	"net"
@@ -90,6 +92,16 @@ type Options struct {
 	// and the default geolocation). New sets it itself.
 	BaseURL string
 
+	// ClientKey, when set, is the public key of a client that authenticates
+	// with private_key_jwt (RFC 7523 §2.2) instead of ClientSecret: every
+	// token request must carry a fresh assertion signed by it (assertion.go);
+	// ClientKeyID, when set, is the kid it must name. ClientCert, when set,
+	// is the certificate a client must present over TLS instead (RFC 8705):
+	// serve the handler with TLS that asks for one (NewHandler).
+	ClientKey   crypto.PublicKey
+	ClientKeyID string
+	ClientCert  *x509.Certificate
+
 	Now func() time.Time // zero: time.Now
 }
 
@@ -118,6 +130,7 @@ type Server struct {
 	total        int
 	apiCount     int
 	faults       []Fault
+	jtis         map[string]bool // client assertions seen (replays are refused)
 	last         Request
 	seq          int
 	access       map[string]time.Time      // access token → expiry
@@ -185,6 +198,7 @@ func NewHandler(o Options) *Server {
 		codes:        map[string]pendingCode{},
 		consents:     map[string]pendingConsent{},
 		devices:      map[string]*deviceGrant{},
+		jtis:         map[string]bool{},
 	}
 }
 

@@ -88,8 +88,33 @@ type TB interface {
 	Skipf(string, ...any)
 }
 
+// The clients of provider.mjs that authenticate with a key, when StartWith
+// is given the keys.
+const (
+	JWTServiceClient  = "tk-jwt-service"
+	JWTClient         = "tk-jwt"
+	MTLSServiceClient = "tk-mtls-service"
+)
+
+// Options give provider.mjs the clients that authenticate with a key.
+type Options struct {
+	// ClientKeys are the public keys (PEM, by kid) of the private_key_jwt
+	// clients; none: no such clients.
+	ClientKeys map[string]string
+	// ClientCert (PEM) is the self_signed_tls_client_auth client's
+	// certificate; ServerCert and ServerKey (PEM) are the https listener's,
+	// for 127.0.0.1. None: no such client, no https listener.
+	ClientCert, ServerCert, ServerKey string
+}
+
 // Start runs the provider on 127.0.0.1 until the test ends.
 func Start(tb TB) *Provider {
+	tb.Helper()
+	return StartWith(tb, Options{})
+}
+
+// StartWith is Start with the clients that authenticate with a key.
+func StartWith(tb TB, o Options) *Provider {
 	tb.Helper()
 	dir := Dir()
 	node, err := exec.LookPath("node")
@@ -102,6 +127,14 @@ func Start(tb TB) *Provider {
 	p := &Provider{stderr: &lockedBuffer{}}
 	p.cmd = exec.Command(node, "provider.mjs")
 	p.cmd.Dir = dir
+	p.cmd.Env = os.Environ()
+	if len(o.ClientKeys) > 0 {
+		keys, _ := json.Marshal(o.ClientKeys)
+		p.cmd.Env = append(p.cmd.Env, "TK_CLIENT_KEYS="+string(keys))
+	}
+	if o.ClientCert != "" {
+		p.cmd.Env = append(p.cmd.Env, "TK_CLIENT_CERT="+o.ClientCert, "TK_TLS_CERT="+o.ServerCert, "TK_TLS_KEY="+o.ServerKey)
+	}
 	p.cmd.Stderr = p.stderr
 	// provider.mjs ends when its stdin closes: a test killed before its
 	// cleanup leaves no provider behind.

@@ -12,6 +12,7 @@ package oidcprovider
 
 import (
 	"context"
+	"crypto"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -21,6 +22,7 @@ import (
 	"sync"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
 	"github.com/zitadel/oidc/v3/example/server/storage"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
@@ -46,6 +48,11 @@ type Options struct {
 	PollInterval time.Duration // device grant interval; 0: 1s
 	// IssuerPath puts the issuer under a path ("/realms/test"), as Keycloak does.
 	IssuerPath string
+	// ClientKey, when set, makes the client confidential with
+	// private_key_jwt (RFC 7523): its assertions are verified with this
+	// public key, named ClientKeyID in their kid.
+	ClientKey   crypto.PublicKey
+	ClientKeyID string
 }
 
 // Provider is one running provider.
@@ -80,14 +87,17 @@ func Start(tb interface {
 	users := storage.NewUserStore(p.Issuer)
 	p.Username = users.GetUserByID(userID).Username
 	base := storage.NewStorageWithClients(users, map[string]*storage.Client{o.ClientID: storage.NativeClient(o.ClientID)})
-	p.store = &store{Storage: base, client: &client{id: o.ClientID, secret: o.ClientSecret},
+	p.store = &store{Storage: base, client: &client{id: o.ClientID, secret: o.ClientSecret, key: o.ClientKey, kid: o.ClientKeyID},
 		refreshUses: map[string]int{}}
 	cfg := &op.Config{
 		CryptoKey:             sha256.Sum256([]byte("tokenkeeper test")),
 		CodeMethodS256:        true,
 		AuthMethodPost:        true,
 		GrantTypeRefreshToken: true,
-		SupportedUILocales:    []language.Tag{language.English},
+		// private_key_jwt at the token endpoint (code and refresh grants:
+		// op's client credentials grant takes a secret only).
+		AuthMethodPrivateKeyJWT: o.ClientKey != nil,
+		SupportedUILocales:      []language.Tag{language.English},
 		DeviceAuthorization: op.DeviceAuthorizationConfig{
 			Lifetime: 5 * time.Minute, PollInterval: o.PollInterval,
 			UserFormPath: "/device", UserCode: op.UserCodeBase20,
@@ -222,6 +232,18 @@ func (s *store) AuthorizeClientIDSecret(ctx context.Context, id, secret string) 
 	return nil
 }
 
+// GetKeyByIDAndClientID gives op the key that verifies our client's
+// assertions.
+func (s *store) GetKeyByIDAndClientID(ctx context.Context, keyID, clientID string) (*jose.JSONWebKey, error) {
+	if clientID != s.client.id || s.client.key == nil {
+		return s.Storage.GetKeyByIDAndClientID(ctx, keyID, clientID)
+	}
+	if keyID != s.client.kid {
+		return nil, fmt.Errorf("no key %q for client %q", keyID, clientID)
+	}
+	return &jose.JSONWebKey{KeyID: keyID, Use: "sig", Key: s.client.key}, nil
+}
+
 func (s *store) TokenRequestByRefreshToken(ctx context.Context, rt string) (op.RefreshTokenRequest, error) {
 	s.mu.Lock()
 	s.refreshUses[rt]++
@@ -247,7 +269,11 @@ func (s *store) CreateAccessAndRefreshTokens(ctx context.Context, req op.TokenRe
 
 // client is a native client (loopback redirects on any port, RFC 8252) that
 // may use the code, device and refresh grants.
-type client struct{ id, secret string }
+type client struct {
+	id, secret string
+	key        crypto.PublicKey // private_key_jwt's, when set
+	kid        string
+}
 
 func (c *client) GetID() string { return c.id }
 func (c *client) RedirectURIs() []string {
@@ -256,6 +282,9 @@ func (c *client) RedirectURIs() []string {
 func (c *client) PostLogoutRedirectURIs() []string    { return nil }
 func (c *client) ApplicationType() op.ApplicationType { return op.ApplicationTypeNative }
 func (c *client) AuthMethod() oidc.AuthMethod {
+	if c.key != nil {
+		return oidc.AuthMethodPrivateKeyJWT
+	}
 	if c.secret == "" {
 		return oidc.AuthMethodNone
 	}

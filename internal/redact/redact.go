@@ -1,6 +1,6 @@
 // Package redact owns what tokenkeeper hides in the text it shows — messages,
 // logs, status — so that refresh (endpoint text, errors) and the CLI (every line
-// it prints) hide the same things the same way (SPEC §2, "Secrets in URLs").
+// it prints) hide the same things the same way (docs/contract.md §2, "Secrets in URLs").
 //
 // Three rules live here, and nowhere else (the third, Terminal, in
 // terminal.go):
@@ -9,6 +9,8 @@
 //     query keys, and masks query values, the fragment and any user info
 //     (`?api_key=abc` → `?api_key=[redacted]`). A secret pasted into a tokenURL's
 //     query, or a geolocation that carries one, never reaches a terminal.
+//     A store's URL (several hosts, query values that are paths) goes through
+//     StoreURL, which masks the same things and keeps the values named safe.
 //   - Secrets: a secret is hidden in every encoding in which tokenkeeper sends it
 //     or an endpoint may echo it back: as is, form-encoded (url.QueryEscape, as
 //     in the request body; and path-escaped; upper- and lower-case hex),

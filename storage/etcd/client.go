@@ -20,7 +20,7 @@ import (
 	"github.com/tokenkeeper/tokenkeeper/storage"
 )
 
-// maxBody caps every response body: a record is at most 1 MiB (SPEC §1),
+// maxBody caps every response body: a record is at most 1 MiB (docs/contract.md §1),
 // which base64 makes 4/3 of that, plus the envelope.
 const maxBody = 2 << 20
 

@@ -13,7 +13,7 @@ import (
 	"github.com/tokenkeeper/tokenkeeper/storage"
 )
 
-// maxRecord is the cap on a record (SPEC §1), the same as on a token file: a
+// maxRecord is the cap on a record (docs/contract.md §1), the same as on a token file: a
 // longer one is returned cut, fails to parse and is set aside like a corrupt
 // file.
 const maxRecord = storage.MaxFileSize

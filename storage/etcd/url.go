@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/tokenkeeper/tokenkeeper/internal/redact"
 )
 
 // DefaultPrefix is where records live when the URL names no prefix.
@@ -47,7 +49,7 @@ func ParseURL(raw string) (Config, error) {
 	default:
 		return c, fmt.Errorf("etcd: store URL %q: unknown scheme %q (want etcd or etcds)", redactURL(raw), scheme)
 	}
-	if userinfoEnd(rest) >= 0 {
+	if redact.UserinfoEnd(rest) >= 0 {
 		return c, fmt.Errorf("etcd: store URL %q: put the user in ?user=NAME and the password in TOKENKEEPER_STORE_PASSWORD, never in the URL", redactURL(raw))
 	}
 	rest, query, _ := strings.Cut(rest, "?")
@@ -216,63 +218,6 @@ func (c Config) hostsURL() string {
 	return scheme + strings.Join(hosts, ",")
 }
 
-// redactURL drops what a confused user may have put in a URL's userinfo
-// (whatever characters its password holds: ?, /, # or @ too) and every query
-// value but the known ones that name no secret (ca, cert, key, user), so
-// that an error about the URL never shows a password.
-func redactURL(raw string) string {
-	scheme, rest, ok := strings.Cut(raw, "://")
-	if !ok {
-		if len(raw) > 200 {
-			raw = raw[:200] + "…"
-		}
-		return raw
-	}
-	if at := userinfoEnd(rest); at >= 0 {
-		rest = "…@" + rest[at+1:]
-	}
-	rest, query, hasQuery := strings.Cut(rest, "?")
-	if at := strings.LastIndex(rest, "@"); at >= 0 {
-		rest = "…@" + rest[at+1:]
-	}
-	if hasQuery {
-		parts := strings.Split(query, "&")
-		for i, p := range parts {
-			k, _, hasValue := strings.Cut(p, "=")
-			switch dk, err := url.QueryUnescape(k); {
-			case !hasValue:
-				parts[i] = "…"
-			case err != nil || !(dk == "ca" || dk == "cert" || dk == "key" || dk == "user"):
-				parts[i] = k + "=…"
-			}
-		}
-		rest += "?" + strings.Join(parts, "&")
-	}
-	return scheme + "://" + rest
-}
-
-// userinfoEnd is the index in rest (the URL after "://") of the @ that ends
-// a userinfo, or -1: the last @ that is followed by a list of HOST:PORT
-// (up to the end, a /, a ? or a #). A password may hold any character, so
-// the userinfo is found from the hosts that follow it, not from where a
-// path or query would start.
-func userinfoEnd(rest string) int {
-	at := strings.LastIndex(rest, "@")
-	if at < 0 {
-		return -1
-	}
-	hosts := rest[at+1:]
-	if i := strings.IndexAny(hosts, "/?#"); i >= 0 {
-		hosts = hosts[:i]
-	}
-	for _, hp := range strings.Split(hosts, ",") {
-		host, port, err := net.SplitHostPort(hp)
-		if err != nil || host == "" {
-			return -1
-		}
-		if _, err := strconv.Atoi(port); err != nil {
-			return -1
-		}
-	}
-	return at
-}
+// redactURL is the store URL as errors show it: no userinfo, and no query
+// value but those of the keys that name no secret (ca, cert, key, user).
+func redactURL(raw string) string { return redact.StoreURL(raw, "ca", "cert", "key", "user") }

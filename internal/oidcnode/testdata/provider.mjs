@@ -12,6 +12,16 @@
 //               refresh token carries only openid
 //   tk-service  client_credentials, secret "tk-service-secret"
 //
+// With TK_CLIENT_KEYS (a JSON object of kid → public key PEM), clients that
+// authenticate with private_key_jwt (RFC 7523), registered with those keys:
+//   tk-jwt-service  client_credentials
+//   tk-jwt          authorization code + PKCE and refresh tokens, as tk-public
+// With TK_CLIENT_CERT (a PEM certificate) and TK_TLS_CERT / TK_TLS_KEY (the
+// server's own, PEM), a client that authenticates with that self-signed
+// certificate over TLS (RFC 8705), and an https listener that asks for a
+// client certificate, published as the mtls_endpoint_aliases:
+//   tk-mtls-service  client_credentials, self_signed_tls_client_auth
+//
 // Login needs no person: /interaction/:uid is a plain form (login, password,
 // action=allow|deny) that a scripted browser posts; any login with password
 // "verysecure" is accepted. The device pages are plain forms too.
@@ -21,7 +31,9 @@
 //                                   "refresh_with_scope": refresh requests that carried a scope}
 //   GET  /_test/live?token=RT      {"live": bool}: would a refresh with RT be accepted
 //   POST /_test/revoke?token=RT    an administrator revokes the grant behind RT
+import crypto from 'node:crypto';
 import http from 'node:http';
+import https from 'node:https';
 import { Provider } from 'oidc-provider';
 
 const password = 'verysecure';
@@ -39,6 +51,42 @@ const server = http.createServer();
 await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
 const issuer = `http://127.0.0.1:${server.address().port}`;
 
+// Client authentication with keys: the tests give the public keys.
+const keyClients = [];
+if (process.env.TK_CLIENT_KEYS) {
+  const keys = Object.entries(JSON.parse(process.env.TK_CLIENT_KEYS)).map(([kid, pem]) => (
+    { ...crypto.createPublicKey(pem).export({ format: 'jwk' }), kid, use: 'sig' }));
+  keyClients.push({
+    client_id: 'tk-jwt-service',
+    token_endpoint_auth_method: 'private_key_jwt',
+    jwks: { keys },
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+  }, {
+    ...publicClient('tk-jwt'),
+    token_endpoint_auth_method: 'private_key_jwt',
+    jwks: { keys },
+  });
+}
+let tlsServer;
+const mtlsBase = () => `https://127.0.0.1:${tlsServer.address().port}`;
+if (process.env.TK_CLIENT_CERT) {
+  const cert = new crypto.X509Certificate(process.env.TK_CLIENT_CERT);
+  keyClients.push({
+    client_id: 'tk-mtls-service',
+    token_endpoint_auth_method: 'self_signed_tls_client_auth',
+    jwks: { keys: [{ ...cert.publicKey.export({ format: 'jwk' }), x5c: [cert.raw.toString('base64')] }] },
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+  });
+  tlsServer = https.createServer({
+    cert: process.env.TK_TLS_CERT, key: process.env.TK_TLS_KEY, requestCert: true, rejectUnauthorized: false,
+  });
+  await new Promise((resolve) => tlsServer.listen(0, '127.0.0.1', resolve));
+}
+
 const esc = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const page = (title, body) => `<!doctype html><title>${esc(title)}</title>${body}`;
 
@@ -54,12 +102,32 @@ const provider = new Provider(issuer, {
       response_types: [],
       redirect_uris: [],
     },
+    ...keyClients,
   ],
+  clientAuthMethods: ['none', 'client_secret_post', 'client_secret_basic', 'private_key_jwt', 'self_signed_tls_client_auth'],
+  enabledJWA: { clientAuthSigningAlgValues: ['RS256', 'ES256', 'ES384', 'EdDSA'] },
+  discovery: tlsServer ? {
+    mtls_endpoint_aliases: {
+      token_endpoint: `${mtlsBase()}/token`,
+      revocation_endpoint: `${mtlsBase()}/token/revocation`,
+      device_authorization_endpoint: `${mtlsBase()}/device/auth`,
+    },
+  } : {},
   cookies: { keys: ['tokenkeeper interop test cookie key'] },
   features: {
     devInteractions: { enabled: false },
     clientCredentials: { enabled: true },
     revocation: { enabled: true },
+    mTLS: {
+      enabled: true,
+      selfSignedTlsClientAuth: true,
+      // The https listener asks every client for a certificate and checks
+      // none: self_signed_tls_client_auth compares it with the registered one.
+      getCertificate: (ctx) => {
+        const peer = typeof ctx.socket.getPeerCertificate === 'function' && ctx.socket.getPeerCertificate();
+        return peer && peer.raw ? new crypto.X509Certificate(peer.raw) : undefined;
+      },
+    },
     deviceFlow: {
       enabled: true,
       userCodeInputSource: async (ctx, form) => { ctx.body = page('Device', `${form}`); },
@@ -164,6 +232,7 @@ provider.use(async (ctx, next) => {
 });
 
 server.on('request', provider.callback());
+if (tlsServer) tlsServer.on('request', provider.callback());
 process.on('SIGTERM', () => process.exit(0));
 // The test that started us holds our stdin open: when it ends, even killed,
 // so do we.

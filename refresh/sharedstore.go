@@ -21,7 +21,7 @@ func storeUnavailable(err error) *Error {
 
 // keepWhileUnavailable serves the stored token, with a warning, when the
 // lock could not be taken because the store is unreachable and the token
-// is still valid (SPEC §8); nil otherwise.
+// is still valid (docs/contract.md §8); nil otherwise.
 func (m *Manager) keepWhileUnavailable(err error) *Result {
 	if !errors.Is(err, storage.ErrUnavailable) {
 		return nil

@@ -1,0 +1,86 @@
+package redact
+
+import (
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// StoreURL is URL for a store's URL (etcd://h1:2379,h2:2379/prefix?ca=…,
+// k8s://namespace/prefix), which url.Parse does not take: a list of hosts, and
+// query values that are file paths or names rather than secrets. It drops what
+// a confused user may have put in a userinfo (whatever characters its password
+// holds: ?, /, # or @ too), masks every query value but those of the keys in
+// keep, and cuts what is left to 200 bytes, so that an error about the URL
+// never shows a password.
+func StoreURL(raw string, keep ...string) string {
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return cut(raw)
+	}
+	if at := UserinfoEnd(rest); at >= 0 {
+		rest = "…@" + rest[at+1:]
+	}
+	rest, query, hasQuery := strings.Cut(rest, "?")
+	if at := strings.LastIndex(rest, "@"); at >= 0 {
+		rest = "…@" + rest[at+1:]
+	}
+	if hasQuery {
+		parts := strings.Split(query, "&")
+		for i, p := range parts {
+			k, _, hasValue := strings.Cut(p, "=")
+			dk, err := url.QueryUnescape(k)
+			switch {
+			case !hasValue:
+				parts[i] = "…"
+			case err != nil || !contains(keep, dk):
+				parts[i] = k + "=…"
+			}
+		}
+		rest += "?" + strings.Join(parts, "&")
+	}
+	return cut(scheme + "://" + rest)
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func cut(s string) string {
+	if len(s) > 200 {
+		return s[:200] + "…"
+	}
+	return s
+}
+
+// UserinfoEnd is the index in rest (the URL after "://") of the @ that ends
+// a userinfo, or -1: the last @ that is followed by a list of HOST:PORT
+// (up to the end, a /, a ? or a #). A password may hold any character, so
+// the userinfo is found from the hosts that follow it, not from where a
+// path or query would start.
+func UserinfoEnd(rest string) int {
+	at := strings.LastIndex(rest, "@")
+	if at < 0 {
+		return -1
+	}
+	hosts := rest[at+1:]
+	if i := strings.IndexAny(hosts, "/?#"); i >= 0 {
+		hosts = hosts[:i]
+	}
+	for _, hp := range strings.Split(hosts, ",") {
+		host, port, err := net.SplitHostPort(hp)
+		if err != nil || host == "" {
+			return -1
+		}
+		if _, err := strconv.Atoi(port); err != nil {
+			return -1
+		}
+	}
+	return at
+}

@@ -1,0 +1,43 @@
+package redact
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestStoreURL(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"etcd://a:1,b:2/p?ca=/etc/ca.pem&user=bot&password=hunter2", "etcd://a:1,b:2/p?ca=/etc/ca.pem&user=bot&password=…"},
+		{"etcd://u:p@ss/w?rd@a:1/p", "etcd://…@a:1/p"},
+		{"k8s://admin:s3cret@prod/tk", "k8s://…@prod/tk"},
+		{"k8s://prod/tk?token=abc", "k8s://prod/tk?token=…"},
+		{"etcd://a:1?bare", "etcd://a:1?…"},
+		{"no scheme " + strings.Repeat("x", 300), "no scheme " + strings.Repeat("x", 190) + "…"},
+	} {
+		if got := StoreURL(tt.in, "ca", "user"); got != tt.want {
+			t.Errorf("StoreURL(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// FuzzStoreURL: no password in a userinfo or a query value survives, and no
+// input panics.
+func FuzzStoreURL(f *testing.F) {
+	f.Add("etcds://u:pw@a:1,b:2/p?ca=x&password=pw")
+	f.Add("k8s://ns/prefix")
+	f.Add("etcd://a@b@c:1/?&=&x")
+	f.Fuzz(func(t *testing.T, secret string) {
+		if len(secret) < 8 || strings.ContainsAny(secret, "@/?#&=%:,") {
+			return
+		}
+		for _, raw := range []string{
+			"etcd://user:" + secret + "@h:2379/p",
+			"k8s://ns/p?password=" + secret,
+			"etcds://h:1,g:2?user=u&token=" + secret,
+		} {
+			if got := StoreURL(raw, "user"); strings.Contains(got, secret) {
+				t.Errorf("StoreURL(%q) = %q shows %q", raw, got, secret)
+			}
+		}
+	})
+}
