@@ -3,6 +3,8 @@ package kube
 import (
 	"fmt"
 	"strings"
+
+	"github.com/tokenkeeper/tokenkeeper/internal/redact"
 )
 
 // DefaultPrefix is the first part of the objects' names when the URL names
@@ -29,12 +31,18 @@ func ParseURL(raw string) (Config, error) {
 	var c Config
 	rest, ok := strings.CutPrefix(raw, "k8s://")
 	if !ok {
-		return c, fmt.Errorf("kubernetes: store URL %q: want k8s://NAMESPACE[/PREFIX]", cut(raw))
+		return c, fmt.Errorf("kubernetes: store URL %q: want k8s://NAMESPACE[/PREFIX]", redact.StoreURL(raw))
+	}
+	// Credentials come from the kubeconfig or the pod, never the URL (it
+	// ends up in argv and logs): a user, a password or a query is refused
+	// without repeating it.
+	if strings.ContainsAny(rest, "@?#") {
+		return c, fmt.Errorf("kubernetes: store URL %q: want k8s://NAMESPACE[/PREFIX], with no user, password or query: the credentials come from the kubeconfig or the pod", redact.StoreURL(raw))
 	}
 	ns, prefix, _ := strings.Cut(rest, "/")
 	prefix = strings.TrimSuffix(prefix, "/")
 	if !dnsLabel(ns) {
-		return c, fmt.Errorf("kubernetes: store URL %q: namespace %q: want lower-case letters, digits and '-', at most 63, as Kubernetes names a namespace", cut(raw), cut(ns))
+		return c, fmt.Errorf("kubernetes: store URL %q: namespace %q: want lower-case letters, digits and '-', at most 63, as Kubernetes names a namespace", redact.StoreURL(raw), cut(ns))
 	}
 	if prefix == "" {
 		prefix = DefaultPrefix
@@ -42,7 +50,7 @@ func ParseURL(raw string) (Config, error) {
 	// The objects are named PREFIX-<profile>: the prefix is the start of a
 	// DNS label, leaving room for a profile name.
 	if !dnsLabel(prefix) || len(prefix) > maxPrefix {
-		return c, fmt.Errorf("kubernetes: store URL %q: prefix %q: want lower-case letters, digits and '-', at most %d", cut(raw), cut(prefix), maxPrefix)
+		return c, fmt.Errorf("kubernetes: store URL %q: prefix %q: want lower-case letters, digits and '-', at most %d", redact.StoreURL(raw), cut(prefix), maxPrefix)
 	}
 	return Config{Namespace: ns, Prefix: prefix}, nil
 }

@@ -20,8 +20,13 @@ func TestParseURL(t *testing.T) {
 		{in: "k8s://apps/" + strings.Repeat("a", 32), err: "prefix"},
 		{in: "k8s://a_b", err: "namespace"},
 		{in: "etcd://apps", err: "want k8s://"},
+		{in: "k8s://bot:hunter2@apps", err: "no user, password or query"},
+		{in: "k8s://apps?token=hunter2", err: "no user, password or query"},
 	} {
 		c, err := ParseURL(tc.in)
+		if err != nil && strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("%q: the error repeats the password: %v", tc.in, err)
+		}
 		switch {
 		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
 			t.Errorf("%q: got %v, want an error about %s", tc.in, err, tc.err)
