@@ -256,6 +256,12 @@ func statusError(code int, data []byte) *StatusError {
 // which resource RBAC refused and to whom.
 func (c *Client) explain(r request, se *StatusError) error {
 	switch se.Code {
+	case http.StatusNotFound:
+		if r.verb == "create" { // what is missing is the namespace
+			return &storage.ConfigError{Err: se,
+				Msg:  fmt.Sprintf("kubernetes: cannot create %s in namespace %s: %s", r.resource, c.cfg.Namespace, se.Message),
+				Hint: fmt.Sprintf("create the namespace (kubectl create namespace %s), or name another in the store URL", c.cfg.Namespace)}
+		}
 	case http.StatusUnauthorized:
 		return &storage.ConfigError{Err: se,
 			Msg:  fmt.Sprintf("kubernetes: %s: the API server refused the credentials of %s (HTTP 401)", c.conn.Server, c.conn.Source),

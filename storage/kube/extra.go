@@ -163,7 +163,14 @@ func (s *Store) WatchRecord(ctx context.Context, fn func(data []byte)) error {
 			from = ""
 			continue
 		}
-		if !sleepCtx(ctx, 200*time.Millisecond) {
+		// A broken stream is watched again soon; a refusal (RBAC, a
+		// credential) is tried again seldom, as watch waits for a person.
+		pause := 200 * time.Millisecond
+		var se *StatusError
+		if errors.As(err, &se) || errors.As(err, new(*storage.ConfigError)) {
+			pause = 10 * time.Second
+		}
+		if !sleepCtx(ctx, pause) {
 			break
 		}
 	}

@@ -271,3 +271,15 @@ func TestNamedRoleSuffices(t *testing.T) {
 		t.Errorf("Profiles without list: %v", err)
 	}
 }
+
+// TestNoNamespace: a namespace that does not exist is for a person to fix
+// (a ConfigError naming it), not a store that will come back.
+func TestNoNamespace(t *testing.T) {
+	s := server(t)
+	h := newHost(t, s, "nowhere", "", 5*time.Second, 0)
+	_, err := h.Lock(context.Background(), time.Second, "pid=1 test")
+	var ce *storage.ConfigError
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "namespace nowhere") || !strings.Contains(ce.Hint, "kubectl create namespace nowhere") {
+		t.Fatalf("Lock in a namespace that does not exist: %v", err)
+	}
+}
