@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -25,7 +26,7 @@ import (
 // quarter of its duration. A Lease still held when timeout runs out is a
 // *storage.LockBusyError. A pending answer is pushed before Lock returns.
 func (s *Store) Lock(ctx context.Context, timeout time.Duration, holder string) (storage.Locked, error) {
-	l := &locked{s: s, holder: holderIdentity(holder)}
+	l := &locked{s: s, holder: holderIdentity(holder), attempt: fmt.Sprintf("%016x", rand.Uint64())}
 	if err := l.acquire(ctx, time.Now().Add(timeout)); err != nil {
 		return nil, err
 	}
@@ -34,6 +35,9 @@ func (s *Store) Lock(ctx context.Context, timeout time.Duration, holder string) 
 	}
 	return l, nil
 }
+
+// annotationAttempt marks the Lease with the attempt that took it.
+const annotationAttempt = "tokenkeeper/attempt"
 
 // holderIdentity is what the Lease says of its holder: the lifecycle's
 // text (pid, command, since) and, as pods share the Lease, this host's
@@ -47,8 +51,9 @@ func holderIdentity(holder string) string {
 
 // locked is the Store while this process holds the Lease.
 type locked struct {
-	s      *Store
-	holder string
+	s       *Store
+	holder  string
+	attempt string // written with our takeover: a lost answer to it is recognised
 
 	mu      sync.Mutex
 	lease   *lease    // as last written by us
@@ -129,6 +134,14 @@ func (l *locked) tryOnce(ctx context.Context, seenRV string, seenAt time.Time) (
 	if err != nil && !fresh {
 		return false, nil, fmt.Errorf("kubernetes: lock %s: %w", l.s.LockName(), err)
 	}
+	if !fresh && cur.Spec.HolderIdentity == l.holder && cur.Metadata.Annotations[annotationAttempt] == l.attempt {
+		// Ours already: an earlier attempt of this call took it and its
+		// answer was lost (the request was sent again, and met a 409).
+		l.lease, l.expires = cur, time.Now().Add(l.s.o.LeaseTTL)
+		l.stop, l.done = make(chan struct{}), make(chan struct{})
+		go l.renew(l.s.o.LeaseTTL)
+		return true, nil, nil
+	}
 	if !fresh && cur.Spec.HolderIdentity != "" {
 		d := time.Duration(cur.Spec.LeaseDurationSeconds) * time.Second
 		expired := cur.Metadata.ResourceVersion == seenRV && !seenAt.IsZero() && time.Since(seenAt) >= d
@@ -139,11 +152,16 @@ func (l *locked) tryOnce(ctx context.Context, seenRV string, seenAt time.Time) (
 	next := &lease{Metadata: objectMeta{Name: l.s.name, Labels: l.s.c.labels(l.s.o.Profile)}}
 	if !fresh {
 		next.Metadata = cur.Metadata
+		next.Metadata.Annotations = maps.Clone(cur.Metadata.Annotations)
 		next.Spec.LeaseTransitions = cur.Spec.LeaseTransitions
 		if cur.Spec.HolderIdentity != "" || cur.Spec.AcquireTime != "" {
 			next.Spec.LeaseTransitions++
 		}
 	}
+	if next.Metadata.Annotations == nil {
+		next.Metadata.Annotations = map[string]string{}
+	}
+	next.Metadata.Annotations[annotationAttempt] = l.attempt
 	ttl := l.s.o.LeaseTTL
 	t := now()
 	next.Spec.HolderIdentity, next.Spec.LeaseDurationSeconds = l.holder, int32(ttl/time.Second)

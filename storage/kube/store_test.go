@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -281,5 +282,46 @@ func TestNoNamespace(t *testing.T) {
 	var ce *storage.ConfigError
 	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "namespace nowhere") || !strings.Contains(ce.Hint, "kubectl create namespace nowhere") {
 		t.Fatalf("Lock in a namespace that does not exist: %v", err)
+	}
+}
+
+// dropFirst performs the first request that matches and then loses its
+// answer, as a connection cut after the server applied it.
+type dropFirst struct {
+	rt      http.RoundTripper
+	match   func(*http.Request) bool
+	dropped bool
+}
+
+func (d *dropFirst) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := d.rt.RoundTrip(r)
+	if err == nil && !d.dropped && d.match(r) {
+		d.dropped = true
+		resp.Body.Close()
+		return nil, errors.New("connection reset (test)")
+	}
+	return resp, err
+}
+
+// TestLostTakeoverAnswer: the answer to the request that took the Lease is
+// lost and the request sent again (a 409 now): the Lease is recognised as
+// this attempt's, not waited for until it runs out.
+func TestLostTakeoverAnswer(t *testing.T) {
+	s := server(t)
+	ns := namespace(t, s)
+	h := newHost(t, s, ns, "", 5*time.Second, 0) // a 20 s Lease
+	if _, err := h.c.Conn(); err != nil {
+		t.Fatal(err)
+	}
+	h.c.hc.Transport = &dropFirst{rt: h.c.hc.Transport, match: func(r *http.Request) bool {
+		return r.Method == http.MethodPost && strings.Contains(r.URL.Path, "/leases")
+	}}
+	l, err := h.Lock(context.Background(), 2*time.Second, "pid=1 test")
+	if err != nil {
+		t.Fatalf("Lock after its takeover's answer was lost: %v", err)
+	}
+	defer l.Unlock()
+	if err := l.(*locked).CheckSavable(context.Background(), 10); err != nil {
+		t.Errorf("CheckSavable: %v", err)
 	}
 }
