@@ -210,6 +210,15 @@ func (l *locked) renew(ttl time.Duration) {
 		next.Spec.RenewTime = now()
 		sent := time.Now()
 		got, err := l.s.c.putLease(ctx, &next)
+		if errors.Is(err, ErrConflict) {
+			// Changed since our last write: taken over, or our own
+			// renewal applied and its answer lost (the request was sent
+			// again). The attempt mark tells.
+			if cur, gerr := l.s.c.getLease(ctx, l.s.name); gerr == nil && cur.Spec.HolderIdentity == l.holder &&
+				cur.Metadata.Annotations[annotationAttempt] == l.attempt {
+				got, err = cur, nil
+			}
+		}
 		cancel()
 		wait := every
 		l.mu.Lock()
