@@ -165,8 +165,16 @@ func (a *app) storeProfiles(names []string, wait time.Duration) ([]string, error
 	shared, err := lister.Profiles(ctx)
 	var se *kube.StatusError
 	if errors.As(err, &se) && se.Code == http.StatusForbidden {
-		if wait != storeGlance { // a completion or a suggestion says nothing
-			a.warn(fmt.Sprintf("%v; only the profiles of this host's config directory are listed", err))
+		// With profiles here, this is the Role docs/kubernetes.md advises
+		// (a CronJob's every run would repeat a warning): said with -v.
+		// With none, the listing was the point: a warning. A completion
+		// or a suggestion says nothing.
+		msg := fmt.Sprintf("%v; only the profiles of this host's config directory are listed", err)
+		switch {
+		case len(names) > 0:
+			a.log.Debug(a.redact(msg))
+		case wait != storeGlance:
+			a.warn(msg)
 		}
 		return names, nil
 	}
