@@ -106,8 +106,13 @@ func (l *locked) acquire(ctx context.Context, deadline time.Time) error {
 			return busy()
 		}
 		// A waiter costs the API server a read per slice: half a second,
-		// jittered so that a stampede does not come in step.
+		// jittered so that a stampede does not come in step; but no later
+		// than the moment the Lease, unchanged, will have expired.
 		wait := min(time.Until(deadline), 400*time.Millisecond+rand.N(200*time.Millisecond))
+		if cur != nil && cur.Spec.HolderIdentity != "" && cur.Metadata.ResourceVersion == seenRV {
+			d := time.Duration(cur.Spec.LeaseDurationSeconds) * time.Second
+			wait = min(wait, time.Until(seenAt.Add(d))+10*time.Millisecond)
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
