@@ -46,6 +46,7 @@ func TestKubeProcesses(t *testing.T) {
 		{"PushPullAll", with(testKubePushPullAll)},
 		{"LostLock", with(testKubeLostLock)},
 		{"Watch", with(testKubeWatch)},
+		{"Garbage", with(testKubeGarbage)},
 		{"Down", with(testKubeDown)}, // last: it kills the API server
 	})
 }
@@ -517,4 +518,39 @@ func testKubeLostLock(t *testing.T, bin string, api *kubetest.Server, ns string)
 		t.Errorf("%d password grants, want 1: the grant should survive without a bootstrap", got)
 	}
 	f.mustRunOn(1, "refresh", "--force")
+}
+
+// testKubeGarbage: a Secret whose record is not a token record is set
+// aside as a Secret of its own (never deleted) and the profile starts a
+// new grant; a record that is hostile text never reaches the terminal.
+func testKubeGarbage(t *testing.T, bin string, api *kubetest.Server, ns string) {
+	f := newKfleet(t, bin, api, ns, 1, "")
+	f.mustRunOn(0, "refresh")
+	for _, v := range []string{"not json \x1b[31m", strings.Repeat("[", 100000)} {
+		f.api.Must("PATCH", f.secretPath("fleet-default"), map[string]any{"data": map[string]any{"record": []byte(v)}})
+		os.Remove(filepath.Join(f.hosts[0], storeCopyName))
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		cmd := exec.CommandContext(ctx, f.bin, "refresh")
+		cmd.Env = f.cmd(0).Env
+		o := f.run(cmd)
+		hung := ctx.Err() != nil
+		cancel()
+		if hung || o.code != 0 || strings.Contains(o.stderr, "\x1b") || !strings.Contains(o.stderr, "k8s://"+ns+"/secrets/fleet-default.corrupt-") {
+			t.Errorf("record %.20q: refresh hung, failed, printed an escape or did not name where the record went: %s", v, o)
+		}
+		if tok, _ := f.record(); !f.srv.ValidRefreshToken(tok.RefreshToken) {
+			t.Errorf("record %.20q: the Secret's record after the new grant is not the endpoint's", v)
+		}
+	}
+	var list struct {
+		Items []struct {
+			Data map[string][]byte `json:"data"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal(api.Must("GET", "/api/v1/namespaces/"+ns+"/secrets?labelSelector=tokenkeeper/set-aside%3Dcorrupt", nil), &list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Items) != 2 || string(list.Items[0].Data["record"]) == "" {
+		t.Errorf("%d Secrets set aside as corrupt, want 2, each with the record it held", len(list.Items))
+	}
 }
