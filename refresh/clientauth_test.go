@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -261,5 +262,19 @@ func TestTokenSourceWithKey(t *testing.T) {
 	tok, err := e.m.TokenSource().Token()
 	if err != nil || tok.AccessToken == "" {
 		t.Fatalf("got %v, %v", tok, err)
+	}
+}
+
+// TestOffersMessageBounded: a discovery document that lists thousands of
+// methods (or one very long one) still gives a one-line message.
+func TestOffersMessageBounded(t *testing.T) {
+	var methods []string
+	for i := range 5000 {
+		methods = append(methods, fmt.Sprintf("method_%d_%s", i, strings.Repeat("x", 100)))
+	}
+	c := &credentials.Credentials{Issuer: "https://id.example.com", ClientAuth: credentials.AuthPrivateKeyJWT, Path: "/cfg/credentials.json"}
+	err := offers(&Endpoints{AuthMethods: methods}, c)
+	if err == nil || len(err.Error()) > 2000 || !strings.Contains(err.Error(), "(5000 in all)") {
+		t.Fatalf("offers: %d bytes: %.300v", len(fmt.Sprint(err)), err)
 	}
 }

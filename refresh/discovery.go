@@ -235,8 +235,12 @@ func offers(d *Endpoints, c *credentials.Credentials) error {
 	if c.ClientAuth == "" || len(d.AuthMethods) == 0 || slices.Contains(d.AuthMethods, c.ClientAuth) {
 		return nil
 	}
-	listed := make([]string, 0, len(d.AuthMethods))
-	for _, m := range d.AuthMethods {
+	listed := make([]string, 0, min(len(d.AuthMethods), 11))
+	for i, m := range d.AuthMethods {
+		if i == 10 { // a document may list anything; a message stays a line
+			listed = append(listed, fmt.Sprintf("… (%d in all)", len(d.AuthMethods)))
+			break
+		}
 		listed = append(listed, redact.Line(m, 64))
 	}
 	return &Error{Kind: KindCredentials, Then: ThenRun,
