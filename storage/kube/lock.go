@@ -60,8 +60,9 @@ type locked struct {
 	expires time.Time // the Lease's end as last renewed, counted from when the renewal was sent
 	lost    bool
 	read    bool
-	seen    string // the Secret's resourceVersion Read saw ("" none)
-	data    []byte // what Read returned
+	sec     *secret // the Secret as Read saw it (nil: none)
+	seen    string  // its resourceVersion ("" none)
+	data    []byte  // what Read returned
 
 	stop, done chan struct{}
 	once       sync.Once
@@ -260,13 +261,16 @@ func (l *locked) Expires() time.Time {
 func (l *locked) Read(ctx context.Context) ([]byte, error) {
 	octx, cancel := l.s.opContext(ctx)
 	defer cancel()
-	data, rv, err := l.s.fetch(octx)
+	data, sec, err := l.s.fetch(octx)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.read, l.seen, l.data = true, rv, data
+	l.read, l.sec, l.seen, l.data = true, sec, "", data
+	if sec != nil {
+		l.seen = sec.Metadata.ResourceVersion
+	}
 	return data, err
 }
 
@@ -322,6 +326,9 @@ func (l *locked) save(ctx context.Context, data []byte, keep bool) error {
 		seen = l.seen
 		l.mu.Unlock()
 	}
+	l.mu.Lock()
+	sec := l.secretFor(data)
+	l.mu.Unlock()
 	if !time.Now().Before(l.Expires()) {
 		return l.keep(data, seen, keep, fmt.Errorf("kubernetes: save %s: %w", l.s.Name(), ErrLockLost))
 	}
@@ -337,8 +344,6 @@ func (l *locked) save(ctx context.Context, data []byte, keep bool) error {
 		}
 		return l.keep(data, seen, keep, fmt.Errorf("kubernetes: save %s: %w", l.s.Name(), err))
 	}
-	sec := &secret{Metadata: objectMeta{Name: l.s.name, ResourceVersion: seen, Labels: l.s.c.labels(l.s.o.Profile)},
-		Data: map[string][]byte{dataKey: data}}
 	got, err := l.s.c.putSecret(octx, sec)
 	if errors.Is(err, ErrConflict) {
 		// Never overwrite: read what is there now.
@@ -352,10 +357,34 @@ func (l *locked) save(ctx context.Context, data []byte, keep bool) error {
 		return l.keep(data, seen, keep, fmt.Errorf("kubernetes: save %s: %w", l.s.Name(), err))
 	}
 	l.mu.Lock()
-	l.seen, l.data = got.Metadata.ResourceVersion, data
+	l.sec, l.seen, l.data = got, got.Metadata.ResourceVersion, data
 	l.mu.Unlock()
 	l.s.writeCopy(data)
 	return nil
+}
+
+// secretFor is the Secret to save: the one read, with data as its record,
+// its other keys, labels and annotations kept (a Secret made by a
+// manifest, a Helm chart or a person keeps what they put there), and this
+// store's labels set. Called with l.mu held.
+func (l *locked) secretFor(data []byte) *secret {
+	sec := &secret{Metadata: objectMeta{Name: l.s.name}}
+	if l.sec != nil {
+		sec.Type = l.sec.Type
+		sec.Metadata.ResourceVersion = l.sec.Metadata.ResourceVersion
+		sec.Metadata.Labels = maps.Clone(l.sec.Metadata.Labels)
+		sec.Metadata.Annotations = maps.Clone(l.sec.Metadata.Annotations)
+		sec.Data = maps.Clone(l.sec.Data)
+	}
+	if sec.Metadata.Labels == nil {
+		sec.Metadata.Labels = map[string]string{}
+	}
+	maps.Copy(sec.Metadata.Labels, l.s.c.labels(l.s.o.Profile))
+	if sec.Data == nil {
+		sec.Data = map[string][]byte{}
+	}
+	sec.Data[dataKey] = data
+	return sec
 }
 
 func (l *locked) keep(data []byte, base string, keep bool, err error) error {
@@ -403,7 +432,7 @@ func (l *locked) SetAsideAs(ctx context.Context, label string, now time.Time) (s
 		}
 	}
 	l.mu.Lock()
-	l.seen, l.data = "", nil
+	l.sec, l.seen, l.data = nil, "", nil
 	l.mu.Unlock()
 	_ = removeIfExists(l.s.o.CopyFile)
 	return "k8s://" + l.s.c.cfg.Namespace + "/secrets/" + aside, nil

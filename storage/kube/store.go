@@ -125,25 +125,24 @@ func (s *Store) Fetch(ctx context.Context) ([]byte, error) {
 	return data, err
 }
 
-// fetch returns the record and the Secret's resourceVersion ("" when there
-// is no Secret).
-func (s *Store) fetch(ctx context.Context) ([]byte, string, error) {
+// fetch returns the record and the Secret as read (nil when there is none).
+func (s *Store) fetch(ctx context.Context) ([]byte, *secret, error) {
 	sec, err := s.c.getSecret(ctx, s.name)
 	if errors.Is(err, ErrNotFound) {
 		_ = removeIfExists(s.o.CopyFile)
-		return nil, "", fmt.Errorf("kubernetes: %s: %w", s.Name(), fs.ErrNotExist)
+		return nil, nil, fmt.Errorf("kubernetes: %s: %w", s.Name(), fs.ErrNotExist)
 	}
 	if err != nil {
-		return nil, "", fmt.Errorf("kubernetes: read %s: %w", s.Name(), err)
+		return nil, nil, fmt.Errorf("kubernetes: read %s: %w", s.Name(), err)
 	}
 	rec, ok := sec.Data[dataKey]
 	if !ok {
 		_ = removeIfExists(s.o.CopyFile)
-		return nil, sec.Metadata.ResourceVersion, fmt.Errorf("kubernetes: %s (no %q in its data): %w", s.Name(), dataKey, fs.ErrNotExist)
+		return nil, sec, fmt.Errorf("kubernetes: %s (no %q in its data): %w", s.Name(), dataKey, fs.ErrNotExist)
 	}
 	data := capRecord(rec)
 	s.writeCopy(data)
-	return data, sec.Metadata.ResourceVersion, nil
+	return data, sec, nil
 }
 
 func capRecord(v []byte) []byte {

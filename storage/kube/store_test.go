@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -238,7 +239,9 @@ func TestNamedRoleSuffices(t *testing.T) {
 		{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, ResourceNames: []string{"tokenkeeper-p1"}, Verbs: []string{"get", "update"}},
 	})
 	meta := map[string]any{"name": "tokenkeeper-p1", "namespace": ns}
-	s.Must("POST", "/api/v1/namespaces/"+ns+"/secrets", map[string]any{"apiVersion": "v1", "kind": "Secret", "metadata": meta, "type": "Opaque"})
+	made := map[string]any{"name": "tokenkeeper-p1", "namespace": ns, "annotations": map[string]string{"owner": "team-a"}, "labels": map[string]string{"app": "x"}}
+	s.Must("POST", "/api/v1/namespaces/"+ns+"/secrets", map[string]any{"apiVersion": "v1", "kind": "Secret", "metadata": made, "type": "Opaque",
+		"data": map[string]any{"note": []byte("kept")}})
 	s.Must("POST", "/apis/coordination.k8s.io/v1/namespaces/"+ns+"/leases", map[string]any{"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": meta, "spec": map[string]any{}})
 	h := newHost(t, s, ns, tok, 5*time.Second, 0)
 	ctx := context.Background()
@@ -249,6 +252,15 @@ func TestNamedRoleSuffices(t *testing.T) {
 	lockSave(t, h, `{"v":2}`)
 	if got, err := h.Fetch(ctx); err != nil || string(got) != `{"v":2}` {
 		t.Fatalf("Fetch: %s, %v", got, err)
+	}
+	// What the manifest put there is kept: an annotation, a label, a key.
+	var sec secret
+	if err := json.Unmarshal(s.Must("GET", "/api/v1/namespaces/"+ns+"/secrets/tokenkeeper-p1", nil), &sec); err != nil {
+		t.Fatal(err)
+	}
+	if sec.Metadata.Annotations["owner"] != "team-a" || sec.Metadata.Labels["app"] != "x" || string(sec.Data["note"]) != "kept" ||
+		sec.Metadata.Labels[labelPrefix] != "tokenkeeper" {
+		t.Errorf("the saved Secret lost what was there or lacks the store's labels: %+v", sec.Metadata)
 	}
 	// watch, limited to the one name, is allowed too.
 	wctx, cancel := context.WithCancel(ctx)
