@@ -85,13 +85,11 @@ func (s *Store) Health(ctx context.Context) Health {
 	octx, cancel := s.opContext(ctx)
 	defer cancel()
 	start := time.Now()
-	h := Health{}
-	if conn, err := s.c.Conn(); err != nil {
-		h.Err = err
-		return h
-	} else {
-		h.Server = conn.Server
+	conn, err := s.c.Conn()
+	if err != nil {
+		return Health{Err: err}
 	}
+	h := Health{Server: conn.Server}
 	sec, err := s.c.getSecret(octx, s.name)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		h.Err, h.Took = err, time.Since(start)
