@@ -167,7 +167,17 @@ func TestTokenFileRotates(t *testing.T) {
 		w.Write([]byte(`{"metadata":{"name":"tokenkeeper-p","resourceVersion":"1"},"data":{}}`))
 	}))
 	defer srv.Close()
-	tokenFile := writeFile(t, filepath.Join(t.TempDir(), "token"), "first\n")
+	// The kubelet's layout: token → ..data/token, ..data → a dated
+	// directory; a rotation writes a new directory and swaps ..data.
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "..2026_12_07_1", "token"), "first\n")
+	if err := os.Symlink("..2026_12_07_1", filepath.Join(dir, "..data")); err != nil {
+		t.Fatal(err)
+	}
+	tokenFile := filepath.Join(dir, "token")
+	if err := os.Symlink(filepath.Join("..data", "token"), tokenFile); err != nil {
+		t.Fatal(err)
+	}
 	pool := x509.NewCertPool()
 	pool.AddCert(srv.Certificate())
 	c := NewClient(Config{Namespace: "apps", Prefix: "tokenkeeper"}, func() (*Conn, error) {
@@ -178,7 +188,13 @@ func TestTokenFileRotates(t *testing.T) {
 	if _, err := c.getSecret(ctx, "tokenkeeper-p"); err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, tokenFile, "second")
+	writeFile(t, filepath.Join(dir, "..2026_12_07_2", "token"), "second")
+	if err := os.Symlink("..2026_12_07_2", filepath.Join(dir, "..data_tmp")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(dir, "..data_tmp"), filepath.Join(dir, "..data")); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := c.getSecret(ctx, "tokenkeeper-p"); err != nil {
 		t.Fatal(err)
 	}
