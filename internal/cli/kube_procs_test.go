@@ -134,6 +134,12 @@ func (f *kfleet) secretPath(name string) string {
 	return "/api/v1/namespaces/" + f.ns + "/secrets/" + name
 }
 
+// copyIn is the read copy in a host's state directory, named after the
+// namespace and the prefix.
+func (f *kfleet) copyIn(dir string) string {
+	return filepath.Join(dir, "store-copy.k8s."+f.ns+".fleet.json")
+}
+
 // leaseHolder is the Lease fleet-default's holderIdentity ("" when free or
 // missing).
 func (f *kfleet) leaseHolder() string {
@@ -179,7 +185,7 @@ func (f *kfleet) expire() {
 	out, _ := json.Marshal(m)
 	f.api.Must("PATCH", f.secretPath("fleet-default"), map[string]any{"data": map[string]any{"record": out}})
 	for _, h := range f.hosts {
-		if err := storage.WriteFile(filepath.Join(h, storeCopyName), out); err != nil {
+		if err := storage.WriteFile(f.copyIn(h), out); err != nil {
 			f.tb.Fatal(err)
 		}
 	}
@@ -310,10 +316,8 @@ func testKubeForbidden(t *testing.T, bin string, api *kubetest.Server, ns string
 	}
 	api.Namespace(ns + "-other")
 	f.url = "k8s://" + ns + "-other/fleet"
-	// A host new to that namespace: no read copy.
-	if err := os.Remove(filepath.Join(f.hosts[1], storeCopyName)); err != nil {
-		t.Fatal(err)
-	}
+	// Host 1's read copy is of the other namespace's Secret: never served
+	// for this one.
 	o := f.run(f.cmd(1, "token"))
 	// The lifecycle meets the Lease or the Secret first: either is named.
 	if o.code != exitConfig || !strings.Contains(o.stderr, "RBAC forbids get on ") || !strings.Contains(o.stderr, "fleet-default in namespace "+ns+"-other") ||
@@ -402,12 +406,12 @@ func testKubeDown(t *testing.T, bin string, api *kubetest.Server, ns string) {
 		t.Errorf("token from a valid copy with the API server down: %s", o)
 	}
 	var rec map[string]any
-	if err := json.Unmarshal(mustRead(t, filepath.Join(f.hosts[1], storeCopyName)), &rec); err != nil {
+	if err := json.Unmarshal(mustRead(t, f.copyIn(f.hosts[1])), &rec); err != nil {
 		t.Fatal(err)
 	}
 	rec["expires_at"] = "2000-01-01T00:00:00Z"
 	expired, _ := json.Marshal(rec)
-	if err := storage.WriteFile(filepath.Join(f.hosts[1], storeCopyName), expired); err != nil {
+	if err := storage.WriteFile(f.copyIn(f.hosts[1]), expired); err != nil {
 		t.Fatal(err)
 	}
 	// A hang is caught by the context; how long it took is logged, not
@@ -452,7 +456,7 @@ func testKubeWatch(t *testing.T, bin string, api *kubetest.Server, ns string) {
 	f.mustRunOn(0, "refresh", "--force")
 	w.waitFor(t, "picking up the other host's token", msgContains("picked up a token renewed by another process"), nil)
 	tok, _ := f.record()
-	if got := mustRead(t, filepath.Join(f.hosts[1], storeCopyName)); !strings.Contains(string(got), tok.AccessToken) {
+	if got := mustRead(t, f.copyIn(f.hosts[1])); !strings.Contains(string(got), tok.AccessToken) {
 		t.Error("the watching host's read copy is not the Secret's record")
 	}
 	if got := f.srv.Count(""); got != 2 {
@@ -497,7 +501,7 @@ func testKubeLostLock(t *testing.T, bin string, api *kubetest.Server, ns string)
 	if now, _ := f.record(); now.RefreshToken != before.RefreshToken {
 		t.Fatal("a save without the Lease was written to the Secret")
 	}
-	if _, err := os.Stat(filepath.Join(f.hosts[0], storePendingName)); err != nil {
+	if _, err := os.Stat(filepath.Join(f.hosts[0], "store-pending.k8s."+f.ns+".fleet.json")); err != nil {
 		t.Fatalf("no pending file: %v", err)
 	}
 	// The thief is done with the Lease.
@@ -511,7 +515,7 @@ func testKubeLostLock(t *testing.T, bin string, api *kubetest.Server, ns string)
 	if now.RefreshToken == before.RefreshToken || !f.srv.ValidRefreshToken(now.RefreshToken) {
 		t.Error("the pending answer was not pushed: the Secret's refresh token is not the endpoint's live one")
 	}
-	if _, err := os.Stat(filepath.Join(f.hosts[0], storePendingName)); err == nil {
+	if _, err := os.Stat(filepath.Join(f.hosts[0], "store-pending.k8s."+f.ns+".fleet.json")); err == nil {
 		t.Error("the pending file is still there after the push")
 	}
 	if got := f.srv.Count("password"); got != 1 {
@@ -528,7 +532,7 @@ func testKubeGarbage(t *testing.T, bin string, api *kubetest.Server, ns string) 
 	f.mustRunOn(0, "refresh")
 	for _, v := range []string{"not json \x1b[31m", strings.Repeat("[", 100000)} {
 		f.api.Must("PATCH", f.secretPath("fleet-default"), map[string]any{"data": map[string]any{"record": []byte(v)}})
-		os.Remove(filepath.Join(f.hosts[0], storeCopyName))
+		os.Remove(f.copyIn(f.hosts[0]))
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		cmd := exec.CommandContext(ctx, f.bin, "refresh")
 		cmd.Env = f.cmd(0).Env

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/tokenkeeper/tokenkeeper/storage"
@@ -23,6 +24,14 @@ const (
 	storeCopyName    = "store-copy.json"
 	storePendingName = "store-pending.json"
 )
+
+// kubeFileName is a host file of the Kubernetes store, named after the
+// namespace and the prefix (store-copy.k8s.apps.tokenkeeper.json): a copy
+// read from one namespace is never served for another when the store URL
+// changes. Both are DNS labels: no dot, no slash.
+func kubeFileName(name string, cfg kube.Config) string {
+	return strings.TrimSuffix(name, ".json") + ".k8s." + cfg.Namespace + "." + cfg.Prefix + ".json"
+}
 
 // storeClient is the etcd client of --store (TOKENKEEPER_STORE), made once
 // per run and shared by every profile; nil without --store.
@@ -87,6 +96,7 @@ func (a *app) sharedStore(p storage.Paths) (sharedStore, error) {
 		if err != nil {
 			return nil, err
 		}
+		copyFile, pendingFile = filepath.Join(p.StateDir, kubeFileName(storeCopyName, c.Config())), filepath.Join(p.StateDir, kubeFileName(storePendingName, c.Config()))
 		return kube.New(kube.Options{
 			Client: c, Profile: p.Profile, CopyFile: copyFile, PendingFile: pendingFile,
 			Timeout: a.g.timeout, Budget: a.budget, LeaseTTL: storage.LeaseTTL(a.g.timeout, a.g.lockTimeout),
