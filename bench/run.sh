@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tokenkeeper's performance figures (SPEC §6). Each comparison is a ratio taken
+# tokenkeeper's performance figures (docs/contract.md §6). Each comparison is a ratio taken
 # in one run, on one machine, against a yardstick built here:
 #
 #   1. `tokenkeeper token` on a valid cached token vs bench/floor (reads the file,
@@ -192,7 +192,7 @@ for _ in $(seq 50); do GODEBUG=inittrace=1 "$TK" --dir "$D" token 2>&1 >/dev/nul
     for (p in t) printf "%.4f %s\n", t[p] / n[p], p; printf "%.4f ALL\n", total / 50 }' | sort -g -r | sed -n 1,9p |
   awk '{ if ($2 == "ALL") printf "- all inits together: %.3f ms\n", $1; else printf "- %s: %.3f ms\n", $2, $1 }'
 
-# 6. the etcd store (SPEC §8) --------------------------------------------------
+# 6. the etcd store (docs/contract.md §8) ------------------------------------
 echo
 echo "## 6. --store etcd://… (Debian's etcd-server, one member on loopback)"
 echo

@@ -15,7 +15,7 @@ import (
 // FileName is the name of the credentials file inside a profile directory.
 const FileName = storage.CredentialsFileName
 
-// DefaultTokenURL is the endpoint the tutorial hard-codes (SAP Concur, US).
+// DefaultTokenURL is the endpoint the tutorial hard-codes (its provider's US region).
 const DefaultTokenURL = "https://us.api.concursolutions.com/oauth2/v0/token"
 
 // Grant types: how a fresh token is obtained when there is no usable refresh
@@ -127,8 +127,7 @@ type Credentials struct {
 // order (docs/contract.md §1; docs/getting-started.md shows it filled in), indented by two spaces, with a trailing newline.
 func Template() []byte {
 	c := &Credentials{TokenURL: DefaultTokenURL, AuthStyle: AuthParams}
-	concur, _ := PresetNamed("concur") // the tutorial's provider
-	if err := concur.Apply(c, ""); err != nil {
+	if err := TemplatePreset().Apply(c, ""); err != nil {
 		panic("credentials: template: " + err.Error())
 	}
 	return c.marshal()

@@ -21,8 +21,8 @@ type Field struct {
 	// (git-credential's username; the endpoints only login and logout use):
 	// editing it is no new credentials, and does not lift a remembered refusal.
 	NotGrant bool
-	// Generic is what the field is called at an endpoint other than Concur's,
-	// where Concur's words mean nothing: the password grant's "username" and
+	// Generic is what the field is called at an endpoint other than the
+	// template's provider's (TemplatePreset), where its words mean nothing: the password grant's "username" and
 	// "password" (each also a synonym). "": the field has one name.
 	Generic string
 	// Sparse leaves the field out of the credentials' fingerprint while it
@@ -87,9 +87,9 @@ func FieldNamed(name string) *Field {
 }
 
 // Word is what c's messages call the field of that canonical name: its
-// Generic word at an endpoint other than Concur's ("username" rather than
-// "companyUUID"), else its name. An unset token URL without an issuer is
-// Concur's (the tutorial's default endpoint).
+// Generic word at an endpoint other than the template's provider's
+// ("username" rather than "companyUUID"), else its name. An unset token URL
+// without an issuer is the template's (the tutorial's default endpoint).
 func (c *Credentials) Word(name string) string {
 	f := FieldNamed(name)
 	if f == nil || f.Generic == "" {
@@ -99,7 +99,7 @@ func (c *Credentials) Word(name string) string {
 	if u == "" && c.Issuer == "" {
 		u = DefaultTokenURL
 	}
-	if IsConcur(u) {
+	if PresetOf(u) == TemplatePreset() {
 		return name
 	}
 	return f.Generic

@@ -10,23 +10,33 @@ import (
 
 // Preset is what tokenkeeper knows of one kind of provider: how its token URL
 // is made, which grants it takes, and how to recognise it. It is the one table
-// of providers: setup asks by it, the refusal advice speaks by it (Concur's
-// words for Concur endpoints only), and status names it.
+// of providers: setup asks by it, the refusal advice speaks by it (a
+// provider's own words for its own endpoints only: Provider), and status names it.
 type Preset struct {
 	Name string
 	Help string // one line for a menu
 	// Grants the provider takes, the default first; nil: any grant.
 	Grants []string
-	// CredentialType is Concur's credtype; "" for every other provider.
+	// CredentialType is the credtype its password grant sends (the
+	// bootstrap form's one field beyond RFC 6749's); "" for none.
 	CredentialType string
 	// TokenURL is the provider's one token URL, when it has one (KORE);
-	// Regions name the token URLs of a provider with several (Concur).
+	// Regions name the token URLs of a provider with several.
 	TokenURL string
 	Regions  []Region
 	// TokenPath is the path every token URL of the provider ends in; Hosts
 	// the domain suffixes of its token hosts. Either identifies the provider.
 	TokenPath string
 	Hosts     []string
+
+	// BaseAsk: setup asks for the provider's base URL with this question
+	// (or a full token URL), rather than for the token URL; the token URL is
+	// the base and TokenPath, with /realms/NAME between them when Realm
+	// (setup asks for the realm too). IssuerPath is what follows the issuer in
+	// the token URL, for a grant a person starts (Keycloak's realms).
+	BaseAsk    string
+	Realm      bool
+	IssuerPath string
 
 	// A login preset (docs/contract.md §7): the first refresh token comes from a person;
 	// setup writes the endpoints, grant and scope, then runs login. Arg is the
@@ -51,6 +61,10 @@ type Preset struct {
 	// never with the issuer beside it (Okta and Entra document exactly the
 	// endpoint; docs/providers.md, "Client authentication").
 	EndpointAudience bool
+
+	// Provider is how the provider behaves differently from RFC 6749 (its
+	// file, like concur.go); nil is Standard.
+	Provider Provider
 }
 
 // Region is one of a provider's token endpoints, by a short name.
@@ -72,17 +86,22 @@ var Presets = []Preset{
 		},
 		TokenPath: "/oauth2/v0/token",
 		Hosts:     []string{".concursolutions.com", ".concurcdc.cn"},
+		Provider:  concur{},
 	},
 	{
 		Name: "keycloak", Help: "Keycloak: base URL and realm",
 		Grants:    []string{GrantClientCredentials, GrantRefreshToken, GrantAuthorizationCode, GrantDeviceCode},
 		TokenPath: "/protocol/openid-connect/token",
-		match:     func(c *Credentials) bool { return strings.Contains(c.Issuer, "/realms/") },
+		BaseAsk:   "Keycloak base URL (like https://auth.example.com), or the full token URL", Realm: true,
+		IssuerPath: "/protocol/openid-connect/token",
+		match:      func(c *Credentials) bool { return strings.Contains(c.Issuer, "/realms/") },
 	},
 	{
 		Name: "thingpark", Help: "ThingPark (Keycloak's users-auth realm)",
-		Grants:    []string{GrantClientCredentials, GrantRefreshToken, GrantAuthorizationCode, GrantDeviceCode},
-		TokenPath: "/users-auth/protocol/openid-connect/token",
+		Grants:     []string{GrantClientCredentials, GrantRefreshToken, GrantAuthorizationCode, GrantDeviceCode},
+		TokenPath:  "/users-auth/protocol/openid-connect/token",
+		BaseAsk:    "ThingPark platform URL (like https://community.thingpark.io), or the full token URL",
+		IssuerPath: "/protocol/openid-connect/token",
 	},
 	{
 		Name: "kore", Help: "KORE Wireless (client credentials)",
@@ -90,6 +109,7 @@ var Presets = []Preset{
 		TokenURL:  "https://api.korewireless.com/api-services/v1/auth/token",
 		TokenPath: "/api-services/v1/auth/token",
 		Hosts:     []string{".korewireless.com"},
+		Provider:  kore{},
 	},
 	{
 		Name: "generic", Help: "any RFC 6749 token endpoint, any grant",
@@ -182,7 +202,7 @@ func PresetNames() string {
 }
 
 // PresetOf recognises the provider of a token URL by its host or its token
-// path (a test endpoint on loopback with Concur's path is taken for Concur);
+// path (a test endpoint on loopback with a provider's path is taken for it);
 // "generic" when none.
 func PresetOf(tokenURL string) *Preset {
 	found, _ := PresetNamed("generic")
@@ -213,8 +233,21 @@ func (p *Preset) matchesHost(host string) bool {
 	return false
 }
 
-// IsConcur reports whether a token URL is one of SAP Concur's.
-func IsConcur(tokenURL string) bool { return PresetOf(tokenURL).Name == "concur" }
+// TemplatePreset is the provider of the template's token URL (the
+// tutorial's): credentials.json's field names are its words, and an unset
+// token URL without an issuer is its endpoint.
+func TemplatePreset() *Preset { return PresetOf(DefaultTokenURL) }
+
+// RegionalPresets lists the names of the presets with regions, for messages.
+func RegionalPresets() string {
+	var names []string
+	for _, p := range Presets {
+		if len(p.Regions) > 0 {
+			names = append(names, p.Name)
+		}
+	}
+	return strings.Join(names, ", ")
+}
 
 // RegionURL maps a region name of the preset to its token URL.
 func (p *Preset) RegionURL(region string) (string, bool) {
@@ -253,7 +286,7 @@ func (p *Preset) RegionNames() string {
 func (p *Preset) Apply(c *Credentials, region string) error {
 	if p.Login {
 		if region != "" {
-			return fmt.Errorf("a region is for a provider with regions (concur), not %s", p.Name)
+			return fmt.Errorf("a region is for a provider with regions (%s), not %s", RegionalPresets(), p.Name)
 		}
 		p.applyLogin(c)
 		return nil
@@ -265,7 +298,7 @@ func (p *Preset) Apply(c *Credentials, region string) error {
 	case p.CredentialType != "" && c.CredentialType == "":
 		c.CredentialType = p.CredentialType
 	case p.CredentialType == "" && c.GrantType != GrantPassword:
-		c.CredentialType = "" // credtype belongs to Concur's password grant
+		c.CredentialType = "" // a credtype belongs to its provider's password grant
 	}
 	if p.TokenURL != "" && PresetOf(c.TokenURL) != p {
 		c.TokenURL = p.TokenURL
@@ -274,7 +307,7 @@ func (p *Preset) Apply(c *Credentials, region string) error {
 		return nil
 	}
 	if len(p.Regions) == 0 {
-		return fmt.Errorf("a region is for a provider with regions (concur), not %s", p.Name)
+		return fmt.Errorf("a region is for a provider with regions (%s), not %s", RegionalPresets(), p.Name)
 	}
 	u, ok := p.RegionURL(region)
 	switch {
@@ -298,8 +331,8 @@ func contains(list []string, v string) bool {
 }
 
 // applyLogin sets what a login preset fixes: the grant, the scope when none is
-// set, authParams, and the endpoints that need no answer. The Concur values of
-// the template go: these providers' endpoints come from their issuer.
+// set, authParams, and the endpoints that need no answer. The template's
+// provider's values go: these providers' endpoints come from their issuer.
 func (p *Preset) applyLogin(c *Credentials) {
 	if c.GrantType == "" || !Interactive(c.GrantType) {
 		c.GrantType = p.Grants[0]

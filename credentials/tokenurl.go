@@ -2,7 +2,7 @@ package credentials
 
 import "errors"
 
-// CheckTokenURL applies the tokenURL rule to any endpoint URL (a Concur
+// CheckTokenURL applies the tokenURL rule to any endpoint URL (a
 // geolocation, say): absolute https://, or http:// on a loopback host.
 func CheckTokenURL(raw string) error {
 	if msg := checkTokenURL(raw); msg != "" {

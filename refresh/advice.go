@@ -1,7 +1,7 @@
 package refresh
 
 import (
-	"fmt"
+	"cmp"
 	"net/http"
 	"strings"
 
@@ -9,9 +9,11 @@ import (
 )
 
 // The refusal tables: what a token endpoint's refusal means and what a person must
-// do about it. A refusal is looked up by Concur's numeric code when the endpoint is
-// Concur's, else by RFC 6749's error code, else by HTTP status. In the advice,
-// {file} is the credentials file and {grant} its grantType.
+// do about it. A refusal is read by the provider's own words when it has any
+// (credentials.Provider: its numeric codes, for its endpoints only), else by
+// RFC 6749's error code, else by HTTP status. In the advice, {file} is the
+// credentials file and {grant} its grantType. The tables are functions, built
+// when a refusal is looked up, not at every start-up (docs/contract.md §6).
 
 // advice is one row: the kind of failure and what to do.
 type advice struct {
@@ -19,26 +21,29 @@ type advice struct {
 	Do   string
 }
 
-const newRequestToken = "generate a new company request token in Concur's Company Request Token screen and put it in {file} (companyRequestToken)"
-
-// concurCodes are SAP Concur's error codes (docs/troubleshooting.md, "Concur's codes"). Code 16 is answered by
-// a retry at the user's geolocation before it gets here; 108 (a dead refresh token)
-// by a bootstrap. The tables are functions, built when a refusal is looked up,
-// not at every start-up (docs/contract.md §6).
-func concurCodes() map[int]advice {
-	return map[int]advice{
-		5:   {KindNeedsHuman, "the company UUID or company request token was refused; " + newRequestToken},
-		14:  {KindNeedsHuman, "the Concur account is locked; contact your Concur administrator"},
-		16:  {KindCredentials, ""}, // geolocationHint
-		19:  {KindNeedsHuman, "the company request token was refused; " + newRequestToken},
-		53:  {KindCredentials, "the company has not enabled this app; a Concur administrator of the company must enable it"},
-		59:  {KindCredentials, "the app (appID) is disabled or unknown; check appID and {secret} in {file} and the app's status with SAP Concur"},
-		64:  {KindNeedsHuman, "the company request token has expired or was used up; " + newRequestToken},
-		106: {KindUnexpected, "the refresh token was not sent, which is a bug: please report it"},
-		107: {KindCredentials, "this app is not allowed the refresh grant; check the app's grant settings with SAP Concur"},
-		108: {KindNeedsHuman, ""}, // a refused grant: grantRefused
-		120: {KindCredentials, "credentialType is not accepted; set it to \"authtoken\" in {file}"},
+// kindOf is the Kind of a provider's reading of a refusal.
+func kindOf(c credentials.RefusalClass) Kind {
+	switch c {
+	case credentials.RefusedGrant, credentials.RefusedPerson:
+		return KindNeedsHuman
+	case credentials.RefusedBug:
+		return KindUnexpected
 	}
+	return KindCredentials
+}
+
+// refusalOf is ee as a provider reads it.
+func refusalOf(ee *EndpointError) credentials.Refusal {
+	return credentials.Refusal{Status: ee.Status, Code: ee.Code, Description: ee.Description,
+		ProviderCode: ee.ProviderCode, Where: ee.Geolocation}
+}
+
+// readBy is p's own reading of ee, if it has one.
+func readBy(p credentials.Provider, ee *EndpointError) (credentials.Reading, bool) {
+	if p == nil {
+		return credentials.Reading{}, false
+	}
+	return p.Read(refusalOf(ee))
 }
 
 // oauthCodes are RFC 6749 §5.2's error codes, for any endpoint. A row without
@@ -64,13 +69,14 @@ func oauthCodes() map[string]advice {
 // (invalid_request about anything but the refresh token; 411, 413, 414, 415),
 // or an endpoint that is not there (a redirect, 404, 405). Rate limits, 408,
 // 5xx, server_error and temporarily_unavailable are no refusals
-// (TransientError: client.go's failingNow and unavailable). On a Concur
-// endpoint, a code of its own other than 108 says what else was refused.
-func refreshTokenDead(ee *EndpointError, concur bool) bool {
-	if isGrantRefusal(ee) {
+// (TransientError: client.go's failingNow and unavailable). At a provider
+// with codes of its own (p), a code that is not a refused grant says what else
+// was refused.
+func refreshTokenDead(ee *EndpointError, p credentials.Provider) bool {
+	if isGrantRefusal(ee, p) {
 		return true
 	}
-	if _, ok := concurCodes()[ee.ConcurCode]; ok && concur {
+	if _, ok := readBy(p, ee); ok {
 		return false
 	}
 	if isClientRefusal(ee) {
@@ -118,7 +124,7 @@ func aboutRefreshToken(desc string) bool {
 const clientRefused = "the client was refused: check appID and {secret}{style} in {file}"
 
 // grantRefused says what to do when the grant in the credentials file is refused,
-// by grant type, in the provider's words: Concur's for Concur endpoints only.
+// by grant type, in RFC 6749's words (a provider's own: GrantAdvice).
 func grantRefused() map[string]string {
 	return map[string]string{
 		credentials.GrantPassword:          "the username and password (companyUUID and companyRequestToken in {file}) were refused; correct them",
@@ -127,27 +133,28 @@ func grantRefused() map[string]string {
 	}
 }
 
-// refusalAdvice looks a refusal up in the tables. concur says the endpoint is SAP
-// Concur's: its codes mean something only there (KORE sends a "code" too).
-func refusalAdvice(ee *EndpointError, c *credentials.Credentials, concur bool) advice {
+// refusalAdvice looks a refusal up in the tables. p is the provider that reads
+// it (refusalProvider): its codes mean something only there (KORE sends a
+// "code" too).
+func refusalAdvice(ee *EndpointError, c *credentials.Credentials, p credentials.Provider) advice {
 	code := ee.Code
 	if code == "" && ee.Status == http.StatusUnauthorized {
 		code = "invalid_client"
 	}
-	if c.GrantType == credentials.GrantRefreshToken && refreshTokenDead(ee, concur) {
+	if c.GrantType == credentials.GrantRefreshToken && refreshTokenDead(ee, p) {
 		// Every request of this grant is a refresh request: a pasted refresh
 		// token refused in any provider's words is a refused grant.
 		code = "invalid_grant"
 	}
-	a, ok := concurCodes()[ee.ConcurCode]
-	if !ok || !concur {
+	var a advice
+	rd, ok := readBy(p, ee)
+	if ok {
+		a = advice{kindOf(rd.Class), rd.Do}
+	} else {
 		a, ok = oauthCodes()[code]
 	}
 	if ok && a.Do == "" {
-		a.Do = grantRefused()[c.GrantType]
-		if concur && c.GrantType == credentials.GrantPassword {
-			a.Do = "the company UUID or company request token was refused; " + newRequestToken
-		}
+		a.Do = cmp.Or(p.GrantAdvice(c.GrantType), grantRefused()[c.GrantType])
 	}
 	if ok {
 		return a
@@ -167,22 +174,21 @@ func clientWords(c *credentials.Credentials) *strings.Replacer {
 	return strings.NewReplacer("{secret}", "clientSecret", "{style}", " (and authStyle)")
 }
 
-// concurEndpoint reports whether ee came from SAP Concur's endpoint: c's
-// tokenURL is Concur's, or the answer carries both an OAuth "error" and a
-// Concur code (KORE sends a "code" alone).
-func concurEndpoint(ee *EndpointError, c *credentials.Credentials) bool {
-	return credentials.IsConcur(c.TokenURL) || (ee.ConcurCode != 0 && ee.Code != "")
+// refusalProvider is the provider that reads ee: that of c's token URL, or
+// one whose words the answer is in (credentials.RefusalProvider).
+func refusalProvider(ee *EndpointError, c *credentials.Credentials) credentials.Provider {
+	return credentials.RefusalProvider(c.TokenURL, refusalOf(ee))
 }
 
 // refusalError is the *Error for a refusal of the grant in c. follow is the rule
-// for a Concur geolocation (geolocation.go), for code 16's advice.
+// for a place the answer names (geolocation.go), for a Moved refusal's advice.
 func refusalError(ee *EndpointError, c *credentials.Credentials, follow func(tokenURL, geo string) (string, error)) *Error {
-	concur := concurEndpoint(ee, c)
-	a := refusalAdvice(ee, c, concur)
+	p := refusalProvider(ee, c)
+	a := refusalAdvice(ee, c, p)
 	hint := strings.NewReplacer("{file}", c.Path, "{grant}", c.GrantType).Replace(a.Do)
 	hint = clientWords(c).Replace(hint)
-	if concur && ee.ConcurCode == 16 {
-		hint = geolocationHint(ee, c, follow)
+	if rd, ok := readBy(p, ee); ok && rd.Class == credentials.Moved {
+		hint = movedHint(ee, c, p, follow)
 	}
 	then := ThenRun
 	if a.Kind == KindUnexpected {
@@ -191,13 +197,14 @@ func refusalError(ee *EndpointError, c *credentials.Credentials, follow func(tok
 	return &Error{Kind: a.Kind, Err: ee, Msg: ee.Error(), Hint: hint, Then: then}
 }
 
-// geolocationHint is for Concur's code 16 when the retry at the user's data centre
-// was not possible or did not help: the tokenURL must name that data centre.
-func geolocationHint(ee *EndpointError, c *credentials.Credentials, follow func(tokenURL, geo string) (string, error)) string {
-	// Only a geolocation that would be followed is suggested: any other is the
+// movedHint is for a refusal saying the user lives elsewhere, when the retry
+// there was not possible or did not help: the tokenURL must name that place.
+func movedHint(ee *EndpointError, c *credentials.Credentials, p credentials.Provider, follow func(tokenURL, geo string) (string, error)) string {
+	// Only a place that would be followed is suggested: any other is the
 	// endpoint's word for where the client secret should go.
-	if geo, err := follow(c.TokenURL, ee.Geolocation); err == nil {
-		return fmt.Sprintf("the user lives in another Concur data centre: set tokenURL in %s to %s", c.Path, geo)
+	geo, err := follow(c.TokenURL, ee.Geolocation)
+	if err != nil {
+		geo = ""
 	}
-	return fmt.Sprintf("the user lives in another Concur data centre, and the answer named none that can be used; set tokenURL in %s to your data centre's token URL", c.Path)
+	return p.MovedAdvice(c.Path, geo)
 }

@@ -18,19 +18,19 @@ func TestRefusalError(t *testing.T) {
 		kind             Kind
 		want, not        string
 	}{
-		{"concur stale request token", concurURL, "password", EndpointError{Status: 400, Code: "invalid_grant", ConcurCode: 5}, KindNeedsHuman, "Company Request Token screen", ""},
-		{"concur locked", concurURL, "password", EndpointError{Status: 400, Code: "invalid_grant", ConcurCode: 14}, KindNeedsHuman, "locked", ""},
-		{"concur client disabled", concurURL, "password", EndpointError{Status: 400, ConcurCode: 59}, KindCredentials, "appID", ""},
-		{"concur 108 for a pasted refresh token", concurURL, "refresh_token", EndpointError{Status: 400, Code: "invalid_grant", ConcurCode: 108}, KindNeedsHuman, "new refresh token", "Concur"},
+		{"concur stale request token", concurURL, "password", EndpointError{Status: 400, Code: "invalid_grant", ProviderCode: 5}, KindNeedsHuman, "Company Request Token screen", ""},
+		{"concur locked", concurURL, "password", EndpointError{Status: 400, Code: "invalid_grant", ProviderCode: 14}, KindNeedsHuman, "locked", ""},
+		{"concur client disabled", concurURL, "password", EndpointError{Status: 400, ProviderCode: 59}, KindCredentials, "appID", ""},
+		{"concur 108 for a pasted refresh token", concurURL, "refresh_token", EndpointError{Status: 400, Code: "invalid_grant", ProviderCode: 108}, KindNeedsHuman, "new refresh token", "Concur"},
 		{"generic password grant refused", genericURL, "password", EndpointError{Status: 400, Code: "invalid_grant"}, KindNeedsHuman, "companyUUID and companyRequestToken", "Concur"},
-		{"generic endpoint with a code is not Concur", genericURL, "client_credentials", EndpointError{Status: 400, ConcurCode: 5, Message: "bad"}, KindCredentials, "refused the request", "Concur"},
+		{"generic endpoint with a code is not Concur", genericURL, "client_credentials", EndpointError{Status: 400, ProviderCode: 5, Message: "bad"}, KindCredentials, "refused the request", "Concur"},
 		{"generic refresh token refused", genericURL, "refresh_token", EndpointError{Status: 400, Code: "invalid_grant"}, KindNeedsHuman, "new refresh token", "Concur"},
 		{"client refused", genericURL, "client_credentials", EndpointError{Status: 401}, KindCredentials, "appID and clientSecret", ""},
 		{"scope", genericURL, "client_credentials", EndpointError{Status: 400, Code: "invalid_scope"}, KindCredentials, "check scope", ""},
 		{"grant type", genericURL, "password", EndpointError{Status: 400, Code: "unsupported_grant_type"}, KindCredentials, `grantType "password"`, ""},
 		{"redirect refused", genericURL, "password", EndpointError{Status: 0, Description: "redirect refused"}, KindCredentials, "check tokenURL", ""},
 		{"not found", genericURL, "password", EndpointError{Status: 404}, KindCredentials, "check tokenURL", ""},
-		{"concur answer at a loopback test endpoint", "http://127.0.0.1:9/token", "password", EndpointError{Status: 400, Code: "invalid_grant", ConcurCode: 64}, KindNeedsHuman, "expired or was used up", ""},
+		{"concur answer at a loopback test endpoint", "http://127.0.0.1:9/token", "password", EndpointError{Status: 400, Code: "invalid_grant", ProviderCode: 64}, KindNeedsHuman, "expired or was used up", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/tokenkeeper/tokenkeeper/credentials"
 	"github.com/tokenkeeper/tokenkeeper/internal/redact"
 	"github.com/tokenkeeper/tokenkeeper/storage"
 )
@@ -65,10 +66,12 @@ func tlsProblem(u string, err error) *Error {
 		Hint: hint + "; a retry does not fix this"}
 }
 
-// isGrantRefusal is a refused grant: RFC 6749's invalid_grant, or Concur's code 108
-// (bad or expired refresh token) whatever "error" came with it.
-func isGrantRefusal(ee *EndpointError) bool {
-	return ee.Code == "invalid_grant" || ee.ConcurCode == 108
+// isGrantRefusal is a refused grant: RFC 6749's invalid_grant, or a code the
+// provider p reads as one (a bad or expired refresh token in its own code)
+// whatever "error" came with it.
+func isGrantRefusal(ee *EndpointError, p credentials.Provider) bool {
+	rd, ok := readBy(p, ee)
+	return ee.Code == "invalid_grant" || ok && rd.Class == credentials.RefusedGrant
 }
 
 // isClientRefusal is a refusal of the client's own credentials (RFC 6749 §5.2).
@@ -89,8 +92,8 @@ func describeRefusal(ee *EndpointError) string {
 		parts = append(parts, redact.Line(d, 120))
 	}
 	s := strings.Join(parts, ": ")
-	if ee.ConcurCode != 0 {
-		s = strings.TrimSpace(s + fmt.Sprintf(" (code %d)", ee.ConcurCode))
+	if ee.ProviderCode != 0 {
+		s = strings.TrimSpace(s + fmt.Sprintf(" (code %d)", ee.ProviderCode))
 	}
 	return s
 }

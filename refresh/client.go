@@ -354,7 +354,7 @@ func endpointError(u string, resp *http.Response, body []byte, secrets []string)
 		// Concur's codes are its own; KORE's {"code":400,"message":…} repeats
 		// the HTTP status, which is no Concur code.
 		if f, ok, _ := number(raw, "code"); ok && f > 0 && f < 1e6 && !(int(f) == e.Status && e.Code == "") {
-			e.ConcurCode = int(f)
+			e.ProviderCode = int(f)
 		}
 	}
 	if e.Code == "" && e.Description == "" && e.Message == "" {

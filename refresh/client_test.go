@@ -550,8 +550,8 @@ func TestEndpointErrorFields(t *testing.T) {
 				t.Errorf("got status %d code %q desc %q message %q geo %q; want %d %q %q %q %q",
 					ee.Status, ee.Code, ee.Description, ee.Message, ee.Geolocation, tt.status, tt.code, tt.desc, tt.message, tt.geo)
 			}
-			if tt.concurCode >= 0 && ee.ConcurCode != tt.concurCode {
-				t.Errorf("ConcurCode = %d, want %d", ee.ConcurCode, tt.concurCode)
+			if tt.concurCode >= 0 && ee.ProviderCode != tt.concurCode {
+				t.Errorf("ProviderCode = %d, want %d", ee.ProviderCode, tt.concurCode)
 			}
 			if ee.URL != req.URL || ee.CorrelationID != "corr-123" {
 				t.Errorf("URL, CorrelationID = %q, %q; want %q, corr-123", ee.URL, ee.CorrelationID, req.URL)

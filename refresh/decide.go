@@ -327,7 +327,7 @@ func credentialsError(err error) *Error {
 // RefreshWarnings warns when the refresh token will really die before a renewal
 // can extend it: it dies before the access token needs renewing at all, or its
 // expiry is within warnBefore and the last refresh did not move it (an absolute
-// expiry, as Concur's). A refresh token renewed on each refresh (Keycloak's
+// expiry). A refresh token renewed on each refresh (Keycloak's
 // rotating ones) is not dying, nor is one no refresh has shown fixed yet. A grant
 // that needs no person to renew (client credentials) is never warned about.
 func RefreshWarnings(c *credentials.Credentials, tok *Token, now time.Time, warnBefore time.Duration) []string {
@@ -371,11 +371,11 @@ func reauthAdvice(c *credentials.Credentials) string {
 	if c == nil {
 		return "before then, make sure the credentials file can get a new grant"
 	}
+	if s := credentials.ProviderOf(c.TokenURL).ReauthAdvice(c); s != "" {
+		return s
+	}
 	switch c.GrantType {
 	case credentials.GrantPassword:
-		if credentials.IsConcur(c.TokenURL) {
-			return "before then, " + strings.ReplaceAll(newRequestToken, "{file}", c.Path)
-		}
 		return fmt.Sprintf("before then, make sure the username and password in %s (companyUUID, companyRequestToken) are still accepted", c.Path)
 	case credentials.GrantRefreshToken:
 		return fmt.Sprintf("before then, get a new refresh token from the provider and put it in %s (refreshToken)", c.Path)

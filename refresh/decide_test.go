@@ -138,7 +138,7 @@ func TestDecideRemembersTheSameAnswer(t *testing.T) {
 	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 	c := &credentials.Credentials{TokenURL: "https://us.api.concursolutions.com/oauth2/v0/token", GrantType: credentials.GrantPassword,
 		AppID: "app", ClientSecret: "s", CompanyUUID: "u", CompanyRequestToken: "r", Path: "/cfg/credentials.json"}
-	ee := &EndpointError{URL: c.TokenURL, Status: 400, Code: "invalid_grant", Description: "Incorrect Credentials", ConcurCode: 5}
+	ee := &EndpointError{URL: c.TokenURL, Status: 400, Code: "invalid_grant", Description: "Incorrect Credentials", ProviderCode: 5}
 	first := refusalError(ee, c, (&Manager{}).geoTokenURL)
 	tok := &Token{TokenURL: c.TokenURL, Refusal: &Refusal{At: now, Credentials: CredentialsFingerprint(c), Bootstrap: answerOf(ee)}}
 	later := now.Add(3*time.Hour + 10*time.Minute)

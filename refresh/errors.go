@@ -118,7 +118,7 @@ func HintOf(err error) string {
 }
 
 // EndpointError is a refusal from the token endpoint: an RFC 6749 §5.2 error body,
-// Concur's numeric code, or a non-standard body (KORE's {"code","message"}). It wraps
+// a provider's numeric code (Concur's), or a non-standard body (KORE's {"code","message"}). It wraps
 // the *oauth2.RetrieveError that x/oauth2 users expect; Error() leaves out the body.
 type EndpointError struct {
 	URL           string // the token endpoint, without query
@@ -127,9 +127,9 @@ type EndpointError struct {
 	Code          string // RFC 6749 "error": invalid_grant, invalid_client, …
 	Description   string
 	URI           string
-	ConcurCode    int    // Concur's "code"; 0 when absent
+	ProviderCode  int    // the provider's own numeric "code" (Concur's); 0 when absent
 	Message       string // KORE-style "message"
-	Geolocation   string // Concur: where the user lives (code 16)
+	Geolocation   string // where the user lives (Concur's code 16)
 	CorrelationID string // Concur's concur-correlationid header: not a secret, worth logging
 	// ClientChallenge: a 401 whose WWW-Authenticate asks the client to
 	// authenticate (any scheme but Bearer): RFC 6749 §5.2's invalid_client.
@@ -150,8 +150,8 @@ func (e *EndpointError) Error() string {
 	if d := cmp.Or(e.Description, e.Message); d != "" {
 		fmt.Fprintf(&b, ": %s", redact.Line(d, 200))
 	}
-	if e.ConcurCode != 0 {
-		fmt.Fprintf(&b, " (code %d)", e.ConcurCode)
+	if e.ProviderCode != 0 {
+		fmt.Fprintf(&b, " (code %d)", e.ProviderCode)
 	}
 	if e.CorrelationID != "" {
 		fmt.Fprintf(&b, " [concur-correlationid %s]", e.CorrelationID)

@@ -187,6 +187,7 @@ func TestFaultRefusalsNotRetried(t *testing.T) {
 // TestFaultGivesUpWithinBound: with real waits, a persistent failure ends in a
 // *TransientError once the total bound is spent, after more than one attempt.
 func TestFaultGivesUpWithinBound(t *testing.T) {
+	t.Parallel()
 	var n atomic.Int64
 	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n.Add(1)
@@ -308,10 +309,10 @@ func ftManager(t *testing.T, tokenURL, grant string, s *ftSleeper, clock *fakecl
 	}
 	cl := ftClient(s)
 	m := &Manager{
-		Creds:      c,
-		Paths:      storage.Paths{Profile: "default", TokenFile: filepath.Join(dir, "refreshTokenObjectFile.json"), LockFile: filepath.Join(dir, "refreshTokenObjectFile.json.lock")},
-		Client:     cl,
-		concurHost: loopbackConcur,
+		Creds:     c,
+		Paths:     storage.Paths{Profile: "default", TokenFile: filepath.Join(dir, "refreshTokenObjectFile.json"), LockFile: filepath.Join(dir, "refreshTokenObjectFile.json.lock")},
+		Client:    cl,
+		trustHost: loopbackConcur,
 	}
 	if clock != nil {
 		m.Clock, cl.Clock = clock, clock
@@ -537,9 +538,9 @@ func TestFaultRefusals(t *testing.T) {
 	}
 }
 
-// TestFaultConcurCode16: "the user lives elsewhere" is retried once at the
+// TestFaultProviderCode16: "the user lives elsewhere" is retried once at the
 // geolocation the answer names, and only once.
-func TestFaultConcurCode16(t *testing.T) {
+func TestFaultProviderCode16(t *testing.T) {
 	elsewhere := func(geo string) map[string]ftReply {
 		return map[string]ftReply{"password": {400, fmt.Sprintf(`{"error":"invalid_request","error_description":"user lives elsewhere","code":16,"geolocation":%q}`, geo)}}
 	}

@@ -6,13 +6,14 @@ import (
 	"net/url"
 	"testing"
 
+	"github.com/tokenkeeper/tokenkeeper/credentials"
 	"github.com/tokenkeeper/tokenkeeper/internal/fakeserver"
 )
 
 // loopbackConcur is the test rule of geolocation.go: Concur's hosts, and http
 // loopback servers standing for Concur's data centres.
 func loopbackConcur(u *url.URL) bool {
-	if isConcurHost(u) {
+	if credentials.IsConcurHost(u) {
 		return true
 	}
 	ip := net.ParseIP(u.Hostname())
@@ -48,7 +49,7 @@ func TestGeoTokenURL(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := (&Manager{}).geoTokenURL(tt.tokenURL, tt.geo)
-			if got != tt.want || (err == nil) != (tt.want != "") || errors.Is(err, errNotConcur) != tt.notConcur {
+			if got != tt.want || (err == nil) != (tt.want != "") || errors.Is(err, credentials.ErrNotRouted) != tt.notConcur {
 				t.Errorf("geoTokenURL(%q, %q) = %q, %v; want %q (not Concur: %v)", tt.tokenURL, tt.geo, got, err, tt.want, tt.notConcur)
 			}
 		})
@@ -61,7 +62,7 @@ func TestGeoTokenURL(t *testing.T) {
 // receives nothing, and the record keeps the geolocation.
 func TestManagerGeolocationOfOtherProvider(t *testing.T) {
 	e := newEnv(t, fakeserver.Options{}, nil)
-	e.m.concurHost = nil
+	e.m.trustHost = nil
 	other := newRecorder(t, reply{status: 200, body: `{"access_token":"stolen","expires_in":3600}`})
 	e.writeFile(t, map[string]any{"access_token": "fake-old-at", "refresh_token": "fake-old-rt", "geolocation": other.URL,
 		"obtained_at": "2026-11-21T21:00:00Z", "expires_at": "2026-11-21T22:00:00Z", "token_url": e.fs.TokenURL()})

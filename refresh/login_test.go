@@ -101,6 +101,7 @@ func TestLoginDenied(t *testing.T) {
 }
 
 func TestLoginDevice(t *testing.T) {
+	t.Parallel()
 	p := oidcprovider.Start(t, oidcprovider.Options{})
 	for _, action := range []string{"allow", "deny"} {
 		t.Run(action, func(t *testing.T) {

@@ -68,9 +68,10 @@ type Manager struct {
 	// called from several goroutines at once.
 	Secrets func(values ...string)
 
-	// concurHost, when set, replaces isConcurHost: tests only, so that loopback
-	// fakes can stand for Concur's data centres (geolocation.go says why).
-	concurHost func(*url.URL) bool
+	// trustHost, when set, replaces the provider's host rule for routing
+	// (credentials.Provider.Route): tests only, so that loopback fakes can
+	// stand for a provider's data centres.
+	trustHost func(*url.URL) bool
 
 	initOnce sync.Once
 	client   *Client // Client, or a default one, with the Manager's clock
@@ -389,7 +390,7 @@ func (m *Manager) sendRefresh(ctx context.Context, req Request, tok *Token, warn
 	}
 	m.debug("refresh grant", "url", redact.URL(req.URL))
 	nt, err := m.exchange(spendContext(ctx), req)
-	if err != nil && req.URL == tokenURL { // not sent to a Concur geolocation
+	if err != nil && req.URL == tokenURL { // not sent to where the user lives
 		nt, tokenURL, err = m.resendMoved(ctx, tokenURL, err, warns, func(u string) (*Token, error) {
 			moved := req
 			moved.URL = u
@@ -419,7 +420,7 @@ func (m *Manager) refreshScope(tok *Token) string {
 
 // refreshTokenDead is refreshTokenDead (advice.go) for this endpoint.
 func (m *Manager) refreshTokenDead(ee *EndpointError) bool {
-	return refreshTokenDead(ee, concurEndpoint(ee, m.creds()))
+	return refreshTokenDead(ee, refusalProvider(ee, m.creds()))
 }
 
 // resendMoved is a failed request to the token endpoint u seen again
@@ -560,8 +561,8 @@ func (m *Manager) probe(ctx context.Context, tokenURL string, form url.Values) (
 	return tok, err
 }
 
-// exchange is Client.Exchange plus Concur's code 16: the user lives in another data
-// centre, named in the answer; ask there once.
+// exchange is Client.Exchange plus a refusal saying the user lives elsewhere
+// (read as credentials.Moved by its provider), named in the answer; ask there once.
 func (m *Manager) exchange(ctx context.Context, req Request) (*Token, error) {
 	if err := m.Outage.check(req.URL, time.Now()); err != nil {
 		m.debug("the token endpoint did not answer moments ago; not sent", "url", redact.URL(req.URL))
@@ -570,12 +571,12 @@ func (m *Manager) exchange(ctx context.Context, req Request) (*Token, error) {
 	tok, err := m.client.Exchange(ctx, req)
 	m.Outage.note(req.URL, time.Now(), err)
 	var ee *EndpointError
-	if errors.As(err, &ee) && ee.ConcurCode == 16 && ee.Geolocation != "" {
+	if errors.As(err, &ee) && credentials.MovedBy(refusalOf(ee)) {
 		geo, gerr := m.geoTokenURL(req.URL, ee.Geolocation)
 		if gerr != nil || geo == req.URL {
 			return nil, err
 		}
-		m.debug("concur code 16: retrying at the user's geolocation", "url", redact.URL(geo))
+		m.debug("the answer names where the user lives: retrying there", "url", redact.URL(geo))
 		req.URL = geo
 		tok, err = m.client.Exchange(ctx, req)
 		if err == nil && tok.Geolocation == "" {
@@ -602,7 +603,7 @@ func (m *Manager) loadClientAuth() error {
 	return err
 }
 
-// refreshURL is where a refresh goes: Concur's geolocation when the token has one
+// refreshURL is where a refresh goes: the token's geolocation when it has one
 // that may be followed (geolocation.go; refresh requests go to the user's data
 // centre), else the endpoint that issued it.
 func (m *Manager) refreshURL(tok *Token, warns *[]string) string {
@@ -612,8 +613,8 @@ func (m *Manager) refreshURL(tok *Token, warns *[]string) string {
 		switch {
 		case err == nil:
 			return u
-		case errors.Is(err, errNotConcur):
-			m.debug("geolocation kept in the token file, not followed: the token URL is not Concur's")
+		case errors.Is(err, credentials.ErrNotRouted):
+			m.debug("geolocation kept in the token file, not followed: the token URL's provider routes no request")
 		default:
 			*warns = append(*warns, fmt.Sprintf("ignoring geolocation in %s: %v", m.Paths.TokenFile, err))
 		}

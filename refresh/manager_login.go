@@ -173,7 +173,7 @@ func (m *Manager) loginError(err error, device bool) error {
 	case errors.As(err, &le):
 		return &Error{Kind: KindCredentials, Err: err, Msg: err.Error(),
 			Hint: fmt.Sprintf("the provider refused the request; check appID, scope, redirectURL and authParams in %s", m.creds().Path)}
-	case errors.As(err, &ee) && isGrantRefusal(ee):
+	case errors.As(err, &ee) && isGrantRefusal(ee, refusalProvider(ee, m.creds())):
 		// The code or device code was refused when redeemed: expired, or the
 		// verifier did not match. A new login gets a new one.
 		return &Error{Kind: KindNeedsHuman, Err: err, Msg: err.Error(), Then: again,

@@ -52,8 +52,8 @@ func newEnv(t *testing.T, o fakeserver.Options, edit func(*credentials.Credentia
 	}
 	e.m = &Manager{
 		Creds: e.creds, Paths: paths, Clock: e.clock, LockTimeout: 10 * time.Second,
-		Client:     &Client{Clock: e.clock, Sleep: e.sleeps.sleep, Timeout: 10 * time.Second, RequestTimeout: 2 * time.Second},
-		concurHost: loopbackConcur,
+		Client:    &Client{Clock: e.clock, Sleep: e.sleeps.sleep, Timeout: 10 * time.Second, RequestTimeout: 2 * time.Second},
+		trustHost: loopbackConcur,
 	}
 	return e
 }
@@ -612,7 +612,7 @@ func code16Server(t *testing.T, geo func() string) *recorder {
 	return r
 }
 
-func TestManagerConcurCode16(t *testing.T) {
+func TestManagerProviderCode16(t *testing.T) {
 	e := newEnv(t, fakeserver.Options{}, nil)
 	elsewhere := code16Server(t, e.fs.URL)
 	e.creds.TokenURL = elsewhere.tokenURL()
@@ -638,7 +638,7 @@ func TestManagerConcurCode16(t *testing.T) {
 	})
 }
 
-func TestManagerConcurCode16RetriedOnce(t *testing.T) {
+func TestManagerProviderCode16RetriedOnce(t *testing.T) {
 	var a, b *recorder
 	a = code16Server(t, func() string { return b.URL })
 	b = code16Server(t, func() string { return a.URL })

@@ -26,7 +26,7 @@ import (
 // the file, and a caller that used it (x/oauth2's own refresh, say) could spend
 // a rotating one behind tokenkeeper's back and lose the grant. Expiry is the
 // access token's true expiry; Manager renews Margin before it. The token's
-// Extra holds "geolocation" (Concur's API base) when the token endpoint sent
+// Extra holds "geolocation" (the API base a provider names) when the token endpoint sent
 // one.
 //
 // Token has no context: calls use context.Background(), bounded by the

@@ -28,8 +28,8 @@ func TestRefreshTokenDead(t *testing.T) {
 		{"unauthorized", EndpointError{Status: 400, Code: "unauthorized"}, false, true},
 		{"github in a 200", EndpointError{Status: 200, Code: "bad_refresh_token"}, false, true},
 		{"403 with no code", EndpointError{Status: 403}, false, true},
-		{"concur 108", EndpointError{Status: 400, Code: "invalid_grant", ConcurCode: 108}, true, true},
-		{"concur 108 without error", EndpointError{Status: 400, ConcurCode: 108}, true, true},
+		{"concur 108", EndpointError{Status: 400, Code: "invalid_grant", ProviderCode: 108}, true, true},
+		{"concur 108 without error", EndpointError{Status: 400, ProviderCode: 108}, true, true},
 
 		{"invalid_client", EndpointError{Status: 401, Code: "invalid_client"}, false, false},
 		{"unauthorized_client", EndpointError{Status: 400, Code: "unauthorized_client"}, false, false},
@@ -43,12 +43,16 @@ func TestRefreshTokenDead(t *testing.T) {
 		{"unsupported media type", EndpointError{Status: 415}, false, false},
 		{"not found", EndpointError{Status: 404}, false, false},
 		{"redirect", EndpointError{Status: 302}, false, false},
-		{"concur 107", EndpointError{Status: 400, Code: "unauthorized_client", ConcurCode: 107}, true, false},
-		{"concur 106", EndpointError{Status: 400, Code: "invalid_request", ConcurCode: 106, Description: "refresh_token not supplied"}, true, false},
+		{"concur 107", EndpointError{Status: 400, Code: "unauthorized_client", ProviderCode: 107}, true, false},
+		{"concur 106", EndpointError{Status: 400, Code: "invalid_request", ProviderCode: 106, Description: "refresh_token not supplied"}, true, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := refreshTokenDead(&tt.ee, tt.concur); got != tt.want {
+			p := credentials.Provider(credentials.Standard{})
+			if tt.concur {
+				p = credentials.ProviderOf(credentials.DefaultTokenURL)
+			}
+			if got := refreshTokenDead(&tt.ee, p); got != tt.want {
 				t.Errorf("refreshTokenDead(%+v) = %v, want %v", tt.ee, got, tt.want)
 			}
 		})

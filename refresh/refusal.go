@@ -22,24 +22,24 @@ type Refusal struct {
 
 // refusedAnswer is an *EndpointError as stored.
 type refusedAnswer struct {
-	URL         string `json:"url"`
-	Status      int    `json:"status"`
-	Code        string `json:"error,omitempty"`
-	Description string `json:"error_description,omitempty"`
-	Message     string `json:"message,omitempty"`
-	ConcurCode  int    `json:"code,omitempty"`
-	Geolocation string `json:"geolocation,omitempty"`
-	Correlation string `json:"concur_correlationid,omitempty"`
+	URL          string `json:"url"`
+	Status       int    `json:"status"`
+	Code         string `json:"error,omitempty"`
+	Description  string `json:"error_description,omitempty"`
+	Message      string `json:"message,omitempty"`
+	ProviderCode int    `json:"code,omitempty"`
+	Geolocation  string `json:"geolocation,omitempty"`
+	Correlation  string `json:"concur_correlationid,omitempty"`
 }
 
 func answerOf(ee *EndpointError) *refusedAnswer {
 	return &refusedAnswer{URL: ee.URL, Status: ee.Status, Code: ee.Code, Description: ee.Description,
-		Message: ee.Message, ConcurCode: ee.ConcurCode, Geolocation: ee.Geolocation, Correlation: ee.CorrelationID}
+		Message: ee.Message, ProviderCode: ee.ProviderCode, Geolocation: ee.Geolocation, Correlation: ee.CorrelationID}
 }
 
 func (a *refusedAnswer) endpointError() *EndpointError {
 	return &EndpointError{URL: a.URL, Status: a.Status, Code: a.Code, Description: a.Description,
-		Message: a.Message, ConcurCode: a.ConcurCode, Geolocation: a.Geolocation, CorrelationID: a.Correlation}
+		Message: a.Message, ProviderCode: a.ProviderCode, Geolocation: a.Geolocation, CorrelationID: a.Correlation}
 }
 
 const keyRefusal = "refusal"

@@ -8,6 +8,8 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -58,8 +60,8 @@ func TestMessagesNameNoCommand(t *testing.T) {
 			}
 			m := &Manager{Creds: c, Paths: storage.Paths{TokenFile: "/st/t.json"}}
 			var refusals []*EndpointError
-			for code := range concurCodes() {
-				refusals = append(refusals, &EndpointError{URL: c.TokenURL, Status: 400, Code: "invalid_grant", ConcurCode: code, Geolocation: "https://eu2.api.concursolutions.com"})
+			for _, code := range credentials.ProviderOf(credentials.DefaultTokenURL).(interface{ Codes() []int }).Codes() {
+				refusals = append(refusals, &EndpointError{URL: c.TokenURL, Status: 400, Code: "invalid_grant", ProviderCode: code, Geolocation: "https://eu2.api.concursolutions.com"})
 			}
 			for code := range oauthCodes() {
 				refusals = append(refusals, &EndpointError{URL: c.TokenURL, Status: 400, Code: code})
@@ -68,7 +70,7 @@ func TestMessagesNameNoCommand(t *testing.T) {
 				refusals = append(refusals, &EndpointError{URL: c.TokenURL, Status: st, Description: "x"})
 			}
 			for _, ee := range refusals {
-				what := fmt.Sprintf("%s concur=%v refusal %d/%q/%d", grant, concur, ee.Status, ee.Code, ee.ConcurCode)
+				what := fmt.Sprintf("%s concur=%v refusal %d/%q/%d", grant, concur, ee.Status, ee.Code, ee.ProviderCode)
 				checkError(t, what, m.classify(ee))
 				for _, device := range []bool{false, true} {
 					checkError(t, what+" at login", m.loginError(ee, device))
@@ -116,35 +118,41 @@ var (
 // of OAuth and files (docs/contract.md §4), and the CLI adds its own words.
 func TestLibraryTextsNameNoFlag(t *testing.T) {
 	for _, dir := range []string{".", "../credentials", "../storage", "../storage/etcd"} {
-		pkgs, err := parser.ParseDir(token.NewFileSet(), dir, func(fi fs.FileInfo) bool {
-			return !strings.HasSuffix(fi.Name(), "_test.go")
-		}, 0)
+		entries, err := os.ReadDir(dir)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(pkgs) == 0 {
-			t.Fatalf("%s: no package", dir)
-		}
-		for _, pkg := range pkgs {
-			for name, f := range pkg.Files {
-				ast.Inspect(f, func(n ast.Node) bool {
-					lit, ok := n.(*ast.BasicLit)
-					if !ok || lit.Kind != token.STRING {
-						return true
-					}
-					s, err := strconv.Unquote(lit.Value)
-					if err != nil {
-						return true
-					}
-					if m := cliFlag.FindString(s); m != "" {
-						t.Errorf("%s: %q names a flag (%q)", name, s, m)
-					}
-					if m := cliCommand.FindString(s); m != "" {
-						t.Errorf("%s: %q names a command (%q)", name, s, m)
-					}
-					return true
-				})
+		files := 0
+		for _, e := range entries {
+			name := filepath.Join(dir, e.Name())
+			if e.IsDir() || !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
+				continue
 			}
+			f, err := parser.ParseFile(token.NewFileSet(), name, nil, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			files++
+			ast.Inspect(f, func(n ast.Node) bool {
+				lit, ok := n.(*ast.BasicLit)
+				if !ok || lit.Kind != token.STRING {
+					return true
+				}
+				s, err := strconv.Unquote(lit.Value)
+				if err != nil {
+					return true
+				}
+				if m := cliFlag.FindString(s); m != "" {
+					t.Errorf("%s: %q names a flag (%q)", name, s, m)
+				}
+				if m := cliCommand.FindString(s); m != "" {
+					t.Errorf("%s: %q names a command (%q)", name, s, m)
+				}
+				return true
+			})
+		}
+		if files == 0 {
+			t.Fatalf("%s: no Go file", dir)
 		}
 	}
 }

@@ -22,6 +22,7 @@ import (
 // the fake endpoint accepts only a connection that presents the registered
 // certificate, and takes no secret.
 func TestMutualTLSBinary(t *testing.T) {
+	t.Parallel()
 	if runtime.GOOS == "windows" {
 		t.Skip("SSL_CERT_FILE: Go reads the system's roots on Windows")
 	}

@@ -67,7 +67,7 @@ func (a *app) cmdExec(minValid time.Duration, args []string) int {
 }
 
 // childEnv is secretFreeEnv(env) plus this token's variables: the API base
-// only where the token names one (Concur's geolocation).
+// only where the token names one (its geolocation).
 func childEnv(env []string, tok *refresh.Token) []string {
 	out := secretFreeEnv(env)
 	for _, kv := range tokenEnv(tok) {

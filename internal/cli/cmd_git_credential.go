@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"runtime"
 	"strings"
 	"time"
 
@@ -35,12 +36,28 @@ git config --global --add credential.https://github.com.helper '!tokenkeeper --p
 			return func(a *app, args []string) int {
 				if len(args) != 1 {
 					return a.usageError("git-credential: want one action: get, store or erase",
-						"git runs it: git config --global credential.https://HOST.helper '!tokenkeeper git-credential'")
+						"git runs it: "+gitHelperLine(runtime.GOOS, a.cmdLine("git-credential")))
 				}
 				return a.gitCredential(args[0])
 			}
 		},
 	}
+}
+
+// gitHelperLine is the git config command that makes cmd (a tokenkeeper
+// command line, its arguments quoted for a POSIX shell) git's credential
+// helper for a host, in the shell of goos. git runs a helper that starts with
+// "!" through a POSIX shell, Git for Windows through its own sh, so the
+// helper's arguments keep sh quoting everywhere: a Windows path in single
+// quotes keeps its backslashes and spaces. Only the quoting of the whole
+// value differs: sh's single quotes on Unix, PowerShell's on Windows (cmd.exe
+// would keep single quotes as part of the arguments).
+func gitHelperLine(goos, cmd string) string {
+	quote := singleQuote
+	if goos == "windows" {
+		quote = psQuote
+	}
+	return "git config --global --add credential.https://HOST.helper " + quote("!"+cmd)
 }
 
 // gitCredential answers one action of git's protocol.
@@ -129,31 +146,13 @@ func (a *app) gitErase(req map[string]string) int {
 	return exitOK
 }
 
-// gitUsernames is the username each provider's git hosting expects beside an
-// OAuth access token, by the token endpoint's host (or a parent domain).
-var gitUsernames = []struct{ host, user string }{
-	{"github.com", "x-access-token"},
-	{"bitbucket.org", "x-token-auth"},
-	{"gitlab.com", "oauth2"},
-}
-
-// defaultGitUsername is what git hosts that take any username (GitLab's
-// convention) get.
-const defaultGitUsername = "oauth2"
-
+// gitUsername is the username git is given beside the access token:
+// gitUsername in credentials.json, else the provider's (credentials.Provider).
 func gitUsername(c *credentials.Credentials) string {
 	if c.GitUsername != "" {
 		return c.GitUsername
 	}
-	if u, err := url.Parse(c.TokenURL); err == nil {
-		host := u.Hostname()
-		for _, g := range gitUsernames {
-			if host == g.host || strings.HasSuffix(host, "."+g.host) {
-				return g.user
-			}
-		}
-	}
-	return defaultGitUsername
+	return credentials.PresetFor(c).Behaviour().GitUsername(c)
 }
 
 // gitHost is the host git-credential hands the token to: gitHost in

@@ -49,7 +49,9 @@ func serveCommand() *command {
 		long: `A token endpoint for containers and sidecars: GET /token answers the JSON of
 token -o json (access_token, token_type, expires_at, scope; never the refresh
 token), renewing first when needed, one renewal for many callers. The unix
-socket is created 0600 (its directory decides who may connect); --listen takes
+socket is created 0600 (its directory decides who may connect; on Windows,
+where the directory's access list makes it private, a missing directory is
+made for the user alone and one that lets others in is refused); --listen takes
 a loopback address only and wants the bearer secret written 0600 to
 --secret-file. SIGINT or SIGTERM: requests in flight finish, the socket and the
 secret file are removed, exit 0.`,
@@ -81,8 +83,10 @@ func (a *app) serve(o serveOptions) int {
 	if o.secretFile != "" && o.listen == "" {
 		return a.usageError("serve: --secret-file goes with --listen", "a unix socket needs no secret: its mode and directory decide who may connect")
 	}
-	if o.socket != "" && errNoSocket != nil {
-		return a.usageError("serve: --socket: "+errNoSocket.Error(), a.cmdLine("serve --listen 127.0.0.1:8181"))
+	if o.socket != "" {
+		if err := noSocket(); err != nil {
+			return a.usageError("serve: --socket: "+err.Error(), a.cmdLine("serve --listen 127.0.0.1:8181"))
+		}
 	}
 	addr, err := loopbackAddr(o.listen)
 	if err != nil {

@@ -258,7 +258,7 @@ func (a *app) setupAborted(err error) int {
 func (a *app) checkComplete(c *credentials.Credentials, o *setupOpts) int {
 	err := c.Validate()
 	var flags []string
-	if c.TokenURL == "" && c.Issuer == "" && o.preset != "" && o.preset != concur().Name {
+	if c.TokenURL == "" && c.Issuer == "" && o.preset != "" && o.preset != credentials.TemplatePreset().Name {
 		err = errors.Join(err, fmt.Errorf("tokenURL: required for --preset %s, not set", o.preset))
 		flags = append(flags, "--token-url")
 	}
@@ -267,7 +267,7 @@ func (a *app) checkComplete(c *credentials.Credentials, o *setupOpts) int {
 	}
 	for _, name := range c.Missing() {
 		f := fieldByName(name)
-		env, flag := "", "" // the endpoint's word for a field named in Concur's
+		env, flag := "", "" // the endpoint's word for a field named in the template provider's
 		if word := c.Word(name); word != name {
 			env, flag = "the "+word+" in ", "the "+word+" with "
 		}

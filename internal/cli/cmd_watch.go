@@ -8,11 +8,9 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"os/signal"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -31,7 +29,9 @@ func watchCommand() *command {
 no polling); reload credentials.json when it changes and pick up token files
 written by other processes. SIGINT and SIGTERM stop it cleanly (exit 0),
 finishing a renewal under way; SIGHUP reloads credentials.json (with --all,
-the list of profiles too).`,
+the list of profiles too). On Windows, Ctrl-C and Ctrl-Break stop it, and as a
+service so does Stop, while ParamChange (sc.exe control NAME paramchange) is its
+SIGHUP.`,
 		example: `tokenkeeper watch
 tokenkeeper --config-dir /etc/tokenkeeper watch --all --log-format json
 tokenkeeper --config-dir /etc/tokenkeeper watch --all --metrics 9464`,
@@ -71,8 +71,7 @@ func (a *app) cmdWatch(o *watchOpts) int {
 		listen = addr
 	}
 	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+	defer notifyReload(hup)()
 	a.stderr = &lockedWriter{w: a.stderr}
 	a.log = slog.New(redactHandler{newLogger(a.stderr, a.g.logFormat, a.g.verbose).Handler(), a.redact})
 	var m *watchMetrics

@@ -108,6 +108,7 @@ func TestCompleteValueInCluster(t *testing.T) {
 // specification, its docs/ or README): it says the thing itself. RFCs are
 // public and may be cited.
 func TestHelpCitesNoDocument(t *testing.T) {
+	t.Parallel()
 	bin, err := exec.LookPath("tokenkeeper") // testscript.Main put it on PATH
 	if err != nil {
 		t.Fatal(err)

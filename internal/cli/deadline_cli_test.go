@@ -20,42 +20,14 @@ import (
 // for status. One deadline covers the run: the first attempt waits it out,
 // and every operation after it ends at once, without a connection.
 func TestOneDeadlineHungStore(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var (
-		conns atomic.Int64
-		mu    sync.Mutex
-		held  []net.Conn
-	)
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			conns.Add(1)
-			mu.Lock()
-			held = append(held, c) // never answered, never closed until the end
-			mu.Unlock()
-		}
-	}()
-	defer func() {
-		l.Close()
-		mu.Lock()
-		for _, c := range held {
-			c.Close()
-		}
-		mu.Unlock()
-	}()
-	dir := t.TempDir()
-	ftCreds(t, dir, "", map[string]string{"tokenURL": "https://127.0.0.1:1/token", "grantType": "client_credentials",
-		"companyUUID": "", "companyRequestToken": "", "credentialType": ""})
-	store := "etcd://" + l.Addr().String()
+	t.Parallel()
 	for _, args := range [][]string{{"token"}, {"refresh"}, {"git-credential", "get"}, {"status"}, {"token", "-o", "exec-credential"}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
-			conns.Store(0)
+			t.Parallel()
+			store, conns := hungStore(t)
+			dir := t.TempDir()
+			ftCreds(t, dir, "", map[string]string{"tokenURL": "https://127.0.0.1:1/token", "grantType": "client_credentials",
+				"companyUUID": "", "companyRequestToken": "", "credentialType": ""})
 			done := make(chan struct{})
 			var stdout, stderr string
 			var code int
@@ -86,6 +58,41 @@ func TestOneDeadlineHungStore(t *testing.T) {
 			}
 		})
 	}
+}
+
+// hungStore is a store that accepts connections and never answers: its
+// etcd:// URL, and how many connections it accepted.
+func hungStore(t *testing.T) (string, *atomic.Int64) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		conns atomic.Int64
+		mu    sync.Mutex
+		held  []net.Conn
+	)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			conns.Add(1)
+			mu.Lock()
+			held = append(held, c) // never answered, never closed until the end
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		for _, c := range held {
+			c.Close()
+		}
+		mu.Unlock()
+	})
+	return "etcd://" + l.Addr().String(), &conns
 }
 
 // TestOneDeadlineZeroTimeout: --timeout 0 is the default, as it always was

@@ -22,6 +22,7 @@ import (
 // printed credentials.json is saved as it is, and the commands work against
 // the endpoint without an edit.
 func TestDemoServe(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}

@@ -17,6 +17,7 @@ import (
 // TestExecForwardsSignals sends signals to a real `tokenkeeper exec` and checks
 // that the child gets them and that its fate becomes tokenkeeper's exit code.
 func TestExecForwardsSignals(t *testing.T) {
+	t.Parallel()
 	bin := buildTokenkeeper(t)
 	srv := newFake(t, fakeserver.Options{})
 	dir := t.TempDir()

@@ -9,6 +9,7 @@ import (
 // TestRootHelpExitCodes: the root help's exit codes come from the exit table,
 // every row, through the binary.
 func TestRootHelpExitCodes(t *testing.T) {
+	t.Parallel()
 	stdout, _, code := ftRun(t, nil, "--help")
 	if code != 0 {
 		t.Fatalf("--help exit %d", code)

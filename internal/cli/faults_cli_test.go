@@ -114,6 +114,7 @@ func ftMask(s string) string {
 // TestFaultCLIRedirectOtherHost: a token endpoint redirecting to another
 // host:port gets nothing replayed there; the run ends in 78 naming tokenURL.
 func TestFaultCLIRedirectOtherHost(t *testing.T) {
+	t.Parallel()
 	var other atomic.Int64
 	second := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		other.Add(1)
@@ -155,6 +156,7 @@ func TestFaultCLIRedirectOtherHost(t *testing.T) {
 // within --timeout; then 0 with a warning while the stored token is valid, 75
 // when there is none.
 func TestFaultCLIConnectionRefused(t *testing.T) {
+	t.Parallel()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -204,6 +206,7 @@ func TestFaultCLIConnectionRefused(t *testing.T) {
 // TestFaultCLIFileModes: what tokenkeeper creates is 0600 in 0700 directories,
 // in both layouts (--dir, and the XDG directories a cron job gets).
 func TestFaultCLIFileModes(t *testing.T) {
+	t.Parallel()
 	fs := ftFake(t)
 	root := t.TempDir()
 	layouts := map[string]struct {
@@ -266,6 +269,7 @@ func ftMode(t *testing.T, path string, want os.FileMode) {
 // hint works: the same endpoint with SSL_CERT_FILE naming its certificate
 // gets a token.
 func TestFaultCLITLS(t *testing.T) {
+	t.Parallel()
 	var conns atomic.Int64
 	count := func(_ net.Conn, s http.ConnState) {
 		if s == http.StateNew {
@@ -338,6 +342,7 @@ func TestFaultCLITLS(t *testing.T) {
 // run at once in 78 with what to change in the store URL, where every
 // operation retried until --timeout and ended in 75 "did not answer".
 func TestFaultCLIStoreTLS(t *testing.T) {
+	t.Parallel()
 	var conns atomic.Int64
 	count := func(_ net.Conn, s http.ConnState) {
 		if s == http.StateNew {

@@ -32,7 +32,7 @@ var tokenFormats = []string{formatRaw, formatHeader, formatJSON, formatEnv, form
 // PowerShell assignments by `token -o powershell`.
 const (
 	envAccessToken = "TOKENKEEPER_ACCESS_TOKEN"
-	envAPIBase     = "TOKENKEEPER_API_BASE" // Concur's geolocation, where the token names one
+	envAPIBase     = "TOKENKEEPER_API_BASE" // the token's geolocation, where it names one
 	envTokenType   = "TOKENKEEPER_TOKEN_TYPE"
 	envExpiresAt   = "TOKENKEEPER_EXPIRES_AT"
 )
@@ -57,7 +57,7 @@ type tokenJSON struct {
 	TokenType   string `json:"token_type"`
 	ExpiresAt   string `json:"expires_at"` // RFC 3339, UTC: the access token's own expiry
 	Scope       string `json:"scope,omitempty"`
-	Geolocation string `json:"geolocation,omitempty"` // Concur: the API base URL
+	Geolocation string `json:"geolocation,omitempty"` // the API base URL the token names
 }
 
 func newTokenJSON(tok *refresh.Token) tokenJSON {

@@ -25,6 +25,7 @@ import (
 // at once with the first run's message; git-credential get too. A command
 // nothing waits on inline (refresh) still tries.
 func TestInlineEndpointDown(t *testing.T) {
+	t.Parallel()
 	fs := ftFake(t)
 	dir := t.TempDir()
 	ftCreds(t, dir, fs.TokenURL(), nil)
@@ -73,6 +74,7 @@ func TestInlineEndpointDown(t *testing.T) {
 // token that is still valid (a renewal wanted early, --margin or
 // --min-valid), and never lifts a remembered refusal.
 func TestInlineEndpointDownValidToken(t *testing.T) {
+	t.Parallel()
 	fs := ftFake(t)
 	dir := t.TempDir()
 	ftCreds(t, dir, fs.TokenURL(), nil)

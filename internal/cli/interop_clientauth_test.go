@@ -22,6 +22,7 @@ import (
 // our assertions (ECDSA's R||S included), and oidc-provider checks a
 // self-signed client certificate presented over TLS.
 func TestInteropClientAuth(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds the binary and starts providers")
 	}

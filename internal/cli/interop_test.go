@@ -242,6 +242,7 @@ func (pp *interopProfile) tokenFile() string {
 // A provider whose runtime is missing (node for oidc-provider) is skipped,
 // naming what to install.
 func TestInterop(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds the binary and starts providers")
 	}
@@ -264,8 +265,12 @@ func TestInterop(t *testing.T) {
 	}
 	for _, prov := range interopProviders {
 		t.Run(prov.name, func(t *testing.T) {
+			t.Parallel()
 			for _, c := range cases {
-				t.Run(c.name, func(t *testing.T) { c.test(t, bin, prov.start(t)) })
+				t.Run(c.name, func(t *testing.T) {
+					t.Parallel()
+					c.test(t, bin, prov.start(t))
+				})
 			}
 		})
 	}

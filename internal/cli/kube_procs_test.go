@@ -6,8 +6,10 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -20,36 +22,63 @@ import (
 
 // TestKubeProcesses runs the built binary as many processes on several
 // "hosts" (separate HOMEs, state directories and kubeconfigs) sharing one
-// record in a Secret of a real kube-apiserver, locked by a Lease. One API
-// server serves every subtest, each in a namespace of its own; the one
-// that kills it comes last.
+// record in a Secret of a real kube-apiserver, locked by a Lease. The
+// subtests run in parallel, each in a namespace of its own, on one API
+// server started by the first that needs it; Down, which kills its server,
+// has one of its own.
 func TestKubeProcesses(t *testing.T) {
 	kubetest.Binary(t)
 	if testing.Short() {
 		t.Skip("starts a kube-apiserver and hundreds of processes")
 	}
-	api := kubetest.Start(t)
-	n := 0
-	with := func(f func(*testing.T, string, *kubetest.Server, string)) func(*testing.T, string) {
+	var (
+		once sync.Once
+		api  *kubetest.Server
+	)
+	shared := func(sub *testing.T) *kubetest.Server {
+		once.Do(func() { api = kubetest.Start(parentTB{t, sub}) })
+		if api == nil {
+			sub.Fatal("the shared kube-apiserver did not start")
+		}
+		return api.With(sub)
+	}
+	with := func(f func(*testing.T, string, *kubetest.Server, string), own bool) func(*testing.T, string) {
 		return func(t *testing.T, bin string) {
-			n++
-			ns := "fleet" + string(rune('a'+n))
-			a := api.With(t)
+			a := (*kubetest.Server)(nil)
+			if own {
+				a = kubetest.Start(t)
+			} else {
+				a = shared(t)
+			}
+			ns := strings.ToLower(path.Base(t.Name()))
 			a.Namespace(ns)
 			f(t, bin, a, ns)
 		}
 	}
 	runWithBinary(t, []binTest{
-		{"Stampede", with(testKubeStampede)},
-		{"HolderKilled", with(testKubeHolderKilled)},
-		{"Forbidden", with(testKubeForbidden)},
-		{"PushPullAll", with(testKubePushPullAll)},
-		{"LostLock", with(testKubeLostLock)},
-		{"Watch", with(testKubeWatch)},
-		{"Garbage", with(testKubeGarbage)},
-		{"Down", with(testKubeDown)}, // last: it kills the API server
+		{"Stampede", with(testKubeStampede, false)},
+		{"HolderKilled", with(testKubeHolderKilled, false)},
+		{"Forbidden", with(testKubeForbidden, false)},
+		{"PushPullAll", with(testKubePushPullAll, false)},
+		{"LostLock", with(testKubeLostLock, false)},
+		{"Watch", with(testKubeWatch, false)},
+		{"Garbage", with(testKubeGarbage, false)},
+		{"Down", with(testKubeDown, true)}, // it kills its API server
 	})
 }
+
+// parentTB is the parent test, for what outlives one subtest (the shared
+// API server's directories and its end), with the subtest failing when
+// starting it fails: a parent's Fatal may not be called from a subtest.
+type parentTB struct {
+	testing.TB
+	sub testing.TB
+}
+
+func (p parentTB) Fatal(args ...any)                 { p.sub.Fatal(args...) }
+func (p parentTB) Fatalf(format string, args ...any) { p.sub.Fatalf(format, args...) }
+func (p parentTB) Skip(args ...any)                  { p.sub.Skip(args...) }
+func (p parentTB) Skipf(format string, args ...any)  { p.sub.Skipf(format, args...) }
 
 // kfleet is hosts sharing one profile's record in a namespace, with one fake
 // token endpoint; host 0's directory is the profile helper's.

@@ -18,6 +18,7 @@ import (
 // it dropped, and hands out the new access token: the rotated refresh token is
 // saved, and the next renewal uses it instead of a new grant.
 func TestLargeAnswerOnSmallDisk(t *testing.T) {
+	t.Parallel()
 	dir := testfs.Tmpfs(t, "128k")
 	bin := buildTokenkeeper(t)
 	p := newProfile(t, bin, dir, fakeserver.Options{Rotate: true})

@@ -50,6 +50,7 @@ func lkForms() []string {
 // error_uri, and a header) shows none of the secrets' sent forms on stderr, in
 // plain, -v and JSON logs, with authStyle params and header.
 func TestSecretsEchoedInEveryEncoding(t *testing.T) {
+	t.Parallel()
 	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		desc := "got " + r.Header.Get("Authorization") + " and " + string(body)
@@ -100,6 +101,7 @@ func lkMask(s string) string {
 // geolocation's) is masked wherever the URL is shown: status, status --json,
 // -v and JSON logs, and errors.
 func TestTokenURLQueryMasked(t *testing.T) {
+	t.Parallel()
 	const key, geoKey = "apikey-Zq81-secret-value", "geokey-Hh42-secret-value"
 	fs := ftFake(t)
 	fs.SetGeolocation(fs.URL() + "/?geo_key=" + geoKey)
@@ -146,6 +148,7 @@ func TestTokenURLQueryMasked(t *testing.T) {
 // with Concur's code 16 — gets no request sent there: the other server
 // receives nothing, and the geolocation stays in the record for scripts.
 func TestGeolocationOfOtherProviderIgnored(t *testing.T) {
+	t.Parallel()
 	var stolen atomic.Int64
 	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		stolen.Add(1)

@@ -120,6 +120,7 @@ func (lp *loginProfile) token() *refresh.Token {
 // TestLogin drives tokenkeeper login and what follows through the binary, at a
 // real OpenID provider (zitadel/oidc's op package, in process).
 func TestLogin(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}

@@ -3,10 +3,12 @@ package cli
 import (
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,6 +17,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/tokenkeeper/tokenkeeper/internal/fakeserver"
+	"github.com/tokenkeeper/tokenkeeper/internal/testfs"
 	"github.com/tokenkeeper/tokenkeeper/internal/testkeys"
 )
 
@@ -26,10 +29,44 @@ func TestMain(m *testing.M) {
 	if action := os.Getenv(browserActionEnv); action != "" {
 		os.Exit(scriptedBrowser(action))
 	}
-	testscript.Main(m, map[string]func(){
+	if testfs.Wine() {
+		// testscript.Main ends with a fatal error when it cannot remove its
+		// temporary directory, which os.RemoveAll cannot do under Wine; the
+		// tests .ci/wine.sh runs here start no script command.
+		os.Exit(testRun{m}.Run())
+	}
+	testscript.Main(testRun{m}, map[string]func(){
 		"tokenkeeper": func() { os.Exit(Main()) },
 		"fakebrowser": func() { os.Exit(fakeBrowser()) },
 	})
+}
+
+// testRun is the run of the tests themselves (testscript.Main calls it when
+// the binary is not re-executed as one of its commands).
+type testRun struct{ m *testing.M }
+
+func (r testRun) Run() int {
+	flag.Parse()
+	setParallelDefault()
+	defer removeBuilt()
+	return r.m.Run()
+}
+
+// parallelPerCPU is how many tests marked t.Parallel run at once per CPU
+// when -parallel is not given (go test's default is one per CPU): most of
+// this package's tests wait on child processes, servers and the clock, not
+// on the CPU.
+const parallelPerCPU = 4
+
+// setParallelDefault sets -test.parallel to parallelPerCPU per CPU, unless
+// the command line gave -parallel, or -fuzz (where -parallel is the number
+// of fuzzing processes, kept at go test's default).
+func setParallelDefault() {
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" || f.Name == "test.fuzz" })
+	if f := flag.Lookup("test.parallel"); f != nil && !given {
+		f.Value.Set(strconv.Itoa(parallelPerCPU * runtime.GOMAXPROCS(0)))
+	}
 }
 
 // fakeBrowser is $BROWSER for scripts that log in at the fake endpoint: it
@@ -66,6 +103,7 @@ const (
 // TestScripts runs the CLI scripts in testdata/script: each gets a fresh fake
 // token endpoint (the `fake` command drives it) and $TOKEN_URL.
 func TestScripts(t *testing.T) {
+	t.Parallel()
 	testscript.Run(t, scriptParams("../../testdata/script"))
 }
 

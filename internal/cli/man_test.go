@@ -28,6 +28,7 @@ const manDir = "../../docs/man"
 // table makes (manPage below, which stays out of the binary): a command, a
 // flag or a help text changed without go generate fails here.
 func TestManPages(t *testing.T) {
+	t.Parallel()
 	global := globalFlags()
 	table := commandTable()
 	date := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC) // fixed: the pages must not change by the day

@@ -75,6 +75,7 @@ func get(t *testing.T, u, host string) (int, string) {
 // needing its credentials fixed, and the healthy one's access token expiring
 // in the future.
 func TestWatchMetricsPrometheus(t *testing.T) {
+	t.Parallel()
 	prom := needTool(t, "prometheus")
 	promtool := needTool(t, "promtool")
 	bin := buildTokenkeeper(t)
@@ -181,6 +182,7 @@ const alertRules = "../../docs/alerts/tokenkeeper.rules.yml"
 // TestAlertRules: the rules file is valid and passes its unit tests
 // (promtool's, run here so that CI runs them).
 func TestAlertRules(t *testing.T) {
+	t.Parallel()
 	promtool := needTool(t, "promtool")
 	for _, args := range [][]string{
 		{"check", "rules", alertRules},
@@ -197,6 +199,7 @@ func TestAlertRules(t *testing.T) {
 // its own is refused); a non-loopback address takes --metrics-remote and a
 // warning.
 func TestWatchMetricsServer(t *testing.T) {
+	t.Parallel()
 	bin := buildTokenkeeper(t)
 	srv := newFake(t, fakeserver.Options{AccessTTL: time.Hour})
 	dir := t.TempDir()

@@ -11,6 +11,7 @@ import (
 // exit 78 at once, creating nothing, rather than wait (watch) or serve (serve)
 // for a profile a typo named. bareRun bounds a hang.
 func TestNoProfileLongRunning(t *testing.T) {
+	t.Parallel()
 	home := t.TempDir()
 	mkProfileDirs(t, home, "default")
 	for _, args := range [][]string{

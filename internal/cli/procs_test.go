@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -54,22 +56,53 @@ type binTest struct {
 	test func(t *testing.T, bin string)
 }
 
-// runWithBinary builds the binary once and runs each test as a subtest with it.
+// runWithBinary runs each test as a parallel subtest with the built binary.
+// The tests of one group run at once: each has its own directories and
+// endpoint, and tells its processes where they are by flag or by the
+// child's environment, never by t.Setenv or a working directory.
 func runWithBinary(t *testing.T, tests []binTest) {
+	t.Parallel()
 	bin := buildTokenkeeper(t)
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) { tt.test(t, bin) })
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.test(t, bin)
+		})
 	}
 }
 
-// buildTokenkeeper builds this package into a temporary directory.
+// built is the binary buildTokenkeeper builds once for all the package's
+// tests, in a directory that TestMain removes at the end.
+var built struct {
+	once      sync.Once
+	dir, bin  string
+	skip, err string
+}
+
+// buildTokenkeeper returns the binary, building it on the first call.
 func buildTokenkeeper(tb testing.TB) string {
 	tb.Helper()
+	built.once.Do(build)
+	switch {
+	case built.skip != "":
+		tb.Skip(built.skip)
+	case built.err != "":
+		tb.Fatal(built.err)
+	}
+	return built.bin
+}
+
+func build() {
 	gobin, err := exec.LookPath("go")
 	if err != nil {
-		tb.Skipf("no go command to build the binary: %v", err)
+		built.skip = fmt.Sprintf("no go command to build the binary: %v", err)
+		return
 	}
-	bin := filepath.Join(tb.TempDir(), "tokenkeeper")
+	if built.dir, err = os.MkdirTemp("", "tokenkeeper-test-bin-"); err != nil {
+		built.err = err.Error()
+		return
+	}
+	bin := filepath.Join(built.dir, "tokenkeeper")
 	cmd := exec.Command(gobin, "build", "-o", bin, "github.com/tokenkeeper/tokenkeeper")
 	// A race build only if asked for by GOFLAGS; see above.
 	cmd.Env = os.Environ()
@@ -77,9 +110,17 @@ func buildTokenkeeper(tb testing.TB) string {
 		cmd.Env = append(cmd.Env, "CGO_ENABLED=0")
 	}
 	if out, err := cmd.CombinedOutput(); err != nil {
-		tb.Fatalf("go build: %v\n%s", err, out)
+		built.err = fmt.Sprintf("go build: %v\n%s", err, out)
+		return
 	}
-	return bin
+	built.bin = bin
+}
+
+// removeBuilt removes the binary once the tests are over.
+func removeBuilt() {
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
+	}
 }
 
 // profile is one --dir profile with credentials for a fake endpoint.
@@ -92,6 +133,8 @@ type profile struct {
 	// slowAnswer makes the endpoint rotate a refresh token at once but send
 	// its answer a second later, as a slow network would.
 	slowAnswer atomic.Bool
+	addr       string    // the endpoint's listening address
+	conns      busyConns // its connections that have not finished a request
 }
 
 // serve starts the fake endpoint behind a handler that counts requests in
@@ -113,7 +156,9 @@ func (p *profile) serve(o fakeserver.Options) {
 		w.WriteHeader(rec.Code)
 		w.Write(rec.Body.Bytes())
 	}))
-	o.BaseURL = "http://" + ts.Listener.Addr().String()
+	ts.Config.ConnState = p.conns.track
+	p.addr = ts.Listener.Addr().String()
+	o.BaseURL = "http://" + p.addr
 	srv = fakeserver.NewHandler(o)
 	p.srv = srv
 	ts.Start()
@@ -123,14 +168,83 @@ func (p *profile) serve(o fakeserver.Options) {
 	})
 }
 
-// settle waits until the endpoint has finished every request it received.
+// settle waits until the endpoint has finished every request it received,
+// and every request a killed process left on the wire: a connection still
+// in the listener's queue, or accepted and not yet read, carries a request
+// that the endpoint handles (and may rotate a refresh token for) once it
+// gets to it, which on a busy machine can be after the process is reaped.
+// Two quiet looks in a row: a connection is between the queue and the
+// server's count for an instant.
 func (p *profile) settle() {
 	p.tb.Helper()
-	for deadline := time.Now().Add(10 * time.Second); p.inFlight.Load() > 0; time.Sleep(time.Millisecond) {
+	deadline := time.Now().Add(10 * time.Second)
+	for quiet := 0; quiet < 2; time.Sleep(time.Millisecond) {
+		quiet++
+		if p.inFlight.Load() > 0 || p.conns.busy() > 0 || acceptQueue(p.addr) > 0 {
+			quiet = 0
+		}
 		if time.Now().After(deadline) {
 			p.tb.Fatal("the token endpoint is still handling a request after 10s")
 		}
 	}
+}
+
+// busyConns follows a server's connections (http.Server.ConnState): those
+// accepted that have not finished a request.
+type busyConns struct {
+	mu    sync.Mutex
+	state map[net.Conn]http.ConnState
+}
+
+func (b *busyConns) track(c net.Conn, s http.ConnState) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.state == nil {
+		b.state = map[net.Conn]http.ConnState{}
+	}
+	if s == http.StateClosed || s == http.StateHijacked {
+		delete(b.state, c)
+	} else {
+		b.state[c] = s
+	}
+}
+
+func (b *busyConns) busy() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := 0
+	for _, s := range b.state {
+		if s == http.StateNew || s == http.StateActive {
+			n++
+		}
+	}
+	return n
+}
+
+// acceptQueue is how many connections wait in the queue of the listening
+// TCP socket on addr (127.0.0.1:PORT), not yet accepted: Linux shows it as
+// the rx_queue of the socket in /proc/net/tcp. 0 where that cannot be read.
+func acceptQueue(addr string) int {
+	_, port, _ := net.SplitHostPort(addr)
+	n, err := strconv.Atoi(port)
+	if err != nil {
+		return 0
+	}
+	data, err := os.ReadFile("/proc/net/tcp")
+	if err != nil {
+		return 0
+	}
+	local := fmt.Sprintf("0100007F:%04X", n) // 127.0.0.1, as /proc/net/tcp prints it
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 5 || f[1] != local || f[3] != "0A" { // 0A: LISTEN
+			continue
+		}
+		_, rx, _ := strings.Cut(f[4], ":")
+		q, _ := strconv.ParseInt(rx, 16, 64)
+		return int(q)
+	}
+	return 0
 }
 
 func newProfile(tb testing.TB, bin, dir string, o fakeserver.Options) *profile {
@@ -283,4 +397,38 @@ func (p *profile) leftovers() []string {
 		}
 	}
 	return extra
+}
+
+// TestAcceptQueue: settle sees a connection that waits to be accepted (where
+// /proc/net/tcp shows it; elsewhere settle counts only what was accepted).
+func TestAcceptQueue(t *testing.T) {
+	if _, err := os.Stat("/proc/net/tcp"); err != nil {
+		t.Skip("no /proc/net/tcp")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if n := acceptQueue(l.Addr().String()); n != 0 {
+		t.Fatalf("queue of a new listener: %d, want 0", n)
+	}
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for deadline := time.Now().Add(hangBound); acceptQueue(l.Addr().String()) != 1; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("queue with one connection not accepted: %d, want 1", acceptQueue(l.Addr().String()))
+		}
+	}
+	a, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	if n := acceptQueue(l.Addr().String()); n != 0 {
+		t.Fatalf("queue once it was accepted: %d, want 0", n)
+	}
 }

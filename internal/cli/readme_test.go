@@ -59,6 +59,7 @@ func readmeBlocks(t *testing.T, path string) (infos, bodies []string) {
 // block that starts with "package main") against this module, through an
 // overlay: no file is written into the repository.
 func TestReadmeGoExample(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds a program")
 	}

@@ -116,7 +116,8 @@ func TestNoIssueNumbers(t *testing.T) {
 			return filepath.SkipDir
 		}
 		code := strings.HasSuffix(path, ".go") || strings.HasPrefix(path, filepath.Join(root, "testdata", "script")+string(filepath.Separator))
-		if d.IsDir() || !(code || strings.HasSuffix(path, ".md")) {
+		prose := strings.HasSuffix(path, ".md") || strings.HasSuffix(path, ".sh") || strings.HasSuffix(path, ".mjs")
+		if d.IsDir() || !(code || prose) {
 			return nil
 		}
 		data, err := os.ReadFile(path)

@@ -216,6 +216,7 @@ func sweepCases() []sweepCase {
 // in stdout or stderr. The one exception is the access token on stdout of token,
 // which exists to print it.
 func TestSecretsNeverShown(t *testing.T) {
+	t.Parallel()
 	logs := map[string][]string{"plain": nil, "verbose": {"-v"}, "json": {"-v", "--log-format", "json"}}
 	for _, c := range sweepCases() {
 		for mode, flags := range logs {

@@ -6,14 +6,30 @@ import (
 	"net"
 
 	"golang.org/x/sys/windows"
+
+	"github.com/tokenkeeper/tokenkeeper/storage"
 )
 
-// errNoSocket: Windows 10 has AF_UNIX sockets, but nothing here yet makes one
-// private to the user from its first instant (what the umask does on Unix), so
-// serve offers --listen with its secret file instead.
-var errNoSocket = errors.New("not available on Windows yet; serve on a loopback port with its secret file")
+// noSocket says why serve --socket cannot work on this Windows: unix sockets
+// came with Windows 10 version 1803 (and Wine 8 has none). Asking for one
+// socket tells, before any directory is made.
+func noSocket() error {
+	s, err := windows.Socket(windows.AF_UNIX, windows.SOCK_STREAM, 0)
+	if err != nil {
+		return errors.New("this Windows has no unix sockets (Windows 10 version 1803 and later have them); serve on a loopback port with its secret file")
+	}
+	windows.Closesocket(s)
+	return nil
+}
 
-func listenUnix(string) (net.Listener, func(), error) { return nil, nil, errNoSocket }
+// socketDir makes the socket's directory one whose new files are this user's
+// alone, or refuses one that lets others in (storage.PrivateDir): Windows has
+// no umask, and a socket takes the access list its directory passes on.
+func socketDir(dir string) error { return storage.PrivateDir(dir) }
+
+// listenPrivate listens on a unix socket, private through its directory
+// (socketDir).
+func listenPrivate(path string) (net.Listener, error) { return net.Listen("unix", path) }
 
 // ownFile reports whether the file at path is owned by this process's user
 // (its owner SID is the user's). A file whose owner cannot be read is not.

@@ -16,6 +16,7 @@ import (
 // key files where it would ask for the client secret, and nothing about a
 // secret or authStyle; the first exchange authenticates with the key.
 func TestSetupWizardClientKey(t *testing.T) {
+	t.Parallel()
 	srv := newFake(t, fakeserver.Options{Style: fakeserver.StyleKeycloak, ClientKey: testkeys.Key("p384").Public()})
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "client.key"), testkeys.PEM(testkeys.Key("p384")), 0o600); err != nil {

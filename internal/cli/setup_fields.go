@@ -57,25 +57,29 @@ func preset(name string) *credentials.Preset {
 }
 
 // Looked up when setup needs them, not at every start-up (docs/performance.md).
-func concur() *credentials.Preset { return preset("concur") }
-func keycloakTokenPath() string   { return preset("keycloak").TokenPath }
-func thingparkTokenPath() string  { return preset("thingpark").TokenPath }
+// keycloakURL and splitKeycloakURL are realmURL and splitRealmURL for
+// Keycloak's row, for setup --realm and a login's issuer.
+func keycloakURL(base, realm string) string { return realmURL(preset("keycloak"), base, realm) }
+func splitKeycloakURL(tokenURL string) (base, realm string, ok bool) {
+	return splitRealmURL(preset("keycloak"), tokenURL)
+}
 
-// keycloakURL builds a realm's token endpoint from the server's base URL. A
-// URL that already ends in the token path is taken as it is.
-func keycloakURL(base, realm string) string {
+// realmURL builds a realm's token endpoint from the server's base URL, for a
+// preset with realms (Keycloak). A URL that already ends in the token path is
+// taken as it is.
+func realmURL(p *credentials.Preset, base, realm string) string {
 	base = strings.TrimRight(strings.TrimSpace(base), "/")
-	if strings.HasSuffix(base, keycloakTokenPath()) {
+	if strings.HasSuffix(base, p.TokenPath) {
 		return base
 	}
 	// An old Keycloak's base ends in /auth; it stays, as it is part of the path.
-	return base + "/realms/" + url.PathEscape(realm) + keycloakTokenPath()
+	return base + "/realms/" + url.PathEscape(realm) + p.TokenPath
 }
 
-// splitKeycloakURL is keycloakURL's inverse, for showing an existing URL as
+// splitRealmURL is realmURL's inverse, for showing an existing URL as
 // base and realm; ok is false for any other URL.
-func splitKeycloakURL(tokenURL string) (base, realm string, ok bool) {
-	rest, found := strings.CutSuffix(tokenURL, keycloakTokenPath())
+func splitRealmURL(p *credentials.Preset, tokenURL string) (base, realm string, ok bool) {
+	rest, found := strings.CutSuffix(tokenURL, p.TokenPath)
 	if !found {
 		return "", "", false
 	}
@@ -92,30 +96,30 @@ func splitKeycloakURL(tokenURL string) (base, realm string, ok bool) {
 
 // presetOf guesses the preset of existing credentials, so that re-running
 // setup starts where the user left off.
-// An empty tokenURL is Concur's (the tutorial's default endpoint).
+// An empty tokenURL is the template's provider's (the tutorial's default endpoint).
 func presetOf(c *credentials.Credentials) string {
 	if c.TokenURL == "" && c.Issuer == "" {
-		return concur().Name
+		return credentials.TemplatePreset().Name
 	}
 	return credentials.PresetFor(c).Name
 }
 
 // fromTemplate empties credentials that hold only the template's values (a
-// new file) before another provider than Concur is applied: the template is
-// Concur's, and a generic endpoint must not inherit its token URL or credtype.
+// new file) before another provider than the template's is applied: a
+// generic endpoint must not inherit its token URL or credtype.
 func fromTemplate(c *credentials.Credentials, existed bool, preset string) {
-	if existed || preset == "" || preset == concur().Name {
+	if existed || preset == "" || preset == credentials.TemplatePreset().Name {
 		return
 	}
 	*c = credentials.Credentials{Path: c.Path, AuthStyle: credentials.AuthParams}
 }
 
 // applyPreset sets what a preset fixes, non-interactively. "" is no preset:
-// the file's values stay. region applies to a preset with regions (concur).
+// the file's values stay. region applies to a preset with regions.
 func applyPreset(c *credentials.Credentials, name, region string) error {
 	if name == "" {
 		if region != "" {
-			return fmt.Errorf("--region is for --preset concur")
+			return fmt.Errorf("--region is for --preset %s", credentials.RegionalPresets())
 		}
 		return nil
 	}
@@ -127,7 +131,7 @@ func applyPreset(c *credentials.Credentials, name, region string) error {
 		return fmt.Errorf("unknown preset %q; want one of %s", name, credentials.PresetNames())
 	}
 	if region != "" && len(p.Regions) == 0 {
-		return fmt.Errorf("--region is for a provider with regions (concur), not %s", p.Name)
+		return fmt.Errorf("--region is for a provider with regions (%s), not %s", credentials.RegionalPresets(), p.Name)
 	}
 	return p.Apply(c, region)
 }

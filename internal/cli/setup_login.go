@@ -39,7 +39,7 @@ func (w *wizard) loginStep(p *credentials.Preset) func() error {
 			}
 			p.SetEndpoints(w.c, v)
 		}
-		return w.fields(q{"appID", "client ID (appID)"}, q{"clientSecret", "client secret, optional (public clients have none)"},
-			q{"scope", "scope (space-separated)"})
+		return w.fields(q{Field: "appID", Label: "client ID (appID)"}, q{Field: "clientSecret", Label: "client secret, optional (public clients have none)"},
+			q{Field: "scope", Label: "scope (space-separated)"})
 	}
 }

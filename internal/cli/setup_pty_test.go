@@ -139,6 +139,7 @@ func (s *ptySession) wait() int {
 }
 
 func TestSetupWizardConcur(t *testing.T) {
+	t.Parallel()
 	srv := newFake(t, fakeserver.Options{})
 	dir := t.TempDir()
 	env := []string{"TOKENKEEPER_DIR=" + dir}
@@ -208,6 +209,7 @@ func TestSetupWizardConcur(t *testing.T) {
 }
 
 func TestSetupWizardGeneric(t *testing.T) {
+	t.Parallel()
 	srv := newFake(t, fakeserver.Options{Style: fakeserver.StyleKeycloak})
 	dir := t.TempDir()
 	s := startPTY(t, []string{"TOKENKEEPER_DIR=" + dir}, "setup")
@@ -254,6 +256,7 @@ func TestSetupWizardGeneric(t *testing.T) {
 // A template written by init first (Concur's, with its credtype) is edited
 // the same way, and Concur's credtype is not kept unasked.
 func TestSetupWizardGenericPassword(t *testing.T) {
+	t.Parallel()
 	for _, fromTemplate := range []bool{false, true} {
 		setupGenericPassword(t, fromTemplate)
 	}
@@ -306,6 +309,7 @@ func setupGenericPassword(t *testing.T, fromTemplate bool) {
 // Ctrl-D at a question: nothing is saved, the message starts on its own line,
 // and the exit code is Ctrl-C's.
 func TestSetupWizardEndOfInput(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	s := startPTY(t, []string{"TOKENKEEPER_DIR=" + dir}, "setup")
 	s.answer("choose [concur]: ", "")
@@ -330,6 +334,7 @@ func TestSetupWizardEndOfInput(t *testing.T) {
 
 // Ctrl-C at a secret question: nothing is saved and echo is back on.
 func TestSetupWizardInterrupt(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	s := startPTY(t, []string{"TOKENKEEPER_DIR=" + dir}, "setup")
 	s.answer("choose [concur]: ", "")
@@ -394,6 +399,7 @@ func assertNoSecrets(t *testing.T, out string, secrets ...string) {
 // left out), and a grant a person starts gets ThingPark's issuer, the token
 // URL without Keycloak's token path.
 func TestSetupWizardThingParkLogin(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	s := startPTY(t, []string{"TOKENKEEPER_DIR=" + dir, "TOKENKEEPER_TIMEOUT=1s"}, "setup")
 	s.answer("choose [concur]: ", "thingpark")

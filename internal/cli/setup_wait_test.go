@@ -105,6 +105,7 @@ func saveInPlace(t *testing.T, path string, data []byte) {
 }
 
 func TestSetupWaitRename(t *testing.T) {
+	t.Parallel()
 	srv := newFake(t, fakeserver.Options{})
 	dir := t.TempDir()
 	path := filepath.Join(dir, "credentials.json")
@@ -136,6 +137,7 @@ func TestSetupWaitRename(t *testing.T) {
 }
 
 func TestSetupWaitInPlace(t *testing.T) {
+	t.Parallel()
 	srv := newFake(t, fakeserver.Options{Style: fakeserver.StyleKeycloak})
 	dir := t.TempDir()
 	path := filepath.Join(dir, "credentials.json")
@@ -159,6 +161,7 @@ func TestSetupWaitInPlace(t *testing.T) {
 }
 
 func TestSetupWaitInterrupt(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "credentials.json")
 	s, _ := startWait(t, dir)

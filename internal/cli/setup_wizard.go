@@ -80,24 +80,26 @@ func (a *app) wizard(c *credentials.Credentials, o *setupOpts, tty *os.File, exi
 	return w.step(preset)()
 }
 
-// step is the wizard's questions for a preset of the one table of providers:
-// its own, a login preset's, else the generic endpoint's (a preset added to the
-// table without questions of its own is asked as any RFC 6749 endpoint).
+// step is the wizard's questions for a preset of the one table of providers,
+// by what its row says: a login preset's; a region, for a provider with
+// regions; a base URL (and a realm), for one whose row has BaseAsk; else the
+// token URL. Then the
+// provider's own questions (credentials.Provider.Questions), or, for a
+// provider without any, those of the grant: a preset added to the table
+// without questions of its own is asked as any RFC 6749 endpoint.
 func (w *wizard) step(name string) func() error {
 	p, ok := credentials.PresetNamed(name)
 	switch {
-	case ok && p.Login:
+	case !ok:
+		p = preset("generic")
+	case p.Login:
 		return w.loginStep(p)
-	case name == "concur":
-		return w.concur
-	case name == "keycloak":
-		return w.keycloak
-	case name == "thingpark":
-		return w.thingpark
-	case name == "kore":
-		return w.kore
+	case len(p.Regions) > 0:
+		return func() error { return w.regions(p) }
+	case p.BaseAsk != "":
+		return func() error { return w.base(p) }
 	}
-	return w.generic
+	return func() error { return w.endpoint(p) }
 }
 
 // grantsOf are the grants the wizard offers for a preset: the table's. A
@@ -111,109 +113,110 @@ func grantsOf(name string) []string {
 	return []string{credentials.GrantPassword, credentials.GrantClientCredentials, credentials.GrantRefreshToken}
 }
 
-func (w *wizard) concur() error {
-	region := concur().RegionOf(w.c.TokenURL)
+// regions asks a provider with regions for one of them (or a full token
+// URL), then its own questions.
+func (w *wizard) regions(p *credentials.Preset) error {
+	region := p.RegionOf(w.c.TokenURL)
 	if region == "" {
 		region = w.c.TokenURL
 	}
-	answer, err := w.p.Ask(w.ctx, fmt.Sprintf("region (%s, or a full token URL)", concur().RegionNames()), region,
+	answer, err := w.p.Ask(w.ctx, fmt.Sprintf("region (%s, or a full token URL)", p.RegionNames()), region,
 		func(a string) string {
-			if _, ok := concur().RegionURL(a); ok {
+			if _, ok := p.RegionURL(a); ok {
 				return ""
 			}
 			if strings.Contains(a, "://") {
 				return checkField(w.c, "tokenURL", a)
 			}
-			return fmt.Sprintf("unknown region %q; want one of %s, or a token URL", a, concur().RegionNames())
+			return fmt.Sprintf("unknown region %q; want one of %s, or a token URL", a, p.RegionNames())
 		})
 	if err != nil {
 		return err
 	}
-	if u, ok := concur().RegionURL(answer); ok {
+	if u, ok := p.RegionURL(answer); ok {
 		answer = u
 	}
 	w.c.TokenURL = answer
-	if err := concur().Apply(w.c, ""); err != nil {
+	if err := p.Apply(w.c, ""); err != nil {
 		return err
 	}
-	return w.fields(
-		q{"appID", "App ID (client_id)"},
-		q{"clientSecret", "client secret"},
-		q{"companyUUID", "company UUID (from the Company Request Token screen)"},
-		q{"companyRequestToken", "company request token"},
-	)
+	return w.own(p)
 }
 
-func (w *wizard) keycloak() error {
-	base, realm, ok := splitKeycloakURL(w.c.TokenURL)
-	if !ok {
-		base, realm = "", ""
-	}
-	u, err := w.p.Ask(w.ctx, "Keycloak base URL (like https://auth.example.com), or the full token URL", base, w.urlCheck)
-	if err != nil {
-		return err
-	}
-	if !strings.HasSuffix(strings.TrimRight(u, "/"), keycloakTokenPath()) {
-		realm, err = w.p.Ask(w.ctx, "realm", realm, required)
-		if err != nil {
-			return err
-		}
-	}
-	w.c.TokenURL = keycloakURL(u, realm)
-	return w.keycloakGrant("keycloak")
-}
-
-func (w *wizard) thingpark() error {
-	base := strings.TrimSuffix(w.c.TokenURL, thingparkTokenPath())
-	if base == w.c.TokenURL {
-		base = ""
-	}
-	u, err := w.p.Ask(w.ctx, "ThingPark platform URL (like https://community.thingpark.io), or the full token URL", base, w.urlCheck)
-	if err != nil {
-		return err
-	}
-	if u = strings.TrimRight(u, "/"); !strings.HasSuffix(u, keycloakTokenPath()) {
-		u += thingparkTokenPath()
-	}
-	w.c.TokenURL = u
-	return w.keycloakGrant("thingpark")
-}
-
-// keycloakGrant asks what Keycloak and ThingPark share, once the token URL is
-// known: the grant (the preset's, from the table), and for a grant a person
-// starts, the realm's issuer in place of the token URL. Keycloak's token URL is
-// its issuer and the token path, for a realm (…/realms/NAME) as for
-// ThingPark's users-auth, so the issuer is the token URL without that path.
-func (w *wizard) keycloakGrant(preset string) error {
-	if err := w.grant(grantsOf(preset)); err != nil {
-		return err
-	}
-	if credentials.Interactive(w.c.GrantType) { // a person logs in: the realm's issuer
-		w.c.Issuer, w.c.TokenURL = strings.TrimSuffix(w.c.TokenURL, keycloakTokenPath()), ""
-		if w.c.Scope == "" {
-			w.c.Scope = "openid offline_access"
-		}
+// own asks the provider's own questions, else those of the grant.
+func (w *wizard) own(p *credentials.Preset) error {
+	if qs := p.Behaviour().Questions(); qs != nil {
+		return w.fields(qs...)
 	}
 	return w.grantFields()
 }
 
-func (w *wizard) kore() error {
-	u, err := w.p.Ask(w.ctx, "token URL", w.c.TokenURL, w.urlCheck)
+// base asks a provider whose token URL is made from a base URL (its row's
+// BaseAsk: Keycloak, ThingPark) for it, and for a realm when the row says so;
+// a full token URL is taken as it is (one that ends in IssuerPath).
+func (w *wizard) base(p *credentials.Preset) error {
+	base, realm := "", ""
+	if p.Realm {
+		if b, r, ok := splitRealmURL(p, w.c.TokenURL); ok {
+			base, realm = b, r
+		}
+	} else if b, ok := strings.CutSuffix(w.c.TokenURL, p.TokenPath); ok {
+		base = b
+	}
+	u, err := w.p.Ask(w.ctx, p.BaseAsk, base, w.urlCheck)
 	if err != nil {
 		return err
 	}
-	w.c.TokenURL, w.c.GrantType = u, credentials.GrantClientCredentials
-	return w.fields(q{"appID", "client ID"}, q{"clientSecret", "client secret"})
+	switch {
+	case p.Realm:
+		if !strings.HasSuffix(strings.TrimRight(u, "/"), p.IssuerPath) {
+			if realm, err = w.p.Ask(w.ctx, "realm", realm, required); err != nil {
+				return err
+			}
+		}
+		u = realmURL(p, u, realm)
+	default:
+		if u = strings.TrimRight(u, "/"); !strings.HasSuffix(u, p.IssuerPath) {
+			u += p.TokenPath
+		}
+	}
+	w.c.TokenURL = u
+	return w.baseGrant(p)
 }
 
-func (w *wizard) generic() error {
+// baseGrant asks, once the token URL is known, the grant (the preset's, from
+// the table), and for a grant a person starts, the issuer in place of the token
+// URL: Keycloak's token URL is its issuer and the IssuerPath, for a realm
+// (…/realms/NAME) as for ThingPark's users-auth.
+func (w *wizard) baseGrant(p *credentials.Preset) error {
+	if err := w.grant(grantsOf(p.Name)); err != nil {
+		return err
+	}
+	if credentials.Interactive(w.c.GrantType) { // a person logs in: the realm's issuer
+		w.c.Issuer, w.c.TokenURL = strings.TrimSuffix(w.c.TokenURL, p.IssuerPath), ""
+		if w.c.Scope == "" {
+			w.c.Scope = "openid offline_access"
+		}
+	}
+	return w.own(p)
+}
+
+// endpoint asks for the token URL and the grant (unasked when the provider
+// takes one only), then the provider's own questions; a provider without
+// any is asked the grant's, and how the client authenticates.
+func (w *wizard) endpoint(p *credentials.Preset) error {
 	u, err := w.p.Ask(w.ctx, "token URL", w.c.TokenURL, w.urlCheck)
 	if err != nil {
 		return err
 	}
 	w.c.TokenURL = u
-	if err := w.grant(grantsOf("generic")); err != nil {
+	if grants := grantsOf(p.Name); len(grants) == 1 {
+		w.c.GrantType = grants[0]
+	} else if err := w.grant(grants); err != nil {
 		return err
+	}
+	if qs := p.Behaviour().Questions(); qs != nil {
+		return w.fields(qs...)
 	}
 	if err := w.grantFields(); err != nil {
 		return err
@@ -251,44 +254,44 @@ func (w *wizard) grant(allowed []string) error {
 	return err
 }
 
-// grantFields asks for what the grant type needs, in the endpoint's words:
-// the password grant's username and password, not Concur's companyUUID and
-// request token, and never Concur's credtype. Concur's own credtype (the
-// template's) is cleared at another endpoint; any other credentialType already
-// in the file stays, and setup --credential-type sets one.
+// grantFields asks for what the grant type needs, in the endpoint's words
+// (credentials.Credentials.Word): the password grant's username and password,
+// not the template's provider's field names, and never its credtype. The
+// template's credtype is cleared at another provider's endpoint; any other
+// credentialType already in the file stays, and setup --credential-type sets one.
 func (w *wizard) grantFields() error {
-	qs := []q{{"appID", "client ID (appID)"}, {"clientSecret", "client secret"}}
+	qs := []q{{Field: "appID", Label: "client ID (appID)"}, {Field: "clientSecret", Label: "client secret"}}
 	if w.c.GrantType != credentials.GrantPassword {
 		w.c.CredentialType = "" // credtype belongs to the password grant
 	}
 	switch w.c.GrantType {
 	case credentials.GrantPassword:
-		if !credentials.IsConcur(w.c.TokenURL) && w.c.CredentialType == concur().CredentialType {
-			w.c.CredentialType = "" // Concur's, from the template: unasked, it must not be sent elsewhere
+		if t := credentials.TemplatePreset(); credentials.PresetOf(w.c.TokenURL) != t && w.c.CredentialType == t.CredentialType {
+			w.c.CredentialType = "" // the template's: unasked, it must not be sent elsewhere
 		}
-		qs = append(qs, q{"companyUUID", w.c.Word("companyUUID")}, q{"companyRequestToken", w.c.Word("companyRequestToken")})
+		qs = append(qs, q{Field: "companyUUID", Label: w.c.Word("companyUUID")}, q{Field: "companyRequestToken", Label: w.c.Word("companyRequestToken")})
 	case credentials.GrantRefreshToken:
-		qs = append(qs, q{"refreshToken", "refresh token"})
+		qs = append(qs, q{Field: "refreshToken", Label: "refresh token"})
 	}
-	return w.fields(append(qs, q{"scope", "scope, optional (space-separated)"})...)
+	return w.fields(append(qs, q{Field: "scope", Label: "scope, optional (space-separated)"})...)
 }
 
 // q is one question about one field.
-type q struct{ field, label string }
+type q = credentials.Question
 
 func (w *wizard) fields(qs ...q) error {
 	for _, q := range w.keyQuestions(qs) {
-		f := fieldByName(q.field)
+		f := fieldByName(q.Field)
 		ptr := f.Ptr(w.c)
-		check := func(a string) string { return checkField(w.c, q.field, a) }
+		check := func(a string) string { return checkField(w.c, q.Field, a) }
 		var v string
 		var err error
 		if f.Secret {
-			v, err = w.p.Secret(w.ctx, q.label, *ptr, func(a string) string {
+			v, err = w.p.Secret(w.ctx, q.Label, *ptr, func(a string) string {
 				return check(clearDash(a))
 			})
 		} else {
-			v, err = w.p.Ask(w.ctx, q.label, *ptr, func(a string) string {
+			v, err = w.p.Ask(w.ctx, q.Label, *ptr, func(a string) string {
 				return check(clearDash(a))
 			})
 		}
@@ -309,15 +312,15 @@ func (w *wizard) keyQuestions(qs []q) []q {
 	}
 	var out []q
 	for _, x := range qs {
-		if x.field != "clientSecret" {
+		if x.Field != "clientSecret" {
 			out = append(out, x)
 			continue
 		}
-		out = append(out, q{"clientKey", "client private key file (PEM; a relative path is from credentials.json's directory)"})
+		out = append(out, q{Field: "clientKey", Label: "client private key file (PEM; a relative path is from credentials.json's directory)"})
 		if w.c.ClientAuth == credentials.AuthPrivateKeyJWT {
-			out = append(out, q{"clientKeyID", "key ID (kid), optional"})
+			out = append(out, q{Field: "clientKeyID", Label: "key ID (kid), optional"})
 		}
-		out = append(out, q{"clientCert", "client certificate file (PEM), " + map[bool]string{true: "required", false: "optional"}[w.c.TLSAuth()]})
+		out = append(out, q{Field: "clientCert", Label: "client certificate file (PEM), " + map[bool]string{true: "required", false: "optional"}[w.c.TLSAuth()]})
 	}
 	return out
 }
@@ -330,7 +333,7 @@ func clearDash(v string) string {
 	return v
 }
 
-// urlCheck requires a token URL: only Concur's preset has a default.
+// urlCheck requires a token URL: only the template's provider has a default.
 func (w *wizard) urlCheck(a string) string {
 	if strings.TrimSpace(a) == "" {
 		return "required"

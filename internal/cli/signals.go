@@ -14,7 +14,7 @@ import (
 func Main() int {
 	ctx := &signalContext{Context: context.Background()}
 	code := Run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-	ctx.stopSignals()
+	ctx.stopSignals(code)
 	return code
 }
 
@@ -34,16 +34,24 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // The first signal cancels the context; a refresh already sent still finishes and
 // is saved (its answer may hold the only copy of a rotated refresh token). A
 // second signal kills at once, as without the handler.
+//
+// On Windows, Go delivers Ctrl-C and Ctrl-Break as os.Interrupt, and closing the
+// console, logging off and shutting down as SIGTERM. A process that the service
+// manager started (watch or serve run as a Windows service) also answers it from
+// here: a Stop or Shutdown request cancels the context as SIGTERM does
+// (startService).
 type signalContext struct {
 	context.Context // Background: no deadline, no values
 	once            sync.Once
 	ctx             context.Context
 	stop            context.CancelFunc
+	endService      func(code int) // nil unless running as a Windows service
 }
 
 func (s *signalContext) init() {
 	s.ctx, s.stop = signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	context.AfterFunc(s.ctx, s.stop)
+	s.endService = startService(s.stop)
 }
 
 func (s *signalContext) Done() <-chan struct{} {
@@ -56,9 +64,23 @@ func (s *signalContext) Err() error {
 	return s.ctx.Err()
 }
 
-func (s *signalContext) stopSignals() {
-	s.once.Do(func() {}) // never installed: nothing to stop
+// stopSignals removes the handler, and tells the service manager, when it
+// started this process, that the service stopped with exit code code.
+func (s *signalContext) stopSignals(code int) {
+	installed := true
+	s.once.Do(func() { installed = false }) // never installed: nothing to stop
 	if s.stop != nil {
 		s.stop()
+	}
+	end := s.endService
+	if !installed && code != exitOK {
+		// A service that failed before it waited for a signal (a missing
+		// profile, a wrong flag) still reports its exit code, where the
+		// service manager would otherwise wait 30 seconds and report that it
+		// never answered.
+		end = startService(func() {})
+	}
+	if end != nil {
+		end(code)
 	}
 }

@@ -24,6 +24,7 @@ import (
 // the URL came from --store or TOKENKEEPER_STORE. Passwords may hold ?, /
 // and # (which end a URL's host part) or come URL-encoded.
 func TestStoreURLPasswordNeverShown(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
@@ -62,6 +63,7 @@ func TestStoreURLPasswordNeverShown(t *testing.T) {
 // reaches the terminal as a control character, in text or --json, and
 // every command ends within --timeout.
 func TestStoreHostileEtcd(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
@@ -119,6 +121,7 @@ func TestStoreHostileEtcd(t *testing.T) {
 // exec's child never inherits the store's password (it is the store's
 // credential, not the program's), through the binary.
 func TestExecChildHasNoStorePassword(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
@@ -137,6 +140,7 @@ func TestExecChildHasNoStorePassword(t *testing.T) {
 // store push without --store is a usage error whose hint carries the
 // user's --dir, as every hint does (a.cmdLine).
 func TestStorePushWithoutStoreHint(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}

@@ -99,6 +99,7 @@ func mkProfileDirs(t *testing.T, home string, names ...string) {
 // (retry later) when the store does not answer, as refresh of one profile
 // does: the same cause, the same code.
 func TestStoreSilentListings(t *testing.T) {
+	t.Parallel()
 	store := silentStore(t)
 	home := t.TempDir()
 	mkProfileDirs(t, home, "default", "eu")
@@ -121,6 +122,7 @@ func TestStoreSilentListings(t *testing.T) {
 // offers the local profiles. --timeout is an hour: completion that waited
 // for the store as long as a command does would hang here.
 func TestCompletionStoreSilent(t *testing.T) {
+	t.Parallel()
 	store := silentStore(t)
 	home := t.TempDir()
 	mkProfileDirs(t, home, "alpha", "beta")

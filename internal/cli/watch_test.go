@@ -143,6 +143,7 @@ func recordTime(t *testing.T, rec map[string]any, key string) time.Time {
 // picks up a token file written by another process and an edited
 // credentials.json; and ends with exit 0 and a whole token file on SIGTERM.
 func TestWatchBinary(t *testing.T) {
+	t.Parallel()
 	const ttl = 4 * time.Second
 	bin := buildTokenkeeper(t)
 	srv := newFake(t, fakeserver.Options{AccessTTL: ttl, Rotate: true})
@@ -308,6 +309,7 @@ func procField(t *testing.T, pid int, key string) string {
 // TestWatchAll watches every profile under the config root in one process; SIGHUP
 // picks up a profile created since.
 func TestWatchAll(t *testing.T) {
+	t.Parallel()
 	bin := buildTokenkeeper(t)
 	srv := newFake(t, fakeserver.Options{})
 	cfg, state := t.TempDir(), t.TempDir()
@@ -344,6 +346,7 @@ func TestWatchAll(t *testing.T) {
 // line about a profile (the "next attempt" line of a failure included), and
 // says that it stopped on SIGTERM.
 func TestWatchAllText(t *testing.T) {
+	t.Parallel()
 	bin := buildTokenkeeper(t)
 	srv := newFake(t, fakeserver.Options{})
 	cfg, state := t.TempDir(), t.TempDir()
@@ -402,6 +405,7 @@ func TestWatchAllRefusesProfile(t *testing.T) {
 // and says so: its hint does not send the user to run it again later, or to a
 // cron job.
 func TestWatchOutageHint(t *testing.T) {
+	t.Parallel()
 	bin := buildTokenkeeper(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -123,9 +123,11 @@ func (m *Member) start(bin string) {
 	}
 }
 
-// httpClient reaches the member, with the client certificate under TLS.
+// httpClient reaches the member, with the client certificate under TLS. Its
+// timeout bounds a hang: a member that fsyncs, or hashes a password for auth,
+// on a machine busy with other members and tests can take seconds to answer.
 func (m *Member) httpClient() *http.Client {
-	c := &http.Client{Timeout: time.Second}
+	c := &http.Client{Timeout: 10 * time.Second}
 	if m.certs != nil {
 		c.Transport = &http.Transport{TLSClientConfig: m.certs.clientTLS(m.t)}
 	}

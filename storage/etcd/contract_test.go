@@ -11,6 +11,7 @@ import (
 )
 
 func TestContract(t *testing.T) {
+	t.Parallel()
 	c := etcdtest.Start(t, 1)
 	n := 0
 	storetest.Run(t, func(t *testing.T, hosts int) []storage.Store {

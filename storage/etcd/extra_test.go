@@ -11,6 +11,7 @@ import (
 )
 
 func TestProfilesHealthAndWatch(t *testing.T) {
+	t.Parallel()
 	c := etcdtest.Start(t, 1)
 	a := newHost(t, c.URL("/h"), 5*time.Second, 0)
 	b := newHost(t, c.URL("/h"), 5*time.Second, 0)

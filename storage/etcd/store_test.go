@@ -66,6 +66,7 @@ func lockSave(t *testing.T, s *Store, data string) {
 }
 
 func TestStoreRoundTripAndReadCopy(t *testing.T) {
+	t.Parallel()
 	c := etcdtest.Start(t, 1)
 	a := newHost(t, c.URL("/t1"), 5*time.Second, 0)
 	b := newHost(t, c.URL("/t1"), 5*time.Second, 0)
@@ -99,6 +100,7 @@ func TestStoreRoundTripAndReadCopy(t *testing.T) {
 }
 
 func TestLockExcludesAndNamesHolder(t *testing.T) {
+	t.Parallel()
 	c := etcdtest.Start(t, 1)
 	a := newHost(t, c.URL(""), 5*time.Second, 0)
 	b := newHost(t, c.URL(""), 5*time.Second, 0)
@@ -134,6 +136,7 @@ func TestLockExcludesAndNamesHolder(t *testing.T) {
 // etcd: the answer goes to its pending file, which its next run pushes only
 // if the record is still the one it replaced.
 func TestLostLockSavesNothingAndKeepsPending(t *testing.T) {
+	t.Parallel()
 	c := etcdtest.Start(t, 1)
 	a := newHost(t, c.URL(""), 5*time.Second, 2*time.Second)
 	b := newHost(t, c.URL(""), 5*time.Second, 2*time.Second)
@@ -188,6 +191,7 @@ func TestLostLockSavesNothingAndKeepsPending(t *testing.T) {
 }
 
 func TestPendingNotPushedOverANewerRecord(t *testing.T) {
+	t.Parallel()
 	c := etcdtest.Start(t, 1)
 	a := newHost(t, c.URL(""), 5*time.Second, 0)
 	b := newHost(t, c.URL(""), 5*time.Second, 0)
@@ -219,6 +223,7 @@ func TestPendingNotPushedOverANewerRecord(t *testing.T) {
 }
 
 func TestSetAside(t *testing.T) {
+	t.Parallel()
 	c := etcdtest.Start(t, 1)
 	a := newHost(t, c.URL(""), 5*time.Second, 0)
 	ctx := context.Background()
@@ -242,6 +247,7 @@ func TestSetAside(t *testing.T) {
 // Leases are kept alive while held: a holder that works longer than the TTL
 // keeps its lock.
 func TestKeepAliveHoldsPastTTL(t *testing.T) {
+	t.Parallel()
 	c := etcdtest.Start(t, 1)
 	a := newHost(t, c.URL(""), 5*time.Second, 2*time.Second)
 	ctx := context.Background()
@@ -260,6 +266,7 @@ func TestKeepAliveHoldsPastTTL(t *testing.T) {
 }
 
 func TestLeaderKilledKeepsWorking(t *testing.T) {
+	t.Parallel()
 	c := etcdtest.Start(t, 3)
 	a := newHost(t, c.URL(""), 10*time.Second, 0)
 	lockSave(t, a.s, `{"v":1}`)
@@ -292,6 +299,7 @@ func TestLeaseTTL(t *testing.T) {
 // A waiter's host copy follows the holder's save while it waits, so the
 // lifecycle's next lock-free read sees the renewed token without the lock.
 func TestWaiterSeesTheSave(t *testing.T) {
+	t.Parallel()
 	c := etcdtest.Start(t, 1)
 	a := newHost(t, c.URL(""), 5*time.Second, 0)
 	b := newHost(t, c.URL(""), 5*time.Second, 0)

@@ -13,6 +13,7 @@ import (
 
 // etcd's usual deployment: HTTPS with client certificates, and users.
 func TestTLSClientCertAndAuth(t *testing.T) {
+	t.Parallel()
 	certs := etcdtest.NewCerts(t)
 	c := etcdtest.StartTLS(t, 1, certs)
 	c.EnableAuth("bot", "s3cret-pw")

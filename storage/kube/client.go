@@ -18,7 +18,7 @@ import (
 )
 
 // maxBody caps every answer: a Secret holds a record of at most 1 MiB
-// (SPEC §1), base64, plus its metadata; a list of them is capped too
+// (docs/contract.md §1), base64, plus its metadata; a list of them is capped too
 // (Profiles lists names only, in pages).
 const maxBody = 4 << 20
 

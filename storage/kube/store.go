@@ -14,7 +14,7 @@ import (
 	"github.com/tokenkeeper/tokenkeeper/storage"
 )
 
-// maxRecord is the cap on a record (SPEC §1), the same as on a token file.
+// maxRecord is the cap on a record (docs/contract.md §1), the same as on a token file.
 const maxRecord = storage.MaxFileSize
 
 // ErrLockLost is returned by Save when this process's Lease ran out (or

@@ -1,0 +1,63 @@
+package cli
+
+import (
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// listenUnix listens on a unix socket at path that only this user may use
+// from its first instant (listenPrivate: the umask on Unix, the directory's
+// access list on Windows). A socket left by a server that is gone is
+// replaced; a live one, or another kind of file, is an error.
+func listenUnix(path string) (net.Listener, func(), error) {
+	path, err := filepath.Abs(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := socketDir(filepath.Dir(path)); err != nil {
+		return nil, nil, err
+	}
+	if fi, err := os.Lstat(path); err == nil {
+		if fi.Mode().Type() != fs.ModeSocket {
+			return nil, nil, fmt.Errorf("%s exists and is not a socket; not replacing it", path)
+		}
+		if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+			c.Close()
+			return nil, nil, fmt.Errorf("another server is listening on %s", path)
+		}
+		os.Remove(path) // a socket whose server is gone
+	}
+	ln, err := listenPrivate(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	// The path is removed at the end only while it is still the socket bound
+	// here (the same file: device and inode on Unix, volume and file ID on
+	// Windows): once it was deleted and another serve bound the path again, it
+	// is that server's. Go's own unlink on Close would remove whatever is there.
+	ln.(*net.UnixListener).SetUnlinkOnClose(false)
+	bound := lstatID(path)
+	return ln, func() {
+		ln.Close()
+		if now := lstatID(path); bound != nil && now != nil && os.SameFile(bound, now) {
+			os.Remove(path)
+		}
+	}, nil
+}
+
+// lstatID is os.Lstat with the file's identity read now. Windows reads a
+// file's volume and ID lazily, by path, at its first os.SameFile: two Lstats
+// of one path compared later would both read whatever is there then, and
+// always be the same file. Comparing the result with itself reads it at once.
+func lstatID(path string) fs.FileInfo {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return nil
+	}
+	os.SameFile(fi, fi)
+	return fi
+}
