@@ -213,12 +213,15 @@ mkdir -p "$E" && cp "$D/credentials.json" "$E/" && cp "$D/refreshTokenObjectFile
 store="etcd://127.0.0.1:$cp_/bench"
 "$TK" --dir "$E" --store "$store" store push >/dev/null 2>&1
 "$TK" --dir "$E" --store "$store" token >/dev/null # the host's read copy
+# k8s: the Kubernetes store on the same read copy (its own file name): a
+# valid token needs no API server, and none runs here.
+cp "$E/store-copy.json" "$E/store-copy.k8s.bench.tokenkeeper.json"
 "$B/interleave" -warmup 30 -runs "$runs" -json "$W/store.json" \
-  "file=$TK --dir $D token" "store=$TK --dir $E --store $store token"
+  "file=$TK --dir $D token" "store=$TK --dir $E --store $store token" "k8s=$TK --dir $E --store k8s://bench token"
 echo "| program | median | min–max | median vs file store |"
 echo "| --- | --- | --- | --- |"
 fs_=$(hmedian "$W/store.json" file)
-for n in file store; do
+for n in file store k8s; do
   echo "| tokenkeeper token ($n) | $(ms "$(hmedian "$W/store.json" $n)") ms | $(ms "$(hmin "$W/store.json" $n)")–$(ms "$(hmax "$W/store.json" $n)") ms | $(ratio "$(hmedian "$W/store.json" $n)" "$fs_")× |"
 done
 echo

@@ -17,6 +17,7 @@ import (
 	"github.com/tokenkeeper/tokenkeeper/refresh"
 	"github.com/tokenkeeper/tokenkeeper/storage"
 	"github.com/tokenkeeper/tokenkeeper/storage/etcd"
+	"github.com/tokenkeeper/tokenkeeper/storage/kube"
 )
 
 // app is one invocation: its streams, environment and global settings.
@@ -39,6 +40,7 @@ type app struct {
 	rerun string
 
 	etcd *etcd.Client // the --store client, made on first use (store.go)
+	kube *kube.Client // or the Kubernetes one
 	// listed is set on a fleet's copy of the app (forProfile): its profile
 	// came from a listing, not from a person's typing.
 	listed bool
@@ -105,7 +107,7 @@ func (g *globals) register(fs *pflag.FlagSet) {
 	fs.Var(durationFlag{&g.lockTimeout}, "lock-timeout", "wait at most `DUR` for another tokenkeeper")
 	fs.Var(durationFlag{&g.warnBefore}, "warn-before", "warn when the refresh token expires within `DUR`")
 	fs.StringVar(&g.logFormat, "log-format", "text", "messages as `FORMAT`: text or json")
-	fs.StringVar(&g.store, "store", "", "keep the token record in etcd for many hosts: `URL` etcd://HOST:PORT[,…][/PREFIX]; etcds:// for TLS, with the files in ?ca=, &cert= and &key=; a user in ?user=, its password in TOKENKEEPER_STORE_PASSWORD")
+	fs.StringVar(&g.store, "store", "", "keep the token record in etcd or Kubernetes for many hosts: `URL` etcd://HOST:PORT[,…][/PREFIX]; etcds:// for TLS, with the files in ?ca=, &cert= and &key=; a user in ?user=, its password in TOKENKEEPER_STORE_PASSWORD; or k8s://NAMESPACE[/PREFIX] (a Secret and a Lease, reached as kubectl does)")
 	fs.BoolVarP(&g.verbose, "verbose", "v", false, "log each step on stderr")
 	_ = fs.SetAnnotation("profile", completeAnnotation, completeProfiles)
 	for _, name := range []string{"dir", "config-dir", "state-dir"} {
@@ -261,6 +263,10 @@ func (a *app) cmdLine(cmd string) string {
 // URL that etcd.ParseURL refuses may hold a password (etcd://user:pw@…), and
 // a hint can be printed before the URL is checked (a misspelt command).
 func storeURLShowable(raw string) bool {
+	if kube.IsURL(raw) {
+		_, err := kube.ParseURL(raw)
+		return err == nil
+	}
 	_, err := etcd.ParseURL(raw)
 	return err == nil
 }

@@ -46,7 +46,7 @@ func (a *app) cmdStore(args []string, force bool) int {
 	}
 	shared, err := a.sharedStore(a.paths)
 	if err != nil {
-		return a.fail(err)
+		return a.fail(storeError(err))
 	}
 	if shared == nil {
 		return a.usageError("store "+args[0]+": no --store given", "give the store: "+a.cmdLine("--store etcd://HOST:PORT[/PREFIX] store "+args[0]))
@@ -123,13 +123,18 @@ func setAsideAs(ctx context.Context, l storage.Locked, label, name string) (stri
 }
 
 // storeError gives a store's failure its kind: unreachable or busy is for
-// now (75), anything else unexpected.
+// now (75), a store that cannot be used as configured (a certificate, RBAC,
+// a kubeconfig) is for a person to fix (78, with the store's hint),
+// anything else unexpected.
 func storeError(err error) error {
 	if err == nil {
 		return nil
 	}
 	if errors.Is(err, storage.ErrUnavailable) || errors.Is(err, storage.ErrLockBusy) {
 		return &refresh.Error{Kind: refresh.KindTemporary, Err: err, Msg: err.Error(), Hint: "run it again later"}
+	}
+	if ce := (*storage.ConfigError)(nil); errors.As(err, &ce) {
+		return &refresh.Error{Kind: refresh.KindCredentials, Err: err, Msg: ce.Error(), Hint: ce.Hint, Then: refresh.ThenRun}
 	}
 	return &refresh.Error{Kind: refresh.KindUnexpected, Err: err, Msg: err.Error()}
 }

@@ -250,6 +250,8 @@ func manFiles() string {
 	dir := filepath.Dir(files[1].Path) + "/"
 	item(dir+storeCopyName, "with --store: this host's read copy of the shared record")
 	item(dir+storePendingName, "with --store: an answer the store could not take, pushed first by the next run")
+	item(dir+"store-copy.k8s.NS.PREFIX.json", "with --store k8s://NS/PREFIX: the read copy, one per namespace and prefix")
+	item(dir+"store-pending.k8s.NS.PREFIX.json", "with --store k8s://NS/PREFIX: the pending answer, likewise")
 	b.WriteString(".PP\n" + roff("--config-dir DIR and --state-dir DIR replace the roots (DIR/PROFILE/…); --dir DIR puts both files of the profile, and the lock, directly in DIR.") + "\n")
 	return b.String()
 }

@@ -2,12 +2,17 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
+	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/tokenkeeper/tokenkeeper/storage"
 	"github.com/tokenkeeper/tokenkeeper/storage/etcd"
+	"github.com/tokenkeeper/tokenkeeper/storage/kube"
 )
 
 // storePasswordEnv carries the password of the --store URL's user: never
@@ -20,10 +25,18 @@ const (
 	storePendingName = "store-pending.json"
 )
 
+// kubeFileName is a host file of the Kubernetes store, named after the
+// namespace and the prefix (store-copy.k8s.apps.tokenkeeper.json): a copy
+// read from one namespace is never served for another when the store URL
+// changes. Both are DNS labels: no dot, no slash.
+func kubeFileName(name string, cfg kube.Config) string {
+	return strings.TrimSuffix(name, ".json") + ".k8s." + cfg.Namespace + "." + cfg.Prefix + ".json"
+}
+
 // storeClient is the etcd client of --store (TOKENKEEPER_STORE), made once
 // per run and shared by every profile; nil without --store.
 func (a *app) storeClient() (*etcd.Client, error) {
-	if a.g.store == "" {
+	if a.g.store == "" || kube.IsURL(a.g.store) {
 		return nil, nil
 	}
 	if a.etcd != nil {
@@ -44,9 +57,52 @@ func (a *app) storeClient() (*etcd.Client, error) {
 	return a.etcd, err
 }
 
-// sharedStore is the etcd store of the profile at p, or nil without --store
+// sharedStore is a --store's store of one profile: etcd's or Kubernetes'.
+type sharedStore interface {
+	storage.Store
+	CopyFile() string // this host's read copy
+	LockName() string // the lock, as messages show it
+	WatchRecord(ctx context.Context, fn func(data []byte)) error
+}
+
+// kubeClient is the Kubernetes client of a k8s:// --store, made once per
+// run; it finds the API server (in a pod, or the kubeconfig) only when it
+// first sends a request.
+func (a *app) kubeClient() (*kube.Client, error) {
+	if a.kube != nil {
+		return a.kube, nil
+	}
+	cfg, err := kube.ParseURL(a.g.store)
+	if err != nil {
+		return nil, err
+	}
+	home, _ := os.UserHomeDir()
+	a.kube = kube.NewClient(cfg, func() (*kube.Conn, error) {
+		c, err := kube.Connect(a.getenv, home)
+		if err == nil && c.Token != "" {
+			a.addSecrets(c.Token)
+		}
+		return c, err
+	})
+	return a.kube, nil
+}
+
+// sharedStore is the store of the profile at p, or nil without --store
 // (the lifecycle then uses the file store).
-func (a *app) sharedStore(p storage.Paths) (*etcd.Store, error) {
+func (a *app) sharedStore(p storage.Paths) (sharedStore, error) {
+	copyFile, pendingFile := filepath.Join(p.StateDir, storeCopyName), filepath.Join(p.StateDir, storePendingName)
+	if kube.IsURL(a.g.store) {
+		c, err := a.kubeClient()
+		if err != nil {
+			return nil, err
+		}
+		copyFile, pendingFile = filepath.Join(p.StateDir, kubeFileName(storeCopyName, c.Config())), filepath.Join(p.StateDir, kubeFileName(storePendingName, c.Config()))
+		return kube.New(kube.Options{
+			Client: c, Profile: p.Profile, CopyFile: copyFile, PendingFile: pendingFile,
+			Timeout: a.g.timeout, Budget: a.budget, LeaseTTL: storage.LeaseTTL(a.g.timeout, a.g.lockTimeout),
+			Warn: func(msg string) { a.warn(msg) },
+		})
+	}
 	c, err := a.storeClient()
 	if err != nil || c == nil {
 		return nil, err
@@ -54,8 +110,8 @@ func (a *app) sharedStore(p storage.Paths) (*etcd.Store, error) {
 	return etcd.New(etcd.Options{
 		Client:      c,
 		Profile:     p.Profile,
-		CopyFile:    filepath.Join(p.StateDir, storeCopyName),
-		PendingFile: filepath.Join(p.StateDir, storePendingName),
+		CopyFile:    copyFile,
+		PendingFile: pendingFile,
 		Timeout:     a.g.timeout,
 		Budget:      a.budget,
 		LeaseTTL:    etcd.LeaseTTL(a.g.timeout, a.g.lockTimeout),
@@ -68,7 +124,7 @@ func (a *app) sharedStore(p storage.Paths) (*etcd.Store, error) {
 func (a *app) storeFor(p storage.Paths) (storage.Store, error) {
 	s, err := a.sharedStore(p)
 	if s == nil || err != nil {
-		return nil, err
+		return nil, storeError(err)
 	}
 	return s, nil
 }
@@ -76,8 +132,14 @@ func (a *app) storeFor(p storage.Paths) (storage.Store, error) {
 // checkStore makes the --store client before any command runs, so that a bad
 // URL, or a user without a password, is a usage error (exit 2) at once.
 func (a *app) checkStore() int {
-	if _, err := a.storeClient(); err != nil {
-		return a.usageError(err.Error(), "the store URL is etcd://HOST:PORT[,HOST:PORT…][/PREFIX] (etcds:// with ?ca=&cert=&key= for TLS, ?user=NAME with the password in "+storePasswordEnv+")")
+	var err error
+	if kube.IsURL(a.g.store) {
+		_, err = a.kubeClient()
+	} else {
+		_, err = a.storeClient()
+	}
+	if err != nil {
+		return a.usageError(err.Error(), "the store URL is etcd://HOST:PORT[,HOST:PORT…][/PREFIX] (etcds:// with ?ca=&cert=&key= for TLS, ?user=NAME with the password in "+storePasswordEnv+"), or k8s://NAMESPACE[/PREFIX]")
 	}
 	return exitOK
 }
@@ -86,15 +148,46 @@ func (a *app) checkStore() int {
 // --store prefix (refresh --all, status --all, profiles; watch --all lists
 // the config root alone: a profile needs its credentials.json to renew),
 // waiting at most wait for the store. A store that does not answer is a
-// failure for now (75), as it is for a single profile.
+// failure for now (75), as it is for a single profile. A Kubernetes account
+// that may not list Secrets (a Role limited to named ones, as
+// docs/kubernetes.md advises) is not a failure: the profiles that could be
+// renewed here are the ones with credentials here, and a warning says what
+// was left out.
 func (a *app) storeProfiles(names []string, wait time.Duration) ([]string, error) {
-	c, err := a.storeClient()
-	if err != nil || c == nil {
-		return names, err
+	var lister interface {
+		Profiles(context.Context) ([]string, error)
+	}
+	if kube.IsURL(a.g.store) {
+		c, err := a.kubeClient()
+		if err != nil {
+			return names, err
+		}
+		lister = c
+	} else {
+		c, err := a.storeClient()
+		if err != nil || c == nil {
+			return names, err
+		}
+		lister = c
 	}
 	ctx, cancel := context.WithTimeout(a.ctx, wait)
 	defer cancel()
-	shared, err := c.Profiles(ctx)
+	shared, err := lister.Profiles(ctx)
+	var se *kube.StatusError
+	if errors.As(err, &se) && se.Code == http.StatusForbidden {
+		// With profiles here, this is the Role docs/kubernetes.md advises
+		// (a CronJob's every run would repeat a warning): said with -v.
+		// With none, the listing was the point: a warning. A completion
+		// or a suggestion says nothing.
+		msg := fmt.Sprintf("%v; only the profiles of this host's config directory are listed", err)
+		switch {
+		case len(names) > 0:
+			a.log.Debug(a.redact(msg))
+		case wait != storeGlance:
+			a.warn(msg)
+		}
+		return names, nil
+	}
 	if err != nil {
 		return nil, storeError(err)
 	}
@@ -106,7 +199,7 @@ func (a *app) storeProfiles(names []string, wait time.Duration) ([]string, error
 // worth a wait a person notices, and the local profiles are offered anyway.
 const storeGlance = 300 * time.Millisecond
 
-// watchStore makes watch see other hosts' renewals through an etcd watch of
+// watchStore makes watch see other hosts' renewals through a store's watch of
 // each profile's record, as fsnotify shows it other processes' saves: the
 // host's read copy is brought up to date and the profile's watcher is told
 // that its token changed.

@@ -242,6 +242,10 @@ func (c *Cluster) Leader() int {
 	return -1
 }
 
+// FreeAddr is a loopback address (127.0.0.1:PORT) free now, for another
+// server a test starts beside etcd (see freeAddr).
+func FreeAddr(t testing.TB) string { t.Helper(); return freeAddr(t) }
+
 // freeAddr finds a loopback port that is free now, below the kernel's
 // ephemeral range: a port from that range, once closed, may become the source
 // port of any outgoing connection before etcd binds it, and etcd then fails

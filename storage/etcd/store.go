@@ -18,21 +18,13 @@ import (
 // file.
 const maxRecord = storage.MaxFileSize
 
-// MinLeaseTTL is the shortest lease the store asks for.
-const MinLeaseTTL = 2 * time.Second
+// MinLeaseTTL is the shortest lease the store asks for (storage.MinLeaseTTL).
+const MinLeaseTTL = storage.MinLeaseTTL
 
-// LeaseTTL is the lock lease's time to live for a run with the given
-// --timeout and --lock-timeout: timeout + 15 s, so that a holder that
-// starts a request with its full budget still owns the lock when the
-// answer comes, and always below lockTimeout, so that a killed holder's
-// lease runs out before its waiters give up. Whole seconds (etcd's unit).
+// LeaseTTL is the lock lease's time to live: storage.LeaseTTL, the rule of
+// every shared store.
 func LeaseTTL(timeout, lockTimeout time.Duration) time.Duration {
-	ttl := timeout + 15*time.Second
-	if lockTimeout > 0 && ttl >= lockTimeout {
-		ttl = lockTimeout - time.Second
-	}
-	ttl = ttl.Truncate(time.Second)
-	return max(ttl, MinLeaseTTL)
+	return storage.LeaseTTL(timeout, lockTimeout)
 }
 
 // ErrLockLost is returned by Save when the lock's lease ran out (or the lock

@@ -1,0 +1,310 @@
+package kube
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/tokenkeeper/tokenkeeper/storage"
+)
+
+// Conn is how to reach the API server and who to be there, found as kubectl
+// finds it (Connect).
+type Conn struct {
+	Server    string // https://HOST:PORT, no trailing slash
+	Source    string // where this came from, for messages: "in-cluster" or "kubeconfig FILE, context NAME"
+	TLS       *tls.Config
+	Token     string // a bearer token, or
+	TokenFile string // a file holding one, read again for every request (it rotates)
+}
+
+// The service account's files in a pod (a variable for the tests).
+var serviceAccountDir = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+// Connect finds the API server: the files of KUBECONFIG when it is set (a
+// list, the first to set a value wins, as kubectl merges them: a pod that
+// names one means it); else, in a pod (KUBERNETES_SERVICE_HOST and
+// KUBERNETES_SERVICE_PORT set, as the kubelet sets them), its service
+// account's token and CA; else ~/.kube/config. A kubeconfig is used at its
+// current context. A kubeconfig whose user runs
+// an exec credential plugin or an auth provider is refused with a
+// *storage.ConfigError: running another program for a credential is out of
+// this store's scope.
+func Connect(getenv func(string) string, home string) (*Conn, error) {
+	var files []string
+	for _, f := range filepath.SplitList(getenv("KUBECONFIG")) {
+		if f != "" {
+			files = append(files, f)
+		}
+	}
+	if host, port := getenv("KUBERNETES_SERVICE_HOST"), getenv("KUBERNETES_SERVICE_PORT"); len(files) == 0 && host != "" && port != "" {
+		return inCluster(host, port)
+	}
+	if len(files) == 0 && home != "" {
+		files = []string{filepath.Join(home, ".kube", "config")}
+	}
+	if len(files) == 0 {
+		return nil, &storage.ConfigError{Msg: "kubernetes: no API server: not in a pod (KUBERNETES_SERVICE_HOST unset) and no kubeconfig (KUBECONFIG unset, no home directory)",
+			Hint: "set KUBECONFIG to a kubeconfig file, as for kubectl"}
+	}
+	return fromKubeconfig(files)
+}
+
+func inCluster(host, port string) (*Conn, error) {
+	ca := filepath.Join(serviceAccountDir, "ca.crt")
+	tc, err := tlsWithCA(nil, ca)
+	if err != nil {
+		return nil, &storage.ConfigError{Msg: fmt.Sprintf("kubernetes: in a pod, but the service account's CA: %v", err),
+			Hint: "the pod needs its service account token mounted (automountServiceAccountToken: true)"}
+	}
+	return &Conn{Server: "https://" + net.JoinHostPort(host, port), Source: "in-cluster", TLS: tc,
+		TokenFile: filepath.Join(serviceAccountDir, "token")}, nil
+}
+
+// kubeconfig is the part of a kubeconfig file (clientcmd's v1.Config) this
+// store reads.
+type kubeconfig struct {
+	CurrentContext string `json:"current-context"`
+	Clusters       []struct {
+		Name    string `json:"name"`
+		Cluster struct {
+			Server                   string `json:"server"`
+			CertificateAuthority     string `json:"certificate-authority"`
+			CertificateAuthorityData string `json:"certificate-authority-data"`
+			InsecureSkipTLSVerify    bool   `json:"insecure-skip-tls-verify"`
+			TLSServerName            string `json:"tls-server-name"`
+			ProxyURL                 string `json:"proxy-url"`
+		} `json:"cluster"`
+	} `json:"clusters"`
+	Users []struct {
+		Name string   `json:"name"`
+		User kubeUser `json:"user"`
+	} `json:"users"`
+	Contexts []struct {
+		Name    string `json:"name"`
+		Context struct {
+			Cluster string `json:"cluster"`
+			User    string `json:"user"`
+		} `json:"context"`
+	} `json:"contexts"`
+}
+
+type kubeUser struct {
+	Token                 string          `json:"token"`
+	TokenFile             string          `json:"tokenFile"`
+	ClientCertificate     string          `json:"client-certificate"`
+	ClientCertificateData string          `json:"client-certificate-data"`
+	ClientKey             string          `json:"client-key"`
+	ClientKeyData         string          `json:"client-key-data"`
+	Username              string          `json:"username"`
+	Exec                  json.RawMessage `json:"exec"`
+	AuthProvider          json.RawMessage `json:"auth-provider"`
+}
+
+// parseKubeconfig reads one kubeconfig file's YAML (or JSON).
+func parseKubeconfig(data []byte) (*kubeconfig, error) {
+	j, err := yaml.YAMLToJSON(data)
+	if err != nil {
+		return nil, errors.New("not YAML")
+	}
+	var kc kubeconfig
+	if err := json.Unmarshal(j, &kc); err != nil {
+		return nil, errors.New("not a kubeconfig (clusters, users, contexts)")
+	}
+	return &kc, nil
+}
+
+// fromKubeconfig merges the files as kubectl does (the first file to name
+// the current context, a cluster, a user or a context wins; a missing file
+// of a KUBECONFIG list is skipped) and resolves the current context.
+func fromKubeconfig(files []string) (*Conn, error) {
+	type named[T any] struct {
+		v   T
+		dir string
+	}
+	var (
+		current  string
+		clusters = map[string]named[int]{}
+		users    = map[string]named[int]{}
+		contexts = map[string]int{}
+		parsed   []*kubeconfig
+		dirs     []string
+		read     []string
+	)
+	for _, f := range files {
+		data, err := storage.ReadFile(f)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, &storage.ConfigError{Msg: fmt.Sprintf("kubernetes: kubeconfig %s: %v", f, err), Err: err}
+		}
+		kc, err := parseKubeconfig(data)
+		if err != nil {
+			return nil, &storage.ConfigError{Msg: fmt.Sprintf("kubernetes: kubeconfig %s: %v", f, err), Hint: "check it with: kubectl config view"}
+		}
+		read = append(read, f)
+		i := len(parsed)
+		parsed, dirs = append(parsed, kc), append(dirs, filepath.Dir(f))
+		if current == "" {
+			current = kc.CurrentContext
+		}
+		for j, c := range kc.Clusters {
+			if _, ok := clusters[c.Name]; !ok {
+				clusters[c.Name] = named[int]{i<<16 | j, dirs[i]}
+			}
+		}
+		for j, u := range kc.Users {
+			if _, ok := users[u.Name]; !ok {
+				users[u.Name] = named[int]{i<<16 | j, dirs[i]}
+			}
+		}
+		for j, c := range kc.Contexts {
+			if _, ok := contexts[c.Name]; !ok {
+				contexts[c.Name] = i<<16 | j
+			}
+		}
+	}
+	where := strings.Join(files, string(filepath.ListSeparator))
+	if len(read) == 0 {
+		return nil, &storage.ConfigError{Msg: fmt.Sprintf("kubernetes: no kubeconfig at %s, and not in a pod (KUBERNETES_SERVICE_HOST unset)", where),
+			Hint: "set KUBECONFIG to a kubeconfig file, as for kubectl"}
+	}
+	if current == "" {
+		return nil, &storage.ConfigError{Msg: fmt.Sprintf("kubernetes: kubeconfig %s: no current-context", where), Hint: "choose one: kubectl config use-context NAME"}
+	}
+	ci, ok := contexts[current]
+	if !ok {
+		return nil, &storage.ConfigError{Msg: fmt.Sprintf("kubernetes: kubeconfig %s: current context %q is not defined", where, cut(current)), Hint: "choose one: kubectl config use-context NAME"}
+	}
+	ctx := parsed[ci>>16].Contexts[ci&0xffff].Context
+	cl, ok := clusters[ctx.Cluster]
+	if !ok {
+		return nil, &storage.ConfigError{Msg: fmt.Sprintf("kubernetes: kubeconfig %s: context %q names cluster %q, which is not defined", where, cut(current), cut(ctx.Cluster))}
+	}
+	cluster := parsed[cl.v>>16].Clusters[cl.v&0xffff].Cluster
+	src := fmt.Sprintf("kubeconfig %s, context %s", where, cut(current))
+	bad := func(msg, hint string) error {
+		return &storage.ConfigError{Msg: "kubernetes: " + src + ": " + msg, Hint: hint}
+	}
+	u, err := url.Parse(cluster.Server)
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil {
+		return nil, bad(fmt.Sprintf("cluster %q: server %q is not https://HOST[:PORT]", cut(ctx.Cluster), cut(cluster.Server)),
+			"the record, its refresh token included, is sent to the API server: it must be reached over TLS")
+	}
+	if cluster.InsecureSkipTLSVerify {
+		return nil, bad(fmt.Sprintf("cluster %q: insecure-skip-tls-verify is not followed: the record would go to whoever answers", cut(ctx.Cluster)),
+			"name the cluster's CA in the kubeconfig (certificate-authority or certificate-authority-data)")
+	}
+	if cluster.ProxyURL != "" {
+		return nil, bad(fmt.Sprintf("cluster %q: proxy-url is not supported by this store", cut(ctx.Cluster)), "reach the API server directly")
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: cluster.TLSServerName}
+	switch {
+	case cluster.CertificateAuthorityData != "":
+		pem, err := base64.StdEncoding.DecodeString(cluster.CertificateAuthorityData)
+		if err != nil {
+			return nil, bad("certificate-authority-data is not base64", "")
+		}
+		if tc, err = tlsWithCA(tc, "", pem...); err != nil {
+			return nil, bad("certificate-authority-data: "+err.Error(), "")
+		}
+	case cluster.CertificateAuthority != "":
+		if tc, err = tlsWithCA(tc, abs(cl.dir, cluster.CertificateAuthority)); err != nil {
+			return nil, bad(err.Error(), "")
+		}
+	}
+	c := &Conn{Server: strings.TrimSuffix(u.Scheme+"://"+u.Host+u.Path, "/"), Source: src, TLS: tc}
+	if ctx.User == "" {
+		return c, nil // a client certificate-less, token-less user: the server decides
+	}
+	un, ok := users[ctx.User]
+	if !ok {
+		return nil, bad(fmt.Sprintf("user %q is not defined", cut(ctx.User)), "")
+	}
+	user := parsed[un.v>>16].Users[un.v&0xffff].User
+	switch {
+	case len(user.Exec) > 0 && string(user.Exec) != "null":
+		return nil, bad(fmt.Sprintf("user %q gets its credential from an exec plugin, which this store does not run", cut(ctx.User)),
+			"give the store a kubeconfig (KUBECONFIG) whose user has a token, a token file or a client certificate, e.g. a service account's")
+	case len(user.AuthProvider) > 0 && string(user.AuthProvider) != "null":
+		return nil, bad(fmt.Sprintf("user %q uses an auth-provider, which this store does not run", cut(ctx.User)),
+			"give the store a kubeconfig (KUBECONFIG) whose user has a token, a token file or a client certificate")
+	case user.Username != "":
+		return nil, bad(fmt.Sprintf("user %q has a username and password (basic authentication), which Kubernetes no longer accepts", cut(ctx.User)), "")
+	}
+	c.Token = user.Token
+	if c.Token == "" && user.TokenFile != "" {
+		c.TokenFile = abs(un.dir, user.TokenFile)
+	}
+	var certPEM, keyPEM []byte
+	for _, d := range []struct {
+		data string
+		out  *[]byte
+	}{{user.ClientCertificateData, &certPEM}, {user.ClientKeyData, &keyPEM}} {
+		if d.data == "" {
+			continue
+		}
+		if *d.out, err = base64.StdEncoding.DecodeString(d.data); err != nil {
+			return nil, bad(fmt.Sprintf("user %q: client-certificate-data or client-key-data is not base64", cut(ctx.User)), "")
+		}
+	}
+	if user.ClientCertificate != "" && certPEM == nil {
+		if certPEM, err = storage.ReadFile(abs(un.dir, user.ClientCertificate)); err != nil {
+			return nil, bad(fmt.Sprintf("user %q: client-certificate: %v", cut(ctx.User), err), "")
+		}
+	}
+	if user.ClientKey != "" && keyPEM == nil {
+		if keyPEM, err = storage.ReadFile(abs(un.dir, user.ClientKey)); err != nil {
+			return nil, bad(fmt.Sprintf("user %q: client-key: %v", cut(ctx.User), err), "")
+		}
+	}
+	if certPEM != nil || keyPEM != nil {
+		cert, err := tls.X509KeyPair(certPEM, keyPEM)
+		if err != nil {
+			// tls's message names no key material.
+			return nil, bad(fmt.Sprintf("user %q: client certificate and key: %v", cut(ctx.User), err), "")
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	return c, nil
+}
+
+// abs resolves a kubeconfig's relative path against the directory of the
+// file that holds it, as kubectl does.
+func abs(dir, p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(dir, p)
+}
+
+// tlsWithCA is tc (a fresh one when nil) trusting the PEM certificates of
+// file, or of pem when file is "".
+func tlsWithCA(tc *tls.Config, file string, pem ...byte) (*tls.Config, error) {
+	if tc == nil {
+		tc = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	if file != "" {
+		var err error
+		if pem, err = storage.ReadFile(file); err != nil {
+			return nil, fmt.Errorf("certificate-authority %s: %w", file, err)
+		}
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("certificate-authority %s: no PEM certificate in it", file)
+	}
+	tc.RootCAs = pool
+	return tc, nil
+}

@@ -1,0 +1,466 @@
+package kube
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/tokenkeeper/tokenkeeper/internal/redact"
+	"github.com/tokenkeeper/tokenkeeper/storage"
+)
+
+// Lock takes the profile's Lease: free (no holderIdentity) or expired, it
+// is taken by an update conditional on the resourceVersion read, so that
+// of two takers one gets a 409 and goes on waiting; a Lease that does not
+// exist is created. A Lease is expired when it has not changed (same
+// resourceVersion) for its whole leaseDurationSeconds as measured by this
+// process's own clock since it first saw it — never by comparing the
+// holder's renewTime with this host's clock, which may be skewed (as
+// client-go's leader election judges). A live holder renews it every
+// quarter of its duration. A Lease still held when timeout runs out is a
+// *storage.LockBusyError. A pending answer is pushed before Lock returns.
+func (s *Store) Lock(ctx context.Context, timeout time.Duration, holder string) (storage.Locked, error) {
+	l := &locked{s: s, holder: holderIdentity(holder), attempt: fmt.Sprintf("%016x", rand.Uint64())}
+	if err := l.acquire(ctx, time.Now().Add(timeout)); err != nil {
+		return nil, err
+	}
+	if err := l.pushPending(ctx); err != nil {
+		l.s.warn(fmt.Sprintf("the answer pending in %s could not be pushed: %v", s.o.PendingFile, err))
+	}
+	return l, nil
+}
+
+// annotationAttempt marks the Lease with the attempt that took it.
+const annotationAttempt = "tokenkeeper/attempt"
+
+// holderIdentity is what the Lease says of its holder: the lifecycle's
+// text (pid, command, since) and, as pods share the Lease, this host's
+// name: "pid=1234 cmd=tokenkeeper token since=… on HOST".
+func holderIdentity(holder string) string {
+	if host, err := osHostname(); err == nil && host != "" {
+		holder += " on " + host
+	}
+	return redact.Line(holder, 200)
+}
+
+// locked is the Store while this process holds the Lease.
+type locked struct {
+	s       *Store
+	holder  string
+	attempt string // written with our takeover: a lost answer to it is recognised
+
+	mu      sync.Mutex
+	lease   *lease    // as last written by us
+	expires time.Time // the Lease's end as last renewed, counted from when the renewal was sent
+	lost    bool
+	read    bool
+	sec     *secret // the Secret as Read saw it (nil: none)
+	seen    string  // its resourceVersion ("" none)
+	data    []byte  // what Read returned
+
+	stop, done chan struct{}
+	once       sync.Once
+}
+
+func (l *locked) acquire(ctx context.Context, deadline time.Time) error {
+	start := time.Now()
+	var lookedRV, holderSeen string
+	// The observation outlives this call: the lifecycle waits in slices.
+	l.s.mu.Lock()
+	seenRV, seenAt := l.s.seenRV, l.s.seenAt
+	l.s.mu.Unlock()
+	defer func() {
+		l.s.mu.Lock()
+		l.s.seenRV, l.s.seenAt = seenRV, seenAt
+		l.s.mu.Unlock()
+	}()
+	busy := func() error {
+		return &storage.LockBusyError{Path: l.s.LockName(), Holder: redact.Line(holderSeen, 200), Waited: time.Since(start)}
+	}
+	for {
+		got, cur, err := l.tryOnce(ctx, seenRV, seenAt)
+		if err != nil || got {
+			return err
+		}
+		if cur != nil {
+			holderSeen = cur.Spec.HolderIdentity
+			if cur.Metadata.ResourceVersion != seenRV {
+				seenRV, seenAt = cur.Metadata.ResourceVersion, time.Now()
+			}
+			// The Lease changed (taken, renewed): the holder may have
+			// saved. The host's read copy is brought up to date, so that
+			// the lifecycle, which waits in slices and reads the copy
+			// between them, finds a renewed token and leaves without the
+			// lock.
+			if cur.Metadata.ResourceVersion != lookedRV {
+				lookedRV = cur.Metadata.ResourceVersion
+				l.refreshCopy(ctx)
+			}
+		}
+		if !time.Now().Before(deadline) {
+			return busy()
+		}
+		// A waiter costs the API server a read per slice: half a second,
+		// jittered so that a stampede does not come in step; but no later
+		// than the moment the Lease, unchanged, will have expired.
+		wait := min(time.Until(deadline), 400*time.Millisecond+rand.N(200*time.Millisecond))
+		if cur != nil && cur.Spec.HolderIdentity != "" && cur.Metadata.ResourceVersion == seenRV {
+			d := time.Duration(cur.Spec.LeaseDurationSeconds) * time.Second
+			wait = min(wait, time.Until(seenAt.Add(d))+10*time.Millisecond)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(max(wait, 0)):
+		}
+	}
+}
+
+// refreshCopy reads the Secret into the host's read copy.
+func (l *locked) refreshCopy(ctx context.Context) {
+	octx, cancel := l.s.opContext(ctx)
+	defer cancel()
+	_, _, _ = l.s.fetch(octx)
+}
+
+// tryOnce reads the Lease and takes it if it is free, expired (unchanged
+// since seenAt for its duration) or missing. It returns the Lease as read
+// when another holds it.
+func (l *locked) tryOnce(ctx context.Context, seenRV string, seenAt time.Time) (bool, *lease, error) {
+	octx, cancel := l.s.opContext(ctx)
+	defer cancel()
+	cur, err := l.s.c.getLease(octx, l.s.name)
+	fresh := errors.Is(err, ErrNotFound)
+	if err != nil && !fresh {
+		return false, nil, fmt.Errorf("kubernetes: lock %s: %w", l.s.LockName(), err)
+	}
+	if !fresh && cur.Spec.HolderIdentity == l.holder && cur.Metadata.Annotations[annotationAttempt] == l.attempt {
+		// Ours already: an earlier attempt of this call took it and its
+		// answer was lost (the request was sent again, and met a 409).
+		l.lease, l.expires = cur, time.Now().Add(l.s.o.LeaseTTL)
+		l.stop, l.done = make(chan struct{}), make(chan struct{})
+		go l.renew(l.s.o.LeaseTTL)
+		return true, nil, nil
+	}
+	if !fresh && cur.Spec.HolderIdentity != "" {
+		d := time.Duration(cur.Spec.LeaseDurationSeconds) * time.Second
+		expired := cur.Metadata.ResourceVersion == seenRV && !seenAt.IsZero() && time.Since(seenAt) >= d
+		if !expired {
+			return false, cur, nil
+		}
+	}
+	next := &lease{Metadata: objectMeta{Name: l.s.name, Labels: l.s.c.labels(l.s.o.Profile)}}
+	if !fresh {
+		next.Metadata = cur.Metadata
+		next.Metadata.Annotations = maps.Clone(cur.Metadata.Annotations)
+		next.Spec.LeaseTransitions = cur.Spec.LeaseTransitions
+		if cur.Spec.HolderIdentity != "" || cur.Spec.AcquireTime != "" {
+			next.Spec.LeaseTransitions++
+		}
+	}
+	if next.Metadata.Annotations == nil {
+		next.Metadata.Annotations = map[string]string{}
+	}
+	next.Metadata.Annotations[annotationAttempt] = l.attempt
+	ttl := l.s.o.LeaseTTL
+	t := now()
+	next.Spec.HolderIdentity, next.Spec.LeaseDurationSeconds = l.holder, int32(ttl/time.Second)
+	next.Spec.AcquireTime, next.Spec.RenewTime = t, t
+	sent := time.Now()
+	got, err := l.s.c.putLease(octx, next)
+	if errors.Is(err, ErrConflict) {
+		return false, nil, nil // another taker was first: read again
+	}
+	if err != nil {
+		return false, nil, fmt.Errorf("kubernetes: lock %s: %w", l.s.LockName(), err)
+	}
+	l.lease, l.expires = got, sent.Add(ttl)
+	l.stop, l.done = make(chan struct{}), make(chan struct{})
+	go l.renew(ttl)
+	return true, nil, nil
+}
+
+// renew updates the Lease's renewTime every quarter of its duration, each
+// time conditional on the resourceVersion of our last write: a 409 or a 404
+// means it was taken over or deleted, and the lock is lost. A renewal that
+// fails otherwise is retried sooner; Expires reports the end of the last
+// one that succeeded, counted from when it was sent.
+func (l *locked) renew(ttl time.Duration) {
+	defer close(l.done)
+	every := max(ttl/4, 250*time.Millisecond)
+	t := time.NewTimer(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), every)
+		go func() { // Unlock must not wait for a slow renewal
+			select {
+			case <-l.stop:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		l.mu.Lock()
+		next := *l.lease
+		l.mu.Unlock()
+		next.Spec.RenewTime = now()
+		sent := time.Now()
+		got, err := l.s.c.putLease(ctx, &next)
+		if errors.Is(err, ErrConflict) {
+			// Changed since our last write: taken over, or our own
+			// renewal applied and its answer lost (the request was sent
+			// again). The attempt mark tells.
+			if cur, gerr := l.s.c.getLease(ctx, l.s.name); gerr == nil && cur.Spec.HolderIdentity == l.holder &&
+				cur.Metadata.Annotations[annotationAttempt] == l.attempt {
+				got, err = cur, nil
+			}
+		}
+		cancel()
+		wait := every
+		l.mu.Lock()
+		switch {
+		case err == nil:
+			l.lease, l.expires = got, sent.Add(ttl)
+		case errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound):
+			l.lost = true
+		default:
+			wait = every / 3
+		}
+		lost := l.lost
+		l.mu.Unlock()
+		if lost {
+			return
+		}
+		t.Reset(wait)
+	}
+}
+
+// Expires is the Lease's end as last renewed; a Lease known lost gives a
+// time in the past.
+func (l *locked) Expires() time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.lost {
+		return time.Time{}.Add(1)
+	}
+	return l.expires
+}
+
+// Read re-reads the Secret under the lock and remembers its
+// resourceVersion for Save.
+func (l *locked) Read(ctx context.Context) ([]byte, error) {
+	octx, cancel := l.s.opContext(ctx)
+	defer cancel()
+	data, sec, err := l.s.fetch(octx)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.read, l.sec, l.seen, l.data = true, sec, "", data
+	if sec != nil {
+		l.seen = sec.Metadata.ResourceVersion
+	}
+	return data, err
+}
+
+// CheckSavable proves that the record fits a Secret, that the pending file
+// could be written, and that the Lease is still ours (one read).
+func (l *locked) CheckSavable(ctx context.Context, size int) error {
+	if size > maxRecord {
+		return fmt.Errorf("kubernetes: a record of %d bytes is larger than %d", size, maxRecord)
+	}
+	if err := storage.CheckSavable(l.s.o.PendingFile, size); err != nil {
+		return err
+	}
+	octx, cancel := l.s.opContext(ctx)
+	defer cancel()
+	cur, err := l.s.c.getLease(octx, l.s.name)
+	if errors.Is(err, ErrNotFound) || (err == nil && cur.Spec.HolderIdentity != l.holder) {
+		l.markLost()
+		return fmt.Errorf("kubernetes: %s: %w", l.s.LockName(), ErrLockLost)
+	}
+	if err != nil {
+		return fmt.Errorf("kubernetes: check %s: %w", l.s.LockName(), err)
+	}
+	return nil
+}
+
+func (l *locked) markLost() {
+	l.mu.Lock()
+	l.lost = true
+	l.mu.Unlock()
+}
+
+// Save replaces the Secret's record by an update conditional on the
+// resourceVersion Read saw (a create when there was no Secret). It is not
+// sent once the Lease may have run out, nor when the Lease, read just
+// before, names another holder (Kubernetes has no transaction over the
+// Lease and the Secret: see the package comment). A 409 means another
+// holder wrote: the Secret is read again, and the save fails unless it
+// already holds data (an earlier attempt of ours). Whenever it fails, data
+// is kept in the pending file.
+func (l *locked) Save(ctx context.Context, data []byte) error {
+	return l.save(ctx, data, true)
+}
+
+func (l *locked) save(ctx context.Context, data []byte, keep bool) error {
+	l.mu.Lock()
+	read, seen := l.read, l.seen
+	l.mu.Unlock()
+	if !read {
+		if _, err := l.Read(ctx); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return l.keep(data, seen, keep, err)
+		}
+		l.mu.Lock()
+		seen = l.seen
+		l.mu.Unlock()
+	}
+	l.mu.Lock()
+	sec := l.secretFor(data)
+	l.mu.Unlock()
+	if !time.Now().Before(l.Expires()) {
+		return l.keep(data, seen, keep, fmt.Errorf("kubernetes: save %s: %w", l.s.Name(), ErrLockLost))
+	}
+	octx, cancel := l.s.saveContext(ctx)
+	defer cancel()
+	// The Lease read just before the write: a takeover while the token
+	// request was out (the long part of a renewal) is caught here. Only a
+	// pause between this read and the write escapes it.
+	if cur, err := l.s.c.getLease(octx, l.s.name); err != nil || cur.Spec.HolderIdentity != l.holder {
+		if err == nil || errors.Is(err, ErrNotFound) {
+			l.markLost()
+			err = ErrLockLost
+		}
+		return l.keep(data, seen, keep, fmt.Errorf("kubernetes: save %s: %w", l.s.Name(), err))
+	}
+	got, err := l.s.c.putSecret(octx, sec)
+	if errors.Is(err, ErrConflict) {
+		// Never overwrite: read what is there now.
+		cur, rerr := l.s.c.getSecret(octx, l.s.name)
+		if rerr != nil || !bytes.Equal(cur.Data[dataKey], data) {
+			return l.keep(data, seen, keep, fmt.Errorf("kubernetes: save %s: %w", l.s.Name(), ErrRecordChanged))
+		}
+		got, err = cur, nil
+	}
+	if err != nil {
+		return l.keep(data, seen, keep, fmt.Errorf("kubernetes: save %s: %w", l.s.Name(), err))
+	}
+	l.mu.Lock()
+	l.sec, l.seen, l.data = got, got.Metadata.ResourceVersion, data
+	l.mu.Unlock()
+	l.s.writeCopy(data)
+	return nil
+}
+
+// secretFor is the Secret to save: the one read, with data as its record,
+// its other keys, labels and annotations kept (a Secret made by a
+// manifest, a Helm chart or a person keeps what they put there), and this
+// store's labels set. Called with l.mu held.
+func (l *locked) secretFor(data []byte) *secret {
+	sec := &secret{Metadata: objectMeta{Name: l.s.name}}
+	if l.sec != nil {
+		sec.Type = l.sec.Type
+		sec.Metadata.ResourceVersion = l.sec.Metadata.ResourceVersion
+		sec.Metadata.Labels = maps.Clone(l.sec.Metadata.Labels)
+		sec.Metadata.Annotations = maps.Clone(l.sec.Metadata.Annotations)
+		sec.Data = maps.Clone(l.sec.Data)
+	}
+	if sec.Metadata.Labels == nil {
+		sec.Metadata.Labels = map[string]string{}
+	}
+	maps.Copy(sec.Metadata.Labels, l.s.c.labels(l.s.o.Profile))
+	if sec.Data == nil {
+		sec.Data = map[string][]byte{}
+	}
+	sec.Data[dataKey] = data
+	return sec
+}
+
+func (l *locked) keep(data []byte, base string, keep bool, err error) error {
+	if !keep {
+		return err
+	}
+	if perr := l.s.writePending(data, base); perr != nil {
+		return fmt.Errorf("%w; the answer could not be kept either: %v", err, perr)
+	}
+	return fmt.Errorf("%w; the answer is kept in %s and will be pushed by the next run", err, l.s.o.PendingFile)
+}
+
+// SetAside moves an unreadable record to the Secret
+// PREFIX-<profile>.corrupt-<UTC time>.
+func (l *locked) SetAside(ctx context.Context, now time.Time) (string, error) {
+	return l.SetAsideAs(ctx, "corrupt", now)
+}
+
+// SetAsideAs copies the record to the Secret PREFIX-<profile>.<label>-<UTC
+// time> (labelled as set aside: refresh --all does not list it), then
+// deletes the record's Secret if it is still the version read. Two objects,
+// no transaction: a failure between the two leaves the record where it was
+// and a copy beside it, never neither.
+func (l *locked) SetAsideAs(ctx context.Context, label string, now time.Time) (string, error) {
+	l.mu.Lock()
+	seen, data := l.seen, l.data
+	l.mu.Unlock()
+	if !time.Now().Before(l.Expires()) {
+		return "", fmt.Errorf("kubernetes: set aside %s: %w", l.s.Name(), ErrLockLost)
+	}
+	aside := l.s.name + "." + label + "-" + now.UTC().Format("20060102t150405.000000000z")
+	labels := map[string]string{labelManaged: "tokenkeeper", labelAside: label}
+	octx, cancel := l.s.saveContext(ctx)
+	defer cancel()
+	if _, err := l.s.c.putSecret(octx, &secret{Metadata: objectMeta{Name: aside, Labels: labels,
+		Annotations: map[string]string{"tokenkeeper/set-aside-from": l.s.name}}, Data: map[string][]byte{dataKey: data}}); err != nil {
+		return "", fmt.Errorf("kubernetes: set aside %s: %w", l.s.Name(), err)
+	}
+	if seen != "" {
+		if err := l.s.c.deleteSecret(octx, l.s.name, seen); err != nil {
+			if errors.Is(err, ErrConflict) {
+				err = ErrRecordChanged
+			}
+			return "", fmt.Errorf("kubernetes: set aside %s (copied to %s): %w", l.s.Name(), aside, err)
+		}
+	}
+	l.mu.Lock()
+	l.sec, l.seen, l.data = nil, "", nil
+	l.mu.Unlock()
+	_ = removeIfExists(l.s.o.CopyFile)
+	return "k8s://" + l.s.c.cfg.Namespace + "/secrets/" + aside, nil
+}
+
+// Unlock stops the renewals and frees the Lease (holderIdentity cleared, if
+// it is still the version we wrote); if the API server cannot be told, the
+// Lease runs out by itself.
+func (l *locked) Unlock() error {
+	var err error
+	l.once.Do(func() {
+		if l.stop == nil {
+			return
+		}
+		close(l.stop)
+		<-l.done
+		l.mu.Lock()
+		cur, lost := *l.lease, l.lost
+		l.mu.Unlock()
+		if lost {
+			return
+		}
+		cur.Spec.HolderIdentity, cur.Spec.RenewTime = "", ""
+		ctx, cancel := context.WithTimeout(context.Background(), min(l.s.o.Timeout, 5*time.Second))
+		defer cancel()
+		if _, perr := l.s.c.putLease(ctx, &cur); perr != nil && !errors.Is(perr, ErrConflict) && !errors.Is(perr, ErrNotFound) {
+			err = fmt.Errorf("kubernetes: unlock %s (the Lease will run out by itself): %w", l.s.LockName(), perr)
+		}
+	})
+	return err
+}

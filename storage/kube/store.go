@@ -1,0 +1,254 @@
+package kube
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/tokenkeeper/tokenkeeper/storage"
+)
+
+// maxRecord is the cap on a record (docs/contract.md §1), the same as on a token file.
+const maxRecord = storage.MaxFileSize
+
+// ErrLockLost is returned by Save when this process's Lease ran out (or
+// was taken over) before the save: nothing was written.
+var ErrLockLost = errors.New("kubernetes: the lock was lost before the save (its Lease ran out)")
+
+// ErrRecordChanged is returned by Save when the Secret is no longer the
+// resourceVersion that Read returned: nothing was written.
+var ErrRecordChanged = errors.New("kubernetes: the record changed since it was read")
+
+// Options configure a Store for one profile.
+type Options struct {
+	Client  *Client
+	Profile string
+	// CopyFile is the host's read copy of the record, PendingFile where an
+	// answer that could not be saved waits to be pushed (both 0600, in the
+	// profile's state directory, as the etcd store's).
+	CopyFile, PendingFile string
+	Timeout               time.Duration   // bounds every operation (--timeout)
+	Budget                *storage.Budget // the run's one deadline, when set
+	LeaseTTL              time.Duration   // the Lease's duration (storage.LeaseTTL)
+	Warn                  func(msg string)
+}
+
+// Store keeps a profile's record in the Secret PREFIX-<profile>, locked by
+// the Lease of the same name; it implements storage.Store.
+type Store struct {
+	o    Options
+	c    *Client
+	name string // the objects' name
+
+	// The Lease as a waiter of this process last saw it change, and when:
+	// it has expired once unchanged for its duration since (see Lock).
+	mu     sync.Mutex
+	seenRV string
+	seenAt time.Time
+}
+
+// New makes the store of one profile; a profile whose name cannot name a
+// Kubernetes object is a *storage.ConfigError.
+func New(o Options) (*Store, error) {
+	if o.Client == nil || o.Profile == "" || o.CopyFile == "" || o.PendingFile == "" {
+		return nil, errors.New("kubernetes: store needs a client, a profile, a copy file and a pending file")
+	}
+	name, err := o.Client.cfg.ObjectName(o.Profile)
+	if err != nil {
+		return nil, &storage.ConfigError{Msg: err.Error(), Err: err,
+			Hint: "use another profile name, or the file or etcd store for this profile"}
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 30 * time.Second
+	}
+	if o.LeaseTTL <= 0 {
+		o.LeaseTTL = storage.LeaseTTL(o.Timeout, 0)
+	}
+	return &Store{o: o, c: o.Client, name: name}, nil
+}
+
+// Name is the Secret: k8s://NAMESPACE/secrets/PREFIX-<profile>.
+func (s *Store) Name() string { return "k8s://" + s.c.cfg.Namespace + "/secrets/" + s.name }
+
+// LockName is the Lease: k8s://NAMESPACE/leases/PREFIX-<profile>.
+func (s *Store) LockName() string { return "k8s://" + s.c.cfg.Namespace + "/leases/" + s.name }
+
+// CopyFile is this host's read copy of the record.
+func (s *Store) CopyFile() string { return s.o.CopyFile }
+
+// LockPoll: a waiter re-reads the record between one-second slices.
+func (s *Store) LockPoll() time.Duration { return time.Second }
+
+func (s *Store) opContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	bctx, stop := s.o.Budget.Bound(ctx)
+	octx, cancel := context.WithTimeout(bctx, s.o.Timeout)
+	return octx, func() { cancel(); stop() }
+}
+
+// saveContext bounds a write by Timeout alone, as the etcd store's: the
+// answer may hold the only copy of a rotated refresh token.
+func (s *Store) saveContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.o.Timeout)
+}
+
+// Read returns the record without the lock: a pending answer is pushed
+// first (under the lock); then the host's read copy is served when there
+// is one (no network); else the Secret is read and the copy written.
+func (s *Store) Read(ctx context.Context) ([]byte, error) {
+	if pending, _, err := s.readPending(); err == nil {
+		if perr := s.pushPendingLocked(ctx); perr != nil {
+			s.warn(fmt.Sprintf("an answer saved in %s could not be pushed to %s yet: %v", s.o.PendingFile, s.Name(), perr))
+			return pending, nil
+		}
+	}
+	if data, err := storage.ReadRecord(s.o.CopyFile); err == nil {
+		return data, nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	return s.Fetch(ctx)
+}
+
+// Fetch reads the Secret and refreshes the read copy; a Secret that does
+// not exist, or holds no record (one created empty by a manifest), is an
+// error matching fs.ErrNotExist.
+func (s *Store) Fetch(ctx context.Context) ([]byte, error) {
+	octx, cancel := s.opContext(ctx)
+	defer cancel()
+	data, _, err := s.fetch(octx)
+	return data, err
+}
+
+// fetch returns the record and the Secret as read (nil when there is none).
+func (s *Store) fetch(ctx context.Context) ([]byte, *secret, error) {
+	sec, err := s.c.getSecret(ctx, s.name)
+	if errors.Is(err, ErrNotFound) {
+		_ = removeIfExists(s.o.CopyFile)
+		return nil, nil, fmt.Errorf("kubernetes: %s: %w", s.Name(), fs.ErrNotExist)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("kubernetes: read %s: %w", s.Name(), err)
+	}
+	rec, ok := sec.Data[dataKey]
+	if !ok {
+		_ = removeIfExists(s.o.CopyFile)
+		return nil, sec, fmt.Errorf("kubernetes: %s (no %q in its data): %w", s.Name(), dataKey, fs.ErrNotExist)
+	}
+	data := capRecord(rec)
+	s.writeCopy(data)
+	return data, sec, nil
+}
+
+func capRecord(v []byte) []byte {
+	if len(v) > maxRecord {
+		return v[:maxRecord]
+	}
+	return v
+}
+
+// writeCopy keeps the host's read copy equal to the Secret's record; a copy
+// that could not be replaced is removed so that it cannot serve an older
+// record.
+func (s *Store) writeCopy(data []byte) {
+	if old, err := storage.ReadRecord(s.o.CopyFile); err == nil && bytes.Equal(old, data) {
+		return
+	}
+	if err := storage.ReplaceFile(s.o.CopyFile, data); err != nil {
+		_ = removeIfExists(s.o.CopyFile)
+		s.warn(fmt.Sprintf("the read copy %s could not be written: %v", s.o.CopyFile, err))
+	}
+}
+
+func (s *Store) warn(msg string) {
+	if s.o.Warn != nil {
+		s.o.Warn(msg)
+	}
+}
+
+func removeIfExists(path string) error {
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// pending is the pending file: an answer whose save failed, with the
+// Secret's resourceVersion it was meant to replace ("" for none).
+type pending struct {
+	Store        string `json:"store"`
+	BaseRevision string `json:"base_resource_version"`
+	Record       []byte `json:"record"`
+}
+
+func (s *Store) readPending() ([]byte, string, error) {
+	data, err := storage.ReadRecord(s.o.PendingFile)
+	if err != nil {
+		return nil, "", err
+	}
+	var p pending
+	if err := json.Unmarshal(data, &p); err != nil || len(p.Record) == 0 || p.Store != s.Name() {
+		return nil, "", fmt.Errorf("kubernetes: pending file %s is not one tokenkeeper wrote for %s", s.o.PendingFile, s.Name())
+	}
+	return capRecord(p.Record), p.BaseRevision, nil
+}
+
+func (s *Store) writePending(data []byte, base string) error {
+	b, _ := json.Marshal(pending{Store: s.Name(), BaseRevision: base, Record: data})
+	if len(b) > storage.MaxFileSize {
+		return fmt.Errorf("kubernetes: a pending file of %d bytes would be larger than %d", len(b), storage.MaxFileSize)
+	}
+	return storage.ReplaceFile(s.o.PendingFile, b)
+}
+
+// pendingLockWait bounds the wait for the lock when a lock-free Read finds
+// a pending answer.
+const pendingLockWait = 2 * time.Second
+
+func (s *Store) pushPendingLocked(ctx context.Context) error {
+	l, err := s.Lock(ctx, min(s.o.Timeout, pendingLockWait), "tokenkeeper (pushing a pending answer)")
+	if err != nil {
+		return err
+	}
+	defer l.Unlock()
+	if _, _, err := s.readPending(); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return errors.New("still pending")
+}
+
+// pushPending runs under the lock, first thing: the pending answer replaces
+// the record if the Secret is still the version the answer was meant to
+// replace; else it is kept aside (never deleted) and a warning names it.
+func (l *locked) pushPending(ctx context.Context) error {
+	data, base, err := l.s.readPending()
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := l.Read(ctx); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	l.mu.Lock()
+	seen := l.seen
+	l.mu.Unlock()
+	if seen != base {
+		moved, err := storage.MoveAsideAs(l.s.o.PendingFile, "stale", time.Now())
+		if err != nil {
+			return err
+		}
+		l.s.warn(fmt.Sprintf("the answer pending in %s was not pushed: %s changed since (resourceVersion %q, not %q); it is kept in %s", l.s.o.PendingFile, l.s.Name(), seen, base, moved))
+		return nil
+	}
+	if err := l.save(ctx, data, false); err != nil {
+		return err
+	}
+	return removeIfExists(l.s.o.PendingFile)
+}
