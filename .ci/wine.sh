@@ -56,13 +56,20 @@ fe_pid=""
 holder_pid=""
 keeper_pid=""
 services=()
+# cleanup keeps the script's own exit status: what it stops and removes may
+# fail (a service already gone, a file a Wine process still writes) without
+# turning a passing run into a failed one, or a failing one into a pass.
 cleanup() {
+  local rc=$?
+  set +e # a kill of a process already gone must not end the cleanup (set -e)
   for s in "${services[@]}"; do "$WINE" sc stop "$s" >/dev/null 2>&1; "$WINE" sc delete "$s" >/dev/null 2>&1; done
   [ -n "$keeper_pid" ] && kill "$keeper_pid" 2>/dev/null
   [ -n "$holder_pid" ] && kill "$holder_pid" 2>/dev/null
   [ -n "$fe_pid" ] && kill "$fe_pid" 2>/dev/null
+  "$WINESERVER" -k 2>/dev/null
   wait 2>/dev/null
-  rm -rf "$W"
+  rm -rf "$W" 2>/dev/null
+  exit "$rc"
 }
 trap cleanup EXIT
 # winpath turns a Linux path into the one Windows programs see (drive Z: is /).
