@@ -115,7 +115,13 @@ func (e *HomeError) Error() string {
 // checkHome returns a *HomeError when a base directory the options leave to
 // XDG needs HOME and HOME is unset. Windows finds its places without HOME.
 func checkHome(o Options) error {
-	if runtime.GOOS == "windows" || runtime.GOOS == "plan9" || os.Getenv("HOME") != "" {
+	if runtime.GOOS == "windows" { // no HOME there: the user's local application data
+		if dir, _ := configHome(); dir == "" && (o.ConfigDir == "" || o.StateDir == "") {
+			return &HomeError{Vars: []string{"LOCALAPPDATA"}}
+		}
+		return nil
+	}
+	if runtime.GOOS == "plan9" || os.Getenv("HOME") != "" {
 		return nil
 	}
 	var vars []string
