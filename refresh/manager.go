@@ -132,6 +132,16 @@ type Result struct {
 	Retry bool
 }
 
+// run is one pass of the lifecycle, made by a caller that holds m.mu (Ensure
+// once the fast path has not served, Login, Logout) and dropped when that
+// caller returns. What the pass gathers lives here, not in the Manager; of
+// the Manager a run reads the configuration, and uses the client, the
+// endpoints and the token cache as any holder of m.mu does.
+type run struct {
+	m     *Manager
+	warns []string // what the run has to say so far, whatever it ends in (Result.Warnings)
+}
+
 // Token returns a valid access token, renewing it first when needed.
 func (m *Manager) Token(ctx context.Context) (*Token, error) {
 	r, err := m.Ensure(ctx, Options{})
@@ -170,7 +180,7 @@ func (m *Manager) Ensure(ctx context.Context, o Options) (*Result, error) {
 		return m.result(tok, ActionValid, nil), nil
 	}
 	defer lock.Unlock()
-	return m.locked(ctx, o, asked, margin)
+	return (&run{m: m}).locked(ctx, o, asked, margin)
 }
 
 // lockPoll is how long one wait for the lock lasts before the token file is
@@ -239,50 +249,47 @@ func (m *Manager) noRequest(why, prefix string) {
 }
 
 // locked is the lifecycle under the profile lock: it executes the plan.
-func (m *Manager) locked(ctx context.Context, o Options, asked time.Time, margin time.Duration) (*Result, error) {
-	tok, err := m.reload()
-	p := m.decide(tok, err, o, asked, margin)
-	warns := p.Warnings
+func (r *run) locked(ctx context.Context, o Options, asked time.Time, margin time.Duration) (*Result, error) {
+	tok, err := r.m.reload()
+	p := r.m.decide(tok, err, o, asked, margin)
 	if p.SetAside {
-		_, moved, err := m.setAside(err)
-		if err != nil {
+		if err := r.setAside(err); err != nil {
 			return nil, err
 		}
-		warns = append(moved, warns...)
 	}
+	r.warns = append(r.warns, p.Warnings...)
 	carry := tok // its unknown fields survive even a new grant
 	switch p.Step {
 	case StepNothing:
-		m.noRequest(p.Why, "")
-		r := m.kept(p)
-		r.Warnings = warns
-		return r, nil
+		r.m.noRequest(p.Why, "")
+		res := r.m.kept(p)
+		res.Warnings = r.warns
+		return res, nil
 	case StepHuman:
-		return &Result{Warnings: warns}, p.Err
+		return &Result{Warnings: r.warns}, p.Err
 	}
-	if err := m.checkSavable(); err != nil {
+	if err := r.m.checkSavable(); err != nil {
 		return nil, err
 	}
-	if err := m.loadClientAuth(); err != nil {
+	if err := r.m.loadClientAuth(); err != nil {
 		return nil, err
 	}
 	if p.Step == StepRefresh {
-		r, err := m.refreshGrant(ctx, p.Token, warns, true)
+		res, err := r.refreshGrant(ctx, p.Token, true)
 		if !errors.Is(err, errInvalidGrant) {
-			return r, err
+			return res, err
 		}
-		warns = r.Warnings
 		// The refresh token is dead: remember it, and decide again without it
 		// (a retry has had its one request).
 		refused := *p.Token
-		refused.Refusal = &Refusal{At: m.now().UTC(), Refresh: fingerprint(refused.RefreshToken)}
-		m.remember(&refused, carry)
+		refused.Refusal = &Refusal{At: r.m.now().UTC(), Refresh: fingerprint(refused.RefreshToken)}
+		r.m.remember(&refused, carry)
 		o.Retry = false
-		if p = m.decide(&refused, nil, o, asked, margin); p.Step == StepHuman {
-			return &Result{Warnings: warns}, p.Err
+		if p = r.m.decide(&refused, nil, o, asked, margin); p.Step == StepHuman {
+			return &Result{Warnings: r.warns}, p.Err
 		}
 	}
-	return m.bootstrap(ctx, p.Token, carry, warns)
+	return r.bootstrap(ctx, p.Token, carry)
 }
 
 // rememberRefusal remembers a refusal of these credentials, beside the token
@@ -329,24 +336,24 @@ var errInvalidGrant = errors.New("invalid_grant")
 
 // refreshGrant renews with tok's refresh token. retry allows one more refresh
 // after a lost race, with the refresh token the winner saved.
-func (m *Manager) refreshGrant(ctx context.Context, tok *Token, warns []string, retry bool) (*Result, error) {
+func (r *run) refreshGrant(ctx context.Context, tok *Token, retry bool) (*Result, error) {
 	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}}
-	if sc := m.refreshScope(tok); sc != "" {
+	if sc := r.m.refreshScope(tok); sc != "" {
 		form.Set("scope", sc)
 	}
-	req := m.request(m.refreshURL(tok, &warns), form, m.refreshStyle(tok))
-	nt, tokenURL, err := m.sendRefresh(ctx, req, tok, &warns)
+	req := r.m.request(r.refreshURL(tok), form, r.m.refreshStyle(tok))
+	nt, tokenURL, err := r.sendRefresh(ctx, req, tok)
 	var ee *EndpointError
 	if errors.As(err, &ee) && ee.Code == "invalid_scope" && form.Has("scope") {
 		// An error answer spent nothing: ask again for the scope the grant
 		// was given (RFC 6749 §6), once.
-		warns = append(warns, fmt.Sprintf("the token endpoint refused the scope sent with the refresh token (%s); asked again without one", describeRefusal(ee)))
+		r.warns = append(r.warns, fmt.Sprintf("the token endpoint refused the scope sent with the refresh token (%s); asked again without one", describeRefusal(ee)))
 		req.Form = url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}}
-		nt, tokenURL, err = m.sendRefresh(ctx, req, tok, &warns)
+		nt, tokenURL, err = r.sendRefresh(ctx, req, tok)
 	}
 	var le *leaseError
 	if errors.As(err, &le) {
-		return &Result{Warnings: warns}, le.err
+		return &Result{Warnings: r.warns}, le.err
 	}
 	switch {
 	case err == nil:
@@ -354,47 +361,47 @@ func (m *Manager) refreshGrant(ctx context.Context, tok *Token, warns []string, 
 		nt.merge(tok)
 		nt.RefreshFixed = !nt.RefreshExpiry.IsZero() && !nt.RefreshExpiry.After(tok.RefreshExpiry)
 		nt.TokenURL = tokenURL
-		return m.saveAnswer(nt, access, ActionRefreshed, warns)
-	case errors.As(err, &ee) && m.refreshTokenDead(ee):
+		return r.saveAnswer(nt, access, ActionRefreshed)
+	case errors.As(err, &ee) && r.m.refreshTokenDead(ee):
 		// A lost race with a process that ignores our lock: use what it saved. If
 		// it saved no access token we can trust (the tutorial's format has no
 		// expiry), its refresh token is one we never sent: renewing with it is no
 		// replay, and spares a bootstrap — or a human, for grantType refresh_token.
-		if disk, lerr := m.reload(); lerr == nil && disk != nil && disk.RefreshToken != tok.RefreshToken {
-			switch p := m.decide(disk, nil, Options{}, m.now(), 0); {
+		if disk, lerr := r.m.reload(); lerr == nil && disk != nil && disk.RefreshToken != tok.RefreshToken {
+			switch p := r.m.decide(disk, nil, Options{}, r.m.now(), 0); {
 			case p.Step == StepNothing:
-				return m.result(disk, ActionValid, warns), nil
+				return r.m.result(disk, ActionValid, r.warns), nil
 			case p.Step == StepRefresh && retry:
-				m.debug("refresh token refused, but another process saved a new one; renewing with that")
-				return m.refreshGrant(ctx, disk, warns, false)
+				r.m.debug("refresh token refused, but another process saved a new one; renewing with that")
+				return r.refreshGrant(ctx, disk, false)
 			}
 		}
-		if credentials.Interactive(m.creds().GrantType) {
-			warns = append(warns, fmt.Sprintf("the refresh token was refused (%s)", describeRefusal(ee)))
+		if credentials.Interactive(r.m.creds().GrantType) {
+			r.warns = append(r.warns, fmt.Sprintf("the refresh token was refused (%s)", describeRefusal(ee)))
 		} else {
-			warns = append(warns, fmt.Sprintf("the refresh token was refused (%s); getting a new grant from %s", describeRefusal(ee), m.creds().Path))
+			r.warns = append(r.warns, fmt.Sprintf("the refresh token was refused (%s); getting a new grant from %s", describeRefusal(ee), r.m.creds().Path))
 		}
-		return &Result{Warnings: warns}, errInvalidGrant
+		return &Result{Warnings: r.warns}, errInvalidGrant
 	}
-	return m.keepOrFail(tok, err, warns)
+	return r.keepOrFail(tok, err)
 }
 
 // sendRefresh sends a refresh request: where req says, then once to a moved
 // endpoint (resendMoved). It returns the answer and the endpoint that gave it;
 // a lease that would not outlast the request is a *leaseError, and nothing is
 // sent.
-func (m *Manager) sendRefresh(ctx context.Context, req Request, tok *Token, warns *[]string) (*Token, string, error) {
-	tokenURL := cmp.Or(tok.TokenURL, m.creds().TokenURL)
-	if err := m.leaseCovers(); err != nil {
+func (r *run) sendRefresh(ctx context.Context, req Request, tok *Token) (*Token, string, error) {
+	tokenURL := cmp.Or(tok.TokenURL, r.m.creds().TokenURL)
+	if err := r.m.leaseCovers(); err != nil {
 		return nil, tokenURL, &leaseError{err}
 	}
-	m.debug("refresh grant", "url", redact.URL(req.URL))
-	nt, err := m.exchange(spendContext(ctx), req)
+	r.m.debug("refresh grant", "url", redact.URL(req.URL))
+	nt, err := r.m.exchange(spendContext(ctx), req)
 	if err != nil && req.URL == tokenURL { // not sent to where the user lives
-		nt, tokenURL, err = m.resendMoved(ctx, tokenURL, err, warns, func(u string) (*Token, error) {
+		nt, tokenURL, err = r.resendMoved(ctx, tokenURL, err, func(u string) (*Token, error) {
 			moved := req
 			moved.URL = u
-			return m.exchange(spendContext(ctx), moved)
+			return r.m.exchange(spendContext(ctx), moved)
 		})
 	}
 	return nt, tokenURL, err
@@ -429,26 +436,26 @@ func (m *Manager) refreshTokenDead(ee *EndpointError) bool {
 // when it may have been processed, a warning says where the document points
 // now. It returns the result the request ends with and the endpoint that gave
 // it (the new one only after a success there, which this process then keeps).
-func (m *Manager) resendMoved(ctx context.Context, u string, err error, warns *[]string, send func(u string) (*Token, error)) (*Token, string, error) {
-	ep, resend := m.rediscover(ctx, u, err)
+func (r *run) resendMoved(ctx context.Context, u string, err error, send func(u string) (*Token, error)) (*Token, string, error) {
+	ep, resend := r.m.rediscover(ctx, u, err)
 	switch {
 	case ep == nil:
 		return nil, u, err
 	case !resend:
-		*warns = append(*warns, movedWarning(u, ep))
+		r.warns = append(r.warns, movedWarning(u, ep))
 		return nil, u, err
 	}
 	// The first request and the discovery took time: the lease must still
 	// outlast this one (leaseCovers), as it had to outlast the first.
-	if lerr := m.leaseCovers(); lerr != nil {
+	if lerr := r.m.leaseCovers(); lerr != nil {
 		return nil, u, lerr
 	}
-	m.debug("the discovery document names another token endpoint; sending the request there", "url", redact.URL(ep.Token))
+	r.m.debug("the discovery document names another token endpoint; sending the request there", "url", redact.URL(ep.Token))
 	nt, err := send(ep.Token)
 	if err != nil {
 		return nil, u, err
 	}
-	m.endpoints.Store(ep)
+	r.m.endpoints.Store(ep)
 	return nt, ep.Token, nil
 }
 
@@ -463,13 +470,13 @@ func spendContext(ctx context.Context) context.Context {
 
 // keepOrFail ends a failed renewal: if it failed for now and the stored access
 // token is still valid, warn and hand it out; otherwise report.
-func (m *Manager) keepOrFail(tok *Token, err error, warns []string) (*Result, error) {
+func (r *run) keepOrFail(tok *Token, err error) (*Result, error) {
 	var te *TransientError
-	if errors.As(err, &te) && m.servable(tok) {
-		warns = append(warns, fmt.Sprintf("could not renew (%v); the current access token is valid until %s", err, tok.Expiry.Format(time.RFC3339)))
-		return m.result(tok, ActionKept, warns), nil
+	if errors.As(err, &te) && r.m.servable(tok) {
+		r.warns = append(r.warns, fmt.Sprintf("could not renew (%v); the current access token is valid until %s", err, tok.Expiry.Format(time.RFC3339)))
+		return r.m.result(tok, ActionKept, r.warns), nil
 	}
-	return &Result{Warnings: warns}, m.refused(tok, tok, err)
+	return &Result{Warnings: r.warns}, r.m.refused(tok, tok, err)
 }
 
 // refused classifies a failed exchange; a refusal that only a person can answer
@@ -487,13 +494,13 @@ func (m *Manager) refused(old, carry *Token, err error) error {
 // bootstrap gets a new grant with credentials.json. old is the stored token still
 // in force (for the spent-seed check, and to hand out if this fails for now);
 // carry is the file's token whose unknown fields are kept.
-func (m *Manager) bootstrap(ctx context.Context, old, carry *Token, warns []string) (*Result, error) {
-	c := m.creds()
+func (r *run) bootstrap(ctx context.Context, old, carry *Token) (*Result, error) {
+	c := r.m.creds()
 	tokenURL := c.TokenURL
 	if tokenURL == "" { // an issuer: the token endpoint is discovered
-		ep, err := m.resolveEndpoints(ctx)
+		ep, err := r.m.resolveEndpoints(ctx)
 		if err != nil {
-			return &Result{Warnings: warns}, err
+			return &Result{Warnings: r.warns}, err
 		}
 		tokenURL = ep.Token
 	}
@@ -513,23 +520,23 @@ func (m *Manager) bootstrap(ctx context.Context, old, carry *Token, warns []stri
 	if c.Scope != "" {
 		form.Set("scope", c.Scope)
 	}
-	m.debug("bootstrap", "grant", c.GrantType, "url", redact.URL(tokenURL))
+	r.m.debug("bootstrap", "grant", c.GrantType, "url", redact.URL(tokenURL))
 	if seed != "" {
 		ctx = spendContext(ctx) // the seed refresh token may rotate too
 	}
-	if err := m.leaseCovers(); err != nil {
-		return &Result{Warnings: warns}, err
+	if err := r.m.leaseCovers(); err != nil {
+		return &Result{Warnings: r.warns}, err
 	}
-	nt, err := m.probe(ctx, tokenURL, form)
+	nt, err := r.m.probe(ctx, tokenURL, form)
 	if err != nil && c.TokenURL == "" {
-		nt, tokenURL, err = m.resendMoved(ctx, tokenURL, err, &warns, func(u string) (*Token, error) { return m.probe(ctx, u, form) })
+		nt, tokenURL, err = r.resendMoved(ctx, tokenURL, err, func(u string) (*Token, error) { return r.m.probe(ctx, u, form) })
 	}
 	if err != nil {
 		var te *TransientError
-		if errors.As(err, &te) && m.servable(old) {
-			return m.keepOrFail(old, err, warns)
+		if errors.As(err, &te) && r.m.servable(old) {
+			return r.keepOrFail(old, err)
 		}
-		return &Result{Warnings: warns}, m.refused(old, carry, err)
+		return &Result{Warnings: r.warns}, r.m.refused(old, carry, err)
 	}
 	nt.carryUnknown(carry)
 	nt.TokenURL = tokenURL
@@ -537,7 +544,7 @@ func (m *Manager) bootstrap(ctx context.Context, old, carry *Token, warns []stri
 	if c.GrantType == credentials.GrantPassword {
 		nt.CompanyUUID = c.CompanyUUID
 	}
-	return m.saveAnswer(nt, nt.AccessToken, ActionBootstrapped, warns)
+	return r.saveAnswer(nt, nt.AccessToken, ActionBootstrapped)
 }
 
 // probe sends the bootstrap grant. With authStyle auto it tries the tutorial's way
@@ -606,17 +613,17 @@ func (m *Manager) loadClientAuth() error {
 // refreshURL is where a refresh goes: the token's geolocation when it has one
 // that may be followed (geolocation.go; refresh requests go to the user's data
 // centre), else the endpoint that issued it.
-func (m *Manager) refreshURL(tok *Token, warns *[]string) string {
-	issuer := cmp.Or(tok.TokenURL, m.creds().TokenURL)
+func (r *run) refreshURL(tok *Token) string {
+	issuer := cmp.Or(tok.TokenURL, r.m.creds().TokenURL)
 	if tok.Geolocation != "" {
-		u, err := m.geoTokenURL(issuer, tok.Geolocation)
+		u, err := r.m.geoTokenURL(issuer, tok.Geolocation)
 		switch {
 		case err == nil:
 			return u
 		case errors.Is(err, credentials.ErrNotRouted):
-			m.debug("geolocation kept in the token file, not followed: the token URL's provider routes no request")
+			r.m.debug("geolocation kept in the token file, not followed: the token URL's provider routes no request")
 		default:
-			*warns = append(*warns, fmt.Sprintf("ignoring geolocation in %s: %v", m.Paths.TokenFile, err))
+			r.warns = append(r.warns, fmt.Sprintf("ignoring geolocation in %s: %v", r.m.Paths.TokenFile, err))
 		}
 	}
 	return issuer
@@ -770,22 +777,24 @@ func (e *FileError) Error() string { return fmt.Sprintf("refresh: %s: %v", e.Pat
 func (e *FileError) Unwrap() error { return e.Err }
 
 // setAside moves an unparseable token file out of the way (it is never overwritten:
-// a human may want to look at it) and carries on without a token. A record that is
+// a human may want to look at it), says so in the run's warnings, and the run
+// carries on without a token. A record that is
 // not a regular file of this user is not moved: the user must look at it.
-func (m *Manager) setAside(err error) (*Token, []string, error) {
+func (r *run) setAside(err error) error {
 	var fe *FileError
 	if !errors.As(err, &fe) {
-		return nil, nil, unreadableRecord(err, m.Paths.TokenFile)
+		return unreadableRecord(err, r.m.Paths.TokenFile)
 	}
-	moved, merr := m.held.SetAside(context.Background(), m.now())
+	moved, merr := r.m.held.SetAside(context.Background(), r.m.now())
 	if merr != nil {
-		return nil, nil, &Error{Kind: KindUnexpected, Err: merr, Msg: fmt.Sprintf("%v; and moving it aside failed: %v", err, merr),
+		return &Error{Kind: KindUnexpected, Err: merr, Msg: fmt.Sprintf("%v; and moving it aside failed: %v", err, merr),
 			Hint: fmt.Sprintf("move %s away by hand", fe.Path), Then: ThenRun}
 	}
-	if c := m.creds(); c != nil && c.GrantType == credentials.GrantRefreshToken && seedInRecord(fe.data, c.RefreshToken) {
-		return nil, nil, m.keepSpentSeed(fe, moved)
+	if c := r.m.creds(); c != nil && c.GrantType == credentials.GrantRefreshToken && seedInRecord(fe.data, c.RefreshToken) {
+		return r.m.keepSpentSeed(fe, moved)
 	}
-	return nil, []string{fmt.Sprintf("%s is not a valid token file (%v); moved it to %s and getting a new grant", fe.Path, fe.Err, moved)}, nil
+	r.warns = append(r.warns, fmt.Sprintf("%s is not a valid token file (%v); moved it to %s and getting a new grant", fe.Path, fe.Err, moved))
+	return nil
 }
 
 // seedInRecord reports whether a token record that could not be parsed shows that
@@ -837,55 +846,55 @@ func (m *Manager) checkSavable() error {
 // without a usable access token still renews the grant; the run then hands out the
 // previous access token while it is valid, and otherwise fails for now (exit 75):
 // the saved refresh token renews on the next run.
-func (m *Manager) saveAnswer(nt *Token, access, action string, warns []string) (*Result, error) {
+func (r *run) saveAnswer(nt *Token, access, action string) (*Result, error) {
 	for _, d := range nt.dropped {
-		warns = append(warns, "left out of the token endpoint's answer: "+d)
+		r.warns = append(r.warns, "left out of the token endpoint's answer: "+d)
 	}
-	r, err := m.save(nt, action, warns)
+	res, err := r.save(nt, action)
 	if err != nil {
-		return r, err
+		return res, err
 	}
-	now := m.now()
-	if access != "" && r.Token.AccessToken == access {
+	now := r.m.now()
+	if access != "" && res.Token.AccessToken == access {
 		// Its expiry unknown, it is handed out this once (docs/contract.md §1); known and
 		// past already (a lifetime shorter than the request took), it is not.
-		if r.Token.Expiry.IsZero() || r.Token.Valid(now, 0) {
-			return r, nil
+		if res.Token.Expiry.IsZero() || res.Token.Valid(now, 0) {
+			return res, nil
 		}
-		return &Result{Warnings: r.Warnings}, &Error{Kind: KindTemporary,
-			Msg:  fmt.Sprintf("the token endpoint sent an access token that expired before it arrived (at %s); its refresh token was saved in %s", r.Token.Expiry.Format(time.RFC3339), m.Paths.TokenFile),
+		return &Result{Warnings: res.Warnings}, &Error{Kind: KindTemporary,
+			Msg:  fmt.Sprintf("the token endpoint sent an access token that expired before it arrived (at %s); its refresh token was saved in %s", res.Token.Expiry.Format(time.RFC3339), r.m.Paths.TokenFile),
 			Hint: "check this host's clock; run again later: the next run renews with the saved refresh token"}
 	}
-	if r.Token.Valid(now, 0) {
-		r.Action = ActionKept
-		r.Warnings = append(r.Warnings, fmt.Sprintf("the token endpoint sent no usable access token; saved its refresh token, and the current access token is valid until %s", r.Token.Expiry.Format(time.RFC3339)))
-		return r, nil
+	if res.Token.Valid(now, 0) {
+		res.Action = ActionKept
+		res.Warnings = append(res.Warnings, fmt.Sprintf("the token endpoint sent no usable access token; saved its refresh token, and the current access token is valid until %s", res.Token.Expiry.Format(time.RFC3339)))
+		return res, nil
 	}
-	return &Result{Warnings: r.Warnings}, &Error{Kind: KindTemporary,
-		Msg:  fmt.Sprintf("the token endpoint sent no usable access token; its refresh token was saved in %s", m.Paths.TokenFile),
+	return &Result{Warnings: res.Warnings}, &Error{Kind: KindTemporary,
+		Msg:  fmt.Sprintf("the token endpoint sent no usable access token; its refresh token was saved in %s", r.m.Paths.TokenFile),
 		Hint: "run again later: the next run renews with the saved refresh token; if this goes on, the endpoint's answers are at fault (see the warnings)"}
 }
 
 // save writes tok, cut down to what the lifecycle needs when the whole record does
 // not fit in the space reserved before the refresh (docs/contract.md §2 step 6). The result
 // holds the token as saved.
-func (m *Manager) save(tok *Token, action string, warns []string) (*Result, error) {
-	m.noteSecrets(tok)
+func (r *run) save(tok *Token, action string) (*Result, error) {
+	r.m.noteSecrets(tok)
 	data, tok, dropped, err := tok.record(reserveBytes)
 	if dropped != nil {
-		warns = append(warns, fmt.Sprintf("the token endpoint's answer does not fit in the %d KiB reserved for it; saved %s without %s",
-			reserveBytes>>10, m.Paths.TokenFile, strings.Join(dropped, ", ")))
+		r.warns = append(r.warns, fmt.Sprintf("the token endpoint's answer does not fit in the %d KiB reserved for it; saved %s without %s",
+			reserveBytes>>10, r.m.Paths.TokenFile, strings.Join(dropped, ", ")))
 	}
 	if err == nil {
-		err = m.held.Save(context.Background(), data)
+		err = r.m.held.Save(context.Background(), data)
 	}
 	if err != nil {
-		return &Result{Warnings: warns}, &Error{Kind: KindTemporary, Err: err,
+		return &Result{Warnings: r.warns}, &Error{Kind: KindTemporary, Err: err,
 			Msg:  fmt.Sprintf("got a new token but could not save it: %v", err),
 			Hint: "fix the problem; if the next run asks for a new grant, the old refresh token was spent", Then: ThenRun}
 	}
-	m.debug("saved", "path", m.Paths.TokenFile, "action", action)
-	return m.result(tok, action, warns), nil
+	r.m.debug("saved", "path", r.m.Paths.TokenFile, "action", action)
+	return r.m.result(tok, action, r.warns), nil
 }
 
 // kept is the outcome of a plan that keeps the stored token, with what the

@@ -88,10 +88,10 @@ func (m *Manager) Login(ctx context.Context, o LoginOptions) (*Result, error) {
 			return nil, err
 		}
 	}
-	var warns []string
+	r := &run{m: m}
 	old, err := m.reload()
 	if err != nil {
-		if old, warns, err = m.setAside(err); err != nil {
+		if err := r.setAside(err); err != nil {
 			return nil, err
 		}
 	}
@@ -99,7 +99,7 @@ func (m *Manager) Login(ctx context.Context, o LoginOptions) (*Result, error) {
 	tok.TokenURL = ep.Token
 	// Saved as any grant's answer is: an access token left out of it is said,
 	// and the run ends for now with the refresh token saved.
-	return m.saveAnswer(tok, tok.AccessToken, ActionLoggedIn, warns)
+	return r.saveAnswer(tok, tok.AccessToken, ActionLoggedIn)
 }
 
 // CheckLogin refuses a login for a grant that no person starts (client
