@@ -138,8 +138,11 @@ type Result struct {
 // the Manager a run reads the configuration, and uses the client, the
 // endpoints and the token cache as any holder of m.mu does.
 type run struct {
-	m     *Manager
-	warns []string // what the run has to say so far, whatever it ends in (Result.Warnings)
+	m      *Manager
+	o      Options       // what the caller asked for
+	asked  time.Time     // when the caller asked (Options.satisfiedBy)
+	margin time.Duration // the Manager's margin, raised by o.MinValid
+	warns  []string      // what the run has to say so far, whatever it ends in (Result.Warnings)
 }
 
 // Token returns a valid access token, renewing it first when needed.
@@ -166,13 +169,15 @@ func (m *Manager) Ensure(ctx context.Context, o Options) (*Result, error) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if err := m.begin(); err != nil {
+	r, err := m.newRun()
+	if err != nil {
 		return nil, err
 	}
-	lock, tok, err := m.acquire(ctx, o, asked, margin)
+	r.o, r.asked, r.margin = o, asked, margin
+	lock, tok, err := r.acquire(ctx)
 	if err != nil {
-		if r := m.keepWhileUnavailable(err); r != nil {
-			return r, nil
+		if res := m.keepWhileUnavailable(err); res != nil {
+			return res, nil
 		}
 		return nil, lockError(err)
 	}
@@ -180,7 +185,7 @@ func (m *Manager) Ensure(ctx context.Context, o Options) (*Result, error) {
 		return m.result(tok, ActionValid, nil), nil
 	}
 	defer lock.Unlock()
-	return (&run{m: m}).locked(ctx, o, asked, margin)
+	return r.locked(ctx)
 }
 
 // lockPoll is how long one wait for the lock lasts before the token file is
@@ -193,10 +198,10 @@ const lockPoll = 10 * time.Millisecond
 // returns that instead, without taking the lock: in a stampede, the waiters
 // leave as soon as the file is renewed instead of passing the lock along one
 // by one.
-func (m *Manager) acquire(ctx context.Context, o Options, asked time.Time, margin time.Duration) (storage.Locked, *Token, error) {
+func (r *run) acquire(ctx context.Context) (storage.Locked, *Token, error) {
 	start := time.Now()
-	deadline := start.Add(m.lockTimeout())
-	store := m.store()
+	deadline := start.Add(r.m.lockTimeout())
+	store := r.m.store()
 	poll := lockPoll
 	if lp, ok := store.(storage.LockPoller); ok {
 		poll = lp.LockPoll()
@@ -204,16 +209,16 @@ func (m *Manager) acquire(ctx context.Context, o Options, asked time.Time, margi
 	waiting, resume := false, func() {}
 	defer func() { resume() }()
 	for {
-		lock, err := store.Lock(ctx, min(time.Until(deadline), poll), m.holder())
+		lock, err := store.Lock(ctx, min(time.Until(deadline), poll), r.m.holder())
 		var busy *storage.LockBusyError
 		if !errors.As(err, &busy) {
-			m.held = lock
+			r.m.held = lock
 			return lock, nil, err
 		}
 		// Waiting for another holder is bounded by the lock timeout, not
 		// the run's budget: the budget is paused while this run waits.
-		if !waiting && m.client != nil {
-			waiting, resume = true, m.client.Budget.Pause()
+		if !waiting && r.m.client != nil {
+			waiting, resume = true, r.m.client.Budget.Pause()
 		}
 		// A caller's deadline that has passed makes AcquireLock report busy at
 		// once, for ever: stop here rather than spin until ours.
@@ -221,15 +226,20 @@ func (m *Manager) acquire(ctx context.Context, o Options, asked time.Time, margi
 			busy.Waited = time.Since(start)
 			return nil, nil, err
 		}
-		tok, lerr := m.Load()
+		tok, lerr := r.m.Load()
 		if lerr != nil {
 			continue
 		}
-		if p := m.decide(tok, nil, o, asked, margin); p.Step == StepNothing {
-			m.noRequest(p.Why, "another process renewed the token; ")
+		if p := r.decide(tok, nil); p.Step == StepNothing {
+			r.m.noRequest(p.Why, "another process renewed the token; ")
 			return nil, p.Token, nil
 		}
 	}
+}
+
+// decide is the Manager's decide with the run's options.
+func (r *run) decide(tok *Token, tokErr error) Plan {
+	return r.m.decide(tok, tokErr, r.o, r.asked, r.margin)
 }
 
 // decide is Decide on the manager's credentials and clock.
@@ -249,9 +259,9 @@ func (m *Manager) noRequest(why, prefix string) {
 }
 
 // locked is the lifecycle under the profile lock: it executes the plan.
-func (r *run) locked(ctx context.Context, o Options, asked time.Time, margin time.Duration) (*Result, error) {
+func (r *run) locked(ctx context.Context) (*Result, error) {
 	tok, err := r.m.reload()
-	p := r.m.decide(tok, err, o, asked, margin)
+	p := r.decide(tok, err)
 	if p.SetAside {
 		if err := r.setAside(err); err != nil {
 			return nil, err
@@ -284,8 +294,8 @@ func (r *run) locked(ctx context.Context, o Options, asked time.Time, margin tim
 		refused := *p.Token
 		refused.Refusal = &Refusal{At: r.m.now().UTC(), Refresh: fingerprint(refused.RefreshToken)}
 		r.m.remember(&refused, carry)
-		o.Retry = false
-		if p = r.m.decide(&refused, nil, o, asked, margin); p.Step == StepHuman {
+		r.o.Retry = false
+		if p = r.decide(&refused, nil); p.Step == StepHuman {
 			return &Result{Warnings: r.warns}, p.Err
 		}
 	}
@@ -680,11 +690,14 @@ func (m *Manager) ReloadCredentials() error {
 	return m.loadCreds()
 }
 
-// begin readies a run under m.mu (Ensure, Login, Logout): the client, then
+// newRun readies a run under m.mu (Ensure, Login, Logout): the client, then
 // the credentials.
-func (m *Manager) begin() error {
+func (m *Manager) newRun() (*run, error) {
 	m.initOnce.Do(m.initClient)
-	return m.loadCreds()
+	if err := m.loadCreds(); err != nil {
+		return nil, err
+	}
+	return &run{m: m}, nil
 }
 
 func (m *Manager) loadCreds() error {

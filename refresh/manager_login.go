@@ -39,7 +39,8 @@ type LoginOptions struct {
 func (m *Manager) Login(ctx context.Context, o LoginOptions) (*Result, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if err := m.begin(); err != nil {
+	r, err := m.newRun()
+	if err != nil {
 		return nil, err
 	}
 	if err := CheckLogin(m.creds()); err != nil {
@@ -88,7 +89,6 @@ func (m *Manager) Login(ctx context.Context, o LoginOptions) (*Result, error) {
 			return nil, err
 		}
 	}
-	r := &run{m: m}
 	old, err := m.reload()
 	if err != nil {
 		if err := r.setAside(err); err != nil {
@@ -245,7 +245,7 @@ const LoggedOutLabel = "logged-out"
 func (m *Manager) Logout(ctx context.Context) (*LogoutResult, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if err := m.begin(); err != nil {
+	if _, err := m.newRun(); err != nil {
 		return nil, err
 	}
 	lock, err := m.lockStore(ctx)
