@@ -42,7 +42,8 @@ const (
 
 // Manager runs the token lifecycle of one profile: read, check, renew, save. It is
 // safe for concurrent use: callers in one process share one request (a mutex), and
-// processes share one through the profile's lock file.
+// processes share one through the profile's lock file. It holds what lasts
+// between runs (configuration, client, caches); what one run holds is a run.
 type Manager struct {
 	// Creds are the profile's credentials. When nil, LoadCredentials is called
 	// the first time they are needed: a valid token on disk needs none.
@@ -79,8 +80,6 @@ type Manager struct {
 	mu        sync.Mutex
 	loaded    atomic.Pointer[credentials.Credentials] // what LoadCredentials gave
 	endpoints atomic.Pointer[Endpoints]               // resolved (discovered) once
-	held      storage.Locked                          // the store's lock while a run holds it; guarded by mu
-	auth      *ClientAuth                             // the client's key for this run (loadClientAuth); guarded by mu
 
 	tokens tokenCache // the last token handed out (TokenSource, Transport)
 }
@@ -132,17 +131,24 @@ type Result struct {
 	Retry bool
 }
 
-// run is one pass of the lifecycle, made by a caller that holds m.mu (Ensure
-// once the fast path has not served, Login, Logout) and dropped when that
-// caller returns. What the pass gathers lives here, not in the Manager; of
-// the Manager a run reads the configuration, and uses the client, the
-// endpoints and the token cache as any holder of m.mu does.
+// run is one pass of the lifecycle: Ensure past its lock-free fast path,
+// Login, Logout; its steps are its methods. Only a caller holding m.mu makes
+// one (newRun), and drops it before unlocking, so a run is never shared
+// between goroutines and its fields need no lock. Of the Manager a run reads
+// the configuration and never writes it; it uses what a holder of m.mu may:
+// the client settled by newRun, the credentials loaded under m.mu, the
+// endpoints cache (atomic: read without m.mu too) and the token cache
+// (result offers to it; TokenSource and Transport read it without m.mu).
 type run struct {
 	m      *Manager
 	o      Options       // what the caller asked for
 	asked  time.Time     // when the caller asked (Options.satisfiedBy)
 	margin time.Duration // the Manager's margin, raised by o.MinValid
-	warns  []string      // what the run has to say so far, whatever it ends in (Result.Warnings)
+	// lock is the store's lock once the run holds it (acquire, lockStore):
+	// every read, check and save of the run goes through it.
+	lock  storage.Locked
+	auth  *ClientAuth // the client's key for this run (loadClientAuth)
+	warns []string    // what the run has to say so far, whatever it ends in (Result.Warnings)
 }
 
 // Token returns a valid access token, renewing it first when needed.
@@ -212,7 +218,7 @@ func (r *run) acquire(ctx context.Context) (storage.Locked, *Token, error) {
 		lock, err := store.Lock(ctx, min(time.Until(deadline), poll), r.m.holder())
 		var busy *storage.LockBusyError
 		if !errors.As(err, &busy) {
-			r.m.held = lock
+			r.lock = lock
 			return lock, nil, err
 		}
 		// Waiting for another holder is bounded by the lock timeout, not
@@ -260,7 +266,7 @@ func (m *Manager) noRequest(why, prefix string) {
 
 // locked is the lifecycle under the profile lock: it executes the plan.
 func (r *run) locked(ctx context.Context) (*Result, error) {
-	tok, err := r.m.reload()
+	tok, err := r.reload()
 	p := r.decide(tok, err)
 	if p.SetAside {
 		if err := r.setAside(err); err != nil {
@@ -278,10 +284,10 @@ func (r *run) locked(ctx context.Context) (*Result, error) {
 	case StepHuman:
 		return &Result{Warnings: r.warns}, p.Err
 	}
-	if err := r.m.checkSavable(); err != nil {
+	if err := r.checkSavable(); err != nil {
 		return nil, err
 	}
-	if err := r.m.loadClientAuth(); err != nil {
+	if err := r.loadClientAuth(); err != nil {
 		return nil, err
 	}
 	if p.Step == StepRefresh {
@@ -293,7 +299,7 @@ func (r *run) locked(ctx context.Context) (*Result, error) {
 		// (a retry has had its one request).
 		refused := *p.Token
 		refused.Refusal = &Refusal{At: r.m.now().UTC(), Refresh: fingerprint(refused.RefreshToken)}
-		r.m.remember(&refused, carry)
+		r.remember(&refused, carry)
 		r.o.Retry = false
 		if p = r.decide(&refused, nil); p.Step == StepHuman {
 			return &Result{Warnings: r.warns}, p.Err
@@ -304,30 +310,30 @@ func (r *run) locked(ctx context.Context) (*Result, error) {
 
 // rememberRefusal remembers a refusal of these credentials, beside the token
 // still in force (whose refresh token may be dead already).
-func (m *Manager) rememberRefusal(old, carry *Token, ee *EndpointError) {
-	rec := &Token{TokenURL: m.creds().TokenURL}
+func (r *run) rememberRefusal(old, carry *Token, ee *EndpointError) {
+	rec := &Token{TokenURL: r.m.creds().TokenURL}
 	if old != nil {
 		c := *old
 		rec = &c
 	}
-	r := &Refusal{}
+	ref := &Refusal{}
 	if rec.Refusal != nil {
-		*r = *rec.Refusal
+		*ref = *rec.Refusal
 	}
-	r.At, r.Bootstrap, r.Credentials = m.now().UTC(), answerOf(ee), CredentialsFingerprint(m.creds())
-	rec.Refusal = r
-	m.remember(rec, carry)
+	ref.At, ref.Bootstrap, ref.Credentials = r.m.now().UTC(), answerOf(ee), CredentialsFingerprint(r.m.creds())
+	rec.Refusal = ref
+	r.remember(rec, carry)
 }
 
 // remember saves the record with its refusal, so that the next runs know without
 // asking. A failure to save is only logged: the run fails anyway.
-func (m *Manager) remember(tok, carry *Token) {
+func (r *run) remember(tok, carry *Token) {
 	if tok.raw == nil {
 		tok.raw = map[string]json.RawMessage{}
 		tok.carryUnknown(carry)
 	}
-	if err := saveRecord(context.Background(), m.held, tok); err != nil { // remember runs under the lock
-		m.debug("could not remember the refusal", "err", err)
+	if err := saveRecord(context.Background(), r.lock, tok); err != nil { // remember runs under the lock
+		r.m.debug("could not remember the refusal", "err", err)
 	}
 }
 
@@ -351,7 +357,7 @@ func (r *run) refreshGrant(ctx context.Context, tok *Token, retry bool) (*Result
 	if sc := r.m.refreshScope(tok); sc != "" {
 		form.Set("scope", sc)
 	}
-	req := r.m.request(r.refreshURL(tok), form, r.m.refreshStyle(tok))
+	req := r.request(r.refreshURL(tok), form, r.m.refreshStyle(tok))
 	nt, tokenURL, err := r.sendRefresh(ctx, req, tok)
 	var ee *EndpointError
 	if errors.As(err, &ee) && ee.Code == "invalid_scope" && form.Has("scope") {
@@ -377,7 +383,7 @@ func (r *run) refreshGrant(ctx context.Context, tok *Token, retry bool) (*Result
 		// it saved no access token we can trust (the tutorial's format has no
 		// expiry), its refresh token is one we never sent: renewing with it is no
 		// replay, and spares a bootstrap — or a human, for grantType refresh_token.
-		if disk, lerr := r.m.reload(); lerr == nil && disk != nil && disk.RefreshToken != tok.RefreshToken {
+		if disk, lerr := r.reload(); lerr == nil && disk != nil && disk.RefreshToken != tok.RefreshToken {
 			switch p := r.m.decide(disk, nil, Options{}, r.m.now(), 0); {
 			case p.Step == StepNothing:
 				return r.m.result(disk, ActionValid, r.warns), nil
@@ -402,7 +408,7 @@ func (r *run) refreshGrant(ctx context.Context, tok *Token, retry bool) (*Result
 // sent.
 func (r *run) sendRefresh(ctx context.Context, req Request, tok *Token) (*Token, string, error) {
 	tokenURL := cmp.Or(tok.TokenURL, r.m.creds().TokenURL)
-	if err := r.m.leaseCovers(); err != nil {
+	if err := r.leaseCovers(); err != nil {
 		return nil, tokenURL, &leaseError{err}
 	}
 	r.m.debug("refresh grant", "url", redact.URL(req.URL))
@@ -457,7 +463,7 @@ func (r *run) resendMoved(ctx context.Context, u string, err error, send func(u 
 	}
 	// The first request and the discovery took time: the lease must still
 	// outlast this one (leaseCovers), as it had to outlast the first.
-	if lerr := r.m.leaseCovers(); lerr != nil {
+	if lerr := r.leaseCovers(); lerr != nil {
 		return nil, u, lerr
 	}
 	r.m.debug("the discovery document names another token endpoint; sending the request there", "url", redact.URL(ep.Token))
@@ -486,17 +492,17 @@ func (r *run) keepOrFail(tok *Token, err error) (*Result, error) {
 		r.warns = append(r.warns, fmt.Sprintf("could not renew (%v); the current access token is valid until %s", err, tok.Expiry.Format(time.RFC3339)))
 		return r.m.result(tok, ActionKept, r.warns), nil
 	}
-	return &Result{Warnings: r.warns}, r.m.refused(tok, tok, err)
+	return &Result{Warnings: r.warns}, r.refused(tok, tok, err)
 }
 
 // refused classifies a failed exchange; a refusal that only a person can answer
 // (a wrong client, a refused grant) is remembered in the record, so that the
 // next runs do not ask again with the same credentials.
-func (m *Manager) refused(old, carry *Token, err error) error {
-	ferr := m.classify(err)
+func (r *run) refused(old, carry *Token, err error) error {
+	ferr := r.m.classify(err)
 	var ee *EndpointError
 	if k := KindOf(ferr); errors.As(err, &ee) && (k == KindNeedsHuman || k == KindCredentials) {
-		m.rememberRefusal(old, carry, ee)
+		r.rememberRefusal(old, carry, ee)
 	}
 	return ferr
 }
@@ -534,19 +540,19 @@ func (r *run) bootstrap(ctx context.Context, old, carry *Token) (*Result, error)
 	if seed != "" {
 		ctx = spendContext(ctx) // the seed refresh token may rotate too
 	}
-	if err := r.m.leaseCovers(); err != nil {
+	if err := r.leaseCovers(); err != nil {
 		return &Result{Warnings: r.warns}, err
 	}
-	nt, err := r.m.probe(ctx, tokenURL, form)
+	nt, err := r.probe(ctx, tokenURL, form)
 	if err != nil && c.TokenURL == "" {
-		nt, tokenURL, err = r.resendMoved(ctx, tokenURL, err, func(u string) (*Token, error) { return r.m.probe(ctx, u, form) })
+		nt, tokenURL, err = r.resendMoved(ctx, tokenURL, err, func(u string) (*Token, error) { return r.probe(ctx, u, form) })
 	}
 	if err != nil {
 		var te *TransientError
 		if errors.As(err, &te) && r.m.servable(old) {
 			return r.keepOrFail(old, err)
 		}
-		return &Result{Warnings: r.warns}, r.m.refused(old, carry, err)
+		return &Result{Warnings: r.warns}, r.refused(old, carry, err)
 	}
 	nt.carryUnknown(carry)
 	nt.TokenURL = tokenURL
@@ -560,15 +566,15 @@ func (r *run) bootstrap(ctx context.Context, old, carry *Token) (*Result, error)
 // probe sends the bootstrap grant. With authStyle auto it tries the tutorial's way
 // (credentials in the form) and then HTTP Basic, and records what worked. It never
 // probes with a refresh token: that may be single-use.
-func (m *Manager) probe(ctx context.Context, tokenURL string, form url.Values) (*Token, error) {
-	style := m.creds().SecretStyle()
-	if style != credentials.AuthAuto || m.creds().GrantType == credentials.GrantRefreshToken || m.auth != nil {
-		return m.exchange(ctx, m.request(tokenURL, form, concreteStyle(style)))
+func (r *run) probe(ctx context.Context, tokenURL string, form url.Values) (*Token, error) {
+	style := r.m.creds().SecretStyle()
+	if style != credentials.AuthAuto || r.m.creds().GrantType == credentials.GrantRefreshToken || r.auth != nil {
+		return r.m.exchange(ctx, r.request(tokenURL, form, concreteStyle(style)))
 	}
-	tok, err := m.exchange(ctx, m.request(tokenURL, form, credentials.AuthParams))
+	tok, err := r.m.exchange(ctx, r.request(tokenURL, form, credentials.AuthParams))
 	if isClientRefusal(err) {
-		m.debug("client refused with credentials in the form; trying HTTP Basic")
-		tok, err = m.exchange(ctx, m.request(tokenURL, form, credentials.AuthHeader))
+		r.m.debug("client refused with credentials in the form; trying HTTP Basic")
+		tok, err = r.m.exchange(ctx, r.request(tokenURL, form, credentials.AuthHeader))
 		if err == nil {
 			tok.AuthStyle = credentials.AuthHeader
 		}
@@ -605,8 +611,8 @@ func (m *Manager) exchange(ctx context.Context, req Request) (*Token, error) {
 	return tok, err
 }
 
-func (m *Manager) request(u string, form url.Values, style string) Request {
-	return Request{URL: u, Form: form, ClientID: m.creds().AppID, ClientSecret: m.creds().ClientSecret, AuthStyle: style, Auth: m.auth}
+func (r *run) request(u string, form url.Values, style string) Request {
+	return Request{URL: u, Form: form, ClientID: r.m.creds().AppID, ClientSecret: r.m.creds().ClientSecret, AuthStyle: style, Auth: r.auth}
 }
 
 // loadClientAuth reads the client's key, when it authenticates with one,
@@ -614,9 +620,9 @@ func (m *Manager) request(u string, form url.Values, style string) Request {
 // replaced on disk is used by the next renewal (watch), and before anything
 // is sent, so that a key that cannot be used is the credentials' problem
 // (78), never a request refused.
-func (m *Manager) loadClientAuth() error {
-	a, err := NewClientAuth(m.creds(), m.client.Clock)
-	m.auth = a
+func (r *run) loadClientAuth() error {
+	a, err := NewClientAuth(r.m.creds(), r.m.client.Clock)
+	r.auth = a
 	return err
 }
 
@@ -732,9 +738,9 @@ func (m *Manager) Load() (*Token, error) {
 
 // reload reads the token record again under the lock, through the lock: a shared
 // store's later Save replaces exactly what this read.
-func (m *Manager) reload() (*Token, error) {
-	data, err := m.held.Read(context.Background())
-	return m.parse(m.store(), data, err)
+func (r *run) reload() (*Token, error) {
+	data, err := r.lock.Read(context.Background())
+	return r.m.parse(r.m.store(), data, err)
 }
 
 func (m *Manager) parse(store storage.Store, data []byte, err error) (*Token, error) {
@@ -798,13 +804,13 @@ func (r *run) setAside(err error) error {
 	if !errors.As(err, &fe) {
 		return unreadableRecord(err, r.m.Paths.TokenFile)
 	}
-	moved, merr := r.m.held.SetAside(context.Background(), r.m.now())
+	moved, merr := r.lock.SetAside(context.Background(), r.m.now())
 	if merr != nil {
 		return &Error{Kind: KindUnexpected, Err: merr, Msg: fmt.Sprintf("%v; and moving it aside failed: %v", err, merr),
 			Hint: fmt.Sprintf("move %s away by hand", fe.Path), Then: ThenRun}
 	}
 	if c := r.m.creds(); c != nil && c.GrantType == credentials.GrantRefreshToken && seedInRecord(fe.data, c.RefreshToken) {
-		return r.m.keepSpentSeed(fe, moved)
+		return r.keepSpentSeed(fe, moved)
 	}
 	r.warns = append(r.warns, fmt.Sprintf("%s is not a valid token file (%v); moved it to %s and getting a new grant", fe.Path, fe.Err, moved))
 	return nil
@@ -829,11 +835,11 @@ func seedInRecord(data []byte, seed string) bool {
 // sending the spent seed again would be refused at best, and at worst make the
 // provider revoke the live one (reuse detection). A record of the spent seed takes
 // the file's place, so later runs refuse it too until credentials.json changes.
-func (m *Manager) keepSpentSeed(fe *FileError, moved string) error {
-	c := m.creds()
+func (r *run) keepSpentSeed(fe *FileError, moved string) error {
+	c := r.m.creds()
 	msg := fmt.Sprintf("%s could not be read (%v) and was moved to %s; it holds the grant that the refreshToken in %s started, so that refreshToken was already used and is not sent again",
 		fe.Path, fe.Err, moved, c.Path)
-	if err := saveRecord(context.Background(), m.held, &Token{SeedFingerprint: fingerprint(c.RefreshToken)}); err != nil {
+	if err := saveRecord(context.Background(), r.lock, &Token{SeedFingerprint: fingerprint(c.RefreshToken)}); err != nil {
 		msg += fmt.Sprintf("; recording that failed too (%v)", err)
 	}
 	return &Error{Kind: KindNeedsHuman, Msg: msg,
@@ -842,10 +848,10 @@ func (m *Manager) keepSpentSeed(fe *FileError, moved string) error {
 
 // checkSavable proves, before a refresh token is spent, that its successor can be
 // written: a refresh token that rotates and whose successor is lost is a lost grant.
-func (m *Manager) checkSavable() error {
+func (r *run) checkSavable() error {
 	// The store first clears what writers killed mid-save left behind: on a
 	// nearly full disk those are the blocks the check needs.
-	if err := m.held.CheckSavable(context.Background(), reserveBytes); err != nil {
+	if err := r.lock.CheckSavable(context.Background(), reserveBytes); err != nil {
 		return &Error{Kind: KindTemporary, Err: err,
 			Msg:  fmt.Sprintf("cannot save a new token: %v", err),
 			Hint: "free some disk space or make the directory writable; the refresh token was not used", Then: ThenRun}
@@ -899,7 +905,7 @@ func (r *run) save(tok *Token, action string) (*Result, error) {
 			reserveBytes>>10, r.m.Paths.TokenFile, strings.Join(dropped, ", ")))
 	}
 	if err == nil {
-		err = r.m.held.Save(context.Background(), data)
+		err = r.lock.Save(context.Background(), data)
 	}
 	if err != nil {
 		return &Result{Warnings: r.warns}, &Error{Kind: KindTemporary, Err: err,
