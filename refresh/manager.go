@@ -140,7 +140,10 @@ type Result struct {
 // endpoints cache (atomic: read without m.mu too) and the token cache
 // (result offers to it; TokenSource and Transport read it without m.mu).
 type run struct {
-	m      *Manager
+	m *Manager
+	// creds are the Manager's credentials as the run found them: only a
+	// holder of m.mu loads them again (ReloadCredentials).
+	creds  *credentials.Credentials
 	o      Options       // what the caller asked for
 	asked  time.Time     // when the caller asked (Options.satisfiedBy)
 	margin time.Duration // the Manager's margin, raised by o.MinValid
@@ -311,7 +314,7 @@ func (r *run) locked(ctx context.Context) (*Result, error) {
 // rememberRefusal remembers a refusal of these credentials, beside the token
 // still in force (whose refresh token may be dead already).
 func (r *run) rememberRefusal(old, carry *Token, ee *EndpointError) {
-	rec := &Token{TokenURL: r.m.creds().TokenURL}
+	rec := &Token{TokenURL: r.creds.TokenURL}
 	if old != nil {
 		c := *old
 		rec = &c
@@ -320,7 +323,7 @@ func (r *run) rememberRefusal(old, carry *Token, ee *EndpointError) {
 	if rec.Refusal != nil {
 		*ref = *rec.Refusal
 	}
-	ref.At, ref.Bootstrap, ref.Credentials = r.m.now().UTC(), answerOf(ee), CredentialsFingerprint(r.m.creds())
+	ref.At, ref.Bootstrap, ref.Credentials = r.m.now().UTC(), answerOf(ee), CredentialsFingerprint(r.creds)
 	rec.Refusal = ref
 	r.remember(rec, carry)
 }
@@ -392,10 +395,10 @@ func (r *run) refreshGrant(ctx context.Context, tok *Token, retry bool) (*Result
 				return r.refreshGrant(ctx, disk, false)
 			}
 		}
-		if credentials.Interactive(r.m.creds().GrantType) {
+		if credentials.Interactive(r.creds.GrantType) {
 			r.warns = append(r.warns, fmt.Sprintf("the refresh token was refused (%s)", describeRefusal(ee)))
 		} else {
-			r.warns = append(r.warns, fmt.Sprintf("the refresh token was refused (%s); getting a new grant from %s", describeRefusal(ee), r.m.creds().Path))
+			r.warns = append(r.warns, fmt.Sprintf("the refresh token was refused (%s); getting a new grant from %s", describeRefusal(ee), r.creds.Path))
 		}
 		return &Result{Warnings: r.warns}, errInvalidGrant
 	}
@@ -407,7 +410,7 @@ func (r *run) refreshGrant(ctx context.Context, tok *Token, retry bool) (*Result
 // a lease that would not outlast the request is a *leaseError, and nothing is
 // sent.
 func (r *run) sendRefresh(ctx context.Context, req Request, tok *Token) (*Token, string, error) {
-	tokenURL := cmp.Or(tok.TokenURL, r.m.creds().TokenURL)
+	tokenURL := cmp.Or(tok.TokenURL, r.creds.TokenURL)
 	if err := r.leaseCovers(); err != nil {
 		return nil, tokenURL, &leaseError{err}
 	}
@@ -511,7 +514,7 @@ func (r *run) refused(old, carry *Token, err error) error {
 // in force (for the spent-seed check, and to hand out if this fails for now);
 // carry is the file's token whose unknown fields are kept.
 func (r *run) bootstrap(ctx context.Context, old, carry *Token) (*Result, error) {
-	c := r.m.creds()
+	c := r.creds
 	tokenURL := c.TokenURL
 	if tokenURL == "" { // an issuer: the token endpoint is discovered
 		ep, err := r.m.resolveEndpoints(ctx)
@@ -567,8 +570,8 @@ func (r *run) bootstrap(ctx context.Context, old, carry *Token) (*Result, error)
 // (credentials in the form) and then HTTP Basic, and records what worked. It never
 // probes with a refresh token: that may be single-use.
 func (r *run) probe(ctx context.Context, tokenURL string, form url.Values) (*Token, error) {
-	style := r.m.creds().SecretStyle()
-	if style != credentials.AuthAuto || r.m.creds().GrantType == credentials.GrantRefreshToken || r.auth != nil {
+	style := r.creds.SecretStyle()
+	if style != credentials.AuthAuto || r.creds.GrantType == credentials.GrantRefreshToken || r.auth != nil {
 		return r.m.exchange(ctx, r.request(tokenURL, form, concreteStyle(style)))
 	}
 	tok, err := r.m.exchange(ctx, r.request(tokenURL, form, credentials.AuthParams))
@@ -612,7 +615,7 @@ func (m *Manager) exchange(ctx context.Context, req Request) (*Token, error) {
 }
 
 func (r *run) request(u string, form url.Values, style string) Request {
-	return Request{URL: u, Form: form, ClientID: r.m.creds().AppID, ClientSecret: r.m.creds().ClientSecret, AuthStyle: style, Auth: r.auth}
+	return Request{URL: u, Form: form, ClientID: r.creds.AppID, ClientSecret: r.creds.ClientSecret, AuthStyle: style, Auth: r.auth}
 }
 
 // loadClientAuth reads the client's key, when it authenticates with one,
@@ -621,7 +624,7 @@ func (r *run) request(u string, form url.Values, style string) Request {
 // is sent, so that a key that cannot be used is the credentials' problem
 // (78), never a request refused.
 func (r *run) loadClientAuth() error {
-	a, err := NewClientAuth(r.m.creds(), r.m.client.Clock)
+	a, err := NewClientAuth(r.creds, r.m.client.Clock)
 	r.auth = a
 	return err
 }
@@ -630,7 +633,7 @@ func (r *run) loadClientAuth() error {
 // that may be followed (geolocation.go; refresh requests go to the user's data
 // centre), else the endpoint that issued it.
 func (r *run) refreshURL(tok *Token) string {
-	issuer := cmp.Or(tok.TokenURL, r.m.creds().TokenURL)
+	issuer := cmp.Or(tok.TokenURL, r.creds.TokenURL)
 	if tok.Geolocation != "" {
 		u, err := r.m.geoTokenURL(issuer, tok.Geolocation)
 		switch {
@@ -703,7 +706,7 @@ func (m *Manager) newRun() (*run, error) {
 	if err := m.loadCreds(); err != nil {
 		return nil, err
 	}
-	return &run{m: m}, nil
+	return &run{m: m, creds: m.creds()}, nil
 }
 
 func (m *Manager) loadCreds() error {
@@ -809,7 +812,7 @@ func (r *run) setAside(err error) error {
 		return &Error{Kind: KindUnexpected, Err: merr, Msg: fmt.Sprintf("%v; and moving it aside failed: %v", err, merr),
 			Hint: fmt.Sprintf("move %s away by hand", fe.Path), Then: ThenRun}
 	}
-	if c := r.m.creds(); c != nil && c.GrantType == credentials.GrantRefreshToken && seedInRecord(fe.data, c.RefreshToken) {
+	if c := r.creds; c != nil && c.GrantType == credentials.GrantRefreshToken && seedInRecord(fe.data, c.RefreshToken) {
 		return r.keepSpentSeed(fe, moved)
 	}
 	r.warns = append(r.warns, fmt.Sprintf("%s is not a valid token file (%v); moved it to %s and getting a new grant", fe.Path, fe.Err, moved))
@@ -836,7 +839,7 @@ func seedInRecord(data []byte, seed string) bool {
 // provider revoke the live one (reuse detection). A record of the spent seed takes
 // the file's place, so later runs refuse it too until credentials.json changes.
 func (r *run) keepSpentSeed(fe *FileError, moved string) error {
-	c := r.m.creds()
+	c := r.creds
 	msg := fmt.Sprintf("%s could not be read (%v) and was moved to %s; it holds the grant that the refreshToken in %s started, so that refreshToken was already used and is not sent again",
 		fe.Path, fe.Err, moved, c.Path)
 	if err := saveRecord(context.Background(), r.lock, &Token{SeedFingerprint: fingerprint(c.RefreshToken)}); err != nil {

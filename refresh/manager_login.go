@@ -43,7 +43,7 @@ func (m *Manager) Login(ctx context.Context, o LoginOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := CheckLogin(m.creds()); err != nil {
+	if err := CheckLogin(r.creds); err != nil {
 		return nil, err
 	}
 	if err := r.loadClientAuth(); err != nil {
@@ -74,7 +74,7 @@ func (m *Manager) Login(ctx context.Context, o LoginOptions) (*Result, error) {
 		lock = l
 		return r.checkSavable()
 	}
-	device := o.Device || m.creds().GrantType == credentials.GrantDeviceCode
+	device := o.Device || r.creds.GrantType == credentials.GrantDeviceCode
 	var tok *Token
 	if device {
 		tok, err = m.client.Device(ctx, cfg)
@@ -120,7 +120,7 @@ func CheckLogin(c *credentials.Credentials) error {
 }
 
 func (r *run) loginConfig(ep *Endpoints) LoginConfig {
-	c := r.m.creds()
+	c := r.creds
 	return LoginConfig{Endpoints: *ep, ClientID: c.AppID, ClientSecret: c.ClientSecret, Auth: r.auth,
 		AuthStyle: concreteStyle(c.SecretStyle()), Scope: c.Scope, AuthParams: c.AuthParams, RedirectURL: c.RedirectURL}
 }
@@ -310,8 +310,8 @@ func (m *Manager) Logout(ctx context.Context) (*LogoutResult, error) {
 	if left.SeedFingerprint != "" {
 		if err := saveRecord(ctx, lock, left); err != nil {
 			// The seed would be sent again by the next run: say so, loudly.
-			return res, &Error{Kind: KindUnexpected, Err: err, Msg: fmt.Sprintf("logged out, but recording that the refreshToken in %s was already used failed: %v", m.creds().Path, err),
-				Hint: fmt.Sprintf("remove refreshToken from %s: it was already used and must not be sent again", m.creds().Path)}
+			return res, &Error{Kind: KindUnexpected, Err: err, Msg: fmt.Sprintf("logged out, but recording that the refreshToken in %s was already used failed: %v", r.creds.Path, err),
+				Hint: fmt.Sprintf("remove refreshToken from %s: it was already used and must not be sent again", r.creds.Path)}
 		}
 	} else {
 		left = nil
