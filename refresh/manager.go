@@ -137,8 +137,9 @@ type Result struct {
 // between goroutines and its fields need no lock. Of the Manager a run reads
 // the configuration and never writes it; it uses what a holder of m.mu may:
 // the client settled by newRun, the credentials loaded under m.mu, the
-// endpoints cache (atomic: read without m.mu too) and the token cache
-// (result offers to it; TokenSource and Transport read it without m.mu).
+// endpoints cache (atomic: read without m.mu too), the token cache (result
+// offers to it; TokenSource and Transport read it without m.mu) and Outage
+// (which locks itself).
 type run struct {
 	m *Manager
 	// creds are the Manager's credentials as the run found them: only a
