@@ -165,7 +165,7 @@ func TestManagerMutualTLS(t *testing.T) {
 	// tried again (a file changed in place needs a retry; docs/providers.md).
 	os.WriteFile(filepath.Join(dir, "client2.crt"), pemOf(certs[0]), 0o644)
 	e.creds.ClientCert = "client2.crt"
-	e.m = &Manager{Creds: e.creds, Paths: e.paths, Clock: e.clock, Client: &Client{HTTP: srv.Client(), Clock: e.clock}}
+	e.m = testManager(e.creds, e.paths, e.clock, &Client{HTTP: srv.Client(), Clock: e.clock})
 	if r, err := e.m.Ensure(t.Context(), Options{}); err != nil || r.Action != ActionBootstrapped {
 		t.Fatalf("got %v, %v", r, err)
 	}

@@ -156,7 +156,7 @@ func Decide(s State, p Policy) Plan {
 	// same answer. Force does not get past it; a new grant started by a person
 	// (Regrant: setup) does, and a person's retry asks once more.
 	if r := tok.refusal(); !p.Regrant && !retry && rememberedFor(tok, s.Creds) {
-		err := refusalError(r.Bootstrap.endpointError(), s.Creds, (&Manager{}).geoTokenURL)
+		err := refusalError(r.Bootstrap.endpointError(), s.Creds, routeStrict)
 		when := refusedWhen(r.At, s.Now)
 		err.Msg = fmt.Sprintf("%s (refused at %s; nothing is sent until the credentials file changes)", err.Msg, when)
 		err.Retry, plan.Retry = true, true

@@ -297,23 +297,13 @@ func newFtEndpoint(t *testing.T, o fakeserver.Options) *ftEndpoint {
 func ftManager(t *testing.T, tokenURL, grant string, s *ftSleeper, clock *fakeclock.Clock) *Manager {
 	t.Helper()
 	dir := tempDir(t)
-	c := &credentials.Credentials{
-		TokenURL: tokenURL, GrantType: grant, AppID: ftClientID, ClientSecret: ftClientSecret,
-		AuthStyle: credentials.AuthParams, Path: filepath.Join(dir, "credentials.json"),
-	}
-	switch grant {
-	case credentials.GrantPassword:
-		c.CompanyUUID, c.CompanyRequestToken, c.CredentialType = ftCompanyUUID, ftRequestToken, "authtoken"
-	case credentials.GrantRefreshToken:
+	c := FakeCreds(tokenURL, grant, filepath.Join(dir, "credentials.json"), FakeIDs{ftClientID, ftClientSecret, ftCompanyUUID, ftRequestToken})
+	if grant == credentials.GrantRefreshToken {
 		c.RefreshToken = "fault-seed-refresh-token-5b5b"
 	}
 	cl := ftClient(s)
-	m := &Manager{
-		Creds:     c,
-		Paths:     storage.Paths{Profile: "default", TokenFile: filepath.Join(dir, "refreshTokenObjectFile.json"), LockFile: filepath.Join(dir, "refreshTokenObjectFile.json.lock")},
-		Client:    cl,
-		trustHost: loopbackConcur,
-	}
+	m := testManager(c, storage.Paths{Profile: "default", TokenFile: filepath.Join(dir, "refreshTokenObjectFile.json"), LockFile: filepath.Join(dir, "refreshTokenObjectFile.json.lock")},
+		nil, cl)
 	if clock != nil {
 		m.Clock, cl.Clock = clock, clock
 	}

@@ -16,3 +16,9 @@ import (
 func (m *Manager) geoTokenURL(tokenURL, geo string) (string, error) {
 	return credentials.Route(tokenURL, geo, m.trustHost)
 }
+
+// routeStrict is geoTokenURL by the providers' own host rules alone, for
+// Decide, which has no Manager (a Manager's trustHost is the tests').
+func routeStrict(tokenURL, geo string) (string, error) {
+	return credentials.Route(tokenURL, geo, nil)
+}

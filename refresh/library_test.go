@@ -32,13 +32,8 @@ func newServer(t *testing.T, o fakeserver.Options) *fakeserver.Server {
 }
 
 func testCreds(srv *fakeserver.Server) *credentials.Credentials {
-	return &credentials.Credentials{
-		TokenURL: srv.TokenURL(), GrantType: credentials.GrantPassword,
-		AppID: testClientID, ClientSecret: testClientSecret,
-		CompanyUUID: "lib-company", CompanyRequestToken: "lib-request-token-5e1",
-		CredentialType: "authtoken", AuthStyle: credentials.AuthParams,
-		Path: "credentials.json",
-	}
+	return refresh.FakeCreds(srv.TokenURL(), credentials.GrantPassword, "credentials.json",
+		refresh.FakeIDs{ClientID: testClientID, ClientSecret: testClientSecret, CompanyUUID: "lib-company", RequestToken: "lib-request-token-5e1"})
 }
 
 // newManager is a Manager of a profile kept in dir; managers on the same dir

@@ -42,7 +42,8 @@ const (
 
 // Manager runs the token lifecycle of one profile: read, check, renew, save. It is
 // safe for concurrent use: callers in one process share one request (a mutex), and
-// processes share one through the profile's lock file.
+// processes share one through the profile's lock file. It holds what lasts
+// between runs (configuration, client, caches); what one run holds is a run.
 type Manager struct {
 	// Creds are the profile's credentials. When nil, LoadCredentials is called
 	// the first time they are needed: a valid token on disk needs none.
@@ -79,8 +80,6 @@ type Manager struct {
 	mu        sync.Mutex
 	loaded    atomic.Pointer[credentials.Credentials] // what LoadCredentials gave
 	endpoints atomic.Pointer[Endpoints]               // resolved (discovered) once
-	held      storage.Locked                          // the store's lock while a run holds it; guarded by mu
-	auth      *ClientAuth                             // the client's key for this run (loadClientAuth); guarded by mu
 
 	tokens tokenCache // the last token handed out (TokenSource, Transport)
 }
@@ -132,6 +131,30 @@ type Result struct {
 	Retry bool
 }
 
+// run is one pass of the lifecycle: Ensure past its lock-free fast path,
+// Login, Logout; its steps are its methods. Only a caller holding m.mu makes
+// one (newRun), and drops it before unlocking, so a run is never shared
+// between goroutines and its fields need no lock. Of the Manager a run reads
+// the configuration and never writes it; it uses what a holder of m.mu may:
+// the client settled by newRun, the credentials loaded under m.mu, the
+// endpoints cache (atomic: read without m.mu too), the token cache (result
+// offers to it; TokenSource and Transport read it without m.mu) and Outage
+// (which locks itself).
+type run struct {
+	m *Manager
+	// creds are the Manager's credentials as the run found them: only a
+	// holder of m.mu loads them again (ReloadCredentials).
+	creds  *credentials.Credentials
+	o      Options       // what the caller asked for
+	asked  time.Time     // when the caller asked (Options.satisfiedBy)
+	margin time.Duration // the Manager's margin, raised by o.MinValid
+	// lock is the store's lock once the run holds it (acquire, lockStore):
+	// every read, check and save of the run goes through it.
+	lock  storage.Locked
+	auth  *ClientAuth // the client's key for this run (loadClientAuth)
+	warns []string    // what the run has to say so far, whatever it ends in (Result.Warnings)
+}
+
 // Token returns a valid access token, renewing it first when needed.
 func (m *Manager) Token(ctx context.Context) (*Token, error) {
 	r, err := m.Ensure(ctx, Options{})
@@ -156,13 +179,15 @@ func (m *Manager) Ensure(ctx context.Context, o Options) (*Result, error) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if err := m.begin(); err != nil {
+	r, err := m.newRun()
+	if err != nil {
 		return nil, err
 	}
-	lock, tok, err := m.acquire(ctx, o, asked, margin)
+	r.o, r.asked, r.margin = o, asked, margin
+	lock, tok, err := r.acquire(ctx)
 	if err != nil {
-		if r := m.keepWhileUnavailable(err); r != nil {
-			return r, nil
+		if res := m.keepWhileUnavailable(err); res != nil {
+			return res, nil
 		}
 		return nil, lockError(err)
 	}
@@ -170,7 +195,7 @@ func (m *Manager) Ensure(ctx context.Context, o Options) (*Result, error) {
 		return m.result(tok, ActionValid, nil), nil
 	}
 	defer lock.Unlock()
-	return m.locked(ctx, o, asked, margin)
+	return r.locked(ctx)
 }
 
 // lockPoll is how long one wait for the lock lasts before the token file is
@@ -183,10 +208,10 @@ const lockPoll = 10 * time.Millisecond
 // returns that instead, without taking the lock: in a stampede, the waiters
 // leave as soon as the file is renewed instead of passing the lock along one
 // by one.
-func (m *Manager) acquire(ctx context.Context, o Options, asked time.Time, margin time.Duration) (storage.Locked, *Token, error) {
+func (r *run) acquire(ctx context.Context) (storage.Locked, *Token, error) {
 	start := time.Now()
-	deadline := start.Add(m.lockTimeout())
-	store := m.store()
+	deadline := start.Add(r.m.lockTimeout())
+	store := r.m.store()
 	poll := lockPoll
 	if lp, ok := store.(storage.LockPoller); ok {
 		poll = lp.LockPoll()
@@ -194,16 +219,16 @@ func (m *Manager) acquire(ctx context.Context, o Options, asked time.Time, margi
 	waiting, resume := false, func() {}
 	defer func() { resume() }()
 	for {
-		lock, err := store.Lock(ctx, min(time.Until(deadline), poll), m.holder())
+		lock, err := store.Lock(ctx, min(time.Until(deadline), poll), r.m.holder())
 		var busy *storage.LockBusyError
 		if !errors.As(err, &busy) {
-			m.held = lock
+			r.lock = lock
 			return lock, nil, err
 		}
 		// Waiting for another holder is bounded by the lock timeout, not
 		// the run's budget: the budget is paused while this run waits.
-		if !waiting && m.client != nil {
-			waiting, resume = true, m.client.Budget.Pause()
+		if !waiting && r.m.client != nil {
+			waiting, resume = true, r.m.client.Budget.Pause()
 		}
 		// A caller's deadline that has passed makes AcquireLock report busy at
 		// once, for ever: stop here rather than spin until ours.
@@ -211,15 +236,20 @@ func (m *Manager) acquire(ctx context.Context, o Options, asked time.Time, margi
 			busy.Waited = time.Since(start)
 			return nil, nil, err
 		}
-		tok, lerr := m.Load()
+		tok, lerr := r.m.Load()
 		if lerr != nil {
 			continue
 		}
-		if p := m.decide(tok, nil, o, asked, margin); p.Step == StepNothing {
-			m.noRequest(p.Why, "another process renewed the token; ")
+		if p := r.decide(tok, nil); p.Step == StepNothing {
+			r.m.noRequest(p.Why, "another process renewed the token; ")
 			return nil, p.Token, nil
 		}
 	}
+}
+
+// decide is the Manager's decide with the run's options.
+func (r *run) decide(tok *Token, tokErr error) Plan {
+	return r.m.decide(tok, tokErr, r.o, r.asked, r.margin)
 }
 
 // decide is Decide on the manager's credentials and clock.
@@ -239,78 +269,75 @@ func (m *Manager) noRequest(why, prefix string) {
 }
 
 // locked is the lifecycle under the profile lock: it executes the plan.
-func (m *Manager) locked(ctx context.Context, o Options, asked time.Time, margin time.Duration) (*Result, error) {
-	tok, err := m.reload()
-	p := m.decide(tok, err, o, asked, margin)
-	warns := p.Warnings
+func (r *run) locked(ctx context.Context) (*Result, error) {
+	tok, err := r.reload()
+	p := r.decide(tok, err)
 	if p.SetAside {
-		_, moved, err := m.setAside(err)
-		if err != nil {
+		if err := r.setAside(err); err != nil {
 			return nil, err
 		}
-		warns = append(moved, warns...)
 	}
+	r.warns = append(r.warns, p.Warnings...)
 	carry := tok // its unknown fields survive even a new grant
 	switch p.Step {
 	case StepNothing:
-		m.noRequest(p.Why, "")
-		r := m.kept(p)
-		r.Warnings = warns
-		return r, nil
+		r.m.noRequest(p.Why, "")
+		res := r.m.kept(p)
+		res.Warnings = r.warns
+		return res, nil
 	case StepHuman:
-		return &Result{Warnings: warns}, p.Err
+		return &Result{Warnings: r.warns}, p.Err
 	}
-	if err := m.checkSavable(); err != nil {
+	if err := r.checkSavable(); err != nil {
 		return nil, err
 	}
-	if err := m.loadClientAuth(); err != nil {
+	if err := r.loadClientAuth(); err != nil {
 		return nil, err
 	}
 	if p.Step == StepRefresh {
-		r, err := m.refreshGrant(ctx, p.Token, warns, true)
+		res, err := r.refreshGrant(ctx, p.Token, true)
 		if !errors.Is(err, errInvalidGrant) {
-			return r, err
+			return res, err
 		}
-		warns = r.Warnings
 		// The refresh token is dead: remember it, and decide again without it
 		// (a retry has had its one request).
 		refused := *p.Token
-		refused.Refusal = &Refusal{At: m.now().UTC(), Refresh: fingerprint(refused.RefreshToken)}
-		m.remember(&refused, carry)
-		o.Retry = false
-		if p = m.decide(&refused, nil, o, asked, margin); p.Step == StepHuman {
-			return &Result{Warnings: warns}, p.Err
+		refused.Refusal = &Refusal{At: r.m.now().UTC(), Refresh: fingerprint(refused.RefreshToken)}
+		r.remember(&refused, carry)
+		r.o.Retry = false
+		if p = r.decide(&refused, nil); p.Step == StepHuman {
+			return &Result{Warnings: r.warns}, p.Err
 		}
 	}
-	return m.bootstrap(ctx, p.Token, carry, warns)
+	return r.bootstrap(ctx, p.Token, carry)
 }
 
 // rememberRefusal remembers a refusal of these credentials, beside the token
 // still in force (whose refresh token may be dead already).
-func (m *Manager) rememberRefusal(old, carry *Token, ee *EndpointError) {
-	rec := &Token{TokenURL: m.creds().TokenURL}
+func (r *run) rememberRefusal(old, carry *Token, ee *EndpointError) {
+	rec := &Token{TokenURL: r.creds.TokenURL}
 	if old != nil {
 		c := *old
 		rec = &c
 	}
-	r := &Refusal{}
+	ref := &Refusal{}
 	if rec.Refusal != nil {
-		*r = *rec.Refusal
+		*ref = *rec.Refusal
 	}
-	r.At, r.Bootstrap, r.Credentials = m.now().UTC(), answerOf(ee), CredentialsFingerprint(m.creds())
-	rec.Refusal = r
-	m.remember(rec, carry)
+	ref.At, ref.Bootstrap, ref.Credentials = r.m.now().UTC(), answerOf(ee), CredentialsFingerprint(r.creds)
+	rec.Refusal = ref
+	r.remember(rec, carry)
 }
 
 // remember saves the record with its refusal, so that the next runs know without
 // asking. A failure to save is only logged: the run fails anyway.
-func (m *Manager) remember(tok, carry *Token) {
+func (r *run) remember(tok, carry *Token) {
 	if tok.raw == nil {
 		tok.raw = map[string]json.RawMessage{}
 		tok.carryUnknown(carry)
 	}
-	if err := saveRecord(context.Background(), m.held, tok); err != nil { // remember runs under the lock
-		m.debug("could not remember the refusal", "err", err)
+	if err := saveRecord(context.Background(), r.lock, tok); err != nil { // remember runs under the lock
+		r.m.debug("could not remember the refusal", "err", err)
 	}
 }
 
@@ -329,24 +356,24 @@ var errInvalidGrant = errors.New("invalid_grant")
 
 // refreshGrant renews with tok's refresh token. retry allows one more refresh
 // after a lost race, with the refresh token the winner saved.
-func (m *Manager) refreshGrant(ctx context.Context, tok *Token, warns []string, retry bool) (*Result, error) {
+func (r *run) refreshGrant(ctx context.Context, tok *Token, retry bool) (*Result, error) {
 	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}}
-	if sc := m.refreshScope(tok); sc != "" {
+	if sc := r.m.refreshScope(tok); sc != "" {
 		form.Set("scope", sc)
 	}
-	req := m.request(m.refreshURL(tok, &warns), form, m.refreshStyle(tok))
-	nt, tokenURL, err := m.sendRefresh(ctx, req, tok, &warns)
+	req := r.request(r.refreshURL(tok), form, r.m.refreshStyle(tok))
+	nt, tokenURL, err := r.sendRefresh(ctx, req, tok)
 	var ee *EndpointError
 	if errors.As(err, &ee) && ee.Code == "invalid_scope" && form.Has("scope") {
 		// An error answer spent nothing: ask again for the scope the grant
 		// was given (RFC 6749 §6), once.
-		warns = append(warns, fmt.Sprintf("the token endpoint refused the scope sent with the refresh token (%s); asked again without one", describeRefusal(ee)))
+		r.warns = append(r.warns, fmt.Sprintf("the token endpoint refused the scope sent with the refresh token (%s); asked again without one", describeRefusal(ee)))
 		req.Form = url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}}
-		nt, tokenURL, err = m.sendRefresh(ctx, req, tok, &warns)
+		nt, tokenURL, err = r.sendRefresh(ctx, req, tok)
 	}
 	var le *leaseError
 	if errors.As(err, &le) {
-		return &Result{Warnings: warns}, le.err
+		return &Result{Warnings: r.warns}, le.err
 	}
 	switch {
 	case err == nil:
@@ -354,47 +381,47 @@ func (m *Manager) refreshGrant(ctx context.Context, tok *Token, warns []string, 
 		nt.merge(tok)
 		nt.RefreshFixed = !nt.RefreshExpiry.IsZero() && !nt.RefreshExpiry.After(tok.RefreshExpiry)
 		nt.TokenURL = tokenURL
-		return m.saveAnswer(nt, access, ActionRefreshed, warns)
-	case errors.As(err, &ee) && m.refreshTokenDead(ee):
+		return r.saveAnswer(nt, access, ActionRefreshed)
+	case errors.As(err, &ee) && r.m.refreshTokenDead(ee):
 		// A lost race with a process that ignores our lock: use what it saved. If
 		// it saved no access token we can trust (the tutorial's format has no
 		// expiry), its refresh token is one we never sent: renewing with it is no
 		// replay, and spares a bootstrap — or a human, for grantType refresh_token.
-		if disk, lerr := m.reload(); lerr == nil && disk != nil && disk.RefreshToken != tok.RefreshToken {
-			switch p := m.decide(disk, nil, Options{}, m.now(), 0); {
+		if disk, lerr := r.reload(); lerr == nil && disk != nil && disk.RefreshToken != tok.RefreshToken {
+			switch p := r.m.decide(disk, nil, Options{}, r.m.now(), 0); {
 			case p.Step == StepNothing:
-				return m.result(disk, ActionValid, warns), nil
+				return r.m.result(disk, ActionValid, r.warns), nil
 			case p.Step == StepRefresh && retry:
-				m.debug("refresh token refused, but another process saved a new one; renewing with that")
-				return m.refreshGrant(ctx, disk, warns, false)
+				r.m.debug("refresh token refused, but another process saved a new one; renewing with that")
+				return r.refreshGrant(ctx, disk, false)
 			}
 		}
-		if credentials.Interactive(m.creds().GrantType) {
-			warns = append(warns, fmt.Sprintf("the refresh token was refused (%s)", describeRefusal(ee)))
+		if credentials.Interactive(r.creds.GrantType) {
+			r.warns = append(r.warns, fmt.Sprintf("the refresh token was refused (%s)", describeRefusal(ee)))
 		} else {
-			warns = append(warns, fmt.Sprintf("the refresh token was refused (%s); getting a new grant from %s", describeRefusal(ee), m.creds().Path))
+			r.warns = append(r.warns, fmt.Sprintf("the refresh token was refused (%s); getting a new grant from %s", describeRefusal(ee), r.creds.Path))
 		}
-		return &Result{Warnings: warns}, errInvalidGrant
+		return &Result{Warnings: r.warns}, errInvalidGrant
 	}
-	return m.keepOrFail(tok, err, warns)
+	return r.keepOrFail(tok, err)
 }
 
 // sendRefresh sends a refresh request: where req says, then once to a moved
 // endpoint (resendMoved). It returns the answer and the endpoint that gave it;
 // a lease that would not outlast the request is a *leaseError, and nothing is
 // sent.
-func (m *Manager) sendRefresh(ctx context.Context, req Request, tok *Token, warns *[]string) (*Token, string, error) {
-	tokenURL := cmp.Or(tok.TokenURL, m.creds().TokenURL)
-	if err := m.leaseCovers(); err != nil {
+func (r *run) sendRefresh(ctx context.Context, req Request, tok *Token) (*Token, string, error) {
+	tokenURL := cmp.Or(tok.TokenURL, r.creds.TokenURL)
+	if err := r.leaseCovers(); err != nil {
 		return nil, tokenURL, &leaseError{err}
 	}
-	m.debug("refresh grant", "url", redact.URL(req.URL))
-	nt, err := m.exchange(spendContext(ctx), req)
+	r.m.debug("refresh grant", "url", redact.URL(req.URL))
+	nt, err := r.m.exchange(spendContext(ctx), req)
 	if err != nil && req.URL == tokenURL { // not sent to where the user lives
-		nt, tokenURL, err = m.resendMoved(ctx, tokenURL, err, warns, func(u string) (*Token, error) {
+		nt, tokenURL, err = r.resendMoved(ctx, tokenURL, err, func(u string) (*Token, error) {
 			moved := req
 			moved.URL = u
-			return m.exchange(spendContext(ctx), moved)
+			return r.m.exchange(spendContext(ctx), moved)
 		})
 	}
 	return nt, tokenURL, err
@@ -429,26 +456,26 @@ func (m *Manager) refreshTokenDead(ee *EndpointError) bool {
 // when it may have been processed, a warning says where the document points
 // now. It returns the result the request ends with and the endpoint that gave
 // it (the new one only after a success there, which this process then keeps).
-func (m *Manager) resendMoved(ctx context.Context, u string, err error, warns *[]string, send func(u string) (*Token, error)) (*Token, string, error) {
-	ep, resend := m.rediscover(ctx, u, err)
+func (r *run) resendMoved(ctx context.Context, u string, err error, send func(u string) (*Token, error)) (*Token, string, error) {
+	ep, resend := r.m.rediscover(ctx, u, err)
 	switch {
 	case ep == nil:
 		return nil, u, err
 	case !resend:
-		*warns = append(*warns, movedWarning(u, ep))
+		r.warns = append(r.warns, movedWarning(u, ep))
 		return nil, u, err
 	}
 	// The first request and the discovery took time: the lease must still
 	// outlast this one (leaseCovers), as it had to outlast the first.
-	if lerr := m.leaseCovers(); lerr != nil {
+	if lerr := r.leaseCovers(); lerr != nil {
 		return nil, u, lerr
 	}
-	m.debug("the discovery document names another token endpoint; sending the request there", "url", redact.URL(ep.Token))
+	r.m.debug("the discovery document names another token endpoint; sending the request there", "url", redact.URL(ep.Token))
 	nt, err := send(ep.Token)
 	if err != nil {
 		return nil, u, err
 	}
-	m.endpoints.Store(ep)
+	r.m.endpoints.Store(ep)
 	return nt, ep.Token, nil
 }
 
@@ -463,23 +490,23 @@ func spendContext(ctx context.Context) context.Context {
 
 // keepOrFail ends a failed renewal: if it failed for now and the stored access
 // token is still valid, warn and hand it out; otherwise report.
-func (m *Manager) keepOrFail(tok *Token, err error, warns []string) (*Result, error) {
+func (r *run) keepOrFail(tok *Token, err error) (*Result, error) {
 	var te *TransientError
-	if errors.As(err, &te) && m.servable(tok) {
-		warns = append(warns, fmt.Sprintf("could not renew (%v); the current access token is valid until %s", err, tok.Expiry.Format(time.RFC3339)))
-		return m.result(tok, ActionKept, warns), nil
+	if errors.As(err, &te) && r.m.servable(tok) {
+		r.warns = append(r.warns, fmt.Sprintf("could not renew (%v); the current access token is valid until %s", err, tok.Expiry.Format(time.RFC3339)))
+		return r.m.result(tok, ActionKept, r.warns), nil
 	}
-	return &Result{Warnings: warns}, m.refused(tok, tok, err)
+	return &Result{Warnings: r.warns}, r.refused(tok, tok, err)
 }
 
 // refused classifies a failed exchange; a refusal that only a person can answer
 // (a wrong client, a refused grant) is remembered in the record, so that the
 // next runs do not ask again with the same credentials.
-func (m *Manager) refused(old, carry *Token, err error) error {
-	ferr := m.classify(err)
+func (r *run) refused(old, carry *Token, err error) error {
+	ferr := r.m.classify(err)
 	var ee *EndpointError
 	if k := KindOf(ferr); errors.As(err, &ee) && (k == KindNeedsHuman || k == KindCredentials) {
-		m.rememberRefusal(old, carry, ee)
+		r.rememberRefusal(old, carry, ee)
 	}
 	return ferr
 }
@@ -487,13 +514,13 @@ func (m *Manager) refused(old, carry *Token, err error) error {
 // bootstrap gets a new grant with credentials.json. old is the stored token still
 // in force (for the spent-seed check, and to hand out if this fails for now);
 // carry is the file's token whose unknown fields are kept.
-func (m *Manager) bootstrap(ctx context.Context, old, carry *Token, warns []string) (*Result, error) {
-	c := m.creds()
+func (r *run) bootstrap(ctx context.Context, old, carry *Token) (*Result, error) {
+	c := r.creds
 	tokenURL := c.TokenURL
 	if tokenURL == "" { // an issuer: the token endpoint is discovered
-		ep, err := m.resolveEndpoints(ctx)
+		ep, err := r.m.resolveEndpoints(ctx)
 		if err != nil {
-			return &Result{Warnings: warns}, err
+			return &Result{Warnings: r.warns}, err
 		}
 		tokenURL = ep.Token
 	}
@@ -513,23 +540,23 @@ func (m *Manager) bootstrap(ctx context.Context, old, carry *Token, warns []stri
 	if c.Scope != "" {
 		form.Set("scope", c.Scope)
 	}
-	m.debug("bootstrap", "grant", c.GrantType, "url", redact.URL(tokenURL))
+	r.m.debug("bootstrap", "grant", c.GrantType, "url", redact.URL(tokenURL))
 	if seed != "" {
 		ctx = spendContext(ctx) // the seed refresh token may rotate too
 	}
-	if err := m.leaseCovers(); err != nil {
-		return &Result{Warnings: warns}, err
+	if err := r.leaseCovers(); err != nil {
+		return &Result{Warnings: r.warns}, err
 	}
-	nt, err := m.probe(ctx, tokenURL, form)
+	nt, err := r.probe(ctx, tokenURL, form)
 	if err != nil && c.TokenURL == "" {
-		nt, tokenURL, err = m.resendMoved(ctx, tokenURL, err, &warns, func(u string) (*Token, error) { return m.probe(ctx, u, form) })
+		nt, tokenURL, err = r.resendMoved(ctx, tokenURL, err, func(u string) (*Token, error) { return r.probe(ctx, u, form) })
 	}
 	if err != nil {
 		var te *TransientError
-		if errors.As(err, &te) && m.servable(old) {
-			return m.keepOrFail(old, err, warns)
+		if errors.As(err, &te) && r.m.servable(old) {
+			return r.keepOrFail(old, err)
 		}
-		return &Result{Warnings: warns}, m.refused(old, carry, err)
+		return &Result{Warnings: r.warns}, r.refused(old, carry, err)
 	}
 	nt.carryUnknown(carry)
 	nt.TokenURL = tokenURL
@@ -537,21 +564,21 @@ func (m *Manager) bootstrap(ctx context.Context, old, carry *Token, warns []stri
 	if c.GrantType == credentials.GrantPassword {
 		nt.CompanyUUID = c.CompanyUUID
 	}
-	return m.saveAnswer(nt, nt.AccessToken, ActionBootstrapped, warns)
+	return r.saveAnswer(nt, nt.AccessToken, ActionBootstrapped)
 }
 
 // probe sends the bootstrap grant. With authStyle auto it tries the tutorial's way
 // (credentials in the form) and then HTTP Basic, and records what worked. It never
 // probes with a refresh token: that may be single-use.
-func (m *Manager) probe(ctx context.Context, tokenURL string, form url.Values) (*Token, error) {
-	style := m.creds().SecretStyle()
-	if style != credentials.AuthAuto || m.creds().GrantType == credentials.GrantRefreshToken || m.auth != nil {
-		return m.exchange(ctx, m.request(tokenURL, form, concreteStyle(style)))
+func (r *run) probe(ctx context.Context, tokenURL string, form url.Values) (*Token, error) {
+	style := r.creds.SecretStyle()
+	if style != credentials.AuthAuto || r.creds.GrantType == credentials.GrantRefreshToken || r.auth != nil {
+		return r.m.exchange(ctx, r.request(tokenURL, form, concreteStyle(style)))
 	}
-	tok, err := m.exchange(ctx, m.request(tokenURL, form, credentials.AuthParams))
+	tok, err := r.m.exchange(ctx, r.request(tokenURL, form, credentials.AuthParams))
 	if isClientRefusal(err) {
-		m.debug("client refused with credentials in the form; trying HTTP Basic")
-		tok, err = m.exchange(ctx, m.request(tokenURL, form, credentials.AuthHeader))
+		r.m.debug("client refused with credentials in the form; trying HTTP Basic")
+		tok, err = r.m.exchange(ctx, r.request(tokenURL, form, credentials.AuthHeader))
 		if err == nil {
 			tok.AuthStyle = credentials.AuthHeader
 		}
@@ -588,8 +615,8 @@ func (m *Manager) exchange(ctx context.Context, req Request) (*Token, error) {
 	return tok, err
 }
 
-func (m *Manager) request(u string, form url.Values, style string) Request {
-	return Request{URL: u, Form: form, ClientID: m.creds().AppID, ClientSecret: m.creds().ClientSecret, AuthStyle: style, Auth: m.auth}
+func (r *run) request(u string, form url.Values, style string) Request {
+	return Request{URL: u, Form: form, ClientID: r.creds.AppID, ClientSecret: r.creds.ClientSecret, AuthStyle: style, Auth: r.auth}
 }
 
 // loadClientAuth reads the client's key, when it authenticates with one,
@@ -597,26 +624,26 @@ func (m *Manager) request(u string, form url.Values, style string) Request {
 // replaced on disk is used by the next renewal (watch), and before anything
 // is sent, so that a key that cannot be used is the credentials' problem
 // (78), never a request refused.
-func (m *Manager) loadClientAuth() error {
-	a, err := NewClientAuth(m.creds(), m.client.Clock)
-	m.auth = a
+func (r *run) loadClientAuth() error {
+	a, err := NewClientAuth(r.creds, r.m.client.Clock)
+	r.auth = a
 	return err
 }
 
 // refreshURL is where a refresh goes: the token's geolocation when it has one
 // that may be followed (geolocation.go; refresh requests go to the user's data
 // centre), else the endpoint that issued it.
-func (m *Manager) refreshURL(tok *Token, warns *[]string) string {
-	issuer := cmp.Or(tok.TokenURL, m.creds().TokenURL)
+func (r *run) refreshURL(tok *Token) string {
+	issuer := cmp.Or(tok.TokenURL, r.creds.TokenURL)
 	if tok.Geolocation != "" {
-		u, err := m.geoTokenURL(issuer, tok.Geolocation)
+		u, err := r.m.geoTokenURL(issuer, tok.Geolocation)
 		switch {
 		case err == nil:
 			return u
 		case errors.Is(err, credentials.ErrNotRouted):
-			m.debug("geolocation kept in the token file, not followed: the token URL's provider routes no request")
+			r.m.debug("geolocation kept in the token file, not followed: the token URL's provider routes no request")
 		default:
-			*warns = append(*warns, fmt.Sprintf("ignoring geolocation in %s: %v", m.Paths.TokenFile, err))
+			r.warns = append(r.warns, fmt.Sprintf("ignoring geolocation in %s: %v", r.m.Paths.TokenFile, err))
 		}
 	}
 	return issuer
@@ -673,11 +700,14 @@ func (m *Manager) ReloadCredentials() error {
 	return m.loadCreds()
 }
 
-// begin readies a run under m.mu (Ensure, Login, Logout): the client, then
+// newRun readies a run under m.mu (Ensure, Login, Logout): the client, then
 // the credentials.
-func (m *Manager) begin() error {
+func (m *Manager) newRun() (*run, error) {
 	m.initOnce.Do(m.initClient)
-	return m.loadCreds()
+	if err := m.loadCreds(); err != nil {
+		return nil, err
+	}
+	return &run{m: m, creds: m.creds()}, nil
 }
 
 func (m *Manager) loadCreds() error {
@@ -712,9 +742,9 @@ func (m *Manager) Load() (*Token, error) {
 
 // reload reads the token record again under the lock, through the lock: a shared
 // store's later Save replaces exactly what this read.
-func (m *Manager) reload() (*Token, error) {
-	data, err := m.held.Read(context.Background())
-	return m.parse(m.store(), data, err)
+func (r *run) reload() (*Token, error) {
+	data, err := r.lock.Read(context.Background())
+	return r.m.parse(r.m.store(), data, err)
 }
 
 func (m *Manager) parse(store storage.Store, data []byte, err error) (*Token, error) {
@@ -770,22 +800,24 @@ func (e *FileError) Error() string { return fmt.Sprintf("refresh: %s: %v", e.Pat
 func (e *FileError) Unwrap() error { return e.Err }
 
 // setAside moves an unparseable token file out of the way (it is never overwritten:
-// a human may want to look at it) and carries on without a token. A record that is
+// a human may want to look at it), says so in the run's warnings, and the run
+// carries on without a token. A record that is
 // not a regular file of this user is not moved: the user must look at it.
-func (m *Manager) setAside(err error) (*Token, []string, error) {
+func (r *run) setAside(err error) error {
 	var fe *FileError
 	if !errors.As(err, &fe) {
-		return nil, nil, unreadableRecord(err, m.Paths.TokenFile)
+		return unreadableRecord(err, r.m.Paths.TokenFile)
 	}
-	moved, merr := m.held.SetAside(context.Background(), m.now())
+	moved, merr := r.lock.SetAside(context.Background(), r.m.now())
 	if merr != nil {
-		return nil, nil, &Error{Kind: KindUnexpected, Err: merr, Msg: fmt.Sprintf("%v; and moving it aside failed: %v", err, merr),
+		return &Error{Kind: KindUnexpected, Err: merr, Msg: fmt.Sprintf("%v; and moving it aside failed: %v", err, merr),
 			Hint: fmt.Sprintf("move %s away by hand", fe.Path), Then: ThenRun}
 	}
-	if c := m.creds(); c != nil && c.GrantType == credentials.GrantRefreshToken && seedInRecord(fe.data, c.RefreshToken) {
-		return nil, nil, m.keepSpentSeed(fe, moved)
+	if c := r.creds; c != nil && c.GrantType == credentials.GrantRefreshToken && seedInRecord(fe.data, c.RefreshToken) {
+		return r.keepSpentSeed(fe, moved)
 	}
-	return nil, []string{fmt.Sprintf("%s is not a valid token file (%v); moved it to %s and getting a new grant", fe.Path, fe.Err, moved)}, nil
+	r.warns = append(r.warns, fmt.Sprintf("%s is not a valid token file (%v); moved it to %s and getting a new grant", fe.Path, fe.Err, moved))
+	return nil
 }
 
 // seedInRecord reports whether a token record that could not be parsed shows that
@@ -807,11 +839,11 @@ func seedInRecord(data []byte, seed string) bool {
 // sending the spent seed again would be refused at best, and at worst make the
 // provider revoke the live one (reuse detection). A record of the spent seed takes
 // the file's place, so later runs refuse it too until credentials.json changes.
-func (m *Manager) keepSpentSeed(fe *FileError, moved string) error {
-	c := m.creds()
+func (r *run) keepSpentSeed(fe *FileError, moved string) error {
+	c := r.creds
 	msg := fmt.Sprintf("%s could not be read (%v) and was moved to %s; it holds the grant that the refreshToken in %s started, so that refreshToken was already used and is not sent again",
 		fe.Path, fe.Err, moved, c.Path)
-	if err := saveRecord(context.Background(), m.held, &Token{SeedFingerprint: fingerprint(c.RefreshToken)}); err != nil {
+	if err := saveRecord(context.Background(), r.lock, &Token{SeedFingerprint: fingerprint(c.RefreshToken)}); err != nil {
 		msg += fmt.Sprintf("; recording that failed too (%v)", err)
 	}
 	return &Error{Kind: KindNeedsHuman, Msg: msg,
@@ -820,10 +852,10 @@ func (m *Manager) keepSpentSeed(fe *FileError, moved string) error {
 
 // checkSavable proves, before a refresh token is spent, that its successor can be
 // written: a refresh token that rotates and whose successor is lost is a lost grant.
-func (m *Manager) checkSavable() error {
+func (r *run) checkSavable() error {
 	// The store first clears what writers killed mid-save left behind: on a
 	// nearly full disk those are the blocks the check needs.
-	if err := m.held.CheckSavable(context.Background(), reserveBytes); err != nil {
+	if err := r.lock.CheckSavable(context.Background(), reserveBytes); err != nil {
 		return &Error{Kind: KindTemporary, Err: err,
 			Msg:  fmt.Sprintf("cannot save a new token: %v", err),
 			Hint: "free some disk space or make the directory writable; the refresh token was not used", Then: ThenRun}
@@ -837,55 +869,55 @@ func (m *Manager) checkSavable() error {
 // without a usable access token still renews the grant; the run then hands out the
 // previous access token while it is valid, and otherwise fails for now (exit 75):
 // the saved refresh token renews on the next run.
-func (m *Manager) saveAnswer(nt *Token, access, action string, warns []string) (*Result, error) {
+func (r *run) saveAnswer(nt *Token, access, action string) (*Result, error) {
 	for _, d := range nt.dropped {
-		warns = append(warns, "left out of the token endpoint's answer: "+d)
+		r.warns = append(r.warns, "left out of the token endpoint's answer: "+d)
 	}
-	r, err := m.save(nt, action, warns)
+	res, err := r.save(nt, action)
 	if err != nil {
-		return r, err
+		return res, err
 	}
-	now := m.now()
-	if access != "" && r.Token.AccessToken == access {
+	now := r.m.now()
+	if access != "" && res.Token.AccessToken == access {
 		// Its expiry unknown, it is handed out this once (docs/contract.md §1); known and
 		// past already (a lifetime shorter than the request took), it is not.
-		if r.Token.Expiry.IsZero() || r.Token.Valid(now, 0) {
-			return r, nil
+		if res.Token.Expiry.IsZero() || res.Token.Valid(now, 0) {
+			return res, nil
 		}
-		return &Result{Warnings: r.Warnings}, &Error{Kind: KindTemporary,
-			Msg:  fmt.Sprintf("the token endpoint sent an access token that expired before it arrived (at %s); its refresh token was saved in %s", r.Token.Expiry.Format(time.RFC3339), m.Paths.TokenFile),
+		return &Result{Warnings: res.Warnings}, &Error{Kind: KindTemporary,
+			Msg:  fmt.Sprintf("the token endpoint sent an access token that expired before it arrived (at %s); its refresh token was saved in %s", res.Token.Expiry.Format(time.RFC3339), r.m.Paths.TokenFile),
 			Hint: "check this host's clock; run again later: the next run renews with the saved refresh token"}
 	}
-	if r.Token.Valid(now, 0) {
-		r.Action = ActionKept
-		r.Warnings = append(r.Warnings, fmt.Sprintf("the token endpoint sent no usable access token; saved its refresh token, and the current access token is valid until %s", r.Token.Expiry.Format(time.RFC3339)))
-		return r, nil
+	if res.Token.Valid(now, 0) {
+		res.Action = ActionKept
+		res.Warnings = append(res.Warnings, fmt.Sprintf("the token endpoint sent no usable access token; saved its refresh token, and the current access token is valid until %s", res.Token.Expiry.Format(time.RFC3339)))
+		return res, nil
 	}
-	return &Result{Warnings: r.Warnings}, &Error{Kind: KindTemporary,
-		Msg:  fmt.Sprintf("the token endpoint sent no usable access token; its refresh token was saved in %s", m.Paths.TokenFile),
+	return &Result{Warnings: res.Warnings}, &Error{Kind: KindTemporary,
+		Msg:  fmt.Sprintf("the token endpoint sent no usable access token; its refresh token was saved in %s", r.m.Paths.TokenFile),
 		Hint: "run again later: the next run renews with the saved refresh token; if this goes on, the endpoint's answers are at fault (see the warnings)"}
 }
 
 // save writes tok, cut down to what the lifecycle needs when the whole record does
 // not fit in the space reserved before the refresh (docs/contract.md §2 step 6). The result
 // holds the token as saved.
-func (m *Manager) save(tok *Token, action string, warns []string) (*Result, error) {
-	m.noteSecrets(tok)
+func (r *run) save(tok *Token, action string) (*Result, error) {
+	r.m.noteSecrets(tok)
 	data, tok, dropped, err := tok.record(reserveBytes)
 	if dropped != nil {
-		warns = append(warns, fmt.Sprintf("the token endpoint's answer does not fit in the %d KiB reserved for it; saved %s without %s",
-			reserveBytes>>10, m.Paths.TokenFile, strings.Join(dropped, ", ")))
+		r.warns = append(r.warns, fmt.Sprintf("the token endpoint's answer does not fit in the %d KiB reserved for it; saved %s without %s",
+			reserveBytes>>10, r.m.Paths.TokenFile, strings.Join(dropped, ", ")))
 	}
 	if err == nil {
-		err = m.held.Save(context.Background(), data)
+		err = r.lock.Save(context.Background(), data)
 	}
 	if err != nil {
-		return &Result{Warnings: warns}, &Error{Kind: KindTemporary, Err: err,
+		return &Result{Warnings: r.warns}, &Error{Kind: KindTemporary, Err: err,
 			Msg:  fmt.Sprintf("got a new token but could not save it: %v", err),
 			Hint: "fix the problem; if the next run asks for a new grant, the old refresh token was spent", Then: ThenRun}
 	}
-	m.debug("saved", "path", m.Paths.TokenFile, "action", action)
-	return m.result(tok, action, warns), nil
+	r.m.debug("saved", "path", r.m.Paths.TokenFile, "action", action)
+	return r.m.result(tok, action, r.warns), nil
 }
 
 // kept is the outcome of a plan that keeps the stored token, with what the

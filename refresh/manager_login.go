@@ -39,13 +39,14 @@ type LoginOptions struct {
 func (m *Manager) Login(ctx context.Context, o LoginOptions) (*Result, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if err := m.begin(); err != nil {
+	r, err := m.newRun()
+	if err != nil {
 		return nil, err
 	}
-	if err := CheckLogin(m.creds()); err != nil {
+	if err := CheckLogin(r.creds); err != nil {
 		return nil, err
 	}
-	if err := m.loadClientAuth(); err != nil {
+	if err := r.loadClientAuth(); err != nil {
 		return nil, err
 	}
 	ep, err := m.resolveEndpoints(ctx)
@@ -54,10 +55,10 @@ func (m *Manager) Login(ctx context.Context, o LoginOptions) (*Result, error) {
 	}
 	// Before a person is asked for anything: a grant that cannot be saved is
 	// a person's time wasted. The lock is held for the check only.
-	if err := m.checkSavableNow(ctx); err != nil {
+	if err := r.checkSavableNow(ctx); err != nil {
 		return nil, err
 	}
-	cfg := m.loginConfig(ep)
+	cfg := r.loginConfig(ep)
 	cfg.Open, cfg.Notify, cfg.Wait = o.Open, o.Notify, o.Wait
 	var lock storage.Locked
 	defer func() {
@@ -66,14 +67,14 @@ func (m *Manager) Login(ctx context.Context, o LoginOptions) (*Result, error) {
 		}
 	}()
 	cfg.BeforeExchange = func(ctx context.Context) error {
-		l, err := m.lockStore(ctx)
+		l, err := r.lockStore(ctx)
 		if err != nil {
 			return err
 		}
 		lock = l
-		return m.checkSavable()
+		return r.checkSavable()
 	}
-	device := o.Device || m.creds().GrantType == credentials.GrantDeviceCode
+	device := o.Device || r.creds.GrantType == credentials.GrantDeviceCode
 	var tok *Token
 	if device {
 		tok, err = m.client.Device(ctx, cfg)
@@ -88,10 +89,9 @@ func (m *Manager) Login(ctx context.Context, o LoginOptions) (*Result, error) {
 			return nil, err
 		}
 	}
-	var warns []string
-	old, err := m.reload()
+	old, err := r.reload()
 	if err != nil {
-		if old, warns, err = m.setAside(err); err != nil {
+		if err := r.setAside(err); err != nil {
 			return nil, err
 		}
 	}
@@ -99,7 +99,7 @@ func (m *Manager) Login(ctx context.Context, o LoginOptions) (*Result, error) {
 	tok.TokenURL = ep.Token
 	// Saved as any grant's answer is: an access token left out of it is said,
 	// and the run ends for now with the refresh token saved.
-	return m.saveAnswer(tok, tok.AccessToken, ActionLoggedIn, warns)
+	return r.saveAnswer(tok, tok.AccessToken, ActionLoggedIn)
 }
 
 // CheckLogin refuses a login for a grant that no person starts (client
@@ -119,9 +119,9 @@ func CheckLogin(c *credentials.Credentials) error {
 			c.GrantType, credentials.GrantAuthorizationCode, credentials.GrantDeviceCode, c.Path)}
 }
 
-func (m *Manager) loginConfig(ep *Endpoints) LoginConfig {
-	c := m.creds()
-	return LoginConfig{Endpoints: *ep, ClientID: c.AppID, ClientSecret: c.ClientSecret, Auth: m.auth,
+func (r *run) loginConfig(ep *Endpoints) LoginConfig {
+	c := r.creds
+	return LoginConfig{Endpoints: *ep, ClientID: c.AppID, ClientSecret: c.ClientSecret, Auth: r.auth,
 		AuthStyle: concreteStyle(c.SecretStyle()), Scope: c.Scope, AuthParams: c.AuthParams, RedirectURL: c.RedirectURL}
 }
 
@@ -245,16 +245,17 @@ const LoggedOutLabel = "logged-out"
 func (m *Manager) Logout(ctx context.Context) (*LogoutResult, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if err := m.begin(); err != nil {
+	r, err := m.newRun()
+	if err != nil {
 		return nil, err
 	}
-	lock, err := m.lockStore(ctx)
+	lock, err := r.lockStore(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer lock.Unlock()
 	res := &LogoutResult{}
-	tok, err := m.reload()
+	tok, err := r.reload()
 	var fe *FileError
 	switch {
 	case errors.As(err, &fe): // nothing we can revoke; forget it all the same
@@ -267,12 +268,12 @@ func (m *Manager) Logout(ctx context.Context) (*LogoutResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := m.loadClientAuth(); err != nil {
+	if err := r.loadClientAuth(); err != nil {
 		return nil, err
 	}
 	res.RevocationURL = ep.Revocation
 	if tok != nil && tok.RefreshToken != "" && ep.Revocation != "" {
-		err := m.client.Revoke(ctx, m.loginConfig(ep), tok.RefreshToken, "refresh_token")
+		err := m.client.Revoke(ctx, r.loginConfig(ep), tok.RefreshToken, "refresh_token")
 		switch ee := notRevocable(err); {
 		case ee != nil:
 			res.NotRevocable = describeRefusal(ee)
@@ -309,8 +310,8 @@ func (m *Manager) Logout(ctx context.Context) (*LogoutResult, error) {
 	if left.SeedFingerprint != "" {
 		if err := saveRecord(ctx, lock, left); err != nil {
 			// The seed would be sent again by the next run: say so, loudly.
-			return res, &Error{Kind: KindUnexpected, Err: err, Msg: fmt.Sprintf("logged out, but recording that the refreshToken in %s was already used failed: %v", m.creds().Path, err),
-				Hint: fmt.Sprintf("remove refreshToken from %s: it was already used and must not be sent again", m.creds().Path)}
+			return res, &Error{Kind: KindUnexpected, Err: err, Msg: fmt.Sprintf("logged out, but recording that the refreshToken in %s was already used failed: %v", r.creds.Path, err),
+				Hint: fmt.Sprintf("remove refreshToken from %s: it was already used and must not be sent again", r.creds.Path)}
 		}
 	} else {
 		left = nil
@@ -364,22 +365,22 @@ func RevokeAt(ep Endpoints) string {
 }
 
 // lockStore takes the store's lock for a login or logout, waiting at most the
-// lock timeout; the Manager's helpers (checkSavable, save, setAside) then use it.
-func (m *Manager) lockStore(ctx context.Context) (storage.Locked, error) {
-	l, err := m.store().Lock(ctx, m.lockTimeout(), m.holder())
+// lock timeout; the run's steps (checkSavable, save, setAside) then use it.
+func (r *run) lockStore(ctx context.Context) (storage.Locked, error) {
+	l, err := r.m.store().Lock(ctx, r.m.lockTimeout(), r.m.holder())
 	if err != nil {
 		return nil, lockError(err)
 	}
-	m.held = l
+	r.lock = l
 	return l, nil
 }
 
 // checkSavableNow is the save check under the lock, released at once.
-func (m *Manager) checkSavableNow(ctx context.Context) error {
-	l, err := m.lockStore(ctx)
+func (r *run) checkSavableNow(ctx context.Context) error {
+	l, err := r.lockStore(ctx)
 	if err != nil {
 		return err
 	}
 	defer l.Unlock()
-	return m.checkSavable()
+	return r.checkSavable()
 }

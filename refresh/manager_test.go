@@ -40,21 +40,13 @@ func newEnv(t *testing.T, o fakeserver.Options, edit func(*credentials.Credentia
 		t.Fatal(err)
 	}
 	e.paths = paths
-	e.creds = &credentials.Credentials{
-		TokenURL: e.fs.TokenURL(), GrantType: credentials.GrantPassword,
-		AppID: testClientID, ClientSecret: testClientSecret,
-		CompanyUUID: testCompanyUUID, CompanyRequestToken: testRequestToken,
-		CredentialType: "authtoken", AuthStyle: credentials.AuthParams,
-		Path: paths.CredentialsFile,
-	}
+	e.creds = FakeCreds(e.fs.TokenURL(), credentials.GrantPassword, paths.CredentialsFile, testIDs)
 	if edit != nil {
 		edit(e.creds)
 	}
-	e.m = &Manager{
-		Creds: e.creds, Paths: paths, Clock: e.clock, LockTimeout: 10 * time.Second,
-		Client:    &Client{Clock: e.clock, Sleep: e.sleeps.sleep, Timeout: 10 * time.Second, RequestTimeout: 2 * time.Second},
-		trustHost: loopbackConcur,
-	}
+	e.m = testManager(e.creds, paths, e.clock,
+		&Client{Clock: e.clock, Sleep: e.sleeps.sleep, Timeout: 10 * time.Second, RequestTimeout: 2 * time.Second})
+	e.m.LockTimeout = 10 * time.Second
 	return e
 }
 

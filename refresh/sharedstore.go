@@ -37,12 +37,12 @@ func (m *Manager) keepWhileUnavailable(err error) *Result {
 // store's lock is a lease, and a holder whose lease ran out during the
 // request could not save its answer (while another holder could spend the
 // same refresh token). A lock that never expires always covers.
-func (m *Manager) leaseCovers() error {
-	exp := m.held.Expires()
+func (r *run) leaseCovers() error {
+	exp := r.lock.Expires()
 	if exp.IsZero() {
 		return nil
 	}
-	need := orDefault(m.client.Timeout, DefaultTimeout)
+	need := orDefault(r.m.client.Timeout, DefaultTimeout)
 	left := time.Until(exp)
 	if left > need {
 		return nil
