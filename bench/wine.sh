@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `tokenkeeper.exe token` on a valid cached token under Wine, against a Windows
 # floor program (bench/floor built for Windows: reads the file, parses the JSON,
-# prints one field), run by run in turn (bench/interleave), so that the ratio
+# prints one field; and bench/httpfloor, the same with an HTTPS client linked in,
+# whose DLLs Wine loads at start-up too), run by run in turn (bench/interleave), so that the ratio
 # says what the Windows build adds to its start-up, Wine's own cost being the
 # same for both (docs/contract.md §6).
 #
@@ -37,6 +38,7 @@ go build -trimpath -o "$W/interleave" ./bench/interleave
 go build -trimpath -o "$W/fakeendpoint" ./bench/fakeendpoint
 GOOS=windows GOARCH=amd64 go build -trimpath -o "$W/tokenkeeper.exe" .
 GOOS=windows GOARCH=amd64 go build -trimpath -o "$W/floor.exe" ./bench/floor
+GOOS=windows GOARCH=amd64 go build -trimpath -o "$W/httpfloor.exe" ./bench/httpfloor
 
 "$W/fakeendpoint" -url-file "$W/url" >/dev/null &
 fe_pid=$!
@@ -62,12 +64,14 @@ file=$(winpath "$D/refreshTokenObjectFile.json")
 
 "$W/interleave" -warmup 10 -runs "$runs" -json "$W/wine.json" \
   "floor.exe=$WINE $W/floor.exe $file" \
+  "httpfloor.exe=$WINE $W/httpfloor.exe $file" \
   "tokenkeeper.exe=$WINE $W/tokenkeeper.exe --dir $(winpath "$D") token"
 
 med() { python3 -c "import json,sys; r={x['command']:x for x in json.load(open(sys.argv[1]))['results']}; print(r[sys.argv[2]]['median'])" "$W/wine.json" "$1"; }
 f=$(med floor.exe)
+h=$(med httpfloor.exe)
 t=$(med tokenkeeper.exe)
 echo "## tokenkeeper.exe token under Wine ($runs runs each, interleaved)"
 echo
 echo "- $("$WINE" --version), $(go version | cut -d' ' -f3), load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
-awk -v f="$f" -v t="$t" 'BEGIN { printf "- floor.exe %.2f ms, tokenkeeper.exe %.2f ms: %.2f×\n", f * 1000, t * 1000, t / f }'
+awk -v f="$f" -v h="$h" -v t="$t" 'BEGIN { printf "- floor.exe %.2f ms, httpfloor.exe %.2f ms (%.2f×), tokenkeeper.exe %.2f ms: %.2f× the floor, %.2f× httpfloor\n", f * 1000, h * 1000, h / f, t * 1000, t / f, t / h }'
