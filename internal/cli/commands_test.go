@@ -9,11 +9,11 @@ import (
 	"testing"
 )
 
-// TestEveryCommandHasHelpScript: testdata/script/cli_help.txt asks for the help
+// TestEveryCommandHasHelpScript: internal/cli/testdata/script/cli_help.txt asks for the help
 // of every command in the table, so a new command cannot come without its help
 // being run through the binary.
 func TestEveryCommandHasHelpScript(t *testing.T) {
-	data, err := os.ReadFile("../../testdata/script/cli_help.txt")
+	data, err := os.ReadFile("testdata/script/cli_help.txt")
 	if err != nil {
 		t.Fatal(err)
 	}

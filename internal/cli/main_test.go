@@ -100,11 +100,11 @@ const (
 	fakeRequestToken = "script-request-token-93ab"
 )
 
-// TestScripts runs the CLI scripts in testdata/script: each gets a fresh fake
+// TestScripts runs the CLI scripts in testdata/script (beside this file): each gets a fresh fake
 // token endpoint (the `fake` command drives it) and $TOKEN_URL.
 func TestScripts(t *testing.T) {
 	t.Parallel()
-	testscript.Run(t, scriptParams("../../testdata/script"))
+	testscript.Run(t, scriptParams("testdata/script"))
 }
 
 func scriptParams(dir string) testscript.Params {

@@ -115,7 +115,7 @@ func TestNoIssueNumbers(t *testing.T) {
 		if d.IsDir() && (d.Name() == "node_modules" || d.Name() == ".git") {
 			return filepath.SkipDir
 		}
-		code := strings.HasSuffix(path, ".go") || strings.HasPrefix(path, filepath.Join(root, "testdata", "script")+string(filepath.Separator))
+		code := strings.HasSuffix(path, ".go") || strings.HasPrefix(path, filepath.Join(root, "internal", "cli", "testdata", "script")+string(filepath.Separator))
 		prose := strings.HasSuffix(path, ".md") || strings.HasSuffix(path, ".sh") || strings.HasSuffix(path, ".mjs")
 		if d.IsDir() || !(code || prose) {
 			return nil
