@@ -55,10 +55,10 @@ func commandTable() []*command {
 
 // main finds the command in args, parses its flags and the global ones
 // (before or after the command's name, as pflag allows), and runs it. Help,
-// suggestions, completion and the man pages are ours, from the command table:
-// spf13/cobra did this before, but its one package-level regexp made every
-// process initialise the unicode tables, and that alone cost `tokenkeeper
-// token` 0.04× of its 1.5× start-up budget (docs/performance.md, docs/DESIGN.md).
+// suggestions, completion and the man pages are ours, from the command table,
+// rather than a command library's: a package-level regexp in one makes every
+// process initialise the unicode tables, 0.04× of `tokenkeeper token`'s 1.5×
+// start-up budget (docs/performance.md, docs/DESIGN.md).
 func (a *app) main(args []string) int {
 	table := commandTable()
 	if len(args) > 0 && args[0] == completeCommand {
