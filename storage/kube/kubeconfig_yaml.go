@@ -165,7 +165,7 @@ func docMarker(l yline) bool {
 }
 
 func marker(text, m string) bool {
-	return strings.HasPrefix(text, m) && (len(text) == 3 || text[3] == ' ')
+	return strings.HasPrefix(text, m) && (len(text) == 3 || blank(text[3]))
 }
 
 func (p *yparser) errAt(l yline, off int, msg string) error {
@@ -181,6 +181,9 @@ func (p *yparser) next() (yline, bool) {
 	}
 	return yline{}, false
 }
+
+// blank is YAML's white space within a line.
+func blank(b byte) bool { return b == ' ' || b == '\t' }
 
 func isItem(text string) bool { return text == "-" || strings.HasPrefix(text, "- ") }
 
@@ -296,10 +299,10 @@ func (p *yparser) key(l yline) (k string, rc int, ok bool, err error) {
 			return "", 0, false, nil
 		}
 		end = e
-		for end < len(t) && t[end] == ' ' {
+		for end < len(t) && blank(t[end]) {
 			end++
 		}
-		if end == len(t) || t[end] != ':' || end+1 < len(t) && t[end+1] != ' ' {
+		if end == len(t) || t[end] != ':' || end+1 < len(t) && !blank(t[end+1]) {
 			return "", 0, false, nil
 		}
 		s, _, _, err := p.quoted(p.i, 0, 1<<30)
@@ -308,17 +311,17 @@ func (p *yparser) key(l yline) (k string, rc int, ok bool, err error) {
 		}
 		k = s
 	case '?':
-		if len(t) == 1 || t[1] == ' ' {
+		if len(t) == 1 || blank(t[1]) {
 			return "", 0, false, p.errAt(l, 0, "a complex key (?)")
 		}
 		fallthrough
 	default:
 		end = -1
 		for j := 0; j < len(t); j++ {
-			if t[j] == '#' && j > 0 && t[j-1] == ' ' {
+			if t[j] == '#' && j > 0 && blank(t[j-1]) {
 				break
 			}
-			if t[j] == ':' && (j+1 == len(t) || t[j+1] == ' ') {
+			if t[j] == ':' && (j+1 == len(t) || blank(t[j+1])) {
 				end = j
 				break
 			}
@@ -326,7 +329,7 @@ func (p *yparser) key(l yline) (k string, rc int, ok bool, err error) {
 		if end < 0 {
 			return "", 0, false, nil
 		}
-		k = strings.TrimRight(t[:end], " ")
+		k = strings.TrimRight(t[:end], " \t")
 		if k == "" {
 			return "", 0, false, p.errAt(l, 0, "an empty key")
 		}
@@ -338,7 +341,7 @@ func (p *yparser) key(l yline) (k string, rc int, ok bool, err error) {
 		}
 	}
 	rc = end + 1
-	for rc < len(t) && t[rc] == ' ' {
+	for rc < len(t) && blank(t[rc]) {
 		rc++
 	}
 	return k, rc, true, nil
@@ -381,7 +384,7 @@ func badStart(s string) string {
 	case ',', '[', ']', '{', '}', '#':
 		return "an unexpected " + s[:1]
 	case '-', '?', ':':
-		if len(s) == 1 || s[1] == ' ' {
+		if len(s) == 1 || blank(s[1]) {
 			return "an unexpected " + s[:1] + " (an item or key where a value was expected)"
 		}
 	}
@@ -407,7 +410,7 @@ func (p *yparser) inline(rc, min int) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if rest := p.lines[li].text[end:]; rest != "" && (rest[0] != ' ' || strings.TrimLeft(rest, " ")[0] != '#') {
+	if rest := p.lines[li].text[end:]; rest != "" && (!blank(rest[0]) || strings.TrimLeft(rest, " \t")[0] != '#') {
 		return nil, p.errAt(p.lines[li], end, "text after a quoted value or a flow collection")
 	}
 	p.i = li + 1
@@ -422,13 +425,16 @@ func (p *yparser) plain(rc, min int) (any, error) {
 	part := func(l yline, off int) (string, bool, error) {
 		t := l.text[off:]
 		comment := false
-		if j := strings.Index(t, " #"); j >= 0 {
-			t, comment = strings.TrimRight(t[:j], " \t"), true
+		for j := 1; j < len(t); j++ {
+			if t[j] == '#' && blank(t[j-1]) {
+				t, comment = strings.TrimRight(t[:j], " \t"), true
+				break
+			}
 		}
 		if msg := badStart(t); msg != "" {
 			return "", false, p.errAt(l, off, msg)
 		}
-		if strings.Contains(t, ": ") || strings.HasSuffix(t, ":") {
+		if strings.Contains(t, ": ") || strings.Contains(t, ":\t") || strings.HasSuffix(t, ":") {
 			return "", false, p.errAt(l, off, "a ': ' in an unquoted value (quote the value)")
 		}
 		return t, comment, nil
@@ -547,7 +553,7 @@ func (p *yparser) quoted(li, off, min int) (string, int, int, error) {
 // many bytes it takes and what it stands for.
 func unescape(t string) (int, []byte, error) {
 	simple := map[byte]string{'0': "\x00", 'a': "\a", 'b': "\b", 't': "\t", '\t': "\t", 'n': "\n", 'v': "\v",
-		'f': "\f", 'r': "\r", 'e': "\x1b", ' ': " ", '"': `"`, '/': "/", '\\': `\`,
+		'f': "\f", 'r': "\r", 'e': "\x1b", ' ': " ", '"': `"`, '\\': `\`,
 		'N': "\u0085", '_': "\u00a0", 'L': "\u2028", 'P': "\u2029"}
 	if s, ok := simple[t[0]]; ok {
 		return 1, []byte(s), nil
@@ -584,10 +590,10 @@ func (c *fcursor) err(msg string) error { return c.p.errAt(c.p.lines[c.li], c.j,
 func (c *fcursor) peek() (byte, error) {
 	for {
 		t := c.p.lines[c.li].text
-		for c.j < len(t) && t[c.j] == ' ' {
+		for c.j < len(t) && blank(t[c.j]) {
 			c.j++
 		}
-		if c.j < len(t) && (t[c.j] != '#' || c.j > 0 && t[c.j-1] != ' ') {
+		if c.j < len(t) && (t[c.j] != '#' || c.j > 0 && !blank(t[c.j-1])) {
 			return t[c.j], nil
 		}
 		start := c.li
@@ -597,7 +603,9 @@ func (c *fcursor) peek() (byte, error) {
 			c.li, c.j = start, len(c.p.lines[start].text)
 			return 0, c.err("a flow collection that does not end")
 		}
-		if c.j = 0; c.p.lines[c.li].indent <= c.min {
+		// The closing bracket may stand under the key, as in JSON.
+		c.j = 0
+		if l := c.p.lines[c.li]; l.indent < c.min || l.indent == c.min && l.text[0] != ']' && l.text[0] != '}' {
 			return 0, c.err("a flow collection's next line must be indented more than its key")
 		}
 		c.j = 0
@@ -631,12 +639,12 @@ func (c *fcursor) value(key bool) (any, error) {
 	}
 	e := 0
 	for ; e < len(t); e++ {
-		if strings.IndexByte(",[]{}", t[e]) >= 0 || t[e] == ':' && (e+1 == len(t) || strings.IndexByte(" ,[]{}", t[e+1]) >= 0) ||
-			t[e] == '#' && e > 0 && t[e-1] == ' ' {
+		if strings.IndexByte(",[]{}", t[e]) >= 0 || t[e] == ':' && (e+1 == len(t) || strings.IndexByte(" \t,[]{}", t[e+1]) >= 0) ||
+			t[e] == '#' && e > 0 && blank(t[e-1]) {
 			break
 		}
 	}
-	s := strings.TrimRight(t[:e], " ")
+	s := strings.TrimRight(t[:e], " \t")
 	if s == "" {
 		return nil, c.err("an empty value in a flow collection")
 	}

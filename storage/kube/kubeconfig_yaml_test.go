@@ -89,7 +89,8 @@ func TestKubeconfigDifferential(t *testing.T) {
 // do not show, and what it refuses, at which line and column.
 func TestKubeconfigYAML(t *testing.T) {
 	for _, tt := range []struct{ in, want string }{
-		{"a: \"\\t\\\"\\\\\\u00e9\\x41\\U0001F600\\/\\ \"\n", "{\"a\":\"\\t\\\"\\\\éA😀/ \"}"},
+		{"a: \"\\t\\\"\\\\\\u00e9\\x41\\U0001F600\\ \"\n", "{\"a\":\"\\t\\\"\\\\éA😀 \"}"},
+		{"a: [\n  {b: c},\n  {d: e}\n]\nf: {\n}\n", `{"a":[{"b":"c"},{"d":"e"}],"f":{}}`},
 		{"a: 'it''s # not a comment'\n", `{"a":"it's # not a comment"}`},
 		{"a: one\n  two\n\n  three # c\nb: x#y\n", `{"a":"one two\nthree","b":"x#y"}`},
 		{"a: \"one  \n   two\"\n", `{"a":"one two"}`},
@@ -98,6 +99,7 @@ func TestKubeconfigYAML(t *testing.T) {
 		{"a: [x,\n  w]  # c\n", `{"a":["x","w"]}`},
 		{"a: yes\nb: Off\nc: 0x1F\nd: 1.5\n", `{"a":true,"b":false,"c":"0x1F","d":"1.5"}`},
 		{"---\na: b\n", `{"a":"b"}`},
+		{"a:\tb\t# c\n\"c\" : 'd'\n", `{"a":"b","c":"d"}`},
 		{"\xef\xbb\xbfa: b\r\n", `{"a":"b"}`},
 		{"# nothing\n", `null`},
 		{"", `null`},
@@ -125,6 +127,7 @@ func TestKubeconfigYAML(t *testing.T) {
 		{"a: b: c\n", "at 1:4: a ': ' in an unquoted value"},
 		{"a: \"b\n", "at 1:4: a quoted value that does not end"},
 		{"a: \"\\q\"\n", "at 1:5: an unknown escape"},
+		{"a: \"\\/\"\n", "at 1:5: an unknown escape"},
 		{"a: \"\\ud800\"\n", "at 1:5: a bad \\u escape"},
 		{"a: [b, c\nd: e\n", "at 2:1: a flow collection's next line must be indented"},
 		{"a: [b: c]\n", "at 1:6: expected ',' or ']'"},
