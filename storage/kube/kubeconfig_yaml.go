@@ -69,7 +69,9 @@ func decodeKubeconfig(data []byte, kc *kubeconfig) error {
 		switch {
 		case errors.As(err, &se):
 			l, c := position(data, se.Offset)
-			return fmt.Errorf("not JSON, at %d:%d: %s", l, c, strings.TrimPrefix(se.Error(), "json: "))
+			// Not encoding/json's message: it quotes the character, which
+			// may be a credential's.
+			return fmt.Errorf("not JSON, at %d:%d: a syntax error", l, c)
 		case errors.As(err, &te) && te.Field != "":
 			l, c := position(data, te.Offset)
 			return fmt.Errorf("not a kubeconfig, at %d:%d: %s cannot be a %s", l, c, te.Field, te.Value)
@@ -439,10 +441,12 @@ func (p *yparser) plain(rc, min int) (any, error) {
 		}
 		return t, comment, nil
 	}
-	s, comment, err := part(l, rc)
+	first, comment, err := part(l, rc)
 	if err != nil {
 		return nil, err
 	}
+	var s strings.Builder // not +=: a long run of lines would be quadratic
+	s.WriteString(first)
 	p.i++
 	for blanks := 0; !comment && p.i < len(p.lines); p.i++ {
 		l := p.lines[p.i]
@@ -461,12 +465,13 @@ func (p *yparser) plain(rc, min int) (any, error) {
 			return nil, err
 		}
 		if blanks == 0 {
-			s += " "
+			s.WriteByte(' ')
 		}
-		s += strings.Repeat("\n", blanks) + t
+		s.WriteString(strings.Repeat("\n", blanks))
+		s.WriteString(t)
 		blanks, comment = 0, c
 	}
-	return resolve(s), nil
+	return resolve(s.String()), nil
 }
 
 // resolve types a plain scalar as kubectl's YAML library does for null and
