@@ -74,6 +74,9 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
+// ShellQuote is shellQuote for the hints of the other packages.
+func ShellQuote(s string) string { return shellQuote(s) }
+
 // DirWarnings returns a warning, with the chmod that fixes it, for each
 // directory of the profile that group or others may write: the config and
 // state directories, and the resolved token file's when a link leads

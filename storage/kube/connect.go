@@ -13,8 +13,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"sigs.k8s.io/yaml"
-
 	"github.com/tokenkeeper/tokenkeeper/storage"
 )
 
@@ -111,15 +109,12 @@ type kubeUser struct {
 	AuthProvider          json.RawMessage `json:"auth-provider"`
 }
 
-// parseKubeconfig reads one kubeconfig file's YAML (or JSON).
+// parseKubeconfig reads one kubeconfig file's YAML (or JSON): see
+// decodeKubeconfig for what it reads.
 func parseKubeconfig(data []byte) (*kubeconfig, error) {
-	j, err := yaml.YAMLToJSON(data)
-	if err != nil {
-		return nil, errors.New("not YAML")
-	}
 	var kc kubeconfig
-	if err := json.Unmarshal(j, &kc); err != nil {
-		return nil, errors.New("not a kubeconfig (clusters, users, contexts)")
+	if err := decodeKubeconfig(data, &kc); err != nil {
+		return nil, err
 	}
 	return &kc, nil
 }
@@ -151,7 +146,7 @@ func fromKubeconfig(files []string) (*Conn, error) {
 		}
 		kc, err := parseKubeconfig(data)
 		if err != nil {
-			return nil, &storage.ConfigError{Msg: fmt.Sprintf("kubernetes: kubeconfig %s: %v", f, err), Hint: "check it with: kubectl config view"}
+			return nil, &storage.ConfigError{Msg: fmt.Sprintf("kubernetes: kubeconfig %s: %v", f, err), Hint: jsonHint(f)}
 		}
 		read = append(read, f)
 		i := len(parsed)
@@ -278,6 +273,15 @@ func fromKubeconfig(files []string) (*Conn, error) {
 		tc.Certificates = []tls.Certificate{cert}
 	}
 	return c, nil
+}
+
+// jsonHint is how to turn kubeconfig f, when kubectl reads it, into JSON,
+// which tokenkeeper reads as it is: kubectl's merged view of the same
+// KUBECONFIG, with the credentials' files inlined (--flatten) and not
+// redacted (--raw), written readable by the user only, since it holds them.
+func jsonHint(f string) string {
+	j := storage.ShellQuote(f + ".json")
+	return "if kubectl reads it (kubectl config view), convert it to JSON and use that: (umask 077; kubectl config view --raw --flatten -o json > " + j + "); export KUBECONFIG=" + j
 }
 
 // abs resolves a kubeconfig's relative path against the directory of the

@@ -18,7 +18,11 @@
 // token file or a client certificate; a CA file or data).
 // An exec credential plugin or an auth provider is refused: running another
 // program for a credential is out of this store's scope. The kubeconfig is
-// YAML, read with sigs.k8s.io/yaml only when the store is used.
+// read only when the store is used, by the package's own small YAML parser
+// (kubeconfig_yaml.go: what kubectl and the tools that write kubeconfigs
+// write; anything else refused at its line and column, with the conversion
+// to JSON as the hint) or, when it starts with "{", by encoding/json: a YAML
+// library would add its package initialisation to every run.
 //
 // # Objects
 //
