@@ -4,6 +4,7 @@ import (
 	"io/fs"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -136,5 +137,40 @@ func TestNoIssueNumbers(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// heavyInit are modules whose package initialisation costs every run of the
+// binary, `token` on a valid token included (docs/contract.md §6): the YAML
+// libraries (regexps and unicode tables at init), and adrg/xdg where
+// tokenkeeper finds the roots itself (on Windows its init loads shell32).
+var heavyInit = map[string][]string{
+	"linux":   {"github.com/adrg/xdg", "sigs.k8s.io/yaml", "go.yaml.in/yaml", "gopkg.in/yaml", "k8s.io/", "github.com/spf13/cobra"},
+	"windows": {"github.com/adrg/xdg", "sigs.k8s.io/yaml", "go.yaml.in/yaml", "gopkg.in/yaml", "k8s.io/", "github.com/spf13/cobra"},
+	"darwin":  {"sigs.k8s.io/yaml", "go.yaml.in/yaml", "gopkg.in/yaml", "k8s.io/", "github.com/spf13/cobra"},
+}
+
+// TestBinaryLinksNoHeavyInit: the binary, for each platform, links none of
+// heavyInit (a test may: a _test.go import is not linked into it).
+func TestBinaryLinksNoHeavyInit(t *testing.T) {
+	t.Parallel()
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("needs the go tool: ", err)
+	}
+	for goos, banned := range heavyInit {
+		cmd := exec.Command(gobin, "list", "-deps", "-f", "{{.ImportPath}}", "github.com/tokenkeeper/tokenkeeper")
+		cmd.Env = append(os.Environ(), "GOOS="+goos, "GOARCH=amd64", "CGO_ENABLED=0")
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("go list for %s: %v", goos, err)
+		}
+		for _, pkg := range strings.Fields(string(out)) {
+			for _, b := range banned {
+				if strings.HasPrefix(pkg, b) {
+					t.Errorf("the %s binary links %s: its package init runs on every start-up", goos, pkg)
+				}
+			}
+		}
 	}
 }
