@@ -53,9 +53,9 @@ func (a *app) cmdRefresh(o *refreshOpts) int {
 	if err != nil {
 		return a.fail(err)
 	}
-	r, code := a.ensure(m, ro)
-	if code >= 0 {
-		return code
+	r, err := a.ensure(m, ro)
+	if err != nil {
+		return a.exit(err)
 	}
 	a.warnMinValid(o.minValid, r.Token)
 	if !o.quiet {

@@ -353,8 +353,9 @@ func (a *app) firstExchange(c *credentials.Credentials, o refresh.Options) int {
 		// a person running setup again asks for one more try.
 		o.Regrant = true
 	}
-	r, code := a.ensure(m, o)
-	if code >= 0 {
+	r, err := a.ensure(m, o)
+	if err != nil {
+		code := a.exit(err)
 		a.message("error", "the first token exchange failed; "+c.Path+" is saved",
 			"fix what the message above says, then run "+a.cmdLine("setup")+" again (it keeps your answers)")
 		return code

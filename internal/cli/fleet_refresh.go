@@ -81,14 +81,12 @@ func (a *app) refreshProfile(name string, o refresh.Options, httpc *http.Client)
 		if m, err = p.manager("tokenkeeper refresh --all", true, false); err == nil {
 			m.Client.HTTP = httpc
 			var r *refresh.Result
-			if r, out.code = p.ensure(m, o); out.code < 0 {
-				out.code, out.action = exitOK, r.Action
+			if r, err = p.ensure(m, o); err == nil {
+				out.action = r.Action
 			}
 		}
 	}
-	if err != nil {
-		out.code = p.fail(err)
-	}
+	out.code = p.exit(err)
 	out.out = buf.Bytes()
 	// Paths in a hint name the profile's own directories; the group's hint
 	// names them with a placeholder, to be the same for every profile.
