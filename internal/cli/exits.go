@@ -268,6 +268,14 @@ type exitStatus int
 
 func (s exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(s)) }
 
+// exitWith is code as a command's error: nil for exitOK.
+func exitWith(code int) error {
+	if code == exitOK {
+		return nil
+	}
+	return exitStatus(code)
+}
+
 // exit is where a command's error becomes its exit code, printed with its
 // hints; nil is exitOK. An error of the lifecycle goes to fail, which asks the
 // exit table.

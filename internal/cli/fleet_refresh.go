@@ -47,13 +47,10 @@ type profileOutcome struct {
 	out                []byte
 }
 
-func (a *app) refreshAll(o refresh.Options, quiet bool, n int) int {
-	configRoot, stateRoot, names, code := a.fleetList("refresh --all")
-	if code >= 0 {
-		return code
-	}
-	if len(names) == 0 {
-		return exitOK
+func (a *app) refreshAll(o refresh.Options, quiet bool, n int) error {
+	configRoot, stateRoot, names, err := a.fleetList("refresh --all")
+	if err != nil || len(names) == 0 {
+		return err
 	}
 	httpc := refresh.NewHTTPClient(n)
 	defer httpc.CloseIdleConnections()
@@ -66,7 +63,7 @@ func (a *app) refreshAll(o refresh.Options, quiet bool, n int) int {
 		bar.step(t.note())
 	})
 	bar.finish()
-	return a.refreshSummary(t, len(names), started, time.Since(start), quiet)
+	return exitWith(a.refreshSummary(t, len(names), started, time.Since(start), quiet))
 }
 
 // refreshProfile runs the lifecycle of one profile exactly as `refresh` does,
