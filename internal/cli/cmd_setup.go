@@ -63,10 +63,11 @@ vault read -field=token secret/concur | tokenkeeper setup --no-input --preset co
 				raw[f.Name] = fs.String(f.Flag, "", fieldUsage(f))
 			}
 			return func(a *app, args []string) int {
-				if code := a.setupValues(o, fs, raw); code >= 0 {
-					return code
+				err := a.setupValues(o, fs, raw)
+				if err == nil {
+					err = a.cmdSetup(o)
 				}
-				return a.cmdSetup(o)
+				return a.exit(err)
 			}
 		},
 	}
@@ -74,7 +75,7 @@ vault read -field=token secret/concur | tokenkeeper setup --no-input --preset co
 
 // setupValues takes the fields from their flags, or their environment
 // variables, or stdin.
-func (a *app) setupValues(o *setupOpts, fs *pflag.FlagSet, raw map[string]*string) int {
+func (a *app) setupValues(o *setupOpts, fs *pflag.FlagSet, raw map[string]*string) error {
 	given := map[string]bool{}
 	dashes := 0
 	fs.Visit(func(f *pflag.Flag) {
@@ -84,27 +85,27 @@ func (a *app) setupValues(o *setupOpts, fs *pflag.FlagSet, raw map[string]*strin
 		}
 	})
 	if dashes > 1 {
-		return a.usageError("setup: only one value can be read from stdin (-)",
+		return usageErr("setup: only one value can be read from stdin (-)",
 			"give the other secrets in "+strings.Join(credentials.SecretEnv(), ", "))
 	}
 	for _, f := range setupFields() {
-		if code := a.setupValue(o, f, *raw[f.Name], given[f.Flag]); code >= 0 {
-			return code
+		if err := a.setupValue(o, f, *raw[f.Name], given[f.Flag]); err != nil {
+			return err
 		}
 	}
-	return -1
+	return nil
 }
 
 // setupValue takes one field from its flag, or for a secret from its
 // environment variable; "-" reads the value from stdin, so that a
 // provisioning script need not put a secret in argv.
-func (a *app) setupValue(o *setupOpts, f setupField, v string, given bool) int {
+func (a *app) setupValue(o *setupOpts, f setupField, v string, given bool) error {
 	if !given && f.Env != "" {
 		v = a.getenv(f.Env)
 		given = v != ""
 	}
 	if !given {
-		return -1
+		return nil
 	}
 	if v == "-" {
 		p := &prompt.Prompter{In: a.stdin, Out: a.stderr, TTY: a.terminal()}
@@ -114,7 +115,7 @@ func (a *app) setupValue(o *setupOpts, f setupField, v string, given bool) int {
 		}
 		line, err := read(a.ctx)
 		if err != nil {
-			return a.usageError(fmt.Sprintf("setup: --%s -: read stdin: %v", f.Flag, err), "pipe the value into "+a.cmdLine("setup"))
+			return usageErr(fmt.Sprintf("setup: --%s -: read stdin: %v", f.Flag, err), "pipe the value into "+a.cmdLine("setup"))
 		}
 		v, o.stdinUsed = line, true
 	} else if f.Secret && a.getenv(f.Env) != v {
@@ -122,7 +123,7 @@ func (a *app) setupValue(o *setupOpts, f setupField, v string, given bool) int {
 	}
 	o.values[f.Name] = strings.TrimSpace(v)
 	a.addSecrets(secretValues(o, f)...)
-	return -1
+	return nil
 }
 
 func secretValues(o *setupOpts, f setupField) []string {
@@ -135,23 +136,23 @@ func secretValues(o *setupOpts, f setupField) []string {
 // cmdSetup is the first-run wizard: on a terminal it asks for each field;
 // otherwise it takes them from flags and never prompts. Then it saves
 // credentials.json and does the first token exchange.
-func (a *app) cmdSetup(o *setupOpts) int {
+func (a *app) cmdSetup(o *setupOpts) error {
 	for _, f := range o.fromArgv {
 		a.warn(fmt.Sprintf("--%s was given on the command line, where other users can see it (ps)", f),
 			fmt.Sprintf("use %s=… or --%s - (read from stdin) instead", fieldFlagEnv(f), f))
 	}
 	if err := a.checkDirs(); err != nil {
-		return a.fail(err)
+		return err
 	}
 	path := a.paths.CredentialsFile
 	c, existed, err := readCredentials(path)
 	if err != nil {
-		return a.fail(err)
+		return err
 	}
 	before := *c
 	fromTemplate(c, existed, o.preset)
 	if err := applyPreset(c, o.preset, o.region); err != nil {
-		return a.usageError("setup: "+err.Error(), "run tokenkeeper help setup for the presets and regions")
+		return usageErr("setup: "+err.Error(), "run tokenkeeper help setup for the presets and regions")
 	}
 	o.apply(c)
 	if o.wait {
@@ -166,8 +167,8 @@ func (a *app) cmdSetup(o *setupOpts) int {
 	case !o.noInput && len(o.values) == 0 && o.preset == "":
 		a.info("stdin is not a terminal, so setup will not ask questions")
 	}
-	if code := a.checkComplete(c, o); code >= 0 {
-		return code
+	if err := a.checkComplete(c, o); err != nil {
+		return err
 	}
 	return a.setupFinish(c, existed, before)
 }
@@ -237,7 +238,7 @@ func (a *app) terminal() *os.File {
 // ended; setup asks only on a terminal, so that is a person too). Both save
 // nothing and exit 1 (not 78: the credentials may be fine, the user stopped).
 // The message starts on a line of its own: the question is still on the line.
-func (a *app) setupAborted(err error) int {
+func (a *app) setupAborted(err error) error {
 	var what string
 	switch {
 	case errors.Is(err, context.Canceled):
@@ -245,17 +246,16 @@ func (a *app) setupAborted(err error) int {
 	case errors.Is(err, prompt.ErrNoInput):
 		what = "setup: the input ended (Ctrl-D) before all questions were answered"
 	default:
-		return a.fail(err)
+		return err
 	}
 	newLine(a.stderr)
-	a.message("error", what+"; nothing was saved",
-		"run "+a.cmdLine("setup")+" to start again, or give every field as a flag with --no-input")
-	return exitError
+	return &cmdError{exitError, what + "; nothing was saved",
+		[]string{"run " + a.cmdLine("setup") + " to start again, or give every field as a flag with --no-input"}}
 }
 
 // checkComplete ends a non-interactive setup whose fields are not all there
 // with exit 78 and the flags that would fill them.
-func (a *app) checkComplete(c *credentials.Credentials, o *setupOpts) int {
+func (a *app) checkComplete(c *credentials.Credentials, o *setupOpts) error {
 	err := c.Validate()
 	var flags []string
 	if c.TokenURL == "" && c.Issuer == "" && o.preset != "" && o.preset != credentials.TemplatePreset().Name {
@@ -263,7 +263,7 @@ func (a *app) checkComplete(c *credentials.Credentials, o *setupOpts) int {
 		flags = append(flags, "--token-url")
 	}
 	if err == nil {
-		return -1
+		return nil
 	}
 	for _, name := range c.Missing() {
 		f := fieldByName(name)
@@ -285,20 +285,19 @@ func (a *app) checkComplete(c *credentials.Credentials, o *setupOpts) int {
 		hints = []string{"give " + strings.Join(flags, ", "),
 			"or run " + a.cmdLine("setup") + " on a terminal to be asked, or " + a.cmdLine("setup --wait") + " and edit " + a.paths.CredentialsFile}
 	}
-	a.message("error", strings.TrimPrefix(err.Error(), "credentials: "), hints...)
-	return exitConfig
+	return &cmdError{exitConfig, strings.TrimPrefix(err.Error(), "credentials: "), hints}
 }
 
 // setupFinish saves the credentials and does the first token exchange.
-func (a *app) setupFinish(c *credentials.Credentials, existed bool, before credentials.Credentials) int {
+func (a *app) setupFinish(c *credentials.Credentials, existed bool, before credentials.Credentials) error {
 	changed := !existed || !sameFields(c, &before)
 	if changed {
 		for _, w := range c.Warnings { // Save writes the known fields only
 			a.warn(fmt.Sprintf("%s: %s; it is not kept when setup saves the file", c.Path, w))
 		}
 		if err := c.Save(a.paths.CredentialsFile); err != nil {
-			return a.fail(&refresh.Error{Kind: refresh.KindUnexpected, Err: err, Msg: err.Error(),
-				Hint: "check that the directory is writable, or choose another with --dir or --config-dir"})
+			return &refresh.Error{Kind: refresh.KindUnexpected, Err: err, Msg: err.Error(),
+				Hint: "check that the directory is writable, or choose another with --dir or --config-dir"}
 		}
 		fmt.Fprintf(a.stdout, "saved %s\n", c.Path)
 	} else {
@@ -333,10 +332,10 @@ func sameFields(x, y *credentials.Credentials) bool {
 	return true
 }
 
-func (a *app) firstExchange(c *credentials.Credentials, o refresh.Options) int {
+func (a *app) firstExchange(c *credentials.Credentials, o refresh.Options) error {
 	m, err := a.manager("tokenkeeper setup", false, false)
 	if err != nil {
-		return a.fail(err)
+		return err
 	}
 	m.Creds = c
 	if credentials.Interactive(c.GrantType) {
@@ -344,7 +343,7 @@ func (a *app) firstExchange(c *credentials.Credentials, o refresh.Options) int {
 		// changed and the stored grant still works.
 		if r, err := m.Ensure(a.ctx, refresh.Options{}); err == nil && !o.Regrant {
 			a.printSummary(r)
-			return exitOK
+			return nil
 		}
 		return a.login(loginOptions{})
 	}
@@ -355,14 +354,14 @@ func (a *app) firstExchange(c *credentials.Credentials, o refresh.Options) int {
 	}
 	r, err := a.ensure(m, o)
 	if err != nil {
-		code := a.exit(err)
+		code := a.exit(err) // the failure, then what it means for setup
 		a.message("error", "the first token exchange failed; "+c.Path+" is saved",
 			"fix what the message above says, then run "+a.cmdLine("setup")+" again (it keeps your answers)")
-		return code
+		return exitStatus(code)
 	}
 	a.printSummary(r)
 	a.printNext(r.Token)
-	return exitOK
+	return nil
 }
 
 // printNext shows the scheduler line that keeps this profile's token alive

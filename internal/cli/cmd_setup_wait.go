@@ -14,11 +14,11 @@ import (
 // complete, then do the first exchange. The directory is watched, not the
 // file, so an editor that saves by rename is seen. Ctrl-C leaves the file as
 // it is.
-func (a *app) setupWait(c *credentials.Credentials, existed bool, before credentials.Credentials) int {
+func (a *app) setupWait(c *credentials.Credentials, existed bool, before credentials.Credentials) error {
 	path := a.paths.CredentialsFile
 	if !existed || !sameFields(c, &before) {
 		if err := c.Save(path); err != nil {
-			return a.fail(err)
+			return err
 		}
 		a.info("wrote %s", path)
 	}
@@ -28,7 +28,7 @@ func (a *app) setupWait(c *credentials.Credentials, existed bool, before credent
 	_ = a.ctx.Done()
 	events, err := storage.WatchFiles(a.ctx, []string{path}, storage.DefaultDebounce)
 	if err != nil {
-		return a.fail(err)
+		return err
 	}
 	a.info("waiting for %s to be filled in (Ctrl-C to stop; the file stays as it is)", path)
 	// The first check comes after the watch is in place, so that no save can
@@ -36,7 +36,7 @@ func (a *app) setupWait(c *credentials.Credentials, existed bool, before credent
 	for {
 		done, err := a.waitCheck(path)
 		if err != nil {
-			return a.fail(err)
+			return err
 		}
 		if done != nil {
 			a.info("%s is complete", path)
@@ -44,9 +44,8 @@ func (a *app) setupWait(c *credentials.Credentials, existed bool, before credent
 			return a.firstExchange(done, firstExchangeOptions(done, &before, existed, changed))
 		}
 		if _, ok := <-events; !ok {
-			a.message("error", "stopped waiting; "+path+" is as you left it",
-				"run "+a.cmdLine("setup --wait")+" again, or "+a.cmdLine("refresh")+" once the file is complete")
-			return exitError
+			return &cmdError{exitError, "stopped waiting; " + path + " is as you left it",
+				[]string{"run " + a.cmdLine("setup --wait") + " again, or " + a.cmdLine("refresh") + " once the file is complete"}}
 		}
 	}
 }
