@@ -9,15 +9,15 @@ import (
 	"github.com/tokenkeeper/tokenkeeper/storage"
 )
 
-// setupWait is setup --wait: write the file if there is none (with any preset
+// wait is setup --wait: write the file if there is none (with any preset
 // and flags applied), then watch it and re-check it on every save until it is
 // complete, then do the first exchange. The directory is watched, not the
 // file, so an editor that saves by rename is seen. Ctrl-C leaves the file as
 // it is.
-func (a *app) setupWait(c *credentials.Credentials, existed bool, before credentials.Credentials) error {
-	path := a.paths.CredentialsFile
-	if !existed || !sameFields(c, &before) {
-		if err := c.Save(path); err != nil {
+func (s *setupRun) wait() error {
+	a, path := s.app, s.paths.CredentialsFile
+	if s.changed(s.c) {
+		if err := s.c.Save(path); err != nil {
 			return err
 		}
 		a.info("wrote %s", path)
@@ -40,8 +40,7 @@ func (a *app) setupWait(c *credentials.Credentials, existed bool, before credent
 		}
 		if done != nil {
 			a.info("%s is complete", path)
-			changed := !existed || !sameFields(done, &before)
-			return a.firstExchange(done, firstExchangeOptions(done, &before, existed, changed))
+			return s.exchange(done)
 		}
 		if _, ok := <-events; !ok {
 			return &cmdError{exitError, "stopped waiting; " + path + " is as you left it",

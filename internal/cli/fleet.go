@@ -43,7 +43,7 @@ func (o *fleetOpts) register(fs *pflag.FlagSet, all string) {
 		fs.BoolVar(&o.all, "all", false, all)
 	}
 	// The default depends on the machine, so help (and the man page) names the
-	// rule, and checkConcurrency applies it.
+	// rule, and fleetOpts.check applies it.
 	fs.IntVar(&o.concurrency, "concurrency", 0, fmt.Sprintf("profiles worked on at once, 1 to %d (default 4 per CPU, at least 8)", maxConcurrency))
 	o.given = fs.Lookup("concurrency")
 }
