@@ -63,7 +63,7 @@ func (a *app) cmdExec(minValid time.Duration, args []string) error {
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = a.stdin, a.stdout, a.stderr
 	cmd.Env = childEnv(os.Environ(), r.Token)
-	return a.runChild(cmd)
+	return runChild(cmd)
 }
 
 // childEnv is secretFreeEnv(env) plus this token's variables: the API base
@@ -95,7 +95,7 @@ func secretFreeEnv(env []string) []string {
 }
 
 // runChild runs cmd; its error carries the child's exit code (exitStatus).
-func (a *app) runChild(cmd *exec.Cmd) error {
+func runChild(cmd *exec.Cmd) error {
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, forwarded...)
 	defer signal.Stop(sigs)
