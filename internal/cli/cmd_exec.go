@@ -41,29 +41,29 @@ tokenkeeper --profile eu exec --min-valid 30m -- ./report.sh`,
 			var minValid time.Duration
 			fs.Var(durationFlag{&minValid}, "min-valid", "renew unless the access token is valid for at least `DUR`")
 			fs.SetInterspersed(false) // CMD's own flags are CMD's
-			return func(a *app, args []string) int { return a.cmdExec(minValid, args) }
+			return func(a *app, args []string) int { return a.exit(a.cmdExec(minValid, args)) }
 		},
 	}
 }
 
-func (a *app) cmdExec(minValid time.Duration, args []string) int {
+func (a *app) cmdExec(minValid time.Duration, args []string) error {
 	if len(args) == 0 {
-		return a.usageError("exec: no command given", a.cmdLine("exec -- CMD ARGS…"))
+		return usageErr("exec: no command given", a.cmdLine("exec -- CMD ARGS…"))
 	}
 	a.oneDeadline()
 	m, err := a.manager("tokenkeeper exec", false, false)
 	if err != nil {
-		return a.fail(err)
+		return err
 	}
-	r, code := a.ensure(m, refresh.Options{MinValid: minValid})
-	if code >= 0 {
-		return code
+	r, err := a.ensure(m, refresh.Options{MinValid: minValid})
+	if err != nil {
+		return err
 	}
 	a.warnMinValid(minValid, r.Token)
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = a.stdin, a.stdout, a.stderr
 	cmd.Env = childEnv(os.Environ(), r.Token)
-	return a.runChild(cmd)
+	return runChild(cmd)
 }
 
 // childEnv is secretFreeEnv(env) plus this token's variables: the API base
@@ -94,12 +94,13 @@ func secretFreeEnv(env []string) []string {
 	return out
 }
 
-func (a *app) runChild(cmd *exec.Cmd) int {
+// runChild runs cmd; its error carries the child's exit code (exitStatus).
+func runChild(cmd *exec.Cmd) error {
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, forwarded...)
 	defer signal.Stop(sigs)
 	if err := cmd.Start(); err != nil {
-		return a.startFailed(cmd.Path, err)
+		return startFailed(cmd.Path, err)
 	}
 	fromTTY := inForegroundOfTTY()
 	done := make(chan struct{})
@@ -123,25 +124,22 @@ func (a *app) runChild(cmd *exec.Cmd) int {
 	var ee *exec.ExitError
 	switch {
 	case err == nil:
-		return exitOK
+		return nil
 	case errors.As(err, &ee):
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return 128 + int(ws.Signal())
+			return exitStatus(128 + int(ws.Signal()))
 		}
-		return ee.ExitCode()
+		return exitStatus(ee.ExitCode())
 	}
-	a.message("error", fmt.Sprintf("exec: %s: %v", cmd.Path, err))
-	return exitError
+	return &cmdError{exitError, fmt.Sprintf("exec: %s: %v", cmd.Path, err), nil}
 }
 
 // startFailed reports a command that could not be started with the shells' codes:
 // 127 not found, 126 found but not executable.
-func (a *app) startFailed(name string, err error) int {
+func startFailed(name string, err error) error {
 	if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
-		a.message("error", fmt.Sprintf("exec: %s: command not found", name),
-			"give the full path of the command, or check $PATH")
-		return exitNotFound
+		return &cmdError{exitNotFound, fmt.Sprintf("exec: %s: command not found", name),
+			[]string{"give the full path of the command, or check $PATH"}}
 	}
-	a.message("error", fmt.Sprintf("exec: %s: %v", name, err), "check that the file is executable (chmod +x)")
-	return exitCannotExecute
+	return &cmdError{exitCannotExecute, fmt.Sprintf("exec: %s: %v", name, err), []string{"check that the file is executable (chmod +x)"}}
 }

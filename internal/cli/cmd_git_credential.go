@@ -38,7 +38,7 @@ git config --global --add credential.https://github.com.helper '!tokenkeeper --p
 					return a.usageError("git-credential: want one action: get, store or erase",
 						"git runs it: "+gitHelperLine(runtime.GOOS, a.cmdLine("git-credential")))
 				}
-				return a.gitCredential(args[0])
+				return a.exit(a.gitCredential(args[0]))
 			}
 		},
 	}
@@ -73,13 +73,13 @@ func gitHelperLine(goos, cmd string) string {
 //     Stale: a no-op when another process renewed it already), so that the next
 //     get hands out a good one. Any other password is not ours: nothing to do.
 //   - store: nothing; the token file is the store.
-func (a *app) gitCredential(action string) int {
+func (a *app) gitCredential(action string) error {
 	if action != "get" && action != "store" && action != "erase" {
-		return a.usageError(fmt.Sprintf("git-credential: unknown action %q", action), "the actions are get, store and erase; git gives them")
+		return usageErr(fmt.Sprintf("git-credential: unknown action %q", action), "the actions are get, store and erase; git gives them")
 	}
 	req, err := readGitCredential(a.stdin)
 	if err != nil {
-		return a.usageError(err.Error(), "git writes this input; to try it by hand: printf 'protocol=https\\nhost=HOST\\n\\n' | tokenkeeper git-credential get")
+		return usageErr(err.Error(), "git writes this input; to try it by hand: printf 'protocol=https\\nhost=HOST\\n\\n' | tokenkeeper git-credential get")
 	}
 	switch action {
 	case "get":
@@ -87,19 +87,19 @@ func (a *app) gitCredential(action string) int {
 	case "erase":
 		return a.gitErase(req)
 	}
-	return exitOK
+	return nil
 }
 
-func (a *app) gitGet(req map[string]string) int {
+func (a *app) gitGet(req map[string]string) error {
 	if req["protocol"] != "https" {
 		a.log.Debug("git-credential: not answering for a protocol other than https", "protocol", req["protocol"])
-		return exitOK
+		return nil
 	}
 	a.inline("git asks again on its next fetch or push")
 	a.oneDeadline()
 	m, err := a.manager("tokenkeeper git-credential", true, false)
 	if err != nil {
-		return a.fail(err)
+		return err
 	}
 	a.rememberOutage(m)
 	if want := gitHost(m.Creds); !sameGitHost(req["host"], want) {
@@ -107,11 +107,11 @@ func (a *app) gitGet(req map[string]string) int {
 		// With the helper set for every host, a repository or submodule on
 		// any https host would otherwise get the token.
 		a.log.Debug("git-credential: not answering for another host than the token's (gitHost in credentials.json)", "host", req["host"], "gitHost", want)
-		return exitOK
+		return nil
 	}
-	r, code := a.ensure(m, refresh.Options{})
-	if code >= 0 {
-		return code
+	r, err := a.ensure(m, refresh.Options{})
+	if err != nil {
+		return err
 	}
 	tok := r.Token // visible ASCII: the refresh package hands out no other (Token.Valid)
 	var b strings.Builder
@@ -120,30 +120,26 @@ func (a *app) gitGet(req map[string]string) int {
 	// When git (2.41 and later) and caching helpers stop using it: when
 	// tokenkeeper would renew it.
 	fmt.Fprintf(&b, "password_expiry_utc=%d\n", cacheUntil(tok, a.g.margin, time.Now()).Unix())
-	if _, err := io.WriteString(a.stdout, b.String()); err != nil {
-		return a.fail(err)
-	}
-	return exitOK
+	_, err = io.WriteString(a.stdout, b.String())
+	return err
 }
 
-func (a *app) gitErase(req map[string]string) int {
+func (a *app) gitErase(req map[string]string) error {
 	password := req["password"]
 	if password == "" {
-		return exitOK
+		return nil
 	}
 	a.oneDeadline()
 	m, err := a.manager("tokenkeeper git-credential erase", false, false)
 	if err != nil {
-		return a.fail(err)
+		return err
 	}
 	if disk, err := m.Load(); err != nil || disk == nil || disk.AccessToken != password {
-		return exitOK // not the token we hand out: someone else's credential
+		return nil // not the token we hand out: someone else's credential
 	}
 	a.addSecrets(password)
-	if _, code := a.ensure(m, refresh.Options{Force: true, Stale: password}); code >= 0 {
-		return code
-	}
-	return exitOK
+	_, err = a.ensure(m, refresh.Options{Force: true, Stale: password})
+	return err
 }
 
 // gitUsername is the username git is given beside the access token:

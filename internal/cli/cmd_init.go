@@ -15,27 +15,27 @@ none, and say which fields to fill in. An existing file is never overwritten.`,
 		example: `tokenkeeper init
 tokenkeeper --profile eu init`,
 		flags: func(fs *pflag.FlagSet) func(*app, []string) int {
-			return (*app).cmdInit
+			return func(a *app, _ []string) int { return a.exit(a.cmdInit()) }
 		},
 	}
 }
 
-func (a *app) cmdInit(args []string) int {
+func (a *app) cmdInit() error {
 	if err := a.checkDirs(); err != nil {
-		return a.fail(err)
+		return err
 	}
 	path := a.paths.CredentialsFile
 	created, err := credentials.WriteTemplate(path)
 	if err != nil {
-		return a.fail(&refresh.Error{Kind: refresh.KindUnexpected, Err: err, Msg: err.Error(),
-			Hint: "check that the directory is writable, or choose another with --dir or --config-dir"})
+		return &refresh.Error{Kind: refresh.KindUnexpected, Err: err, Msg: err.Error(),
+			Hint: "check that the directory is writable, or choose another with --dir or --config-dir"}
 	}
 	if !created {
 		a.info("%s already exists; not overwriting it", path)
-		return exitOK
+		return nil
 	}
 	a.info("wrote a credentials template to %s", path)
 	a.message("info", "fill in: "+templateMissing()+" (or set grantType for other providers)",
 		"then run "+a.cmdLine("refresh"))
-	return exitOK
+	return nil
 }

@@ -48,7 +48,7 @@ ssh -L 8400:127.0.0.1:8400 host tokenkeeper login --no-browser`,
 			fs.BoolVar(&o.noBrowser, "no-browser", false, "print the authorization URL, open nothing")
 			fs.BoolVar(&o.device, "device", false, "use the device grant (RFC 8628) whatever grantType says")
 			fs.Var(durationFlag{&o.wait}, "wait", "how long the person has to finish (`DUR`; default: the grant's)")
-			return func(a *app, _ []string) int { return a.login(o) }
+			return func(a *app, _ []string) int { return a.exit(a.login(o)) }
 		},
 	}
 }
@@ -56,7 +56,7 @@ ssh -L 8400:127.0.0.1:8400 host tokenkeeper login --no-browser`,
 // login runs the profile's interactive grant, the one a person approves. It
 // reads nothing from stdin and needs no terminal: everything it shows goes to
 // stderr.
-func (a *app) login(o loginOptions) int {
+func (a *app) login(o loginOptions) error {
 	a.rerun = "login"
 	if o.device {
 		a.rerun = "login --device"
@@ -65,14 +65,13 @@ func (a *app) login(o loginOptions) int {
 	}
 	m, err := a.manager("tokenkeeper login", true, false)
 	if err != nil {
-		return a.fail(err)
+		return err
 	}
 	// Before the browser is looked for: a grant no person starts has nothing
 	// to open one for, and "no browser on this host" would hide that.
 	if err := refresh.CheckLogin(m.Creds); err != nil {
 		code, hint := a.exitOf(err)
-		a.message("error", err.Error(), hint, "to get a token with this grant, run "+a.cmdLine("refresh"))
-		return code
+		return &cmdError{code, err.Error(), []string{hint, "to get a token with this grant, run " + a.cmdLine("refresh")}}
 	}
 	lo := refresh.LoginOptions{Device: o.device, Wait: o.wait,
 		Notify: func(msg string) { a.message("info", msg) }}
@@ -80,10 +79,9 @@ func (a *app) login(o loginOptions) int {
 	if !device && !o.noBrowser {
 		open, ok := a.opener()
 		if !ok {
-			a.message("error", "no browser on this host (neither DISPLAY, WAYLAND_DISPLAY nor BROWSER is set)",
-				"use the device grant, where the provider has one: "+a.cmdLine("login --device"),
-				"or print the URL only and open it on this host's browser some other way (an SSH tunnel to the loopback port): "+a.cmdLine("login --no-browser"))
-			return exitUsage
+			return &cmdError{exitUsage, "no browser on this host (neither DISPLAY, WAYLAND_DISPLAY nor BROWSER is set)", []string{
+				"use the device grant, where the provider has one: " + a.cmdLine("login --device"),
+				"or print the URL only and open it on this host's browser some other way (an SSH tunnel to the loopback port): " + a.cmdLine("login --no-browser")}}
 		}
 		lo.Open = open
 	}
@@ -92,7 +90,7 @@ func (a *app) login(o loginOptions) int {
 		a.warnAll(r.Warnings, r.Then)
 	}
 	if err != nil {
-		return a.fail(err)
+		return err
 	}
 	a.addSecrets(r.Token.AccessToken, r.Token.RefreshToken)
 	what := "no refresh token: the provider gave an access token only; ask for the scope offline_access (or the provider's equivalent) in " + m.Creds.Path
@@ -110,7 +108,7 @@ func (a *app) login(o loginOptions) int {
 	}
 	a.warnSameClient(m.Creds, r.Token)
 	a.printNext(r.Token)
-	return exitOK
+	return nil
 }
 
 // opener is how the authorization URL is opened: $BROWSER with the URL as its

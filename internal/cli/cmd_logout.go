@@ -21,7 +21,7 @@ as used: later runs exit 77 until a new one is put there. With a grant that
 needs no person (client_credentials, password), the next run gets a new grant.`,
 		example: `tokenkeeper --profile keycloak logout`,
 		flags: func(fs *pflag.FlagSet) func(*app, []string) int {
-			return func(a *app, _ []string) int { return a.logout() }
+			return func(a *app, _ []string) int { return a.exit(a.logout()) }
 		},
 	}
 }
@@ -30,19 +30,19 @@ needs no person (client_credentials, password), the next run gets a new grant.`,
 // token record aside; later runs exit 77 until login. A provider without a
 // revocation endpoint keeps the grant live: logout says so and where to revoke
 // it, and still exits 0 (this host has forgotten it, which is what was asked).
-func (a *app) logout() int {
+func (a *app) logout() error {
 	m, err := a.manager("tokenkeeper logout", true, false)
 	if err != nil {
-		return a.fail(err)
+		return err
 	}
 	res, err := m.Logout(a.ctx)
 	if err != nil {
-		return a.fail(err)
+		return err
 	}
 	switch {
 	case res.MovedTo == "" && res.Forgotten == "":
 		a.info("no token is stored for this profile (%s); nothing to revoke", a.paths.TokenFile)
-		return exitOK
+		return nil
 	case res.Revoked:
 		a.info("revoked the refresh token at %s", res.RevocationURL)
 	default:
@@ -77,5 +77,5 @@ func (a *app) logout() int {
 		_, next = a.exitOf(res.Next)
 	}
 	a.message("info", "logged out: "+done, next)
-	return exitOK
+	return nil
 }

@@ -33,13 +33,12 @@ type profileStatus struct {
 
 // fleetStatus computes the status of every profile with n workers and hands
 // them to emit in name order. It returns the fleet's exit code: the worst.
-// begin, when set, is called with the names first. listed is false when the
-// profiles could not be listed; code is then the exit code. health: as in
-// statusOf.
-func (a *app) fleetStatus(what string, n int, health bool, begin func(names []string), emit func(name string, s profileStatus)) (code int, listed bool) {
-	_, _, names, code := a.fleetList(what)
-	if code >= 0 {
-		return code, false
+// begin, when set, is called with the names first. err is why the profiles
+// could not be listed. health: as in statusOf.
+func (a *app) fleetStatus(what string, n int, health bool, begin func(names []string), emit func(name string, s profileStatus)) (code int, err error) {
+	_, _, names, err := a.fleetList(what)
+	if err != nil {
+		return 0, err
 	}
 	if begin != nil {
 		begin(names)
@@ -56,10 +55,10 @@ func (a *app) fleetStatus(what string, n int, health bool, begin func(names []st
 		worst = worse(worst, s.r.ExitCode)
 		emit(name, s)
 	})
-	if err := a.ctx.Err(); err != nil {
-		return worse(worst, exitTemp), true
+	if a.ctx.Err() != nil {
+		return worse(worst, exitTemp), nil
 	}
-	return worst, true
+	return worst, nil
 }
 
 func profilesCommand() *command {
@@ -73,16 +72,16 @@ tokenkeeper --config-dir /etc/tokenkeeper profiles --json`,
 		flags: func(fs *pflag.FlagSet) func(*app, []string) int {
 			o := &listOpts{}
 			o.register(fs, "")
-			return func(a *app, args []string) int { return a.cmdProfiles(o) }
+			return func(a *app, args []string) int { return a.exit(a.cmdProfiles(o)) }
 		},
 	}
 }
 
 // cmdProfiles lists the profiles, one line each: expiries and verdict.
-func (a *app) cmdProfiles(o *listOpts) int {
+func (a *app) cmdProfiles(o *listOpts) error {
 	asJSON, concurrency := &o.json, &o.fleet.concurrency
-	if code := a.checkConcurrency(&o.fleet); code >= 0 {
-		return code
+	if err := o.fleet.check(); err != nil {
+		return err
 	}
 	now := time.Now()
 	arr := &jsonArray{w: a.stdout}
@@ -95,7 +94,7 @@ func (a *app) cmdProfiles(o *listOpts) int {
 			fmt.Fprintf(a.stdout, "%-*s  %-26s  %-22s  %s\n", width, "PROFILE", "ACCESS TOKEN", "REFRESH TOKEN", "VERDICT")
 		}
 	}
-	code, listed := a.fleetStatus("profiles", *concurrency, true, header, func(name string, s profileStatus) {
+	code, err := a.fleetStatus("profiles", *concurrency, true, header, func(name string, s profileStatus) {
 		if *asJSON {
 			arr.add(entryOf(s.r))
 			return
@@ -103,23 +102,26 @@ func (a *app) cmdProfiles(o *listOpts) int {
 		// Fixed widths rather than a tabwriter, which would hold every line.
 		fmt.Fprintf(a.stdout, "%-*s  %-26s  %-22s  %s\n", width, name, accessColumn(s.r, now), refreshColumn(s.r, now), verdictLine(s))
 	})
+	if err != nil { // on stderr before the empty list on stdout
+		code = a.exit(err)
+	}
 	if *asJSON {
 		arr.close()
 	}
-	if !listed || a.ctx.Err() != nil {
-		return code
+	if err != nil || a.ctx.Err() != nil {
+		return exitStatus(code)
 	}
-	return exitOK // a listing: the verdicts are in it; status --all exits by them
+	return nil // a listing: the verdicts are in it; status --all exits by them
 }
 
 // statusAll is `status --all`: every profile's status, in name order, then a
 // count by verdict on stderr; the exit code is the worst profile's.
-func (a *app) statusAll(asJSON bool, n int) int {
+func (a *app) statusAll(asJSON bool, n int) error {
 	arr := &jsonArray{w: a.stdout}
 	now := time.Now()
 	counts := map[int]int{}
 	total := 0
-	code, listed := a.fleetStatus("status --all", n, true, nil, func(name string, s profileStatus) {
+	code, err := a.fleetStatus("status --all", n, true, nil, func(name string, s profileStatus) {
 		counts[s.r.ExitCode]++
 		total++
 		if asJSON {
@@ -131,8 +133,8 @@ func (a *app) statusAll(asJSON bool, n int) int {
 		}
 		s.p.printStatus(a.stdout, s.r, now)
 	})
-	if !listed {
-		return code
+	if err != nil {
+		return err
 	}
 	if asJSON {
 		arr.close()
@@ -144,7 +146,7 @@ func (a *app) statusAll(asJSON bool, n int) int {
 		}
 	}
 	a.info("%s", line)
-	return code
+	return exitWith(code)
 }
 
 // verdictLine is a profile's verdict on its one line of the listing: a

@@ -35,31 +35,31 @@ tokenkeeper --config-dir /etc/tokenkeeper refresh --all --quiet`,
 			fs.BoolVar(&o.retry, "retry", false, "ask the provider once more past a remembered refusal, with credentials.json as it is")
 			fs.Var(durationFlag{&o.minValid}, "min-valid", "renew unless the access token is valid for at least `DUR`")
 			o.fleet.register(fs, "every profile under the config and state roots")
-			return func(a *app, args []string) int { return a.cmdRefresh(o) }
+			return func(a *app, args []string) int { return a.exit(a.cmdRefresh(o)) }
 		},
 	}
 }
 
-func (a *app) cmdRefresh(o *refreshOpts) int {
+func (a *app) cmdRefresh(o *refreshOpts) error {
 	ro := refresh.Options{Force: o.force, MinValid: o.minValid, Retry: o.retry}
 	if o.fleet.all {
-		if code := a.checkConcurrency(&o.fleet); code >= 0 {
-			return code
+		if err := o.fleet.check(); err != nil {
+			return err
 		}
 		return a.refreshAll(ro, o.quiet, o.fleet.concurrency)
 	}
 	a.oneDeadline()
 	m, err := a.manager("tokenkeeper refresh", true, false)
 	if err != nil {
-		return a.fail(err)
+		return err
 	}
-	r, code := a.ensure(m, ro)
-	if code >= 0 {
-		return code
+	r, err := a.ensure(m, ro)
+	if err != nil {
+		return err
 	}
 	a.warnMinValid(o.minValid, r.Token)
 	if !o.quiet {
 		a.info("%s: access token %s", r.Action, describeExpiry(time.Now(), r.Token.Expiry, "with unknown expiry"))
 	}
-	return exitOK
+	return nil
 }

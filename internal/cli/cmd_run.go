@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/spf13/pflag"
@@ -30,7 +29,7 @@ curl -H "$(tokenkeeper token --header)" https://us.api.concursolutions.com/...
 					fmt.Fprint(a.stdout, versionText())
 					return exitOK
 				}
-				return a.cmdRun()
+				return a.exit(a.cmdRun())
 			}
 		},
 	}
@@ -38,18 +37,15 @@ curl -H "$(tokenkeeper token --header)" https://us.api.concursolutions.com/...
 
 // cmdRun is the tutorial's program: template on first run, then the lifecycle
 // once and a short status.
-func (a *app) cmdRun() int {
+func (a *app) cmdRun() error {
 	m, err := a.manager("tokenkeeper", true, true)
-	if errors.Is(err, errTemplateWritten) {
-		return exitConfig
-	}
 	if err != nil {
-		return a.fail(err)
+		return err // errTemplateWritten, on the first run
 	}
-	r, code := a.ensure(m, refresh.Options{})
-	if code >= 0 {
-		return code
+	r, err := a.ensure(m, refresh.Options{})
+	if err != nil {
+		return err
 	}
 	a.printSummary(r)
-	return exitOK
+	return nil
 }

@@ -63,18 +63,30 @@ vault read -field=token secret/concur | tokenkeeper setup --no-input --preset co
 				raw[f.Name] = fs.String(f.Flag, "", fieldUsage(f))
 			}
 			return func(a *app, args []string) int {
-				if code := a.setupValues(o, fs, raw); code >= 0 {
-					return code
+				s := &setupRun{app: a, o: o}
+				err := s.values(fs, raw)
+				if err == nil {
+					err = s.run()
 				}
-				return a.cmdSetup(o)
+				return a.exit(err)
 			}
 		},
 	}
 }
 
-// setupValues takes the fields from their flags, or their environment
+// setupRun is one run of setup: its flags, and credentials.json as it was
+// read (before; existed) and as it is being filled in (c).
+type setupRun struct {
+	*app
+	o       *setupOpts
+	c       *credentials.Credentials
+	before  credentials.Credentials
+	existed bool
+}
+
+// values takes the fields from their flags, or their environment
 // variables, or stdin.
-func (a *app) setupValues(o *setupOpts, fs *pflag.FlagSet, raw map[string]*string) int {
+func (s *setupRun) values(fs *pflag.FlagSet, raw map[string]*string) error {
 	given := map[string]bool{}
 	dashes := 0
 	fs.Visit(func(f *pflag.Flag) {
@@ -84,45 +96,46 @@ func (a *app) setupValues(o *setupOpts, fs *pflag.FlagSet, raw map[string]*strin
 		}
 	})
 	if dashes > 1 {
-		return a.usageError("setup: only one value can be read from stdin (-)",
+		return usageErr("setup: only one value can be read from stdin (-)",
 			"give the other secrets in "+strings.Join(credentials.SecretEnv(), ", "))
 	}
 	for _, f := range setupFields() {
-		if code := a.setupValue(o, f, *raw[f.Name], given[f.Flag]); code >= 0 {
-			return code
+		if err := s.value(f, *raw[f.Name], given[f.Flag]); err != nil {
+			return err
 		}
 	}
-	return -1
+	return nil
 }
 
-// setupValue takes one field from its flag, or for a secret from its
+// value takes one field from its flag, or for a secret from its
 // environment variable; "-" reads the value from stdin, so that a
 // provisioning script need not put a secret in argv.
-func (a *app) setupValue(o *setupOpts, f setupField, v string, given bool) int {
+func (s *setupRun) value(f setupField, v string, given bool) error {
+	o := s.o
 	if !given && f.Env != "" {
-		v = a.getenv(f.Env)
+		v = s.getenv(f.Env)
 		given = v != ""
 	}
 	if !given {
-		return -1
+		return nil
 	}
 	if v == "-" {
-		p := &prompt.Prompter{In: a.stdin, Out: a.stderr, TTY: a.terminal()}
+		p := &prompt.Prompter{In: s.stdin, Out: s.stderr, TTY: s.terminal()}
 		read := p.Line
 		if p.TTY != nil { // typed, not piped: no echo
 			read = func(ctx context.Context) (string, error) { return p.Secret(ctx, f.Name, "", nil) }
 		}
-		line, err := read(a.ctx)
+		line, err := read(s.ctx)
 		if err != nil {
-			return a.usageError(fmt.Sprintf("setup: --%s -: read stdin: %v", f.Flag, err), "pipe the value into "+a.cmdLine("setup"))
+			return usageErr(fmt.Sprintf("setup: --%s -: read stdin: %v", f.Flag, err), "pipe the value into "+s.cmdLine("setup"))
 		}
 		v, o.stdinUsed = line, true
-	} else if f.Secret && a.getenv(f.Env) != v {
+	} else if f.Secret && s.getenv(f.Env) != v {
 		o.fromArgv = append(o.fromArgv, f.Flag)
 	}
 	o.values[f.Name] = strings.TrimSpace(v)
-	a.addSecrets(secretValues(o, f)...)
-	return -1
+	s.addSecrets(secretValues(o, f)...)
+	return nil
 }
 
 func secretValues(o *setupOpts, f setupField) []string {
@@ -132,44 +145,44 @@ func secretValues(o *setupOpts, f setupField) []string {
 	return nil
 }
 
-// cmdSetup is the first-run wizard: on a terminal it asks for each field;
+// run is the first-run wizard: on a terminal it asks for each field;
 // otherwise it takes them from flags and never prompts. Then it saves
 // credentials.json and does the first token exchange.
-func (a *app) cmdSetup(o *setupOpts) int {
+func (s *setupRun) run() error {
+	o := s.o
 	for _, f := range o.fromArgv {
-		a.warn(fmt.Sprintf("--%s was given on the command line, where other users can see it (ps)", f),
+		s.warn(fmt.Sprintf("--%s was given on the command line, where other users can see it (ps)", f),
 			fmt.Sprintf("use %s=… or --%s - (read from stdin) instead", fieldFlagEnv(f), f))
 	}
-	if err := a.checkDirs(); err != nil {
-		return a.fail(err)
+	if err := s.checkDirs(); err != nil {
+		return err
 	}
-	path := a.paths.CredentialsFile
-	c, existed, err := readCredentials(path)
+	c, existed, err := readCredentials(s.paths.CredentialsFile)
 	if err != nil {
-		return a.fail(err)
+		return err
 	}
-	before := *c
+	s.c, s.existed, s.before = c, existed, *c
 	fromTemplate(c, existed, o.preset)
 	if err := applyPreset(c, o.preset, o.region); err != nil {
-		return a.usageError("setup: "+err.Error(), "run tokenkeeper help setup for the presets and regions")
+		return usageErr("setup: "+err.Error(), "run tokenkeeper help setup for the presets and regions")
 	}
 	o.apply(c)
 	if o.wait {
-		return a.setupWait(c, existed, before)
+		return s.wait()
 	}
-	tty := a.terminal()
+	tty := s.terminal()
 	switch {
 	case tty != nil && !o.noInput && !o.stdinUsed:
-		if err := a.wizard(c, o, tty, existed); err != nil {
-			return a.setupAborted(err)
+		if err := s.wizard(c, o, tty, existed); err != nil {
+			return s.aborted(err)
 		}
 	case !o.noInput && len(o.values) == 0 && o.preset == "":
-		a.info("stdin is not a terminal, so setup will not ask questions")
+		s.info("stdin is not a terminal, so setup will not ask questions")
 	}
-	if code := a.checkComplete(c, o); code >= 0 {
-		return code
+	if err := s.checkComplete(); err != nil {
+		return err
 	}
-	return a.setupFinish(c, existed, before)
+	return s.finish()
 }
 
 func fieldFlagEnv(flagName string) string {
@@ -233,11 +246,11 @@ func (a *app) terminal() *os.File {
 	return nil
 }
 
-// setupAborted ends a wizard the user left: Ctrl-C, or Ctrl-D (the input
+// aborted ends a wizard the user left: Ctrl-C, or Ctrl-D (the input
 // ended; setup asks only on a terminal, so that is a person too). Both save
 // nothing and exit 1 (not 78: the credentials may be fine, the user stopped).
 // The message starts on a line of its own: the question is still on the line.
-func (a *app) setupAborted(err error) int {
+func (s *setupRun) aborted(err error) error {
 	var what string
 	switch {
 	case errors.Is(err, context.Canceled):
@@ -245,17 +258,17 @@ func (a *app) setupAborted(err error) int {
 	case errors.Is(err, prompt.ErrNoInput):
 		what = "setup: the input ended (Ctrl-D) before all questions were answered"
 	default:
-		return a.fail(err)
+		return err
 	}
-	newLine(a.stderr)
-	a.message("error", what+"; nothing was saved",
-		"run "+a.cmdLine("setup")+" to start again, or give every field as a flag with --no-input")
-	return exitError
+	newLine(s.stderr)
+	return &cmdError{exitError, what + "; nothing was saved",
+		[]string{"run " + s.cmdLine("setup") + " to start again, or give every field as a flag with --no-input"}}
 }
 
 // checkComplete ends a non-interactive setup whose fields are not all there
 // with exit 78 and the flags that would fill them.
-func (a *app) checkComplete(c *credentials.Credentials, o *setupOpts) int {
+func (s *setupRun) checkComplete() error {
+	c, o := s.c, s.o
 	err := c.Validate()
 	var flags []string
 	if c.TokenURL == "" && c.Issuer == "" && o.preset != "" && o.preset != credentials.TemplatePreset().Name {
@@ -263,7 +276,7 @@ func (a *app) checkComplete(c *credentials.Credentials, o *setupOpts) int {
 		flags = append(flags, "--token-url")
 	}
 	if err == nil {
-		return -1
+		return nil
 	}
 	for _, name := range c.Missing() {
 		f := fieldByName(name)
@@ -277,35 +290,39 @@ func (a *app) checkComplete(c *credentials.Credentials, o *setupOpts) int {
 			flags = append(flags, flag+"--"+f.Flag)
 		}
 	}
-	hints := []string{"fix the values given, or run " + a.cmdLine("setup") + " on a terminal"}
+	hints := []string{"fix the values given, or run " + s.cmdLine("setup") + " on a terminal"}
 	if p := loginPreset(o.preset); p != nil && p.Arg != "" && c.Issuer == "" && c.AuthURL == "" {
 		hints = append([]string{fmt.Sprintf("give --%s (the %s)", p.Arg, p.Ask)}, hints...)
 	}
 	if len(flags) > 0 {
 		hints = []string{"give " + strings.Join(flags, ", "),
-			"or run " + a.cmdLine("setup") + " on a terminal to be asked, or " + a.cmdLine("setup --wait") + " and edit " + a.paths.CredentialsFile}
+			"or run " + s.cmdLine("setup") + " on a terminal to be asked, or " + s.cmdLine("setup --wait") + " and edit " + s.paths.CredentialsFile}
 	}
-	a.message("error", strings.TrimPrefix(err.Error(), "credentials: "), hints...)
-	return exitConfig
+	return &cmdError{exitConfig, strings.TrimPrefix(err.Error(), "credentials: "), hints}
 }
 
-// setupFinish saves the credentials and does the first token exchange.
-func (a *app) setupFinish(c *credentials.Credentials, existed bool, before credentials.Credentials) int {
-	changed := !existed || !sameFields(c, &before)
-	if changed {
+// finish saves the credentials and does the first token exchange.
+func (s *setupRun) finish() error {
+	c := s.c
+	if s.changed(c) {
 		for _, w := range c.Warnings { // Save writes the known fields only
-			a.warn(fmt.Sprintf("%s: %s; it is not kept when setup saves the file", c.Path, w))
+			s.warn(fmt.Sprintf("%s: %s; it is not kept when setup saves the file", c.Path, w))
 		}
-		if err := c.Save(a.paths.CredentialsFile); err != nil {
-			return a.fail(&refresh.Error{Kind: refresh.KindUnexpected, Err: err, Msg: err.Error(),
-				Hint: "check that the directory is writable, or choose another with --dir or --config-dir"})
+		if err := c.Save(s.paths.CredentialsFile); err != nil {
+			return &refresh.Error{Kind: refresh.KindUnexpected, Err: err, Msg: err.Error(),
+				Hint: "check that the directory is writable, or choose another with --dir or --config-dir"}
 		}
-		fmt.Fprintf(a.stdout, "saved %s\n", c.Path)
+		fmt.Fprintf(s.stdout, "saved %s\n", c.Path)
 	} else {
-		fmt.Fprintf(a.stdout, "%s is unchanged\n", a.paths.CredentialsFile)
+		fmt.Fprintf(s.stdout, "%s is unchanged\n", s.paths.CredentialsFile)
 	}
-	a.addCredentials(c)
-	return a.firstExchange(c, firstExchangeOptions(c, &before, existed, changed))
+	s.addCredentials(c)
+	return s.exchange(c)
+}
+
+// changed says whether c differs from the file setup read.
+func (s *setupRun) changed(c *credentials.Credentials) bool {
+	return !s.existed || !sameFields(c, &s.before)
 }
 
 // firstExchangeOptions decides how setup's exchange runs. Credentials that
@@ -333,10 +350,12 @@ func sameFields(x, y *credentials.Credentials) bool {
 	return true
 }
 
-func (a *app) firstExchange(c *credentials.Credentials, o refresh.Options) int {
+// exchange is the first token exchange with c, as firstExchangeOptions says.
+func (s *setupRun) exchange(c *credentials.Credentials) error {
+	a, o := s.app, firstExchangeOptions(c, &s.before, s.existed, s.changed(c))
 	m, err := a.manager("tokenkeeper setup", false, false)
 	if err != nil {
-		return a.fail(err)
+		return err
 	}
 	m.Creds = c
 	if credentials.Interactive(c.GrantType) {
@@ -344,7 +363,7 @@ func (a *app) firstExchange(c *credentials.Credentials, o refresh.Options) int {
 		// changed and the stored grant still works.
 		if r, err := m.Ensure(a.ctx, refresh.Options{}); err == nil && !o.Regrant {
 			a.printSummary(r)
-			return exitOK
+			return nil
 		}
 		return a.login(loginOptions{})
 	}
@@ -353,15 +372,16 @@ func (a *app) firstExchange(c *credentials.Credentials, o refresh.Options) int {
 		// a person running setup again asks for one more try.
 		o.Regrant = true
 	}
-	r, code := a.ensure(m, o)
-	if code >= 0 {
+	r, err := a.ensure(m, o)
+	if err != nil {
+		code := a.exit(err) // the failure, then what it means for setup
 		a.message("error", "the first token exchange failed; "+c.Path+" is saved",
 			"fix what the message above says, then run "+a.cmdLine("setup")+" again (it keeps your answers)")
-		return code
+		return exitStatus(code)
 	}
 	a.printSummary(r)
 	a.printNext(r.Token)
-	return exitOK
+	return nil
 }
 
 // printNext shows the scheduler line that keeps this profile's token alive

@@ -9,16 +9,16 @@ import (
 	"github.com/tokenkeeper/tokenkeeper/storage"
 )
 
-// setupWait is setup --wait: write the file if there is none (with any preset
+// wait is setup --wait: write the file if there is none (with any preset
 // and flags applied), then watch it and re-check it on every save until it is
 // complete, then do the first exchange. The directory is watched, not the
 // file, so an editor that saves by rename is seen. Ctrl-C leaves the file as
 // it is.
-func (a *app) setupWait(c *credentials.Credentials, existed bool, before credentials.Credentials) int {
-	path := a.paths.CredentialsFile
-	if !existed || !sameFields(c, &before) {
-		if err := c.Save(path); err != nil {
-			return a.fail(err)
+func (s *setupRun) wait() error {
+	a, path := s.app, s.paths.CredentialsFile
+	if s.changed(s.c) {
+		if err := s.c.Save(path); err != nil {
+			return err
 		}
 		a.info("wrote %s", path)
 	}
@@ -28,7 +28,7 @@ func (a *app) setupWait(c *credentials.Credentials, existed bool, before credent
 	_ = a.ctx.Done()
 	events, err := storage.WatchFiles(a.ctx, []string{path}, storage.DefaultDebounce)
 	if err != nil {
-		return a.fail(err)
+		return err
 	}
 	a.info("waiting for %s to be filled in (Ctrl-C to stop; the file stays as it is)", path)
 	// The first check comes after the watch is in place, so that no save can
@@ -36,17 +36,15 @@ func (a *app) setupWait(c *credentials.Credentials, existed bool, before credent
 	for {
 		done, err := a.waitCheck(path)
 		if err != nil {
-			return a.fail(err)
+			return err
 		}
 		if done != nil {
 			a.info("%s is complete", path)
-			changed := !existed || !sameFields(done, &before)
-			return a.firstExchange(done, firstExchangeOptions(done, &before, existed, changed))
+			return s.exchange(done)
 		}
 		if _, ok := <-events; !ok {
-			a.message("error", "stopped waiting; "+path+" is as you left it",
-				"run "+a.cmdLine("setup --wait")+" again, or "+a.cmdLine("refresh")+" once the file is complete")
-			return exitError
+			return &cmdError{exitError, "stopped waiting; " + path + " is as you left it",
+				[]string{"run " + a.cmdLine("setup --wait") + " again, or " + a.cmdLine("refresh") + " once the file is complete"}}
 		}
 	}
 }

@@ -101,7 +101,7 @@ tokenkeeper status --all -o prometheus --output-file /var/lib/prometheus/node-ex
 			fs.StringVarP(&o.format, "output", "o", "text", "print as `FORMAT`: "+strings.Join(statusFormats, ", ")+" (--json is -o json)")
 			_ = fs.SetAnnotation("output", completeAnnotation, statusFormats)
 			fs.StringVar(&o.file, "output-file", "", "with -o prometheus, replace `FILE` atomically (mode 0644, for node_exporter's textfile collector) instead of printing")
-			return func(a *app, args []string) int { return a.cmdStatus(o) }
+			return func(a *app, args []string) int { return a.exit(a.cmdStatus(o)) }
 		},
 	}
 }
@@ -116,19 +116,19 @@ type statusOpts struct {
 	file   string // --output-file
 }
 
-func (a *app) cmdStatus(o *statusOpts) int {
+func (a *app) cmdStatus(o *statusOpts) error {
 	switch {
 	case !slices.Contains(statusFormats, o.format):
-		return a.usageError(fmt.Sprintf("-o %q: want %s", o.format, strings.Join(statusFormats, ", ")), "")
+		return usageErr(fmt.Sprintf("-o %q: want %s", o.format, strings.Join(statusFormats, ", ")), "")
 	case o.json && o.format != "text" && o.format != "json":
-		return a.usageError(fmt.Sprintf("--json and -o %s: choose one", o.format), "")
+		return usageErr(fmt.Sprintf("--json and -o %s: choose one", o.format), "")
 	case o.file != "" && o.format != "prometheus":
-		return a.usageError("--output-file: only with -o prometheus", "print other formats and redirect them")
+		return usageErr("--output-file: only with -o prometheus", "print other formats and redirect them")
 	}
 	o.json = o.json || o.format == "json"
 	if o.fleet.all {
-		if code := a.checkConcurrency(&o.fleet); code >= 0 {
-			return code
+		if err := o.fleet.check(); err != nil {
+			return err
 		}
 		if o.format == "prometheus" {
 			return a.statusMetrics(o)
@@ -144,25 +144,25 @@ func (a *app) cmdStatus(o *statusOpts) int {
 		enc := json.NewEncoder(a.stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(r); err != nil {
-			return a.fail(err)
+			return err
 		}
 	} else {
 		a.printStatus(a.stdout, r, time.Now())
 	}
-	return r.ExitCode
+	return exitWith(r.ExitCode)
 }
 
 // statusMetrics prints, or writes to --output-file, the metrics of the profile
 // or, with --all, of every profile; it exits as status does.
-func (a *app) statusMetrics(o *statusOpts) int {
+func (a *app) statusMetrics(o *statusOpts) error {
 	var reports []*statusReport
 	code := exitOK
 	if o.fleet.all {
-		c, listed := a.fleetStatus("status --all", o.fleet.concurrency, false, nil, func(name string, s profileStatus) {
+		c, err := a.fleetStatus("status --all", o.fleet.concurrency, false, nil, func(name string, s profileStatus) {
 			reports = append(reports, s.r)
 		})
-		if !listed {
-			return c
+		if err != nil {
+			return err
 		}
 		code = c
 	} else {
@@ -173,15 +173,14 @@ func (a *app) statusMetrics(o *statusOpts) int {
 	writeMetrics(&w, reports, nil)
 	if o.file == "" {
 		if _, err := a.stdout.Write(w.Bytes()); err != nil {
-			return a.fail(err)
+			return err
 		}
-		return code
+		return exitWith(code)
 	}
 	if err := storage.WriteReadable(o.file, w.Bytes()); err != nil {
-		a.message("error", "--output-file: "+err.Error(), "name a file in a directory that exists and this user may write to")
-		return exitError
+		return &cmdError{exitError, "--output-file: " + err.Error(), []string{"name a file in a directory that exists and this user may write to"}}
 	}
-	return code
+	return exitWith(code)
 }
 
 func (a *app) status(p storage.Paths, now time.Time) *statusReport { return a.statusOf(p, now, true) }

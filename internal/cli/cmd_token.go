@@ -34,14 +34,14 @@ tokenkeeper --profile eu token --min-valid 10m`,
 			fs.BoolVar(&o.header, "header", false, "print it as an HTTP header: Authorization: Bearer …")
 			fs.Var(durationFlag{&o.minValid}, "min-valid", "renew unless the access token is valid for at least `DUR`")
 			o.format = outputFlag(fs)
-			return func(a *app, args []string) int { return a.cmdToken(o) }
+			return func(a *app, args []string) int { return a.exit(a.cmdToken(o)) }
 		},
 	}
 }
 
-func (a *app) cmdToken(o *tokenOpts) int {
-	if code := a.checkFormat(o.format, o.header); code >= 0 {
-		return code
+func (a *app) cmdToken(o *tokenOpts) error {
+	if err := checkFormat(o.format, o.header); err != nil {
+		return err
 	}
 	inline := *o.format == formatExecCredential
 	if inline {
@@ -50,15 +50,15 @@ func (a *app) cmdToken(o *tokenOpts) int {
 	a.oneDeadline()
 	m, err := a.manager("tokenkeeper token", false, false)
 	if err != nil {
-		return a.fail(err)
+		return err
 	}
 	if inline {
 		a.rememberOutage(m)
 	}
-	r, code := a.ensure(m, refresh.Options{MinValid: o.minValid})
-	if code >= 0 {
-		return code
+	r, err := a.ensure(m, refresh.Options{MinValid: o.minValid})
+	if err != nil {
+		return err
 	}
 	a.warnMinValid(o.minValid, r.Token)
-	return a.printToken(*o.format, r.Token)
+	return writeToken(a.stdout, *o.format, r.Token, a.g.margin)
 }

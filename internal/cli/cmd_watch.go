@@ -86,9 +86,9 @@ func (a *app) cmdWatch(o *watchOpts) int {
 		a.watchLog(slog.LevelInfo, "", "serving metrics at http://"+ln.Addr().String()+"/metrics", "", "metrics", ln.Addr().String())
 	}
 	if o.all {
-		root, _, code := a.fleetRoots("watch --all")
-		if code >= 0 {
-			return code
+		root, _, err := a.fleetRoots("watch --all")
+		if err != nil {
+			return a.exit(err)
 		}
 		return a.watchAll(hup, root, m)
 	}

@@ -248,3 +248,48 @@ func (a *app) credentialsHint(err error, runAfter bool) string {
 	}
 	return ""
 }
+
+// cmdError is a failure the command words itself (a usage error, a setup
+// that lacks fields): its exit code, its message and its hints.
+type cmdError struct {
+	code  int
+	msg   string
+	hints []string
+}
+
+func (e *cmdError) Error() string { return e.msg }
+
+// usageErr is a usage error (exit 2): msg, and the hint that fixes the call.
+func usageErr(msg, hint string) error { return &cmdError{exitUsage, msg, []string{hint}} }
+
+// exitStatus ends a command with this exit code, all it has to say already
+// printed: a child's exit code, a template written.
+type exitStatus int
+
+func (s exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(s)) }
+
+// exitWith is code as a command's error: nil for exitOK.
+func exitWith(code int) error {
+	if code == exitOK {
+		return nil
+	}
+	return exitStatus(code)
+}
+
+// exit is where a command's error becomes its exit code, printed with its
+// hints; nil is exitOK. An error of the lifecycle goes to fail, which asks the
+// exit table.
+func (a *app) exit(err error) int {
+	var ce *cmdError
+	var s exitStatus
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &s):
+		return int(s)
+	case errors.As(err, &ce):
+		a.message("error", ce.msg, ce.hints...)
+		return ce.code
+	}
+	return a.fail(err)
+}

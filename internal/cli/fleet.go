@@ -43,53 +43,50 @@ func (o *fleetOpts) register(fs *pflag.FlagSet, all string) {
 		fs.BoolVar(&o.all, "all", false, all)
 	}
 	// The default depends on the machine, so help (and the man page) names the
-	// rule, and checkConcurrency applies it.
+	// rule, and fleetOpts.check applies it.
 	fs.IntVar(&o.concurrency, "concurrency", 0, fmt.Sprintf("profiles worked on at once, 1 to %d (default 4 per CPU, at least 8)", maxConcurrency))
 	o.given = fs.Lookup("concurrency")
 }
 
-// checkConcurrency checks --concurrency, and sets the default when it was not given.
-func (a *app) checkConcurrency(o *fleetOpts) int {
+// check checks --concurrency, and sets the default when it was not given.
+func (o *fleetOpts) check() error {
 	if !o.given.Changed {
 		o.concurrency = defaultConcurrency()
 	}
 	if n := o.concurrency; n < 1 || n > maxConcurrency {
-		return a.usageError(fmt.Sprintf("--concurrency %d: want 1 to %d", n, maxConcurrency), "leave it out for the default")
+		return usageErr(fmt.Sprintf("--concurrency %d: want 1 to %d", n, maxConcurrency), "leave it out for the default")
 	}
-	return -1
+	return nil
 }
 
 // fleetRoots returns the roots that hold one directory per profile, or a usage
 // error when --dir makes a single profile of one directory.
-func (a *app) fleetRoots(what string) (configRoot, stateRoot string, code int) {
+func (a *app) fleetRoots(what string) (configRoot, stateRoot string, err error) {
 	if a.g.dir != "" {
-		return "", "", a.usageError(fmt.Sprintf("%s: --dir %s holds a single profile (from %s), not a set of profiles", what, a.g.dir, a.g.sources["dir"]),
+		return "", "", usageErr(fmt.Sprintf("%s: --dir %s holds a single profile (from %s), not a set of profiles", what, a.g.dir, a.g.sources["dir"]),
 			"drop --dir (or unset TOKENKEEPER_DIR) and use --config-dir and --state-dir, whose sub-directories are the profiles")
 	}
 	if src := a.g.sources["profile"]; src == "--profile flag" {
-		return "", "", a.usageError(what+": --profile picks one profile; this works on all of them",
+		return "", "", usageErr(what+": --profile picks one profile; this works on all of them",
 			"drop --profile, or drop --all to work on that profile alone")
 	}
-	return filepath.Dir(a.paths.ConfigDir), filepath.Dir(a.paths.StateDir), -1
+	return filepath.Dir(a.paths.ConfigDir), filepath.Dir(a.paths.StateDir), nil
 }
 
 // fleetList lists the profiles for what (refresh --all, status --all,
-// profiles): the roots and the names, warning when there are none. code is
-// the exit code when they could not be listed, else -1.
-func (a *app) fleetList(what string) (configRoot, stateRoot string, names []string, code int) {
-	configRoot, stateRoot, code = a.fleetRoots(what)
-	if code >= 0 {
-		return "", "", nil, code
+// profiles): the roots and the names, warning when there are none.
+func (a *app) fleetList(what string) (configRoot, stateRoot string, names []string, err error) {
+	if configRoot, stateRoot, err = a.fleetRoots(what); err != nil {
+		return "", "", nil, err
 	}
-	names, err := a.fleetNames(configRoot, stateRoot)
-	if err != nil {
-		return "", "", nil, a.fail(err)
+	if names, err = a.fleetNames(configRoot, stateRoot); err != nil {
+		return "", "", nil, err
 	}
 	if len(names) == 0 {
 		a.warn(fmt.Sprintf("no profiles in %s or %s", configRoot, stateRoot),
 			"a profile is a sub-directory: "+a.cmdLine("--config-dir "+shellQuote(configRoot)+" --profile NAME init"))
 	}
-	return configRoot, stateRoot, names, -1
+	return configRoot, stateRoot, names, nil
 }
 
 // fleetNames is the sorted union of the profile directories of both roots

@@ -47,13 +47,10 @@ type profileOutcome struct {
 	out                []byte
 }
 
-func (a *app) refreshAll(o refresh.Options, quiet bool, n int) int {
-	configRoot, stateRoot, names, code := a.fleetList("refresh --all")
-	if code >= 0 {
-		return code
-	}
-	if len(names) == 0 {
-		return exitOK
+func (a *app) refreshAll(o refresh.Options, quiet bool, n int) error {
+	configRoot, stateRoot, names, err := a.fleetList("refresh --all")
+	if err != nil || len(names) == 0 {
+		return err
 	}
 	httpc := refresh.NewHTTPClient(n)
 	defer httpc.CloseIdleConnections()
@@ -66,7 +63,7 @@ func (a *app) refreshAll(o refresh.Options, quiet bool, n int) int {
 		bar.step(t.note())
 	})
 	bar.finish()
-	return a.refreshSummary(t, len(names), started, time.Since(start), quiet)
+	return exitWith(a.refreshSummary(t, len(names), started, time.Since(start), quiet))
 }
 
 // refreshProfile runs the lifecycle of one profile exactly as `refresh` does,
@@ -81,14 +78,12 @@ func (a *app) refreshProfile(name string, o refresh.Options, httpc *http.Client)
 		if m, err = p.manager("tokenkeeper refresh --all", true, false); err == nil {
 			m.Client.HTTP = httpc
 			var r *refresh.Result
-			if r, out.code = p.ensure(m, o); out.code < 0 {
-				out.code, out.action = exitOK, r.Action
+			if r, err = p.ensure(m, o); err == nil {
+				out.action = r.Action
 			}
 		}
 	}
-	if err != nil {
-		out.code = p.fail(err)
-	}
+	out.code = p.exit(err)
 	out.out = buf.Bytes()
 	// Paths in a hint name the profile's own directories; the group's hint
 	// names them with a placeholder, to be the same for every profile.

@@ -207,25 +207,17 @@ func outputFlag(fs *pflag.FlagSet) *string {
 	return format
 }
 
-// checkFormat checks -o, and folds --header into it; -1 means go on.
-func (a *app) checkFormat(format *string, header bool) int {
+// checkFormat checks -o, and folds --header into it.
+func checkFormat(format *string, header bool) error {
 	if !slices.Contains(tokenFormats, *format) {
-		return a.usageError(fmt.Sprintf("token: unknown output format %q", *format),
+		return usageErr(fmt.Sprintf("token: unknown output format %q", *format),
 			"use -o with one of: "+strings.Join(tokenFormats, ", "))
 	}
 	if header {
 		if *format != formatRaw && *format != formatHeader {
-			return a.usageError(fmt.Sprintf("token: --header and -o %s ask for two formats", *format), "give one of them")
+			return usageErr(fmt.Sprintf("token: --header and -o %s ask for two formats", *format), "give one of them")
 		}
 		*format = formatHeader
 	}
-	return -1
-}
-
-// printToken writes tok on stdout in format.
-func (a *app) printToken(format string, tok *refresh.Token) int {
-	if err := writeToken(a.stdout, format, tok, a.g.margin); err != nil {
-		return a.fail(err)
-	}
-	return exitOK
+	return nil
 }

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -13,8 +12,9 @@ import (
 	"github.com/tokenkeeper/tokenkeeper/storage"
 )
 
-// errTemplateWritten ends a run that had to write the credentials template.
-var errTemplateWritten = errors.New("template written")
+// errTemplateWritten ends a run that had to write the credentials template
+// (and said what to fill in) with exit 78.
+var errTemplateWritten error = exitStatus(exitConfig)
 
 // loadCreds loads credentials.json. When it is missing and writeTemplate is set
 // (the tutorial's first run), it writes the template and tells what to fill in;
@@ -152,9 +152,8 @@ func (a *app) client() *refresh.Client {
 	}
 }
 
-// ensure runs the lifecycle and reports its warnings; the returned code is -1 on
-// success.
-func (a *app) ensure(m *refresh.Manager, o refresh.Options) (*refresh.Result, int) {
+// ensure runs the lifecycle and reports its warnings; its error is for a.exit.
+func (a *app) ensure(m *refresh.Manager, o refresh.Options) (*refresh.Result, error) {
 	r, err := m.Ensure(a.ctx, o)
 	if r != nil {
 		if r.Token != nil {
@@ -164,14 +163,14 @@ func (a *app) ensure(m *refresh.Manager, o refresh.Options) (*refresh.Result, in
 	}
 	if err != nil {
 		a.warnTokenFileMode()
-		return nil, a.fail(err)
+		return nil, err
 	}
 	// Not on the fast path of token (no credentials read, a valid token handed
 	// out): that is one read and one parse, and stays so.
 	if m.Creds != nil || r.Action != refresh.ActionValid {
 		a.warnTokenFileMode()
 	}
-	return r, -1
+	return r, nil
 }
 
 // warnTokenFileMode warns when the token file is readable by others, or a

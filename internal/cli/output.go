@@ -156,10 +156,7 @@ func (a *app) warnResult(r *refresh.Result) {
 	a.warn(r.Warnings[last], a.retryHint(r.Then, ""))
 }
 
-func (a *app) usageError(msg, hint string) int {
-	a.message("error", msg, hint)
-	return exitUsage
-}
+func (a *app) usageError(msg, hint string) int { return a.exit(usageErr(msg, hint)) }
 
 // fail reports err with its hint and returns the exit code that tells a cron
 // wrapper what to do: retry (75), re-authorise (77) or fix credentials (78).
