@@ -195,7 +195,7 @@ func (m *Manager) Ensure(ctx context.Context, o Options) (*Result, error) {
 		return m.result(tok, ActionValid, nil), nil
 	}
 	defer lock.Unlock()
-	return r.locked(ctx)
+	return r.executePlan(ctx)
 }
 
 // lockPoll is how long one wait for the lock lasts before the token file is
@@ -268,8 +268,8 @@ func (m *Manager) noRequest(why, prefix string) {
 	}
 }
 
-// locked is the lifecycle under the profile lock: it executes the plan.
-func (r *run) locked(ctx context.Context) (*Result, error) {
+// executePlan is the lifecycle under the profile lock: it carries out the plan.
+func (r *run) executePlan(ctx context.Context) (*Result, error) {
 	tok, err := r.reload()
 	p := r.decide(tok, err)
 	if p.SetAside {
@@ -492,7 +492,7 @@ func spendContext(ctx context.Context) context.Context {
 // token is still valid, warn and hand it out; otherwise report.
 func (r *run) keepOrFail(tok *Token, err error) (*Result, error) {
 	var te *TransientError
-	if errors.As(err, &te) && r.m.servable(tok) {
+	if errors.As(err, &te) && r.m.stillValid(tok) {
 		r.warns = append(r.warns, fmt.Sprintf("could not renew (%v); the current access token is valid until %s", err, tok.Expiry.Format(time.RFC3339)))
 		return r.m.result(tok, ActionKept, r.warns), nil
 	}
@@ -547,13 +547,13 @@ func (r *run) bootstrap(ctx context.Context, old, carry *Token) (*Result, error)
 	if err := r.leaseCovers(); err != nil {
 		return &Result{Warnings: r.warns}, err
 	}
-	nt, err := r.probe(ctx, tokenURL, form)
+	nt, err := r.sendBootstrap(ctx, tokenURL, form)
 	if err != nil && c.TokenURL == "" {
-		nt, tokenURL, err = r.resendMoved(ctx, tokenURL, err, func(u string) (*Token, error) { return r.probe(ctx, u, form) })
+		nt, tokenURL, err = r.resendMoved(ctx, tokenURL, err, func(u string) (*Token, error) { return r.sendBootstrap(ctx, u, form) })
 	}
 	if err != nil {
 		var te *TransientError
-		if errors.As(err, &te) && r.m.servable(old) {
+		if errors.As(err, &te) && r.m.stillValid(old) {
 			return r.keepOrFail(old, err)
 		}
 		return &Result{Warnings: r.warns}, r.refused(old, carry, err)
@@ -567,10 +567,10 @@ func (r *run) bootstrap(ctx context.Context, old, carry *Token) (*Result, error)
 	return r.saveAnswer(nt, nt.AccessToken, ActionBootstrapped)
 }
 
-// probe sends the bootstrap grant. With authStyle auto it tries the tutorial's way
+// sendBootstrap sends the bootstrap grant. With authStyle auto it tries the tutorial's way
 // (credentials in the form) and then HTTP Basic, and records what worked. It never
 // probes with a refresh token: that may be single-use.
-func (r *run) probe(ctx context.Context, tokenURL string, form url.Values) (*Token, error) {
+func (r *run) sendBootstrap(ctx context.Context, tokenURL string, form url.Values) (*Token, error) {
 	style := r.creds.SecretStyle()
 	if style != credentials.AuthAuto || r.creds.GrantType == credentials.GrantRefreshToken || r.auth != nil {
 		return r.m.exchange(ctx, r.request(tokenURL, form, concreteStyle(style)))
@@ -725,9 +725,9 @@ func (m *Manager) loadCreds() error {
 	return nil
 }
 
-// servable reports whether tok can still be handed out, not renewed: the
+// stillValid reports whether tok can still be handed out, not renewed: the
 // decision with no margin, for a renewal that failed for now.
-func (m *Manager) servable(tok *Token) bool {
+func (m *Manager) stillValid(tok *Token) bool {
 	return tok != nil && m.decide(tok, nil, Options{}, m.now(), 0).Step == StepNothing
 }
 

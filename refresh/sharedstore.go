@@ -27,7 +27,7 @@ func (m *Manager) keepWhileUnavailable(err error) *Result {
 		return nil
 	}
 	tok, lerr := m.Load() // the host's read copy: no network
-	if lerr != nil || !m.servable(tok) {
+	if lerr != nil || !m.stillValid(tok) {
 		return nil
 	}
 	return m.result(tok, ActionKept, []string{fmt.Sprintf("could not renew: %v; the current access token is valid until %s", err, tok.Expiry.Format(time.RFC3339))})

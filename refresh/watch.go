@@ -161,7 +161,7 @@ func (s *watchState) check(ctx context.Context, cause string, o Options) {
 		return
 	}
 	now := m.now()
-	if !m.servable(r.Token) {
+	if !m.stillValid(r.Token) {
 		s.failed(cause, &Error{Kind: KindTemporary,
 			Msg:  fmt.Sprintf("the token endpoint issued an access token that is already expired or has no expiry (expires_at %q)", r.Token.Expiry.Format(time.RFC3339)),
 			Hint: "check the clocks of this host and the server, and what the endpoint sends as expires_in"}, r)
