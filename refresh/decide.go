@@ -39,7 +39,7 @@ type State struct {
 	Creds    *credentials.Credentials
 	CredsErr error
 	// Token is the stored record; nil when there is none or TokenErr says why
-	// it cannot be read. A *FileError is a record that does not parse.
+	// it cannot be read. A *CorruptRecordError is a record that does not parse.
 	Token    *Token
 	TokenErr error
 	// Record is the record's name in messages, as its store gives it
@@ -110,7 +110,7 @@ func Decide(s State, p Policy) Plan {
 	var warns []string
 	plan := Plan{}
 	if s.TokenErr != nil {
-		var fe *FileError
+		var fe *CorruptRecordError
 		if !errors.As(s.TokenErr, &fe) {
 			return Plan{Step: StepHuman, Err: unreadableRecord(s.TokenErr, s.Record),
 				Why: "the token file cannot be read"}

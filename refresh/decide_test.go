@@ -59,7 +59,7 @@ func TestDecide(t *testing.T) {
 		{"credentials unfilled", State{CredsErr: incomplete}, Options{}, StepHuman, KindCredentials, "credentials invalid", false},
 		{"credentials oversized", State{CredsErr: &credentials.FileError{Path: "/cfg/credentials.json", Err: errors.New("file is larger than 1048576 bytes")}}, Options{}, StepHuman, KindCredentials, "credentials invalid", false},
 		{"credentials broken while the token is valid", State{CredsErr: incomplete, Token: tok()}, Options{}, StepHuman, KindCredentials, "", false},
-		{"corrupt record", State{Creds: password, TokenErr: &FileError{Path: "/st/t.json", Err: errors.New("not JSON")}}, Options{}, StepBootstrap, 0, "new grant", false},
+		{"corrupt record", State{Creds: password, TokenErr: &CorruptRecordError{Path: "/st/t.json", Err: errors.New("not JSON")}}, Options{}, StepBootstrap, 0, "new grant", false},
 		{"record is a directory", State{Creds: password, TokenErr: fmt.Errorf("read: %w", syscall.EISDIR)}, Options{}, StepHuman, KindCredentials, "cannot be read", false},
 		{"record unreadable for now", State{Creds: password, TokenErr: errors.New("too many open files")}, Options{}, StepHuman, KindTemporary, "cannot be read", false},
 		{"valid", State{Creds: password, Token: tok()}, Options{}, StepNothing, 0, "valid", false},

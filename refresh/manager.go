@@ -733,7 +733,7 @@ func (m *Manager) stillValid(tok *Token) bool {
 
 // Load reads the token record without the lock. A missing record is (nil, nil);
 // one that is not a regular file of this user (a FIFO, a directory, a dangling
-// link) is a *storage.RecordError; one that does not parse a *FileError.
+// link) is a *storage.RecordError; one that does not parse a *CorruptRecordError.
 func (m *Manager) Load() (*Token, error) {
 	store := m.store()
 	data, err := store.Read(context.Background())
@@ -759,7 +759,7 @@ func (m *Manager) parse(store storage.Store, data []byte, err error) (*Token, er
 	}
 	tok, err := ParseFile(data)
 	if err != nil {
-		return nil, &FileError{Path: store.Name(), Err: err, data: data}
+		return nil, &CorruptRecordError{Path: store.Name(), Err: err, data: data}
 	}
 	m.noteSecrets(tok)
 	return tok, nil
@@ -789,22 +789,23 @@ func (m *Manager) noteSecrets(tok *Token) {
 	}
 }
 
-// FileError is a token file that cannot be read as one.
-type FileError struct {
+// CorruptRecordError is a token record that does not parse as one: it is set
+// aside as corrupt, never overwritten (a person may want to look at it).
+type CorruptRecordError struct {
 	Path string
 	Err  error
 	data []byte // what was read, for the spent-seed check when it is set aside
 }
 
-func (e *FileError) Error() string { return fmt.Sprintf("refresh: %s: %v", e.Path, e.Err) }
-func (e *FileError) Unwrap() error { return e.Err }
+func (e *CorruptRecordError) Error() string { return fmt.Sprintf("refresh: %s: %v", e.Path, e.Err) }
+func (e *CorruptRecordError) Unwrap() error { return e.Err }
 
 // setAside moves an unparseable token file out of the way (it is never overwritten:
 // a human may want to look at it), says so in the run's warnings, and the run
 // carries on without a token. A record that is
 // not a regular file of this user is not moved: the user must look at it.
 func (r *run) setAside(err error) error {
-	var fe *FileError
+	var fe *CorruptRecordError
 	if !errors.As(err, &fe) {
 		return unreadableRecord(err, r.m.Paths.TokenFile)
 	}
@@ -839,7 +840,7 @@ func seedInRecord(data []byte, seed string) bool {
 // sending the spent seed again would be refused at best, and at worst make the
 // provider revoke the live one (reuse detection). A record of the spent seed takes
 // the file's place, so later runs refuse it too until credentials.json changes.
-func (r *run) keepSpentSeed(fe *FileError, moved string) error {
+func (r *run) keepSpentSeed(fe *CorruptRecordError, moved string) error {
 	c := r.creds
 	msg := fmt.Sprintf("%s could not be read (%v) and was moved to %s; it holds the grant that the refreshToken in %s started, so that refreshToken was already used and is not sent again",
 		fe.Path, fe.Err, moved, c.Path)

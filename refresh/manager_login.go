@@ -256,7 +256,7 @@ func (m *Manager) Logout(ctx context.Context) (*LogoutResult, error) {
 	defer lock.Unlock()
 	res := &LogoutResult{}
 	tok, err := r.reload()
-	var fe *FileError
+	var fe *CorruptRecordError
 	switch {
 	case errors.As(err, &fe): // nothing we can revoke; forget it all the same
 	case err != nil: // what token and status say of it too (Decide)
@@ -324,7 +324,7 @@ func (m *Manager) Logout(ctx context.Context) (*LogoutResult, error) {
 // record shows was already sent ("" when none): the record's own, or, under
 // grantType refresh_token, the credentials' seed when the record holds it
 // itself or (unparseable) names it.
-func (m *Manager) spentSeedFingerprint(tok *Token, fe *FileError) string {
+func (m *Manager) spentSeedFingerprint(tok *Token, fe *CorruptRecordError) string {
 	if tok != nil && tok.SeedFingerprint != "" {
 		return tok.SeedFingerprint
 	}

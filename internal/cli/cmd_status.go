@@ -305,7 +305,7 @@ func (a *app) statusToken(r *statusReport, tok *refresh.Token, err error, plan r
 		return
 	case err != nil:
 		r.Token.State = "unreadable" // not a file it can read: a person must look
-		var fe *refresh.FileError
+		var fe *refresh.CorruptRecordError
 		if errors.As(err, &fe) {
 			r.Token.State = "corrupt" // set aside by the next run
 		}
