@@ -12,11 +12,9 @@ import (
 	"time"
 )
 
-// Default scopes, as each provider's samples show them.
-const (
-	concurScope   = "app-help user-read travel-read expense.report.read"
-	keycloakScope = "openid email profile"
-)
+// keycloakScope is the default scope of every style but the default one, as
+// Keycloak's samples show it.
+const keycloakScope = "openid email profile"
 
 // issued is one successful grant, ready to be written in either style.
 type issued struct {
@@ -28,9 +26,9 @@ type issued struct {
 }
 
 func (s *Server) passwordGrant(w http.ResponseWriter, r *http.Request, form url.Values) {
-	concur := s.opts.Style == StyleConcur
-	if concur && form.Has("credtype") && form.Get("credtype") != "authtoken" {
-		s.writeError(w, r, http.StatusBadRequest, apiError{"invalid_request", "credtype is invalid", 120})
+	words := s.words()
+	if e := words.passwordForm(form); e != nil {
+		s.writeError(w, r, http.StatusBadRequest, *e)
 		return
 	}
 	user, pass := form.Get("username"), form.Get("password")
@@ -46,11 +44,7 @@ func (s *Server) passwordGrant(w http.ResponseWriter, r *http.Request, form url.
 	}
 	s.mu.Unlock()
 	if !ok {
-		desc := "Incorrect Credentials. Please Retry"
-		if !concur {
-			desc = "Invalid user credentials"
-		}
-		s.writeError(w, r, http.StatusBadRequest, apiError{"invalid_grant", desc, 5})
+		s.writeError(w, r, http.StatusBadRequest, apiError{"invalid_grant", words.wrongPassword(), 5})
 		return
 	}
 	s.writeToken(w, r, t)
@@ -151,12 +145,7 @@ func scopeWithin(asked, granted string) bool {
 	return true
 }
 
-func (s *Server) defaultScope() string {
-	if s.opts.Style != StyleConcur {
-		return keycloakScope
-	}
-	return concurScope
-}
+func (s *Server) defaultScope() string { return s.words().scope() }
 
 // randomID is distinguishable by kind and sequence number, and unguessable.
 func randomID(kind string, seq int) string {

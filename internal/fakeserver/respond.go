@@ -3,21 +3,9 @@ package fakeserver
 import (
 	"encoding/json"
 	"net/http"
-	"strconv"
+	"net/url"
 	"time"
 )
-
-// concurToken is Concur's success body, fields in the documented order.
-type concurToken struct {
-	ExpiresIn        any    `json:"expires_in,omitempty"` // a string, as documented
-	Scope            string `json:"scope,omitempty"`
-	TokenType        string `json:"token_type"`
-	AccessToken      string `json:"access_token"`
-	RefreshToken     string `json:"refresh_token,omitempty"`
-	RefreshExpiresIn any    `json:"refresh_expires_in,omitempty"` // absolute Unix time
-	IDToken          string `json:"id_token,omitempty"`
-	Geolocation      string `json:"geolocation,omitempty"`
-}
 
 // keycloakToken is Keycloak's success body.
 type keycloakToken struct {
@@ -40,39 +28,15 @@ type apiError struct {
 	Code        int
 }
 
-type concurError struct {
-	Error       string `json:"error"`
-	Description string `json:"error_description,omitempty"`
-	Code        int    `json:"code,omitempty"`
-	Geolocation string `json:"geolocation,omitempty"`
-}
-
 type keycloakError struct {
 	Error       string `json:"error"`
 	Description string `json:"error_description,omitempty"`
 }
 
 func (s *Server) writeToken(w http.ResponseWriter, r *http.Request, t issued) {
-	if s.opts.Style != StyleConcur {
-		writeJSON(w, http.StatusOK, s.keycloakBody(t))
-		return
-	}
-	w.Header().Set("Concur-Correlationid", randomID("corr", 0))
-	writeJSON(w, http.StatusOK, s.concurBody(r, t))
-}
-
-func (s *Server) concurBody(r *http.Request, t issued) concurToken {
-	b := concurToken{
-		Scope: t.scope, TokenType: "Bearer", AccessToken: t.access,
-		RefreshToken: t.refresh, IDToken: t.id, Geolocation: s.geo(r),
-	}
-	if !s.opts.OmitExpiresIn {
-		b.ExpiresIn = strconv.FormatInt(seconds(s.opts.AccessTTL), 10)
-	}
-	if t.hasRefresh && !t.refreshExp.IsZero() {
-		b.RefreshExpiresIn = t.refreshExp.Unix()
-	}
-	return b
+	words := s.words()
+	words.headers(w)
+	writeJSON(w, http.StatusOK, words.token(s, r, t))
 }
 
 func (s *Server) keycloakBody(t issued) keycloakToken {
@@ -94,13 +58,34 @@ func (s *Server) keycloakBody(t issued) keycloakToken {
 }
 
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, status int, e apiError) {
-	if s.opts.Style != StyleConcur {
-		writeJSON(w, status, keycloakError{e.Error, e.Description})
-		return
-	}
-	w.Header().Set("Concur-Correlationid", randomID("corr", 0))
-	writeJSON(w, status, concurError{e.Error, e.Description, e.Code, s.geo(r)})
+	words := s.words()
+	words.headers(w)
+	writeJSON(w, status, words.refusal(s, r, e))
 }
+
+// words is how the server's style words its answers: Concur's (concur.go),
+// else Keycloak's (below), which Dex's shares.
+type words interface {
+	token(s *Server, r *http.Request, t issued) any
+	refusal(s *Server, r *http.Request, e apiError) any
+	headers(w http.ResponseWriter)
+	scope() string
+	// passwordForm refuses a password grant's form it would not take; nil
+	// when it takes it.
+	passwordForm(form url.Values) *apiError
+	wrongPassword() string
+}
+
+type keycloakWords struct{}
+
+func (keycloakWords) token(s *Server, _ *http.Request, t issued) any { return s.keycloakBody(t) }
+func (keycloakWords) refusal(_ *Server, _ *http.Request, e apiError) any {
+	return keycloakError{e.Error, e.Description}
+}
+func (keycloakWords) headers(http.ResponseWriter)       {}
+func (keycloakWords) scope() string                     { return keycloakScope }
+func (keycloakWords) passwordForm(url.Values) *apiError { return nil }
+func (keycloakWords) wrongPassword() string             { return "Invalid user credentials" }
 
 // geo is the geolocation to advertise: set explicitly, else where the
 // server says it lives, else where the request reached it.

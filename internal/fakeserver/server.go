@@ -24,7 +24,6 @@ const (
 
 // Styles of response bodies.
 const (
-	StyleConcur   = "concur"
 	StyleKeycloak = "keycloak"
 	// StyleDex answers as Dex does: Keycloak-like bodies, but a refresh token
 	// that is unknown, rotated away or expired is refused with 400
@@ -63,7 +62,7 @@ type Options struct {
 	AccessTTL  time.Duration // zero: DefaultAccessTTL
 	RefreshTTL time.Duration // zero: DefaultRefreshTTL; NoRefreshExpiry: none
 
-	Style     string // StyleConcur (zero value), StyleKeycloak or StyleDex
+	Style     string // DefaultStyle (zero value: Concur's), StyleKeycloak or StyleDex
 	AuthStyle string // AuthEither (zero value), AuthParams or AuthHeader
 
 	// Rotate makes refresh tokens single-use: the refresh grant returns a
@@ -169,14 +168,14 @@ func NewHandler(o Options) *Server {
 	if o.ClientID == "" || o.ClientSecret == "" {
 		panic("fakeserver: Options.ClientID and Options.ClientSecret are required")
 	}
-	if o.Style != "" && o.Style != StyleConcur && o.Style != StyleKeycloak && o.Style != StyleDex {
+	if o.Style != "" && !knownStyle(o.Style) {
 		panic(fmt.Sprintf("fakeserver: unknown Options.Style %q", o.Style))
 	}
 	if o.AuthStyle != AuthEither && o.AuthStyle != AuthParams && o.AuthStyle != AuthHeader {
 		panic(fmt.Sprintf("fakeserver: unknown Options.AuthStyle %q", o.AuthStyle))
 	}
 	if o.Style == "" {
-		o.Style = StyleConcur
+		o.Style = DefaultStyle
 	}
 	if o.AccessTTL == 0 {
 		o.AccessTTL = DefaultAccessTTL
