@@ -222,7 +222,7 @@ func (l *locked) Read(ctx context.Context) ([]byte, error) {
 	l.read = true
 	if kv == nil {
 		l.seen, l.data = 0, nil
-		_ = removeIfExists(l.s.o.CopyFile)
+		_ = storage.RemoveIfExists(l.s.o.CopyFile)
 		return nil, fmt.Errorf("etcd: %s: %w", l.s.Name(), fs.ErrNotExist)
 	}
 	l.seen, l.data = int64(kv.ModRevision), capRecord(kv.Value)
@@ -327,10 +327,7 @@ func (l *locked) keep(data []byte, base int64, keep bool, err error) error {
 	if !keep {
 		return err
 	}
-	if perr := l.s.writePending(data, base); perr != nil {
-		return fmt.Errorf("%w; the answer could not be kept either: %v", err, perr)
-	}
-	return fmt.Errorf("%w; the answer is kept in %s and will be pushed by the next run", err, l.s.o.PendingFile)
+	return l.s.files.Keep(data, base, err)
 }
 
 // SetAside moves an unreadable record to PREFIX/<profile>/corrupt-<UTC
@@ -367,7 +364,7 @@ func (l *locked) SetAsideAs(ctx context.Context, label string, now time.Time) (s
 	l.mu.Lock()
 	l.seen, l.data = 0, nil
 	l.mu.Unlock()
-	_ = removeIfExists(l.s.o.CopyFile)
+	_ = storage.RemoveIfExists(l.s.o.CopyFile)
 	return l.s.endpointsForMessage + aside, nil
 }
 

@@ -1,13 +1,10 @@
 package etcd
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"time"
 
 	"github.com/tokenkeeper/tokenkeeper/storage"
@@ -65,6 +62,7 @@ type Store struct {
 	base                string // PREFIX/<profile>/
 	recordKey, lockKey  string
 	endpointsForMessage string
+	files               *storage.HostFiles // the read copy and the pending file
 }
 
 // New makes the store of one profile.
@@ -79,8 +77,14 @@ func New(o Options) (*Store, error) {
 		o.LeaseTTL = LeaseTTL(o.Timeout, 0)
 	}
 	base := o.Client.cfg.Prefix + "/" + o.Profile + "/"
-	return &Store{o: o, base: base, recordKey: base + "record", lockKey: base + "lock",
-		endpointsForMessage: o.Client.cfg.hostsURL()}, nil
+	s := &Store{o: o, base: base, recordKey: base + "record", lockKey: base + "lock",
+		endpointsForMessage: o.Client.cfg.hostsURL()}
+	// A pending file names the store it was written for, but is pushed
+	// whatever it names: etcd's name of a store changes with the order of
+	// its endpoints.
+	s.files = &storage.HostFiles{Copy: o.CopyFile, Pending: o.PendingFile, Store: s.Name(),
+		BaseKey: "base_revision", Max: maxRecord, What: "etcd", Warn: o.Warn}
+	return s, nil
 }
 
 // Name is the record's URL: etcd://HOSTS/PREFIX/<profile>/record.
@@ -117,7 +121,7 @@ func (s *Store) Read(ctx context.Context) ([]byte, error) {
 			return pending, nil
 		}
 	}
-	if data, err := storage.ReadRecord(s.o.CopyFile); err == nil {
+	if data, err := s.files.ReadCopy(); err == nil {
 		return data, nil
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
@@ -135,7 +139,7 @@ func (s *Store) Fetch(ctx context.Context) ([]byte, error) {
 		return nil, fmt.Errorf("etcd: read %s: %w", s.Name(), err)
 	}
 	if kv == nil {
-		_ = removeIfExists(s.o.CopyFile)
+		_ = storage.RemoveIfExists(s.o.CopyFile)
 		return nil, fmt.Errorf("etcd: %s: %w", s.Name(), fs.ErrNotExist)
 	}
 	data := capRecord(kv.Value)
@@ -143,26 +147,9 @@ func (s *Store) Fetch(ctx context.Context) ([]byte, error) {
 	return data, nil
 }
 
-func capRecord(v []byte) []byte {
-	if len(v) > maxRecord {
-		return v[:maxRecord]
-	}
-	return v
-}
+func capRecord(v []byte) []byte { return v[:min(len(v), maxRecord)] }
 
-// writeCopy keeps the host's read copy equal to what etcd holds. The copy is
-// never the only copy of anything, so a failure to write it is not an
-// error; a copy that could not be replaced is removed so that it cannot go
-// on serving an older record.
-func (s *Store) writeCopy(data []byte) {
-	if old, err := storage.ReadRecord(s.o.CopyFile); err == nil && bytes.Equal(old, data) {
-		return
-	}
-	if err := storage.ReplaceFile(s.o.CopyFile, data); err != nil {
-		_ = removeIfExists(s.o.CopyFile)
-		s.warn(fmt.Sprintf("the read copy %s could not be written: %v", s.o.CopyFile, err))
-	}
-}
+func (s *Store) writeCopy(data []byte) { s.files.WriteCopy(data) }
 
 func (s *Store) warn(msg string) {
 	if s.o.Warn != nil {
@@ -170,42 +157,15 @@ func (s *Store) warn(msg string) {
 	}
 }
 
-func removeIfExists(path string) error {
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	return nil
-}
+// writePending keeps data in the pending file with the revision it replaces.
+func (s *Store) writePending(data []byte, base int64) error { return s.files.WritePending(data, base) }
 
-// pending is the pending file: an answer whose save to etcd failed, with the
-// record revision it was meant to replace.
-type pending struct {
-	Store        string `json:"store"`         // Name() of the store it belongs to
-	BaseRevision int64  `json:"base_revision"` // mod_revision of the record it replaces (0: none)
-	Record       []byte `json:"record"`        // the record, base64
-}
-
+// readPending is the pending answer and the record revision it was meant to
+// replace (0: none).
 func (s *Store) readPending() ([]byte, int64, error) {
-	data, err := storage.ReadRecord(s.o.PendingFile)
-	if err != nil {
-		return nil, 0, err
-	}
-	var p pending
-	if err := json.Unmarshal(data, &p); err != nil || len(p.Record) == 0 {
-		return nil, 0, fmt.Errorf("etcd: pending file %s is not one tokenkeeper wrote", s.o.PendingFile)
-	}
-	return capRecord(p.Record), p.BaseRevision, nil
-}
-
-// writePending keeps data in the pending file, unless that file would be
-// larger than storage.ReadRecord reads whole (the record is base64, 4/3 of
-// its size): one cut on reading would never parse, so never be pushed.
-func (s *Store) writePending(data []byte, base int64) error {
-	b, _ := json.Marshal(pending{Store: s.Name(), BaseRevision: base, Record: data})
-	if len(b) > storage.MaxFileSize {
-		return fmt.Errorf("etcd: a pending file of %d bytes would be larger than %d", len(b), storage.MaxFileSize)
-	}
-	return storage.ReplaceFile(s.o.PendingFile, b)
+	var base int64
+	data, err := s.files.ReadPending(&base)
+	return data, base, err
 }
 
 // pendingLockWait bounds the wait for the lock when a lock-free Read finds a
@@ -252,5 +212,5 @@ func (l *locked) pushPending(ctx context.Context) error {
 	if err := l.save(ctx, data, false); err != nil {
 		return err
 	}
-	return removeIfExists(l.s.o.PendingFile)
+	return storage.RemoveIfExists(l.s.o.PendingFile)
 }

@@ -391,10 +391,7 @@ func (l *locked) keep(data []byte, base string, keep bool, err error) error {
 	if !keep {
 		return err
 	}
-	if perr := l.s.writePending(data, base); perr != nil {
-		return fmt.Errorf("%w; the answer could not be kept either: %v", err, perr)
-	}
-	return fmt.Errorf("%w; the answer is kept in %s and will be pushed by the next run", err, l.s.o.PendingFile)
+	return l.s.files.Keep(data, base, err)
 }
 
 // SetAside moves an unreadable record to the Secret
@@ -434,7 +431,7 @@ func (l *locked) SetAsideAs(ctx context.Context, label string, now time.Time) (s
 	l.mu.Lock()
 	l.sec, l.seen, l.data = nil, "", nil
 	l.mu.Unlock()
-	_ = removeIfExists(l.s.o.CopyFile)
+	_ = storage.RemoveIfExists(l.s.o.CopyFile)
 	return "k8s://" + l.s.c.cfg.Namespace + "/secrets/" + aside, nil
 }
 

@@ -1,13 +1,10 @@
 package kube
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"sync"
 	"time"
 
@@ -42,9 +39,10 @@ type Options struct {
 // Store keeps a profile's record in the Secret PREFIX-<profile>, locked by
 // the Lease of the same name; it implements storage.Store.
 type Store struct {
-	o    Options
-	c    *Client
-	name string // the objects' name
+	o     Options
+	c     *Client
+	name  string             // the objects' name
+	files *storage.HostFiles // the read copy and the pending file
 
 	// The Lease as a waiter of this process last saw it change, and when:
 	// it has expired once unchanged for its duration since (see Lock).
@@ -70,7 +68,10 @@ func New(o Options) (*Store, error) {
 	if o.LeaseTTL <= 0 {
 		o.LeaseTTL = storage.LeaseTTL(o.Timeout, 0)
 	}
-	return &Store{o: o, c: o.Client, name: name}, nil
+	s := &Store{o: o, c: o.Client, name: name}
+	s.files = &storage.HostFiles{Copy: o.CopyFile, Pending: o.PendingFile, Store: s.Name(), CheckStore: true,
+		BaseKey: "base_resource_version", Max: maxRecord, What: "kubernetes", Warn: o.Warn}
+	return s, nil
 }
 
 // Name is the Secret: k8s://NAMESPACE/secrets/PREFIX-<profile>.
@@ -107,7 +108,7 @@ func (s *Store) Read(ctx context.Context) ([]byte, error) {
 			return pending, nil
 		}
 	}
-	if data, err := storage.ReadRecord(s.o.CopyFile); err == nil {
+	if data, err := s.files.ReadCopy(); err == nil {
 		return data, nil
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
@@ -129,7 +130,7 @@ func (s *Store) Fetch(ctx context.Context) ([]byte, error) {
 func (s *Store) fetch(ctx context.Context) ([]byte, *secret, error) {
 	sec, err := s.c.getSecret(ctx, s.name)
 	if errors.Is(err, ErrNotFound) {
-		_ = removeIfExists(s.o.CopyFile)
+		_ = storage.RemoveIfExists(s.o.CopyFile)
 		return nil, nil, fmt.Errorf("kubernetes: %s: %w", s.Name(), fs.ErrNotExist)
 	}
 	if err != nil {
@@ -137,7 +138,7 @@ func (s *Store) fetch(ctx context.Context) ([]byte, *secret, error) {
 	}
 	rec, ok := sec.Data[dataKey]
 	if !ok {
-		_ = removeIfExists(s.o.CopyFile)
+		_ = storage.RemoveIfExists(s.o.CopyFile)
 		return nil, sec, fmt.Errorf("kubernetes: %s (no %q in its data): %w", s.Name(), dataKey, fs.ErrNotExist)
 	}
 	data := capRecord(rec)
@@ -145,25 +146,9 @@ func (s *Store) fetch(ctx context.Context) ([]byte, *secret, error) {
 	return data, sec, nil
 }
 
-func capRecord(v []byte) []byte {
-	if len(v) > maxRecord {
-		return v[:maxRecord]
-	}
-	return v
-}
+func capRecord(v []byte) []byte { return v[:min(len(v), maxRecord)] }
 
-// writeCopy keeps the host's read copy equal to the Secret's record; a copy
-// that could not be replaced is removed so that it cannot serve an older
-// record.
-func (s *Store) writeCopy(data []byte) {
-	if old, err := storage.ReadRecord(s.o.CopyFile); err == nil && bytes.Equal(old, data) {
-		return
-	}
-	if err := storage.ReplaceFile(s.o.CopyFile, data); err != nil {
-		_ = removeIfExists(s.o.CopyFile)
-		s.warn(fmt.Sprintf("the read copy %s could not be written: %v", s.o.CopyFile, err))
-	}
-}
+func (s *Store) writeCopy(data []byte) { s.files.WriteCopy(data) }
 
 func (s *Store) warn(msg string) {
 	if s.o.Warn != nil {
@@ -171,39 +156,12 @@ func (s *Store) warn(msg string) {
 	}
 }
 
-func removeIfExists(path string) error {
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	return nil
-}
-
-// pending is the pending file: an answer whose save failed, with the
-// Secret's resourceVersion it was meant to replace ("" for none).
-type pending struct {
-	Store        string `json:"store"`
-	BaseRevision string `json:"base_resource_version"`
-	Record       []byte `json:"record"`
-}
-
+// readPending is the pending answer and the Secret's resourceVersion it was
+// meant to replace ("": none).
 func (s *Store) readPending() ([]byte, string, error) {
-	data, err := storage.ReadRecord(s.o.PendingFile)
-	if err != nil {
-		return nil, "", err
-	}
-	var p pending
-	if err := json.Unmarshal(data, &p); err != nil || len(p.Record) == 0 || p.Store != s.Name() {
-		return nil, "", fmt.Errorf("kubernetes: pending file %s is not one tokenkeeper wrote for %s", s.o.PendingFile, s.Name())
-	}
-	return capRecord(p.Record), p.BaseRevision, nil
-}
-
-func (s *Store) writePending(data []byte, base string) error {
-	b, _ := json.Marshal(pending{Store: s.Name(), BaseRevision: base, Record: data})
-	if len(b) > storage.MaxFileSize {
-		return fmt.Errorf("kubernetes: a pending file of %d bytes would be larger than %d", len(b), storage.MaxFileSize)
-	}
-	return storage.ReplaceFile(s.o.PendingFile, b)
+	var base string
+	data, err := s.files.ReadPending(&base)
+	return data, base, err
 }
 
 // pendingLockWait bounds the wait for the lock when a lock-free Read finds
@@ -250,5 +208,5 @@ func (l *locked) pushPending(ctx context.Context) error {
 	if err := l.save(ctx, data, false); err != nil {
 		return err
 	}
-	return removeIfExists(l.s.o.PendingFile)
+	return storage.RemoveIfExists(l.s.o.PendingFile)
 }

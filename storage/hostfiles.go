@@ -1,0 +1,115 @@
+package storage
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+)
+
+// HostFiles are a shared store's files on this host (docs/many-profiles.md,
+// docs/kubernetes.md): the read copy of the record, served without the
+// network while its token is valid, and the pending file, an answer whose
+// save to the store failed (it may hold a refresh token just spent), pushed
+// first by the next run. Every shared store keeps them the same way; only
+// the version an answer was meant to replace is the store's own (etcd's
+// revision, a Kubernetes resourceVersion), kept under its own key.
+type HostFiles struct {
+	Copy, Pending string
+	// Store is the store's Name, written into the pending file. With
+	// CheckStore a pending file written for another store is refused.
+	Store      string
+	CheckStore bool
+	// BaseKey is the pending file's key for the version the answer
+	// replaces ("base_revision", "base_resource_version").
+	BaseKey string
+	// Max caps a record, as the store caps what it holds.
+	Max int
+	// What is the store's kind in messages ("etcd", "kubernetes").
+	What string
+	Warn func(string)
+}
+
+// Cap cuts v to Max.
+func (h *HostFiles) Cap(v []byte) []byte {
+	if len(v) > h.Max {
+		return v[:h.Max]
+	}
+	return v
+}
+
+// ReadCopy is the host's read copy of the record.
+func (h *HostFiles) ReadCopy() ([]byte, error) { return ReadRecord(h.Copy) }
+
+// WriteCopy keeps the read copy equal to what the store holds. The copy is
+// never the only copy of anything, so a failure to write it is not an
+// error; a copy that could not be replaced is removed so that it cannot go
+// on serving an older record.
+func (h *HostFiles) WriteCopy(data []byte) {
+	if old, err := ReadRecord(h.Copy); err == nil && bytes.Equal(old, data) {
+		return
+	}
+	if err := ReplaceFile(h.Copy, data); err != nil {
+		_ = RemoveIfExists(h.Copy)
+		h.warn(fmt.Sprintf("the read copy %s could not be written: %v", h.Copy, err))
+	}
+}
+
+func (h *HostFiles) warn(msg string) {
+	if h.Warn != nil {
+		h.Warn(msg)
+	}
+}
+
+// ReadPending returns the pending answer, its version decoded into base (a
+// pointer); an error matching fs.ErrNotExist when there is none.
+func (h *HostFiles) ReadPending(base any) ([]byte, error) {
+	data, err := ReadRecord(h.Pending)
+	if err != nil {
+		return nil, err
+	}
+	var p map[string]json.RawMessage
+	var store string
+	var record []byte
+	ok := json.Unmarshal(data, &p) == nil && json.Unmarshal(p["record"], &record) == nil && len(record) > 0 &&
+		json.Unmarshal(p["store"], &store) == nil && (!h.CheckStore || store == h.Store)
+	if ok && p[h.BaseKey] != nil {
+		ok = json.Unmarshal(p[h.BaseKey], base) == nil
+	}
+	if !ok {
+		return nil, fmt.Errorf("%s: pending file %s is not one tokenkeeper wrote for %s", h.What, h.Pending, h.Store)
+	}
+	return h.Cap(record), nil
+}
+
+// WritePending keeps data in the pending file with the version it replaces,
+// unless that file would be larger than ReadRecord reads whole (the record
+// is base64, 4/3 of its size): one cut on reading would never parse, so
+// never be pushed.
+func (h *HostFiles) WritePending(data []byte, base any) error {
+	b, _ := json.Marshal(map[string]any{"store": h.Store, h.BaseKey: base, "record": data})
+	if len(b) > MaxFileSize {
+		return fmt.Errorf("%s: a pending file of %d bytes would be larger than %d", h.What, len(b), MaxFileSize)
+	}
+	return ReplaceFile(h.Pending, b)
+}
+
+// Keep is what a failed save ends in: err, after data was kept in the
+// pending file (with the version it was meant to replace), or why it could
+// not be.
+func (h *HostFiles) Keep(data []byte, base any, err error) error {
+	if perr := h.WritePending(data, base); perr != nil {
+		return fmt.Errorf("%w; the answer could not be kept either: %v", err, perr)
+	}
+	return fmt.Errorf("%w; the answer is kept in %s and will be pushed by the next run", err, h.Pending)
+}
+
+// RemoveIfExists removes path; one that is not there is no error.
+func RemoveIfExists(path string) error {
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
