@@ -2,6 +2,7 @@ package storage
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -112,4 +113,25 @@ func RemoveIfExists(path string) error {
 		return err
 	}
 	return nil
+}
+
+// Read is a shared store's read without its lock: an answer waiting in the
+// pending file is pushed first (pushLocked takes the lock briefly; when it
+// cannot, the pending answer is served, with a warning, and a later run
+// pushes it); then the host's read copy is served when there is one (no
+// network); else fetch reads the store and writes the copy.
+func (h *HostFiles) Read(ctx context.Context, pushLocked func(context.Context) error, fetch func(context.Context) ([]byte, error)) ([]byte, error) {
+	var ignored json.RawMessage
+	if pending, err := h.ReadPending(&ignored); err == nil {
+		if perr := pushLocked(ctx); perr != nil {
+			h.warn(fmt.Sprintf("an answer saved in %s could not be pushed to %s yet: %v", h.Pending, h.Store, perr))
+			return pending, nil
+		}
+	}
+	if data, err := h.ReadCopy(); err == nil {
+		return data, nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	return fetch(ctx)
 }

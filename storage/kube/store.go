@@ -98,22 +98,10 @@ func (s *Store) saveContext(ctx context.Context) (context.Context, context.Cance
 	return context.WithTimeout(ctx, s.o.Timeout)
 }
 
-// Read returns the record without the lock: a pending answer is pushed
-// first (under the lock); then the host's read copy is served when there
-// is one (no network); else the Secret is read and the copy written.
+// Read returns the record without the lock (storage.HostFiles.Read: a
+// pending answer first, then the host's read copy, else the store).
 func (s *Store) Read(ctx context.Context) ([]byte, error) {
-	if pending, _, err := s.readPending(); err == nil {
-		if perr := s.pushPendingLocked(ctx); perr != nil {
-			s.warn(fmt.Sprintf("an answer saved in %s could not be pushed to %s yet: %v", s.o.PendingFile, s.Name(), perr))
-			return pending, nil
-		}
-	}
-	if data, err := s.files.ReadCopy(); err == nil {
-		return data, nil
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return nil, err
-	}
-	return s.Fetch(ctx)
+	return s.files.Read(ctx, s.pushPendingLocked, s.Fetch)
 }
 
 // Fetch reads the Secret and refreshes the read copy; a Secret that does
