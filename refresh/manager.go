@@ -357,6 +357,9 @@ var errInvalidGrant = errors.New("invalid_grant")
 // refreshGrant renews with tok's refresh token. retry allows one more refresh
 // after a lost race, with the refresh token the winner saved.
 func (r *run) refreshGrant(ctx context.Context, tok *Token, retry bool) (*Result, error) {
+	if err := r.settleTokenURL(ctx, tok); err != nil {
+		return &Result{Warnings: r.warns}, err
+	}
 	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}}
 	if sc := r.m.refreshScope(tok); sc != "" {
 		form.Set("scope", sc)
@@ -404,6 +407,42 @@ func (r *run) refreshGrant(ctx context.Context, tok *Token, retry bool) (*Result
 		return &Result{Warnings: r.warns}, errInvalidGrant
 	}
 	return r.keepOrFail(tok, err)
+}
+
+// settleTokenURL decides where a refresh of a grant found through the issuer
+// goes. The record's token_url (discovery's answer, kept so that a run does not
+// ask again) is taken only from the user's own file, or when it lies on the
+// issuer's own origin, and always only as a URL a token may be sent to: a
+// record in a shared store is written by other hosts, and must not send this
+// host's refresh token and client credentials (or an assertion whose aud names
+// the issuer) anywhere else. Otherwise the issuer's discovery document
+// decides. With an explicit tokenURL the decision has already compared it
+// with the record's.
+func (r *run) settleTokenURL(ctx context.Context, tok *Token) error {
+	if tok.TokenURL == "" || r.creds.Issuer == "" || r.creds.TokenURL != "" {
+		return nil
+	}
+	_, ownFile := r.m.Store.(*storage.FileStore)
+	ownFile = ownFile || r.m.Store == nil
+	if credentials.CheckTokenURL(tok.TokenURL) == nil && (ownFile || sameOrigin(tok.TokenURL, r.creds.Issuer)) {
+		return nil
+	}
+	ep, err := r.m.resolveEndpoints(ctx)
+	if err != nil {
+		return err
+	}
+	if ep.Token != tok.TokenURL {
+		r.m.debug("the record's token_url is not the issuer's token endpoint; using the discovered one", "url", redact.URL(ep.Token))
+		tok.TokenURL = ep.Token
+	}
+	return nil
+}
+
+// sameOrigin tells whether a and b have the same scheme, host and port.
+func sameOrigin(a, b string) bool {
+	ua, err1 := url.Parse(a)
+	ub, err2 := url.Parse(b)
+	return err1 == nil && err2 == nil && ua.Scheme == ub.Scheme && strings.EqualFold(ua.Host, ub.Host)
 }
 
 // sendRefresh sends a refresh request: where req says, then once to a moved

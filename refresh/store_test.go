@@ -2,11 +2,15 @@ package refresh
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -303,5 +307,61 @@ func TestDecisionNamesTheStoresRecord(t *testing.T) {
 	got := strings.Join(p.Warnings, "\n")
 	if !strings.Contains(got, "etcd://127.0.0.1:2379/tokenkeeper/p/record") || strings.Contains(got, "/st/") {
 		t.Errorf("warnings = %q, want the store's record named, not the token file", got)
+	}
+}
+
+// sharedStub is the file store seen as a shared one: the record in it may
+// have been written by another host.
+type sharedStub struct{ storage.Store }
+
+// TestRecordTokenURLNotTrusted: a grant found through the issuer keeps the
+// discovered token endpoint in the record, so that a run need not ask again.
+// A record in a shared store is written by other hosts: a token_url there on
+// another origin than the issuer's is not where this host's refresh token and
+// client secret go, nor is a token_url no token may be sent to (plain http to
+// another host) in the user's own file: the issuer's discovery decides.
+func TestRecordTokenURLNotTrusted(t *testing.T) {
+	// The other origin answers as a token endpoint would, and counts what
+	// reaches it.
+	var stolen atomic.Int32
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		stolen.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"access_token":"evil-at","token_type":"Bearer","expires_in":3600,"refresh_token":"evil-rt"}`)
+	}))
+	defer evil.Close()
+	for _, tt := range []struct {
+		name, planted string
+		shared        bool
+	}{
+		{"shared store, another origin", evil.URL + "/token", true},
+		{"own file, plain http elsewhere", "http://192.0.2.2:9/token", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, fakeserver.Options{Style: fakeserver.StyleKeycloak}, func(c *credentials.Credentials) {
+				c.TokenURL, c.CredentialType = "", ""
+			})
+			e.creds.Issuer = e.fs.URL()
+			e.mustEnsure(t, Options{}, ActionBootstrapped)
+			tok, err := e.m.Load()
+			if err != nil || tok.TokenURL == "" {
+				t.Fatalf("record after the grant: %v, %v", tok, err)
+			}
+			discovered := tok.TokenURL
+			tok.TokenURL = tt.planted
+			e.writeToken(t, tok)
+			if tt.shared {
+				e.m.Store = sharedStub{storage.OpenFileStore(e.paths, nil)}
+			}
+			e.clock.Add(2 * time.Hour)
+			e.mustEnsure(t, Options{}, ActionRefreshed)
+			e.wantCounts(t, 1, 1)
+			if n := stolen.Load(); n != 0 {
+				t.Errorf("%d requests reached the token_url planted in the record", n)
+			}
+			if tok, _ := e.m.Load(); tok == nil || tok.TokenURL != discovered {
+				t.Errorf("token_url after the refresh: %v, want the discovered %s", tok, discovered)
+			}
+		})
 	}
 }
