@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"fmt"
 	"net"
 	"net/url"
 	"strconv"
@@ -17,15 +18,23 @@ import (
 func StoreURL(raw string, keep ...string) string {
 	scheme, rest, ok := strings.Cut(raw, "://")
 	if !ok {
-		return cut(raw)
+		// Not a URL of a store: what follows a scheme may be anything the
+		// user typed, a password included.
+		if s, _, ok := strings.Cut(raw, ":"); ok && !strings.ContainsAny(s, "/@?#") && len(s) <= 16 {
+			return s + ":…"
+		}
+		return fmt.Sprintf("(not a store URL, %d characters)", len(raw))
 	}
-	if at := UserinfoEnd(rest); at >= 0 {
-		rest = "…@" + rest[at+1:]
-	}
-	rest, query, hasQuery := strings.Cut(rest, "?")
+	// A password may hold any character, ? / # @ too: everything up to the
+	// last @ is taken for a userinfo, at the cost of hiding a host when an
+	// @ stands in a query value.
 	if at := strings.LastIndex(rest, "@"); at >= 0 {
 		rest = "…@" + rest[at+1:]
 	}
+	if i := strings.IndexByte(rest, '#'); i >= 0 {
+		rest = rest[:i] + "#…"
+	}
+	rest, query, hasQuery := strings.Cut(rest, "?")
 	if hasQuery {
 		parts := strings.Split(query, "&")
 		for i, p := range parts {

@@ -12,7 +12,13 @@ func TestStoreURL(t *testing.T) {
 		{"k8s://admin:s3cret@prod/tk", "k8s://…@prod/tk"},
 		{"k8s://prod/tk?token=abc", "k8s://prod/tk?token=…"},
 		{"etcd://a:1?bare", "etcd://a:1?…"},
-		{"no scheme " + strings.Repeat("x", 300), "no scheme " + strings.Repeat("x", 190) + "…"},
+		{"no scheme " + strings.Repeat("x", 300), "(not a store URL, 310 characters)"},
+		// A password with ? in it, a host without a port, a missing slash,
+		// a fragment: none of it shows.
+		{"k8s://admin:s3cr?et@apps", "k8s://…@apps"},
+		{"etcd://admin:hunter2?x@etcd1", "etcd://…@etcd1"},
+		{"etcd:/admin:hunter2@h:2379", "etcd:…"},
+		{"etcd://h:2379#hunter2", "etcd://h:2379#…"},
 	} {
 		if got := StoreURL(tt.in, "ca", "user"); got != tt.want {
 			t.Errorf("StoreURL(%q) = %q, want %q", tt.in, got, tt.want)

@@ -112,20 +112,22 @@ func (c *Config) setEndpoints(hosts string) error {
 	if c.TLS {
 		scheme = "https://"
 	}
-	for _, hp := range strings.Split(hosts, ",") {
+	// An endpoint is named by its place in the list, not its text: what does
+	// not parse as HOST:PORT may be a password typed in the wrong place.
+	for i, hp := range strings.Split(hosts, ",") {
 		host, port, err := net.SplitHostPort(hp)
 		if err != nil {
-			return fmt.Errorf("endpoint %q: want HOST:PORT", hp)
+			return fmt.Errorf("endpoint %d: want HOST:PORT", i+1)
 		}
 		if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 { // digits only: no sign
-			return fmt.Errorf("endpoint %q: bad port", hp)
+			return fmt.Errorf("endpoint %d: bad port", i+1)
 		}
 		// net/url has the last word on a host: one it refuses (a control
 		// character, a space, {) or reads otherwise (a % escape, a #) would
 		// fail every request until the timeout, like an unreachable store.
 		hostport := net.JoinHostPort(host, port)
 		if u, err := url.Parse(scheme + hostport); host == "" || err != nil || u.Host != hostport {
-			return fmt.Errorf("endpoint %q: bad host", hp)
+			return fmt.Errorf("endpoint %d: bad host", i+1)
 		}
 		c.Endpoints = append(c.Endpoints, scheme+hostport)
 	}

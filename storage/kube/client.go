@@ -59,7 +59,9 @@ func (c *Client) Conn() (*Conn, error) {
 			ForceAttemptHTTP2:     true,
 			ResponseHeaderTimeout: 0, // watch answers late; each call has its own deadline
 		}
-		c.hc = &http.Client{Transport: tr}
+		// No redirect is followed: one may lead elsewhere, or to plain
+		// http, with the bearer token and the record.
+		c.hc = &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	})
 	return c.conn, c.err
 }
@@ -194,7 +196,8 @@ func (c *Client) attempt(ctx context.Context, r request, body []byte) ([]byte, e
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if err := c.authorize(req); err != nil {
+	tok, err := c.authorize(req)
+	if err != nil {
 		return nil, err
 	}
 	resp, err := c.hc.Do(req)
@@ -214,7 +217,9 @@ func (c *Client) attempt(ctx context.Context, r request, body []byte) ([]byte, e
 		return nil, &StatusError{Code: resp.StatusCode, Message: fmt.Sprintf("answer larger than %d bytes", maxBody)}
 	}
 	if resp.StatusCode/100 != 2 {
-		return nil, statusError(resp.StatusCode, data)
+		se := statusError(resp.StatusCode, data)
+		se.Message = redact.Text(se.Message, redact.Add(nil, tok)) // a server may echo the header it refused
+		return nil, se
 	}
 	return data, nil
 }
@@ -222,19 +227,24 @@ func (c *Client) attempt(ctx context.Context, r request, body []byte) ([]byte, e
 // authorize sets the bearer token; a token file is read for every request,
 // so that a rotated service account token is used as soon as the kubelet
 // writes it.
-func (c *Client) authorize(req *http.Request) error {
+// It returns the token, for what the server answers to be redacted of it.
+func (c *Client) authorize(req *http.Request) (string, error) {
 	tok := c.conn.Token
 	if tok == "" && c.conn.TokenFile != "" {
 		b, err := storage.ReadFile(c.conn.TokenFile)
 		if err != nil {
-			return &storage.ConfigError{Msg: fmt.Sprintf("kubernetes: token file %s: %v", c.conn.TokenFile, err), Err: err}
+			return "", &storage.ConfigError{Msg: fmt.Sprintf("kubernetes: token file %s: %v", c.conn.TokenFile, err), Err: err}
 		}
 		tok = strings.TrimSpace(string(b))
+	}
+	if strings.ContainsAny(tok, "\r\n\x00") {
+		return "", &storage.ConfigError{Msg: "kubernetes: " + c.conn.Source + ": the bearer token holds a line break or a NUL",
+			Hint: "put the token alone on one line"}
 	}
 	if tok != "" {
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}
-	return nil
+	return tok, nil
 }
 
 // statusError reads a metav1.Status.
@@ -255,6 +265,11 @@ func statusError(code int, data []byte) *StatusError {
 // a 401 or 403 is a *storage.ConfigError (exit 78) saying which verb on
 // which resource RBAC refused and to whom.
 func (c *Client) explain(r request, se *StatusError) error {
+	if se.Code/100 == 3 {
+		return &storage.ConfigError{Err: se,
+			Msg:  fmt.Sprintf("kubernetes: %s answered with a redirect (HTTP %d), which tokenkeeper does not follow", c.conn.Server, se.Code),
+			Hint: "point the kubeconfig's server at the API server itself (kubectl cluster-info shows it)"}
+	}
 	switch se.Code {
 	case http.StatusNotFound:
 		if r.verb == "create" { // what is missing is the namespace

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/tokenkeeper/tokenkeeper/internal/redact"
 	"github.com/tokenkeeper/tokenkeeper/storage"
 )
 
@@ -194,7 +195,7 @@ func fromKubeconfig(files []string) (*Conn, error) {
 	}
 	u, err := url.Parse(cluster.Server)
 	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil {
-		return nil, bad(fmt.Sprintf("cluster %q: server %q is not https://HOST[:PORT]", cut(ctx.Cluster), cut(cluster.Server)),
+		return nil, bad(fmt.Sprintf("cluster %q: server %q is not https://HOST[:PORT]", cut(ctx.Cluster), redact.URL(cluster.Server)),
 			"the record, its refresh token included, is sent to the API server: it must be reached over TLS")
 	}
 	if cluster.InsecureSkipTLSVerify {

@@ -193,7 +193,7 @@ func (c *Client) watchSecret(ctx context.Context, name, from string, fn func(typ
 		return err
 	}
 	req.Header.Set("Accept", "application/json")
-	if err := c.authorize(req); err != nil {
+	if _, err := c.authorize(req); err != nil {
 		return err
 	}
 	resp, err := c.hc.Do(req)

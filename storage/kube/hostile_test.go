@@ -1,0 +1,70 @@
+package kube
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/tokenkeeper/tokenkeeper/storage"
+)
+
+// hostileClient is a client of srv, a TLS server posing as an API server.
+func hostileClient(t *testing.T, srv *httptest.Server, conn Conn) *Client {
+	pool := x509.NewCertPool()
+	pool.AddCert(srv.Certificate())
+	conn.Server, conn.TLS = srv.URL, &tls.Config{RootCAs: pool}
+	c := NewClient(Config{Namespace: "apps", Prefix: "tokenkeeper"}, func() (*Conn, error) { return &conn, nil })
+	t.Cleanup(c.Close)
+	return c
+}
+
+// TestNoRedirectFollowed: an API server that redirects (to plain http on
+// the same host, where Go would keep the Authorization header) gets no
+// second request: a redirect is a configuration error (78), and the bearer
+// token and the record go nowhere else.
+func TestNoRedirectFollowed(t *testing.T) {
+	var caught atomic.Int32
+	catcher := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { caught.Add(1) }))
+	defer catcher.Close()
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, catcher.URL+r.URL.Path, http.StatusPermanentRedirect)
+	}))
+	defer srv.Close()
+	c := hostileClient(t, srv, Conn{Token: "fake-bearer-token-123"})
+	_, err := c.getSecret(t.Context(), "tokenkeeper-p")
+	var ce *storage.ConfigError
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "redirect") {
+		t.Errorf("getSecret through a redirect: %v, want a configuration error naming the redirect", err)
+	}
+	if n := caught.Load(); n != 0 {
+		t.Errorf("the redirect was followed: %d requests reached its target", n)
+	}
+}
+
+// TestServerEchoRedacted: an answer that echoes the Authorization header
+// back shows no bearer token, from the kubeconfig or from a token file.
+func TestServerEchoRedacted(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusForbidden)
+		w.Write([]byte(`{"kind":"Status","message":"token ` + r.Header.Get("Authorization") + ` is not allowed","code":403}`))
+	}))
+	defer srv.Close()
+	file := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(file, []byte("file-bearer-token-456\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, conn := range []Conn{{Token: "inline-bearer-token-123"}, {TokenFile: file}} {
+		c := hostileClient(t, srv, conn)
+		_, err := c.getSecret(t.Context(), "tokenkeeper-p")
+		if err == nil || strings.Contains(err.Error(), "bearer-token") {
+			t.Errorf("a 403 echoing the header: %v", err)
+		}
+	}
+}
