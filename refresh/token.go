@@ -466,17 +466,22 @@ func (t *Token) record(limit int) (data []byte, saved *Token, dropped []string, 
 
 // fileFields are the fields of the token file: every field as received, then the
 // normalised ones.
-// withoutTokens is t with no token left in it: the access and refresh tokens,
-// and every field of the answer whose name says it holds one (id_token,
-// issued_token, …). Times, scope and the endpoint stay. It is what logout sets
+// withoutTokens is t with no token left in it: only the fields that say
+// what the grant was are kept — its times, scope, endpoint, geolocation,
+// company, seed fingerprint and refusal — and every other field of the
+// answer is dropped, whatever its name or nesting (tokens come as
+// "tokens": {...}, mac_key, jwt, session_key…). It is what logout sets
 // aside of a grant it ended: a record a person may read, not a grant to steal.
 func (t *Token) withoutTokens() *Token {
 	c := *t
 	c.AccessToken, c.RefreshToken = "", ""
-	c.raw = maps.Clone(t.raw)
-	for k := range c.raw {
-		if strings.HasSuffix(strings.ToLower(k), "token") {
-			delete(c.raw, k)
+	c.raw = map[string]json.RawMessage{}
+	for k, v := range t.raw {
+		switch k {
+		case "token_type", "expires_in", "refresh_expires_in", "scope", "geolocation",
+			keyObtainedAt, keyExpiresAt, keyRefreshExpires, keyTokenURL, keyCompanyUUID,
+			keyAuthStyle, keySeedFingerprint, keyRefreshFixed, keyRefusal:
+			c.raw[k] = v
 		}
 	}
 	return &c

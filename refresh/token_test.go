@@ -781,3 +781,29 @@ func TestParseResponseJSONLabelledForm(t *testing.T) {
 		}
 	}
 }
+
+// TestWithoutTokens: what logout sets aside keeps no token under any name or
+// nesting, and keeps what says what the grant was.
+func TestWithoutTokens(t *testing.T) {
+	answer := `{"access_token":"tok-1","refresh_token":"tok-2","id_token":"tok-3","token_type":"Bearer",
+		"expires_in":3600,"scope":"openid","tokens":{"access":"tok-4"},"data":{"access_token":"tok-5"},
+		"mac_key":"tok-6","oauth_token_secret":"tok-7","jwt":"tok-8","session_key":"tok-9","code":"tok-10",
+		"Refresh-Token ":"tok-11","geolocation":"https://us.api.concursolutions.com"}`
+	tok, err := ParseResponse([]byte(answer), "application/json", time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok.TokenURL = "https://id.example.com/token"
+	data, err := tok.withoutTokens().MarshalFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(data), "tok-") {
+		t.Errorf("the set-aside record keeps a token:\n%s", data)
+	}
+	for _, k := range []string{`"token_url"`, `"scope"`, `"expires_at"`, `"geolocation"`} {
+		if !strings.Contains(string(data), k) {
+			t.Errorf("the set-aside record lost %s:\n%s", k, data)
+		}
+	}
+}
