@@ -83,8 +83,11 @@ func (c *Credentials) LoadClientKey() (*ClientKey, error) {
 	}
 	if w := storage.PermissionWarning(keyPath); w != "" {
 		what, fix, _ := strings.Cut(strings.TrimPrefix(w, keyPath+" "), "; run: ")
-		return nil, fail("clientKey", keyPath, what+": a private key must be readable by its owner only",
-			"run: "+fix+" (tokenkeeper refuses a key others can read, as ssh does)")
+		hint := "run: " + fix + " (tokenkeeper refuses a key others can read, as ssh does)"
+		if storage.SystemPath(keyPath) {
+			hint = "point clientKey at a key file of your own that only you can read"
+		}
+		return nil, fail("clientKey", keyPath, what+": a private key must be readable by its owner only", hint)
 	}
 	signer, alg, err := ParsePrivateKey(data)
 	if err != nil {

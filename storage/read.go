@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // MaxFileSize caps every file tokenkeeper reads: a credentials or token file is
@@ -63,7 +64,22 @@ func notRegular(path string, m fs.FileMode) *RecordError {
 		what = "a device"
 	}
 	hint := "move it away (mv " + shellQuote(path) + " " + shellQuote(path+".bad") + "); tokenkeeper reads and writes regular files only"
+	if m&fs.ModeDevice != 0 || SystemPath(path) { // never a command that would move what the system needs
+		hint = "name a regular file of your own instead; tokenkeeper reads and writes regular files only"
+	}
 	return &RecordError{Name: path, Msg: "is " + what + ", not a regular file", Hint: hint}
+}
+
+// SystemPath tells whether path lies where the system keeps its own files
+// (/dev, /etc, /proc, /usr, …): a hint never offers to move or chmod one,
+// even to a root user whose configuration names it by mistake.
+func SystemPath(path string) bool {
+	for _, dir := range []string{"/dev/", "/etc/", "/proc/", "/sys/", "/usr/", "/bin/", "/sbin/", "/lib/", "/lib64/", "/boot/", "/var/lib/"} {
+		if strings.HasPrefix(filepath.Clean(path)+"/", dir) {
+			return true
+		}
+	}
+	return false
 }
 
 // resolve returns the absolute path that path names once symbolic links are

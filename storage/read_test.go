@@ -152,3 +152,22 @@ func TestReadPrivate(t *testing.T) {
 	_, err = readFile(target, true)
 	wantRecordError(t, err, target, "belongs to another user (uid 65534")
 }
+
+// TestNoHintMovesSystemFiles: a device, or any file where the system keeps
+// its own, is never offered a mv (a root user whose configuration names
+// /dev/zero would move it).
+func TestNoHintMovesSystemFiles(t *testing.T) {
+	for _, tt := range []struct {
+		path string
+		mode fs.FileMode
+	}{
+		{"/dev/zero", fs.ModeDevice | fs.ModeCharDevice},
+		{"/etc/ssl", fs.ModeDir},
+		{"/home/u/.local/state/tokenkeeper/p/refreshTokenObjectFile.json", fs.ModeNamedPipe},
+	} {
+		hint := notRegular(tt.path, tt.mode).Hint
+		if offers := strings.Contains(hint, "mv "); offers != !SystemPath(tt.path) || (tt.mode&fs.ModeDevice != 0 && offers) {
+			t.Errorf("%s (%v): hint %q", tt.path, tt.mode, hint)
+		}
+	}
+}
