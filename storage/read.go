@@ -75,7 +75,7 @@ func notRegular(path string, m fs.FileMode) *RecordError {
 // even to a root user whose configuration names it by mistake.
 func SystemPath(path string) bool {
 	for _, dir := range []string{"/dev/", "/etc/", "/proc/", "/sys/", "/usr/", "/bin/", "/sbin/", "/lib/", "/lib64/", "/boot/", "/var/lib/"} {
-		if strings.HasPrefix(filepath.Clean(path)+"/", dir) {
+		if strings.HasPrefix(filepath.ToSlash(filepath.Clean(path))+"/", dir) {
 			return true
 		}
 	}
