@@ -47,6 +47,10 @@ if [ "$(cat "$CACHE/shim.sum" 2>/dev/null)" != "$sum" ] || [ ! -f "$shim" ]; the
   echo "$sum" >"$CACHE/shim.sum"
 fi
 "$WINE" --version
+# One Wine server for the whole script: one that lingers after its last client
+# and exits just as the next program starts ends that program with "wine
+# client error: recvmsg: Connection reset by peer". The cleanup stops it.
+"$WINESERVER" -p
 # What tests under Wine could not remove (Wine lacks what os.RemoveAll uses):
 # cleared here, from the Linux side.
 rm -rf "$WINEPREFIX/drive_c/users/$(id -un)/Temp/"*
