@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -302,26 +301,9 @@ func testDemoServeDevice(t *testing.T, bin string) {
 	d := startDemoServe(t, bin, "--grant", "authorization_code")
 	cmd := d.command("login", "--device")
 	cmd.Env = append(cmd.Env, "BROWSER=/nonexistent/browser-must-not-run")
-	stderr, err := cmd.StderrPipe()
+	all, err := deviceLogin(t, cmd, demoApproveDevice)
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	re := regexp.MustCompile(`open (\S+) and enter the code (\S+)`)
-	var all strings.Builder
-	sc := bufio.NewScanner(stderr)
-	for sc.Scan() {
-		all.WriteString(sc.Text() + "\n")
-		if s := re.FindStringSubmatch(sc.Text()); s != nil {
-			if err := demoApproveDevice(s[1], s[2]); err != nil {
-				t.Error(err)
-			}
-		}
-	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("login --device: %v\n%s", err, all.String())
+		t.Fatalf("login --device: %v\n%s", err, all)
 	}
 	if o := d.run("refresh", "--force"); o.code != 0 {
 		t.Errorf("refresh after a device login: %s", o)
@@ -376,20 +358,7 @@ func testDemoServeFail(t *testing.T, bin string) {
 	}
 	dead := startDemoServe(t, bin, "--fail", "dead-refresh", "--grant", "device_code")
 	cmd := dead.command("login")
-	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	re := regexp.MustCompile(`open (\S+) and enter the code (\S+)`)
-	sc := bufio.NewScanner(stderr)
-	for sc.Scan() {
-		if s := re.FindStringSubmatch(sc.Text()); s != nil {
-			if err := demoApproveDevice(s[1], s[2]); err != nil {
-				t.Error(err)
-			}
-		}
-	}
-	if err := cmd.Wait(); err != nil {
+	if _, err := deviceLogin(t, cmd, demoApproveDevice); err != nil {
 		t.Fatalf("device login with dead refresh tokens: %v", err)
 	}
 	if o := dead.run("refresh", "--force"); o.code != exitNeedsHuman || !strings.Contains(o.stderr, "login") {

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -315,26 +313,9 @@ func interopDevice(t *testing.T, bin string, ip *interopProvider) {
 	pp := newInteropProfile(t, bin, ip, "device_code", ip.client, nil)
 	cmd := pp.cmd("", "login")
 	cmd.Env = append(cmd.Env, "BROWSER=/nonexistent/browser-must-not-run")
-	stderr, err := cmd.StderrPipe()
+	all, err := deviceLogin(t, cmd, ip.approveDevice)
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	re := regexp.MustCompile(`open (\S+) and enter the code (\S+)`)
-	var all strings.Builder
-	sc := bufio.NewScanner(stderr)
-	for sc.Scan() {
-		all.WriteString(sc.Text() + "\n")
-		if s := re.FindStringSubmatch(sc.Text()); s != nil {
-			if err := ip.approveDevice(s[1], s[2]); err != nil {
-				t.Error(err)
-			}
-		}
-	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("login with the device grant: %v\n%s", err, all.String())
+		t.Fatalf("login with the device grant: %v\n%s", err, all)
 	}
 	rt := pp.token().RefreshToken
 	if rt == "" {

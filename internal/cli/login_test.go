@@ -322,28 +322,13 @@ func testLoginDevice(t *testing.T, bin string) {
 	cmd := lp.command("", "login")
 	// A browser that must not be called: the device grant only prints.
 	cmd.Env = append(cmd.Env, "BROWSER=/nonexistent/browser-must-not-run")
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out bytes.Buffer
 	cmd.Stdout = &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	re := regexp.MustCompile(`open (\S+) and enter the code (\S+)`)
-	var all strings.Builder
-	sc := bufio.NewScanner(stderr)
-	for sc.Scan() {
-		all.WriteString(sc.Text() + "\n")
-		if s := re.FindStringSubmatch(sc.Text()); s != nil {
-			if err := oidcprovider.ApproveDevice(s[1], s[2], lp.p.Username, oidcprovider.Password, "allow"); err != nil {
-				t.Error(err)
-			}
-		}
-	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("login --device: %v\n%s", err, all.String())
+	all, err := deviceLogin(t, cmd, func(verify, code string) error {
+		return oidcprovider.ApproveDevice(verify, code, lp.p.Username, oidcprovider.Password, "allow")
+	})
+	if err != nil {
+		t.Fatalf("login --device: %v\n%s", err, all)
 	}
 	if lp.token().RefreshToken == "" {
 		t.Fatal("no refresh token saved")
@@ -398,4 +383,30 @@ func testLogout(t *testing.T, bin string) {
 	if o := lp.run("", "logout"); o.code != 0 || !strings.Contains(o.stderr, "nothing to revoke") {
 		t.Errorf("a second logout: %s", o)
 	}
+}
+
+// deviceLogin runs cmd, a login on a device grant, and approves each code it
+// prints with approve, as a person on another device would. It returns all
+// that cmd printed on stderr and how it ended.
+func deviceLogin(t *testing.T, cmd *exec.Cmd, approve func(verify, code string) error) (string, error) {
+	t.Helper()
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile(`open (\S+) and enter the code (\S+)`)
+	var all strings.Builder
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		all.WriteString(sc.Text() + "\n")
+		if s := re.FindStringSubmatch(sc.Text()); s != nil {
+			if err := approve(s[1], s[2]); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	return all.String(), cmd.Wait()
 }
