@@ -79,7 +79,7 @@ func (a *app) gitCredential(action string) error {
 	}
 	req, err := readGitCredential(a.stdin)
 	if err != nil {
-		return usageErr(err.Error(), "git writes this input; to try it by hand: printf 'protocol=https\\nhost=HOST\\n\\n' | tokenkeeper git-credential get")
+		return usageErr(err.Error(), "git writes this input; to try it by hand: printf 'protocol=https\\nhost=HOST\\n\\n' | "+a.cmdLine("git-credential get"))
 	}
 	switch action {
 	case "get":

@@ -78,7 +78,7 @@ tokenkeeper serve --listen 127.0.0.1:8181 --secret-file /run/tokenkeeper/secret`
 func (a *app) serve(o serveOptions) int {
 	if (o.socket == "") == (o.listen == "") {
 		return a.usageError("serve: give one of --socket PATH or --listen 127.0.0.1:PORT",
-			"tokenkeeper serve --socket /run/tokenkeeper/token.sock")
+			a.cmdLine("serve --socket /run/tokenkeeper/token.sock"))
 	}
 	if o.secretFile != "" && o.listen == "" {
 		return a.usageError("serve: --secret-file goes with --listen", "a unix socket needs no secret: its mode and directory decide who may connect")
@@ -90,7 +90,7 @@ func (a *app) serve(o serveOptions) int {
 	}
 	addr, err := loopbackAddr(o.listen)
 	if err != nil {
-		return a.usageError("serve: "+err.Error(), "tokenkeeper serve --listen 127.0.0.1:8181, or --socket PATH for containers")
+		return a.usageError("serve: "+err.Error(), a.cmdLine("serve --listen 127.0.0.1:8181")+", or --socket PATH for containers")
 	}
 	if err := a.requireProfile(); err != nil {
 		return a.fail(err)
