@@ -13,9 +13,6 @@ import (
 // geolocation routing.
 type concur struct{ Standard }
 
-// IsConcur reports whether a token URL is one of SAP Concur's.
-func IsConcur(tokenURL string) bool { return PresetOf(tokenURL).Name == "concur" }
-
 const newRequestToken = "generate a new company request token in Concur's Company Request Token screen and put it in {file} (companyRequestToken)"
 
 // codes are SAP Concur's error codes (docs/troubleshooting.md, "Concur's

@@ -38,11 +38,9 @@ func refusalOf(ee *EndpointError) credentials.Refusal {
 		ProviderCode: ee.ProviderCode, Where: ee.Geolocation}
 }
 
-// readBy is p's own reading of ee, if it has one.
+// readBy is p's own reading of ee, if it has one. p is never nil: a refusal
+// no provider reads has Standard's (refusalProvider).
 func readBy(p credentials.Provider, ee *EndpointError) (credentials.Reading, bool) {
-	if p == nil {
-		return credentials.Reading{}, false
-	}
 	return p.Read(refusalOf(ee))
 }
 

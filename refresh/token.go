@@ -464,8 +464,6 @@ func (t *Token) record(limit int) (data []byte, saved *Token, dropped []string, 
 	return data, saved, dropped, nil
 }
 
-// fileFields are the fields of the token file: every field as received, then the
-// normalised ones.
 // withoutTokens is t with no token left in it: only the fields that say
 // what the grant was are kept — its times, scope, endpoint, geolocation,
 // company, seed fingerprint and refusal — and every other field of the
@@ -487,6 +485,8 @@ func (t *Token) withoutTokens() *Token {
 	return &c
 }
 
+// fileFields are the fields of the token file: every field as received, then the
+// normalised ones.
 func (t *Token) fileFields() map[string]json.RawMessage {
 	out := make(map[string]json.RawMessage, len(t.raw)+8)
 	for k, v := range t.raw {

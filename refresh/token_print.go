@@ -13,7 +13,7 @@ import (
 // expire, never the tokens; URLs with their query values masked.
 func (t Token) String() string {
 	return fmt.Sprintf("refresh.Token{AccessToken: %s, TokenType: %q, RefreshToken: %s, Scope: %q, Expiry: %s, RefreshExpiry: %s, TokenURL: %s, Geolocation: %s}",
-		setOrNot(t.AccessToken), t.TokenType, setOrNot(t.RefreshToken), t.Scope, timeOrNone(t.Expiry), timeOrNone(t.RefreshExpiry),
+		redact.Mask(t.AccessToken), t.TokenType, redact.Mask(t.RefreshToken), t.Scope, timeOrNone(t.Expiry), timeOrNone(t.RefreshExpiry),
 		redact.URL(t.TokenURL), redact.URL(t.Geolocation))
 }
 
@@ -22,8 +22,6 @@ func (t Token) GoString() string { return t.String() }
 
 // LogValue is String, for slog.
 func (t Token) LogValue() slog.Value { return slog.StringValue(t.String()) }
-
-func setOrNot(s string) string { return redact.Mask(s) }
 
 func timeOrNone(t time.Time) string {
 	if t.IsZero() {

@@ -32,7 +32,10 @@ const maxAssertionLife = 5 * time.Minute
 // key (private_key_jwt), or the certificate presented over TLS (RFC 8705).
 // It never accepts a secret from such a client.
 func (s *Server) keyClientAuth(r *http.Request, form url.Values) (apiError, bool) {
-	bad := func(desc string) (apiError, bool) { return apiError{"invalid_client", desc, 59}, false }
+	// In RFC 6749's words alone, as the providers that take keys answer
+	// (oidc-provider, Entra, Okta): no numeric code, which would read as
+	// SAP Concur's "app disabled" and send the user to SAP Concur.
+	bad := func(desc string) (apiError, bool) { return apiError{"invalid_client", desc, 0}, false }
 	_, _, basic := r.BasicAuth()
 	switch {
 	case basic || form.Has("client_secret"):

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -43,22 +44,13 @@ func StoreURL(raw string, keep ...string) string {
 			switch {
 			case !hasValue:
 				parts[i] = "…"
-			case err != nil || !contains(keep, dk):
+			case err != nil || !slices.Contains(keep, dk):
 				parts[i] = k + "=…"
 			}
 		}
 		rest += "?" + strings.Join(parts, "&")
 	}
 	return cut(scheme + "://" + rest)
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 func cut(s string) string {
