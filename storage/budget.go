@@ -69,3 +69,11 @@ func (b *Budget) Pause() (resume func()) {
 		})
 	}
 }
+
+// OpContext bounds one operation on a shared store by timeout and by the
+// run's budget (nil: timeout alone).
+func OpContext(ctx context.Context, b *Budget, timeout time.Duration) (context.Context, context.CancelFunc) {
+	bctx, stop := b.Bound(ctx)
+	octx, cancel := context.WithTimeout(bctx, timeout)
+	return octx, func() { cancel(); stop() }
+}

@@ -86,10 +86,9 @@ func (s *Store) CopyFile() string { return s.o.CopyFile }
 // LockPoll: a waiter re-reads the record between one-second slices.
 func (s *Store) LockPoll() time.Duration { return time.Second }
 
+// opContext bounds one operation by Timeout and by the run's Budget.
 func (s *Store) opContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	bctx, stop := s.o.Budget.Bound(ctx)
-	octx, cancel := context.WithTimeout(bctx, s.o.Timeout)
-	return octx, func() { cancel(); stop() }
+	return storage.OpContext(ctx, s.o.Budget, s.o.Timeout)
 }
 
 // saveContext bounds a write by Timeout alone, as the etcd store's: the
