@@ -139,7 +139,7 @@ func (l *locked) waitFree(ctx context.Context, rev int64, deadline time.Time) {
 			case string(ev.Kv.Key) == l.s.lockKey && ev.Type == "DELETE":
 				return false
 			case string(ev.Kv.Key) == l.s.recordKey && ev.Type != "DELETE":
-				l.s.writeCopy(capRecord(ev.Kv.Value))
+				l.s.files.WriteCopy(l.s.files.Cap(ev.Kv.Value))
 			}
 		}
 		return true
@@ -225,8 +225,8 @@ func (l *locked) Read(ctx context.Context) ([]byte, error) {
 		_ = storage.RemoveIfExists(l.s.o.CopyFile)
 		return nil, fmt.Errorf("etcd: %s: %w", l.s.Name(), fs.ErrNotExist)
 	}
-	l.seen, l.data = int64(kv.ModRevision), capRecord(kv.Value)
-	l.s.writeCopy(l.data)
+	l.seen, l.data = int64(kv.ModRevision), l.s.files.Cap(kv.Value)
+	l.s.files.WriteCopy(l.data)
 	return l.data, nil
 }
 
@@ -292,7 +292,7 @@ func (l *locked) save(ctx context.Context, data []byte, keep bool) error {
 	l.mu.Lock()
 	l.seen, l.data = int64(r.Header.Revision), data
 	l.mu.Unlock()
-	l.s.writeCopy(data)
+	l.s.files.WriteCopy(data)
 	return nil
 }
 

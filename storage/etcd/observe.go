@@ -106,8 +106,8 @@ func (s *Store) WatchRecord(ctx context.Context, fn func(data []byte)) error {
 				continue
 			}
 			if kv != nil {
-				data := capRecord(kv.Value)
-				s.writeCopy(data)
+				data := s.files.Cap(kv.Value)
+				s.files.WriteCopy(data)
 				fn(data)
 			}
 			from = rev + 1
@@ -115,8 +115,8 @@ func (s *Store) WatchRecord(ctx context.Context, fn func(data []byte)) error {
 		err := s.o.Client.Watch(ctx, key, nil, from, func(rev int64, evs []Event) bool {
 			for _, ev := range evs {
 				if ev.Kv != nil && ev.Type != "DELETE" {
-					data := capRecord(ev.Kv.Value)
-					s.writeCopy(data)
+					data := s.files.Cap(ev.Kv.Value)
+					s.files.WriteCopy(data)
 					fn(data)
 				}
 			}

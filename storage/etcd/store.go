@@ -127,14 +127,10 @@ func (s *Store) Fetch(ctx context.Context) ([]byte, error) {
 		_ = storage.RemoveIfExists(s.o.CopyFile)
 		return nil, fmt.Errorf("etcd: %s: %w", s.Name(), fs.ErrNotExist)
 	}
-	data := capRecord(kv.Value)
-	s.writeCopy(data)
+	data := s.files.Cap(kv.Value)
+	s.files.WriteCopy(data)
 	return data, nil
 }
-
-func capRecord(v []byte) []byte { return v[:min(len(v), maxRecord)] }
-
-func (s *Store) writeCopy(data []byte) { s.files.WriteCopy(data) }
 
 func (s *Store) warn(msg string) {
 	if s.o.Warn != nil {

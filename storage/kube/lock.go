@@ -359,7 +359,7 @@ func (l *locked) save(ctx context.Context, data []byte, keep bool) error {
 	l.mu.Lock()
 	l.sec, l.seen, l.data = got, got.Metadata.ResourceVersion, data
 	l.mu.Unlock()
-	l.s.writeCopy(data)
+	l.s.files.WriteCopy(data)
 	return nil
 }
 

@@ -127,8 +127,8 @@ func (s *Store) WatchRecord(ctx context.Context, fn func(data []byte)) error {
 			switch {
 			case err == nil:
 				if rec, ok := sec.Data[dataKey]; ok {
-					data := capRecord(rec)
-					s.writeCopy(data)
+					data := s.files.Cap(rec)
+					s.files.WriteCopy(data)
 					fn(data)
 				}
 				from = sec.Metadata.ResourceVersion
@@ -146,8 +146,8 @@ func (s *Store) WatchRecord(ctx context.Context, fn func(data []byte)) error {
 			switch typ {
 			case "ADDED", "MODIFIED":
 				if rec, ok := sec.Data[dataKey]; ok {
-					data := capRecord(rec)
-					s.writeCopy(data)
+					data := s.files.Cap(rec)
+					s.files.WriteCopy(data)
 					fn(data)
 				}
 				from = sec.Metadata.ResourceVersion

@@ -128,14 +128,10 @@ func (s *Store) fetch(ctx context.Context) ([]byte, *secret, error) {
 		_ = storage.RemoveIfExists(s.o.CopyFile)
 		return nil, sec, fmt.Errorf("kubernetes: %s (no %q in its data): %w", s.Name(), dataKey, fs.ErrNotExist)
 	}
-	data := capRecord(rec)
-	s.writeCopy(data)
+	data := s.files.Cap(rec)
+	s.files.WriteCopy(data)
 	return data, sec, nil
 }
-
-func capRecord(v []byte) []byte { return v[:min(len(v), maxRecord)] }
-
-func (s *Store) writeCopy(data []byte) { s.files.WriteCopy(data) }
 
 func (s *Store) warn(msg string) {
 	if s.o.Warn != nil {
