@@ -153,48 +153,23 @@ func (l *locked) waitFree(ctx context.Context, rev int64, deadline time.Time) {
 }
 
 // keepAlive renews the lease every quarter of its TTL until Unlock (so that
-// at least 3/4 of the TTL, more than --timeout, is always left). A renewal
-// that fails is retried sooner; Expires reports the deadline of the last
-// one that succeeded, counted from when it was sent.
+// at least 3/4 of the TTL, more than --timeout, is always left), through
+// storage.KeepAlive; Expires reports the deadline of the last renewal that
+// succeeded, counted from when it was sent.
 func (l *locked) keepAlive(ttl time.Duration) {
-	defer close(l.done)
-	every := max(ttl/4, 250*time.Millisecond)
-	t := time.NewTimer(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-l.stop:
-			return
-		case <-t.C:
-		}
+	storage.KeepAlive(ttl, l.stop, l.done, func(ctx context.Context) (bool, bool) {
 		sent := time.Now()
-		ctx, cancel := context.WithTimeout(context.Background(), every)
-		go func() { // Unlock must not wait for a slow renewal
-			select {
-			case <-l.stop:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
 		left, err := l.s.o.Client.KeepAlive(ctx, l.lease)
-		cancel()
-		next := every
 		l.mu.Lock()
+		defer l.mu.Unlock()
 		switch {
 		case err == nil && left > 0:
 			l.expires = sent.Add(time.Duration(left) * time.Second)
 		case err == nil:
 			l.lost = true
-		default:
-			next = every / 3
 		}
-		lost := l.lost
-		l.mu.Unlock()
-		if lost {
-			return
-		}
-		t.Reset(next)
-	}
+		return err == nil, l.lost
+	})
 }
 
 // Expires is the lease's deadline as last kept alive; a lease that etcd
