@@ -77,3 +77,15 @@ func OpContext(ctx context.Context, b *Budget, timeout time.Duration) (context.C
 	octx, cancel := context.WithTimeout(bctx, timeout)
 	return octx, func() { cancel(); stop() }
 }
+
+// Sleep waits d, or until ctx ends: false when ctx ended first.
+func Sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

@@ -100,7 +100,7 @@ func (s *Store) WatchRecord(ctx context.Context, fn func(data []byte)) error {
 			kv, rev, err := s.o.Client.Get(octx, s.recordKey)
 			cancel()
 			if err != nil {
-				if !sleepCtx(ctx, time.Second) {
+				if !storage.Sleep(ctx, time.Second) {
 					break
 				}
 				continue
@@ -127,18 +127,9 @@ func (s *Store) WatchRecord(ctx context.Context, fn func(data []byte)) error {
 			from = 0
 			continue
 		}
-		if !sleepCtx(ctx, 200*time.Millisecond) {
+		if !storage.Sleep(ctx, 200*time.Millisecond) {
 			break
 		}
 	}
 	return ctx.Err()
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	select {
-	case <-ctx.Done():
-		return false
-	case <-time.After(d):
-		return true
-	}
 }

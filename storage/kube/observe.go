@@ -135,7 +135,7 @@ func (s *Store) WatchRecord(ctx context.Context, fn func(data []byte)) error {
 			case errors.Is(err, ErrNotFound):
 				from = "0"
 			default:
-				if !sleepCtx(ctx, time.Second) {
+				if !storage.Sleep(ctx, time.Second) {
 					return ctx.Err()
 				}
 				continue
@@ -168,7 +168,7 @@ func (s *Store) WatchRecord(ctx context.Context, fn func(data []byte)) error {
 		if errors.As(err, &se) || errors.As(err, new(*storage.ConfigError)) {
 			pause = 10 * time.Second
 		}
-		if !sleepCtx(ctx, pause) {
+		if !storage.Sleep(ctx, pause) {
 			break
 		}
 	}
@@ -223,13 +223,4 @@ func (c *Client) watchSecret(ctx context.Context, name, from string, fn func(typ
 		}
 	}
 	return sc.Err()
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	select {
-	case <-ctx.Done():
-		return false
-	case <-time.After(d):
-		return true
-	}
 }
