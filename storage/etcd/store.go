@@ -132,12 +132,6 @@ func (s *Store) Fetch(ctx context.Context) ([]byte, error) {
 	return data, nil
 }
 
-func (s *Store) warn(msg string) {
-	if s.o.Warn != nil {
-		s.o.Warn(msg)
-	}
-}
-
 // writePending keeps data in the pending file with the revision it replaces.
 func (s *Store) writePending(data []byte, base int64) error { return s.files.WritePending(data, base) }
 
@@ -187,7 +181,7 @@ func (l *locked) pushPending(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		l.s.warn(fmt.Sprintf("the answer pending in %s was not pushed: %s changed since (revision %d, not %d); it is kept in %s", l.s.o.PendingFile, l.s.Name(), l.seen, base, moved))
+		l.s.files.Notify(fmt.Sprintf("the answer pending in %s was not pushed: %s changed since (revision %d, not %d); it is kept in %s", l.s.o.PendingFile, l.s.Name(), l.seen, base, moved))
 		return nil
 	}
 	if err := l.save(ctx, data, false); err != nil {

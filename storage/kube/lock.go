@@ -31,7 +31,7 @@ func (s *Store) Lock(ctx context.Context, timeout time.Duration, holder string) 
 		return nil, err
 	}
 	if err := l.pushPending(ctx); err != nil {
-		l.s.warn(fmt.Sprintf("the answer pending in %s could not be pushed: %v", s.o.PendingFile, err))
+		l.s.files.Notify(fmt.Sprintf("the answer pending in %s could not be pushed: %v", s.o.PendingFile, err))
 	}
 	return l, nil
 }

@@ -133,12 +133,6 @@ func (s *Store) fetch(ctx context.Context) ([]byte, *secret, error) {
 	return data, sec, nil
 }
 
-func (s *Store) warn(msg string) {
-	if s.o.Warn != nil {
-		s.o.Warn(msg)
-	}
-}
-
 // readPending is the pending answer and the Secret's resourceVersion it was
 // meant to replace ("": none).
 func (s *Store) readPending() ([]byte, string, error) {
@@ -185,7 +179,7 @@ func (l *locked) pushPending(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		l.s.warn(fmt.Sprintf("the answer pending in %s was not pushed: %s changed since (resourceVersion %q, not %q); it is kept in %s", l.s.o.PendingFile, l.s.Name(), seen, base, moved))
+		l.s.files.Notify(fmt.Sprintf("the answer pending in %s was not pushed: %s changed since (resourceVersion %q, not %q); it is kept in %s", l.s.o.PendingFile, l.s.Name(), seen, base, moved))
 		return nil
 	}
 	if err := l.save(ctx, data, false); err != nil {
