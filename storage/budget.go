@@ -69,3 +69,23 @@ func (b *Budget) Pause() (resume func()) {
 		})
 	}
 }
+
+// OpContext bounds one operation on a shared store by timeout and by the
+// run's budget (nil: timeout alone).
+func OpContext(ctx context.Context, b *Budget, timeout time.Duration) (context.Context, context.CancelFunc) {
+	bctx, stop := b.Bound(ctx)
+	octx, cancel := context.WithTimeout(bctx, timeout)
+	return octx, func() { cancel(); stop() }
+}
+
+// Sleep waits d, or until ctx ends: false when ctx ended first.
+func Sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

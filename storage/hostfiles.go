@@ -54,11 +54,12 @@ func (h *HostFiles) WriteCopy(data []byte) {
 	}
 	if err := ReplaceFile(h.Copy, data); err != nil {
 		_ = RemoveIfExists(h.Copy)
-		h.warn(fmt.Sprintf("the read copy %s could not be written: %v", h.Copy, err))
+		h.Notify(fmt.Sprintf("the read copy %s could not be written: %v", h.Copy, err))
 	}
 }
 
-func (h *HostFiles) warn(msg string) {
+// Notify passes msg to Warn, when there is one.
+func (h *HostFiles) Notify(msg string) {
 	if h.Warn != nil {
 		h.Warn(msg)
 	}
@@ -124,7 +125,7 @@ func (h *HostFiles) Read(ctx context.Context, pushLocked func(context.Context) e
 	var ignored json.RawMessage
 	if pending, err := h.ReadPending(&ignored); err == nil {
 		if perr := pushLocked(ctx); perr != nil {
-			h.warn(fmt.Sprintf("an answer saved in %s could not be pushed to %s yet: %v", h.Pending, h.Store, perr))
+			h.Notify(fmt.Sprintf("an answer saved in %s could not be pushed to %s yet: %v", h.Pending, h.Store, perr))
 			return pending, nil
 		}
 	}

@@ -59,7 +59,7 @@ func BenchmarkReadCopy(b *testing.B) {
 	cfg, _ := ParseURL("etcd://127.0.0.1:1")
 	cl, _ := NewClient(cfg)
 	s, _ := New(Options{Client: cl, Profile: "p", CopyFile: dir + "/c", PendingFile: dir + "/p", Timeout: time.Second})
-	s.writeCopy([]byte(`{"access_token":"x"}`))
+	s.files.WriteCopy([]byte(`{"access_token":"x"}`))
 	ctx := context.Background()
 	for b.Loop() {
 		if _, err := s.Read(ctx); err != nil {

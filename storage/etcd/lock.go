@@ -32,7 +32,7 @@ func (s *Store) Lock(ctx context.Context, timeout time.Duration, holder string) 
 		return nil, err
 	}
 	if err := l.pushPending(ctx); err != nil {
-		l.s.warn(fmt.Sprintf("the answer pending in %s could not be pushed: %v", s.o.PendingFile, err))
+		l.s.files.Notify(fmt.Sprintf("the answer pending in %s could not be pushed: %v", s.o.PendingFile, err))
 	}
 	return l, nil
 }
@@ -139,7 +139,7 @@ func (l *locked) waitFree(ctx context.Context, rev int64, deadline time.Time) {
 			case string(ev.Kv.Key) == l.s.lockKey && ev.Type == "DELETE":
 				return false
 			case string(ev.Kv.Key) == l.s.recordKey && ev.Type != "DELETE":
-				l.s.writeCopy(capRecord(ev.Kv.Value))
+				l.s.files.WriteCopy(l.s.files.Cap(ev.Kv.Value))
 			}
 		}
 		return true
@@ -153,48 +153,23 @@ func (l *locked) waitFree(ctx context.Context, rev int64, deadline time.Time) {
 }
 
 // keepAlive renews the lease every quarter of its TTL until Unlock (so that
-// at least 3/4 of the TTL, more than --timeout, is always left). A renewal
-// that fails is retried sooner; Expires reports the deadline of the last
-// one that succeeded, counted from when it was sent.
+// at least 3/4 of the TTL, more than --timeout, is always left), through
+// storage.KeepAlive; Expires reports the deadline of the last renewal that
+// succeeded, counted from when it was sent.
 func (l *locked) keepAlive(ttl time.Duration) {
-	defer close(l.done)
-	every := max(ttl/4, 250*time.Millisecond)
-	t := time.NewTimer(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-l.stop:
-			return
-		case <-t.C:
-		}
+	storage.KeepAlive(ttl, l.stop, l.done, func(ctx context.Context) (bool, bool) {
 		sent := time.Now()
-		ctx, cancel := context.WithTimeout(context.Background(), every)
-		go func() { // Unlock must not wait for a slow renewal
-			select {
-			case <-l.stop:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
 		left, err := l.s.o.Client.KeepAlive(ctx, l.lease)
-		cancel()
-		next := every
 		l.mu.Lock()
+		defer l.mu.Unlock()
 		switch {
 		case err == nil && left > 0:
 			l.expires = sent.Add(time.Duration(left) * time.Second)
 		case err == nil:
 			l.lost = true
-		default:
-			next = every / 3
 		}
-		lost := l.lost
-		l.mu.Unlock()
-		if lost {
-			return
-		}
-		t.Reset(next)
-	}
+		return err == nil, l.lost
+	})
 }
 
 // Expires is the lease's deadline as last kept alive; a lease that etcd
@@ -225,8 +200,8 @@ func (l *locked) Read(ctx context.Context) ([]byte, error) {
 		_ = storage.RemoveIfExists(l.s.o.CopyFile)
 		return nil, fmt.Errorf("etcd: %s: %w", l.s.Name(), fs.ErrNotExist)
 	}
-	l.seen, l.data = int64(kv.ModRevision), capRecord(kv.Value)
-	l.s.writeCopy(l.data)
+	l.seen, l.data = int64(kv.ModRevision), l.s.files.Cap(kv.Value)
+	l.s.files.WriteCopy(l.data)
 	return l.data, nil
 }
 
@@ -292,7 +267,7 @@ func (l *locked) save(ctx context.Context, data []byte, keep bool) error {
 	l.mu.Lock()
 	l.seen, l.data = int64(r.Header.Revision), data
 	l.mu.Unlock()
-	l.s.writeCopy(data)
+	l.s.files.WriteCopy(data)
 	return nil
 }
 

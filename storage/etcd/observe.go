@@ -100,14 +100,14 @@ func (s *Store) WatchRecord(ctx context.Context, fn func(data []byte)) error {
 			kv, rev, err := s.o.Client.Get(octx, s.recordKey)
 			cancel()
 			if err != nil {
-				if !sleepCtx(ctx, time.Second) {
+				if !storage.Sleep(ctx, time.Second) {
 					break
 				}
 				continue
 			}
 			if kv != nil {
-				data := capRecord(kv.Value)
-				s.writeCopy(data)
+				data := s.files.Cap(kv.Value)
+				s.files.WriteCopy(data)
 				fn(data)
 			}
 			from = rev + 1
@@ -115,8 +115,8 @@ func (s *Store) WatchRecord(ctx context.Context, fn func(data []byte)) error {
 		err := s.o.Client.Watch(ctx, key, nil, from, func(rev int64, evs []Event) bool {
 			for _, ev := range evs {
 				if ev.Kv != nil && ev.Type != "DELETE" {
-					data := capRecord(ev.Kv.Value)
-					s.writeCopy(data)
+					data := s.files.Cap(ev.Kv.Value)
+					s.files.WriteCopy(data)
 					fn(data)
 				}
 			}
@@ -127,18 +127,9 @@ func (s *Store) WatchRecord(ctx context.Context, fn func(data []byte)) error {
 			from = 0
 			continue
 		}
-		if !sleepCtx(ctx, 200*time.Millisecond) {
+		if !storage.Sleep(ctx, 200*time.Millisecond) {
 			break
 		}
 	}
 	return ctx.Err()
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	select {
-	case <-ctx.Done():
-		return false
-	case <-time.After(d):
-		return true
-	}
 }

@@ -98,9 +98,7 @@ func (s *Store) CopyFile() string { return s.o.CopyFile }
 
 // opContext bounds one operation by Timeout and by the run's Budget.
 func (s *Store) opContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	bctx, stop := s.o.Budget.Bound(ctx)
-	octx, cancel := context.WithTimeout(bctx, s.o.Timeout)
-	return octx, func() { cancel(); stop() }
+	return storage.OpContext(ctx, s.o.Budget, s.o.Timeout)
 }
 
 // saveContext bounds a write by Timeout alone: the answer it saves may hold
@@ -129,19 +127,9 @@ func (s *Store) Fetch(ctx context.Context) ([]byte, error) {
 		_ = storage.RemoveIfExists(s.o.CopyFile)
 		return nil, fmt.Errorf("etcd: %s: %w", s.Name(), fs.ErrNotExist)
 	}
-	data := capRecord(kv.Value)
-	s.writeCopy(data)
+	data := s.files.Cap(kv.Value)
+	s.files.WriteCopy(data)
 	return data, nil
-}
-
-func capRecord(v []byte) []byte { return v[:min(len(v), maxRecord)] }
-
-func (s *Store) writeCopy(data []byte) { s.files.WriteCopy(data) }
-
-func (s *Store) warn(msg string) {
-	if s.o.Warn != nil {
-		s.o.Warn(msg)
-	}
 }
 
 // writePending keeps data in the pending file with the revision it replaces.
@@ -193,7 +181,7 @@ func (l *locked) pushPending(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		l.s.warn(fmt.Sprintf("the answer pending in %s was not pushed: %s changed since (revision %d, not %d); it is kept in %s", l.s.o.PendingFile, l.s.Name(), l.seen, base, moved))
+		l.s.files.Notify(fmt.Sprintf("the answer pending in %s was not pushed: %s changed since (revision %d, not %d); it is kept in %s", l.s.o.PendingFile, l.s.Name(), l.seen, base, moved))
 		return nil
 	}
 	if err := l.save(ctx, data, false); err != nil {

@@ -124,15 +124,15 @@ func parseKubeconfig(data []byte) (*kubeconfig, error) {
 // the current context, a cluster, a user or a context wins; a missing file
 // of a KUBECONFIG list is skipped) and resolves the current context.
 func fromKubeconfig(files []string) (*Conn, error) {
-	type named[T any] struct {
-		v   T
-		dir string
-	}
+	// at is an entry's place: the file's index and the entry's in it (a
+	// file of 1 MiB may hold more entries than any packing of both into
+	// one int by a fixed shift would keep apart).
+	type at struct{ file, i int }
 	var (
 		current  string
-		clusters = map[string]named[int]{}
-		users    = map[string]named[int]{}
-		contexts = map[string]int{}
+		clusters = map[string]at{}
+		users    = map[string]at{}
+		contexts = map[string]at{}
 		parsed   []*kubeconfig
 		dirs     []string
 		read     []string
@@ -157,17 +157,17 @@ func fromKubeconfig(files []string) (*Conn, error) {
 		}
 		for j, c := range kc.Clusters {
 			if _, ok := clusters[c.Name]; !ok {
-				clusters[c.Name] = named[int]{i<<16 | j, dirs[i]}
+				clusters[c.Name] = at{i, j}
 			}
 		}
 		for j, u := range kc.Users {
 			if _, ok := users[u.Name]; !ok {
-				users[u.Name] = named[int]{i<<16 | j, dirs[i]}
+				users[u.Name] = at{i, j}
 			}
 		}
 		for j, c := range kc.Contexts {
 			if _, ok := contexts[c.Name]; !ok {
-				contexts[c.Name] = i<<16 | j
+				contexts[c.Name] = at{i, j}
 			}
 		}
 	}
@@ -183,12 +183,12 @@ func fromKubeconfig(files []string) (*Conn, error) {
 	if !ok {
 		return nil, &storage.ConfigError{Msg: fmt.Sprintf("kubernetes: kubeconfig %s: current context %q is not defined", where, cut(current)), Hint: "choose one: kubectl config use-context NAME"}
 	}
-	ctx := parsed[ci>>16].Contexts[ci&0xffff].Context
+	ctx := parsed[ci.file].Contexts[ci.i].Context
 	cl, ok := clusters[ctx.Cluster]
 	if !ok {
 		return nil, &storage.ConfigError{Msg: fmt.Sprintf("kubernetes: kubeconfig %s: context %q names cluster %q, which is not defined", where, cut(current), cut(ctx.Cluster))}
 	}
-	cluster := parsed[cl.v>>16].Clusters[cl.v&0xffff].Cluster
+	cluster := parsed[cl.file].Clusters[cl.i].Cluster
 	src := fmt.Sprintf("kubeconfig %s, context %s", where, cut(current))
 	bad := func(msg, hint string) error {
 		return &storage.ConfigError{Msg: "kubernetes: " + src + ": " + msg, Hint: hint}
@@ -216,7 +216,7 @@ func fromKubeconfig(files []string) (*Conn, error) {
 			return nil, bad("certificate-authority-data: "+err.Error(), "")
 		}
 	case cluster.CertificateAuthority != "":
-		if tc, err = tlsWithCA(tc, abs(cl.dir, cluster.CertificateAuthority)); err != nil {
+		if tc, err = tlsWithCA(tc, abs(dirs[cl.file], cluster.CertificateAuthority)); err != nil {
 			return nil, bad(err.Error(), "")
 		}
 	}
@@ -228,7 +228,7 @@ func fromKubeconfig(files []string) (*Conn, error) {
 	if !ok {
 		return nil, bad(fmt.Sprintf("user %q is not defined", cut(ctx.User)), "")
 	}
-	user := parsed[un.v>>16].Users[un.v&0xffff].User
+	user := parsed[un.file].Users[un.i].User
 	switch {
 	case len(user.Exec) > 0 && string(user.Exec) != "null":
 		return nil, bad(fmt.Sprintf("user %q gets its credential from an exec plugin, which this store does not run", cut(ctx.User)),
@@ -241,7 +241,7 @@ func fromKubeconfig(files []string) (*Conn, error) {
 	}
 	c.Token = user.Token
 	if c.Token == "" && user.TokenFile != "" {
-		c.TokenFile = abs(un.dir, user.TokenFile)
+		c.TokenFile = abs(dirs[un.file], user.TokenFile)
 	}
 	var certPEM, keyPEM []byte
 	for _, d := range []struct {
@@ -256,12 +256,12 @@ func fromKubeconfig(files []string) (*Conn, error) {
 		}
 	}
 	if user.ClientCertificate != "" && certPEM == nil {
-		if certPEM, err = storage.ReadFile(abs(un.dir, user.ClientCertificate)); err != nil {
+		if certPEM, err = storage.ReadFile(abs(dirs[un.file], user.ClientCertificate)); err != nil {
 			return nil, bad(fmt.Sprintf("user %q: client-certificate: %v", cut(ctx.User), err), "")
 		}
 	}
 	if user.ClientKey != "" && keyPEM == nil {
-		if keyPEM, err = storage.ReadFile(abs(un.dir, user.ClientKey)); err != nil {
+		if keyPEM, err = storage.ReadFile(abs(dirs[un.file], user.ClientKey)); err != nil {
 			return nil, bad(fmt.Sprintf("user %q: client-key: %v", cut(ctx.User), err), "")
 		}
 	}

@@ -202,3 +202,22 @@ func TestTokenFileRotates(t *testing.T) {
 		t.Errorf("Authorization headers: %q, want the file's token each time", got)
 	}
 }
+
+// A kubeconfig may name more entries than 1<<16 within its 1 MiB: the one
+// the context names is the one used, and nothing panics.
+func TestKubeconfigManyEntries(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"current-context":"x","contexts":[{"name":"x","context":{"cluster":"want"}}],"clusters":[`)
+	for i := 0; i < 70000; i++ {
+		b.WriteString(`{"name":""},`)
+	}
+	b.WriteString(`{"name":"want","cluster":{"server":"https://want.example"}}]}`)
+	f := writeFile(t, filepath.Join(t.TempDir(), "config.json"), b.String())
+	c, err := Connect(env(map[string]string{"KUBECONFIG": f}), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Server != "https://want.example" {
+		t.Fatalf("server %q, want https://want.example", c.Server)
+	}
+}

@@ -31,7 +31,7 @@ func (s *Store) Lock(ctx context.Context, timeout time.Duration, holder string) 
 		return nil, err
 	}
 	if err := l.pushPending(ctx); err != nil {
-		l.s.warn(fmt.Sprintf("the answer pending in %s could not be pushed: %v", s.o.PendingFile, err))
+		l.s.files.Notify(fmt.Sprintf("the answer pending in %s could not be pushed: %v", s.o.PendingFile, err))
 	}
 	return l, nil
 }
@@ -186,30 +186,13 @@ func (l *locked) tryOnce(ctx context.Context, seenRV string, seenAt time.Time) (
 	return true, nil, nil
 }
 
-// renew updates the Lease's renewTime every quarter of its duration, each
-// time conditional on the resourceVersion of our last write: a 409 or a 404
-// means it was taken over or deleted, and the lock is lost. A renewal that
-// fails otherwise is retried sooner; Expires reports the end of the last
-// one that succeeded, counted from when it was sent.
+// renew updates the Lease's renewTime every quarter of its duration
+// (storage.KeepAlive), each time conditional on the resourceVersion of our
+// last write: a 409 or a 404 means it was taken over or deleted, and the
+// lock is lost. Expires reports the end of the last renewal that succeeded,
+// counted from when it was sent.
 func (l *locked) renew(ttl time.Duration) {
-	defer close(l.done)
-	every := max(ttl/4, 250*time.Millisecond)
-	t := time.NewTimer(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-l.stop:
-			return
-		case <-t.C:
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), every)
-		go func() { // Unlock must not wait for a slow renewal
-			select {
-			case <-l.stop:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
+	storage.KeepAlive(ttl, l.stop, l.done, func(ctx context.Context) (bool, bool) {
 		l.mu.Lock()
 		next := *l.lease
 		l.mu.Unlock()
@@ -225,24 +208,16 @@ func (l *locked) renew(ttl time.Duration) {
 				got, err = cur, nil
 			}
 		}
-		cancel()
-		wait := every
 		l.mu.Lock()
+		defer l.mu.Unlock()
 		switch {
 		case err == nil:
 			l.lease, l.expires = got, sent.Add(ttl)
 		case errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound):
 			l.lost = true
-		default:
-			wait = every / 3
 		}
-		lost := l.lost
-		l.mu.Unlock()
-		if lost {
-			return
-		}
-		t.Reset(wait)
-	}
+		return err == nil, l.lost
+	})
 }
 
 // Expires is the Lease's end as last renewed; a Lease known lost gives a
@@ -359,7 +334,7 @@ func (l *locked) save(ctx context.Context, data []byte, keep bool) error {
 	l.mu.Lock()
 	l.sec, l.seen, l.data = got, got.Metadata.ResourceVersion, data
 	l.mu.Unlock()
-	l.s.writeCopy(data)
+	l.s.files.WriteCopy(data)
 	return nil
 }
 

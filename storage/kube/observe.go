@@ -127,15 +127,15 @@ func (s *Store) WatchRecord(ctx context.Context, fn func(data []byte)) error {
 			switch {
 			case err == nil:
 				if rec, ok := sec.Data[dataKey]; ok {
-					data := capRecord(rec)
-					s.writeCopy(data)
+					data := s.files.Cap(rec)
+					s.files.WriteCopy(data)
 					fn(data)
 				}
 				from = sec.Metadata.ResourceVersion
 			case errors.Is(err, ErrNotFound):
 				from = "0"
 			default:
-				if !sleepCtx(ctx, time.Second) {
+				if !storage.Sleep(ctx, time.Second) {
 					return ctx.Err()
 				}
 				continue
@@ -146,8 +146,8 @@ func (s *Store) WatchRecord(ctx context.Context, fn func(data []byte)) error {
 			switch typ {
 			case "ADDED", "MODIFIED":
 				if rec, ok := sec.Data[dataKey]; ok {
-					data := capRecord(rec)
-					s.writeCopy(data)
+					data := s.files.Cap(rec)
+					s.files.WriteCopy(data)
 					fn(data)
 				}
 				from = sec.Metadata.ResourceVersion
@@ -168,7 +168,7 @@ func (s *Store) WatchRecord(ctx context.Context, fn func(data []byte)) error {
 		if errors.As(err, &se) || errors.As(err, new(*storage.ConfigError)) {
 			pause = 10 * time.Second
 		}
-		if !sleepCtx(ctx, pause) {
+		if !storage.Sleep(ctx, pause) {
 			break
 		}
 	}
@@ -223,13 +223,4 @@ func (c *Client) watchSecret(ctx context.Context, name, from string, fn func(typ
 		}
 	}
 	return sc.Err()
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	select {
-	case <-ctx.Done():
-		return false
-	case <-time.After(d):
-		return true
-	}
 }

@@ -86,10 +86,9 @@ func (s *Store) CopyFile() string { return s.o.CopyFile }
 // LockPoll: a waiter re-reads the record between one-second slices.
 func (s *Store) LockPoll() time.Duration { return time.Second }
 
+// opContext bounds one operation by Timeout and by the run's Budget.
 func (s *Store) opContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	bctx, stop := s.o.Budget.Bound(ctx)
-	octx, cancel := context.WithTimeout(bctx, s.o.Timeout)
-	return octx, func() { cancel(); stop() }
+	return storage.OpContext(ctx, s.o.Budget, s.o.Timeout)
 }
 
 // saveContext bounds a write by Timeout alone, as the etcd store's: the
@@ -129,19 +128,9 @@ func (s *Store) fetch(ctx context.Context) ([]byte, *secret, error) {
 		_ = storage.RemoveIfExists(s.o.CopyFile)
 		return nil, sec, fmt.Errorf("kubernetes: %s (no %q in its data): %w", s.Name(), dataKey, fs.ErrNotExist)
 	}
-	data := capRecord(rec)
-	s.writeCopy(data)
+	data := s.files.Cap(rec)
+	s.files.WriteCopy(data)
 	return data, sec, nil
-}
-
-func capRecord(v []byte) []byte { return v[:min(len(v), maxRecord)] }
-
-func (s *Store) writeCopy(data []byte) { s.files.WriteCopy(data) }
-
-func (s *Store) warn(msg string) {
-	if s.o.Warn != nil {
-		s.o.Warn(msg)
-	}
 }
 
 // readPending is the pending answer and the Secret's resourceVersion it was
@@ -190,7 +179,7 @@ func (l *locked) pushPending(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		l.s.warn(fmt.Sprintf("the answer pending in %s was not pushed: %s changed since (resourceVersion %q, not %q); it is kept in %s", l.s.o.PendingFile, l.s.Name(), seen, base, moved))
+		l.s.files.Notify(fmt.Sprintf("the answer pending in %s was not pushed: %s changed since (resourceVersion %q, not %q); it is kept in %s", l.s.o.PendingFile, l.s.Name(), seen, base, moved))
 		return nil
 	}
 	if err := l.save(ctx, data, false); err != nil {
