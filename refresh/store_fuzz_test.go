@@ -1,6 +1,7 @@
 package refresh
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"testing"
@@ -52,7 +53,9 @@ func FuzzTokenFileFromDisk(f *testing.F) {
 			t.Fatalf("read %d bytes of a %d-byte file, want %d", len(read), size, want)
 		}
 		tok, err := ParseFile(read)
-		if grow == 0 {
+		// One BOM is skipped, as editors write one; a second is an error, so the
+		// oracle holds only for data that does not start with one already.
+		if grow == 0 && !bytes.HasPrefix(data, []byte("\uFEFF")) {
 			_, perr := ParseFile(data)
 			if bom && (err == nil) != (perr == nil) {
 				t.Fatalf("a BOM changed the outcome: %v with it, %v without", err, perr)
