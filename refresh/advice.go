@@ -188,11 +188,11 @@ func refusalError(ee *EndpointError, c *credentials.Credentials, follow func(tok
 	if rd, ok := readBy(p, ee); ok && rd.Class == credentials.Moved {
 		hint = movedHint(ee, c, p, follow)
 	}
-	then := ThenRun
+	then := NextRunAgain
 	if a.Kind == KindUnexpected {
-		then = ThenReport
+		then = NextReport
 	}
-	return &Error{Kind: a.Kind, Err: ee, Msg: ee.Error(), Hint: hint, Then: then}
+	return &Error{Kind: a.Kind, Err: ee, Msg: ee.Error(), Hint: hint, Next: then}
 }
 
 // movedHint is for a refusal saying the user lives elsewhere, when the retry

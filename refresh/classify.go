@@ -22,9 +22,9 @@ func (m *Manager) classify(err error) error {
 	switch {
 	case errors.As(err, &te):
 		return &Error{Kind: KindTemporary, Err: err, Msg: err.Error(),
-			Hint: "the token endpoint is unreachable or failing", Then: ThenLater}
+			Hint: "the token endpoint is unreachable or failing", Next: NextLater}
 	case errors.Is(err, context.Canceled):
-		return &Error{Kind: KindTemporary, Err: err, Msg: "refresh: interrupted", Then: ThenLater}
+		return &Error{Kind: KindTemporary, Err: err, Msg: "refresh: interrupted", Next: NextLater}
 	case errors.As(err, &ee):
 		return refusalError(ee, m.creds(), m.geoTokenURL)
 	}
@@ -61,7 +61,7 @@ func tlsProblem(u string, err error) *Error {
 	case storage.TLSNotTLS:
 		hint = "check the URL's scheme (https://) and port"
 	}
-	return &Error{Kind: KindCredentials, Err: err, Then: ThenRun,
+	return &Error{Kind: KindCredentials, Err: err, Next: NextRunAgain,
 		Msg:  fmt.Sprintf("refresh: %s: TLS failed: %s (%s)", u, what, redact.Line(scrubURLError(err).Error(), 200)),
 		Hint: hint + "; a retry does not fix this"}
 }
@@ -107,14 +107,14 @@ func lockError(err error) error {
 	var lb *storage.LockBusyError
 	if errors.As(err, &lb) {
 		return &Error{Kind: KindTemporary, Err: err, Msg: err.Error(),
-			Hint: "another process is renewing this profile's token", Then: ThenLockWait}
+			Hint: "another process is renewing this profile's token", Next: NextLockWait}
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return &Error{Kind: KindTemporary, Err: err, Msg: "refresh: interrupted while waiting for the lock", Then: ThenLater}
+		return &Error{Kind: KindTemporary, Err: err, Msg: "refresh: interrupted while waiting for the lock", Next: NextLater}
 	}
 	// The lock file cannot be opened or locked: a read-only or full file system, or
 	// a directory this user may not write. Nothing was sent, and nothing could be
 	// saved either, so this is a failure for now, like a failed save check.
 	return &Error{Kind: KindTemporary, Err: err, Msg: err.Error(),
-		Hint: "make the state directory writable by this user (or free some disk space); the refresh token was not used", Then: ThenRun}
+		Hint: "make the state directory writable by this user (or free some disk space); the refresh token was not used", Next: NextRunAgain}
 }

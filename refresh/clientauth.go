@@ -57,9 +57,9 @@ func NewClientAuth(c *credentials.Credentials, clock Clock) (*ClientAuth, error)
 	var ke *credentials.KeyError
 	switch {
 	case errors.As(err, &ke):
-		return nil, &Error{Kind: KindCredentials, Err: err, Msg: err.Error(), Hint: ke.Hint, Then: ThenRun}
+		return nil, &Error{Kind: KindCredentials, Err: err, Msg: err.Error(), Hint: ke.Hint, Next: NextRunAgain}
 	case err != nil:
-		return nil, &Error{Kind: KindCredentials, Err: err, Msg: err.Error(), Then: ThenRun}
+		return nil, &Error{Kind: KindCredentials, Err: err, Msg: err.Error(), Next: NextRunAgain}
 	case k == nil:
 		return nil, nil
 	}
@@ -79,7 +79,7 @@ func (c *Client) authenticate(req Request) (Request, error) {
 	}
 	jwt, err := req.Auth.Assertion(req.ClientID, req.URL)
 	if err != nil {
-		return req, &Error{Kind: KindCredentials, Err: err, Msg: "refresh: client assertion: " + err.Error(), Then: ThenRun,
+		return req, &Error{Kind: KindCredentials, Err: err, Msg: "refresh: client assertion: " + err.Error(), Next: NextRunAgain,
 			Hint: "check clientKey in credentials.json"}
 	}
 	form := make(url.Values, len(req.Form)+2)

@@ -56,7 +56,7 @@ type Policy struct {
 	// Asked is when the caller asked, for Options.Force: a token obtained since
 	// satisfies a forced call.
 	Asked time.Time
-	// NoRefreshWarnings leaves Plan.RefreshWarnings and RefreshThen out: the
+	// NoRefreshWarnings leaves Plan.RefreshWarnings and RefreshNext out: the
 	// lifecycle never shows them (it warns once per renewal, about the token
 	// it saved), and formatting them cost every run of `tokenkeeper token`.
 	NoRefreshWarnings bool
@@ -88,17 +88,17 @@ type Plan struct {
 	// refused (zero: it was not).
 	Retry          bool
 	RefreshRefused time.Time
-	// RetryThen, with Retry and no Err (the access token still serves), is
-	// what a person may do instead of the retry: ThenLogin when the refused
+	// RetryNext, with Retry and no Err (the access token still serves), is
+	// what a person may do instead of the retry: NextLogin when the refused
 	// refresh token belongs to a grant only a login starts.
-	RetryThen Then
+	RetryNext NextStep
 	Warnings  []string
 	// RefreshWarnings are about the stored refresh token dying: status shows
 	// them; the lifecycle warns once per renewal, about the token it saved.
-	// RefreshThen is what a person does about them before then (ThenLogin for
-	// a grant only a login renews; ThenNothing when the advice is in the words).
+	// RefreshNext is what a person does about them before then (NextLogin for
+	// a grant only a login renews; NextNone when the advice is in the words).
 	RefreshWarnings []string
-	RefreshThen     Then
+	RefreshNext     NextStep
 	// AccessValid: the stored access token is trusted and not expired (it may
 	// still be within the margin). RefreshUsable: the stored refresh token is
 	// worth sending: not expired, not refused.
@@ -134,7 +134,7 @@ func Decide(s State, p Policy) Plan {
 	plan.Token, plan.Warnings = tok, warns
 	if !p.NoRefreshWarnings {
 		plan.RefreshWarnings = RefreshWarnings(s.Creds, tok, s.Now, p.WarnBefore)
-		plan.RefreshThen = refreshThen(s.Creds, plan.RefreshWarnings)
+		plan.RefreshNext = refreshNext(s.Creds, plan.RefreshWarnings)
 	}
 	plan.AccessValid = tok.Valid(s.Now, 0)
 	// A person's retry (Options.Retry) lifts what is remembered, for one
@@ -185,7 +185,7 @@ func Decide(s State, p Policy) Plan {
 		plan.Step, plan.Why = StepNothing, validWhy(tok, s.Now, p)
 		if !plan.RefreshRefused.IsZero() && s.Creds != nil && !canRegrant(s.Creds) {
 			// The access token still serves; say now what will be needed.
-			plan.Retry, plan.RetryThen = true, reauthThen(s.Creds)
+			plan.Retry, plan.RetryNext = true, reauthNext(s.Creds)
 			plan.Warnings = append(plan.Warnings, fmt.Sprintf("the refresh token was refused at %s and is not sent again; the access token expires at %s: %s",
 				refusedWhen(plan.RefreshRefused, s.Now), tok.Expiry.Format(time.RFC3339), reauthAdvice(s.Creds)))
 		}
@@ -285,7 +285,7 @@ func spentSeed(c *credentials.Credentials, tok *Token) *Error {
 	if tok.SeedFingerprint != fingerprint(c.RefreshToken) && tok.RefreshToken != c.RefreshToken {
 		return nil
 	}
-	return &Error{Kind: KindNeedsHuman, Then: ThenRun,
+	return &Error{Kind: KindNeedsHuman, Next: NextRunAgain,
 		Msg:  fmt.Sprintf("the refresh token is no longer accepted and the refreshToken in %s was already used", c.Path),
 		Hint: fmt.Sprintf("get a new refresh token from the provider and put it in %s (refreshToken)", c.Path)}
 }
@@ -300,18 +300,18 @@ func unreadableRecord(err error, path string) *Error {
 	var ce *storage.ConfigError
 	switch {
 	case errors.As(err, &re):
-		return &Error{Kind: KindCredentials, Err: err, Msg: err.Error(), Hint: re.Hint, Then: ThenRun}
+		return &Error{Kind: KindCredentials, Err: err, Msg: err.Error(), Hint: re.Hint, Next: NextRunAgain}
 	case errors.As(err, &ce):
-		return &Error{Kind: KindCredentials, Err: err, Msg: ce.Error(), Hint: ce.Hint, Then: ThenRun}
+		return &Error{Kind: KindCredentials, Err: err, Msg: ce.Error(), Hint: ce.Hint, Next: NextRunAgain}
 	}
 	if errors.Is(err, storage.ErrUnavailable) {
 		return storeUnavailable(err)
 	}
 	if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EISDIR) {
-		return &Error{Kind: KindCredentials, Err: err, Msg: err.Error(), Then: ThenRun,
+		return &Error{Kind: KindCredentials, Err: err, Msg: err.Error(), Next: NextRunAgain,
 			Hint: fmt.Sprintf("%s must be a regular file this user can read and write: move it away or fix its owner and mode", path)}
 	}
-	return &Error{Kind: KindTemporary, Err: err, Msg: err.Error(), Then: ThenLater,
+	return &Error{Kind: KindTemporary, Err: err, Msg: err.Error(), Next: NextLater,
 		Hint: fmt.Sprintf("check that %s is a regular file this user can read", path)}
 }
 
@@ -347,22 +347,22 @@ func RefreshWarnings(c *credentials.Credentials, tok *Token, now time.Time, warn
 		tok.RefreshExpiry.Format(time.RFC3339), Until(now, tok.RefreshExpiry), reauthAdvice(c))}
 }
 
-// refreshThen is what a person does about the refresh token's warnings: log
+// refreshNext is what a person does about the refresh token's warnings: log
 // in again, for a grant only a person can start.
-func refreshThen(c *credentials.Credentials, warnings []string) Then {
+func refreshNext(c *credentials.Credentials, warnings []string) NextStep {
 	if len(warnings) == 0 {
-		return ThenNothing
+		return NextNone
 	}
-	return reauthThen(c)
+	return reauthNext(c)
 }
 
-// reauthThen is what a person does to start a grant again: log in, for a
+// reauthNext is what a person does to start a grant again: log in, for a
 // grant only a person starts (the advice of the others is in their words).
-func reauthThen(c *credentials.Credentials) Then {
+func reauthNext(c *credentials.Credentials) NextStep {
 	if c != nil && credentials.Interactive(c.GrantType) {
-		return ThenLogin
+		return NextLogin
 	}
-	return ThenNothing
+	return NextNone
 }
 
 // reauthAdvice says what a person must do before the refresh token dies, in the
@@ -427,9 +427,9 @@ func (s State) tokenURL() string {
 	return s.Creds.TokenURL
 }
 
-// needsLogin is the failure of a grant only a person can start: Then says a
+// needsLogin is the failure of a grant only a person can start: Next says a
 // person logs in, and the caller names how (the CLI: its login command).
 func needsLogin(c *credentials.Credentials, tokenFile string) *Error {
-	return &Error{Kind: KindNeedsHuman, Then: ThenLogin,
+	return &Error{Kind: KindNeedsHuman, Next: NextLogin,
 		Msg: fmt.Sprintf("no usable refresh token in %s: grantType %s needs a person to log in", tokenFile, c.GrantType)}
 }

@@ -237,17 +237,17 @@ func TestRefreshWarnings(t *testing.T) {
 			checkWords(t, "refresh warning", w...)
 			// What a person does beyond the words: the caller's login, for a
 			// grant only a login renews; the same in the decision.
-			wantThen := ThenNothing
+			wantThen := NextNone
 			if got != "" && credentials.Interactive(tt.grant) {
-				wantThen = ThenLogin
+				wantThen = NextLogin
 			}
 			p := Decide(State{Creds: c, Token: &tt.tok, Now: now}, Policy{Margin: DefaultMargin, WarnBefore: DefaultWarnBefore, Asked: now})
-			if then := refreshThen(c, w); then != wantThen || p.RefreshThen != wantThen {
-				t.Errorf("then %v, plan's %v; want %v", then, p.RefreshThen, wantThen)
+			if then := refreshNext(c, w); then != wantThen || p.RefreshNext != wantThen {
+				t.Errorf("then %v, plan's %v; want %v", then, p.RefreshNext, wantThen)
 			}
 			// The lifecycle's decision leaves them out, and nothing else changes.
 			q := Decide(State{Creds: c, Token: &tt.tok, Now: now}, Policy{Margin: DefaultMargin, WarnBefore: DefaultWarnBefore, Asked: now, NoRefreshWarnings: true})
-			if q.RefreshWarnings != nil || q.RefreshThen != ThenNothing || q.Step != p.Step || q.Why != p.Why {
+			if q.RefreshWarnings != nil || q.RefreshNext != NextNone || q.Step != p.Step || q.Why != p.Why {
 				t.Errorf("NoRefreshWarnings: plan %+v, want %+v without refresh warnings", q, p)
 			}
 		})

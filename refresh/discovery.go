@@ -243,7 +243,7 @@ func offers(d *Endpoints, c *credentials.Credentials) error {
 		}
 		listed = append(listed, redact.Line(m, 64))
 	}
-	return &Error{Kind: KindCredentials, Then: ThenRun,
+	return &Error{Kind: KindCredentials, Next: NextRunAgain,
 		Msg: fmt.Sprintf("refresh: the provider of issuer %s does not offer clientAuth %s: its discovery document lists %s",
 			redact.URL(c.Issuer), c.ClientAuth, strings.Join(listed, ", ")),
 		Hint: fmt.Sprintf("set clientAuth in %s to a method the provider offers (and the client is registered for)", c.Path)}

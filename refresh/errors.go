@@ -32,43 +32,43 @@ var (
 
 // Error is a failure of the lifecycle with what to do about it. Msg and Hint never
 // contain secrets. Hint says, in terms of OAuth and files, what a person must do;
-// Then what comes after (run again, wait, report a bug): a program that drives
+// Next what comes after (run again, wait, report a bug): a program that drives
 // the library turns it into its own words (the CLI names its command).
 type Error struct {
 	Kind Kind
 	Msg  string
 	Hint string
-	Then Then
+	Next NextStep
 	Err  error
 	// Retry: the failure repeats a refusal remembered in the record, and no
 	// request was sent; the caller names how a person asks once more
-	// (Options.Retry), beside Then.
+	// (Options.Retry), beside Next.
 	Retry bool
 }
 
-// Then is what a person does once the Hint is followed.
-type Then int
+// NextStep is what a person does once the Hint is followed.
+type NextStep int
 
 const (
-	ThenNothing  Then = iota
-	ThenRun           // run the lifecycle again: the fix takes effect at once
-	ThenLater         // nothing to fix here: run again later (a scheduled run will)
-	ThenLockWait      // another process holds the lock: run again shortly, or wait longer for it
-	ThenReport        // a bug: report it
+	NextNone     NextStep = iota
+	NextRunAgain          // run the lifecycle again: the fix takes effect at once
+	NextLater             // nothing to fix here: run again later (a scheduled run will)
+	NextLockWait          // another process holds the lock: run again shortly, or wait longer for it
+	NextReport            // a bug: report it
 	// A person logs in (a new authorization-code grant, or the device grant on
 	// a host without a browser): the caller names how.
-	ThenLogin
-	ThenLoginDevice // a person runs the device grant again
-	ThenLogout      // the logout is tried again later
+	NextLogin
+	NextLoginDevice // a person runs the device grant again
+	NextLogout      // the logout is tried again later
 )
 
-// ThenOf returns the Then of the first *Error in err's chain.
-func ThenOf(err error) Then {
+// NextOf returns the Next of the first *Error in err's chain.
+func NextOf(err error) NextStep {
 	var e *Error
 	if errors.As(err, &e) {
-		return e.Then
+		return e.Next
 	}
-	return ThenNothing
+	return NextNone
 }
 
 func (e *Error) Error() string {

@@ -348,8 +348,8 @@ func TestFaultOutage(t *testing.T) {
 				if KindOf(err) != KindTemporary {
 					t.Fatalf("Ensure: %v (kind %v), want KindTemporary", err, KindOf(err))
 				}
-				if ThenOf(err) != ThenLater {
-					t.Errorf("then %v, want ThenLater (run again later)", ThenOf(err))
+				if NextOf(err) != NextLater {
+					t.Errorf("then %v, want NextLater (run again later)", NextOf(err))
 				}
 			} else {
 				if err != nil || r.Action != ActionKept {

@@ -92,8 +92,8 @@ func TestLoginDenied(t *testing.T) {
 	if refresh.KindOf(err) != refresh.KindNeedsHuman || !strings.Contains(err.Error(), "access_denied") {
 		t.Fatalf("got %v (kind %v), want access_denied needing a human", err, refresh.KindOf(err))
 	}
-	if refresh.ThenOf(err) != refresh.ThenLogin || !strings.Contains(refresh.HintOf(err), "log in") {
-		t.Errorf("hint %q, then %v: want a person to log in again", refresh.HintOf(err), refresh.ThenOf(err))
+	if refresh.NextOf(err) != refresh.NextLogin || !strings.Contains(refresh.HintOf(err), "log in") {
+		t.Errorf("hint %q, then %v: want a person to log in again", refresh.HintOf(err), refresh.NextOf(err))
 	}
 	if tok, _ := m.Load(); tok != nil {
 		t.Error("a refused login saved a token")
@@ -146,8 +146,8 @@ func TestLogoutRevokes(t *testing.T) {
 		t.Error("the provider still accepts the refresh token after logout")
 	}
 	_, err = m.Ensure(context.Background(), refresh.Options{})
-	if refresh.KindOf(err) != refresh.KindNeedsHuman || refresh.ThenOf(err) != refresh.ThenLogin {
-		t.Fatalf("after logout: %v (then %v), want 77 asking a person to log in", err, refresh.ThenOf(err))
+	if refresh.KindOf(err) != refresh.KindNeedsHuman || refresh.NextOf(err) != refresh.NextLogin {
+		t.Fatalf("after logout: %v (then %v), want 77 asking a person to log in", err, refresh.NextOf(err))
 	}
 }
 
@@ -160,8 +160,8 @@ func TestRevokedGrantNeedsLogin(t *testing.T) {
 	}
 	p.RevokeAll()
 	_, err := m.Ensure(context.Background(), refresh.Options{Force: true})
-	if refresh.KindOf(err) != refresh.KindNeedsHuman || refresh.ThenOf(err) != refresh.ThenLogin {
-		t.Fatalf("got %v (then %v), want a human who logs in", err, refresh.ThenOf(err))
+	if refresh.KindOf(err) != refresh.KindNeedsHuman || refresh.NextOf(err) != refresh.NextLogin {
+		t.Fatalf("got %v (then %v), want a human who logs in", err, refresh.NextOf(err))
 	}
 }
 
@@ -424,8 +424,8 @@ func TestLogoutUnreadableRecordAsToken(t *testing.T) {
 	if terr == nil || lerr == nil {
 		t.Fatalf("Ensure: %v; Logout: %v; want both to fail", terr, lerr)
 	}
-	if refresh.KindOf(lerr) != refresh.KindOf(terr) || refresh.HintOf(lerr) != refresh.HintOf(terr) || refresh.ThenOf(lerr) != refresh.ThenOf(terr) {
+	if refresh.KindOf(lerr) != refresh.KindOf(terr) || refresh.HintOf(lerr) != refresh.HintOf(terr) || refresh.NextOf(lerr) != refresh.NextOf(terr) {
 		t.Errorf("Logout: %v (kind %v, hint %q, then %v); want what Ensure says: kind %v, hint %q, then %v",
-			lerr, refresh.KindOf(lerr), refresh.HintOf(lerr), refresh.ThenOf(lerr), refresh.KindOf(terr), refresh.HintOf(terr), refresh.ThenOf(terr))
+			lerr, refresh.KindOf(lerr), refresh.HintOf(lerr), refresh.NextOf(lerr), refresh.KindOf(terr), refresh.HintOf(terr), refresh.NextOf(terr))
 	}
 }

@@ -123,9 +123,9 @@ type Result struct {
 	Token    *Token
 	Action   string
 	Warnings []string // for stderr: e.g. the refresh token expires soon
-	// Then is what a person does about Warnings, beyond their words: ThenLogin
+	// Next is what a person does about Warnings, beyond their words: NextLogin
 	// when the refresh token dies and only a login renews the grant.
-	Then Then
+	Next NextStep
 	// Retry: the access token still serves, but Warnings say that a refusal
 	// is remembered (Plan.Retry); a person may ask once more (Options.Retry).
 	Retry bool
@@ -851,7 +851,7 @@ func (r *run) setAside(err error) error {
 	moved, merr := r.lock.SetAside(context.Background(), r.m.now())
 	if merr != nil {
 		return &Error{Kind: KindUnexpected, Err: merr, Msg: fmt.Sprintf("%v; and moving it aside failed: %v", err, merr),
-			Hint: fmt.Sprintf("move %s away by hand", fe.Path), Then: ThenRun}
+			Hint: fmt.Sprintf("move %s away by hand", fe.Path), Next: NextRunAgain}
 	}
 	if c := r.creds; c != nil && c.GrantType == credentials.GrantRefreshToken && seedInRecord(fe.data, c.RefreshToken) {
 		return r.keepSpentSeed(fe, moved)
@@ -898,7 +898,7 @@ func (r *run) checkSavable() error {
 	if err := r.lock.CheckSavable(context.Background(), reserveBytes); err != nil {
 		return &Error{Kind: KindTemporary, Err: err,
 			Msg:  fmt.Sprintf("cannot save a new token: %v", err),
-			Hint: "free some disk space or make the directory writable; the refresh token was not used", Then: ThenRun}
+			Hint: "free some disk space or make the directory writable; the refresh token was not used", Next: NextRunAgain}
 	}
 	return nil
 }
@@ -954,7 +954,7 @@ func (r *run) save(tok *Token, action string) (*Result, error) {
 	if err != nil {
 		return &Result{Warnings: r.warns}, &Error{Kind: KindTemporary, Err: err,
 			Msg:  fmt.Sprintf("got a new token but could not save it: %v", err),
-			Hint: "fix the problem; if the next run asks for a new grant, the old refresh token was spent", Then: ThenRun}
+			Hint: "fix the problem; if the next run asks for a new grant, the old refresh token was spent", Next: NextRunAgain}
 	}
 	r.m.debug("saved", "path", r.m.Paths.TokenFile, "action", action)
 	return r.m.result(tok, action, r.warns), nil
@@ -967,7 +967,7 @@ func (r *run) save(tok *Token, action string) (*Result, error) {
 func (m *Manager) kept(p Plan) *Result {
 	r := m.result(p.Token, ActionValid, p.Warnings)
 	if r.Retry = p.Retry && len(p.Warnings) > 0; r.Retry {
-		r.Then = p.RetryThen
+		r.Next = p.RetryNext
 	}
 	return r
 }
@@ -976,13 +976,13 @@ func (m *Manager) kept(p Plan) *Result {
 // renewal (not on every run that finds a valid token: cron would mail it every
 // half hour), about the token just saved.
 func (m *Manager) result(tok *Token, action string, warns []string) *Result {
-	var then Then
+	var then NextStep
 	if action == ActionRefreshed || action == ActionBootstrapped {
 		dying := RefreshWarnings(m.creds(), tok, m.now(), m.warnBefore())
-		warns, then = append(warns, dying...), refreshThen(m.creds(), dying)
+		warns, then = append(warns, dying...), refreshNext(m.creds(), dying)
 	}
 	m.tokens.offer(tok, m.margin())
-	return &Result{Token: tok, Action: action, Warnings: warns, Then: then}
+	return &Result{Token: tok, Action: action, Warnings: warns, Next: then}
 }
 
 func (m *Manager) now() time.Time {

@@ -140,10 +140,10 @@ func (m *Manager) resolveEndpoints(ctx context.Context) (*Endpoints, error) {
 			return nil, err
 		}
 		if errors.As(err, &te) {
-			return nil, &Error{Kind: KindTemporary, Err: err, Msg: err.Error(), Then: ThenLater,
+			return nil, &Error{Kind: KindTemporary, Err: err, Msg: err.Error(), Next: NextLater,
 				Hint: "the provider's discovery document could not be fetched"}
 		}
-		return nil, &Error{Kind: KindCredentials, Err: err, Msg: err.Error(), Then: ThenRun,
+		return nil, &Error{Kind: KindCredentials, Err: err, Msg: err.Error(), Next: NextRunAgain,
 			Hint: fmt.Sprintf("check issuer in %s (or set tokenURL, authURL, deviceAuthURL and revocationURL instead)", m.creds().Path)}
 	}
 	m.endpoints.Store(ep)
@@ -157,18 +157,18 @@ func (m *Manager) resolveEndpoints(ctx context.Context) (*Endpoints, error) {
 // invalid_scope, unauthorized_client, a redirect the provider does not know)
 // is the credentials file: 78.
 func (m *Manager) loginError(err error, device bool) error {
-	again := ThenLogin
+	again := NextLogin
 	if device {
-		again = ThenLoginDevice
+		again = NextLoginDevice
 	}
 	var le *LoginError
 	var ee *EndpointError
 	switch {
 	case errors.As(err, &le) && le.Code == "access_denied":
-		return &Error{Kind: KindNeedsHuman, Err: err, Msg: err.Error(), Then: again,
+		return &Error{Kind: KindNeedsHuman, Err: err, Msg: err.Error(), Next: again,
 			Hint: "the login was refused; to try again, log in and approve the request"}
 	case errors.As(err, &le) && (le.Code == "expired_token" || le.Code == ""):
-		return &Error{Kind: KindTemporary, Err: err, Msg: err.Error(), Then: again,
+		return &Error{Kind: KindTemporary, Err: err, Msg: err.Error(), Next: again,
 			Hint: "log in again and finish the login in time"}
 	case errors.As(err, &le):
 		return &Error{Kind: KindCredentials, Err: err, Msg: err.Error(),
@@ -176,14 +176,14 @@ func (m *Manager) loginError(err error, device bool) error {
 	case errors.As(err, &ee) && isGrantRefusal(ee, refusalProvider(ee, m.creds())):
 		// The code or device code was refused when redeemed: expired, or the
 		// verifier did not match. A new login gets a new one.
-		return &Error{Kind: KindNeedsHuman, Err: err, Msg: err.Error(), Then: again,
+		return &Error{Kind: KindNeedsHuman, Err: err, Msg: err.Error(), Next: again,
 			Hint: "the provider did not accept the login's code; log in again"}
 	case errors.As(err, &ee):
 		return m.classify(err)
 	}
 	var te *TransientError
 	if errors.As(err, &te) || errors.Is(err, context.Canceled) {
-		return &Error{Kind: KindTemporary, Err: err, Msg: err.Error(), Then: again,
+		return &Error{Kind: KindTemporary, Err: err, Msg: err.Error(), Next: again,
 			Hint: "the provider did not answer; nothing was saved: log in again later"}
 	}
 	var ce *Error
@@ -341,7 +341,7 @@ func (m *Manager) spentSeedFingerprint(tok *Token, fe *CorruptRecordError) strin
 func (m *Manager) revokeError(err error) error {
 	var te *TransientError
 	if errors.As(err, &te) || errors.Is(err, context.Canceled) {
-		return &Error{Kind: KindTemporary, Err: err, Msg: err.Error(), Then: ThenLogout,
+		return &Error{Kind: KindTemporary, Err: err, Msg: err.Error(), Next: NextLogout,
 			Hint: "the revocation endpoint did not answer; nothing was forgotten"}
 	}
 	return &Error{Kind: KindCredentials, Err: err, Msg: err.Error(),

@@ -15,7 +15,7 @@ import (
 // storeUnavailable is the failure of a shared store that did not answer in
 // time: temporary, nothing was sent to the token endpoint.
 func storeUnavailable(err error) *Error {
-	return &Error{Kind: KindTemporary, Err: err, Msg: err.Error(), Then: ThenLater,
+	return &Error{Kind: KindTemporary, Err: err, Msg: err.Error(), Next: NextLater,
 		Hint: "the token store did not answer in time; nothing was sent to the token endpoint"}
 }
 
@@ -47,7 +47,7 @@ func (r *run) leaseCovers() error {
 	if left > need {
 		return nil
 	}
-	return &Error{Kind: KindTemporary, Then: ThenLater,
+	return &Error{Kind: KindTemporary, Next: NextLater,
 		Msg:  fmt.Sprintf("refresh: the lock's lease ends in %s, sooner than a token request may take (%s); nothing was sent", left.Round(time.Millisecond), need),
 		Hint: "the lock's lease must outlast the request timeout: raise the lock timeout above the request timeout + 15s"}
 }

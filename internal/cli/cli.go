@@ -35,7 +35,7 @@ type app struct {
 	// groups its profiles' failures by exit code and hint.
 	onFail func(code int, hint string)
 	// rerun is the command that a hint tells a person to run once its fix
-	// is made (refresh.ThenRun): "" is refresh; login sets its own, as
+	// is made (refresh.NextRunAgain): "" is refresh; login sets its own, as
 	// there is no grant to refresh until a login succeeds.
 	rerun string
 

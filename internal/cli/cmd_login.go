@@ -87,7 +87,7 @@ func (a *app) login(o loginOptions) error {
 	}
 	r, err := m.Login(a.ctx, lo)
 	if r != nil {
-		a.warnAll(r.Warnings, r.Then)
+		a.warnAll(r.Warnings, r.Next)
 	}
 	if err != nil {
 		return err

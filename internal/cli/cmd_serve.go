@@ -326,7 +326,7 @@ func (h *tokenHandler) serveToken(w http.ResponseWriter, r *http.Request) {
 	}
 	if res.Action != refresh.ActionValid {
 		h.mu.Lock()
-		h.a.warnAll(res.Warnings, res.Then)
+		h.a.warnAll(res.Warnings, res.Next)
 		h.a.info("%s the access token", res.Action)
 		h.mu.Unlock()
 	}

@@ -225,11 +225,11 @@ func (a *app) statusOf(p storage.Paths, now time.Time, health bool) *statusRepor
 	r.Warnings = append(append(r.Warnings, plan.Warnings...), plan.RefreshWarnings...)
 	r.Next, r.Verdict, r.Renewable = plan.Step.String(), "ok: "+plan.Why, plan.Step != refresh.StepHuman
 	r.refusal = plan.Remembered || !plan.RefreshRefused.IsZero()
-	if hint := a.thenHint(plan.RefreshThen); hint != "" {
+	if hint := a.nextHint(plan.RefreshNext); hint != "" {
 		r.Hint = "before the refresh token expires: " + hint
 	}
 	if plan.Retry && plan.Err == nil {
-		r.Hint = joinHint(r.Hint, a.retryHint(plan.RetryThen, a.thenHint(plan.RetryThen)))
+		r.Hint = joinHint(r.Hint, a.retryHint(plan.RetryNext, a.nextHint(plan.RetryNext)))
 	}
 	if plan.Err != nil {
 		r.ExitCode, r.Hint = a.exitOf(plan.Err)

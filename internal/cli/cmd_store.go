@@ -134,7 +134,7 @@ func storeError(err error) error {
 		return &refresh.Error{Kind: refresh.KindTemporary, Err: err, Msg: err.Error(), Hint: "run it again later"}
 	}
 	if ce := (*storage.ConfigError)(nil); errors.As(err, &ce) {
-		return &refresh.Error{Kind: refresh.KindCredentials, Err: err, Msg: ce.Error(), Hint: ce.Hint, Then: refresh.ThenRun}
+		return &refresh.Error{Kind: refresh.KindCredentials, Err: err, Msg: ce.Error(), Hint: ce.Hint, Next: refresh.NextRunAgain}
 	}
 	return &refresh.Error{Kind: refresh.KindUnexpected, Err: err, Msg: err.Error()}
 }

@@ -315,7 +315,7 @@ func (a *app) logWatchEvent(profile string, ev refresh.WatchEvent) {
 	now := time.Now()
 	if ev.Result != nil {
 		for i, w := range ev.Result.Warnings {
-			hint := a.thenHint(ev.Result.Then)
+			hint := a.nextHint(ev.Result.Next)
 			if hint == "" || i < len(ev.Result.Warnings)-1 {
 				a.watchLog(slog.LevelWarn, profile, w, "")
 				continue

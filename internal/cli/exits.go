@@ -136,28 +136,28 @@ func (a *app) exitOfRun(err error, runAfter bool) (int, string) {
 	if hint := a.credentialsHint(err, runAfter); hint != "" {
 		return code, hint
 	}
-	then := a.thenHint(refresh.ThenOf(err))
+	then := a.nextHint(refresh.NextOf(err))
 	if !runAfter {
-		switch refresh.ThenOf(err) {
-		case refresh.ThenRun:
+		switch refresh.NextOf(err) {
+		case refresh.NextRunAgain:
 			then = ""
-		case refresh.ThenLater:
+		case refresh.NextLater:
 			then = "watch tries again by itself"
 		}
 	}
 	if e := (*refresh.Error)(nil); errors.As(err, &e) && e.Retry {
-		then = a.retryHint(e.Then, then)
+		then = a.retryHint(e.Next, then)
 	}
 	return code, joinHint(refresh.HintOf(err), then)
 }
 
 // retryHint is the hint's end for a remembered refusal: after, what a person
-// does once the hint is followed (thenHint's words for then), and the command
+// does once the hint is followed (nextHint's words for then), and the command
 // that asks the provider once more (refresh.Options.Retry): a wrong verdict,
 // or one that has passed, costs one command, never an edit of
 // credentials.json. A grant only a login restarts gets both choices in one
 // sentence: a new grant, or the retry.
-func (a *app) retryHint(then refresh.Then, after string) string {
+func (a *app) retryHint(then refresh.NextStep, after string) string {
 	retry := a.cmdLine("refresh --retry")
 	if login, aside := a.loginHint(then); login != "" {
 		return fmt.Sprintf("run %s to start a new grant%s, or %s if the provider has recovered", login, aside, retry)
@@ -165,41 +165,41 @@ func (a *app) retryHint(then refresh.Then, after string) string {
 	return joinHint(after, "if nothing needs to change (the provider has recovered), run "+retry+" to ask once more")
 }
 
-// loginHint is the login command of ThenLogin and ThenLoginDevice, with the
-// user's flags, and an aside on the other ways in ("" for any other Then).
-func (a *app) loginHint(then refresh.Then) (login, aside string) {
+// loginHint is the login command of NextLogin and NextLoginDevice, with the
+// user's flags, and an aside on the other ways in ("" for any other NextStep).
+func (a *app) loginHint(then refresh.NextStep) (login, aside string) {
 	switch then {
-	case refresh.ThenLogin:
+	case refresh.NextLogin:
 		return a.cmdLine("login"), fmt.Sprintf(" (on a host without a browser: %s, or %s)", a.cmdLine("login --device"), a.cmdLine("login --no-browser"))
-	case refresh.ThenLoginDevice:
+	case refresh.NextLoginDevice:
 		return a.cmdLine("login --device"), ""
 	}
 	return "", ""
 }
 
-// thenHint is what a person does once a hint is followed (refresh.Then), as
-// the command to run with the user's flags; "" for ThenNothing.
-func (a *app) thenHint(then refresh.Then) string {
+// nextHint is what a person does once a hint is followed (refresh.NextStep), as
+// the command to run with the user's flags; "" for NextNone.
+func (a *app) nextHint(then refresh.NextStep) string {
 	switch then {
-	case refresh.ThenRun:
+	case refresh.NextRunAgain:
 		return "then run " + a.rerunLine()
-	case refresh.ThenLater:
+	case refresh.NextLater:
 		if a.again != "" {
 			return a.again
 		}
 		return "run again later (a cron job will)"
-	case refresh.ThenLockWait:
+	case refresh.NextLockWait:
 		return "run again shortly, or raise --lock-timeout"
-	case refresh.ThenLogin, refresh.ThenLoginDevice:
+	case refresh.NextLogin, refresh.NextLoginDevice:
 		login, aside := a.loginHint(then)
 		return "run " + login + aside
-	case refresh.ThenLogout:
+	case refresh.NextLogout:
 		return "run " + a.cmdLine("logout") + " again later"
 	}
 	return ""
 }
 
-// rerunLine is the command that takes a fix into account (ThenRun): refresh,
+// rerunLine is the command that takes a fix into account (NextRunAgain): refresh,
 // or the command that set a.rerun (login).
 func (a *app) rerunLine() string {
 	if a.rerun != "" {

@@ -132,11 +132,11 @@ func (a *app) record(level slog.Level, profile, msg string, hints []string, attr
 func (a *app) info(format string, args ...any)  { a.message("info", fmt.Sprintf(format, args...)) }
 func (a *app) warn(msg string, hints ...string) { a.message("warning", msg, hints...) }
 
-// warnAll shows a run's warnings; then (refresh.Result.Then) is what a person
+// warnAll shows a run's warnings; then (refresh.Result.Next) is what a person
 // does about the last of them, which is the refresh token's.
-func (a *app) warnAll(warns []string, then refresh.Then) {
+func (a *app) warnAll(warns []string, then refresh.NextStep) {
 	for i, w := range warns {
-		if hint := a.thenHint(then); hint != "" && i == len(warns)-1 {
+		if hint := a.nextHint(then); hint != "" && i == len(warns)-1 {
 			a.warn(w, "before then: "+hint)
 			continue
 		}
@@ -148,12 +148,12 @@ func (a *app) warnAll(warns []string, then refresh.Then) {
 // refusal (refresh.Result.Retry) names the command that asks once more.
 func (a *app) warnResult(r *refresh.Result) {
 	if !r.Retry {
-		a.warnAll(r.Warnings, r.Then)
+		a.warnAll(r.Warnings, r.Next)
 		return
 	}
 	last := len(r.Warnings) - 1
-	a.warnAll(r.Warnings[:last], refresh.ThenNothing)
-	a.warn(r.Warnings[last], a.retryHint(r.Then, ""))
+	a.warnAll(r.Warnings[:last], refresh.NextNone)
+	a.warn(r.Warnings[last], a.retryHint(r.Next, ""))
 }
 
 func (a *app) usageError(msg, hint string) int { return a.exit(usageErr(msg, hint)) }
