@@ -47,8 +47,9 @@ type app struct {
 	// budget is the run's one deadline for the store and the token
 	// endpoint (oneDeadline); nil for the commands that have none.
 	budget *storage.Budget
-	// again, for a run a program makes inline (inline), is what a hint
-	// says of running again later: that program does, not cron.
+	// again, for a run a program makes inline (inline) and for serve, is
+	// what a hint says of running again later: that program (or serve, on
+	// the next request) does, not cron.
 	again string
 }
 

@@ -126,6 +126,7 @@ func (a *app) serve(o serveOptions) int {
 // made here, before any request can learn a secret.
 func (a *app) newTokenHandler(secret string) (*tokenHandler, error) {
 	h := &tokenHandler{a: a, secret: secret}
+	a.again = "serve tries again on the next request" // the caller's next GET, not cron
 	a.addSecrets()
 	a.stderr = &lockedWriter{w: a.stderr}
 	a.log = slog.New(redactHandler{newLogger(a.stderr, a.g.logFormat, a.g.verbose).Handler(), a.redact})
