@@ -35,8 +35,10 @@ type app struct {
 	// groups its profiles' failures by exit code and hint.
 	onFail func(code int, hint string)
 	// rerun is the command that a hint tells a person to run once its fix
-	// is made (refresh.NextRunAgain): "" is refresh; login sets its own, as
-	// there is no grant to refresh until a login succeeds.
+	// is made (refresh.NextRunAgain), or later (refresh.NextLater): "" is
+	// refresh; login and logout set their own, as there is no grant to
+	// refresh until a login succeeds, and a refresh after a failed logout
+	// would start a new grant.
 	rerun string
 
 	etcd *etcd.Client // the --store client, made on first use (store.go)
