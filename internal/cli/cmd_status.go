@@ -56,7 +56,7 @@ type statusCredentials struct {
 }
 
 type statusToken struct {
-	State            string     `json:"state"` // ok, missing, corrupt, unreadable, unusable (not a regular file of this user), refused
+	State            string     `json:"state"` // ok, missing, none (a record that keeps no token), corrupt, unreadable, unusable (not a regular file of this user), refused
 	Problem          string     `json:"problem,omitempty"`
 	AccessToken      string     `json:"access_token,omitempty"` // masked
 	AccessValid      bool       `json:"access_valid"`
@@ -331,6 +331,12 @@ func (a *app) statusToken(r *statusReport, tok *refresh.Token, err error, plan r
 	case tok.AccessToken == "" && tok.Refusal != nil:
 		r.Token.State = "refused" // a record that only remembers a refusal
 		return
+	case tok.AccessToken == "" && tok.RefreshToken == "":
+		// logout's record: no token, at most the memory of a spent seed;
+		// an access token "renewed on next use" would contradict a verdict
+		// that the next run needs a person.
+		r.Token.State = "none"
+		return
 	}
 	a.addSecrets(tok.AccessToken, tok.RefreshToken)
 	st := &r.Token
@@ -397,7 +403,7 @@ func (a *app) printStatus(w io.Writer, r *statusReport, now time.Time) {
 			row("geolocation", t.Geolocation)
 		}
 	default:
-		row("token", t.State) // missing or corrupt
+		row("token", t.State) // missing, none, corrupt, …
 		if t.Problem != "" {
 			row("  problem", strings.TrimPrefix(t.Problem, "refresh: "))
 		}
