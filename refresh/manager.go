@@ -779,6 +779,15 @@ func (m *Manager) Load() (*Token, error) {
 	return m.parse(store, data, err)
 }
 
+// Plan is the decision the next run would make, from the record as it is now,
+// read without the lock: what a command that does not renew (login refusing a
+// grant no person starts) tells a person to do next.
+func (m *Manager) Plan() Plan {
+	tok, err := m.Load()
+	now := m.now()
+	return m.decide(tok, err, Options{}, now, m.margin())
+}
+
 // reload reads the token record again under the lock, through the lock: a shared
 // store's later Save replaces exactly what this read.
 func (r *run) reload() (*Token, error) {

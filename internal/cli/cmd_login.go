@@ -71,7 +71,13 @@ func (a *app) login(o loginOptions) error {
 	// to open one for, and "no browser on this host" would hide that.
 	if err := refresh.CheckLogin(m.Creds); err != nil {
 		code, hint := a.exitOf(err)
-		return &cmdError{code, err.Error(), []string{hint, "to get a token with this grant, run " + a.cmdLine("refresh")}}
+		next := "to get a token with this grant, run " + a.cmdLine("refresh")
+		if plan := m.Plan(); plan.Step == refresh.StepHuman && plan.Err != nil {
+			// refresh would stop too (a spent seed): say what a person does instead.
+			_, h := a.exitOf(plan.Err)
+			next = "this grant needs a person first: " + h
+		}
+		return &cmdError{code, err.Error(), []string{hint, next}}
 	}
 	lo := refresh.LoginOptions{Device: o.device, Wait: o.wait,
 		Notify: func(msg string) { a.message("info", msg) }}

@@ -118,6 +118,12 @@ func testLogoutKeepsSpentSeed(t *testing.T, bin string) {
 			t.Errorf("%s after logout: %s%s\nwant 77 asking for a new refreshToken in credentials.json", args[0], o.stdout, o)
 		}
 	}
+	// login refuses this grant (no person starts it); its next step is the
+	// new seed, not a refresh that would stop at 77 too.
+	if o := p.run(p.command("login")); o.code != exitConfig || !strings.Contains(o.stderr, "refreshToken") ||
+		strings.Contains(o.stderr, "to get a token with this grant, run") {
+		t.Errorf("login after logout: %s\nwant 78 whose next step asks for a new refreshToken, not a refresh", o)
+	}
 	if got := tl.requests(); len(got) != 1 {
 		t.Errorf("the token endpoint saw %d requests after logout (the spent seed sent again: %t), want none", len(got)-1, strings.Contains(strings.Join(got[1:], " "), seed))
 	}
