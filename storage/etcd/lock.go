@@ -78,7 +78,7 @@ func (l *locked) acquire(ctx context.Context, start time.Time, timeout time.Dura
 // tryOnce takes the lock if it is free: a read first, so that a waiter
 // costs etcd no lease; then the lease (once) and the transaction.
 func (l *locked) tryOnce(ctx context.Context, key []byte, holder string, holderSeen *string, atRev *int64) (bool, error) {
-	octx, cancel := l.s.opContext(ctx)
+	octx, cancel := l.s.bounds.Op(ctx)
 	defer cancel()
 	if l.lease == 0 {
 		kv, r, err := l.s.o.Client.Get(octx, l.s.lockKey)
@@ -186,7 +186,7 @@ func (l *locked) Expires() time.Time {
 // Read re-reads the record from etcd under the lock and remembers its
 // revision for Save; the read copy is refreshed.
 func (l *locked) Read(ctx context.Context) ([]byte, error) {
-	octx, cancel := l.s.opContext(ctx)
+	octx, cancel := l.s.bounds.Op(ctx)
 	defer cancel()
 	kv, _, err := l.s.o.Client.Get(octx, l.s.recordKey)
 	if err != nil {
@@ -215,7 +215,7 @@ func (l *locked) CheckSavable(ctx context.Context, size int) error {
 	if err := storage.CheckSavable(l.s.o.PendingFile, size); err != nil {
 		return err
 	}
-	octx, cancel := l.s.opContext(ctx)
+	octx, cancel := l.s.bounds.Op(ctx)
 	defer cancel()
 	kv, _, err := l.s.o.Client.Get(octx, l.s.lockKey)
 	if err != nil {
@@ -249,7 +249,7 @@ func (l *locked) save(ctx context.Context, data []byte, keep bool) error {
 		l.mu.Unlock()
 	}
 	lockKey, recKey := []byte(l.s.lockKey), []byte(l.s.recordKey)
-	octx, cancel := l.s.saveContext(ctx)
+	octx, cancel := l.s.bounds.Save(ctx)
 	defer cancel()
 	r, err := l.s.o.Client.Txn(octx, TxnRequest{
 		Compare: l.stillOurs(seen),
@@ -320,7 +320,7 @@ func (l *locked) SetAsideAs(ctx context.Context, label string, now time.Time) (s
 	l.mu.Unlock()
 	aside := l.s.base + label + "-" + now.UTC().Format("20060102T150405.000000000Z")
 	recKey, lockKey := []byte(l.s.recordKey), []byte(l.s.lockKey)
-	octx, cancel := l.s.saveContext(ctx)
+	octx, cancel := l.s.bounds.Save(ctx)
 	defer cancel()
 	r, err := l.s.o.Client.Txn(octx, TxnRequest{
 		Compare: l.stillOurs(seen),
@@ -353,7 +353,7 @@ func (l *locked) Unlock() error {
 		}
 		close(l.stop)
 		<-l.done
-		ctx, cancel := context.WithTimeout(context.Background(), min(l.s.o.Timeout, 5*time.Second))
+		ctx, cancel := l.s.bounds.Release()
 		defer cancel()
 		if rerr := l.s.o.Client.Revoke(ctx, l.lease); rerr != nil {
 			err = fmt.Errorf("etcd: unlock %s (the lease will run out by itself): %w", l.s.lockKey, rerr)

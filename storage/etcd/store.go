@@ -46,7 +46,7 @@ type Options struct {
 	// an unreachable store is given up after it.
 	Timeout time.Duration
 	// Budget, when set, is the run's one deadline: reads, the lock and the
-	// health check end by it too (a save does not: see saveContext).
+	// health check end by it too (a save does not: storage.Bounds.Save).
 	Budget *storage.Budget
 	// LeaseTTL is the lock's lease (see LeaseTTL).
 	LeaseTTL time.Duration
@@ -63,6 +63,7 @@ type Store struct {
 	recordKey, lockKey  string
 	endpointsForMessage string
 	files               *storage.HostFiles // the read copy and the pending file
+	bounds              storage.Bounds
 }
 
 // New makes the store of one profile.
@@ -78,7 +79,7 @@ func New(o Options) (*Store, error) {
 	}
 	base := o.Client.cfg.Prefix + "/" + o.Profile + "/"
 	s := &Store{o: o, base: base, recordKey: base + "record", lockKey: base + "lock",
-		endpointsForMessage: o.Client.cfg.hostsURL()}
+		endpointsForMessage: o.Client.cfg.hostsURL(), bounds: storage.Bounds{Timeout: o.Timeout, Budget: o.Budget}}
 	// A pending file names the store it was written for, but is pushed
 	// whatever it names: etcd's name of a store changes with the order of
 	// its endpoints.
@@ -96,18 +97,6 @@ func (s *Store) LockName() string { return s.endpointsForMessage + s.lockKey }
 // CopyFile is this host's read copy of the record.
 func (s *Store) CopyFile() string { return s.o.CopyFile }
 
-// opContext bounds one operation by Timeout and by the run's Budget.
-func (s *Store) opContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	return storage.OpContext(ctx, s.o.Budget, s.o.Timeout)
-}
-
-// saveContext bounds a write by Timeout alone: the answer it saves may hold
-// the only copy of a rotated refresh token, and is worth the time even when
-// the run's budget has run out (the pending file is what a failure leaves).
-func (s *Store) saveContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, s.o.Timeout)
-}
-
 // Read returns the record without the lock (storage.HostFiles.Read: a
 // pending answer first, then the host's read copy, else the store).
 func (s *Store) Read(ctx context.Context) ([]byte, error) {
@@ -117,7 +106,7 @@ func (s *Store) Read(ctx context.Context) ([]byte, error) {
 // Fetch reads the record from etcd (linearizable) and refreshes the read
 // copy; a missing record is an error matching fs.ErrNotExist.
 func (s *Store) Fetch(ctx context.Context) ([]byte, error) {
-	octx, cancel := s.opContext(ctx)
+	octx, cancel := s.bounds.Op(ctx)
 	defer cancel()
 	kv, _, err := s.o.Client.Get(octx, s.recordKey)
 	if err != nil {

@@ -124,7 +124,7 @@ func (l *locked) acquire(ctx context.Context, deadline time.Time) error {
 
 // refreshCopy reads the Secret into the host's read copy.
 func (l *locked) refreshCopy(ctx context.Context) {
-	octx, cancel := l.s.opContext(ctx)
+	octx, cancel := l.s.bounds.Op(ctx)
 	defer cancel()
 	_, _, _ = l.s.fetch(octx)
 }
@@ -133,7 +133,7 @@ func (l *locked) refreshCopy(ctx context.Context) {
 // since seenAt for its duration) or missing. It returns the Lease as read
 // when another holds it.
 func (l *locked) tryOnce(ctx context.Context, seenRV string, seenAt time.Time) (bool, *lease, error) {
-	octx, cancel := l.s.opContext(ctx)
+	octx, cancel := l.s.bounds.Op(ctx)
 	defer cancel()
 	cur, err := l.s.c.getLease(octx, l.s.name)
 	fresh := errors.Is(err, ErrNotFound)
@@ -234,7 +234,7 @@ func (l *locked) Expires() time.Time {
 // Read re-reads the Secret under the lock and remembers its
 // resourceVersion for Save.
 func (l *locked) Read(ctx context.Context) ([]byte, error) {
-	octx, cancel := l.s.opContext(ctx)
+	octx, cancel := l.s.bounds.Op(ctx)
 	defer cancel()
 	data, sec, err := l.s.fetch(octx)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -258,7 +258,7 @@ func (l *locked) CheckSavable(ctx context.Context, size int) error {
 	if err := storage.CheckSavable(l.s.o.PendingFile, size); err != nil {
 		return err
 	}
-	octx, cancel := l.s.opContext(ctx)
+	octx, cancel := l.s.bounds.Op(ctx)
 	defer cancel()
 	cur, err := l.s.c.getLease(octx, l.s.name)
 	if errors.Is(err, ErrNotFound) || (err == nil && cur.Spec.HolderIdentity != l.holder) {
@@ -307,7 +307,7 @@ func (l *locked) save(ctx context.Context, data []byte, keep bool) error {
 	if !time.Now().Before(l.Expires()) {
 		return l.keep(data, seen, keep, fmt.Errorf("kubernetes: save %s: %w", l.s.Name(), ErrLockLost))
 	}
-	octx, cancel := l.s.saveContext(ctx)
+	octx, cancel := l.s.bounds.Save(ctx)
 	defer cancel()
 	// The Lease read just before the write: a takeover while the token
 	// request was out (the long part of a renewal) is caught here. Only a
@@ -389,7 +389,7 @@ func (l *locked) SetAsideAs(ctx context.Context, label string, now time.Time) (s
 	}
 	aside := l.s.name + "." + label + "-" + now.UTC().Format("20060102t150405.000000000z")
 	labels := map[string]string{labelManaged: "tokenkeeper", labelAside: label}
-	octx, cancel := l.s.saveContext(ctx)
+	octx, cancel := l.s.bounds.Save(ctx)
 	defer cancel()
 	if _, err := l.s.c.putSecret(octx, &secret{Metadata: objectMeta{Name: aside, Labels: labels,
 		Annotations: map[string]string{"tokenkeeper/set-aside-from": l.s.name}}, Data: map[string][]byte{dataKey: data}}); err != nil {
@@ -428,7 +428,7 @@ func (l *locked) Unlock() error {
 			return
 		}
 		cur.Spec.HolderIdentity, cur.Spec.RenewTime = "", ""
-		ctx, cancel := context.WithTimeout(context.Background(), min(l.s.o.Timeout, 5*time.Second))
+		ctx, cancel := l.s.bounds.Release()
 		defer cancel()
 		if _, perr := l.s.c.putLease(ctx, &cur); perr != nil && !errors.Is(perr, ErrConflict) && !errors.Is(perr, ErrNotFound) {
 			err = fmt.Errorf("kubernetes: unlock %s (the Lease will run out by itself): %w", l.s.LockName(), perr)

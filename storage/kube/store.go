@@ -39,10 +39,11 @@ type Options struct {
 // Store keeps a profile's record in the Secret PREFIX-<profile>, locked by
 // the Lease of the same name; it implements storage.Store.
 type Store struct {
-	o     Options
-	c     *Client
-	name  string             // the objects' name
-	files *storage.HostFiles // the read copy and the pending file
+	o      Options
+	c      *Client
+	name   string             // the objects' name
+	files  *storage.HostFiles // the read copy and the pending file
+	bounds storage.Bounds
 
 	// The Lease as a waiter of this process last saw it change, and when:
 	// it has expired once unchanged for its duration since (see Lock).
@@ -68,7 +69,7 @@ func New(o Options) (*Store, error) {
 	if o.LeaseTTL <= 0 {
 		o.LeaseTTL = storage.LeaseTTL(o.Timeout, 0)
 	}
-	s := &Store{o: o, c: o.Client, name: name}
+	s := &Store{o: o, c: o.Client, name: name, bounds: storage.Bounds{Timeout: o.Timeout, Budget: o.Budget}}
 	s.files = &storage.HostFiles{Copy: o.CopyFile, Pending: o.PendingFile, Store: s.Name(), CheckStore: true,
 		BaseKey: "base_resource_version", Max: maxRecord, What: "kubernetes", Warn: o.Warn}
 	return s, nil
@@ -86,17 +87,6 @@ func (s *Store) CopyFile() string { return s.o.CopyFile }
 // LockPoll: a waiter re-reads the record between one-second slices.
 func (s *Store) LockPoll() time.Duration { return time.Second }
 
-// opContext bounds one operation by Timeout and by the run's Budget.
-func (s *Store) opContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	return storage.OpContext(ctx, s.o.Budget, s.o.Timeout)
-}
-
-// saveContext bounds a write by Timeout alone, as the etcd store's: the
-// answer may hold the only copy of a rotated refresh token.
-func (s *Store) saveContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, s.o.Timeout)
-}
-
 // Read returns the record without the lock (storage.HostFiles.Read: a
 // pending answer first, then the host's read copy, else the store).
 func (s *Store) Read(ctx context.Context) ([]byte, error) {
@@ -107,7 +97,7 @@ func (s *Store) Read(ctx context.Context) ([]byte, error) {
 // not exist, or holds no record (one created empty by a manifest), is an
 // error matching fs.ErrNotExist.
 func (s *Store) Fetch(ctx context.Context) ([]byte, error) {
-	octx, cancel := s.opContext(ctx)
+	octx, cancel := s.bounds.Op(ctx)
 	defer cancel()
 	data, _, err := s.fetch(octx)
 	return data, err
