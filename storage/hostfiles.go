@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"time"
 )
 
 // HostFiles are a shared store's files on this host (docs/many-profiles.md,
@@ -117,14 +118,14 @@ func RemoveIfExists(path string) error {
 }
 
 // Read is a shared store's read without its lock: an answer waiting in the
-// pending file is pushed first (pushLocked takes the lock briefly; when it
-// cannot, the pending answer is served, with a warning, and a later run
-// pushes it); then the host's read copy is served when there is one (no
-// network); else fetch reads the store and writes the copy.
-func (h *HostFiles) Read(ctx context.Context, pushLocked func(context.Context) error, fetch func(context.Context) ([]byte, error)) ([]byte, error) {
+// pending file is pushed first (s's Lock, taken briefly, pushes it; when it
+// cannot be taken, the pending answer is served, with a warning, and a
+// later run pushes it); then the host's read copy is served when there is
+// one (no network); else fetch reads the store and writes the copy.
+func (h *HostFiles) Read(ctx context.Context, s Store, timeout time.Duration, fetch func(context.Context) ([]byte, error)) ([]byte, error) {
 	var ignored json.RawMessage
 	if pending, err := h.ReadPending(&ignored); err == nil {
-		if perr := pushLocked(ctx); perr != nil {
+		if perr := h.pushLocked(ctx, s, timeout); perr != nil {
 			h.Notify(fmt.Sprintf("an answer saved in %s could not be pushed to %s yet: %v", h.Pending, h.Store, perr))
 			return pending, nil
 		}
@@ -135,4 +136,23 @@ func (h *HostFiles) Read(ctx context.Context, pushLocked func(context.Context) e
 		return nil, err
 	}
 	return fetch(ctx)
+}
+
+// pendingLockWait bounds the wait for the lock when a lock-free Read finds a
+// pending answer: if another process holds it, the pending answer is served
+// and pushed by a later run.
+const pendingLockWait = 2 * time.Second
+
+// pushLocked takes s's lock briefly to push the pending answer.
+func (h *HostFiles) pushLocked(ctx context.Context, s Store, timeout time.Duration) error {
+	l, err := s.Lock(ctx, min(timeout, pendingLockWait), "tokenkeeper (pushing a pending answer)")
+	if err != nil {
+		return err
+	}
+	defer l.Unlock()
+	var ignored json.RawMessage
+	if _, err := h.ReadPending(&ignored); errors.Is(err, fs.ErrNotExist) {
+		return nil // Lock pushed it
+	}
+	return errors.New("still pending")
 }

@@ -100,7 +100,7 @@ func (s *Store) CopyFile() string { return s.o.CopyFile }
 // Read returns the record without the lock (storage.HostFiles.Read: a
 // pending answer first, then the host's read copy, else the store).
 func (s *Store) Read(ctx context.Context) ([]byte, error) {
-	return s.files.Read(ctx, s.pushPendingLocked, s.Fetch)
+	return s.files.Read(ctx, s, s.bounds.Timeout, s.Fetch)
 }
 
 // Fetch reads the record from etcd (linearizable) and refreshes the read
@@ -130,24 +130,6 @@ func (s *Store) readPending() ([]byte, int64, error) {
 	var base int64
 	data, err := s.files.ReadPending(&base)
 	return data, base, err
-}
-
-// pendingLockWait bounds the wait for the lock when a lock-free Read finds a
-// pending answer: if another process holds it, the pending answer is served
-// and pushed by a later run.
-const pendingLockWait = 2 * time.Second
-
-// pushPendingLocked takes the lock briefly to push the pending answer.
-func (s *Store) pushPendingLocked(ctx context.Context) error {
-	l, err := s.Lock(ctx, min(s.o.Timeout, pendingLockWait), "tokenkeeper (pushing a pending answer)")
-	if err != nil {
-		return err
-	}
-	defer l.Unlock()
-	if _, _, err := s.readPending(); errors.Is(err, fs.ErrNotExist) {
-		return nil // Lock pushed it
-	}
-	return errors.New("still pending")
 }
 
 // pushPending runs under the lock, first thing: the pending answer replaces

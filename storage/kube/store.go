@@ -90,7 +90,7 @@ func (s *Store) LockPoll() time.Duration { return time.Second }
 // Read returns the record without the lock (storage.HostFiles.Read: a
 // pending answer first, then the host's read copy, else the store).
 func (s *Store) Read(ctx context.Context) ([]byte, error) {
-	return s.files.Read(ctx, s.pushPendingLocked, s.Fetch)
+	return s.files.Read(ctx, s, s.bounds.Timeout, s.Fetch)
 }
 
 // Fetch reads the Secret and refreshes the read copy; a Secret that does
@@ -129,22 +129,6 @@ func (s *Store) readPending() ([]byte, string, error) {
 	var base string
 	data, err := s.files.ReadPending(&base)
 	return data, base, err
-}
-
-// pendingLockWait bounds the wait for the lock when a lock-free Read finds
-// a pending answer.
-const pendingLockWait = 2 * time.Second
-
-func (s *Store) pushPendingLocked(ctx context.Context) error {
-	l, err := s.Lock(ctx, min(s.o.Timeout, pendingLockWait), "tokenkeeper (pushing a pending answer)")
-	if err != nil {
-		return err
-	}
-	defer l.Unlock()
-	if _, _, err := s.readPending(); errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	return errors.New("still pending")
 }
 
 // pushPending runs under the lock, first thing: the pending answer replaces
