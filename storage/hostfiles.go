@@ -29,9 +29,11 @@ type HostFiles struct {
 	BaseKey string
 	// Max caps a record, as the store caps what it holds.
 	Max int
-	// What is the store's kind in messages ("etcd", "kubernetes").
-	What string
-	Warn func(string)
+	// What is the store's kind in messages ("etcd", "kubernetes"),
+	// Version what it calls a record's version ("revision",
+	// "resourceVersion").
+	What, Version string
+	Warn          func(string)
 }
 
 // Cap cuts v to Max.

@@ -84,7 +84,7 @@ func New(o Options) (*Store, error) {
 	// whatever it names: etcd's name of a store changes with the order of
 	// its endpoints.
 	s.files = &storage.HostFiles{Copy: o.CopyFile, Pending: o.PendingFile, Store: s.Name(),
-		BaseKey: "base_revision", Max: maxRecord, What: "etcd", Warn: o.Warn}
+		BaseKey: "base_revision", Max: maxRecord, What: "etcd", Version: "revision", Warn: o.Warn}
 	return s, nil
 }
 
@@ -119,44 +119,4 @@ func (s *Store) Fetch(ctx context.Context) ([]byte, error) {
 	data := s.files.Cap(kv.Value)
 	s.files.WriteCopy(data)
 	return data, nil
-}
-
-// writePending keeps data in the pending file with the revision it replaces.
-func (s *Store) writePending(data []byte, base int64) error { return s.files.WritePending(data, base) }
-
-// readPending is the pending answer and the record revision it was meant to
-// replace (0: none).
-func (s *Store) readPending() ([]byte, int64, error) {
-	var base int64
-	data, err := s.files.ReadPending(&base)
-	return data, base, err
-}
-
-// pushPending runs under the lock, first thing: the pending answer replaces
-// the record if the record is still the one the answer was meant to
-// replace. If another holder has saved since, the store has moved on: the
-// pending answer is kept aside (never deleted) and a warning names it.
-func (l *locked) pushPending(ctx context.Context) error {
-	data, base, err := l.s.readPending()
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if _, err := l.Read(ctx); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	if l.seen != base {
-		moved, err := storage.MoveAsideAs(l.s.o.PendingFile, "stale", time.Now())
-		if err != nil {
-			return err
-		}
-		l.s.files.Notify(fmt.Sprintf("the answer pending in %s was not pushed: %s changed since (revision %d, not %d); it is kept in %s", l.s.o.PendingFile, l.s.Name(), l.seen, base, moved))
-		return nil
-	}
-	if err := l.save(ctx, data, false); err != nil {
-		return err
-	}
-	return storage.RemoveIfExists(l.s.o.PendingFile)
 }

@@ -150,9 +150,7 @@ func TestLostLockSavesNothingAndKeepsPending(t *testing.T) {
 	if _, err := la.Read(ctx); err != nil {
 		t.Fatal(err)
 	}
-	l := la.(*locked)
-	close(l.stop) // as if a were paused: no more keep-alives
-	<-l.done
+	la.(*locked).StopRenewing() // as if a were paused: no more keep-alives
 	start := time.Now()
 	lb, err := b.s.Lock(ctx, 10*time.Second, "b")
 	if err != nil {
@@ -357,4 +355,15 @@ func TestPendingFileReadBack(t *testing.T) {
 	if _, err := os.Lstat(h.s.o.PendingFile); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("pending file: %v, want none written", err)
 	}
+}
+
+// writePending keeps data in the pending file with the revision it replaces.
+func (s *Store) writePending(data []byte, base int64) error { return s.files.WritePending(data, base) }
+
+// readPending is the pending answer and the record revision it was meant to
+// replace (0: none).
+func (s *Store) readPending() ([]byte, int64, error) {
+	var base int64
+	data, err := s.files.ReadPending(&base)
+	return data, base, err
 }

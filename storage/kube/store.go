@@ -71,7 +71,7 @@ func New(o Options) (*Store, error) {
 	}
 	s := &Store{o: o, c: o.Client, name: name, bounds: storage.Bounds{Timeout: o.Timeout, Budget: o.Budget}}
 	s.files = &storage.HostFiles{Copy: o.CopyFile, Pending: o.PendingFile, Store: s.Name(), CheckStore: true,
-		BaseKey: "base_resource_version", Max: maxRecord, What: "kubernetes", Warn: o.Warn}
+		BaseKey: "base_resource_version", Max: maxRecord, What: "kubernetes", Version: "resourceVersion", Warn: o.Warn}
 	return s, nil
 }
 
@@ -121,43 +121,4 @@ func (s *Store) fetch(ctx context.Context) ([]byte, *secret, error) {
 	data := s.files.Cap(rec)
 	s.files.WriteCopy(data)
 	return data, sec, nil
-}
-
-// readPending is the pending answer and the Secret's resourceVersion it was
-// meant to replace ("": none).
-func (s *Store) readPending() ([]byte, string, error) {
-	var base string
-	data, err := s.files.ReadPending(&base)
-	return data, base, err
-}
-
-// pushPending runs under the lock, first thing: the pending answer replaces
-// the record if the Secret is still the version the answer was meant to
-// replace; else it is kept aside (never deleted) and a warning names it.
-func (l *locked) pushPending(ctx context.Context) error {
-	data, base, err := l.s.readPending()
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if _, err := l.Read(ctx); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	l.mu.Lock()
-	seen := l.seen
-	l.mu.Unlock()
-	if seen != base {
-		moved, err := storage.MoveAsideAs(l.s.o.PendingFile, "stale", time.Now())
-		if err != nil {
-			return err
-		}
-		l.s.files.Notify(fmt.Sprintf("the answer pending in %s was not pushed: %s changed since (resourceVersion %q, not %q); it is kept in %s", l.s.o.PendingFile, l.s.Name(), seen, base, moved))
-		return nil
-	}
-	if err := l.save(ctx, data, false); err != nil {
-		return err
-	}
-	return storage.RemoveIfExists(l.s.o.PendingFile)
 }

@@ -188,9 +188,7 @@ func TestLeaseTakeover(t *testing.T) {
 		t.Fatalf("b while a renews: got %v, want busy naming a", err)
 	}
 	// a dies: its renewals stop, nothing frees the Lease.
-	al := la.(*locked)
-	close(al.stop)
-	<-al.done
+	la.(*locked).StopRenewing()
 	lb, err := b.Lock(ctx, 5*time.Second, "pid=2 b")
 	if err != nil {
 		t.Fatalf("b after a stopped renewing: %v", err)
