@@ -13,6 +13,7 @@ import (
 
 	"github.com/tokenkeeper/tokenkeeper/internal/etcdtest"
 	"github.com/tokenkeeper/tokenkeeper/storage"
+	"github.com/tokenkeeper/tokenkeeper/storage/storetest"
 )
 
 // host is one simulated host: its own state directory, its own client.
@@ -46,35 +47,22 @@ func newHost(t *testing.T, url string, timeout, ttl time.Duration) *host {
 	return &host{dir: dir, s: s}
 }
 
-func lockSave(t *testing.T, s *Store, data string) {
+// twoHosts starts etcd (one member) and two hosts of profile p1 under
+// prefix, with a store timeout of 5 s and a lease of ttl (0: LeaseTTL's).
+func twoHosts(t *testing.T, prefix string, ttl time.Duration) (*etcdtest.Cluster, *host, *host) {
 	t.Helper()
-	ctx := context.Background()
-	l, err := s.Lock(ctx, 5*time.Second, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Unlock()
-	if _, err := l.Read(ctx); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		t.Fatal(err)
-	}
-	if err := l.CheckSavable(ctx, len(data)); err != nil {
-		t.Fatal(err)
-	}
-	if err := l.Save(ctx, []byte(data)); err != nil {
-		t.Fatal(err)
-	}
+	c := etcdtest.Start(t, 1)
+	return c, newHost(t, c.URL(prefix), 5*time.Second, ttl), newHost(t, c.URL(prefix), 5*time.Second, ttl)
 }
 
 func TestStoreRoundTripAndReadCopy(t *testing.T) {
 	t.Parallel()
-	c := etcdtest.Start(t, 1)
-	a := newHost(t, c.URL("/t1"), 5*time.Second, 0)
-	b := newHost(t, c.URL("/t1"), 5*time.Second, 0)
+	c, a, b := twoHosts(t, "/t1", 0)
 	ctx := context.Background()
 	if _, err := a.s.Read(ctx); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("Read of nothing: got %v, want fs.ErrNotExist", err)
 	}
-	lockSave(t, a.s, `{"v":1}`)
+	storetest.Put(t, a.s, `{"v":1}`)
 	got, err := b.s.Read(ctx)
 	if err != nil || string(got) != `{"v":1}` {
 		t.Fatalf("b reads %q, %v; want {\"v\":1}", got, err)
@@ -101,9 +89,7 @@ func TestStoreRoundTripAndReadCopy(t *testing.T) {
 
 func TestLockExcludesAndNamesHolder(t *testing.T) {
 	t.Parallel()
-	c := etcdtest.Start(t, 1)
-	a := newHost(t, c.URL(""), 5*time.Second, 0)
-	b := newHost(t, c.URL(""), 5*time.Second, 0)
+	_, a, b := twoHosts(t, "", 0)
 	ctx := context.Background()
 	la, err := a.s.Lock(ctx, time.Second, "pid=1 host=a")
 	if err != nil {
@@ -137,11 +123,9 @@ func TestLockExcludesAndNamesHolder(t *testing.T) {
 // if the record is still the one it replaced.
 func TestLostLockSavesNothingAndKeepsPending(t *testing.T) {
 	t.Parallel()
-	c := etcdtest.Start(t, 1)
-	a := newHost(t, c.URL(""), 5*time.Second, 2*time.Second)
-	b := newHost(t, c.URL(""), 5*time.Second, 2*time.Second)
+	_, a, b := twoHosts(t, "", 2*time.Second)
 	ctx := context.Background()
-	lockSave(t, a.s, `{"v":1}`)
+	storetest.Put(t, a.s, `{"v":1}`)
 
 	la, err := a.s.Lock(ctx, time.Second, "a")
 	if err != nil {
@@ -190,11 +174,9 @@ func TestLostLockSavesNothingAndKeepsPending(t *testing.T) {
 
 func TestPendingNotPushedOverANewerRecord(t *testing.T) {
 	t.Parallel()
-	c := etcdtest.Start(t, 1)
-	a := newHost(t, c.URL(""), 5*time.Second, 0)
-	b := newHost(t, c.URL(""), 5*time.Second, 0)
+	_, a, b := twoHosts(t, "", 0)
 	ctx := context.Background()
-	lockSave(t, a.s, `{"v":1}`)
+	storetest.Put(t, a.s, `{"v":1}`)
 	la, _ := a.s.Lock(ctx, time.Second, "a")
 	la.Read(ctx)
 	// Someone else writes (as a holder after a's lease ran out would).
@@ -225,7 +207,7 @@ func TestSetAside(t *testing.T) {
 	c := etcdtest.Start(t, 1)
 	a := newHost(t, c.URL(""), 5*time.Second, 0)
 	ctx := context.Background()
-	lockSave(t, a.s, `not json`)
+	storetest.Put(t, a.s, `not json`)
 	l, _ := a.s.Lock(ctx, time.Second, "a")
 	defer l.Unlock()
 	l.Read(ctx)
@@ -267,13 +249,13 @@ func TestLeaderKilledKeepsWorking(t *testing.T) {
 	t.Parallel()
 	c := etcdtest.Start(t, 3)
 	a := newHost(t, c.URL(""), 10*time.Second, 0)
-	lockSave(t, a.s, `{"v":1}`)
+	storetest.Put(t, a.s, `{"v":1}`)
 	leader := c.Leader()
 	if leader < 0 {
 		t.Fatal("no leader")
 	}
 	c.Members[leader].Kill()
-	lockSave(t, a.s, `{"v":2}`)
+	storetest.Put(t, a.s, `{"v":2}`)
 	got, err := a.s.Fetch(context.Background())
 	if err != nil || !bytes.Equal(got, []byte(`{"v":2}`)) {
 		t.Fatalf("after the leader was killed: %q, %v", got, err)
@@ -298,11 +280,9 @@ func TestLeaseTTL(t *testing.T) {
 // lifecycle's next lock-free read sees the renewed token without the lock.
 func TestWaiterSeesTheSave(t *testing.T) {
 	t.Parallel()
-	c := etcdtest.Start(t, 1)
-	a := newHost(t, c.URL(""), 5*time.Second, 0)
-	b := newHost(t, c.URL(""), 5*time.Second, 0)
+	_, a, b := twoHosts(t, "", 0)
 	ctx := context.Background()
-	lockSave(t, a.s, `{"v":1}`)
+	storetest.Put(t, a.s, `{"v":1}`)
 	if _, err := b.s.Read(ctx); err != nil {
 		t.Fatal(err)
 	}

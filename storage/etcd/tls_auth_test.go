@@ -9,6 +9,7 @@ import (
 
 	"github.com/tokenkeeper/tokenkeeper/internal/etcdtest"
 	"github.com/tokenkeeper/tokenkeeper/storage"
+	"github.com/tokenkeeper/tokenkeeper/storage/storetest"
 )
 
 // etcd's usual deployment: HTTPS with client certificates, and users.
@@ -38,7 +39,7 @@ func TestTLSClientCertAndAuth(t *testing.T) {
 		return s
 	}
 	s := withPassword("s3cret-pw")
-	lockSave(t, s, `{"v":"tls"}`)
+	storetest.Put(t, s, `{"v":"tls"}`)
 	if got, err := s.Fetch(context.Background()); err != nil || string(got) != `{"v":"tls"}` {
 		t.Fatalf("Fetch over TLS with auth: %q, %v", got, err)
 	}
