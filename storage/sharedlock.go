@@ -16,17 +16,29 @@ import (
 // resourceVersion), which a save must replace and a pending answer must
 // have been meant to replace. How a lease is taken, renewed and freed is
 // each store's own: etcd's lease and a Kubernetes Lease are different APIs.
+// Bind it to the store's host files, its Read and its save first.
 type SharedLock[V comparable] struct {
+	files *HostFiles
+	read  func(context.Context) ([]byte, error)
+	save  func(context.Context, []byte) (V, error)
+
 	mu      sync.Mutex
 	expires time.Time // the lease's end as last renewed, counted from when the renewal was sent
 	lost    bool      // the store said the lease is gone
-	read    bool      // Saw was called
+	saw     bool      // Saw was called
 	seen    V         // the version of the record Read returned (zero: none)
 	data    []byte    // what Read returned
 
 	stop, done chan struct{}
 	stopOnce   sync.Once
 	once       sync.Once
+}
+
+// Bind gives the lock the store's host files, its Read under the lock, and
+// save: a write of data under the lock that keeps nothing when it fails,
+// and returns the version it meant to replace.
+func (h *SharedLock[V]) Bind(files *HostFiles, read func(context.Context) ([]byte, error), save func(context.Context, []byte) (V, error)) {
+	h.files, h.read, h.save = files, read, save
 }
 
 // Hold starts the renewals of a lease just taken, whose end is until:
@@ -103,7 +115,7 @@ func (h *SharedLock[V]) MarkLost() {
 func (h *SharedLock[V]) Saw(seen V, data []byte) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.read, h.seen, h.data = true, seen, data
+	h.saw, h.seen, h.data = true, seen, data
 }
 
 // Wrote records what the store holds after a write under the lock (the
@@ -121,67 +133,68 @@ func (h *SharedLock[V]) Seen() (V, []byte) {
 	return h.seen, h.data
 }
 
-// Base is the version a save replaces: the one Read saw, read first (read)
-// when it has not been; a record that does not exist is no error.
-func (h *SharedLock[V]) Base(ctx context.Context, read func(context.Context) ([]byte, error)) (V, error) {
+// Base is the version a save replaces: the one Read saw, read first when it
+// has not been; a record that does not exist is no error.
+func (h *SharedLock[V]) Base(ctx context.Context) (V, error) {
 	h.mu.Lock()
-	done, seen := h.read, h.seen
+	saw, seen := h.saw, h.seen
 	h.mu.Unlock()
-	if done {
+	if saw {
 		return seen, nil
 	}
-	if _, err := read(ctx); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if _, err := h.read(ctx); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return seen, err
 	}
 	seen, _ = h.Seen()
 	return seen, nil
 }
 
-// SaveKeeping is the lock's Save: save, and when it fails, data kept in
-// the pending file with the version it was meant to replace (the answer may
-// carry a refresh token that was just spent), and the error says so.
-func (h *SharedLock[V]) SaveKeeping(ctx context.Context, files *HostFiles, data []byte, save func(context.Context, []byte) (V, error)) error {
-	base, err := save(ctx, data)
+// Save replaces the record (the store's save). If it fails for any reason,
+// data is kept in the pending file with the version it was meant to replace
+// (the answer may carry a refresh token that was just spent), and the error
+// says so.
+func (h *SharedLock[V]) Save(ctx context.Context, data []byte) error {
+	base, err := h.save(ctx, data)
 	if err != nil {
-		return files.Keep(data, base, err)
+		return h.files.Keep(data, base, err)
 	}
 	return nil
 }
 
 // PushPending runs under the lock, first thing: the pending answer replaces
-// the record (save, which keeps nothing) if the record, read again (read),
-// is still the version the answer was meant to replace. If another holder
-// has saved since, the store has moved on: the pending answer is kept aside
-// as PENDING.stale-<time> (never deleted) and a warning names it. A push
-// that fails is a warning too: the answer stays pending.
-func (h *SharedLock[V]) PushPending(ctx context.Context, files *HostFiles, read func(context.Context) ([]byte, error), save func(context.Context, []byte) (V, error)) {
-	if err := h.pushPending(ctx, files, read, save); err != nil {
-		files.Notify(fmt.Sprintf("the answer pending in %s could not be pushed: %v", files.Pending, err))
+// the record (save, which keeps nothing) if the record, read again, is
+// still the version the answer was meant to replace. If another holder has
+// saved since, the store has moved on: the pending answer is kept aside as
+// PENDING.stale-<time> (never deleted) and a warning names it. A push that
+// fails is a warning too: the answer stays pending.
+func (h *SharedLock[V]) PushPending(ctx context.Context) {
+	if err := h.pushPending(ctx); err != nil {
+		h.files.Notify(fmt.Sprintf("the answer pending in %s could not be pushed: %v", h.files.Pending, err))
 	}
 }
 
-func (h *SharedLock[V]) pushPending(ctx context.Context, files *HostFiles, read func(context.Context) ([]byte, error), save func(context.Context, []byte) (V, error)) error {
+func (h *SharedLock[V]) pushPending(ctx context.Context) error {
 	var base V
-	data, err := files.ReadPending(&base)
+	data, err := h.files.ReadPending(&base)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	if _, err := read(ctx); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if _, err := h.read(ctx); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
 	if seen, _ := h.Seen(); seen != base {
-		moved, err := MoveAsideAs(files.Pending, "stale", time.Now())
+		moved, err := MoveAsideAs(h.files.Pending, "stale", time.Now())
 		if err != nil {
 			return err
 		}
-		files.Notify(fmt.Sprintf("the answer pending in %s was not pushed: %s changed since (%s %#v, not %#v); it is kept in %s", files.Pending, files.Store, files.Version, seen, base, moved))
+		h.files.Notify(fmt.Sprintf("the answer pending in %s was not pushed: %s changed since (%s %#v, not %#v); it is kept in %s", h.files.Pending, h.files.Store, h.files.Version, seen, base, moved))
 		return nil
 	}
-	if _, err := save(ctx, data); err != nil {
+	if _, err := h.save(ctx, data); err != nil {
 		return err
 	}
-	return RemoveIfExists(files.Pending)
+	return RemoveIfExists(h.files.Pending)
 }

@@ -25,11 +25,12 @@ import (
 // storage.ErrUnavailable. A pending answer is pushed before Lock returns.
 func (s *Store) Lock(ctx context.Context, timeout time.Duration, holder string) (storage.Locked, error) {
 	l := &locked{s: s}
+	l.Bind(s.files, l.Read, l.save)
 	if err := l.acquire(ctx, time.Now(), timeout, holder); err != nil {
 		l.Unlock()
 		return nil, err
 	}
-	l.PushPending(ctx, s.files, l.Read, l.save)
+	l.PushPending(ctx)
 	return l, nil
 }
 
@@ -192,19 +193,13 @@ func (l *locked) CheckSavable(ctx context.Context, size int) error {
 	return nil
 }
 
-// Save replaces the record in one transaction that succeeds only while the
-// lock key is still attached to our lease and the record is still the
-// revision Read returned. If it fails for any reason, data is kept in the
-// pending file (the answer may carry a refresh token that was just spent)
-// and the error says why; nothing is written to etcd.
-func (l *locked) Save(ctx context.Context, data []byte) error {
-	return l.SaveKeeping(ctx, l.s.files, data, l.save)
-}
-
-// save is Save without the pending file: the revision it meant to replace,
-// for the caller to keep data with.
+// save is Save (storage.SharedLock.Save, which keeps a failed save in the
+// pending file): one transaction that succeeds only while the lock key is
+// still attached to our lease and the record is still the revision Read
+// returned; when it fails, nothing is written to etcd. It returns the
+// revision it meant to replace.
 func (l *locked) save(ctx context.Context, data []byte) (int64, error) {
-	seen, err := l.Base(ctx, l.Read)
+	seen, err := l.Base(ctx)
 	if err != nil {
 		return seen, err
 	}

@@ -27,10 +27,11 @@ import (
 // *storage.LockBusyError. A pending answer is pushed before Lock returns.
 func (s *Store) Lock(ctx context.Context, timeout time.Duration, holder string) (storage.Locked, error) {
 	l := &locked{s: s, holder: holderIdentity(holder), attempt: fmt.Sprintf("%016x", rand.Uint64())}
+	l.Bind(s.files, l.Read, l.save)
 	if err := l.acquire(ctx, time.Now().Add(timeout)); err != nil {
 		return nil, err
 	}
-	l.PushPending(ctx, s.files, l.Read, l.save)
+	l.PushPending(ctx)
 	return l, nil
 }
 
@@ -249,22 +250,17 @@ func (l *locked) CheckSavable(ctx context.Context, size int) error {
 	return nil
 }
 
-// Save replaces the Secret's record by an update conditional on the
+// save is Save (storage.SharedLock.Save, which keeps a failed save in the
+// pending file): an update of the Secret's record conditional on the
 // resourceVersion Read saw (a create when there was no Secret). It is not
 // sent once the Lease may have run out, nor when the Lease, read just
 // before, names another holder (Kubernetes has no transaction over the
 // Lease and the Secret: see the package comment). A 409 means another
 // holder wrote: the Secret is read again, and the save fails unless it
-// already holds data (an earlier attempt of ours). Whenever it fails, data
-// is kept in the pending file.
-func (l *locked) Save(ctx context.Context, data []byte) error {
-	return l.SaveKeeping(ctx, l.s.files, data, l.save)
-}
-
-// save is Save without the pending file: the resourceVersion it meant to
-// replace, for the caller to keep data with.
+// already holds data (an earlier attempt of ours). It returns the
+// resourceVersion it meant to replace.
 func (l *locked) save(ctx context.Context, data []byte) (string, error) {
-	seen, err := l.Base(ctx, l.Read)
+	seen, err := l.Base(ctx)
 	if err != nil {
 		return seen, err
 	}
