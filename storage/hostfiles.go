@@ -44,6 +44,15 @@ func (h *HostFiles) Cap(v []byte) []byte {
 	return v
 }
 
+// CheckSavable proves that a record of size bytes is one the store holds
+// (Max), and that the pending file could be written if its save failed.
+func (h *HostFiles) CheckSavable(size int) error {
+	if size > h.Max {
+		return fmt.Errorf("%s: a record of %d bytes is larger than %d", h.What, size, h.Max)
+	}
+	return CheckSavable(h.Pending, size)
+}
+
 // ReadCopy is the host's read copy of the record.
 func (h *HostFiles) ReadCopy() ([]byte, error) { return ReadRecord(h.Copy) }
 

@@ -231,10 +231,7 @@ func (l *locked) Read(ctx context.Context) ([]byte, error) {
 // CheckSavable proves that the record fits a Secret, that the pending file
 // could be written, and that the Lease is still ours (one read).
 func (l *locked) CheckSavable(ctx context.Context, size int) error {
-	if size > maxRecord {
-		return fmt.Errorf("kubernetes: a record of %d bytes is larger than %d", size, maxRecord)
-	}
-	if err := storage.CheckSavable(l.s.o.PendingFile, size); err != nil {
+	if err := l.s.files.CheckSavable(size); err != nil {
 		return err
 	}
 	octx, cancel := l.s.bounds.Op(ctx)
