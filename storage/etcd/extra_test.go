@@ -43,7 +43,7 @@ func TestProfilesHealthAndWatch(t *testing.T) {
 		t.Errorf("health with a record and a holder: %+v", h)
 	}
 	l.Unlock()
-	other, _ := New(Options{Client: a.s.o.Client, Profile: "zeta", CopyFile: a.dir + "/z", PendingFile: a.dir + "/zp", Timeout: time.Second})
+	other, _ := New(Options{Client: a.s.o.Client, SharedOptions: storage.SharedOptions{Profile: "zeta", CopyFile: a.dir + "/z", PendingFile: a.dir + "/zp", Timeout: time.Second}})
 	storetest.Put(t, other, `{}`)
 	names, err := a.s.o.Client.Profiles(ctx)
 	if err != nil || !reflect.DeepEqual(names, []string{"p1", "zeta"}) {

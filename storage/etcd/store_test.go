@@ -35,12 +35,12 @@ func newHost(t *testing.T, url string, timeout, ttl time.Duration) *host {
 	c.AttemptTimeout = 500 * time.Millisecond
 	t.Cleanup(c.Close)
 	dir := t.TempDir()
-	s, err := New(Options{Client: c, Profile: "p1",
+	s, err := New(Options{Client: c, SharedOptions: storage.SharedOptions{Profile: "p1",
 		CopyFile:    filepath.Join(dir, "copy.json"),
 		PendingFile: filepath.Join(dir, "pending.json"),
 		Timeout:     timeout, LeaseTTL: ttl,
 		Warn: func(msg string) { t.Log("warning: " + msg) },
-	})
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,20 +262,6 @@ func TestLeaderKilledKeepsWorking(t *testing.T) {
 	}
 }
 
-func TestLeaseTTL(t *testing.T) {
-	for _, tc := range []struct{ timeout, lockTimeout, want time.Duration }{
-		{30 * time.Second, 60 * time.Second, 45 * time.Second},
-		{30 * time.Second, 45 * time.Second, 44 * time.Second},
-		{30 * time.Second, 0, 45 * time.Second},
-		{time.Second, 2 * time.Second, MinLeaseTTL},
-		{1500 * time.Millisecond, time.Minute, 16 * time.Second},
-	} {
-		if got := LeaseTTL(tc.timeout, tc.lockTimeout); got != tc.want {
-			t.Errorf("LeaseTTL(%s, %s) = %s, want %s", tc.timeout, tc.lockTimeout, got, tc.want)
-		}
-	}
-}
-
 // A waiter's host copy follows the holder's save while it waits, so the
 // lifecycle's next lock-free read sees the renewed token without the lock.
 func TestWaiterSeesTheSave(t *testing.T) {
@@ -328,7 +314,7 @@ func TestPendingFileReadBack(t *testing.T) {
 	if err := os.Remove(h.s.o.PendingFile); err != nil {
 		t.Fatal(err)
 	}
-	big := bytes.Repeat([]byte("a"), maxRecord*3/4+1)
+	big := bytes.Repeat([]byte("a"), storage.MaxFileSize*3/4+1)
 	if err := h.s.writePending(big, 7); err == nil {
 		t.Errorf("writePending(%d bytes): no error, want one (the file could not be read back)", len(big))
 	}

@@ -32,7 +32,7 @@ func TestTLSClientCertAndAuth(t *testing.T) {
 		}
 		t.Cleanup(cl.Close)
 		dir := t.TempDir()
-		s, err := New(Options{Client: cl, Profile: "p1", CopyFile: dir + "/c", PendingFile: dir + "/p", Timeout: 3 * time.Second})
+		s, err := New(Options{Client: cl, SharedOptions: storage.SharedOptions{Profile: "p1", CopyFile: dir + "/c", PendingFile: dir + "/p", Timeout: 3 * time.Second}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,9 +11,6 @@ import (
 	"github.com/tokenkeeper/tokenkeeper/storage"
 )
 
-// maxRecord is the cap on a record (docs/contract.md §1), the same as on a token file.
-const maxRecord = storage.MaxFileSize
-
 // ErrLockLost is returned by Save when this process's Lease ran out (or
 // was taken over) before the save: nothing was written.
 var ErrLockLost = errors.New("kubernetes: the lock was lost before the save (its Lease ran out)")
@@ -24,16 +21,8 @@ var ErrRecordChanged = errors.New("kubernetes: the record changed since it was r
 
 // Options configure a Store for one profile.
 type Options struct {
-	Client  *Client
-	Profile string
-	// CopyFile is the host's read copy of the record, PendingFile where an
-	// answer that could not be saved waits to be pushed (both 0600, in the
-	// profile's state directory, as the etcd store's).
-	CopyFile, PendingFile string
-	Timeout               time.Duration   // bounds every operation (--timeout)
-	Budget                *storage.Budget // the run's one deadline, when set
-	LeaseTTL              time.Duration   // the Lease's duration (storage.LeaseTTL)
-	Warn                  func(msg string)
+	Client *Client
+	storage.SharedOptions
 }
 
 // Store keeps a profile's record in the Secret PREFIX-<profile>, locked by
@@ -63,15 +52,10 @@ func New(o Options) (*Store, error) {
 		return nil, &storage.ConfigError{Msg: err.Error(), Err: err,
 			Hint: "use another profile name, or the file or etcd store for this profile"}
 	}
-	if o.Timeout <= 0 {
-		o.Timeout = 30 * time.Second
-	}
-	if o.LeaseTTL <= 0 {
-		o.LeaseTTL = storage.LeaseTTL(o.Timeout, 0)
-	}
-	s := &Store{o: o, c: o.Client, name: name, bounds: storage.Bounds{Timeout: o.Timeout, Budget: o.Budget}}
-	s.files = &storage.HostFiles{Copy: o.CopyFile, Pending: o.PendingFile, Store: s.Name(), CheckStore: true,
-		BaseKey: "base_resource_version", Max: maxRecord, What: "kubernetes", Version: "resourceVersion", Warn: o.Warn}
+	o.SharedOptions = o.WithDefaults()
+	s := &Store{o: o, c: o.Client, name: name, bounds: o.Bounds()}
+	s.files = o.HostFiles(storage.HostFiles{Store: s.Name(), CheckStore: true,
+		BaseKey: "base_resource_version", What: "kubernetes", Version: "resourceVersion"})
 	return s, nil
 }
 

@@ -87,9 +87,9 @@ func newHost(t *testing.T, s *kubetest.Server, ns, token string, timeout, ttl ti
 		return Connect(func(k string) string { return map[string]string{"KUBECONFIG": kc}[k] }, "")
 	})
 	t.Cleanup(c.Close)
-	st, err := New(Options{Client: c, Profile: "p1", CopyFile: filepath.Join(dir, "copy.json"),
+	st, err := New(Options{Client: c, SharedOptions: storage.SharedOptions{Profile: "p1", CopyFile: filepath.Join(dir, "copy.json"),
 		PendingFile: filepath.Join(dir, "pending.json"), Timeout: timeout, LeaseTTL: ttl,
-		Warn: func(msg string) { t.Log("warning: " + msg) }})
+		Warn: func(msg string) { t.Log("warning: " + msg) }}})
 	if err != nil {
 		t.Fatal(err)
 	}
