@@ -70,6 +70,10 @@ func (h *HostFiles) WriteCopy(data []byte) {
 	}
 }
 
+// DropCopy removes the read copy when the store holds no record: a copy
+// left behind would go on serving one.
+func (h *HostFiles) DropCopy() { _ = RemoveIfExists(h.Copy) }
+
 // Notify passes msg to Warn, when there is one.
 func (h *HostFiles) Notify(msg string) {
 	if h.Warn != nil {

@@ -14,8 +14,9 @@ import (
 // it is lost, the renewals that keep it (keepAlive), and the record as the
 // lock's Read saw it, with its version V (etcd's mod revision, a Secret's
 // resourceVersion), which a save must replace and a pending answer must
-// have been meant to replace. How a lease is taken, renewed and freed is
-// each store's own: etcd's lease and a Kubernetes Lease are different APIs.
+// have been meant to replace. How a lease is taken, checked, renewed and
+// freed, and how a save is sent, stay each store's own though they look
+// alike: etcd's lease and a Kubernetes Lease are different APIs.
 // Bind it to the store's host files, its Read and its save first.
 type SharedLock[V comparable] struct {
 	files *HostFiles

@@ -14,6 +14,9 @@ import (
 // later, never a human.
 var ErrUnavailable = errors.New("storage: store unavailable")
 
+// The stores' ErrLockLost and ErrRecordChanged stay each store's own: their
+// texts name its API (a lease, a Lease), and only its callers match them.
+
 // LockPoller is a Store whose Lock should be called in slices of
 // LockPoll() by a waiter that re-reads the record between slices (the
 // file lock is polled every 10 ms; a shared store's Lock costs requests).

@@ -162,7 +162,7 @@ func (l *locked) Read(ctx context.Context) ([]byte, error) {
 	}
 	if kv == nil {
 		l.Saw(0, nil)
-		_ = storage.RemoveIfExists(l.s.o.CopyFile)
+		l.s.files.DropCopy()
 		return nil, fmt.Errorf("etcd: %s: %w", l.s.Name(), fs.ErrNotExist)
 	}
 	data := l.s.files.Cap(kv.Value)
@@ -276,7 +276,7 @@ func (l *locked) SetAsideAs(ctx context.Context, label string, now time.Time) (s
 		return "", fmt.Errorf("etcd: set aside %s: %w", l.s.Name(), ErrRecordChanged)
 	}
 	l.Wrote(0, nil)
-	_ = storage.RemoveIfExists(l.s.o.CopyFile)
+	l.s.files.DropCopy()
 	return l.s.endpointsForMessage + aside, nil
 }
 

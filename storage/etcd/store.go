@@ -75,7 +75,7 @@ func (s *Store) Fetch(ctx context.Context) ([]byte, error) {
 		return nil, fmt.Errorf("etcd: read %s: %w", s.Name(), err)
 	}
 	if kv == nil {
-		_ = storage.RemoveIfExists(s.o.CopyFile)
+		s.files.DropCopy()
 		return nil, fmt.Errorf("etcd: %s: %w", s.Name(), fs.ErrNotExist)
 	}
 	data := s.files.Cap(kv.Value)

@@ -359,7 +359,7 @@ func (l *locked) SetAsideAs(ctx context.Context, label string, now time.Time) (s
 	l.sec = nil
 	l.mu.Unlock()
 	l.Wrote("", nil)
-	_ = storage.RemoveIfExists(l.s.o.CopyFile)
+	l.s.files.DropCopy()
 	return "k8s://" + l.s.c.cfg.Namespace + "/secrets/" + aside, nil
 }
 

@@ -91,7 +91,7 @@ func (s *Store) Fetch(ctx context.Context) ([]byte, error) {
 func (s *Store) fetch(ctx context.Context) ([]byte, *secret, error) {
 	sec, err := s.c.getSecret(ctx, s.name)
 	if errors.Is(err, ErrNotFound) {
-		_ = storage.RemoveIfExists(s.o.CopyFile)
+		s.files.DropCopy()
 		return nil, nil, fmt.Errorf("kubernetes: %s: %w", s.Name(), fs.ErrNotExist)
 	}
 	if err != nil {
@@ -99,7 +99,7 @@ func (s *Store) fetch(ctx context.Context) ([]byte, *secret, error) {
 	}
 	rec, ok := sec.Data[dataKey]
 	if !ok {
-		_ = storage.RemoveIfExists(s.o.CopyFile)
+		s.files.DropCopy()
 		return nil, sec, fmt.Errorf("kubernetes: %s (no %q in its data): %w", s.Name(), dataKey, fs.ErrNotExist)
 	}
 	data := s.files.Cap(rec)
