@@ -119,7 +119,7 @@ type statusOpts struct {
 func (a *app) cmdStatus(o *statusOpts) error {
 	switch {
 	case !slices.Contains(statusFormats, o.format):
-		return usageErr(fmt.Sprintf("-o %q: want %s", o.format, strings.Join(statusFormats, ", ")), "")
+		return usageErr(fmt.Sprintf("-o %q: want %s", o.format, strings.Join(statusFormats, ", ")), a.outputFileHint(o))
 	case o.json && o.format != "text" && o.format != "json":
 		return usageErr(fmt.Sprintf("--json and -o %s: choose one", o.format), "")
 	case o.file != "" && o.format != "prometheus":
@@ -150,6 +150,20 @@ func (a *app) cmdStatus(o *statusOpts) error {
 		a.printStatus(a.stdout, r, time.Now())
 	}
 	return exitWith(r.ExitCode)
+}
+
+// outputFileHint points a file name given to -o at --output-file: -o is
+// --output, the format (as kubectl's and gcloud's -o is), and a later
+// "--output FILE" replaces an earlier "-o prometheus" without a word.
+func (a *app) outputFileHint(o *statusOpts) string {
+	if !strings.ContainsAny(o.format, `/\.`) {
+		return ""
+	}
+	cmd := "status"
+	if o.fleet.all {
+		cmd += " --all"
+	}
+	return "-o (--output) is the format; to write the metrics to a file: " + a.cmdLine(cmd+" -o prometheus --output-file "+shellQuote(o.format))
 }
 
 // statusMetrics prints, or writes to --output-file, the metrics of the profile
