@@ -70,12 +70,30 @@ func (b *Budget) Pause() (resume func()) {
 	}
 }
 
-// OpContext bounds one operation on a shared store by timeout and by the
-// run's budget (nil: timeout alone).
-func OpContext(ctx context.Context, b *Budget, timeout time.Duration) (context.Context, context.CancelFunc) {
-	bctx, stop := b.Bound(ctx)
-	octx, cancel := context.WithTimeout(bctx, timeout)
+// Bounds are how long a shared store's operations may take.
+type Bounds struct {
+	Timeout time.Duration // one operation (the lifecycle's --timeout)
+	Budget  *Budget       // the run's one deadline (nil: none)
+}
+
+// Op bounds one operation by Timeout and by the run's Budget.
+func (b Bounds) Op(ctx context.Context) (context.Context, context.CancelFunc) {
+	bctx, stop := b.Budget.Bound(ctx)
+	octx, cancel := context.WithTimeout(bctx, b.Timeout)
 	return octx, func() { cancel(); stop() }
+}
+
+// Save bounds a write by Timeout alone: the answer it saves may hold the
+// only copy of a rotated refresh token, and is worth the time even when the
+// run's budget has run out (the pending file is what a failure leaves).
+func (b Bounds) Save(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, b.Timeout)
+}
+
+// Release bounds the freeing of a lock by Timeout and 5 s: a lease that
+// cannot be freed runs out by itself, and Unlock should not keep a run.
+func (b Bounds) Release() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), min(b.Timeout, 5*time.Second))
 }
 
 // Sleep waits d, or until ctx ends: false when ctx ended first.

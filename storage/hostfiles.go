@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"time"
 )
 
 // HostFiles are a shared store's files on this host (docs/many-profiles.md,
@@ -28,9 +29,11 @@ type HostFiles struct {
 	BaseKey string
 	// Max caps a record, as the store caps what it holds.
 	Max int
-	// What is the store's kind in messages ("etcd", "kubernetes").
-	What string
-	Warn func(string)
+	// What is the store's kind in messages ("etcd", "kubernetes"),
+	// Version what it calls a record's version ("revision",
+	// "resourceVersion").
+	What, Version string
+	Warn          func(string)
 }
 
 // Cap cuts v to Max.
@@ -39,6 +42,15 @@ func (h *HostFiles) Cap(v []byte) []byte {
 		return v[:h.Max]
 	}
 	return v
+}
+
+// CheckSavable proves that a record of size bytes is one the store holds
+// (Max), and that the pending file could be written if its save failed.
+func (h *HostFiles) CheckSavable(size int) error {
+	if size > h.Max {
+		return fmt.Errorf("%s: a record of %d bytes is larger than %d", h.What, size, h.Max)
+	}
+	return CheckSavable(h.Pending, size)
 }
 
 // ReadCopy is the host's read copy of the record.
@@ -57,6 +69,10 @@ func (h *HostFiles) WriteCopy(data []byte) {
 		h.Notify(fmt.Sprintf("the read copy %s could not be written: %v", h.Copy, err))
 	}
 }
+
+// DropCopy removes the read copy when the store holds no record: a copy
+// left behind would go on serving one.
+func (h *HostFiles) DropCopy() { _ = RemoveIfExists(h.Copy) }
 
 // Notify passes msg to Warn, when there is one.
 func (h *HostFiles) Notify(msg string) {
@@ -117,14 +133,14 @@ func RemoveIfExists(path string) error {
 }
 
 // Read is a shared store's read without its lock: an answer waiting in the
-// pending file is pushed first (pushLocked takes the lock briefly; when it
-// cannot, the pending answer is served, with a warning, and a later run
-// pushes it); then the host's read copy is served when there is one (no
-// network); else fetch reads the store and writes the copy.
-func (h *HostFiles) Read(ctx context.Context, pushLocked func(context.Context) error, fetch func(context.Context) ([]byte, error)) ([]byte, error) {
+// pending file is pushed first (s's Lock, taken briefly, pushes it; when it
+// cannot be taken, the pending answer is served, with a warning, and a
+// later run pushes it); then the host's read copy is served when there is
+// one (no network); else fetch reads the store and writes the copy.
+func (h *HostFiles) Read(ctx context.Context, s Store, timeout time.Duration, fetch func(context.Context) ([]byte, error)) ([]byte, error) {
 	var ignored json.RawMessage
 	if pending, err := h.ReadPending(&ignored); err == nil {
-		if perr := pushLocked(ctx); perr != nil {
+		if perr := h.pushLocked(ctx, s, timeout); perr != nil {
 			h.Notify(fmt.Sprintf("an answer saved in %s could not be pushed to %s yet: %v", h.Pending, h.Store, perr))
 			return pending, nil
 		}
@@ -135,4 +151,23 @@ func (h *HostFiles) Read(ctx context.Context, pushLocked func(context.Context) e
 		return nil, err
 	}
 	return fetch(ctx)
+}
+
+// pendingLockWait bounds the wait for the lock when a lock-free Read finds a
+// pending answer: if another process holds it, the pending answer is served
+// and pushed by a later run.
+const pendingLockWait = 2 * time.Second
+
+// pushLocked takes s's lock briefly to push the pending answer.
+func (h *HostFiles) pushLocked(ctx context.Context, s Store, timeout time.Duration) error {
+	l, err := s.Lock(ctx, min(timeout, pendingLockWait), "tokenkeeper (pushing a pending answer)")
+	if err != nil {
+		return err
+	}
+	defer l.Unlock()
+	var ignored json.RawMessage
+	if _, err := h.ReadPending(&ignored); errors.Is(err, fs.ErrNotExist) {
+		return nil // Lock pushed it
+	}
+	return errors.New("still pending")
 }

@@ -5,14 +5,17 @@ import (
 	"time"
 )
 
-// What a shared store (storage/etcd) adds to the Store seam, for the
-// lifecycle to act on.
+// What a shared store (storage/etcd, storage/kube) adds to the Store seam,
+// for the lifecycle to act on, and what every shared store is given.
 
 // ErrUnavailable is matched (errors.Is) by the errors of a shared store that
 // could not be reached in time. The lifecycle treats it as temporary: it
 // serves a still-valid token with a warning, and otherwise asks to retry
 // later, never a human.
 var ErrUnavailable = errors.New("storage: store unavailable")
+
+// The stores' ErrLockLost and ErrRecordChanged stay each store's own: their
+// texts name its API (a lease, a Lease), and only its callers match them.
 
 // LockPoller is a Store whose Lock should be called in slices of
 // LockPoll() by a waiter that re-reads the record between slices (the
@@ -36,4 +39,50 @@ func LeaseTTL(timeout, lockTimeout time.Duration) time.Duration {
 	}
 	ttl = ttl.Truncate(time.Second)
 	return max(ttl, MinLeaseTTL)
+}
+
+// SharedOptions are what a shared store is given besides its client: the
+// same for every store.
+type SharedOptions struct {
+	// Profile is the profile whose record the store keeps.
+	Profile string
+	// CopyFile is the host's read copy of the record (in the profile's
+	// state directory), PendingFile where an answer that could not be saved
+	// to the store waits to be pushed (HostFiles). Both are written 0600
+	// through ReplaceFile and read through ReadRecord: a symbolic link at
+	// either is never followed.
+	CopyFile, PendingFile string
+	// Timeout bounds every operation on the store (the lifecycle's
+	// --timeout): an unreachable store is given up after it. 30 s when 0.
+	Timeout time.Duration
+	// Budget, when set, is the run's one deadline: reads, the lock and the
+	// health check end by it too (a save does not: Bounds.Save).
+	Budget *Budget
+	// LeaseTTL is the lock's lease (LeaseTTL(Timeout, 0) when 0).
+	LeaseTTL time.Duration
+	// Warn receives what the user should know but is not an error (a
+	// pending answer that could not be pushed). May be nil.
+	Warn func(msg string)
+}
+
+// WithDefaults is o with a Timeout and a LeaseTTL.
+func (o SharedOptions) WithDefaults() SharedOptions {
+	if o.Timeout <= 0 {
+		o.Timeout = 30 * time.Second
+	}
+	if o.LeaseTTL <= 0 {
+		o.LeaseTTL = LeaseTTL(o.Timeout, 0)
+	}
+	return o
+}
+
+// Bounds are o's Timeout and Budget.
+func (o SharedOptions) Bounds() Bounds { return Bounds{Timeout: o.Timeout, Budget: o.Budget} }
+
+// HostFiles are o's files for the store of files (its Store, CheckStore,
+// BaseKey, What and Version), capped at MaxFileSize as a token file is
+// (docs/contract.md §1).
+func (o SharedOptions) HostFiles(files HostFiles) *HostFiles {
+	files.Copy, files.Pending, files.Max, files.Warn = o.CopyFile, o.PendingFile, MaxFileSize, o.Warn
+	return &files
 }

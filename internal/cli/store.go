@@ -90,33 +90,28 @@ func (a *app) kubeClient() (*kube.Client, error) {
 // sharedStore is the store of the profile at p, or nil without --store
 // (the lifecycle then uses the file store).
 func (a *app) sharedStore(p storage.Paths) (sharedStore, error) {
-	copyFile, pendingFile := filepath.Join(p.StateDir, storeCopyName), filepath.Join(p.StateDir, storePendingName)
+	o := storage.SharedOptions{
+		Profile:     p.Profile,
+		CopyFile:    filepath.Join(p.StateDir, storeCopyName),
+		PendingFile: filepath.Join(p.StateDir, storePendingName),
+		Timeout:     a.g.timeout,
+		Budget:      a.budget,
+		LeaseTTL:    storage.LeaseTTL(a.g.timeout, a.g.lockTimeout),
+		Warn:        func(msg string) { a.warn(msg) },
+	}
 	if kube.IsURL(a.g.store) {
 		c, err := a.kubeClient()
 		if err != nil {
 			return nil, err
 		}
-		copyFile, pendingFile = filepath.Join(p.StateDir, kubeFileName(storeCopyName, c.Config())), filepath.Join(p.StateDir, kubeFileName(storePendingName, c.Config()))
-		return kube.New(kube.Options{
-			Client: c, Profile: p.Profile, CopyFile: copyFile, PendingFile: pendingFile,
-			Timeout: a.g.timeout, Budget: a.budget, LeaseTTL: storage.LeaseTTL(a.g.timeout, a.g.lockTimeout),
-			Warn: func(msg string) { a.warn(msg) },
-		})
+		o.CopyFile, o.PendingFile = filepath.Join(p.StateDir, kubeFileName(storeCopyName, c.Config())), filepath.Join(p.StateDir, kubeFileName(storePendingName, c.Config()))
+		return kube.New(kube.Options{Client: c, SharedOptions: o})
 	}
 	c, err := a.storeClient()
 	if err != nil || c == nil {
 		return nil, err
 	}
-	return etcd.New(etcd.Options{
-		Client:      c,
-		Profile:     p.Profile,
-		CopyFile:    copyFile,
-		PendingFile: pendingFile,
-		Timeout:     a.g.timeout,
-		Budget:      a.budget,
-		LeaseTTL:    etcd.LeaseTTL(a.g.timeout, a.g.lockTimeout),
-		Warn:        func(msg string) { a.warn(msg) },
-	})
+	return etcd.New(etcd.Options{Client: c, SharedOptions: o})
 }
 
 // storeFor is what refresh.Manager.Store gets: the shared store, or nil

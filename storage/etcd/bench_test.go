@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tokenkeeper/tokenkeeper/internal/etcdtest"
+	"github.com/tokenkeeper/tokenkeeper/storage"
 )
 
 type counting struct {
@@ -31,7 +32,7 @@ func BenchmarkRenewalRoundTrips(b *testing.B) {
 	cnt := &counting{rt: cl.hc.Transport}
 	cl.hc.Transport = cnt
 	dir := b.TempDir()
-	s, _ := New(Options{Client: cl, Profile: "p", CopyFile: dir + "/c", PendingFile: dir + "/p", Timeout: 5 * time.Second})
+	s, _ := New(Options{Client: cl, SharedOptions: storage.SharedOptions{Profile: "p", CopyFile: dir + "/c", PendingFile: dir + "/p", Timeout: 5 * time.Second}})
 	ctx := context.Background()
 	data := []byte(`{"access_token":"x","refresh_token":"y"}`)
 	b.ResetTimer()
@@ -58,7 +59,7 @@ func BenchmarkReadCopy(b *testing.B) {
 	dir := b.TempDir()
 	cfg, _ := ParseURL("etcd://127.0.0.1:1")
 	cl, _ := NewClient(cfg)
-	s, _ := New(Options{Client: cl, Profile: "p", CopyFile: dir + "/c", PendingFile: dir + "/p", Timeout: time.Second})
+	s, _ := New(Options{Client: cl, SharedOptions: storage.SharedOptions{Profile: "p", CopyFile: dir + "/c", PendingFile: dir + "/p", Timeout: time.Second}})
 	s.files.WriteCopy([]byte(`{"access_token":"x"}`))
 	ctx := context.Background()
 	for b.Loop() {

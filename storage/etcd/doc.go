@@ -38,11 +38,11 @@
 // transactions when the lock is freed, which etcd absorbs easily at the
 // sizes this tool sees.
 //
-// The lease's TTL is LeaseTTL(--timeout, --lock-timeout): timeout + 15 s
-// (45 s by default), and below the lock timeout, so a killed or partitioned
-// holder frees the lock by itself before its waiters give up; never below
-// MinLeaseTTL, so a lock timeout of MinLeaseTTL or less is the one case where
-// the lease may outlast the waiters. It is kept
+// The lease's TTL is storage.LeaseTTL(--timeout, --lock-timeout): timeout +
+// 15 s (45 s by default), and below the lock timeout, so a killed or
+// partitioned holder frees the lock by itself before its waiters give up;
+// never below storage.MinLeaseTTL, so a lock timeout of MinLeaseTTL or less
+// is the one case where the lease may outlast the waiters. It is kept
 // alive every quarter of the TTL while held; Locked.Expires reports the
 // deadline of the last renewal, counted from when it was sent, and the
 // lifecycle sends no refresh request that may outlast it.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tokenkeeper/tokenkeeper/internal/etcdtest"
 	"github.com/tokenkeeper/tokenkeeper/storage"
+	"github.com/tokenkeeper/tokenkeeper/storage/storetest"
 )
 
 func TestProfilesHealthAndWatch(t *testing.T) {
@@ -25,7 +26,7 @@ func TestProfilesHealthAndWatch(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- b.s.WatchRecord(ctx, func(d []byte) { seen <- string(d) }) }()
 	time.Sleep(300 * time.Millisecond) // let the watch start
-	lockSave(t, a.s, `{"v":1}`)
+	storetest.Put(t, a.s, `{"v":1}`)
 	select {
 	case got := <-seen:
 		if got != `{"v":1}` {
@@ -42,8 +43,8 @@ func TestProfilesHealthAndWatch(t *testing.T) {
 		t.Errorf("health with a record and a holder: %+v", h)
 	}
 	l.Unlock()
-	other, _ := New(Options{Client: a.s.o.Client, Profile: "zeta", CopyFile: a.dir + "/z", PendingFile: a.dir + "/zp", Timeout: time.Second})
-	lockSave(t, other, `{}`)
+	other, _ := New(Options{Client: a.s.o.Client, SharedOptions: storage.SharedOptions{Profile: "zeta", CopyFile: a.dir + "/z", PendingFile: a.dir + "/zp", Timeout: time.Second}})
+	storetest.Put(t, other, `{}`)
 	names, err := a.s.o.Client.Profiles(ctx)
 	if err != nil || !reflect.DeepEqual(names, []string{"p1", "zeta"}) {
 		t.Fatalf("Profiles: %v, %v", names, err)

@@ -3,10 +3,8 @@ package etcd
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
-	"sync"
 	"time"
 
 	"github.com/tokenkeeper/tokenkeeper/storage"
@@ -27,13 +25,12 @@ import (
 // storage.ErrUnavailable. A pending answer is pushed before Lock returns.
 func (s *Store) Lock(ctx context.Context, timeout time.Duration, holder string) (storage.Locked, error) {
 	l := &locked{s: s}
+	l.Bind(s.files, l.Read, l.save)
 	if err := l.acquire(ctx, time.Now(), timeout, holder); err != nil {
 		l.Unlock()
 		return nil, err
 	}
-	if err := l.pushPending(ctx); err != nil {
-		l.s.files.Notify(fmt.Sprintf("the answer pending in %s could not be pushed: %v", s.o.PendingFile, err))
-	}
+	l.PushPending(ctx)
 	return l, nil
 }
 
@@ -46,16 +43,9 @@ func (s *Store) LockPoll() time.Duration { return time.Second }
 type locked struct {
 	s     *Store
 	lease int64 // 0 until granted
-
-	mu      sync.Mutex
-	expires time.Time // the lease's deadline as last kept alive
-	lost    bool      // etcd said the lease is gone
-	seen    int64     // mod_revision of the record Read returned (0: none)
-	read    bool
-	data    []byte // what Read returned
-
-	stop, done chan struct{}
-	once       sync.Once
+	// The lease's deadline as last kept alive, and the mod_revision of the
+	// record Read returned (0: none).
+	storage.SharedLock[int64]
 }
 
 func (l *locked) acquire(ctx context.Context, start time.Time, timeout time.Duration, holder string) error {
@@ -78,7 +68,7 @@ func (l *locked) acquire(ctx context.Context, start time.Time, timeout time.Dura
 // tryOnce takes the lock if it is free: a read first, so that a waiter
 // costs etcd no lease; then the lease (once) and the transaction.
 func (l *locked) tryOnce(ctx context.Context, key []byte, holder string, holderSeen *string, atRev *int64) (bool, error) {
-	octx, cancel := l.s.opContext(ctx)
+	octx, cancel := l.s.bounds.Op(ctx)
 	defer cancel()
 	if l.lease == 0 {
 		kv, r, err := l.s.o.Client.Get(octx, l.s.lockKey)
@@ -94,9 +84,8 @@ func (l *locked) tryOnce(ctx context.Context, key []byte, holder string, holderS
 		if err != nil {
 			return false, fmt.Errorf("etcd: lock %s: %w", l.s.lockKey, err)
 		}
-		l.lease, l.expires = id, sent.Add(time.Duration(ttl)*time.Second)
-		l.stop, l.done = make(chan struct{}), make(chan struct{})
-		go l.keepAlive(time.Duration(ttl) * time.Second)
+		l.lease = id
+		l.Hold(sent.Add(time.Duration(ttl)*time.Second), time.Duration(ttl)*time.Second, l.renew)
 	}
 	r, err := l.s.o.Client.Txn(octx, TxnRequest{
 		Compare: []Compare{{Result: "EQUAL", Target: "CREATE", Key: key, CreateRevision: rev(0)}},
@@ -152,70 +141,44 @@ func (l *locked) waitFree(ctx context.Context, rev int64, deadline time.Time) {
 	}
 }
 
-// keepAlive renews the lease every quarter of its TTL until Unlock (so that
-// at least 3/4 of the TTL, more than --timeout, is always left), through
-// storage.KeepAlive; Expires reports the deadline of the last renewal that
-// succeeded, counted from when it was sent.
-func (l *locked) keepAlive(ttl time.Duration) {
-	storage.KeepAlive(ttl, l.stop, l.done, func(ctx context.Context) (bool, bool) {
-		sent := time.Now()
-		left, err := l.s.o.Client.KeepAlive(ctx, l.lease)
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		switch {
-		case err == nil && left > 0:
-			l.expires = sent.Add(time.Duration(left) * time.Second)
-		case err == nil:
-			l.lost = true
-		}
-		return err == nil, l.lost
-	})
-}
-
-// Expires is the lease's deadline as last kept alive; a lease that etcd
-// reported gone gives a time in the past.
-func (l *locked) Expires() time.Time {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.lost {
-		return time.Time{}.Add(1)
-	}
-	return l.expires
+// renew keeps the lease alive, every quarter of its TTL until Unlock (so
+// that at least 3/4 of the TTL, more than --timeout, is always left):
+// its deadline counted from when the renewal was sent; etcd's answer of no
+// time left means the lease is gone.
+func (l *locked) renew(ctx context.Context) (time.Time, bool, error) {
+	sent := time.Now()
+	left, err := l.s.o.Client.KeepAlive(ctx, l.lease)
+	return sent.Add(time.Duration(left) * time.Second), err == nil && left <= 0, err
 }
 
 // Read re-reads the record from etcd under the lock and remembers its
 // revision for Save; the read copy is refreshed.
 func (l *locked) Read(ctx context.Context) ([]byte, error) {
-	octx, cancel := l.s.opContext(ctx)
+	octx, cancel := l.s.bounds.Op(ctx)
 	defer cancel()
 	kv, _, err := l.s.o.Client.Get(octx, l.s.recordKey)
 	if err != nil {
 		return nil, fmt.Errorf("etcd: read %s: %w", l.s.Name(), err)
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.read = true
 	if kv == nil {
-		l.seen, l.data = 0, nil
-		_ = storage.RemoveIfExists(l.s.o.CopyFile)
+		l.Saw(0, nil)
+		l.s.files.DropCopy()
 		return nil, fmt.Errorf("etcd: %s: %w", l.s.Name(), fs.ErrNotExist)
 	}
-	l.seen, l.data = int64(kv.ModRevision), l.s.files.Cap(kv.Value)
-	l.s.files.WriteCopy(l.data)
-	return l.data, nil
+	data := l.s.files.Cap(kv.Value)
+	l.Saw(int64(kv.ModRevision), data)
+	l.s.files.WriteCopy(data)
+	return data, nil
 }
 
 // CheckSavable proves that the lock is still ours and etcd answers, that
 // size fits etcd's request limit, and that the pending file could be written
 // if the save to etcd failed.
 func (l *locked) CheckSavable(ctx context.Context, size int) error {
-	if size > maxRecord {
-		return fmt.Errorf("etcd: a record of %d bytes is larger than %d", size, maxRecord)
-	}
-	if err := storage.CheckSavable(l.s.o.PendingFile, size); err != nil {
+	if err := l.s.files.CheckSavable(size); err != nil {
 		return err
 	}
-	octx, cancel := l.s.opContext(ctx)
+	octx, cancel := l.s.bounds.Op(ctx)
 	defer cancel()
 	kv, _, err := l.s.o.Client.Get(octx, l.s.lockKey)
 	if err != nil {
@@ -227,29 +190,18 @@ func (l *locked) CheckSavable(ctx context.Context, size int) error {
 	return nil
 }
 
-// Save replaces the record in one transaction that succeeds only while the
-// lock key is still attached to our lease and the record is still the
-// revision Read returned. If it fails for any reason, data is kept in the
-// pending file (the answer may carry a refresh token that was just spent)
-// and the error says why; nothing is written to etcd.
-func (l *locked) Save(ctx context.Context, data []byte) error {
-	return l.save(ctx, data, true)
-}
-
-func (l *locked) save(ctx context.Context, data []byte, keep bool) error {
-	l.mu.Lock()
-	read, seen := l.read, l.seen
-	l.mu.Unlock()
-	if !read {
-		if _, err := l.Read(ctx); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return l.keep(data, seen, keep, err)
-		}
-		l.mu.Lock()
-		seen = l.seen
-		l.mu.Unlock()
+// save is Save (storage.SharedLock.Save, which keeps a failed save in the
+// pending file): one transaction that succeeds only while the lock key is
+// still attached to our lease and the record is still the revision Read
+// returned; when it fails, nothing is written to etcd. It returns the
+// revision it meant to replace.
+func (l *locked) save(ctx context.Context, data []byte) (int64, error) {
+	seen, err := l.Base(ctx)
+	if err != nil {
+		return seen, err
 	}
 	lockKey, recKey := []byte(l.s.lockKey), []byte(l.s.recordKey)
-	octx, cancel := l.s.saveContext(ctx)
+	octx, cancel := l.s.bounds.Save(ctx)
 	defer cancel()
 	r, err := l.s.o.Client.Txn(octx, TxnRequest{
 		Compare: l.stillOurs(seen),
@@ -257,18 +209,16 @@ func (l *locked) save(ctx context.Context, data []byte, keep bool) error {
 		Failure: []RequestOp{{Range: &RangeRequest{Key: lockKey}}, {Range: &RangeRequest{Key: recKey}}},
 	})
 	if err != nil {
-		return l.keep(data, seen, keep, fmt.Errorf("etcd: save %s: %w", l.s.Name(), err))
+		return seen, fmt.Errorf("etcd: save %s: %w", l.s.Name(), err)
 	}
 	if !r.Succeeded {
 		if err := l.whyNot(r, data); err != nil {
-			return l.keep(data, seen, keep, fmt.Errorf("etcd: save %s: %w", l.s.Name(), err))
+			return seen, fmt.Errorf("etcd: save %s: %w", l.s.Name(), err)
 		}
 	}
-	l.mu.Lock()
-	l.seen, l.data = int64(r.Header.Revision), data
-	l.mu.Unlock()
+	l.Wrote(int64(r.Header.Revision), data)
 	l.s.files.WriteCopy(data)
-	return nil
+	return seen, nil
 }
 
 // stillOurs is the condition of every write under the lock: the lock key still
@@ -286,9 +236,7 @@ func (l *locked) stillOurs(seen int64) []Compare {
 func (l *locked) whyNot(r *TxnResponse, data []byte) error {
 	lockKV := firstKV(r)
 	if lockKV == nil || int64(lockKV.Lease) != l.lease {
-		l.mu.Lock()
-		l.lost = true
-		l.mu.Unlock()
+		l.MarkLost()
 		return ErrLockLost
 	}
 	if len(r.Responses) > 1 && r.Responses[1].Range != nil && len(r.Responses[1].Range.Kvs) > 0 &&
@@ -296,13 +244,6 @@ func (l *locked) whyNot(r *TxnResponse, data []byte) error {
 		return nil
 	}
 	return ErrRecordChanged
-}
-
-func (l *locked) keep(data []byte, base int64, keep bool, err error) error {
-	if !keep {
-		return err
-	}
-	return l.s.files.Keep(data, base, err)
 }
 
 // SetAside moves an unreadable record to PREFIX/<profile>/corrupt-<UTC
@@ -315,12 +256,10 @@ func (l *locked) SetAside(ctx context.Context, now time.Time) (string, error) {
 // SetAsideAs is SetAside to PREFIX/<profile>/<label>-<UTC time>: "pulled"
 // when the record moved to a host's file (tokenkeeper store pull).
 func (l *locked) SetAsideAs(ctx context.Context, label string, now time.Time) (string, error) {
-	l.mu.Lock()
-	seen, data := l.seen, l.data
-	l.mu.Unlock()
+	seen, data := l.Seen()
 	aside := l.s.base + label + "-" + now.UTC().Format("20060102T150405.000000000Z")
 	recKey, lockKey := []byte(l.s.recordKey), []byte(l.s.lockKey)
-	octx, cancel := l.s.saveContext(ctx)
+	octx, cancel := l.s.bounds.Save(ctx)
 	defer cancel()
 	r, err := l.s.o.Client.Txn(octx, TxnRequest{
 		Compare: l.stillOurs(seen),
@@ -336,28 +275,20 @@ func (l *locked) SetAsideAs(ctx context.Context, label string, now time.Time) (s
 		}
 		return "", fmt.Errorf("etcd: set aside %s: %w", l.s.Name(), ErrRecordChanged)
 	}
-	l.mu.Lock()
-	l.seen, l.data = 0, nil
-	l.mu.Unlock()
-	_ = storage.RemoveIfExists(l.s.o.CopyFile)
+	l.Wrote(0, nil)
+	l.s.files.DropCopy()
 	return l.s.endpointsForMessage + aside, nil
 }
 
 // Unlock stops the keep-alive and revokes the lease, which deletes the lock
 // key; if etcd cannot be told, the lease runs out by itself within its TTL.
 func (l *locked) Unlock() error {
-	var err error
-	l.once.Do(func() {
-		if l.lease == 0 {
-			return
-		}
-		close(l.stop)
-		<-l.done
-		ctx, cancel := context.WithTimeout(context.Background(), min(l.s.o.Timeout, 5*time.Second))
+	return l.Release(func(bool) error {
+		ctx, cancel := l.s.bounds.Release()
 		defer cancel()
-		if rerr := l.s.o.Client.Revoke(ctx, l.lease); rerr != nil {
-			err = fmt.Errorf("etcd: unlock %s (the lease will run out by itself): %w", l.s.lockKey, rerr)
+		if err := l.s.o.Client.Revoke(ctx, l.lease); err != nil {
+			return fmt.Errorf("etcd: unlock %s (the lease will run out by itself): %w", l.s.lockKey, err)
 		}
+		return nil
 	})
-	return err
 }

@@ -59,7 +59,7 @@ type Health struct {
 // Timeout) and says how that went. It never fails: an unreachable store is
 // a Health with Reachable false.
 func (s *Store) Health(ctx context.Context) Health {
-	octx, cancel := s.opContext(ctx)
+	octx, cancel := s.bounds.Op(ctx)
 	defer cancel()
 	start := time.Now()
 	r, err := s.o.Client.Txn(octx, TxnRequest{Success: []RequestOp{
@@ -96,7 +96,7 @@ func (s *Store) WatchRecord(ctx context.Context, fn func(data []byte)) error {
 	var from int64
 	for ctx.Err() == nil {
 		if from == 0 {
-			octx, cancel := s.opContext(ctx)
+			octx, cancel := s.bounds.Op(ctx)
 			kv, rev, err := s.o.Client.Get(octx, s.recordKey)
 			cancel()
 			if err != nil {

@@ -5,24 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"time"
 
 	"github.com/tokenkeeper/tokenkeeper/storage"
 )
-
-// maxRecord is the cap on a record (docs/contract.md §1), the same as on a token file: a
-// longer one is returned cut, fails to parse and is set aside like a corrupt
-// file.
-const maxRecord = storage.MaxFileSize
-
-// MinLeaseTTL is the shortest lease the store asks for (storage.MinLeaseTTL).
-const MinLeaseTTL = storage.MinLeaseTTL
-
-// LeaseTTL is the lock lease's time to live: storage.LeaseTTL, the rule of
-// every shared store.
-func LeaseTTL(timeout, lockTimeout time.Duration) time.Duration {
-	return storage.LeaseTTL(timeout, lockTimeout)
-}
 
 // ErrLockLost is returned by Save when the lock's lease ran out (or the lock
 // key was deleted) before the save: nothing was written to the store.
@@ -34,25 +19,8 @@ var ErrRecordChanged = errors.New("etcd: the record changed since it was read")
 
 // Options configure a Store for one profile.
 type Options struct {
-	Client  *Client
-	Profile string
-	// CopyFile is the host's read copy of the record (in the profile's
-	// state directory), PendingFile where an answer that could not be saved
-	// to etcd waits to be pushed. Both are written 0600 through
-	// storage.ReplaceFile and read through storage.ReadRecord: a symbolic
-	// link at either is never followed.
-	CopyFile, PendingFile string
-	// Timeout bounds every operation on etcd (the lifecycle's --timeout):
-	// an unreachable store is given up after it.
-	Timeout time.Duration
-	// Budget, when set, is the run's one deadline: reads, the lock and the
-	// health check end by it too (a save does not: see saveContext).
-	Budget *storage.Budget
-	// LeaseTTL is the lock's lease (see LeaseTTL).
-	LeaseTTL time.Duration
-	// Warn receives what the user should know but is not an error (a
-	// pending answer that could not be pushed). May be nil.
-	Warn func(msg string)
+	Client *Client
+	storage.SharedOptions
 }
 
 // Store keeps a profile's record in etcd at PREFIX/<profile>/record; it
@@ -63,6 +31,7 @@ type Store struct {
 	recordKey, lockKey  string
 	endpointsForMessage string
 	files               *storage.HostFiles // the read copy and the pending file
+	bounds              storage.Bounds
 }
 
 // New makes the store of one profile.
@@ -70,20 +39,14 @@ func New(o Options) (*Store, error) {
 	if o.Client == nil || o.Profile == "" || o.CopyFile == "" || o.PendingFile == "" {
 		return nil, errors.New("etcd: store needs a client, a profile, a copy file and a pending file")
 	}
-	if o.Timeout <= 0 {
-		o.Timeout = 30 * time.Second
-	}
-	if o.LeaseTTL <= 0 {
-		o.LeaseTTL = LeaseTTL(o.Timeout, 0)
-	}
+	o.SharedOptions = o.WithDefaults()
 	base := o.Client.cfg.Prefix + "/" + o.Profile + "/"
 	s := &Store{o: o, base: base, recordKey: base + "record", lockKey: base + "lock",
-		endpointsForMessage: o.Client.cfg.hostsURL()}
+		endpointsForMessage: o.Client.cfg.hostsURL(), bounds: o.Bounds()}
 	// A pending file names the store it was written for, but is pushed
 	// whatever it names: etcd's name of a store changes with the order of
 	// its endpoints.
-	s.files = &storage.HostFiles{Copy: o.CopyFile, Pending: o.PendingFile, Store: s.Name(),
-		BaseKey: "base_revision", Max: maxRecord, What: "etcd", Warn: o.Warn}
+	s.files = o.HostFiles(storage.HostFiles{Store: s.Name(), BaseKey: "base_revision", What: "etcd", Version: "revision"})
 	return s, nil
 }
 
@@ -96,96 +59,26 @@ func (s *Store) LockName() string { return s.endpointsForMessage + s.lockKey }
 // CopyFile is this host's read copy of the record.
 func (s *Store) CopyFile() string { return s.o.CopyFile }
 
-// opContext bounds one operation by Timeout and by the run's Budget.
-func (s *Store) opContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	return storage.OpContext(ctx, s.o.Budget, s.o.Timeout)
-}
-
-// saveContext bounds a write by Timeout alone: the answer it saves may hold
-// the only copy of a rotated refresh token, and is worth the time even when
-// the run's budget has run out (the pending file is what a failure leaves).
-func (s *Store) saveContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, s.o.Timeout)
-}
-
 // Read returns the record without the lock (storage.HostFiles.Read: a
 // pending answer first, then the host's read copy, else the store).
 func (s *Store) Read(ctx context.Context) ([]byte, error) {
-	return s.files.Read(ctx, s.pushPendingLocked, s.Fetch)
+	return s.files.Read(ctx, s, s.bounds.Timeout, s.Fetch)
 }
 
 // Fetch reads the record from etcd (linearizable) and refreshes the read
 // copy; a missing record is an error matching fs.ErrNotExist.
 func (s *Store) Fetch(ctx context.Context) ([]byte, error) {
-	octx, cancel := s.opContext(ctx)
+	octx, cancel := s.bounds.Op(ctx)
 	defer cancel()
 	kv, _, err := s.o.Client.Get(octx, s.recordKey)
 	if err != nil {
 		return nil, fmt.Errorf("etcd: read %s: %w", s.Name(), err)
 	}
 	if kv == nil {
-		_ = storage.RemoveIfExists(s.o.CopyFile)
+		s.files.DropCopy()
 		return nil, fmt.Errorf("etcd: %s: %w", s.Name(), fs.ErrNotExist)
 	}
 	data := s.files.Cap(kv.Value)
 	s.files.WriteCopy(data)
 	return data, nil
-}
-
-// writePending keeps data in the pending file with the revision it replaces.
-func (s *Store) writePending(data []byte, base int64) error { return s.files.WritePending(data, base) }
-
-// readPending is the pending answer and the record revision it was meant to
-// replace (0: none).
-func (s *Store) readPending() ([]byte, int64, error) {
-	var base int64
-	data, err := s.files.ReadPending(&base)
-	return data, base, err
-}
-
-// pendingLockWait bounds the wait for the lock when a lock-free Read finds a
-// pending answer: if another process holds it, the pending answer is served
-// and pushed by a later run.
-const pendingLockWait = 2 * time.Second
-
-// pushPendingLocked takes the lock briefly to push the pending answer.
-func (s *Store) pushPendingLocked(ctx context.Context) error {
-	l, err := s.Lock(ctx, min(s.o.Timeout, pendingLockWait), "tokenkeeper (pushing a pending answer)")
-	if err != nil {
-		return err
-	}
-	defer l.Unlock()
-	if _, _, err := s.readPending(); errors.Is(err, fs.ErrNotExist) {
-		return nil // Lock pushed it
-	}
-	return errors.New("still pending")
-}
-
-// pushPending runs under the lock, first thing: the pending answer replaces
-// the record if the record is still the one the answer was meant to
-// replace. If another holder has saved since, the store has moved on: the
-// pending answer is kept aside (never deleted) and a warning names it.
-func (l *locked) pushPending(ctx context.Context) error {
-	data, base, err := l.s.readPending()
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if _, err := l.Read(ctx); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	if l.seen != base {
-		moved, err := storage.MoveAsideAs(l.s.o.PendingFile, "stale", time.Now())
-		if err != nil {
-			return err
-		}
-		l.s.files.Notify(fmt.Sprintf("the answer pending in %s was not pushed: %s changed since (revision %d, not %d); it is kept in %s", l.s.o.PendingFile, l.s.Name(), l.seen, base, moved))
-		return nil
-	}
-	if err := l.save(ctx, data, false); err != nil {
-		return err
-	}
-	return storage.RemoveIfExists(l.s.o.PendingFile)
 }

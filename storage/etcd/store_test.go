@@ -13,6 +13,7 @@ import (
 
 	"github.com/tokenkeeper/tokenkeeper/internal/etcdtest"
 	"github.com/tokenkeeper/tokenkeeper/storage"
+	"github.com/tokenkeeper/tokenkeeper/storage/storetest"
 )
 
 // host is one simulated host: its own state directory, its own client.
@@ -34,47 +35,34 @@ func newHost(t *testing.T, url string, timeout, ttl time.Duration) *host {
 	c.AttemptTimeout = 500 * time.Millisecond
 	t.Cleanup(c.Close)
 	dir := t.TempDir()
-	s, err := New(Options{Client: c, Profile: "p1",
+	s, err := New(Options{Client: c, SharedOptions: storage.SharedOptions{Profile: "p1",
 		CopyFile:    filepath.Join(dir, "copy.json"),
 		PendingFile: filepath.Join(dir, "pending.json"),
 		Timeout:     timeout, LeaseTTL: ttl,
 		Warn: func(msg string) { t.Log("warning: " + msg) },
-	})
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return &host{dir: dir, s: s}
 }
 
-func lockSave(t *testing.T, s *Store, data string) {
+// twoHosts starts etcd (one member) and two hosts of profile p1 under
+// prefix, with a store timeout of 5 s and a lease of ttl (0: LeaseTTL's).
+func twoHosts(t *testing.T, prefix string, ttl time.Duration) (*etcdtest.Cluster, *host, *host) {
 	t.Helper()
-	ctx := context.Background()
-	l, err := s.Lock(ctx, 5*time.Second, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Unlock()
-	if _, err := l.Read(ctx); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		t.Fatal(err)
-	}
-	if err := l.CheckSavable(ctx, len(data)); err != nil {
-		t.Fatal(err)
-	}
-	if err := l.Save(ctx, []byte(data)); err != nil {
-		t.Fatal(err)
-	}
+	c := etcdtest.Start(t, 1)
+	return c, newHost(t, c.URL(prefix), 5*time.Second, ttl), newHost(t, c.URL(prefix), 5*time.Second, ttl)
 }
 
 func TestStoreRoundTripAndReadCopy(t *testing.T) {
 	t.Parallel()
-	c := etcdtest.Start(t, 1)
-	a := newHost(t, c.URL("/t1"), 5*time.Second, 0)
-	b := newHost(t, c.URL("/t1"), 5*time.Second, 0)
+	c, a, b := twoHosts(t, "/t1", 0)
 	ctx := context.Background()
 	if _, err := a.s.Read(ctx); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("Read of nothing: got %v, want fs.ErrNotExist", err)
 	}
-	lockSave(t, a.s, `{"v":1}`)
+	storetest.Put(t, a.s, `{"v":1}`)
 	got, err := b.s.Read(ctx)
 	if err != nil || string(got) != `{"v":1}` {
 		t.Fatalf("b reads %q, %v; want {\"v\":1}", got, err)
@@ -101,9 +89,7 @@ func TestStoreRoundTripAndReadCopy(t *testing.T) {
 
 func TestLockExcludesAndNamesHolder(t *testing.T) {
 	t.Parallel()
-	c := etcdtest.Start(t, 1)
-	a := newHost(t, c.URL(""), 5*time.Second, 0)
-	b := newHost(t, c.URL(""), 5*time.Second, 0)
+	_, a, b := twoHosts(t, "", 0)
 	ctx := context.Background()
 	la, err := a.s.Lock(ctx, time.Second, "pid=1 host=a")
 	if err != nil {
@@ -137,11 +123,9 @@ func TestLockExcludesAndNamesHolder(t *testing.T) {
 // if the record is still the one it replaced.
 func TestLostLockSavesNothingAndKeepsPending(t *testing.T) {
 	t.Parallel()
-	c := etcdtest.Start(t, 1)
-	a := newHost(t, c.URL(""), 5*time.Second, 2*time.Second)
-	b := newHost(t, c.URL(""), 5*time.Second, 2*time.Second)
+	_, a, b := twoHosts(t, "", 2*time.Second)
 	ctx := context.Background()
-	lockSave(t, a.s, `{"v":1}`)
+	storetest.Put(t, a.s, `{"v":1}`)
 
 	la, err := a.s.Lock(ctx, time.Second, "a")
 	if err != nil {
@@ -150,9 +134,7 @@ func TestLostLockSavesNothingAndKeepsPending(t *testing.T) {
 	if _, err := la.Read(ctx); err != nil {
 		t.Fatal(err)
 	}
-	l := la.(*locked)
-	close(l.stop) // as if a were paused: no more keep-alives
-	<-l.done
+	la.(*locked).StopRenewing() // as if a were paused: no more keep-alives
 	start := time.Now()
 	lb, err := b.s.Lock(ctx, 10*time.Second, "b")
 	if err != nil {
@@ -192,11 +174,9 @@ func TestLostLockSavesNothingAndKeepsPending(t *testing.T) {
 
 func TestPendingNotPushedOverANewerRecord(t *testing.T) {
 	t.Parallel()
-	c := etcdtest.Start(t, 1)
-	a := newHost(t, c.URL(""), 5*time.Second, 0)
-	b := newHost(t, c.URL(""), 5*time.Second, 0)
+	_, a, b := twoHosts(t, "", 0)
 	ctx := context.Background()
-	lockSave(t, a.s, `{"v":1}`)
+	storetest.Put(t, a.s, `{"v":1}`)
 	la, _ := a.s.Lock(ctx, time.Second, "a")
 	la.Read(ctx)
 	// Someone else writes (as a holder after a's lease ran out would).
@@ -227,7 +207,7 @@ func TestSetAside(t *testing.T) {
 	c := etcdtest.Start(t, 1)
 	a := newHost(t, c.URL(""), 5*time.Second, 0)
 	ctx := context.Background()
-	lockSave(t, a.s, `not json`)
+	storetest.Put(t, a.s, `not json`)
 	l, _ := a.s.Lock(ctx, time.Second, "a")
 	defer l.Unlock()
 	l.Read(ctx)
@@ -269,30 +249,16 @@ func TestLeaderKilledKeepsWorking(t *testing.T) {
 	t.Parallel()
 	c := etcdtest.Start(t, 3)
 	a := newHost(t, c.URL(""), 10*time.Second, 0)
-	lockSave(t, a.s, `{"v":1}`)
+	storetest.Put(t, a.s, `{"v":1}`)
 	leader := c.Leader()
 	if leader < 0 {
 		t.Fatal("no leader")
 	}
 	c.Members[leader].Kill()
-	lockSave(t, a.s, `{"v":2}`)
+	storetest.Put(t, a.s, `{"v":2}`)
 	got, err := a.s.Fetch(context.Background())
 	if err != nil || !bytes.Equal(got, []byte(`{"v":2}`)) {
 		t.Fatalf("after the leader was killed: %q, %v", got, err)
-	}
-}
-
-func TestLeaseTTL(t *testing.T) {
-	for _, tc := range []struct{ timeout, lockTimeout, want time.Duration }{
-		{30 * time.Second, 60 * time.Second, 45 * time.Second},
-		{30 * time.Second, 45 * time.Second, 44 * time.Second},
-		{30 * time.Second, 0, 45 * time.Second},
-		{time.Second, 2 * time.Second, MinLeaseTTL},
-		{1500 * time.Millisecond, time.Minute, 16 * time.Second},
-	} {
-		if got := LeaseTTL(tc.timeout, tc.lockTimeout); got != tc.want {
-			t.Errorf("LeaseTTL(%s, %s) = %s, want %s", tc.timeout, tc.lockTimeout, got, tc.want)
-		}
 	}
 }
 
@@ -300,11 +266,9 @@ func TestLeaseTTL(t *testing.T) {
 // lifecycle's next lock-free read sees the renewed token without the lock.
 func TestWaiterSeesTheSave(t *testing.T) {
 	t.Parallel()
-	c := etcdtest.Start(t, 1)
-	a := newHost(t, c.URL(""), 5*time.Second, 0)
-	b := newHost(t, c.URL(""), 5*time.Second, 0)
+	_, a, b := twoHosts(t, "", 0)
 	ctx := context.Background()
-	lockSave(t, a.s, `{"v":1}`)
+	storetest.Put(t, a.s, `{"v":1}`)
 	if _, err := b.s.Read(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -350,11 +314,22 @@ func TestPendingFileReadBack(t *testing.T) {
 	if err := os.Remove(h.s.o.PendingFile); err != nil {
 		t.Fatal(err)
 	}
-	big := bytes.Repeat([]byte("a"), maxRecord*3/4+1)
+	big := bytes.Repeat([]byte("a"), storage.MaxFileSize*3/4+1)
 	if err := h.s.writePending(big, 7); err == nil {
 		t.Errorf("writePending(%d bytes): no error, want one (the file could not be read back)", len(big))
 	}
 	if _, err := os.Lstat(h.s.o.PendingFile); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("pending file: %v, want none written", err)
 	}
+}
+
+// writePending keeps data in the pending file with the revision it replaces.
+func (s *Store) writePending(data []byte, base int64) error { return s.files.WritePending(data, base) }
+
+// readPending is the pending answer and the record revision it was meant to
+// replace (0: none).
+func (s *Store) readPending() ([]byte, int64, error) {
+	var base int64
+	data, err := s.files.ReadPending(&base)
+	return data, base, err
 }

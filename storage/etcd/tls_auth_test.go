@@ -9,6 +9,7 @@ import (
 
 	"github.com/tokenkeeper/tokenkeeper/internal/etcdtest"
 	"github.com/tokenkeeper/tokenkeeper/storage"
+	"github.com/tokenkeeper/tokenkeeper/storage/storetest"
 )
 
 // etcd's usual deployment: HTTPS with client certificates, and users.
@@ -31,14 +32,14 @@ func TestTLSClientCertAndAuth(t *testing.T) {
 		}
 		t.Cleanup(cl.Close)
 		dir := t.TempDir()
-		s, err := New(Options{Client: cl, Profile: "p1", CopyFile: dir + "/c", PendingFile: dir + "/p", Timeout: 3 * time.Second})
+		s, err := New(Options{Client: cl, SharedOptions: storage.SharedOptions{Profile: "p1", CopyFile: dir + "/c", PendingFile: dir + "/p", Timeout: 3 * time.Second}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return s
 	}
 	s := withPassword("s3cret-pw")
-	lockSave(t, s, `{"v":"tls"}`)
+	storetest.Put(t, s, `{"v":"tls"}`)
 	if got, err := s.Fetch(context.Background()); err != nil || string(got) != `{"v":"tls"}` {
 		t.Fatalf("Fetch over TLS with auth: %q, %v", got, err)
 	}

@@ -27,12 +27,11 @@ import (
 // *storage.LockBusyError. A pending answer is pushed before Lock returns.
 func (s *Store) Lock(ctx context.Context, timeout time.Duration, holder string) (storage.Locked, error) {
 	l := &locked{s: s, holder: holderIdentity(holder), attempt: fmt.Sprintf("%016x", rand.Uint64())}
+	l.Bind(s.files, l.Read, l.save)
 	if err := l.acquire(ctx, time.Now().Add(timeout)); err != nil {
 		return nil, err
 	}
-	if err := l.pushPending(ctx); err != nil {
-		l.s.files.Notify(fmt.Sprintf("the answer pending in %s could not be pushed: %v", s.o.PendingFile, err))
-	}
+	l.PushPending(ctx)
 	return l, nil
 }
 
@@ -55,17 +54,12 @@ type locked struct {
 	holder  string
 	attempt string // written with our takeover: a lost answer to it is recognised
 
-	mu      sync.Mutex
-	lease   *lease    // as last written by us
-	expires time.Time // the Lease's end as last renewed, counted from when the renewal was sent
-	lost    bool
-	read    bool
-	sec     *secret // the Secret as Read saw it (nil: none)
-	seen    string  // its resourceVersion ("" none)
-	data    []byte  // what Read returned
-
-	stop, done chan struct{}
-	once       sync.Once
+	mu    sync.Mutex
+	lease *lease  // as last written by us
+	sec   *secret // the Secret as Read saw it (nil: none)
+	// The Lease's end as last renewed, and the Secret's resourceVersion as
+	// Read saw it ("": none).
+	storage.SharedLock[string]
 }
 
 func (l *locked) acquire(ctx context.Context, deadline time.Time) error {
@@ -124,7 +118,7 @@ func (l *locked) acquire(ctx context.Context, deadline time.Time) error {
 
 // refreshCopy reads the Secret into the host's read copy.
 func (l *locked) refreshCopy(ctx context.Context) {
-	octx, cancel := l.s.opContext(ctx)
+	octx, cancel := l.s.bounds.Op(ctx)
 	defer cancel()
 	_, _, _ = l.s.fetch(octx)
 }
@@ -133,7 +127,7 @@ func (l *locked) refreshCopy(ctx context.Context) {
 // since seenAt for its duration) or missing. It returns the Lease as read
 // when another holds it.
 func (l *locked) tryOnce(ctx context.Context, seenRV string, seenAt time.Time) (bool, *lease, error) {
-	octx, cancel := l.s.opContext(ctx)
+	octx, cancel := l.s.bounds.Op(ctx)
 	defer cancel()
 	cur, err := l.s.c.getLease(octx, l.s.name)
 	fresh := errors.Is(err, ErrNotFound)
@@ -143,9 +137,8 @@ func (l *locked) tryOnce(ctx context.Context, seenRV string, seenAt time.Time) (
 	if !fresh && cur.Spec.HolderIdentity == l.holder && cur.Metadata.Annotations[annotationAttempt] == l.attempt {
 		// Ours already: an earlier attempt of this call took it and its
 		// answer was lost (the request was sent again, and met a 409).
-		l.lease, l.expires = cur, time.Now().Add(l.s.o.LeaseTTL)
-		l.stop, l.done = make(chan struct{}), make(chan struct{})
-		go l.renew(l.s.o.LeaseTTL)
+		l.lease = cur
+		l.Hold(time.Now().Add(l.s.o.LeaseTTL), l.s.o.LeaseTTL, l.renew)
 		return true, nil, nil
 	}
 	if !fresh && cur.Spec.HolderIdentity != "" {
@@ -180,89 +173,72 @@ func (l *locked) tryOnce(ctx context.Context, seenRV string, seenAt time.Time) (
 	if err != nil {
 		return false, nil, fmt.Errorf("kubernetes: lock %s: %w", l.s.LockName(), err)
 	}
-	l.lease, l.expires = got, sent.Add(ttl)
-	l.stop, l.done = make(chan struct{}), make(chan struct{})
-	go l.renew(ttl)
+	l.lease = got
+	l.Hold(sent.Add(ttl), ttl, l.renew)
 	return true, nil, nil
 }
 
-// renew updates the Lease's renewTime every quarter of its duration
-// (storage.KeepAlive), each time conditional on the resourceVersion of our
-// last write: a 409 or a 404 means it was taken over or deleted, and the
-// lock is lost. Expires reports the end of the last renewal that succeeded,
-// counted from when it was sent.
-func (l *locked) renew(ttl time.Duration) {
-	storage.KeepAlive(ttl, l.stop, l.done, func(ctx context.Context) (bool, bool) {
-		l.mu.Lock()
-		next := *l.lease
-		l.mu.Unlock()
-		next.Spec.RenewTime = now()
-		sent := time.Now()
-		got, err := l.s.c.putLease(ctx, &next)
-		if errors.Is(err, ErrConflict) {
-			// Changed since our last write: taken over, or our own
-			// renewal applied and its answer lost (the request was sent
-			// again). The attempt mark tells.
-			if cur, gerr := l.s.c.getLease(ctx, l.s.name); gerr == nil && cur.Spec.HolderIdentity == l.holder &&
-				cur.Metadata.Annotations[annotationAttempt] == l.attempt {
-				got, err = cur, nil
-			}
-		}
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		switch {
-		case err == nil:
-			l.lease, l.expires = got, sent.Add(ttl)
-		case errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound):
-			l.lost = true
-		}
-		return err == nil, l.lost
-	})
-}
-
-// Expires is the Lease's end as last renewed; a Lease known lost gives a
-// time in the past.
-func (l *locked) Expires() time.Time {
+// renew updates the Lease's renewTime, every quarter of its duration
+// (storage.SharedLock.Hold), each time conditional on the resourceVersion
+// of our last write: a 409 or a 404 means it was taken over or deleted, and
+// the lock is lost. The Lease's end is counted from when the renewal was
+// sent.
+func (l *locked) renew(ctx context.Context) (time.Time, bool, error) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.lost {
-		return time.Time{}.Add(1)
+	next := *l.lease
+	l.mu.Unlock()
+	next.Spec.RenewTime = now()
+	sent := time.Now()
+	got, err := l.s.c.putLease(ctx, &next)
+	if errors.Is(err, ErrConflict) {
+		// Changed since our last write: taken over, or our own
+		// renewal applied and its answer lost (the request was sent
+		// again). The attempt mark tells.
+		if cur, gerr := l.s.c.getLease(ctx, l.s.name); gerr == nil && cur.Spec.HolderIdentity == l.holder &&
+			cur.Metadata.Annotations[annotationAttempt] == l.attempt {
+			got, err = cur, nil
+		}
 	}
-	return l.expires
+	if err != nil {
+		return time.Time{}, errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound), err
+	}
+	l.mu.Lock()
+	l.lease = got
+	l.mu.Unlock()
+	return sent.Add(l.s.o.LeaseTTL), false, nil
 }
 
 // Read re-reads the Secret under the lock and remembers its
 // resourceVersion for Save.
 func (l *locked) Read(ctx context.Context) ([]byte, error) {
-	octx, cancel := l.s.opContext(ctx)
+	octx, cancel := l.s.bounds.Op(ctx)
 	defer cancel()
 	data, sec, err := l.s.fetch(octx)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.read, l.sec, l.seen, l.data = true, sec, "", data
+	seen := ""
 	if sec != nil {
-		l.seen = sec.Metadata.ResourceVersion
+		seen = sec.Metadata.ResourceVersion
 	}
+	l.mu.Lock()
+	l.sec = sec
+	l.mu.Unlock()
+	l.Saw(seen, data)
 	return data, err
 }
 
 // CheckSavable proves that the record fits a Secret, that the pending file
 // could be written, and that the Lease is still ours (one read).
 func (l *locked) CheckSavable(ctx context.Context, size int) error {
-	if size > maxRecord {
-		return fmt.Errorf("kubernetes: a record of %d bytes is larger than %d", size, maxRecord)
-	}
-	if err := storage.CheckSavable(l.s.o.PendingFile, size); err != nil {
+	if err := l.s.files.CheckSavable(size); err != nil {
 		return err
 	}
-	octx, cancel := l.s.opContext(ctx)
+	octx, cancel := l.s.bounds.Op(ctx)
 	defer cancel()
 	cur, err := l.s.c.getLease(octx, l.s.name)
 	if errors.Is(err, ErrNotFound) || (err == nil && cur.Spec.HolderIdentity != l.holder) {
-		l.markLost()
+		l.MarkLost()
 		return fmt.Errorf("kubernetes: %s: %w", l.s.LockName(), ErrLockLost)
 	}
 	if err != nil {
@@ -271,71 +247,56 @@ func (l *locked) CheckSavable(ctx context.Context, size int) error {
 	return nil
 }
 
-func (l *locked) markLost() {
-	l.mu.Lock()
-	l.lost = true
-	l.mu.Unlock()
-}
-
-// Save replaces the Secret's record by an update conditional on the
+// save is Save (storage.SharedLock.Save, which keeps a failed save in the
+// pending file): an update of the Secret's record conditional on the
 // resourceVersion Read saw (a create when there was no Secret). It is not
 // sent once the Lease may have run out, nor when the Lease, read just
 // before, names another holder (Kubernetes has no transaction over the
 // Lease and the Secret: see the package comment). A 409 means another
 // holder wrote: the Secret is read again, and the save fails unless it
-// already holds data (an earlier attempt of ours). Whenever it fails, data
-// is kept in the pending file.
-func (l *locked) Save(ctx context.Context, data []byte) error {
-	return l.save(ctx, data, true)
-}
-
-func (l *locked) save(ctx context.Context, data []byte, keep bool) error {
-	l.mu.Lock()
-	read, seen := l.read, l.seen
-	l.mu.Unlock()
-	if !read {
-		if _, err := l.Read(ctx); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return l.keep(data, seen, keep, err)
-		}
-		l.mu.Lock()
-		seen = l.seen
-		l.mu.Unlock()
+// already holds data (an earlier attempt of ours). It returns the
+// resourceVersion it meant to replace.
+func (l *locked) save(ctx context.Context, data []byte) (string, error) {
+	seen, err := l.Base(ctx)
+	if err != nil {
+		return seen, err
 	}
 	l.mu.Lock()
 	sec := l.secretFor(data)
 	l.mu.Unlock()
 	if !time.Now().Before(l.Expires()) {
-		return l.keep(data, seen, keep, fmt.Errorf("kubernetes: save %s: %w", l.s.Name(), ErrLockLost))
+		return seen, fmt.Errorf("kubernetes: save %s: %w", l.s.Name(), ErrLockLost)
 	}
-	octx, cancel := l.s.saveContext(ctx)
+	octx, cancel := l.s.bounds.Save(ctx)
 	defer cancel()
 	// The Lease read just before the write: a takeover while the token
 	// request was out (the long part of a renewal) is caught here. Only a
 	// pause between this read and the write escapes it.
 	if cur, err := l.s.c.getLease(octx, l.s.name); err != nil || cur.Spec.HolderIdentity != l.holder {
 		if err == nil || errors.Is(err, ErrNotFound) {
-			l.markLost()
+			l.MarkLost()
 			err = ErrLockLost
 		}
-		return l.keep(data, seen, keep, fmt.Errorf("kubernetes: save %s: %w", l.s.Name(), err))
+		return seen, fmt.Errorf("kubernetes: save %s: %w", l.s.Name(), err)
 	}
 	got, err := l.s.c.putSecret(octx, sec)
 	if errors.Is(err, ErrConflict) {
 		// Never overwrite: read what is there now.
 		cur, rerr := l.s.c.getSecret(octx, l.s.name)
 		if rerr != nil || !bytes.Equal(cur.Data[dataKey], data) {
-			return l.keep(data, seen, keep, fmt.Errorf("kubernetes: save %s: %w", l.s.Name(), ErrRecordChanged))
+			return seen, fmt.Errorf("kubernetes: save %s: %w", l.s.Name(), ErrRecordChanged)
 		}
 		got, err = cur, nil
 	}
 	if err != nil {
-		return l.keep(data, seen, keep, fmt.Errorf("kubernetes: save %s: %w", l.s.Name(), err))
+		return seen, fmt.Errorf("kubernetes: save %s: %w", l.s.Name(), err)
 	}
 	l.mu.Lock()
-	l.sec, l.seen, l.data = got, got.Metadata.ResourceVersion, data
+	l.sec = got
 	l.mu.Unlock()
+	l.Wrote(got.Metadata.ResourceVersion, data)
 	l.s.files.WriteCopy(data)
-	return nil
+	return seen, nil
 }
 
 // secretFor is the Secret to save: the one read, with data as its record,
@@ -362,13 +323,6 @@ func (l *locked) secretFor(data []byte) *secret {
 	return sec
 }
 
-func (l *locked) keep(data []byte, base string, keep bool, err error) error {
-	if !keep {
-		return err
-	}
-	return l.s.files.Keep(data, base, err)
-}
-
 // SetAside moves an unreadable record to the Secret
 // PREFIX-<profile>.corrupt-<UTC time>.
 func (l *locked) SetAside(ctx context.Context, now time.Time) (string, error) {
@@ -381,15 +335,13 @@ func (l *locked) SetAside(ctx context.Context, now time.Time) (string, error) {
 // no transaction: a failure between the two leaves the record where it was
 // and a copy beside it, never neither.
 func (l *locked) SetAsideAs(ctx context.Context, label string, now time.Time) (string, error) {
-	l.mu.Lock()
-	seen, data := l.seen, l.data
-	l.mu.Unlock()
+	seen, data := l.Seen()
 	if !time.Now().Before(l.Expires()) {
 		return "", fmt.Errorf("kubernetes: set aside %s: %w", l.s.Name(), ErrLockLost)
 	}
 	aside := l.s.name + "." + label + "-" + now.UTC().Format("20060102t150405.000000000z")
 	labels := map[string]string{labelManaged: "tokenkeeper", labelAside: label}
-	octx, cancel := l.s.saveContext(ctx)
+	octx, cancel := l.s.bounds.Save(ctx)
 	defer cancel()
 	if _, err := l.s.c.putSecret(octx, &secret{Metadata: objectMeta{Name: aside, Labels: labels,
 		Annotations: map[string]string{"tokenkeeper/set-aside-from": l.s.name}}, Data: map[string][]byte{dataKey: data}}); err != nil {
@@ -404,9 +356,10 @@ func (l *locked) SetAsideAs(ctx context.Context, label string, now time.Time) (s
 		}
 	}
 	l.mu.Lock()
-	l.sec, l.seen, l.data = nil, "", nil
+	l.sec = nil
 	l.mu.Unlock()
-	_ = storage.RemoveIfExists(l.s.o.CopyFile)
+	l.Wrote("", nil)
+	l.s.files.DropCopy()
 	return "k8s://" + l.s.c.cfg.Namespace + "/secrets/" + aside, nil
 }
 
@@ -414,25 +367,19 @@ func (l *locked) SetAsideAs(ctx context.Context, label string, now time.Time) (s
 // it is still the version we wrote); if the API server cannot be told, the
 // Lease runs out by itself.
 func (l *locked) Unlock() error {
-	var err error
-	l.once.Do(func() {
-		if l.stop == nil {
-			return
-		}
-		close(l.stop)
-		<-l.done
-		l.mu.Lock()
-		cur, lost := *l.lease, l.lost
-		l.mu.Unlock()
+	return l.Release(func(lost bool) error {
 		if lost {
-			return
+			return nil
 		}
+		l.mu.Lock()
+		cur := *l.lease
+		l.mu.Unlock()
 		cur.Spec.HolderIdentity, cur.Spec.RenewTime = "", ""
-		ctx, cancel := context.WithTimeout(context.Background(), min(l.s.o.Timeout, 5*time.Second))
+		ctx, cancel := l.s.bounds.Release()
 		defer cancel()
-		if _, perr := l.s.c.putLease(ctx, &cur); perr != nil && !errors.Is(perr, ErrConflict) && !errors.Is(perr, ErrNotFound) {
-			err = fmt.Errorf("kubernetes: unlock %s (the Lease will run out by itself): %w", l.s.LockName(), perr)
+		if _, err := l.s.c.putLease(ctx, &cur); err != nil && !errors.Is(err, ErrConflict) && !errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("kubernetes: unlock %s (the Lease will run out by itself): %w", l.s.LockName(), err)
 		}
+		return nil
 	})
-	return err
 }

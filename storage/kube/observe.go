@@ -93,7 +93,7 @@ type Health struct {
 // Health reads the Secret and the Lease once (bounded by the store's
 // Timeout). It never fails: an unreachable store is Reachable false.
 func (s *Store) Health(ctx context.Context) Health {
-	octx, cancel := s.opContext(ctx)
+	octx, cancel := s.bounds.Op(ctx)
 	defer cancel()
 	start := time.Now()
 	conn, err := s.c.Conn()
@@ -132,7 +132,7 @@ func (s *Store) WatchRecord(ctx context.Context, fn func(data []byte)) error {
 	var from string
 	for ctx.Err() == nil {
 		if from == "" {
-			octx, cancel := s.opContext(ctx)
+			octx, cancel := s.bounds.Op(ctx)
 			sec, err := s.c.getSecret(octx, s.name)
 			cancel()
 			switch {

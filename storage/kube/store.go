@@ -11,9 +11,6 @@ import (
 	"github.com/tokenkeeper/tokenkeeper/storage"
 )
 
-// maxRecord is the cap on a record (docs/contract.md §1), the same as on a token file.
-const maxRecord = storage.MaxFileSize
-
 // ErrLockLost is returned by Save when this process's Lease ran out (or
 // was taken over) before the save: nothing was written.
 var ErrLockLost = errors.New("kubernetes: the lock was lost before the save (its Lease ran out)")
@@ -24,25 +21,18 @@ var ErrRecordChanged = errors.New("kubernetes: the record changed since it was r
 
 // Options configure a Store for one profile.
 type Options struct {
-	Client  *Client
-	Profile string
-	// CopyFile is the host's read copy of the record, PendingFile where an
-	// answer that could not be saved waits to be pushed (both 0600, in the
-	// profile's state directory, as the etcd store's).
-	CopyFile, PendingFile string
-	Timeout               time.Duration   // bounds every operation (--timeout)
-	Budget                *storage.Budget // the run's one deadline, when set
-	LeaseTTL              time.Duration   // the Lease's duration (storage.LeaseTTL)
-	Warn                  func(msg string)
+	Client *Client
+	storage.SharedOptions
 }
 
 // Store keeps a profile's record in the Secret PREFIX-<profile>, locked by
 // the Lease of the same name; it implements storage.Store.
 type Store struct {
-	o     Options
-	c     *Client
-	name  string             // the objects' name
-	files *storage.HostFiles // the read copy and the pending file
+	o      Options
+	c      *Client
+	name   string             // the objects' name
+	files  *storage.HostFiles // the read copy and the pending file
+	bounds storage.Bounds
 
 	// The Lease as a waiter of this process last saw it change, and when:
 	// it has expired once unchanged for its duration since (see Lock).
@@ -62,15 +52,10 @@ func New(o Options) (*Store, error) {
 		return nil, &storage.ConfigError{Msg: err.Error(), Err: err,
 			Hint: "use another profile name, or the file or etcd store for this profile"}
 	}
-	if o.Timeout <= 0 {
-		o.Timeout = 30 * time.Second
-	}
-	if o.LeaseTTL <= 0 {
-		o.LeaseTTL = storage.LeaseTTL(o.Timeout, 0)
-	}
-	s := &Store{o: o, c: o.Client, name: name}
-	s.files = &storage.HostFiles{Copy: o.CopyFile, Pending: o.PendingFile, Store: s.Name(), CheckStore: true,
-		BaseKey: "base_resource_version", Max: maxRecord, What: "kubernetes", Warn: o.Warn}
+	o.SharedOptions = o.WithDefaults()
+	s := &Store{o: o, c: o.Client, name: name, bounds: o.Bounds()}
+	s.files = o.HostFiles(storage.HostFiles{Store: s.Name(), CheckStore: true,
+		BaseKey: "base_resource_version", What: "kubernetes", Version: "resourceVersion"})
 	return s, nil
 }
 
@@ -86,28 +71,17 @@ func (s *Store) CopyFile() string { return s.o.CopyFile }
 // LockPoll: a waiter re-reads the record between one-second slices.
 func (s *Store) LockPoll() time.Duration { return time.Second }
 
-// opContext bounds one operation by Timeout and by the run's Budget.
-func (s *Store) opContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	return storage.OpContext(ctx, s.o.Budget, s.o.Timeout)
-}
-
-// saveContext bounds a write by Timeout alone, as the etcd store's: the
-// answer may hold the only copy of a rotated refresh token.
-func (s *Store) saveContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, s.o.Timeout)
-}
-
 // Read returns the record without the lock (storage.HostFiles.Read: a
 // pending answer first, then the host's read copy, else the store).
 func (s *Store) Read(ctx context.Context) ([]byte, error) {
-	return s.files.Read(ctx, s.pushPendingLocked, s.Fetch)
+	return s.files.Read(ctx, s, s.bounds.Timeout, s.Fetch)
 }
 
 // Fetch reads the Secret and refreshes the read copy; a Secret that does
 // not exist, or holds no record (one created empty by a manifest), is an
 // error matching fs.ErrNotExist.
 func (s *Store) Fetch(ctx context.Context) ([]byte, error) {
-	octx, cancel := s.opContext(ctx)
+	octx, cancel := s.bounds.Op(ctx)
 	defer cancel()
 	data, _, err := s.fetch(octx)
 	return data, err
@@ -117,7 +91,7 @@ func (s *Store) Fetch(ctx context.Context) ([]byte, error) {
 func (s *Store) fetch(ctx context.Context) ([]byte, *secret, error) {
 	sec, err := s.c.getSecret(ctx, s.name)
 	if errors.Is(err, ErrNotFound) {
-		_ = storage.RemoveIfExists(s.o.CopyFile)
+		s.files.DropCopy()
 		return nil, nil, fmt.Errorf("kubernetes: %s: %w", s.Name(), fs.ErrNotExist)
 	}
 	if err != nil {
@@ -125,65 +99,10 @@ func (s *Store) fetch(ctx context.Context) ([]byte, *secret, error) {
 	}
 	rec, ok := sec.Data[dataKey]
 	if !ok {
-		_ = storage.RemoveIfExists(s.o.CopyFile)
+		s.files.DropCopy()
 		return nil, sec, fmt.Errorf("kubernetes: %s (no %q in its data): %w", s.Name(), dataKey, fs.ErrNotExist)
 	}
 	data := s.files.Cap(rec)
 	s.files.WriteCopy(data)
 	return data, sec, nil
-}
-
-// readPending is the pending answer and the Secret's resourceVersion it was
-// meant to replace ("": none).
-func (s *Store) readPending() ([]byte, string, error) {
-	var base string
-	data, err := s.files.ReadPending(&base)
-	return data, base, err
-}
-
-// pendingLockWait bounds the wait for the lock when a lock-free Read finds
-// a pending answer.
-const pendingLockWait = 2 * time.Second
-
-func (s *Store) pushPendingLocked(ctx context.Context) error {
-	l, err := s.Lock(ctx, min(s.o.Timeout, pendingLockWait), "tokenkeeper (pushing a pending answer)")
-	if err != nil {
-		return err
-	}
-	defer l.Unlock()
-	if _, _, err := s.readPending(); errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	return errors.New("still pending")
-}
-
-// pushPending runs under the lock, first thing: the pending answer replaces
-// the record if the Secret is still the version the answer was meant to
-// replace; else it is kept aside (never deleted) and a warning names it.
-func (l *locked) pushPending(ctx context.Context) error {
-	data, base, err := l.s.readPending()
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if _, err := l.Read(ctx); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	l.mu.Lock()
-	seen := l.seen
-	l.mu.Unlock()
-	if seen != base {
-		moved, err := storage.MoveAsideAs(l.s.o.PendingFile, "stale", time.Now())
-		if err != nil {
-			return err
-		}
-		l.s.files.Notify(fmt.Sprintf("the answer pending in %s was not pushed: %s changed since (resourceVersion %q, not %q); it is kept in %s", l.s.o.PendingFile, l.s.Name(), seen, base, moved))
-		return nil
-	}
-	if err := l.save(ctx, data, false); err != nil {
-		return err
-	}
-	return storage.RemoveIfExists(l.s.o.PendingFile)
 }

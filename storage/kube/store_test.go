@@ -87,9 +87,9 @@ func newHost(t *testing.T, s *kubetest.Server, ns, token string, timeout, ttl ti
 		return Connect(func(k string) string { return map[string]string{"KUBECONFIG": kc}[k] }, "")
 	})
 	t.Cleanup(c.Close)
-	st, err := New(Options{Client: c, Profile: "p1", CopyFile: filepath.Join(dir, "copy.json"),
+	st, err := New(Options{Client: c, SharedOptions: storage.SharedOptions{Profile: "p1", CopyFile: filepath.Join(dir, "copy.json"),
 		PendingFile: filepath.Join(dir, "pending.json"), Timeout: timeout, LeaseTTL: ttl,
-		Warn: func(msg string) { t.Log("warning: " + msg) }})
+		Warn: func(msg string) { t.Log("warning: " + msg) }}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,25 +108,6 @@ func TestContract(t *testing.T) {
 	})
 }
 
-func lockSave(t *testing.T, s *Store, data string) {
-	t.Helper()
-	ctx := context.Background()
-	l, err := s.Lock(ctx, 10*time.Second, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Unlock()
-	if _, err := l.Read(ctx); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		t.Fatal(err)
-	}
-	if err := l.CheckSavable(ctx, len(data)); err != nil {
-		t.Fatal(err)
-	}
-	if err := l.Save(ctx, []byte(data)); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestConflictNeverOverwrites: a save on a Secret changed since Read (409)
 // writes nothing, keeps the answer pending, and the next Lock's push sets
 // it aside as stale rather than overwrite the newer record.
@@ -134,7 +115,7 @@ func TestConflictNeverOverwrites(t *testing.T) {
 	s := server(t)
 	ns := namespace(t, s)
 	a := newHost(t, s, ns, "", 10*time.Second, 0)
-	lockSave(t, a, `{"v":1}`)
+	storetest.Put(t, a, `{"v":1}`)
 	ctx := context.Background()
 	l, err := a.Lock(ctx, 5*time.Second, "test")
 	if err != nil {
@@ -188,9 +169,7 @@ func TestLeaseTakeover(t *testing.T) {
 		t.Fatalf("b while a renews: got %v, want busy naming a", err)
 	}
 	// a dies: its renewals stop, nothing frees the Lease.
-	al := la.(*locked)
-	close(al.stop)
-	<-al.done
+	la.(*locked).StopRenewing()
 	lb, err := b.Lock(ctx, 5*time.Second, "pid=2 b")
 	if err != nil {
 		t.Fatalf("b after a stopped renewing: %v", err)
@@ -215,7 +194,7 @@ func TestForbidden(t *testing.T) {
 		{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"get", "create", "update"}},
 	})
 	here := newHost(t, s, ns, tok, 5*time.Second, 0)
-	lockSave(t, here, `{"v":1}`)
+	storetest.Put(t, here, `{"v":1}`)
 	there := newHost(t, s, other, tok, 5*time.Second, 0)
 	_, err := there.Fetch(context.Background())
 	var ce *storage.ConfigError
@@ -248,8 +227,8 @@ func TestNamedRoleSuffices(t *testing.T) {
 	if _, err := h.Fetch(ctx); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("an empty Secret: got %v, want fs.ErrNotExist", err)
 	}
-	lockSave(t, h, `{"v":1}`)
-	lockSave(t, h, `{"v":2}`)
+	storetest.Put(t, h, `{"v":1}`)
+	storetest.Put(t, h, `{"v":2}`)
 	if got, err := h.Fetch(ctx); err != nil || string(got) != `{"v":2}` {
 		t.Fatalf("Fetch: %s, %v", got, err)
 	}
@@ -270,7 +249,7 @@ func TestNamedRoleSuffices(t *testing.T) {
 	if got := <-seen; string(got) != `{"v":2}` {
 		t.Fatalf("WatchRecord's first record: %s", got)
 	}
-	lockSave(t, newHost(t, s, ns, tok, 5*time.Second, 0), `{"v":3}`)
+	storetest.Put(t, newHost(t, s, ns, tok, 5*time.Second, 0), `{"v":3}`)
 	select {
 	case got := <-seen:
 		if string(got) != `{"v":3}` {

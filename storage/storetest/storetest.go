@@ -57,6 +57,13 @@ func lock(t *testing.T, s storage.Store, timeout time.Duration) storage.Locked {
 	return l
 }
 
+// Put saves data as the record as a renewing run does: under the lock,
+// read first, CheckSavable, then Save. For a store's own tests.
+func Put(t *testing.T, s storage.Store, data string) {
+	t.Helper()
+	save(t, s, func([]byte) []byte { return []byte(data) })
+}
+
 // save reads under the lock and saves fn(what was read).
 func save(t *testing.T, s storage.Store, fn func(old []byte) []byte) {
 	t.Helper()
