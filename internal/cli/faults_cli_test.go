@@ -1,8 +1,7 @@
 package cli
 
 // Faults that the scripts in testdata/script cannot stage (a second server, a
-// closed port, file modes), through the real binary: testscript.Main put it in
-// $PATH as "tokenkeeper" (a copy of this test binary that runs main).
+// closed port, file modes), through the real binary (tokenkeeperBinary).
 
 import (
 	"bytes"
@@ -40,11 +39,7 @@ func ftRun(t *testing.T, env []string, args ...string) (stdout, stderr string, c
 // ftRunIn is ftRun with stdin.
 func ftRunIn(t *testing.T, stdin string, env []string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	bin, err := exec.LookPath("tokenkeeper")
-	if err != nil {
-		t.Fatalf("tokenkeeper not in $PATH (testscript.Main puts it there): %v", err)
-	}
-	cmd := exec.Command(bin, args...)
+	cmd := exec.Command(tokenkeeperBinary(t), args...)
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "TOKENKEEPER_") && !strings.HasPrefix(kv, "GORACE=") {
 			cmd.Env = append(cmd.Env, kv)
@@ -54,7 +49,7 @@ func ftRunIn(t *testing.T, stdin string, env []string, args ...string) (stdout, 
 	cmd.Env = append(cmd.Env, env...)
 	var out, errb bytes.Buffer
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = strings.NewReader(stdin), &out, &errb
-	err = cmd.Run()
+	err := cmd.Run()
 	var ee *exec.ExitError
 	switch {
 	case errors.As(err, &ee):

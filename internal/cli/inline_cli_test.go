@@ -2,7 +2,7 @@ package cli
 
 // The outputs a program waits on inline (token -o exec-credential for
 // kubectl, git-credential get for git) fail fast while the token endpoint is
-// down, through the binary: testscript.Main put it in $PATH as "tokenkeeper".
+// down, through the binary (ftRun).
 
 import (
 	"crypto/sha256"

@@ -26,13 +26,8 @@ import (
 
 // Helpers for tests that run the real tokenkeeper binary as many processes at
 // once: the cross-process lock, kill -9 and unsavable results can only be
-// proved with real processes.
-//
-// The binary is a plain build, not a race build, even under go test -race:
-// what these tests check is between processes (flock, rename, the endpoint's
-// counts), which the race detector cannot see, and fifty race-instrumented
-// processes would make the tests slow on a small machine without adding
-// anything. In-process concurrency is covered by the refresh package's tests.
+// proved with real processes. Their binary is buildTokenkeeper's, a plain
+// build even under go test -race (main_test.go says why).
 
 // TestProcesses runs the tests that need the binary as real processes, as
 // subtests sharing one build (go test -run TestProcesses/Stampede runs one).
@@ -68,58 +63,6 @@ func runWithBinary(t *testing.T, tests []binTest) {
 			t.Parallel()
 			tt.test(t, bin)
 		})
-	}
-}
-
-// built is the binary buildTokenkeeper builds once for all the package's
-// tests, in a directory that TestMain removes at the end.
-var built struct {
-	once      sync.Once
-	dir, bin  string
-	skip, err string
-}
-
-// buildTokenkeeper returns the binary, building it on the first call.
-func buildTokenkeeper(tb testing.TB) string {
-	tb.Helper()
-	built.once.Do(build)
-	switch {
-	case built.skip != "":
-		tb.Skip(built.skip)
-	case built.err != "":
-		tb.Fatal(built.err)
-	}
-	return built.bin
-}
-
-func build() {
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		built.skip = fmt.Sprintf("no go command to build the binary: %v", err)
-		return
-	}
-	if built.dir, err = os.MkdirTemp("", "tokenkeeper-test-bin-"); err != nil {
-		built.err = err.Error()
-		return
-	}
-	bin := filepath.Join(built.dir, "tokenkeeper")
-	cmd := exec.Command(gobin, "build", "-o", bin, "github.com/tokenkeeper/tokenkeeper")
-	// A race build only if asked for by GOFLAGS; see above.
-	cmd.Env = os.Environ()
-	if !strings.Contains(os.Getenv("GOFLAGS"), "-race") { // -race needs cgo
-		cmd.Env = append(cmd.Env, "CGO_ENABLED=0")
-	}
-	if out, err := cmd.CombinedOutput(); err != nil {
-		built.err = fmt.Sprintf("go build: %v\n%s", err, out)
-		return
-	}
-	built.bin = bin
-}
-
-// removeBuilt removes the binary once the tests are over.
-func removeBuilt() {
-	if built.dir != "" {
-		os.RemoveAll(built.dir)
 	}
 }
 

@@ -54,10 +54,7 @@ func silentStore(t *testing.T) string {
 // not a time anything is expected to take).
 func bareRun(t *testing.T, home string, env []string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	bin, err := exec.LookPath("tokenkeeper")
-	if err != nil {
-		t.Fatalf("tokenkeeper not in $PATH (testscript.Main puts it there): %v", err)
-	}
+	bin := tokenkeeperBinary(t)
 	ctx, cancel := context.WithTimeout(context.Background(), hangBound)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
@@ -71,7 +68,7 @@ func bareRun(t *testing.T, home string, env []string, args ...string) (stdout, s
 	cmd.Env = append(cmd.Env, env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	err = cmd.Run()
+	err := cmd.Run()
 	if ctx.Err() != nil {
 		t.Fatalf("tokenkeeper %s still running after %s; stderr:\n%s", strings.Join(args, " "), hangBound, errb.String())
 	}
