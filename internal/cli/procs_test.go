@@ -251,10 +251,16 @@ func wait(cmd *exec.Cmd, stdout, stderr *bytes.Buffer) outcome {
 // run runs one command to its end.
 func (p *profile) run(cmd *exec.Cmd) outcome {
 	p.tb.Helper()
+	return runToEnd(p.tb, cmd)
+}
+
+// runToEnd runs one command to its end; one that cannot start fails the test.
+func runToEnd(tb testing.TB, cmd *exec.Cmd) outcome {
+	tb.Helper()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
-		p.tb.Fatal(err)
+		tb.Fatal(err)
 	}
 	return wait(cmd, &stdout, &stderr)
 }
@@ -288,6 +294,49 @@ func runAll(tb testing.TB, cmds []*exec.Cmd) []outcome {
 	return outs
 }
 
+// storeHosts is hosts sharing one profile's record in a store (url), with
+// one fake token endpoint: host 0's directory is the profile helper's, each
+// other host's has a copy of its credentials.json.
+type storeHosts struct {
+	*profile
+	url   string
+	hosts []string
+	env   [][]string // more of each host's environment
+	extra []string   // more flags for every command
+}
+
+func newStoreHosts(t *testing.T, bin, url string, hosts int) *storeHosts {
+	t.Helper()
+	p := newProfile(t, bin, t.TempDir(), fakeserver.Options{Rotate: true})
+	f := &storeHosts{profile: p, url: url, hosts: []string{p.dir}, env: make([][]string, hosts)}
+	creds := mustRead(t, p.path("credentials.json"))
+	for range hosts - 1 {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "credentials.json"), creds, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		f.hosts = append(f.hosts, dir)
+	}
+	return f
+}
+
+// cmd is tokenkeeper on host h, in a bare environment as cron runs it.
+func (f *storeHosts) cmd(h int, args ...string) *exec.Cmd {
+	cmd := exec.Command(f.bin, append(append([]string{}, f.extra...), args...)...)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + f.hosts[h], "TOKENKEEPER_DIR=" + f.hosts[h], "TOKENKEEPER_STORE=" + f.url}
+	cmd.Env = append(cmd.Env, f.env[h]...)
+	return cmd
+}
+
+func (f *storeHosts) mustRunOn(h int, args ...string) outcome {
+	f.tb.Helper()
+	o := f.run(f.cmd(h, args...))
+	if o.code != 0 {
+		f.tb.Fatalf("host %d: tokenkeeper %s: %s", h, strings.Join(args, " "), o)
+	}
+	return o
+}
+
 // load reads and parses the token file; a torn or missing file fails the test.
 func (p *profile) load() (*refresh.Token, []byte) {
 	p.tb.Helper()
@@ -307,18 +356,7 @@ func (p *profile) load() (*refresh.Token, []byte) {
 func (p *profile) expire() {
 	p.tb.Helper()
 	_, data := p.load()
-	var m map[string]any
-	if err := json.Unmarshal(data, &m); err != nil {
-		p.tb.Fatal(err)
-	}
-	now := time.Now().UTC()
-	m["obtained_at"] = now.Add(-2 * time.Hour).Format(time.RFC3339)
-	m["expires_at"] = now.Add(-time.Hour).Format(time.RFC3339)
-	out, err := json.Marshal(m)
-	if err != nil {
-		p.tb.Fatal(err)
-	}
-	if err := storage.WriteFile(p.tokenFile(), out); err != nil {
+	if err := storage.WriteFile(p.tokenFile(), expired(p.tb, data)); err != nil {
 		p.tb.Fatal(err)
 	}
 }
