@@ -106,10 +106,9 @@ for p in storage credentials refresh; do wintests "$p"; done
 # internal/cli's tests of Windows code paths, and of what Windows output and
 # children depend on (git's CRLF input, PowerShell quoting, the scheduler line,
 # the child's environment, whose names Windows compares without case). Its
-# other tests are not run here: most drive the binary, which testscript.Main
-# puts on PATH but under Wine ends with a fatal error (it cannot remove its
-# temporary directory), and under Wine t.TempDir's clean-up fails them too
-# (os.RemoveAll: "Invalid function"); others run sh or go, or check Unix modes.
+# other tests are not run here: most drive the binary, which they build with
+# the go command (none in Wine), and under Wine t.TempDir's clean-up fails them
+# too (os.RemoveAll: "Invalid function"); others run sh, or check Unix modes.
 wintests internal/cli -test.run '^(TestLstatIDPinsTheFile|TestListenUnix|TestServiceControls|TestNotAService|TestReadGitCredential|TestPowerShellFormat|TestShellQuote|TestNextLine|TestChildEnvDropsSecretVariables|TestChildEnvDropsStorePassword|TestKubeconfigWindowsPaths)$'
 
 echo "-- tokenkeeper.exe demo"

@@ -26,10 +26,7 @@ func TestMutualTLSBinary(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("SSL_CERT_FILE: Go reads the system's roots on Windows")
 	}
-	bin, err := exec.LookPath("tokenkeeper") // testscript.Main put it on PATH
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin := tokenkeeperBinary(t)
 	key := testkeys.Key("ed25519")
 	certPEM := testkeys.SelfSigned(key, "tk-mtls")
 	certs, _ := credentials.ParseCertificates(certPEM)

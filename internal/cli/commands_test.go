@@ -109,10 +109,7 @@ func TestCompleteValueInCluster(t *testing.T) {
 // public and may be cited.
 func TestHelpCitesNoDocument(t *testing.T) {
 	t.Parallel()
-	bin, err := exec.LookPath("tokenkeeper") // testscript.Main put it on PATH
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin := tokenkeeperBinary(t)
 	pages := [][]string{{"help"}}
 	for _, c := range commandTable() {
 		pages = append(pages, []string{"help", c.name})

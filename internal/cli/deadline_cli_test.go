@@ -1,7 +1,6 @@
 package cli
 
-// One deadline for a run, through the binary: testscript.Main put it in
-// $PATH as "tokenkeeper".
+// One deadline for a run, through the binary (ftRun).
 
 import (
 	"context"

@@ -1,14 +1,12 @@
 package cli
 
 // Faults that the scripts in testdata/script cannot stage (a second server, a
-// closed port, file modes), through the real binary: testscript.Main put it in
-// $PATH as "tokenkeeper" (a copy of this test binary that runs main).
+// closed port, file modes), through the real binary (tokenkeeperBinary).
 
 import (
 	"bytes"
 	"encoding/json"
 	"encoding/pem"
-	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -40,29 +38,11 @@ func ftRun(t *testing.T, env []string, args ...string) (stdout, stderr string, c
 // ftRunIn is ftRun with stdin.
 func ftRunIn(t *testing.T, stdin string, env []string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	bin, err := exec.LookPath("tokenkeeper")
-	if err != nil {
-		t.Fatalf("tokenkeeper not in $PATH (testscript.Main puts it there): %v", err)
-	}
-	cmd := exec.Command(bin, args...)
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "TOKENKEEPER_") && !strings.HasPrefix(kv, "GORACE=") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	cmd.Env = append(cmd.Env, "GORACE=atexit_sleep_ms=0")
-	cmd.Env = append(cmd.Env, env...)
-	var out, errb bytes.Buffer
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = strings.NewReader(stdin), &out, &errb
-	err = cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		code = ee.ExitCode()
-	case err != nil:
-		t.Fatalf("run tokenkeeper: %v", err)
-	}
-	return out.String(), errb.String(), code
+	cmd := exec.Command(tokenkeeperBinary(t), args...)
+	cmd.Env = append(cleanEnv(), env...)
+	cmd.Stdin = strings.NewReader(stdin)
+	o := runToEnd(t, cmd)
+	return o.stdout, o.stderr, o.code
 }
 
 func ftFake(t *testing.T) *fakeserver.Server {
@@ -111,16 +91,44 @@ func ftMask(s string) string {
 	return s
 }
 
+// ftElsewhere is a server no request of the run may reach: it counts the
+// requests it gets and answers each with a token, as a thief would.
+func ftElsewhere(t *testing.T) (*httptest.Server, *atomic.Int64) {
+	t.Helper()
+	var got atomic.Int64
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got.Add(1)
+		io.WriteString(w, `{"access_token":"stolen","expires_in":3600}`)
+	}))
+	t.Cleanup(s.Close)
+	return s, &got
+}
+
+// ftTLSAndPlain serves h over TLS and over plain HTTP, counting in conns the
+// connections either accepts.
+func ftTLSAndPlain(t *testing.T, h http.Handler, conns *atomic.Int64) (tlsSrv, plain *httptest.Server) {
+	t.Helper()
+	count := func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	tlsSrv = httptest.NewUnstartedServer(h)
+	tlsSrv.Config.ConnState = count
+	tlsSrv.StartTLS()
+	t.Cleanup(tlsSrv.Close)
+	plain = httptest.NewUnstartedServer(h)
+	plain.Config.ConnState = count
+	plain.Start()
+	t.Cleanup(plain.Close)
+	return tlsSrv, plain
+}
+
 // TestFaultCLIRedirectOtherHost: a token endpoint redirecting to another
 // host:port gets nothing replayed there; the run ends in 78 naming tokenURL.
 func TestFaultCLIRedirectOtherHost(t *testing.T) {
 	t.Parallel()
-	var other atomic.Int64
-	second := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		other.Add(1)
-		io.WriteString(w, `{"access_token":"stolen","expires_in":3600}`)
-	}))
-	defer second.Close()
+	second, other := ftElsewhere(t)
 	first := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, second.URL+"/oauth2/v0/token", http.StatusTemporaryRedirect)
 	}))
@@ -271,23 +279,11 @@ func ftMode(t *testing.T, path string, want os.FileMode) {
 func TestFaultCLITLS(t *testing.T) {
 	t.Parallel()
 	var conns atomic.Int64
-	count := func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			conns.Add(1)
-		}
-	}
 	answer := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"access_token":"tls-ok","token_type":"Bearer","expires_in":3600}`)
 	})
-	tlsSrv := httptest.NewUnstartedServer(answer)
-	tlsSrv.Config.ConnState = count
-	tlsSrv.StartTLS()
-	defer tlsSrv.Close()
-	plain := httptest.NewUnstartedServer(answer)
-	plain.Config.ConnState = count
-	plain.Start()
-	defer plain.Close()
+	tlsSrv, plain := ftTLSAndPlain(t, answer, &conns)
 	ca := filepath.Join(t.TempDir(), "ca.pem")
 	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: tlsSrv.Certificate().Raw}), 0o600); err != nil {
 		t.Fatal(err)
@@ -344,20 +340,8 @@ func TestFaultCLITLS(t *testing.T) {
 func TestFaultCLIStoreTLS(t *testing.T) {
 	t.Parallel()
 	var conns atomic.Int64
-	count := func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			conns.Add(1)
-		}
-	}
 	member := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, `{"header":{"revision":"1"}}`) })
-	tlsSrv := httptest.NewUnstartedServer(member)
-	tlsSrv.Config.ConnState = count
-	tlsSrv.StartTLS()
-	defer tlsSrv.Close()
-	plain := httptest.NewUnstartedServer(member)
-	plain.Config.ConnState = count
-	plain.Start()
-	defer plain.Close()
+	tlsSrv, plain := ftTLSAndPlain(t, member, &conns)
 	for _, tt := range []struct{ name, store, want string }{
 		{"unknown authority", "etcds://" + strings.TrimPrefix(tlsSrv.URL, "https://"),
 			"hint: name the certificate authority of the etcd members in the store URL: etcds://…?ca=FILE"},

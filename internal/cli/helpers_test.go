@@ -1,12 +1,14 @@
 package cli
 
 import (
+	"encoding/json"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tokenkeeper/tokenkeeper/internal/fakeserver"
+	"github.com/tokenkeeper/tokenkeeper/storage"
 )
 
 // Helpers of the binary-driven tests on every platform.
@@ -14,6 +16,48 @@ import (
 // hangBound bounds every wait in these tests against a hang; it is not a
 // time the tests expect anything to take.
 const hangBound = 60 * time.Second
+
+// aged is a token record as if its access token had been obtained ago and
+// expired in left (negative: it has run out): the tests age a record rather
+// than wait.
+func aged(tb testing.TB, data []byte, ago, left time.Duration) []byte {
+	tb.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		tb.Fatal(err)
+	}
+	now := time.Now().UTC()
+	m["obtained_at"] = now.Add(-ago).Format(time.RFC3339)
+	m["expires_at"] = now.Add(left).Format(time.RFC3339)
+	out, err := json.Marshal(m)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return out
+}
+
+// expired is the record as if its access token had run out an hour ago.
+func expired(tb testing.TB, data []byte) []byte {
+	tb.Helper()
+	return aged(tb, data, 2*time.Hour, -time.Hour)
+}
+
+// ageFile rewrites a token file as obtained ago and expiring in left.
+func ageFile(tb testing.TB, path string, ago, left time.Duration) {
+	tb.Helper()
+	if err := storage.WriteFile(path, aged(tb, mustRead(tb, path), ago, left)); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+func mustRead(tb testing.TB, path string) []byte {
+	tb.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
 
 // cleanEnv is the test's environment without TOKENKEEPER_* variables, which
 // would change what the wizard starts from.

@@ -2,7 +2,7 @@ package cli
 
 // The outputs a program waits on inline (token -o exec-credential for
 // kubectl, git-credential get for git) fail fast while the token endpoint is
-// down, through the binary: testscript.Main put it in $PATH as "tokenkeeper".
+// down, through the binary (ftRun).
 
 import (
 	"crypto/sha256"
@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/tokenkeeper/tokenkeeper/internal/fakeserver"
-	"github.com/tokenkeeper/tokenkeeper/storage"
 )
 
 // TestInlineEndpointDown: kubectl runs its exec plugin up to six times for one
@@ -81,7 +80,7 @@ func TestInlineEndpointDownValidToken(t *testing.T) {
 	_, stderr, code := ftRun(t, nil, "--dir", dir, "refresh")
 	ftWant(t, "first refresh", code, exitOK, stderr)
 	// Ten minutes left of an hour: --min-valid 20m wants a renewal.
-	ftAge(t, filepath.Join(dir, "refreshTokenObjectFile.json"), 50*time.Minute, 10*time.Minute)
+	ageFile(t, filepath.Join(dir, "refreshTokenObjectFile.json"), 50*time.Minute, 10*time.Minute)
 	for range 50 {
 		fs.Fail(fakeserver.Fault{Status: 503})
 	}
@@ -117,25 +116,5 @@ func TestInlineEndpointDownValidToken(t *testing.T) {
 	}
 	if n := fs.Count(""); n != sent {
 		t.Errorf("the second run sent %d requests, want none", n-sent)
-	}
-}
-
-// ftAge rewrites a token file as obtained ago and expiring in left.
-func ftAge(t *testing.T, path string, ago, left time.Duration) {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	var m map[string]any
-	if err == nil {
-		err = json.Unmarshal(data, &m)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now().UTC()
-	m["obtained_at"] = now.Add(-ago).Format(time.RFC3339)
-	m["expires_at"] = now.Add(left).Format(time.RFC3339)
-	data, _ = json.Marshal(m)
-	if err := storage.WriteFile(path, data); err != nil {
-		t.Fatal(err)
 	}
 }

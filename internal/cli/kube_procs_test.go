@@ -80,16 +80,11 @@ func (p parentTB) Fatalf(format string, args ...any) { p.sub.Fatalf(format, args
 func (p parentTB) Skip(args ...any)                  { p.sub.Skip(args...) }
 func (p parentTB) Skipf(format string, args ...any)  { p.sub.Skipf(format, args...) }
 
-// kfleet is hosts sharing one profile's record in a namespace, with one fake
-// token endpoint; host 0's directory is the profile helper's.
+// kfleet is hosts sharing one profile's record in a namespace.
 type kfleet struct {
-	*profile
-	api   *kubetest.Server
-	ns    string
-	url   string
-	hosts []string
-	kcs   []string // each host's kubeconfig
-	extra []string
+	*storeHosts
+	api *kubetest.Server
+	ns  string
 }
 
 // newKfleet makes the hosts; even hosts find their kubeconfig at
@@ -97,37 +92,15 @@ type kfleet struct {
 // bearer token ("" the admin's).
 func newKfleet(t *testing.T, bin string, api *kubetest.Server, ns string, hosts int, token string) *kfleet {
 	t.Helper()
-	p := newProfile(t, bin, t.TempDir(), fakeserver.Options{Rotate: true})
-	f := &kfleet{profile: p, api: api, ns: ns, url: "k8s://" + ns + "/fleet", hosts: []string{p.dir}}
-	creds, err := os.ReadFile(p.path("credentials.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for range hosts - 1 {
-		dir := t.TempDir()
-		if err := os.WriteFile(filepath.Join(dir, "credentials.json"), creds, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		f.hosts = append(f.hosts, dir)
-	}
+	f := &kfleet{storeHosts: newStoreHosts(t, bin, "k8s://"+ns+"/fleet", hosts), api: api, ns: ns}
 	for h, dir := range f.hosts {
-		kc := filepath.Join(dir, ".kube", "config")
-		if h%2 == 1 {
-			kc = filepath.Join(dir, "kubeconfig-"+ns)
+		if h%2 == 0 {
+			api.Kubeconfig(filepath.Join(dir, ".kube", "config"), token, ns)
+		} else {
+			f.env[h] = []string{"KUBECONFIG=" + api.Kubeconfig(filepath.Join(dir, "kubeconfig-"+ns), token, ns)}
 		}
-		f.kcs = append(f.kcs, api.Kubeconfig(kc, token, ns))
 	}
 	return f
-}
-
-// cmd is tokenkeeper on host h, in a bare environment as cron runs it.
-func (f *kfleet) cmd(h int, args ...string) *exec.Cmd {
-	cmd := exec.Command(f.bin, append(append([]string{}, f.extra...), args...)...)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + f.hosts[h], "TOKENKEEPER_DIR=" + f.hosts[h], "TOKENKEEPER_STORE=" + f.url}
-	if h%2 == 1 {
-		cmd.Env = append(cmd.Env, "KUBECONFIG="+f.kcs[h])
-	}
-	return cmd
 }
 
 // allCmd is tokenkeeper on host h over a config root (one profile,
@@ -138,25 +111,14 @@ func (f *kfleet) allCmd(h int, args ...string) *exec.Cmd {
 	if err := os.MkdirAll(filepath.Join(root, "config", "default"), 0o700); err != nil {
 		f.tb.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(root, "config", "default", "credentials.json"), mustRead(f.tb.(*testing.T), f.path("credentials.json")), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(root, "config", "default", "credentials.json"), mustRead(f.tb, f.path("credentials.json")), 0o600); err != nil {
 		f.tb.Fatal(err)
 	}
 	cmd := exec.Command(f.bin, append([]string{"--config-dir", filepath.Join(root, "config"), "--state-dir", filepath.Join(root, "state")}, args...)...)
 	cmd.Env = f.cmd(h).Env[:1]
 	cmd.Env = append(cmd.Env, "HOME="+f.hosts[h], "TOKENKEEPER_STORE="+f.url)
-	if h%2 == 1 {
-		cmd.Env = append(cmd.Env, "KUBECONFIG="+f.kcs[h])
-	}
+	cmd.Env = append(cmd.Env, f.env[h]...)
 	return cmd
-}
-
-func (f *kfleet) mustRunOn(h int, args ...string) outcome {
-	f.tb.Helper()
-	o := f.run(f.cmd(h, args...))
-	if o.code != 0 {
-		f.tb.Fatalf("host %d: tokenkeeper %s: %s", h, strings.Join(args, " "), o)
-	}
-	return o
 }
 
 func (f *kfleet) secretPath(name string) string {
@@ -204,14 +166,7 @@ func (f *kfleet) record() (*refresh.Token, []byte) {
 func (f *kfleet) expire() {
 	f.tb.Helper()
 	_, data := f.record()
-	var m map[string]any
-	if err := json.Unmarshal(data, &m); err != nil {
-		f.tb.Fatal(err)
-	}
-	now := time.Now().UTC()
-	m["obtained_at"] = now.Add(-2 * time.Hour).Format(time.RFC3339)
-	m["expires_at"] = now.Add(-time.Hour).Format(time.RFC3339)
-	out, _ := json.Marshal(m)
+	out := expired(f.tb, data)
 	f.api.Must("PATCH", f.secretPath("fleet-default"), map[string]any{"data": map[string]any{"record": out}})
 	for _, h := range f.hosts {
 		if err := storage.WriteFile(f.copyIn(h), out); err != nil {
@@ -465,22 +420,7 @@ func testKubeDown(t *testing.T, bin string, api *kubetest.Server, ns string) {
 func testKubeWatch(t *testing.T, bin string, api *kubetest.Server, ns string) {
 	f := newKfleet(t, bin, api, ns, 2, "")
 	f.mustRunOn(0, "refresh")
-	cmd := f.cmd(1, "--log-format", "json", "watch")
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	w := &watchProc{cmd: cmd, records: make(chan map[string]any, 1000), done: make(chan struct{})}
-	go w.read(stderr)
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	})
+	w := startWatchCmd(t, f.cmd(1, "--log-format", "json", "watch"))
 	time.Sleep(time.Second) // let it start its watch
 	f.mustRunOn(0, "refresh", "--force")
 	w.waitFor(t, "picking up the other host's token", msgContains("picked up a token renewed by another process"), nil)
@@ -491,8 +431,8 @@ func testKubeWatch(t *testing.T, bin string, api *kubetest.Server, ns string) {
 	if got := f.srv.Count(""); got != 2 {
 		t.Errorf("%d token requests, want 2 (host 0's two runs; watch renews nothing)", got)
 	}
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	waitExit(t, cmd, w.done, 0)
+	_ = w.cmd.Process.Signal(syscall.SIGTERM)
+	waitExit(t, w.cmd, w.done, 0)
 }
 
 // testKubeLostLock: the holder's Lease is taken over while its refresh

@@ -149,12 +149,7 @@ func TestTokenURLQueryMasked(t *testing.T) {
 // receives nothing, and the geolocation stays in the record for scripts.
 func TestGeolocationOfOtherProviderIgnored(t *testing.T) {
 	t.Parallel()
-	var stolen atomic.Int64
-	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		stolen.Add(1)
-		io.WriteString(w, `{"access_token":"stolen","expires_in":3600}`)
-	}))
-	defer other.Close()
+	other, stolen := ftElsewhere(t)
 
 	t.Run("in a token answer", func(t *testing.T) {
 		fs := ftFake(t)

@@ -18,7 +18,6 @@ import (
 	"github.com/tokenkeeper/tokenkeeper/internal/oidcnode"
 	"github.com/tokenkeeper/tokenkeeper/internal/oidcprovider"
 	"github.com/tokenkeeper/tokenkeeper/refresh"
-	"github.com/tokenkeeper/tokenkeeper/storage"
 )
 
 // $BROWSER for the login tests is this test binary (TestMain): with
@@ -286,21 +285,7 @@ func countsOnly(m map[string]int) []int {
 // expireAccess makes the stored access token look expired, as an hour would.
 func expireAccess(t *testing.T, path string) {
 	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(data, &m); err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now().UTC()
-	m["obtained_at"] = now.Add(-2 * time.Hour).Format(time.RFC3339)
-	m["expires_at"] = now.Add(-time.Hour).Format(time.RFC3339)
-	out, _ := json.Marshal(m)
-	if err := storage.WriteFile(path, out); err != nil {
-		t.Fatal(err)
-	}
+	ageFile(t, path, 2*time.Hour, -time.Hour)
 }
 
 func testLoginDenied(t *testing.T, bin string) {

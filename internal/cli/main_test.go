@@ -8,48 +8,127 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/tokenkeeper/tokenkeeper/internal/fakeserver"
-	"github.com/tokenkeeper/tokenkeeper/internal/testfs"
 	"github.com/tokenkeeper/tokenkeeper/internal/testkeys"
 )
 
-// TestMain lets testscript run the real binary: "tokenkeeper" in a script is this
-// test executable re-executed as the command.
+// TestMain runs the tests; the test binary is also the browser of the login
+// tests and scripts (it then plays a person at the provider and exits).
 func TestMain(m *testing.M) {
 	// The login tests set $BROWSER to this test binary: it then plays a person
 	// at the in-process OpenID provider (see login_test.go).
 	if action := os.Getenv(browserActionEnv); action != "" {
 		os.Exit(scriptedBrowser(action))
 	}
-	if testfs.Wine() {
-		// testscript.Main ends with a fatal error when it cannot remove its
-		// temporary directory, which os.RemoveAll cannot do under Wine; the
-		// tests .ci/wine.sh runs here start no script command.
-		os.Exit(testRun{m}.Run())
+	if os.Getenv(fakeBrowserEnv) != "" {
+		os.Exit(fakeBrowser())
 	}
-	testscript.Main(testRun{m}, map[string]func(){
-		"tokenkeeper": func() { os.Exit(Main()) },
-		"fakebrowser": func() { os.Exit(fakeBrowser()) },
-	})
-}
-
-// testRun is the run of the tests themselves (testscript.Main calls it when
-// the binary is not re-executed as one of its commands).
-type testRun struct{ m *testing.M }
-
-func (r testRun) Run() int {
 	flag.Parse()
 	setParallelDefault()
-	defer removeBuilt()
-	return r.m.Run()
+	code := m.Run()
+	removeBuilt()
+	os.Exit(code)
+}
+
+// The binary under test is built once for the package's tests (go build, in
+// a directory TestMain removes at the end); scripts find it on their $PATH,
+// tests run the file. It comes in two kinds, the same build unless the tests
+// run under the race detector:
+//
+//   - tokenkeeperBinary is built as this test binary was: with -race under
+//     go test -race, so that the binary's own goroutines (serve, watch, a
+//     refresh's lock keep-alive) are checked wherever a script or a test of one
+//     process at a time runs it;
+//   - buildTokenkeeper is for the tests that run many processes at once: a
+//     plain build unless GOFLAGS asks for -race. What they check is between
+//     processes (flock, rename, the endpoint's counts), which the race detector
+//     cannot see, and fifty race-instrumented processes would make them slow
+//     on a small machine without adding anything (in-process concurrency is
+//     covered by the refresh package's tests).
+//
+// Neither is built with -cover: go test -cover counts only the test binary's
+// own counters (it drops those of any other executable), so a script's run
+// does not count towards the package's coverage.
+var builds [2]struct { // [0] plain, [1] with the race detector
+	once      sync.Once
+	dir, bin  string
+	skip, err string
+}
+
+// tokenkeeperBinary returns the binary of the kind of this test binary.
+func tokenkeeperBinary(tb testing.TB) string {
+	tb.Helper()
+	return builtBinary(tb, raceEnabled)
+}
+
+// buildTokenkeeper returns the binary for tests of many processes.
+func buildTokenkeeper(tb testing.TB) string {
+	tb.Helper()
+	return builtBinary(tb, strings.Contains(os.Getenv("GOFLAGS"), "-race"))
+}
+
+// builtBinary returns the binary, with the race detector or not, building it
+// on the first call.
+func builtBinary(tb testing.TB, race bool) string {
+	tb.Helper()
+	b := &builds[0]
+	if race {
+		b = &builds[1]
+	}
+	b.once.Do(func() {
+		gobin, err := exec.LookPath("go")
+		if err != nil {
+			b.skip = fmt.Sprintf("no go command to build the binary: %v", err)
+			return
+		}
+		if b.dir, err = os.MkdirTemp("", "tokenkeeper-test-bin-"); err != nil {
+			b.err = err.Error()
+			return
+		}
+		bin := filepath.Join(b.dir, "tokenkeeper")
+		if runtime.GOOS == "windows" {
+			bin += ".exe"
+		}
+		cmd := exec.Command(gobin, "build", "-o", bin)
+		cmd.Env = os.Environ()
+		if race {
+			cmd.Args = append(cmd.Args, "-race")
+		} else {
+			cmd.Env = append(cmd.Env, "CGO_ENABLED=0") // as released
+		}
+		cmd.Args = append(cmd.Args, "github.com/tokenkeeper/tokenkeeper")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.err = fmt.Sprintf("go build: %v\n%s", err, out)
+			return
+		}
+		b.bin = bin
+	})
+	switch {
+	case b.skip != "":
+		tb.Skip(b.skip)
+	case b.err != "":
+		tb.Fatal(b.err)
+	}
+	return b.bin
+}
+
+// removeBuilt removes the binaries once the tests are over.
+func removeBuilt() {
+	for i := range builds {
+		if builds[i].dir != "" {
+			os.RemoveAll(builds[i].dir)
+		}
+	}
 }
 
 // parallelPerCPU is how many tests marked t.Parallel run at once per CPU
@@ -68,6 +147,10 @@ func setParallelDefault() {
 		f.Value.Set(strconv.Itoa(parallelPerCPU * runtime.GOMAXPROCS(0)))
 	}
 }
+
+// fakeBrowserEnv makes this test binary fakeBrowser: scripts get it set, and
+// $FAKEBROWSER, the test binary's path, to use as $BROWSER.
+const fakeBrowserEnv = "TKTEST_FAKE_BROWSER"
 
 // fakeBrowser is $BROWSER for scripts that log in at the fake endpoint: it
 // opens the URL, its only argument, and follows the redirects, as a person
@@ -101,16 +184,24 @@ const (
 )
 
 // TestScripts runs the CLI scripts in testdata/script (beside this file): each gets a fresh fake
-// token endpoint (the `fake` command drives it) and $TOKEN_URL.
+// token endpoint (the `fake` command drives it) and $TOKEN_URL, and the
+// binary on its $PATH as "tokenkeeper".
 func TestScripts(t *testing.T) {
 	t.Parallel()
-	testscript.Run(t, scriptParams("testdata/script"))
+	testscript.Run(t, scriptParams("testdata/script", tokenkeeperBinary(t)))
 }
 
-func scriptParams(dir string) testscript.Params {
+func scriptParams(dir, bin string) testscript.Params {
+	browser, err := os.Executable()
 	return testscript.Params{
 		Dir: dir,
 		Setup: func(env *testscript.Env) error {
+			if err != nil {
+				return err
+			}
+			env.Setenv("PATH", filepath.Dir(bin)+string(os.PathListSeparator)+env.Getenv("PATH"))
+			env.Setenv("FAKEBROWSER", browser)
+			env.Setenv(fakeBrowserEnv, "1")
 			h := &fakeHolder{}
 			h.start(env.Setenv, fakeserver.Options{})
 			env.Values["fake"] = h
@@ -170,7 +261,7 @@ func (h *fakeHolder) close() {
 //
 //	fake start [ttl=DUR] [refresh-ttl=DUR|none] [style=concur|keycloak|dex] [rotate] [auth=params|header] [jwt] [no-expires-in] [granted-scope=SCOPE] [key=KIND [kid=ID]]
 //	fake creds PATH [field=value…]   write credentials.json for this endpoint
-//	                                 (a login: authURL=$FAKE_URL/authorize, BROWSER=fakebrowser)
+//	                                 (a login: authURL=$FAKE_URL/authorize, BROWSER=$FAKEBROWSER)
 //	fake count GRANT|all N           assert how many requests it received
 //	fake revoke                      revoke every refresh token
 //	fake request-token VALUE         change the company request token it accepts

@@ -26,13 +26,8 @@ import (
 
 // Helpers for tests that run the real tokenkeeper binary as many processes at
 // once: the cross-process lock, kill -9 and unsavable results can only be
-// proved with real processes.
-//
-// The binary is a plain build, not a race build, even under go test -race:
-// what these tests check is between processes (flock, rename, the endpoint's
-// counts), which the race detector cannot see, and fifty race-instrumented
-// processes would make the tests slow on a small machine without adding
-// anything. In-process concurrency is covered by the refresh package's tests.
+// proved with real processes. Their binary is buildTokenkeeper's, a plain
+// build even under go test -race (main_test.go says why).
 
 // TestProcesses runs the tests that need the binary as real processes, as
 // subtests sharing one build (go test -run TestProcesses/Stampede runs one).
@@ -68,58 +63,6 @@ func runWithBinary(t *testing.T, tests []binTest) {
 			t.Parallel()
 			tt.test(t, bin)
 		})
-	}
-}
-
-// built is the binary buildTokenkeeper builds once for all the package's
-// tests, in a directory that TestMain removes at the end.
-var built struct {
-	once      sync.Once
-	dir, bin  string
-	skip, err string
-}
-
-// buildTokenkeeper returns the binary, building it on the first call.
-func buildTokenkeeper(tb testing.TB) string {
-	tb.Helper()
-	built.once.Do(build)
-	switch {
-	case built.skip != "":
-		tb.Skip(built.skip)
-	case built.err != "":
-		tb.Fatal(built.err)
-	}
-	return built.bin
-}
-
-func build() {
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		built.skip = fmt.Sprintf("no go command to build the binary: %v", err)
-		return
-	}
-	if built.dir, err = os.MkdirTemp("", "tokenkeeper-test-bin-"); err != nil {
-		built.err = err.Error()
-		return
-	}
-	bin := filepath.Join(built.dir, "tokenkeeper")
-	cmd := exec.Command(gobin, "build", "-o", bin, "github.com/tokenkeeper/tokenkeeper")
-	// A race build only if asked for by GOFLAGS; see above.
-	cmd.Env = os.Environ()
-	if !strings.Contains(os.Getenv("GOFLAGS"), "-race") { // -race needs cgo
-		cmd.Env = append(cmd.Env, "CGO_ENABLED=0")
-	}
-	if out, err := cmd.CombinedOutput(); err != nil {
-		built.err = fmt.Sprintf("go build: %v\n%s", err, out)
-		return
-	}
-	built.bin = bin
-}
-
-// removeBuilt removes the binary once the tests are over.
-func removeBuilt() {
-	if built.dir != "" {
-		os.RemoveAll(built.dir)
 	}
 }
 
@@ -308,10 +251,16 @@ func wait(cmd *exec.Cmd, stdout, stderr *bytes.Buffer) outcome {
 // run runs one command to its end.
 func (p *profile) run(cmd *exec.Cmd) outcome {
 	p.tb.Helper()
+	return runToEnd(p.tb, cmd)
+}
+
+// runToEnd runs one command to its end; one that cannot start fails the test.
+func runToEnd(tb testing.TB, cmd *exec.Cmd) outcome {
+	tb.Helper()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
-		p.tb.Fatal(err)
+		tb.Fatal(err)
 	}
 	return wait(cmd, &stdout, &stderr)
 }
@@ -345,6 +294,49 @@ func runAll(tb testing.TB, cmds []*exec.Cmd) []outcome {
 	return outs
 }
 
+// storeHosts is hosts sharing one profile's record in a store (url), with
+// one fake token endpoint: host 0's directory is the profile helper's, each
+// other host's has a copy of its credentials.json.
+type storeHosts struct {
+	*profile
+	url   string
+	hosts []string
+	env   [][]string // more of each host's environment
+	extra []string   // more flags for every command
+}
+
+func newStoreHosts(t *testing.T, bin, url string, hosts int) *storeHosts {
+	t.Helper()
+	p := newProfile(t, bin, t.TempDir(), fakeserver.Options{Rotate: true})
+	f := &storeHosts{profile: p, url: url, hosts: []string{p.dir}, env: make([][]string, hosts)}
+	creds := mustRead(t, p.path("credentials.json"))
+	for range hosts - 1 {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "credentials.json"), creds, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		f.hosts = append(f.hosts, dir)
+	}
+	return f
+}
+
+// cmd is tokenkeeper on host h, in a bare environment as cron runs it.
+func (f *storeHosts) cmd(h int, args ...string) *exec.Cmd {
+	cmd := exec.Command(f.bin, append(append([]string{}, f.extra...), args...)...)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + f.hosts[h], "TOKENKEEPER_DIR=" + f.hosts[h], "TOKENKEEPER_STORE=" + f.url}
+	cmd.Env = append(cmd.Env, f.env[h]...)
+	return cmd
+}
+
+func (f *storeHosts) mustRunOn(h int, args ...string) outcome {
+	f.tb.Helper()
+	o := f.run(f.cmd(h, args...))
+	if o.code != 0 {
+		f.tb.Fatalf("host %d: tokenkeeper %s: %s", h, strings.Join(args, " "), o)
+	}
+	return o
+}
+
 // load reads and parses the token file; a torn or missing file fails the test.
 func (p *profile) load() (*refresh.Token, []byte) {
 	p.tb.Helper()
@@ -364,18 +356,7 @@ func (p *profile) load() (*refresh.Token, []byte) {
 func (p *profile) expire() {
 	p.tb.Helper()
 	_, data := p.load()
-	var m map[string]any
-	if err := json.Unmarshal(data, &m); err != nil {
-		p.tb.Fatal(err)
-	}
-	now := time.Now().UTC()
-	m["obtained_at"] = now.Add(-2 * time.Hour).Format(time.RFC3339)
-	m["expires_at"] = now.Add(-time.Hour).Format(time.RFC3339)
-	out, err := json.Marshal(m)
-	if err != nil {
-		p.tb.Fatal(err)
-	}
-	if err := storage.WriteFile(p.tokenFile(), out); err != nil {
+	if err := storage.WriteFile(p.tokenFile(), expired(p.tb, data)); err != nil {
 		p.tb.Fatal(err)
 	}
 }

@@ -40,7 +40,7 @@ func startPTY(t *testing.T, env []string, args ...string) *ptySession {
 	if runtime.GOOS != "linux" && runtime.GOOS != "darwin" {
 		t.Skip("pseudo-terminal tests need linux or darwin")
 	}
-	cmd := exec.Command(startPTYBinary(t), args...)
+	cmd := exec.Command(tokenkeeperBinary(t), args...)
 	cmd.Env = append(cleanEnv(), env...)
 	tty, err := pty.Start(cmd)
 	if err != nil {
@@ -56,16 +56,6 @@ func startPTY(t *testing.T, env []string, args ...string) *ptySession {
 		tty.Close()
 	})
 	return s
-}
-
-// startPTYBinary is the binary under test: testscript.Main put it on PATH.
-func startPTYBinary(t *testing.T) string {
-	t.Helper()
-	bin, err := exec.LookPath("tokenkeeper")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bin
 }
 
 func (s *ptySession) Write(p []byte) (int, error) {
@@ -267,7 +257,7 @@ func setupGenericPassword(t *testing.T, fromTemplate bool) {
 	tokenURL := srv.URL() + fakeserver.ShortTokenPath
 	dir := t.TempDir()
 	if fromTemplate {
-		init := exec.Command(startPTYBinary(t), "--dir", dir, "init")
+		init := exec.Command(tokenkeeperBinary(t), "--dir", dir, "init")
 		init.Env = cleanEnv()
 		if out, err := init.CombinedOutput(); !strings.Contains(string(out), "wrote a credentials template") {
 			t.Fatalf("init: %v\n%s", err, out)

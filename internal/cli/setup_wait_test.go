@@ -19,11 +19,7 @@ import (
 // expect reads (through the same machinery as the terminal tests).
 func startWait(t *testing.T, dir string, args ...string) (*ptySession, *bytes.Buffer) {
 	t.Helper()
-	bin, err := exec.LookPath("tokenkeeper")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, append([]string{"setup", "--wait"}, args...)...)
+	cmd := exec.Command(tokenkeeperBinary(t), append([]string{"setup", "--wait"}, args...)...)
 	cmd.Env = append(cleanEnv(), "TOKENKEEPER_DIR="+dir)
 	var stdout bytes.Buffer
 	cmd.Stdout = &stdout

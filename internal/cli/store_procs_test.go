@@ -43,33 +43,17 @@ func TestStoreProcesses(t *testing.T) {
 	})
 }
 
-// fleet is hosts sharing one profile's record in etcd, with one fake token
-// endpoint; host 0's directory is the profile helper's.
+// fleet is hosts sharing one profile's record in etcd.
 type fleet struct {
-	*profile
+	*storeHosts
 	cluster *etcdtest.Cluster
-	url     string
-	hosts   []string
 	client  *etcd.Client
-	extra   []string // more flags for every command
 }
 
 func newFleet(t *testing.T, bin string, hosts, members int) *fleet {
 	t.Helper()
 	c := etcdtest.Start(t, members)
-	p := newProfile(t, bin, t.TempDir(), fakeserver.Options{Rotate: true})
-	f := &fleet{profile: p, cluster: c, url: c.URL("/fleet"), hosts: []string{p.dir}}
-	creds, err := os.ReadFile(p.path("credentials.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for range hosts - 1 {
-		dir := t.TempDir()
-		if err := os.WriteFile(filepath.Join(dir, "credentials.json"), creds, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		f.hosts = append(f.hosts, dir)
-	}
+	f := &fleet{storeHosts: newStoreHosts(t, bin, c.URL("/fleet"), hosts), cluster: c}
 	cfg, err := etcd.ParseURL(f.url)
 	if err != nil {
 		t.Fatal(err)
@@ -79,22 +63,6 @@ func newFleet(t *testing.T, bin string, hosts, members int) *fleet {
 	}
 	t.Cleanup(f.client.Close)
 	return f
-}
-
-// cmd is tokenkeeper on host h, in a bare environment as cron runs it.
-func (f *fleet) cmd(h int, args ...string) *exec.Cmd {
-	cmd := exec.Command(f.bin, append(append([]string{}, f.extra...), args...)...)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + f.hosts[h], "TOKENKEEPER_DIR=" + f.hosts[h], "TOKENKEEPER_STORE=" + f.url}
-	return cmd
-}
-
-func (f *fleet) mustRunOn(h int, args ...string) outcome {
-	f.tb.Helper()
-	o := f.run(f.cmd(h, args...))
-	if o.code != 0 {
-		f.tb.Fatalf("host %d: tokenkeeper %s: %s", h, strings.Join(args, " "), o)
-	}
-	return o
 }
 
 const recordKey = "/fleet/default/record"
@@ -120,14 +88,7 @@ func (f *fleet) record() (*refresh.Token, []byte) {
 func (f *fleet) expire() {
 	f.tb.Helper()
 	_, data := f.record()
-	var m map[string]any
-	if err := json.Unmarshal(data, &m); err != nil {
-		f.tb.Fatal(err)
-	}
-	now := time.Now().UTC()
-	m["obtained_at"] = now.Add(-2 * time.Hour).Format(time.RFC3339)
-	m["expires_at"] = now.Add(-time.Hour).Format(time.RFC3339)
-	out, _ := json.Marshal(m)
+	out := expired(f.tb, data)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if _, err := f.client.Put(ctx, etcd.PutRequest{Key: []byte(recordKey), Value: out}); err != nil {
@@ -296,15 +257,6 @@ func testStoreDown(t *testing.T, bin string) {
 	if f.srv.Count("refresh_token") != 0 {
 		t.Errorf("a refresh request was sent without the lock")
 	}
-}
-
-func mustRead(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 // testStoreLostLock: the holder's lease is revoked while its refresh request

@@ -1,13 +1,12 @@
 package cli
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -54,35 +53,20 @@ func silentStore(t *testing.T) string {
 // not a time anything is expected to take).
 func bareRun(t *testing.T, home string, env []string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	bin, err := exec.LookPath("tokenkeeper")
-	if err != nil {
-		t.Fatalf("tokenkeeper not in $PATH (testscript.Main puts it there): %v", err)
-	}
+	bin := tokenkeeperBinary(t)
 	ctx, cancel := context.WithTimeout(context.Background(), hangBound)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "TOKENKEEPER_") && !strings.HasPrefix(kv, "XDG_") &&
-			!strings.HasPrefix(kv, "HOME=") && !strings.HasPrefix(kv, "GORACE=") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	cmd.Env = append(cmd.Env, "GORACE=atexit_sleep_ms=0", "HOME="+home)
+	cmd.Env = slices.DeleteFunc(cleanEnv(), func(kv string) bool {
+		return strings.HasPrefix(kv, "XDG_") || strings.HasPrefix(kv, "HOME=")
+	})
+	cmd.Env = append(cmd.Env, "HOME="+home)
 	cmd.Env = append(cmd.Env, env...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err = cmd.Run()
+	o := runToEnd(t, cmd)
 	if ctx.Err() != nil {
-		t.Fatalf("tokenkeeper %s still running after %s; stderr:\n%s", strings.Join(args, " "), hangBound, errb.String())
+		t.Fatalf("tokenkeeper %s still running after %s; stderr:\n%s", strings.Join(args, " "), hangBound, o.stderr)
 	}
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		code = ee.ExitCode()
-	case err != nil:
-		t.Fatalf("run tokenkeeper: %v", err)
-	}
-	return out.String(), errb.String(), code
+	return o.stdout, o.stderr, o.code
 }
 
 // mkProfileDirs makes empty profile directories under home's XDG config root.

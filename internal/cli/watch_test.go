@@ -62,6 +62,12 @@ func startWatch(t *testing.T, bin string, args ...string) *watchProc {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
 	cmd.Env = cleanEnv()
+	return startWatchCmd(t, cmd)
+}
+
+// startWatchCmd starts cmd, a watch with --log-format json.
+func startWatchCmd(t *testing.T, cmd *exec.Cmd) *watchProc {
+	t.Helper()
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
