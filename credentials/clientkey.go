@@ -81,13 +81,12 @@ func (c *Credentials) LoadClientKey() (*ClientKey, error) {
 		msg, hint := readProblem(keyPath, err)
 		return nil, fail("clientKey", keyPath, msg, hint)
 	}
-	if w := storage.PermissionWarning(keyPath); w != "" {
-		what, fix, _ := strings.Cut(strings.TrimPrefix(w, keyPath+" "), "; run: ")
-		hint := "run: " + fix + " (tokenkeeper refuses a key others can read, as ssh does)"
+	if x := storage.FileExposure(keyPath); x != nil {
+		hint := "run: " + x.Fix + " (tokenkeeper refuses a key others can read, as ssh does)"
 		if storage.SystemPath(keyPath) {
 			hint = "point clientKey at a key file of your own that only you can read"
 		}
-		return nil, fail("clientKey", keyPath, what+": a private key must be readable by its owner only", hint)
+		return nil, fail("clientKey", keyPath, x.Problem+": a private key must be readable by its owner only", hint)
 	}
 	signer, alg, err := ParsePrivateKey(data)
 	if err != nil {
