@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
-	"strings"
 
 	"github.com/tokenkeeper/tokenkeeper/storage"
 )
@@ -127,7 +126,7 @@ func readProblem(path string, err error) (msg, hint string) {
 		if hint == "" {
 			hint = "use a regular file of your own, not a link: copy the file there and set its path"
 		}
-		return strings.TrimPrefix(re.Msg, path+" "), hint
+		return re.Msg, hint // what is wrong with the file; the KeyError names it
 	case errors.Is(err, fs.ErrNotExist):
 		return "no such file", "check the path (a relative one is taken from the directory of credentials.json)"
 	case errors.Is(err, storage.ErrTooLarge):
@@ -136,10 +135,10 @@ func readProblem(path string, err error) (msg, hint string) {
 		return "cannot be read: permission denied", "make the file readable by the user tokenkeeper runs as (chmod 600, and chown it)"
 	}
 	msg = err.Error()
-	if u := errors.Unwrap(err); u != nil {
+	if u := errors.Unwrap(err); u != nil { // the OS's error, under storage's that names the path
 		msg = u.Error()
 	}
-	return "cannot be read: " + strings.TrimPrefix(msg, "storage: "), "check the path"
+	return "cannot be read: " + msg, "check the path"
 }
 
 func keyHint(err error) string {
