@@ -176,7 +176,7 @@ func (a *app) fail(err error) int {
 	if a.onFail != nil {
 		a.onFail(code, hint)
 	}
-	a.message("error", strings.TrimPrefix(err.Error(), "tokenkeeper: "), hint)
+	a.message("error", err.Error(), hint)
 	return code
 }
 
