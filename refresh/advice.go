@@ -136,7 +136,10 @@ func grantRefused() map[string]string {
 // "code" too).
 func refusalAdvice(ee *EndpointError, c *credentials.Credentials, p credentials.Provider) advice {
 	code := ee.Code
-	if code == "" && ee.Status == http.StatusUnauthorized {
+	if _, known := oauthCodes()[code]; !known && (ee.ClientChallenge || code == "" && ee.Status == http.StatusUnauthorized) {
+		// A 401 without a code, or one whose WWW-Authenticate asks the
+		// client to authenticate (refreshTokenDead), is about the client,
+		// whatever else the provider calls it ("unauthorized").
 		code = "invalid_client"
 	}
 	if c.GrantType == credentials.GrantRefreshToken && refreshTokenDead(ee, p) {

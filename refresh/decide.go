@@ -387,8 +387,8 @@ func reauthAdvice(c *credentials.Credentials) string {
 
 // CredentialsFingerprint identifies the credentials a refusal was given to,
 // without revealing any of them: a change to any field a grant depends on
-// changes it; one to a NotGrant field does not (it counts as empty, so that
-// fingerprints remembered before such fields were left out still match).
+// changes it; one to a NotGrant field does not (it counts as empty, so that a
+// field added to the table as NotGrant changes no remembered fingerprint).
 func CredentialsFingerprint(c *credentials.Credentials) string {
 	var b strings.Builder
 	for _, f := range credentials.Fields {

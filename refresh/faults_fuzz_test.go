@@ -25,7 +25,7 @@ func FuzzEndpointError(f *testing.F) {
 	f.Add(503, "text/html", "<html>\x1b[2J down</html>")
 	f.Add(200, "", `{"error":"x","code":1e308,"geolocation":{"a":1}}`)
 	f.Add(500, "application/json", `{"code":"16","message":null,"error":["a"]}`)
-	f.Add(400, "\b", "{}") // a control character in the Content-Type, once echoed
+	f.Add(400, "\b", "{}") // a control character in the Content-Type, which no message may echo
 	f.Fuzz(func(t *testing.T, status int, contentType, body string) {
 		if status < 100 || status > 999 {
 			status = 400

@@ -99,7 +99,7 @@ func TestManagerCorruptFileSpentSeed(t *testing.T) {
 }
 
 // TestManagerCorruptFileUnknownSeed: a corrupt file that says nothing of the seed
-// (an unrelated file, zeros) is set aside and the seed is used, as before.
+// (an unrelated file, zeros) is set aside and the seed is used, as with no file.
 func TestManagerCorruptFileUnknownSeed(t *testing.T) {
 	e, _ := seedEnv(t)
 	if err := os.WriteFile(e.paths.TokenFile, make([]byte, 100), 0o600); err != nil {

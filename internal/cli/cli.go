@@ -35,8 +35,10 @@ type app struct {
 	// groups its profiles' failures by exit code and hint.
 	onFail func(code int, hint string)
 	// rerun is the command that a hint tells a person to run once its fix
-	// is made (refresh.NextRunAgain): "" is refresh; login sets its own, as
-	// there is no grant to refresh until a login succeeds.
+	// is made (refresh.NextRunAgain), or later (refresh.NextLater): "" is
+	// refresh; login and logout set their own, as there is no grant to
+	// refresh until a login succeeds, and a refresh after a failed logout
+	// would start a new grant.
 	rerun string
 
 	etcd *etcd.Client // the --store client, made on first use (store.go)
@@ -47,8 +49,9 @@ type app struct {
 	// budget is the run's one deadline for the store and the token
 	// endpoint (oneDeadline); nil for the commands that have none.
 	budget *storage.Budget
-	// again, for a run a program makes inline (inline), is what a hint
-	// says of running again later: that program does, not cron.
+	// again, for a run a program makes inline (inline) and for serve, is
+	// what a hint says of running again later: that program (or serve, on
+	// the next request) does, not cron.
 	again string
 }
 

@@ -31,6 +31,7 @@ needs no person (client_credentials, password), the next run gets a new grant.`,
 // revocation endpoint keeps the grant live: logout says so and where to revoke
 // it, and still exits 0 (this host has forgotten it, which is what was asked).
 func (a *app) logout() error {
+	a.rerun = "logout"
 	m, err := a.manager("tokenkeeper logout", true, false)
 	if err != nil {
 		return err

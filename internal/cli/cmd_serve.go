@@ -5,8 +5,10 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log"
 	"log/slog"
 	"net"
@@ -108,7 +110,14 @@ func (a *app) serve(o serveOptions) int {
 		}
 	}
 	if err != nil {
-		a.message("error", "serve: "+err.Error(), "choose another path or port, or stop the other server")
+		hint := "choose another path or port, or stop the other server"
+		if o.socket != "" && errors.Is(err, fs.ErrNotExist) {
+			// Created here it would take the umask's mode: who may reach
+			// the socket is the person's choice.
+			dir, _ := filepath.Abs(filepath.Dir(o.socket))
+			hint = "create the socket's directory first, for you alone: mkdir -m 700 " + shellQuote(dir)
+		}
+		a.message("error", "serve: "+err.Error(), hint)
 		return exitError
 	}
 	defer cleanup()
@@ -126,6 +135,7 @@ func (a *app) serve(o serveOptions) int {
 // made here, before any request can learn a secret.
 func (a *app) newTokenHandler(secret string) (*tokenHandler, error) {
 	h := &tokenHandler{a: a, secret: secret}
+	a.again = "serve tries again on the next request" // the caller's next GET, not cron
 	a.addSecrets()
 	a.stderr = &lockedWriter{w: a.stderr}
 	a.log = slog.New(redactHandler{newLogger(a.stderr, a.g.logFormat, a.g.verbose).Handler(), a.redact})

@@ -56,7 +56,7 @@ type statusCredentials struct {
 }
 
 type statusToken struct {
-	State            string     `json:"state"` // ok, missing, corrupt, unreadable, unusable (not a regular file of this user), refused
+	State            string     `json:"state"` // ok, missing, none (a record that keeps no token), corrupt, unreadable, unusable (not a regular file of this user), refused
 	Problem          string     `json:"problem,omitempty"`
 	AccessToken      string     `json:"access_token,omitempty"` // masked
 	AccessValid      bool       `json:"access_valid"`
@@ -119,7 +119,7 @@ type statusOpts struct {
 func (a *app) cmdStatus(o *statusOpts) error {
 	switch {
 	case !slices.Contains(statusFormats, o.format):
-		return usageErr(fmt.Sprintf("-o %q: want %s", o.format, strings.Join(statusFormats, ", ")), "")
+		return usageErr(fmt.Sprintf("-o %q: want %s", o.format, strings.Join(statusFormats, ", ")), a.outputFileHint(o))
 	case o.json && o.format != "text" && o.format != "json":
 		return usageErr(fmt.Sprintf("--json and -o %s: choose one", o.format), "")
 	case o.file != "" && o.format != "prometheus":
@@ -150,6 +150,20 @@ func (a *app) cmdStatus(o *statusOpts) error {
 		a.printStatus(a.stdout, r, time.Now())
 	}
 	return exitWith(r.ExitCode)
+}
+
+// outputFileHint points a file name given to -o at --output-file: -o is
+// --output, the format (as kubectl's and gcloud's -o is), and a later
+// "--output FILE" replaces an earlier "-o prometheus" without a word.
+func (a *app) outputFileHint(o *statusOpts) string {
+	if !strings.ContainsAny(o.format, `/\.`) {
+		return ""
+	}
+	cmd := "status"
+	if o.fleet.all {
+		cmd += " --all"
+	}
+	return "-o (--output) is the format; to write the metrics to a file: " + a.cmdLine(cmd+" -o prometheus --output-file "+shellQuote(o.format))
 }
 
 // statusMetrics prints, or writes to --output-file, the metrics of the profile
@@ -317,6 +331,12 @@ func (a *app) statusToken(r *statusReport, tok *refresh.Token, err error, plan r
 	case tok.AccessToken == "" && tok.Refusal != nil:
 		r.Token.State = "refused" // a record that only remembers a refusal
 		return
+	case tok.AccessToken == "" && tok.RefreshToken == "":
+		// logout's record: no token, at most the memory of a spent seed;
+		// an access token "renewed on next use" would contradict a verdict
+		// that the next run needs a person.
+		r.Token.State = "none"
+		return
 	}
 	a.addSecrets(tok.AccessToken, tok.RefreshToken)
 	st := &r.Token
@@ -383,7 +403,7 @@ func (a *app) printStatus(w io.Writer, r *statusReport, now time.Time) {
 			row("geolocation", t.Geolocation)
 		}
 	default:
-		row("token", t.State) // missing or corrupt
+		row("token", t.State) // missing, none, corrupt, …
 		if t.Problem != "" {
 			row("  problem", t.Problem)
 		}

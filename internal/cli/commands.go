@@ -58,7 +58,7 @@ func commandTable() []*command {
 // suggestions, completion and the man pages are ours, from the command table,
 // rather than a command library's: a package-level regexp in one makes every
 // process initialise the unicode tables, 0.04× of `tokenkeeper token`'s 1.5×
-// start-up budget (docs/performance.md, docs/DESIGN.md).
+// start-up budget (docs/performance.md, "What start-up leaves out").
 func (a *app) main(args []string) int {
 	table := commandTable()
 	if len(args) > 0 && args[0] == completeCommand {

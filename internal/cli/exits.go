@@ -187,6 +187,9 @@ func (a *app) nextHint(then refresh.NextStep) string {
 		if a.again != "" {
 			return a.again
 		}
+		if a.rerun != "" { // a person's command: no cron job runs it
+			return "run " + a.cmdLine(a.rerun) + " again later"
+		}
 		return "run again later (a cron job will)"
 	case refresh.NextLockWait:
 		return "run again shortly, or raise --lock-timeout"
@@ -200,7 +203,7 @@ func (a *app) nextHint(then refresh.NextStep) string {
 }
 
 // rerunLine is the command that takes a fix into account (NextRunAgain): refresh,
-// or the command that set a.rerun (login).
+// or the command that set a.rerun (login, logout).
 func (a *app) rerunLine() string {
 	if a.rerun != "" {
 		return a.cmdLine(a.rerun)

@@ -706,6 +706,10 @@ func testServeErrors(t *testing.T, bin string) {
 	if status != 503 || h.Get("Retry-After") == "" || e.Kind != "retry" || e.Error == "" {
 		t.Errorf("endpoint down: %d %v, want 503 with Retry-After and kind retry", status, e)
 	}
+	// serve, not cron, tries again: on the next request.
+	if strings.Contains(e.Hint, "cron") || !strings.HasSuffix(e.Hint, "; serve tries again on the next request") {
+		t.Errorf("endpoint down: hint %q, want serve's own retry, not cron's", e.Hint)
+	}
 	p.srv.RevokeRefreshTokens()
 	p.srv.SetRequestToken("changed-by-the-admin")
 	p.expire()

@@ -128,8 +128,8 @@ func (a *app) rememberOutage(m *refresh.Manager) {
 
 // oneDeadline gives the run one deadline, --timeout from now, for all it asks
 // of the store and the token endpoint: reads, the lock, the requests and
-// their retries share it, where each had its own --timeout (a store that
-// accepts connections and never answers took three of them). Waiting for
+// their retries share it, rather than each its own --timeout (with which a
+// store that accepts connections and never answers would take three). Waiting for
 // another tokenkeeper's lock does not count (--lock-timeout bounds it), and a
 // save of a token just received gets its own --timeout. The commands a run
 // of which is one renewal call it (token, refresh, git-credential, status,

@@ -248,6 +248,17 @@ func TestWatchMetricsServer(t *testing.T) {
 		}
 	}
 
+	// Without a host, --metrics is loopback: PORT, and :PORT too (which
+	// net.Listen would bind on every interface).
+	for _, a := range []string{"0", ":0"} {
+		p, addr := startWatchMetrics(t, bin, "--dir", dir, "--log-format", "json", "watch", "--metrics", a)
+		if host, _, _ := net.SplitHostPort(addr); host != "127.0.0.1" {
+			t.Errorf("watch --metrics %s serves on %s, want 127.0.0.1", a, addr)
+		}
+		p.cmd.Process.Signal(syscall.SIGTERM)
+		waitExit(t, p.cmd, p.done, 0)
+	}
+
 	// --metrics-remote allows a remote address; it does not lift the Host
 	// check of one that is loopback.
 	p, addr = startWatchMetrics(t, bin, "--dir", dir, "--log-format", "json", "watch", "--metrics", "127.0.0.1:0", "--metrics-remote")

@@ -142,13 +142,19 @@ func TestNoIssueNumbers(t *testing.T) {
 
 // heavyInit are modules whose package initialisation costs every run of the
 // binary, `token` on a valid token included (docs/contract.md §6): the YAML
-// libraries (regexps and unicode tables at init), and adrg/xdg where
-// tokenkeeper finds the roots itself (on Windows its init loads shell32).
+// libraries (regexps and unicode tables at init), adrg/xdg where
+// tokenkeeper finds the roots itself (on Windows its init loads shell32), and
+// prometheus/common's expfmt with the protobuf and model packages it brings
+// (internal/promtext writes the metrics; docs/DESIGN.md, "Start-up").
 var heavyInit = map[string][]string{
-	"linux":   {"github.com/adrg/xdg", "sigs.k8s.io/yaml", "go.yaml.in/yaml", "gopkg.in/yaml", "k8s.io/", "github.com/spf13/cobra"},
-	"windows": {"github.com/adrg/xdg", "sigs.k8s.io/yaml", "go.yaml.in/yaml", "gopkg.in/yaml", "k8s.io/", "github.com/spf13/cobra"},
-	"darwin":  {"sigs.k8s.io/yaml", "go.yaml.in/yaml", "gopkg.in/yaml", "k8s.io/", "github.com/spf13/cobra"},
+	"linux":   append([]string{"github.com/adrg/xdg"}, heavyInitAll...),
+	"windows": append([]string{"github.com/adrg/xdg"}, heavyInitAll...),
+	"darwin":  heavyInitAll,
 }
+
+// heavyInitAll are heavyInit's modules on every platform.
+var heavyInitAll = []string{"sigs.k8s.io/yaml", "go.yaml.in/yaml", "gopkg.in/yaml", "k8s.io/", "github.com/spf13/cobra",
+	"github.com/prometheus/", "google.golang.org/protobuf"}
 
 // TestBinaryLinksNoHeavyInit: the binary, for each platform, links none of
 // heavyInit (a test may: a _test.go import is not linked into it).

@@ -395,8 +395,8 @@ func assertNoSecrets(t *testing.T, out string, secrets ...string) {
 }
 
 // TestSetupWizardThingParkLogin: the wizard offers a preset the grants of the
-// one table of providers (ThingPark's include the login grants, which it once
-// left out), and a grant a person starts gets ThingPark's issuer, the token
+// one table of providers (ThingPark's include the login grants, which a
+// second list of the wizard's could leave out), and a grant a person starts gets ThingPark's issuer, the token
 // URL without Keycloak's token path.
 func TestSetupWizardThingParkLogin(t *testing.T) {
 	t.Parallel()

@@ -226,6 +226,12 @@ func testLockBusy(t *testing.T, bin string) {
 		t.Errorf("token with a valid token on disk, lock held: stderr %q, want none", o.stderr)
 	}
 	sent := p.srv.Count("")
+	// status's metrics (node_exporter's textfile, a watch's scrape) take no
+	// lock: they answer while another process holds it, with no request.
+	if o := p.run(p.command("--lock-timeout", "300ms", "status", "-o", "prometheus")); o.code != 0 ||
+		!strings.Contains(o.stdout, `tokenkeeper_grant_state{profile="default",state="ok"} 1`) {
+		t.Errorf("status -o prometheus with the lock held: %s; want exit 0 and the grant ok\n%s", o, o.stdout)
+	}
 	o := p.run(p.command("--lock-timeout", "300ms", "refresh", "--force"))
 	if o.code != 75 {
 		t.Errorf("refresh --force with the lock held: %s; want exit 75", o)

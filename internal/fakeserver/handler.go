@@ -15,7 +15,7 @@ const maxForm = 64 << 10
 // ServeHTTP serves the token endpoint and the protected resource.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
-	case TokenPath, ShortTokenPath:
+	case TokenPath, ShortTokenPath, EntraTokenPath:
 		s.serveToken(w, r)
 	case APIPath:
 		s.serveAPI(w, r)

@@ -18,8 +18,12 @@ import (
 const (
 	TokenPath      = "/oauth2/v0/token" // Concur's token path
 	ShortTokenPath = "/token"           // also accepted, for generic endpoints
-	APIPath        = "/api/ping"        // protected resource: 200 for a valid bearer token
-	AuthorizePath  = "/authorize"       // authorization endpoint: approves at once (authorize.go)
+	// EntraTokenPath is also accepted: a token URL ending so is Microsoft
+	// Entra's to the provider table (credentials.Presets), which sends a
+	// scope on refresh.
+	EntraTokenPath = "/login.microsoftonline.com/contoso.example/oauth2/v2.0/token"
+	APIPath        = "/api/ping"  // protected resource: 200 for a valid bearer token
+	AuthorizePath  = "/authorize" // authorization endpoint: approves at once (authorize.go)
 )
 
 // Styles of response bodies.

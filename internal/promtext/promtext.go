@@ -2,7 +2,7 @@
 // 0.0.4): HELP and TYPE lines, then the family's samples. It is a few lines
 // of ours rather than prometheus/common's expfmt: it has no package-level
 // state, so the commands that never serve metrics pay nothing for it at
-// start-up (docs/DESIGN.md, "Start-up").
+// start-up (docs/performance.md, "What start-up leaves out").
 package promtext
 
 import (

@@ -26,10 +26,9 @@ func StoreURL(raw string, keep ...string) string {
 		}
 		return fmt.Sprintf("(not a store URL, %d characters)", len(raw))
 	}
-	// A password may hold any character, ? / # @ too: everything up to the
-	// last @ is taken for a userinfo, at the cost of hiding a host when an
-	// @ stands in a query value.
-	if at := strings.LastIndex(rest, "@"); at >= 0 {
+	// Whatever may be a userinfo is hidden, at the cost of hiding a host
+	// when an @ stands in a query value.
+	if at, _ := Userinfo(rest); at >= 0 {
 		rest = "…@" + rest[at+1:]
 	}
 	if i := strings.IndexByte(rest, '#'); i >= 0 {
@@ -60,15 +59,16 @@ func cut(s string) string {
 	return s
 }
 
-// UserinfoEnd is the index in rest (the URL after "://") of the @ that ends
-// a userinfo, or -1: the last @ that is followed by a list of HOST:PORT
-// (up to the end, a /, a ? or a #). A password may hold any character, so
-// the userinfo is found from the hosts that follow it, not from where a
-// path or query would start.
-func UserinfoEnd(rest string) int {
-	at := strings.LastIndex(rest, "@")
+// Userinfo finds the userinfo in rest (a store URL after "://"). A password
+// may hold any character, ? / # @ too, so it is found from the right: it may
+// be everything up to the last @ (at, or -1 without one), and it certainly is
+// (sure) when a list of HOST:PORT follows that @ up to the end, a /, a ? or a
+// #. Showing a URL hides all it may be; refusing one takes only what it
+// certainly is, so that an @ in a path or a query value is no userinfo.
+func Userinfo(rest string) (at int, sure bool) {
+	at = strings.LastIndex(rest, "@")
 	if at < 0 {
-		return -1
+		return -1, false
 	}
 	hosts := rest[at+1:]
 	if i := strings.IndexAny(hosts, "/?#"); i >= 0 {
@@ -77,11 +77,11 @@ func UserinfoEnd(rest string) int {
 	for _, hp := range strings.Split(hosts, ",") {
 		host, port, err := net.SplitHostPort(hp)
 		if err != nil || host == "" {
-			return -1
+			return at, false
 		}
 		if _, err := strconv.Atoi(port); err != nil {
-			return -1
+			return at, false
 		}
 	}
-	return at
+	return at, true
 }

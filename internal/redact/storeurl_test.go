@@ -26,6 +26,26 @@ func TestStoreURL(t *testing.T) {
 	}
 }
 
+func TestUserinfo(t *testing.T) {
+	for _, tt := range []struct {
+		rest string
+		at   int
+		sure bool
+	}{
+		{"a:1,b:2/p", -1, false},
+		{"bot:pw@a:1", 6, true},
+		{"bot:p/w?x@a:1,b:2/p?ca=x", 9, true},
+		{"admin:pw@prod/tk", 8, false},             // no port: it may be one, shown hidden, not refused
+		{"a:1/p?user=bot@corp.example", 14, false}, // an @ in a query value
+		{"a@b@c:1#x", 3, true},
+	} {
+		at, sure := Userinfo(tt.rest)
+		if at != tt.at || sure != tt.sure {
+			t.Errorf("Userinfo(%q) = %d, %v, want %d, %v", tt.rest, at, sure, tt.at, tt.sure)
+		}
+	}
+}
+
 // FuzzStoreURL: no password in a userinfo or a query value survives, and no
 // input panics.
 func FuzzStoreURL(f *testing.F) {

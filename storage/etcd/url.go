@@ -58,7 +58,7 @@ func ParseURL(raw string) (Config, error) {
 	default:
 		return c, fmt.Errorf("etcd: store URL %q: unknown scheme %q (want etcd or etcds)", redactURL(raw), scheme)
 	}
-	if redact.UserinfoEnd(rest) >= 0 {
+	if _, sure := redact.Userinfo(rest); sure {
 		return c, fmt.Errorf("etcd: store URL %q: put the user in ?user=NAME and the password in TOKENKEEPER_STORE_PASSWORD, never in the URL", redactURL(raw))
 	}
 	rest, query, _ := strings.Cut(rest, "?")

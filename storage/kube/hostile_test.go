@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -65,6 +66,32 @@ func TestServerEchoRedacted(t *testing.T) {
 		_, err := c.getSecret(t.Context(), "tokenkeeper-p")
 		if err == nil || strings.Contains(err.Error(), "bearer-token") {
 			t.Errorf("a 403 echoing the header: %v", err)
+		}
+	}
+}
+
+// TestEndlessListPages: an API server whose list pages never end — the same
+// continue token again, or a new one every time — gets an error once that is
+// clear, not a loop that grows until the deadline.
+func TestEndlessListPages(t *testing.T) {
+	for _, fresh := range []bool{false, true} {
+		var pages atomic.Int32
+		srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			n := pages.Add(1)
+			token := "same"
+			if fresh {
+				token = fmt.Sprint("page-", n)
+			}
+			fmt.Fprintf(w, `{"metadata":{"continue":%q},"items":[{"metadata":{"name":"tokenkeeper-a"}}]}`, token)
+		}))
+		c := hostileClient(t, srv, Conn{Token: "t"})
+		_, err := c.Profiles(t.Context())
+		srv.Close()
+		if err == nil || !strings.Contains(err.Error(), "pages do not end") {
+			t.Errorf("fresh tokens %v: Profiles = %v, want the pages-do-not-end error", fresh, err)
+		}
+		if n := pages.Load(); n > maxListPages+1 {
+			t.Errorf("fresh tokens %v: %d pages asked for, want at most %d", fresh, n, maxListPages+1)
 		}
 	}
 }

@@ -28,6 +28,7 @@ func (c *Client) Profiles(ctx context.Context) ([]string, error) {
 	q.Set("labelSelector", labelPrefix+"="+c.cfg.Prefix+",!"+labelAside)
 	q.Set("limit", "500")
 	var names []string
+	pages := 0
 	for {
 		var list struct {
 			Metadata struct {
@@ -53,11 +54,21 @@ func (c *Client) Profiles(ctx context.Context) ([]string, error) {
 		if list.Metadata.Continue == "" {
 			break
 		}
+		// A server whose pages never end (the same token again, or more pages
+		// than any namespace holds) would keep this loop, and its memory,
+		// growing until the deadline: it is an error, said at once.
+		pages++
+		if list.Metadata.Continue == q.Get("continue") || pages >= maxListPages {
+			return nil, fmt.Errorf("kubernetes: list %s: the API server's pages do not end", c.what(r))
+		}
 		q.Set("continue", list.Metadata.Continue)
 	}
 	sort.Strings(names)
 	return names, nil
 }
+
+// maxListPages bounds a listing: 200 pages of 500 are 100,000 Secrets.
+const maxListPages = 200
 
 // metadataOnly asks a list for its objects' metadata alone.
 const metadataOnly = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
