@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
-	"strings"
 
 	"github.com/tokenkeeper/tokenkeeper/storage"
 )
@@ -81,13 +80,12 @@ func (c *Credentials) LoadClientKey() (*ClientKey, error) {
 		msg, hint := readProblem(keyPath, err)
 		return nil, fail("clientKey", keyPath, msg, hint)
 	}
-	if w := storage.PermissionWarning(keyPath); w != "" {
-		what, fix, _ := strings.Cut(strings.TrimPrefix(w, keyPath+" "), "; run: ")
-		hint := "run: " + fix + " (tokenkeeper refuses a key others can read, as ssh does)"
+	if x := storage.FileExposure(keyPath); x != nil {
+		hint := "run: " + x.Fix + " (tokenkeeper refuses a key others can read, as ssh does)"
 		if storage.SystemPath(keyPath) {
 			hint = "point clientKey at a key file of your own that only you can read"
 		}
-		return nil, fail("clientKey", keyPath, what+": a private key must be readable by its owner only", hint)
+		return nil, fail("clientKey", keyPath, x.Problem+": a private key must be readable by its owner only", hint)
 	}
 	signer, alg, err := ParsePrivateKey(data)
 	if err != nil {
@@ -128,7 +126,7 @@ func readProblem(path string, err error) (msg, hint string) {
 		if hint == "" {
 			hint = "use a regular file of your own, not a link: copy the file there and set its path"
 		}
-		return strings.TrimPrefix(re.Msg, path+" "), hint
+		return re.Msg, hint // what is wrong with the file; the KeyError names it
 	case errors.Is(err, fs.ErrNotExist):
 		return "no such file", "check the path (a relative one is taken from the directory of credentials.json)"
 	case errors.Is(err, storage.ErrTooLarge):
@@ -137,10 +135,10 @@ func readProblem(path string, err error) (msg, hint string) {
 		return "cannot be read: permission denied", "make the file readable by the user tokenkeeper runs as (chmod 600, and chown it)"
 	}
 	msg = err.Error()
-	if u := errors.Unwrap(err); u != nil {
+	if u := errors.Unwrap(err); u != nil { // the OS's error, under storage's that names the path
 		msg = u.Error()
 	}
-	return "cannot be read: " + strings.TrimPrefix(msg, "storage: "), "check the path"
+	return "cannot be read: " + msg, "check the path"
 }
 
 func keyHint(err error) string {

@@ -20,6 +20,14 @@
 // apart from "fix a value"; errors.Is(err, fs.ErrNotExist) a missing file;
 // errors.Is(err, ErrEmpty) an empty one.
 //
+// Errors start with the package's name ("credentials: "), as Go errors in a
+// chain do (x/oauth2's "oauth2: "): whoever wraps one still reads whose it
+// is. A *SyntaxError and an *InvalidError, which a program shows to a person
+// on their own, also have Detail: the same text without that name, for a
+// place that already says what it is about (a row under the file's name, a
+// line while a person edits the file). Show Detail as it is; never cut
+// Error's text.
+//
 // Decisions where the specification is silent:
 //
 //   - Values are trimmed of surrounding white space (secrets are often pasted

@@ -30,16 +30,19 @@ type SyntaxError struct {
 	Hint string
 }
 
-func (e *SyntaxError) Error() string {
+func (e *SyntaxError) Error() string { return "credentials: " + e.Detail() }
+
+// Detail is Error without the package's name: "PATH:LINE:COL: message".
+func (e *SyntaxError) Detail() string {
 	loc := e.Path
 	if e.Line > 0 {
 		loc += fmt.Sprintf(":%d:%d", e.Line, e.Col)
 	}
 	loc = strings.TrimPrefix(loc, ":")
 	if loc == "" {
-		return "credentials: " + e.Msg
+		return e.Msg
 	}
-	return "credentials: " + loc + ": " + e.Msg
+	return loc + ": " + e.Msg
 }
 
 // Is makes errors.Is(err, ErrEmpty) true for the empty-file error.
@@ -74,10 +77,13 @@ type InvalidError struct {
 
 // Error is a single line for one problem and, for more, a count on the first
 // line followed by one indented "field: message" line per problem.
-func (e *InvalidError) Error() string {
-	prefix := "credentials: "
+func (e *InvalidError) Error() string { return "credentials: " + e.Detail() }
+
+// Detail is Error without the package's name: the path, then the problems.
+func (e *InvalidError) Detail() string {
+	prefix := ""
 	if e.Path != "" {
-		prefix += e.Path + ": "
+		prefix = e.Path + ": "
 	}
 	switch len(e.Problems) {
 	case 0:

@@ -107,12 +107,12 @@ func (c *Credentials) check(name, v string) string {
 		if v == "" {
 			return ""
 		}
-		return checkTokenURL(v)
+		return TokenURLProblem(v)
 	case "authURL", "deviceAuthURL":
 		if v == "" {
 			return c.endpointNeeded(name)
 		}
-		return checkTokenURL(v)
+		return TokenURLProblem(v)
 	case "redirectURL":
 		if v == "" {
 			return ""
@@ -178,7 +178,7 @@ func (c *Credentials) endpointNeeded(name string) string {
 // checkRedirectURL: the loopback listener only ever binds a loopback
 // address, over http (RFC 8252 §7.3).
 func checkRedirectURL(raw string) string {
-	if msg := checkTokenURL(raw); msg != "" {
+	if msg := TokenURLProblem(raw); msg != "" {
 		return msg
 	}
 	u, _ := url.Parse(raw)
@@ -216,11 +216,12 @@ func hasControl(s string) bool {
 	return strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f })
 }
 
-// checkTokenURL enforces an absolute https URL, or http on a loopback host
-// (a local test endpoint), without credentials or a fragment. The URL shown
-// in messages has no user info and no query, either of which may hold a
-// secret.
-func checkTokenURL(raw string) string {
+// TokenURLProblem is what the tokenURL rule finds wrong with raw, in words
+// that follow the URL's role ("token_endpoint: …"), "" when nothing is: an
+// absolute https URL, or http on a loopback host (a local test endpoint),
+// without credentials or a fragment. The URL shown in the words has no user
+// info and no query, either of which may hold a secret.
+func TokenURLProblem(raw string) string {
 	if msg := checkScheme(raw); msg != "" {
 		return msg
 	}

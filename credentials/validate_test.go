@@ -357,3 +357,29 @@ func TestMissingWords(t *testing.T) {
 		}
 	}
 }
+
+// TestErrorDetail: Detail is Error without the package's name, for every
+// shape of the two errors a program shows on their own.
+func TestErrorDetail(t *testing.T) {
+	for _, tt := range []struct {
+		err interface {
+			error
+			Detail() string
+		}
+		want string
+	}{
+		{&SyntaxError{Path: "/c.json", Line: 3, Col: 1, Msg: "invalid character"}, "/c.json:3:1: invalid character"},
+		{&SyntaxError{Path: "/c.json", Msg: msgEmpty}, "/c.json: file is empty"},
+		{&SyntaxError{Msg: msgEmpty}, "file is empty"},
+		{&InvalidError{Path: "/c.json", Problems: []Problem{{Field: "appID", Msg: "required, not set"}}}, "/c.json: appID: required, not set"},
+		{&InvalidError{Problems: []Problem{{Field: "a", Msg: "x"}, {Field: "b", Msg: "y"}}}, "2 problems\n  a: x\n  b: y"},
+		{&InvalidError{}, "invalid"},
+	} {
+		if got := tt.err.Detail(); got != tt.want {
+			t.Errorf("Detail: got %q, want %q", got, tt.want)
+		}
+		if got, want := tt.err.Error(), "credentials: "+tt.want; got != want {
+			t.Errorf("Error: got %q, want %q", got, want)
+		}
+	}
+}

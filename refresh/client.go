@@ -295,7 +295,7 @@ func handleResponse(u string, resp *http.Response, body []byte, start time.Time,
 	case status >= 400:
 		return nil, unavailable(endpointError(u, resp, body, secrets), resp)
 	}
-	tok, err := ParseResponse(body, resp.Header.Get("Content-Type"), start)
+	tok, err := parseResponse(body, resp.Header.Get("Content-Type"), start)
 	if err == nil {
 		return tok, nil
 	}
@@ -312,7 +312,7 @@ func handleResponse(u string, resp *http.Response, body []byte, start time.Time,
 	raw, derr := decodeResponse(body, resp.Header.Get("Content-Type"))
 	_, rotated := raw["refresh_token"]
 	return nil, &TransientError{URL: u, Status: status, rotated: derr == nil && rotated,
-		Err: fmt.Errorf("not a token (%s)", strings.TrimPrefix(err.Error(), "refresh: "))}
+		Err: fmt.Errorf("not a token (%v)", err)}
 }
 
 // failingNow reports whether an HTTP status says the request failed for now

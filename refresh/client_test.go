@@ -808,3 +808,18 @@ func TestFormEndpointsNamedInErrors(t *testing.T) {
 		t.Errorf("Device: %v; want an error naming the device authorization endpoint", err)
 	}
 }
+
+// A 200 that is no token says why in the parser's words, once: "not a token
+// (…)" with no package name inside the parentheses.
+func TestHandleResponseNotAToken(t *testing.T) {
+	for _, tt := range []struct{ contentType, body, want string }{
+		{"application/json", `{"token_type":"Bearer"}`, "not a token (token response has no access_token)"},
+		{"text/plain", `hello`, `not a token (token response is not a JSON object (content type "text/plain"))`},
+	} {
+		resp := &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {tt.contentType}}}
+		_, err := handleResponse("https://x.example/token", resp, []byte(tt.body), time.Now(), nil)
+		if err == nil || !strings.HasSuffix(err.Error(), ": "+tt.want) {
+			t.Errorf("%s: got %v, want it to end %q", tt.body, err, tt.want)
+		}
+	}
+}

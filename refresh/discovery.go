@@ -174,8 +174,8 @@ func (md *metadata) endpoints(from, issuer string) (*Endpoints, error) {
 		if v == "" {
 			continue
 		}
-		if err := credentials.CheckTokenURL(v); err != nil {
-			return nil, &EndpointError{URL: from, What: discoveryDocument, Status: http.StatusOK, Description: fmt.Sprintf("mtls_endpoint_aliases %s: %s", name, strings.TrimPrefix(err.Error(), "credentials: "))}
+		if p := credentials.TokenURLProblem(v); p != "" {
+			return nil, &EndpointError{URL: from, What: discoveryDocument, Status: http.StatusOK, Description: fmt.Sprintf("mtls_endpoint_aliases %s: %s", name, p)}
 		}
 		if e.MTLS == nil {
 			e.MTLS = map[string]string{}
@@ -187,8 +187,8 @@ func (md *metadata) endpoints(from, issuer string) (*Endpoints, error) {
 		if v == "" {
 			continue
 		}
-		if err := credentials.CheckTokenURL(v); err != nil {
-			return nil, &EndpointError{URL: from, What: discoveryDocument, Status: http.StatusOK, Description: fmt.Sprintf("%s: %s", name, strings.TrimPrefix(err.Error(), "credentials: "))}
+		if p := credentials.TokenURLProblem(v); p != "" {
+			return nil, &EndpointError{URL: from, What: discoveryDocument, Status: http.StatusOK, Description: fmt.Sprintf("%s: %s", name, p)}
 		}
 	}
 	if e.Token == "" {

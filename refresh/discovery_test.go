@@ -50,3 +50,17 @@ func TestDiscoveryErrorsNameTheDocument(t *testing.T) {
 		})
 	}
 }
+
+// An endpoint the document names against the tokenURL rule is refused in
+// credentials' words, after the endpoint's name and without their package's.
+func TestDiscoveryRefusesAnEndpointByTheTokenURLRule(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"issuer":"http://` + r.Host + `","token_endpoint":"http://auth.example.com/token"}`))
+	}))
+	defer srv.Close()
+	_, err := (&Client{Timeout: 5 * time.Second}).Discover(context.Background(), srv.URL)
+	want := `: token_endpoint: "http://auth.example.com/token" uses http:// to a host that is not loopback (127.0.0.0/8, ::1, localhost): secrets would travel in clear text; use https://`
+	if err == nil || !strings.HasSuffix(err.Error(), want) {
+		t.Errorf("got %v, want it to end %q", err, want)
+	}
+}

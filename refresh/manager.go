@@ -773,6 +773,7 @@ func (m *Manager) stillValid(tok *Token) bool {
 // Load reads the token record without the lock. A missing record is (nil, nil);
 // one that is not a regular file of this user (a FIFO, a directory, a dangling
 // link) is a *storage.RecordError; one that does not parse a *CorruptRecordError.
+// Any other failure to read it has a Detail method too: the store's error.
 func (m *Manager) Load() (*Token, error) {
 	store := m.store()
 	data, err := store.Read(context.Background())
@@ -803,7 +804,7 @@ func (m *Manager) parse(store storage.Store, data []byte, err error) (*Token, er
 	case errors.As(err, &re):
 		return nil, err
 	case err != nil:
-		return nil, fmt.Errorf("refresh: %w", err) // the store's errors name the record
+		return nil, &recordReadError{err} // the store's errors name the record
 	}
 	tok, err := ParseFile(data)
 	if err != nil {
@@ -845,8 +846,20 @@ type CorruptRecordError struct {
 	data []byte // what was read, for the spent-seed check when it is set aside
 }
 
-func (e *CorruptRecordError) Error() string { return fmt.Sprintf("refresh: %s: %v", e.Path, e.Err) }
+func (e *CorruptRecordError) Error() string { return "refresh: " + e.Detail() }
 func (e *CorruptRecordError) Unwrap() error { return e.Err }
+
+// Detail is Error without the package's name: the record, then what is wrong
+// with it (see credentials.InvalidError's Detail).
+func (e *CorruptRecordError) Detail() string { return fmt.Sprintf("%s: %v", e.Path, e.Err) }
+
+// recordReadError is a record the store could not read; Detail is the
+// store's own error, which names the record.
+type recordReadError struct{ err error }
+
+func (e *recordReadError) Error() string  { return "refresh: " + e.Detail() }
+func (e *recordReadError) Unwrap() error  { return e.err }
+func (e *recordReadError) Detail() string { return e.err.Error() }
 
 // setAside moves an unparseable token file out of the way (it is never overwritten:
 // a human may want to look at it), says so in the run's warnings, and the run

@@ -2,6 +2,7 @@ package refresh
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -363,5 +364,45 @@ func TestRecordTokenURLNotTrusted(t *testing.T) {
 				t.Errorf("token_url after the refresh: %v, want the discovered %s", tok, discovered)
 			}
 		})
+	}
+}
+
+// failingReadStore is a store whose lock-free read fails as a shared store's
+// does when no member answers.
+type failingReadStore struct{ storage.Store }
+
+func (failingReadStore) Read(context.Context) ([]byte, error) {
+	return nil, fmt.Errorf("etcd: get /tokenkeeper/default/record: no member answered: %w", storage.ErrUnavailable)
+}
+
+// TestLoadErrorDetail: Load's errors say themselves without the package's
+// name (Detail) for a program that shows them on a row of their own, and
+// with it (Error) in a chain.
+func TestLoadErrorDetail(t *testing.T) {
+	dir := tempDir(t)
+	paths := storage.Paths{TokenFile: filepath.Join(dir, "t.json")}
+	if err := os.WriteFile(paths.TokenFile, []byte("{"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name  string
+		store storage.Store
+		want  string
+	}{
+		{"corrupt", nil, paths.TokenFile + ": 1:1: unexpected end of JSON input"},
+		{"unreadable", failingReadStore{storage.OpenFileStore(paths, nil)}, "etcd: get /tokenkeeper/default/record: no member answered: " + storage.ErrUnavailable.Error()},
+	} {
+		_, err := (&Manager{Paths: paths, Store: tt.store}).Load()
+		d, ok := err.(interface{ Detail() string })
+		if !ok {
+			t.Errorf("%s: %T has no Detail: %v", tt.name, err, err)
+			continue
+		}
+		if got := d.Detail(); got != tt.want {
+			t.Errorf("%s: Detail: got %q, want %q", tt.name, got, tt.want)
+		}
+		if got, want := err.Error(), "refresh: "+tt.want; got != want {
+			t.Errorf("%s: Error: got %q, want %q", tt.name, got, want)
+		}
 	}
 }

@@ -191,6 +191,16 @@ func (t *Token) Raw(key string) (json.RawMessage, bool) {
 // non-empty string); one with only a refresh token has AccessToken "", and the
 // caller keeps the access token it had beside it (merge).
 func ParseResponse(body []byte, contentType string, start time.Time) (*Token, error) {
+	t, err := parseResponse(body, contentType, start)
+	if err != nil {
+		return nil, fmt.Errorf("refresh: %w", err)
+	}
+	return t, nil
+}
+
+// parseResponse is ParseResponse with errors in words that follow another
+// message's ("not a token (…)"), without the package's name.
+func parseResponse(body []byte, contentType string, start time.Time) (*Token, error) {
 	raw, err := decodeResponse(body, contentType)
 	if err != nil {
 		return nil, err
@@ -198,9 +208,9 @@ func ParseResponse(body []byte, contentType string, start time.Time) (*Token, er
 	t := &Token{raw: raw, ObtainedAt: start.UTC()}
 	t.readAnswer()
 	if t.AccessToken == "" && t.RefreshToken == "" {
-		msg := "refresh: token response has no access_token"
+		msg := "token response has no access_token"
 		if len(t.dropped) > 0 {
-			msg = "refresh: token response has no usable access_token (" + strings.Join(t.dropped, "; ") + ")"
+			msg = "token response has no usable access_token (" + strings.Join(t.dropped, "; ") + ")"
 		}
 		return nil, errors.New(msg)
 	}
@@ -659,13 +669,13 @@ func decodeResponse(body []byte, contentType string) (map[string]json.RawMessage
 	if mt == "application/x-www-form-urlencoded" || bytes.Contains(trimmed, []byte("access_token=")) || bytes.Contains(trimmed, []byte("refresh_token=")) {
 		return decodeForm(trimmed)
 	}
-	return nil, fmt.Errorf("refresh: token response is not a JSON object (content type %q)", contentType)
+	return nil, fmt.Errorf("token response is not a JSON object (content type %q)", contentType)
 }
 
 func decodeForm(body []byte) (map[string]json.RawMessage, error) {
 	vals, err := url.ParseQuery(string(body))
 	if err != nil {
-		return nil, fmt.Errorf("refresh: form-encoded token response: %w", err)
+		return nil, fmt.Errorf("form-encoded token response: %w", err)
 	}
 	raw := make(map[string]json.RawMessage, len(vals))
 	for k, v := range vals {

@@ -2,7 +2,7 @@
 
 package storage
 
-// aclWarning and dirACLWarning are not needed where mode bits say who may
+// aclExposure and dirACLWarning are not needed where mode bits say who may
 // read a file or write a directory.
-func aclWarning(string) string    { return "" }
-func dirACLWarning(string) string { return "" }
+func aclExposure(string) *Exposure { return nil }
+func dirACLWarning(string) string  { return "" }

@@ -25,20 +25,20 @@ const (
 	fileDeleteChild     = 0x40
 )
 
-// aclWarning is PermissionWarning on Windows: "" when the file is missing or
-// only this user, SYSTEM and the Administrators may read it, and otherwise a
-// warning naming who else may, with the icacls line that makes it private.
-func aclWarning(path string) string {
+// aclExposure is FileExposure on Windows: nil when the file is missing or
+// only this user, SYSTEM and the Administrators may read it, and otherwise
+// who else may, with the icacls line that makes it private.
+func aclExposure(path string) *Exposure {
 	fi, err := os.Stat(path)
 	if err != nil || !fi.Mode().IsRegular() {
-		return ""
+		return nil
 	}
 	others, me := holdersBesidesMe(path, readRights)
 	if len(others) == 0 {
-		return ""
+		return nil
 	}
-	return fmt.Sprintf("%s is readable by %s (its access list); run: icacls %s /inheritance:r /grant:r \"*%s:F\"",
-		path, strings.Join(others, ", "), winArg(path), me)
+	return &Exposure{Path: path, Problem: fmt.Sprintf("is readable by %s (its access list)", strings.Join(others, ", ")),
+		Fix: fmt.Sprintf("icacls %s /inheritance:r /grant:r \"*%s:F\"", winArg(path), me)}
 }
 
 // dirACLWarning is dirWriteWarning on Windows: a warning when the directory's

@@ -9,33 +9,51 @@ import (
 )
 
 // modeBitsTell is whether a file's mode bits say who can read it. On Windows
-// they do not: access is in the file's ACL (aclWarning, dirACLWarning), and
+// they do not: access is in the file's ACL (aclExposure, dirACLWarning), and
 // Stat shows every file as 0666 and every directory as 0777.
 const modeBitsTell = runtime.GOOS != "windows"
 
-// PermissionWarning returns "" when the file at path is missing or private
-// to its owner, and otherwise a one-line warning with the chmod that fixes
-// it, e.g. "/x/credentials.json is readable by group and others (mode 0644);
-// run: chmod 600 /x/credentials.json". The file holds secrets; the caller
-// decides whether to warn or refuse.
-func PermissionWarning(path string) string {
-	return permWarning(path, "600")
+// Exposure is a file of secrets that others may reach: what they may do
+// with it, and the command that makes it private again. A caller that warns
+// prints String; one that refuses (a private key) words its own message from
+// Problem and Fix, and never cuts String's text.
+type Exposure struct {
+	Path    string // the file, as given
+	Problem string // e.g. "is readable by group and others (mode 0644)"
+	Fix     string // a command to paste, e.g. "chmod 600 /x/credentials.json"
 }
 
-func permWarning(path, want string) string {
+// String is the one-line warning: "PATH PROBLEM; run: FIX".
+func (e *Exposure) String() string { return e.Path + " " + e.Problem + "; run: " + e.Fix }
+
+// FileExposure returns nil when the file at path is missing or private to
+// its owner, and otherwise who else may reach it, with the chmod (icacls on
+// Windows) that fixes it. The file holds secrets; the caller decides whether
+// to warn or refuse.
+func FileExposure(path string) *Exposure {
 	if !modeBitsTell {
-		return aclWarning(path)
+		return aclExposure(path)
 	}
 	fi, err := os.Stat(path)
 	if err != nil || !fi.Mode().IsRegular() {
-		return "" // missing, unreadable or no file: the load error will say so
+		return nil // missing, unreadable or no file: the load error will say so
 	}
 	perm := fi.Mode().Perm()
 	if perm&0o077 == 0 {
-		return ""
+		return nil
 	}
-	return fmt.Sprintf("%s is %s by %s (mode %04o); run: chmod %s %s",
-		path, access(perm), audience(perm), perm, want, shellQuote(path))
+	return &Exposure{Path: path, Problem: fmt.Sprintf("is %s by %s (mode %04o)", access(perm), audience(perm), perm),
+		Fix: "chmod 600 " + shellQuote(path)}
+}
+
+// PermissionWarning is FileExposure's String, "" when there is none, e.g.
+// "/x/credentials.json is readable by group and others (mode 0644);
+// run: chmod 600 /x/credentials.json".
+func PermissionWarning(path string) string {
+	if e := FileExposure(path); e != nil {
+		return e.String()
+	}
+	return ""
 }
 
 // access says the worst thing that group or others can do.

@@ -41,6 +41,14 @@ func TestPermissionWarning(t *testing.T) {
 			if got := PermissionWarning(path); got != want {
 				t.Errorf("got %q, want %q", got, want)
 			}
+			// The warning's parts, for a caller that words its own refusal.
+			x := FileExposure(path)
+			if (x == nil) != (want == "") {
+				t.Fatalf("FileExposure: got %+v, want one only with a warning", x)
+			}
+			if x != nil && (x.Path != path || x.Fix != "chmod 600 "+shellQuote(path) || path+" "+x.Problem+"; run: "+x.Fix != want) {
+				t.Errorf("FileExposure: got %+v, want the parts of %q", x, want)
+			}
 		})
 	}
 	if got := PermissionWarning(filepath.Join(dir, "missing")); got != "" {

@@ -324,7 +324,7 @@ func (h *tokenHandler) serveToken(w http.ResponseWriter, r *http.Request) {
 		}
 		h.mu.Lock()
 		code, hint := h.a.exitOf(err)
-		msg := h.a.redact(strings.TrimPrefix(err.Error(), "tokenkeeper: "))
+		msg := h.a.redact(err.Error())
 		hint = h.a.redact(hint)
 		h.a.message("error", msg, hint)
 		h.mu.Unlock()

@@ -269,13 +269,16 @@ func (s *setupRun) aborted(err error) error {
 // with exit 78 and the flags that would fill them.
 func (s *setupRun) checkComplete() error {
 	c, o := s.c, s.o
-	err := c.Validate()
+	var problems []string // credentials' own, then what setup's --preset asks for
+	if err := c.Validate(); err != nil {
+		problems = append(problems, detail(err))
+	}
 	var flags []string
 	if c.TokenURL == "" && c.Issuer == "" && o.preset != "" && o.preset != credentials.TemplatePreset().Name {
-		err = errors.Join(err, fmt.Errorf("tokenURL: required for --preset %s, not set", o.preset))
+		problems = append(problems, fmt.Sprintf("tokenURL: required for --preset %s, not set", o.preset))
 		flags = append(flags, "--token-url")
 	}
-	if err == nil {
+	if len(problems) == 0 {
 		return nil
 	}
 	for _, name := range c.Missing() {
@@ -298,7 +301,7 @@ func (s *setupRun) checkComplete() error {
 		hints = []string{"give " + strings.Join(flags, ", "),
 			"or run " + s.cmdLine("setup") + " on a terminal to be asked, or " + s.cmdLine("setup --wait") + " and edit " + s.paths.CredentialsFile}
 	}
-	return &cmdError{exitConfig, strings.TrimPrefix(err.Error(), "credentials: "), hints}
+	return &cmdError{exitConfig, strings.Join(problems, "\n"), hints}
 }
 
 // finish saves the credentials and does the first token exchange.

@@ -70,9 +70,9 @@ func (a *app) waitCheck(path string) (*credentials.Credentials, error) {
 			}
 		}
 	case errors.As(err, &syn):
-		a.message("info", strings.TrimPrefix(err.Error(), "credentials: "), syn.Hint)
+		a.message("info", syn.Detail(), syn.Hint)
 	case errors.As(err, &inv):
-		a.info("%s", strings.TrimPrefix(err.Error(), "credentials: "))
+		a.info("%s", inv.Detail())
 	default:
 		return nil, err
 	}

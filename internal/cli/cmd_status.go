@@ -323,7 +323,7 @@ func (a *app) statusToken(r *statusReport, tok *refresh.Token, err error, plan r
 		if errors.As(err, &fe) {
 			r.Token.State = "corrupt" // set aside by the next run
 		}
-		r.Token.Problem = strings.TrimPrefix(err.Error(), "refresh: ")
+		r.Token.Problem = detail(err)
 		return
 	case tok == nil:
 		r.Token.State = "missing"
@@ -405,7 +405,7 @@ func (a *app) printStatus(w io.Writer, r *statusReport, now time.Time) {
 	default:
 		row("token", t.State) // missing, none, corrupt, …
 		if t.Problem != "" {
-			row("  problem", strings.TrimPrefix(t.Problem, "refresh: "))
+			row("  problem", t.Problem)
 		}
 	}
 	for _, wn := range r.Warnings {

@@ -9,7 +9,6 @@ import (
 	"net"
 	"os"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -329,7 +328,7 @@ func (a *app) logWatchEvent(profile string, ev refresh.WatchEvent) {
 	}
 	if ev.Err != nil {
 		code, hint := a.exitOfRun(ev.Err, false) // watch tries again when the files change
-		a.watchLog(slog.LevelError, profile, strings.TrimPrefix(ev.Err.Error(), "tokenkeeper: "), hint,
+		a.watchLog(slog.LevelError, profile, ev.Err.Error(), hint,
 			"cause", ev.Cause, "exit_code", code, "next", next)
 		return
 	}

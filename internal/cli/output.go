@@ -158,6 +158,17 @@ func (a *app) warnResult(r *refresh.Result) {
 
 func (a *app) usageError(msg, hint string) int { return a.exit(usageErr(msg, hint)) }
 
+// detail is a library error as its package words it for a place that
+// already says what it is about (its Detail, without "credentials: " or
+// "refresh: " before it), else its Error: the CLI never cuts a library's
+// text itself. Only err's own Detail counts: a wrapper's words are kept.
+func detail(err error) string {
+	if d, ok := err.(interface{ Detail() string }); ok {
+		return d.Detail()
+	}
+	return err.Error()
+}
+
 // fail reports err with its hint and returns the exit code that tells a cron
 // wrapper what to do: retry (75), re-authorise (77) or fix credentials (78).
 func (a *app) fail(err error) int {
@@ -165,7 +176,7 @@ func (a *app) fail(err error) int {
 	if a.onFail != nil {
 		a.onFail(code, hint)
 	}
-	a.message("error", strings.TrimPrefix(err.Error(), "tokenkeeper: "), hint)
+	a.message("error", err.Error(), hint)
 	return code
 }
 

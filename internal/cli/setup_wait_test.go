@@ -132,6 +132,28 @@ func TestSetupWaitRename(t *testing.T) {
 	assertNoSecrets(t, s.output()+stdout.String(), fakeClientSecret, fakeRequestToken)
 }
 
+// TestSetupWaitProblemLines pins what a person editing the file reads: a
+// JSON mistake and a wrong value each on a line of its own that starts with
+// the file's path, as credentials words them where the file is clear.
+func TestSetupWaitProblemLines(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "credentials.json")
+	s, _ := startWait(t, dir)
+	s.expect("still to fill in:")
+	saveByRename(t, path, []byte("{\n  \"appID\": \"x\",\n}\n"))
+	s.expect("\ntokenkeeper: " + path + ":3:1: invalid character '}' looking for beginning of object key string\n" +
+		"tokenkeeper: hint: remove the comma after the last field")
+	saveByRename(t, path, []byte(`{"tokenURL": "https://auth.example.com/token", "grantType": "client_credentials", "appID": 7, "clientSecret": "s"}`))
+	s.expect("\ntokenkeeper: " + path + ": appID: want a string, got number (put the value in double quotes)\n")
+	if err := s.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	if code := s.wait(); code != exitError {
+		t.Fatalf("interrupted setup --wait exited %d, want %d; stderr:\n%s", code, exitError, s.output())
+	}
+}
+
 func TestSetupWaitInPlace(t *testing.T) {
 	t.Parallel()
 	srv := newFake(t, fakeserver.Options{Style: fakeserver.StyleKeycloak})

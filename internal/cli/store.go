@@ -134,9 +134,22 @@ func (a *app) checkStore() int {
 		_, err = a.storeClient()
 	}
 	if err != nil {
-		return a.usageError(err.Error(), "the store URL is etcd://HOST:PORT[,HOST:PORT…][/PREFIX] (etcds:// with ?ca=&cert=&key= for TLS, ?user=NAME with the password in "+storePasswordEnv+"), or k8s://NAMESPACE[/PREFIX]")
+		return a.usageError(err.Error(), storeURLHint(a.g.store))
 	}
 	return exitOK
+}
+
+// storeURLHint names the forms of a --store URL: its scheme's own (each store
+// package owns its URL's shape), or every scheme's for a URL of neither.
+func storeURLHint(raw string) string {
+	etcdForms := etcd.URLForm + " (etcds:// with ?ca=&cert=&key= for TLS, ?user=NAME with the password in " + storePasswordEnv + ")"
+	switch {
+	case kube.IsURL(raw):
+		return "the store URL is " + kube.URLForm
+	case etcd.IsURL(raw):
+		return "the store URL is " + etcdForms
+	}
+	return "the store URL is " + etcdForms + ", or " + kube.URLForm
 }
 
 // storeProfiles adds to names the profiles that have a record under the

@@ -36,13 +36,22 @@ type Config struct {
 	Password  string // never shown; not parsed from the URL
 }
 
+// URLForm is the store URL's shape, as messages name it; the query's keys
+// are Config's.
+const URLForm = "etcd://HOST:PORT[,HOST:PORT…][/PREFIX]"
+
+// IsURL tells whether raw is meant for this store (its scheme is etcd or etcds).
+func IsURL(raw string) bool {
+	return strings.HasPrefix(raw, "etcd://") || strings.HasPrefix(raw, "etcds://")
+}
+
 // ParseURL parses a store URL (see Config). Errors never repeat a password.
 func ParseURL(raw string) (Config, error) {
 	var c Config
 	scheme, rest, ok := strings.Cut(raw, "://")
 	switch {
 	case !ok:
-		return c, fmt.Errorf("etcd: store URL %q: want etcd://HOST:PORT[,HOST:PORT…][/PREFIX]", redactURL(raw))
+		return c, fmt.Errorf("etcd: store URL %q: want %s", redactURL(raw), URLForm)
 	case scheme == "etcd":
 	case scheme == "etcds":
 		c.TLS = true

@@ -23,6 +23,9 @@ type Config struct {
 	Prefix    string
 }
 
+// URLForm is the store URL's shape, as messages name it.
+const URLForm = "k8s://NAMESPACE[/PREFIX]"
+
 // IsURL tells whether raw is meant for this store (its scheme is k8s).
 func IsURL(raw string) bool { return strings.HasPrefix(raw, "k8s://") }
 
@@ -31,13 +34,13 @@ func ParseURL(raw string) (Config, error) {
 	var c Config
 	rest, ok := strings.CutPrefix(raw, "k8s://")
 	if !ok {
-		return c, fmt.Errorf("kubernetes: store URL %q: want k8s://NAMESPACE[/PREFIX]", redact.StoreURL(raw))
+		return c, fmt.Errorf("kubernetes: store URL %q: want %s", redact.StoreURL(raw), URLForm)
 	}
 	// Credentials come from the kubeconfig or the pod, never the URL (it
 	// ends up in argv and logs): a user, a password or a query is refused
 	// without repeating it.
 	if strings.ContainsAny(rest, "@?#") {
-		return c, fmt.Errorf("kubernetes: store URL %q: want k8s://NAMESPACE[/PREFIX], with no user, password or query: the credentials come from the kubeconfig or the pod", redact.StoreURL(raw))
+		return c, fmt.Errorf("kubernetes: store URL %q: want %s, with no user, password or query: the credentials come from the kubeconfig or the pod", redact.StoreURL(raw), URLForm)
 	}
 	ns, prefix, _ := strings.Cut(rest, "/")
 	prefix = strings.TrimSuffix(prefix, "/")
