@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tokenkeeper/tokenkeeper/internal/redact"
 	"github.com/tokenkeeper/tokenkeeper/storage"
 	"github.com/tokenkeeper/tokenkeeper/storage/etcd"
 	"github.com/tokenkeeper/tokenkeeper/storage/kube"
@@ -128,15 +129,33 @@ func (a *app) storeFor(p storage.Paths) (storage.Store, error) {
 // URL, or a user without a password, is a usage error (exit 2) at once.
 func (a *app) checkStore() int {
 	var err error
-	if kube.IsURL(a.g.store) {
+	switch {
+	case kube.IsURL(a.g.store):
 		_, err = a.kubeClient()
-	} else {
+	case etcd.IsURL(a.g.store):
 		_, err = a.storeClient()
+	case urlScheme(a.g.store) != "":
+		// Neither store's: etcd's parser would answer "want etcd or etcds".
+		err = fmt.Errorf("store URL %q: unknown scheme %q (want etcd, etcds or k8s)", redact.StoreURL(a.g.store), urlScheme(a.g.store))
+	default:
+		_, err = a.storeClient() // not a URL at all: etcd's parser says why
 	}
 	if err != nil {
 		return a.usageError(err.Error(), storeURLHint(a.g.store))
 	}
 	return exitOK
+}
+
+// urlScheme is raw's scheme when raw starts with one (RFC 3986's letters,
+// digits, '+', '-', '.'), else "".
+func urlScheme(raw string) string {
+	scheme, _, ok := strings.Cut(raw, "://")
+	if !ok || scheme == "" || strings.IndexFunc(scheme, func(r rune) bool {
+		return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '+' || r == '-' || r == '.')
+	}) >= 0 {
+		return ""
+	}
+	return scheme
 }
 
 // storeURLHint names the forms of a --store URL: its scheme's own (each store
