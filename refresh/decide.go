@@ -176,7 +176,7 @@ func Decide(s State, p Policy) Plan {
 	switch {
 	case p.Regrant && s.Creds != nil && spentSeed(s.Creds, tok) != nil:
 		// Even a person's new start never sends a pasted refresh token twice.
-		plan.Step, plan.Err, plan.Why = StepHuman, spentSeed(s.Creds, tok), "the refresh token in the credentials file was already used"
+		plan.Step, plan.Err, plan.Why = StepHuman, spentSeed(s.Creds, tok), "a new refresh token is needed"
 		return plan
 	case p.Regrant:
 		plan.Step, plan.Why = StepBootstrap, "a new grant is asked for"
@@ -203,7 +203,7 @@ func Decide(s State, p Policy) Plan {
 		return plan
 	}
 	if err := spentSeed(s.Creds, tok); err != nil {
-		plan.Step, plan.Err, plan.Why = StepHuman, err, "the refresh token is dead and the one in the credentials file was already used"
+		plan.Step, plan.Err, plan.Why = StepHuman, err, "a new refresh token is needed"
 		plan.refusedRefresh(s.Now)
 		return plan
 	}

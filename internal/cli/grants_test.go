@@ -117,6 +117,9 @@ func testLogoutKeepsSpentSeed(t *testing.T, bin string) {
 		if o.code != exitNeedsHuman || !strings.Contains(o.stdout+o.stderr, "refreshToken") || strings.Contains(o.stdout+o.stderr, " login") {
 			t.Errorf("%s after logout: %s%s\nwant 77 asking for a new refreshToken in credentials.json", args[0], o.stdout, o)
 		}
+		if n := strings.Count(o.stdout+o.stderr, "already used"); n > 1 {
+			t.Errorf("%s after logout says %d times that the seed was already used:\n%s%s", args[0], n, o.stdout, o)
+		}
 	}
 	// login refuses this grant (no person starts it); its next step is the
 	// new seed, not a refresh that would stop at 77 too.
