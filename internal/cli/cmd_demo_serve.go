@@ -53,7 +53,7 @@ func (a *app) demoServe(o demoServeOptions) int {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		a.message("error", "demo: "+err.Error(), "choose another port, or stop the other server")
-		return exitError
+		return listenExit(err)
 	}
 	defer l.Close()
 	base := "http://" + l.Addr().String()

@@ -56,7 +56,9 @@ where the directory's access list makes it private, a missing directory is
 made for the user alone and one that lets others in is refused); --listen takes
 a loopback address only and wants the bearer secret written 0600 to
 --secret-file. SIGINT or SIGTERM: requests in flight finish, the socket and the
-secret file are removed, exit 0.`,
+secret file are removed, exit 0. When serve cannot listen: 75 when the socket
+or port is another server's (free on a later try), 78 when the path, its
+directory or the address must be fixed.`,
 		example: `tokenkeeper serve --socket /run/tokenkeeper/token.sock
 curl --unix-socket /run/tokenkeeper/token.sock http://localhost/token
 tokenkeeper serve --listen 127.0.0.1:8181 --secret-file /run/tokenkeeper/secret`,
@@ -118,7 +120,7 @@ func (a *app) serve(o serveOptions) int {
 			hint = "create the socket's directory first, for you alone: mkdir -m 700 " + shellQuote(dir)
 		}
 		a.message("error", "serve: "+err.Error(), hint)
-		return exitError
+		return listenExit(err)
 	}
 	defer cleanup()
 	h, err := a.newTokenHandler(secret)

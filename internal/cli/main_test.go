@@ -249,6 +249,7 @@ func (h *fakeHolder) start(setenv func(k, v string), o fakeserver.Options) {
 	h.srv = fakeserver.New(o)
 	setenv("TOKEN_URL", h.srv.TokenURL())
 	setenv("FAKE_URL", h.srv.URL())
+	setenv("FAKE_HOSTPORT", strings.TrimPrefix(h.srv.URL(), "http://")) // a port in use
 }
 
 func (h *fakeHolder) close() {
@@ -261,7 +262,8 @@ func (h *fakeHolder) close() {
 //
 //	fake start [ttl=DUR] [refresh-ttl=DUR|none] [style=concur|keycloak|dex] [rotate] [auth=params|header] [jwt] [no-expires-in] [granted-scope=SCOPE] [key=KIND [kid=ID]]
 //	fake creds PATH [field=value…]   write credentials.json for this endpoint
-//	                                 (a login: authURL=$FAKE_URL/authorize, BROWSER=$FAKEBROWSER)
+//	                                 (a login: authURL=$FAKE_URL/authorize, BROWSER=$FAKEBROWSER;
+//	                                 $FAKE_HOSTPORT is its host:port, a port in use)
 //	fake count GRANT|all N           assert how many requests it received
 //	fake revoke                      revoke every refresh token
 //	fake request-token VALUE         change the company request token it accepts

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"net"
@@ -12,7 +13,7 @@ import (
 // listenUnix listens on a unix socket at path that only this user may use
 // from its first instant (listenPrivate: the umask on Unix, the directory's
 // access list on Windows). A socket left by a server that is gone is
-// replaced; a live one, or another kind of file, is an error.
+// replaced; a live one (errInUse), or another kind of file, is an error.
 func listenUnix(path string) (net.Listener, func(), error) {
 	path, err := filepath.Abs(path)
 	if err != nil {
@@ -27,7 +28,7 @@ func listenUnix(path string) (net.Listener, func(), error) {
 		}
 		if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
 			c.Close()
-			return nil, nil, fmt.Errorf("another server is listening on %s", path)
+			return nil, nil, fmt.Errorf("another server is listening on %s: %w", path, errInUse)
 		}
 		os.Remove(path) // a socket whose server is gone
 	}
@@ -60,4 +61,17 @@ func lstatID(path string) fs.FileInfo {
 	}
 	os.SameFile(fi, fi)
 	return fi
+}
+
+// errInUse: the socket or port serve asked for is another server's. It may be
+// gone by the next try, so serve exits 75, as for any failure for now; any
+// other failure to listen is the flags' or the path's to fix (78).
+var errInUse = errors.New("in use")
+
+// listenExit is serve's exit code when it cannot listen.
+func listenExit(err error) int {
+	if errors.Is(err, errInUse) || addrInUse(err) {
+		return exitTemp
+	}
+	return exitConfig
 }

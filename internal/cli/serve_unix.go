@@ -3,6 +3,7 @@
 package cli
 
 import (
+	"errors"
 	"io/fs"
 	"net"
 	"os"
@@ -31,3 +32,6 @@ func ownFile(_ string, fi fs.FileInfo) bool {
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	return ok && int(st.Uid) == os.Geteuid()
 }
+
+// addrInUse: a port another process listens on.
+func addrInUse(err error) bool { return errors.Is(err, syscall.EADDRINUSE) }

@@ -45,3 +45,6 @@ func ownFile(path string, _ fs.FileInfo) bool {
 	user, err := windows.GetCurrentProcessToken().GetTokenUser()
 	return err == nil && owner.Equals(user.User.Sid)
 }
+
+// addrInUse: a port another process listens on (Winsock's own code).
+func addrInUse(err error) bool { return errors.Is(err, windows.WSAEADDRINUSE) }
