@@ -28,8 +28,15 @@ func StoreURL(raw string, keep ...string) string {
 	}
 	// A password may hold any character, ? / # @ too: everything up to the
 	// last @ is taken for a userinfo, at the cost of hiding a host when an
-	// @ stands in a query value.
+	// @ stands in a query value. When a ? or # comes before that @, the @
+	// may stand in a query value or a fragment (?user=me@corp&password=…,
+	// ?password=pa@ss), and what follows it may be the rest of a password:
+	// nothing of it is shown, a host that follows a password holding ? or #
+	// neither.
 	if at := strings.LastIndex(rest, "@"); at >= 0 {
+		if strings.ContainsAny(rest[:at], "?#") {
+			return cut(scheme + "://…")
+		}
 		rest = "…@" + rest[at+1:]
 	}
 	if i := strings.IndexByte(rest, '#'); i >= 0 {
