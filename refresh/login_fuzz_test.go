@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -26,7 +28,18 @@ func FuzzDiscovery(f *testing.F) {
 			t.Fatalf("accepted %+v", ep)
 		}
 		for _, u := range []string{ep.Token, ep.Authorization, ep.DeviceAuthorization, ep.Revocation} {
-			if strings.HasPrefix(strings.ToLower(u), "http://") && !strings.Contains(u, "127.0.0.1") && !strings.Contains(u, "localhost") && !strings.Contains(u, "[::1]") {
+			// Loopback is all of 127.0.0.0/8 and ::1 however written, and
+			// localhost in any case, not only the three usual spellings.
+			p, err := url.Parse(u)
+			if u == "" || err == nil && p.Scheme != "http" {
+				continue
+			}
+			if err != nil {
+				t.Fatalf("accepted an endpoint that is no URL: %q", u)
+			}
+			host := p.Hostname()
+			a, aerr := netip.ParseAddr(host)
+			if !strings.EqualFold(strings.TrimSuffix(host, "."), "localhost") && (aerr != nil || !a.Unmap().IsLoopback()) {
 				t.Fatalf("accepted a plain http endpoint %q", u)
 			}
 		}

@@ -22,7 +22,7 @@ import (
 // A password in the store URL, wherever a confused user put it, is refused
 // (exit 2) and never shown: not in text, JSON or verbose messages, whether
 // the URL came from --store or TOKENKEEPER_STORE. Passwords may hold ?, /
-// and # (which end a URL's host part) or come URL-encoded.
+// and # (which end a URL's host part) or @, or come URL-encoded.
 func TestStoreURLPasswordNeverShown(t *testing.T) {
 	t.Parallel()
 	if testing.Short() {
@@ -42,6 +42,9 @@ func TestStoreURLPasswordNeverShown(t *testing.T) {
 		"etcd://127.0.0.1:2379?user=bot&pass=" + pw,
 		"etcd://127.0.0.1:2379?user=bot&" + pw,
 		"etcd://127.0.0.1:2379?user=bot&password=" + pw + "%zz",
+		// An @ in a query value: what follows it is not a host.
+		"etcds://127.0.0.1:2379?user=bot@corp&password=" + pw,
+		"etcd://127.0.0.1:2379?password=pa@" + pw,
 	} {
 		for _, args := range [][]string{
 			{"--store", u, "status"},

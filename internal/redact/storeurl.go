@@ -27,8 +27,15 @@ func StoreURL(raw string, keep ...string) string {
 		return fmt.Sprintf("(not a store URL, %d characters)", len(raw))
 	}
 	// Whatever may be a userinfo is hidden, at the cost of hiding a host
-	// when an @ stands in a query value.
+	// when an @ stands in a query value. When a ? or # comes before that @,
+	// the @ may stand in a query value or a fragment (?user=me@corp&password=…,
+	// ?password=pa@ss), and what follows it may be the rest of a password:
+	// nothing of it is shown, a host that follows a password holding ? or #
+	// neither.
 	if at, _ := Userinfo(rest); at >= 0 {
+		if strings.ContainsAny(rest[:at], "?#") {
+			return cut(scheme + "://…")
+		}
 		rest = "…@" + rest[at+1:]
 	}
 	if i := strings.IndexByte(rest, '#'); i >= 0 {
