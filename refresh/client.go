@@ -304,7 +304,7 @@ func handleResponse(u string, resp *http.Response, body []byte, start time.Time,
 		return nil, unavailable(e, resp)
 	}
 	// A 200 that is not a token — most often an HTML page from a proxy — is transient.
-	if sum := bodySummary(resp, body); strings.HasPrefix(sum, "an HTML page") {
+	if sum := bodySummary(resp, body, secrets); strings.HasPrefix(sum, "an HTML page") {
 		return nil, &TransientError{URL: u, Status: status, Err: errors.New(sum)}
 	}
 	// An answer that names a refresh_token, even one that cannot be read, may
@@ -401,8 +401,9 @@ func retrieveError(resp *http.Response, body []byte, secrets []string, code, des
 // bodySummary describes a body for a message without echoing it, only its type
 // and size: a body that is not a known error format may hold anything, secrets
 // the endpoint echoes included.
-func bodySummary(resp *http.Response, body []byte) string {
-	ct := redact.Line(resp.Header.Get("Content-Type"), 80)
+func bodySummary(resp *http.Response, body []byte, secrets []string) string {
+	// The request's secrets go first: a cut to 80 could leave half of one.
+	ct := redact.Line(redactAll(resp.Header.Get("Content-Type"), secrets), 80)
 	if ct == "" {
 		ct = http.DetectContentType(body)
 	}
@@ -419,7 +420,7 @@ func bodySummary(resp *http.Response, body []byte) string {
 // all but 200 characters: a cut never leaves half a secret. HTML pages and
 // binary bodies are described by type and size only.
 func errorBodySummary(resp *http.Response, body []byte, secrets []string) string {
-	sum := bodySummary(resp, body)
+	sum := bodySummary(resp, body, secrets)
 	if resp.StatusCode < 400 || strings.HasPrefix(sum, "an HTML page") || !utf8.Valid(body) {
 		return sum
 	}

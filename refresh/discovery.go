@@ -154,9 +154,9 @@ func (c *Client) fetchMetadataAt(ctx context.Context, u string) ([]byte, error) 
 	}
 	switch st := resp.StatusCode; {
 	case failingNow(st):
-		return nil, &TransientError{URL: u, Status: st, RetryAfter: retryAfter(resp.Header, c.now()), Err: errors.New(bodySummary(resp, body))}
+		return nil, &TransientError{URL: u, Status: st, RetryAfter: retryAfter(resp.Header, c.now()), Err: errors.New(bodySummary(resp, body, nil))}
 	case st != http.StatusOK:
-		return nil, &EndpointError{URL: u, Status: st, Description: "no discovery document here (" + bodySummary(resp, body) + ")"}
+		return nil, &EndpointError{URL: u, Status: st, Description: "no discovery document here (" + bodySummary(resp, body, nil) + ")"}
 	case len(body) > MaxResponseBody:
 		return nil, &EndpointError{URL: u, Status: st, Description: "discovery document larger than 1 MiB"}
 	}

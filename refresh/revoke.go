@@ -59,7 +59,7 @@ func (c *Client) postOnce(ctx context.Context, req Request, rt time.Duration) (m
 	}
 	raw, err = decodeResponse(body, resp.Header.Get("Content-Type"))
 	if err != nil {
-		return nil, &EndpointError{URL: u, Status: st, Description: "not a JSON answer (" + bodySummary(resp, body) + ")"}
+		return nil, &EndpointError{URL: u, Status: st, Description: "not a JSON answer (" + bodySummary(resp, body, secrets) + ")"}
 	}
 	// GitHub answers errors with a 200 when it can.
 	if e := endpointError(u, resp, body, secrets); e.Code != "" {

@@ -267,7 +267,7 @@ func (h *fakeHolder) close() {
 //	fake count GRANT|all N           assert how many requests it received
 //	fake revoke                      revoke every refresh token
 //	fake request-token VALUE         change the company request token it accepts
-//	fake fail STATUS [BODY] [retry-after=S] [www-authenticate=CHALLENGE]  queue one fault
+//	fake fail STATUS [BODY] [retry-after=S] [www-authenticate=CHALLENGE] [content-type=TYPE]  queue one fault
 //	fake hang | fake reset | fake huge BYTES  queue one such fault
 //	fake patch KEY=JSON|KEY=-|KEY=bytes:N…   serve the next grant, then edit its success body
 //	                                         (raw JSON as given; - removes; a string of N bytes)
@@ -381,7 +381,7 @@ func patchFields(ts *testscript.TestScript, args []string) map[string]json.RawMe
 
 func fakeFault(ts *testscript.TestScript, args []string) fakeserver.Fault {
 	if len(args) == 0 {
-		ts.Fatalf("usage: fake fail STATUS [BODY] [retry-after=S] [www-authenticate=CHALLENGE]")
+		ts.Fatalf("usage: fake fail STATUS [BODY] [retry-after=S] [www-authenticate=CHALLENGE] [content-type=TYPE]")
 	}
 	status, err := strconv.Atoi(args[0])
 	ts.Check(err)
@@ -393,6 +393,10 @@ func fakeFault(ts *testscript.TestScript, args []string) fakeserver.Fault {
 		}
 		if v, ok := strings.CutPrefix(a, "www-authenticate="); ok {
 			f.Header.Set("WWW-Authenticate", v)
+			continue
+		}
+		if v, ok := strings.CutPrefix(a, "content-type="); ok {
+			f.ContentType = v
 			continue
 		}
 		f.Body = a
