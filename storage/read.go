@@ -23,9 +23,18 @@ var ErrTooLarge = errors.New("larger than 1 MiB")
 // (a FIFO, device, socket or directory is a *RecordError naming the path); at
 // most MaxFileSize bytes. A larger file's first MaxFileSize bytes are returned
 // together with an error matching ErrTooLarge. A symbolic link is followed; a
-// missing file is an error matching fs.ErrNotExist.
+// missing file is an error matching fs.ErrNotExist, but a link to a missing
+// file (or a loop of links) is a *RecordError saying so: "no such file" of a
+// path that `ls` lists sends the user to create a file that cannot be created
+// there (init answers that it exists).
 func ReadFile(path string) ([]byte, error) {
-	return readFile(path, false)
+	data, err := readFile(path, false)
+	if err != nil && !errors.Is(err, fs.ErrPermission) {
+		if lerr := brokenLink(path); lerr != nil {
+			return nil, lerr
+		}
+	}
+	return data, err
 }
 
 // ReadPrivate reads a file that only tokenkeeper writes (a token record, the
@@ -96,19 +105,42 @@ func resolve(path string) (string, error) {
 	if err == nil {
 		return real, nil
 	}
+	if lerr := brokenLink(abs); lerr != nil {
+		lerr.Hint += " to start a new token file"
+		return "", lerr
+	}
 	if !errors.Is(err, fs.ErrNotExist) {
 		return "", fmt.Errorf("storage: %s: %w", abs, err)
-	}
-	if fi, lerr := os.Lstat(abs); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
-		target, _ := os.Readlink(abs)
-		return "", &RecordError{Name: abs, Msg: fmt.Sprintf("is a symbolic link to %s, which does not exist", target),
-			Hint: "restore the file it points to, or remove the link (rm " + shellQuote(abs) + ") to start a new token file"}
 	}
 	dir, base := filepath.Split(abs)
 	if rdir, derr := filepath.EvalSymlinks(dir); derr == nil {
 		return filepath.Join(rdir, base), nil
 	}
 	return abs, nil
+}
+
+// brokenLink returns the *RecordError of a path that is a symbolic link that
+// leads to no file: its target is missing, or it is part of a loop of links
+// (which is no passing problem: retrying, exit 75, would never mend it). nil
+// when path is no link, or its target exists or cannot be reached for want of
+// permission.
+func brokenLink(path string) *RecordError {
+	fi, err := os.Lstat(path)
+	if err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+		return nil
+	}
+	target, _ := os.Readlink(path)
+	rm := "remove the link (rm " + shellQuote(path) + ")"
+	_, err = os.Stat(path)
+	switch {
+	case err == nil || errors.Is(err, fs.ErrPermission):
+		return nil
+	case errors.Is(err, fs.ErrNotExist):
+		return &RecordError{Name: path, Msg: fmt.Sprintf("is a symbolic link to %s, which does not exist", target),
+			Hint: "restore the file it points to, or " + rm, gone: true}
+	}
+	return &RecordError{Name: path, Msg: fmt.Sprintf("is a symbolic link to %s, which leads to no file (a loop of links)", target),
+		Hint: "point the link at a file (ln -sfn FILE " + shellQuote(path) + "), or " + rm}
 }
 
 // readCapped is readFile's loop for both platforms: it reads through read

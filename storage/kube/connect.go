@@ -139,8 +139,9 @@ func fromKubeconfig(files []string) (*Conn, error) {
 	)
 	for _, f := range files {
 		data, err := storage.ReadFile(f)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
+		var re *storage.RecordError
+		if errors.Is(err, fs.ErrNotExist) || errors.As(err, &re) && re.LinkToMissing() {
+			continue // a missing file of the list is skipped, as kubectl does
 		}
 		if err != nil {
 			return nil, &storage.ConfigError{Msg: fmt.Sprintf("kubernetes: kubeconfig %s: %v", f, err), Err: err}
