@@ -201,6 +201,20 @@ func isAlnum(c byte) bool {
 func (p Paths) Exists() (bool, error) {
 	for _, dir := range []string{p.ConfigDir, p.StateDir} {
 		fi, err := os.Stat(dir)
+		if le := brokenLink(dir); err != nil && le != nil {
+			// mkdir would answer "file exists" of what ls shows as a
+			// link, and a loop would be met by every file of the profile.
+			if le.gone {
+				target, _ := os.Readlink(dir)
+				if !filepath.IsAbs(target) {
+					target = filepath.Join(filepath.Dir(dir), target)
+				}
+				le.Hint = "create the directory it points to (mkdir -m 700 " + shellQuote(target) + "), or remove the link (rm " + shellQuote(dir) + ")"
+			} else {
+				le.Hint = "point the link at a directory (ln -sfn DIR " + shellQuote(dir) + "), or remove the link (rm " + shellQuote(dir) + ")"
+			}
+			return false, le
+		}
 		switch {
 		case err == nil && fi.IsDir():
 			return true, nil
