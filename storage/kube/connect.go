@@ -218,7 +218,7 @@ func fromKubeconfig(files []string) (*Conn, error) {
 		}
 	case cluster.CertificateAuthority != "":
 		if tc, err = tlsWithCA(tc, abs(dirs[cl.file], cluster.CertificateAuthority)); err != nil {
-			return nil, bad(err.Error(), "")
+			return nil, bad(err.Error(), fileHint(err))
 		}
 	}
 	c := &Conn{Server: strings.TrimSuffix(u.Scheme+"://"+u.Host+u.Path, "/"), Source: src, TLS: tc}
@@ -258,12 +258,12 @@ func fromKubeconfig(files []string) (*Conn, error) {
 	}
 	if user.ClientCertificate != "" && certPEM == nil {
 		if certPEM, err = storage.ReadFile(abs(dirs[un.file], user.ClientCertificate)); err != nil {
-			return nil, bad(fmt.Sprintf("user %q: client-certificate: %v", cut(ctx.User), err), "")
+			return nil, bad(fmt.Sprintf("user %q: client-certificate: %v", cut(ctx.User), err), fileHint(err))
 		}
 	}
 	if user.ClientKey != "" && keyPEM == nil {
 		if keyPEM, err = storage.ReadFile(abs(dirs[un.file], user.ClientKey)); err != nil {
-			return nil, bad(fmt.Sprintf("user %q: client-key: %v", cut(ctx.User), err), "")
+			return nil, bad(fmt.Sprintf("user %q: client-key: %v", cut(ctx.User), err), fileHint(err))
 		}
 	}
 	if certPEM != nil || keyPEM != nil {
@@ -275,6 +275,17 @@ func fromKubeconfig(files []string) (*Conn, error) {
 		tc.Certificates = []tls.Certificate{cert}
 	}
 	return c, nil
+}
+
+// fileHint is what to do about a file named by a kubeconfig that could not
+// be read: the store's hint for a file that is not a regular one (a FIFO, a
+// dangling link), else none (the message names the file and the OS's words).
+func fileHint(err error) string {
+	var re *storage.RecordError
+	if errors.As(err, &re) {
+		return re.Hint
+	}
+	return ""
 }
 
 // jsonHint is how to turn kubeconfig f, when kubectl reads it, into JSON,
