@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/tokenkeeper/tokenkeeper/internal/redact"
@@ -60,6 +61,13 @@ func Connect(getenv func(string) string, home string) (*Conn, error) {
 }
 
 func inCluster(host, port string) (*Conn, error) {
+	// What the kubelet sets is an IP address and a port; anything else
+	// would fail every request as an API server that does not answer (75,
+	// retried for ever), when it is the pod's environment to fix.
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || !validHost(host) {
+		return nil, &storage.ConfigError{Msg: fmt.Sprintf("kubernetes: in a pod, but KUBERNETES_SERVICE_HOST %q and KUBERNETES_SERVICE_PORT %q are no host and port", cut(host), cut(port)),
+			Hint: "leave both as the kubelet sets them, or set KUBECONFIG to a kubeconfig file"}
+	}
 	ca := filepath.Join(serviceAccountDir, "ca.crt")
 	tc, err := tlsWithCA(nil, ca)
 	if err != nil {
@@ -68,6 +76,16 @@ func inCluster(host, port string) (*Conn, error) {
 	}
 	return &Conn{Server: "https://" + net.JoinHostPort(host, port), Source: "in-cluster", TLS: tc,
 		TokenFile: filepath.Join(serviceAccountDir, "token")}, nil
+}
+
+// validHost tells whether h is an IP address or a DNS name.
+func validHost(h string) bool {
+	if net.ParseIP(h) != nil {
+		return true
+	}
+	return h != "" && len(h) <= 253 && strings.IndexFunc(h, func(r rune) bool {
+		return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '-' || r == '.')
+	}) < 0
 }
 
 // kubeconfig is the part of a kubeconfig file (clientcmd's v1.Config) this
