@@ -192,6 +192,13 @@ func (c *Credentials) collect(members []member) (map[string]string, []Problem) {
 		}
 		switch k := kind(last[key]); k {
 		case "string":
+			if !utf8.Valid(last[key]) {
+				// encoding/json would make each bad byte U+FFFD: a
+				// password saved as Latin-1 would be sent changed, and
+				// refused with nothing to show why.
+				problems = append(problems, Problem{Field: key, Msg: "is not valid UTF-8 (saved in another encoding, such as Latin-1?); save the file as UTF-8"})
+				continue
+			}
 			var s string
 			json.Unmarshal(last[key], &s) // a valid string token cannot fail
 			values[key] = strings.TrimSpace(s)
