@@ -101,6 +101,9 @@ func resolve(path string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("storage: %s: %w", path, err)
 	}
+	if ferr := foreignLink(abs); ferr != nil {
+		return "", ferr
+	}
 	real, err := filepath.EvalSymlinks(abs)
 	if err == nil {
 		return real, nil
@@ -117,6 +120,47 @@ func resolve(path string) (string, error) {
 		return filepath.Join(rdir, base), nil
 	}
 	return abs, nil
+}
+
+// foreignLink returns the *RecordError of a path that is a symbolic link, or
+// a chain of them, of which one belongs to another user than this one, than
+// root and than its directory's owner. Such a link is the one another user plants in a
+// directory both may write to (a --dir in /tmp): followed, it would have this
+// user's save replace, and its corrupt-file check move aside, whatever file
+// of this user it names (a root's /etc/shadow). The kernel's
+// protected_symlinks refuses the same links in sticky directories, but only
+// to open(2): resolving a path by hand, as EvalSymlinks does, bypasses it.
+func foreignLink(path string) *RecordError {
+	p := path
+	for range 40 { // the kernel's limit of links in a path
+		fi, err := os.Lstat(p)
+		if err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+			return nil
+		}
+		// root's links are trusted: root needs no link to replace a file.
+		if uid, ok := fileOwner(fi); ok && uid != os.Geteuid() && uid != 0 {
+			if dir, derr := os.Stat(filepath.Dir(p)); derr != nil || !sameOwner(dir, uid) {
+				return &RecordError{Name: p,
+					Msg:  fmt.Sprintf("is a symbolic link of another user (uid %d, not %d), which tokenkeeper does not follow", uid, os.Geteuid()),
+					Hint: "remove it (rm " + shellQuote(p) + ") and keep the profile in a directory of your own: where others may write, anyone can plant a link"}
+			}
+		}
+		target, err := os.Readlink(p)
+		if err != nil {
+			return nil
+		}
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(filepath.Dir(p), target)
+		}
+		p = target
+	}
+	return nil
+}
+
+// sameOwner tells whether fi belongs to uid.
+func sameOwner(fi fs.FileInfo, uid int) bool {
+	owner, ok := fileOwner(fi)
+	return ok && owner == uid
 }
 
 // brokenLink returns the *RecordError of a path that is a symbolic link that
