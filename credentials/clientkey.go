@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 
 	"github.com/tokenkeeper/tokenkeeper/storage"
@@ -78,6 +79,12 @@ func (c *Credentials) LoadClientKey() (*ClientKey, error) {
 	data, err := storage.ReadPrivate(keyPath)
 	if err != nil {
 		msg, hint := readProblem(keyPath, err)
+		if target, lerr := os.Readlink(keyPath); lerr == nil {
+			// The store's hint for a link (remove it: tokenkeeper creates
+			// the file) is for the files tokenkeeper writes; the key is the
+			// user's, and removing the link would lose the way to it.
+			hint = "name the key file itself in clientKey (the link points to " + target + "), not a link to it"
+		}
 		return nil, fail("clientKey", keyPath, msg, hint)
 	}
 	if x := storage.FileExposure(keyPath); x != nil {

@@ -79,6 +79,12 @@ func (c *Credentials) shadowedDefaults() []Problem {
 // decodeObject checks that data is one JSON object and returns its members
 // in file order.
 func decodeObject(path string, data []byte) ([]member, error) {
+	if bytes.HasPrefix(data, []byte{0xff, 0xfe}) || bytes.HasPrefix(data, []byte{0xfe, 0xff}) {
+		// Notepad's "Unicode": encoding/json would call the mark an
+		// invalid character 'ÿ', which says nothing of the cause.
+		return nil, &SyntaxError{Path: path, Line: 1, Col: 1, Msg: "the file is UTF-16 (it begins with a UTF-16 byte-order mark); tokenkeeper reads UTF-8",
+			Hint: "save the file as UTF-8 (in Notepad: Save As, Encoding UTF-8)"}
+	}
 	start := len(data) - len(bytes.TrimLeft(data, " \t\r\n"))
 	if start == len(data) {
 		return nil, &SyntaxError{Path: path, Msg: msgEmpty}
@@ -186,6 +192,13 @@ func (c *Credentials) collect(members []member) (map[string]string, []Problem) {
 		}
 		switch k := kind(last[key]); k {
 		case "string":
+			if !utf8.Valid(last[key]) {
+				// encoding/json would make each bad byte U+FFFD: a
+				// password saved as Latin-1 would be sent changed, and
+				// refused with nothing to show why.
+				problems = append(problems, Problem{Field: key, Msg: "is not valid UTF-8 (saved in another encoding, such as Latin-1?); save the file as UTF-8"})
+				continue
+			}
 			var s string
 			json.Unmarshal(last[key], &s) // a valid string token cannot fail
 			values[key] = strings.TrimSpace(s)

@@ -213,7 +213,9 @@ func quoteShort(v string) string {
 }
 
 func hasControl(s string) bool {
-	return strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f })
+	// C1 controls too (U+0080-U+009F): U+009B is CSI to many terminals,
+	// and none belongs in an ID, a URL or a secret.
+	return strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r >= 0x7f && r < 0xa0 })
 }
 
 // TokenURLProblem is what the tokenURL rule finds wrong with raw, in words

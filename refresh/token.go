@@ -236,8 +236,7 @@ func (t *Token) readAnswer() {
 			drop(f.key, err.Error())
 		}
 	}
-	if t.TokenType != "" && (len(t.TokenType) > 64 || !visibleASCII(t.TokenType)) {
-		// It goes into Authorization headers (oauth2.Token.Type).
+	if !tokenTypeOK(t.TokenType) {
 		t.TokenType = ""
 		drop("token_type", `field "token_type": not a word of visible ASCII`)
 	}
@@ -318,6 +317,12 @@ func checkAccessToken(tok string) string {
 	return ""
 }
 
+// tokenTypeOK is the rule for a token_type, in an answer and in a record:
+// empty, or one word of visible ASCII. It goes into Authorization headers
+// (oauth2.Token.Type), token -o env's lines and a child's environment, where
+// a line break or an escape would be a header of its own or reach a terminal.
+func tokenTypeOK(s string) bool { return s == "" || len(s) <= 64 && visibleASCII(s) }
+
 // visibleASCII reports whether s is made of the bytes 0x21–0x7E only.
 func visibleASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
@@ -346,6 +351,9 @@ func ParseFile(data []byte) (*Token, error) {
 	t := &Token{raw: raw}
 	if err := t.readResponseFields(); err != nil {
 		return nil, err
+	}
+	if !tokenTypeOK(t.TokenType) {
+		t.TokenType = "" // as an answer's: the type is Bearer, the token kept
 	}
 	// Slices, not map literals: this is the hot path of `tokenkeeper token`,
 	// and a map literal is built anew on every call.

@@ -201,6 +201,20 @@ func isAlnum(c byte) bool {
 func (p Paths) Exists() (bool, error) {
 	for _, dir := range []string{p.ConfigDir, p.StateDir} {
 		fi, err := os.Stat(dir)
+		if le := brokenLink(dir); err != nil && le != nil {
+			// mkdir would answer "file exists" of what ls shows as a
+			// link, and a loop would be met by every file of the profile.
+			if le.gone {
+				target, _ := os.Readlink(dir)
+				if !filepath.IsAbs(target) {
+					target = filepath.Join(filepath.Dir(dir), target)
+				}
+				le.Hint = "create the directory it points to (mkdir -m 700 " + shellQuote(target) + "), or remove the link (rm " + shellQuote(dir) + ")"
+			} else {
+				le.Hint = "point the link at a directory (ln -sfn DIR " + shellQuote(dir) + "), or remove the link (rm " + shellQuote(dir) + ")"
+			}
+			return false, le
+		}
 		switch {
 		case err == nil && fi.IsDir():
 			return true, nil
@@ -244,7 +258,8 @@ func (e *NotDirError) Error() string {
 }
 
 // ListProfiles returns the sorted names of root's sub-directories that are
-// valid profile names (symbolic links to directories included). A missing
+// valid profile names (symbolic links to directories included, and links that
+// lead nowhere, whose runs say so). A missing
 // root is an empty list, not an error: no profile has been created yet.
 func ListProfiles(root string) ([]string, error) {
 	entries, err := os.ReadDir(root)
@@ -261,8 +276,12 @@ func ListProfiles(root string) ([]string, error) {
 		}
 		isDir := e.IsDir()
 		if e.Type()&os.ModeSymlink != 0 {
+			// A link that leads nowhere (its target missing: a volume not
+			// mounted; a loop) is listed: left out, --all would renew
+			// every other profile and exit 0 while this one is never
+			// renewed. Its run says what is wrong with it.
 			fi, err := os.Stat(filepath.Join(root, e.Name()))
-			isDir = err == nil && fi.IsDir()
+			isDir = err == nil && fi.IsDir() || brokenLink(filepath.Join(root, e.Name())) != nil
 		}
 		if isDir {
 			names = append(names, e.Name())

@@ -23,9 +23,18 @@ var ErrTooLarge = errors.New("larger than 1 MiB")
 // (a FIFO, device, socket or directory is a *RecordError naming the path); at
 // most MaxFileSize bytes. A larger file's first MaxFileSize bytes are returned
 // together with an error matching ErrTooLarge. A symbolic link is followed; a
-// missing file is an error matching fs.ErrNotExist.
+// missing file is an error matching fs.ErrNotExist, but a link to a missing
+// file (or a loop of links) is a *RecordError saying so: "no such file" of a
+// path that `ls` lists sends the user to create a file that cannot be created
+// there (init answers that it exists).
 func ReadFile(path string) ([]byte, error) {
-	return readFile(path, false)
+	data, err := readFile(path, false)
+	if err != nil && !errors.Is(err, fs.ErrPermission) {
+		if lerr := brokenLink(path); lerr != nil {
+			return nil, lerr
+		}
+	}
+	return data, err
 }
 
 // ReadPrivate reads a file that only tokenkeeper writes (a token record, the
@@ -92,23 +101,90 @@ func resolve(path string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("storage: %s: %w", path, err)
 	}
+	if ferr := foreignLink(abs); ferr != nil {
+		return "", ferr
+	}
 	real, err := filepath.EvalSymlinks(abs)
 	if err == nil {
 		return real, nil
 	}
+	if lerr := brokenLink(abs); lerr != nil {
+		lerr.Hint += " to start a new token file"
+		return "", lerr
+	}
 	if !errors.Is(err, fs.ErrNotExist) {
 		return "", fmt.Errorf("storage: %s: %w", abs, err)
-	}
-	if fi, lerr := os.Lstat(abs); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
-		target, _ := os.Readlink(abs)
-		return "", &RecordError{Name: abs, Msg: fmt.Sprintf("is a symbolic link to %s, which does not exist", target),
-			Hint: "restore the file it points to, or remove the link (rm " + shellQuote(abs) + ") to start a new token file"}
 	}
 	dir, base := filepath.Split(abs)
 	if rdir, derr := filepath.EvalSymlinks(dir); derr == nil {
 		return filepath.Join(rdir, base), nil
 	}
 	return abs, nil
+}
+
+// foreignLink returns the *RecordError of a path that is a symbolic link, or
+// a chain of them, of which one belongs to another user than this one, than
+// root and than its directory's owner. Such a link is the one another user plants in a
+// directory both may write to (a --dir in /tmp): followed, it would have this
+// user's save replace, and its corrupt-file check move aside, whatever file
+// of this user it names (a root's /etc/shadow). The kernel's
+// protected_symlinks refuses the same links in sticky directories, but only
+// to open(2): resolving a path by hand, as EvalSymlinks does, bypasses it.
+func foreignLink(path string) *RecordError {
+	p := path
+	for range 40 { // the kernel's limit of links in a path
+		fi, err := os.Lstat(p)
+		if err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+			return nil
+		}
+		// root's links are trusted: root needs no link to replace a file.
+		if uid, ok := fileOwner(fi); ok && uid != os.Geteuid() && uid != 0 {
+			if dir, derr := os.Stat(filepath.Dir(p)); derr != nil || !sameOwner(dir, uid) {
+				return &RecordError{Name: p,
+					Msg:  fmt.Sprintf("is a symbolic link of another user (uid %d, not %d), which tokenkeeper does not follow", uid, os.Geteuid()),
+					Hint: "remove it (rm " + shellQuote(p) + ") and keep the profile in a directory of your own: where others may write, anyone can plant a link"}
+			}
+		}
+		target, err := os.Readlink(p)
+		if err != nil {
+			return nil
+		}
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(filepath.Dir(p), target)
+		}
+		p = target
+	}
+	return nil
+}
+
+// sameOwner tells whether fi belongs to uid.
+func sameOwner(fi fs.FileInfo, uid int) bool {
+	owner, ok := fileOwner(fi)
+	return ok && owner == uid
+}
+
+// brokenLink returns the *RecordError of a path that is a symbolic link that
+// leads to no file: its target is missing, or it is part of a loop of links
+// (which is no passing problem: retrying, exit 75, would never mend it). nil
+// when path is no link, or its target exists or cannot be reached for want of
+// permission.
+func brokenLink(path string) *RecordError {
+	fi, err := os.Lstat(path)
+	if err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+		return nil
+	}
+	target, _ := os.Readlink(path)
+	rm := "remove the link (rm " + shellQuote(path) + ")"
+	_, err = os.Stat(path)
+	switch {
+	case err == nil || errors.Is(err, fs.ErrPermission):
+		return nil
+	case errors.Is(err, fs.ErrNotExist):
+		return &RecordError{Name: path, Msg: fmt.Sprintf("is a symbolic link to %s, which does not exist", target),
+			Hint: "restore the file it points to, or " + rm, gone: true}
+	}
+	return &RecordError{Name: path, Msg: fmt.Sprintf("is a symbolic link to %s, which leads to no file (a loop of links)", target),
+		Hint: "point the link at a file (ln -sfn FILE " + shellQuote(path) + "), or " + rm}
 }
 
 // readCapped is readFile's loop for both platforms: it reads through read

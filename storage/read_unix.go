@@ -121,3 +121,12 @@ func checkRegular(path string, mode fs.FileMode, uid int, private bool) error {
 	}
 	return nil
 }
+
+// fileOwner is the uid that owns the file fi describes.
+func fileOwner(fi fs.FileInfo) (int, bool) {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return 0, false
+	}
+	return int(st.Uid), true
+}

@@ -70,6 +70,12 @@ type RecordError struct {
 	Msg  string // what is wrong, e.g. "is a FIFO, not a regular file"
 	Hint string // what to do, e.g. "remove it: rm PATH"
 	link bool   // a symbolic link refused by ReadPrivate, which FileStore.Read follows
+	gone bool   // a symbolic link to a file that does not exist
 }
+
+// LinkToMissing tells whether the record is a symbolic link whose target does
+// not exist: for a caller to whom a missing file is no error (a kubeconfig in
+// a list of them, which kubectl skips when it is missing).
+func (e *RecordError) LinkToMissing() bool { return e.gone }
 
 func (e *RecordError) Error() string { return "storage: " + e.Name + ": " + e.Msg }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"slices"
 	"strconv"
@@ -191,8 +192,13 @@ func (f durationFlag) String() string {
 
 func (f durationFlag) Set(s string) error {
 	if n, err := strconv.ParseFloat(s, 64); err == nil {
-		if n < 0 {
+		switch {
+		case n < 0:
 			return errors.New("must not be negative")
+		case math.IsNaN(n) || n*float64(time.Second) >= math.MaxInt64:
+			// NaN, Inf and 1e300 seconds would turn into a negative
+			// duration (a timeout past before the run starts).
+			return fmt.Errorf("%q is not a duration tokenkeeper can wait (at most %.0f seconds)", s, math.Floor(float64(math.MaxInt64)/float64(time.Second)))
 		}
 		*f.d = time.Duration(n * float64(time.Second))
 		return nil

@@ -112,12 +112,22 @@ func (a *app) serve(o serveOptions) int {
 		}
 	}
 	if err != nil {
-		hint := "choose another path or port, or stop the other server"
-		if o.socket != "" && errors.Is(err, fs.ErrNotExist) {
+		// "stop the other server" only where another server is in the way:
+		// a FIFO, a directory or /dev/zero at the path is no server's.
+		hint := "choose another path, or move away what is there"
+		if storage.SystemPath(o.socket) || storage.SystemPath(o.secretFile) {
+			hint = "choose another path" // never moving what the system needs
+		}
+		abs, _ := filepath.Abs(o.socket)
+		switch {
+		case listenExit(err) == exitTemp:
+			hint = "choose another path or port, or stop the other server"
+		case o.socket != "" && errors.Is(err, fs.ErrNotExist):
 			// Created here it would take the umask's mode: who may reach
 			// the socket is the person's choice.
-			dir, _ := filepath.Abs(filepath.Dir(o.socket))
-			hint = "create the socket's directory first, for you alone: mkdir -m 700 " + shellQuote(dir)
+			hint = "create the socket's directory first, for you alone: mkdir -m 700 " + shellQuote(filepath.Dir(abs))
+		case o.socket != "" && len(abs) > maxSocketPath:
+			hint = fmt.Sprintf("a unix socket's path is at most %d bytes long, and %s is %d: choose a shorter one", maxSocketPath, abs, len(abs))
 		}
 		a.message("error", "serve: "+err.Error(), hint)
 		return listenExit(err)

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -191,10 +194,53 @@ func (a *app) statusMetrics(o *statusOpts) error {
 		}
 		return exitWith(code)
 	}
+	if err := checkOutputFile(o.file); err != nil {
+		return err
+	}
 	if err := storage.WriteReadable(o.file, w.Bytes()); err != nil {
 		return &cmdError{exitError, "--output-file: " + err.Error(), []string{"name a file in a directory that exists and this user may write to"}}
 	}
 	return exitWith(code)
+}
+
+// metricsStart is how every textfile status writes begins (writeMetrics's
+// first family).
+const metricsStart = "# HELP tokenkeeper_"
+
+// checkOutputFile refuses to replace, at --output-file's path, what status
+// did not write: it runs as whoever runs it, root too, and a path mistyped
+// or planted would otherwise be replaced by the metrics whatever it was (a
+// device such as /dev/zero, /etc/passwd, a directory's neighbour). Replaced
+// are a missing file, an empty one, a textfile of tokenkeeper's, and a
+// symbolic link outside the system's directories (the link, never its
+// target).
+func checkOutputFile(path string) error {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return nil // missing (created), or the write says why not
+	}
+	abs, _ := filepath.Abs(path)
+	refuse := func(msg, hint string) error {
+		return &cmdError{exitConfig, "--output-file: " + abs + " " + msg + "; not replacing it", []string{hint}}
+	}
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		if storage.SystemPath(abs) {
+			return refuse("is a symbolic link in a directory of the system's", "name a file of the textfile collector's directory")
+		}
+		return nil
+	}
+	data, err := storage.ReadFile(abs)
+	var re *storage.RecordError
+	switch {
+	case errors.As(err, &re):
+		return refuse(strings.TrimSuffix(re.Msg, ", not a regular file"), "name a regular file (or a new one), in a directory that exists")
+	case err != nil && !errors.Is(err, storage.ErrTooLarge):
+		return nil // unreadable: the write says why it cannot replace it
+	case len(data) > 0 && !strings.HasPrefix(string(data), metricsStart):
+		return refuse("exists and is not a metrics file written by tokenkeeper status",
+			"name a new file, or one status wrote; move the file away first if it is to be replaced")
+	}
+	return nil
 }
 
 func (a *app) status(p storage.Paths, now time.Time) *statusReport { return a.statusOf(p, now, true) }

@@ -30,7 +30,59 @@ func TestHostile(t *testing.T) {
 		{"RefusalHarmlessEdit", testRefusalHarmlessEdit},
 		{"GitCredentialOtherHost", testGitCredentialOtherHost},
 		{"LogoutForgets", testLogoutForgets},
+		{"ForeignLink", testForeignLink},
 	})
+}
+
+// testForeignLink: a link planted by another user where the token file goes,
+// in a profile directory others may write to, is refused before anything is
+// read, moved or written: followed, it made the run move the file it names
+// aside as a corrupt token file and write the token in its place (as root,
+// any file: /etc/shadow). Also through a chain: the user's own link to a
+// planted one. Planting as another user takes root (lchown).
+func testForeignLink(t *testing.T, bin string) {
+	if os.Geteuid() != 0 {
+		t.Skip("planting a link of another user takes root")
+	}
+	p := newProfile(t, bin, t.TempDir(), fakeserver.Options{})
+	os.Chmod(p.dir, 0o1777)
+	victimDir := t.TempDir()
+	victim := filepath.Join(victimDir, "shadow")
+	if err := os.WriteFile(victim, []byte("root:x:0:0:the system's own file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	shared := t.TempDir()
+	os.Chmod(shared, 0o1777)
+	planted := filepath.Join(shared, "token.json")
+	for _, c := range []struct{ name, link, target string }{
+		{"planted at the token file", p.tokenFile(), victim},
+		{"the user's link to a planted one", planted, victim},
+	} {
+		os.Remove(p.tokenFile())
+		if err := os.Symlink(c.target, c.link); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Lchown(c.link, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+		if c.link != p.tokenFile() {
+			if err := os.Symlink(c.link, p.tokenFile()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, args := range [][]string{{"refresh"}, {"token"}} {
+			o := p.run(p.command(args...))
+			if o.code != exitConfig || !strings.Contains(o.stderr, c.link+": is a symbolic link of another user (uid 65534") {
+				t.Errorf("%s: tokenkeeper %s: %s, want 78 refusing %s", c.name, args[0], o, c.link)
+			}
+		}
+		if b, _ := os.ReadFile(victim); string(b) != "root:x:0:0:the system's own file\n" {
+			t.Errorf("%s: the file the link names now holds %q", c.name, b)
+		}
+		if names, _ := filepath.Glob(victim + ".*"); len(names) > 0 {
+			t.Errorf("%s: beside the file the link names: %q", c.name, names)
+		}
+	}
 }
 
 // runBounded runs a command that must end by itself within 10 s (serve that

@@ -67,11 +67,18 @@ var errNotDir error = syscall.ENOTDIR
 // --dir naming a file).
 func notDirError(err error) error {
 	var nd *storage.NotDirError
-	if !errors.As(err, &nd) {
+	var rec *storage.RecordError
+	switch {
+	case errors.As(err, &rec): // a link where the directory belongs that leads nowhere
+		return &refresh.Error{Kind: refresh.KindCredentials, Err: err, Msg: err.Error(), Hint: rec.Hint}
+	case !errors.As(err, &nd):
 		return err
 	}
-	return &refresh.Error{Kind: refresh.KindCredentials, Err: err, Msg: err.Error(),
-		Hint: fmt.Sprintf("name a directory with %s, or move the file %s away", strings.TrimSuffix(nd.Source, " flag"), nd.Path)}
+	hint := fmt.Sprintf("name a directory with %s", strings.TrimSuffix(nd.Source, " flag"))
+	if !storage.SystemPath(nd.Path) { // never a command that would move what the system needs
+		hint += fmt.Sprintf(", or move the file %s away", nd.Path)
+	}
+	return &refresh.Error{Kind: refresh.KindCredentials, Err: err, Msg: err.Error(), Hint: hint}
 }
 
 // noProfileError is the 78 of a profile that does not exist: what was looked

@@ -50,6 +50,10 @@ func listenUnix(path string) (net.Listener, func(), error) {
 	}, nil
 }
 
+// maxSocketPath is the longest path a unix socket can be bound to: the
+// sun_path of sockaddr_un (108 bytes on Linux and Windows) less its NUL.
+const maxSocketPath = 107
+
 // lstatID is os.Lstat with the file's identity read now. Windows reads a
 // file's volume and ID lazily, by path, at its first os.SameFile: two Lstats
 // of one path compared later would both read whatever is there then, and

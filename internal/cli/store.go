@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -140,10 +141,21 @@ func (a *app) checkStore() int {
 	default:
 		_, err = a.storeClient() // not a URL at all: etcd's parser says why
 	}
-	if err != nil {
-		return a.usageError(err.Error(), storeURLHint(a.g.store))
+	var rec *storage.RecordError
+	var pe *fs.PathError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &rec):
+		// The URL is right; the file its ca=, cert= or key= names is not
+		// one (a FIFO, a device, a dangling link): fix the file, 78.
+		a.message("error", err.Error(), rec.Hint)
+		return exitConfig
+	case errors.As(err, &pe) || errors.Is(err, storage.ErrTooLarge):
+		a.message("error", err.Error(), "check the file the store URL names (ca=, cert=, key=): it must be a PEM file this user can read")
+		return exitConfig
 	}
-	return exitOK
+	return a.usageError(err.Error(), storeURLHint(a.g.store))
 }
 
 // urlScheme is raw's scheme when raw starts with one (RFC 3986's letters,

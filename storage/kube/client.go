@@ -237,9 +237,16 @@ func (c *Client) authorize(req *http.Request) (string, error) {
 		}
 		tok = strings.TrimSpace(string(b))
 	}
-	if strings.ContainsAny(tok, "\r\n\x00") {
-		return "", &storage.ConfigError{Msg: "kubernetes: " + c.conn.Source + ": the bearer token holds a line break or a NUL",
-			Hint: "put the token alone on one line"}
+	// Any control character, not only a line break: net/http refuses the
+	// header, and its error would read as an API server that did not
+	// answer (75, retried for ever) when the file is to be fixed.
+	if strings.IndexFunc(tok, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 {
+		where := c.conn.Source
+		if c.conn.Token == "" && c.conn.TokenFile != "" {
+			where = "token file " + c.conn.TokenFile
+		}
+		return "", &storage.ConfigError{Msg: "kubernetes: " + where + ": the bearer token holds a control character (a line break, a NUL, an escape)",
+			Hint: "put the token alone on one line, as the API server issued it"}
 	}
 	if tok != "" {
 		req.Header.Set("Authorization", "Bearer "+tok)

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/tokenkeeper/tokenkeeper/internal/redact"
@@ -60,6 +61,13 @@ func Connect(getenv func(string) string, home string) (*Conn, error) {
 }
 
 func inCluster(host, port string) (*Conn, error) {
+	// What the kubelet sets is an IP address and a port; anything else
+	// would fail every request as an API server that does not answer (75,
+	// retried for ever), when it is the pod's environment to fix.
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || !validHost(host) {
+		return nil, &storage.ConfigError{Msg: fmt.Sprintf("kubernetes: in a pod, but KUBERNETES_SERVICE_HOST %q and KUBERNETES_SERVICE_PORT %q are no host and port", cut(host), cut(port)),
+			Hint: "leave both as the kubelet sets them, or set KUBECONFIG to a kubeconfig file"}
+	}
 	ca := filepath.Join(serviceAccountDir, "ca.crt")
 	tc, err := tlsWithCA(nil, ca)
 	if err != nil {
@@ -68,6 +76,16 @@ func inCluster(host, port string) (*Conn, error) {
 	}
 	return &Conn{Server: "https://" + net.JoinHostPort(host, port), Source: "in-cluster", TLS: tc,
 		TokenFile: filepath.Join(serviceAccountDir, "token")}, nil
+}
+
+// validHost tells whether h is an IP address or a DNS name.
+func validHost(h string) bool {
+	if net.ParseIP(h) != nil {
+		return true
+	}
+	return h != "" && len(h) <= 253 && strings.IndexFunc(h, func(r rune) bool {
+		return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '-' || r == '.')
+	}) < 0
 }
 
 // kubeconfig is the part of a kubeconfig file (clientcmd's v1.Config) this
@@ -139,8 +157,9 @@ func fromKubeconfig(files []string) (*Conn, error) {
 	)
 	for _, f := range files {
 		data, err := storage.ReadFile(f)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
+		var re *storage.RecordError
+		if errors.Is(err, fs.ErrNotExist) || errors.As(err, &re) && re.LinkToMissing() {
+			continue // a missing file of the list is skipped, as kubectl does
 		}
 		if err != nil {
 			return nil, &storage.ConfigError{Msg: fmt.Sprintf("kubernetes: kubeconfig %s: %v", f, err), Err: err}
@@ -217,7 +236,7 @@ func fromKubeconfig(files []string) (*Conn, error) {
 		}
 	case cluster.CertificateAuthority != "":
 		if tc, err = tlsWithCA(tc, abs(dirs[cl.file], cluster.CertificateAuthority)); err != nil {
-			return nil, bad(err.Error(), "")
+			return nil, bad(err.Error(), fileHint(err))
 		}
 	}
 	c := &Conn{Server: strings.TrimSuffix(u.Scheme+"://"+u.Host+u.Path, "/"), Source: src, TLS: tc}
@@ -257,12 +276,12 @@ func fromKubeconfig(files []string) (*Conn, error) {
 	}
 	if user.ClientCertificate != "" && certPEM == nil {
 		if certPEM, err = storage.ReadFile(abs(dirs[un.file], user.ClientCertificate)); err != nil {
-			return nil, bad(fmt.Sprintf("user %q: client-certificate: %v", cut(ctx.User), err), "")
+			return nil, bad(fmt.Sprintf("user %q: client-certificate: %v", cut(ctx.User), err), fileHint(err))
 		}
 	}
 	if user.ClientKey != "" && keyPEM == nil {
 		if keyPEM, err = storage.ReadFile(abs(dirs[un.file], user.ClientKey)); err != nil {
-			return nil, bad(fmt.Sprintf("user %q: client-key: %v", cut(ctx.User), err), "")
+			return nil, bad(fmt.Sprintf("user %q: client-key: %v", cut(ctx.User), err), fileHint(err))
 		}
 	}
 	if certPEM != nil || keyPEM != nil {
@@ -274,6 +293,17 @@ func fromKubeconfig(files []string) (*Conn, error) {
 		tc.Certificates = []tls.Certificate{cert}
 	}
 	return c, nil
+}
+
+// fileHint is what to do about a file named by a kubeconfig that could not
+// be read: the store's hint for a file that is not a regular one (a FIFO, a
+// dangling link), else none (the message names the file and the OS's words).
+func fileHint(err error) string {
+	var re *storage.RecordError
+	if errors.As(err, &re) {
+		return re.Hint
+	}
+	return ""
 }
 
 // jsonHint is how to turn kubeconfig f, when kubectl reads it, into JSON,
