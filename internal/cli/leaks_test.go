@@ -4,7 +4,9 @@ package cli
 
 import (
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -207,6 +209,114 @@ func TestChildEnvDropsSecretVariables(t *testing.T) {
 		env := childEnv([]string{f.Env + "=leak", "KEEP=1"}, tok)
 		if slices.Contains(env, f.Env+"=leak") || !slices.Contains(env, "KEEP=1") {
 			t.Errorf("childEnv = %q, want %s dropped and KEEP kept", env, f.Env)
+		}
+	}
+}
+
+// lkEncodings are the ways an endpoint may echo what it was sent, each a
+// function of the whole echo (so that a secret stands at any offset of a
+// base64 or hex text).
+var lkEncodings = map[string]func(string) string{
+	"base64":         func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) },
+	"base64url":      func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) },
+	"base64 mime":    func(s string) string { return lkSplit(base64.StdEncoding.EncodeToString([]byte(s)), 76, "\r\n") },
+	"hex":            func(s string) string { return hex.EncodeToString([]byte(s)) },
+	"hex upper":      func(s string) string { return strings.ToUpper(hex.EncodeToString([]byte(s))) },
+	"percent all":    func(s string) string { return lkEach(s, "%%%02X") },
+	"percent lower":  func(s string) string { return lkEach(s, "%%%02x") },
+	"form twice":     func(s string) string { return url.QueryEscape(url.QueryEscape(s)) },
+	"html hex":       func(s string) string { return lkEach(s, "&#x%x;") },
+	"html decimal":   func(s string) string { return lkEach(s, "&#%d;") },
+	"json \\u00XX":   func(s string) string { return lkEach(s, `\u%04X`) },
+	"upper-cased":    strings.ToUpper,
+	"split in lines": func(s string) string { return lkSplit(s, 5, "\n") },
+	"split by space": func(s string) string { return lkSplit(s, 7, " ") },
+}
+
+func lkEach(s, format string) string {
+	var b strings.Builder
+	for _, c := range []byte(s) {
+		fmt.Fprintf(&b, format, c)
+	}
+	return b.String()
+}
+
+func lkSplit(s string, n int, sep string) string {
+	var parts []string
+	for len(s) > n {
+		parts = append(parts, s[:n])
+		s = s[n:]
+	}
+	return strings.Join(append(parts, s), sep)
+}
+
+// lkHeld reports whether out holds a secret of the test in enc: its whole
+// encoding as the endpoint would send it alone, or, for the encodings whose
+// characters depend on what stands before (base64), any of the runs that
+// encode the secret's bytes alone, or 16 characters of either — compared
+// without white space and case, as an endpoint may split or upper-case them.
+// It names the secret, never shows it.
+func lkHeld(out, enc string) string {
+	flat := strings.ToLower(strings.Join(strings.Fields(out), ""))
+	for _, s := range []string{lkClientSecret, lkRequestToken} {
+		for _, form := range []string{s, url.QueryEscape(s)} {
+			cands := []string{lkEncodings[enc](form)}
+			if strings.HasPrefix(enc, "base64") {
+				cands = nil
+				for k := range 3 {
+					for _, e := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
+						v := e.EncodeToString(append(make([]byte, k), form...))
+						cands = append(cands, v[4:4*((k+len(form))/3)])
+					}
+				}
+			}
+			for _, c := range cands {
+				c = strings.ToLower(strings.Join(strings.Fields(c), ""))
+				for i := 0; i+16 <= len(c); i++ { // a part of it too: the message is cut
+					if strings.Contains(flat, c[i:i+16]) {
+						return fmt.Sprintf("a part of the secret of %d chars", len(s))
+					}
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// TestSecretsEchoedInAnyEncoding: an endpoint that echoes the request (the
+// Authorization header and the form body) encoded — base64 in either
+// alphabet, split in MIME lines, hex, every byte percent-escaped, form-encoded
+// twice, HTML character references, JSON \u escapes, upper-cased, split
+// across lines — in its error_description shows none of the secrets.
+func TestSecretsEchoedInAnyEncoding(t *testing.T) {
+	t.Parallel()
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		enc := lkEncodings[r.URL.Query().Get("enc")]
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		json.NewEncoder(w).Encode(map[string]any{"error": "invalid_client",
+			"error_description": enc("got " + r.Header.Get("Authorization") + " " + string(body))})
+	}))
+	t.Cleanup(echo.Close)
+	for enc := range lkEncodings {
+		for _, style := range []string{"params", "header"} {
+			t.Run(enc+"/"+style, func(t *testing.T) {
+				t.Parallel()
+				dir := t.TempDir()
+				ftCreds(t, dir, echo.URL+"/token?enc="+url.QueryEscape(enc), map[string]string{"clientSecret": lkClientSecret,
+					"companyRequestToken": lkRequestToken, "authStyle": style})
+				stdout, stderr, code := ftRun(t, nil, "--dir", dir, "-v", "refresh")
+				if code != exitConfig {
+					t.Errorf("exited %d, want %d", code, exitConfig)
+				}
+				if what := lkHeld(stdout+stderr, enc); what != "" {
+					t.Errorf("the output holds %s, %s", what, enc)
+				}
+				if !strings.Contains(stderr, "[redacted]") {
+					t.Errorf("the echo is not in stderr, redacted")
+				}
+			})
 		}
 	}
 }
