@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
@@ -315,6 +316,100 @@ func TestSecretsEchoedInAnyEncoding(t *testing.T) {
 				}
 				if !strings.Contains(stderr, "[redacted]") {
 					t.Errorf("the echo is not in stderr, redacted")
+				}
+			})
+		}
+	}
+}
+
+// TestKubeEchoCutRedacted: an API server that refuses with a long message
+// ending in the Authorization header it got — the bearer token where the
+// message is cut — shows no part of the token, in plain, -v and JSON logs:
+// the token is hidden before the message is cut.
+func TestKubeEchoCutRedacted(t *testing.T) {
+	t.Parallel()
+	const bearer = "kube-bearer-Zx81-secret-value-token"
+	api := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		json.NewEncoder(w).Encode(map[string]any{"kind": "Status", "code": 403, "reason": r.Header.Get("Authorization"),
+			"message": strings.Repeat("x", 282) + " " + r.Header.Get("Authorization")})
+	}))
+	t.Cleanup(api.Close)
+	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: api.Certificate().Raw})
+	for mode, flags := range lkModes {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			ftCreds(t, dir, "https://127.0.0.1:1/token", nil)
+			kubeconfig := filepath.Join(dir, "kubeconfig")
+			os.WriteFile(kubeconfig, fmt.Appendf(nil, `{"apiVersion":"v1","kind":"Config","current-context":"x",
+"clusters":[{"name":"c","cluster":{"server":%q,"certificate-authority-data":%q}}],
+"users":[{"name":"u","user":{"token":%q}}],"contexts":[{"name":"x","context":{"cluster":"c","user":"u"}}]}`,
+				api.URL, base64.StdEncoding.EncodeToString(ca), bearer), 0o600)
+			stdout, stderr, code := ftRun(t, []string{"KUBECONFIG=" + kubeconfig, "HOME=" + dir},
+				append(append([]string{"--dir", dir, "--store", "k8s://apps"}, flags...), "token")...)
+			if code != exitConfig {
+				t.Errorf("exited %d, want %d", code, exitConfig)
+			}
+			if !strings.Contains(stderr, "RBAC forbids") {
+				t.Errorf("stderr does not quote the refusal")
+			}
+			for i := 0; i+6 <= len(bearer); i++ {
+				if strings.Contains(stdout+stderr, "Bearer "+bearer[:i+6]) {
+					t.Fatalf("the output holds %d characters of the bearer token", i+6)
+				}
+			}
+		})
+	}
+}
+
+// TestEtcdEchoRedacted: an etcd member that echoes what it refused — the
+// authenticate body with TOKENKEEPER_STORE_PASSWORD after a long text (where
+// the message is cut), or the auth token it issued, sent back as the
+// Authorization header — shows no part of either, in plain, -v and JSON logs.
+func TestEtcdEchoRedacted(t *testing.T) {
+	t.Parallel()
+	const password, authToken = "Pw81Kq7ZmX3vB9tRz5Lc", "Qz42Lp0NwY6sD1hFx8Jd"
+	member := func(refuseAuth bool) *httptest.Server {
+		return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			body, _ := io.ReadAll(r.Body)
+			w.Header().Set("Content-Type", "application/json")
+			switch {
+			case r.URL.Path == "/v3/auth/authenticate" && refuseAuth:
+				w.WriteHeader(http.StatusUnauthorized)
+				json.NewEncoder(w).Encode(map[string]any{"code": 3, "message": strings.Repeat("x", 165) + " " + string(body)})
+			case r.URL.Path == "/v3/auth/authenticate":
+				json.NewEncoder(w).Encode(map[string]any{"token": authToken})
+			default:
+				w.WriteHeader(http.StatusBadRequest)
+				json.NewEncoder(w).Encode(map[string]any{"code": 3, "message": "refused: " + r.Header.Get("Authorization")})
+			}
+		}))
+	}
+	for _, refuseAuth := range []bool{true, false} {
+		srv := member(refuseAuth)
+		t.Cleanup(srv.Close)
+		for mode, flags := range lkModes {
+			t.Run(fmt.Sprintf("refuse-auth=%v/%s", refuseAuth, mode), func(t *testing.T) {
+				t.Parallel()
+				dir := t.TempDir()
+				ftCreds(t, dir, "https://127.0.0.1:1/token", nil)
+				store := "etcd://" + strings.TrimPrefix(srv.URL, "http://") + "?user=tk"
+				stdout, stderr, code := ftRun(t, []string{"TOKENKEEPER_STORE_PASSWORD=" + password},
+					append(append([]string{"--dir", dir, "--store", store}, flags...), "token")...)
+				if code == exitOK {
+					t.Errorf("exited 0")
+				}
+				if !strings.Contains(stderr, "etcd") {
+					t.Errorf("stderr does not quote the member's refusal")
+				}
+				for _, s := range []string{password, authToken} {
+					for i := 0; i+6 <= len(s); i++ {
+						if strings.Contains(stdout+stderr, s[i:i+6]) {
+							t.Fatalf("the output holds 6 characters of a secret of %d", len(s))
+						}
+					}
 				}
 			})
 		}

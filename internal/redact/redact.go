@@ -515,3 +515,46 @@ func MaskToken(token string) string {
 	}
 	return fmt.Sprintf("%s… (%d chars)", token[:4], len(token))
 }
+
+// Sent returns the secrets a store's request body carries, for the store to
+// hide them in what its server answers (a server may echo the request it
+// refused): the string values of MinAnywhere bytes or more of every JSON
+// document that is base64-encoded in a string of body — the token record, as
+// etcd's value and a Kubernetes Secret's data carry it. The body's own
+// strings (names, keys) are not secrets and are not returned.
+func Sent(body []byte) []string {
+	var doc any
+	if len(body) == 0 || json.Unmarshal(body, &doc) != nil {
+		return nil
+	}
+	var out []string
+	walk(doc, func(s string) {
+		b, err := base64.StdEncoding.DecodeString(s)
+		var inner any
+		if err != nil || json.Unmarshal(b, &inner) != nil {
+			return
+		}
+		walk(inner, func(v string) {
+			if len(v) >= MinAnywhere {
+				out = append(out, v)
+			}
+		})
+	})
+	return out
+}
+
+// walk calls fn with every string value of a decoded JSON document.
+func walk(v any, fn func(string)) {
+	switch v := v.(type) {
+	case string:
+		fn(v)
+	case []any:
+		for _, e := range v {
+			walk(e, fn)
+		}
+	case map[string]any:
+		for _, e := range v {
+			walk(e, fn)
+		}
+	}
+}

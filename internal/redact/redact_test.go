@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -237,5 +238,19 @@ func BenchmarkAddTokens(b *testing.B) {
 	at, rt := strings.Repeat("eyJhbGciOiJSUzI1NiIs", 50), "e013335d-b4ce-4c43-a7e4-b67abc1adcb0"
 	for b.Loop() {
 		Add(nil, at, rt)
+	}
+}
+
+// TestSent: the record base64-encoded in a store's request body gives its
+// long strings; the body's own strings (names, keys) are not secrets.
+func TestSent(t *testing.T) {
+	record := `{"access_token":"at-0123456789","refresh_token":"rt-0123456789","token_type":"Bearer"}`
+	body := `{"metadata":{"name":"tokenkeeper-default"},"data":{"record":"` + base64.StdEncoding.EncodeToString([]byte(record)) + `"}}`
+	got := Sent([]byte(body))
+	if !slices.Contains(got, "at-0123456789") || !slices.Contains(got, "rt-0123456789") || slices.Contains(got, "tokenkeeper-default") || slices.Contains(got, "Bearer") {
+		t.Errorf("Sent = %q, want the record's tokens alone", got)
+	}
+	if got := Sent([]byte("not json")); got != nil {
+		t.Errorf("Sent(not json) = %q", got)
 	}
 }
