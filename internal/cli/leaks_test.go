@@ -20,6 +20,7 @@ import (
 	"testing"
 
 	"github.com/tokenkeeper/tokenkeeper/internal/fakeserver"
+	"github.com/tokenkeeper/tokenkeeper/internal/testkeys"
 	"github.com/tokenkeeper/tokenkeeper/refresh"
 )
 
@@ -413,5 +414,57 @@ func TestEtcdEchoRedacted(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestAssertionSignatureEchoed: an endpoint that refuses a private_key_jwt
+// client assertion naming its signature — plain, in base64, JSON-escaped —
+// shows no part of the signature, which is what makes the assertion a
+// credential.
+func TestAssertionSignatureEchoed(t *testing.T) {
+	t.Parallel()
+	sigs := make(chan string, 16)
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		parts := strings.Split(r.PostForm.Get("client_assertion"), ".")
+		sig := parts[len(parts)-1]
+		sigs <- sig
+		desc := "bad signature " + sig
+		if r.URL.Query().Get("enc") == "base64" {
+			desc = base64.StdEncoding.EncodeToString([]byte(desc))
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		json.NewEncoder(w).Encode(map[string]any{"error": "invalid_client", "error_description": desc})
+	}))
+	t.Cleanup(echo.Close)
+	for _, enc := range []string{"plain", "base64"} {
+		t.Run(enc, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "client.key"), testkeys.PEM(testkeys.Key("ed25519")), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			ftCreds(t, dir, echo.URL+"/token?enc="+enc, map[string]string{"grantType": "client_credentials", "clientSecret": "",
+				"companyUUID": "", "companyRequestToken": "", "clientAuth": "private_key_jwt", "clientKey": "client.key"})
+			stdout, stderr, code := ftRun(t, nil, "--dir", dir, "-v", "refresh")
+			if code != exitConfig {
+				t.Errorf("exited %d, want %d", code, exitConfig)
+			}
+			sig := <-sigs
+			out := stdout + stderr
+			for i := 0; i+12 <= len(sig); i++ {
+				if strings.Contains(out, sig[i:i+12]) {
+					t.Fatalf("the output holds part of the assertion's signature")
+				}
+			}
+			if enc == "base64" {
+				for k := range 3 {
+					v := base64.RawStdEncoding.EncodeToString(append(make([]byte, k), sig...))
+					if strings.Contains(out, v[4:20]) {
+						t.Fatalf("the output holds part of the assertion's signature, in base64")
+					}
+				}
+			}
+		})
 	}
 }

@@ -16,7 +16,8 @@
 //     in the request body; and path-escaped), JSON- and HTML-escaped, the HTTP
 //     Basic value base64(id:secret) (Forms, Basic), and each of those in hex and
 //     in base64 of either alphabet at any offset (an endpoint that base64s the
-//     whole body it got). Matching ignores ASCII case and white space, so a
+//     whole body it got); of a JWS (a client assertion, a JWT), its signature
+//     alone too. Matching ignores ASCII case and white space, so a
 //     secret upper-cased, or split across lines, is found. Before matching, the
 //     escapes of the text are taken off layer by layer (JSON's \uXXXX and \n,
 //     %XX of either case, HTML's &#NN; and &name;), so that a secret every byte
@@ -220,6 +221,9 @@ func Add(list []string, values ...string) []string {
 		}
 	}
 	for _, v := range values {
+		if sig := jwsSignature(v); sig != "" {
+			list = Add(list, sig)
+		}
 		for _, f := range Forms(v) {
 			if len(v) < MinAnywhere {
 				put(f)
@@ -234,6 +238,23 @@ func Add(list []string, values ...string) []string {
 	}
 	slices.SortStableFunc(list, func(x, y string) int { return len(y) - len(x) })
 	return list
+}
+
+// jwsSignature is the signature of a value in JWS compact form (a
+// private_key_jwt client assertion, a JWT access token), or "": an endpoint
+// that names the signature it refused shows the part of the JWS that proves
+// it, the header and the claims being no secret.
+func jwsSignature(v string) string {
+	parts := strings.Split(v, ".")
+	if len(parts) != 3 || len(parts[2]) < 2*MinAnywhere {
+		return ""
+	}
+	for _, c := range parts[2] {
+		if !(c == '-' || c == '_' || c < utf8.RuneSelf && (unicode.IsLetter(c) || unicode.IsDigit(c))) {
+			return ""
+		}
+	}
+	return parts[2]
 }
 
 // base64Cores returns, for each alphabet and each offset (0, 1, 2) of b in
