@@ -468,3 +468,33 @@ func TestAssertionSignatureEchoed(t *testing.T) {
 		})
 	}
 }
+
+// TestSecretPastedIntoURLField: a secret pasted into a URL field (it has no
+// scheme, and begins with no host name) is not quoted back by the error that
+// says the field wants a URL; a host written without its scheme still is.
+func TestSecretPastedIntoURLField(t *testing.T) {
+	t.Parallel()
+	const pasted = "Zq81xKf2Lm0PwY6sD1hFx8JdTr5Vb7Nc9QeA3Hg"
+	for _, field := range []string{"tokenURL", "issuer", "revocationURL"} {
+		t.Run(field, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			ftCreds(t, dir, "https://127.0.0.1:1/token", map[string]string{field: pasted})
+			stdout, stderr, code := ftRun(t, nil, "--dir", dir, "-v", "refresh")
+			if code != exitConfig {
+				t.Errorf("exited %d, want %d", code, exitConfig)
+			}
+			if !strings.Contains(stderr, field+": has no scheme") {
+				t.Errorf("stderr does not say %s has no scheme:\n%s", field, strings.ReplaceAll(stderr, pasted, "[PASTED]"))
+			}
+			if strings.Contains(stdout+stderr, pasted[:12]) {
+				t.Errorf("the output quotes the pasted value:\n%s", strings.ReplaceAll(stdout+stderr, pasted, "[PASTED]"))
+			}
+		})
+	}
+	dir := t.TempDir()
+	ftCreds(t, dir, "auth.example.com/oauth2/token", nil)
+	if _, stderr, _ := ftRun(t, nil, "--dir", dir, "refresh"); !strings.Contains(stderr, `want "https://auth.example.com/oauth2/token"`) {
+		t.Errorf("a host without its scheme is not quoted with the fix:\n%s", stderr)
+	}
+}
