@@ -498,3 +498,36 @@ func TestSecretPastedIntoURLField(t *testing.T) {
 		t.Errorf("a host without its scheme is not quoted with the fix:\n%s", stderr)
 	}
 }
+
+// TestAnswerFieldEchoNotCut: a token endpoint that answers with the refresh
+// token it was sent inside a field that wants a number or a time shows no
+// part of it: the warning quotes such a value whole (then redacted) or
+// gives only its length, never a cut that redaction cannot recognise.
+func TestAnswerFieldEchoNotCut(t *testing.T) {
+	t.Parallel()
+	const seed = "rt-Kq7ZmX3vB9tRz5Lc-seed"
+	for _, field := range []string{"expires_in", "expires_at"} {
+		t.Run(field, func(t *testing.T) {
+			t.Parallel()
+			echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				r.ParseForm()
+				w.Header().Set("Content-Type", "application/json")
+				json.NewEncoder(w).Encode(map[string]any{"access_token": "at-new-value-0123456789", "token_type": "Bearer",
+					field: strings.Repeat("x", 30) + " " + r.PostForm.Get("refresh_token")})
+			}))
+			defer echo.Close()
+			dir := t.TempDir()
+			ftCreds(t, dir, echo.URL+"/token", map[string]string{"grantType": "refresh_token", "refreshToken": seed,
+				"companyUUID": "", "companyRequestToken": ""})
+			stdout, stderr, _ := ftRun(t, nil, "--dir", dir, "-v", "refresh")
+			if !strings.Contains(stderr, field) {
+				t.Errorf("no warning names %s", field)
+			}
+			for i := 0; i+6 <= len(seed); i++ {
+				if strings.Contains(stdout+stderr, seed[:i+6]) {
+					t.Fatalf("the output holds %d characters of the refresh token sent", i+6)
+				}
+			}
+		})
+	}
+}
