@@ -130,8 +130,26 @@ func (c *Credentials) check(name, v string) string {
 		return c.checkClientAuth(v)
 	case "clientKeyID":
 		return c.checkKeyField(name, v)
+	case "clientKey":
+		if keyMaterial(v) {
+			return "holds a key, not the path of a key file: put the PEM in a file only you can read (chmod 600) and set clientKey to its path"
+		}
 	}
 	return ""
+}
+
+// keyMaterial reports whether a clientKey value is the key itself, pasted
+// where its path goes: PEM on one line, or the base64 of its DER (which
+// begins with "M", a SEQUENCE). Messages then never quote the value, as
+// they quote a path.
+func keyMaterial(v string) bool {
+	if strings.Contains(v, "-----BEGIN") || strings.Contains(v, "PRIVATE KEY") {
+		return true
+	}
+	if len(v) < 60 || v[0] != 'M' {
+		return false
+	}
+	return strings.Trim(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") == ""
 }
 
 // checkClientAuth: a known method, by its OAuth name; a key or certificate

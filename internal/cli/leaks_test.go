@@ -532,3 +532,34 @@ func TestAnswerFieldEchoNotCut(t *testing.T) {
 		})
 	}
 }
+
+// TestKeyPastedIntoClientKey: a private key pasted into clientKey, where its
+// path goes — PEM on one line, or the bare base64 of its DER — is refused
+// without being quoted, by refresh and by status (text and JSON).
+func TestKeyPastedIntoClientKey(t *testing.T) {
+	t.Parallel()
+	pemText := string(testkeys.PEM(testkeys.Key("p256")))
+	lines := strings.Split(strings.TrimSpace(pemText), "\n")
+	der := strings.Join(lines[1:len(lines)-1], "")
+	for name, v := range map[string]string{"pem": strings.Join(lines, ""), "der": der} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			ftCreds(t, dir, "https://127.0.0.1:1/token", map[string]string{"grantType": "client_credentials", "clientSecret": "",
+				"companyUUID": "", "companyRequestToken": "", "clientAuth": "private_key_jwt", "clientKey": v})
+			var out string
+			for _, args := range [][]string{{"refresh"}, {"status"}, {"status", "--json"}} {
+				stdout, stderr, _ := ftRun(t, nil, append([]string{"--dir", dir}, args...)...)
+				out += stdout + stderr
+			}
+			if !strings.Contains(out, "clientKey: holds a key, not the path of a key file") {
+				t.Errorf("no message says clientKey holds a key")
+			}
+			for i := 0; i+16 <= len(der); i += 4 {
+				if strings.Contains(out, der[i:i+16]) {
+					t.Fatalf("the output holds part of the key")
+				}
+			}
+		})
+	}
+}
