@@ -3,6 +3,7 @@ package credentials
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"net/url"
 	"strconv"
@@ -129,8 +130,26 @@ func (c *Credentials) check(name, v string) string {
 		return c.checkClientAuth(v)
 	case "clientKeyID":
 		return c.checkKeyField(name, v)
+	case "clientKey":
+		if keyMaterial(v) {
+			return "holds a key, not the path of a key file: put the PEM in a file only you can read (chmod 600) and set clientKey to its path"
+		}
 	}
 	return ""
+}
+
+// keyMaterial reports whether a clientKey value is the key itself, pasted
+// where its path goes: PEM on one line, or the base64 of its DER (which
+// begins with "M", a SEQUENCE). Messages then never quote the value, as
+// they quote a path.
+func keyMaterial(v string) bool {
+	if strings.Contains(v, "-----BEGIN") || strings.Contains(v, "PRIVATE KEY") {
+		return true
+	}
+	if len(v) < 60 || v[0] != 'M' {
+		return false
+	}
+	return strings.Trim(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") == ""
 }
 
 // checkClientAuth: a known method, by its OAuth name; a key or certificate
@@ -285,8 +304,36 @@ func checkScheme(raw string) string {
 	if i := strings.IndexAny(shown, "?#"); i >= 0 { // a query may hold a secret
 		shown = shown[:i]
 	}
-	if strings.Contains(shown, "@") { // so may user info
+	// So may user info; and a value that does not begin with a host name
+	// is no URL at all, but most likely a secret pasted into the wrong field.
+	if strings.Contains(shown, "@") || !hostLike(shown) {
 		return "has no scheme (https://); want one like " + fmt.Sprintf("%q", DefaultTokenURL)
 	}
 	return fmt.Sprintf("%q has no scheme; want %q (http:// only for a loopback host)", shown, "https://"+shown)
+}
+
+// hostLike reports whether s begins with what may be a host, up to its first
+// '/': an IP address or localhost, or a DNS name of two labels or more (each
+// of letters, digits and '-', at most 63 bytes), with an optional port.
+func hostLike(s string) bool {
+	host, _, _ := strings.Cut(s, "/")
+	if h, port, err := net.SplitHostPort(host); err == nil {
+		if _, perr := strconv.ParseUint(port, 10, 16); perr != nil && port != "" {
+			return false
+		}
+		host = h
+	}
+	if _, err := netip.ParseAddr(host); err == nil || isLoopback(host) {
+		return true
+	}
+	labels := strings.Split(strings.TrimSuffix(host, "."), ".")
+	if len(labels) < 2 || len(host) > 253 {
+		return false
+	}
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || strings.Trim(l, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") != "" {
+			return false
+		}
+	}
+	return true
 }

@@ -720,7 +720,7 @@ func timeField(raw map[string]json.RawMessage, key string, dst *time.Time) error
 	// "0000-01-01T00:00:00+01:00" is year -1 in UTC, which no RFC 3339 writer
 	// (MarshalFile included) can write back.
 	if y := ts.UTC().Year(); err != nil || y < 1 || y > 9999 {
-		return fmt.Errorf("field %q: want an RFC 3339 time, got %q", key, truncate(s, 40))
+		return fmt.Errorf("field %q: want an RFC 3339 time, got %s", key, quoteWhole(s))
 	}
 	*dst = ts.UTC()
 	return nil
@@ -748,7 +748,7 @@ func number(raw map[string]json.RawMessage, key string) (float64, bool, error) {
 			return 0, false, nil
 		}
 		if f, err = strconv.ParseFloat(s, 64); err != nil {
-			return 0, false, fmt.Errorf("field %q: want a number, got %q", key, truncate(s, 40))
+			return 0, false, fmt.Errorf("field %q: want a number, got %s", key, quoteWhole(s))
 		}
 	}
 	if math.IsNaN(f) || math.IsInf(f, 0) {
@@ -838,6 +838,17 @@ func jsonKind(v json.RawMessage) string {
 	default:
 		return "a number"
 	}
+}
+
+// quoteWhole quotes a value of an answer or a record that is not what its
+// field wants, whole or not at all (only its length): a value cut short
+// could show part of a secret (an endpoint that echoes the refresh token it
+// was sent into expires_in), which no redaction recognises once cut.
+func quoteWhole(s string) string {
+	if len(s) > 40 {
+		return fmt.Sprintf("a string of %d bytes", len(s))
+	}
+	return strconv.Quote(s)
 }
 
 func truncate(s string, n int) string {

@@ -135,7 +135,7 @@ func checkDir(dir, path string, size int) (err error) {
 // MoveAside renames a file that cannot be used (e.g. an unparseable token
 // file) to path+".corrupt-"+UTC timestamp, adding "-1", "-2"… if that name is
 // taken, and returns the new path. The content is kept for a human to
-// inspect. Callers should hold the profile lock: the free-name check and the
+// inspect, readable by its owner alone. Callers should hold the profile lock: the free-name check and the
 // rename are two steps.
 func MoveAside(path string, now time.Time) (string, error) {
 	return MoveAsideAs(path, "corrupt", now)
@@ -160,6 +160,10 @@ func MoveAsideAs(path, label string, now time.Time) (string, error) {
 		}
 		dest = base + "-" + strconv.Itoa(i)
 	}
+	// What is set aside holds a grant (a refresh token, the live one maybe)
+	// and stays until a person removes it: readable by its owner alone, as
+	// a save would have left it, whatever mode a hand gave the file.
+	_ = os.Chmod(abs, 0o600) // best effort: a file of another user's is refused before
 	if err := os.Rename(abs, dest); err != nil {
 		return "", fmt.Errorf("storage: move aside %s: %w", abs, err)
 	}

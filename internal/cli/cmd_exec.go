@@ -81,13 +81,15 @@ func childEnv(env []string, tok *refresh.Token) []string {
 // tokenkeeper (credentials.SecretEnv, and the store's password: a child gets
 // the access token at most, never what makes one), and without any inherited
 // TOKENKEEPER_ACCESS_TOKEN, TOKENKEEPER_API_BASE… (from an outer exec, of
-// another profile, say).
+// another profile, say). Names are compared ignoring case: Windows's are
+// case-insensitive, and tokenkeeper reads tokenkeeper_client_secret there as
+// TOKENKEEPER_CLIENT_SECRET; elsewhere such a name is as plainly a secret.
 func secretFreeEnv(env []string) []string {
 	drop := append([]string{envAccessToken, envAPIBase, envTokenType, envExpiresAt, storePasswordEnv}, credentials.SecretEnv()...)
 	out := make([]string, 0, len(env)+4)
 	for _, kv := range env {
 		name, _, _ := strings.Cut(kv, "=")
-		if !slices.Contains(drop, name) {
+		if !slices.ContainsFunc(drop, func(d string) bool { return strings.EqualFold(d, name) }) {
 			out = append(out, kv)
 		}
 	}

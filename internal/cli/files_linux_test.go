@@ -198,3 +198,35 @@ func maxRSS(cmd *exec.Cmd) (int64, bool) {
 	}
 	return ru.Maxrss << 10, true // Maxrss is in KiB on Linux
 }
+
+// TestSetAsideOwnerOnly: a token file that is set aside — unreadable
+// (corrupt-…), or kept by logout (logged-out-…) — holds a grant and stays
+// until a person removes it: it is readable by its owner alone, even when the
+// file had been made readable by others.
+func TestSetAsideOwnerOnly(t *testing.T) {
+	t.Parallel()
+	bin := tokenkeeperBinary(t)
+	p := newProfile(t, bin, t.TempDir(), fakeserver.Options{Rotate: true})
+	p.mustRun("refresh")
+	data := append(mustRead(t, p.tokenFile()), "garbage\n"...)
+	if err := os.WriteFile(p.tokenFile(), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(p.tokenFile(), 0o644)
+	p.run(p.command("refresh"))
+	os.Chmod(p.tokenFile(), 0o644)
+	p.run(p.command("logout"))
+	found := 0
+	for _, pattern := range []string{".corrupt-*", ".logged-out-*"} {
+		names, _ := filepath.Glob(p.tokenFile() + pattern)
+		for _, n := range names {
+			found++
+			if fi, err := os.Stat(n); err != nil || fi.Mode().Perm()&0o077 != 0 {
+				t.Errorf("%s: mode %v, want readable by its owner alone", filepath.Base(n), fi.Mode().Perm())
+			}
+		}
+	}
+	if found == 0 {
+		t.Errorf("nothing was set aside")
+	}
+}

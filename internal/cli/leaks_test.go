@@ -4,7 +4,10 @@ package cli
 
 import (
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -17,6 +20,7 @@ import (
 	"testing"
 
 	"github.com/tokenkeeper/tokenkeeper/internal/fakeserver"
+	"github.com/tokenkeeper/tokenkeeper/internal/testkeys"
 	"github.com/tokenkeeper/tokenkeeper/refresh"
 )
 
@@ -204,9 +208,358 @@ func TestChildEnvDropsSecretVariables(t *testing.T) {
 			t.Errorf("secret field %s has no environment variable", f.Name)
 			continue
 		}
-		env := childEnv([]string{f.Env + "=leak", "KEEP=1"}, tok)
-		if slices.Contains(env, f.Env+"=leak") || !slices.Contains(env, "KEEP=1") {
-			t.Errorf("childEnv = %q, want %s dropped and KEEP kept", env, f.Env)
+		lower := strings.ToLower(f.Env) // Windows reads it as f.Env
+		env := childEnv([]string{f.Env + "=leak", lower + "=leak", "KEEP=1"}, tok)
+		if slices.Contains(env, f.Env+"=leak") || slices.Contains(env, lower+"=leak") || !slices.Contains(env, "KEEP=1") {
+			t.Errorf("childEnv = %q, want %s dropped in any case and KEEP kept", env, f.Env)
 		}
+	}
+}
+
+// lkEncodings are the ways an endpoint may echo what it was sent, each a
+// function of the whole echo (so that a secret stands at any offset of a
+// base64 or hex text).
+var lkEncodings = map[string]func(string) string{
+	"base64":         func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) },
+	"base64url":      func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) },
+	"base64 mime":    func(s string) string { return lkSplit(base64.StdEncoding.EncodeToString([]byte(s)), 76, "\r\n") },
+	"hex":            func(s string) string { return hex.EncodeToString([]byte(s)) },
+	"hex upper":      func(s string) string { return strings.ToUpper(hex.EncodeToString([]byte(s))) },
+	"percent all":    func(s string) string { return lkEach(s, "%%%02X") },
+	"percent lower":  func(s string) string { return lkEach(s, "%%%02x") },
+	"form twice":     func(s string) string { return url.QueryEscape(url.QueryEscape(s)) },
+	"html hex":       func(s string) string { return lkEach(s, "&#x%x;") },
+	"html decimal":   func(s string) string { return lkEach(s, "&#%d;") },
+	"json \\u00XX":   func(s string) string { return lkEach(s, `\u%04X`) },
+	"upper-cased":    strings.ToUpper,
+	"split in lines": func(s string) string { return lkSplit(s, 5, "\n") },
+	"split by space": func(s string) string { return lkSplit(s, 7, " ") },
+}
+
+func lkEach(s, format string) string {
+	var b strings.Builder
+	for _, c := range []byte(s) {
+		fmt.Fprintf(&b, format, c)
+	}
+	return b.String()
+}
+
+func lkSplit(s string, n int, sep string) string {
+	var parts []string
+	for len(s) > n {
+		parts = append(parts, s[:n])
+		s = s[n:]
+	}
+	return strings.Join(append(parts, s), sep)
+}
+
+// lkHeld reports whether out holds a secret of the test in enc: its whole
+// encoding as the endpoint would send it alone, or, for the encodings whose
+// characters depend on what stands before (base64), any of the runs that
+// encode the secret's bytes alone, or 16 characters of either — compared
+// without white space and case, as an endpoint may split or upper-case them.
+// It names the secret, never shows it.
+func lkHeld(out, enc string) string {
+	flat := strings.ToLower(strings.Join(strings.Fields(out), ""))
+	for _, s := range []string{lkClientSecret, lkRequestToken} {
+		for _, form := range []string{s, url.QueryEscape(s)} {
+			cands := []string{lkEncodings[enc](form)}
+			if strings.HasPrefix(enc, "base64") {
+				cands = nil
+				for k := range 3 {
+					for _, e := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
+						v := e.EncodeToString(append(make([]byte, k), form...))
+						cands = append(cands, v[4:4*((k+len(form))/3)])
+					}
+				}
+			}
+			for _, c := range cands {
+				c = strings.ToLower(strings.Join(strings.Fields(c), ""))
+				for i := 0; i+16 <= len(c); i++ { // a part of it too: the message is cut
+					if strings.Contains(flat, c[i:i+16]) {
+						return fmt.Sprintf("a part of the secret of %d chars", len(s))
+					}
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// TestSecretsEchoedInAnyEncoding: an endpoint that echoes the request (the
+// Authorization header and the form body) encoded — base64 in either
+// alphabet, split in MIME lines, hex, every byte percent-escaped, form-encoded
+// twice, HTML character references, JSON \u escapes, upper-cased, split
+// across lines — in its error_description shows none of the secrets.
+func TestSecretsEchoedInAnyEncoding(t *testing.T) {
+	t.Parallel()
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		enc := lkEncodings[r.URL.Query().Get("enc")]
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		json.NewEncoder(w).Encode(map[string]any{"error": "invalid_client",
+			"error_description": enc("got " + r.Header.Get("Authorization") + " " + string(body))})
+	}))
+	t.Cleanup(echo.Close)
+	for enc := range lkEncodings {
+		for _, style := range []string{"params", "header"} {
+			t.Run(enc+"/"+style, func(t *testing.T) {
+				t.Parallel()
+				dir := t.TempDir()
+				ftCreds(t, dir, echo.URL+"/token?enc="+url.QueryEscape(enc), map[string]string{"clientSecret": lkClientSecret,
+					"companyRequestToken": lkRequestToken, "authStyle": style})
+				stdout, stderr, code := ftRun(t, nil, "--dir", dir, "-v", "refresh")
+				if code != exitConfig {
+					t.Errorf("exited %d, want %d", code, exitConfig)
+				}
+				if what := lkHeld(stdout+stderr, enc); what != "" {
+					t.Errorf("the output holds %s, %s", what, enc)
+				}
+				if !strings.Contains(stderr, "[redacted]") {
+					t.Errorf("the echo is not in stderr, redacted")
+				}
+			})
+		}
+	}
+}
+
+// TestKubeEchoCutRedacted: an API server that refuses with a long message
+// ending in the Authorization header it got — the bearer token where the
+// message is cut — shows no part of the token, in plain, -v and JSON logs:
+// the token is hidden before the message is cut.
+func TestKubeEchoCutRedacted(t *testing.T) {
+	t.Parallel()
+	const bearer = "kube-bearer-Zx81-secret-value-token"
+	api := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		json.NewEncoder(w).Encode(map[string]any{"kind": "Status", "code": 403, "reason": r.Header.Get("Authorization"),
+			"message": strings.Repeat("x", 282) + " " + r.Header.Get("Authorization")})
+	}))
+	t.Cleanup(api.Close)
+	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: api.Certificate().Raw})
+	for mode, flags := range lkModes {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			ftCreds(t, dir, "https://127.0.0.1:1/token", nil)
+			kubeconfig := filepath.Join(dir, "kubeconfig")
+			os.WriteFile(kubeconfig, fmt.Appendf(nil, `{"apiVersion":"v1","kind":"Config","current-context":"x",
+"clusters":[{"name":"c","cluster":{"server":%q,"certificate-authority-data":%q}}],
+"users":[{"name":"u","user":{"token":%q}}],"contexts":[{"name":"x","context":{"cluster":"c","user":"u"}}]}`,
+				api.URL, base64.StdEncoding.EncodeToString(ca), bearer), 0o600)
+			stdout, stderr, code := ftRun(t, []string{"KUBECONFIG=" + kubeconfig, "HOME=" + dir},
+				append(append([]string{"--dir", dir, "--store", "k8s://apps"}, flags...), "token")...)
+			if code != exitConfig {
+				t.Errorf("exited %d, want %d", code, exitConfig)
+			}
+			if !strings.Contains(stderr, "RBAC forbids") {
+				t.Errorf("stderr does not quote the refusal")
+			}
+			for i := 0; i+6 <= len(bearer); i++ {
+				if strings.Contains(stdout+stderr, "Bearer "+bearer[:i+6]) {
+					t.Fatalf("the output holds %d characters of the bearer token", i+6)
+				}
+			}
+		})
+	}
+}
+
+// TestEtcdEchoRedacted: an etcd member that echoes what it refused — the
+// authenticate body with TOKENKEEPER_STORE_PASSWORD after a long text (where
+// the message is cut), or the auth token it issued, sent back as the
+// Authorization header — shows no part of either, in plain, -v and JSON logs.
+func TestEtcdEchoRedacted(t *testing.T) {
+	t.Parallel()
+	const password, authToken = "Pw81Kq7ZmX3vB9tRz5Lc", "Qz42Lp0NwY6sD1hFx8Jd"
+	member := func(refuseAuth bool) *httptest.Server {
+		return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			body, _ := io.ReadAll(r.Body)
+			w.Header().Set("Content-Type", "application/json")
+			switch {
+			case r.URL.Path == "/v3/auth/authenticate" && refuseAuth:
+				w.WriteHeader(http.StatusUnauthorized)
+				json.NewEncoder(w).Encode(map[string]any{"code": 3, "message": strings.Repeat("x", 165) + " " + string(body)})
+			case r.URL.Path == "/v3/auth/authenticate":
+				json.NewEncoder(w).Encode(map[string]any{"token": authToken})
+			default:
+				w.WriteHeader(http.StatusBadRequest)
+				json.NewEncoder(w).Encode(map[string]any{"code": 3, "message": "refused: " + r.Header.Get("Authorization")})
+			}
+		}))
+	}
+	for _, refuseAuth := range []bool{true, false} {
+		srv := member(refuseAuth)
+		t.Cleanup(srv.Close)
+		for mode, flags := range lkModes {
+			t.Run(fmt.Sprintf("refuse-auth=%v/%s", refuseAuth, mode), func(t *testing.T) {
+				t.Parallel()
+				dir := t.TempDir()
+				ftCreds(t, dir, "https://127.0.0.1:1/token", nil)
+				store := "etcd://" + strings.TrimPrefix(srv.URL, "http://") + "?user=tk"
+				stdout, stderr, code := ftRun(t, []string{"TOKENKEEPER_STORE_PASSWORD=" + password},
+					append(append([]string{"--dir", dir, "--store", store}, flags...), "token")...)
+				if code == exitOK {
+					t.Errorf("exited 0")
+				}
+				if !strings.Contains(stderr, "etcd") {
+					t.Errorf("stderr does not quote the member's refusal")
+				}
+				for _, s := range []string{password, authToken} {
+					for i := 0; i+6 <= len(s); i++ {
+						if strings.Contains(stdout+stderr, s[i:i+6]) {
+							t.Fatalf("the output holds 6 characters of a secret of %d", len(s))
+						}
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestAssertionSignatureEchoed: an endpoint that refuses a private_key_jwt
+// client assertion naming its signature — plain, in base64, JSON-escaped —
+// shows no part of the signature, which is what makes the assertion a
+// credential.
+func TestAssertionSignatureEchoed(t *testing.T) {
+	t.Parallel()
+	sigs := make(chan string, 16)
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		parts := strings.Split(r.PostForm.Get("client_assertion"), ".")
+		sig := parts[len(parts)-1]
+		sigs <- sig
+		desc := "bad signature " + sig
+		if r.URL.Query().Get("enc") == "base64" {
+			desc = base64.StdEncoding.EncodeToString([]byte(desc))
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		json.NewEncoder(w).Encode(map[string]any{"error": "invalid_client", "error_description": desc})
+	}))
+	t.Cleanup(echo.Close)
+	for _, enc := range []string{"plain", "base64"} {
+		t.Run(enc, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "client.key"), testkeys.PEM(testkeys.Key("ed25519")), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			ftCreds(t, dir, echo.URL+"/token?enc="+enc, map[string]string{"grantType": "client_credentials", "clientSecret": "",
+				"companyUUID": "", "companyRequestToken": "", "clientAuth": "private_key_jwt", "clientKey": "client.key"})
+			stdout, stderr, code := ftRun(t, nil, "--dir", dir, "-v", "refresh")
+			if code != exitConfig {
+				t.Errorf("exited %d, want %d", code, exitConfig)
+			}
+			sig := <-sigs
+			out := stdout + stderr
+			for i := 0; i+12 <= len(sig); i++ {
+				if strings.Contains(out, sig[i:i+12]) {
+					t.Fatalf("the output holds part of the assertion's signature")
+				}
+			}
+			if enc == "base64" {
+				for k := range 3 {
+					v := base64.RawStdEncoding.EncodeToString(append(make([]byte, k), sig...))
+					if strings.Contains(out, v[4:20]) {
+						t.Fatalf("the output holds part of the assertion's signature, in base64")
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestSecretPastedIntoURLField: a secret pasted into a URL field (it has no
+// scheme, and begins with no host name) is not quoted back by the error that
+// says the field wants a URL; a host written without its scheme still is.
+func TestSecretPastedIntoURLField(t *testing.T) {
+	t.Parallel()
+	const pasted = "Zq81xKf2Lm0PwY6sD1hFx8JdTr5Vb7Nc9QeA3Hg"
+	for _, field := range []string{"tokenURL", "issuer", "revocationURL"} {
+		t.Run(field, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			ftCreds(t, dir, "https://127.0.0.1:1/token", map[string]string{field: pasted})
+			stdout, stderr, code := ftRun(t, nil, "--dir", dir, "-v", "refresh")
+			if code != exitConfig {
+				t.Errorf("exited %d, want %d", code, exitConfig)
+			}
+			if !strings.Contains(stderr, field+": has no scheme") {
+				t.Errorf("stderr does not say %s has no scheme:\n%s", field, strings.ReplaceAll(stderr, pasted, "[PASTED]"))
+			}
+			if strings.Contains(stdout+stderr, pasted[:12]) {
+				t.Errorf("the output quotes the pasted value:\n%s", strings.ReplaceAll(stdout+stderr, pasted, "[PASTED]"))
+			}
+		})
+	}
+	dir := t.TempDir()
+	ftCreds(t, dir, "auth.example.com/oauth2/token", nil)
+	if _, stderr, _ := ftRun(t, nil, "--dir", dir, "refresh"); !strings.Contains(stderr, `want "https://auth.example.com/oauth2/token"`) {
+		t.Errorf("a host without its scheme is not quoted with the fix:\n%s", stderr)
+	}
+}
+
+// TestAnswerFieldEchoNotCut: a token endpoint that answers with the refresh
+// token it was sent inside a field that wants a number or a time shows no
+// part of it: the warning quotes such a value whole (then redacted) or
+// gives only its length, never a cut that redaction cannot recognise.
+func TestAnswerFieldEchoNotCut(t *testing.T) {
+	t.Parallel()
+	const seed = "rt-Kq7ZmX3vB9tRz5Lc-seed"
+	for _, field := range []string{"expires_in", "expires_at"} {
+		t.Run(field, func(t *testing.T) {
+			t.Parallel()
+			echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				r.ParseForm()
+				w.Header().Set("Content-Type", "application/json")
+				json.NewEncoder(w).Encode(map[string]any{"access_token": "at-new-value-0123456789", "token_type": "Bearer",
+					field: strings.Repeat("x", 30) + " " + r.PostForm.Get("refresh_token")})
+			}))
+			defer echo.Close()
+			dir := t.TempDir()
+			ftCreds(t, dir, echo.URL+"/token", map[string]string{"grantType": "refresh_token", "refreshToken": seed,
+				"companyUUID": "", "companyRequestToken": ""})
+			stdout, stderr, _ := ftRun(t, nil, "--dir", dir, "-v", "refresh")
+			if !strings.Contains(stderr, field) {
+				t.Errorf("no warning names %s", field)
+			}
+			for i := 0; i+6 <= len(seed); i++ {
+				if strings.Contains(stdout+stderr, seed[:i+6]) {
+					t.Fatalf("the output holds %d characters of the refresh token sent", i+6)
+				}
+			}
+		})
+	}
+}
+
+// TestKeyPastedIntoClientKey: a private key pasted into clientKey, where its
+// path goes — PEM on one line, or the bare base64 of its DER — is refused
+// without being quoted, by refresh and by status (text and JSON).
+func TestKeyPastedIntoClientKey(t *testing.T) {
+	t.Parallel()
+	pemText := string(testkeys.PEM(testkeys.Key("p256")))
+	lines := strings.Split(strings.TrimSpace(pemText), "\n")
+	der := strings.Join(lines[1:len(lines)-1], "")
+	for name, v := range map[string]string{"pem": strings.Join(lines, ""), "der": der} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			ftCreds(t, dir, "https://127.0.0.1:1/token", map[string]string{"grantType": "client_credentials", "clientSecret": "",
+				"companyUUID": "", "companyRequestToken": "", "clientAuth": "private_key_jwt", "clientKey": v})
+			var out string
+			for _, args := range [][]string{{"refresh"}, {"status"}, {"status", "--json"}} {
+				stdout, stderr, _ := ftRun(t, nil, append([]string{"--dir", dir}, args...)...)
+				out += stdout + stderr
+			}
+			if !strings.Contains(out, "clientKey: holds a key, not the path of a key file") {
+				t.Errorf("no message says clientKey holds a key")
+			}
+			for i := 0; i+16 <= len(der); i += 4 {
+				if strings.Contains(out, der[i:i+16]) {
+					t.Fatalf("the output holds part of the key")
+				}
+			}
+		})
 	}
 }

@@ -13,12 +13,16 @@
 //     StoreURL, which masks the same things and keeps the values named safe.
 //   - Secrets: a secret is hidden in every encoding in which tokenkeeper sends it
 //     or an endpoint may echo it back: as is, form-encoded (url.QueryEscape, as
-//     in the request body; and path-escaped; upper- and lower-case hex),
-//     JSON- and HTML-escaped, and the HTTP Basic value base64(id:secret) in the
-//     standard and the URL-safe alphabet (Forms, Basic). Before matching,
-//     `\uXXXX` and `\/` escapes in the text are decoded, so a secret that
-//     another JSON encoder escaped (.NET writes `+` as `\u002B`) is still found;
-//     text in which no escaped secret hides keeps its escapes.
+//     in the request body; and path-escaped), JSON- and HTML-escaped, the HTTP
+//     Basic value base64(id:secret) (Forms, Basic), and each of those in hex and
+//     in base64 of either alphabet at any offset (an endpoint that base64s the
+//     whole body it got); of a JWS (a client assertion, a JWT), its signature
+//     alone too. Matching ignores ASCII case and white space, so a
+//     secret upper-cased, or split across lines, is found. Before matching, the
+//     escapes of the text are taken off layer by layer (JSON's \uXXXX and \n,
+//     %XX of either case, HTML's &#NN; and &name;), so that a secret every byte
+//     of which another encoder escaped, or that was form-encoded twice, is
+//     found; text in which no escaped secret hides keeps its escapes.
 //   - Controls: text shown goes through Terminal last, which escapes every
 //     character that is not printable (ESC and the other controls, bidi
 //     overrides, bytes that are not UTF-8), whatever the text's source.
@@ -31,15 +35,18 @@
 // redacted wherever they occur. Real client secrets and tokens are far longer;
 // a short one is still hidden where it appears on its own (`secret=prof`).
 //
-// Caveat: matching is on exact encodings. A secret split across lines, or
-// encoded in a way not listed above (base64 of the secret alone, double
-// form-encoding), or cut short before it reaches Text, is not recognised:
-// readers of endpoint text redact first and cut after.
+// Caveat: base64 hides only the characters that encode the secret's bytes
+// alone: the one or two at each end that it shares with its neighbours stay
+// (at most two bytes of the secret, fewer than MaskToken shows). A secret
+// encoded in a way not listed above (encrypted, reversed), or cut short before
+// it reaches Text, is not recognised: readers of endpoint text redact first
+// and cut after.
 package redact
 
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"html"
@@ -194,14 +201,38 @@ func Basic(id, secret string) []string {
 	return out
 }
 
-// Add returns list with the Forms of each value added, without duplicates,
-// longest first: a secret that contains another is then redacted whole, not
-// around the shorter one. Basic's values go in through Add too.
+// Add returns list with what Text looks for to hide each value added: a
+// value of MinAnywhere bytes or more in each of its Forms, and each form's
+// base64 (standard and URL-safe alphabets, at each of the three offsets at
+// which it may stand in what was encoded: the characters that encode only the
+// value, which every base64 of a text holding it contains) and hex — folded
+// for Text (ASCII lower case, no white space); a shorter value in its Forms as
+// they are, for whole-token matching. No duplicates, longest first. Basic's
+// values go in through Add too.
 func Add(list []string, values ...string) []string {
+	seen := make(map[string]bool, len(list))
+	for _, v := range list {
+		seen[v] = true
+	}
+	put := func(v string) {
+		if v != "" && !seen[v] {
+			seen[v] = true
+			list = append(list, v)
+		}
+	}
 	for _, v := range values {
+		if sig := jwsSignature(v); sig != "" {
+			list = Add(list, sig)
+		}
 		for _, f := range Forms(v) {
-			if !slices.Contains(list, f) {
-				list = append(list, f)
+			if len(v) < MinAnywhere {
+				put(f)
+				continue
+			}
+			put(fold(f))
+			put(hex.EncodeToString([]byte(f)))
+			for _, c := range base64Cores(f) {
+				put(fold(c))
 			}
 		}
 	}
@@ -209,101 +240,267 @@ func Add(list []string, values ...string) []string {
 	return list
 }
 
+// jwsSignature is the signature of a value in JWS compact form (a
+// private_key_jwt client assertion, a JWT access token), or "": an endpoint
+// that names the signature it refused shows the part of the JWS that proves
+// it, the header and the claims being no secret.
+func jwsSignature(v string) string {
+	parts := strings.Split(v, ".")
+	if len(parts) != 3 || len(parts[2]) < 2*MinAnywhere {
+		return ""
+	}
+	for _, c := range parts[2] {
+		if !(c == '-' || c == '_' || c < utf8.RuneSelf && (unicode.IsLetter(c) || unicode.IsDigit(c))) {
+			return ""
+		}
+	}
+	return parts[2]
+}
+
+// base64Cores returns, for each alphabet and each offset (0, 1, 2) of b in
+// the encoded text modulo 3, the characters that depend on b's bytes alone:
+// the whole groups of four that hold none of the bytes before or after it.
+// Those of fewer than MinAnywhere characters are left out.
+func base64Cores(b string) []string {
+	var out []string
+	for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
+		for k := 0; k < 3; k++ {
+			e := enc.EncodeToString(append(make([]byte, k), b...))
+			start, end := 0, 4*((k+len(b))/3)
+			if k > 0 {
+				start = 4
+			}
+			if end-start >= MinAnywhere {
+				out = append(out, e[start:end])
+			}
+		}
+	}
+	return out
+}
+
+// fold is how Text compares: ASCII letters in lower case, white space left
+// out, so that a secret echoed upper-cased (hex digits, a whole message) or
+// split across lines is still found.
+func fold(s string) string {
+	var b []byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if isSpace(c) || ('A' <= c && c <= 'Z') {
+			if b == nil {
+				b = append(make([]byte, 0, len(s)), s[:i]...)
+			}
+			if !isSpace(c) {
+				b = append(b, c+'a'-'A')
+			}
+			continue
+		}
+		if b != nil {
+			b = append(b, c)
+		}
+	}
+	if b == nil {
+		return s
+	}
+	return string(b)
+}
+
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
+}
+
+// maxDecode bounds how many layers of escapes Text takes off: a secret
+// form-encoded in a body that was form-encoded again, then JSON-escaped, is
+// three.
+const maxDecode = 4
+
 // Text returns s with every value of secrets (a list made by Add) replaced by
-// Mark, by the rules of the package doc. Text in which no escaped secret hides
-// keeps its escapes: a JSON body stays JSON.
+// Mark, by the rules of the package doc. The escapes of text are taken off
+// layer by layer (decode) and each layer is searched too; the text is shown
+// as it is after the last layer in which a secret was found, so that text in
+// which no escaped secret hides keeps its escapes: a JSON body stays JSON.
 func Text(s string, secrets []string) string {
 	if s == "" || len(secrets) == 0 {
 		return s
 	}
-	s = replace(s, secrets)
-	if u := unescape(s); u != s {
-		if r := replace(u, secrets); r != u {
-			s = r
+	out, _ := hide(s, secrets)
+	cur := out
+	for range maxDecode {
+		d := decode(cur)
+		if d == cur {
+			break
 		}
+		r, found := hide(d, secrets)
+		if found {
+			out = r
+		}
+		cur = r
 	}
-	return s
+	return out
 }
 
-func replace(s string, secrets []string) string {
+// hide replaces in s each match of secrets with Mark: a folded value
+// (MinAnywhere bytes or more) wherever fold(s) holds it, the white space
+// within the match hidden with it; a shorter one where it stands as a whole
+// token.
+func hide(s string, secrets []string) (string, bool) {
+	var hidden []bool
+	mark := func(from, to int) {
+		if hidden == nil {
+			hidden = make([]bool, len(s))
+		}
+		for i := from; i < to; i++ {
+			hidden[i] = true
+		}
+	}
+	f := fold(s)
+	var pos []int // pos[j]: the index in s of f[j]
 	for _, v := range secrets {
-		if v == "" || !strings.Contains(s, v) {
+		if len(v) < MinAnywhere {
+			wholeMatches(s, v, mark)
 			continue
 		}
-		if len(v) >= MinAnywhere {
-			s = strings.ReplaceAll(s, v, Mark)
-		} else {
-			s = replaceWhole(s, v)
+		for off := 0; ; {
+			i := strings.Index(f[off:], v)
+			if i < 0 {
+				break
+			}
+			i += off
+			if pos == nil {
+				pos = positions(s, len(f))
+			}
+			mark(pos[i], pos[i+len(v)-1]+1)
+			off = i + 1
 		}
 	}
-	return s
+	if hidden == nil {
+		return s, false
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		if !hidden[i] {
+			b.WriteByte(s[i])
+			i++
+			continue
+		}
+		b.WriteString(Mark)
+		for i < len(s) && hidden[i] {
+			i++
+		}
+	}
+	return b.String(), true
 }
 
-// replaceWhole replaces v in s where it stands as a whole token.
-func replaceWhole(s, v string) string {
+// positions maps fold(s)'s bytes (n of them) to their indexes in s.
+func positions(s string, n int) []int {
+	pos := make([]int, 0, n)
+	for i := 0; i < len(s); i++ {
+		if !isSpace(s[i]) {
+			pos = append(pos, i)
+		}
+	}
+	return pos
+}
+
+// wholeMatches marks v in s where it stands as a whole token.
+func wholeMatches(s, v string, mark func(from, to int)) {
 	first, _ := utf8.DecodeRuneInString(v)
 	last, _ := utf8.DecodeLastRuneInString(v)
-	var b strings.Builder
-	rest := s
-	for {
-		i := strings.Index(rest, v)
+	for off := 0; ; {
+		i := strings.Index(s[off:], v)
 		if i < 0 {
-			b.WriteString(rest)
-			return b.String()
+			return
 		}
-		done := s[:len(s)-len(rest)+i] // everything before this match, in s
-		before, _ := utf8.DecodeLastRuneInString(done)
-		after, _ := utf8.DecodeRuneInString(rest[i+len(v):])
-		whole := !(isWord(first) && len(done) > 0 && isWord(before)) &&
-			!(isWord(last) && i+len(v) < len(rest) && isWord(after))
-		b.WriteString(rest[:i])
-		if whole {
-			b.WriteString(Mark)
-		} else {
-			b.WriteString(v)
+		i += off
+		before, _ := utf8.DecodeLastRuneInString(s[:i])
+		after, _ := utf8.DecodeRuneInString(s[i+len(v):])
+		if !(isWord(first) && i > 0 && isWord(before)) && !(isWord(last) && i+len(v) < len(s) && isWord(after)) {
+			mark(i, i+len(v))
 		}
-		rest = rest[i+len(v):]
+		off = i + 1
 	}
 }
 
 func isWord(r rune) bool { return r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r) }
 
-// unescape decodes the JSON escapes `\uXXXX` (of printable characters, and
-// surrogate pairs) and `\/` in s, so that a secret escaped by any JSON encoder
-// matches its plain form. Other text is left as it is.
-func unescape(s string) string {
-	if !strings.Contains(s, `\u`) && !strings.Contains(s, `\/`) {
+// decode takes one layer of escapes off s: JSON's (`\uXXXX` with surrogate
+// pairs, `\/`, `\"`, `\\`, `\n` and the other one-letter ones) and `\xXX`,
+// URL percent-escapes (`%XX`, either case), and HTML character references
+// (`&#NN;`, `&#xXX;`, `&name;`). Only escapes of printable characters and
+// white space are taken off: control characters stay escaped. Other text is
+// left as it is.
+func decode(s string) string {
+	if !strings.ContainsAny(s, `\%&`) {
 		return s
 	}
 	var b strings.Builder
 	for i := 0; i < len(s); {
-		if s[i] != '\\' || i+1 >= len(s) {
+		r, n := escapeAt(s[i:])
+		if n == 0 {
 			b.WriteByte(s[i])
 			i++
 			continue
 		}
-		if s[i+1] == '/' {
-			b.WriteByte('/')
-			i += 2
-			continue
+		if r < utf8.RuneSelf {
+			b.WriteByte(byte(r))
+		} else if r <= 0xFF && s[i] == '%' {
+			b.WriteByte(byte(r)) // one byte of a UTF-8 sequence, escaped byte by byte
+		} else {
+			b.WriteRune(r)
 		}
-		r, n := hexRune(s[i:])
-		if n > 0 && r >= 0xD800 && r < 0xDC00 {
-			if r2, n2 := hexRune(s[i+n:]); n2 > 0 {
-				if p := utf16.DecodeRune(r, r2); p != unicode.ReplacementChar {
-					r, n = p, n+n2
-				}
-			}
-		}
-		if n == 0 || !unicode.IsPrint(r) {
-			b.WriteByte(s[i])
-			i++
-			continue
-		}
-		b.WriteRune(r)
 		i += n
 	}
 	return b.String()
+}
+
+// escapeAt reads the escape at the start of s: what it stands for and its
+// length, n 0 when there is none (or it stands for a control character).
+func escapeAt(s string) (rune, int) {
+	ok := func(r rune) bool { return unicode.IsPrint(r) || r == '\t' || r == '\n' || r == '\r' }
+	switch {
+	case len(s) >= 3 && s[0] == '%':
+		if v, err := strconv.ParseUint(s[1:3], 16, 8); err == nil && (v >= 0x80 || ok(rune(v))) {
+			return rune(v), 3
+		}
+	case len(s) >= 2 && s[0] == '\\':
+		switch s[1] {
+		case '/', '"', '\\', '\'':
+			return rune(s[1]), 2
+		case 'n':
+			return '\n', 2
+		case 'r':
+			return '\r', 2
+		case 't':
+			return '\t', 2
+		case 'x':
+			if len(s) >= 4 {
+				if v, err := strconv.ParseUint(s[2:4], 16, 8); err == nil && v < utf8.RuneSelf && ok(rune(v)) {
+					return rune(v), 4
+				}
+			}
+		case 'u':
+			r, n := hexRune(s)
+			if n > 0 && r >= 0xD800 && r < 0xDC00 {
+				if r2, n2 := hexRune(s[n:]); n2 > 0 {
+					if p := utf16.DecodeRune(r, r2); p != unicode.ReplacementChar {
+						r, n = p, n+n2
+					}
+				}
+			}
+			if n > 0 && ok(r) {
+				return r, n
+			}
+		}
+	case len(s) >= 3 && s[0] == '&':
+		end := strings.IndexByte(s[:min(len(s), 40)], ';')
+		if end < 2 {
+			return 0, 0
+		}
+		u := html.UnescapeString(s[:end+1])
+		if r, n := utf8.DecodeRuneInString(u); u != s[:end+1] && n == len(u) && ok(r) {
+			return r, end + 1
+		}
+	}
+	return 0, 0
 }
 
 // hexRune reads `\uXXXX` at the start of s; n is 0 when there is none.
@@ -338,4 +535,47 @@ func MaskToken(token string) string {
 		return Mask(token)
 	}
 	return fmt.Sprintf("%s… (%d chars)", token[:4], len(token))
+}
+
+// Sent returns the secrets a store's request body carries, for the store to
+// hide them in what its server answers (a server may echo the request it
+// refused): the string values of MinAnywhere bytes or more of every JSON
+// document that is base64-encoded in a string of body — the token record, as
+// etcd's value and a Kubernetes Secret's data carry it. The body's own
+// strings (names, keys) are not secrets and are not returned.
+func Sent(body []byte) []string {
+	var doc any
+	if len(body) == 0 || json.Unmarshal(body, &doc) != nil {
+		return nil
+	}
+	var out []string
+	walk(doc, func(s string) {
+		b, err := base64.StdEncoding.DecodeString(s)
+		var inner any
+		if err != nil || json.Unmarshal(b, &inner) != nil {
+			return
+		}
+		walk(inner, func(v string) {
+			if len(v) >= MinAnywhere {
+				out = append(out, v)
+			}
+		})
+	})
+	return out
+}
+
+// walk calls fn with every string value of a decoded JSON document.
+func walk(v any, fn func(string)) {
+	switch v := v.(type) {
+	case string:
+		fn(v)
+	case []any:
+		for _, e := range v {
+			walk(e, fn)
+		}
+	case map[string]any:
+		for _, e := range v {
+			walk(e, fn)
+		}
+	}
 }

@@ -2,7 +2,10 @@ package redact
 
 import (
 	"encoding/base64"
+	"encoding/hex"
+	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -48,6 +51,96 @@ func TestTextEncodings(t *testing.T) {
 		got := Text("echo: "+echo+" end", list)
 		if !strings.Contains(got, Mark) || strings.Contains(got, "s3cr") || strings.Contains(got, sent[:12]) {
 			t.Errorf("%s: Text = %q, want the secret redacted", name, got)
+		}
+	}
+}
+
+// TestTextAnyEncoding: an endpoint that encodes the whole of what it echoes
+// — base64 (the secret at each offset), hex, every byte escaped, escaped twice,
+// upper-cased, split across lines — still shows no part of the secret longer
+// than the ends base64 shares with its neighbours.
+func TestTextAnyEncoding(t *testing.T) {
+	const secret = "Rt-8fK2+x/y=Zq91"
+	list := Add(nil, secret)
+	each := func(s, format string) string {
+		var b strings.Builder
+		for _, c := range []byte(s) {
+			fmt.Fprintf(&b, format, c)
+		}
+		return b.String()
+	}
+	for _, prefix := range []string{"refresh_token=", "x&refresh_token=", "xy&refresh_token="} {
+		body := prefix + url.QueryEscape(secret) + "&grant_type=refresh_token"
+		for name, echo := range map[string]string{
+			"base64":        base64.StdEncoding.EncodeToString([]byte(body)),
+			"base64url":     base64.RawURLEncoding.EncodeToString([]byte(body)),
+			"base64 plain":  base64.StdEncoding.EncodeToString([]byte(prefix + secret)),
+			"base64 lines":  lines(base64.StdEncoding.EncodeToString([]byte(body)), 10),
+			"hex":           hex.EncodeToString([]byte(body)),
+			"hex upper":     strings.ToUpper(hex.EncodeToString([]byte(body))),
+			"percent all":   each(body, "%%%02X"),
+			"form twice":    url.QueryEscape(url.QueryEscape(body)),
+			"html entities": each(body, "&#x%x;"),
+			"html decimal":  each(body, "&#%d;"),
+			"json u00XX":    each(body, `\u%04x`),
+			"json in json":  strings.ReplaceAll(each(body, `\u%04x`), `\`, `\\`),
+			"upper":         strings.ToUpper(body),
+			"split":         body[:len(prefix)+5] + "\n  " + body[len(prefix)+5:],
+		} {
+			got := Text("echo: "+echo+" end", list)
+			if !strings.Contains(got, Mark) {
+				t.Errorf("%s, %q: nothing redacted in %q", name, prefix, got)
+			}
+			for _, part := range textParts(secret) {
+				if strings.Contains(strings.ToLower(strings.Join(strings.Fields(got), "")), strings.ToLower(part)) {
+					t.Errorf("%s, %q: Text = %q holds %q", name, prefix, got, part)
+				}
+			}
+		}
+	}
+}
+
+// lines splits s into lines of n characters.
+func lines(s string, n int) string {
+	var b strings.Builder
+	for i, c := range []byte(s) {
+		if i > 0 && i%n == 0 {
+			b.WriteString("\r\n")
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// textParts are runs of the secret's encodings that Text must never show: 8
+// characters of its plain, form-encoded or hex forms, or 8 characters of the
+// middle of its base64 (the ends of which encode its neighbours' bits too).
+func textParts(secret string) []string {
+	var parts []string
+	for _, f := range []string{secret, url.QueryEscape(secret), hex.EncodeToString([]byte(secret))} {
+		for i := 0; i+8 <= len(f); i++ {
+			parts = append(parts, f[i:i+8])
+		}
+	}
+	for k := range 3 {
+		for _, form := range []string{secret, url.QueryEscape(secret)} {
+			e := base64.RawStdEncoding.EncodeToString(append(make([]byte, k), form...))
+			core := e[4 : 4*((k+len(form))/3)]
+			for i := 0; i+8 <= len(core); i++ {
+				parts = append(parts, core[i:i+8])
+			}
+		}
+	}
+	return parts
+}
+
+// TestTextKeepsEscapes: text that hides no secret keeps its escapes and its
+// case, however many layers it has.
+func TestTextKeepsEscapes(t *testing.T) {
+	list := Add(nil, "a-long-secret-value")
+	for _, s := range []string{`{"d":"a\u002Fb \n c"}`, "q=a%252Fb&x=%41", "&lt;p&gt; &#x41;", "UPPER lower"} {
+		if got := Text(s, list); got != s {
+			t.Errorf("Text(%q) = %q, want it as it is", s, got)
 		}
 	}
 }
@@ -151,5 +244,19 @@ func BenchmarkAddTokens(b *testing.B) {
 	at, rt := strings.Repeat("eyJhbGciOiJSUzI1NiIs", 50), "e013335d-b4ce-4c43-a7e4-b67abc1adcb0"
 	for b.Loop() {
 		Add(nil, at, rt)
+	}
+}
+
+// TestSent: the record base64-encoded in a store's request body gives its
+// long strings; the body's own strings (names, keys) are not secrets.
+func TestSent(t *testing.T) {
+	record := `{"access_token":"at-0123456789","refresh_token":"rt-0123456789","token_type":"Bearer"}`
+	body := `{"metadata":{"name":"tokenkeeper-default"},"data":{"record":"` + base64.StdEncoding.EncodeToString([]byte(record)) + `"}}`
+	got := Sent([]byte(body))
+	if !slices.Contains(got, "at-0123456789") || !slices.Contains(got, "rt-0123456789") || slices.Contains(got, "tokenkeeper-default") || slices.Contains(got, "Bearer") {
+		t.Errorf("Sent = %q, want the record's tokens alone", got)
+	}
+	if got := Sent([]byte("not json")); got != nil {
+		t.Errorf("Sent(not json) = %q", got)
 	}
 }

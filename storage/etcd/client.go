@@ -251,7 +251,7 @@ func (c *Client) attempt(ctx context.Context, ep int, path string, body []byte, 
 		return &Error{Endpoint: c.cfg.Endpoints[ep], Status: r.StatusCode, Message: fmt.Sprintf("answer larger than %d bytes", maxBody)}
 	}
 	if r.StatusCode != http.StatusOK {
-		return answerError(c.cfg.Endpoints[ep], r.StatusCode, data)
+		return answerError(c.cfg.Endpoints[ep], r.StatusCode, data, c.hidden(body))
 	}
 	if err := json.Unmarshal(data, resp); err != nil {
 		return &Error{Endpoint: c.cfg.Endpoints[ep], Status: r.StatusCode, Message: "answer is not etcd's JSON: " + err.Error()}
@@ -287,7 +287,9 @@ func unwrapURLError(err error) error {
 	return err
 }
 
-func answerError(endpoint string, status int, data []byte) error {
+// answerError reads an error answer, its message without secrets (hidden,
+// from Client.hidden).
+func answerError(endpoint string, status int, data []byte, hidden []string) error {
 	var e struct {
 		Error   string `json:"error"`
 		Message string `json:"message"`
@@ -300,7 +302,16 @@ func answerError(endpoint string, status int, data []byte) error {
 	if msg == "" {
 		msg = e.Error
 	}
-	return &Error{Endpoint: endpoint, Status: status, Code: e.Code, Message: sanitize(msg)}
+	return &Error{Endpoint: endpoint, Status: status, Code: e.Code, Message: sanitize(redact.Text(msg, hidden))}
+}
+
+// hidden is what a member's answer to a request of body must not show, as a
+// member may echo what it refused: the password, the auth token sent as the
+// Authorization header, and the token record a put carries (redact.Sent).
+// They are hidden before the message is cut (sanitize), so that a cut never
+// leaves part of one.
+func (c *Client) hidden(body []byte) []string {
+	return redact.Add(nil, append(redact.Sent(body), c.cfg.Password, c.authToken())...)
 }
 
 // sanitize keeps an answer's message printable and short (redact.Line, cut
@@ -333,7 +344,7 @@ func (c *Client) authenticate(ctx context.Context, ep int) error {
 		return fmt.Errorf("etcd: authenticate as %s: %w", c.cfg.User, err)
 	}
 	if r.StatusCode != http.StatusOK {
-		err := answerError(c.cfg.Endpoints[ep], r.StatusCode, data)
+		err := answerError(c.cfg.Endpoints[ep], r.StatusCode, data, c.hidden(nil))
 		var ee *Error
 		if errors.As(err, &ee) && !ee.retryable() {
 			return fmt.Errorf("etcd: authenticate as %s (password from TOKENKEEPER_STORE_PASSWORD): %w", c.cfg.User, err)

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+
+	"github.com/tokenkeeper/tokenkeeper/internal/redact"
 )
 
 // KeyValue is etcd's mvccpb.KeyValue.
@@ -138,7 +140,7 @@ func (c *Client) Grant(ctx context.Context, ttl int64) (id, granted int64, err e
 		return 0, 0, err
 	}
 	if resp.Error != "" || resp.ID == 0 {
-		return 0, 0, fmt.Errorf("etcd: lease grant: %s", sanitize(resp.Error))
+		return 0, 0, fmt.Errorf("etcd: lease grant: %s", sanitize(redact.Text(resp.Error, c.hidden(nil))))
 	}
 	return int64(resp.ID), int64(resp.TTL), nil
 }
@@ -158,7 +160,7 @@ func (c *Client) KeepAlive(ctx context.Context, id int64) (int64, error) {
 		return 0, err
 	}
 	if resp.Error != nil {
-		return 0, fmt.Errorf("etcd: lease keepalive: %s", sanitize(resp.Error.Message))
+		return 0, fmt.Errorf("etcd: lease keepalive: %s", sanitize(redact.Text(resp.Error.Message, c.hidden(nil))))
 	}
 	return int64(resp.Result.TTL), nil
 }
@@ -218,7 +220,7 @@ func (c *Client) watchOn(ctx context.Context, ep int, body []byte, fn func(int64
 	defer r.Body.Close()
 	if r.StatusCode != http.StatusOK {
 		data, _ := io.ReadAll(io.LimitReader(r.Body, 64<<10))
-		return answerError(c.cfg.Endpoints[ep], r.StatusCode, data)
+		return answerError(c.cfg.Endpoints[ep], r.StatusCode, data, c.hidden(body))
 	}
 	sc := bufio.NewScanner(r.Body)
 	sc.Buffer(make([]byte, 0, 64<<10), maxBody)
@@ -240,14 +242,14 @@ func (c *Client) watchOn(ctx context.Context, ep int, body []byte, fn func(int64
 			return &Error{Endpoint: c.cfg.Endpoints[ep], Message: "watch answer is not etcd's JSON: " + err.Error()}
 		}
 		if m.Error != nil {
-			return &Error{Endpoint: c.cfg.Endpoints[ep], Code: m.Error.Code, Message: sanitize(m.Error.Message)}
+			return &Error{Endpoint: c.cfg.Endpoints[ep], Code: m.Error.Code, Message: sanitize(redact.Text(m.Error.Message, c.hidden(body)))}
 		}
 		res := m.Result
 		if res.CompactRevision != 0 {
 			return ErrCompacted
 		}
 		if res.Canceled {
-			return &Error{Endpoint: c.cfg.Endpoints[ep], Message: "watch cancelled: " + sanitize(res.CancelReason)}
+			return &Error{Endpoint: c.cfg.Endpoints[ep], Message: "watch cancelled: " + sanitize(redact.Text(res.CancelReason, c.hidden(body)))}
 		}
 		c.settle(ep)
 		if !fn(int64(res.Header.Revision), res.Events) {

@@ -117,7 +117,7 @@ func FuzzAnswer(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		_ = answerError("http://x", 500, b)
+		_ = answerError("http://x", 500, b, nil)
 		var rr RangeResponse
 		_ = json.Unmarshal(b, &rr)
 		var tr TxnResponse

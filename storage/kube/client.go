@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -131,9 +132,10 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 			return err
 		}
 	}
+	sent := redact.Sent(body) // the record a Secret carries: a server may echo it
 	var last error
 	for round := 0; ; round++ {
-		data, err := c.attempt(ctx, r, body)
+		data, err := c.attempt(ctx, r, body, sent)
 		if err == nil {
 			if out == nil {
 				return nil
@@ -177,7 +179,7 @@ func (c *Client) what(r request) string {
 	return s + " in namespace " + c.cfg.Namespace
 }
 
-func (c *Client) attempt(ctx context.Context, r request, body []byte) ([]byte, error) {
+func (c *Client) attempt(ctx context.Context, r request, body []byte, sent []string) ([]byte, error) {
 	if _, err := c.Conn(); err != nil {
 		return nil, err
 	}
@@ -217,9 +219,8 @@ func (c *Client) attempt(ctx context.Context, r request, body []byte) ([]byte, e
 		return nil, &StatusError{Code: resp.StatusCode, Message: fmt.Sprintf("answer larger than %d bytes", maxBody)}
 	}
 	if resp.StatusCode/100 != 2 {
-		se := statusError(resp.StatusCode, data)
-		se.Message = redact.Text(se.Message, redact.Add(nil, tok)) // a server may echo the header it refused
-		return nil, se
+		// A server may echo the header it refused, or the body.
+		return nil, statusError(resp.StatusCode, data, redact.Add(nil, append(slices.Clip(sent), tok)...))
 	}
 	return data, nil
 }
@@ -254,8 +255,9 @@ func (c *Client) authorize(req *http.Request) (string, error) {
 	return tok, nil
 }
 
-// statusError reads a metav1.Status.
-func statusError(code int, data []byte) *StatusError {
+// statusError reads a metav1.Status, hiding secrets in its text before it
+// is cut: a cut never leaves part of one.
+func statusError(code int, data []byte, secrets []string) *StatusError {
 	var st struct {
 		Message string `json:"message"`
 		Reason  string `json:"reason"`
@@ -265,7 +267,7 @@ func statusError(code int, data []byte) *StatusError {
 	if msg == "" {
 		msg = http.StatusText(code)
 	}
-	return &StatusError{Code: code, Reason: redact.Line(st.Reason, 40), Message: redact.Line(msg, 300)}
+	return &StatusError{Code: code, Reason: redact.Line(redact.Text(st.Reason, secrets), 40), Message: redact.Line(redact.Text(msg, secrets), 300)}
 }
 
 // explain turns a refusal no retry fixes into what the user must change:

@@ -3,8 +3,11 @@ package kube
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -93,5 +96,40 @@ func TestEndlessListPages(t *testing.T) {
 		if n := pages.Load(); n > maxListPages+1 {
 			t.Errorf("fresh tokens %v: %d pages asked for, want at most %d", fresh, n, maxListPages+1)
 		}
+	}
+}
+
+// TestServerEchoCutRedacted: an answer that echoes the header, or the
+// Secret it refused (the record, in base64 or decoded), after a long text
+// shows no part of a secret: the secrets are hidden before the message is
+// cut, and a cut never leaves half of one.
+func TestServerEchoCutRedacted(t *testing.T) {
+	const access, refresh = "record-access-token-abcdefgh", "record-refresh-token-ijklmnop"
+	for _, pad := range []int{0, 270, 280, 290} {
+		srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			body, _ := io.ReadAll(r.Body)
+			var s secret
+			_ = json.Unmarshal(body, &s)
+			echo := r.Header.Get("Authorization") + " " + string(body) + " " + string(s.Data["record"])
+			w.WriteHeader(http.StatusUnprocessableEntity)
+			json.NewEncoder(w).Encode(map[string]any{"kind": "Status", "code": 422, "reason": echo,
+				"message": strings.Repeat("x", pad) + " " + echo})
+		}))
+		c := hostileClient(t, srv, Conn{Token: "inline-bearer-token-123"})
+		record, _ := json.Marshal(map[string]string{"access_token": access, "refresh_token": refresh})
+		_, err := c.putSecret(t.Context(), &secret{Metadata: objectMeta{Name: "tokenkeeper-p"}, Data: map[string][]byte{"record": record}})
+		var se *StatusError
+		if !errors.As(err, &se) {
+			t.Fatalf("pad %d: %v, want a StatusError", pad, err)
+		}
+		text := se.Message + " " + se.Reason
+		for _, s := range []string{"inline-bearer-token-123", access, refresh} {
+			for _, f := range []string{s, base64.StdEncoding.EncodeToString([]byte(s))} {
+				if strings.Contains(text, f[:10]) {
+					t.Errorf("pad %d: the answer's text holds part of a secret of %d chars", pad, len(s))
+				}
+			}
+		}
+		srv.Close()
 	}
 }

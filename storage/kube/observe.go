@@ -216,7 +216,7 @@ func (c *Client) watchSecret(ctx context.Context, name, from string, fn func(typ
 		return errGone
 	}
 	if resp.StatusCode != http.StatusOK {
-		return statusError(resp.StatusCode, nil)
+		return statusError(resp.StatusCode, nil, nil)
 	}
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 0, 64<<10), maxBody)
