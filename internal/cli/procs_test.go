@@ -40,6 +40,7 @@ func TestProcesses(t *testing.T) {
 		{"KillAnywhere", testKillAnywhere},
 		{"Unsavable", testUnsavable},
 		{"LeftoversFreed", testLeftoversFreed},
+		{"DiskFillsDuringRequest", testDiskFillsDuringRequest},
 		{"LockBusy", testLockBusy},
 		{"SignalMidRefresh", testSignalMidRefresh},
 	})

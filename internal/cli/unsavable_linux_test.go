@@ -106,6 +106,28 @@ func fileSizeLimit0(cmd *exec.Cmd) {
 	cmd.Path, cmd.Args = "/bin/sh", args
 }
 
+// testDiskFillsDuringRequest: the disk fills up while the refresh request
+// is at a rotating endpoint, after the save check passed. The answer is
+// saved all the same, in the space the check reserved: the endpoint has
+// spent the old refresh token, and the new one is the grant.
+func testDiskFillsDuringRequest(t *testing.T, bin string) {
+	p := newProfile(t, bin, tinyFS(t), fakeserver.Options{Rotate: true})
+	p.mustRun("refresh")
+	p.expire()
+	p.srv.Fail(fakeserver.Fault{Before: func() { testfs.Fill(t, p.dir) }})
+	p.mustRun("refresh")
+	tok, _ := p.load()
+	if !p.srv.ValidRefreshToken(tok.RefreshToken) {
+		t.Errorf("the token file holds a refresh token the endpoint no longer accepts: the rotated one was lost")
+	}
+	if got := p.srv.Count("refresh_token"); got != 1 {
+		t.Errorf("endpoint saw %d refresh requests, want 1", got)
+	}
+	if got := p.leftovers(); len(got) != 1 || got[0] != "filler" {
+		t.Errorf("in %s besides the profile's files: %q, want only the filler", p.dir, got)
+	}
+}
+
 // testLeftoversFreed: a run killed during its save check leaves a 64 KiB
 // temporary file; on a nearly full disk those are the blocks the next run's
 // check needs. The next run, holding the lock, removes the leftover first and
