@@ -3,11 +3,13 @@ package storage
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"sync"
 	"time"
 )
 
@@ -34,6 +36,30 @@ type HostFiles struct {
 	// "resourceVersion").
 	What, Version string
 	Warn          func(string)
+
+	// space is what CheckSavable set aside for the pending file, which
+	// Keep writes into: a disk that fills up while the token request is
+	// out cannot refuse the answer a failed save must keep.
+	space *reservedSpace
+}
+
+// reservedSpace is HostFiles' reservation, behind a pointer: HostFiles are
+// given by value (SharedOptions.HostFiles).
+type reservedSpace struct {
+	mu sync.Mutex
+	r  *Reservation
+}
+
+// take is the reservation, handed over to the caller (nil: none).
+func (s *reservedSpace) take() *Reservation {
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.r
+	s.r = nil
+	return r
 }
 
 // Cap cuts v to Max.
@@ -45,13 +71,28 @@ func (h *HostFiles) Cap(v []byte) []byte {
 }
 
 // CheckSavable proves that a record of size bytes is one the store holds
-// (Max), and that the pending file could be written if its save failed.
+// (Max), and that the pending file could be written if its save failed:
+// the space for it stays reserved (Reserve) until Keep writes it or
+// Release frees it.
 func (h *HostFiles) CheckSavable(size int) error {
 	if size > h.Max {
 		return fmt.Errorf("%s: a record of %d bytes is larger than %d", h.What, size, h.Max)
 	}
-	return CheckSavable(h.Pending, size)
+	h.Release()
+	if h.space == nil {
+		h.space = &reservedSpace{} // under the lock: no other goroutine uses h yet
+	}
+	// The pending file holds the record in base64 and a few keys.
+	r, err := Reserve(h.Pending, base64.StdEncoding.EncodedLen(size)+1024)
+	h.space.mu.Lock()
+	h.space.r = r
+	h.space.mu.Unlock()
+	return err
 }
+
+// Release frees the space CheckSavable reserved, once no pending file can
+// be needed: the save went through, or the lock is released.
+func (h *HostFiles) Release() { h.space.take().Release() }
 
 // ReadCopy is the host's read copy of the record.
 func (h *HostFiles) ReadCopy() ([]byte, error) { return ReadRecord(h.Copy) }
@@ -111,7 +152,7 @@ func (h *HostFiles) WritePending(data []byte, base any) error {
 	if len(b) > MaxFileSize {
 		return fmt.Errorf("%s: a pending file of %d bytes would be larger than %d", h.What, len(b), MaxFileSize)
 	}
-	return ReplaceFile(h.Pending, b)
+	return ReplaceReserved(h.Pending, b, h.space.take())
 }
 
 // Keep is what a failed save ends in: err, after data was kept in the

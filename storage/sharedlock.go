@@ -91,6 +91,9 @@ func (h *SharedLock[V]) Release(free func(lost bool) error) error {
 		h.mu.Unlock()
 		err = free(lost)
 	})
+	if h.files != nil {
+		h.files.Release()
+	}
 	return err
 }
 
@@ -159,6 +162,7 @@ func (h *SharedLock[V]) Save(ctx context.Context, data []byte) error {
 	if err != nil {
 		return h.files.Keep(data, base, err)
 	}
+	h.files.Release()
 	return nil
 }
 

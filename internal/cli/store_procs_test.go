@@ -33,6 +33,7 @@ func TestStoreProcesses(t *testing.T) {
 		{"LeaderKilled", testStoreLeaderKilled},
 		{"StoreDown", testStoreDown},
 		{"LostLock", testStoreLostLock},
+		{"LostLockDiskFull", testStoreLostLockDiskFull},
 		{"PushPull", testStorePushPull},
 		{"All", testStoreAll},
 		{"Watch", testStoreWatch},

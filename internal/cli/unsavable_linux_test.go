@@ -4,13 +4,16 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -125,6 +128,51 @@ func testDiskFillsDuringRequest(t *testing.T, bin string) {
 	}
 	if got := p.leftovers(); len(got) != 1 || got[0] != "filler" {
 		t.Errorf("in %s besides the profile's files: %q, want only the filler", p.dir, got)
+	}
+}
+
+// testStoreLostLockDiskFull: a host's lock in etcd is lost and its disk
+// fills up while its refresh request is at a rotating endpoint. The save to
+// etcd is refused, and the answer, which holds the only live refresh token,
+// is kept in the pending file all the same, in the space the save check
+// reserved for it; the host's next run pushes it.
+func testStoreLostLockDiskFull(t *testing.T, bin string) {
+	f := newFleet(t, bin, 1, 1)
+	dir := tinyFS(t)
+	if err := os.WriteFile(filepath.Join(dir, "credentials.json"), mustRead(t, f.path("credentials.json")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f.hosts, f.env = append(f.hosts, dir), append(f.env, nil)
+	f.extra = []string{"--timeout", "5s", "--lock-timeout", "10s"}
+	f.mustRunOn(1, "refresh")
+	before, _ := f.record()
+	f.srv.Fail(fakeserver.Fault{Before: func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		kv, _, err := f.client.Get(ctx, "/fleet/default/lock")
+		if err != nil || kv == nil {
+			t.Errorf("lock key while host 1 renews: %v, %v", kv, err)
+			return
+		}
+		if err := f.client.Revoke(ctx, int64(kv.Lease)); err != nil {
+			t.Error(err)
+		}
+		testfs.Fill(t, dir)
+	}})
+	o := f.run(f.cmd(1, "refresh", "--force"))
+	if o.code != exitTemp || !strings.Contains(o.stderr, "will be pushed by the next run") {
+		t.Errorf("the run whose lock was lost on a full disk: got %s, want exit 75 and the answer kept", o)
+	}
+	if err := os.Remove(filepath.Join(dir, "filler")); err != nil {
+		t.Fatal(err)
+	}
+	f.mustRunOn(1, "token")
+	now, _ := f.record()
+	if now.RefreshToken == before.RefreshToken || !f.srv.ValidRefreshToken(now.RefreshToken) {
+		t.Error("the answer was lost: etcd's refresh token is not the endpoint's live one")
+	}
+	if got := f.srv.Count("password"); got != 1 {
+		t.Errorf("%d password grants, want 1: the grant should survive without a bootstrap", got)
 	}
 }
 

@@ -9,3 +9,4 @@ import "testing"
 func testUnsavable(t *testing.T, _ string)              { t.Skip("needs Linux") }
 func testLeftoversFreed(t *testing.T, _ string)         { t.Skip("needs Linux") }
 func testDiskFillsDuringRequest(t *testing.T, _ string) { t.Skip("needs Linux") }
+func testStoreLostLockDiskFull(t *testing.T, _ string)  { t.Skip("needs Linux") }
