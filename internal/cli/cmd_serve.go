@@ -112,7 +112,11 @@ func (a *app) serve(o serveOptions) int {
 		}
 	}
 	if err != nil {
-		hint := "choose another path or port, or stop the other server"
+		code := listenExit(err)
+		hint := "choose another path or port"
+		if code == exitTemp {
+			hint = "stop the other server, or choose another path or port"
+		}
 		if o.socket != "" && errors.Is(err, fs.ErrNotExist) {
 			// Created here it would take the umask's mode: who may reach
 			// the socket is the person's choice.
@@ -120,7 +124,7 @@ func (a *app) serve(o serveOptions) int {
 			hint = "create the socket's directory first, for you alone: mkdir -m 700 " + shellQuote(dir)
 		}
 		a.message("error", "serve: "+err.Error(), hint)
-		return listenExit(err)
+		return code
 	}
 	defer cleanup()
 	h, err := a.newTokenHandler(secret)
