@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/tokenkeeper/tokenkeeper/internal/fakeserver"
+	"github.com/tokenkeeper/tokenkeeper/internal/oidcprovider"
 	"github.com/tokenkeeper/tokenkeeper/internal/testfs"
 	"github.com/tokenkeeper/tokenkeeper/storage"
 )
@@ -173,6 +174,38 @@ func testStoreLostLockDiskFull(t *testing.T, bin string) {
 	}
 	if got := f.srv.Count("password"); got != 1 {
 		t.Errorf("%d password grants, want 1: the grant should survive without a bootstrap", got)
+	}
+}
+
+// testLoginDeviceNearlyFullDisk: the disk fills up, all but a few KiB,
+// while a person approves a device login. The provider has issued the grant
+// by the time tokenkeeper takes the lock: there is nothing left to check
+// before spending, and the record, which fits, is saved; a 64 KiB save
+// check there would throw the person's grant away.
+func testLoginDeviceNearlyFullDisk(t *testing.T, bin string) {
+	lp := newLoginProfile(t, bin, "device_code")
+	dir := tinyFS(t)
+	if err := os.WriteFile(filepath.Join(dir, "credentials.json"), mustRead(t, filepath.Join(lp.dir, "credentials.json")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	lp.dir = dir
+	all, err := deviceLogin(t, lp.command("", "login"), func(verify, code string) error {
+		testfs.Fill(t, dir)
+		filler := filepath.Join(dir, "filler")
+		fi, err := os.Stat(filler)
+		if err != nil {
+			return err
+		}
+		if err := os.Truncate(filler, fi.Size()-32<<10); err != nil {
+			return err
+		}
+		return oidcprovider.ApproveDevice(verify, code, lp.p.Username, oidcprovider.Password, "allow")
+	})
+	if err != nil {
+		t.Fatalf("login on a nearly full disk: %v\n%s", err, all)
+	}
+	if lp.token().RefreshToken == "" {
+		t.Fatal("no refresh token saved")
 	}
 }
 
