@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"sync"
 	"time"
 )
 
@@ -36,30 +35,6 @@ type HostFiles struct {
 	// "resourceVersion").
 	What, Version string
 	Warn          func(string)
-
-	// space is what CheckSavable set aside for the pending file, which
-	// Keep writes into: a disk that fills up while the token request is
-	// out cannot refuse the answer a failed save must keep.
-	space *reservedSpace
-}
-
-// reservedSpace is HostFiles' reservation, behind a pointer: HostFiles are
-// given by value (SharedOptions.HostFiles).
-type reservedSpace struct {
-	mu sync.Mutex
-	r  *Reservation
-}
-
-// take is the reservation, handed over to the caller (nil: none).
-func (s *reservedSpace) take() *Reservation {
-	if s == nil {
-		return nil
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r := s.r
-	s.r = nil
-	return r
 }
 
 // Cap cuts v to Max.
@@ -72,27 +47,15 @@ func (h *HostFiles) Cap(v []byte) []byte {
 
 // CheckSavable proves that a record of size bytes is one the store holds
 // (Max), and that the pending file could be written if its save failed:
-// the space for it stays reserved (Reserve) until Keep writes it or
-// Release frees it.
-func (h *HostFiles) CheckSavable(size int) error {
+// the space for it is reserved (Reserve) for Keep to write into; the
+// caller releases it when no pending file is needed.
+func (h *HostFiles) CheckSavable(size int) (*Reservation, error) {
 	if size > h.Max {
-		return fmt.Errorf("%s: a record of %d bytes is larger than %d", h.What, size, h.Max)
-	}
-	h.Release()
-	if h.space == nil {
-		h.space = &reservedSpace{} // under the lock: no other goroutine uses h yet
+		return nil, fmt.Errorf("%s: a record of %d bytes is larger than %d", h.What, size, h.Max)
 	}
 	// The pending file holds the record in base64 and a few keys.
-	r, err := Reserve(h.Pending, base64.StdEncoding.EncodedLen(size)+1024)
-	h.space.mu.Lock()
-	h.space.r = r
-	h.space.mu.Unlock()
-	return err
+	return Reserve(h.Pending, base64.StdEncoding.EncodedLen(size)+1024)
 }
-
-// Release frees the space CheckSavable reserved, once no pending file can
-// be needed: the save went through, or the lock is released.
-func (h *HostFiles) Release() { h.space.take().Release() }
 
 // ReadCopy is the host's read copy of the record.
 func (h *HostFiles) ReadCopy() ([]byte, error) { return ReadRecord(h.Copy) }
@@ -146,20 +109,22 @@ func (h *HostFiles) ReadPending(base any) ([]byte, error) {
 // WritePending keeps data in the pending file with the version it replaces,
 // unless that file would be larger than ReadRecord reads whole (the record
 // is base64, 4/3 of its size): one cut on reading would never parse, so
-// never be pushed.
-func (h *HostFiles) WritePending(data []byte, base any) error {
+// never be pushed. It is written into the space r reserved, if any
+// (ReplaceReserved), which it uses up.
+func (h *HostFiles) WritePending(data []byte, base any, r *Reservation) error {
 	b, _ := json.Marshal(map[string]any{"store": h.Store, h.BaseKey: base, "record": data})
 	if len(b) > MaxFileSize {
+		r.Release()
 		return fmt.Errorf("%s: a pending file of %d bytes would be larger than %d", h.What, len(b), MaxFileSize)
 	}
-	return ReplaceReserved(h.Pending, b, h.space.take())
+	return ReplaceReserved(h.Pending, b, r)
 }
 
 // Keep is what a failed save ends in: err, after data was kept in the
-// pending file (with the version it was meant to replace), or why it could
-// not be.
-func (h *HostFiles) Keep(data []byte, base any, err error) error {
-	if perr := h.WritePending(data, base); perr != nil {
+// pending file (with the version it was meant to replace; in the space r
+// reserved, if any), or why it could not be.
+func (h *HostFiles) Keep(data []byte, base any, err error, r *Reservation) error {
+	if perr := h.WritePending(data, base, r); perr != nil {
 		return fmt.Errorf("%w; the answer could not be kept either: %v", err, perr)
 	}
 	return fmt.Errorf("%w; the answer is kept in %s and will be pushed by the next run", err, h.Pending)

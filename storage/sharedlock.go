@@ -29,6 +29,10 @@ type SharedLock[V comparable] struct {
 	saw     bool      // Saw was called
 	seen    V         // the version of the record Read returned (zero: none)
 	data    []byte    // what Read returned
+	// space is what Reserve set aside for the pending file, which Save
+	// writes into when the store refuses: a disk that fills up while the
+	// token request is out cannot refuse the answer it must keep.
+	space *Reservation
 
 	stop, done chan struct{}
 	stopOnce   sync.Once
@@ -91,10 +95,29 @@ func (h *SharedLock[V]) Release(free func(lost bool) error) error {
 		h.mu.Unlock()
 		err = free(lost)
 	})
-	if h.files != nil {
-		h.files.Release()
-	}
+	h.takeSpace().Release()
 	return err
+}
+
+// Reserve is the host's part of the store's save check (HostFiles.CheckSavable):
+// the space the pending file would need stays reserved, for Save, until
+// the save succeeds or the lock is released.
+func (h *SharedLock[V]) Reserve(size int) error {
+	h.takeSpace().Release()
+	r, err := h.files.CheckSavable(size)
+	h.mu.Lock()
+	h.space = r
+	h.mu.Unlock()
+	return err
+}
+
+// takeSpace hands over what Reserve set aside (nil: nothing).
+func (h *SharedLock[V]) takeSpace() *Reservation {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	r := h.space
+	h.space = nil
+	return r
 }
 
 // Expires is the lease's end as last renewed; a lease the store reported
@@ -155,14 +178,14 @@ func (h *SharedLock[V]) Base(ctx context.Context) (V, error) {
 
 // Save replaces the record (the store's save). If it fails for any reason,
 // data is kept in the pending file with the version it was meant to replace
-// (the answer may carry a refresh token that was just spent), and the error
-// says so.
+// (the answer may carry a refresh token that was just spent), in the space
+// Reserve set aside, and the error says so.
 func (h *SharedLock[V]) Save(ctx context.Context, data []byte) error {
 	base, err := h.save(ctx, data)
 	if err != nil {
-		return h.files.Keep(data, base, err)
+		return h.files.Keep(data, base, err, h.takeSpace())
 	}
-	h.files.Release()
+	h.takeSpace().Release()
 	return nil
 }
 

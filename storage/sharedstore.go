@@ -84,6 +84,5 @@ func (o SharedOptions) Bounds() Bounds { return Bounds{Timeout: o.Timeout, Budge
 // (docs/contract.md §1).
 func (o SharedOptions) HostFiles(files HostFiles) *HostFiles {
 	files.Copy, files.Pending, files.Max, files.Warn = o.CopyFile, o.PendingFile, MaxFileSize, o.Warn
-	files.space = &reservedSpace{}
 	return &files
 }
