@@ -41,6 +41,7 @@ func TestProcesses(t *testing.T) {
 		{"Unsavable", testUnsavable},
 		{"LeftoversFreed", testLeftoversFreed},
 		{"DiskFillsDuringRequest", testDiskFillsDuringRequest},
+		{"DiskFillsDuringBootstrap", testDiskFillsDuringBootstrap},
 		{"LockBusy", testLockBusy},
 		{"SignalMidRefresh", testSignalMidRefresh},
 	})

@@ -132,6 +132,27 @@ func testDiskFillsDuringRequest(t *testing.T, bin string) {
 	}
 }
 
+// testDiskFillsDuringBootstrap: the stored refresh token is refused, which
+// is remembered in the token file, and the disk fills up while the new grant
+// that follows is asked for. The remembered refusal's save used the space
+// reserved for the answer; the new grant is saved all the same, in space
+// reserved again before it was asked for.
+func testDiskFillsDuringBootstrap(t *testing.T, bin string) {
+	p := newProfile(t, bin, tinyFS(t), fakeserver.Options{Rotate: true})
+	p.mustRun("refresh")
+	p.expire()
+	p.srv.Fail(fakeserver.Fault{Status: 400, Body: `{"error":"invalid_grant","error_description":"revoked"}`})
+	p.srv.Fail(fakeserver.Fault{Before: func() { testfs.Fill(t, p.dir) }})
+	p.mustRun("refresh")
+	tok, _ := p.load()
+	if !p.srv.ValidRefreshToken(tok.RefreshToken) {
+		t.Errorf("the token file holds a refresh token the endpoint does not know: the new grant was lost")
+	}
+	if got := p.srv.Count("password"); got != 2 {
+		t.Errorf("endpoint saw %d password grants, want 2", got)
+	}
+}
+
 // testStoreLostLockDiskFull: a host's lock in etcd is lost and its disk
 // fills up while its refresh request is at a rotating endpoint. The save to
 // etcd is refused, and the answer, which holds the only live refresh token,

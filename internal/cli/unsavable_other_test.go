@@ -11,3 +11,4 @@ func testLeftoversFreed(t *testing.T, _ string)            { t.Skip("needs Linux
 func testDiskFillsDuringRequest(t *testing.T, _ string)    { t.Skip("needs Linux") }
 func testStoreLostLockDiskFull(t *testing.T, _ string)     { t.Skip("needs Linux") }
 func testLoginDeviceNearlyFullDisk(t *testing.T, _ string) { t.Skip("needs Linux") }
+func testDiskFillsDuringBootstrap(t *testing.T, _ string)  { t.Skip("needs Linux") }
