@@ -25,6 +25,7 @@ type SharedLock[V comparable] struct {
 
 	mu      sync.Mutex
 	expires time.Time // the lease's end as last renewed, counted from when the renewal was sent
+	ttl     time.Duration
 	lost    bool      // the store said the lease is gone
 	saw     bool      // Saw was called
 	seen    V         // the version of the record Read returned (zero: none)
@@ -51,7 +52,7 @@ func (h *SharedLock[V]) Bind(files *HostFiles, read func(context.Context) ([]byt
 // new end, or lost when the store says the lease is gone.
 func (h *SharedLock[V]) Hold(until time.Time, ttl time.Duration, renew func(ctx context.Context) (until time.Time, lost bool, err error)) {
 	h.mu.Lock()
-	h.expires = until
+	h.expires, h.ttl = until, ttl
 	h.mu.Unlock()
 	h.stop, h.done = make(chan struct{}), make(chan struct{})
 	go keepAlive(ttl, h.stop, h.done, func(ctx context.Context) (bool, bool) {
@@ -129,6 +130,13 @@ func (h *SharedLock[V]) Expires() time.Time {
 		return time.Time{}.Add(1)
 	}
 	return h.expires
+}
+
+// LeaseTTL is the length of the lease Hold keeps (storage.Leased).
+func (h *SharedLock[V]) LeaseTTL() time.Duration {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.ttl
 }
 
 // MarkLost records that the store said the lease is gone: the renewals stop.
