@@ -25,7 +25,7 @@ type SharedLock[V comparable] struct {
 
 	mu      sync.Mutex
 	expires time.Time // the lease's end as last renewed, counted from when the renewal was sent
-	ttl     time.Duration
+	ttl     time.Duration // the lease's length, as Hold was given it
 	lost    bool      // the store said the lease is gone
 	saw     bool      // Saw was called
 	seen    V         // the version of the record Read returned (zero: none)
