@@ -24,12 +24,12 @@ type SharedLock[V comparable] struct {
 	save  func(context.Context, []byte) (V, error)
 
 	mu      sync.Mutex
-	expires time.Time // the lease's end as last renewed, counted from when the renewal was sent
+	expires time.Time     // the lease's end as last renewed, counted from when the renewal was sent
 	ttl     time.Duration // the lease's length, as Hold was given it
-	lost    bool      // the store said the lease is gone
-	saw     bool      // Saw was called
-	seen    V         // the version of the record Read returned (zero: none)
-	data    []byte    // what Read returned
+	lost    bool          // the store said the lease is gone
+	saw     bool          // Saw was called
+	seen    V             // the version of the record Read returned (zero: none)
+	data    []byte        // what Read returned
 	// space is what Reserve set aside for the pending file, which Save
 	// writes into when the store refuses: a disk that fills up while the
 	// token request is out cannot refuse the answer it must keep.
