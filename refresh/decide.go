@@ -174,9 +174,9 @@ func Decide(s State, p Policy) Plan {
 		p.Force = true // the one request is the point of a retry
 	}
 	switch {
-	case p.Regrant && s.Creds != nil && spentSeed(s.Creds, tok) != nil:
+	case p.Regrant && s.Creds != nil && spentSeed(s, tok) != nil:
 		// Even a person's new start never sends a pasted refresh token twice.
-		plan.Step, plan.Err, plan.Why = StepHuman, spentSeed(s.Creds, tok), "a new refresh token is needed"
+		plan.Step, plan.Err, plan.Why = StepHuman, spentSeed(s, tok), "a new refresh token is needed"
 		return plan
 	case p.Regrant:
 		plan.Step, plan.Why = StepBootstrap, "a new grant is asked for"
@@ -202,7 +202,7 @@ func Decide(s State, p Policy) Plan {
 		plan.refusedRefresh(s.Now)
 		return plan
 	}
-	if err := spentSeed(s.Creds, tok); err != nil {
+	if err := spentSeed(s, tok); err != nil {
 		plan.Step, plan.Err, plan.Why = StepHuman, err, "a new refresh token is needed"
 		plan.refusedRefresh(s.Now)
 		return plan
@@ -278,15 +278,23 @@ func validWhy(tok *Token, now time.Time, p Policy) string {
 
 // spentSeed is the failure of a refresh_token grant whose pasted refresh token
 // was already used: it must not be sent again, and only a person can get another.
-func spentSeed(c *credentials.Credentials, tok *Token) *Error {
+// A stored refresh token that was never refused but whose recorded expiry has
+// passed is said to have expired, and when: by this host's clock, which may be
+// the one that is wrong.
+func spentSeed(s State, tok *Token) *Error {
+	c := s.Creds
 	if c.GrantType != credentials.GrantRefreshToken || tok == nil {
 		return nil
 	}
 	if tok.SeedFingerprint != fingerprint(c.RefreshToken) && tok.RefreshToken != c.RefreshToken {
 		return nil
 	}
+	why := "the refresh token is no longer accepted"
+	if tok.RefreshToken != "" && !tok.refreshRefused() && !tok.RefreshUsable(s.Now) {
+		why = fmt.Sprintf("the refresh token in %s expired at %s (by this host's clock)", s.Record, tok.RefreshExpiry.UTC().Format(time.RFC3339))
+	}
 	return &Error{Kind: KindNeedsHuman, Next: NextRunAgain,
-		Msg:  fmt.Sprintf("the refresh token is no longer accepted and the refreshToken in %s was already used", c.Path),
+		Msg:  fmt.Sprintf("%s and the refreshToken in %s was already used", why, c.Path),
 		Hint: fmt.Sprintf("get a new refresh token from the provider and put it in %s (refreshToken)", c.Path)}
 }
 
@@ -331,7 +339,9 @@ func credentialsError(err error) *Error {
 // rotating ones) is not dying, nor is one no refresh has shown fixed yet. A grant
 // that needs no person to renew (client credentials) is never warned about.
 func RefreshWarnings(c *credentials.Credentials, tok *Token, now time.Time, warnBefore time.Duration) []string {
-	if tok == nil || tok.RefreshToken == "" || tok.RefreshExpiry.IsZero() || tok.refreshRefused() {
+	if tok == nil || tok.RefreshToken == "" || tok.RefreshExpiry.IsZero() || tok.refreshRefused() || !now.Before(tok.RefreshExpiry) {
+		// An expiry already past is no warning of what is coming: the
+		// decision says the refresh token expired.
 		return nil
 	}
 	if c != nil && c.GrantType == credentials.GrantClientCredentials {

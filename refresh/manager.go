@@ -308,6 +308,11 @@ func (r *run) executePlan(ctx context.Context) (*Result, error) {
 		if p = r.decide(&refused, nil); p.Step == StepHuman {
 			return &Result{Warnings: r.warns}, p.Err
 		}
+		// Remembering it used the space reserved for the answer: reserve
+		// again before the new grant is asked for.
+		if err := r.checkSavable(); err != nil {
+			return &Result{Warnings: r.warns}, err
+		}
 	}
 	return r.bootstrap(ctx, p.Token, carry)
 }

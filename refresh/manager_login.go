@@ -33,7 +33,9 @@ type LoginOptions struct {
 // the device grant) and saves the result as a bootstrap does: under the
 // profile lock, after the save check, to the token file. The lock is taken
 // only once the person has approved (it is not held while they read their
-// mail), and for the authorization code before the code is redeemed. A refused,
+// mail), and for the authorization code before the code is redeemed, with
+// the save check again; the device grant's answer comes with the approval,
+// and is saved if it fits (the check was made before the person was asked). A refused,
 // abandoned or timed-out login saves nothing; its *Error quotes the provider's
 // code (see loginError for the kinds).
 func (m *Manager) Login(ctx context.Context, o LoginOptions) (*Result, error) {
@@ -84,10 +86,16 @@ func (m *Manager) Login(ctx context.Context, o LoginOptions) (*Result, error) {
 	if err != nil {
 		return nil, m.loginError(err, device)
 	}
-	if lock == nil { // the device grant: the answer is in, save it under the lock
-		if err := cfg.BeforeExchange(context.WithoutCancel(ctx)); err != nil {
+	if lock == nil {
+		// The device grant: the answer is in, the grant issued; save it under
+		// the lock. The save check is for before a request: here it could
+		// only throw away a grant that fits in what space is left (the save
+		// cuts an answer down to what the lifecycle needs, as any save does).
+		l, err := r.lockStore(context.WithoutCancel(ctx))
+		if err != nil {
 			return nil, err
 		}
+		lock = l
 	}
 	old, err := r.reload()
 	if err != nil {

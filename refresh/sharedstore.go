@@ -43,6 +43,13 @@ func (r *run) leaseCovers() error {
 		return nil
 	}
 	need := orDefault(r.m.client.Timeout, DefaultTimeout)
+	if l, ok := r.lock.(storage.Leased); ok && l.LeaseTTL() > 0 && l.LeaseTTL() <= need {
+		// No run with these settings can ever send a request: waiting does not
+		// help, the settings must change.
+		return &Error{Kind: KindCredentials, Next: NextRunAgain,
+			Msg:  fmt.Sprintf("refresh: the lock's lease lasts %s, no longer than a token request may take (%s); nothing was sent", l.LeaseTTL(), need),
+			Hint: fmt.Sprintf("the lease is the lock timeout less 1s, at most the request timeout + 15s: give a lock timeout above %s (the request timeout + 16s)", need+16*time.Second)}
+	}
 	left := time.Until(exp)
 	if left > need {
 		return nil

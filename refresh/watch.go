@@ -139,6 +139,16 @@ func (s *watchState) fileChanged(ctx context.Context, path string) {
 	case filepath.Clean(p.CredentialsFile):
 		s.reload(ctx, CauseCredentials)
 	case filepath.Clean(p.TokenFile), s.w.Manager.resolvedTokenFile():
+		if s.failures > 0 && !s.next.IsZero() {
+			// Backing off after a failed renewal, whose save (a refresh token
+			// rotated beside an access token of no known expiry, say) changed
+			// the file too: a token another process saved is taken up, but a
+			// renewal waits for the timer, or every save would start the next
+			// at once.
+			if tok, err := s.w.Manager.Load(); err != nil || !s.w.Manager.stillValid(tok) {
+				return
+			}
+		}
 		s.check(ctx, CauseTokenFile, Options{})
 	}
 }

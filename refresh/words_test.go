@@ -87,7 +87,7 @@ func TestMessagesNameNoCommand(t *testing.T) {
 				checkError(t, fmt.Sprintf("%s revoke %v", grant, err), m.revokeError(err))
 			}
 			checkError(t, grant+" needs login", needsLogin(c, "/st/t.json"))
-			if err := spentSeed(c, &Token{RefreshToken: c.RefreshToken}); err != nil {
+			if err := spentSeed(State{Creds: c, Now: time.Now()}, &Token{RefreshToken: c.RefreshToken}); err != nil {
 				checkError(t, grant+" spent seed", err)
 			}
 			now := time.Now()

@@ -95,6 +95,10 @@ type fileLocked struct {
 	linked bool   // the token file is a link to target
 	lock   *Lock
 	log    *slog.Logger
+	// reserved is the space CheckSavable set aside, which Save writes the
+	// record into: a disk that fills up while the token request is out
+	// cannot then refuse the answer (and lose a refresh token it carries).
+	reserved *Reservation
 }
 
 func (l *fileLocked) Read(ctx context.Context) ([]byte, error) { return ReadRecord(l.target) }
@@ -102,8 +106,11 @@ func (l *fileLocked) Read(ctx context.Context) ([]byte, error) { return ReadReco
 // CheckSavable first removes the temporary files that writers killed mid-save
 // left beside the token file (every writer holds this lock, so none is in use):
 // on a nearly full disk those are the blocks the check needs. Then see
-// CheckSavable, in the resolved file's directory.
+// CheckSavable, in the resolved file's directory; the space stays reserved
+// for the Save that follows (Reserve), or until Unlock.
 func (l *fileLocked) CheckSavable(ctx context.Context, size int) error {
+	l.reserved.Release()
+	l.reserved = nil
 	removed, err := RemoveTemps(l.target)
 	for _, p := range removed {
 		l.debug("removed a temporary file left by an interrupted run", "path", p)
@@ -111,16 +118,20 @@ func (l *fileLocked) CheckSavable(ctx context.Context, size int) error {
 	if err != nil {
 		l.debug("cleaning up", "err", err)
 	}
-	return CheckSavable(l.target, size)
+	l.reserved, err = Reserve(l.target, size)
+	return err
 }
 
 // Save replaces the resolved token file atomically (see ReplaceFile; target is
-// no link, so a link to it stays a link, as WriteFile keeps it).
+// no link, so a link to it stays a link, as WriteFile keeps it), in the space
+// CheckSavable reserved when it did (ReplaceReserved).
 func (l *fileLocked) Save(ctx context.Context, data []byte) error {
 	if l.lock.isReleased() {
 		return fmt.Errorf("storage: save %s: the lock was released", l.target)
 	}
-	return ReplaceFile(l.target, data)
+	r := l.reserved
+	l.reserved = nil
+	return ReplaceReserved(l.target, data, r)
 }
 
 // SetAside moves the resolved token file aside (see MoveAside). Behind a link, an
@@ -146,7 +157,11 @@ func (l *fileLocked) SetAsideAs(ctx context.Context, label string, now time.Time
 // Expires is zero: a flock lasts until Unlock or the process's end.
 func (l *fileLocked) Expires() time.Time { return time.Time{} }
 
-func (l *fileLocked) Unlock() error { return l.lock.Unlock() }
+func (l *fileLocked) Unlock() error {
+	l.reserved.Release()
+	l.reserved = nil
+	return l.lock.Unlock()
+}
 
 func (l *fileLocked) debug(msg string, args ...any) {
 	if l.log != nil {

@@ -3,6 +3,7 @@ package storage
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -45,12 +46,15 @@ func (h *HostFiles) Cap(v []byte) []byte {
 }
 
 // CheckSavable proves that a record of size bytes is one the store holds
-// (Max), and that the pending file could be written if its save failed.
-func (h *HostFiles) CheckSavable(size int) error {
+// (Max), and that the pending file could be written if its save failed:
+// the space for it is reserved (Reserve) for Keep to write into; the
+// caller releases it when no pending file is needed.
+func (h *HostFiles) CheckSavable(size int) (*Reservation, error) {
 	if size > h.Max {
-		return fmt.Errorf("%s: a record of %d bytes is larger than %d", h.What, size, h.Max)
+		return nil, fmt.Errorf("%s: a record of %d bytes is larger than %d", h.What, size, h.Max)
 	}
-	return CheckSavable(h.Pending, size)
+	// The pending file holds the record in base64 and a few keys.
+	return Reserve(h.Pending, base64.StdEncoding.EncodedLen(size)+1024)
 }
 
 // ReadCopy is the host's read copy of the record.
@@ -105,20 +109,22 @@ func (h *HostFiles) ReadPending(base any) ([]byte, error) {
 // WritePending keeps data in the pending file with the version it replaces,
 // unless that file would be larger than ReadRecord reads whole (the record
 // is base64, 4/3 of its size): one cut on reading would never parse, so
-// never be pushed.
-func (h *HostFiles) WritePending(data []byte, base any) error {
+// never be pushed. It is written into the space r reserved, if any
+// (ReplaceReserved), which it uses up.
+func (h *HostFiles) WritePending(data []byte, base any, r *Reservation) error {
 	b, _ := json.Marshal(map[string]any{"store": h.Store, h.BaseKey: base, "record": data})
 	if len(b) > MaxFileSize {
+		r.Release()
 		return fmt.Errorf("%s: a pending file of %d bytes would be larger than %d", h.What, len(b), MaxFileSize)
 	}
-	return ReplaceFile(h.Pending, b)
+	return ReplaceReserved(h.Pending, b, r)
 }
 
 // Keep is what a failed save ends in: err, after data was kept in the
-// pending file (with the version it was meant to replace), or why it could
-// not be.
-func (h *HostFiles) Keep(data []byte, base any, err error) error {
-	if perr := h.WritePending(data, base); perr != nil {
+// pending file (with the version it was meant to replace; in the space r
+// reserved, if any), or why it could not be.
+func (h *HostFiles) Keep(data []byte, base any, err error, r *Reservation) error {
+	if perr := h.WritePending(data, base, r); perr != nil {
 		return fmt.Errorf("%w; the answer could not be kept either: %v", err, perr)
 	}
 	return fmt.Errorf("%w; the answer is kept in %s and will be pushed by the next run", err, h.Pending)

@@ -24,11 +24,16 @@ type SharedLock[V comparable] struct {
 	save  func(context.Context, []byte) (V, error)
 
 	mu      sync.Mutex
-	expires time.Time // the lease's end as last renewed, counted from when the renewal was sent
-	lost    bool      // the store said the lease is gone
-	saw     bool      // Saw was called
-	seen    V         // the version of the record Read returned (zero: none)
-	data    []byte    // what Read returned
+	expires time.Time     // the lease's end as last renewed, counted from when the renewal was sent
+	ttl     time.Duration // the lease's length, as Hold was given it
+	lost    bool          // the store said the lease is gone
+	saw     bool          // Saw was called
+	seen    V             // the version of the record Read returned (zero: none)
+	data    []byte        // what Read returned
+	// space is what Reserve set aside for the pending file, which Save
+	// writes into when the store refuses: a disk that fills up while the
+	// token request is out cannot refuse the answer it must keep.
+	space *Reservation
 
 	stop, done chan struct{}
 	stopOnce   sync.Once
@@ -47,7 +52,7 @@ func (h *SharedLock[V]) Bind(files *HostFiles, read func(context.Context) ([]byt
 // new end, or lost when the store says the lease is gone.
 func (h *SharedLock[V]) Hold(until time.Time, ttl time.Duration, renew func(ctx context.Context) (until time.Time, lost bool, err error)) {
 	h.mu.Lock()
-	h.expires = until
+	h.expires, h.ttl = until, ttl
 	h.mu.Unlock()
 	h.stop, h.done = make(chan struct{}), make(chan struct{})
 	go keepAlive(ttl, h.stop, h.done, func(ctx context.Context) (bool, bool) {
@@ -91,7 +96,29 @@ func (h *SharedLock[V]) Release(free func(lost bool) error) error {
 		h.mu.Unlock()
 		err = free(lost)
 	})
+	h.takeSpace().Release()
 	return err
+}
+
+// Reserve is the host's part of the store's save check (HostFiles.CheckSavable):
+// the space the pending file would need stays reserved, for Save, until
+// the save succeeds or the lock is released.
+func (h *SharedLock[V]) Reserve(size int) error {
+	h.takeSpace().Release()
+	r, err := h.files.CheckSavable(size)
+	h.mu.Lock()
+	h.space = r
+	h.mu.Unlock()
+	return err
+}
+
+// takeSpace hands over what Reserve set aside (nil: nothing).
+func (h *SharedLock[V]) takeSpace() *Reservation {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	r := h.space
+	h.space = nil
+	return r
 }
 
 // Expires is the lease's end as last renewed; a lease the store reported
@@ -103,6 +130,13 @@ func (h *SharedLock[V]) Expires() time.Time {
 		return time.Time{}.Add(1)
 	}
 	return h.expires
+}
+
+// LeaseTTL is the length of the lease Hold keeps (storage.Leased).
+func (h *SharedLock[V]) LeaseTTL() time.Duration {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.ttl
 }
 
 // MarkLost records that the store said the lease is gone: the renewals stop.
@@ -152,13 +186,14 @@ func (h *SharedLock[V]) Base(ctx context.Context) (V, error) {
 
 // Save replaces the record (the store's save). If it fails for any reason,
 // data is kept in the pending file with the version it was meant to replace
-// (the answer may carry a refresh token that was just spent), and the error
-// says so.
+// (the answer may carry a refresh token that was just spent), in the space
+// Reserve set aside, and the error says so.
 func (h *SharedLock[V]) Save(ctx context.Context, data []byte) error {
 	base, err := h.save(ctx, data)
 	if err != nil {
-		return h.files.Keep(data, base, err)
+		return h.files.Keep(data, base, err, h.takeSpace())
 	}
+	h.takeSpace().Release()
 	return nil
 }
 

@@ -24,6 +24,14 @@ type LockPoller interface {
 	LockPoll() time.Duration
 }
 
+// Leased is a Locked whose lock is a lease of a fixed length, renewed while
+// held (a shared store's). A lease no longer than a token request may take
+// can never cover one: the lifecycle tells that from a lease that is merely
+// running out.
+type Leased interface {
+	LeaseTTL() time.Duration
+}
+
 // MinLeaseTTL is the shortest lease a shared store asks for.
 const MinLeaseTTL = 2 * time.Second
 

@@ -91,45 +91,98 @@ func writeTarget(path string) (string, error) {
 // beside path. A read-only file system, missing permission, full disk or
 // file-size limit shows up here instead of after the old token is gone.
 func CheckSavable(path string, size int) error {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return fmt.Errorf("storage: cannot save %s: %w", path, err)
-	}
-	dir := filepath.Dir(abs)
-	if err := checkDir(dir, abs, size); err != nil {
-		return fmt.Errorf("storage: cannot save in %s: %w", dir, err)
-	}
-	return nil
+	r, err := Reserve(path, size)
+	r.Release()
+	return err
 }
 
-func checkDir(dir, path string, size int) (err error) {
+// Reservation is space held for a save: the temporary file CheckSavable
+// writes, kept (Reserve) until the save writes the record into its blocks
+// (ReplaceReserved). Space merely checked can be taken by another writer
+// while the token request is out, and a save that then fails loses the
+// refresh token the request spent; space reserved cannot. A nil
+// *Reservation holds nothing.
+type Reservation struct{ path string }
+
+// Reserve is CheckSavable that keeps its temporary file, for a save that
+// follows (ReplaceReserved). Release it when no save comes.
+func Reserve(path string, size int) (*Reservation, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("storage: cannot save %s: %w", path, err)
+	}
+	dir := filepath.Dir(abs)
+	tmp, err := checkDir(dir, abs, size)
+	if err != nil {
+		return nil, fmt.Errorf("storage: cannot save in %s: %w", dir, err)
+	}
+	return &Reservation{path: tmp}, nil
+}
+
+// Release frees the space.
+func (r *Reservation) Release() {
+	if r != nil && r.path != "" {
+		_ = os.Remove(r.path)
+		r.path = ""
+	}
+}
+
+// ReplaceReserved is ReplaceFile writing data into the blocks r holds (when
+// it holds enough: see Reserve), which a disk that filled up since cannot
+// refuse; r is used up either way. Where the reserved file cannot take the
+// record (another platform's file rights), the space is freed first and
+// ReplaceFile writes it.
+func ReplaceReserved(path string, data []byte, r *Reservation) error {
+	defer r.Release()
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return fmt.Errorf("storage: save %s: %w", path, err)
+	}
+	if r != nil && r.path != "" {
+		tmp := r.path
+		err := replaceInto(tmp, abs, filepath.Dir(abs), data)
+		if err == nil {
+			r.path = "" // renamed: nothing left to free
+			return nil
+		}
+		if !errors.Is(err, errors.ErrUnsupported) {
+			return fmt.Errorf("storage: save %s: %w", abs, err)
+		}
+		r.Release()
+	}
+	return ReplaceFile(abs, data)
+}
+
+// checkDir writes, fsyncs and keeps a temporary file of size bytes in dir,
+// named for path, and returns its name.
+func checkDir(dir, path string, size int) (name string, err error) {
 	if err := os.MkdirAll(dir, dirMode); err != nil {
-		return err
+		return "", err
 	}
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".check-*")
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer func() {
-		if rerr := os.Remove(f.Name()); err == nil {
-			err = rerr
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			_ = os.Remove(f.Name())
 		}
 	}()
 	if done, err := preallocate(f, max(size, 1)); done || err != nil {
-		f.Close()
-		return err
+		return f.Name(), err
 	}
 	// Zeros are enough: the point is that the blocks get allocated, which
 	// the fsync forces even on file systems that allocate lazily.
 	if _, err := f.Write(make([]byte, max(size, 1))); err != nil {
-		f.Close()
-		return err
+		return "", err
 	}
 	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
+		return "", err
 	}
-	return f.Close()
+	return f.Name(), nil
 }
 
 // MoveAside renames a file that cannot be used (e.g. an unparseable token

@@ -48,3 +48,34 @@ func syncDir(dir string) error {
 	}
 	return err
 }
+
+// replaceInto writes data over the start of the reserved file tmp (its
+// blocks already allocated), cuts it to data's length, fsyncs it, renames
+// it over path and fsyncs the directory: replaceAtomic, in space that was
+// set aside before.
+func replaceInto(tmp, path, dir string, data []byte) error {
+	f, err := os.OpenFile(tmp, os.O_WRONLY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteAt(data, 0)
+	if err == nil {
+		err = f.Truncate(int64(len(data)))
+	}
+	if err == nil {
+		err = f.Chmod(fileMode)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	return syncDir(dir)
+}

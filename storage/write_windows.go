@@ -84,3 +84,8 @@ func createTemp(dir, prefix string, private bool) (*os.File, error) {
 // syncDir does nothing on Windows: a directory cannot be flushed there (access
 // denied), and MOVEFILE_WRITE_THROUGH already makes the move durable.
 func syncDir(string) error { return nil }
+
+// replaceInto is not done on Windows: CheckSavable's file has the rights the
+// directory gives, not the user-only DACL of a private file
+// (createPrivate), so the record is written to a file of its own.
+func replaceInto(tmp, path, dir string, data []byte) error { return errors.ErrUnsupported }

@@ -52,8 +52,12 @@ func (a *app) demoServe(o demoServeOptions) int {
 	}
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
-		a.message("error", "demo: "+err.Error(), "choose another port, or stop the other server")
-		return listenExit(err)
+		code, hint := listenExit(err), "choose another port"
+		if code == exitTemp {
+			hint = "stop the other server, or choose another port"
+		}
+		a.message("error", "demo: "+err.Error(), hint)
+		return code
 	}
 	defer l.Close()
 	base := "http://" + l.Addr().String()

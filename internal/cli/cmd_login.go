@@ -74,6 +74,8 @@ func (a *app) login(o loginOptions) error {
 		next := "to get a token with this grant, run " + a.cmdLine("refresh")
 		if plan := m.Plan(); plan.Step == refresh.StepHuman && plan.Err != nil {
 			// refresh would stop too (a spent seed): say what a person does instead.
+			// The run that takes the fix is refresh's, not this login's.
+			a.rerun = ""
 			_, h := a.exitOf(plan.Err)
 			next = "this grant needs a person first: " + h
 		}

@@ -397,4 +397,9 @@ func testDemoServeUsage(t *testing.T, bin string) {
 	if o.code != exitTemp || o.stdout != "" || !strings.Contains(o.stderr, "another port") {
 		t.Errorf("a busy port: %s\nstdout %q; want exit 75 and nothing on stdout", o, o.stdout)
 	}
+	// A port no one can have: exit 78, and no other server to stop.
+	o = runAll(t, []*exec.Cmd{exec.Command(bin, "demo", "--serve", "--listen", "127.0.0.1:99999")})[0]
+	if o.code != exitConfig || o.stdout != "" || strings.Contains(o.stderr, "other server") {
+		t.Errorf("port 99999: %s\nstdout %q; want exit 78 and no other server to stop", o, o.stdout)
+	}
 }

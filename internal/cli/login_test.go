@@ -127,6 +127,7 @@ func TestLogin(t *testing.T) {
 	t.Run("AuthorizationCode", func(t *testing.T) { testLoginAuthorizationCode(t, bin) })
 	t.Run("Denied", func(t *testing.T) { testLoginDenied(t, bin) })
 	t.Run("Device", func(t *testing.T) { testLoginDevice(t, bin) })
+	t.Run("DeviceNearlyFullDisk", func(t *testing.T) { testLoginDeviceNearlyFullDisk(t, bin) })
 	t.Run("Headless", func(t *testing.T) { testLoginHeadless(t, bin) })
 	t.Run("RevokedGrant", func(t *testing.T) { testLoginRevokedGrant(t, bin) })
 	t.Run("Logout", func(t *testing.T) { testLogout(t, bin) })

@@ -40,6 +40,8 @@ func TestProcesses(t *testing.T) {
 		{"KillAnywhere", testKillAnywhere},
 		{"Unsavable", testUnsavable},
 		{"LeftoversFreed", testLeftoversFreed},
+		{"DiskFillsDuringRequest", testDiskFillsDuringRequest},
+		{"DiskFillsDuringBootstrap", testDiskFillsDuringBootstrap},
 		{"LockBusy", testLockBusy},
 		{"SignalMidRefresh", testSignalMidRefresh},
 	})

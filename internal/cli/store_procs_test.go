@@ -33,6 +33,8 @@ func TestStoreProcesses(t *testing.T) {
 		{"LeaderKilled", testStoreLeaderKilled},
 		{"StoreDown", testStoreDown},
 		{"LostLock", testStoreLostLock},
+		{"LostLockDiskFull", testStoreLostLockDiskFull},
+		{"LeaseTooShort", testStoreLeaseTooShort},
 		{"PushPull", testStorePushPull},
 		{"All", testStoreAll},
 		{"Watch", testStoreWatch},
@@ -309,6 +311,29 @@ func testStoreLostLock(t *testing.T, bin string) {
 		t.Errorf("%d password grants, want 1: the grant should survive without a bootstrap", got)
 	}
 	f.mustRunOn(1, "refresh", "--force")
+}
+
+// testStoreLeaseTooShort: a lock timeout that makes the lock's lease no
+// longer than a token request may take (the lease is the lock timeout less
+// 1 s) can never renew: 78, settings to fix, with the lock timeout that
+// would do and the command to run then; not 75 and "run again later",
+// which cron would do for ever. A lease that merely runs out (a slow
+// holder) stays 75.
+func testStoreLeaseTooShort(t *testing.T, bin string) {
+	f := newFleet(t, bin, 1, 1)
+	f.mustRunOn(0, "refresh")
+	sent := f.srv.Count("")
+	o := f.run(f.cmd(0, "--lock-timeout", "3s", "refresh", "--force"))
+	if o.code != exitConfig || !strings.Contains(o.stderr, "the lock's lease lasts 2s, no longer than a token request may take (30s); nothing was sent") {
+		t.Errorf("a lease shorter than the request timeout: %s\nwant exit 78 saying so", o)
+	}
+	if !strings.Contains(o.stderr, "give a lock timeout above 46s") || !strings.Contains(o.stderr, "; then run tokenkeeper refresh") ||
+		strings.Contains(o.stderr, "later") {
+		t.Errorf("a lease shorter than the request timeout: %s\nwant the lock timeout that would do, then refresh; not later", o)
+	}
+	if got := f.srv.Count(""); got != sent {
+		t.Errorf("the endpoint saw %d requests, want none", got-sent)
+	}
 }
 
 // testStorePushPull: a host moving onto the store pushes its token file;

@@ -4,17 +4,21 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/tokenkeeper/tokenkeeper/internal/fakeserver"
+	"github.com/tokenkeeper/tokenkeeper/internal/oidcprovider"
 	"github.com/tokenkeeper/tokenkeeper/internal/testfs"
 	"github.com/tokenkeeper/tokenkeeper/storage"
 )
@@ -104,6 +108,126 @@ func tinyFS(t *testing.T) string { return testfs.Tmpfs(t, "256k") }
 func fileSizeLimit0(cmd *exec.Cmd) {
 	args := append([]string{"sh", "-c", `ulimit -f 0 && trap '' XFSZ && exec "$0" "$@"`}, cmd.Args...)
 	cmd.Path, cmd.Args = "/bin/sh", args
+}
+
+// testDiskFillsDuringRequest: the disk fills up while the refresh request
+// is at a rotating endpoint, after the save check passed. The answer is
+// saved all the same, in the space the check reserved: the endpoint has
+// spent the old refresh token, and the new one is the grant.
+func testDiskFillsDuringRequest(t *testing.T, bin string) {
+	p := newProfile(t, bin, tinyFS(t), fakeserver.Options{Rotate: true})
+	p.mustRun("refresh")
+	p.expire()
+	p.srv.Fail(fakeserver.Fault{Before: func() { testfs.Fill(t, p.dir) }})
+	p.mustRun("refresh")
+	tok, _ := p.load()
+	if !p.srv.ValidRefreshToken(tok.RefreshToken) {
+		t.Errorf("the token file holds a refresh token the endpoint no longer accepts: the rotated one was lost")
+	}
+	if got := p.srv.Count("refresh_token"); got != 1 {
+		t.Errorf("endpoint saw %d refresh requests, want 1", got)
+	}
+	if got := p.leftovers(); len(got) != 1 || got[0] != "filler" {
+		t.Errorf("in %s besides the profile's files: %q, want only the filler", p.dir, got)
+	}
+}
+
+// testDiskFillsDuringBootstrap: the stored refresh token is refused, which
+// is remembered in the token file, and the disk fills up while the new grant
+// that follows is asked for. The remembered refusal's save used the space
+// reserved for the answer; the new grant is saved all the same, in space
+// reserved again before it was asked for.
+func testDiskFillsDuringBootstrap(t *testing.T, bin string) {
+	p := newProfile(t, bin, tinyFS(t), fakeserver.Options{Rotate: true})
+	p.mustRun("refresh")
+	p.expire()
+	p.srv.Fail(fakeserver.Fault{Status: 400, Body: `{"error":"invalid_grant","error_description":"revoked"}`})
+	p.srv.Fail(fakeserver.Fault{Before: func() { testfs.Fill(t, p.dir) }})
+	p.mustRun("refresh")
+	tok, _ := p.load()
+	if !p.srv.ValidRefreshToken(tok.RefreshToken) {
+		t.Errorf("the token file holds a refresh token the endpoint does not know: the new grant was lost")
+	}
+	if got := p.srv.Count("password"); got != 2 {
+		t.Errorf("endpoint saw %d password grants, want 2", got)
+	}
+}
+
+// testStoreLostLockDiskFull: a host's lock in etcd is lost and its disk
+// fills up while its refresh request is at a rotating endpoint. The save to
+// etcd is refused, and the answer, which holds the only live refresh token,
+// is kept in the pending file all the same, in the space the save check
+// reserved for it; the host's next run pushes it.
+func testStoreLostLockDiskFull(t *testing.T, bin string) {
+	f := newFleet(t, bin, 1, 1)
+	dir := tinyFS(t)
+	if err := os.WriteFile(filepath.Join(dir, "credentials.json"), mustRead(t, f.path("credentials.json")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f.hosts, f.env = append(f.hosts, dir), append(f.env, nil)
+	f.extra = []string{"--timeout", "5s", "--lock-timeout", "10s"}
+	f.mustRunOn(1, "refresh")
+	before, _ := f.record()
+	f.srv.Fail(fakeserver.Fault{Before: func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		kv, _, err := f.client.Get(ctx, "/fleet/default/lock")
+		if err != nil || kv == nil {
+			t.Errorf("lock key while host 1 renews: %v, %v", kv, err)
+			return
+		}
+		if err := f.client.Revoke(ctx, int64(kv.Lease)); err != nil {
+			t.Error(err)
+		}
+		testfs.Fill(t, dir)
+	}})
+	o := f.run(f.cmd(1, "refresh", "--force"))
+	if o.code != exitTemp || !strings.Contains(o.stderr, "will be pushed by the next run") {
+		t.Errorf("the run whose lock was lost on a full disk: got %s, want exit 75 and the answer kept", o)
+	}
+	if err := os.Remove(filepath.Join(dir, "filler")); err != nil {
+		t.Fatal(err)
+	}
+	f.mustRunOn(1, "token")
+	now, _ := f.record()
+	if now.RefreshToken == before.RefreshToken || !f.srv.ValidRefreshToken(now.RefreshToken) {
+		t.Error("the answer was lost: etcd's refresh token is not the endpoint's live one")
+	}
+	if got := f.srv.Count("password"); got != 1 {
+		t.Errorf("%d password grants, want 1: the grant should survive without a bootstrap", got)
+	}
+}
+
+// testLoginDeviceNearlyFullDisk: the disk fills up, all but a few KiB,
+// while a person approves a device login. The provider has issued the grant
+// by the time tokenkeeper takes the lock: there is nothing left to check
+// before spending, and the record, which fits, is saved; a 64 KiB save
+// check there would throw the person's grant away.
+func testLoginDeviceNearlyFullDisk(t *testing.T, bin string) {
+	lp := newLoginProfile(t, bin, "device_code")
+	dir := tinyFS(t)
+	if err := os.WriteFile(filepath.Join(dir, "credentials.json"), mustRead(t, filepath.Join(lp.dir, "credentials.json")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	lp.dir = dir
+	all, err := deviceLogin(t, lp.command("", "login"), func(verify, code string) error {
+		testfs.Fill(t, dir)
+		filler := filepath.Join(dir, "filler")
+		fi, err := os.Stat(filler)
+		if err != nil {
+			return err
+		}
+		if err := os.Truncate(filler, fi.Size()-32<<10); err != nil {
+			return err
+		}
+		return oidcprovider.ApproveDevice(verify, code, lp.p.Username, oidcprovider.Password, "allow")
+	})
+	if err != nil {
+		t.Fatalf("login on a nearly full disk: %v\n%s", err, all)
+	}
+	if lp.token().RefreshToken == "" {
+		t.Fatal("no refresh token saved")
+	}
 }
 
 // testLeftoversFreed: a run killed during its save check leaves a 64 KiB

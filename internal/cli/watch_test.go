@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -431,5 +432,31 @@ func TestWatchOutageHint(t *testing.T) {
 	}
 	if strings.Contains(out, "cron") || strings.Contains(out, "run again later") {
 		t.Errorf("watch sends the user to run it again later:\n%s", out)
+	}
+}
+
+// TestWatchNoExpiryBacksOff: an endpoint whose access tokens carry no expiry
+// (no expires_in, not a JWT) gives watch tokens it cannot schedule from. It
+// backs off, and its own save of each answer (whose rotated refresh token
+// must be kept) does not start the next renewal at once, as a token file
+// written by another process would: the renewal after a failure is the
+// timer's, whatever wrote the file. Before, it renewed some ten times a
+// second, each save setting off the next.
+func TestWatchNoExpiryBacksOff(t *testing.T) {
+	t.Parallel()
+	bin := buildTokenkeeper(t)
+	srv := newFake(t, fakeserver.Options{OmitExpiresIn: true, Rotate: true})
+	dir := t.TempDir()
+	writeCredsFile(t, filepath.Join(dir, "credentials.json"), srv.TokenURL(), nil)
+	p := startWatch(t, bin, "--dir", dir, "--log-format", "json", "watch")
+	noExpiry := msgContains("has no expiry")
+	for i, want := range []string{"start", "timer", "timer"} {
+		rec := p.waitFor(t, fmt.Sprintf("failure %d", i+1), noExpiry, nil)
+		if rec["cause"] != want {
+			t.Fatalf("failure %d: cause %v, want %s (after %d token requests); the log:\n%s", i+1, rec["cause"], want, srv.Count(""), p.output())
+		}
+	}
+	if got := srv.Count(""); got != 3 {
+		t.Errorf("the endpoint saw %d requests by the third failure, want 3", got)
 	}
 }

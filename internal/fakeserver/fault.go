@@ -28,6 +28,12 @@ type Fault struct {
 	ContentType string
 	Header      http.Header
 
+	// Before, when set, runs when the request has arrived, before anything
+	// else: a test changes the world while the request is out (fills the
+	// disk the answer is to be saved on). Alone, the request is then
+	// answered as usual.
+	Before func()
+
 	Delay    time.Duration // real time; cut short when the client gives up
 	Hang     bool          // never answer; ends when the client gives up or Close
 	Reset    bool          // close the TCP connection with SO_LINGER 0 (RST)
@@ -102,6 +108,9 @@ const ProxyErrorHTML = `<!DOCTYPE html>
 // applyFault answers for f and reports whether it did; false means the
 // request is to be served normally.
 func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f Fault) bool {
+	if f.Before != nil {
+		f.Before()
+	}
 	if f.Delay > 0 && !s.sleep(r.Context(), f.Delay) {
 		panic(http.ErrAbortHandler) // client gone or server closing
 	}

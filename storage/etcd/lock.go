@@ -175,7 +175,7 @@ func (l *locked) Read(ctx context.Context) ([]byte, error) {
 // size fits etcd's request limit, and that the pending file could be written
 // if the save to etcd failed.
 func (l *locked) CheckSavable(ctx context.Context, size int) error {
-	if err := l.s.files.CheckSavable(size); err != nil {
+	if err := l.Reserve(size); err != nil {
 		return err
 	}
 	octx, cancel := l.s.bounds.Op(ctx)

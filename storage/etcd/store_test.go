@@ -324,7 +324,9 @@ func TestPendingFileReadBack(t *testing.T) {
 }
 
 // writePending keeps data in the pending file with the revision it replaces.
-func (s *Store) writePending(data []byte, base int64) error { return s.files.WritePending(data, base) }
+func (s *Store) writePending(data []byte, base int64) error {
+	return s.files.WritePending(data, base, nil)
+}
 
 // readPending is the pending answer and the record revision it was meant to
 // replace (0: none).

@@ -231,7 +231,7 @@ func (l *locked) Read(ctx context.Context) ([]byte, error) {
 // CheckSavable proves that the record fits a Secret, that the pending file
 // could be written, and that the Lease is still ours (one read).
 func (l *locked) CheckSavable(ctx context.Context, size int) error {
-	if err := l.s.files.CheckSavable(size); err != nil {
+	if err := l.Reserve(size); err != nil {
 		return err
 	}
 	octx, cancel := l.s.bounds.Op(ctx)
