@@ -69,7 +69,7 @@ func TestDecide(t *testing.T) {
 		{"expired with a live refresh token", State{Creds: password, Token: tok(expired)}, Options{}, StepRefresh, 0, "refresh token", false},
 		{"expired, refresh token expired", State{Creds: password, Token: tok(expired, func(t *Token) { t.RefreshExpiry = now.Add(-time.Minute) })}, Options{}, StepBootstrap, 0, "new grant", false},
 		{"refused refresh, password grant", State{Creds: password, Token: tok(expired, refusedRefresh)}, Options{}, StepBootstrap, 0, "new grant", false},
-		{"refused refresh, pasted seed spent", State{Creds: seeded, Token: tok(expired, refusedRefresh, func(t *Token) { t.SeedFingerprint = fingerprint("fake-seed") })}, Options{}, StepHuman, KindNeedsHuman, "already used", true},
+		{"refused refresh, pasted seed spent", State{Creds: seeded, Token: tok(expired, refusedRefresh, func(t *Token) { t.SeedFingerprint = fingerprint("fake-seed") })}, Options{}, StepHuman, KindNeedsHuman, "a new refresh token", true},
 		{"refused bootstrap", State{Creds: password, Token: tok(expired, refusedGrant(password))}, Options{}, StepHuman, KindNeedsHuman, "the grant was refused", true},
 		{"refused bootstrap, forced", State{Creds: password, Token: tok(expired, refusedGrant(password))}, Options{Force: true}, StepHuman, KindNeedsHuman, "the grant was refused", true},
 		{"refused bootstrap, a new setup", State{Creds: password, Token: tok(expired, refusedGrant(password))}, Options{Regrant: true}, StepBootstrap, 0, "new grant", false},
@@ -85,14 +85,14 @@ func TestDecide(t *testing.T) {
 		{"refused refresh, password grant, retried", State{Creds: password, Token: tok(expired, refusedRefresh)}, Options{Retry: true}, StepBootstrap, 0, "new grant", false},
 		{"nothing remembered, retried", State{Creds: password, Token: tok()}, Options{Retry: true}, StepNothing, 0, "valid", false},
 		{"credentials changed after a refusal", State{Creds: creds(credentials.GrantPassword, func(c *credentials.Credentials) { c.CompanyRequestToken = "fake-new-crt" }), Token: tok(expired, refusedGrant(password))}, Options{}, StepBootstrap, 0, "credentials changed", false},
-		{"spent seed", State{Creds: seeded, Token: tok(expired, func(t *Token) { t.RefreshExpiry = now.Add(-time.Minute); t.SeedFingerprint = fingerprint("fake-seed") })}, Options{}, StepHuman, KindNeedsHuman, "already used", false},
+		{"spent seed", State{Creds: seeded, Token: tok(expired, func(t *Token) { t.RefreshExpiry = now.Add(-time.Minute); t.SeedFingerprint = fingerprint("fake-seed") })}, Options{}, StepHuman, KindNeedsHuman, "a new refresh token", false},
 		{"new seed pasted after a spent one", State{Creds: creds(credentials.GrantRefreshToken, func(c *credentials.Credentials) { c.RefreshToken = "fake-new-seed" }), Token: tok(expired, refusedRefresh, func(t *Token) { t.SeedFingerprint = fingerprint("fake-seed") })}, Options{}, StepBootstrap, 0, "new grant", false},
 		{"clock set back", State{Creds: password, Token: tok(func(t *Token) { t.ObtainedAt, t.Expiry = now.Add(3*time.Hour), now.Add(4*time.Hour) })}, Options{}, StepRefresh, 0, "refresh token", false},
 		{"clock within the skew", State{Creds: password, Token: tok(func(t *Token) { t.ObtainedAt, t.Expiry = now.Add(time.Minute), now.Add(time.Hour) })}, Options{}, StepNothing, 0, "valid", false},
 		{"issued by another token URL", State{Creds: creds(credentials.GrantPassword, func(c *credentials.Credentials) { c.TokenURL = "https://other.example.com/token" }), Token: tok()}, Options{}, StepBootstrap, 0, "new grant", false},
 		{"issuer: the record keeps what discovery found", State{Creds: creds(credentials.GrantPassword, func(c *credentials.Credentials) { c.TokenURL, c.Issuer = "", "https://auth.example.com" }), Token: tok()}, Options{}, StepNothing, 0, "valid", false},
 		{"a new setup while valid", State{Creds: password, Token: tok()}, Options{Regrant: true}, StepBootstrap, 0, "new grant is asked", false},
-		{"a new setup with a spent seed", State{Creds: seeded, Token: tok(expired, refusedRefresh, func(t *Token) { t.SeedFingerprint = fingerprint("fake-seed") })}, Options{Regrant: true}, StepHuman, KindNeedsHuman, "already used", false},
+		{"a new setup with a spent seed", State{Creds: seeded, Token: tok(expired, refusedRefresh, func(t *Token) { t.SeedFingerprint = fingerprint("fake-seed") })}, Options{Regrant: true}, StepHuman, KindNeedsHuman, "a new refresh token", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
