@@ -83,6 +83,30 @@ func testForeignLink(t *testing.T, bin string) {
 			t.Errorf("%s: beside the file the link names: %q", c.name, names)
 		}
 	}
+
+	// setup through a credentials.json planted as a link to a JSON file of
+	// the user's: refused, the file kept (setup's save would have replaced
+	// it with the credentials' fields, dropping its own).
+	q := &profile{tb: t, bin: bin, dir: t.TempDir()}
+	os.Chmod(q.dir, 0o1777)
+	own := filepath.Join(victimDir, "config.json")
+	const ownJSON = `{"auths": {"registry.example": {"auth": "the user's own"}}}`
+	os.WriteFile(own, []byte(ownJSON), 0o600)
+	link := q.path("credentials.json")
+	if err := os.Symlink(own, link); err != nil {
+		t.Fatal(err)
+	}
+	os.Lchown(link, 65534, 65534)
+	cmd := q.command("setup", "--no-input", "--token-url", "https://provider.example/token",
+		"--grant-type", "client_credentials", "--app-id", "x", "--client-secret", "-")
+	cmd.Stdin = strings.NewReader("hostile-client-secret\n")
+	o := q.run(cmd)
+	if o.code != exitConfig || !strings.Contains(o.stderr, link+": is a symbolic link of another user") {
+		t.Errorf("setup through a planted credentials.json: %s, want 78 refusing the link", o)
+	}
+	if b, _ := os.ReadFile(own); string(b) != ownJSON {
+		t.Errorf("the file the planted credentials.json names now holds %q", b)
+	}
 }
 
 // runBounded runs a command that must end by itself within 10 s (serve that
