@@ -84,6 +84,20 @@ func testForeignLink(t *testing.T, bin string) {
 		}
 	}
 
+	// A directory of the link's owner (root working in alice's directory)
+	// is no reason to follow alice's link either.
+	os.Remove(p.tokenFile())
+	os.Chmod(p.dir, 0o700)
+	os.Chown(p.dir, 65534, 65534)
+	os.Symlink(victim, p.tokenFile())
+	os.Lchown(p.tokenFile(), 65534, 65534)
+	if o := p.run(p.command("refresh")); o.code != exitConfig || !strings.Contains(o.stderr, "is a symbolic link of another user") {
+		t.Errorf("a link of the directory's owner: %s, want 78 refusing it", o)
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "root:x:0:0:the system's own file\n" {
+		t.Errorf("a link of the directory's owner: the file it names now holds %q", b)
+	}
+
 	// setup through a credentials.json planted as a link to a JSON file of
 	// the user's: refused, the file kept (setup's save would have replaced
 	// it with the credentials' fields, dropping its own).
