@@ -31,6 +31,7 @@ func TestHostile(t *testing.T) {
 		{"GitCredentialOtherHost", testGitCredentialOtherHost},
 		{"LogoutForgets", testLogoutForgets},
 		{"ForeignLink", testForeignLink},
+		{"ForeignCredentials", testForeignCredentials},
 	})
 }
 
@@ -451,5 +452,29 @@ func testLogoutForgets(t *testing.T, bin string) {
 	}
 	if o := p.run(p.command("token")); o.code != exitNeedsHuman {
 		t.Errorf("token after logout: %s, want 77", o)
+	}
+}
+
+// testForeignCredentials: a credentials.json of another user (not root) is
+// warned about, with how to make it the user's own: its owner could point
+// tokenURL at a server of theirs, which the refresh token would be sent to.
+// Takes root (chown).
+func testForeignCredentials(t *testing.T, bin string) {
+	if os.Geteuid() != 0 {
+		t.Skip("a file of another user takes root")
+	}
+	p := newProfile(t, bin, t.TempDir(), fakeserver.Options{})
+	creds := p.path("credentials.json")
+	os.Chown(creds, 65534, 65534)
+	want := creds + " belongs to another user (uid 65534), who can change it; run: cp "
+	if o := p.mustRun("refresh"); !strings.Contains(o.stderr, "warning: "+want) {
+		t.Errorf("refresh: %s, want the warning %q", o, want)
+	}
+	if o := p.run(p.command("status")); !strings.Contains(o.stdout, want) {
+		t.Errorf("status: %s\n%s, want the warning", o, o.stdout)
+	}
+	os.Chown(creds, 0, 0) // the user's own again
+	if o := p.mustRun("refresh"); strings.Contains(o.stderr, "belongs to another user") {
+		t.Errorf("refresh with the user's own credentials.json: %s, want no warning", o)
 	}
 }
