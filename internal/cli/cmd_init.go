@@ -33,6 +33,11 @@ func (a *app) cmdInit() error {
 		return credentialsWriteError(err)
 	}
 	if !created {
+		// What stands there and is no file to keep (a link to nothing, a
+		// FIFO) is said as such, not "already exists" with exit 0.
+		if _, rerr := storage.ReadFile(path); errors.As(rerr, new(*storage.RecordError)) {
+			return credentialsWriteError(rerr)
+		}
 		a.info("%s already exists; not overwriting it", path)
 		return nil
 	}
