@@ -27,7 +27,7 @@ type Exposure struct {
 func (e *Exposure) String() string { return e.Path + " " + e.Problem + "; run: " + e.Fix }
 
 // FileExposure returns nil when the file at path is missing or private to
-// its owner, and otherwise who else may reach it, with the chmod (icacls on
+// its owner, this user or root, and otherwise who else may reach it, with the chmod (icacls on
 // Windows) that fixes it. The file holds secrets; the caller decides whether
 // to warn or refuse.
 func FileExposure(path string) *Exposure {
@@ -39,6 +39,13 @@ func FileExposure(path string) *Exposure {
 		return nil // missing, unreadable or no file: the load error will say so
 	}
 	perm := fi.Mode().Perm()
+	if uid, ok := fileOwner(fi); ok && uid != os.Geteuid() && uid != 0 {
+		// Its owner may change it at will: a tokenURL of theirs would be
+		// sent the refresh token. root's files (an /etc layout) are trusted.
+		q := shellQuote(path)
+		return &Exposure{Path: path, Problem: fmt.Sprintf("belongs to another user (uid %d), who can change it", uid),
+			Fix: "cp " + q + " " + shellQuote(path+".mine") + " && mv " + shellQuote(path+".mine") + " " + q + " && chmod 600 " + q}
+	}
 	if perm&0o077 == 0 {
 		return nil
 	}

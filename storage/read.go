@@ -123,8 +123,8 @@ func resolve(path string) (string, error) {
 }
 
 // foreignLink returns the *RecordError of a path that is a symbolic link, or
-// a chain of them, of which one belongs to another user than this one, than
-// root and than its directory's owner. Such a link is the one another user plants in a
+// a chain of them, of which one belongs to another user than this one or
+// root. Such a link is the one another user plants in a
 // directory both may write to (a --dir in /tmp): followed, it would have this
 // user's save replace, and its corrupt-file check move aside, whatever file
 // of this user it names (a root's /etc/shadow). The kernel's
@@ -138,12 +138,12 @@ func foreignLink(path string) *RecordError {
 			return nil
 		}
 		// root's links are trusted: root needs no link to replace a file.
+		// Not the directory's owner's, as the kernel's rule does: root
+		// working in a directory of alice's would follow alice's link.
 		if uid, ok := fileOwner(fi); ok && uid != os.Geteuid() && uid != 0 {
-			if dir, derr := os.Stat(filepath.Dir(p)); derr != nil || !sameOwner(dir, uid) {
-				return &RecordError{Name: p,
-					Msg:  fmt.Sprintf("is a symbolic link of another user (uid %d, not %d), which tokenkeeper does not follow", uid, os.Geteuid()),
-					Hint: "remove it (rm " + shellQuote(p) + ") and keep the profile in a directory of your own: where others may write, anyone can plant a link"}
-			}
+			return &RecordError{Name: p,
+				Msg:  fmt.Sprintf("is a symbolic link of another user (uid %d, not %d), which tokenkeeper does not follow", uid, os.Geteuid()),
+				Hint: "remove it (rm " + shellQuote(p) + ") and keep the profile in a directory of your own: where others may write, anyone can plant a link"}
 		}
 		target, err := os.Readlink(p)
 		if err != nil {
@@ -155,12 +155,6 @@ func foreignLink(path string) *RecordError {
 		p = target
 	}
 	return nil
-}
-
-// sameOwner tells whether fi belongs to uid.
-func sameOwner(fi fs.FileInfo, uid int) bool {
-	owner, ok := fileOwner(fi)
-	return ok && owner == uid
 }
 
 // brokenLink returns the *RecordError of a path that is a symbolic link that

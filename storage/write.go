@@ -82,6 +82,9 @@ func writeTarget(path string) (string, error) {
 	if fi, err := os.Lstat(abs); err != nil || fi.Mode()&os.ModeSymlink == 0 {
 		return abs, nil
 	}
+	if ferr := foreignLink(abs); ferr != nil {
+		return "", ferr // planted: it would have the save replace a file it chose
+	}
 	return filepath.EvalSymlinks(abs)
 }
 

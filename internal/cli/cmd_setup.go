@@ -312,8 +312,7 @@ func (s *setupRun) finish() error {
 			s.warn(fmt.Sprintf("%s: %s; it is not kept when setup saves the file", c.Path, w))
 		}
 		if err := c.Save(s.paths.CredentialsFile); err != nil {
-			return &refresh.Error{Kind: refresh.KindUnexpected, Err: err, Msg: err.Error(),
-				Hint: "check that the directory is writable, or choose another with --dir or --config-dir"}
+			return credentialsWriteError(err)
 		}
 		fmt.Fprintf(s.stdout, "saved %s\n", c.Path)
 	} else {

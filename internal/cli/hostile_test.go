@@ -31,6 +31,7 @@ func TestHostile(t *testing.T) {
 		{"GitCredentialOtherHost", testGitCredentialOtherHost},
 		{"LogoutForgets", testLogoutForgets},
 		{"ForeignLink", testForeignLink},
+		{"ForeignCredentials", testForeignCredentials},
 	})
 }
 
@@ -82,6 +83,44 @@ func testForeignLink(t *testing.T, bin string) {
 		if names, _ := filepath.Glob(victim + ".*"); len(names) > 0 {
 			t.Errorf("%s: beside the file the link names: %q", c.name, names)
 		}
+	}
+
+	// A directory of the link's owner (root working in alice's directory)
+	// is no reason to follow alice's link either.
+	os.Remove(p.tokenFile())
+	os.Chmod(p.dir, 0o700)
+	os.Chown(p.dir, 65534, 65534)
+	os.Symlink(victim, p.tokenFile())
+	os.Lchown(p.tokenFile(), 65534, 65534)
+	if o := p.run(p.command("refresh")); o.code != exitConfig || !strings.Contains(o.stderr, "is a symbolic link of another user") {
+		t.Errorf("a link of the directory's owner: %s, want 78 refusing it", o)
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "root:x:0:0:the system's own file\n" {
+		t.Errorf("a link of the directory's owner: the file it names now holds %q", b)
+	}
+
+	// setup through a credentials.json planted as a link to a JSON file of
+	// the user's: refused, the file kept (setup's save would have replaced
+	// it with the credentials' fields, dropping its own).
+	q := &profile{tb: t, bin: bin, dir: t.TempDir()}
+	os.Chmod(q.dir, 0o1777)
+	own := filepath.Join(victimDir, "config.json")
+	const ownJSON = `{"auths": {"registry.example": {"auth": "the user's own"}}}`
+	os.WriteFile(own, []byte(ownJSON), 0o600)
+	link := q.path("credentials.json")
+	if err := os.Symlink(own, link); err != nil {
+		t.Fatal(err)
+	}
+	os.Lchown(link, 65534, 65534)
+	cmd := q.command("setup", "--no-input", "--token-url", "https://provider.example/token",
+		"--grant-type", "client_credentials", "--app-id", "x", "--client-secret", "-")
+	cmd.Stdin = strings.NewReader("hostile-client-secret\n")
+	o := q.run(cmd)
+	if o.code != exitConfig || !strings.Contains(o.stderr, link+": is a symbolic link of another user") {
+		t.Errorf("setup through a planted credentials.json: %s, want 78 refusing the link", o)
+	}
+	if b, _ := os.ReadFile(own); string(b) != ownJSON {
+		t.Errorf("the file the planted credentials.json names now holds %q", b)
 	}
 }
 
@@ -413,5 +452,29 @@ func testLogoutForgets(t *testing.T, bin string) {
 	}
 	if o := p.run(p.command("token")); o.code != exitNeedsHuman {
 		t.Errorf("token after logout: %s, want 77", o)
+	}
+}
+
+// testForeignCredentials: a credentials.json of another user (not root) is
+// warned about, with how to make it the user's own: its owner could point
+// tokenURL at a server of theirs, which the refresh token would be sent to.
+// Takes root (chown).
+func testForeignCredentials(t *testing.T, bin string) {
+	if os.Geteuid() != 0 {
+		t.Skip("a file of another user takes root")
+	}
+	p := newProfile(t, bin, t.TempDir(), fakeserver.Options{})
+	creds := p.path("credentials.json")
+	os.Chown(creds, 65534, 65534)
+	want := creds + " belongs to another user (uid 65534), who can change it; run: cp "
+	if o := p.mustRun("refresh"); !strings.Contains(o.stderr, "warning: "+want) {
+		t.Errorf("refresh: %s, want the warning %q", o, want)
+	}
+	if o := p.run(p.command("status")); !strings.Contains(o.stdout, want) {
+		t.Errorf("status: %s\n%s, want the warning", o, o.stdout)
+	}
+	os.Chown(creds, 0, 0) // the user's own again
+	if o := p.mustRun("refresh"); strings.Contains(o.stderr, "belongs to another user") {
+		t.Errorf("refresh with the user's own credentials.json: %s, want no warning", o)
 	}
 }

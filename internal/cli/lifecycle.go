@@ -49,8 +49,7 @@ func (a *app) loadCreds(writeTemplate bool) (*credentials.Credentials, error) {
 func (a *app) writeTemplate(path string) error {
 	created, err := credentials.WriteTemplate(path)
 	if err != nil {
-		return &refresh.Error{Kind: refresh.KindUnexpected, Err: err, Msg: err.Error(),
-			Hint: "check that the directory is writable, or choose another with --dir or --config-dir"}
+		return credentialsWriteError(err)
 	}
 	if !created { // someone wrote it in the meantime: load that one
 		_, err := a.loadCreds(false)
