@@ -214,6 +214,10 @@ func (a *app) rerunLine() string {
 func joinHint(hint, then string) string {
 	switch {
 	case hint == "":
+		// No fix to follow: "then run …" alone reads as if one were missing.
+		if rest, ok := strings.CutPrefix(then, "then "); ok {
+			return "once what the error names is fixed, " + rest
+		}
 		return then
 	case then == "":
 		return hint
