@@ -234,6 +234,9 @@ var lkEncodings = map[string]func(string) string{
 	"upper-cased":    strings.ToUpper,
 	"split in lines": func(s string) string { return lkSplit(s, 5, "\n") },
 	"split by space": func(s string) string { return lkSplit(s, 7, " ") },
+	"utf-16":         func(s string) string { return lkEach(s, "%c\x00") },
+	"zero-width":     func(s string) string { return lkEach(s, "%c\u200b") },
+	"html no ;":      func(s string) string { return lkEach(s, "&#%d") },
 }
 
 func lkEach(s, format string) string {
@@ -260,10 +263,11 @@ func lkSplit(s string, n int, sep string) string {
 // without white space and case, as an endpoint may split or upper-case them.
 // It names the secret, never shows it.
 func lkHeld(out, enc string) string {
-	flat := strings.ToLower(strings.Join(strings.Fields(out), ""))
+	// What Terminal makes of invisible characters, and white space, go.
+	flat := strings.NewReplacer(`\u200b`, "", `\x00`, "").Replace(strings.ToLower(strings.Join(strings.Fields(out), "")))
 	for _, s := range []string{lkClientSecret, lkRequestToken} {
 		for _, form := range []string{s, url.QueryEscape(s)} {
-			cands := []string{lkEncodings[enc](form)}
+			cands := []string{lkEncodings[enc](form), form}
 			if strings.HasPrefix(enc, "base64") {
 				cands = nil
 				for k := range 3 {

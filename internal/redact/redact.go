@@ -17,12 +17,14 @@
 //     Basic value base64(id:secret) (Forms, Basic), and each of those in hex and
 //     in base64 of either alphabet at any offset (an endpoint that base64s the
 //     whole body it got); of a JWS (a client assertion, a JWT), its signature
-//     alone too. Matching ignores ASCII case and white space, so a
-//     secret upper-cased, or split across lines, is found. Before matching, the
-//     escapes of the text are taken off layer by layer (JSON's \uXXXX and \n,
-//     %XX of either case, HTML's &#NN; and &name;), so that a secret every byte
-//     of which another encoder escaped, or that was form-encoded twice, is
-//     found; text in which no escaped secret hides keeps its escapes.
+//     alone too. Matching ignores ASCII case, white space and invisible
+//     characters (the NULs of UTF-16, zero-width spaces), so that a secret
+//     upper-cased, split across lines or interleaved is found. Before
+//     matching, the escapes of the text are taken off layer by layer (JSON's
+//     \uXXXX and \n, %XX of either case, HTML's &#NN; and &name;), so that a
+//     secret every byte of which another encoder escaped, or that was
+//     form-encoded twice, is found; text in which no escaped secret hides
+//     keeps its escapes.
 //   - Controls: text shown goes through Terminal last, which escapes every
 //     character that is not printable (ESC and the other controls, bidi
 //     overrides, bytes that are not UTF-8), whatever the text's source.
@@ -278,34 +280,57 @@ func base64Cores(b string) []string {
 	return out
 }
 
-// fold is how Text compares: ASCII letters in lower case, white space left
-// out, so that a secret echoed upper-cased (hex digits, a whole message) or
-// split across lines is still found.
+// fold is how Text compares: ASCII letters in lower case; white space,
+// control and format characters (a NUL between the bytes of UTF-16 text, a
+// zero-width space) and bytes that are not UTF-8 left out — so that a secret
+// echoed upper-cased (hex digits, a whole message), split across lines or
+// interleaved with invisible characters is still found.
 func fold(s string) string {
-	var b []byte
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if isSpace(c) || ('A' <= c && c <= 'Z') {
-			if b == nil {
-				b = append(make([]byte, 0, len(s)), s[:i]...)
-			}
-			if !isSpace(c) {
-				b = append(b, c+'a'-'A')
-			}
-			continue
-		}
-		if b != nil {
-			b = append(b, c)
-		}
-	}
-	if b == nil {
-		return s
-	}
-	return string(b)
+	f, _ := folded(s, false)
+	return f
 }
 
-func isSpace(c byte) bool {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
+// folded is fold, and with withPos the index in s of each byte of the result.
+func folded(s string, withPos bool) (string, []int) {
+	var b []byte
+	var pos []int
+	same := true // the result so far is s[:i]
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		skip := (r == utf8.RuneError && n == 1) || unicode.IsSpace(r) || !unicode.IsPrint(r)
+		upper := 'A' <= r && r <= 'Z'
+		if same && (skip || upper) {
+			same = false
+			b = append(make([]byte, 0, len(s)), s[:i]...)
+			if withPos {
+				pos = make([]int, i, len(s))
+				for j := range i {
+					pos[j] = j
+				}
+			}
+		}
+		if !skip && !same {
+			if upper {
+				b = append(b, byte(r)+'a'-'A')
+			} else {
+				b = append(b, s[i:i+n]...)
+			}
+			for k := 0; withPos && k < n; k++ {
+				pos = append(pos, i+k)
+			}
+		}
+		i += n
+	}
+	if !same {
+		return string(b), pos
+	}
+	if withPos {
+		pos = make([]int, len(s))
+		for j := range pos {
+			pos[j] = j
+		}
+	}
+	return s, pos
 }
 
 // maxDecode bounds how many layers of escapes Text takes off: a secret
@@ -366,7 +391,7 @@ func hide(s string, secrets []string) (string, bool) {
 			}
 			i += off
 			if pos == nil {
-				pos = positions(s, len(f))
+				_, pos = folded(s, true)
 			}
 			mark(pos[i], pos[i+len(v)-1]+1)
 			off = i + 1
@@ -388,17 +413,6 @@ func hide(s string, secrets []string) (string, bool) {
 		}
 	}
 	return b.String(), true
-}
-
-// positions maps fold(s)'s bytes (n of them) to their indexes in s.
-func positions(s string, n int) []int {
-	pos := make([]int, 0, n)
-	for i := 0; i < len(s); i++ {
-		if !isSpace(s[i]) {
-			pos = append(pos, i)
-		}
-	}
-	return pos
 }
 
 // wholeMatches marks v in s where it stands as a whole token.
@@ -490,6 +504,24 @@ func escapeAt(s string) (rune, int) {
 				return r, n
 			}
 		}
+	case len(s) >= 3 && s[0] == '&' && s[1] == '#':
+		// A numeric reference, its ';' optional as browsers take it.
+		digits, base, i := "0123456789", 10, 2
+		if s[2] == 'x' || s[2] == 'X' {
+			digits, base, i = "0123456789abcdefABCDEF", 16, 3
+		}
+		j := i
+		for j < len(s) && j < i+7 && strings.IndexByte(digits, s[j]) >= 0 {
+			j++
+		}
+		v, err := strconv.ParseUint(s[i:j], base, 32)
+		if j == i || err != nil || !ok(rune(v)) {
+			return 0, 0
+		}
+		if j < len(s) && s[j] == ';' {
+			j++
+		}
+		return rune(v), j
 	case len(s) >= 3 && s[0] == '&':
 		end := strings.IndexByte(s[:min(len(s), 40)], ';')
 		if end < 2 {
