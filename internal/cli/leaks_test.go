@@ -500,7 +500,7 @@ func TestSecretPastedIntoURLField(t *testing.T) {
 	dir := t.TempDir()
 	ftCreds(t, dir, "auth.example.com/oauth2/token", nil)
 	if _, stderr, _ := ftRun(t, nil, "--dir", dir, "refresh"); !strings.Contains(stderr, `want "https://auth.example.com/oauth2/token"`) {
-		t.Errorf("a host without its scheme is not quoted with the fix:\n%s", stderr)
+		t.Errorf("a host without its scheme is not quoted with the fix:\n%s", ftMask(stderr))
 	}
 }
 

@@ -88,12 +88,14 @@ func TestTextAnyEncoding(t *testing.T) {
 			"split":         body[:len(prefix)+5] + "\n  " + body[len(prefix)+5:],
 		} {
 			got := Text("echo: "+echo+" end", list)
+			// Failures name the case, never show the secret.
 			if !strings.Contains(got, Mark) {
-				t.Errorf("%s, %q: nothing redacted in %q", name, prefix, got)
+				t.Errorf("%s, %q: nothing redacted", name, prefix)
 			}
 			for _, part := range textParts(secret) {
 				if strings.Contains(strings.ToLower(strings.Join(strings.Fields(got), "")), strings.ToLower(part)) {
-					t.Errorf("%s, %q: Text = %q holds %q", name, prefix, got, part)
+					t.Errorf("%s, %q: Text holds 8 characters of the secret's encodings", name, prefix)
+					break
 				}
 			}
 		}
