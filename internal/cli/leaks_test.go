@@ -567,3 +567,35 @@ func TestKeyPastedIntoClientKey(t *testing.T) {
 		})
 	}
 }
+
+// TestAnswerEchoNotHandedOn: a token endpoint that grants a token but echoes
+// the client secret and the password into its scope and geolocation hands
+// none of them on: not in token -o json or -o env, not in exec's
+// environment (TOKENKEEPER_API_BASE), not in status.
+func TestAnswerEchoNotHandedOn(t *testing.T) {
+	t.Parallel()
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		got := r.PostForm.Get("client_secret") + "-" + r.PostForm.Get("password")
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"access_token": "at-echo-0123456789", "token_type": "Bearer", "expires_in": 3600,
+			"scope": "read " + got, "geolocation": "https://geo.example/" + url.PathEscape(got)})
+	}))
+	t.Cleanup(echo.Close)
+	dir := t.TempDir()
+	ftCreds(t, dir, echo.URL+"/token", map[string]string{"clientSecret": lkClientSecret, "companyRequestToken": lkRequestToken})
+	if _, _, code := ftRun(t, nil, "--dir", dir, "refresh"); code != exitOK {
+		t.Fatalf("refresh exited %d", code)
+	}
+	for _, args := range [][]string{{"token", "-o", "json"}, {"token", "-o", "env"}, {"exec", "--", "env"}, {"status", "--json"}, {"status"}} {
+		stdout, stderr, code := ftRun(t, nil, append([]string{"--dir", dir}, args...)...)
+		if code != exitOK {
+			t.Errorf("%s exited %d", args, code)
+		}
+		for _, f := range append(lkForms(), url.PathEscape(lkClientSecret), url.PathEscape(lkRequestToken)) {
+			if strings.Contains(stdout+stderr, f) {
+				t.Errorf("%s hands on a secret's form of %d chars", args, len(f))
+			}
+		}
+	}
+}
