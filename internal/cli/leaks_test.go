@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -237,6 +238,7 @@ var lkEncodings = map[string]func(string) string{
 	"utf-16":         func(s string) string { return lkEach(s, "%c\x00") },
 	"zero-width":     func(s string) string { return lkEach(s, "%c\u200b") },
 	"html no ;":      func(s string) string { return lkEach(s, "&#%d") },
+	"regexp-escaped": regexp.QuoteMeta,
 }
 
 func lkEach(s, format string) string {

@@ -138,7 +138,8 @@ func isKey(k string) bool {
 
 // Forms returns secret and the encodings in which it may be sent or echoed:
 // form-encoded (as in a request body) and path-escaped, each with upper- and
-// lower-case hex, JSON-escaped, and HTML-escaped. Empty for an empty secret.
+// lower-case hex, JSON-escaped, HTML-escaped, and with its '+' as spaces (form-
+// decoded once too often). Empty for an empty secret.
 func Forms(secret string) []string {
 	if secret == "" {
 		return nil
@@ -154,6 +155,8 @@ func Forms(secret string) []string {
 		add(lowerHex(e))
 	}
 	add(html.EscapeString(secret)) // an endpoint that answers in HTML or XML
+	// A '+' the endpoint form-decoded once too often, as a space.
+	add(strings.ReplaceAll(secret, "+", " "))
 	for _, escapeHTML := range []bool{false, true} {
 		var b bytes.Buffer
 		enc := json.NewEncoder(&b)
@@ -237,6 +240,12 @@ func Add(list []string, values ...string) []string {
 				put(fold(c))
 			}
 		}
+		if len(v) >= MinAnywhere {
+			// Windows programs base64 a string's UTF-16 (.NET's Encoding.Unicode).
+			for _, c := range base64Cores(utf16LE(v)) {
+				put(fold(c))
+			}
+		}
 	}
 	slices.SortStableFunc(list, func(x, y string) int { return len(y) - len(x) })
 	return list
@@ -257,6 +266,15 @@ func jwsSignature(v string) string {
 		}
 	}
 	return parts[2]
+}
+
+// utf16LE is s in UTF-16, little-endian.
+func utf16LE(s string) string {
+	var b []byte
+	for _, u := range utf16.Encode([]rune(s)) {
+		b = append(b, byte(u), byte(u>>8))
+	}
+	return string(b)
 }
 
 // base64Cores returns, for each alphabet and each offset (0, 1, 2) of b in
@@ -282,7 +300,7 @@ func base64Cores(b string) []string {
 
 // fold is how Text compares: ASCII letters in lower case; white space,
 // control and format characters (a NUL between the bytes of UTF-16 text, a
-// zero-width space) and bytes that are not UTF-8 left out — so that a secret
+// zero-width space), backslashes and bytes that are not UTF-8 left out — so that a secret
 // echoed upper-cased (hex digits, a whole message), split across lines or
 // interleaved with invisible characters is still found.
 func fold(s string) string {
@@ -297,7 +315,10 @@ func folded(s string, withPos bool) (string, []int) {
 	same := true // the result so far is s[:i]
 	for i := 0; i < len(s); {
 		r, n := utf8.DecodeRuneInString(s[i:])
-		skip := (r == utf8.RuneError && n == 1) || unicode.IsSpace(r) || !unicode.IsPrint(r)
+		// A backslash goes too: a secret escaped for a regular expression or
+		// a shell (\+, \-) is still the secret.
+		skip := (r == utf8.RuneError && n == 1) || unicode.IsSpace(r) || !unicode.IsPrint(r) || r == '\\'
+
 		upper := 'A' <= r && r <= 'Z'
 		if same && (skip || upper) {
 			same = false

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -86,6 +87,9 @@ func TestTextAnyEncoding(t *testing.T) {
 			"json in json":  strings.ReplaceAll(each(body, `\u%04x`), `\`, `\\`),
 			"upper":         strings.ToUpper(body),
 			"split":         body[:len(prefix)+5] + "\n  " + body[len(prefix)+5:],
+			"regexp":        regexp.QuoteMeta(prefix + secret),
+			"utf-16 base64": base64.StdEncoding.EncodeToString([]byte(utf16LE(prefix + secret))),
+			"plus as space": prefix + strings.ReplaceAll(secret, "+", " "),
 		} {
 			got := Text("echo: "+echo+" end", list)
 			// Failures name the case, never show the secret.
