@@ -356,8 +356,9 @@ func folded(s string, withPos bool) (string, []int) {
 
 // maxDecode bounds how many layers of escapes Text takes off: a secret
 // form-encoded in a body that was form-encoded again, then JSON-escaped, is
-// three.
-const maxDecode = 4
+// three; eight leaves room for more. A bound there must be: every layer
+// of "%2525…" takes off one, and a text of a megabyte has thousands.
+const maxDecode = 8
 
 // Text returns s with every value of secrets (a list made by Add) replaced by
 // Mark, by the rules of the package doc. The escapes of text are taken off
