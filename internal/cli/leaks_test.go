@@ -601,3 +601,32 @@ func TestAnswerEchoNotHandedOn(t *testing.T) {
 		}
 	}
 }
+
+// TestPartialEchoRedacted: an endpoint that quotes the first characters of
+// the refresh token it refused, or the last, cut short by itself, shows no
+// more than 15 of them.
+func TestPartialEchoRedacted(t *testing.T) {
+	t.Parallel()
+	const seed = "rt-Pq81Kq7ZmX3vB9tRz5LcWx2Hs4Ny"
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		rt := r.PostForm.Get("refresh_token")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		json.NewEncoder(w).Encode(map[string]any{"error": "invalid_grant",
+			"error_description": "refresh token " + rt[:20] + "... is revoked (…" + rt[len(rt)-18:] + ")"})
+	}))
+	t.Cleanup(echo.Close)
+	dir := t.TempDir()
+	ftCreds(t, dir, echo.URL+"/token", map[string]string{"grantType": "refresh_token", "refreshToken": seed,
+		"companyUUID": "", "companyRequestToken": ""})
+	stdout, stderr, _ := ftRun(t, nil, "--dir", dir, "-v", "refresh")
+	if !strings.Contains(stderr, "is revoked") {
+		t.Errorf("the refusal is not quoted")
+	}
+	for i := 0; i+16 <= len(seed); i++ {
+		if strings.Contains(stdout+stderr, seed[i:i+16]) {
+			t.Fatalf("the output holds 16 characters of the refresh token")
+		}
+	}
+}

@@ -37,12 +37,17 @@
 // redacted wherever they occur. Real client secrets and tokens are far longer;
 // a short one is still hidden where it appears on its own (`secret=prof`).
 //
+// Parts. Of a value longer than MinPart, every run of MinPart characters (as
+// is or form-encoded, folded) is hidden wherever it occurs: an endpoint that
+// quotes the first or last characters of the token it refused shows fewer
+// than MinPart of them.
+//
 // Caveat: base64 hides only the characters that encode the secret's bytes
 // alone: the one or two at each end that it shares with its neighbours stay
 // (at most two bytes of the secret, fewer than MaskToken shows). A secret
-// encoded in a way not listed above (encrypted, reversed), or cut short before
-// it reaches Text, is not recognised: readers of endpoint text redact first
-// and cut after.
+// encoded in a way not listed above (encrypted, reversed) is not recognised,
+// nor a part shorter than MinPart: readers of endpoint text redact first and
+// cut after.
 package redact
 
 import (
@@ -67,6 +72,10 @@ const Mark = "[redacted]"
 // MinAnywhere is the length from which a secret is redacted wherever it occurs;
 // shorter ones only as whole tokens (see the package doc).
 const MinAnywhere = 8
+
+// MinPart is how many characters of a longer secret are hidden wherever they
+// occur, as a part of it: an echo cut short shows fewer.
+const MinPart = 16
 
 // URL returns raw as it may be shown: scheme, host, path and query keys as
 // they are; query values, the fragment, user info and an opaque part replaced
@@ -238,6 +247,14 @@ func Add(list []string, values ...string) []string {
 			put(hex.EncodeToString([]byte(f)))
 			for _, c := range base64Cores(f) {
 				put(fold(c))
+			}
+		}
+		// Part of a long value is hidden too: an endpoint that echoes the
+		// first characters of the token it refused ("token 8xKf2…") shows
+		// no more than MinPart-1 of them.
+		for _, f := range []string{fold(v), fold(url.QueryEscape(v))} {
+			for i := 0; len(f) > MinPart && i+MinPart <= len(f); i++ {
+				put(f[i : i+MinPart])
 			}
 		}
 		if len(v) >= MinAnywhere {

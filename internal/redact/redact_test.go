@@ -260,3 +260,18 @@ func TestSent(t *testing.T) {
 		t.Errorf("Sent(not json) = %q", got)
 	}
 }
+
+// TestTextPart: MinPart characters of a long secret are hidden wherever they
+// stand, the rest of the text kept.
+func TestTextPart(t *testing.T) {
+	const secret = "rt-Pq81Kq7ZmX3vB9tRz5LcWx2Hs4Ny"
+	list := Add(nil, secret)
+	for _, echo := range []string{secret[:MinPart] + "...", "…" + secret[len(secret)-MinPart-2:], strings.ToUpper(secret[5 : 5+MinPart])} {
+		if got := Text("token "+echo+" revoked", list); !strings.HasPrefix(got, "token ") || !strings.Contains(got, Mark) || strings.Contains(got, secret[5:10]) {
+			t.Errorf("a part of %d characters is not hidden", len(echo))
+		}
+	}
+	if got := Text("token "+secret[:MinPart-1]+" revoked", list); got != "token "+secret[:MinPart-1]+" revoked" {
+		t.Errorf("a part shorter than MinPart is hidden")
+	}
+}
