@@ -297,6 +297,13 @@ func handleResponse(u string, resp *http.Response, body []byte, start time.Time,
 	}
 	tok, err := parseResponse(body, resp.Header.Get("Content-Type"), start)
 	if err == nil {
+		// The fields a token hands on besides itself (token -o json and env,
+		// exec's TOKENKEEPER_API_BASE, status) are the endpoint's text too:
+		// one that echoes the client secret into its scope or geolocation
+		// saves and hands on none of it.
+		for _, f := range []*string{&tok.Scope, &tok.Geolocation, &tok.TokenType} {
+			*f = redactAll(*f, secrets)
+		}
 		return tok, nil
 	}
 	// Some servers answer 200 with an RFC 6749 error body.

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -234,6 +235,10 @@ var lkEncodings = map[string]func(string) string{
 	"upper-cased":    strings.ToUpper,
 	"split in lines": func(s string) string { return lkSplit(s, 5, "\n") },
 	"split by space": func(s string) string { return lkSplit(s, 7, " ") },
+	"utf-16":         func(s string) string { return lkEach(s, "%c\x00") },
+	"zero-width":     func(s string) string { return lkEach(s, "%c\u200b") },
+	"html no ;":      func(s string) string { return lkEach(s, "&#%d") },
+	"regexp-escaped": regexp.QuoteMeta,
 }
 
 func lkEach(s, format string) string {
@@ -260,10 +265,11 @@ func lkSplit(s string, n int, sep string) string {
 // without white space and case, as an endpoint may split or upper-case them.
 // It names the secret, never shows it.
 func lkHeld(out, enc string) string {
-	flat := strings.ToLower(strings.Join(strings.Fields(out), ""))
+	// What Terminal makes of invisible characters, and white space, go.
+	flat := strings.NewReplacer(`\u200b`, "", `\x00`, "").Replace(strings.ToLower(strings.Join(strings.Fields(out), "")))
 	for _, s := range []string{lkClientSecret, lkRequestToken} {
 		for _, form := range []string{s, url.QueryEscape(s)} {
-			cands := []string{lkEncodings[enc](form)}
+			cands := []string{lkEncodings[enc](form), form}
 			if strings.HasPrefix(enc, "base64") {
 				cands = nil
 				for k := range 3 {
@@ -496,7 +502,7 @@ func TestSecretPastedIntoURLField(t *testing.T) {
 	dir := t.TempDir()
 	ftCreds(t, dir, "auth.example.com/oauth2/token", nil)
 	if _, stderr, _ := ftRun(t, nil, "--dir", dir, "refresh"); !strings.Contains(stderr, `want "https://auth.example.com/oauth2/token"`) {
-		t.Errorf("a host without its scheme is not quoted with the fix:\n%s", stderr)
+		t.Errorf("a host without its scheme is not quoted with the fix:\n%s", ftMask(stderr))
 	}
 }
 
@@ -561,5 +567,66 @@ func TestKeyPastedIntoClientKey(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestAnswerEchoNotHandedOn: a token endpoint that grants a token but echoes
+// the client secret and the password into its scope and geolocation hands
+// none of them on: not in token -o json or -o env, not in exec's
+// environment (TOKENKEEPER_API_BASE), not in status.
+func TestAnswerEchoNotHandedOn(t *testing.T) {
+	t.Parallel()
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		got := r.PostForm.Get("client_secret") + "-" + r.PostForm.Get("password")
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"access_token": "at-echo-0123456789", "token_type": "Bearer", "expires_in": 3600,
+			"scope": "read " + got, "geolocation": "https://geo.example/" + url.PathEscape(got)})
+	}))
+	t.Cleanup(echo.Close)
+	dir := t.TempDir()
+	ftCreds(t, dir, echo.URL+"/token", map[string]string{"clientSecret": lkClientSecret, "companyRequestToken": lkRequestToken})
+	if _, _, code := ftRun(t, nil, "--dir", dir, "refresh"); code != exitOK {
+		t.Fatalf("refresh exited %d", code)
+	}
+	for _, args := range [][]string{{"token", "-o", "json"}, {"token", "-o", "env"}, {"exec", "--", "env"}, {"status", "--json"}, {"status"}} {
+		stdout, stderr, code := ftRun(t, nil, append([]string{"--dir", dir}, args...)...)
+		if code != exitOK {
+			t.Errorf("%s exited %d", args, code)
+		}
+		for _, f := range append(lkForms(), url.PathEscape(lkClientSecret), url.PathEscape(lkRequestToken)) {
+			if strings.Contains(stdout+stderr, f) {
+				t.Errorf("%s hands on a secret's form of %d chars", args, len(f))
+			}
+		}
+	}
+}
+
+// TestPartialEchoRedacted: an endpoint that quotes the first characters of
+// the refresh token it refused, or the last, cut short by itself, shows no
+// more than 15 of them.
+func TestPartialEchoRedacted(t *testing.T) {
+	t.Parallel()
+	const seed = "rt-Pq81Kq7ZmX3vB9tRz5LcWx2Hs4Ny"
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		rt := r.PostForm.Get("refresh_token")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		json.NewEncoder(w).Encode(map[string]any{"error": "invalid_grant",
+			"error_description": "refresh token " + rt[:20] + "... is revoked (…" + rt[len(rt)-18:] + ")"})
+	}))
+	t.Cleanup(echo.Close)
+	dir := t.TempDir()
+	ftCreds(t, dir, echo.URL+"/token", map[string]string{"grantType": "refresh_token", "refreshToken": seed,
+		"companyUUID": "", "companyRequestToken": ""})
+	stdout, stderr, _ := ftRun(t, nil, "--dir", dir, "-v", "refresh")
+	if !strings.Contains(stderr, "is revoked") {
+		t.Errorf("the refusal is not quoted")
+	}
+	for i := 0; i+16 <= len(seed); i++ {
+		if strings.Contains(stdout+stderr, seed[i:i+16]) {
+			t.Fatalf("the output holds 16 characters of the refresh token")
+		}
 	}
 }

@@ -17,12 +17,14 @@
 //     Basic value base64(id:secret) (Forms, Basic), and each of those in hex and
 //     in base64 of either alphabet at any offset (an endpoint that base64s the
 //     whole body it got); of a JWS (a client assertion, a JWT), its signature
-//     alone too. Matching ignores ASCII case and white space, so a
-//     secret upper-cased, or split across lines, is found. Before matching, the
-//     escapes of the text are taken off layer by layer (JSON's \uXXXX and \n,
-//     %XX of either case, HTML's &#NN; and &name;), so that a secret every byte
-//     of which another encoder escaped, or that was form-encoded twice, is
-//     found; text in which no escaped secret hides keeps its escapes.
+//     alone too. Matching ignores ASCII case, white space and invisible
+//     characters (the NULs of UTF-16, zero-width spaces), so that a secret
+//     upper-cased, split across lines or interleaved is found. Before
+//     matching, the escapes of the text are taken off layer by layer (JSON's
+//     \uXXXX and \n, %XX of either case, HTML's &#NN; and &name;), so that a
+//     secret every byte of which another encoder escaped, or that was
+//     form-encoded twice, is found; text in which no escaped secret hides
+//     keeps its escapes.
 //   - Controls: text shown goes through Terminal last, which escapes every
 //     character that is not printable (ESC and the other controls, bidi
 //     overrides, bytes that are not UTF-8), whatever the text's source.
@@ -35,12 +37,17 @@
 // redacted wherever they occur. Real client secrets and tokens are far longer;
 // a short one is still hidden where it appears on its own (`secret=prof`).
 //
+// Parts. Of a value longer than MinPart, every run of MinPart characters (as
+// is or form-encoded, folded) is hidden wherever it occurs: an endpoint that
+// quotes the first or last characters of the token it refused shows fewer
+// than MinPart of them.
+//
 // Caveat: base64 hides only the characters that encode the secret's bytes
 // alone: the one or two at each end that it shares with its neighbours stay
 // (at most two bytes of the secret, fewer than MaskToken shows). A secret
-// encoded in a way not listed above (encrypted, reversed), or cut short before
-// it reaches Text, is not recognised: readers of endpoint text redact first
-// and cut after.
+// encoded in a way not listed above (encrypted, reversed) is not recognised,
+// nor a part shorter than MinPart: readers of endpoint text redact first and
+// cut after.
 package redact
 
 import (
@@ -65,6 +72,10 @@ const Mark = "[redacted]"
 // MinAnywhere is the length from which a secret is redacted wherever it occurs;
 // shorter ones only as whole tokens (see the package doc).
 const MinAnywhere = 8
+
+// MinPart is how many characters of a longer secret are hidden wherever they
+// occur, as a part of it: an echo cut short shows fewer.
+const MinPart = 16
 
 // URL returns raw as it may be shown: scheme, host, path and query keys as
 // they are; query values, the fragment, user info and an opaque part replaced
@@ -136,7 +147,8 @@ func isKey(k string) bool {
 
 // Forms returns secret and the encodings in which it may be sent or echoed:
 // form-encoded (as in a request body) and path-escaped, each with upper- and
-// lower-case hex, JSON-escaped, and HTML-escaped. Empty for an empty secret.
+// lower-case hex, JSON-escaped, HTML-escaped, and with its '+' as spaces (form-
+// decoded once too often). Empty for an empty secret.
 func Forms(secret string) []string {
 	if secret == "" {
 		return nil
@@ -152,6 +164,8 @@ func Forms(secret string) []string {
 		add(lowerHex(e))
 	}
 	add(html.EscapeString(secret)) // an endpoint that answers in HTML or XML
+	// A '+' the endpoint form-decoded once too often, as a space.
+	add(strings.ReplaceAll(secret, "+", " "))
 	for _, escapeHTML := range []bool{false, true} {
 		var b bytes.Buffer
 		enc := json.NewEncoder(&b)
@@ -235,6 +249,20 @@ func Add(list []string, values ...string) []string {
 				put(fold(c))
 			}
 		}
+		// Part of a long value is hidden too: an endpoint that echoes the
+		// first characters of the token it refused ("token 8xKf2…") shows
+		// no more than MinPart-1 of them.
+		for _, f := range []string{fold(v), fold(url.QueryEscape(v))} {
+			for i := 0; len(f) > MinPart && i+MinPart <= len(f); i++ {
+				put(f[i : i+MinPart])
+			}
+		}
+		if len(v) >= MinAnywhere {
+			// Windows programs base64 a string's UTF-16 (.NET's Encoding.Unicode).
+			for _, c := range base64Cores(utf16LE(v)) {
+				put(fold(c))
+			}
+		}
 	}
 	slices.SortStableFunc(list, func(x, y string) int { return len(y) - len(x) })
 	return list
@@ -255,6 +283,15 @@ func jwsSignature(v string) string {
 		}
 	}
 	return parts[2]
+}
+
+// utf16LE is s in UTF-16, little-endian.
+func utf16LE(s string) string {
+	var b []byte
+	for _, u := range utf16.Encode([]rune(s)) {
+		b = append(b, byte(u), byte(u>>8))
+	}
+	return string(b)
 }
 
 // base64Cores returns, for each alphabet and each offset (0, 1, 2) of b in
@@ -278,40 +315,67 @@ func base64Cores(b string) []string {
 	return out
 }
 
-// fold is how Text compares: ASCII letters in lower case, white space left
-// out, so that a secret echoed upper-cased (hex digits, a whole message) or
-// split across lines is still found.
+// fold is how Text compares: ASCII letters in lower case; white space,
+// control and format characters (a NUL between the bytes of UTF-16 text, a
+// zero-width space), backslashes and bytes that are not UTF-8 left out — so that a secret
+// echoed upper-cased (hex digits, a whole message), split across lines or
+// interleaved with invisible characters is still found.
 func fold(s string) string {
-	var b []byte
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if isSpace(c) || ('A' <= c && c <= 'Z') {
-			if b == nil {
-				b = append(make([]byte, 0, len(s)), s[:i]...)
-			}
-			if !isSpace(c) {
-				b = append(b, c+'a'-'A')
-			}
-			continue
-		}
-		if b != nil {
-			b = append(b, c)
-		}
-	}
-	if b == nil {
-		return s
-	}
-	return string(b)
+	f, _ := folded(s, false)
+	return f
 }
 
-func isSpace(c byte) bool {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
+// folded is fold, and with withPos the index in s of each byte of the result.
+func folded(s string, withPos bool) (string, []int) {
+	var b []byte
+	var pos []int
+	same := true // the result so far is s[:i]
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		// A backslash goes too: a secret escaped for a regular expression or
+		// a shell (\+, \-) is still the secret.
+		skip := (r == utf8.RuneError && n == 1) || unicode.IsSpace(r) || !unicode.IsPrint(r) || r == '\\'
+
+		upper := 'A' <= r && r <= 'Z'
+		if same && (skip || upper) {
+			same = false
+			b = append(make([]byte, 0, len(s)), s[:i]...)
+			if withPos {
+				pos = make([]int, i, len(s))
+				for j := range i {
+					pos[j] = j
+				}
+			}
+		}
+		if !skip && !same {
+			if upper {
+				b = append(b, byte(r)+'a'-'A')
+			} else {
+				b = append(b, s[i:i+n]...)
+			}
+			for k := 0; withPos && k < n; k++ {
+				pos = append(pos, i+k)
+			}
+		}
+		i += n
+	}
+	if !same {
+		return string(b), pos
+	}
+	if withPos {
+		pos = make([]int, len(s))
+		for j := range pos {
+			pos[j] = j
+		}
+	}
+	return s, pos
 }
 
 // maxDecode bounds how many layers of escapes Text takes off: a secret
 // form-encoded in a body that was form-encoded again, then JSON-escaped, is
-// three.
-const maxDecode = 4
+// three; eight leaves room for more. A bound there must be: every layer
+// of "%2525…" takes off one, and a text of a megabyte has thousands.
+const maxDecode = 8
 
 // Text returns s with every value of secrets (a list made by Add) replaced by
 // Mark, by the rules of the package doc. The escapes of text are taken off
@@ -366,7 +430,7 @@ func hide(s string, secrets []string) (string, bool) {
 			}
 			i += off
 			if pos == nil {
-				pos = positions(s, len(f))
+				_, pos = folded(s, true)
 			}
 			mark(pos[i], pos[i+len(v)-1]+1)
 			off = i + 1
@@ -388,17 +452,6 @@ func hide(s string, secrets []string) (string, bool) {
 		}
 	}
 	return b.String(), true
-}
-
-// positions maps fold(s)'s bytes (n of them) to their indexes in s.
-func positions(s string, n int) []int {
-	pos := make([]int, 0, n)
-	for i := 0; i < len(s); i++ {
-		if !isSpace(s[i]) {
-			pos = append(pos, i)
-		}
-	}
-	return pos
 }
 
 // wholeMatches marks v in s where it stands as a whole token.
@@ -490,6 +543,24 @@ func escapeAt(s string) (rune, int) {
 				return r, n
 			}
 		}
+	case len(s) >= 3 && s[0] == '&' && s[1] == '#':
+		// A numeric reference, its ';' optional as browsers take it.
+		digits, base, i := "0123456789", 10, 2
+		if s[2] == 'x' || s[2] == 'X' {
+			digits, base, i = "0123456789abcdefABCDEF", 16, 3
+		}
+		j := i
+		for j < len(s) && j < i+7 && strings.IndexByte(digits, s[j]) >= 0 {
+			j++
+		}
+		v, err := strconv.ParseUint(s[i:j], base, 32)
+		if j == i || err != nil || !ok(rune(v)) {
+			return 0, 0
+		}
+		if j < len(s) && s[j] == ';' {
+			j++
+		}
+		return rune(v), j
 	case len(s) >= 3 && s[0] == '&':
 		end := strings.IndexByte(s[:min(len(s), 40)], ';')
 		if end < 2 {
