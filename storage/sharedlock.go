@@ -201,7 +201,8 @@ func (h *SharedLock[V]) Save(ctx context.Context, data []byte) error {
 // the record (save, which keeps nothing) if the record, read again, is
 // still the version the answer was meant to replace. If another holder has
 // saved since, the store has moved on: the pending answer is kept aside as
-// PENDING.stale-<time> (never deleted) and a warning names it. A push that
+// PENDING.stale-<time> (never deleted) and a warning names it — unless
+// HostFiles.Supersedes says it replaces the record all the same. A push that
 // fails is a warning too: the answer stays pending.
 func (h *SharedLock[V]) PushPending(ctx context.Context) {
 	if err := h.pushPending(ctx); err != nil {
@@ -221,7 +222,15 @@ func (h *SharedLock[V]) pushPending(ctx context.Context) error {
 	if _, err := h.read(ctx); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	if seen, _ := h.Seen(); seen != base {
+	if seen, current := h.Seen(); seen != base {
+		if h.files.Supersedes != nil && h.files.Supersedes(data, current) {
+			// Saved over the record read just now (save replaces what Read saw).
+			if _, err := h.save(ctx, data); err != nil {
+				return err
+			}
+			h.files.Notify(fmt.Sprintf("the answer pending in %s was pushed to %s although the record changed since (%s %#v, not %#v): the record's refresh token had been refused, and the pending answer holds the grant that replaced it", h.files.Pending, h.files.Store, h.files.Version, seen, base))
+			return RemoveIfExists(h.files.Pending)
+		}
 		moved, err := MoveAsideAs(h.files.Pending, "stale", time.Now())
 		if err != nil {
 			return err

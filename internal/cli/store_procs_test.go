@@ -35,6 +35,7 @@ func TestStoreProcesses(t *testing.T) {
 		{"LostLock", testStoreLostLock},
 		{"LostLockDiskFull", testStoreLostLockDiskFull},
 		{"LeaseTooShort", testStoreLeaseTooShort},
+		{"PendingOverRefused", testStorePendingOverRefused},
 		{"PushPull", testStorePushPull},
 		{"All", testStoreAll},
 		{"Watch", testStoreWatch},
@@ -333,6 +334,57 @@ func testStoreLeaseTooShort(t *testing.T, bin string) {
 	}
 	if got := f.srv.Count(""); got != sent {
 		t.Errorf("the endpoint saw %d requests, want none", got-sent)
+	}
+}
+
+// testStorePendingOverRefused: host 0's save is refused (its lease lost
+// while its refresh request was out), so the answer, which holds the grant
+// the rotating endpoint gave for the refresh token it spent, waits in host
+// 0's pending file. Host 1 then renews from the record: its refresh token is
+// the spent one, refused, and remembered so; a grant only a person starts
+// then needs a login (77). Host 0's next run pushes its pending answer over
+// that refusal, not aside as stale: every host renews again, no login.
+func testStorePendingOverRefused(t *testing.T, bin string) {
+	f := newFleet(t, bin, 2, 1)
+	f.extra = []string{"--timeout", "5s", "--lock-timeout", "10s"}
+	for _, h := range f.hosts {
+		writeCredsFile(t, filepath.Join(h, "credentials.json"), f.srv.TokenURL(), nil)
+	}
+	f.mustRunOn(0, "refresh")
+	for _, h := range f.hosts { // from here on, a grant only a person starts
+		writeCredsFile(t, filepath.Join(h, "credentials.json"), f.srv.TokenURL(), map[string]string{
+			"grantType": "authorization_code", "authURL": f.srv.URL() + fakeserver.AuthorizePath,
+			"companyUUID": "", "companyRequestToken": "", "credentialType": ""})
+	}
+	f.srv.Fail(fakeserver.Fault{Before: func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		kv, _, err := f.client.Get(ctx, "/fleet/default/lock")
+		if err != nil || kv == nil {
+			t.Errorf("lock key while host 0 renews: %v, %v", kv, err)
+			return
+		}
+		if err := f.client.Revoke(ctx, int64(kv.Lease)); err != nil {
+			t.Error(err)
+		}
+	}})
+	if o := f.run(f.cmd(0, "refresh", "--force")); o.code != exitTemp || !strings.Contains(o.stderr, "will be pushed by the next run") {
+		t.Fatalf("host 0, its lock lost: %s; want 75 and the answer pending", o)
+	}
+	if o := f.run(f.cmd(1, "refresh", "--force")); o.code != exitNeedsHuman {
+		t.Fatalf("host 1, renewing with the spent refresh token: %s; want 77", o)
+	}
+	o := f.mustRunOn(0, "refresh", "--force")
+	if !strings.Contains(o.stderr, "was pushed to") || strings.Contains(o.stderr, "stale") {
+		t.Errorf("host 0's next run: %s\nwant its pending answer pushed, not set aside", o)
+	}
+	now, _ := f.record()
+	if !f.srv.ValidRefreshToken(now.RefreshToken) {
+		t.Error("etcd's refresh token is not the endpoint's live one")
+	}
+	f.mustRunOn(1, "refresh", "--force")
+	if got := f.srv.Count("password"); got != 1 {
+		t.Errorf("%d password grants, want the first only", got)
 	}
 }
 
