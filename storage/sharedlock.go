@@ -34,6 +34,9 @@ type SharedLock[V comparable] struct {
 	// writes into when the store refuses: a disk that fills up while the
 	// token request is out cannot refuse the answer it must keep.
 	space *Reservation
+	// unreachable: a save under the lock found the store not answering in
+	// time; Release then leaves the lease to run out by itself.
+	unreachable bool
 
 	stop, done chan struct{}
 	stopOnce   sync.Once
@@ -83,7 +86,8 @@ func (h *SharedLock[V]) StopRenewing() {
 
 // Release stops the renewals and frees the lease through free (told
 // whether the store said it is lost), once; a lock never held frees
-// nothing.
+// nothing, nor one whose save found the store unreachable (the lease runs
+// out by itself, within its TTL).
 func (h *SharedLock[V]) Release(free func(lost bool) error) error {
 	var err error
 	h.once.Do(func() {
@@ -92,8 +96,13 @@ func (h *SharedLock[V]) Release(free func(lost bool) error) error {
 		}
 		h.StopRenewing()
 		h.mu.Lock()
-		lost := h.lost
+		lost, unreachable := h.lost, h.unreachable
 		h.mu.Unlock()
+		if unreachable {
+			// A store that did not answer the save would keep the run
+			// waiting once more, to free a lease that runs out by itself.
+			return
+		}
 		err = free(lost)
 	})
 	h.takeSpace().Release()
@@ -191,6 +200,11 @@ func (h *SharedLock[V]) Base(ctx context.Context) (V, error) {
 func (h *SharedLock[V]) Save(ctx context.Context, data []byte) error {
 	base, err := h.save(ctx, data)
 	if err != nil {
+		if errors.Is(err, ErrUnavailable) {
+			h.mu.Lock()
+			h.unreachable = true
+			h.mu.Unlock()
+		}
 		return h.files.Keep(data, base, err, h.takeSpace())
 	}
 	h.takeSpace().Release()

@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"math/rand/v2"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -36,6 +39,7 @@ func TestStoreProcesses(t *testing.T) {
 		{"LostLockDiskFull", testStoreLostLockDiskFull},
 		{"LeaseTooShort", testStoreLeaseTooShort},
 		{"PendingOverRefused", testStorePendingOverRefused},
+		{"FrozenAtSave", testStoreFrozenAtSave},
 		{"PushPull", testStorePushPull},
 		{"All", testStoreAll},
 		{"Watch", testStoreWatch},
@@ -386,6 +390,106 @@ func testStorePendingOverRefused(t *testing.T, bin string) {
 	if got := f.srv.Count("password"); got != 1 {
 		t.Errorf("%d password grants, want the first only", got)
 	}
+}
+
+// testStoreFrozenAtSave: etcd stops answering while the refresh request is
+// out. The save waits its --timeout and fails, the answer is kept pending;
+// the lock is then not freed (a revoke the store would not answer either:
+// another wait), its lease runs out by itself.
+func testStoreFrozenAtSave(t *testing.T, bin string) {
+	f := newFleet(t, bin, 1, 1)
+	fz := newFreezer(t, f.cluster.Endpoints())
+	f.url = "etcd://" + fz.addr() + "/fleet"
+	f.extra = []string{"--timeout", "3s"}
+	f.mustRunOn(0, "refresh")
+	f.srv.Fail(fakeserver.Fault{Before: fz.freeze})
+	o := f.run(f.cmd(0, "refresh", "--force"))
+	if o.code != exitTemp || !strings.Contains(o.stderr, "will be pushed by the next run") {
+		t.Errorf("a store frozen at the save: %s; want 75 and the answer pending", o)
+	}
+	if n := fz.count("/v3/lease/revoke"); n != 0 {
+		t.Errorf("%d lease revocations sent to the store that did not answer the save, want none", n)
+	}
+}
+
+// freezer is a TCP proxy to an etcd member that, once frozen, forwards
+// nothing more either way: a store that accepts requests and never answers.
+// It still reads what clients send, and counts the requests to each path.
+type freezer struct {
+	ln     net.Listener
+	frozen atomic.Bool
+	mu     sync.Mutex
+	sent   []byte // what clients sent since the freeze
+}
+
+func newFreezer(t *testing.T, upstream string) *freezer {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fz := &freezer{ln: ln}
+	var conns []net.Conn
+	var mu sync.Mutex
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	})
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			u, err := net.Dial("tcp", upstream)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			mu.Lock()
+			conns = append(conns, c, u)
+			mu.Unlock()
+			go fz.pipe(u, c, false)
+			go fz.pipe(c, u, true)
+		}
+	}()
+	return fz
+}
+
+func (fz *freezer) addr() string { return fz.ln.Addr().String() }
+func (fz *freezer) freeze()      { fz.frozen.Store(true) }
+
+// pipe copies from src to dst until frozen; then it reads src and drops
+// it, keeping what clients send (fromClient).
+func (fz *freezer) pipe(src, dst net.Conn, fromClient bool) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			if !fz.frozen.Load() {
+				if _, werr := dst.Write(buf[:n]); werr != nil {
+					return
+				}
+			} else if fromClient {
+				fz.mu.Lock()
+				fz.sent = append(fz.sent, buf[:n]...)
+				fz.mu.Unlock()
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// count is how many requests to path clients sent since the freeze.
+func (fz *freezer) count(path string) int {
+	fz.mu.Lock()
+	defer fz.mu.Unlock()
+	return strings.Count(string(fz.sent), "POST "+path+" ")
 }
 
 // testStorePushPull: a host moving onto the store pushes its token file;
