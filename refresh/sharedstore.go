@@ -71,13 +71,15 @@ func HolderText(cmd string) string {
 // on since, when all the record moved on to is the refusal of its refresh
 // token: another host sent the token the pending answer's request had spent,
 // was refused, and remembered it. The record is then a dead grant, and the
-// pending answer the live one; a record that holds anything else (a new
-// grant) wins, and the pending answer is kept aside.
+// pending answer, obtained after it, the live one; a record that holds
+// anything else (a new grant), or one newer than the pending answer (which
+// may have waited on a host that was away), wins, and the pending answer is
+// kept aside.
 func PendingSupersedes(pending, current []byte) bool {
 	p, err := ParseFile(pending)
 	if err != nil || p.RefreshToken == "" {
 		return false
 	}
 	c, err := ParseFile(current)
-	return err == nil && c.refreshRefused() && c.RefreshToken != p.RefreshToken
+	return err == nil && c.refreshRefused() && c.RefreshToken != p.RefreshToken && !p.ObtainedAt.Before(c.ObtainedAt)
 }
