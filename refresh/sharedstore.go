@@ -64,3 +64,22 @@ func (r *run) leaseCovers() error {
 func HolderText(cmd string) string {
 	return fmt.Sprintf("pid=%d cmd=%s since=%s", os.Getpid(), cmd, time.Now().UTC().Format(time.RFC3339))
 }
+
+// PendingSupersedes is storage.SharedOptions.Supersedes: a pending answer
+// (a host's save that failed; it may hold the only live refresh token, the
+// one that replaced a token it spent) replaces the shared record that moved
+// on since, when all the record moved on to is the refusal of its refresh
+// token: another host sent the token the pending answer's request had spent,
+// was refused, and remembered it. The record is then a dead grant, and the
+// pending answer, obtained after it, the live one; a record that holds
+// anything else (a new grant), or one newer than the pending answer (which
+// may have waited on a host that was away), wins, and the pending answer is
+// kept aside.
+func PendingSupersedes(pending, current []byte) bool {
+	p, err := ParseFile(pending)
+	if err != nil || p.RefreshToken == "" {
+		return false
+	}
+	c, err := ParseFile(current)
+	return err == nil && c.refreshRefused() && c.RefreshToken != p.RefreshToken && !p.ObtainedAt.Before(c.ObtainedAt)
+}

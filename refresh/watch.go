@@ -141,11 +141,12 @@ func (s *watchState) fileChanged(ctx context.Context, path string) {
 	case filepath.Clean(p.TokenFile), s.w.Manager.resolvedTokenFile():
 		if s.failures > 0 && !s.next.IsZero() {
 			// Backing off after a failed renewal, whose save (a refresh token
-			// rotated beside an access token of no known expiry, say) changed
-			// the file too: a token another process saved is taken up, but a
-			// renewal waits for the timer, or every save would start the next
-			// at once.
-			if tok, err := s.w.Manager.Load(); err != nil || !s.w.Manager.stillValid(tok) {
+			// rotated beside an access token of no known expiry, or beside the
+			// one kept when the answer had none that could be used) changed
+			// the file too: a new token another process saved is taken up,
+			// but a renewal waits for the timer, or every save would start
+			// the next at once.
+			if tok, err := s.w.Manager.Load(); err != nil || !s.w.Manager.stillValid(tok) || tok.AccessToken == s.current {
 				return
 			}
 		}

@@ -35,6 +35,10 @@ type HostFiles struct {
 	// "resourceVersion").
 	What, Version string
 	Warn          func(string)
+	// Supersedes, when set, tells whether a pending answer should replace
+	// the record even though the store moved on since it was meant to
+	// (SharedOptions.Supersedes).
+	Supersedes func(pending, current []byte) bool
 }
 
 // Cap cuts v to Max.

@@ -34,6 +34,9 @@ type SharedLock[V comparable] struct {
 	// writes into when the store refuses: a disk that fills up while the
 	// token request is out cannot refuse the answer it must keep.
 	space *Reservation
+	// unreachable: a save under the lock found the store not answering in
+	// time; Release then leaves the lease to run out by itself.
+	unreachable bool
 
 	stop, done chan struct{}
 	stopOnce   sync.Once
@@ -83,7 +86,8 @@ func (h *SharedLock[V]) StopRenewing() {
 
 // Release stops the renewals and frees the lease through free (told
 // whether the store said it is lost), once; a lock never held frees
-// nothing.
+// nothing, nor one whose save found the store unreachable (the lease runs
+// out by itself, within its TTL).
 func (h *SharedLock[V]) Release(free func(lost bool) error) error {
 	var err error
 	h.once.Do(func() {
@@ -92,8 +96,13 @@ func (h *SharedLock[V]) Release(free func(lost bool) error) error {
 		}
 		h.StopRenewing()
 		h.mu.Lock()
-		lost := h.lost
+		lost, unreachable := h.lost, h.unreachable
 		h.mu.Unlock()
+		if unreachable {
+			// A store that did not answer the save would keep the run
+			// waiting once more, to free a lease that runs out by itself.
+			return
+		}
 		err = free(lost)
 	})
 	h.takeSpace().Release()
@@ -191,6 +200,11 @@ func (h *SharedLock[V]) Base(ctx context.Context) (V, error) {
 func (h *SharedLock[V]) Save(ctx context.Context, data []byte) error {
 	base, err := h.save(ctx, data)
 	if err != nil {
+		if errors.Is(err, ErrUnavailable) {
+			h.mu.Lock()
+			h.unreachable = true
+			h.mu.Unlock()
+		}
 		return h.files.Keep(data, base, err, h.takeSpace())
 	}
 	h.takeSpace().Release()
@@ -201,7 +215,8 @@ func (h *SharedLock[V]) Save(ctx context.Context, data []byte) error {
 // the record (save, which keeps nothing) if the record, read again, is
 // still the version the answer was meant to replace. If another holder has
 // saved since, the store has moved on: the pending answer is kept aside as
-// PENDING.stale-<time> (never deleted) and a warning names it. A push that
+// PENDING.stale-<time> (never deleted) and a warning names it — unless
+// HostFiles.Supersedes says it replaces the record all the same. A push that
 // fails is a warning too: the answer stays pending.
 func (h *SharedLock[V]) PushPending(ctx context.Context) {
 	if err := h.pushPending(ctx); err != nil {
@@ -221,7 +236,15 @@ func (h *SharedLock[V]) pushPending(ctx context.Context) error {
 	if _, err := h.read(ctx); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	if seen, _ := h.Seen(); seen != base {
+	if seen, current := h.Seen(); seen != base {
+		if h.files.Supersedes != nil && h.files.Supersedes(data, current) {
+			// Saved over the record read just now (save replaces what Read saw).
+			if _, err := h.save(ctx, data); err != nil {
+				return err
+			}
+			h.files.Notify(fmt.Sprintf("the answer pending in %s was pushed to %s although the record changed since (%s %#v, not %#v): the record's refresh token had been refused, and the pending answer holds the grant that replaced it", h.files.Pending, h.files.Store, h.files.Version, seen, base))
+			return RemoveIfExists(h.files.Pending)
+		}
 		moved, err := MoveAsideAs(h.files.Pending, "stale", time.Now())
 		if err != nil {
 			return err

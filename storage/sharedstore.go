@@ -71,6 +71,13 @@ type SharedOptions struct {
 	// Warn receives what the user should know but is not an error (a
 	// pending answer that could not be pushed). May be nil.
 	Warn func(msg string)
+	// Supersedes, when set, is the lifecycle's judgement of a pending
+	// answer that the store moved past (another host saved since): true
+	// when it should replace what the store holds now all the same (the
+	// store's record holds a refresh token refused since, and the pending
+	// answer the grant that replaced it). Otherwise, or when nil, the
+	// pending answer is kept aside as stale. A store does not read records.
+	Supersedes func(pending, current []byte) bool
 }
 
 // WithDefaults is o with a Timeout and a LeaseTTL.
@@ -92,5 +99,6 @@ func (o SharedOptions) Bounds() Bounds { return Bounds{Timeout: o.Timeout, Budge
 // (docs/contract.md §1).
 func (o SharedOptions) HostFiles(files HostFiles) *HostFiles {
 	files.Copy, files.Pending, files.Max, files.Warn = o.CopyFile, o.PendingFile, MaxFileSize, o.Warn
+	files.Supersedes = o.Supersedes
 	return &files
 }

@@ -133,8 +133,8 @@ func (r *Reservation) Release() {
 // ReplaceReserved is ReplaceFile writing data into the blocks r holds (when
 // it holds enough: see Reserve), which a disk that filled up since cannot
 // refuse; r is used up either way. Where the reserved file cannot take the
-// record (another platform's file rights), the space is freed first and
-// ReplaceFile writes it.
+// record (another platform's file rights, a file removed meanwhile), the
+// space is freed first and ReplaceFile writes it.
 func ReplaceReserved(path string, data []byte, r *Reservation) error {
 	defer r.Release()
 	abs, err := filepath.Abs(path)
@@ -142,14 +142,9 @@ func ReplaceReserved(path string, data []byte, r *Reservation) error {
 		return fmt.Errorf("storage: save %s: %w", path, err)
 	}
 	if r != nil && r.path != "" {
-		tmp := r.path
-		err := replaceInto(tmp, abs, filepath.Dir(abs), data)
-		if err == nil {
+		if err := replaceInto(r.path, abs, filepath.Dir(abs), data); err == nil {
 			r.path = "" // renamed: nothing left to free
 			return nil
-		}
-		if !errors.Is(err, errors.ErrUnsupported) {
-			return fmt.Errorf("storage: save %s: %w", abs, err)
 		}
 		r.Release()
 	}

@@ -2,8 +2,10 @@ package storage
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -272,5 +274,35 @@ func TestReplaceFileAndReadPrivateNeverFollowALink(t *testing.T) {
 	}
 	if data, err := ReadPrivate(link); err != nil || string(data) != "ours" {
 		t.Errorf("ReadPrivate = %q, %v", data, err)
+	}
+}
+
+// TestReplaceReserved: the record is written into the reserved file, which
+// becomes the token file (nothing else left beside it); a reservation whose
+// file was removed meanwhile still saves, the way ReplaceFile does.
+func TestReplaceReserved(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "tok.json")
+	for _, removed := range []bool{false, true} {
+		r, err := Reserve(path, 64<<10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if removed {
+			os.Remove(r.path)
+		}
+		want := []byte(fmt.Sprintf(`{"removed":%t}`, removed))
+		if err := ReplaceReserved(path, want, r); err != nil {
+			t.Fatalf("removed %t: %v", removed, err)
+		}
+		if got, _ := os.ReadFile(path); string(got) != string(want) {
+			t.Errorf("removed %t: file holds %q, want %q", removed, got, want)
+		}
+		if fi, err := os.Stat(path); err != nil || runtime.GOOS != "windows" && fi.Mode().Perm() != 0o600 {
+			t.Errorf("removed %t: %v, %v; want mode 0600", removed, err, fi)
+		}
+		if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+			t.Errorf("removed %t: %d files in the directory, want the token file only", removed, len(entries))
+		}
 	}
 }

@@ -30,7 +30,12 @@ func listenUnix(path string) (net.Listener, func(), error) {
 			c.Close()
 			return nil, nil, fmt.Errorf("another server is listening on %s: %w", path, errInUse)
 		}
-		os.Remove(path) // a socket whose server is gone
+		// A socket whose server is gone. One that cannot be removed (another
+		// user's, in a sticky directory) stays in the way on every try: a
+		// path to change, not a server to wait for.
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, nil, fmt.Errorf("%s is a socket no server answers on, and it cannot be removed: %w", path, err)
+		}
 	}
 	ln, err := listenPrivate(path)
 	if err != nil {

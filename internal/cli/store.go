@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tokenkeeper/tokenkeeper/internal/redact"
+	"github.com/tokenkeeper/tokenkeeper/refresh"
 	"github.com/tokenkeeper/tokenkeeper/storage"
 	"github.com/tokenkeeper/tokenkeeper/storage/etcd"
 	"github.com/tokenkeeper/tokenkeeper/storage/kube"
@@ -100,6 +101,7 @@ func (a *app) sharedStore(p storage.Paths) (sharedStore, error) {
 		Budget:      a.budget,
 		LeaseTTL:    storage.LeaseTTL(a.g.timeout, a.g.lockTimeout),
 		Warn:        func(msg string) { a.warn(msg) },
+		Supersedes:  refresh.PendingSupersedes,
 	}
 	if kube.IsURL(a.g.store) {
 		c, err := a.kubeClient()

@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"math/rand/v2"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -35,6 +38,8 @@ func TestStoreProcesses(t *testing.T) {
 		{"LostLock", testStoreLostLock},
 		{"LostLockDiskFull", testStoreLostLockDiskFull},
 		{"LeaseTooShort", testStoreLeaseTooShort},
+		{"PendingOverRefused", testStorePendingOverRefused},
+		{"FrozenAtSave", testStoreFrozenAtSave},
 		{"PushPull", testStorePushPull},
 		{"All", testStoreAll},
 		{"Watch", testStoreWatch},
@@ -334,6 +339,157 @@ func testStoreLeaseTooShort(t *testing.T, bin string) {
 	if got := f.srv.Count(""); got != sent {
 		t.Errorf("the endpoint saw %d requests, want none", got-sent)
 	}
+}
+
+// testStorePendingOverRefused: host 0's save is refused (its lease lost
+// while its refresh request was out), so the answer, which holds the grant
+// the rotating endpoint gave for the refresh token it spent, waits in host
+// 0's pending file. Host 1 then renews from the record: its refresh token is
+// the spent one, refused, and remembered so; a grant only a person starts
+// then needs a login (77). Host 0's next run pushes its pending answer over
+// that refusal, not aside as stale: every host renews again, no login.
+func testStorePendingOverRefused(t *testing.T, bin string) {
+	f := newFleet(t, bin, 2, 1)
+	f.extra = []string{"--timeout", "5s", "--lock-timeout", "10s"}
+	for _, h := range f.hosts {
+		writeCredsFile(t, filepath.Join(h, "credentials.json"), f.srv.TokenURL(), nil)
+	}
+	f.mustRunOn(0, "refresh")
+	for _, h := range f.hosts { // from here on, a grant only a person starts
+		writeCredsFile(t, filepath.Join(h, "credentials.json"), f.srv.TokenURL(), map[string]string{
+			"grantType": "authorization_code", "authURL": f.srv.URL() + fakeserver.AuthorizePath,
+			"companyUUID": "", "companyRequestToken": "", "credentialType": ""})
+	}
+	f.srv.Fail(fakeserver.Fault{Before: func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		kv, _, err := f.client.Get(ctx, "/fleet/default/lock")
+		if err != nil || kv == nil {
+			t.Errorf("lock key while host 0 renews: %v, %v", kv, err)
+			return
+		}
+		if err := f.client.Revoke(ctx, int64(kv.Lease)); err != nil {
+			t.Error(err)
+		}
+	}})
+	if o := f.run(f.cmd(0, "refresh", "--force")); o.code != exitTemp || !strings.Contains(o.stderr, "will be pushed by the next run") {
+		t.Fatalf("host 0, its lock lost: %s; want 75 and the answer pending", o)
+	}
+	if o := f.run(f.cmd(1, "refresh", "--force")); o.code != exitNeedsHuman {
+		t.Fatalf("host 1, renewing with the spent refresh token: %s; want 77", o)
+	}
+	o := f.mustRunOn(0, "refresh", "--force")
+	if !strings.Contains(o.stderr, "was pushed to") || strings.Contains(o.stderr, "stale") {
+		t.Errorf("host 0's next run: %s\nwant its pending answer pushed, not set aside", o)
+	}
+	now, _ := f.record()
+	if !f.srv.ValidRefreshToken(now.RefreshToken) {
+		t.Error("etcd's refresh token is not the endpoint's live one")
+	}
+	f.mustRunOn(1, "refresh", "--force")
+	if got := f.srv.Count("password"); got != 1 {
+		t.Errorf("%d password grants, want the first only", got)
+	}
+}
+
+// testStoreFrozenAtSave: etcd stops answering while the refresh request is
+// out. The save waits its --timeout and fails, the answer is kept pending;
+// the lock is then not freed (a revoke the store would not answer either:
+// another wait), its lease runs out by itself.
+func testStoreFrozenAtSave(t *testing.T, bin string) {
+	f := newFleet(t, bin, 1, 1)
+	fz := newFreezer(t, f.cluster.Endpoints())
+	f.url = "etcd://" + fz.addr() + "/fleet"
+	f.extra = []string{"--timeout", "3s"}
+	f.mustRunOn(0, "refresh")
+	f.srv.Fail(fakeserver.Fault{Before: fz.freeze})
+	o := f.run(f.cmd(0, "refresh", "--force"))
+	if o.code != exitTemp || !strings.Contains(o.stderr, "will be pushed by the next run") {
+		t.Errorf("a store frozen at the save: %s; want 75 and the answer pending", o)
+	}
+	if n := fz.count("/v3/lease/revoke"); n != 0 {
+		t.Errorf("%d lease revocations sent to the store that did not answer the save, want none", n)
+	}
+}
+
+// freezer is a TCP proxy to an etcd member that, once frozen, forwards
+// nothing more either way: a store that accepts requests and never answers.
+// It still reads what clients send, and counts the requests to each path.
+type freezer struct {
+	ln     net.Listener
+	frozen atomic.Bool
+	mu     sync.Mutex
+	sent   []byte // what clients sent since the freeze
+}
+
+func newFreezer(t *testing.T, upstream string) *freezer {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fz := &freezer{ln: ln}
+	var conns []net.Conn
+	var mu sync.Mutex
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	})
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			u, err := net.Dial("tcp", upstream)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			mu.Lock()
+			conns = append(conns, c, u)
+			mu.Unlock()
+			go fz.pipe(u, c, false)
+			go fz.pipe(c, u, true)
+		}
+	}()
+	return fz
+}
+
+func (fz *freezer) addr() string { return fz.ln.Addr().String() }
+func (fz *freezer) freeze()      { fz.frozen.Store(true) }
+
+// pipe copies from src to dst until frozen; then it reads src and drops
+// it, keeping what clients send (fromClient).
+func (fz *freezer) pipe(src, dst net.Conn, fromClient bool) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			if !fz.frozen.Load() {
+				if _, werr := dst.Write(buf[:n]); werr != nil {
+					return
+				}
+			} else if fromClient {
+				fz.mu.Lock()
+				fz.sent = append(fz.sent, buf[:n]...)
+				fz.mu.Unlock()
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// count is how many requests to path clients sent since the freeze.
+func (fz *freezer) count(path string) int {
+	fz.mu.Lock()
+	defer fz.mu.Unlock()
+	return strings.Count(string(fz.sent), "POST "+path+" ")
 }
 
 // testStorePushPull: a host moving onto the store pushes its token file;

@@ -460,3 +460,32 @@ func TestWatchNoExpiryBacksOff(t *testing.T) {
 		t.Errorf("the endpoint saw %d requests by the third failure, want 3", got)
 	}
 }
+
+// TestWatchKeptBacksOff: answers that carry a rotated refresh token but no
+// usable access token are saved beside the access token kept, which is
+// still valid; watch backs off, and the save of each does not start the
+// next renewal at once (it did, some ten times a second, until the kept
+// token expired).
+func TestWatchKeptBacksOff(t *testing.T) {
+	t.Parallel()
+	bin := buildTokenkeeper(t)
+	srv := newFake(t, fakeserver.Options{AccessTTL: 20 * time.Second, Rotate: true})
+	dir := t.TempDir()
+	writeCredsFile(t, filepath.Join(dir, "credentials.json"), srv.TokenURL(), nil)
+	if out, err := exec.Command(bin, "--dir", dir, "refresh").CombinedOutput(); err != nil {
+		t.Fatalf("refresh: %v\n%s", err, out)
+	}
+	for range 30 {
+		srv.Fail(fakeserver.Fault{Fields: map[string]json.RawMessage{"access_token": json.RawMessage(`"not a token"`)}})
+	}
+	// Due half way through its life (the margin is capped at half the
+	// lifetime), the token then serves for 10 s more: three tries, 1 s and
+	// then 2 s apart at most, fit.
+	p := startWatch(t, bin, "--dir", dir, "--margin", "1h", "--log-format", "json", "watch")
+	for i := range 3 {
+		rec := p.waitFor(t, fmt.Sprintf("kept %d", i+1), isAction("kept"), nil)
+		if rec["cause"] != "timer" {
+			t.Fatalf("kept %d: cause %v, want timer (after %d token requests); the log:\n%s", i+1, rec["cause"], srv.Count(""), p.output())
+		}
+	}
+}
