@@ -38,7 +38,7 @@ func TestClientRedactsSentEncodings(t *testing.T) {
 		}))
 		t.Cleanup(srv.Close)
 		for _, style := range []string{"params", "header"} {
-			c := &Client{Timeout: 50e6, Sleep: func(ctx context.Context, d time.Duration) error { return errors.New("no retry") }}
+			c := &Client{Timeout: 10 * time.Second, Sleep: func(ctx context.Context, d time.Duration) error { return errors.New("no retry") }}
 			_, err := c.Exchange(t.Context(), Request{URL: srv.URL, Form: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}},
 				ClientID: id, ClientSecret: secret, AuthStyle: style})
 			var ee *EndpointError
