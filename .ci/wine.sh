@@ -122,7 +122,7 @@ fi
 
 "$W/fakeendpoint" -url-file "$W/url" >/dev/null &
 fe_pid=$!
-for _ in $(seq 200); do [ -s "$W/url" ] && break; sleep 0.05; done
+for _ in $(seq 1200); do [ -s "$W/url" ] && break; sleep 0.05; done
 base=$(cat "$W/url")
 profile() {
   mkdir -p "$1"
@@ -241,7 +241,10 @@ echo "-- Ctrl-C stops serve as SIGINT does"
 "$WINE" "$W/tokenkeeper.exe" --dir "$(winpath "$W/locked")" serve --listen 127.0.0.1:0 \
   --secret-file "$(winpath "$W/ctrlc.secret")" >/dev/null 2>"$W/ctrlc.err" &
 ctrlc_pid=$!
-for _ in $(seq 200); do [ -s "$W/ctrlc.secret" ] && break; sleep 0.05; done
+# Until serve says it serves (its signal handling is in by then): a loaded
+# machine can take Wine more than ten seconds to start it, and a Ctrl-C
+# before that stops a program that has not begun.
+for _ in $(seq 1200); do grep -q 'serving access tokens' "$W/ctrlc.err" 2>/dev/null && break; sleep 0.05; done
 # The wine loader becomes the Windows process (the same pid).
 kill -INT "$ctrlc_pid"
 set +e
@@ -269,10 +272,10 @@ s=$(svcname serve)
 services+=("$s")
 "$WINE" sc create "$s" binPath= "$(winpath "$W/tokenkeeper.exe") --dir $(winpath "$W/locked") serve --listen 127.0.0.1:0 --secret-file $(winpath "$W/svc.secret")" >/dev/null
 "$WINE" sc start "$s" >/dev/null || true
-for _ in $(seq 200); do [ -s "$W/svc.secret" ] && break; sleep 0.05; done
+for _ in $(seq 1200); do [ -s "$W/svc.secret" ] && break; sleep 0.05; done
 started=$([ -s "$W/svc.secret" ] && echo yes || echo no)
 "$WINE" sc stop "$s" >/dev/null || true
-for _ in $(seq 200); do [ "$(svcstate "$s" STATE)" = 1 ] && break; sleep 0.05; done
+for _ in $(seq 1200); do [ "$(svcstate "$s" STATE)" = 1 ] && break; sleep 0.05; done
 if [ "$started" != yes ] || [ -e "$W/svc.secret" ] || [ "$(svcstate "$s" STATE)" != 1 ] || [ "$(svcstate "$s" WIN32_EXIT_CODE)" != 0 ]; then
   echo "FAIL: serve as a service: started $started; after sc stop:"; "$WINE" sc query "$s"; ls "$W"; fails=$((fails + 1))
 else
@@ -284,7 +287,7 @@ s=$(svcname missing)
 services+=("$s")
 "$WINE" sc create "$s" binPath= "$(winpath "$W/tokenkeeper.exe") --dir $(winpath "$W/nothere") serve --listen 127.0.0.1:0" >/dev/null
 "$WINE" sc start "$s" >/dev/null 2>&1 || true
-for _ in $(seq 200); do [ "$(svcstate "$s" STATE)" = 1 ] && break; sleep 0.05; done
+for _ in $(seq 1200); do [ "$(svcstate "$s" STATE)" = 1 ] && break; sleep 0.05; done
 if [ "$(svcstate "$s" SERVICE_EXIT_CODE)" != 78 ]; then
   echo "FAIL: serve of a missing profile as a service: want the service's exit code 78:"; "$WINE" sc query "$s"; fails=$((fails + 1))
 else
@@ -304,17 +307,17 @@ services+=("$s")
 "$WINE" sc create "$s" binPath= "$(winpath "$W/tokenkeeper.exe") --config-dir $(winpath "$W/fleet-config") --state-dir $(winpath "$W/fleet-state") watch --all --metrics 127.0.0.1:$port" >/dev/null
 "$WINE" sc start "$s" >/dev/null || true
 metrics() { curl -fsS "http://127.0.0.1:$port/metrics" 2>/dev/null || true; }
-for _ in $(seq 200); do metrics | grep -q 'profile="one"' && break; sleep 0.05; done
+for _ in $(seq 1200); do metrics | grep -q 'profile="one"' && break; sleep 0.05; done
 profile "$W/fleet-config/two"
 TOKENKEEPER_TEST_SERVICE_CONTROL=$s "$WINE" "$W/cli.test.exe" >"$W/control.out" 2>&1 || cat "$W/control.out"
-for _ in $(seq 200); do metrics | grep -q 'profile="two"' && break; sleep 0.05; done
+for _ in $(seq 1200); do metrics | grep -q 'profile="two"' && break; sleep 0.05; done
 if ! metrics | grep -q 'profile="two"'; then
   echo "FAIL: watch --all as a service: the profile added is not watched after a ParamChange; metrics:"; metrics | grep grant_state; fails=$((fails + 1))
 else
   echo "ok: watch --all as a service: a ParamChange added the new profile"
 fi
 "$WINE" sc stop "$s" >/dev/null || true
-for _ in $(seq 200); do [ "$(svcstate "$s" STATE)" = 1 ] && break; sleep 0.05; done
+for _ in $(seq 1200); do [ "$(svcstate "$s" STATE)" = 1 ] && break; sleep 0.05; done
 if [ "$(svcstate "$s" STATE)" != 1 ] || [ "$(svcstate "$s" WIN32_EXIT_CODE)" != 0 ]; then
   echo "FAIL: watch as a service after sc stop:"; "$WINE" sc query "$s"; fails=$((fails + 1))
 else

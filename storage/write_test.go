@@ -281,7 +281,7 @@ func TestReplaceFileAndReadPrivateNeverFollowALink(t *testing.T) {
 // becomes the token file (nothing else left beside it); a reservation whose
 // file was removed meanwhile still saves, the way ReplaceFile does.
 func TestReplaceReserved(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	path := filepath.Join(dir, "tok.json")
 	for _, removed := range []bool{false, true} {
 		r, err := Reserve(path, 64<<10)
