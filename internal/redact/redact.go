@@ -639,8 +639,8 @@ func isWord(r rune) bool { return r == '_' || unicode.IsLetter(r) || unicode.IsD
 // pairs, `\/`, `\"`, `\\`, `\n` and the other one-letter ones) and `\xXX`,
 // URL percent-escapes (`%XX`, either case), and HTML character references
 // (`&#NN;`, `&#xXX;`, `&name;`). Only escapes of printable characters and
-// white space are taken off: control characters stay escaped. Other text is
-// left as it is.
+// white space are taken off: control characters stay escaped, and an escaped
+// line break or tab becomes a space. Other text is left as it is.
 func decode(s string) string {
 	if !strings.ContainsAny(s, `\%&`) {
 		return s
@@ -662,9 +662,15 @@ func decode(s string) string {
 			i++
 			continue
 		}
-		if r < utf8.RuneSelf || r <= 0xFF && s[i] == '%' {
+		switch {
+		case r == '\n' || r == '\r' || r == '\t':
+			// A space: matching skips white space all the same, and a line
+			// break that was escaped is no line break in what is shown (an
+			// endpoint's text would start a line of its own, a forged hint).
+			b = append(b, ' ')
+		case r < utf8.RuneSelf || r <= 0xFF && s[i] == '%':
 			b = append(b, byte(r)) // of %XX, one byte of a UTF-8 sequence escaped byte by byte
-		} else {
+		default:
 			b = utf8.AppendRune(b, r)
 		}
 		i += n
