@@ -662,3 +662,26 @@ func TestEchoDecodedAddsNoLine(t *testing.T) {
 		}
 	}
 }
+
+// TestOtherJWTShown: when a secret is a JWT (here the client secret), an
+// endpoint's refusal that quotes another JWT of the same issuer shows that
+// one whole — its header and claims are no secret — and the secret's
+// signature not at all.
+func TestOtherJWTShown(t *testing.T) {
+	t.Parallel()
+	const header, claims = "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9", "eyJpc3MiOiJodHRwczovL2xvZ2luLmV4YW1wbGUuY29tIiwic3ViIjoi"
+	secret := header + "." + claims + "YXBwLTEifQ." + "Zk3pQ8vX2mTn5RbL7cWy1HsJ4dKa9Ue6"
+	other := header + "." + claims + "dXNlci0yIn0." + "Qa7Lm2Xc9Vb4Nt6Ry8Hp1Jk3Dw5Fs0Ge"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		json.NewEncoder(w).Encode(map[string]any{"error": "invalid_grant", "error_description": "id_token_hint " + other + " is not valid for " + secret})
+	}))
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	ftCreds(t, dir, srv.URL+"/token", map[string]string{"clientSecret": secret})
+	_, stderr, _ := ftRun(t, nil, "--dir", dir, "refresh")
+	if !strings.Contains(stderr, "id_token_hint "+other+" is not valid for [redacted]") || strings.Contains(stderr, "Zk3pQ8vX2mTn5RbL") {
+		t.Errorf("want the other JWT whole and the secret hidden:\n%s", strings.ReplaceAll(stderr, secret, "[SECRET]"))
+	}
+}

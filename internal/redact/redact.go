@@ -40,7 +40,11 @@
 // Parts. Of a value longer than MinPart, every run of MinPart characters (as
 // is or form-encoded, folded) is hidden wherever it occurs: an endpoint that
 // quotes the first or last characters of the token it refused shows fewer
-// than MinPart of them.
+// than MinPart of them. Of a JWS (a JWT), only the runs of its signature:
+// its header and claims are no secret, and the JWTs of one issuer share long
+// runs of them, so that any other JWT a message quotes (an id_token, another
+// client's assertion) would lose its header; the whole JWS is hidden as a
+// secret all the same.
 //
 // Cost. Text reads the text once for each layer of escapes (at most
 // maxDecode), whatever the length of the list: an endpoint's answer of a
@@ -240,7 +244,8 @@ func Add(list []string, values ...string) []string {
 		}
 	}
 	for _, v := range values {
-		if sig := jwsSignature(v); sig != "" {
+		sig := jwsSignature(v)
+		if sig != "" {
 			list = Add(list, sig)
 		}
 		for _, f := range Forms(v) {
@@ -256,9 +261,12 @@ func Add(list []string, values ...string) []string {
 		}
 		// Part of a long value is hidden too: an endpoint that echoes the
 		// first characters of the token it refused ("token 8xKf2…") shows
-		// no more than MinPart-1 of them.
+		// no more than MinPart-1 of them. Of a JWS, only its signature's
+		// (above): its header and claims are no secret, and every JWS of an
+		// issuer shares runs of them ("eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9"
+		// begins most), which would be hidden in each JWT a message quotes.
 		for _, f := range []string{fold(v), fold(url.QueryEscape(v))} {
-			for i := 0; len(f) > MinPart && i+MinPart <= len(f); i++ {
+			for i := 0; sig == "" && len(f) > MinPart && i+MinPart <= len(f); i++ {
 				put(f[i : i+MinPart])
 			}
 		}

@@ -281,3 +281,21 @@ func TestTextPart(t *testing.T) {
 		t.Errorf("a part shorter than MinPart is hidden")
 	}
 }
+
+// TestTextOtherJWT: a JWT that is not the secret keeps its header and claims
+// when the secret is a JWT of the same issuer; the secret's signature alone,
+// or a part of it, is hidden.
+func TestTextOtherJWT(t *testing.T) {
+	const header, claims = "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9", "eyJpc3MiOiJodHRwczovL2xvZ2luLmV4YW1wbGUuY29tIiwic3ViIjoi"
+	secret := header + "." + claims + "dXNlci0xIn0." + "Zk3pQ8vX2mTn5RbL7cWy1HsJ4dKa9Ue6"
+	other := header + "." + claims + "dXNlci0yIn0." + "Qa7Lm2Xc9Vb4Nt6Ry8Hp1Jk3Dw5Fs0Ge"
+	list := Add(nil, secret)
+	if got := Text("id_token_hint "+other+" is not valid", list); got != "id_token_hint "+other+" is not valid" {
+		t.Errorf("another JWT of the issuer is not shown whole: %q", got)
+	}
+	for _, echo := range []string{secret, "…" + secret[len(secret)-20:], secret[:len(secret)-4]} {
+		if got := Text("token "+echo+" revoked", list); strings.Contains(got, "Zk3pQ8vX2mTn5RbL") || !strings.Contains(got, Mark) {
+			t.Errorf("the secret's signature is shown: %q", got)
+		}
+	}
+}
