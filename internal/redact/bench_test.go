@@ -144,3 +144,22 @@ func FuzzHideIndex(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkAddHugeToken: an endpoint that hands out an access token of a
+// megabyte, then a message redacted with it.
+func BenchmarkAddHugeToken(b *testing.B) {
+	r := rand.New(rand.NewPCG(3, 4))
+	t := make([]byte, 1<<20)
+	for i := range t {
+		t[i] = "abcdefghijklmnopqrstuvwxyz0123456789"[r.IntN(36)]
+	}
+	tok := string(t)
+	var list []string
+	b.Run("add", func(b *testing.B) {
+		loop(b, func() { list = Add(nil, tok) })
+	})
+	b.Logf("%d entries", len(list))
+	b.Run("text", func(b *testing.B) {
+		loop(b, func() { Text("tokenkeeper: error: the refresh token was refused", list) })
+	})
+}

@@ -40,7 +40,8 @@
 // Parts. Of a value longer than MinPart, every run of MinPart characters (as
 // is or form-encoded, folded) is hidden wherever it occurs: an endpoint that
 // quotes the first or last characters of the token it refused shows fewer
-// than MinPart of them. Of a JWS (a JWT), only the runs of its signature:
+// than MinPart of them (of a value longer than 4096 characters, the runs of
+// its first and last 2048). Of a JWS (a JWT), only the runs of its signature:
 // its header and claims are no secret, and the JWTs of one issuer share long
 // runs of them, so that any other JWT a message quotes (an id_token, another
 // client's assertion) would lose its header; the whole JWS is hidden as a
@@ -85,6 +86,13 @@ const MinAnywhere = 8
 // MinPart is how many characters of a longer secret are hidden wherever they
 // occur, as a part of it: an echo cut short shows fewer.
 const MinPart = 16
+
+// maxParts bounds the characters of a value whose parts Add lists: of a
+// longer one (no token a real endpoint hands out is; one that hands out a
+// megabyte would otherwise make every message cost a second), the parts of
+// its first and last maxParts/2 characters, the ends an endpoint quotes when
+// it cuts a token short. The whole value is hidden all the same.
+const maxParts = 4096
 
 // URL returns raw as it may be shown: scheme, host, path and query keys as
 // they are; query values, the fragment, user info and an opaque part replaced
@@ -267,6 +275,9 @@ func Add(list []string, values ...string) []string {
 		// begins most), which would be hidden in each JWT a message quotes.
 		for _, f := range []string{fold(v), fold(url.QueryEscape(v))} {
 			for i := 0; sig == "" && len(f) > MinPart && i+MinPart <= len(f); i++ {
+				if len(f) > maxParts && i == maxParts/2 {
+					i = len(f) - maxParts/2 // see maxParts
+				}
 				put(f[i : i+MinPart])
 			}
 		}

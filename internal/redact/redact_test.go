@@ -299,3 +299,22 @@ func TestTextOtherJWT(t *testing.T) {
 		}
 	}
 }
+
+// TestTextPartOfLongValue: of a value longer than maxParts, the parts of its
+// two ends are hidden; the value whole is hidden too.
+func TestTextPartOfLongValue(t *testing.T) {
+	var b strings.Builder
+	for i := 0; b.Len() < 3*maxParts; i++ {
+		fmt.Fprintf(&b, "%x-", i*7919)
+	}
+	v := b.String()
+	list := Add(nil, v)
+	if n := len(list); n > 2*maxParts {
+		t.Errorf("Add lists %d values for a value of %d bytes, want at most %d", n, len(v), 2*maxParts)
+	}
+	for name, echo := range map[string]string{"whole": v, "start": v[:40], "end": v[len(v)-40:]} {
+		if got := Text("token "+echo+" revoked", list); got != "token "+Mark+" revoked" {
+			t.Errorf("%s: not hidden", name)
+		}
+	}
+}
