@@ -36,6 +36,11 @@
 // both mangle the message and show where the secret is. Longer values are
 // redacted wherever they occur. Real client secrets and tokens are far longer;
 // a short one is still hidden where it appears on its own (`secret=prof`).
+// A short secret that is also a word (a test setup's client secret
+// "secret", a numeric "1234") hides that word wherever it stands alone, in
+// tokenkeeper's own words too: the message then shows where it was, which
+// tells what such a secret is — it was none — and an endpoint's echo of it
+// stays hidden, which is what counts; the remedy is a real secret.
 //
 // Parts. Of a value longer than MinPart, every run of MinPart characters (as
 // is or form-encoded, folded) is hidden wherever it occurs: an endpoint that
@@ -55,9 +60,19 @@
 // Caveat: base64 hides only the characters that encode the secret's bytes
 // alone: the one or two at each end that it shares with its neighbours stay
 // (at most two bytes of the secret, fewer than MaskToken shows). A secret
-// encoded in a way not listed above (encrypted, reversed) is not recognised,
-// nor a part shorter than MinPart: readers of endpoint text redact first and
-// cut after.
+// encoded in a way not listed above is not recognised — encrypted,
+// reversed, base32, quoted-printable, octal escapes, hex with separators
+// ("0x41 0x42", "41:42"), hex of UTF-16, Unicode look-alikes (fullwidth
+// letters), cut by markup into runs shorter than MinPart, or escaped more
+// than maxDecode times — nor a part shorter than MinPart: no framework's
+// echo writes those, and what an endpoint that means to show a secret
+// chooses to write no rule can follow. Readers of endpoint text redact
+// first and cut after.
+//
+// What is shown. Text in which a secret was found only after taking escapes
+// off is shown as it is after those layers (unescaped), the secret hidden;
+// an escaped line break or tab shows as a space, so that an endpoint's text
+// never starts a line of its own.
 package redact
 
 import (
