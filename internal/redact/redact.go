@@ -53,7 +53,8 @@
 // secret all the same.
 //
 // Cost. Text reads the text once for each layer of escapes (at most
-// maxDecode), whatever the length of the list: an endpoint's answer of a
+// maxDecode; three in a text of more than 256 KiB), whatever the length of
+// the list: an endpoint's answer of a
 // megabyte against the thousands of values that a long access token gives
 // costs milliseconds (BenchmarkText1MiB), not seconds.
 //
@@ -64,7 +65,7 @@
 // reversed, base32, quoted-printable, octal escapes, hex with separators
 // ("0x41 0x42", "41:42"), hex of UTF-16, Unicode look-alikes (fullwidth
 // letters), cut by markup into runs shorter than MinPart, or escaped more
-// than maxDecode times — nor a part shorter than MinPart: no framework's
+// than maxDecode times (more than three in a text of over 256 KiB) — nor a part shorter than MinPart: no framework's
 // echo writes those, and what an endpoint that means to show a secret
 // chooses to write no rule can follow. Readers of endpoint text redact
 // first and cut after.
@@ -422,6 +423,16 @@ func folded(s string, withPos bool) (string, []int) {
 // of "%2525…" takes off one, and a text of a megabyte has thousands.
 const maxDecode = 8
 
+// Of a text longer than largeText, Text takes off maxDecodeLarge layers:
+// each layer is a pass over all of it, and what is that large is an
+// endpoint's whole answer, which no framework escapes more than thrice
+// (an answer escaped more than that was written to hide a secret, and
+// could as well be escaped nine times).
+const (
+	largeText      = 256 << 10
+	maxDecodeLarge = 3
+)
+
 // Text returns s with every value of secrets (a list made by Add) replaced by
 // Mark, by the rules of the package doc. The escapes of text are taken off
 // layer by layer (decode) and each layer is searched too; the text is shown
@@ -434,7 +445,11 @@ func Text(s string, secrets []string) string {
 	m := newMatcher(secrets)
 	out, _ := m.hide(s)
 	cur := out
-	for range maxDecode {
+	layers := maxDecode
+	if len(s) > largeText {
+		layers = maxDecodeLarge
+	}
+	for range layers {
 		d := decode(cur)
 		if d == cur {
 			break

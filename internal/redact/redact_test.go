@@ -318,3 +318,26 @@ func TestTextPartOfLongValue(t *testing.T) {
 		}
 	}
 }
+
+// TestTextLayersOfLargeText: in a text of more than largeText, a secret
+// under three layers of escapes is found; in a small one, under eight.
+func TestTextLayersOfLargeText(t *testing.T) {
+	const secret = "Rt-8fK2+x/y=Zq91"
+	list := Add(nil, secret)
+	esc := func(s string, n int) string {
+		for range n {
+			s = url.QueryEscape(s)
+		}
+		return s
+	}
+	pad := strings.Repeat("the quick brown fox. ", largeText/20)
+	for _, tt := range []struct {
+		text   string
+		layers int
+	}{{pad, maxDecodeLarge}, {"", maxDecode}} {
+		body := "%41%42 " + tt.text + "refresh_token=" + esc(secret, tt.layers) + " end"
+		if got := Text(body, list); strings.Contains(got, "Rt-8f") || strings.Contains(got, "Rt%") || !strings.Contains(got, Mark) {
+			t.Errorf("text of %d bytes: the secret under %d layers is not hidden", len(body), tt.layers)
+		}
+	}
+}
