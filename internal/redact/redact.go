@@ -317,6 +317,11 @@ func jwsSignature(v string) string {
 	if len(parts) != 3 || len(parts[2]) < 2*MinAnywhere {
 		return ""
 	}
+	// A JWS's header is a JSON object: a secret that merely holds two dots
+	// is no JWS, and all of it is secret.
+	if h, err := base64.RawURLEncoding.DecodeString(parts[0]); err != nil || !json.Valid(h) || !bytes.HasPrefix(bytes.TrimSpace(h), []byte("{")) {
+		return ""
+	}
 	for _, c := range parts[2] {
 		if !(c == '-' || c == '_' || c < utf8.RuneSelf && (unicode.IsLetter(c) || unicode.IsDigit(c))) {
 			return ""

@@ -341,3 +341,13 @@ func TestTextLayersOfLargeText(t *testing.T) {
 		}
 	}
 }
+
+// TestTextDottedSecret: a secret with two dots that is no JWS (its first
+// part is no JSON header) has the parts of all of it hidden.
+func TestTextDottedSecret(t *testing.T) {
+	const secret = "abcDEF1234xyz.ghiJKL5678.mnoPQR9012stuVWX"
+	list := Add(nil, secret)
+	if got := Text("client secret "+secret[:20]+"… refused", list); strings.Contains(got, secret[:12]) {
+		t.Errorf("the start of a dotted secret is shown: %q", got)
+	}
+}
