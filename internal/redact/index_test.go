@@ -163,3 +163,11 @@ func BenchmarkAddHugeToken(b *testing.B) {
 		loop(b, func() { Text("tokenkeeper: error: the refresh token was refused", list) })
 	})
 }
+
+// BenchmarkTextLine: one line of a message, as the CLI redacts each.
+func BenchmarkTextLine(b *testing.B) {
+	list := benchSecrets()
+	b.Logf("%d entries", len(list))
+	s := "tokenkeeper: error: the refresh token was refused (invalid_grant: token expired)"
+	loop(b, func() { Text(s, list) })
+}
