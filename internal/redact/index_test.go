@@ -171,3 +171,22 @@ func BenchmarkTextLine(b *testing.B) {
 	s := "tokenkeeper: error: the refresh token was refused (invalid_grant: token expired)"
 	loop(b, func() { Text(s, list) })
 }
+
+// BenchmarkTextManySecrets: a list of many profiles' secrets (watch, serve)
+// against an answer of a megabyte.
+func BenchmarkTextManySecrets(b *testing.B) {
+	r := rand.New(rand.NewPCG(5, 6))
+	var values []string
+	for range 200 {
+		v := make([]byte, 48)
+		for i := range v {
+			v[i] = "abcdefghijklmnopqrstuvwxyz0123456789+/="[r.IntN(39)]
+		}
+		values = append(values, string(v))
+	}
+	list := Add(nil, values...)
+	b.Logf("%d entries", len(list))
+	s := benchBodies["json"]()
+	b.SetBytes(int64(len(s)))
+	loop(b, func() { Text(s, list) })
+}
