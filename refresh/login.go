@@ -103,10 +103,13 @@ const (
 // one callback, shows (and opens, with cfg.Open) the authorization URL, waits
 // for the browser to come back, and redeems the code once.
 //
-// The listener answers only on the redirect's path, only to a request that
-// carries the right state (a request with another state is refused and the
-// login waits on), only once, and refuses an iss (RFC 9207) other than the
-// issuer's.
+// The listener answers only on the redirect's path, only to a request for
+// the redirect's own host and port (a page of another site that a rebound
+// DNS name points at this host sends its own name: refused, RFC 8252 §8.3),
+// only to a request that carries the right state (a request with another
+// state is refused and the login waits on; the first such refusal is said,
+// the rest are not, as any web page can send them by the thousand), only
+// once, and refuses an iss (RFC 9207) other than the issuer's.
 func (c *Client) AuthorizationCode(ctx context.Context, cfg LoginConfig) (*Token, error) {
 	if cfg.Endpoints.Authorization == "" {
 		return nil, errors.New("refresh: no authorization endpoint: set authURL or issuer in credentials.json")
@@ -183,13 +186,14 @@ func randomString() string {
 
 // callback is the one-shot loopback listener.
 type callback struct {
-	redirectURI, path, state, issuer string
-	srv                              *http.Server
-	notify                           func(string)
+	redirectURI, host, path, state, issuer string
+	srv                                    *http.Server
+	notify                                 func(string)
 
-	mu     sync.Mutex
-	done   bool
-	result chan callbackResult
+	mu      sync.Mutex
+	done    bool
+	strayed bool // a request with a wrong state was said
+	result  chan callbackResult
 }
 
 type callbackResult struct {
@@ -218,7 +222,7 @@ func listen(redirect, state, issuer string) (*callback, error) {
 		return nil, fmt.Errorf("refresh: listen for the browser on %s: %w", net.JoinHostPort(bind, port), err)
 	}
 	u.Host = net.JoinHostPort(host, fmt.Sprint(ln.Addr().(*net.TCPAddr).Port))
-	cb := &callback{redirectURI: u.String(), path: cmp.Or(u.Path, "/"), state: state, issuer: issuer,
+	cb := &callback{redirectURI: u.String(), host: u.Host, path: cmp.Or(u.Path, "/"), state: state, issuer: issuer,
 		result: make(chan callbackResult, 1)}
 	cb.srv = &http.Server{Handler: cb, ReadHeaderTimeout: 10 * time.Second}
 	go cb.srv.Serve(ln)
@@ -259,13 +263,26 @@ func (cb *callback) wait(ctx context.Context, d time.Duration) (string, error) {
 
 func (cb *callback) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
+	if !strings.EqualFold(r.Host, cb.host) {
+		// Not the address the provider sends the browser back to: a name
+		// rebound to this host by some other page. Nothing is said: the
+		// login this tokenkeeper started is not concerned.
+		page(w, http.StatusMisdirectedRequest, "This is not the address tokenkeeper listens on. Nothing was done.")
+		return
+	}
 	if r.URL.Path != cb.path || r.Method != http.MethodGet {
 		http.NotFound(w, r)
 		return
 	}
 	q := r.URL.Query()
 	if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(cb.state)) != 1 {
-		cb.say("refused a browser callback with a wrong state (not the login this tokenkeeper started)")
+		cb.mu.Lock()
+		said := cb.strayed
+		cb.strayed = true
+		cb.mu.Unlock()
+		if !said {
+			cb.say("refused a browser callback with a wrong state (not the login this tokenkeeper started); any more are refused without a word")
+		}
 		page(w, http.StatusBadRequest, "This is not the login tokenkeeper started (wrong state). Nothing was done.")
 		return
 	}

@@ -1,0 +1,107 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestLoginCallbackHostile: the loopback listener of tokenkeeper login, seen
+// by other local processes and by web pages before the browser comes back.
+// Any page can send the listener requests by the thousand (an <img> to
+// 127.0.0.1:PORT) and a page whose DNS name was rebound to 127.0.0.1 sends its
+// own Host: the first is said once, not once a request; the second is
+// refused even with the right state, and the login waits on for the real
+// answer.
+func TestLoginCallbackHostile(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildTokenkeeper(t)
+	dir := t.TempDir()
+	// Nothing listens at these endpoints: this login must end at the
+	// callback, never at the token endpoint.
+	creds := `{"grantType": "authorization_code", "appID": "app",
+  "authURL": "http://127.0.0.1:1/authorize", "tokenURL": "http://127.0.0.1:1/token"}`
+	if err := os.WriteFile(filepath.Join(dir, "credentials.json"), []byte(creds), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "--dir", dir, "login", "--no-browser", "--wait", "2m")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var all strings.Builder
+	sc := bufio.NewScanner(stderr)
+	var authURL *url.URL
+	for authURL == nil && sc.Scan() {
+		all.WriteString(sc.Text() + "\n")
+		if m := regexp.MustCompile(`http://127\.0\.0\.1:1/authorize\?\S+`).FindString(sc.Text()); m != "" {
+			authURL, _ = url.Parse(m)
+		}
+	}
+	if authURL == nil {
+		cmd.Process.Kill()
+		t.Fatalf("no authorization URL shown:\n%s", all.String())
+	}
+	redirect, state := authURL.Query().Get("redirect_uri"), authURL.Query().Get("state")
+	client := &http.Client{Timeout: 10 * time.Second}
+	get := func(u, host string) int {
+		req, _ := http.NewRequest(http.MethodGet, u, nil)
+		if host != "" {
+			req.Host = host
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Errorf("GET %s: %v", u, err)
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for i := range 50 {
+		if st := get(redirect+"?code=forged&state=wrong"+strings.Repeat("x", i), ""); st != http.StatusBadRequest {
+			t.Errorf("a wrong state: %d, want 400", st)
+		}
+	}
+	if st := get(redirect+"?code=forged&state="+url.QueryEscape(state), "evil.example"); st == http.StatusOK {
+		t.Errorf("a callback for Host evil.example was taken: %d", st)
+	}
+	// The provider's answer (here a refusal, with an escape in its words)
+	// still ends the login: the Host evil.example one did not.
+	if st := get(redirect+"?error=access_denied&error_description="+url.QueryEscape("no \x1b[31mred")+"&state="+url.QueryEscape(state), ""); st != http.StatusOK {
+		t.Errorf("the real callback: %d, want 200", st)
+	}
+	for sc.Scan() {
+		all.WriteString(sc.Text() + "\n")
+	}
+	err = cmd.Wait()
+	out := all.String()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitNeedsHuman || !strings.Contains(out, "access_denied") {
+		t.Fatalf("login: %v, want exit 77 for access_denied:\n%s", err, out)
+	}
+	if n := strings.Count(out, "wrong state"); n != 1 {
+		t.Errorf("the wrong state was said %d times, want once:\n%s", n, out)
+	}
+	if strings.Contains(out, "\x1b") || !strings.Contains(out, "access_denied: no ") {
+		t.Errorf("the description was not shown cleaned:\n%q", out)
+	}
+	if !bytes.Contains([]byte(out), []byte("run tokenkeeper --dir "+dir+" login")) {
+		t.Errorf("no hint with the user's --dir:\n%s", out)
+	}
+}
