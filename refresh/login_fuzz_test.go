@@ -51,9 +51,9 @@ func FuzzDiscovery(f *testing.F) {
 func FuzzDeviceAuthorization(f *testing.F) {
 	f.Add([]byte(`{"device_code":"d","user_code":"ABCD-EFGH","verification_uri":"https://x/device","expires_in":900,"interval":5}`))
 	f.Add([]byte(`{"device_code":"d","user_code":"A\u001b[2J","verification_url":"https://x","interval":"1e300"}`))
-	f.Add([]byte(`{"device_code":"d","user_code":"u","verification_uri":"v","interval":-5,"expires_in":null}`))
-	f.Add([]byte(`{"device_code":"d","user_code":"u","verification_uri":"v","interval":0.001,"expires_in":0.5}`))
-	f.Add([]byte(`{"device_code":"d","user_code":"u","verification_uri":"v","interval":"2.5","expires_in":"1e400"}`))
+	f.Add([]byte(`{"device_code":"d","user_code":"u","verification_uri":"https://x/v","interval":-5,"expires_in":null}`))
+	f.Add([]byte(`{"device_code":"d","user_code":"u","verification_uri":"https://x/v","interval":0.001,"expires_in":0.5}`))
+	f.Add([]byte(`{"device_code":"d","user_code":"u","verification_uri":"https://x/v","interval":"2.5","expires_in":"1e400"}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var raw map[string]json.RawMessage
 		if json.Unmarshal(body, &raw) != nil {

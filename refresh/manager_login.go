@@ -189,6 +189,11 @@ func (m *Manager) loginError(err error, device bool) error {
 	case errors.As(err, &ee):
 		return m.classify(err)
 	}
+	var de *deviceAnswerError
+	if errors.As(err, &de) {
+		return &Error{Kind: KindCredentials, Err: err, Msg: err.Error(),
+			Hint: fmt.Sprintf("deviceAuthURL (or issuer) in %s does not lead to a device authorization endpoint; check it, or log in with the browser instead", m.creds().Path)}
+	}
 	var te *TransientError
 	if errors.As(err, &te) || errors.Is(err, context.Canceled) {
 		return &Error{Kind: KindTemporary, Err: err, Msg: err.Error(), Next: again,
