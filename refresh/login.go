@@ -263,7 +263,7 @@ func (cb *callback) wait(ctx context.Context, d time.Duration) (string, error) {
 
 func (cb *callback) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
-	if !strings.EqualFold(r.Host, cb.host) {
+	if !sameHostPort(r.Host, cb.host) {
 		// Not the address the provider sends the browser back to: a name
 		// rebound to this host by some other page. Nothing is said: the
 		// login this tokenkeeper started is not concerned.
@@ -323,4 +323,15 @@ func page(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	fmt.Fprintf(w, "<!doctype html><title>tokenkeeper</title><p>%s</p>\n", msg)
+}
+
+// sameHostPort reports whether a request's Host names the listener's
+// host:port; a browser leaves out port 80, http's own.
+func sameHostPort(host, listener string) bool {
+	h, p, err := net.SplitHostPort(host)
+	if err != nil {
+		h, p = strings.Trim(host, "[]"), "80"
+	}
+	lh, lp, _ := net.SplitHostPort(listener)
+	return strings.EqualFold(h, lh) && p == lp
 }

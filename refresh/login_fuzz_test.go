@@ -101,3 +101,23 @@ func FuzzCallback(f *testing.F) {
 		}
 	})
 }
+
+func TestSameHostPort(t *testing.T) {
+	for _, c := range []struct {
+		host, listener string
+		want           bool
+	}{
+		{"127.0.0.1:8400", "127.0.0.1:8400", true},
+		{"LOCALHOST:8400", "localhost:8400", true},
+		{"[::1]:8400", "[::1]:8400", true},
+		{"127.0.0.1", "127.0.0.1:80", true}, // a browser leaves out port 80
+		{"127.0.0.1:8401", "127.0.0.1:8400", false},
+		{"evil.example:8400", "127.0.0.1:8400", false},
+		{"evil.example", "127.0.0.1:80", false},
+		{"", "127.0.0.1:8400", false},
+	} {
+		if got := sameHostPort(c.host, c.listener); got != c.want {
+			t.Errorf("sameHostPort(%q, %q) = %v, want %v", c.host, c.listener, got, c.want)
+		}
+	}
+}
