@@ -74,6 +74,9 @@ type LoginError struct {
 	Code        string
 	Description string
 	Reason      string
+	// Refused: the browser came back, and tokenkeeper refused the answer
+	// (from another issuer, none where one was promised, no code).
+	Refused bool
 }
 
 func (e *LoginError) Error() string {
@@ -109,7 +112,8 @@ const (
 // only to a request that carries the right state (a request with another
 // state is refused and the login waits on; the first such refusal is said,
 // the rest are not, as any web page can send them by the thousand), only
-// once, and refuses an iss (RFC 9207) other than the issuer's.
+// once, and refuses an iss (RFC 9207) other than the issuer's, or none when
+// the issuer's document promises one.
 func (c *Client) AuthorizationCode(ctx context.Context, cfg LoginConfig) (*Token, error) {
 	if cfg.Endpoints.Authorization == "" {
 		return nil, errors.New("refresh: no authorization endpoint: set authURL or issuer in credentials.json")
@@ -119,6 +123,7 @@ func (c *Client) AuthorizationCode(ctx context.Context, cfg LoginConfig) (*Token
 	if err != nil {
 		return nil, err
 	}
+	cb.issRequired = cfg.Endpoints.IssInResponse && cfg.Endpoints.Issuer != ""
 	defer cb.close()
 	cb.notify = cfg.Notify
 	authURL, err := authorizationURL(cfg, cb.redirectURI, state, verifier)
@@ -193,7 +198,10 @@ type callback struct {
 	mu      sync.Mutex
 	done    bool
 	strayed bool // a request with a wrong state was said
-	result  chan callbackResult
+	// issRequired: the issuer's document promises iss in every answer
+	// (RFC 9207 §2.4): an answer without it is refused.
+	issRequired bool
+	result      chan callbackResult
 }
 
 type callbackResult struct {
@@ -296,12 +304,14 @@ func (cb *callback) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var res callbackResult
 	switch iss := q.Get("iss"); {
+	case iss == "" && cb.issRequired:
+		res.err = &LoginError{Refused: true, Reason: fmt.Sprintf("refused: the answer carries no iss, which issuer %q says it always sends (RFC 9207)", cb.issuer)}
 	case iss != "" && cb.issuer != "" && strings.TrimRight(iss, "/") != strings.TrimRight(cb.issuer, "/"):
-		res.err = &LoginError{Reason: fmt.Sprintf("refused: the answer came from issuer %q, not %q (RFC 9207)", redact.Line(iss, 200), cb.issuer)}
+		res.err = &LoginError{Refused: true, Reason: fmt.Sprintf("refused: the answer came from issuer %q, not %q (RFC 9207)", redact.Line(iss, 200), cb.issuer)}
 	case q.Get("error") != "":
 		res.err = &LoginError{Code: redact.Line(q.Get("error"), 64), Description: redact.Line(q.Get("error_description"), 300)}
 	case q.Get("code") == "":
-		res.err = &LoginError{Reason: "failed: the browser came back with no code"}
+		res.err = &LoginError{Refused: true, Reason: "failed: the browser came back with no code"}
 	default:
 		res.code = q.Get("code")
 	}

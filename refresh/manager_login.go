@@ -175,6 +175,11 @@ func (m *Manager) loginError(err error, device bool) error {
 	case errors.As(err, &le) && le.Code == "access_denied":
 		return &Error{Kind: KindNeedsHuman, Err: err, Msg: err.Error(), Next: again,
 			Hint: "the login was refused; to try again, log in and approve the request"}
+	case errors.As(err, &le) && le.Refused:
+		// Not the person's slowness: the answer that came back is not one
+		// to redeem. A new login starts clean.
+		return &Error{Kind: KindTemporary, Err: err, Msg: err.Error(), Next: again,
+			Hint: "the browser's answer was refused and nothing was redeemed; log in again, on the provider's own pages"}
 	case errors.As(err, &le) && (le.Code == "expired_token" || le.Code == ""):
 		return &Error{Kind: KindTemporary, Err: err, Msg: err.Error(), Next: again,
 			Hint: "log in again and finish the login in time"}

@@ -4,13 +4,16 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -103,5 +106,79 @@ func TestLoginCallbackHostile(t *testing.T) {
 	}
 	if !bytes.Contains([]byte(out), []byte("run tokenkeeper --dir "+dir+" login")) {
 		t.Errorf("no hint with the user's --dir:\n%s", out)
+	}
+}
+
+// TestLoginIssRequired: an issuer whose discovery document promises iss in
+// every authorization answer (RFC 9207 §3) gets an answer without it refused:
+// the code is never redeemed, whatever the state says.
+func TestLoginIssRequired(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildTokenkeeper(t)
+	var redeemed atomic.Int32
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/.well-known/openid-configuration":
+			fmt.Fprintf(w, `{"issuer":%q,"authorization_endpoint":%q,"token_endpoint":%q,"authorization_response_iss_parameter_supported":true}`,
+				srv.URL, srv.URL+"/authorize", srv.URL+"/token")
+		case "/token":
+			redeemed.Add(1)
+			fmt.Fprint(w, `{"access_token":"at-0123456789abcdef","token_type":"Bearer","expires_in":3600,"refresh_token":"rt-0123456789abcdef"}`)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	creds := fmt.Sprintf(`{"grantType": "authorization_code", "appID": "app", "issuer": %q}`, srv.URL)
+	if err := os.WriteFile(filepath.Join(dir, "credentials.json"), []byte(creds), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "--dir", dir, "login", "--no-browser", "--wait", "2m")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var all strings.Builder
+	sc := bufio.NewScanner(stderr)
+	var authURL *url.URL
+	for authURL == nil && sc.Scan() {
+		all.WriteString(sc.Text() + "\n")
+		if m := regexp.MustCompile(`http://127\.0\.0\.1:\d+/authorize\?\S+`).FindString(sc.Text()); m != "" {
+			authURL, _ = url.Parse(m)
+		}
+	}
+	if authURL == nil {
+		cmd.Process.Kill()
+		t.Fatalf("no authorization URL shown:\n%s", all.String())
+	}
+	resp, err := http.Get(authURL.Query().Get("redirect_uri") + "?code=c0de&state=" + url.QueryEscape(authURL.Query().Get("state")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	for sc.Scan() {
+		all.WriteString(sc.Text() + "\n")
+	}
+	err = cmd.Wait()
+	out := all.String()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() == 0 || redeemed.Load() != 0 {
+		t.Fatalf("login: %v (%d redeemed), want a refusal of an answer without iss:\n%s", err, redeemed.Load(), out)
+	}
+	if !strings.Contains(out, "no iss") || strings.Contains(out, "in time") || !strings.Contains(out, "run tokenkeeper --dir "+dir+" login") {
+		t.Errorf("the refusal does not say why, or no hint with the user's --dir:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "refreshTokenObjectFile.json")); err == nil {
+		t.Error("a refused login wrote a token file")
 	}
 }
