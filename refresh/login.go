@@ -227,7 +227,7 @@ func listen(redirect, state, issuer string) (*callback, error) {
 	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(bind, port))
 	if err != nil {
-		return nil, fmt.Errorf("refresh: listen for the browser on %s: %w", net.JoinHostPort(bind, port), err)
+		return nil, &ListenError{Addr: net.JoinHostPort(bind, port), Err: err}
 	}
 	u.Host = net.JoinHostPort(host, fmt.Sprint(ln.Addr().(*net.TCPAddr).Port))
 	cb := &callback{redirectURI: u.String(), host: u.Host, path: cmp.Or(u.Path, "/"), state: state, issuer: issuer,
@@ -236,6 +236,19 @@ func listen(redirect, state, issuer string) (*callback, error) {
 	go cb.srv.Serve(ln)
 	return cb, nil
 }
+
+// ListenError is a loopback listener that could not be started: most often
+// another program (another login) listens on the redirectURL's port.
+type ListenError struct {
+	Addr string
+	Err  error
+}
+
+func (e *ListenError) Error() string {
+	return fmt.Sprintf("refresh: listen for the browser on %s: %v", e.Addr, e.Err)
+}
+
+func (e *ListenError) Unwrap() error { return e.Err }
 
 // LoopbackBind is the address a listener binds for host, the one rule for
 // every listener of tokenkeeper (login's callback, serve --listen): a loopback

@@ -194,6 +194,11 @@ func (m *Manager) loginError(err error, device bool) error {
 	case errors.As(err, &ee):
 		return m.classify(err)
 	}
+	var lerr *ListenError
+	if errors.As(err, &lerr) {
+		return &Error{Kind: KindCredentials, Err: err, Msg: err.Error(),
+			Hint: fmt.Sprintf("the browser comes back to %s (redirectURL in %s): stop what listens there (another login?), or set redirectURL to another port the provider knows", lerr.Addr, m.creds().Path)}
+	}
 	var de *deviceAnswerError
 	if errors.As(err, &de) {
 		return &Error{Kind: KindCredentials, Err: err, Msg: err.Error(),

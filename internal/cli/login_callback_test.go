@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -180,5 +181,34 @@ func TestLoginIssRequired(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "refreshTokenObjectFile.json")); err == nil {
 		t.Error("a refused login wrote a token file")
+	}
+}
+
+// TestLoginPortTaken: a redirectURL whose port another program holds is
+// said as such, naming the address and the field, before anything is opened.
+func TestLoginPortTaken(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildTokenkeeper(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	addr := ln.Addr().String()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "credentials.json")
+	creds := fmt.Sprintf(`{"grantType": "authorization_code", "appID": "app", "redirectURL": "http://%s/callback",
+  "authURL": "http://127.0.0.1:1/authorize", "tokenURL": "http://127.0.0.1:1/token"}`, addr)
+	if err := os.WriteFile(path, []byte(creds), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "--dir", dir, "login", "--no-browser")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}
+	o := runAll(t, []*exec.Cmd{cmd})[0]
+	if o.code != exitConfig || !strings.Contains(o.stderr, "hint: the browser comes back to "+addr+" (redirectURL in "+path+")") {
+		t.Fatalf("got %s, want 78 naming %s and redirectURL", o, addr)
 	}
 }
