@@ -126,6 +126,10 @@ func (c *Client) AuthorizationCode(ctx context.Context, cfg LoginConfig) (*Token
 	cb.issRequired = cfg.Endpoints.IssInResponse && cfg.Endpoints.Issuer != ""
 	defer cb.close()
 	cb.notify = cfg.Notify
+	// The browser's page says how the login ended, once it has: a code the
+	// provider then refuses is no login.
+	var tok *Token
+	defer func() { cb.finish(tok != nil) }()
 	authURL, err := authorizationURL(cfg, cb.redirectURI, state, verifier)
 	if err != nil {
 		return nil, err
@@ -151,7 +155,8 @@ func (c *Client) AuthorizationCode(ctx context.Context, cfg LoginConfig) (*Token
 	req.Once = true
 	// Once approved, the code is redeemed even if the caller is interrupted: the
 	// answer is the grant.
-	return c.Exchange(spendContext(ctx), req)
+	tok, err = c.Exchange(spendContext(ctx), req)
+	return tok, err
 }
 
 // authorizationURL builds the request to the authorization endpoint. authParams
@@ -202,6 +207,9 @@ type callback struct {
 	// (RFC 9207 §2.4): an answer without it is refused.
 	issRequired bool
 	result      chan callbackResult
+	// outcome is whether the code was redeemed (finish), for the page of the
+	// request that brought it.
+	outcome chan bool
 }
 
 type callbackResult struct {
@@ -231,7 +239,7 @@ func listen(redirect, state, issuer string) (*callback, error) {
 	}
 	u.Host = net.JoinHostPort(host, fmt.Sprint(ln.Addr().(*net.TCPAddr).Port))
 	cb := &callback{redirectURI: u.String(), host: u.Host, path: cmp.Or(u.Path, "/"), state: state, issuer: issuer,
-		result: make(chan callbackResult, 1)}
+		result: make(chan callbackResult, 1), outcome: make(chan bool, 1)}
 	cb.srv = &http.Server{Handler: cb, ReadHeaderTimeout: 10 * time.Second}
 	go cb.srv.Serve(ln)
 	return cb, nil
@@ -328,12 +336,39 @@ func (cb *callback) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		res.code = q.Get("code")
 	}
-	if res.err != nil {
-		page(w, http.StatusOK, "Login failed. Return to the terminal to see why.")
-	} else {
-		page(w, http.StatusOK, "You are logged in. You can close this window and return to the terminal.")
-	}
 	cb.result <- res
+	ok := false
+	if res.err == nil {
+		// Waited for, not guessed: the code is redeemed after this request
+		// (under the profile lock, which may take a while); past the wait the
+		// page sends the person to the terminal.
+		select {
+		case ok = <-cb.outcome:
+		case <-time.After(callbackPageWait):
+			page(w, http.StatusOK, "The login came back to tokenkeeper. Return to the terminal to see whether it succeeded.")
+			return
+		case <-r.Context().Done():
+			return
+		}
+	}
+	if ok {
+		page(w, http.StatusOK, "You are logged in. You can close this window and return to the terminal.")
+	} else {
+		page(w, http.StatusOK, "Login failed. Return to the terminal to see why.")
+	}
+}
+
+// callbackPageWait bounds how long the browser's page waits for the code to
+// be redeemed before it says only that the answer came back.
+const callbackPageWait = 30 * time.Second
+
+// finish gives the page of the request that brought the code the outcome:
+// whether it was redeemed.
+func (cb *callback) finish(ok bool) {
+	select {
+	case cb.outcome <- ok:
+	default:
+	}
 }
 
 func (cb *callback) say(msg string) {

@@ -81,7 +81,8 @@ func FuzzCallback(f *testing.F) {
 	f.Add("code=abc&state=S&iss=https://evil")
 	f.Add("state=S&state=T&code=")
 	f.Fuzz(func(t *testing.T, query string) {
-		cb := &callback{host: "example.com", path: "/callback", state: "S", issuer: "https://id.example.com", result: make(chan callbackResult, 1)}
+		cb := &callback{host: "example.com", path: "/callback", state: "S", issuer: "https://id.example.com", result: make(chan callbackResult, 1), outcome: make(chan bool, 1)}
+		cb.finish(true) // the code, if one comes through, was redeemed
 		rec := httptest.NewRecorder()
 		req := httptest.NewRequest(http.MethodGet, "/callback", nil)
 		req.URL.RawQuery = query

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -212,5 +213,66 @@ func TestLoginPortTaken(t *testing.T) {
 	o := runAll(t, []*exec.Cmd{cmd})[0]
 	if o.code != exitConfig || !strings.Contains(o.stderr, "hint: the browser comes back to "+addr+" (redirectURL in "+path+")") {
 		t.Fatalf("got %s, want 78 naming %s and redirectURL", o, addr)
+	}
+}
+
+// TestLoginCallbackPageTellsOutcome: the page the browser is shown says how
+// the login ended, not that it succeeded because a code came back: a code
+// the token endpoint refuses is a failed login, in the browser too.
+func TestLoginCallbackPageTellsOutcome(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildTokenkeeper(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprint(w, `{"error":"invalid_grant","error_description":"code expired"}`)
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	creds := fmt.Sprintf(`{"grantType": "authorization_code", "appID": "app", "authURL": %q, "tokenURL": %q}`, srv.URL+"/authorize", srv.URL+"/token")
+	if err := os.WriteFile(filepath.Join(dir, "credentials.json"), []byte(creds), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "--dir", dir, "login", "--no-browser", "--wait", "2m")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var all strings.Builder
+	sc := bufio.NewScanner(stderr)
+	var authURL *url.URL
+	for authURL == nil && sc.Scan() {
+		all.WriteString(sc.Text() + "\n")
+		if m := regexp.MustCompile(`http://127\.0\.0\.1:\d+/authorize\?\S+`).FindString(sc.Text()); m != "" {
+			authURL, _ = url.Parse(m)
+		}
+	}
+	if authURL == nil {
+		cmd.Process.Kill()
+		t.Fatalf("no authorization URL shown:\n%s", all.String())
+	}
+	resp, err := http.Get(authURL.Query().Get("redirect_uri") + "?code=c0de&state=" + url.QueryEscape(authURL.Query().Get("state")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for sc.Scan() {
+		all.WriteString(sc.Text() + "\n")
+	}
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitNeedsHuman {
+		t.Fatalf("login: %v, want 77 for a refused code:\n%s", err, all.String())
+	}
+	if strings.Contains(string(body), "logged in") || !strings.Contains(string(body), "Login failed") {
+		t.Errorf("the browser was told %q for a login that failed", body)
 	}
 }
