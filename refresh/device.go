@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/tokenkeeper/tokenkeeper/credentials"
 	"github.com/tokenkeeper/tokenkeeper/internal/redact"
 )
 
@@ -79,7 +80,19 @@ func parseDeviceAuthorization(raw map[string]json.RawMessage) (*DeviceAuthorizat
 	}
 	_ = stringField(raw, "verification_uri_complete", &da.VerificationURIComplete)
 	if code == "" || da.UserCode == "" || da.VerificationURI == "" {
-		return nil, errors.New("refresh: the device authorization answer lacks device_code, user_code or verification_uri")
+		return nil, &deviceAnswerError{"refresh: the device authorization answer lacks device_code, user_code or verification_uri"}
+	}
+	// The person types their password where verification_uri sends them:
+	// an authorization endpoint's rule holds for it (https, or http on a
+	// loopback host). A javascript: or file: URL, or http:// across the
+	// network, is never shown. verification_uri_complete carries the user
+	// code: shown only when it passes the rule too, on verification_uri's
+	// own host; else the person types the code at verification_uri.
+	if credentials.TokenURLProblem(da.VerificationURI) != "" {
+		return nil, &deviceAnswerError{fmt.Sprintf("refresh: the device authorization answer's verification_uri is not an https URL (%s), where a person would be sent to log in; tokenkeeper does not show it", shownScheme(da.VerificationURI))}
+	}
+	if c := da.VerificationURIComplete; c != "" && (credentials.TokenURLProblem(c) != "" || !sameOrigin(c, da.VerificationURI)) {
+		da.VerificationURIComplete = ""
 	}
 	da.UserCode = redact.Line(da.UserCode, 64)
 	da.VerificationURI = redact.Line(da.VerificationURI, 300)
@@ -154,3 +167,20 @@ func pollEnded(ctx context.Context, wait time.Duration) error {
 	}
 	return &LoginError{Reason: ReasonInterrupted}
 }
+
+// shownScheme is what a refused URL is said to be: its scheme, cleaned, never
+// the rest (a query may carry a code).
+func shownScheme(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" {
+		return "no scheme"
+	}
+	return "scheme " + redact.Line(u.Scheme, 20)
+}
+
+// deviceAnswerError is a device authorization answer that no person can be
+// sent on from: the endpoint is not one that serves people (Login's
+// loginError says what to check).
+type deviceAnswerError struct{ msg string }
+
+func (e *deviceAnswerError) Error() string { return e.msg }

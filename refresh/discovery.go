@@ -32,6 +32,11 @@ type Endpoints struct {
 	// MTLS are RFC 8705 §5's mtls_endpoint_aliases: where a client that
 	// presents a certificate sends its requests instead, by endpoint name.
 	MTLS map[string]string
+	// IssInResponse is the document's
+	// authorization_response_iss_parameter_supported (RFC 9207 §3), for the
+	// authorization endpoint it names: every answer of that endpoint carries
+	// iss, and one without it is refused (a mix-up, or not the provider).
+	IssInResponse bool
 }
 
 // DiscoveryURLs are the documents Discover reads for issuer, in order: OpenID
@@ -61,6 +66,9 @@ type metadata struct {
 	Revocation          string            `json:"revocation_endpoint"`
 	AuthMethods         []string          `json:"token_endpoint_auth_methods_supported"`
 	MTLS                map[string]string `json:"mtls_endpoint_aliases"`
+	// Only true counts: a document that says anything else for it is read
+	// as one that does not promise iss.
+	IssInResponse any `json:"authorization_response_iss_parameter_supported"`
 }
 
 // Discover reads the issuer's metadata (see DiscoveryURLs). The document must
@@ -168,7 +176,8 @@ func (md *metadata) endpoints(from, issuer string) (*Endpoints, error) {
 		return nil, &EndpointError{URL: from, What: discoveryDocument, Status: http.StatusOK, Description: fmt.Sprintf("the document is for issuer %q, not %q", redact.Line(md.Issuer, 200), redact.Line(issuer, 200))}
 	}
 	e := &Endpoints{Issuer: md.Issuer, Token: md.Token, Authorization: md.Authorization,
-		DeviceAuthorization: md.DeviceAuthorization, Revocation: md.Revocation, AuthMethods: md.AuthMethods}
+		DeviceAuthorization: md.DeviceAuthorization, Revocation: md.Revocation, AuthMethods: md.AuthMethods,
+		IssInResponse: md.IssInResponse == true}
 	for _, name := range []string{"token_endpoint", "device_authorization_endpoint", "revocation_endpoint"} {
 		v := md.MTLS[name]
 		if v == "" {
@@ -224,6 +233,9 @@ func (cl *Client) ResolveEndpoints(ctx context.Context, c *credentials.Credentia
 	e.DeviceAuthorization = cmp.Or(e.DeviceAuthorization, d.DeviceAuthorization)
 	e.Revocation = cmp.Or(e.Revocation, d.Revocation)
 	e.AuthMethods, e.MTLS = d.AuthMethods, d.MTLS
+	// The promise of iss is the discovered authorization endpoint's: an
+	// explicit authURL elsewhere made none.
+	e.IssInResponse = d.IssInResponse && e.Authorization == d.Authorization
 	return e, nil
 }
 

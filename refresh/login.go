@@ -74,6 +74,9 @@ type LoginError struct {
 	Code        string
 	Description string
 	Reason      string
+	// Refused: the browser came back, and tokenkeeper refused the answer
+	// (from another issuer, none where one was promised, no code).
+	Refused bool
 }
 
 func (e *LoginError) Error() string {
@@ -103,10 +106,14 @@ const (
 // one callback, shows (and opens, with cfg.Open) the authorization URL, waits
 // for the browser to come back, and redeems the code once.
 //
-// The listener answers only on the redirect's path, only to a request that
-// carries the right state (a request with another state is refused and the
-// login waits on), only once, and refuses an iss (RFC 9207) other than the
-// issuer's.
+// The listener answers only on the redirect's path, only to a request for
+// the redirect's own host and port (a page of another site that a rebound
+// DNS name points at this host sends its own name: refused, RFC 8252 §8.3),
+// only to a request that carries the right state (a request with another
+// state is refused and the login waits on; the first such refusal is said,
+// the rest are not, as any web page can send them by the thousand), only
+// once, and refuses an iss (RFC 9207) other than the issuer's, or none when
+// the issuer's document promises one.
 func (c *Client) AuthorizationCode(ctx context.Context, cfg LoginConfig) (*Token, error) {
 	if cfg.Endpoints.Authorization == "" {
 		return nil, errors.New("refresh: no authorization endpoint: set authURL or issuer in credentials.json")
@@ -116,8 +123,13 @@ func (c *Client) AuthorizationCode(ctx context.Context, cfg LoginConfig) (*Token
 	if err != nil {
 		return nil, err
 	}
+	cb.issRequired = cfg.Endpoints.IssInResponse && cfg.Endpoints.Issuer != ""
 	defer cb.close()
 	cb.notify = cfg.Notify
+	// The browser's page says how the login ended, once it has: a code the
+	// provider then refuses is no login.
+	var tok *Token
+	defer func() { cb.finish(tok != nil) }()
 	authURL, err := authorizationURL(cfg, cb.redirectURI, state, verifier)
 	if err != nil {
 		return nil, err
@@ -143,7 +155,8 @@ func (c *Client) AuthorizationCode(ctx context.Context, cfg LoginConfig) (*Token
 	req.Once = true
 	// Once approved, the code is redeemed even if the caller is interrupted: the
 	// answer is the grant.
-	return c.Exchange(spendContext(ctx), req)
+	tok, err = c.Exchange(spendContext(ctx), req)
+	return tok, err
 }
 
 // authorizationURL builds the request to the authorization endpoint. authParams
@@ -183,13 +196,20 @@ func randomString() string {
 
 // callback is the one-shot loopback listener.
 type callback struct {
-	redirectURI, path, state, issuer string
-	srv                              *http.Server
-	notify                           func(string)
+	redirectURI, host, path, state, issuer string
+	srv                                    *http.Server
+	notify                                 func(string)
 
-	mu     sync.Mutex
-	done   bool
-	result chan callbackResult
+	mu      sync.Mutex
+	done    bool
+	strayed bool // a request with a wrong state was said
+	// issRequired: the issuer's document promises iss in every answer
+	// (RFC 9207 §2.4): an answer without it is refused.
+	issRequired bool
+	result      chan callbackResult
+	// outcome is whether the code was redeemed (finish), for the page of the
+	// request that brought it.
+	outcome chan bool
 }
 
 type callbackResult struct {
@@ -215,15 +235,28 @@ func listen(redirect, state, issuer string) (*callback, error) {
 	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(bind, port))
 	if err != nil {
-		return nil, fmt.Errorf("refresh: listen for the browser on %s: %w", net.JoinHostPort(bind, port), err)
+		return nil, &ListenError{Addr: net.JoinHostPort(bind, port), Err: err}
 	}
 	u.Host = net.JoinHostPort(host, fmt.Sprint(ln.Addr().(*net.TCPAddr).Port))
-	cb := &callback{redirectURI: u.String(), path: cmp.Or(u.Path, "/"), state: state, issuer: issuer,
-		result: make(chan callbackResult, 1)}
+	cb := &callback{redirectURI: u.String(), host: u.Host, path: cmp.Or(u.Path, "/"), state: state, issuer: issuer,
+		result: make(chan callbackResult, 1), outcome: make(chan bool, 1)}
 	cb.srv = &http.Server{Handler: cb, ReadHeaderTimeout: 10 * time.Second}
 	go cb.srv.Serve(ln)
 	return cb, nil
 }
+
+// ListenError is a loopback listener that could not be started: most often
+// another program (another login) listens on the redirectURL's port.
+type ListenError struct {
+	Addr string
+	Err  error
+}
+
+func (e *ListenError) Error() string {
+	return fmt.Sprintf("refresh: listen for the browser on %s: %v", e.Addr, e.Err)
+}
+
+func (e *ListenError) Unwrap() error { return e.Err }
 
 // LoopbackBind is the address a listener binds for host, the one rule for
 // every listener of tokenkeeper (login's callback, serve --listen): a loopback
@@ -259,13 +292,26 @@ func (cb *callback) wait(ctx context.Context, d time.Duration) (string, error) {
 
 func (cb *callback) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
+	if !sameHostPort(r.Host, cb.host) {
+		// Not the address the provider sends the browser back to: a name
+		// rebound to this host by some other page. Nothing is said: the
+		// login this tokenkeeper started is not concerned.
+		page(w, http.StatusMisdirectedRequest, "This is not the address tokenkeeper listens on. Nothing was done.")
+		return
+	}
 	if r.URL.Path != cb.path || r.Method != http.MethodGet {
 		http.NotFound(w, r)
 		return
 	}
 	q := r.URL.Query()
 	if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(cb.state)) != 1 {
-		cb.say("refused a browser callback with a wrong state (not the login this tokenkeeper started)")
+		cb.mu.Lock()
+		said := cb.strayed
+		cb.strayed = true
+		cb.mu.Unlock()
+		if !said {
+			cb.say("refused a browser callback with a wrong state (not the login this tokenkeeper started); any more are refused without a word")
+		}
 		page(w, http.StatusBadRequest, "This is not the login tokenkeeper started (wrong state). Nothing was done.")
 		return
 	}
@@ -279,21 +325,50 @@ func (cb *callback) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var res callbackResult
 	switch iss := q.Get("iss"); {
+	case iss == "" && cb.issRequired:
+		res.err = &LoginError{Refused: true, Reason: fmt.Sprintf("refused: the answer carries no iss, which issuer %q says it always sends (RFC 9207)", cb.issuer)}
 	case iss != "" && cb.issuer != "" && strings.TrimRight(iss, "/") != strings.TrimRight(cb.issuer, "/"):
-		res.err = &LoginError{Reason: fmt.Sprintf("refused: the answer came from issuer %q, not %q (RFC 9207)", redact.Line(iss, 200), cb.issuer)}
+		res.err = &LoginError{Refused: true, Reason: fmt.Sprintf("refused: the answer came from issuer %q, not %q (RFC 9207)", redact.Line(iss, 200), cb.issuer)}
 	case q.Get("error") != "":
 		res.err = &LoginError{Code: redact.Line(q.Get("error"), 64), Description: redact.Line(q.Get("error_description"), 300)}
 	case q.Get("code") == "":
-		res.err = &LoginError{Reason: "failed: the browser came back with no code"}
+		res.err = &LoginError{Refused: true, Reason: "failed: the browser came back with no code"}
 	default:
 		res.code = q.Get("code")
 	}
-	if res.err != nil {
-		page(w, http.StatusOK, "Login failed. Return to the terminal to see why.")
-	} else {
-		page(w, http.StatusOK, "You are logged in. You can close this window and return to the terminal.")
-	}
 	cb.result <- res
+	ok := false
+	if res.err == nil {
+		// Waited for, not guessed: the code is redeemed after this request
+		// (under the profile lock, which may take a while); past the wait the
+		// page sends the person to the terminal.
+		select {
+		case ok = <-cb.outcome:
+		case <-time.After(callbackPageWait):
+			page(w, http.StatusOK, "The login came back to tokenkeeper. Return to the terminal to see whether it succeeded.")
+			return
+		case <-r.Context().Done():
+			return
+		}
+	}
+	if ok {
+		page(w, http.StatusOK, "You are logged in. You can close this window and return to the terminal.")
+	} else {
+		page(w, http.StatusOK, "Login failed. Return to the terminal to see why.")
+	}
+}
+
+// callbackPageWait bounds how long the browser's page waits for the code to
+// be redeemed before it says only that the answer came back.
+const callbackPageWait = 30 * time.Second
+
+// finish gives the page of the request that brought the code the outcome:
+// whether it was redeemed.
+func (cb *callback) finish(ok bool) {
+	select {
+	case cb.outcome <- ok:
+	default:
+	}
 }
 
 func (cb *callback) say(msg string) {
@@ -306,4 +381,15 @@ func page(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	fmt.Fprintf(w, "<!doctype html><title>tokenkeeper</title><p>%s</p>\n", msg)
+}
+
+// sameHostPort reports whether a request's Host names the listener's
+// host:port; a browser leaves out port 80, http's own.
+func sameHostPort(host, listener string) bool {
+	h, p, err := net.SplitHostPort(host)
+	if err != nil {
+		h, p = strings.Trim(host, "[]"), "80"
+	}
+	lh, lp, _ := net.SplitHostPort(listener)
+	return strings.EqualFold(h, lh) && p == lp
 }

@@ -51,9 +51,9 @@ func FuzzDiscovery(f *testing.F) {
 func FuzzDeviceAuthorization(f *testing.F) {
 	f.Add([]byte(`{"device_code":"d","user_code":"ABCD-EFGH","verification_uri":"https://x/device","expires_in":900,"interval":5}`))
 	f.Add([]byte(`{"device_code":"d","user_code":"A\u001b[2J","verification_url":"https://x","interval":"1e300"}`))
-	f.Add([]byte(`{"device_code":"d","user_code":"u","verification_uri":"v","interval":-5,"expires_in":null}`))
-	f.Add([]byte(`{"device_code":"d","user_code":"u","verification_uri":"v","interval":0.001,"expires_in":0.5}`))
-	f.Add([]byte(`{"device_code":"d","user_code":"u","verification_uri":"v","interval":"2.5","expires_in":"1e400"}`))
+	f.Add([]byte(`{"device_code":"d","user_code":"u","verification_uri":"https://x/v","interval":-5,"expires_in":null}`))
+	f.Add([]byte(`{"device_code":"d","user_code":"u","verification_uri":"https://x/v","interval":0.001,"expires_in":0.5}`))
+	f.Add([]byte(`{"device_code":"d","user_code":"u","verification_uri":"https://x/v","interval":"2.5","expires_in":"1e400"}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var raw map[string]json.RawMessage
 		if json.Unmarshal(body, &raw) != nil {
@@ -81,7 +81,8 @@ func FuzzCallback(f *testing.F) {
 	f.Add("code=abc&state=S&iss=https://evil")
 	f.Add("state=S&state=T&code=")
 	f.Fuzz(func(t *testing.T, query string) {
-		cb := &callback{path: "/callback", state: "S", issuer: "https://id.example.com", result: make(chan callbackResult, 1)}
+		cb := &callback{host: "example.com", path: "/callback", state: "S", issuer: "https://id.example.com", result: make(chan callbackResult, 1), outcome: make(chan bool, 1)}
+		cb.finish(true) // the code, if one comes through, was redeemed
 		rec := httptest.NewRecorder()
 		req := httptest.NewRequest(http.MethodGet, "/callback", nil)
 		req.URL.RawQuery = query
@@ -100,4 +101,24 @@ func FuzzCallback(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestSameHostPort(t *testing.T) {
+	for _, c := range []struct {
+		host, listener string
+		want           bool
+	}{
+		{"127.0.0.1:8400", "127.0.0.1:8400", true},
+		{"LOCALHOST:8400", "localhost:8400", true},
+		{"[::1]:8400", "[::1]:8400", true},
+		{"127.0.0.1", "127.0.0.1:80", true}, // a browser leaves out port 80
+		{"127.0.0.1:8401", "127.0.0.1:8400", false},
+		{"evil.example:8400", "127.0.0.1:8400", false},
+		{"evil.example", "127.0.0.1:80", false},
+		{"", "127.0.0.1:8400", false},
+	} {
+		if got := sameHostPort(c.host, c.listener); got != c.want {
+			t.Errorf("sameHostPort(%q, %q) = %v, want %v", c.host, c.listener, got, c.want)
+		}
+	}
 }

@@ -175,6 +175,11 @@ func (m *Manager) loginError(err error, device bool) error {
 	case errors.As(err, &le) && le.Code == "access_denied":
 		return &Error{Kind: KindNeedsHuman, Err: err, Msg: err.Error(), Next: again,
 			Hint: "the login was refused; to try again, log in and approve the request"}
+	case errors.As(err, &le) && le.Refused:
+		// Not the person's slowness: the answer that came back is not one
+		// to redeem. A new login starts clean.
+		return &Error{Kind: KindTemporary, Err: err, Msg: err.Error(), Next: again,
+			Hint: "the browser's answer was refused and nothing was redeemed; log in again, on the provider's own pages"}
 	case errors.As(err, &le) && (le.Code == "expired_token" || le.Code == ""):
 		return &Error{Kind: KindTemporary, Err: err, Msg: err.Error(), Next: again,
 			Hint: "log in again and finish the login in time"}
@@ -188,6 +193,16 @@ func (m *Manager) loginError(err error, device bool) error {
 			Hint: "the provider did not accept the login's code; log in again"}
 	case errors.As(err, &ee):
 		return m.classify(err)
+	}
+	var lerr *ListenError
+	if errors.As(err, &lerr) {
+		return &Error{Kind: KindCredentials, Err: err, Msg: err.Error(),
+			Hint: fmt.Sprintf("the browser comes back to %s (redirectURL in %s): stop what listens there (another login?), or set redirectURL to another port the provider knows", lerr.Addr, m.creds().Path)}
+	}
+	var de *deviceAnswerError
+	if errors.As(err, &de) {
+		return &Error{Kind: KindCredentials, Err: err, Msg: err.Error(),
+			Hint: fmt.Sprintf("deviceAuthURL (or issuer) in %s does not lead to a device authorization endpoint; check it, or log in with the browser instead", m.creds().Path)}
 	}
 	var te *TransientError
 	if errors.As(err, &te) || errors.Is(err, context.Canceled) {

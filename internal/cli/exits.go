@@ -170,6 +170,11 @@ func (a *app) retryHint(then refresh.NextStep, after string) string {
 func (a *app) loginHint(then refresh.NextStep) (login, aside string) {
 	switch then {
 	case refresh.NextLogin:
+		if a.rerun == "login --no-browser" {
+			// The person chose that way in (no browser here): login alone
+			// would exit 2 on this host.
+			return a.cmdLine("login --no-browser"), fmt.Sprintf(" (or %s)", a.cmdLine("login --device"))
+		}
 		return a.cmdLine("login"), fmt.Sprintf(" (on a host without a browser: %s, or %s)", a.cmdLine("login --device"), a.cmdLine("login --no-browser"))
 	case refresh.NextLoginDevice:
 		return a.cmdLine("login --device"), ""
