@@ -37,9 +37,11 @@ for the browser of an authorization_code profile); any other grant is refused
 with 78 before anything is opened or sent.
 
 Exit codes: 0 logged in, 77 refused (access_denied), 75 not finished
-(expired_token, timed out, interrupted: run it again), 78 the provider refused
-the client or the request, or grantType does not log in, 2 no browser on this
-host (use --device or --no-browser).`,
+(expired_token, timed out, interrupted, or a browser answer refused with
+nothing redeemed: run it again), 78 the provider refused the client or the
+request, grantType does not log in, redirectURL's port is taken, or the
+provider's device page is not one a person may be sent to, 2 no browser on
+this host (use --device or --no-browser).`,
 		example: `tokenkeeper --profile keycloak login
 tokenkeeper --profile github login --device
 ssh -L 8400:127.0.0.1:8400 host tokenkeeper login --no-browser`,
