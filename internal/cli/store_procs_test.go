@@ -48,6 +48,7 @@ func TestStoreProcesses(t *testing.T) {
 		{"BadProfileKeys", testStoreBadProfileKeys},
 		{"Auth", testStoreAuth},
 		{"CopyOfAnotherStore", testStoreCopyOfAnotherStore},
+		{"LockWithoutLease", testStoreLockWithoutLease},
 	})
 }
 
@@ -770,5 +771,29 @@ func testStoreCopyOfAnotherStore(t *testing.T, bin string) {
 		if o.stdout == was.AccessToken+"\n" {
 			t.Errorf("--store %s: the read copy of /fleet's record was served", url)
 		}
+	}
+}
+
+// testStoreLockWithoutLease: a lock key put under no lease (by a person, a
+// tool) is never freed by etcd: after --lock-timeout the run exits 78 saying
+// so and how to delete it, not 75 "run again shortly" for ever; its holder
+// text shows no escape.
+func testStoreLockWithoutLease(t *testing.T, bin string) {
+	f := newFleet(t, bin, 1, 1)
+	f.extra = []string{"--timeout", "2s", "--lock-timeout", "4s"}
+	f.mustRunOn(0, "refresh")
+	f.expire()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := f.client.Put(ctx, etcd.PutRequest{Key: []byte("/fleet/default/lock"), Value: []byte("maintenance \x1b[31m" + strings.Repeat("x", 1<<20))}); err != nil {
+		t.Fatal(err)
+	}
+	o := f.run(f.cmd(0, "token"))
+	if o.code != exitConfig || !strings.Contains(o.stderr, "under no lease") || !strings.Contains(o.stderr, "etcdctl del /fleet/default/lock") ||
+		strings.Contains(o.stderr, "\x1b") || strings.Contains(o.stderr, "shortly") || len(o.stderr) > 2000 {
+		t.Errorf("token behind a lock key with no lease: want 78 naming it and etcdctl del; %s", o)
+	}
+	if f.srv.Count("refresh_token") != 0 {
+		t.Errorf("a refresh request was sent without the lock")
 	}
 }
