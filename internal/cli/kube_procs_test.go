@@ -63,6 +63,7 @@ func TestKubeProcesses(t *testing.T) {
 		{"LostLock", with(testKubeLostLock, false)},
 		{"Watch", with(testKubeWatch, false)},
 		{"Garbage", with(testKubeGarbage, false)},
+		{"LeaseNeverFreed", with(testKubeLeaseNeverFreed, false)},
 		{"Down", with(testKubeDown, true)}, // it kills its API server
 	})
 }
@@ -525,5 +526,33 @@ func testKubeGarbage(t *testing.T, bin string, api *kubetest.Server, ns string) 
 	}
 	if len(list.Items) != 2 || string(list.Items[0].Data["record"]) == "" {
 		t.Errorf("%d Secrets set aside as corrupt, want 2, each with the record it held", len(list.Items))
+	}
+}
+
+// testKubeLeaseNeverFreed: a Lease another holder keeps for longer than any
+// tokenkeeper would (68 years, its renewTime a year ahead, no acquireTime)
+// is not waited out run after run: after --lock-timeout the run exits 78
+// saying so and how to delete it, not 75 "run again shortly"; a Lease of a
+// second, whatever its renewTime says, runs out by this host's clock.
+func testKubeLeaseNeverFreed(t *testing.T, bin string, api *kubetest.Server, ns string) {
+	f := newKfleet(t, bin, api, ns, 1, "")
+	f.extra = []string{"--timeout", "2s", "--lock-timeout", "4s"}
+	f.mustRunOn(0, "refresh")
+	f.expire()
+	lease := "/apis/coordination.k8s.io/v1/namespaces/" + ns + "/leases/fleet-default"
+	ahead := time.Now().AddDate(1, 0, 0).UTC().Format("2006-01-02T15:04:05.000000Z")
+	api.Must("PATCH", lease, map[string]any{"spec": map[string]any{"holderIdentity": "maintenance \x1b[31m", "leaseDurationSeconds": 2147483647, "renewTime": ahead, "acquireTime": nil}})
+	o := f.run(f.cmd(0, "refresh"))
+	if o.code != exitConfig || !strings.Contains(o.stderr, "leaseDurationSeconds 2147483647") ||
+		!strings.Contains(o.stderr, "kubectl delete lease fleet-default -n "+ns) || strings.Contains(o.stderr, "\x1b") || strings.Contains(o.stderr, "shortly") {
+		t.Errorf("refresh behind a Lease of 68 years: want 78 naming it and kubectl delete; %s", o)
+	}
+	if f.srv.Count("refresh_token") != 0 {
+		t.Errorf("a refresh request was sent without the lock")
+	}
+	api.Must("PATCH", lease, map[string]any{"spec": map[string]any{"holderIdentity": "gone", "leaseDurationSeconds": 1, "renewTime": ahead}})
+	f.mustRunOn(0, "refresh")
+	if f.srv.Count("refresh_token") != 1 {
+		t.Errorf("after a Lease of 1 s: %d refresh requests, want 1", f.srv.Count("refresh_token"))
 	}
 }
