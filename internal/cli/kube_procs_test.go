@@ -64,6 +64,7 @@ func TestKubeProcesses(t *testing.T) {
 		{"Watch", with(testKubeWatch, false)},
 		{"Garbage", with(testKubeGarbage, false)},
 		{"LeaseNeverFreed", with(testKubeLeaseNeverFreed, false)},
+		{"PendingNotPushable", with(testKubePendingNotPushable, false)},
 		{"Down", with(testKubeDown, true)}, // it kills its API server
 	})
 }
@@ -554,5 +555,36 @@ func testKubeLeaseNeverFreed(t *testing.T, bin string, api *kubetest.Server, ns 
 	f.mustRunOn(0, "refresh")
 	if f.srv.Count("refresh_token") != 1 {
 		t.Errorf("after a Lease of 1 s: %d refresh requests, want 1", f.srv.Count("refresh_token"))
+	}
+}
+
+// testKubePendingNotPushable: the Secret is made immutable by another
+// writer, so an answer cannot be saved and stays pending, and every push of
+// it is refused. A later renewal under the lock starts from the pending
+// answer, whose refresh token is the live one, never from the Secret's
+// record, whose refresh token was spent for it: no spent token is sent
+// again, and no new grant replaces the pending one.
+func testKubePendingNotPushable(t *testing.T, bin string, api *kubetest.Server, ns string) {
+	f := newKfleet(t, bin, api, ns, 1, "")
+	f.extra = []string{"--timeout", "2s", "--lock-timeout", "4s"}
+	f.mustRunOn(0, "refresh")
+	f.expire()
+	api.Must("PATCH", f.secretPath("fleet-default"), map[string]any{"immutable": true})
+	if o := f.run(f.cmd(0, "refresh")); o.code != exitTemp || !strings.Contains(o.stderr, "kept in") {
+		t.Fatalf("refresh with an immutable Secret: want 75 and the answer kept; %s", o)
+	}
+	o := f.run(f.cmd(0, "refresh", "--force"))
+	if strings.Contains(o.stderr, "refused") || f.srv.Count("password") != 1 {
+		t.Errorf("refresh --force with an answer pending that cannot be pushed: the spent refresh token was sent again or a new grant made (%d password grants): %s",
+			f.srv.Count("password"), o)
+	}
+	var pending struct {
+		Record []byte `json:"record"`
+	}
+	if err := json.Unmarshal(mustRead(t, filepath.Join(f.hosts[0], "store-pending.k8s."+ns+".fleet.json")), &pending); err != nil {
+		t.Fatal(err)
+	}
+	if tok, err := refresh.ParseFile(pending.Record); err != nil || !f.srv.ValidRefreshToken(tok.RefreshToken) {
+		t.Errorf("the pending answer does not hold the live refresh token (%v)", err)
 	}
 }

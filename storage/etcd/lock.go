@@ -180,12 +180,12 @@ func (l *locked) Read(ctx context.Context) ([]byte, error) {
 	if kv == nil {
 		l.Saw(0, nil)
 		l.s.files.DropCopy()
-		return nil, fmt.Errorf("etcd: %s: %w", l.s.Name(), fs.ErrNotExist)
+		return l.Current(0, nil, fmt.Errorf("etcd: %s: %w", l.s.Name(), fs.ErrNotExist))
 	}
 	data := l.s.files.Cap(kv.Value)
 	l.Saw(int64(kv.ModRevision), data)
 	l.s.files.WriteCopy(data)
-	return data, nil
+	return l.Current(int64(kv.ModRevision), data, nil)
 }
 
 // CheckSavable proves that the lock is still ours and etcd answers, that

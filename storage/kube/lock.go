@@ -248,7 +248,7 @@ func (l *locked) Read(ctx context.Context) ([]byte, error) {
 	l.sec = sec
 	l.mu.Unlock()
 	l.Saw(seen, data)
-	return data, err
+	return l.Current(seen, data, err)
 }
 
 // CheckSavable proves that the record fits a Secret, that the pending file
