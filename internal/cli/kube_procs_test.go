@@ -65,6 +65,7 @@ func TestKubeProcesses(t *testing.T) {
 		{"Garbage", with(testKubeGarbage, false)},
 		{"LeaseNeverFreed", with(testKubeLeaseNeverFreed, false)},
 		{"PendingNotPushable", with(testKubePendingNotPushable, false)},
+		{"NoUpdate", with(testKubeNoUpdate, false)},
 		{"Down", with(testKubeDown, true)}, // it kills its API server
 	})
 }
@@ -586,5 +587,23 @@ func testKubePendingNotPushable(t *testing.T, bin string, api *kubetest.Server, 
 	}
 	if tok, err := refresh.ParseFile(pending.Record); err != nil || !f.srv.ValidRefreshToken(tok.RefreshToken) {
 		t.Errorf("the pending answer does not hold the live refresh token (%v)", err)
+	}
+}
+
+// testKubeNoUpdate: an account that may create the Secret but not update
+// it: the renewed answer is kept pending, and the run exits 78 naming the
+// verb RBAC refused and how to check it, not 75 "fix the problem".
+func testKubeNoUpdate(t *testing.T, bin string, api *kubetest.Server, ns string) {
+	tok := api.ServiceAccount(ns, "tokenkeeper", []kubetest.Rule{
+		{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "create"}},
+		{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"get", "create", "update"}},
+	})
+	f := newKfleet(t, bin, api, ns, 1, tok)
+	f.mustRunOn(0, "refresh")
+	f.expire()
+	o := f.run(f.cmd(0, "refresh"))
+	if o.code != exitConfig || !strings.Contains(o.stderr, "RBAC forbids update on secrets fleet-default") ||
+		!strings.Contains(o.stderr, "kubectl auth can-i update secrets -n "+ns) || !strings.Contains(o.stderr, "kept in") || strings.Contains(o.stderr, tok) {
+		t.Errorf("refresh by an account that may not update the Secret: want 78 naming update, the answer kept; %s", o)
 	}
 }
