@@ -49,6 +49,7 @@ func TestStoreProcesses(t *testing.T) {
 		{"Auth", testStoreAuth},
 		{"CopyOfAnotherStore", testStoreCopyOfAnotherStore},
 		{"LockWithoutLease", testStoreLockWithoutLease},
+		{"ForeignGeolocation", testStoreForeignGeolocation},
 	})
 }
 
@@ -795,5 +796,33 @@ func testStoreLockWithoutLease(t *testing.T, bin string) {
 	}
 	if f.srv.Count("refresh_token") != 0 {
 		t.Errorf("a refresh request was sent without the lock")
+	}
+}
+
+// testStoreForeignGeolocation: a record whose geolocation another writer of
+// the store made into shell text is no API base: token -o env and -o json,
+// and exec's child, are not given one (scripts send the access token
+// there); status shows it as no URL.
+func testStoreForeignGeolocation(t *testing.T, bin string) {
+	f := newFleet(t, bin, 1, 1)
+	f.mustRunOn(0, "refresh")
+	_, data := f.record()
+	var rec map[string]any
+	if err := json.Unmarshal(data, &rec); err != nil {
+		t.Fatal(err)
+	}
+	rec["geolocation"] = "x'; touch pwned; echo '\x1b[31m"
+	out, _ := json.Marshal(rec)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := f.client.Put(ctx, etcd.PutRequest{Key: []byte(recordKey), Value: out}); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(f.copyFile(f.hosts[0]))
+	for _, args := range [][]string{{"token", "-o", "env"}, {"token", "-o", "json"}, {"exec", "--", "sh", "-c", "echo ${TOKENKEEPER_API_BASE-unset}"}} {
+		o := f.mustRunOn(0, args...)
+		if strings.Contains(o.stdout, "pwned") || strings.Contains(o.stdout, "\x1b") || strings.Contains(o.stdout, "API_BASE") || strings.Contains(o.stdout, "geolocation") {
+			t.Errorf("%v handed on the record's geolocation, which is no URL: %q", args, o.stdout)
+		}
 	}
 }
