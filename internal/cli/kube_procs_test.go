@@ -560,8 +560,8 @@ func testKubeLeaseNeverFreed(t *testing.T, bin string, api *kubetest.Server, ns 
 }
 
 // testKubePendingNotPushable: the Secret is made immutable by another
-// writer, so an answer cannot be saved and stays pending, and every push of
-// it is refused. A later renewal under the lock starts from the pending
+// writer, so an answer cannot be saved and stays pending (78: no retry fixes
+// it), and every push of it is refused. A later renewal under the lock starts from the pending
 // answer, whose refresh token is the live one, never from the Secret's
 // record, whose refresh token was spent for it: no spent token is sent
 // again, and no new grant replaces the pending one.
@@ -571,8 +571,9 @@ func testKubePendingNotPushable(t *testing.T, bin string, api *kubetest.Server, 
 	f.mustRunOn(0, "refresh")
 	f.expire()
 	api.Must("PATCH", f.secretPath("fleet-default"), map[string]any{"immutable": true})
-	if o := f.run(f.cmd(0, "refresh")); o.code != exitTemp || !strings.Contains(o.stderr, "kept in") {
-		t.Fatalf("refresh with an immutable Secret: want 75 and the answer kept; %s", o)
+	if o := f.run(f.cmd(0, "refresh")); o.code != exitConfig || !strings.Contains(o.stderr, "kept in") || !strings.Contains(o.stderr, "immutable") ||
+		!strings.Contains(o.stderr, "must take updates") {
+		t.Fatalf("refresh with an immutable Secret: want 78 saying so and the answer kept; %s", o)
 	}
 	o := f.run(f.cmd(0, "refresh", "--force"))
 	if strings.Contains(o.stderr, "refused") || f.srv.Count("password") != 1 {
@@ -585,8 +586,19 @@ func testKubePendingNotPushable(t *testing.T, bin string, api *kubetest.Server, 
 	if err := json.Unmarshal(mustRead(t, filepath.Join(f.hosts[0], "store-pending.k8s."+ns+".fleet.json")), &pending); err != nil {
 		t.Fatal(err)
 	}
-	if tok, err := refresh.ParseFile(pending.Record); err != nil || !f.srv.ValidRefreshToken(tok.RefreshToken) {
-		t.Errorf("the pending answer does not hold the live refresh token (%v)", err)
+	tok, err := refresh.ParseFile(pending.Record)
+	if err != nil || !f.srv.ValidRefreshToken(tok.RefreshToken) {
+		t.Fatalf("the pending answer does not hold the live refresh token (%v)", err)
+	}
+	// docs/kubernetes.md's way out: a Secret holding the pending answer.
+	api.Must("DELETE", f.secretPath("fleet-default"), nil)
+	api.Must("POST", "/api/v1/namespaces/"+ns+"/secrets", map[string]any{"apiVersion": "v1", "kind": "Secret",
+		"metadata": map[string]any{"name": "fleet-default"}, "type": "Opaque", "data": map[string]any{"record": pending.Record}})
+	if o := f.mustRunOn(0, "token"); o.stdout != tok.AccessToken+"\n" {
+		t.Errorf("token after the Secret was replaced with the pending answer: %s", o)
+	}
+	if m, _ := filepath.Glob(filepath.Join(f.hosts[0], "store-pending.k8s."+ns+".fleet.json*")); len(m) != 1 || !strings.Contains(m[0], ".stale-") {
+		t.Errorf("pending files after the Secret was replaced: %v, want the one set aside as stale", m)
 	}
 }
 
