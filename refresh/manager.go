@@ -979,9 +979,16 @@ func (r *run) save(tok *Token, action string) (*Result, error) {
 		err = r.lock.Save(context.Background(), data)
 	}
 	if err != nil {
-		return &Result{Warnings: r.warns}, &Error{Kind: KindTemporary, Err: err,
+		kind, hint := KindTemporary, "fix the problem; if the next run asks for a new grant, the old refresh token was spent"
+		// A store that refuses the save for a reason no retry fixes (its
+		// permissions, its TLS) says what a person must change (78).
+		var ce *storage.ConfigError
+		if errors.As(err, &ce) {
+			kind, hint = KindCredentials, cmp.Or(ce.Hint, hint)
+		}
+		return &Result{Warnings: r.warns}, &Error{Kind: kind, Err: err,
 			Msg:  fmt.Sprintf("got a new token but could not save it: %v", err),
-			Hint: "fix the problem; if the next run asks for a new grant, the old refresh token was spent", Next: NextRunAgain}
+			Hint: hint, Next: NextRunAgain}
 	}
 	r.m.debug("saved", "path", r.m.Paths.TokenFile, "action", action)
 	return r.m.result(tok, action, r.warns), nil

@@ -37,6 +37,12 @@ type SharedLock[V comparable] struct {
 	// unreachable: a save under the lock found the store not answering in
 	// time; Release then leaves the lease to run out by itself.
 	unreachable bool
+	// The pending answer that PushPending could not save (the store
+	// refused it), and the version it was meant to replace (hasPending):
+	// while the store holds that version, the answer is the newer record.
+	pending     []byte
+	pendingBase V
+	hasPending  bool
 
 	stop, done chan struct{}
 	stopOnce   sync.Once
@@ -170,6 +176,22 @@ func (h *SharedLock[V]) Wrote(seen V, data []byte) {
 	h.seen, h.data = seen, data
 }
 
+// Current is what the lock's Read returns for the record it read (seen,
+// data, err): the pending answer PushPending could not save, while the
+// store still holds the version that answer was meant to replace. It is
+// the newer record: the record's refresh token was spent for it, and a
+// renewal under this lock that started from the record would send that
+// spent token again (a replay some providers punish by revoking the
+// grant), and its answer would replace the live one in the pending file.
+func (h *SharedLock[V]) Current(seen V, data []byte, err error) ([]byte, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.hasPending && seen == h.pendingBase && (err == nil || errors.Is(err, fs.ErrNotExist)) {
+		return h.pending, nil
+	}
+	return data, err
+}
+
 // Seen is the version and the record Read saw.
 func (h *SharedLock[V]) Seen() (V, []byte) {
 	h.mu.Lock()
@@ -208,6 +230,14 @@ func (h *SharedLock[V]) Save(ctx context.Context, data []byte) error {
 		return h.files.Keep(data, base, err, h.takeSpace())
 	}
 	h.takeSpace().Release()
+	h.mu.Lock()
+	replaced := h.hasPending
+	h.hasPending, h.pending = false, nil
+	h.mu.Unlock()
+	if replaced {
+		// The pending answer was what this save renewed from.
+		_ = RemoveIfExists(h.files.Pending)
+	}
 	return nil
 }
 
@@ -240,6 +270,7 @@ func (h *SharedLock[V]) pushPending(ctx context.Context) error {
 		if h.files.Supersedes != nil && h.files.Supersedes(data, current) {
 			// Saved over the record read just now (save replaces what Read saw).
 			if _, err := h.save(ctx, data); err != nil {
+				h.keepPending(data, seen)
 				return err
 			}
 			h.files.Notify(fmt.Sprintf("the answer pending in %s was pushed to %s although the record changed since (%s %#v, not %#v): the record's refresh token had been refused, and the pending answer holds the grant that replaced it", h.files.Pending, h.files.Store, h.files.Version, seen, base))
@@ -253,7 +284,16 @@ func (h *SharedLock[V]) pushPending(ctx context.Context) error {
 		return nil
 	}
 	if _, err := h.save(ctx, data); err != nil {
+		h.keepPending(data, base)
 		return err
 	}
 	return RemoveIfExists(h.files.Pending)
+}
+
+// keepPending makes the pending answer that could not be pushed over the
+// record of version base what the lock's Read returns (Current).
+func (h *SharedLock[V]) keepPending(data []byte, base V) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.pending, h.pendingBase, h.hasPending = data, base, true
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/tokenkeeper/tokenkeeper/credentials"
 	"github.com/tokenkeeper/tokenkeeper/refresh"
 )
 
@@ -45,10 +46,22 @@ func tokenEnv(tok *refresh.Token) [][2]string {
 		{envTokenType, tokenType(tok)},
 		{envExpiresAt, tok.Expiry.UTC().Format(time.RFC3339)},
 	}
-	if tok.Geolocation != "" {
-		env = append(env, [2]string{envAPIBase, strings.TrimRight(tok.Geolocation, "/")})
+	if base := apiBase(tok); base != "" {
+		env = append(env, [2]string{envAPIBase, strings.TrimRight(base, "/")})
 	}
 	return env
+}
+
+// apiBase is the token's geolocation as the API base handed on (exec's
+// TOKENKEEPER_API_BASE, token -o env/json, serve), where scripts send the
+// access token: only a URL a token may be sent to (credentials.CheckTokenURL),
+// never text a shared store's other writer put there; status shows the rest
+// as it is (not a URL).
+func apiBase(tok *refresh.Token) string {
+	if tok.Geolocation == "" || credentials.CheckTokenURL(tok.Geolocation) != nil {
+		return ""
+	}
+	return tok.Geolocation
 }
 
 // tokenJSON is the body of `token -o json` and of `serve`'s GET /token.
@@ -66,7 +79,7 @@ func newTokenJSON(tok *refresh.Token) tokenJSON {
 		TokenType:   tokenType(tok),
 		ExpiresAt:   tok.Expiry.UTC().Format(time.RFC3339),
 		Scope:       tok.Scope,
-		Geolocation: tok.Geolocation,
+		Geolocation: apiBase(tok),
 	}
 }
 

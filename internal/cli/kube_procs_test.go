@@ -63,6 +63,9 @@ func TestKubeProcesses(t *testing.T) {
 		{"LostLock", with(testKubeLostLock, false)},
 		{"Watch", with(testKubeWatch, false)},
 		{"Garbage", with(testKubeGarbage, false)},
+		{"LeaseNeverFreed", with(testKubeLeaseNeverFreed, false)},
+		{"PendingNotPushable", with(testKubePendingNotPushable, false)},
+		{"NoUpdate", with(testKubeNoUpdate, false)},
 		{"Down", with(testKubeDown, true)}, // it kills its API server
 	})
 }
@@ -525,5 +528,94 @@ func testKubeGarbage(t *testing.T, bin string, api *kubetest.Server, ns string) 
 	}
 	if len(list.Items) != 2 || string(list.Items[0].Data["record"]) == "" {
 		t.Errorf("%d Secrets set aside as corrupt, want 2, each with the record it held", len(list.Items))
+	}
+}
+
+// testKubeLeaseNeverFreed: a Lease another holder keeps for longer than any
+// tokenkeeper would (68 years, its renewTime a year ahead, no acquireTime)
+// is not waited out run after run: after --lock-timeout the run exits 78
+// saying so and how to delete it, not 75 "run again shortly"; a Lease of a
+// second, whatever its renewTime says, runs out by this host's clock.
+func testKubeLeaseNeverFreed(t *testing.T, bin string, api *kubetest.Server, ns string) {
+	f := newKfleet(t, bin, api, ns, 1, "")
+	f.extra = []string{"--timeout", "2s", "--lock-timeout", "4s"}
+	f.mustRunOn(0, "refresh")
+	f.expire()
+	lease := "/apis/coordination.k8s.io/v1/namespaces/" + ns + "/leases/fleet-default"
+	ahead := time.Now().AddDate(1, 0, 0).UTC().Format("2006-01-02T15:04:05.000000Z")
+	api.Must("PATCH", lease, map[string]any{"spec": map[string]any{"holderIdentity": "maintenance \x1b[31m", "leaseDurationSeconds": 2147483647, "renewTime": ahead, "acquireTime": nil}})
+	o := f.run(f.cmd(0, "refresh"))
+	if o.code != exitConfig || !strings.Contains(o.stderr, "leaseDurationSeconds 2147483647") ||
+		!strings.Contains(o.stderr, "kubectl delete lease fleet-default -n "+ns) || strings.Contains(o.stderr, "\x1b") || strings.Contains(o.stderr, "shortly") {
+		t.Errorf("refresh behind a Lease of 68 years: want 78 naming it and kubectl delete; %s", o)
+	}
+	if f.srv.Count("refresh_token") != 0 {
+		t.Errorf("a refresh request was sent without the lock")
+	}
+	api.Must("PATCH", lease, map[string]any{"spec": map[string]any{"holderIdentity": "gone", "leaseDurationSeconds": 1, "renewTime": ahead}})
+	f.mustRunOn(0, "refresh")
+	if f.srv.Count("refresh_token") != 1 {
+		t.Errorf("after a Lease of 1 s: %d refresh requests, want 1", f.srv.Count("refresh_token"))
+	}
+}
+
+// testKubePendingNotPushable: the Secret is made immutable by another
+// writer, so an answer cannot be saved and stays pending (78: no retry fixes
+// it), and every push of it is refused. A later renewal under the lock starts from the pending
+// answer, whose refresh token is the live one, never from the Secret's
+// record, whose refresh token was spent for it: no spent token is sent
+// again, and no new grant replaces the pending one.
+func testKubePendingNotPushable(t *testing.T, bin string, api *kubetest.Server, ns string) {
+	f := newKfleet(t, bin, api, ns, 1, "")
+	f.extra = []string{"--timeout", "2s", "--lock-timeout", "4s"}
+	f.mustRunOn(0, "refresh")
+	f.expire()
+	api.Must("PATCH", f.secretPath("fleet-default"), map[string]any{"immutable": true})
+	if o := f.run(f.cmd(0, "refresh")); o.code != exitConfig || !strings.Contains(o.stderr, "kept in") || !strings.Contains(o.stderr, "immutable") ||
+		!strings.Contains(o.stderr, "must take updates") {
+		t.Fatalf("refresh with an immutable Secret: want 78 saying so and the answer kept; %s", o)
+	}
+	o := f.run(f.cmd(0, "refresh", "--force"))
+	if strings.Contains(o.stderr, "refused") || f.srv.Count("password") != 1 {
+		t.Errorf("refresh --force with an answer pending that cannot be pushed: the spent refresh token was sent again or a new grant made (%d password grants): %s",
+			f.srv.Count("password"), o)
+	}
+	var pending struct {
+		Record []byte `json:"record"`
+	}
+	if err := json.Unmarshal(mustRead(t, filepath.Join(f.hosts[0], "store-pending.k8s."+ns+".fleet.json")), &pending); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := refresh.ParseFile(pending.Record)
+	if err != nil || !f.srv.ValidRefreshToken(tok.RefreshToken) {
+		t.Fatalf("the pending answer does not hold the live refresh token (%v)", err)
+	}
+	// docs/kubernetes.md's way out: a Secret holding the pending answer.
+	api.Must("DELETE", f.secretPath("fleet-default"), nil)
+	api.Must("POST", "/api/v1/namespaces/"+ns+"/secrets", map[string]any{"apiVersion": "v1", "kind": "Secret",
+		"metadata": map[string]any{"name": "fleet-default"}, "type": "Opaque", "data": map[string]any{"record": pending.Record}})
+	if o := f.mustRunOn(0, "token"); o.stdout != tok.AccessToken+"\n" {
+		t.Errorf("token after the Secret was replaced with the pending answer: %s", o)
+	}
+	if m, _ := filepath.Glob(filepath.Join(f.hosts[0], "store-pending.k8s."+ns+".fleet.json*")); len(m) != 1 || !strings.Contains(m[0], ".stale-") {
+		t.Errorf("pending files after the Secret was replaced: %v, want the one set aside as stale", m)
+	}
+}
+
+// testKubeNoUpdate: an account that may create the Secret but not update
+// it: the renewed answer is kept pending, and the run exits 78 naming the
+// verb RBAC refused and how to check it, not 75 "fix the problem".
+func testKubeNoUpdate(t *testing.T, bin string, api *kubetest.Server, ns string) {
+	tok := api.ServiceAccount(ns, "tokenkeeper", []kubetest.Rule{
+		{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "create"}},
+		{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"get", "create", "update"}},
+	})
+	f := newKfleet(t, bin, api, ns, 1, tok)
+	f.mustRunOn(0, "refresh")
+	f.expire()
+	o := f.run(f.cmd(0, "refresh"))
+	if o.code != exitConfig || !strings.Contains(o.stderr, "RBAC forbids update on secrets fleet-default") ||
+		!strings.Contains(o.stderr, "kubectl auth can-i update secrets -n "+ns) || !strings.Contains(o.stderr, "kept in") || strings.Contains(o.stderr, tok) {
+		t.Errorf("refresh by an account that may not update the Secret: want 78 naming update, the answer kept; %s", o)
 	}
 }

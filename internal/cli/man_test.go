@@ -248,7 +248,7 @@ func manFiles() string {
 		item(f.Path, f.What)
 	}
 	dir := filepath.Dir(files[1].Path) + "/"
-	item(dir+storeCopyName, "with --store: this host's read copy of the shared record")
+	item(dir+"store-copy.etcd.ID.json", "with --store etcd://…: this host's read copy of the shared record, one per cluster and prefix")
 	item(dir+storePendingName, "with --store: an answer the store could not take, pushed first by the next run")
 	item(dir+"store-copy.k8s.NS.PREFIX.json", "with --store k8s://NS/PREFIX: the read copy, one per namespace and prefix")
 	item(dir+"store-pending.k8s.NS.PREFIX.json", "with --store k8s://NS/PREFIX: the pending answer, likewise")

@@ -2,12 +2,15 @@ package cli
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,6 +37,24 @@ const (
 // changes. Both are DNS labels: no dot, no slash.
 func kubeFileName(name string, cfg kube.Config) string {
 	return strings.TrimSuffix(name, ".json") + ".k8s." + cfg.Namespace + "." + cfg.Prefix + ".json"
+}
+
+// etcdCopyName is the etcd store's read copy, named after the cluster and
+// the prefix (store-copy.etcd.3f2a9c1e.json: the first bytes of a SHA-256
+// of the prefix and the endpoints, sorted, as the order of failover is no
+// other store): a copy read from one cluster or prefix is never served for
+// another when the store URL changes. The pending file keeps one name
+// (storePendingName): an answer kept by a run must be found by the next
+// whatever its URL, and is pushed only over the version it was meant to
+// replace.
+func etcdCopyName(cfg etcd.Config) string {
+	hosts := make([]string, len(cfg.Endpoints))
+	for i, e := range cfg.Endpoints {
+		hosts[i] = strings.ToLower(e)
+	}
+	slices.Sort(hosts)
+	sum := sha256.Sum256([]byte(cfg.Prefix + "\n" + strings.Join(hosts, "\n")))
+	return strings.TrimSuffix(storeCopyName, ".json") + ".etcd." + hex.EncodeToString(sum[:4]) + ".json"
 }
 
 // storeClient is the etcd client of --store (TOKENKEEPER_STORE), made once
@@ -115,6 +136,10 @@ func (a *app) sharedStore(p storage.Paths) (sharedStore, error) {
 	if err != nil || c == nil {
 		return nil, err
 	}
+	// A copy named after no store is never read: a token it holds is not
+	// left behind.
+	_ = storage.RemoveIfExists(o.CopyFile)
+	o.CopyFile = filepath.Join(p.StateDir, etcdCopyName(c.Config()))
 	return etcd.New(etcd.Options{Client: c, SharedOptions: o})
 }
 

@@ -47,6 +47,9 @@ func TestStoreProcesses(t *testing.T) {
 		{"Garbage", testStoreGarbage},
 		{"BadProfileKeys", testStoreBadProfileKeys},
 		{"Auth", testStoreAuth},
+		{"CopyOfAnotherStore", testStoreCopyOfAnotherStore},
+		{"LockWithoutLease", testStoreLockWithoutLease},
+		{"ForeignGeolocation", testStoreForeignGeolocation},
 	})
 }
 
@@ -73,6 +76,11 @@ func newFleet(t *testing.T, bin string, hosts, members int) *fleet {
 }
 
 const recordKey = "/fleet/default/record"
+
+// copyFile is the read copy in the state directory dir.
+func (f *fleet) copyFile(dir string) string {
+	return filepath.Join(dir, etcdCopyName(f.client.Config()))
+}
 
 // record is the token record in etcd.
 func (f *fleet) record() (*refresh.Token, []byte) {
@@ -102,7 +110,7 @@ func (f *fleet) expire() {
 		f.tb.Fatal(err)
 	}
 	for _, h := range f.hosts {
-		if err := storage.WriteFile(filepath.Join(h, storeCopyName), out); err != nil {
+		if err := storage.WriteFile(f.copyFile(h), out); err != nil {
 			f.tb.Fatal(err)
 		}
 	}
@@ -245,12 +253,12 @@ func testStoreDown(t *testing.T, bin string) {
 		t.Errorf("token --min-valid with etcd down: want the token and a warning; %s", o)
 	}
 	var rec map[string]any
-	if err := json.Unmarshal(mustRead(t, filepath.Join(f.hosts[1], storeCopyName)), &rec); err != nil {
+	if err := json.Unmarshal(mustRead(t, f.copyFile(f.hosts[1])), &rec); err != nil {
 		t.Fatal(err)
 	}
 	rec["expires_at"] = "2000-01-01T00:00:00Z"
 	expired, _ := json.Marshal(rec)
-	if err := storage.WriteFile(filepath.Join(f.hosts[1], storeCopyName), expired); err != nil {
+	if err := storage.WriteFile(f.copyFile(f.hosts[1]), expired); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
@@ -585,7 +593,7 @@ func testStoreWatch(t *testing.T, bin string) {
 	f.mustRunOn(0, "refresh", "--force")
 	w.waitFor(t, "picking up the other host's token", msgContains("picked up a token renewed by another process"), nil)
 	tok, _ := f.record()
-	if got := mustRead(t, filepath.Join(f.hosts[1], storeCopyName)); !strings.Contains(string(got), tok.AccessToken) {
+	if got := mustRead(t, f.copyFile(f.hosts[1])); !strings.Contains(string(got), tok.AccessToken) {
 		t.Error("the watching host's read copy is not etcd's record")
 	}
 	if got := f.srv.Count(""); got != 2 {
@@ -603,7 +611,7 @@ func testStoreWatch(t *testing.T, bin string) {
 func testStoreLinks(t *testing.T, bin string) {
 	f := newFleet(t, bin, 1, 1)
 	f.mustRunOn(0, "refresh")
-	copyFile, pendingFile := filepath.Join(f.hosts[0], storeCopyName), filepath.Join(f.hosts[0], storePendingName)
+	copyFile, pendingFile := f.copyFile(f.hosts[0]), filepath.Join(f.hosts[0], storePendingName)
 	outside := t.TempDir()
 	plant := func(link, target string) {
 		t.Helper()
@@ -684,7 +692,7 @@ func testStoreGarbage(t *testing.T, bin string) {
 			t.Fatalf("put %.20q: %v", v, err)
 		}
 		cancel()
-		os.Remove(filepath.Join(f.hosts[0], storeCopyName))
+		os.Remove(f.copyFile(f.hosts[0]))
 		ctx, cancel = context.WithTimeout(context.Background(), 30*time.Second)
 		cmd := exec.CommandContext(ctx, f.bin, "token")
 		cmd.Env = f.cmd(0).Env
@@ -745,8 +753,76 @@ func testStoreAuth(t *testing.T, bin string) {
 			t.Errorf("tokenkeeper %s shows the store's password: %s\nstdout:\n%s", strings.Join(args, " "), o, o.stdout)
 		}
 	}
-	os.Remove(filepath.Join(f.hosts[0], storeCopyName))
+	os.Remove(f.copyFile(f.hosts[0]))
 	if o := run(pw+"-wrong", "-v", "token"); o.code == 0 || strings.Contains(o.stdout+o.stderr, pw) || !strings.Contains(o.stderr, "authenticate as bot") {
 		t.Errorf("token with a wrong store password: %s, want a failure naming the user, not the password", o)
+	}
+}
+
+// testStoreCopyOfAnotherStore: the read copy of one store (another prefix,
+// another cluster) is never served after --store names another: the run
+// reads the store it is given, and prints that store's token.
+func testStoreCopyOfAnotherStore(t *testing.T, bin string) {
+	f := newFleet(t, bin, 1, 1)
+	f.mustRunOn(0, "refresh")
+	was, _ := f.record()
+	for _, url := range []string{f.cluster.URL("/elsewhere"), etcdtest.Start(t, 1).URL("/fleet")} {
+		f.url = url
+		o := f.mustRunOn(0, "token")
+		if o.stdout == was.AccessToken+"\n" {
+			t.Errorf("--store %s: the read copy of /fleet's record was served", url)
+		}
+	}
+}
+
+// testStoreLockWithoutLease: a lock key put under no lease (by a person, a
+// tool) is never freed by etcd: after --lock-timeout the run exits 78 saying
+// so and how to delete it, not 75 "run again shortly" for ever; its holder
+// text shows no escape.
+func testStoreLockWithoutLease(t *testing.T, bin string) {
+	f := newFleet(t, bin, 1, 1)
+	f.extra = []string{"--timeout", "2s", "--lock-timeout", "4s"}
+	f.mustRunOn(0, "refresh")
+	f.expire()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := f.client.Put(ctx, etcd.PutRequest{Key: []byte("/fleet/default/lock"), Value: []byte("maintenance \x1b[31m" + strings.Repeat("x", 1<<20))}); err != nil {
+		t.Fatal(err)
+	}
+	o := f.run(f.cmd(0, "token"))
+	if o.code != exitConfig || !strings.Contains(o.stderr, "under no lease") || !strings.Contains(o.stderr, "etcdctl del /fleet/default/lock") ||
+		strings.Contains(o.stderr, "\x1b") || strings.Contains(o.stderr, "shortly") || len(o.stderr) > 2000 {
+		t.Errorf("token behind a lock key with no lease: want 78 naming it and etcdctl del; %s", o)
+	}
+	if f.srv.Count("refresh_token") != 0 {
+		t.Errorf("a refresh request was sent without the lock")
+	}
+}
+
+// testStoreForeignGeolocation: a record whose geolocation another writer of
+// the store made into shell text is no API base: token -o env and -o json,
+// and exec's child, are not given one (scripts send the access token
+// there); status shows it as no URL.
+func testStoreForeignGeolocation(t *testing.T, bin string) {
+	f := newFleet(t, bin, 1, 1)
+	f.mustRunOn(0, "refresh")
+	_, data := f.record()
+	var rec map[string]any
+	if err := json.Unmarshal(data, &rec); err != nil {
+		t.Fatal(err)
+	}
+	rec["geolocation"] = "x'; touch pwned; echo '\x1b[31m"
+	out, _ := json.Marshal(rec)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := f.client.Put(ctx, etcd.PutRequest{Key: []byte(recordKey), Value: out}); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(f.copyFile(f.hosts[0]))
+	for _, args := range [][]string{{"token", "-o", "env"}, {"token", "-o", "json"}, {"exec", "--", "sh", "-c", "echo ${TOKENKEEPER_API_BASE-unset}"}} {
+		o := f.mustRunOn(0, args...)
+		if strings.Contains(o.stdout, "pwned") || strings.Contains(o.stdout, "\x1b") || strings.Contains(o.stdout, "API_BASE") || strings.Contains(o.stdout, "geolocation") {
+			t.Errorf("%v handed on the record's geolocation, which is no URL: %q", args, o.stdout)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package etcd
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"io/fs"
@@ -54,20 +55,36 @@ func (l *locked) acquire(ctx context.Context, start time.Time, timeout time.Dura
 	var holderSeen string
 	for {
 		var rev int64
-		held, err := l.tryOnce(ctx, key, holder, &holderSeen, &rev)
+		var leaseless bool
+		held, err := l.tryOnce(ctx, key, holder, &holderSeen, &rev, &leaseless)
 		if err != nil || held {
 			return err
 		}
 		if !time.Now().Before(deadline) {
-			return &storage.LockBusyError{Path: l.s.LockName(), Holder: sanitize(holderSeen), Waited: time.Since(start)}
+			busy := &storage.LockBusyError{Path: l.s.LockName(), Holder: sanitize(holderSeen), Waited: time.Since(start)}
+			if leaseless {
+				return neverFreed(busy, l.s.lockKey)
+			}
+			return busy
 		}
 		l.waitFree(ctx, rev, deadline)
 	}
 }
 
+// neverFreed is a lock key under no lease (put by a person or a tool, never
+// by tokenkeeper, whose lock lives on a lease): etcd never frees it, so
+// waiting again does not help and "run again shortly" would be wrong. It
+// is for a person to remove (a *storage.ConfigError, exit 78), still a
+// busy lock to the waiter, which waits for it until its --lock-timeout.
+func neverFreed(busy *storage.LockBusyError, key string) error {
+	return &storage.ConfigError{Err: busy,
+		Msg:  fmt.Sprintf("etcd: lock %s is held by %s under no lease: etcd never frees it by itself", busy.Path, cmp.Or(busy.Holder, "another writer")),
+		Hint: fmt.Sprintf("if no tokenkeeper holds it, delete it: etcdctl del %s", storage.ShellQuote(key))}
+}
+
 // tryOnce takes the lock if it is free: a read first, so that a waiter
 // costs etcd no lease; then the lease (once) and the transaction.
-func (l *locked) tryOnce(ctx context.Context, key []byte, holder string, holderSeen *string, atRev *int64) (bool, error) {
+func (l *locked) tryOnce(ctx context.Context, key []byte, holder string, holderSeen *string, atRev *int64, leaseless *bool) (bool, error) {
 	octx, cancel := l.s.bounds.Op(ctx)
 	defer cancel()
 	if l.lease == 0 {
@@ -76,7 +93,7 @@ func (l *locked) tryOnce(ctx context.Context, key []byte, holder string, holderS
 			return false, fmt.Errorf("etcd: lock %s: %w", l.s.lockKey, err)
 		}
 		if kv != nil {
-			*holderSeen, *atRev = string(kv.Value), r
+			*holderSeen, *atRev, *leaseless = string(kv.Value), r, kv.Lease == 0
 			return false, nil
 		}
 		sent := time.Now()
@@ -100,7 +117,7 @@ func (l *locked) tryOnce(ctx context.Context, key []byte, holder string, holderS
 		return true, nil // (or an earlier attempt of ours took it and its answer was lost)
 	}
 	if kv != nil {
-		*holderSeen = string(kv.Value)
+		*holderSeen, *leaseless = string(kv.Value), kv.Lease == 0
 	}
 	*atRev = int64(r.Header.Revision)
 	return false, nil
@@ -163,12 +180,12 @@ func (l *locked) Read(ctx context.Context) ([]byte, error) {
 	if kv == nil {
 		l.Saw(0, nil)
 		l.s.files.DropCopy()
-		return nil, fmt.Errorf("etcd: %s: %w", l.s.Name(), fs.ErrNotExist)
+		return l.Current(0, nil, fmt.Errorf("etcd: %s: %w", l.s.Name(), fs.ErrNotExist))
 	}
 	data := l.s.files.Cap(kv.Value)
 	l.Saw(int64(kv.ModRevision), data)
 	l.s.files.WriteCopy(data)
-	return data, nil
+	return l.Current(int64(kv.ModRevision), data, nil)
 }
 
 // CheckSavable proves that the lock is still ours and etcd answers, that

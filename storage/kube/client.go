@@ -286,6 +286,14 @@ func (c *Client) explain(r request, se *StatusError) error {
 				Msg:  fmt.Sprintf("kubernetes: cannot create %s in namespace %s: %s", r.resource, c.cfg.Namespace, se.Message),
 				Hint: fmt.Sprintf("create the namespace (kubectl create namespace %s), or name another in the store URL", c.cfg.Namespace)}
 		}
+	case http.StatusUnprocessableEntity:
+		if r.resource == resSecrets && r.verb == "update" {
+			// An immutable Secret, or a type whose rules the record
+			// breaks: no retry changes it.
+			return &storage.ConfigError{Err: se,
+				Msg:  fmt.Sprintf("kubernetes: the API server will not update secrets %s in namespace %s: %s", r.name, c.cfg.Namespace, se.Message),
+				Hint: fmt.Sprintf("the Secret %s must take updates (an Opaque Secret, not immutable): only a person can replace it, with the record of the pending answer (see docs/kubernetes.md)", r.name)}
+		}
 	case http.StatusUnauthorized:
 		return &storage.ConfigError{Err: se,
 			Msg:  fmt.Sprintf("kubernetes: %s: the API server refused the credentials of %s (HTTP 401)", c.conn.Server, c.conn.Source),

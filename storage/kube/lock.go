@@ -2,6 +2,7 @@ package kube
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -65,6 +66,7 @@ type locked struct {
 func (l *locked) acquire(ctx context.Context, deadline time.Time) error {
 	start := time.Now()
 	var lookedRV, holderSeen string
+	var durationSeen int32
 	// The observation outlives this call: the lifecycle waits in slices.
 	l.s.mu.Lock()
 	seenRV, seenAt := l.s.seenRV, l.s.seenAt
@@ -75,7 +77,11 @@ func (l *locked) acquire(ctx context.Context, deadline time.Time) error {
 		l.s.mu.Unlock()
 	}()
 	busy := func() error {
-		return &storage.LockBusyError{Path: l.s.LockName(), Holder: redact.Line(holderSeen, 200), Waited: time.Since(start)}
+		b := &storage.LockBusyError{Path: l.s.LockName(), Holder: redact.Line(holderSeen, 200), Waited: time.Since(start)}
+		if time.Duration(durationSeen)*time.Second > maxLeaseWaited {
+			return l.neverWaitedOut(b, durationSeen)
+		}
+		return b
 	}
 	for {
 		got, cur, err := l.tryOnce(ctx, seenRV, seenAt)
@@ -83,7 +89,7 @@ func (l *locked) acquire(ctx context.Context, deadline time.Time) error {
 			return err
 		}
 		if cur != nil {
-			holderSeen = cur.Spec.HolderIdentity
+			holderSeen, durationSeen = cur.Spec.HolderIdentity, cur.Spec.LeaseDurationSeconds
 			if cur.Metadata.ResourceVersion != seenRV {
 				seenRV, seenAt = cur.Metadata.ResourceVersion, time.Now()
 			}
@@ -114,6 +120,23 @@ func (l *locked) acquire(ctx context.Context, deadline time.Time) error {
 		case <-time.After(max(wait, 0)):
 		}
 	}
+}
+
+// maxLeaseWaited is the longest Lease a waiter treats as a holder's that
+// will run out: tokenkeeper's own last --timeout + 15 s, and no token
+// request takes a day.
+const maxLeaseWaited = 24 * time.Hour
+
+// neverWaitedOut is busy, when the Lease's holder keeps it for longer than
+// any tokenkeeper would (put by a person or a tool): "run again shortly"
+// would be wrong for days, so it is for a person to remove (a
+// *storage.ConfigError, exit 78), still a busy lock to the waiter, which
+// waits for it until its --lock-timeout.
+func (l *locked) neverWaitedOut(busy *storage.LockBusyError, seconds int32) error {
+	return &storage.ConfigError{Err: busy,
+		Msg: fmt.Sprintf("kubernetes: lock %s is held by %s for a Lease of %s (leaseDurationSeconds %d): no tokenkeeper holds one that long",
+			busy.Path, cmp.Or(busy.Holder, "another holder"), time.Duration(seconds)*time.Second, seconds),
+		Hint: fmt.Sprintf("if no tokenkeeper holds it, delete it: kubectl delete lease %s -n %s", l.s.name, l.s.c.cfg.Namespace)}
 }
 
 // refreshCopy reads the Secret into the host's read copy.
@@ -225,7 +248,7 @@ func (l *locked) Read(ctx context.Context) ([]byte, error) {
 	l.sec = sec
 	l.mu.Unlock()
 	l.Saw(seen, data)
-	return data, err
+	return l.Current(seen, data, err)
 }
 
 // CheckSavable proves that the record fits a Secret, that the pending file
