@@ -59,7 +59,7 @@ func TestSingleQuote(t *testing.T) {
 // PowerShell expands nothing in it, the quotes it knows included.
 func TestPowerShellFormat(t *testing.T) {
 	exp := time.Date(2026, 11, 21, 23, 0, 0, 0, time.UTC)
-	tok := &refresh.Token{AccessToken: "a.b-c_d", Expiry: exp, Geolocation: "https://it's\u2019$(x)`y/"}
+	tok := &refresh.Token{AccessToken: "a.b-c_d", Expiry: exp, Geolocation: "https://api.example/it's\u2019$(x)`y/"}
 	var b strings.Builder
 	if err := writeToken(&b, formatPowerShell, tok, 0); err != nil {
 		t.Fatal(err)
@@ -67,7 +67,7 @@ func TestPowerShellFormat(t *testing.T) {
 	want := "$env:TOKENKEEPER_ACCESS_TOKEN = 'a.b-c_d'\n" +
 		"$env:TOKENKEEPER_TOKEN_TYPE = 'Bearer'\n" +
 		"$env:TOKENKEEPER_EXPIRES_AT = '2026-11-21T23:00:00Z'\n" +
-		"$env:TOKENKEEPER_API_BASE = 'https://it''s\u2019\u2019$(x)`y'\n"
+		"$env:TOKENKEEPER_API_BASE = 'https://api.example/it''s\u2019\u2019$(x)`y'\n"
 	if b.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
 	}
