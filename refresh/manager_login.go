@@ -175,6 +175,10 @@ func (m *Manager) loginError(err error, device bool) error {
 	case errors.As(err, &le) && le.Code == "access_denied":
 		return &Error{Kind: KindNeedsHuman, Err: err, Msg: err.Error(), Next: again,
 			Hint: "the login was refused; to try again, log in and approve the request"}
+	case errors.As(err, &le) && le.Code == "" && le.Reason == ReasonInterrupted:
+		// The person stopped it: nothing to do in time, only the login to
+		// start again (Next's command).
+		return &Error{Kind: KindTemporary, Err: err, Msg: err.Error(), Next: again}
 	case errors.As(err, &le) && (le.Code == "expired_token" || le.Code == ""):
 		return &Error{Kind: KindTemporary, Err: err, Msg: err.Error(), Next: again,
 			Hint: "log in again and finish the login in time"}
