@@ -122,11 +122,13 @@ func (g *globals) register(fs *pflag.FlagSet) {
 	fs.VisitAll(func(f *pflag.Flag) { g.global = append(g.global, f) }) // fs held none before
 }
 
-// rootsGiven tells whether --profile, --config-dir or --state-dir was given on
-// the command line: a TOKENKEEPER_DIR from the environment, which would put
-// both files elsewhere and ignore them, then gives way (the flag wins).
+// rootsGiven tells whether --config-dir or --state-dir was given on the
+// command line: a TOKENKEEPER_DIR from the environment, which would put both
+// files elsewhere and ignore them, then gives way (the flag wins). --profile
+// does not: with a directory it names the profile (the scheduler's lines
+// are TOKENKEEPER_DIR=… tokenkeeper --profile NAME refresh).
 func (g *globals) rootsGiven() bool {
-	for _, name := range []string{"profile", "config-dir", "state-dir"} {
+	for _, name := range []string{"config-dir", "state-dir"} {
 		if f := g.flags.Lookup(name); f != nil && f.Changed {
 			return true
 		}
