@@ -64,8 +64,11 @@ func (o *fleetOpts) check() error {
 // error when --dir makes a single profile of one directory.
 func (a *app) fleetRoots(what string) (configRoot, stateRoot string, err error) {
 	if a.g.dir != "" {
-		return "", "", usageErr(fmt.Sprintf("%s: --dir %s holds a single profile (from %s), not a set of profiles", what, a.g.dir, a.g.sources["dir"]),
-			"drop --dir (or unset TOKENKEEPER_DIR) and use --config-dir and --state-dir, whose sub-directories are the profiles")
+		fix := "drop --dir and use --config-dir and --state-dir, whose sub-directories are the profiles"
+		if !a.flagGiven("dir") { // a --config-dir or --state-dir would win over it
+			fix = "unset TOKENKEEPER_DIR, or give --config-dir and --state-dir, whose sub-directories are the profiles"
+		}
+		return "", "", usageErr(fmt.Sprintf("%s: --dir %s holds a single profile (from %s), not a set of profiles", what, a.g.dir, a.g.sources["dir"]), fix)
 	}
 	if src := a.g.sources["profile"]; src == "--profile flag" {
 		// profiles has no --all to drop: its one-profile form is status.
