@@ -12,7 +12,8 @@ import (
 // do about it. A refusal is read by the provider's own words when it has any
 // (credentials.Provider: its numeric codes, for its endpoints only), else by
 // RFC 6749's error code, else by HTTP status. In the advice, {file} is the
-// credentials file and {grant} its grantType. The tables are functions, built
+// credentials file, {grant} its grantType, {username} and {password} the words of
+// the password grant's fields (credentials.Credentials.Word). The tables are functions, built
 // when a refusal is looked up, not at every start-up (docs/contract.md §6).
 
 // advice is one row: the kind of failure and what to do.
@@ -125,7 +126,7 @@ const clientRefused = "the client was refused: check appID and {secret}{style} i
 // by grant type, in RFC 6749's words (a provider's own: GrantAdvice).
 func grantRefused() map[string]string {
 	return map[string]string{
-		credentials.GrantPassword:          "the username and password (companyUUID and companyRequestToken in {file}) were refused; correct them",
+		credentials.GrantPassword:          "the username and password ({username} and {password} in {file}) were refused; correct them",
 		credentials.GrantRefreshToken:      "get a new refresh token from the provider and put it in {file} (refreshToken)",
 		credentials.GrantClientCredentials: "the provider refused the client-credentials grant; check the client's grants with the provider and {file}",
 	}
@@ -186,7 +187,8 @@ func refusalProvider(ee *EndpointError, c *credentials.Credentials) credentials.
 func refusalError(ee *EndpointError, c *credentials.Credentials, follow func(tokenURL, geo string) (string, error)) *Error {
 	p := refusalProvider(ee, c)
 	a := refusalAdvice(ee, c, p)
-	hint := strings.NewReplacer("{file}", c.Path, "{grant}", c.GrantType).Replace(a.Do)
+	hint := strings.NewReplacer("{file}", c.Path, "{grant}", c.GrantType,
+		"{username}", c.Word("companyUUID"), "{password}", c.Word("companyRequestToken")).Replace(a.Do)
 	hint = clientWords(c).Replace(hint)
 	if rd, ok := readBy(p, ee); ok && rd.Class == credentials.Moved {
 		hint = movedHint(ee, c, p, follow)

@@ -22,7 +22,7 @@ func TestRefusalError(t *testing.T) {
 		{"concur locked", concurURL, "password", EndpointError{Status: 400, Code: "invalid_grant", ProviderCode: 14}, KindNeedsHuman, "locked", ""},
 		{"concur client disabled", concurURL, "password", EndpointError{Status: 400, ProviderCode: 59}, KindCredentials, "appID", ""},
 		{"concur 108 for a pasted refresh token", concurURL, "refresh_token", EndpointError{Status: 400, Code: "invalid_grant", ProviderCode: 108}, KindNeedsHuman, "new refresh token", "Concur"},
-		{"generic password grant refused", genericURL, "password", EndpointError{Status: 400, Code: "invalid_grant"}, KindNeedsHuman, "companyUUID and companyRequestToken", "Concur"},
+		{"generic password grant refused", genericURL, "password", EndpointError{Status: 400, Code: "invalid_grant"}, KindNeedsHuman, "(username and password in", "companyUUID"},
 		{"generic endpoint with a code is not Concur", genericURL, "client_credentials", EndpointError{Status: 400, ProviderCode: 5, Message: "bad"}, KindCredentials, "refused the request", "Concur"},
 		{"generic refresh token refused", genericURL, "refresh_token", EndpointError{Status: 400, Code: "invalid_grant"}, KindNeedsHuman, "new refresh token", "Concur"},
 		{"client refused", genericURL, "client_credentials", EndpointError{Status: 401}, KindCredentials, "appID and clientSecret", ""},

@@ -386,7 +386,7 @@ func reauthAdvice(c *credentials.Credentials) string {
 	}
 	switch c.GrantType {
 	case credentials.GrantPassword:
-		return fmt.Sprintf("before then, make sure the username and password in %s (companyUUID, companyRequestToken) are still accepted", c.Path)
+		return fmt.Sprintf("before then, make sure the username and password in %s (%s, %s) are still accepted", c.Path, c.Word("companyUUID"), c.Word("companyRequestToken"))
 	case credentials.GrantRefreshToken:
 		return fmt.Sprintf("before then, get a new refresh token from the provider and put it in %s (refreshToken)", c.Path)
 	case credentials.GrantAuthorizationCode, credentials.GrantDeviceCode:

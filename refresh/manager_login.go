@@ -180,6 +180,10 @@ func (m *Manager) loginError(err error, device bool) error {
 		// to redeem. A new login starts clean.
 		return &Error{Kind: KindTemporary, Err: err, Msg: err.Error(), Next: again,
 			Hint: "the browser's answer was refused and nothing was redeemed; log in again, on the provider's own pages"}
+	case errors.As(err, &le) && le.Code == "" && le.Reason == ReasonInterrupted:
+		// The person stopped it: nothing to do in time, only the login to
+		// start again (Next's command).
+		return &Error{Kind: KindTemporary, Err: err, Msg: err.Error(), Next: again}
 	case errors.As(err, &le) && (le.Code == "expired_token" || le.Code == ""):
 		return &Error{Kind: KindTemporary, Err: err, Msg: err.Error(), Next: again,
 			Hint: "log in again and finish the login in time"}

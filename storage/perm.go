@@ -138,6 +138,13 @@ func dirWriteWarning(dir string) string {
 	if perm&0o022 == 0 {
 		return ""
 	}
+	if fi.Mode()&os.ModeSticky != 0 {
+		// A directory shared by design (/tmp): chmod go-w would break it for
+		// everyone, and others could still plant the names not yet taken (the
+		// lock, a token file to come). The fix is a directory of one's own.
+		return fmt.Sprintf("%s is a shared directory (mode 1%03o, sticky): others can create files in it, where the profile's files are still to come; keep the profile in a directory of your own (mkdir -m 700 DIR) instead of changing this one",
+			dir, perm)
+	}
 	return fmt.Sprintf("%s is writable by %s (mode %04o), who could replace the files in it; run: chmod go-w %s",
 		dir, audience(perm&0o022), perm, shellQuote(dir))
 }

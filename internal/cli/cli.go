@@ -122,6 +122,20 @@ func (g *globals) register(fs *pflag.FlagSet) {
 	fs.VisitAll(func(f *pflag.Flag) { g.global = append(g.global, f) }) // fs held none before
 }
 
+// rootsGiven tells whether --config-dir or --state-dir was given on the
+// command line: a TOKENKEEPER_DIR from the environment, which would put both
+// files elsewhere and ignore them, then gives way (the flag wins). --profile
+// does not: with a directory it names the profile (the scheduler's lines
+// are TOKENKEEPER_DIR=… tokenkeeper --profile NAME refresh).
+func (g *globals) rootsGiven() bool {
+	for _, name := range []string{"config-dir", "state-dir"} {
+		if f := g.flags.Lookup(name); f != nil && f.Changed {
+			return true
+		}
+	}
+	return false
+}
+
 // applyEnv fills each global flag not given on the command line from
 // TOKENKEEPER_<NAME>, and records where each value came from, for status and
 // for the hints, which repeat the flags the user gave.
@@ -134,7 +148,7 @@ func (g *globals) applyEnv(getenv func(string) string) error {
 		}
 		env := envName(f.Name)
 		v := getenv(env)
-		if v == "" {
+		if v == "" || f.Name == "dir" && g.rootsGiven() {
 			continue
 		}
 		if err := g.flags.Set(f.Name, v); err != nil {

@@ -137,11 +137,27 @@ func runChild(cmd *exec.Cmd) error {
 }
 
 // startFailed reports a command that could not be started with the shells' codes:
-// 127 not found, 126 found but not executable.
+// 127 not found, 126 found but not executable. A name with a directory in it
+// was not looked up in $PATH: the hint says what is wrong with that file.
 func startFailed(name string, err error) error {
-	if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
+	if errors.Is(err, exec.ErrNotFound) {
 		return &cmdError{exitNotFound, fmt.Sprintf("exec: %s: command not found", name),
 			[]string{"give the full path of the command, or check $PATH"}}
+	}
+	st, statErr := os.Stat(name)
+	switch {
+	case statErr == nil && st.IsDir():
+		return &cmdError{exitCannotExecute, fmt.Sprintf("exec: %s: is a directory", name),
+			[]string{"give the command's file after --, not a directory"}}
+	case errors.Is(err, os.ErrNotExist) && statErr == nil:
+		// The file is there: what is missing is what runs it, the
+		// interpreter its #! line names (or a binary's loader). Shells say
+		// "bad interpreter" and 126.
+		return &cmdError{exitCannotExecute, fmt.Sprintf("exec: %s: the interpreter on its #! line (or its loader) was not found", name),
+			[]string{"check the first line of " + name}}
+	case errors.Is(err, os.ErrNotExist):
+		return &cmdError{exitNotFound, fmt.Sprintf("exec: %s: no such file", name),
+			[]string{"check the path, or give a command's name alone to look it up in $PATH"}}
 	}
 	return &cmdError{exitCannotExecute, fmt.Sprintf("exec: %s: %v", name, err), []string{"check that the file is executable (chmod +x)"}}
 }

@@ -125,7 +125,13 @@ func (a *app) serve(o serveOptions) int {
 		case o.socket != "" && errors.Is(err, fs.ErrNotExist):
 			// Created here it would take the umask's mode: who may reach
 			// the socket is the person's choice.
-			hint = "create the socket's directory first, for you alone: mkdir -m 700 " + shellQuote(filepath.Dir(abs))
+			// -p when its parent is missing too: mkdir alone would fail
+			// there (-m applies to the last directory only, the socket's).
+			mkdir, dir := "mkdir -m 700 ", filepath.Dir(abs)
+			if _, err := os.Stat(filepath.Dir(dir)); errors.Is(err, fs.ErrNotExist) {
+				mkdir = "mkdir -p -m 700 "
+			}
+			hint = "create the socket's directory first, for you alone: " + mkdir + shellQuote(dir)
 		case o.socket != "" && len(abs) > maxSocketPath:
 			hint = fmt.Sprintf("a unix socket's path is at most %d bytes long, and %s is %d: choose a shorter one", maxSocketPath, abs, len(abs))
 		}

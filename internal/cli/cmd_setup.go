@@ -270,8 +270,11 @@ func (s *setupRun) aborted(err error) error {
 func (s *setupRun) checkComplete() error {
 	c, o := s.c, s.o
 	var problems []string // credentials' own, then what setup's --preset asks for
+	wrong := false        // a value given is refused, beside the fields not given
 	if err := c.Validate(); err != nil {
 		problems = append(problems, detail(err))
+		var inv *credentials.InvalidError
+		wrong = errors.As(err, &inv) && len(inv.Problems) > len(c.Missing())
 	}
 	var flags []string
 	if c.TokenURL == "" && c.Issuer == "" && o.preset != "" && o.preset != credentials.TemplatePreset().Name {
@@ -298,7 +301,11 @@ func (s *setupRun) checkComplete() error {
 		hints = append([]string{fmt.Sprintf("give --%s (the %s)", p.Arg, p.Ask)}, hints...)
 	}
 	if len(flags) > 0 {
-		hints = []string{"give " + strings.Join(flags, ", "),
+		give := "give " + strings.Join(flags, ", ")
+		if wrong { // the flags alone would leave the refused value as it is
+			give = "fix the values given above, and " + give
+		}
+		hints = []string{give,
 			"or run " + s.cmdLine("setup") + " on a terminal to be asked, or " + s.cmdLine("setup --wait") + " and edit " + s.paths.CredentialsFile}
 	}
 	return &cmdError{exitConfig, strings.Join(problems, "\n"), hints}

@@ -42,7 +42,11 @@ tokenkeeper --store etcd://10.0.0.1:2379/acme --profile eu store pull`,
 
 func (a *app) cmdStore(args []string, force bool) int {
 	if len(args) != 1 || (args[0] != "push" && args[0] != "pull") {
-		return a.usageError("store: say push or pull", "run "+a.cmdLine("store push")+" to move the token file into the store")
+		push := "store push"
+		if a.g.store == "" { // "store push" alone would stop at the missing --store next
+			push = "--store etcd://HOST:PORT[/PREFIX] " + push
+		}
+		return a.usageError("store: say push or pull", "run "+a.cmdLine(push)+" to move the token file into the store")
 	}
 	shared, err := a.sharedStore(a.paths)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 
 	"github.com/spf13/pflag"
@@ -63,12 +64,20 @@ func (o *fleetOpts) check() error {
 // error when --dir makes a single profile of one directory.
 func (a *app) fleetRoots(what string) (configRoot, stateRoot string, err error) {
 	if a.g.dir != "" {
-		return "", "", usageErr(fmt.Sprintf("%s: --dir %s holds a single profile (from %s), not a set of profiles", what, a.g.dir, a.g.sources["dir"]),
-			"drop --dir (or unset TOKENKEEPER_DIR) and use --config-dir and --state-dir, whose sub-directories are the profiles")
+		fix := "drop --dir and use --config-dir and --state-dir, whose sub-directories are the profiles"
+		if !a.flagGiven("dir") { // a --config-dir or --state-dir would win over it
+			fix = "unset TOKENKEEPER_DIR, or give --config-dir and --state-dir, whose sub-directories are the profiles"
+		}
+		return "", "", usageErr(fmt.Sprintf("%s: --dir %s holds a single profile (from %s), not a set of profiles", what, a.g.dir, a.g.sources["dir"]), fix)
 	}
 	if src := a.g.sources["profile"]; src == "--profile flag" {
+		// profiles has no --all to drop: its one-profile form is status.
+		alone := "run " + a.cmdLine("status") + " for that profile alone"
+		if cmd, ok := strings.CutSuffix(what, " --all"); ok {
+			alone = "run " + a.cmdLine(cmd) + " to work on that profile alone"
+		}
 		return "", "", usageErr(what+": --profile picks one profile; this works on all of them",
-			"drop --profile, or drop --all to work on that profile alone")
+			"drop --profile, or "+alone)
 	}
 	return filepath.Dir(a.paths.ConfigDir), filepath.Dir(a.paths.StateDir), nil
 }
@@ -84,9 +93,18 @@ func (a *app) fleetList(what string) (configRoot, stateRoot string, names []stri
 	}
 	if len(names) == 0 {
 		a.warn(fmt.Sprintf("no profiles in %s or %s", configRoot, stateRoot),
-			"a profile is a sub-directory: "+a.cmdLine("--config-dir "+shellQuote(configRoot)+" --profile NAME init"))
+			"a profile is a sub-directory: "+a.initLine(configRoot))
 	}
 	return configRoot, stateRoot, names, nil
+}
+
+// initLine is the command that creates a profile NAME under configRoot: the
+// user's --config-dir is in a.cmdLine already, and is not given twice.
+func (a *app) initLine(configRoot string) string {
+	if a.flagGiven("config-dir") {
+		return a.cmdLine("--profile NAME init")
+	}
+	return a.cmdLine("--config-dir " + shellQuote(configRoot) + " --profile NAME init")
 }
 
 // fleetNames is the sorted union of the profile directories of both roots

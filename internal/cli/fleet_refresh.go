@@ -209,7 +209,11 @@ func (a *app) refreshSummary(t *fleetTally, total, started int, took time.Durati
 		if g.count > len(g.names) {
 			names += fmt.Sprintf(" and %d more", g.count-len(g.names))
 		}
-		a.message("error", fmt.Sprintf("%d failed with exit %d (%s): %s", g.count, g.code, exitMeaning(g.code), names), g.hint)
+		hint := g.hint
+		if g.count == 1 { // one profile: its own name, a hint to paste as it is
+			hint = strings.ReplaceAll(hint, "<profile>", g.names[0])
+		}
+		a.message("error", fmt.Sprintf("%d failed with exit %d (%s): %s", g.count, g.code, exitMeaning(g.code), names), hint)
 	}
 	return code
 }

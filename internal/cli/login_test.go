@@ -213,6 +213,10 @@ func testLoginInterrupted(t *testing.T, bin string) {
 	if code := cmd.ProcessState.ExitCode(); code != exitTemp || !strings.Contains(all.String(), "interrupted; nothing was saved") {
 		t.Fatalf("exit %d (%v), want 75 saying it was interrupted:\n%s", code, err, all.String())
 	}
+	// Nobody ran out of time: the hint is the login to run again, with --dir.
+	if want := "tokenkeeper: hint: run tokenkeeper --dir " + shellQuote(lp.dir) + " login"; !strings.Contains(all.String(), want) || strings.Contains(all.String(), "in time") {
+		t.Errorf("want the hint %q, and no 'in time':\n%s", want, all.String())
+	}
 	if _, err := os.Stat(filepath.Join(lp.dir, "refreshTokenObjectFile.json")); err == nil {
 		t.Error("an interrupted login wrote a token file")
 	}
