@@ -4,18 +4,8 @@ import (
 	"encoding/base64"
 	"math/rand/v2"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 )
-
-// cpuTime is the process's CPU time so far: on a shared machine it says
-// more than the time on the clock.
-func cpuTime() time.Duration {
-	var r syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &r)
-	return time.Duration(r.Utime.Nano() + r.Stime.Nano())
-}
 
 // loop runs fn as a benchmark and reports its CPU time per op.
 func loop(b *testing.B, fn func()) {
