@@ -42,9 +42,7 @@ func testUnsavable(t *testing.T, bin string) {
 		{name: "disk full", dir: tinyFS, breakIt: func(t *testing.T, p *profile) { testfs.Fill(t, p.dir) },
 			oserr: "no space left on device"},
 		{name: "read-only", dir: tinyFS, breakIt: func(t *testing.T, p *profile) {
-			if err := unix.Mount("", p.dir, "", unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
-				t.Fatalf("remount read-only: %v", err)
-			}
+			remountReadOnly(t, p.dir)
 		}, lock: true, oserr: "read-only file system"},
 	}
 	for _, tt := range tests {
@@ -248,5 +246,24 @@ func testLeftoversFreed(t *testing.T, bin string) {
 	}
 	if got := p.srv.Count("refresh_token"); got != 1 {
 		t.Errorf("endpoint saw %d refresh requests, want 1", got)
+	}
+}
+
+// remountReadOnly remounts dir's file system read-only. A remount is refused
+// (EBUSY) while any process has a file there open for writing, and a child
+// that another parallel test is starting holds copies of this process's
+// descriptors until it execs: the remount is tried again for a few seconds.
+func remountReadOnly(t *testing.T, dir string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		err := unix.Mount("", dir, "", unix.MS_REMOUNT|unix.MS_RDONLY, "")
+		if err == nil {
+			return
+		}
+		if !errors.Is(err, unix.EBUSY) || time.Now().After(deadline) {
+			t.Fatalf("remount read-only: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
