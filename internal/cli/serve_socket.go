@@ -73,8 +73,8 @@ func lstatID(path string) fs.FileInfo {
 }
 
 // errInUse: the socket or port serve asked for is another server's. It may be
-// gone by the next try, so serve exits 75, as for any failure for now; any
-// other failure to listen is the flags' or the path's to fix (78).
+// gone by the next try, so serve exits 75, as for any temporary failure;
+// any other failure to listen is the flags' or the path's to fix (78).
 var errInUse = errors.New("in use")
 
 // listenExit is serve's exit code when it cannot listen.
