@@ -51,8 +51,9 @@ type Paths struct {
 
 // Resolve computes a profile's file locations. sources maps the option names
 // "profile", "dir", "config-dir" and "state-dir" to where their value came
-// from (e.g. "--dir flag", "TOKENKEEPER_DIR"); a missing entry is named after
-// the option (Options.Dir): the library names no flag of the command line. Without Dir, ConfigDir/StateDir (or the XDG base directories plus
+// from (e.g. "--dir flag", "TOKENKEEPER_DIR"); a missing entry is named
+// after the option (Options.Dir): the library names no flag of the command
+// line. Without Dir, ConfigDir/StateDir (or the XDG base directories plus
 // "tokenkeeper") get a sub-directory per profile.
 func Resolve(o Options, sources map[string]string) (Paths, error) {
 	p := Paths{Profile: o.Profile}
