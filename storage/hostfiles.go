@@ -28,8 +28,6 @@ type HostFiles struct {
 	// BaseKey is the pending file's key for the version the answer
 	// replaces ("base_revision", "base_resource_version").
 	BaseKey string
-	// Max caps a record, as the store caps what it holds.
-	Max int
 	// What is the store's kind in messages ("etcd", "kubernetes"),
 	// Version what it calls a record's version ("revision",
 	// "resourceVersion").
@@ -41,21 +39,21 @@ type HostFiles struct {
 	Supersedes func(pending, current []byte) bool
 }
 
-// Cap cuts v to Max.
+// Cap cuts v to MaxFileSize, as a token file is cut (docs/contract.md §1).
 func (h *HostFiles) Cap(v []byte) []byte {
-	if len(v) > h.Max {
-		return v[:h.Max]
+	if len(v) > MaxFileSize {
+		return v[:MaxFileSize]
 	}
 	return v
 }
 
 // CheckSavable proves that a record of size bytes is one the store holds
-// (Max), and that the pending file could be written if its save failed:
+// (MaxFileSize), and that the pending file could be written if its save failed:
 // the space for it is reserved (Reserve) for Keep to write into; the
 // caller releases it when no pending file is needed.
 func (h *HostFiles) CheckSavable(size int) (*Reservation, error) {
-	if size > h.Max {
-		return nil, fmt.Errorf("%s: a record of %d bytes is larger than %d", h.What, size, h.Max)
+	if size > MaxFileSize {
+		return nil, fmt.Errorf("%s: a record of %d bytes is larger than %d", h.What, size, MaxFileSize)
 	}
 	// The pending file holds the record in base64 and a few keys.
 	return Reserve(h.Pending, base64.StdEncoding.EncodedLen(size)+1024)

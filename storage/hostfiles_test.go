@@ -13,7 +13,7 @@ import (
 func TestHostFilesPending(t *testing.T) {
 	dir := tempDir(t)
 	h := &HostFiles{Copy: filepath.Join(dir, "copy.json"), Pending: filepath.Join(dir, "pending.json"),
-		Store: "etcd://a:1/tokenkeeper/p/record", BaseKey: "base_revision", Max: 1 << 20, What: "etcd"}
+		Store: "etcd://a:1/tokenkeeper/p/record", BaseKey: "base_revision", What: "etcd"}
 	if err := h.WritePending([]byte(`{"refresh_token":"fake-rt"}`), int64(7), nil); err != nil {
 		t.Fatal(err)
 	}

@@ -51,8 +51,9 @@ type Paths struct {
 
 // Resolve computes a profile's file locations. sources maps the option names
 // "profile", "dir", "config-dir" and "state-dir" to where their value came
-// from (e.g. "--dir flag", "TOKENKEEPER_DIR"); a missing entry is named after
-// the option (Options.Dir): the library names no flag of the command line. Without Dir, ConfigDir/StateDir (or the XDG base directories plus
+// from (e.g. "--dir flag", "TOKENKEEPER_DIR"); a missing entry is named
+// after the option (Options.Dir): the library names no flag of the command
+// line. Without Dir, ConfigDir/StateDir (or the XDG base directories plus
 // "tokenkeeper") get a sub-directory per profile.
 func Resolve(o Options, sources map[string]string) (Paths, error) {
 	p := Paths{Profile: o.Profile}
@@ -201,19 +202,23 @@ func isAlnum(c byte) bool {
 func (p Paths) Exists() (bool, error) {
 	for _, dir := range []string{p.ConfigDir, p.StateDir} {
 		fi, err := os.Stat(dir)
-		if le := brokenLink(dir); err != nil && le != nil {
-			// mkdir would answer "file exists" of what ls shows as a
-			// link, and a loop would be met by every file of the profile.
-			if le.gone {
-				target, _ := os.Readlink(dir)
-				if !filepath.IsAbs(target) {
-					target = filepath.Join(filepath.Dir(dir), target)
+		if err != nil {
+			// Only a path Stat could not follow can be a broken link: the
+			// common case costs no lstat(2).
+			if le := brokenLink(dir); le != nil {
+				// mkdir would answer "file exists" of what ls shows as a
+				// link, and a loop would be met by every file of the profile.
+				if le.gone {
+					target, _ := os.Readlink(dir)
+					if !filepath.IsAbs(target) {
+						target = filepath.Join(filepath.Dir(dir), target)
+					}
+					le.Hint = "create the directory it points to (mkdir -m 700 " + shellQuote(target) + "), or remove the link (rm " + shellQuote(dir) + ")"
+				} else {
+					le.Hint = "point the link at a directory (ln -sfn DIR " + shellQuote(dir) + "), or remove the link (rm " + shellQuote(dir) + ")"
 				}
-				le.Hint = "create the directory it points to (mkdir -m 700 " + shellQuote(target) + "), or remove the link (rm " + shellQuote(dir) + ")"
-			} else {
-				le.Hint = "point the link at a directory (ln -sfn DIR " + shellQuote(dir) + "), or remove the link (rm " + shellQuote(dir) + ")"
+				return false, le
 			}
-			return false, le
 		}
 		switch {
 		case err == nil && fi.IsDir():
@@ -281,7 +286,7 @@ func ListProfiles(root string) ([]string, error) {
 			// every other profile and exit 0 while this one is never
 			// renewed. Its run says what is wrong with it.
 			fi, err := os.Stat(filepath.Join(root, e.Name()))
-			isDir = err == nil && fi.IsDir() || brokenLink(filepath.Join(root, e.Name())) != nil
+			isDir = err == nil && fi.IsDir() || err != nil && brokenLink(filepath.Join(root, e.Name())) != nil
 		}
 		if isDir {
 			names = append(names, e.Name())

@@ -27,9 +27,9 @@ type Exposure struct {
 func (e *Exposure) String() string { return e.Path + " " + e.Problem + "; run: " + e.Fix }
 
 // FileExposure returns nil when the file at path is missing or private to
-// its owner, this user or root, and otherwise who else may reach it, with the chmod (icacls on
-// Windows) that fixes it. The file holds secrets; the caller decides whether
-// to warn or refuse.
+// its owner, this user or root, and otherwise who else may reach it, with
+// the chmod (icacls on Windows) that fixes it. The file holds secrets; the
+// caller decides whether to warn or refuse.
 func FileExposure(path string) *Exposure {
 	if !modeBitsTell {
 		return aclExposure(path)

@@ -95,10 +95,9 @@ func (o SharedOptions) WithDefaults() SharedOptions {
 func (o SharedOptions) Bounds() Bounds { return Bounds{Timeout: o.Timeout, Budget: o.Budget} }
 
 // HostFiles are o's files for the store of files (its Store, CheckStore,
-// BaseKey, What and Version), capped at MaxFileSize as a token file is
-// (docs/contract.md §1).
+// BaseKey, What and Version).
 func (o SharedOptions) HostFiles(files HostFiles) *HostFiles {
-	files.Copy, files.Pending, files.Max, files.Warn = o.CopyFile, o.PendingFile, MaxFileSize, o.Warn
+	files.Copy, files.Pending, files.Warn = o.CopyFile, o.PendingFile, o.Warn
 	files.Supersedes = o.Supersedes
 	return &files
 }

@@ -184,10 +184,10 @@ func checkDir(dir, path string, size int) (name string, err error) {
 }
 
 // MoveAside renames a file that cannot be used (e.g. an unparseable token
-// file) to path+".corrupt-"+UTC timestamp, adding "-1", "-2"… if that name is
-// taken, and returns the new path. The content is kept for a human to
-// inspect, readable by its owner alone. Callers should hold the profile lock: the free-name check and the
-// rename are two steps.
+// file) to path+".corrupt-"+UTC timestamp, adding "-1", "-2"… if that name
+// is taken, and returns the new path. The content is kept for a human to
+// inspect, readable by its owner alone. Callers should hold the profile
+// lock: the free-name check and the rename are two steps.
 func MoveAside(path string, now time.Time) (string, error) {
 	return MoveAsideAs(path, "corrupt", now)
 }

@@ -205,10 +205,8 @@ func (c *Client) call(ctx context.Context, path string, req, resp any) error {
 		// Every member failed: wait a little (an election takes about a
 		// second) before the next round.
 		wait := min(time.Duration(round+1)*100*time.Millisecond, time.Second)
-		select {
-		case <-ctx.Done():
+		if !storage.Sleep(ctx, wait) {
 			return &UnavailableError{Op: path, Last: last}
-		case <-time.After(wait):
 		}
 	}
 }

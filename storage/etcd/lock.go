@@ -151,10 +151,7 @@ func (l *locked) waitFree(ctx context.Context, rev int64, deadline time.Time) {
 		return true
 	})
 	if err != nil && wctx.Err() == nil {
-		select {
-		case <-wctx.Done():
-		case <-time.After(200 * time.Millisecond):
-		}
+		storage.Sleep(wctx, 200*time.Millisecond)
 	}
 }
 

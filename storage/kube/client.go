@@ -161,10 +161,8 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 		}
 		last = err
 		wait := min(time.Duration(round+1)*100*time.Millisecond, time.Second)
-		select {
-		case <-ctx.Done():
+		if !storage.Sleep(ctx, wait) {
 			return &UnavailableError{Op: r.verb + " " + c.what(r), Last: last}
-		case <-time.After(wait):
 		}
 	}
 }

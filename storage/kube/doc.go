@@ -39,8 +39,9 @@
 // # The lock
 //
 // The Lease's leaseDurationSeconds is storage.LeaseTTL(--timeout,
-// --lock-timeout), the rule of every shared store: timeout + 15 s, below the lock timeout. A holder
-// renews it every quarter of that; a waiter takes it when it is free
+// --lock-timeout), the rule of every shared store: timeout + 15 s, below the
+// lock timeout. A holder renews it every quarter of that; a waiter takes it
+// when it is free
 // (holderIdentity empty, as Unlock leaves it) or when it has not changed
 // for a whole duration by the waiter's own clock — never by comparing
 // renewTime with the local clock, so hosts' clocks need not agree. Taking

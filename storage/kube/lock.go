@@ -114,10 +114,8 @@ func (l *locked) acquire(ctx context.Context, deadline time.Time) error {
 			d := time.Duration(cur.Spec.LeaseDurationSeconds) * time.Second
 			wait = min(wait, time.Until(seenAt.Add(d))+10*time.Millisecond)
 		}
-		select {
-		case <-ctx.Done():
+		if !storage.Sleep(ctx, max(wait, 0)) {
 			return ctx.Err()
-		case <-time.After(max(wait, 0)):
 		}
 	}
 }
