@@ -194,13 +194,7 @@ func testLogoutWithoutRevocation(t *testing.T, bin string) {
 func testLoginInterrupted(t *testing.T, bin string) {
 	lp := newLoginProfile(t, bin, "authorization_code")
 	cmd := lp.command("", "login", "--no-browser")
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	stderr := startStderr(t, cmd)
 	var all strings.Builder
 	sc := bufio.NewScanner(stderr)
 	for sc.Scan() {
@@ -209,7 +203,7 @@ func testLoginInterrupted(t *testing.T, bin string) {
 			cmd.Process.Signal(os.Interrupt)
 		}
 	}
-	err = cmd.Wait()
+	err := cmd.Wait()
 	if code := cmd.ProcessState.ExitCode(); code != exitTemp || !strings.Contains(all.String(), "interrupted; nothing was saved") {
 		t.Fatalf("exit %d (%v), want 75 saying it was interrupted:\n%s", code, err, all.String())
 	}
@@ -380,13 +374,7 @@ func testLogout(t *testing.T, bin string) {
 // that cmd printed on stderr and how it ended.
 func deviceLogin(t *testing.T, cmd *exec.Cmd, approve func(verify, code string) error) (string, error) {
 	t.Helper()
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	stderr := startStderr(t, cmd)
 	re := regexp.MustCompile(`open (\S+) and enter the code (\S+)`)
 	var all strings.Builder
 	sc := bufio.NewScanner(stderr)
