@@ -93,3 +93,14 @@ func startStderr(t testing.TB, cmd *exec.Cmd) io.Reader {
 	}
 	return stderr
 }
+
+// binaryTest runs t in parallel with the other tests and returns the built
+// binary, skipping t under -short: building the binary is what -short saves.
+func binaryTest(t *testing.T) string {
+	t.Helper()
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	return buildTokenkeeper(t)
+}

@@ -28,11 +28,7 @@ import (
 // refused even with the right state, and the login waits on for the real
 // answer.
 func TestLoginCallbackHostile(t *testing.T) {
-	t.Parallel()
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := buildTokenkeeper(t)
+	bin := binaryTest(t)
 	dir := t.TempDir()
 	// Nothing listens at these endpoints: this login must end at the
 	// callback, never at the token endpoint.
@@ -89,11 +85,7 @@ func TestLoginCallbackHostile(t *testing.T) {
 // every authorization answer (RFC 9207 §3) gets an answer without it refused:
 // the code is never redeemed, whatever the state says.
 func TestLoginIssRequired(t *testing.T) {
-	t.Parallel()
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := buildTokenkeeper(t)
+	bin := binaryTest(t)
 	var redeemed atomic.Int32
 	var srv *httptest.Server
 	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -138,11 +130,7 @@ func TestLoginIssRequired(t *testing.T) {
 // TestLoginPortTaken: a redirectURL whose port another program holds is
 // said as such, naming the address and the field, before anything is opened.
 func TestLoginPortTaken(t *testing.T) {
-	t.Parallel()
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := buildTokenkeeper(t)
+	bin := binaryTest(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -168,11 +156,7 @@ func TestLoginPortTaken(t *testing.T) {
 // the login ended, not that it succeeded because a code came back: a code
 // the token endpoint refuses is a failed login, in the browser too.
 func TestLoginCallbackPageTellsOutcome(t *testing.T) {
-	t.Parallel()
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := buildTokenkeeper(t)
+	bin := binaryTest(t)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusBadRequest)

@@ -119,11 +119,7 @@ func (lp *loginProfile) token() *refresh.Token {
 // TestLogin drives tokenkeeper login and what follows through the binary, at a
 // real OpenID provider (zitadel/oidc's op package, in process).
 func TestLogin(t *testing.T) {
-	t.Parallel()
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := buildTokenkeeper(t)
+	bin := binaryTest(t)
 	t.Run("AuthorizationCode", func(t *testing.T) { testLoginAuthorizationCode(t, bin) })
 	t.Run("Denied", func(t *testing.T) { testLoginDenied(t, bin) })
 	t.Run("Device", func(t *testing.T) { testLoginDevice(t, bin) })
