@@ -21,11 +21,7 @@ import (
 // printed credentials.json is saved as it is, and the commands work against
 // the endpoint without an edit.
 func TestDemoServe(t *testing.T) {
-	t.Parallel()
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := buildTokenkeeper(t)
+	bin := binaryTest(t)
 	t.Run("Password", func(t *testing.T) { t.Parallel(); testDemoServePassword(t, bin) })
 	t.Run("Login", func(t *testing.T) { t.Parallel(); testDemoServeLogin(t, bin) })
 	t.Run("Device", func(t *testing.T) { t.Parallel(); testDemoServeDevice(t, bin) })

@@ -76,6 +76,17 @@ func ftCreds(t *testing.T, dir, tokenURL string, over map[string]string) {
 	}
 }
 
+// ftRefreshed is a profile on fs whose first refresh went through: a
+// stored token for the test to keep, age or see refused.
+func ftRefreshed(t *testing.T, fs *fakeserver.Server) string {
+	t.Helper()
+	dir := t.TempDir()
+	ftCreds(t, dir, fs.TokenURL(), nil)
+	_, stderr, code := ftRun(t, nil, "--dir", dir, "refresh")
+	ftWant(t, "first refresh", code, exitOK, stderr)
+	return dir
+}
+
 func ftWant(t *testing.T, what string, code, want int, stderr string) {
 	t.Helper()
 	if code != want {
@@ -188,13 +199,10 @@ func TestFaultCLIConnectionRefused(t *testing.T) {
 	})
 	t.Run("valid token", func(t *testing.T) {
 		fs := ftFake(t)
-		dir := t.TempDir()
-		ftCreds(t, dir, fs.TokenURL(), nil)
-		_, stderr, code := ftRun(t, nil, "--dir", dir, "refresh")
-		ftWant(t, "first refresh", code, exitOK, stderr)
+		dir := ftRefreshed(t, fs)
 		before, _ := os.ReadFile(filepath.Join(dir, "refreshTokenObjectFile.json"))
 		fs.Close() // the endpoint goes away; the port is closed
-		_, stderr, code = ftRun(t, nil, "--dir", dir, "--timeout", "2s", "refresh", "--force")
+		_, stderr, code := ftRun(t, nil, "--dir", dir, "--timeout", "2s", "refresh", "--force")
 		ftWant(t, "refresh during the outage", code, exitOK, stderr)
 		if !strings.Contains(stderr, "warning: could not renew") || !strings.Contains(stderr, "kept:") {
 			t.Errorf("stderr lacks the warning and the kept token:\n%s", ftMask(stderr))

@@ -2,7 +2,9 @@ package cli
 
 import (
 	"encoding/json"
+	"io"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -77,4 +79,28 @@ func newFake(t *testing.T, o fakeserver.Options) *fakeserver.Server {
 	srv := fakeserver.New(o)
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+// startStderr starts cmd with its stderr on the returned pipe.
+func startStderr(t testing.TB, cmd *exec.Cmd) io.Reader {
+	t.Helper()
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return stderr
+}
+
+// binaryTest runs t in parallel with the other tests and returns the built
+// binary, skipping t under -short: building the binary is what -short saves.
+func binaryTest(t *testing.T) string {
+	t.Helper()
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	return buildTokenkeeper(t)
 }

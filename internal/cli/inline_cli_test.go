@@ -75,10 +75,7 @@ func TestInlineEndpointDown(t *testing.T) {
 func TestInlineEndpointDownValidToken(t *testing.T) {
 	t.Parallel()
 	fs := ftFake(t)
-	dir := t.TempDir()
-	ftCreds(t, dir, fs.TokenURL(), nil)
-	_, stderr, code := ftRun(t, nil, "--dir", dir, "refresh")
-	ftWant(t, "first refresh", code, exitOK, stderr)
+	dir := ftRefreshed(t, fs)
 	// Ten minutes left of an hour: --min-valid 20m wants a renewal.
 	ageFile(t, filepath.Join(dir, "refreshTokenObjectFile.json"), 50*time.Minute, 10*time.Minute)
 	for range 50 {
@@ -102,7 +99,7 @@ func TestInlineEndpointDownValidToken(t *testing.T) {
 	fs2 := ftFake(t)
 	ftCreds(t, dir2, fs2.TokenURL(), nil)
 	fs2.SetRequestToken("a-request-token-generated-since")
-	_, stderr, code = ftRun(t, nil, "--dir", dir2, "refresh")
+	_, stderr, code := ftRun(t, nil, "--dir", dir2, "refresh")
 	ftWant(t, "refused refresh", code, exitNeedsHuman, stderr)
 	sum := sha256.Sum256([]byte(fs2.TokenURL()))
 	rec, _ := json.Marshal(map[string]string{"url": hex.EncodeToString(sum[:8]), "at": time.Now().UTC().Format(time.RFC3339Nano), "error": "no answer in time (timeout)"})

@@ -639,10 +639,7 @@ func TestPartialEchoRedacted(t *testing.T) {
 func TestEchoDecodedAddsNoLine(t *testing.T) {
 	t.Parallel()
 	fs := ftFake(t)
-	dir := t.TempDir()
-	ftCreds(t, dir, fs.TokenURL(), nil)
-	_, stderr, code := ftRun(t, nil, "--dir", dir, "refresh")
-	ftWant(t, "first refresh", code, exitOK, stderr)
+	dir := ftRefreshed(t, fs)
 	var esc strings.Builder
 	for _, c := range []byte(ftRequestToken) {
 		fmt.Fprintf(&esc, "%%%02X", c)
@@ -651,7 +648,7 @@ func TestEchoDecodedAddsNoLine(t *testing.T) {
 	body, _ := json.Marshal(map[string]string{"error": "invalid_grant", "error_description": desc})
 	for mode, flags := range lkModes {
 		fs.Fail(fakeserver.Fault{Status: 400, Body: string(body)})
-		_, stderr, _ = ftRun(t, nil, append(append([]string{"--dir", dir}, flags...), "refresh", "--force")...)
+		_, stderr, _ := ftRun(t, nil, append(append([]string{"--dir", dir}, flags...), "refresh", "--force")...)
 		if strings.Contains(stderr, ftRequestToken) || !strings.Contains(stderr, "[redacted]") {
 			t.Errorf("%s: the echo is not redacted:\n%s", mode, ftMask(stderr))
 		}

@@ -28,41 +28,14 @@ import (
 // refused even with the right state, and the login waits on for the real
 // answer.
 func TestLoginCallbackHostile(t *testing.T) {
-	t.Parallel()
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := buildTokenkeeper(t)
+	bin := binaryTest(t)
 	dir := t.TempDir()
 	// Nothing listens at these endpoints: this login must end at the
 	// callback, never at the token endpoint.
 	creds := `{"grantType": "authorization_code", "appID": "app",
   "authURL": "http://127.0.0.1:1/authorize", "tokenURL": "http://127.0.0.1:1/token"}`
-	if err := os.WriteFile(filepath.Join(dir, "credentials.json"), []byte(creds), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "--dir", dir, "login", "--no-browser", "--wait", "2m")
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var all strings.Builder
-	sc := bufio.NewScanner(stderr)
-	var authURL *url.URL
-	for authURL == nil && sc.Scan() {
-		all.WriteString(sc.Text() + "\n")
-		if m := regexp.MustCompile(`http://127\.0\.0\.1:1/authorize\?\S+`).FindString(sc.Text()); m != "" {
-			authURL, _ = url.Parse(m)
-		}
-	}
-	if authURL == nil {
-		cmd.Process.Kill()
-		t.Fatalf("no authorization URL shown:\n%s", all.String())
-	}
+	lc := startCallbackLogin(t, bin, dir, creds, `http://127\.0\.0\.1:1/authorize\?\S+`)
+	authURL := lc.authURL
 	redirect, state := authURL.Query().Get("redirect_uri"), authURL.Query().Get("state")
 	client := &http.Client{Timeout: 10 * time.Second}
 	get := func(u, host string) int {
@@ -91,11 +64,8 @@ func TestLoginCallbackHostile(t *testing.T) {
 	if st := get(redirect+"?error=access_denied&error_description="+url.QueryEscape("no \x1b[31mred")+"&state="+url.QueryEscape(state), ""); st != http.StatusOK {
 		t.Errorf("the real callback: %d, want 200", st)
 	}
-	for sc.Scan() {
-		all.WriteString(sc.Text() + "\n")
-	}
-	err = cmd.Wait()
-	out := all.String()
+	err := lc.wait()
+	out := lc.all.String()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != exitNeedsHuman || !strings.Contains(out, "access_denied") {
 		t.Fatalf("login: %v, want exit 77 for access_denied:\n%s", err, out)
@@ -115,11 +85,7 @@ func TestLoginCallbackHostile(t *testing.T) {
 // every authorization answer (RFC 9207 §3) gets an answer without it refused:
 // the code is never redeemed, whatever the state says.
 func TestLoginIssRequired(t *testing.T) {
-	t.Parallel()
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := buildTokenkeeper(t)
+	bin := binaryTest(t)
 	var redeemed atomic.Int32
 	var srv *httptest.Server
 	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -138,41 +104,15 @@ func TestLoginIssRequired(t *testing.T) {
 	defer srv.Close()
 	dir := t.TempDir()
 	creds := fmt.Sprintf(`{"grantType": "authorization_code", "appID": "app", "issuer": %q}`, srv.URL)
-	if err := os.WriteFile(filepath.Join(dir, "credentials.json"), []byte(creds), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "--dir", dir, "login", "--no-browser", "--wait", "2m")
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var all strings.Builder
-	sc := bufio.NewScanner(stderr)
-	var authURL *url.URL
-	for authURL == nil && sc.Scan() {
-		all.WriteString(sc.Text() + "\n")
-		if m := regexp.MustCompile(`http://127\.0\.0\.1:\d+/authorize\?\S+`).FindString(sc.Text()); m != "" {
-			authURL, _ = url.Parse(m)
-		}
-	}
-	if authURL == nil {
-		cmd.Process.Kill()
-		t.Fatalf("no authorization URL shown:\n%s", all.String())
-	}
+	lc := startCallbackLogin(t, bin, dir, creds, `http://127\.0\.0\.1:\d+/authorize\?\S+`)
+	authURL := lc.authURL
 	resp, err := http.Get(authURL.Query().Get("redirect_uri") + "?code=c0de&state=" + url.QueryEscape(authURL.Query().Get("state")))
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	for sc.Scan() {
-		all.WriteString(sc.Text() + "\n")
-	}
-	err = cmd.Wait()
-	out := all.String()
+	err = lc.wait()
+	out := lc.all.String()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() == 0 || redeemed.Load() != 0 {
 		t.Fatalf("login: %v (%d redeemed), want a refusal of an answer without iss:\n%s", err, redeemed.Load(), out)
@@ -190,11 +130,7 @@ func TestLoginIssRequired(t *testing.T) {
 // TestLoginPortTaken: a redirectURL whose port another program holds is
 // said as such, naming the address and the field, before anything is opened.
 func TestLoginPortTaken(t *testing.T) {
-	t.Parallel()
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := buildTokenkeeper(t)
+	bin := binaryTest(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -220,11 +156,7 @@ func TestLoginPortTaken(t *testing.T) {
 // the login ended, not that it succeeded because a code came back: a code
 // the token endpoint refuses is a failed login, in the browser too.
 func TestLoginCallbackPageTellsOutcome(t *testing.T) {
-	t.Parallel()
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := buildTokenkeeper(t)
+	bin := binaryTest(t)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusBadRequest)
@@ -233,46 +165,63 @@ func TestLoginCallbackPageTellsOutcome(t *testing.T) {
 	defer srv.Close()
 	dir := t.TempDir()
 	creds := fmt.Sprintf(`{"grantType": "authorization_code", "appID": "app", "authURL": %q, "tokenURL": %q}`, srv.URL+"/authorize", srv.URL+"/token")
-	if err := os.WriteFile(filepath.Join(dir, "credentials.json"), []byte(creds), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "--dir", dir, "login", "--no-browser", "--wait", "2m")
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var all strings.Builder
-	sc := bufio.NewScanner(stderr)
-	var authURL *url.URL
-	for authURL == nil && sc.Scan() {
-		all.WriteString(sc.Text() + "\n")
-		if m := regexp.MustCompile(`http://127\.0\.0\.1:\d+/authorize\?\S+`).FindString(sc.Text()); m != "" {
-			authURL, _ = url.Parse(m)
-		}
-	}
-	if authURL == nil {
-		cmd.Process.Kill()
-		t.Fatalf("no authorization URL shown:\n%s", all.String())
-	}
+	lc := startCallbackLogin(t, bin, dir, creds, `http://127\.0\.0\.1:\d+/authorize\?\S+`)
+	authURL := lc.authURL
 	resp, err := http.Get(authURL.Query().Get("redirect_uri") + "?code=c0de&state=" + url.QueryEscape(authURL.Query().Get("state")))
 	if err != nil {
 		t.Fatal(err)
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for sc.Scan() {
-		all.WriteString(sc.Text() + "\n")
-	}
-	err = cmd.Wait()
+	err = lc.wait()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != exitNeedsHuman {
-		t.Fatalf("login: %v, want 77 for a refused code:\n%s", err, all.String())
+		t.Fatalf("login: %v, want 77 for a refused code:\n%s", err, lc.all.String())
 	}
 	if strings.Contains(string(body), "logged in") || !strings.Contains(string(body), "Login failed") {
 		t.Errorf("the browser was told %q for a login that failed", body)
 	}
+}
+
+// callbackLogin is a tokenkeeper login --no-browser that has shown its
+// authorization URL and waits for the browser to come back.
+type callbackLogin struct {
+	cmd     *exec.Cmd
+	sc      *bufio.Scanner
+	all     strings.Builder
+	authURL *url.URL
+}
+
+// startCallbackLogin writes creds as dir's credentials.json, starts a login
+// on them and reads what it says up to the authorization URL that authRe
+// finds.
+func startCallbackLogin(t *testing.T, bin, dir, creds, authRe string) *callbackLogin {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, "credentials.json"), []byte(creds), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "--dir", dir, "login", "--no-browser", "--wait", "2m")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}
+	lc := &callbackLogin{cmd: cmd, sc: bufio.NewScanner(startStderr(t, cmd))}
+	re := regexp.MustCompile(authRe)
+	for lc.authURL == nil && lc.sc.Scan() {
+		lc.all.WriteString(lc.sc.Text() + "\n")
+		if m := re.FindString(lc.sc.Text()); m != "" {
+			lc.authURL, _ = url.Parse(m)
+		}
+	}
+	if lc.authURL == nil {
+		cmd.Process.Kill()
+		t.Fatalf("no authorization URL shown:\n%s", lc.all.String())
+	}
+	return lc
+}
+
+// wait reads the rest of what the login says into all and waits for it to
+// end.
+func (lc *callbackLogin) wait() error {
+	for lc.sc.Scan() {
+		lc.all.WriteString(lc.sc.Text() + "\n")
+	}
+	return lc.cmd.Wait()
 }

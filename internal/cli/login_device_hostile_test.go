@@ -18,11 +18,7 @@ import (
 // verification_uri_complete, which carries the user code, only on
 // verification_uri's own host.
 func TestLoginDeviceHostileURIs(t *testing.T) {
-	t.Parallel()
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := buildTokenkeeper(t)
+	bin := binaryTest(t)
 	for _, tc := range []struct {
 		name, verify, complete string
 		code                   int

@@ -20,11 +20,7 @@ import (
 // user and client), naming it and leaking no secret; a profile of another
 // client, or of the same appID at another provider, is not warned about.
 func TestLoginSameClient(t *testing.T) {
-	t.Parallel()
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := buildTokenkeeper(t)
+	bin := binaryTest(t)
 	p := oidcprovider.Start(t, oidcprovider.Options{})
 	other := oidcprovider.Start(t, oidcprovider.Options{}) // the same appID, another provider
 	root := t.TempDir()

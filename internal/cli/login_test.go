@@ -119,11 +119,7 @@ func (lp *loginProfile) token() *refresh.Token {
 // TestLogin drives tokenkeeper login and what follows through the binary, at a
 // real OpenID provider (zitadel/oidc's op package, in process).
 func TestLogin(t *testing.T) {
-	t.Parallel()
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := buildTokenkeeper(t)
+	bin := binaryTest(t)
 	t.Run("AuthorizationCode", func(t *testing.T) { testLoginAuthorizationCode(t, bin) })
 	t.Run("Denied", func(t *testing.T) { testLoginDenied(t, bin) })
 	t.Run("Device", func(t *testing.T) { testLoginDevice(t, bin) })
@@ -194,13 +190,7 @@ func testLogoutWithoutRevocation(t *testing.T, bin string) {
 func testLoginInterrupted(t *testing.T, bin string) {
 	lp := newLoginProfile(t, bin, "authorization_code")
 	cmd := lp.command("", "login", "--no-browser")
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	stderr := startStderr(t, cmd)
 	var all strings.Builder
 	sc := bufio.NewScanner(stderr)
 	for sc.Scan() {
@@ -209,7 +199,7 @@ func testLoginInterrupted(t *testing.T, bin string) {
 			cmd.Process.Signal(os.Interrupt)
 		}
 	}
-	err = cmd.Wait()
+	err := cmd.Wait()
 	if code := cmd.ProcessState.ExitCode(); code != exitTemp || !strings.Contains(all.String(), "interrupted; nothing was saved") {
 		t.Fatalf("exit %d (%v), want 75 saying it was interrupted:\n%s", code, err, all.String())
 	}
@@ -380,13 +370,7 @@ func testLogout(t *testing.T, bin string) {
 // that cmd printed on stderr and how it ended.
 func deviceLogin(t *testing.T, cmd *exec.Cmd, approve func(verify, code string) error) (string, error) {
 	t.Helper()
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	stderr := startStderr(t, cmd)
 	re := regexp.MustCompile(`open (\S+) and enter the code (\S+)`)
 	var all strings.Builder
 	sc := bufio.NewScanner(stderr)

@@ -24,11 +24,7 @@ import (
 // the URL came from --store or TOKENKEEPER_STORE. Passwords may hold ?, /
 // and # (which end a URL's host part) or @, or come URL-encoded.
 func TestStoreURLPasswordNeverShown(t *testing.T) {
-	t.Parallel()
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := buildTokenkeeper(t)
+	bin := binaryTest(t)
 	const pw = "ssw0rdSECRET"
 	dir := t.TempDir()
 	for _, u := range []string{
@@ -66,11 +62,7 @@ func TestStoreURLPasswordNeverShown(t *testing.T) {
 // reaches the terminal as a control character, in text or --json, and
 // every command ends within --timeout.
 func TestStoreHostileEtcd(t *testing.T) {
-	t.Parallel()
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := buildTokenkeeper(t)
+	bin := binaryTest(t)
 	const evil = "\x1b]0;pwned\x07\x1b[2J\u009b31m\u0085"
 	var mode atomic.Value
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -124,11 +116,7 @@ func TestStoreHostileEtcd(t *testing.T) {
 // exec's child never inherits the store's password (it is the store's
 // credential, not the program's), through the binary.
 func TestExecChildHasNoStorePassword(t *testing.T) {
-	t.Parallel()
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := buildTokenkeeper(t)
+	bin := binaryTest(t)
 	srv := newFake(t, fakeserver.Options{})
 	dir := t.TempDir()
 	writeCredsFile(t, filepath.Join(dir, "credentials.json"), srv.TokenURL(), nil)
@@ -143,11 +131,7 @@ func TestExecChildHasNoStorePassword(t *testing.T) {
 // store push without --store is a usage error whose hint carries the
 // user's --dir, as every hint does (a.cmdLine).
 func TestStorePushWithoutStoreHint(t *testing.T) {
-	t.Parallel()
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := buildTokenkeeper(t)
+	bin := binaryTest(t)
 	dir := t.TempDir()
 	cmd := exec.Command(bin, "--dir", dir, "store", "push")
 	cmd.Env = cleanEnv()

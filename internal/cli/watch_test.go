@@ -69,13 +69,7 @@ func startWatch(t *testing.T, bin string, args ...string) *watchProc {
 // startWatchCmd starts cmd, a watch with --log-format json.
 func startWatchCmd(t *testing.T, cmd *exec.Cmd) *watchProc {
 	t.Helper()
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	stderr := startStderr(t, cmd)
 	p := &watchProc{cmd: cmd, records: make(chan map[string]any, 1000), done: make(chan struct{})}
 	go p.read(stderr)
 	t.Cleanup(func() {
