@@ -261,7 +261,7 @@ func (c *Credentials) Redacted() map[string]string {
 		v := *f.get(c)
 		switch {
 		case f.Secret:
-			v = mask(v)
+			v = redact.Mask(v)
 		case f.Show == showURL:
 			v = redact.URL(v)
 		case f.Show == showKeyword:
@@ -280,8 +280,6 @@ func short(v string) string {
 	}
 	return v
 }
-
-func mask(secret string) string { return redact.Mask(secret) }
 
 // String is redacted, so that printing a *Credentials by mistake (%v, %+v,
 // %s) in a log line leaks no secret.
