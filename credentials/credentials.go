@@ -53,9 +53,11 @@ func (c *Credentials) KeyAuth() bool {
 
 // TLSAuth reports whether c authenticates the client with a TLS client
 // certificate (RFC 8705).
-func (c *Credentials) TLSAuth() bool {
-	return c.ClientAuth == AuthTLS || c.ClientAuth == AuthSelfSignedTLS
-}
+func (c *Credentials) TLSAuth() bool { return TLSMethod(c.ClientAuth) }
+
+// TLSMethod reports whether the clientAuth method presents a TLS client
+// certificate (RFC 8705).
+func TLSMethod(method string) bool { return method == AuthTLS || method == AuthSelfSignedTLS }
 
 // SecretStyle is where a client secret goes: clientAuth's
 // client_secret_basic or client_secret_post when set (the OAuth names win),
@@ -261,7 +263,7 @@ func (c *Credentials) Redacted() map[string]string {
 		v := *f.get(c)
 		switch {
 		case f.Secret:
-			v = mask(v)
+			v = redact.Mask(v)
 		case f.Show == showURL:
 			v = redact.URL(v)
 		case f.Show == showKeyword:
@@ -280,8 +282,6 @@ func short(v string) string {
 	}
 	return v
 }
-
-func mask(secret string) string { return redact.Mask(secret) }
 
 // String is redacted, so that printing a *Credentials by mistake (%v, %+v,
 // %s) in a log line leaks no secret.

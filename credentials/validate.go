@@ -129,7 +129,12 @@ func (c *Credentials) check(name, v string) string {
 	case "clientAuth":
 		return c.checkClientAuth(v)
 	case "clientKeyID":
-		return c.checkKeyField(name, v)
+		// A key ID is a short word. Whether a key or certificate file is
+		// there, private and parses is LoadClientKey's, when a request is
+		// about to be made: a run that finds its token valid reads no key.
+		if len(v) > 256 {
+			return "longer than 256 characters; want the key's ID as the provider knows it"
+		}
 	case "clientKey":
 		if keyMaterial(v) {
 			return "holds a key, not the path of a key file: put the PEM in a file only you can read (chmod 600) and set clientKey to its path"
@@ -170,16 +175,6 @@ func (c *Credentials) checkClientAuth(v string) string {
 		}
 	}
 	return msg
-}
-
-// checkKeyField: a key ID is a short word. Whether a key or certificate
-// file is there, private and parses is LoadClientKey's, when a request is
-// about to be made: a run that finds its token valid reads no key.
-func (c *Credentials) checkKeyField(name, v string) string {
-	if name == "clientKeyID" && len(v) > 256 {
-		return "longer than 256 characters; want the key's ID as the provider knows it"
-	}
-	return ""
 }
 
 // endpointNeeded reports an interactive grant with neither its endpoint nor

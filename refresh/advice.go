@@ -167,13 +167,14 @@ func refusalAdvice(ee *EndpointError, c *credentials.Credentials, p credentials.
 	return advice{KindCredentials, "the token endpoint refused the request; check the fields of {file}"}
 }
 
-// clientWords names the fields that authenticate the client in advice:
-// the secret, or the key the provider has registered for the client.
-func clientWords(c *credentials.Credentials) *strings.Replacer {
+// clientWords names the fields that authenticate the client in advice
+// ({secret}, {style}): the secret, or the key the provider has registered for
+// the client.
+func clientWords(c *credentials.Credentials) (secret, style string) {
 	if c != nil && c.KeyAuth() {
-		return strings.NewReplacer("{secret}", "clientAuth and clientKey (the key or certificate the provider has registered for the client)", "{style}", "")
+		return "clientAuth and clientKey (the key or certificate the provider has registered for the client)", ""
 	}
-	return strings.NewReplacer("{secret}", "clientSecret", "{style}", " (and authStyle)")
+	return "clientSecret", " (and authStyle)"
 }
 
 // refusalProvider is the provider that reads ee: that of c's token URL, or
@@ -187,9 +188,10 @@ func refusalProvider(ee *EndpointError, c *credentials.Credentials) credentials.
 func refusalError(ee *EndpointError, c *credentials.Credentials, follow func(tokenURL, geo string) (string, error)) *Error {
 	p := refusalProvider(ee, c)
 	a := refusalAdvice(ee, c, p)
+	secret, style := clientWords(c)
 	hint := strings.NewReplacer("{file}", c.Path, "{grant}", c.GrantType,
-		"{username}", c.Word("companyUUID"), "{password}", c.Word("companyRequestToken")).Replace(a.Do)
-	hint = clientWords(c).Replace(hint)
+		"{username}", c.Word("companyUUID"), "{password}", c.Word("companyRequestToken"),
+		"{secret}", secret, "{style}", style).Replace(a.Do)
 	if rd, ok := readBy(p, ee); ok && rd.Class == credentials.Moved {
 		hint = movedHint(ee, c, p, follow)
 	}

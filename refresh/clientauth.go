@@ -187,7 +187,7 @@ func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 
 // TLS reports whether the client presents a certificate (RFC 8705).
 func (a *ClientAuth) TLS() bool {
-	return a != nil && (a.Method == credentials.AuthTLS || a.Method == credentials.AuthSelfSignedTLS)
+	return a != nil && credentials.TLSMethod(a.Method)
 }
 
 // httpClient is base presenting the client certificate: its transport

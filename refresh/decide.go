@@ -174,11 +174,14 @@ func Decide(s State, p Policy) Plan {
 		p.Force = true // the one request is the point of a retry
 	}
 	switch {
-	case p.Regrant && s.Creds != nil && spentSeed(s, tok) != nil:
-		// Even a person's new start never sends a pasted refresh token twice.
-		plan.Step, plan.Err, plan.Why = StepHuman, spentSeed(s, tok), "a new refresh token is needed"
-		return plan
 	case p.Regrant:
+		// Even a person's new start never sends a pasted refresh token twice.
+		if s.Creds != nil {
+			if err := spentSeed(s, tok); err != nil {
+				plan.Step, plan.Err, plan.Why = StepHuman, err, "a new refresh token is needed"
+				return plan
+			}
+		}
 		plan.Step, plan.Why = StepBootstrap, "a new grant is asked for"
 		return plan
 	case tok.Valid(s.Now, p.Margin) && p.satisfiedBy(tok, p.Asked):
