@@ -47,8 +47,9 @@ func (r *run) leaseCovers() error {
 		// No run with these settings can ever send a request: waiting does not
 		// help, the settings must change.
 		return &Error{Kind: KindCredentials, Next: NextRunAgain,
-			Msg:  fmt.Sprintf("refresh: the lock's lease lasts %s, no longer than a token request may take (%s); nothing was sent", l.LeaseTTL(), need),
-			Hint: fmt.Sprintf("the lease is the lock timeout less 1s, at most the request timeout + 15s: give a lock timeout above %s (the request timeout + 16s)", need+16*time.Second)}
+			Msg: fmt.Sprintf("refresh: the lock's lease lasts %s, no longer than a token request may take (%s); nothing was sent", l.LeaseTTL(), need),
+			Hint: fmt.Sprintf("the lease is the lock timeout less 1s, at most the request timeout + %s: give a lock timeout above %s (the request timeout + %s)",
+				storage.LeaseMargin, need+storage.LeaseMargin+time.Second, storage.LeaseMargin+time.Second)}
 	}
 	left := time.Until(exp)
 	if left > need {
@@ -56,7 +57,7 @@ func (r *run) leaseCovers() error {
 	}
 	return &Error{Kind: KindTemporary, Next: NextLater,
 		Msg:  fmt.Sprintf("refresh: the lock's lease ends in %s, sooner than a token request may take (%s); nothing was sent", left.Round(time.Millisecond), need),
-		Hint: "the lock's lease must outlast the request timeout: raise the lock timeout above the request timeout + 15s"}
+		Hint: fmt.Sprintf("the lock's lease must outlast the request timeout: raise the lock timeout above the request timeout + %s", storage.LeaseMargin)}
 }
 
 // HolderText is what a lock holder writes for its waiters' messages:

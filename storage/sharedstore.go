@@ -32,6 +32,9 @@ type Leased interface {
 	LeaseTTL() time.Duration
 }
 
+// LeaseMargin is how much longer than a request a lease lasts (LeaseTTL).
+const LeaseMargin = 15 * time.Second
+
 // MinLeaseTTL is the shortest lease a shared store asks for.
 const MinLeaseTTL = 2 * time.Second
 
@@ -41,7 +44,7 @@ const MinLeaseTTL = 2 * time.Second
 // and always below lockTimeout, so that a killed holder's lease runs out
 // before its waiters give up. Whole seconds (etcd's unit, and a Lease's).
 func LeaseTTL(timeout, lockTimeout time.Duration) time.Duration {
-	ttl := timeout + 15*time.Second
+	ttl := timeout + LeaseMargin
 	if lockTimeout > 0 && ttl >= lockTimeout {
 		ttl = lockTimeout - time.Second
 	}
